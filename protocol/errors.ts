@@ -1,0 +1,33 @@
+// Every -ERR the server sends, with whether nats-server closes the connection after it.
+// Texts are nats-server's, byte for byte (case included).
+
+export interface ProtocolErrorDef {
+  readonly text: string;
+  readonly close: boolean;
+}
+
+export const Errors = {
+  UnknownProtocol: { text: "Unknown Protocol Operation", close: true },
+  MaxPayload: { text: "Maximum Payload Violation", close: true },
+  MaxControlLine: { text: "maximum control line exceeded", close: true },
+  MaxConnections: { text: "maximum connections exceeded", close: true },
+  MaxSubscriptions: { text: "maximum subscriptions exceeded", close: false },
+  InvalidPublishSubject: { text: "Invalid Publish Subject", close: false },
+  InvalidSubject: { text: "Invalid Subject", close: false },
+  StaleConnection: { text: "Stale Connection", close: true },
+  AuthorizationViolation: { text: "Authorization Violation", close: true },
+  AuthenticationTimeout: { text: "Authentication Timeout", close: true },
+  BadClientProtocol: { text: "invalid client protocol", close: true },
+  NoRespondersRequiresHeaders: { text: "no responders requires headers support", close: true },
+} as const satisfies Record<string, ProtocolErrorDef>;
+
+export type ErrorName = keyof typeof Errors;
+
+/** The wire form: `-ERR 'text'\r\n`. */
+export function errorLine(text: string): Buffer {
+  return Buffer.from(`-ERR '${text}'\r\n`, "latin1");
+}
+
+export function permissionsViolation(kind: "Publish to" | "Subscription to", subject: string): string {
+  return `Permissions Violation for ${kind} ${JSON.stringify(subject)}`;
+}

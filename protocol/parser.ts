@@ -1,0 +1,465 @@
+// The client-protocol parser: a byte state machine over Buffer chunks. Op names are matched byte
+// by byte (so any split of the input gives the same result); control lines are found with
+// indexOf; payloads are jumped over and handed on as slices of the chunk, copied only when a
+// payload straddles two chunks. It mirrors nats-server's acceptance rules, quirks included.
+
+import "./bytes.js";
+
+export const ParseError = {
+  /** `-ERR 'Unknown Protocol Operation'`, then close. */
+  UnknownOp: 1,
+  /** `-ERR 'maximum control line exceeded'`, then close. */
+  MaxControlLine: 2,
+  /** `-ERR 'Maximum Payload Violation'`, then close. */
+  MaxPayload: 3,
+  /** Malformed arguments: nats-server logs and closes without an -ERR. */
+  BadArgs: 4,
+  /** HPUB on a connection that did not ask for headers: closed without an -ERR. */
+  HeadersNotSupported: 5,
+} as const;
+export type ParseErrorKind = (typeof ParseError)[keyof typeof ParseError];
+
+export interface ParserHandler {
+  onConnect(arg: Buffer): void;
+  onInfo(arg: Buffer): void;
+  /**
+   * A complete PUB or HPUB. `reply` is "" when absent; `hdrLen` is -1 for PUB. `msg` holds the
+   * payload (headers first for HPUB) followed by CRLF; it may be a view of the read chunk, so a
+   * receiver that keeps it past the call must copy it.
+   */
+  onPub(subject: string, reply: string, hdrLen: number, msg: Buffer): void;
+  onSub(subject: string, queue: string, sid: string): void;
+  onUnsub(sid: string, max: number): void;
+  onPing(): void;
+  onPong(): void;
+  onErr(arg: Buffer): void;
+  onParseError(kind: ParseErrorKind, detail: string): void;
+}
+
+// States. Op-name states are named by the letters seen so far.
+const START = 0;
+const KEYWORD = 1; // matching the rest of an op name (kw, kwPos)
+const P = 2;
+const SPC = 3; // after the op name: skipping spaces/tabs before the argument
+const ARG = 4; // inside a control-line argument
+const PAYLOAD = 5;
+const SKIP_LINE = 6; // after PING/PONG/+OK: ignore up to LF, then act
+const CLOSED = 7;
+
+// Ops, by what they do once their line is complete.
+const OP_PUB = 1;
+const OP_HPUB = 2;
+const OP_SUB = 3;
+const OP_UNSUB = 4;
+const OP_CONNECT = 5;
+const OP_INFO = 6;
+const OP_PING = 7;
+const OP_PONG = 8;
+const OP_OK = 9;
+const OP_ERR = 10;
+
+const LF = 10;
+const CR = 13;
+const SP = 32;
+const TAB = 9;
+
+const KW = {
+  PUB: Buffer.from("PUB"),
+  PING: Buffer.from("PING"),
+  PONG: Buffer.from("PONG"),
+  HPUB: Buffer.from("HPUB"),
+  SUB: Buffer.from("SUB"),
+  UNSUB: Buffer.from("UNSUB"),
+  CONNECT: Buffer.from("CONNECT"),
+  INFO: Buffer.from("INFO"),
+  OK: Buffer.from("+OK"),
+  ERR: Buffer.from("-ERR"),
+} as const;
+
+const MAX_ARGS = 4;
+
+export class Parser {
+  maxControlLine: number;
+  maxPayload: number;
+  /** Whether HPUB is accepted (the client's CONNECT asked for headers). */
+  headers = false;
+
+  private state = START;
+  private op = 0;
+  private kw: Buffer = KW.PUB;
+  private kwPos = 0;
+  /** Control-line bytes kept across chunks. */
+  private argBuf: Buffer = Buffer.allocUnsafe(256);
+  private argLen = 0;
+  /** True once the argument's first byte is consumed (that byte never counts as CR or LF). */
+  private argStarted = false;
+  /** nats-server drops the byte before LF if a CR appeared anywhere after the first byte. */
+  private sawCR = false;
+
+  // Pending publish, while its payload arrives.
+  private subject = "";
+  private reply = "";
+  private hdrLen = -1;
+  private size = 0;
+  private msgBuf: Buffer | null = null;
+  private msgLen = 0;
+
+  private readonly starts = new Int32Array(MAX_ARGS + 1);
+  private readonly ends = new Int32Array(MAX_ARGS + 1);
+
+  constructor(private readonly handler: ParserHandler, opts: { maxControlLine?: number; maxPayload?: number } = {}) {
+    this.maxControlLine = opts.maxControlLine ?? 4096;
+    this.maxPayload = opts.maxPayload ?? 1024 * 1024;
+  }
+
+  /** Stop parsing for good (the connection is closing). */
+  close(): void {
+    this.state = CLOSED;
+  }
+
+  get closed(): boolean {
+    return this.state === CLOSED;
+  }
+
+  parse(buf: Buffer): void {
+    const n = buf.length;
+    let i = 0;
+    while (i < n) {
+      switch (this.state) {
+        case START: {
+          const b = buf[i++]!;
+          switch (b | 0x20) {
+            case 0x70: // p
+              this.state = P;
+              break;
+            case 0x68: // h
+              this.keyword(KW.HPUB, OP_HPUB);
+              break;
+            case 0x73: // s
+              this.keyword(KW.SUB, OP_SUB);
+              break;
+            case 0x75: // u
+              this.keyword(KW.UNSUB, OP_UNSUB);
+              break;
+            case 0x63: // c
+              this.keyword(KW.CONNECT, OP_CONNECT);
+              break;
+            case 0x69: // i
+              this.keyword(KW.INFO, OP_INFO);
+              break;
+            default:
+              if (b === 43) { // '+'
+                this.keyword(KW.OK, OP_OK);
+              } else if (b === 45) { // '-'
+                this.keyword(KW.ERR, OP_ERR);
+              } else {
+                return this.fail(ParseError.UnknownOp, "unknown op");
+              }
+          }
+          break;
+        }
+        case P: {
+          const b = buf[i++]! | 0x20;
+          if (b === 0x75) this.keyword(KW.PUB, OP_PUB, 2);
+          else if (b === 0x69) this.keyword(KW.PING, OP_PING, 2);
+          else if (b === 0x6f) this.keyword(KW.PONG, OP_PONG, 2);
+          else return this.fail(ParseError.UnknownOp, "unknown op");
+          break;
+        }
+        case KEYWORD: {
+          const kw = this.kw;
+          if (this.kwPos < kw.length) {
+            const b = buf[i++]!;
+            // Letters compare case-insensitively; '+' and '-' only ever start a keyword.
+            if ((b | 0x20) !== (kw[this.kwPos]! | 0x20)) return this.fail(ParseError.UnknownOp, "unknown op");
+            this.kwPos++;
+            break;
+          }
+          const op = this.op;
+          if (op === OP_PING || op === OP_PONG || op === OP_OK) {
+            this.state = SKIP_LINE;
+            break;
+          }
+          // CONNECT and INFO may be followed directly by their argument's first byte after
+          // optional blanks; the others need at least one blank.
+          const b = buf[i]!;
+          if (b === SP || b === TAB) {
+            i++;
+            this.state = SPC;
+          } else if (op === OP_CONNECT || op === OP_INFO) {
+            this.state = SPC;
+          } else {
+            return this.fail(ParseError.UnknownOp, "unknown op");
+          }
+          break;
+        }
+        case SPC: {
+          const b = buf[i]!;
+          if (b === SP || b === TAB) {
+            i++;
+            break;
+          }
+          this.state = ARG;
+          this.argLen = 0;
+          this.argStarted = false;
+          this.sawCR = false;
+          break;
+        }
+        case ARG: {
+          i = this.parseArg(buf, i);
+          break;
+        }
+        case PAYLOAD: {
+          i = this.continuePayload(buf, i);
+          break;
+        }
+        case SKIP_LINE: {
+          const nl = buf.indexOf(LF, i);
+          if (nl < 0) return;
+          i = nl + 1;
+          this.state = START;
+          const op = this.op;
+          if (op === OP_PING) this.handler.onPing();
+          else if (op === OP_PONG) this.handler.onPong();
+          break;
+        }
+        default: // CLOSED
+          return;
+      }
+    }
+  }
+
+  private keyword(kw: Buffer, op: number, pos = 1): void {
+    this.state = KEYWORD;
+    this.kw = kw;
+    this.op = op;
+    this.kwPos = pos;
+  }
+
+  private fail(kind: ParseErrorKind, detail: string): void {
+    this.state = CLOSED;
+    this.handler.onParseError(kind, detail);
+  }
+
+  /** Consume control-line bytes from `i`; returns the next index. */
+  private parseArg(buf: Buffer, i: number): number {
+    const n = buf.length;
+    const from = i;
+    let scan = i;
+    if (!this.argStarted) {
+      this.argStarted = true;
+      scan = i + 1;
+    }
+    const nl = scan < n ? buf.indexOf(LF, scan) : -1;
+    const end = nl < 0 ? n : nl;
+    if (!this.sawCR && scan < end) {
+      // A CR usually sits just before LF; look further only when it does not.
+      if (buf[end - 1] === CR) this.sawCR = true;
+      else {
+        const cr = buf.indexOf(CR, scan);
+        if (cr >= 0 && cr < end) this.sawCR = true;
+      }
+    }
+    if (nl < 0) {
+      this.appendArg(buf, from, n);
+      if (this.argLen > this.maxControlLine) {
+        this.fail(ParseError.MaxControlLine, "max control line");
+      }
+      return n;
+    }
+    let argBuf: Buffer;
+    let s: number;
+    let e: number;
+    if (this.argLen > 0) {
+      this.appendArg(buf, from, nl);
+      argBuf = this.argBuf;
+      s = 0;
+      e = this.argLen;
+    } else {
+      argBuf = buf;
+      s = from;
+      e = nl;
+    }
+    if (this.sawCR) e--;
+    if (e < s) e = s;
+    this.argLen = 0;
+    if (e - s > this.maxControlLine) {
+      this.fail(ParseError.MaxControlLine, "max control line");
+      return n;
+    }
+    this.state = START;
+    return this.dispatchArg(argBuf, s, e, buf, nl + 1);
+  }
+
+  private appendArg(buf: Buffer, s: number, e: number): void {
+    const len = e - s;
+    if (this.argLen + len > this.argBuf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.argBuf.length * 2, this.argLen + len));
+      this.argBuf.copy(bigger, 0, 0, this.argLen);
+      this.argBuf = bigger;
+    }
+    buf.copy(this.argBuf, this.argLen, s, e);
+    this.argLen += len;
+  }
+
+  /** Act on a complete control line `a[s, e)`; `next` is where the chunk continues. */
+  private dispatchArg(a: Buffer, s: number, e: number, buf: Buffer, next: number): number {
+    const h = this.handler;
+    switch (this.op) {
+      case OP_PUB: {
+        const argc = this.split(a, s, e, false);
+        if (argc !== 2 && argc !== 3) return this.badArgs(a, s, e, "PUB");
+        const size = parseSize(a, this.starts[argc - 1]!, this.ends[argc - 1]!);
+        if (size < 0) return this.badArgs(a, s, e, "PUB");
+        if (size > this.maxPayload) {
+          this.fail(ParseError.MaxPayload, `${size} > ${this.maxPayload}`);
+          return buf.length;
+        }
+        this.subject = a.latin1Slice(this.starts[0]!, this.ends[0]!);
+        this.reply = argc === 3 ? a.latin1Slice(this.starts[1]!, this.ends[1]!) : "";
+        this.hdrLen = -1;
+        this.size = size;
+        return this.startPayload(buf, next);
+      }
+      case OP_HPUB: {
+        if (!this.headers) {
+          this.fail(ParseError.HeadersNotSupported, "HPUB without headers");
+          return buf.length;
+        }
+        const argc = this.split(a, s, e, false);
+        if (argc !== 3 && argc !== 4) return this.badArgs(a, s, e, "HPUB");
+        const hdr = parseSize(a, this.starts[argc - 2]!, this.ends[argc - 2]!);
+        const size = parseSize(a, this.starts[argc - 1]!, this.ends[argc - 1]!);
+        if (hdr < 0 || size < 0 || size < hdr) return this.badArgs(a, s, e, "HPUB");
+        if (size > this.maxPayload) {
+          this.fail(ParseError.MaxPayload, `${size} > ${this.maxPayload}`);
+          return buf.length;
+        }
+        this.subject = a.latin1Slice(this.starts[0]!, this.ends[0]!);
+        this.reply = argc === 4 ? a.latin1Slice(this.starts[1]!, this.ends[1]!) : "";
+        this.hdrLen = hdr;
+        this.size = size;
+        return this.startPayload(buf, next);
+      }
+      case OP_SUB: {
+        const argc = this.split(a, s, e, true);
+        if (argc !== 2 && argc !== 3) return this.badArgs(a, s, e, "SUB");
+        const subject = a.latin1Slice(this.starts[0]!, this.ends[0]!);
+        const queue = argc === 3 ? a.latin1Slice(this.starts[1]!, this.ends[1]!) : "";
+        const sid = a.latin1Slice(this.starts[argc - 1]!, this.ends[argc - 1]!);
+        h.onSub(subject, queue, sid);
+        return next;
+      }
+      case OP_UNSUB: {
+        const argc = this.split(a, s, e, true);
+        if (argc !== 1 && argc !== 2) return this.badArgs(a, s, e, "UNSUB");
+        const sid = a.latin1Slice(this.starts[0]!, this.ends[0]!);
+        const max = argc === 2 ? parseSize(a, this.starts[1]!, this.ends[1]!) : -1;
+        h.onUnsub(sid, max);
+        return next;
+      }
+      case OP_CONNECT:
+        h.onConnect(Buffer.from(a.subarray(s, e)));
+        return next;
+      case OP_INFO:
+        h.onInfo(Buffer.from(a.subarray(s, e)));
+        return next;
+      case OP_ERR:
+        h.onErr(Buffer.from(a.subarray(s, e)));
+        return next;
+      default:
+        return next;
+    }
+  }
+
+  private badArgs(a: Buffer, s: number, e: number, op: string): number {
+    this.fail(ParseError.BadArgs, `${op} ${a.latin1Slice(s, Math.min(e, s + 128))}`);
+    return Number.MAX_SAFE_INTEGER;
+  }
+
+  /**
+   * Split `a[s, e)` into fields at spaces and tabs (and CR/LF when `crlf`), into starts/ends.
+   * Returns the field count, or MAX_ARGS + 1 when there are more than MAX_ARGS.
+   */
+  private split(a: Buffer, s: number, e: number, crlf: boolean): number {
+    const starts = this.starts;
+    const ends = this.ends;
+    let argc = 0;
+    let start = -1;
+    for (let i = s; i < e; i++) {
+      const b = a[i]!;
+      const sep = b === SP || b === TAB || (crlf && (b === CR || b === LF));
+      if (sep) {
+        if (start >= 0) {
+          if (argc === MAX_ARGS) return MAX_ARGS + 1;
+          starts[argc] = start;
+          ends[argc++] = i;
+          start = -1;
+        }
+      } else if (start < 0) {
+        start = i;
+      }
+    }
+    if (start >= 0) {
+      if (argc === MAX_ARGS) return MAX_ARGS + 1;
+      starts[argc] = start;
+      ends[argc++] = e;
+    }
+    return argc;
+  }
+
+  private startPayload(buf: Buffer, at: number): number {
+    const need = this.size + 2;
+    const n = buf.length;
+    if (n - at >= need) {
+      // Whole payload in this chunk: hand on a view, no copy.
+      if (buf[at + need - 2] !== CR || buf[at + need - 1] !== LF) {
+        this.fail(ParseError.UnknownOp, "payload not followed by CRLF");
+        return n;
+      }
+      this.handler.onPub(this.subject, this.reply, this.hdrLen, buf.subarray(at, at + need));
+      return at + need;
+    }
+    this.msgBuf = Buffer.allocUnsafe(need);
+    this.msgLen = 0;
+    this.state = PAYLOAD;
+    return this.continuePayload(buf, at);
+  }
+
+  private continuePayload(buf: Buffer, i: number): number {
+    const msg = this.msgBuf!;
+    const need = msg.length;
+    const take = Math.min(need - this.msgLen, buf.length - i);
+    buf.copy(msg, this.msgLen, i, i + take);
+    const before = this.msgLen;
+    this.msgLen += take;
+    // Check the trailing CR and LF as soon as each arrives, as nats-server does byte by byte.
+    const crAt = need - 2;
+    if (before <= crAt && this.msgLen > crAt && msg[crAt] !== CR) {
+      this.fail(ParseError.UnknownOp, "payload not followed by CRLF");
+      return buf.length;
+    }
+    if (this.msgLen < need) return i + take;
+    if (msg[need - 1] !== LF) {
+      this.fail(ParseError.UnknownOp, "payload not followed by CRLF");
+      return buf.length;
+    }
+    this.msgBuf = null;
+    this.state = START;
+    this.handler.onPub(this.subject, this.reply, this.hdrLen, msg);
+    return i + take;
+  }
+}
+
+/** Decimal digits only, at most 9 of them (as nats-server); -1 when malformed. */
+export function parseSize(a: Buffer, s: number, e: number): number {
+  const len = e - s;
+  if (len <= 0 || len > 9) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const d = a[i]! - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}

@@ -1,0 +1,92 @@
+// Subject rules. Subjects travel through gnat as latin1 strings: one char per wire byte, so any
+// UTF-8 subject round-trips exactly and a string's length is its byte length.
+
+const DOT = 46;
+const STAR = 42;
+const GT = 62;
+
+/** A subscription subject: no empty tokens; `*` and `>` only as whole tokens; `>` only last. */
+export function isValidSubject(subject: string): boolean {
+  const n = subject.length;
+  if (n === 0) return false;
+  let start = 0;
+  let sawFwc = false;
+  for (let i = 0; i <= n; i++) {
+    if (i === n || subject.charCodeAt(i) === DOT) {
+      if (i === start || sawFwc) return false;
+      if (i - start === 1 && subject.charCodeAt(start) === GT) sawFwc = true;
+      start = i + 1;
+    } else {
+      const c = subject.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 13 || c === 10) return false;
+    }
+  }
+  return true;
+}
+
+/** A publish subject: a valid subject with no wildcard tokens. */
+export function isValidLiteralSubject(subject: string): boolean {
+  const n = subject.length;
+  if (n === 0) return false;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i === n || subject.charCodeAt(i) === DOT) {
+      const len = i - start;
+      if (len === 0) return false;
+      if (len === 1) {
+        const c = subject.charCodeAt(start);
+        if (c === STAR || c === GT) return false;
+      }
+      start = i + 1;
+    } else {
+      const c = subject.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 13 || c === 10) return false;
+    }
+  }
+  return true;
+}
+
+/** True when the subject has a `*` or `>` token. */
+export function hasWildcard(subject: string): boolean {
+  const n = subject.length;
+  for (let i = 0; i < n; i++) {
+    const c = subject.charCodeAt(i);
+    if ((c === STAR || c === GT) &&
+      (i === 0 || subject.charCodeAt(i - 1) === DOT) &&
+      (i + 1 === n || subject.charCodeAt(i + 1) === DOT)) return true;
+  }
+  return false;
+}
+
+export function tokenize(subject: string): string[] {
+  return subject.split(".");
+}
+
+/** Does the literal subject match the (possibly wildcard) pattern? */
+export function subjectMatches(pattern: string, literal: string): boolean {
+  const p = pattern.split(".");
+  const l = literal.split(".");
+  const np = p.length;
+  for (let i = 0; i < np; i++) {
+    const t = p[i];
+    if (t === ">") return l.length > i;
+    if (i >= l.length) return false;
+    if (t !== "*" && t !== l[i]) return false;
+  }
+  return p.length === l.length;
+}
+
+/** Convert between JS strings and gnat's latin1 wire strings (identity for ASCII). */
+export function toWire(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 127) return Buffer.from(s, "utf8").toString("latin1");
+  }
+  return s;
+}
+
+export function fromWire(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 127) return Buffer.from(s, "latin1").toString("utf8");
+  }
+  return s;
+}

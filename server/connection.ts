@@ -1,0 +1,428 @@
+// One client connection: socket bytes → parser → router, and router deliveries → one outbound
+// buffer that is written once per read (the server flushes every dirty connection in a
+// microtask after the read that dirtied it).
+import type { Socket } from "node:net";
+import type { Logger } from "pino";
+import { copyBytes } from "../protocol/bytes.js";
+import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
+import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../protocol/encode.js";
+import { errorLine, Errors, type ProtocolErrorDef } from "../protocol/errors.js";
+import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../protocol/parser.js";
+import { isValidLiteralSubject, isValidSubject } from "../protocol/subject.js";
+import type { ServerOptions } from "./options.js";
+import { Subscription, type Client, type Router } from "./router.js";
+
+/** What a connection needs from the server that owns it. */
+export interface ConnectionHost {
+  readonly router: Router;
+  readonly options: ServerOptions;
+  readonly log: Logger;
+  infoLine(c: ClientConnection): Buffer;
+  markDirty(c: ClientConnection): void;
+  removeClient(c: ClientConnection, reason: string): void;
+}
+
+const FIRST_CLIENT_PING_MS = 2000;
+const RTT_MEASUREMENT_INTERVAL_MS = 60 * 60 * 1000;
+const EMPTY = Buffer.alloc(0);
+const MIN_OUT = 4096;
+/** Outbound buffers larger than this are let go after a flush rather than kept for reuse. */
+const KEEP_OUT_MAX = 256 * 1024;
+
+export class ClientConnection implements Client, ParserHandler {
+  readonly parser: Parser;
+  readonly opts: ConnectOptions = defaultConnectOptions();
+  readonly subs = new Map<string, Subscription>();
+  readonly start = Date.now();
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+
+  echo = true;
+  noResponders = false;
+  /** CONNECT asked for headers. */
+  headers = false;
+  closed = false;
+  closeReason = "";
+
+  // Statistics, for monitoring.
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+
+  // Outbound: bytes not yet handed to the socket, plus what the socket still holds.
+  private outBuf: Buffer = EMPTY;
+  private outLen = 0;
+  private socketPending = 0;
+  /** Already in the server's dirty list. */
+  dirty = false;
+
+  // Ping state.
+  private pingTimer: NodeJS.Timeout | null = null;
+  private pingsOut = 0;
+  private lastActivity = Date.now();
+  private lastRemotePing = 0;
+  private rtt = 0;
+  private rttStart = 0;
+  private connectReceived = false;
+  private writeTimer: NodeJS.Timeout | null = null;
+
+  private readonly router: Router;
+  private readonly maxPending: number;
+  private readonly trace: boolean;
+  private readonly log: Logger;
+
+  constructor(readonly cid: number, readonly socket: Socket, private readonly host: ConnectionHost) {
+    const o = host.options;
+    this.router = host.router;
+    this.maxPending = o.maxPending;
+    this.log = host.log;
+    this.trace = o.trace && this.log.isLevelEnabled("trace");
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
+    this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("drain", () => this.onDrain());
+    socket.on("error", (err) => this.onSocketError(err));
+    socket.on("close", () => this.close("Client Closed", false));
+    socket.on("end", () => this.close("Client Closed", true));
+  }
+
+  /** Send INFO and start the ping timer. */
+  begin(): void {
+    this.queue(this.host.infoLine(this));
+    this.flush();
+    this.armPing(this.host.options.pingInterval);
+  }
+
+  // ---- inbound ----------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastActivity = Date.now();
+    try {
+      this.parser.parse(chunk);
+    } catch (err) {
+      // A bug must cost one connection, never the process.
+      this.log.error({ cid: this.cid, err }, "internal error while processing client data");
+      this.close("Internal Error", true);
+    }
+  }
+
+  onConnect(arg: Buffer): void {
+    const json = arg.toString("utf8");
+    if (this.trace) this.traceIn(`CONNECT ${json}`);
+    try {
+      applyConnect(this.opts, json);
+    } catch (err) {
+      this.log.error({ cid: this.cid, err: String(err) }, "bad CONNECT");
+      this.close("Protocol Violation", true);
+      return;
+    }
+    const o = this.opts;
+    this.echo = o.echo;
+    this.headers = o.headers;
+    this.parser.headers = o.headers;
+    this.noResponders = o.no_responders;
+    if (o.protocol < 0 || o.protocol > 1) return this.sendErrClose(Errors.BadClientProtocol);
+    if (o.no_responders && !o.headers) return this.sendErrClose(Errors.NoRespondersRequiresHeaders);
+    if (o.verbose) this.queue(OK);
+    if (!this.connectReceived) {
+      this.connectReceived = true;
+      this.rtt = Math.max(1, Date.now() - this.start);
+      this.armPing(Math.min(this.host.options.pingInterval, FIRST_CLIENT_PING_MS) * (1 + Math.random() * 0.2));
+    }
+  }
+
+  onInfo(arg: Buffer): void {
+    try {
+      JSON.parse(arg.toString("utf8"));
+    } catch {
+      this.close("Protocol Violation", true);
+    }
+  }
+
+  onPub(subject: string, reply: string, hdrLen: number, msg: Buffer): void {
+    if (this.trace) this.tracePub(subject, reply, hdrLen, msg);
+    this.inMsgs++;
+    this.inBytes += msg.length - 2;
+    const o = this.opts;
+    if (o.pedantic && !isValidLiteralSubject(subject)) this.sendErr(Errors.InvalidPublishSubject);
+    if (o.verbose) this.queue(OK);
+    this.router.publish(this, subject, reply, hdrLen, msg);
+  }
+
+  onSub(subject: string, queue: string, sid: string): void {
+    if (this.trace) this.traceIn(queue ? `SUB ${subject} ${queue} ${sid}` : `SUB ${subject} ${sid}`);
+    const max = this.host.options.maxSubscriptions;
+    if (max > 0 && this.subs.size >= max) {
+      this.log.error({ cid: this.cid }, "maximum subscriptions exceeded");
+      return this.sendErr(Errors.MaxSubscriptions);
+    }
+    if (this.subs.has(sid)) {
+      if (this.opts.verbose) this.queue(OK);
+      return;
+    }
+    if (!isValidSubject(subject) || (queue !== "" && !isValidQueue(queue))) {
+      return this.sendErr(Errors.InvalidSubject);
+    }
+    const sub = new Subscription(this, subject, queue, sid);
+    this.subs.set(sid, sub);
+    this.router.subscribe(sub);
+    if (this.opts.verbose) this.queue(OK);
+  }
+
+  onUnsub(sid: string, max: number): void {
+    if (this.trace) this.traceIn(max >= 0 ? `UNSUB ${sid} ${max}` : `UNSUB ${sid}`);
+    const sub = this.subs.get(sid);
+    if (sub !== undefined) {
+      if (max > 0 && max > sub.delivered) {
+        sub.max = max;
+      } else {
+        sub.max = 0;
+        this.subs.delete(sid);
+        this.router.unsubscribe(sub);
+      }
+    }
+    if (this.opts.verbose) this.queue(OK);
+  }
+
+  /** The router ended a subscription that reached its max. */
+  forget(sub: Subscription): void {
+    if (this.subs.get(sub.sid) === sub) this.subs.delete(sub.sid);
+  }
+
+  onPing(): void {
+    if (this.trace) this.traceIn("PING");
+    this.lastRemotePing = Date.now();
+    this.queue(PONG);
+  }
+
+  onPong(): void {
+    if (this.trace) this.traceIn("PONG");
+    this.pingsOut = 0;
+    if (this.rttStart > 0) this.rtt = Math.max(1, Date.now() - this.rttStart);
+  }
+
+  onErr(arg: Buffer): void {
+    this.log.error({ cid: this.cid, err: arg.toString("utf8") }, "client sent -ERR");
+    this.close("Parse Error", true);
+  }
+
+  onParseError(kind: ParseErrorKind, detail: string): void {
+    switch (kind) {
+      case ParseError.UnknownOp:
+        this.log.error({ cid: this.cid, detail }, "client parser error");
+        return this.sendErrClose(Errors.UnknownProtocol);
+      case ParseError.MaxControlLine:
+        return this.sendErrClose(Errors.MaxControlLine);
+      case ParseError.MaxPayload:
+        this.log.error({ cid: this.cid, detail }, "maximum payload exceeded");
+        return this.sendErrClose(Errors.MaxPayload);
+      default:
+        this.log.error({ cid: this.cid, detail }, "client protocol error");
+        this.close("Protocol Violation", true);
+    }
+  }
+
+  // ---- outbound ---------------------------------------------------------------------------
+
+  deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, msg: Buffer): boolean {
+    if (this.closed) return false;
+    let start = 0;
+    let size = msg.length - 2;
+    if (hdrLen >= 0 && !this.headers) {
+      // A client that did not ask for headers gets the payload alone.
+      start = hdrLen;
+      size -= hdrLen;
+      hdrLen = -1;
+    }
+    const sid = sub.sid;
+    const need = msgHeaderLength(subject, sid, reply, hdrLen, size) + size + 2;
+    if (this.outLen + need + this.socketPending > this.maxPending) {
+      this.slowConsumer();
+      return true;
+    }
+    if (this.outLen + need > this.outBuf.length) this.grow(need);
+    const off = writeMsgHeader(this.outBuf, this.outLen, subject, sid, reply, hdrLen, size);
+    this.outLen = copyBytes(this.outBuf, off, msg, start, msg.length);
+    this.outMsgs++;
+    this.outBytes += size;
+    if (this.trace) this.traceOut(hdrLen >= 0 ? `HMSG ${subject} ${sid} ${reply ? reply + " " : ""}${hdrLen} ${size}` : `MSG ${subject} ${sid} ${reply ? reply + " " : ""}${size}`);
+    if (!this.dirty) {
+      this.dirty = true;
+      this.host.markDirty(this);
+    }
+    return true;
+  }
+
+  /** Queue protocol bytes (INFO, +OK, PONG, -ERR …). */
+  queue(bytes: Buffer): void {
+    if (this.closed) return;
+    const n = bytes.length;
+    if (this.outLen + n > this.outBuf.length) this.grow(n);
+    bytes.copy(this.outBuf, this.outLen);
+    this.outLen += n;
+    if (!this.dirty) {
+      this.dirty = true;
+      this.host.markDirty(this);
+    }
+  }
+
+  private grow(need: number): void {
+    const size = Math.max(MIN_OUT, (this.outLen + need) * 2);
+    const next = Buffer.allocUnsafeSlow(size);
+    if (this.outLen > 0) this.outBuf.copy(next, 0, 0, this.outLen);
+    this.outBuf = next;
+  }
+
+  /** Hand everything queued to the socket in one write. */
+  flush(): void {
+    this.dirty = false;
+    const len = this.outLen;
+    if (len === 0 || this.socket.destroyed) return;
+    const buf = this.outBuf;
+    this.outLen = 0;
+    this.socket.write(len === buf.length ? buf : buf.subarray(0, len));
+    const pending = this.socket.writableLength;
+    if (pending !== 0) {
+      // The socket still holds our buffer: start a fresh one next time.
+      this.outBuf = EMPTY;
+      this.socketPending = pending;
+      this.armWriteDeadline();
+    } else {
+      this.socketPending = 0;
+      if (buf.length > KEEP_OUT_MAX) this.outBuf = EMPTY;
+    }
+  }
+
+  private onDrain(): void {
+    this.socketPending = this.socket.writableLength;
+    if (this.writeTimer !== null && this.socketPending === 0) {
+      clearTimeout(this.writeTimer);
+      this.writeTimer = null;
+    }
+  }
+
+  private armWriteDeadline(): void {
+    const d = this.host.options.writeDeadline;
+    if (d <= 0 || this.writeTimer !== null) return;
+    this.writeTimer = setTimeout(() => {
+      this.writeTimer = null;
+      if (this.socket.writableLength > 0) {
+        this.log.info({ cid: this.cid }, "slow consumer detected: write deadline exceeded");
+        this.close("Slow Consumer (Write Deadline)", false);
+      }
+    }, d);
+    this.writeTimer.unref();
+  }
+
+  private slowConsumer(): void {
+    this.log.info({ cid: this.cid, maxPending: this.maxPending }, "slow consumer detected: max pending exceeded");
+    this.close("Slow Consumer (Pending Bytes)", false);
+  }
+
+  sendErr(def: ProtocolErrorDef): void {
+    if (this.trace) this.traceOut(`-ERR '${def.text}'`);
+    this.queue(errorLine(def.text));
+  }
+
+  private sendErrClose(def: ProtocolErrorDef): void {
+    this.sendErr(def);
+    this.close(def.text, true);
+  }
+
+  // ---- pings ------------------------------------------------------------------------------
+
+  private armPing(ms: number): void {
+    if (this.closed || ms <= 0) return;
+    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(() => this.onPingTimer(), ms);
+    this.pingTimer.unref();
+  }
+
+  private onPingTimer(): void {
+    this.pingTimer = null;
+    if (this.closed) return;
+    const o = this.host.options;
+    const now = Date.now();
+    const needRtt = this.rtt === 0 || now - this.rttStart > RTT_MEASUREMENT_INTERVAL_MS;
+    // Recent traffic or a recent PING from the client shows it is alive: no need to ask.
+    const busy = !needRtt && (now - this.lastActivity < o.pingInterval || now - this.lastRemotePing < o.pingInterval);
+    if (!busy) {
+      if (this.pingsOut + 1 > o.pingMax) {
+        this.log.debug({ cid: this.cid }, "stale client connection: closing");
+        return this.sendErrClose(Errors.StaleConnection);
+      }
+      this.pingsOut++;
+      this.rttStart = now;
+      if (this.trace) this.traceOut("PING");
+      this.queue(PING);
+    }
+    this.armPing(o.pingInterval);
+  }
+
+  // ---- closing ----------------------------------------------------------------------------
+
+  /**
+   * Close the connection once. With `flush`, what is queued (an -ERR, say) is written first and
+   * the socket is ended gracefully; without, it is destroyed.
+   */
+  close(reason: string, flush: boolean): void {
+    if (this.closed) return;
+    this.parser.close();
+    if (flush && this.outLen > 0 && !this.socket.destroyed) this.flush();
+    this.closed = true;
+    this.closeReason = reason;
+    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
+    if (this.writeTimer !== null) clearTimeout(this.writeTimer);
+    this.pingTimer = null;
+    this.writeTimer = null;
+    for (const sub of this.subs.values()) this.router.unsubscribe(sub);
+    this.subs.clear();
+    this.outBuf = EMPTY;
+    this.outLen = 0;
+    this.host.removeClient(this, reason);
+    if (flush && !this.socket.destroyed) {
+      this.socket.end();
+      // A peer that never reads must not hold the socket open forever.
+      const t = setTimeout(() => this.socket.destroy(), Math.max(1000, this.host.options.writeDeadline));
+      t.unref();
+      this.socket.once("close", () => clearTimeout(t));
+    } else {
+      this.socket.destroy();
+    }
+  }
+
+  private onSocketError(err: Error): void {
+    this.log.debug({ cid: this.cid, err: err.message }, "socket error");
+    this.close("Read Error", false);
+  }
+
+  // ---- tracing (only when -V) -------------------------------------------------------------
+
+  private traceIn(line: string): void {
+    this.log.trace({ cid: this.cid }, `<<- [${line}]`);
+  }
+
+  private traceOut(line: string): void {
+    this.log.trace({ cid: this.cid }, `->> [${line}]`);
+  }
+
+  private tracePub(subject: string, reply: string, hdrLen: number, msg: Buffer): void {
+    const size = msg.length - 2;
+    const r = reply ? `${reply} ` : "";
+    this.traceIn(hdrLen >= 0 ? `HPUB ${subject} ${r}${hdrLen} ${size}` : `PUB ${subject} ${r}${size}`);
+    this.log.trace({ cid: this.cid }, `<<- MSG_PAYLOAD: [${JSON.stringify(msg.toString("latin1", 0, Math.min(size, 256)))}]`);
+  }
+}
+
+/** A queue name is one token of printable bytes. */
+function isValidQueue(queue: string): boolean {
+  for (let i = 0; i < queue.length; i++) {
+    const c = queue.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13 || c === 10) return false;
+  }
+  return true;
+}

@@ -1,0 +1,237 @@
+// startServer(options): the one composition root. Everything a running server owns hangs off
+// the Server it returns; several can run in one process.
+import { mkdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { basename, join } from "node:path";
+import { customAlphabet } from "nanoid";
+import type { Logger } from "pino";
+import { errorLine, Errors } from "../protocol/errors.js";
+import { ClientConnection, type ConnectionHost } from "./connection.js";
+import { createLogger } from "./log.js";
+import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
+import { InternalClient, Router } from "./router.js";
+
+export { type ServerOptions, type ServerOptionsInput } from "./options.js";
+export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions } from "./router.js";
+
+/** The version gnat advertises: clients gate JetStream features on it. */
+export const SERVER_VERSION = "2.10.0";
+export const GNAT_VERSION = "0.1.0";
+export const PROTO_VERSION = 1;
+
+const serverIdGen = customAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 55);
+
+export class Server implements ConnectionHost {
+  readonly options: ServerOptions;
+  readonly router = new Router();
+  readonly log: Logger;
+  readonly serverId = `N${serverIdGen()}`;
+  readonly clients = new Map<number, ClientConnection>();
+  readonly startedAt = new Date();
+  /** Totals, for monitoring. */
+  totalConnections = 0;
+  slowConsumers = 0;
+
+  private net: NetServer | null = null;
+  private nextCid = 1;
+  private infoPrefix = "";
+  private dirty: ClientConnection[] = [];
+  private flushScheduled = false;
+  private readonly flushAll = (): void => this.flushDirty();
+  private closing: Promise<void> | null = null;
+  private portsFile = "";
+  private pidFileWritten = "";
+  private boundPort = 0;
+
+  constructor(input: ServerOptionsInput = {}) {
+    this.options = resolveOptions(input);
+    this.log = createLogger(this.options);
+    this.router.onAutoUnsubscribe = (sub) => {
+      if (sub.client instanceof ClientConnection) sub.client.forget(sub);
+    };
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get host(): string {
+    return this.options.host;
+  }
+
+  /** A URL a local client can dial. */
+  get url(): string {
+    const h = this.options.host;
+    const dial = h === "0.0.0.0" || h === "" ? "127.0.0.1" : h === "::" ? "[::1]" : h.includes(":") ? `[${h}]` : h;
+    return `nats://${dial}:${this.boundPort}`;
+  }
+
+  get serverName(): string {
+    return this.options.serverName || this.serverId;
+  }
+
+  async listen(): Promise<void> {
+    const o = this.options;
+    const net = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.net = net;
+    await new Promise<void>((resolve, reject) => {
+      net.once("error", reject);
+      net.listen({ host: o.host, port: o.port, backlog: 4096 }, () => {
+        net.off("error", reject);
+        resolve();
+      });
+    });
+    net.on("error", (err) => this.log.error({ err }, "listener error"));
+    const addr = net.address();
+    this.boundPort = typeof addr === "object" && addr !== null ? addr.port : o.port;
+    this.infoPrefix = this.buildInfoPrefix();
+    this.writeSideFiles();
+    this.log.info({ version: GNAT_VERSION, serverId: this.serverId, name: this.serverName }, "Starting gnat");
+    this.log.info(`Listening for client connections on ${o.host}:${this.boundPort}`);
+    this.log.info("Server is ready");
+  }
+
+  private buildInfoPrefix(): string {
+    const o = this.options;
+    const info = {
+      server_id: this.serverId,
+      server_name: this.serverName,
+      version: SERVER_VERSION,
+      proto: PROTO_VERSION,
+      go: `node${process.versions.node}`,
+      host: o.host,
+      port: this.boundPort,
+      headers: true,
+      max_payload: o.maxPayload,
+    };
+    const json = JSON.stringify(info);
+    return json.slice(0, -1);
+  }
+
+  infoLine(c: ClientConnection): Buffer {
+    const ip = JSON.stringify(c.remoteAddress.startsWith("::ffff:") ? c.remoteAddress.slice(7) : c.remoteAddress);
+    return Buffer.from(`INFO ${this.infoPrefix},"client_id":${c.cid},"client_ip":${ip}} \r\n`, "latin1");
+  }
+
+  /** The INFO a client would see, as an object (tests, monitoring). */
+  info(): Record<string, unknown> {
+    return JSON.parse(`${this.infoPrefix}}`) as Record<string, unknown>;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing !== null) {
+      socket.destroy();
+      return;
+    }
+    const cid = this.nextCid++;
+    const c = new ClientConnection(cid, socket, this);
+    const max = this.options.maxConnections;
+    if (max > 0 && this.clients.size >= max) {
+      this.log.error({ cid }, "maximum connections exceeded");
+      socket.on("error", () => {});
+      socket.write(this.infoLine(c));
+      socket.end(errorLine(Errors.MaxConnections.text));
+      c.closed = true;
+      return;
+    }
+    this.clients.set(cid, c);
+    this.totalConnections++;
+    this.log.debug({ cid, ip: c.remoteAddress, port: c.remotePort }, "client connection created");
+    c.begin();
+  }
+
+  markDirty(c: ClientConnection): void {
+    this.dirty.push(c);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushAll);
+    }
+  }
+
+  /** Write every connection that has something queued, once each. */
+  flushDirty(): void {
+    this.flushScheduled = false;
+    const list = this.dirty;
+    if (list.length === 0) return;
+    this.dirty = [];
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if (c.dirty) c.flush();
+    }
+  }
+
+  removeClient(c: ClientConnection, reason: string): void {
+    if (this.clients.delete(c.cid)) {
+      if (reason.startsWith("Slow Consumer")) this.slowConsumers++;
+      this.log.debug({ cid: c.cid, reason }, "client connection closed");
+    }
+  }
+
+  /** A client that lives inside the server (see Router.internalClient). */
+  internalClient(opts: { echo?: boolean; noResponders?: boolean } = {}): InternalClient {
+    const ic = this.router.internalClient(opts);
+    return ic;
+  }
+
+  private writeSideFiles(): void {
+    const o = this.options;
+    if (o.pidFile) {
+      writeFileSync(o.pidFile, String(process.pid));
+      this.pidFileWritten = o.pidFile;
+    }
+    if (o.portsFileDir) {
+      mkdirSync(o.portsFileDir, { recursive: true });
+      const name = basename(o.programName || "gnat").replace(/\.(c|m)?js$/, "");
+      this.portsFile = join(o.portsFileDir, `${name}_${process.pid}.ports`);
+      writeFileSync(this.portsFile, JSON.stringify(this.ports()));
+    }
+  }
+
+  /** The ports file's content: URLs per listener, as nats-server writes them. */
+  ports(): { nats: string[] } {
+    const h = this.options.host;
+    const hosts = h === "0.0.0.0" || h === "" || h === "::" ? ["127.0.0.1"] : [h.includes(":") ? `[${h}]` : h];
+    return { nats: hosts.map((x) => `nats://${x}:${this.boundPort}`) };
+  }
+
+  /** Stop accepting, flush what is queued, close every client. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const net = this.net;
+    const closed = net ? new Promise<void>((resolve) => net.close(() => resolve())) : Promise.resolve();
+    this.flushDirty();
+    const sockets: Promise<void>[] = [];
+    for (const c of [...this.clients.values()]) {
+      const s = c.socket;
+      if (!s.destroyed) sockets.push(new Promise((resolve) => s.once("close", () => resolve())));
+      c.close("Server Shutdown", true);
+    }
+    await Promise.race([
+      Promise.all(sockets),
+      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
+    for (const c of this.clients.values()) c.socket.destroy();
+    await closed;
+    for (const f of [this.portsFile, this.pidFileWritten]) {
+      if (!f) continue;
+      try {
+        unlinkSync(f);
+      } catch {
+        // already gone
+      }
+    }
+    this.log.info("Server Exiting..");
+    this.log.flush?.();
+  }
+}
+
+/** Start a server; resolves once it is listening. `port: 0` (or -1) picks a free port. */
+export async function startServer(options: ServerOptionsInput = {}): Promise<Server> {
+  const s = new Server(options);
+  await s.listen();
+  return s;
+}

@@ -1,0 +1,87 @@
+// Server options: the one shape that flags, config files and embedders all produce.
+// Names follow nats-server's config keys, camel-cased. Durations are milliseconds, sizes bytes.
+import type { Logger } from "pino";
+
+export interface ServerOptions {
+  /** Interface to listen on; nats-server's default is all interfaces. */
+  host: string;
+  /** TCP port; 0 or -1 picks a free port. */
+  port: number;
+  serverName: string;
+  maxPayload: number;
+  /** Outbound bytes buffered for one client before it is a slow consumer. */
+  maxPending: number;
+  maxControlLine: number;
+  /** 0 means unlimited. */
+  maxConnections: number;
+  /** 0 means unlimited. */
+  maxSubscriptions: number;
+  pingInterval: number;
+  pingMax: number;
+  writeDeadline: number;
+  debug: boolean;
+  trace: boolean;
+  /** Log to this file instead of stderr. */
+  logFile: string;
+  pidFile: string;
+  portsFileDir: string;
+  /** Program name used for the ports file (`<name>_<pid>.ports`). */
+  programName: string;
+  /** Silence all logging (tests, embedding). */
+  noLog: boolean;
+  /** Supply a ready logger (embedding); overrides the logging options above. */
+  logger?: Logger;
+}
+
+export const DEFAULT_PORT = 4222;
+
+export const DEFAULTS: Readonly<ServerOptions> = {
+  host: "0.0.0.0",
+  port: DEFAULT_PORT,
+  serverName: "",
+  maxPayload: 1024 * 1024,
+  maxPending: 64 * 1024 * 1024,
+  maxControlLine: 4096,
+  maxConnections: 64 * 1024,
+  maxSubscriptions: 0,
+  pingInterval: 2 * 60 * 1000,
+  pingMax: 2,
+  writeDeadline: 10 * 1000,
+  debug: false,
+  trace: false,
+  logFile: "",
+  pidFile: "",
+  portsFileDir: "",
+  programName: "gnat",
+  noLog: false,
+};
+
+export type ServerOptionsInput = Partial<ServerOptions>;
+
+export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
+  const o: ServerOptions = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(input)) {
+    if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (o.port === -1) o.port = 0;
+  validateOptions(o);
+  return o;
+}
+
+export function validateOptions(o: ServerOptions): void {
+  const intKeys = ["port", "maxPayload", "maxPending", "maxControlLine", "maxConnections",
+    "maxSubscriptions", "pingInterval", "pingMax", "writeDeadline"] as const;
+  for (const k of intKeys) {
+    const v = o[k];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+      throw new Error(`invalid value for ${k}: ${String(v)}`);
+    }
+  }
+  if (o.port > 65535) throw new Error(`invalid port: ${o.port}`);
+  if (o.maxPayload > 64 * 1024 * 1024) {
+    throw new Error("max_payload can not exceed 64MB");
+  }
+  if (o.maxPending > 0 && o.maxPayload > o.maxPending) {
+    throw new Error(`max_payload (${o.maxPayload}) can not be higher than max_pending (${o.maxPending})`);
+  }
+}

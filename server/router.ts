@@ -1,0 +1,256 @@
+// Subscriptions, queue groups, fan-out, request-reply and no-responders. Socket clients and
+// internal (callback) clients are both `Client`s: the router neither knows nor cares which.
+import { decodeHeaders, encodeHeaders, NO_RESPONDERS, type MsgHeaders } from "../protocol/headers.js";
+import { fromWire, isValidLiteralSubject, isValidSubject, toWire } from "../protocol/subject.js";
+import { Sublist, type MatchResult } from "./sublist.js";
+
+export interface Client {
+  readonly cid: number;
+  /** Deliver own publications to own subscriptions. */
+  echo: boolean;
+  /** Wants a 503 status message for requests nobody receives. */
+  noResponders: boolean;
+  /**
+   * Queue one message for this client. `msg` is the payload (headers first when hdrLen >= 0)
+   * plus CRLF, and may be a view of a read buffer: copy it to keep it. Returns false when the
+   * client could not take it (closed).
+   */
+  deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, msg: Buffer): boolean;
+}
+
+export class Subscription {
+  /** Messages delivered so far. */
+  delivered = 0;
+  /** Auto-unsubscribe after this many deliveries; 0 means no limit. */
+  max = 0;
+  closed = false;
+
+  constructor(
+    readonly client: Client,
+    readonly subject: string,
+    readonly queue: string,
+    readonly sid: string,
+  ) {}
+}
+
+export class Router {
+  readonly sublist = new Sublist<Subscription>();
+  private nextInternalCid = -1;
+  /** Counters for monitoring. */
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+
+  /** Called when a subscription ends by reaching its max, so its owner can forget it. */
+  onAutoUnsubscribe: (sub: Subscription) => void = () => {};
+
+  subscribe(sub: Subscription): void {
+    this.sublist.insert(sub);
+  }
+
+  unsubscribe(sub: Subscription): void {
+    if (sub.closed) return;
+    sub.closed = true;
+    this.sublist.remove(sub);
+  }
+
+  /**
+   * Route one message from `from`. `msg` is payload plus CRLF (headers first when hdrLen >= 0).
+   * Returns whether anyone received it.
+   */
+  publish(from: Client, subject: string, reply: string, hdrLen: number, msg: Buffer): boolean {
+    this.inMsgs++;
+    this.inBytes += msg.length - 2;
+    const r: MatchResult<Subscription> = this.sublist.match(subject);
+    let delivered = false;
+    const psubs = r.psubs;
+    for (let i = 0; i < psubs.length; i++) {
+      if (this.deliverTo(from, psubs[i]!, subject, reply, hdrLen, msg)) delivered = true;
+    }
+    const qsubs = r.qsubs;
+    for (let g = 0; g < qsubs.length; g++) {
+      const group = qsubs[g]!;
+      const n = group.length;
+      // Start at a random member; move on to the next when one cannot take it.
+      const start = n === 1 ? 0 : (Math.random() * n) | 0;
+      for (let k = 0; k < n; k++) {
+        if (this.deliverTo(from, group[(start + k) % n]!, subject, reply, hdrLen, msg)) {
+          delivered = true;
+          break;
+        }
+      }
+    }
+    if (!delivered && reply.length !== 0 && from.noResponders) this.noResponders(from, reply);
+    return delivered;
+  }
+
+  private deliverTo(from: Client, sub: Subscription, subject: string, reply: string, hdrLen: number,
+    msg: Buffer): boolean {
+    const c = sub.client;
+    if (c === from && !from.echo) return false;
+    if (sub.closed) return false;
+    if (sub.max > 0) {
+      const nm = sub.delivered + 1;
+      if (nm > sub.max) {
+        this.autoUnsubscribe(sub);
+        return false;
+      }
+      sub.delivered = nm;
+      const ok = c.deliver(sub, subject, reply, hdrLen, msg);
+      if (nm === sub.max) this.autoUnsubscribe(sub);
+      if (ok) this.countOut(msg);
+      return ok;
+    }
+    sub.delivered++;
+    const ok = c.deliver(sub, subject, reply, hdrLen, msg);
+    if (ok) this.countOut(msg);
+    return ok;
+  }
+
+  private countOut(msg: Buffer): void {
+    this.outMsgs++;
+    this.outBytes += msg.length - 2;
+  }
+
+  private autoUnsubscribe(sub: Subscription): void {
+    this.unsubscribe(sub);
+    this.onAutoUnsubscribe(sub);
+  }
+
+  /** Tell a requester nobody is listening: a 503 on the requester's own reply subscription. */
+  private noResponders(from: Client, reply: string): void {
+    const r = this.sublist.match(reply);
+    for (const sub of r.psubs) {
+      if (sub.client === from) {
+        const msg = Buffer.concat([NO_RESPONDERS, CRLF]);
+        from.deliver(sub, reply, "", NO_RESPONDERS.length, msg);
+        return;
+      }
+    }
+  }
+
+  /** A client that lives inside the server: callbacks instead of a socket. */
+  internalClient(opts: { echo?: boolean; noResponders?: boolean } = {}): InternalClient {
+    return new InternalClient(this, this.nextInternalCid--, opts.echo ?? true, opts.noResponders ?? true);
+  }
+}
+
+const CRLF = Buffer.from("\r\n");
+
+/** A message as an internal subscriber sees it. Subjects are plain JS strings here. */
+export interface InternalMsg {
+  subject: string;
+  reply: string;
+  /** Raw header block, or null. */
+  headerBytes: Buffer | null;
+  data: Buffer;
+  sid: string;
+  /** Parsed headers (status code, values), or null when the message has none. */
+  headers(): MsgHeaders | null;
+}
+
+export type InternalHandler = (msg: InternalMsg) => void;
+
+export interface PublishOptions {
+  reply?: string;
+  headers?: Buffer | Iterable<[string, string | string[]]>;
+}
+
+export interface InternalSubscription {
+  readonly sid: string;
+  unsubscribe(): void;
+}
+
+/**
+ * Subscribe and publish from server code with the same matching, queue and reply semantics a
+ * socket client gets. Handlers run synchronously inside the publisher's call, so a handler that
+ * publishes sees its own message routed before it returns.
+ */
+export class InternalClient implements Client {
+  private readonly handlers = new Map<Subscription, InternalHandler>();
+  private nextSid = 1;
+  closed = false;
+
+  constructor(private readonly router: Router, readonly cid: number, public echo: boolean,
+    public noResponders: boolean) {}
+
+  subscribe(subject: string, handler: InternalHandler, opts: { queue?: string; max?: number } = {}): InternalSubscription {
+    const wire = toWire(subject);
+    if (!isValidSubject(wire)) throw new Error(`invalid subject: ${subject}`);
+    const sub = new Subscription(this, wire, opts.queue ? toWire(opts.queue) : "", String(this.nextSid++));
+    if (opts.max !== undefined && opts.max > 0) sub.max = opts.max;
+    this.handlers.set(sub, handler);
+    this.router.subscribe(sub);
+    return {
+      sid: sub.sid,
+      unsubscribe: () => {
+        this.handlers.delete(sub);
+        this.router.unsubscribe(sub);
+      },
+    };
+  }
+
+  publish(subject: string, data: Buffer | string = Buffer.alloc(0), opts: PublishOptions = {}): boolean {
+    const wire = toWire(subject);
+    if (!isValidLiteralSubject(wire)) throw new Error(`invalid publish subject: ${subject}`);
+    const payload = typeof data === "string" ? Buffer.from(data) : data;
+    let hdr: Buffer | null = null;
+    if (opts.headers !== undefined) {
+      hdr = Buffer.isBuffer(opts.headers) ? opts.headers : encodeHeaders(opts.headers);
+    }
+    const msg = hdr === null ? Buffer.concat([payload, CRLF]) : Buffer.concat([hdr, payload, CRLF]);
+    return this.router.publish(this, wire, opts.reply ? toWire(opts.reply) : "", hdr === null ? -1 : hdr.length, msg);
+  }
+
+  /** Request-reply: resolves with the first reply, or rejects on no responders or timeout. */
+  request(subject: string, data: Buffer | string = Buffer.alloc(0), opts: { timeout?: number; headers?: PublishOptions["headers"] } = {}): Promise<InternalMsg> {
+    const inbox = `_INBOX.internal.${this.cid < 0 ? -this.cid : this.cid}.${this.nextSid++}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.unsubscribe();
+        reject(new Error("request timed out"));
+      }, opts.timeout ?? 5000);
+      const sub = this.subscribe(inbox, (m) => {
+        clearTimeout(timer);
+        const h = m.headers();
+        if (h !== null && h.code === 503 && m.data.length === 0) reject(new Error("no responders"));
+        else resolve(m);
+      }, { max: 1 });
+      const pub: PublishOptions = { reply: inbox };
+      if (opts.headers !== undefined) pub.headers = opts.headers;
+      this.publish(subject, data, pub);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const sub of this.handlers.keys()) this.router.unsubscribe(sub);
+    this.handlers.clear();
+  }
+
+  deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, msg: Buffer): boolean {
+    if (this.closed) return false;
+    const handler = this.handlers.get(sub);
+    if (handler === undefined) return false;
+    if (sub.max > 0 && sub.delivered >= sub.max) this.handlers.delete(sub);
+    // Copy: msg may be a view of a socket's read buffer.
+    const end = msg.length - 2;
+    const headerBytes = hdrLen >= 0 ? Buffer.from(msg.subarray(0, hdrLen)) : null;
+    const data = Buffer.from(msg.subarray(hdrLen >= 0 ? hdrLen : 0, end));
+    const m: InternalMsg = {
+      subject: fromWire(subject),
+      reply: fromWire(reply),
+      headerBytes,
+      data,
+      sid: sub.sid,
+      headers: () => (headerBytes === null ? null : decodeHeaders(headerBytes)),
+    };
+    try {
+      handler(m);
+    } catch {
+      // A faulty internal handler must not break the publisher's connection.
+    }
+    return true;
+  }
+}

@@ -1,0 +1,217 @@
+// The subject trie. Each level holds literal children in a Map plus separate `*` and `>`
+// slots, so a match is a walk of at most (tokens × 3) lookups. Results are cached per literal
+// subject in a bounded Map; a change drops only the cached subjects it can affect.
+import { hasWildcard, subjectMatches } from "../protocol/subject.js";
+
+export interface SublistEntry {
+  readonly subject: string;
+  /** "" for a plain subscription. */
+  readonly queue: string;
+}
+
+export interface MatchResult<S> {
+  /** Plain subscriptions: every one gets the message. */
+  readonly psubs: readonly S[];
+  /** Queue subscriptions grouped by queue name: one of each group gets it. */
+  readonly qsubs: readonly (readonly S[])[];
+}
+
+class Node<S> {
+  next: Level<S> | null = null;
+  psubs = new Set<S>();
+  qsubs: Map<string, Set<S>> | null = null;
+
+  isEmpty(): boolean {
+    return this.psubs.size === 0 && (this.qsubs === null || this.qsubs.size === 0) &&
+      (this.next === null || this.next.isEmpty());
+  }
+}
+
+class Level<S> {
+  nodes = new Map<string, Node<S>>();
+  pwc: Node<S> | null = null;
+  fwc: Node<S> | null = null;
+
+  isEmpty(): boolean {
+    return this.nodes.size === 0 && this.pwc === null && this.fwc === null;
+  }
+}
+
+const EMPTY: MatchResult<never> = Object.freeze({ psubs: Object.freeze([]), qsubs: Object.freeze([]) });
+
+export class Sublist<S extends SublistEntry> {
+  private readonly root = new Level<S>();
+  private readonly cache = new Map<string, MatchResult<S>>();
+  private count = 0;
+  /** Bumped on every change; lets callers keep their own caches honest. */
+  genId = 0;
+
+  constructor(private readonly cacheMax = 4096) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+
+  /** Insert a subscription whose subject is already known to be valid. */
+  insert(sub: S): void {
+    const tokens = sub.subject.split(".");
+    let level = this.root;
+    let node: Node<S> | null = null;
+    for (const t of tokens) {
+      if (t === "*") {
+        node = level.pwc ??= new Node<S>();
+      } else if (t === ">") {
+        node = level.fwc ??= new Node<S>();
+      } else {
+        node = level.nodes.get(t) ?? null;
+        if (node === null) {
+          node = new Node<S>();
+          level.nodes.set(t, node);
+        }
+      }
+      level = node.next ??= new Level<S>();
+    }
+    // tokens is never empty, so node is set.
+    const n = node!;
+    if (sub.queue === "") {
+      n.psubs.add(sub);
+    } else {
+      const qsubs = n.qsubs ??= new Map();
+      let group = qsubs.get(sub.queue);
+      if (!group) {
+        group = new Set();
+        qsubs.set(sub.queue, group);
+      }
+      group.add(sub);
+    }
+    this.count++;
+    this.changed(sub.subject);
+  }
+
+  /** Remove a subscription; returns false if it was not there. */
+  remove(sub: S): boolean {
+    const tokens = sub.subject.split(".");
+    const path: [Level<S>, string, Node<S>][] = [];
+    let level = this.root;
+    let node: Node<S> | null = null;
+    for (const t of tokens) {
+      node = t === "*" ? level.pwc : t === ">" ? level.fwc : level.nodes.get(t) ?? null;
+      if (node === null || node.next === null) return false;
+      path.push([level, t, node]);
+      level = node.next;
+    }
+    const n = node!;
+    let removed: boolean;
+    if (sub.queue === "") {
+      removed = n.psubs.delete(sub);
+    } else {
+      const group = n.qsubs?.get(sub.queue);
+      removed = group !== undefined && group.delete(sub);
+      if (group !== undefined && group.size === 0) n.qsubs!.delete(sub.queue);
+    }
+    if (!removed) return false;
+    this.count--;
+    // Prune nodes left empty, deepest first.
+    for (let i = path.length - 1; i >= 0; i--) {
+      const [lvl, t, nd] = path[i]!;
+      if (!nd.isEmpty()) break;
+      if (t === "*") lvl.pwc = null;
+      else if (t === ">") lvl.fwc = null;
+      else lvl.nodes.delete(t);
+    }
+    this.changed(sub.subject);
+    return true;
+  }
+
+  match(subject: string): MatchResult<S> {
+    const cached = this.cache.get(subject);
+    if (cached !== undefined) return cached;
+    const r = this.matchUncached(subject);
+    if (this.cache.size >= this.cacheMax) this.shrinkCache();
+    this.cache.set(subject, r);
+    return r;
+  }
+
+  /** Walk the trie without touching the cache. */
+  matchUncached(subject: string): MatchResult<S> {
+    // Empty tokens never match anything (nats-server returns an empty result).
+    const tokens = subject.split(".");
+    for (const t of tokens) if (t.length === 0) return EMPTY;
+    const psubs: S[] = [];
+    let groups: Map<string, S[]> | null = null;
+    const collect = (n: Node<S>): void => {
+      for (const s of n.psubs) psubs.push(s);
+      if (n.qsubs !== null && n.qsubs.size > 0) {
+        groups ??= new Map();
+        for (const [q, set] of n.qsubs) {
+          let g = groups.get(q);
+          if (!g) {
+            g = [];
+            groups.set(q, g);
+          }
+          for (const s of set) g.push(s);
+        }
+      }
+    };
+    const walk = (level: Level<S>, i: number): void => {
+      if (level.fwc !== null) collect(level.fwc);
+      const t = tokens[i]!;
+      const last = i === tokens.length - 1;
+      if (level.pwc !== null) {
+        if (last) collect(level.pwc);
+        else if (level.pwc.next !== null) walk(level.pwc.next, i + 1);
+      }
+      const lit = level.nodes.get(t);
+      if (lit !== undefined) {
+        if (last) collect(lit);
+        else if (lit.next !== null) walk(lit.next, i + 1);
+      }
+    };
+    walk(this.root, 0);
+    const g = groups as Map<string, S[]> | null;
+    if (psubs.length === 0 && g === null) return EMPTY;
+    return { psubs, qsubs: g === null ? [] : [...g.values()] };
+  }
+
+  /** Every subscription, in no particular order. */
+  all(): S[] {
+    const out: S[] = [];
+    const visit = (level: Level<S>): void => {
+      const nodes = [...level.nodes.values()];
+      if (level.pwc) nodes.push(level.pwc);
+      if (level.fwc) nodes.push(level.fwc);
+      for (const n of nodes) {
+        for (const s of n.psubs) out.push(s);
+        if (n.qsubs) for (const g of n.qsubs.values()) for (const s of g) out.push(s);
+        if (n.next) visit(n.next);
+      }
+    };
+    visit(this.root);
+    return out;
+  }
+
+  private changed(subject: string): void {
+    this.genId++;
+    if (this.cache.size === 0) return;
+    if (!hasWildcard(subject)) {
+      this.cache.delete(subject);
+      return;
+    }
+    for (const key of this.cache.keys()) {
+      if (subjectMatches(subject, key)) this.cache.delete(key);
+    }
+  }
+
+  private shrinkCache(): void {
+    // Drop the oldest quarter: Map iterates in insertion order.
+    let drop = this.cacheMax >> 2;
+    for (const key of this.cache.keys()) {
+      this.cache.delete(key);
+      if (--drop <= 0) break;
+    }
+  }
+}
