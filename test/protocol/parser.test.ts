@@ -1,0 +1,176 @@
+import { describe, expect, test } from "vitest";
+import { Parser, ParseError, parseSize, type ParseErrorKind, type ParserHandler } from "../../protocol/parser.js";
+
+type Event = (string | number)[];
+
+/** Records every parser event as a plain array, payloads as latin1 strings. */
+class Recorder implements ParserHandler {
+  events: Event[] = [];
+  onConnect(arg: Buffer) { this.events.push(["CONNECT", arg.toString("latin1")]); }
+  onInfo(arg: Buffer) { this.events.push(["INFO", arg.toString("latin1")]); }
+  onPub(subject: string, reply: string, hdrLen: number, msg: Buffer) {
+    this.events.push(["PUB", subject, reply, hdrLen, msg.toString("latin1")]);
+  }
+  onSub(subject: string, queue: string, sid: string) { this.events.push(["SUB", subject, queue, sid]); }
+  onUnsub(sid: string, max: number) { this.events.push(["UNSUB", sid, max]); }
+  onPing() { this.events.push(["PING"]); }
+  onPong() { this.events.push(["PONG"]); }
+  onErr(arg: Buffer) { this.events.push(["ERR", arg.toString("latin1")]); }
+  onParseError(kind: ParseErrorKind) { this.events.push(["PARSE_ERROR", kind]); }
+}
+
+function parse(input: string | Buffer, opts: { headers?: boolean; maxPayload?: number; maxControlLine?: number } = {}, chunks?: number[]): Event[] {
+  const r = new Recorder();
+  const p = new Parser(r, opts);
+  p.headers = opts.headers ?? true;
+  const buf = typeof input === "string" ? Buffer.from(input, "latin1") : input;
+  let at = 0;
+  for (const cut of chunks ?? []) {
+    p.parse(buf.subarray(at, cut));
+    at = cut;
+  }
+  p.parse(buf.subarray(at));
+  return r.events;
+}
+
+/** The same events must come out whether the input arrives whole, split once anywhere, or byte by byte. */
+function expectSplitInvariant(input: string, opts: { headers?: boolean; maxPayload?: number; maxControlLine?: number } = {}): Event[] {
+  const whole = parse(input, opts);
+  for (let cut = 1; cut < input.length; cut++) {
+    expect(parse(input, opts, [cut]), `split at ${cut}`).toEqual(whole);
+  }
+  const bytes = Array.from({ length: input.length - 1 }, (_, i) => i + 1);
+  expect(parse(input, opts, bytes), "byte by byte").toEqual(whole);
+  return whole;
+}
+
+describe("parser", () => {
+  test("parses every client op the same at every split point", () => {
+    const input = 'CONNECT {"verbose":false}\r\nPING\r\nPONG\r\nSUB foo 1\r\nSUB foo.* q 2\r\n' +
+      "PUB foo 5\r\nhello\r\nPUB foo reply 0\r\n\r\nHPUB foo 12 14\r\nNATS/1.0\r\n\r\nhi\r\n" +
+      "HPUB foo r 12 12\r\nNATS/1.0\r\n\r\n\r\nUNSUB 1\r\nUNSUB 2 10\r\n";
+    const events = expectSplitInvariant(input);
+    expect(events).toEqual([
+      ["CONNECT", '{"verbose":false}'],
+      ["PING"], ["PONG"],
+      ["SUB", "foo", "", "1"],
+      ["SUB", "foo.*", "q", "2"],
+      ["PUB", "foo", "", -1, "hello\r\n"],
+      ["PUB", "foo", "reply", -1, "\r\n"],
+      ["PUB", "foo", "", 12, "NATS/1.0\r\n\r\nhi\r\n"],
+      ["PUB", "foo", "r", 12, "NATS/1.0\r\n\r\n\r\n"],
+      ["UNSUB", "1", -1],
+      ["UNSUB", "2", 10],
+    ]);
+  });
+
+  test("treats op names case-insensitively", () => {
+    expect(parse("pub foo 1\r\nx\r\nSuB foo 1\r\nping\r\nPiNg\r\n")).toEqual([
+      ["PUB", "foo", "", -1, "x\r\n"], ["SUB", "foo", "", "1"], ["PING"], ["PING"],
+    ]);
+  });
+
+  test("accepts tabs and repeated spaces between fields", () => {
+    expect(expectSplitInvariant("PUB \t foo  \t bar\t 3\r\nabc\r\nSUB\tfoo\t\tq  7\r\n")).toEqual([
+      ["PUB", "foo", "bar", -1, "abc\r\n"], ["SUB", "foo", "q", "7"],
+    ]);
+  });
+
+  test("accepts a bare LF as the end of a control line", () => {
+    expect(expectSplitInvariant("SUB foo 1\nPUB foo 2\nhi\r\nPING\n")).toEqual([
+      ["SUB", "foo", "", "1"], ["PUB", "foo", "", -1, "hi\r\n"], ["PING"],
+    ]);
+  });
+
+  test("ignores anything after PING or PONG up to the line end, as nats-server does", () => {
+    expect(parse("PINGXYZ\r\nPONG junk\r\n")).toEqual([["PING"], ["PONG"]]);
+  });
+
+  test("ignores +OK from a client", () => {
+    expect(parse("+OK\r\nPING\r\n")).toEqual([["PING"]]);
+  });
+
+  test("reports -ERR from a client", () => {
+    expect(parse("-ERR 'x'\r\n")).toEqual([["ERR", "'x'"]]);
+  });
+
+  test("jumps over payloads that contain protocol-looking bytes", () => {
+    expect(expectSplitInvariant("PUB a 13\r\nPING\r\nPUB x\r\n\r\nPING\r\n")).toEqual([
+      ["PUB", "a", "", -1, "PING\r\nPUB x\r\n\r\n"], ["PING"],
+    ]);
+  });
+
+  test("hands on a payload that fills the chunk exactly", () => {
+    const big = "x".repeat(70000);
+    expect(parse(`PUB big 70000\r\n${big}\r\n`, {}, [5000, 40000])).toEqual([["PUB", "big", "", -1, `${big}\r\n`]]);
+  });
+
+  test("keeps a subject's non-ASCII bytes as latin1 chars", () => {
+    const input = Buffer.concat([Buffer.from("PUB "), Buffer.from("ü.x", "utf8"), Buffer.from(" 0\r\n\r\n")]);
+    const events = parse(input);
+    expect(events[0]![1]).toBe(Buffer.from("ü.x", "utf8").toString("latin1"));
+  });
+
+  describe("errors", () => {
+    const cases: [string, string, ParseErrorKind | null, Record<string, number | boolean>?][] = [
+      ["an unknown op", "FOO\r\n", ParseError.UnknownOp],
+      ["MSG from a client", "MSG foo 1 0\r\n\r\n", ParseError.UnknownOp],
+      ["PUB with no blank after it", "PUBX foo 1\r\n", ParseError.UnknownOp],
+      ["a payload not followed by CRLF", "PUB foo 1\r\nab\r\n", ParseError.UnknownOp],
+      ["a payload followed by CR and a wrong byte", "PUB foo 1\r\na\rX", ParseError.UnknownOp],
+      ["PUB with too few fields", "PUB foo\r\n", ParseError.BadArgs],
+      ["PUB with too many fields", "PUB a b c 1\r\n", ParseError.BadArgs],
+      ["PUB with a negative size", "PUB foo -1\r\n", ParseError.BadArgs],
+      ["PUB with a non-numeric size", "PUB foo 1x\r\n", ParseError.BadArgs],
+      ["PUB with a size of ten digits", "PUB foo 1000000000\r\n", ParseError.BadArgs],
+      ["PUB over max_payload", "PUB foo 11\r\n", ParseError.MaxPayload, { maxPayload: 10 }],
+      ["HPUB over max_payload", "HPUB foo 5 11\r\n", ParseError.MaxPayload, { maxPayload: 10 }],
+      ["HPUB with header size over total size", "HPUB foo 5 4\r\n", ParseError.BadArgs],
+      ["HPUB without headers support", "HPUB foo 2 2\r\n\r\n\r\n", ParseError.HeadersNotSupported, { headers: false }],
+      ["SUB with one field", "SUB foo\r\n", ParseError.BadArgs],
+      ["SUB with four fields", "SUB a b c d\r\n", ParseError.BadArgs],
+      ["UNSUB with three fields", "UNSUB 1 2 3\r\n", ParseError.BadArgs],
+      ["a control line over the limit", `SUB ${"a".repeat(40)} 1\r\n`, ParseError.MaxControlLine, { maxControlLine: 32 }],
+      ["a control line over the limit that never ends", `PUB ${"a".repeat(40)}`, ParseError.MaxControlLine, { maxControlLine: 32 }],
+    ];
+    for (const [name, input, kind, opts] of cases) {
+      test(`rejects ${name}`, () => {
+        const events = expectSplitInvariant(input, opts ?? {});
+        expect(events.at(-1)).toEqual(["PARSE_ERROR", kind]);
+      });
+    }
+
+    test("stops for good after an error", () => {
+      expect(parse("FOO\r\nPING\r\n")).toEqual([["PARSE_ERROR", ParseError.UnknownOp]]);
+    });
+
+    test("accepts a control line exactly at the limit", () => {
+      const line = `SUB ${"a".repeat(30)} 1`; // argument is 32 bytes
+      expect(parse(`${line}\r\n`, { maxControlLine: 32 })).toEqual([["SUB", "a".repeat(30), "", "1"]]);
+    });
+
+    test("accepts a payload exactly at max_payload", () => {
+      expect(parse("PUB foo 10\r\n0123456789\r\n", { maxPayload: 10 })).toEqual([["PUB", "foo", "", -1, "0123456789\r\n"]]);
+    });
+  });
+
+  test("parseSize reads at most nine digits", () => {
+    const b = Buffer.from("123456789 1234567890 12a");
+    expect(parseSize(b, 0, 9)).toBe(123456789);
+    expect(parseSize(b, 10, 20)).toBe(-1);
+    expect(parseSize(b, 21, 24)).toBe(-1);
+    expect(parseSize(b, 0, 0)).toBe(-1);
+  });
+
+  test("survives random garbage at every split without throwing", () => {
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const alphabet = ["PUB ", "SUB ", "HPUB ", "UNSUB ", "PING", "\r\n", "\n", " ", "\t", "foo", "1", "99", "-", "*", ">", ".", "\x00", "\xff"];
+    for (let round = 0; round < 300; round++) {
+      let s = "";
+      for (let i = 0; i < 12; i++) s += alphabet[Math.floor(rand() * alphabet.length)];
+      const whole = parse(s, { maxControlLine: 64 });
+      expect(parse(s, { maxControlLine: 64 }, [Math.floor(rand() * s.length)])).toEqual(whole);
+    }
+  });
+});
