@@ -23,11 +23,11 @@ export interface ParserHandler {
   onConnect(arg: Buffer): void;
   onInfo(arg: Buffer): void;
   /**
-   * A complete PUB or HPUB. `reply` is "" when absent; `hdrLen` is -1 for PUB. `msg` holds the
-   * payload (headers first for HPUB) followed by CRLF; it may be a view of the read chunk, so a
-   * receiver that keeps it past the call must copy it.
+   * A complete PUB or HPUB. `reply` is "" when absent; `hdrLen` is -1 for PUB. `buf[start, end)`
+   * holds the payload (headers first for HPUB) followed by CRLF; `buf` may be the read chunk,
+   * so a receiver that keeps the bytes past the call must copy them.
    */
-  onPub(subject: string, reply: string, hdrLen: number, msg: Buffer): void;
+  onPub(subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): void;
   onSub(subject: string, queue: string, sid: string): void;
   onUnsub(sid: string, max: number): void;
   onPing(): void;
@@ -104,6 +104,8 @@ export class Parser {
   private msgBuf: Buffer | null = null;
   private msgLen = 0;
 
+  private lastSubject = "";
+  private readonly lastSubjectBytes = Buffer.alloc(128);
   private readonly starts = new Int32Array(MAX_ARGS + 1);
   private readonly ends = new Int32Array(MAX_ARGS + 1);
 
@@ -127,6 +129,14 @@ export class Parser {
     while (i < n) {
       switch (this.state) {
         case START: {
+          // Fast path: a whole "PUB " in view skips the letter-by-letter states.
+          if (i + 4 <= n && (buf[i]! | 0x20) === 0x70 && (buf[i + 1]! | 0x20) === 0x75 &&
+            (buf[i + 2]! | 0x20) === 0x62 && (buf[i + 3] === SP || buf[i + 3] === TAB)) {
+            this.op = OP_PUB;
+            this.state = SPC;
+            i += 4;
+            break;
+          }
           const b = buf[i++]!;
           switch (b | 0x20) {
             case 0x70: // p
@@ -315,7 +325,7 @@ export class Parser {
           this.fail(ParseError.MaxPayload, `${size} > ${this.maxPayload}`);
           return buf.length;
         }
-        this.subject = a.latin1Slice(this.starts[0]!, this.ends[0]!);
+        this.subject = this.subjectString(a, this.starts[0]!, this.ends[0]!);
         this.reply = argc === 3 ? a.latin1Slice(this.starts[1]!, this.ends[1]!) : "";
         this.hdrLen = -1;
         this.size = size;
@@ -335,7 +345,7 @@ export class Parser {
           this.fail(ParseError.MaxPayload, `${size} > ${this.maxPayload}`);
           return buf.length;
         }
-        this.subject = a.latin1Slice(this.starts[0]!, this.ends[0]!);
+        this.subject = this.subjectString(a, this.starts[0]!, this.ends[0]!);
         this.reply = argc === 4 ? a.latin1Slice(this.starts[1]!, this.ends[1]!) : "";
         this.hdrLen = hdr;
         this.size = size;
@@ -370,6 +380,26 @@ export class Parser {
       default:
         return next;
     }
+  }
+
+  /**
+   * The publish subject as a string; when it repeats the previous one byte for byte, the same
+   * string comes back, which spares an allocation and lets caches compare by identity.
+   */
+  private subjectString(a: Buffer, s: number, e: number): string {
+    const len = e - s;
+    const last = this.lastSubjectBytes;
+    if (len === this.lastSubject.length && len <= last.length) {
+      let i = 0;
+      while (i < len && a[s + i] === last[i]) i++;
+      if (i === len) return this.lastSubject;
+    }
+    const str = a.latin1Slice(s, e);
+    if (len <= last.length) {
+      a.copy(last, 0, s, e);
+      this.lastSubject = str;
+    }
+    return str;
   }
 
   private badArgs(a: Buffer, s: number, e: number, op: string): number {
@@ -417,7 +447,7 @@ export class Parser {
         this.fail(ParseError.UnknownOp, "payload not followed by CRLF");
         return n;
       }
-      this.handler.onPub(this.subject, this.reply, this.hdrLen, buf.subarray(at, at + need));
+      this.handler.onPub(this.subject, this.reply, this.hdrLen, buf, at, at + need);
       return at + need;
     }
     this.msgBuf = Buffer.allocUnsafe(need);
@@ -446,7 +476,7 @@ export class Parser {
     }
     this.msgBuf = null;
     this.state = START;
-    this.handler.onPub(this.subject, this.reply, this.hdrLen, msg);
+    this.handler.onPub(this.subject, this.reply, this.hdrLen, msg, 0, need);
     return i + take;
   }
 }

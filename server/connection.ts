@@ -143,14 +143,14 @@ export class ClientConnection implements Client, ParserHandler {
     }
   }
 
-  onPub(subject: string, reply: string, hdrLen: number, msg: Buffer): void {
-    if (this.trace) this.tracePub(subject, reply, hdrLen, msg);
+  onPub(subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): void {
+    if (this.trace) this.tracePub(subject, reply, hdrLen, buf.subarray(start, end));
     this.inMsgs++;
-    this.inBytes += msg.length - 2;
+    this.inBytes += end - start - 2;
     const o = this.opts;
     if (o.pedantic && !isValidLiteralSubject(subject)) this.sendErr(Errors.InvalidPublishSubject);
     if (o.verbose) this.queue(OK);
-    this.router.publish(this, subject, reply, hdrLen, msg);
+    this.router.publish(this, subject, reply, hdrLen, buf, start, end);
   }
 
   onSub(subject: string, queue: string, sid: string): void {
@@ -228,13 +228,12 @@ export class ClientConnection implements Client, ParserHandler {
 
   // ---- outbound ---------------------------------------------------------------------------
 
-  deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, msg: Buffer): boolean {
+  deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
     if (this.closed) return false;
-    let start = 0;
-    let size = msg.length - 2;
+    let size = end - start - 2;
     if (hdrLen >= 0 && !this.headers) {
       // A client that did not ask for headers gets the payload alone.
-      start = hdrLen;
+      start += hdrLen;
       size -= hdrLen;
       hdrLen = -1;
     }
@@ -246,7 +245,7 @@ export class ClientConnection implements Client, ParserHandler {
     }
     if (this.outLen + need > this.outBuf.length) this.grow(need);
     const off = writeMsgHeader(this.outBuf, this.outLen, subject, sid, reply, hdrLen, size);
-    this.outLen = copyBytes(this.outBuf, off, msg, start, msg.length);
+    this.outLen = copyBytes(this.outBuf, off, buf, start, end);
     this.outMsgs++;
     this.outBytes += size;
     if (this.trace) this.traceOut(hdrLen >= 0 ? `HMSG ${subject} ${sid} ${reply ? reply + " " : ""}${hdrLen} ${size}` : `MSG ${subject} ${sid} ${reply ? reply + " " : ""}${size}`);

@@ -11,11 +11,11 @@ export interface Client {
   /** Wants a 503 status message for requests nobody receives. */
   noResponders: boolean;
   /**
-   * Queue one message for this client. `msg` is the payload (headers first when hdrLen >= 0)
-   * plus CRLF, and may be a view of a read buffer: copy it to keep it. Returns false when the
-   * client could not take it (closed).
+   * Queue one message for this client. `buf[start, end)` is the payload (headers first when
+   * hdrLen >= 0) plus CRLF; `buf` may be a read buffer, so copy the bytes to keep them. Returns
+   * false when the client could not take it (closed).
    */
-  deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, msg: Buffer): boolean;
+  deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean;
 }
 
 export class Subscription {
@@ -36,6 +36,9 @@ export class Subscription {
 export class Router {
   readonly sublist = new Sublist<Subscription>();
   private nextInternalCid = -1;
+  private lastSubject = "";
+  private lastResult: MatchResult<Subscription> = { psubs: [], qsubs: [] };
+  private lastGen = -1;
   /** Counters for monitoring. */
   inMsgs = 0;
   inBytes = 0;
@@ -56,17 +59,27 @@ export class Router {
   }
 
   /**
-   * Route one message from `from`. `msg` is payload plus CRLF (headers first when hdrLen >= 0).
-   * Returns whether anyone received it.
+   * Route one message from `from`. `buf[start, end)` is payload plus CRLF (headers first when
+   * hdrLen >= 0). Returns whether anyone received it.
    */
-  publish(from: Client, subject: string, reply: string, hdrLen: number, msg: Buffer): boolean {
+  publish(from: Client, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
     this.inMsgs++;
-    this.inBytes += msg.length - 2;
-    const r: MatchResult<Subscription> = this.sublist.match(subject);
+    this.inBytes += end - start - 2;
+    // One-entry cache in front of the sublist's: publishers tend to repeat a subject, and the
+    // parser hands back the very same string when they do.
+    let r: MatchResult<Subscription>;
+    if (subject === this.lastSubject && this.lastGen === this.sublist.genId) {
+      r = this.lastResult;
+    } else {
+      r = this.sublist.match(subject);
+      this.lastSubject = subject;
+      this.lastResult = r;
+      this.lastGen = this.sublist.genId;
+    }
     let delivered = false;
     const psubs = r.psubs;
     for (let i = 0; i < psubs.length; i++) {
-      if (this.deliverTo(from, psubs[i]!, subject, reply, hdrLen, msg)) delivered = true;
+      if (this.deliverTo(from, psubs[i]!, subject, reply, hdrLen, buf, start, end)) delivered = true;
     }
     const qsubs = r.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
@@ -75,7 +88,7 @@ export class Router {
       // Start at a random member; move on to the next when one cannot take it.
       const start = n === 1 ? 0 : (Math.random() * n) | 0;
       for (let k = 0; k < n; k++) {
-        if (this.deliverTo(from, group[(start + k) % n]!, subject, reply, hdrLen, msg)) {
+        if (this.deliverTo(from, group[(start + k) % n]!, subject, reply, hdrLen, buf, start, end)) {
           delivered = true;
           break;
         }
@@ -86,7 +99,7 @@ export class Router {
   }
 
   private deliverTo(from: Client, sub: Subscription, subject: string, reply: string, hdrLen: number,
-    msg: Buffer): boolean {
+    buf: Buffer, start: number, end: number): boolean {
     const c = sub.client;
     if (c === from && !from.echo) return false;
     if (sub.closed) return false;
@@ -97,20 +110,20 @@ export class Router {
         return false;
       }
       sub.delivered = nm;
-      const ok = c.deliver(sub, subject, reply, hdrLen, msg);
+      const ok = c.deliver(sub, subject, reply, hdrLen, buf, start, end);
       if (nm === sub.max) this.autoUnsubscribe(sub);
-      if (ok) this.countOut(msg);
+      if (ok) this.countOut(end - start);
       return ok;
     }
     sub.delivered++;
-    const ok = c.deliver(sub, subject, reply, hdrLen, msg);
-    if (ok) this.countOut(msg);
+    const ok = c.deliver(sub, subject, reply, hdrLen, buf, start, end);
+    if (ok) this.countOut(end - start);
     return ok;
   }
 
-  private countOut(msg: Buffer): void {
+  private countOut(len: number): void {
     this.outMsgs++;
-    this.outBytes += msg.length - 2;
+    this.outBytes += len - 2;
   }
 
   private autoUnsubscribe(sub: Subscription): void {
@@ -123,8 +136,7 @@ export class Router {
     const r = this.sublist.match(reply);
     for (const sub of r.psubs) {
       if (sub.client === from) {
-        const msg = Buffer.concat([NO_RESPONDERS, CRLF]);
-        from.deliver(sub, reply, "", NO_RESPONDERS.length, msg);
+        from.deliver(sub, reply, "", NO_RESPONDERS.length, NO_RESPONDERS_MSG, 0, NO_RESPONDERS_MSG.length);
         return;
       }
     }
@@ -137,6 +149,7 @@ export class Router {
 }
 
 const CRLF = Buffer.from("\r\n");
+const NO_RESPONDERS_MSG = Buffer.concat([NO_RESPONDERS, CRLF]);
 
 /** A message as an internal subscriber sees it. Subjects are plain JS strings here. */
 export interface InternalMsg {
@@ -200,7 +213,7 @@ export class InternalClient implements Client {
       hdr = Buffer.isBuffer(opts.headers) ? opts.headers : encodeHeaders(opts.headers);
     }
     const msg = hdr === null ? Buffer.concat([payload, CRLF]) : Buffer.concat([hdr, payload, CRLF]);
-    return this.router.publish(this, wire, opts.reply ? toWire(opts.reply) : "", hdr === null ? -1 : hdr.length, msg);
+    return this.router.publish(this, wire, opts.reply ? toWire(opts.reply) : "", hdr === null ? -1 : hdr.length, msg, 0, msg.length);
   }
 
   /** Request-reply: resolves with the first reply, or rejects on no responders or timeout. */
@@ -229,15 +242,14 @@ export class InternalClient implements Client {
     this.handlers.clear();
   }
 
-  deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, msg: Buffer): boolean {
+  deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
     if (this.closed) return false;
     const handler = this.handlers.get(sub);
     if (handler === undefined) return false;
     if (sub.max > 0 && sub.delivered >= sub.max) this.handlers.delete(sub);
-    // Copy: msg may be a view of a socket's read buffer.
-    const end = msg.length - 2;
-    const headerBytes = hdrLen >= 0 ? Buffer.from(msg.subarray(0, hdrLen)) : null;
-    const data = Buffer.from(msg.subarray(hdrLen >= 0 ? hdrLen : 0, end));
+    // Copy: buf may be a socket's read buffer.
+    const headerBytes = hdrLen >= 0 ? Buffer.from(buf.subarray(start, start + hdrLen)) : null;
+    const data = Buffer.from(buf.subarray(hdrLen >= 0 ? start + hdrLen : start, end - 2));
     const m: InternalMsg = {
       subject: fromWire(subject),
       reply: fromWire(reply),

@@ -8,8 +8,8 @@ class Recorder implements ParserHandler {
   events: Event[] = [];
   onConnect(arg: Buffer) { this.events.push(["CONNECT", arg.toString("latin1")]); }
   onInfo(arg: Buffer) { this.events.push(["INFO", arg.toString("latin1")]); }
-  onPub(subject: string, reply: string, hdrLen: number, msg: Buffer) {
-    this.events.push(["PUB", subject, reply, hdrLen, msg.toString("latin1")]);
+  onPub(subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number) {
+    this.events.push(["PUB", subject, reply, hdrLen, buf.toString("latin1", start, end)]);
   }
   onSub(subject: string, queue: string, sid: string) { this.events.push(["SUB", subject, queue, sid]); }
   onUnsub(sid: string, max: number) { this.events.push(["UNSUB", sid, max]); }
