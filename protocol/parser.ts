@@ -77,6 +77,8 @@ const KW = {
 } as const;
 
 const MAX_ARGS = 4;
+const INTERN_SLOTS = 256;
+const INTERN_MAX_LEN = 64;
 
 export class Parser {
   maxControlLine: number;
@@ -104,8 +106,8 @@ export class Parser {
   private msgBuf: Buffer | null = null;
   private msgLen = 0;
 
-  private lastSubject = "";
-  private readonly lastSubjectBytes = Buffer.alloc(128);
+  private readonly internStrings: string[] = new Array<string>(INTERN_SLOTS).fill("");
+  private readonly internBytes = Buffer.alloc(INTERN_SLOTS * INTERN_MAX_LEN);
   private readonly starts = new Int32Array(MAX_ARGS + 1);
   private readonly ends = new Int32Array(MAX_ARGS + 1);
 
@@ -383,22 +385,27 @@ export class Parser {
   }
 
   /**
-   * The publish subject as a string; when it repeats the previous one byte for byte, the same
-   * string comes back, which spares an allocation and lets caches compare by identity.
+   * The publish subject as a string, through a small direct-mapped intern table: a subject seen
+   * recently comes back as the very same string, which spares an allocation and lets the match
+   * caches hash and compare it for free.
    */
   private subjectString(a: Buffer, s: number, e: number): string {
     const len = e - s;
-    const last = this.lastSubjectBytes;
-    if (len === this.lastSubject.length && len <= last.length) {
+    if (len > INTERN_MAX_LEN) return a.latin1Slice(s, e);
+    let h = len;
+    for (let i = s; i < e; i++) h = (Math.imul(h, 31) + a[i]!) | 0;
+    const slot = h & (INTERN_SLOTS - 1);
+    const known = this.internStrings[slot]!;
+    const bytes = this.internBytes;
+    const base = slot * INTERN_MAX_LEN;
+    if (known.length === len) {
       let i = 0;
-      while (i < len && a[s + i] === last[i]) i++;
-      if (i === len) return this.lastSubject;
+      while (i < len && a[s + i] === bytes[base + i]) i++;
+      if (i === len) return known;
     }
     const str = a.latin1Slice(s, e);
-    if (len <= last.length) {
-      a.copy(last, 0, s, e);
-      this.lastSubject = str;
-    }
+    a.copy(bytes, base, s, e);
+    this.internStrings[slot] = str;
     return str;
   }
 

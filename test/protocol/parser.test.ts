@@ -174,3 +174,18 @@ describe("parser", () => {
     }
   });
 });
+
+describe("subject strings", () => {
+  test("a repeated subject comes back as the same string, and a different one never does", () => {
+    const subjects: string[] = [];
+    const p = new Parser({
+      ...new Recorder(),
+      onPub: (subject: string) => { subjects.push(subject); },
+    } as unknown as ParserHandler);
+    const names = Array.from({ length: 600 }, (_, i) => `s.${i}`);
+    for (const n of [...names, ...names]) p.parse(Buffer.from(`PUB ${n} 0\r\n\r\n`));
+    expect(subjects).toEqual([...names, ...names]);
+    p.parse(Buffer.from("PUB abc 0\r\n\r\nPUB abd 0\r\n\r\nPUB abc 0\r\n\r\n"));
+    expect(subjects.slice(-3)).toEqual(["abc", "abd", "abc"]);
+  });
+});
