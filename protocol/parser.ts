@@ -4,6 +4,7 @@
 // payload straddles two chunks. It mirrors nats-server's acceptance rules, quirks included.
 
 import "./bytes.js";
+import { InternTable } from "./intern.js";
 
 export const ParseError = {
   /** `-ERR 'Unknown Protocol Operation'`, then close. */
@@ -77,8 +78,7 @@ const KW = {
 } as const;
 
 const MAX_ARGS = 4;
-const INTERN_SLOTS = 256;
-const INTERN_MAX_LEN = 64;
+
 
 export class Parser {
   maxControlLine: number;
@@ -106,14 +106,17 @@ export class Parser {
   private msgBuf: Buffer | null = null;
   private msgLen = 0;
 
-  private readonly internStrings: string[] = new Array<string>(INTERN_SLOTS).fill("");
-  private readonly internBytes = Buffer.alloc(INTERN_SLOTS * INTERN_MAX_LEN);
   private readonly starts = new Int32Array(MAX_ARGS + 1);
   private readonly ends = new Int32Array(MAX_ARGS + 1);
 
-  constructor(private readonly handler: ParserHandler, opts: { maxControlLine?: number; maxPayload?: number } = {}) {
+  private readonly intern: InternTable;
+
+  constructor(private readonly handler: ParserHandler,
+    opts: { maxControlLine?: number; maxPayload?: number; intern?: InternTable } = {}) {
     this.maxControlLine = opts.maxControlLine ?? 4096;
     this.maxPayload = opts.maxPayload ?? 1024 * 1024;
+    // Publish subjects go through an intern table, shared across a server's parsers if given.
+    this.intern = opts.intern ?? new InternTable(64);
   }
 
   /** Stop parsing for good (the connection is closing). */
@@ -327,7 +330,7 @@ export class Parser {
           this.fail(ParseError.MaxPayload, `${size} > ${this.maxPayload}`);
           return buf.length;
         }
-        this.subject = this.subjectString(a, this.starts[0]!, this.ends[0]!);
+        this.subject = this.intern.get(a, this.starts[0]!, this.ends[0]!);
         this.reply = argc === 3 ? a.latin1Slice(this.starts[1]!, this.ends[1]!) : "";
         this.hdrLen = -1;
         this.size = size;
@@ -347,7 +350,7 @@ export class Parser {
           this.fail(ParseError.MaxPayload, `${size} > ${this.maxPayload}`);
           return buf.length;
         }
-        this.subject = this.subjectString(a, this.starts[0]!, this.ends[0]!);
+        this.subject = this.intern.get(a, this.starts[0]!, this.ends[0]!);
         this.reply = argc === 4 ? a.latin1Slice(this.starts[1]!, this.ends[1]!) : "";
         this.hdrLen = hdr;
         this.size = size;
@@ -382,31 +385,6 @@ export class Parser {
       default:
         return next;
     }
-  }
-
-  /**
-   * The publish subject as a string, through a small direct-mapped intern table: a subject seen
-   * recently comes back as the very same string, which spares an allocation and lets the match
-   * caches hash and compare it for free.
-   */
-  private subjectString(a: Buffer, s: number, e: number): string {
-    const len = e - s;
-    if (len > INTERN_MAX_LEN) return a.latin1Slice(s, e);
-    let h = len;
-    for (let i = s; i < e; i++) h = (Math.imul(h, 31) + a[i]!) | 0;
-    const slot = h & (INTERN_SLOTS - 1);
-    const known = this.internStrings[slot]!;
-    const bytes = this.internBytes;
-    const base = slot * INTERN_MAX_LEN;
-    if (known.length === len) {
-      let i = 0;
-      while (i < len && a[s + i] === bytes[base + i]) i++;
-      if (i === len) return known;
-    }
-    const str = a.latin1Slice(s, e);
-    a.copy(bytes, base, s, e);
-    this.internStrings[slot] = str;
-    return str;
   }
 
   private badArgs(a: Buffer, s: number, e: number, op: string): number {

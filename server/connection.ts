@@ -4,6 +4,7 @@
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { copyBytes } from "../protocol/bytes.js";
+import type { InternTable } from "../protocol/intern.js";
 import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
 import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../protocol/encode.js";
 import { errorLine, Errors, type ProtocolErrorDef } from "../protocol/errors.js";
@@ -17,6 +18,7 @@ export interface ConnectionHost {
   readonly router: Router;
   readonly options: ServerOptions;
   readonly log: Logger;
+  readonly intern: InternTable;
   infoLine(c: ClientConnection): Buffer;
   markDirty(c: ClientConnection): void;
   removeClient(c: ClientConnection, reason: string): void;
@@ -80,7 +82,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.trace = o.trace && this.log.isLevelEnabled("trace");
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
-    this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
+    this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload, intern: host.intern });
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("drain", () => this.onDrain());

@@ -6,6 +6,7 @@ import { basename, join } from "node:path";
 import { customAlphabet } from "nanoid";
 import type { Logger } from "pino";
 import { errorLine, Errors } from "../protocol/errors.js";
+import { InternTable } from "../protocol/intern.js";
 import { ClientConnection, type ConnectionHost } from "./connection.js";
 import { createLogger } from "./log.js";
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
@@ -24,6 +25,8 @@ const serverIdGen = customAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 55);
 export class Server implements ConnectionHost {
   readonly options: ServerOptions;
   readonly router = new Router();
+  /** Publish subjects seen recently, shared by every connection's parser. */
+  readonly intern = new InternTable(4096);
   readonly log: Logger;
   readonly serverId = `N${serverIdGen()}`;
   readonly clients = new Map<number, ClientConnection>();
