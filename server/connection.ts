@@ -5,6 +5,7 @@ import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { copyBytes } from "../protocol/bytes.js";
 import type { InternTable } from "../protocol/intern.js";
+import type { BufferPool } from "./outbound.js";
 import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
 import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../protocol/encode.js";
 import { errorLine, Errors, type ProtocolErrorDef } from "../protocol/errors.js";
@@ -19,6 +20,7 @@ export interface ConnectionHost {
   readonly options: ServerOptions;
   readonly log: Logger;
   readonly intern: InternTable;
+  readonly buffers: BufferPool;
   infoLine(c: ClientConnection): Buffer;
   markDirty(c: ClientConnection): void;
   removeClient(c: ClientConnection, reason: string): void;
@@ -27,9 +29,6 @@ export interface ConnectionHost {
 const FIRST_CLIENT_PING_MS = 2000;
 const RTT_MEASUREMENT_INTERVAL_MS = 60 * 60 * 1000;
 const EMPTY = Buffer.alloc(0);
-const MIN_OUT = 4096;
-/** Outbound buffers larger than this are let go after a flush rather than kept for reuse. */
-const KEEP_OUT_MAX = 256 * 1024;
 
 export class ClientConnection implements Client, ParserHandler {
   readonly parser: Parser;
@@ -272,9 +271,11 @@ export class ClientConnection implements Client, ParserHandler {
   }
 
   private grow(need: number): void {
-    const size = Math.max(MIN_OUT, (this.outLen + need) * 2);
-    const next = Buffer.allocUnsafeSlow(size);
-    if (this.outLen > 0) this.outBuf.copy(next, 0, 0, this.outLen);
+    const pool = this.host.buffers;
+    const old = this.outBuf;
+    const next = pool.take(old.length === 0 ? need : (this.outLen + need) * 2);
+    if (this.outLen > 0) old.copy(next, 0, 0, this.outLen);
+    if (old.length !== 0) pool.give(old);
     this.outBuf = next;
   }
 
@@ -286,15 +287,16 @@ export class ClientConnection implements Client, ParserHandler {
     const buf = this.outBuf;
     this.outLen = 0;
     this.socket.write(len === buf.length ? buf : buf.subarray(0, len));
+    this.outBuf = EMPTY;
     const pending = this.socket.writableLength;
     if (pending !== 0) {
-      // The socket still holds our buffer: start a fresh one next time.
-      this.outBuf = EMPTY;
+      // The socket still holds the buffer: it cannot go back to the pool.
       this.socketPending = pending;
       this.armWriteDeadline();
     } else {
+      // Written through to the kernel already: the buffer is free for the next connection.
       this.socketPending = 0;
-      if (buf.length > KEEP_OUT_MAX) this.outBuf = EMPTY;
+      this.host.buffers.give(buf);
     }
   }
 

@@ -7,6 +7,7 @@ import { customAlphabet } from "nanoid";
 import type { Logger } from "pino";
 import { errorLine, Errors } from "../protocol/errors.js";
 import { InternTable } from "../protocol/intern.js";
+import { BufferPool } from "./outbound.js";
 import { ClientConnection, type ConnectionHost } from "./connection.js";
 import { createLogger } from "./log.js";
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
@@ -27,6 +28,8 @@ export class Server implements ConnectionHost {
   readonly router = new Router();
   /** Publish subjects seen recently, shared by every connection's parser. */
   readonly intern = new InternTable(4096);
+  /** Outbound buffers, lent to connections while they have bytes queued. */
+  readonly buffers = new BufferPool();
   readonly log: Logger;
   readonly serverId = `N${serverIdGen()}`;
   readonly clients = new Map<number, ClientConnection>();

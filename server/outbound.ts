@@ -1,0 +1,30 @@
+// Outbound buffers are lent from a server-wide pool: a connection holds one only while it has
+// bytes queued, so ten thousand idle connections hold none, and busy ones recycle the same few.
+
+/** Size of a pooled buffer; a connection that needs more between flushes gets a bigger one. */
+export const POOLED_SIZE = 16 * 1024;
+
+export class BufferPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(private readonly maxFree = 256) {}
+
+  /** A buffer of at least `min` bytes. */
+  take(min: number): Buffer {
+    if (min <= POOLED_SIZE) {
+      const b = this.free.pop();
+      if (b !== undefined) return b;
+      return Buffer.allocUnsafeSlow(POOLED_SIZE);
+    }
+    return Buffer.allocUnsafeSlow(min);
+  }
+
+  /** Return a buffer nobody references any more. */
+  give(b: Buffer): void {
+    if (b.length === POOLED_SIZE && this.free.length < this.maxFree) this.free.push(b);
+  }
+
+  get available(): number {
+    return this.free.length;
+  }
+}
