@@ -86,9 +86,9 @@ export class Router {
       const group = qsubs[g]!;
       const n = group.length;
       // Start at a random member; move on to the next when one cannot take it.
-      const start = n === 1 ? 0 : (Math.random() * n) | 0;
+      const first = n === 1 ? 0 : (Math.random() * n) | 0;
       for (let k = 0; k < n; k++) {
-        if (this.deliverTo(from, group[(start + k) % n]!, subject, reply, hdrLen, buf, start, end)) {
+        if (this.deliverTo(from, group[(first + k) % n]!, subject, reply, hdrLen, buf, start, end)) {
           delivered = true;
           break;
         }
