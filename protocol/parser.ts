@@ -46,6 +46,7 @@ const ARG = 4; // inside a control-line argument
 const PAYLOAD = 5;
 const SKIP_LINE = 6; // after PING/PONG/+OK: ignore up to LF, then act
 const CLOSED = 7;
+const H = 8;
 
 // Ops, by what they do once their line is complete.
 const OP_PUB = 1;
@@ -58,6 +59,8 @@ const OP_PING = 7;
 const OP_PONG = 8;
 const OP_OK = 9;
 const OP_ERR = 10;
+/** HMSG from a client: nats-server reads no arguments and expects an empty payload. */
+const OP_HMSG = 11;
 
 const LF = 10;
 const CR = 13;
@@ -69,6 +72,7 @@ const KW = {
   PING: Buffer.from("PING"),
   PONG: Buffer.from("PONG"),
   HPUB: Buffer.from("HPUB"),
+  HMSG: Buffer.from("HMSG"),
   SUB: Buffer.from("SUB"),
   UNSUB: Buffer.from("UNSUB"),
   CONNECT: Buffer.from("CONNECT"),
@@ -148,7 +152,7 @@ export class Parser {
               this.state = P;
               break;
             case 0x68: // h
-              this.keyword(KW.HPUB, OP_HPUB);
+              this.state = H;
               break;
             case 0x73: // s
               this.keyword(KW.SUB, OP_SUB);
@@ -171,6 +175,13 @@ export class Parser {
                 return this.fail(ParseError.UnknownOp, "unknown op");
               }
           }
+          break;
+        }
+        case H: {
+          const b = buf[i++]! | 0x20;
+          if (b === 0x70) this.keyword(KW.HPUB, OP_HPUB, 2);
+          else if (b === 0x6d) this.keyword(KW.HMSG, OP_HMSG, 2);
+          else return this.fail(ParseError.UnknownOp, "unknown op");
           break;
         }
         case P: {
@@ -373,6 +384,14 @@ export class Parser {
         h.onUnsub(sid, max);
         return next;
       }
+      case OP_HMSG:
+        // nats-server treats a client's HMSG as a publish with no subject and no payload: it
+        // only checks that CRLF follows (and answers +OK in verbose mode).
+        this.subject = "";
+        this.reply = "";
+        this.hdrLen = -1;
+        this.size = 0;
+        return this.startPayload(buf, next);
       case OP_CONNECT:
         h.onConnect(Buffer.from(a.subarray(s, e)));
         return next;

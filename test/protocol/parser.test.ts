@@ -90,6 +90,10 @@ describe("parser", () => {
     expect(parse("+OK\r\nPING\r\n")).toEqual([["PING"]]);
   });
 
+  test("reads a client's HMSG as an empty publish, as nats-server does", () => {
+    expect(expectSplitInvariant("HMSG foo 1 2 2\r\n\r\nPING\r\n")).toEqual([["PUB", "", "", -1, "\r\n"], ["PING"]]);
+  });
+
   test("reports -ERR from a client", () => {
     expect(parse("-ERR 'x'\r\n")).toEqual([["ERR", "'x'"]]);
   });
@@ -115,6 +119,8 @@ describe("parser", () => {
     const cases: [string, string, ParseErrorKind | null, Record<string, number | boolean>?][] = [
       ["an unknown op", "FOO\r\n", ParseError.UnknownOp],
       ["MSG from a client", "MSG foo 1 0\r\n\r\n", ParseError.UnknownOp],
+      ["HMSG from a client not followed by CRLF", "HMSG foo 1 2 2\r\nab\r\n", ParseError.UnknownOp],
+      ["HX", "HX\r\n", ParseError.UnknownOp],
       ["PUB with no blank after it", "PUBX foo 1\r\n", ParseError.UnknownOp],
       ["a payload not followed by CRLF", "PUB foo 1\r\nab\r\n", ParseError.UnknownOp],
       ["a payload followed by CR and a wrong byte", "PUB foo 1\r\na\rX", ParseError.UnknownOp],
