@@ -3,7 +3,7 @@
 // microtask after the read that dirtied it).
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import { copyBytes } from "../protocol/bytes.js";
+import { copyBytes, digits, writeUint } from "../protocol/bytes.js";
 import type { InternTable } from "../protocol/intern.js";
 import type { BufferPool } from "./outbound.js";
 import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
@@ -240,14 +240,27 @@ export class ClientConnection implements Client, ParserHandler {
       hdrLen = -1;
     }
     const sid = sub.sid;
-    const need = msgHeaderLength(subject, sid, reply, hdrLen, size) + size + 2;
+    // Most deliveries are plain MSGs to literal subscriptions: their "MSG subject sid " prefix
+    // never changes, so it is built once per subscription and copied after that.
+    const usePrefix = hdrLen < 0 && reply.length === 0 && subject === sub.subject;
+    const need = (usePrefix ? sub.msgPrefix().length + digits(size) + 2 : msgHeaderLength(subject, sid, reply, hdrLen, size)) + size + 2;
     if (this.outLen + need + this.socketPending > this.maxPending) {
       this.slowConsumer();
       return true;
     }
-    if (this.outLen + need > this.outBuf.length) this.grow(need);
-    const off = writeMsgHeader(this.outBuf, this.outLen, subject, sid, reply, hdrLen, size);
-    this.outLen = copyBytes(this.outBuf, off, buf, start, end);
+    if (this.outLen + need > this.outBuf.length) this.makeRoom(need);
+    const out = this.outBuf;
+    let off: number;
+    if (usePrefix) {
+      const prefix = sub.msgPrefix();
+      off = copyBytes(out, this.outLen, prefix, 0, prefix.length);
+      off = writeUint(out, off, size);
+      out[off++] = 13;
+      out[off++] = 10;
+    } else {
+      off = writeMsgHeader(out, this.outLen, subject, sid, reply, hdrLen, size);
+    }
+    this.outLen = copyBytes(out, off, buf, start, end);
     this.outMsgs++;
     this.outBytes += size;
     if (this.trace) this.traceOut(hdrLen >= 0 ? `HMSG ${subject} ${sid} ${reply ? reply + " " : ""}${hdrLen} ${size}` : `MSG ${subject} ${sid} ${reply ? reply + " " : ""}${size}`);
@@ -262,8 +275,8 @@ export class ClientConnection implements Client, ParserHandler {
   queue(bytes: Buffer): void {
     if (this.closed) return;
     const n = bytes.length;
-    if (this.outLen + n > this.outBuf.length) this.grow(n);
-    bytes.copy(this.outBuf, this.outLen);
+    if (this.outLen + n > this.outBuf.length) this.makeRoom(n);
+    this.outBuf.set(bytes, this.outLen);
     this.outLen += n;
     if (!this.dirty) {
       this.dirty = true;
@@ -271,13 +284,13 @@ export class ClientConnection implements Client, ParserHandler {
     }
   }
 
-  private grow(need: number): void {
-    const pool = this.host.buffers;
-    const old = this.outBuf;
-    const next = pool.take(old.length === 0 ? need : (this.outLen + need) * 2);
-    if (this.outLen > 0) old.copy(next, 0, 0, this.outLen);
-    if (old.length !== 0) pool.give(old);
-    this.outBuf = next;
+  /**
+   * Make room for `need` more bytes. A full buffer is written out rather than grown (as
+   * nats-server does), so busy connections write in buffer-sized pieces and copy nothing twice.
+   */
+  private makeRoom(need: number): void {
+    if (this.outLen > 0) this.flush();
+    this.outBuf = this.host.buffers.take(need);
   }
 
   /** Hand everything queued to the socket in one write. */

@@ -2,12 +2,12 @@
 // bytes queued, so ten thousand idle connections hold none, and busy ones recycle the same few.
 
 /** Size of a pooled buffer; a connection that needs more between flushes gets a bigger one. */
-export const POOLED_SIZE = 16 * 1024;
+export const POOLED_SIZE = 64 * 1024;
 
 export class BufferPool {
   private readonly free: Buffer[] = [];
 
-  constructor(private readonly maxFree = 256) {}
+  constructor(private readonly maxFree = 64) {}
 
   /** A buffer of at least `min` bytes. */
   take(min: number): Buffer {

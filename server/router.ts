@@ -24,6 +24,7 @@ export class Subscription {
   /** Auto-unsubscribe after this many deliveries; 0 means no limit. */
   max = 0;
   closed = false;
+  private prefix: Buffer | null = null;
 
   constructor(
     readonly client: Client,
@@ -31,6 +32,11 @@ export class Subscription {
     readonly queue: string,
     readonly sid: string,
   ) {}
+
+  /** `MSG <subject> <sid> `: the fixed start of a plain delivery on this subscription's own subject. */
+  msgPrefix(): Buffer {
+    return (this.prefix ??= Buffer.from(`MSG ${this.subject} ${this.sid} `, "latin1"));
+  }
 }
 
 export class Router {
