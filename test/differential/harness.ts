@@ -1,0 +1,211 @@
+// Differential testing: the same raw bytes to nats-server and to gnat, outputs compared byte for
+// byte after normalising INFO (its ids, ports and version differ by design).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
+
+/** Path of nats-server, or null with the reason it is missing. */
+export function findNatsServer(): string | null {
+  const r = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" });
+  const p = r.stdout.trim();
+  return r.status === 0 && p ? p : null;
+}
+
+export const NATS_SERVER = findNatsServer();
+export const SKIP_REASON = "nats-server is not installed: differential tests SKIPPED (apt-get install -y nats-server; CI installs it)";
+if (NATS_SERVER === null) console.warn(`\n*** ${SKIP_REASON} ***\n`);
+
+/** Limits, in gnat's option names; the nats-server config is derived from them. */
+export type Limits = Pick<ServerOptionsInput, "maxPayload" | "maxControlLine" | "maxConnections" | "maxSubscriptions" | "pingInterval" | "pingMax" | "maxPending">;
+
+function natsConfig(port: number, l: Limits): string {
+  const lines = [`listen: 127.0.0.1:${port}`];
+  if (l.maxPayload !== undefined) lines.push(`max_payload: ${l.maxPayload}`);
+  if (l.maxControlLine !== undefined) lines.push(`max_control_line: ${l.maxControlLine}`);
+  if (l.maxConnections !== undefined) lines.push(`max_connections: ${l.maxConnections}`);
+  if (l.maxSubscriptions !== undefined) lines.push(`max_subscriptions: ${l.maxSubscriptions}`);
+  if (l.pingInterval !== undefined) lines.push(`ping_interval: "${l.pingInterval}ms"`);
+  if (l.pingMax !== undefined) lines.push(`ping_max: ${l.pingMax}`);
+  if (l.maxPending !== undefined) lines.push(`max_pending: ${l.maxPending}`);
+  return lines.join("\n") + "\n";
+}
+
+export interface Pair {
+  gnatPort: number;
+  natsPort: number;
+  close(): Promise<void>;
+}
+
+/** Start gnat and nats-server with the same limits. */
+export async function startPair(limits: Limits = {}): Promise<Pair> {
+  const gnat: Server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...limits });
+  const dir = mkdtempSync(join(tmpdir(), "gnat-diff-"));
+  const conf = join(dir, "nats.conf");
+  // Ask the kernel for a free port, then hand it to nats-server.
+  const natsPort = await freePort();
+  writeFileSync(conf, natsConfig(natsPort, limits));
+  const child: ChildProcess = spawn(NATS_SERVER!, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  await waitForPort(natsPort, child, () => stderr);
+  return {
+    gnatPort: gnat.port,
+    natsPort,
+    async close() {
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGKILL");
+      await exited;
+      await gnat.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    import("node:net").then(({ createServer }) => {
+      const s = createServer();
+      s.listen(0, "127.0.0.1", () => {
+        const a = s.address();
+        const port = typeof a === "object" && a ? a.port : 0;
+        s.close(() => resolve(port));
+      });
+      s.on("error", reject);
+    }, reject);
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, err: () => string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited: ${err()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("data", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nats-server did not listen on ${port}: ${err()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** One step of a transcript: bytes to send on a connection. */
+export interface Step {
+  conn?: number;
+  send: string | Buffer;
+  /**
+   * Round-trip a PING on this connection after the step, so the next step (maybe on another
+   * connection) happens after the server took this one. Default: on when there are several
+   * connections. Never use it in the middle of an op (the PING would become payload).
+   */
+  sync?: boolean;
+}
+
+export interface Transcript {
+  /** How many connections (default 1). */
+  conns?: number;
+  steps: Step[];
+  /**
+   * How to know the output is complete: "pong" (default) sends PING on every connection at the
+   * end, in connection order, and reads until its PONG or a close; "close" waits for the server
+   * to close each connection; "bytes" waits for at least `bytes` on connection 0.
+   */
+  until?: "pong" | "close";
+  /** Connections expected to be closed by the server: wait for their close, sync the rest. */
+  waitClose?: number[];
+  timeoutMs?: number;
+}
+
+export type Output = string[];
+
+const INFO_RE = /^INFO \{.*?\} \r\n/;
+
+/** Replace the INFO line (ids, ports, version legitimately differ) with a marker. */
+export function normalise(out: string): string {
+  return out.replace(INFO_RE, "INFO <info>\r\n");
+}
+
+/** Play a transcript against one server; the output of each connection, with `<closed>` marks. */
+export async function play(port: number, t: Transcript): Promise<Output> {
+  const n = t.conns ?? 1;
+  const conns: { sock: Socket; out: string; closed: boolean; waiters: (() => void)[] }[] = [];
+  for (let i = 0; i < n; i++) {
+    const sock = connect(port, "127.0.0.1");
+    const c = { sock, out: "", closed: false, waiters: [] as (() => void)[] };
+    sock.on("data", (d) => {
+      c.out += d.toString("latin1");
+      for (const w of c.waiters.splice(0)) w();
+    });
+    sock.on("close", () => {
+      c.closed = true;
+      for (const w of c.waiters.splice(0)) w();
+    });
+    sock.on("error", () => {});
+    conns.push(c);
+    // Wait for INFO so sends are ordered after the server registered the connection.
+    await waitFor(c, () => c.out.includes("\r\n") || c.closed, 3000);
+  }
+  const deadline = t.timeoutMs ?? 3000;
+  for (const step of t.steps) {
+    const c = conns[step.conn ?? 0]!;
+    if (c.closed) continue;
+    c.sock.write(typeof step.send === "string" ? Buffer.from(step.send, "latin1") : step.send);
+    if (step.sync ?? n > 1) await syncPong(c, deadline);
+  }
+  const closing = new Set(t.until === "close" ? conns.map((_, i) => i) : t.waitClose ?? []);
+  for (let i = 0; i < n; i++) {
+    const c = conns[i]!;
+    if (closing.has(i)) await waitFor(c, () => c.closed, deadline);
+    else await syncPong(c, deadline);
+  }
+  const out = conns.map((c) => normalise(stripSync(c.out)) + (c.closed ? "<closed>" : ""));
+  for (const c of conns) c.sock.destroy();
+  return out;
+}
+
+const SYNC = "PING\r\n";
+
+/** Send a PING and wait for the PONG it earns (or the close). Marks the PONG to strip later. */
+async function syncPong(c: { sock: Socket; out: string; closed: boolean; waiters: (() => void)[] }, ms: number): Promise<void> {
+  if (c.closed) return;
+  const before = countPongs(c.out);
+  c.sock.write(SYNC);
+  await waitFor(c, () => c.closed || countPongs(c.out) > before, ms);
+  if (!c.closed) c.out = c.out.slice(0, c.out.lastIndexOf("PONG\r\n")) + SYNC_MARK + c.out.slice(c.out.lastIndexOf("PONG\r\n") + 6);
+}
+
+const SYNC_MARK = "\u0000sync\u0000";
+
+function countPongs(s: string): number {
+  let n = 0;
+  let i = -1;
+  while ((i = s.indexOf("PONG\r\n", i + 1)) >= 0) n++;
+  return n;
+}
+
+function stripSync(s: string): string {
+  return s.split(SYNC_MARK).join("");
+}
+
+function waitFor(c: { waiters: (() => void)[] }, cond: () => boolean, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (cond()) return resolve();
+    const timer = setTimeout(() => reject(new Error("timed out waiting for server output")), ms);
+    const check = (): void => {
+      if (cond()) {
+        clearTimeout(timer);
+        resolve();
+      } else {
+        c.waiters.push(check);
+      }
+    };
+    c.waiters.push(check);
+  });
+}
