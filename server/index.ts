@@ -10,7 +10,7 @@ import { InternTable } from "../protocol/intern.js";
 import { BufferPool } from "./outbound.js";
 import { ClientConnection, type ConnectionHost } from "./connection.js";
 import { createLogger } from "./log.js";
-import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
+import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
 import { InternalClient, Router } from "./router.js";
 
 export { type ServerOptions, type ServerOptionsInput } from "./options.js";
@@ -94,6 +94,9 @@ export class Server implements ConnectionHost {
     this.writeSideFiles();
     this.log.info({ version: GNAT_VERSION, serverId: this.serverId, name: this.serverName }, "Starting gnat");
     this.log.info(`Listening for client connections on ${o.host}:${this.boundPort}`);
+    if (o.maxPayload > MAX_PAYLOAD_WARN) {
+      this.log.warn("Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance");
+    }
     this.log.info("Server is ready");
   }
 

@@ -56,6 +56,9 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   noLog: false,
 };
 
+/** Payloads above this work but are discouraged (nats-server warns the same). */
+export const MAX_PAYLOAD_WARN = 8 * 1024 * 1024;
+
 export type ServerOptionsInput = Partial<ServerOptions>;
 
 export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
@@ -78,10 +81,8 @@ export function validateOptions(o: ServerOptions): void {
     }
   }
   if (o.port > 65535) throw new Error(`invalid port: ${o.port}`);
-  if (o.maxPayload > 64 * 1024 * 1024) {
-    throw new Error("max_payload can not exceed 64MB");
-  }
+  if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");
   if (o.maxPending > 0 && o.maxPayload > o.maxPending) {
-    throw new Error(`max_payload (${o.maxPayload}) can not be higher than max_pending (${o.maxPending})`);
+    throw new Error(`max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`);
   }
 }
