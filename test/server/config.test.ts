@@ -1,0 +1,236 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { ConfigError, configToOptions, loadConfigFile, parseConfig, parseDuration } from "../../server/config.js";
+import { NATS_SERVER } from "../differential/harness.js";
+
+const dir = mkdtempSync(join(tmpdir(), "gnat-config-"));
+let n = 0;
+function file(text: string, name = `c${n++}.conf`): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config syntax", () => {
+  test("accepts colon, equals and blank as key separators", () => {
+    expect(parseConfig("a: 1\nb = 2\nc 3\nd:4\ne=5\n")).toEqual({ a: 1, b: 2, c: 3, d: 4, e: 5 });
+  });
+
+  test("reads nested blocks with and without a separator", () => {
+    expect(parseConfig("outer {\n inner: { x: 1 }\n y = 2\n}\nz: { w: true }")).toEqual({ outer: { inner: { x: 1 }, y: 2 }, z: { w: true } });
+  });
+
+  test("reads arrays separated by commas or newlines, with comments inside", () => {
+    expect(parseConfig("a: [1, 2, 3]\nb: [\n  x # first\n  'y'\n  // third\n  \"z\",\n]\n")).toEqual({ a: [1, 2, 3], b: ["x", "y", "z"] });
+  });
+
+  test("skips # and // comments, whole-line and after a value", () => {
+    expect(parseConfig("# top\n// also\nport: 4222 # trailing\nhost: 'h' // trailing too\n")).toEqual({ port: 4222, host: "h" });
+  });
+
+  test("accepts semicolons and commas as terminators", () => {
+    expect(parseConfig("a: 1; b: 2, c: 3")).toEqual({ a: 1, b: 2, c: 3 });
+  });
+
+  test("reads quoted strings: single quotes raw, double quotes with escapes", () => {
+    expect(parseConfig("a: 'x\\ny'\nb: \"x\\ty\\\"z\\\\\"\nc: \"\\x41\"")).toEqual({ a: "x\\ny", b: 'x\ty"z\\', c: "A" });
+  });
+
+  test("reads unquoted strings, host:port pairs and IP addresses", () => {
+    expect(parseConfig("a: hello\nb: 127.0.0.1:4222\nc: 0.0.0.0\nd: nats://x:4222")).toEqual({ a: "hello", b: "127.0.0.1:4222", c: "0.0.0.0", d: "nats://x:4222" });
+  });
+
+  test("reads booleans as nats-server does", () => {
+    expect(parseConfig("a: true\nb: FALSE\nc: yes\nd: no\ne: on\nf: off")).toEqual({ a: true, b: false, c: true, d: false, e: true, f: false });
+  });
+
+  test("reads sizes: k/m/g are powers of ten, kb/mb/gb powers of two", () => {
+    expect(parseConfig("a: 1MB\nb: 64KB\nc: 1k\nd: 2m\ne: 1GB\nf: 1kib\ng: -5")).toEqual({
+      a: 1048576, b: 65536, c: 1000, d: 2_000_000, e: 1024 ** 3, f: 1024, g: -5,
+    });
+  });
+
+  test("reads floats and dates", () => {
+    const c = parseConfig("f: 1.5\nd: 2024-01-02T03:04:05Z");
+    expect(c.f).toBe(1.5);
+    expect(c.d).toEqual(new Date("2024-01-02T03:04:05Z"));
+  });
+
+  test("resolves variables from earlier keys, block-scoped", () => {
+    expect(parseConfig("P: 4222\nport: $P\nb {\n  P: 5\n  x: $P\n}\ny: $P")).toEqual({ P: 4222, port: 4222, b: { P: 5, x: 5 }, y: 4222 });
+  });
+
+  test("resolves variables from the environment, typed as config values", () => {
+    expect(parseConfig("port: $GNAT_TEST_PORT\nname: $GNAT_TEST_NAME", "", { GNAT_TEST_PORT: "4333", GNAT_TEST_NAME: "edge" })).toEqual({ port: 4333, name: "edge" });
+  });
+
+  test("reports an unknown variable with its line and column", () => {
+    const e = errorOf(() => parseConfig("a: 1\nport:  $NOPE_NOT_SET", "x.conf", {}));
+    expect([e.file, e.line, e.column]).toEqual(["x.conf", 2, 8]);
+    expect(e.message).toContain("NOPE_NOT_SET");
+  });
+
+  test("includes another file relative to the including file", () => {
+    mkdirSync(join(dir, "sub"), { recursive: true });
+    file("max_payload: 2MB\nNAME: inc\n", "sub/limits.conf");
+    const main = file("include ./sub/limits.conf\nport: 4333\nserver_name: $NAME\n");
+    const r = loadConfigFile(main, {});
+    expect(r.options).toEqual({ maxPayload: 2 * 1024 * 1024, port: 4333, serverName: "inc" });
+  });
+
+  test("includes a quoted path", () => {
+    file("port: 7\n", "q.conf");
+    expect(parseConfig(`include "q.conf"\n`, join(dir, "main.conf"))).toEqual({ port: 7 });
+  });
+
+  test("reports a missing include", () => {
+    const e = errorOf(() => parseConfig("include nowhere.conf\n", join(dir, "m.conf")));
+    expect(e.line).toBe(1);
+    expect(e.message).toContain("nowhere.conf");
+  });
+
+  describe("malformed files report line and column", () => {
+    const cases: [string, string, number, number][] = [
+      ["an unclosed block", "a {\n  b: 1\n", 3, 1],
+      ["an unclosed array", "a: [1, 2\n", 2, 1],
+      ["an unterminated string", "a: 1\nb: \"abc\n", 2, 4],
+      ["a missing value", "a: 1\nport:\nb: 2", 2, 6],
+      ["garbage after a value", "port: 4222 }x\n", 1, 12],
+      ["a leading comma in an array", "a: [, 1]", 1, 5],
+      ["a stray closing brace", "}\n", 1, 1],
+    ];
+    for (const [name, text, line, col] of cases) {
+      test(name, () => {
+        const e = errorOf(() => parseConfig(text, "bad.conf", {}));
+        expect([e.line, e.column], e.message).toEqual([line, col]);
+        expect(e.message).toMatch(/^bad\.conf:\d+:\d+: /);
+      });
+    }
+  });
+});
+
+describe("config to options", () => {
+  test("maps every key of the core server", () => {
+    const r = loadConfigFile(file(`
+      listen: 127.0.0.2:4333
+      server_name: edge-1
+      max_payload: 2MB
+      max_pending: 32MB
+      max_control_line: 8KB
+      max_connections: 100
+      max_subscriptions: 10
+      ping_interval: "30s"
+      ping_max: 3
+      write_deadline: "500ms"
+      debug: true
+      trace: false
+      logfile: /tmp/gnat.log
+      pid_file: /tmp/gnat.pid
+      ports_file_dir: /tmp
+    `), {});
+    expect(r.options).toEqual({
+      host: "127.0.0.2", port: 4333, serverName: "edge-1", maxPayload: 2 * 1024 * 1024,
+      maxPending: 32 * 1024 * 1024, maxControlLine: 8192, maxConnections: 100, maxSubscriptions: 10,
+      pingInterval: 30_000, pingMax: 3, writeDeadline: 500, debug: true, trace: false,
+      logFile: "/tmp/gnat.log", pidFile: "/tmp/gnat.pid", portsFileDir: "/tmp",
+    });
+    expect(r.warnings).toEqual([]);
+  });
+
+  test("maps the alternative spellings", () => {
+    const r = configToOptions(parseConfig("net: 10.0.0.1\nmax_conn: 5\nmax_subs: 6\nlog_file: x\npidfile: y\nport: -1"));
+    expect(r.options).toEqual({ host: "10.0.0.1", maxConnections: 5, maxSubscriptions: 6, logFile: "x", pidFile: "y", port: -1 });
+  });
+
+  test("reads listen as a port alone, :port, or [ipv6]:port", () => {
+    expect(configToOptions(parseConfig("listen: 4333")).options).toEqual({ port: 4333 });
+    expect(configToOptions(parseConfig("listen: ':4334'")).options).toEqual({ port: 4334 });
+    expect(configToOptions(parseConfig("listen: '[::1]:4335'")).options).toEqual({ host: "::1", port: 4335 });
+  });
+
+  test("takes a plain number as seconds for durations, with a warning", () => {
+    const r = configToOptions(parseConfig("ping_interval: 30"));
+    expect(r.options.pingInterval).toBe(30_000);
+    expect(r.warnings[0]).toContain("ping_interval");
+  });
+
+  test("warns about, and ignores, keys of features gnat does not have yet", () => {
+    const r = loadConfigFile(file("port: 1\njetstream {\n  store_dir: /x\n}\nhttp_port: 8222\n"), {});
+    expect(r.options).toEqual({ port: 1 });
+    expect(r.warnings.length).toBe(2);
+    expect(r.warnings[0]).toMatch(/:2:1: config key 'jetstream' is not supported/);
+    expect(r.warnings[1]).toContain("'http_port'");
+  });
+
+  test.each(["authorization { user: a, password: b }", "accounts { A: {} }", "tls { cert_file: x }", "no_auth_user: bob",
+    "operator: /x.jwt", "system_account: SYS", "websocket { port: 1, tls { cert_file: x } }", "cluster { authorization { user: a } }"])(
+    "refuses to start with %s rather than run unprotected", (text) => {
+      const e = errorOf(() => loadConfigFile(file(text), {}));
+      expect(e.message).toMatch(/not supported by gnat yet: refusing to start/);
+    });
+
+  test("rejects an unknown key, as nats-server does, unless it serves as a variable", () => {
+    const e = errorOf(() => loadConfigFile(file("port: 1\nprot: 2\n"), {}));
+    expect(e.message).toContain('unknown field "prot"');
+    expect(e.line).toBe(2);
+    expect(loadConfigFile(file("PORT: 5\nport: $PORT\n"), {}).options).toEqual({ port: 5 });
+  });
+
+  test.each([["port: abc", "port"], ["max_payload: 1.5", "max_payload"], ["debug: 3", "debug"], ['ping_interval: "soon"', "ping_interval"]])(
+    "rejects a bad value: %s", (text, key) => {
+      const e = errorOf(() => loadConfigFile(file(text), {}));
+      expect(e.message).toContain(key);
+    });
+
+  test("parses Go durations", () => {
+    expect(parseDuration("2m")).toBe(120_000);
+    expect(parseDuration("500ms")).toBe(500);
+    expect(parseDuration("1h30m")).toBe(5_400_000);
+    expect(parseDuration("1.5s")).toBe(1500);
+    expect(parseDuration("0")).toBe(0);
+    expect(parseDuration("10")).toBeNull();
+    expect(parseDuration("1x")).toBeNull();
+  });
+});
+
+describe.skipIf(NATS_SERVER === null)("config syntax agrees with nats-server (nats-server -t)", () => {
+  const samples: [string, string][] = [
+    ["separators", "port: 4222\nhost = 127.0.0.1\nserver_name edge\n"],
+    ["comments", "# c\n// c\nport: 4222 # c\n"],
+    ["sizes", "max_payload: 1MB\nmax_pending: 64MB\n"],
+    ["durations", 'ping_interval: "2m"\nwrite_deadline: "500ms"\n'],
+    ["variables", "P: 4223\nport: $P\n"],
+    ["terminators", "port: 4222; max_payload: 1024, debug: true\n"],
+    ["an unclosed block", "cluster {\n port: 1\n"],
+    ["an unknown field", "port: 4222\nprot: 1\n"],
+    ["a missing value", "port:\n"],
+    ["an undefined variable", "port: $NOT_DEFINED_ANYWHERE_X\n"],
+  ];
+  for (const [name, text] of samples) {
+    test(`${name}: gnat accepts it exactly when nats-server does`, () => {
+      const p = file(text);
+      const r = spawnSync(NATS_SERVER!, ["-c", p, "-t"], { encoding: "utf8", timeout: 10_000 });
+      const natsOk = r.status === 0;
+      let gnatOk = true;
+      try {
+        loadConfigFile(p, {});
+      } catch {
+        gnatOk = false;
+      }
+      expect(gnatOk, `nats-server said: ${r.stdout}${r.stderr}`).toBe(natsOk);
+    });
+  }
+});
