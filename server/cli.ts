@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// The gnat command: flags and config file → options → startServer; signals stop it cleanly.
+import { ConfigError } from "./config.js";
+import { buildOptions, displayName, parseArgs, programName, usage, UsageError, type ParsedArgs } from "./flags.js";
+import { GNAT_VERSION, SERVER_VERSION, startServer, type Server } from "./index.js";
+import type { ServerOptions } from "./options.js";
+
+async function main(): Promise<number> {
+  const invoked = programName(process.argv[1]);
+  const program = displayName(invoked);
+  let parsed: ParsedArgs;
+  let built: { options: ServerOptions; warnings: string[] };
+  try {
+    parsed = parseArgs(process.argv.slice(2));
+    if (parsed.state.help) {
+      process.stdout.write(`${usage(program)}\n`);
+      return 0;
+    }
+    if (parsed.state.version) {
+      process.stdout.write(`gnat: v${GNAT_VERSION} (NATS protocol ${SERVER_VERSION} compatible)\n`);
+      return 0;
+    }
+    built = buildOptions(parsed, invoked);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${program}: ${err.message}\nSee '${program} --help'.\n`);
+      return 1;
+    }
+    if (err instanceof ConfigError || err instanceof Error) {
+      process.stderr.write(`${program}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  if (parsed.state.testConfig) {
+    for (const w of built.warnings) process.stderr.write(`${program}: warning: ${w}\n`);
+    process.stdout.write(`${program}: configuration file ${parsed.state.configFile || "(none)"} test is successful\n`);
+    return 0;
+  }
+
+  let server: Server;
+  try {
+    server = await startServer(built.options);
+  } catch (err) {
+    process.stderr.write(`${program}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  for (const w of built.warnings) server.log.warn(w);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      process.exit(1);
+    }
+    stopping = true;
+    server.log.info(`Trapped "${signal}" signal`);
+    server.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on("SIGINT", () => stop("interrupt"));
+  process.on("SIGTERM", () => stop("terminated"));
+  process.on("uncaughtException", (err) => {
+    server.log.fatal({ err }, "uncaught exception");
+    process.exit(1);
+  });
+  return -1;
+}
+
+main().then((code) => {
+  if (code >= 0) process.exit(code);
+}, (err: unknown) => {
+  process.stderr.write(`gnat: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,162 @@
+// nats-server's command-line flags, read the way Go's flag package reads them (-x, --x, -x=v,
+// -x v), so scripts written for nats-server work unchanged; then defaults < config < flags.
+import { basename } from "node:path";
+import { ConfigError, loadConfigFile } from "./config.js";
+import { resolveOptions, type ServerOptions } from "./options.js";
+
+type Kind = "string" | "int" | "bool";
+
+interface FlagDef {
+  names: string[];
+  kind: Kind;
+  help: string;
+  arg?: string;
+  apply?: (o: Partial<ServerOptions>, v: string | number | boolean, cli: CliState) => void;
+  /** Known to nats-server, not built in gnat: "warn" and go on, or "refuse" (security). */
+  unsupported?: "warn" | "refuse";
+}
+
+interface CliState {
+  configFile: string;
+  testConfig: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+const FLAGS: FlagDef[] = [
+  { names: ["a", "addr", "net"], kind: "string", arg: "<host>", help: "Bind to host address (default: 0.0.0.0)", apply: (o, v) => { o.host = String(v); } },
+  { names: ["p", "port"], kind: "int", arg: "<port>", help: "Use port for clients (default: 4222; -1 for any free port)", apply: (o, v) => { o.port = Number(v); } },
+  { names: ["n", "name", "server_name"], kind: "string", arg: "<name>", help: "Server name (default: the server id)", apply: (o, v) => { o.serverName = String(v); } },
+  { names: ["P", "pid"], kind: "string", arg: "<file>", help: "File to store PID", apply: (o, v) => { o.pidFile = String(v); } },
+  { names: ["c", "config"], kind: "string", arg: "<file>", help: "Configuration file", apply: (_o, v, s) => { s.configFile = String(v); } },
+  { names: ["t"], kind: "bool", help: "Test configuration and exit", apply: (_o, v, s) => { s.testConfig = Boolean(v); } },
+  { names: ["ports_file_dir"], kind: "string", arg: "<dir>", help: "Write a ports file in this directory (<program>_<pid>.ports)", apply: (o, v) => { o.portsFileDir = String(v); } },
+  { names: ["l", "log"], kind: "string", arg: "<file>", help: "File to redirect log output", apply: (o, v) => { o.logFile = String(v); } },
+  { names: ["D", "debug"], kind: "bool", help: "Enable debugging output", apply: (o, v) => { o.debug = Boolean(v); } },
+  { names: ["V", "trace", "VV"], kind: "bool", help: "Trace the raw protocol (every line, per connection)", apply: (o, v) => { o.trace = Boolean(v); } },
+  { names: ["DV", "DVV"], kind: "bool", help: "Debug and trace", apply: (o, v) => { o.debug = Boolean(v); o.trace = Boolean(v); } },
+  { names: ["h", "help"], kind: "bool", help: "Show this message", apply: (_o, v, s) => { s.help = Boolean(v); } },
+  { names: ["v", "version"], kind: "bool", help: "Show version", apply: (_o, v, s) => { s.version = Boolean(v); } },
+  // nats-server flags for features gnat does not have yet.
+  { names: ["m", "http_port"], kind: "int", help: "", unsupported: "warn" },
+  { names: ["ms", "https_port"], kind: "int", help: "", unsupported: "refuse" },
+  { names: ["js", "jetstream"], kind: "bool", help: "", unsupported: "warn" },
+  { names: ["sd", "store_dir"], kind: "string", help: "", unsupported: "warn" },
+  { names: ["client_advertise"], kind: "string", help: "", unsupported: "warn" },
+  { names: ["T", "logtime"], kind: "bool", help: "", unsupported: "warn" },
+  { names: ["s", "syslog"], kind: "bool", help: "", unsupported: "warn" },
+  { names: ["r", "remote_syslog"], kind: "string", help: "", unsupported: "warn" },
+  { names: ["log_size_limit"], kind: "int", help: "", unsupported: "warn" },
+  { names: ["max_traced_msg_len"], kind: "int", help: "", unsupported: "warn" },
+  { names: ["profile"], kind: "int", help: "", unsupported: "warn" },
+  { names: ["sl", "signal"], kind: "string", help: "", unsupported: "refuse" },
+  { names: ["routes"], kind: "string", help: "", unsupported: "warn" },
+  { names: ["cluster", "cluster_listen"], kind: "string", help: "", unsupported: "warn" },
+  { names: ["cluster_advertise"], kind: "string", help: "", unsupported: "warn" },
+  { names: ["no_advertise"], kind: "bool", help: "", unsupported: "warn" },
+  { names: ["connect_retries"], kind: "int", help: "", unsupported: "warn" },
+  { names: ["cluster_name"], kind: "string", help: "", unsupported: "warn" },
+  { names: ["user"], kind: "string", help: "", unsupported: "refuse" },
+  { names: ["pass"], kind: "string", help: "", unsupported: "refuse" },
+  { names: ["auth"], kind: "string", help: "", unsupported: "refuse" },
+  { names: ["tls"], kind: "bool", help: "", unsupported: "refuse" },
+  { names: ["tlscert"], kind: "string", help: "", unsupported: "refuse" },
+  { names: ["tlskey"], kind: "string", help: "", unsupported: "refuse" },
+  { names: ["tlsverify"], kind: "bool", help: "", unsupported: "refuse" },
+  { names: ["tlscacert"], kind: "string", help: "", unsupported: "refuse" },
+  { names: ["help_tls"], kind: "bool", help: "", unsupported: "refuse" },
+];
+
+const BY_NAME = new Map<string, FlagDef>();
+for (const f of FLAGS) for (const n of f.names) BY_NAME.set(n, f);
+
+export class UsageError extends Error {}
+
+export interface ParsedArgs {
+  flags: Partial<ServerOptions>;
+  state: CliState;
+  warnings: string[];
+}
+
+/** Parse argv (without node and script) as Go's flag package would. Throws UsageError. */
+export function parseArgs(argv: string[]): ParsedArgs {
+  const flags: Partial<ServerOptions> = {};
+  const state: CliState = { configFile: "", testConfig: false, help: false, version: false };
+  const warnings: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      if (i + 1 < argv.length) throw new UsageError(`unexpected argument: ${argv[i + 1]}`);
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") throw new UsageError(`unexpected argument: ${arg}`);
+    const body = arg.replace(/^--?/, "");
+    const eq = body.indexOf("=");
+    const name = eq >= 0 ? body.slice(0, eq) : body;
+    const def = BY_NAME.get(name);
+    if (!def) throw new UsageError(`unknown flag: ${arg}`);
+    let raw: string | undefined = eq >= 0 ? body.slice(eq + 1) : undefined;
+    let value: string | number | boolean;
+    if (def.kind === "bool") {
+      if (raw === undefined) value = true;
+      else if (/^(1|t|true)$/i.test(raw)) value = true;
+      else if (/^(0|f|false)$/i.test(raw)) value = false;
+      else throw new UsageError(`invalid boolean value "${raw}" for flag -${name}`);
+    } else {
+      if (raw === undefined) {
+        if (i + 1 >= argv.length) throw new UsageError(`flag needs an argument: -${name}`);
+        raw = argv[++i]!;
+      }
+      if (def.kind === "int") {
+        if (!/^[-+]?\d+$/.test(raw)) throw new UsageError(`invalid value "${raw}" for flag -${name}: parse error`);
+        value = Number.parseInt(raw, 10);
+      } else {
+        value = raw;
+      }
+    }
+    if (def.unsupported === "refuse") {
+      throw new UsageError(`flag -${name} is not supported by gnat yet: refusing to start rather than run less protected than asked`);
+    }
+    if (def.unsupported === "warn") {
+      warnings.push(`flag -${name} is not supported by gnat yet and is ignored`);
+      continue;
+    }
+    def.apply?.(flags, value, state);
+  }
+  return { flags, state, warnings };
+}
+
+export function usage(program: string): string {
+  const lines = [`Usage: ${program} [options]`, "", "Options:"];
+  for (const f of FLAGS) {
+    if (f.unsupported) continue;
+    const names = f.names.map((n) => (n.length <= 3 ? `-${n}` : `--${n}`)).join(", ");
+    lines.push(`    ${`${names}${f.arg ? ` ${f.arg}` : ""}`.padEnd(40)} ${f.help}`);
+  }
+  lines.push("", "Flags override settings from the configuration file. See README.md for the config syntax.");
+  return lines.join("\n");
+}
+
+/** How to name ourselves in messages: the invoked name, but "gnat" for the bare cli.js. */
+export function displayName(program: string): string {
+  return program === "cli" ? "gnat" : program;
+}
+
+/** The program name as invoked: a symlink called nats-server names the ports file after itself. */
+export function programName(argv1: string | undefined): string {
+  return basename(argv1 ?? "gnat").replace(/\.(c|m)?js$/, "") || "gnat";
+}
+
+/** Build the final options: defaults < config file < flags. Throws ConfigError / UsageError. */
+export function buildOptions(parsed: ParsedArgs, program: string): { options: ServerOptions; warnings: string[] } {
+  const warnings = [...parsed.warnings];
+  let fromFile: Partial<ServerOptions> = {};
+  if (parsed.state.configFile) {
+    const loaded = loadConfigFile(parsed.state.configFile);
+    fromFile = loaded.options;
+    warnings.push(...loaded.warnings);
+  }
+  const options = resolveOptions({ ...fromFile, ...parsed.flags, programName: program });
+  return { options, warnings };
+}
+

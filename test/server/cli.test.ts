@@ -1,0 +1,225 @@
+// The gnat command as users and test harnesses run it: real processes, real sockets.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { parseArgs, programName, UsageError } from "../../server/flags.js";
+
+const root = resolve(import.meta.dirname, "../..");
+const CLI = join(root, "dist/server/cli.js");
+const children: ChildProcess[] = [];
+
+beforeAll(() => {
+  // npm test builds first; a lone `vitest run` may not have.
+  if (!existsSync(CLI)) spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+}, 120_000);
+
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+});
+
+function run(args: string[], cmd = CLI): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cmd, ...args], { encoding: "utf8", timeout: 10_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Start the server in the background; resolves once `file` exists (or a log line matches). */
+function start(cmd: string, args: string[], opts: { direct?: boolean } = {}): ChildProcess {
+  const c = opts.direct ? spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }) : spawn(process.execPath, [cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(c);
+  return c;
+}
+
+async function waitFor<T>(fn: () => T | undefined | null | false, ms = 8000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function output(c: ChildProcess): { text: () => string } {
+  let s = "";
+  c.stdout?.on("data", (d: Buffer) => (s += d.toString()));
+  c.stderr?.on("data", (d: Buffer) => (s += d.toString()));
+  return { text: () => s };
+}
+
+function exited(c: ChildProcess): Promise<number | null> {
+  return new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.once("exit", (code) => r(code))));
+}
+
+/** A raw client round trip: SUB, PUB, and the MSG back. */
+function roundTrip(port: number): Promise<string> {
+  return new Promise((res, rej) => {
+    const s = connect(port, "127.0.0.1");
+    let out = "";
+    const t = setTimeout(() => rej(new Error(`no reply: ${out}`)), 5000);
+    s.on("data", (d) => {
+      out += d.toString();
+      if (out.includes("PONG")) {
+        clearTimeout(t);
+        s.destroy();
+        res(out);
+      }
+    });
+    s.on("error", rej);
+    s.write('CONNECT {"verbose":false}\r\nSUB hello 1\r\nPUB hello 2\r\nhi\r\nPING\r\n');
+  });
+}
+
+describe("flags", () => {
+  test("reads -flag, --flag, -flag=value and a negative port", () => {
+    const r = parseArgs(["-a", "127.0.0.1", "--port=-1", "-n", "x", "-DV", "--ports_file_dir", "/tmp", "-P=/p"]);
+    expect(r.flags).toEqual({ host: "127.0.0.1", port: -1, serverName: "x", debug: true, trace: true, portsFileDir: "/tmp", pidFile: "/p" });
+  });
+
+  test("reads bool flags with explicit values", () => {
+    expect(parseArgs(["-D=false", "--trace=true"]).flags).toEqual({ debug: false, trace: true });
+  });
+
+  test.each([["--bogus"], ["-p"], ["-p", "x"], ["stray"], ["-D=maybe"]])("rejects %j", (...args) => {
+    expect(() => parseArgs(args)).toThrow(UsageError);
+  });
+
+  test("refuses security flags it does not support yet", () => {
+    expect(() => parseArgs(["--user", "a"])).toThrow(/refusing/);
+    expect(() => parseArgs(["--tls"])).toThrow(/refusing/);
+  });
+
+  test("warns about other nats-server flags it does not support yet", () => {
+    expect(parseArgs(["-js", "-m", "8222"]).warnings).toEqual([
+      "flag -js is not supported by gnat yet and is ignored",
+      "flag -m is not supported by gnat yet and is ignored",
+    ]);
+  });
+
+  test("names the program as invoked, without a .js extension", () => {
+    expect(programName("/usr/local/bin/nats-server")).toBe("nats-server");
+    expect(programName("/x/dist/server/cli.js")).toBe("cli");
+    expect(programName("/x/gnat.mjs")).toBe("gnat");
+  });
+});
+
+describe("the gnat command", () => {
+  test("--help lists the flags and exits 0", () => {
+    const r = run(["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("--port");
+    expect(r.stdout).toContain("--config");
+  });
+
+  test("--version exits 0", () => {
+    const r = run(["--version"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^gnat: v\d+\.\d+\.\d+/);
+  });
+
+  test("an unknown flag exits 1 with a one-line message and no stack trace", () => {
+    const r = run(["--frobnicate"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("unknown flag: --frobnicate");
+    expect(r.stderr).not.toContain("    at ");
+  });
+
+  test("a bad port value exits 1", () => {
+    const r = run(["-p", "abc"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('invalid value "abc" for flag -p');
+  });
+
+  test("a malformed config file exits 1 with file, line and column", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
+    const conf = join(dir, "bad.conf");
+    writeFileSync(conf, "port: 4222\nhost {\n");
+    const r = run(["-c", conf]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${conf}:3:1:`);
+    expect(r.stderr).not.toContain("    at ");
+  });
+
+  test("a config with authorization refuses to start", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
+    const conf = join(dir, "auth.conf");
+    writeFileSync(conf, "authorization { user: a, password: b }\n");
+    const r = run(["-c", conf]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/'authorization' is not supported by gnat yet: refusing to start/);
+  });
+
+  test("-t tests a config and exits", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
+    const conf = join(dir, "ok.conf");
+    writeFileSync(conf, "port: 4333\n");
+    const r = run(["-c", conf, "-t"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("test is successful");
+  });
+
+  test("-p -1 with --ports_file_dir writes the chosen port, and a client connects to it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
+    const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir]);
+    const file = await waitFor(() => readdirSync(dir).find((f) => f === `cli_${c.pid}.ports`));
+    const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] };
+    const port = Number(new URL(ports.nats[0]!).port);
+    expect(await roundTrip(port)).toContain("MSG hello 1 2\r\nhi\r\n");
+  });
+
+  test("stands in for nats-server: a symlink of that name, -c with port -1, the ports file read back", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-harness-"));
+    const link = join(dir, "nats-server");
+    symlinkSync(CLI, link);
+    const conf = join(dir, "test.conf");
+    writeFileSync(conf, `listen: 127.0.0.1:-1\nports_file_dir: ${JSON.stringify(dir)}\n`);
+    // Run the link itself, as a harness does: the shebang starts node.
+    const c = start(link, ["-c", conf], { direct: true });
+    const file = await waitFor(() => readdirSync(dir).find((f) => f === `nats-server_${c.pid}.ports`));
+    const { nats } = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] };
+    const { connect: natsConnect } = await import("@nats-io/transport-node");
+    const nc = await natsConnect({ servers: nats[0]! });
+    const sub = nc.subscribe("harness.check", { max: 1 });
+    nc.publish("harness.check", "ok");
+    for await (const m of sub) expect(m.string()).toBe("ok");
+    await nc.close();
+  });
+
+  test("flags override the config file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
+    const conf = join(dir, "c.conf");
+    writeFileSync(conf, `port: 1\nhost: 127.0.0.1\nports_file_dir: ${JSON.stringify(dir)}\n`);
+    const c = start(CLI, ["-c", conf, "-p", "-1"]);
+    const file = await waitFor(() => readdirSync(dir).find((f) => f.endsWith(".ports")));
+    const port = Number(new URL((JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] }).nats[0]!).port);
+    expect(port).not.toBe(1);
+    expect(c.exitCode).toBeNull();
+  });
+
+  test("SIGTERM stops it with exit 0 and removes its pid and ports files", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
+    const pid = join(dir, "gnat.pid");
+    const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "-P", pid, "--ports_file_dir", dir]);
+    const ports = join(dir, `cli_${c.pid}.ports`);
+    await waitFor(() => existsSync(pid) && existsSync(ports));
+    expect(readFileSync(pid, "utf8")).toBe(String(c.pid));
+    c.kill("SIGTERM");
+    expect(await exited(c)).toBe(0);
+    expect(existsSync(pid)).toBe(false);
+    expect(existsSync(ports)).toBe(false);
+  });
+
+  test("-V traces protocol lines with the connection id", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
+    const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "-V", "--ports_file_dir", dir]);
+    const out = output(c);
+    const file = await waitFor(() => readdirSync(dir).find((f) => f.endsWith(".ports")));
+    const port = Number(new URL((JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] }).nats[0]!).port);
+    await roundTrip(port);
+    const line = await waitFor(() => out.text().split("\n").find((l) => l.includes("<<- [PING]")));
+    expect(JSON.parse(line)).toMatchObject({ level: 10, cid: 1, msg: "<<- [PING]" });
+    expect(out.text()).toContain("->> [MSG hello 1 2]");
+  });
+});
