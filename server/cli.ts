@@ -38,7 +38,25 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  let server: Server;
+  // Handlers go in before the server starts: a harness may signal as soon as the ports file
+  // (written while starting) appears.
+  let server: Server | null = null;
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    if (server === null) return; // still starting: stopped right after it is up
+    server.log.info(`Trapped "${signal}" signal`);
+    server.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on("SIGINT", () => stop("interrupt"));
+  process.on("SIGTERM", () => stop("terminated"));
+  process.on("uncaughtException", (err) => {
+    if (server) server.log.fatal({ err }, "uncaught exception");
+    else process.stderr.write(`${program}: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
+
   try {
     server = await startServer(built.options);
   } catch (err) {
@@ -46,22 +64,10 @@ async function main(): Promise<number> {
     return 1;
   }
   for (const w of built.warnings) server.log.warn(w);
-
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) {
-      process.exit(1);
-    }
-    stopping = true;
-    server.log.info(`Trapped "${signal}" signal`);
-    server.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on("SIGINT", () => stop("interrupt"));
-  process.on("SIGTERM", () => stop("terminated"));
-  process.on("uncaughtException", (err) => {
-    server.log.fatal({ err }, "uncaught exception");
-    process.exit(1);
-  });
+  if (stopping) {
+    await server.close();
+    return 0;
+  }
   return -1;
 }
 
