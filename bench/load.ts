@@ -16,6 +16,7 @@ import type { Role, WorkerMsg } from "./load/worker.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
 const WORKER = join(here, "load/worker.js");
+const SINK = join(here, "load/sink.js");
 
 // ---- options ------------------------------------------------------------------------------------
 const argv = process.argv.slice(2);
@@ -307,6 +308,41 @@ const SCENARIOS: Scenario[] = [
   { name: "memory", servers: ["gnat", "nats"], run: (s) => memory(s, QUICK ? 2_000 : 10_000) },
 ];
 
+// ---- generator ceilings -------------------------------------------------------------------------
+/** How fast the generator publishes into a sink that does nothing, and reads from one that only writes. */
+async function generatorCeilings(): Promise<string[]> {
+  const out: string[] = [];
+  const startSink = async (mode: string, frames: number): Promise<{ port: number; child: ChildProcess }> => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [SINK, mode, String(port), String(frames)], { stdio: ["ignore", "pipe", "ignore"] });
+    await waitListening(port, child);
+    return { port, child };
+  };
+  {
+    const msgs = 5_000_000 * SCALE;
+    const sink = await startSink("discard", 0);
+    const pub = spawnRole({ role: "pub", proto: "nats", port: sink.port, batch: batchOf([natsPub("bench.pub", "x".repeat(16))], BATCH), repeats: Math.round(msgs / BATCH) });
+    await withTimeout(pub.ready, 10_000, "ceiling publisher");
+    pub.go();
+    const d = await withTimeout(pub.done, 60_000, "ceiling publisher");
+    void pub.worker.terminate();
+    sink.child.kill("SIGKILL");
+    out.push(`publisher → discard sink: ${fmt(Math.round(msgs / BATCH) * BATCH / ((d.t1 - d.t0) / 1000))} msgs/s (16 B)`);
+  }
+  for (const conns of [1, 8]) {
+    const msgs = (conns === 1 ? 2_000_000 : 400_000) * SCALE;
+    const sink = await startSink("firehose", msgs);
+    const frameLen = natsMsgLen("bench.one", "10000", 16);
+    const sub = spawnRole({ role: "sub", proto: "nats", port: sink.port, conns, setup: "CONNECT {}\r\nSUB bench.one 10000\r\nPING\r\n",
+      readyBytes: "PONG\r\n", readyCount: 1, expectBytes: Math.round(msgs / BATCH) * BATCH * frameLen });
+    const d = await withTimeout(sub.done, 60_000, "ceiling subscriber");
+    void sub.worker.terminate();
+    sink.child.kill("SIGKILL");
+    out.push(`firehose → ${conns} subscriber connection${conns > 1 ? "s" : ""}: ${fmt((d.bytes / frameLen) / ((d.t1 - d.t0) / 1000))} deliveries/s (16 B)`);
+  }
+  return out;
+}
+
 // ---- main ---------------------------------------------------------------------------------------
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -328,8 +364,10 @@ async function main(): Promise<void> {
   const only = value("scenarios")?.split(",");
   const scenarios = SCENARIOS.filter((s) => !only || only.some((o) => s.name.includes(o)));
 
-  const results: Result[] = [];
   const started = Date.now();
+  const ceilings = flag("no-ceilings") ? [] : await generatorCeilings();
+  for (const c of ceilings) process.stderr.write(`  generator ceiling: ${c}\n`);
+  const results: Result[] = [];
   for (const sc of scenarios) {
     const kinds = sc.servers.filter((k) => have.includes(k));
     // Fresh servers per scenario; rounds interleave the servers so drift hits all alike.
@@ -376,6 +414,7 @@ async function main(): Promise<void> {
     `Command: npm run bench:load -- ${argv.join(" ")}`.trimEnd(),
     `Rounds: ${ROUNDS} (median shown; servers interleaved), scale ${SCALE}; took ${((Date.now() - started) / 1000).toFixed(0)} s`,
     "Ratios: throughput gnat/nats-server (higher is better); for latency and memory the same ratio means lower is better.",
+    ...(ceilings.length ? ["", "Generator ceilings (the same generator against a sink that costs nothing; well above every server rate below, so the generator is not the bottleneck):", ...ceilings.map((c) => `- ${c}`)] : []),
   ].join("\n");
   console.log(`\n${header}\n\n${table}\n`);
   if (WRITE) {
