@@ -56,3 +56,35 @@ export function copyBytes(dst: Buffer, off: number, src: Buffer, s: number, e: n
   for (let i = 0; i < n; i++) dst[off + i] = src[s + i]!;
   return off + n;
 }
+
+/**
+ * Copy `src[s, e)` into `dst` at `off` four bytes at a time through DataViews of both buffers
+ * (about 3x a byte loop for the 20-60 byte pieces of a delivery); returns the new offset.
+ */
+export function copyWords(dst: Buffer, dv: DataView, off: number, src: Buffer, sv: DataView, s: number, e: number): number {
+  const n = e - s;
+  if (n > 256) return off + src.copy(dst, off, s, e);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) dv.setUint32(off + i, sv.getUint32(s + i));
+  for (; i < n; i++) dst[off + i] = src[s + i]!;
+  return off + n;
+}
+
+/** A DataView over a Buffer's bytes. */
+export function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Remembers the DataView of the last buffer asked for: a fan-out asks for the same one N times. */
+export class ViewCache {
+  private buf: Buffer | null = null;
+  private view: DataView = new DataView(new ArrayBuffer(0));
+
+  of(b: Buffer): DataView {
+    if (b !== this.buf) {
+      this.buf = b;
+      this.view = viewOf(b);
+    }
+    return this.view;
+  }
+}

@@ -3,7 +3,7 @@
 // microtask after the read that dirtied it).
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import { copyBytes, digits, writeUint } from "../protocol/bytes.js";
+import { copyBytes, copyWords, digits, viewOf, writeUint, type ViewCache } from "../protocol/bytes.js";
 import type { InternTable } from "../protocol/intern.js";
 import type { BufferPool } from "./outbound.js";
 import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
@@ -21,6 +21,8 @@ export interface ConnectionHost {
   readonly log: Logger;
   readonly intern: InternTable;
   readonly buffers: BufferPool;
+  /** DataViews of read chunks, shared: a fan-out copies from the same chunk many times. */
+  readonly views: ViewCache;
   infoLine(c: ClientConnection): Buffer;
   markDirty(c: ClientConnection): void;
   removeClient(c: ClientConnection, reason: string): void;
@@ -29,6 +31,7 @@ export interface ConnectionHost {
 const FIRST_CLIENT_PING_MS = 2000;
 const RTT_MEASUREMENT_INTERVAL_MS = 60 * 60 * 1000;
 const EMPTY = Buffer.alloc(0);
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 
 export class ClientConnection implements Client, ParserHandler {
   readonly parser: Parser;
@@ -53,6 +56,7 @@ export class ClientConnection implements Client, ParserHandler {
 
   // Outbound: bytes not yet handed to the socket, plus what the socket still holds.
   private outBuf: Buffer = EMPTY;
+  private outView: DataView = EMPTY_VIEW;
   private outLen = 0;
   private socketPending = 0;
   /** Already in the server's dirty list. */
@@ -250,17 +254,18 @@ export class ClientConnection implements Client, ParserHandler {
     }
     if (this.outLen + need > this.outBuf.length) this.makeRoom(need);
     const out = this.outBuf;
+    const dv = this.outView;
     let off: number;
     if (usePrefix) {
       const prefix = sub.msgPrefix();
-      off = copyBytes(out, this.outLen, prefix, 0, prefix.length);
+      off = copyWords(out, dv, this.outLen, prefix, sub.msgPrefixView(), 0, prefix.length);
       off = writeUint(out, off, size);
       out[off++] = 13;
       out[off++] = 10;
     } else {
       off = writeMsgHeader(out, this.outLen, subject, sid, reply, hdrLen, size);
     }
-    this.outLen = copyBytes(out, off, buf, start, end);
+    this.outLen = copyWords(out, dv, off, buf, this.host.views.of(buf), start, end);
     this.outMsgs++;
     this.outBytes += size;
     if (this.trace) this.traceOut(hdrLen >= 0 ? `HMSG ${subject} ${sid} ${reply ? reply + " " : ""}${hdrLen} ${size}` : `MSG ${subject} ${sid} ${reply ? reply + " " : ""}${size}`);
@@ -291,6 +296,7 @@ export class ClientConnection implements Client, ParserHandler {
   private makeRoom(need: number): void {
     if (this.outLen > 0) this.flush();
     this.outBuf = this.host.buffers.take(need);
+    this.outView = viewOf(this.outBuf);
   }
 
   /** Hand everything queued to the socket in one write. */
@@ -302,6 +308,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.outLen = 0;
     this.socket.write(len === buf.length ? buf : buf.subarray(0, len));
     this.outBuf = EMPTY;
+    this.outView = EMPTY_VIEW;
     const pending = this.socket.writableLength;
     if (pending !== 0) {
       // The socket still holds the buffer: it cannot go back to the pool.
@@ -399,6 +406,7 @@ export class ClientConnection implements Client, ParserHandler {
     for (const sub of this.subs.values()) this.router.unsubscribe(sub);
     this.subs.clear();
     this.outBuf = EMPTY;
+    this.outView = EMPTY_VIEW;
     this.outLen = 0;
     this.host.removeClient(this, reason);
     if (flush && !this.socket.destroyed) {

@@ -7,6 +7,7 @@ import { customAlphabet } from "nanoid";
 import type { Logger } from "pino";
 import { errorLine, Errors } from "../protocol/errors.js";
 import { InternTable } from "../protocol/intern.js";
+import { ViewCache } from "../protocol/bytes.js";
 import { BufferPool } from "./outbound.js";
 import { ClientConnection, type ConnectionHost } from "./connection.js";
 import { createLogger } from "./log.js";
@@ -30,6 +31,7 @@ export class Server implements ConnectionHost {
   readonly intern = new InternTable(4096);
   /** Outbound buffers, lent to connections while they have bytes queued. */
   readonly buffers = new BufferPool();
+  readonly views = new ViewCache();
   readonly log: Logger;
   readonly serverId = `N${serverIdGen()}`;
   readonly clients = new Map<number, ClientConnection>();

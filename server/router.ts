@@ -2,6 +2,7 @@
 // internal (callback) clients are both `Client`s: the router neither knows nor cares which.
 import { decodeHeaders, encodeHeaders, NO_RESPONDERS, type MsgHeaders } from "../protocol/headers.js";
 import { fromWire, isValidLiteralSubject, isValidSubject, toWire } from "../protocol/subject.js";
+import { viewOf } from "../protocol/bytes.js";
 import { Sublist, type MatchResult } from "./sublist.js";
 
 export interface Client {
@@ -25,6 +26,7 @@ export class Subscription {
   max = 0;
   closed = false;
   private prefix: Buffer | null = null;
+  private prefixDv: DataView | null = null;
 
   constructor(
     readonly client: Client,
@@ -36,6 +38,10 @@ export class Subscription {
   /** `MSG <subject> <sid> `: the fixed start of a plain delivery on this subscription's own subject. */
   msgPrefix(): Buffer {
     return (this.prefix ??= Buffer.from(`MSG ${this.subject} ${this.sid} `, "latin1"));
+  }
+
+  msgPrefixView(): DataView {
+    return (this.prefixDv ??= viewOf(this.msgPrefix()));
   }
 }
 
