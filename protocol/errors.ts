@@ -15,8 +15,6 @@ export const Errors = {
   InvalidPublishSubject: { text: "Invalid Publish Subject", close: false },
   InvalidSubject: { text: "Invalid Subject", close: false },
   StaleConnection: { text: "Stale Connection", close: true },
-  AuthorizationViolation: { text: "Authorization Violation", close: true },
-  AuthenticationTimeout: { text: "Authentication Timeout", close: true },
   BadClientProtocol: { text: "invalid client protocol", close: true },
   NoRespondersRequiresHeaders: { text: "no responders requires headers support", close: true },
 } as const satisfies Record<string, ProtocolErrorDef>;
@@ -26,8 +24,4 @@ export type ErrorName = keyof typeof Errors;
 /** The wire form: `-ERR 'text'\r\n`. */
 export function errorLine(text: string): Buffer {
   return Buffer.from(`-ERR '${text}'\r\n`, "latin1");
-}
-
-export function permissionsViolation(kind: "Publish to" | "Subscription to", subject: string): string {
-  return `Permissions Violation for ${kind} ${JSON.stringify(subject)}`;
 }

@@ -58,3 +58,26 @@ describe("headers", () => {
     expect(decodeHeaders(Buffer.from("HTTP/1.1 200\r\n\r\n"))).toBeNull();
   });
 });
+
+describe("the error table", () => {
+  test("every -ERR text gnat can send is exercised against nats-server by a transcript", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const transcripts = readFileSync(join(import.meta.dirname, "../differential/transcripts.test.ts"), "utf8");
+    // Each error is provoked by a named transcript; the name says which one.
+    const provokedBy: Record<string, RegExp> = {
+      UnknownProtocol: /unknown op gets Unknown Protocol Operation/,
+      MaxPayload: /over max_payload gets Maximum Payload Violation/,
+      MaxControlLine: /control line over max_control_line/,
+      MaxConnections: /over max_connections gets INFO, an error and a close/,
+      MaxSubscriptions: /over max_subscriptions gets an error/,
+      InvalidPublishSubject: /gets Invalid Publish Subject/,
+      InvalidSubject: /gets Invalid Subject/,
+      StaleConnection: /Stale Connection/,
+      BadClientProtocol: /protocol 2 is refused/,
+      NoRespondersRequiresHeaders: /no_responders without headers is refused/,
+    };
+    expect(Object.keys(provokedBy).sort()).toEqual(Object.keys(Errors).sort());
+    for (const [name, re] of Object.entries(provokedBy)) expect(transcripts, name).toMatch(re);
+  });
+});
