@@ -312,12 +312,22 @@ const SCENARIOS: Scenario[] = [
 /** How fast the generator publishes into a sink that does nothing, and reads from one that only writes. */
 async function generatorCeilings(): Promise<string[]> {
   const out: string[] = [];
+  const sinks: ChildProcess[] = [];
   const startSink = async (mode: string, frames: number): Promise<{ port: number; child: ChildProcess }> => {
     const port = await freePort();
     const child = spawn(process.execPath, [SINK, mode, String(port), String(frames)], { stdio: ["ignore", "pipe", "ignore"] });
+    sinks.push(child);
     await waitListening(port, child);
     return { port, child };
   };
+  try {
+    return await ceilingRuns(out, startSink);
+  } finally {
+    for (const c of sinks) c.kill("SIGKILL");
+  }
+}
+
+async function ceilingRuns(out: string[], startSink: (mode: string, frames: number) => Promise<{ port: number; child: ChildProcess }>): Promise<string[]> {
   {
     const msgs = 5_000_000 * SCALE;
     const sink = await startSink("discard", 0);
