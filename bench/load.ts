@@ -40,6 +40,19 @@ interface RunningServer {
 }
 
 // ---- servers ------------------------------------------------------------------------------------
+/** Every process this benchmark started: none may outlive it, whatever ends it. */
+const children = new Set<ChildProcess>();
+const killAll = (): void => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+};
+process.on("exit", killAll);
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -85,6 +98,7 @@ async function startServerProcess(kind: ServerKind): Promise<RunningServer> {
     child = spawn(which("redis-server")!, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
       "--protected-mode", "no", "--client-output-buffer-limit", "pubsub 0 0 0"], { stdio: "ignore" });
   }
+  children.add(child);
   await waitListening(port, child);
   return { kind, port, pid: child.pid!, child };
 }
@@ -317,6 +331,7 @@ async function generatorCeilings(): Promise<string[]> {
     const port = await freePort();
     const child = spawn(process.execPath, [SINK, mode, String(port), String(frames)], { stdio: ["ignore", "pipe", "ignore"] });
     sinks.push(child);
+    children.add(child);
     await waitListening(port, child);
     return { port, child };
   };
