@@ -184,6 +184,8 @@ interface Result {
 interface Scenario {
   name: string;
   servers: ServerKind[];
+  /** Start new servers every round (memory: RSS only says something on a fresh process). */
+  fresh?: boolean;
   run(s: RunningServer): Promise<Result>;
 }
 
@@ -335,7 +337,7 @@ const SCENARIOS: Scenario[] = [
     msgs: 1_000_000 * SCALE, payload: 16, subs: 1, subjects: fixed("s.", 10_000, 10_000), subSubjects: fixed("s.", 10_000, 10_000) }) },
   { name: "request-reply latency", servers: ["gnat", "nats"], run: (s) => requestReply(s, Math.round(20_000 * SCALE)) },
   { name: "request-reply latency, one core kept busy", servers: ["gnat", "nats"], run: (s) => requestReply(s, Math.round(20_000 * SCALE), true) },
-  { name: "memory", servers: ["gnat", "nats"], run: (s) => memory(s, QUICK ? 2_000 : 10_000) },
+  { name: "memory", servers: ["gnat", "nats"], fresh: true, run: (s) => memory(s, QUICK ? 2_000 : 10_000) },
 ];
 
 // ---- generator ceilings -------------------------------------------------------------------------
@@ -411,10 +413,14 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   for (const sc of scenarios) {
     const kinds = sc.servers.filter((k) => have.includes(k));
-    // Fresh servers per scenario; rounds interleave the servers so drift hits all alike.
-    const servers = await Promise.all(kinds.map((k) => startServerProcess(k)));
+    // Fresh servers per scenario (or per round); rounds interleave the servers so drift hits all alike.
+    let servers = await Promise.all(kinds.map((k) => startServerProcess(k)));
     try {
       for (let round = 0; round < ROUNDS; round++) {
+        if (sc.fresh && round > 0) {
+          for (const s of servers) s.child.kill("SIGKILL");
+          servers = await Promise.all(kinds.map((k) => startServerProcess(k)));
+        }
         for (const s of servers) {
           const r = { ...(await sc.run(s)), scenario: sc.name };
           results.push(r);
