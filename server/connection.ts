@@ -1,7 +1,6 @@
 // One client connection: socket bytes → parser → router, and router deliveries → one outbound
 // buffer that is written once per read (the server flushes every dirty connection in a
 // microtask after the read that dirtied it).
-import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { copyBytes, copyWords, digits, viewOf, writeUint, type ViewCache } from "../protocol/bytes.js";
 import type { InternTable } from "../protocol/intern.js";
@@ -13,6 +12,26 @@ import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../
 import { isValidLiteralSubject, isValidSubject } from "../protocol/subject.js";
 import type { ServerOptions } from "./options.js";
 import { Subscription, type Client, type Router } from "./router.js";
+
+/**
+ * What a connection needs of its byte stream. A net.Socket is one; other transports (WebSocket)
+ * provide the same few members.
+ */
+export interface ClientSocket {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  /** Bytes accepted by write() but not yet handed to the kernel. */
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  write(bytes: Uint8Array): boolean;
+  end(): unknown;
+  end(bytes: Uint8Array): unknown;
+  destroy(): unknown;
+  on(event: "data", listener: (chunk: Buffer) => void): unknown;
+  on(event: "error", listener: (err: Error) => void): unknown;
+  on(event: "drain" | "close" | "end", listener: () => void): unknown;
+  once(event: "close", listener: () => void): unknown;
+}
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionHost {
@@ -77,7 +96,7 @@ export class ClientConnection implements Client, ParserHandler {
   private readonly trace: boolean;
   private readonly log: Logger;
 
-  constructor(readonly cid: number, readonly socket: Socket, private readonly host: ConnectionHost) {
+  constructor(readonly cid: number, readonly socket: ClientSocket, private readonly host: ConnectionHost) {
     const o = host.options;
     this.router = host.router;
     this.maxPending = o.maxPending;
@@ -86,7 +105,6 @@ export class ClientConnection implements Client, ParserHandler {
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
     this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload, intern: host.intern });
-    socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("drain", () => this.onDrain());
     socket.on("error", (err) => this.onSocketError(err));

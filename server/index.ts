@@ -1,7 +1,6 @@
 // startServer(options): the one composition root. Everything a running server owns hangs off
 // the Server it returns; several can run in one process.
 import { mkdirSync, unlinkSync, writeFileSync } from "node:fs";
-import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { basename, join } from "node:path";
 import { customAlphabet } from "nanoid";
 import type { Logger } from "pino";
@@ -9,7 +8,8 @@ import { errorLine, Errors } from "../protocol/errors.js";
 import { InternTable } from "../protocol/intern.js";
 import { ViewCache } from "../protocol/bytes.js";
 import { BufferPool } from "./outbound.js";
-import { ClientConnection, type ConnectionHost } from "./connection.js";
+import { ClientConnection, type ClientSocket, type ConnectionHost } from "./connection.js";
+import { listenTcp, type TcpListener } from "./transport/tcp.js";
 import { createLogger } from "./log.js";
 import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
 import { InternalClient, Router } from "./router.js";
@@ -40,7 +40,7 @@ export class Server implements ConnectionHost {
   totalConnections = 0;
   slowConsumers = 0;
 
-  private net: NetServer | null = null;
+  private listener: TcpListener | null = null;
   private nextCid = 1;
   private infoPrefix = "";
   private dirty: ClientConnection[] = [];
@@ -80,18 +80,8 @@ export class Server implements ConnectionHost {
 
   async listen(): Promise<void> {
     const o = this.options;
-    const net = createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.net = net;
-    await new Promise<void>((resolve, reject) => {
-      net.once("error", reject);
-      net.listen({ host: o.host, port: o.port, backlog: 4096 }, () => {
-        net.off("error", reject);
-        resolve();
-      });
-    });
-    net.on("error", (err) => this.log.error({ err }, "listener error"));
-    const addr = net.address();
-    this.boundPort = typeof addr === "object" && addr !== null ? addr.port : o.port;
+    this.listener = await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log);
+    this.boundPort = this.listener.port;
     this.infoPrefix = this.buildInfoPrefix();
     this.writeSideFiles();
     this.log.info({ version: GNAT_VERSION, serverId: this.serverId, name: this.serverName }, "Starting gnat");
@@ -129,7 +119,8 @@ export class Server implements ConnectionHost {
     return JSON.parse(`${this.infoPrefix}}`) as Record<string, unknown>;
   }
 
-  private accept(socket: Socket): void {
+  /** Take a new client connection from any transport. */
+  accept(socket: ClientSocket): void {
     if (this.closing !== null) {
       socket.destroy();
       return;
@@ -212,8 +203,7 @@ export class Server implements ConnectionHost {
   }
 
   private async doClose(): Promise<void> {
-    const net = this.net;
-    const closed = net ? new Promise<void>((resolve) => net.close(() => resolve())) : Promise.resolve();
+    const closed = this.listener ? this.listener.close() : Promise.resolve();
     this.flushDirty();
     const sockets: Promise<void>[] = [];
     for (const c of [...this.clients.values()]) {
