@@ -7,10 +7,6 @@ export const PONG = Buffer.from("PONG\r\n");
 export const OK = Buffer.from("+OK\r\n");
 export const CRLF = Buffer.from("\r\n");
 
-export function infoLine(info: object): Buffer {
-  return Buffer.from(`INFO ${JSON.stringify(info)} \r\n`, "latin1");
-}
-
 /**
  * Bytes `writeMsgHeader` will write for one delivery. `hdrLen` < 0 means MSG (no headers);
  * `size` is the payload length (headers included for HMSG), without the trailing CRLF.

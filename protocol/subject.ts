@@ -58,10 +58,6 @@ export function hasWildcard(subject: string): boolean {
   return false;
 }
 
-export function tokenize(subject: string): string[] {
-  return subject.split(".");
-}
-
 /** Does the literal subject match the (possibly wildcard) pattern? */
 export function subjectMatches(pattern: string, literal: string): boolean {
   const p = pattern.split(".");

@@ -114,11 +114,6 @@ export class Server implements ConnectionHost {
     return Buffer.from(`INFO ${this.infoPrefix},"client_id":${c.cid},"client_ip":${ip}} \r\n`, "latin1");
   }
 
-  /** The INFO a client would see, as an object (tests, monitoring). */
-  info(): Record<string, unknown> {
-    return JSON.parse(`${this.infoPrefix}}`) as Record<string, unknown>;
-  }
-
   /** Take a new client connection from any transport. */
   accept(socket: ClientSocket): void {
     if (this.closing !== null) {

@@ -23,8 +23,4 @@ export class BufferPool {
   give(b: Buffer): void {
     if (b.length === POOLED_SIZE && this.free.length < this.maxFree) this.free.push(b);
   }
-
-  get available(): number {
-    return this.free.length;
-  }
 }

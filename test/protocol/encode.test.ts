@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { msgHeaderLength, writeMsgHeader, infoLine } from "../../protocol/encode.js";
+import { msgHeaderLength, writeMsgHeader } from "../../protocol/encode.js";
 import { decodeHeaders, encodeHeaders, NO_RESPONDERS } from "../../protocol/headers.js";
 import { errorLine, Errors } from "../../protocol/errors.js";
 import { writeUint, digits } from "../../protocol/bytes.js";
@@ -27,9 +27,6 @@ describe("encoding", () => {
       expect(b.toString("latin1", 0, end)).toBe(String(v));
       expect(digits(v)).toBe(String(v).length);
     }
-  });
-  test("frames INFO with a space before CRLF", () => {
-    expect(infoLine({ a: 1 }).toString()).toBe('INFO {"a":1} \r\n');
   });
   test("frames -ERR with quotes", () => {
     expect(errorLine(Errors.UnknownProtocol.text).toString()).toBe("-ERR 'Unknown Protocol Operation'\r\n");
