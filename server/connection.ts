@@ -2,7 +2,7 @@
 // buffer that is written once per read (the server flushes every dirty connection in a
 // microtask after the read that dirtied it).
 import type { Logger } from "pino";
-import { copyBytes, copyWords, digits, viewOf, writeUint, type ViewCache } from "../protocol/bytes.js";
+import { copyWords, digits, viewOf, writeUint, type ViewCache } from "../protocol/bytes.js";
 import type { InternTable } from "../protocol/intern.js";
 import type { BufferPool } from "./outbound.js";
 import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
