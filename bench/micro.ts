@@ -5,7 +5,7 @@ import { Bench } from "tinybench";
 import { msgHeaderLength, writeMsgHeader } from "../protocol/encode.js";
 import { Parser, type ParserHandler } from "../protocol/parser.js";
 import { InternTable } from "../protocol/intern.js";
-import { copyBytes } from "../protocol/bytes.js";
+import { copyWords, viewOf } from "../protocol/bytes.js";
 import { Sublist } from "../server/sublist.js";
 
 interface Row { name: string; opsPerSec: number; unit: string; perOp: number; extra: string }
@@ -122,12 +122,14 @@ async function main(): Promise<void> {
 
   // --- encoder -------------------------------------------------------------------------------
   const out = Buffer.allocUnsafe(1 << 20);
+  const outView = viewOf(out);
   const payload = Buffer.from("0123456789abcdef\r\n");
+  const payloadView = viewOf(payload);
   const encodeBatch = (): number => {
     let off = 0;
     for (let i = 0; i < 1000; i++) {
       off = writeMsgHeader(out, off, "sensor.temp.42", "17", i % 4 === 0 ? "_INBOX.abc.7" : "", -1, 16);
-      off = copyBytes(out, off, payload, 0, payload.length);
+      off = copyWords(out, outView, off, payload, payloadView, 0, payload.length);
     }
     return off;
   };

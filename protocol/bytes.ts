@@ -47,17 +47,6 @@ export function digits(v: number): number {
 }
 
 /**
- * Copy `src[s, e)` into `dst` at `off`; returns the new offset. On the delivery path a JS loop
- * beats Buffer#copy (whose JS wrappers cost more than the copy) up to a few dozen bytes.
- */
-export function copyBytes(dst: Buffer, off: number, src: Buffer, s: number, e: number): number {
-  const n = e - s;
-  if (n > 64) return off + src.copy(dst, off, s, e);
-  for (let i = 0; i < n; i++) dst[off + i] = src[s + i]!;
-  return off + n;
-}
-
-/**
  * Copy `src[s, e)` into `dst` at `off` four bytes at a time through DataViews of both buffers
  * (about 3x a byte loop for the 20-60 byte pieces of a delivery); returns the new offset.
  */
