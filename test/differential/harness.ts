@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Parser, type ParserHandler } from "../../protocol/parser.js";
 import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
 
 /** Path of nats-server, or null with the reason it is missing. */
@@ -125,6 +126,34 @@ export interface Transcript {
 
 export type Output = string[];
 
+interface Conn {
+  sock: Socket;
+  out: string;
+  closed: boolean;
+  waiters: (() => void)[];
+  /** PINGs the server has been sent as ops (counted by a parser over what we wrote). */
+  pings: number;
+  /** Ordinals (1-based) of the PONGs that answered our sync PINGs, to strip from the output. */
+  syncPongs: Set<number>;
+  parser: Parser;
+}
+
+/** Counts the PING ops in what a connection sends, so we know how many PONGs to wait for. */
+function pingCounter(c: { pings: number }): ParserHandler {
+  const nop = (): void => {};
+  return {
+    onConnect: nop, onInfo: nop, onPub: nop, onSub: nop, onUnsub: nop, onPong: nop, onErr: nop, onParseError: nop,
+    onPing: () => {
+      c.pings++;
+    },
+  };
+}
+
+function send(c: Conn, bytes: Buffer): void {
+  c.sock.write(bytes);
+  c.parser.parse(bytes);
+}
+
 const INFO_RE = /^INFO \{.*?\} \r\n/;
 
 /** Replace the INFO line (ids, ports, version legitimately differ) with a marker. */
@@ -135,10 +164,12 @@ export function normalise(out: string): string {
 /** Play a transcript against one server; the output of each connection, with `<closed>` marks. */
 export async function play(port: number, t: Transcript): Promise<Output> {
   const n = t.conns ?? 1;
-  const conns: { sock: Socket; out: string; closed: boolean; waiters: (() => void)[] }[] = [];
+  const conns: Conn[] = [];
   for (let i = 0; i < n; i++) {
     const sock = connect(port, "127.0.0.1");
-    const c = { sock, out: "", closed: false, waiters: [] as (() => void)[] };
+    const c = { sock, out: "", closed: false, waiters: [] as (() => void)[], pings: 0, syncPongs: new Set<number>() } as Conn;
+    c.parser = new Parser(pingCounter(c), { maxPayload: Number.MAX_SAFE_INTEGER, maxControlLine: Number.MAX_SAFE_INTEGER });
+    c.parser.headers = true;
     sock.on("data", (d) => {
       c.out += d.toString("latin1");
       for (const w of c.waiters.splice(0)) w();
@@ -156,7 +187,7 @@ export async function play(port: number, t: Transcript): Promise<Output> {
   for (const step of t.steps) {
     const c = conns[step.conn ?? 0]!;
     if (c.closed) continue;
-    c.sock.write(typeof step.send === "string" ? Buffer.from(step.send, "latin1") : step.send);
+    send(c, typeof step.send === "string" ? Buffer.from(step.send, "latin1") : step.send);
     if (step.sync ?? n > 1) await syncPong(c, deadline);
   }
   const closing = new Set(t.until === "close" ? conns.map((_, i) => i) : t.waitClose ?? []);
@@ -165,23 +196,24 @@ export async function play(port: number, t: Transcript): Promise<Output> {
     if (closing.has(i)) await waitFor(c, () => c.closed, deadline);
     else await syncPong(c, deadline);
   }
-  const out = conns.map((c) => normalise(stripSync(c.out)) + (c.closed ? "<closed>" : ""));
+  const out = conns.map((c) => normalise(stripSync(c)) + (c.closed ? "<closed>" : ""));
   for (const c of conns) c.sock.destroy();
   return out;
 }
 
-const SYNC = "PING\r\n";
+const SYNC = Buffer.from("PING\r\n");
 
-/** Send a PING and wait for the PONG it earns (or the close). Marks the PONG to strip later. */
-async function syncPong(c: { sock: Socket; out: string; closed: boolean; waiters: (() => void)[] }, ms: number): Promise<void> {
+/**
+ * Send a PING and wait for its PONG (or the close). Every PING sent so far is counted, so the
+ * sync's PONG is exactly the last one expected, never an earlier PONG that arrived late.
+ */
+async function syncPong(c: Conn, ms: number): Promise<void> {
   if (c.closed) return;
-  const before = countPongs(c.out);
-  c.sock.write(SYNC);
-  await waitFor(c, () => c.closed || countPongs(c.out) > before, ms);
-  if (!c.closed) c.out = c.out.slice(0, c.out.lastIndexOf("PONG\r\n")) + SYNC_MARK + c.out.slice(c.out.lastIndexOf("PONG\r\n") + 6);
+  send(c, SYNC);
+  const want = c.pings;
+  await waitFor(c, () => c.closed || countPongs(c.out) >= want, ms);
+  c.syncPongs.add(want);
 }
-
-const SYNC_MARK = "\u0000sync\u0000";
 
 function countPongs(s: string): number {
   let n = 0;
@@ -190,8 +222,12 @@ function countPongs(s: string): number {
   return n;
 }
 
-function stripSync(s: string): string {
-  return s.split(SYNC_MARK).join("");
+/** The output without the PONGs our sync PINGs earned. */
+function stripSync(c: Conn): string {
+  const parts = c.out.split("PONG\r\n");
+  let s = parts[0]!;
+  for (let k = 1; k < parts.length; k++) s += (c.syncPongs.has(k) ? "" : "PONG\r\n") + parts[k]!;
+  return s;
 }
 
 function waitFor(c: { waiters: (() => void)[] }, cond: () => boolean, ms: number): Promise<void> {
