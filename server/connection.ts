@@ -22,6 +22,8 @@ export interface ClientSocket {
   readonly remotePort?: number | undefined;
   /** Bytes accepted by write() but not yet handed to the kernel. */
   readonly writableLength: number;
+  /** Bytes accepted by write() so far, those still queued included. */
+  readonly bytesWritten: number;
   readonly destroyed: boolean;
   write(bytes: Uint8Array): boolean;
   end(): unknown;
@@ -347,17 +349,27 @@ export class ClientConnection implements Client, ParserHandler {
     }
   }
 
+  /**
+   * The write deadline is for writes that make no progress: a consumer that is behind but
+   * reading keeps its connection (the byte budget, max_pending, bounds how far behind).
+   */
   private armWriteDeadline(): void {
     const d = this.host.options.writeDeadline;
     if (d <= 0 || this.writeTimer !== null) return;
+    const sent = this.bytesToKernel();
     this.writeTimer = setTimeout(() => {
       this.writeTimer = null;
-      if (this.socket.writableLength > 0) {
-        this.log.info({ cid: this.cid }, "slow consumer detected: write deadline exceeded");
-        this.close("Slow Consumer (Write Deadline)", false);
-      }
+      if (this.closed || this.socket.writableLength === 0) return;
+      if (this.bytesToKernel() > sent) return this.armWriteDeadline();
+      this.log.info({ cid: this.cid }, "slow consumer detected: write deadline exceeded");
+      this.close("Slow Consumer (Write Deadline)", false);
     }, d);
     this.writeTimer.unref();
+  }
+
+  /** Bytes the socket has handed to the kernel (bytesWritten counts queued bytes too). */
+  private bytesToKernel(): number {
+    return this.socket.bytesWritten - this.socket.writableLength;
   }
 
   private slowConsumer(): void {
