@@ -25,6 +25,7 @@ class CountingHandler implements ParserHandler {
     this.bytes += end - start;
     this.subjectChars += subject.length;
   }
+  onInvalidPublishSubject(): void {}
   onSub(): void {}
   onUnsub(): void {}
   onPing(): void {}

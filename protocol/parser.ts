@@ -5,6 +5,7 @@
 
 import "./bytes.js";
 import { InternTable } from "./intern.js";
+import { isValidLiteralSubject } from "./subject.js";
 
 export const ParseError = {
   /** `-ERR 'Unknown Protocol Operation'`, then close. */
@@ -29,6 +30,8 @@ export interface ParserHandler {
    * so a receiver that keeps the bytes past the call must copy them.
    */
   onPub(subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): void;
+  /** With `checkPublishSubjects` on: a PUB/HPUB line named a wildcard or malformed subject. */
+  onInvalidPublishSubject(subject: string): void;
   onSub(subject: string, queue: string, sid: string): void;
   onUnsub(sid: string, max: number): void;
   onPing(): void;
@@ -89,6 +92,11 @@ export class Parser {
   maxPayload: number;
   /** Whether HPUB is accepted (the client's CONNECT asked for headers). */
   headers = false;
+  /**
+   * Pedantic mode: check publish subjects as each PUB line is read, which is when nats-server
+   * sends its -ERR (before the payload, which may yet turn out malformed).
+   */
+  checkPublishSubjects = false;
 
   private state = START;
   private op = 0;
@@ -99,6 +107,8 @@ export class Parser {
   private argLen = 0;
   /** True once the argument's first byte is consumed (that byte never counts as CR or LF). */
   private argStarted = false;
+  /** The control line just read came from more than one chunk. */
+  private argWasSplit = false;
   /** nats-server drops the byte before LF if a CR appeared anywhere after the first byte. */
   private sawCR = false;
 
@@ -308,6 +318,7 @@ export class Parser {
     }
     if (this.sawCR) e--;
     if (e < s) e = s;
+    this.argWasSplit = this.argLen > 0;
     this.argLen = 0;
     if (e - s > this.maxControlLine) {
       this.fail(ParseError.MaxControlLine, "max control line");
@@ -344,6 +355,7 @@ export class Parser {
         this.subject = this.intern.get(a, this.starts[0]!, this.ends[0]!);
         this.reply = argc === 3 ? a.latin1Slice(this.starts[1]!, this.ends[1]!) : "";
         this.hdrLen = -1;
+        if (this.checkPublishSubjects && !isValidLiteralSubject(this.subject)) h.onInvalidPublishSubject(this.subject);
         this.size = size;
         return this.startPayload(buf, next);
       }
@@ -364,6 +376,7 @@ export class Parser {
         this.subject = this.intern.get(a, this.starts[0]!, this.ends[0]!);
         this.reply = argc === 4 ? a.latin1Slice(this.starts[1]!, this.ends[1]!) : "";
         this.hdrLen = hdr;
+        if (this.checkPublishSubjects && !isValidLiteralSubject(this.subject)) h.onInvalidPublishSubject(this.subject);
         this.size = size;
         return this.startPayload(buf, next);
       }
@@ -453,6 +466,11 @@ export class Parser {
       }
       this.handler.onPub(this.subject, this.reply, this.hdrLen, buf, at, at + need);
       return at + need;
+    }
+    // nats-server quirk: when a payload outlives the read that held its (whole) PUB line, it
+    // re-reads the line's arguments and so repeats the pedantic subject check and its -ERR.
+    if (!this.argWasSplit && this.checkPublishSubjects && this.subject.length !== 0 && !isValidLiteralSubject(this.subject)) {
+      this.handler.onInvalidPublishSubject(this.subject);
     }
     this.msgBuf = Buffer.allocUnsafe(need);
     this.msgLen = 0;

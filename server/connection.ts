@@ -9,7 +9,7 @@ import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../pro
 import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../protocol/encode.js";
 import { errorLine, Errors, type ProtocolErrorDef } from "../protocol/errors.js";
 import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../protocol/parser.js";
-import { isValidLiteralSubject, isValidSubject } from "../protocol/subject.js";
+import { isValidSubject } from "../protocol/subject.js";
 import type { ServerOptions } from "./options.js";
 import { Subscription, type Client, type Router } from "./router.js";
 
@@ -107,6 +107,8 @@ export class ClientConnection implements Client, ParserHandler {
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
     this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload, intern: host.intern });
+    // Before CONNECT a client is pedantic, as in nats-server.
+    this.parser.checkPublishSubjects = this.opts.pedantic;
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("drain", () => this.onDrain());
     socket.on("error", (err) => this.onSocketError(err));
@@ -149,6 +151,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.echo = o.echo;
     this.headers = o.headers;
     this.parser.headers = o.headers;
+    this.parser.checkPublishSubjects = o.pedantic;
     this.noResponders = o.no_responders;
     if (o.protocol < 0 || o.protocol > 1) return this.sendErrClose(Errors.BadClientProtocol);
     if (o.no_responders && !o.headers) return this.sendErrClose(Errors.NoRespondersRequiresHeaders);
@@ -158,6 +161,10 @@ export class ClientConnection implements Client, ParserHandler {
       this.rtt = Math.max(1, Date.now() - this.start);
       this.armPing(Math.min(this.host.options.pingInterval, FIRST_CLIENT_PING_MS) * (1 + Math.random() * 0.2));
     }
+  }
+
+  onInvalidPublishSubject(): void {
+    this.sendErr(Errors.InvalidPublishSubject);
   }
 
   onInfo(arg: Buffer): void {
@@ -172,10 +179,7 @@ export class ClientConnection implements Client, ParserHandler {
     if (this.trace) this.tracePub(subject, reply, hdrLen, buf.subarray(start, end));
     this.inMsgs++;
     this.inBytes += end - start - 2;
-    const o = this.opts;
-    // An empty subject only comes from nats-server's HMSG quirk, which skips the check.
-    if (o.pedantic && subject.length !== 0 && !isValidLiteralSubject(subject)) this.sendErr(Errors.InvalidPublishSubject);
-    if (o.verbose) this.queue(OK);
+    if (this.opts.verbose) this.queue(OK);
     this.router.publish(this, subject, reply, hdrLen, buf, start, end);
   }
 
@@ -357,10 +361,14 @@ export class ClientConnection implements Client, ParserHandler {
     const d = this.host.options.writeDeadline;
     if (d <= 0 || this.writeTimer !== null) return;
     const sent = this.bytesToKernel();
+    const armedAt = Date.now();
     this.writeTimer = setTimeout(() => {
       this.writeTimer = null;
       if (this.closed || this.socket.writableLength === 0) return;
       if (this.bytesToKernel() > sent) return this.armWriteDeadline();
+      // A timer this late means our own event loop stalled (nothing could be written): judge
+      // the client over a window in which we were running.
+      if (Date.now() - armedAt > d * 1.5) return this.armWriteDeadline();
       this.log.info({ cid: this.cid }, "slow consumer detected: write deadline exceeded");
       this.close("Slow Consumer (Write Deadline)", false);
     }, d);

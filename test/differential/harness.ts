@@ -107,6 +107,8 @@ export interface Step {
    * connections. Never use it in the middle of an op (the PING would become payload).
    */
   sync?: boolean;
+  /** Before the next step, wait until this text has arrived on this connection. */
+  waitFor?: string;
 }
 
 export interface Transcript {
@@ -142,7 +144,7 @@ interface Conn {
 function pingCounter(c: { pings: number }): ParserHandler {
   const nop = (): void => {};
   return {
-    onConnect: nop, onInfo: nop, onPub: nop, onSub: nop, onUnsub: nop, onPong: nop, onErr: nop, onParseError: nop,
+    onConnect: nop, onInfo: nop, onPub: nop, onInvalidPublishSubject: nop, onSub: nop, onUnsub: nop, onPong: nop, onErr: nop, onParseError: nop,
     onPing: () => {
       c.pings++;
     },
@@ -189,6 +191,8 @@ export async function play(port: number, t: Transcript): Promise<Output> {
     if (c.closed) continue;
     send(c, typeof step.send === "string" ? Buffer.from(step.send, "latin1") : step.send);
     if (step.sync ?? n > 1) await syncPong(c, deadline);
+    const text = step.waitFor;
+    if (text !== undefined) await waitFor(c, () => c.closed || c.out.includes(text), deadline);
   }
   const closing = new Set(t.until === "close" ? conns.map((_, i) => i) : t.waitClose ?? []);
   for (let i = 0; i < n; i++) {

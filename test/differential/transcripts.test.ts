@@ -104,6 +104,12 @@ suite("errors", {}, [
   ["-ERR from a client closes the connection", "-ERR 'boom'\r\n"],
   ["a pedantic publish to a wildcard subject gets Invalid Publish Subject and is still delivered", "SUB foo.* 1\r\nPUB foo.* 1\r\na\r\n"],
   ["a pedantic publish to a subject with an empty token gets Invalid Publish Subject", "PUB foo..bar 0\r\n\r\n"],
+  ["Invalid Publish Subject comes with the PUB line, before a malformed payload is found", { steps: [
+    { send: "PUB foo.* 1\r\n", waitFor: "-ERR 'Invalid Publish Subject'\r\n" }, { send: "abc" }], until: "close" }],
+  ["Invalid Publish Subject comes once when the payload arrives with its PUB line", { steps: [
+    { send: "PUB foo.* 3\r\nabc\r\n" }] }],
+  ["Invalid Publish Subject comes twice when the payload arrives after its PUB line, as in nats-server", { steps: [
+    { send: "SUB foo.* 1\r\nPUB foo.* 3\r\n", waitFor: "-ERR 'Invalid Publish Subject'\r\n" }, { send: "abc\r\n" }] }],
   ["a non-pedantic publish to a wildcard subject is quietly delivered", QUIET + "SUB foo.> 1\r\nPUB foo.* 1\r\na\r\n"],
   ["SUB to a subject with an empty token gets Invalid Subject", "SUB foo..bar 1\r\n"],
   ["SUB with > not last gets Invalid Subject", "SUB foo.>.bar 1\r\n"],

@@ -11,6 +11,7 @@ class Recorder implements ParserHandler {
   onPub(subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number) {
     this.events.push(["PUB", subject, reply, hdrLen, buf.toString("latin1", start, end)]);
   }
+  onInvalidPublishSubject(subject: string) { this.events.push(["INVALID_PUBLISH_SUBJECT", subject]); }
   onSub(subject: string, queue: string, sid: string) { this.events.push(["SUB", subject, queue, sid]); }
   onUnsub(sid: string, max: number) { this.events.push(["UNSUB", sid, max]); }
   onPing() { this.events.push(["PING"]); }
@@ -92,6 +93,27 @@ describe("parser", () => {
 
   test("reads a client's HMSG as an empty publish, as nats-server does", () => {
     expect(expectSplitInvariant("HMSG foo 1 2 2\r\n\r\nPING\r\n")).toEqual([["PUB", "", "", -1, "\r\n"], ["PING"]]);
+  });
+
+  test("checks publish subjects as each PUB line is read, when asked to", () => {
+    const r = new Recorder();
+    const p = new Parser(r);
+    p.checkPublishSubjects = true;
+    p.parse(Buffer.from("PUB foo.* 1\r\nx\r\nPUB ok 0\r\n\r\n"));
+    expect(r.events).toEqual([["INVALID_PUBLISH_SUBJECT", "foo.*"], ["PUB", "foo.*", "", -1, "x\r\n"], ["PUB", "ok", "", -1, "\r\n"]]);
+    // A payload left for a later read repeats it, as nats-server does; a split line does not.
+    r.events.length = 0;
+    p.parse(Buffer.from("PUB a.> 2\r\nx"));
+    p.parse(Buffer.from("y\r\n"));
+    expect(r.events.map((e) => e[0])).toEqual(["INVALID_PUBLISH_SUBJECT", "INVALID_PUBLISH_SUBJECT", "PUB"]);
+    r.events.length = 0;
+    p.parse(Buffer.from("PUB a"));
+    p.parse(Buffer.from(".> 2\r\nx"));
+    p.parse(Buffer.from("y\r\n"));
+    expect(r.events.map((e) => e[0])).toEqual(["INVALID_PUBLISH_SUBJECT", "PUB"]);
+    p.checkPublishSubjects = false;
+    p.parse(Buffer.from("PUB foo..bar 0\r\n\r\n"));
+    expect(r.events.at(-1)![0]).toBe("PUB");
   });
 
   test("reports -ERR from a client", () => {
