@@ -84,7 +84,7 @@ export class Server implements ConnectionHost {
     this.boundPort = this.listener.port;
     this.infoPrefix = this.buildInfoPrefix();
     this.writeSideFiles();
-    this.log.info({ version: GNAT_VERSION, serverId: this.serverId, name: this.serverName }, "Starting gnat");
+    this.log.info({ version: GNAT_VERSION, serverId: this.serverId, serverName: this.serverName }, "Starting gnat");
     this.log.info(`Listening for client connections on ${o.host}:${this.boundPort}`);
     if (o.maxPayload > MAX_PAYLOAD_WARN) {
       this.log.warn("Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance");
