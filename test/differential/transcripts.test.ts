@@ -75,7 +75,7 @@ suite("messages", {}, [
 
 suite("headers and no-responders", {}, [
   ["HPUB is delivered as HMSG to a headers client", HEADERS + "SUB foo 1\r\nHPUB foo 12 14\r\nNATS/1.0\r\n\r\nhi\r\n"],
-  ["HPUB with a reply carries it", HEADERS + "SUB foo 1\r\nHPUB foo r 22 24\r\nNATS/1.0\r\nA: b\r\n\r\nhi\r\n"],
+  ["HPUB with a reply carries it", HEADERS + "SUB foo 1\r\nHPUB foo r 18 20\r\nNATS/1.0\r\nA: b\r\n\r\nhi\r\n"],
   ["HPUB from a client that did not ask for headers closes the connection", QUIET + "HPUB foo 12 14\r\nNATS/1.0\r\n\r\nhi\r\n"],
   ["HPUB with header size over total size closes the connection", HEADERS + "HPUB foo 5 4\r\n"],
   ["a request with no responders gets a 503 on the reply subscription", NORESP + "SUB inbox.1 9\r\nPUB nobody inbox.1 0\r\n\r\n"],
@@ -140,6 +140,19 @@ suite("connections", {}, [
   ["echo false still delivers to other connections", { conns: 2, steps: [
     { conn: 0, send: QUIET + "SUB foo 1\r\n" },
     { conn: 1, send: 'CONNECT {"verbose":false,"echo":false}\r\nSUB foo 1\r\nPUB foo 1\r\na\r\n' }] }],
+  ["an HPUB reaches a client that did not ask for headers as a MSG with the payload alone", { conns: 2, steps: [
+    { conn: 0, send: QUIET + "SUB foo 1\r\n" },
+    { conn: 1, send: HEADERS + "HPUB foo 18 20\r\nNATS/1.0\r\nA: b\r\n\r\nhi\r\n" }] }],
+  ["a queue group skips the publisher's own member when echo is off", { conns: 2, steps: [
+    { conn: 0, send: QUIET + "SUB work q 1\r\n" },
+    { conn: 1, send: 'CONNECT {"verbose":false,"echo":false}\r\nSUB work q 1\r\nPUB work 1\r\na\r\nPUB work 1\r\nb\r\n' }] }],
+  ["a verbose publisher gets +OK and the subscriber the message", { conns: 2, steps: [
+    { conn: 0, send: "SUB foo 1\r\n" }, { conn: 1, send: "PUB foo 2\r\nhi\r\n" }] }],
+  ["auto-unsubscribe counts deliveries from any connection", { conns: 2, steps: [
+    { conn: 0, send: QUIET + "SUB foo 1\r\nUNSUB 1 2\r\n" },
+    { conn: 1, send: QUIET + "PUB foo 1\r\na\r\nPUB foo 1\r\nb\r\nPUB foo 1\r\nc\r\n" }] }],
+  ["a no-responders 503 goes to the requester's wildcard reply subscription", { conns: 1, steps: [
+    { send: NORESP + "SUB _INBOX.abc.* 7\r\nPUB svc _INBOX.abc.1 0\r\n\r\n" }] }],
 ]);
 
 // Alone on its servers: connections closed by an earlier test may not be gone server-side yet.
