@@ -222,4 +222,18 @@ describe("the gnat command", () => {
     expect(JSON.parse(line)).toMatchObject({ level: 10, cid: 1, msg: "<<- [PING]" });
     expect(out.text()).toContain("->> [MSG hello 1 2]");
   });
+
+  const hasScript = spawnSync("sh", ["-c", "command -v script"]).status === 0;
+  test.skipIf(!hasScript)("logs human-readable lines on a terminal (run under script(1) for a pty)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-tty-"));
+    const log = join(dir, "tty.log");
+    const c = spawn("script", ["-qfc", `${process.execPath} ${CLI} -a 127.0.0.1 -p -1 --ports_file_dir ${dir}`, log], { stdio: "ignore" });
+    children.push(c);
+    const text = await waitFor(() => {
+      const t = existsSync(log) ? readFileSync(log, "utf8").replace(/\x1b\[[0-9;]*m/g, "") : "";
+      return t.includes("Server is ready") ? t : null;
+    });
+    expect(text).toMatch(/\[\d\d:\d\d:\d\d\.\d{3}\] INFO: Starting gnat/);
+    expect(text).not.toContain('{"level"');
+  });
 });
