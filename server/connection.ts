@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import { copyWords, digits, viewOf, writeUint, type ViewCache } from "../protocol/bytes.js";
 import type { InternTable } from "../protocol/intern.js";
-import type { BufferPool } from "./outbound.js";
+import { stallMark, type BufferPool } from "./outbound.js";
 import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
 import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../protocol/encode.js";
 import { errorLine, Errors, type ProtocolErrorDef } from "../protocol/errors.js";
@@ -25,7 +25,12 @@ export interface ClientSocket {
   /** Bytes accepted by write() so far, those still queued included. */
   readonly bytesWritten: number;
   readonly destroyed: boolean;
+  /** A write() returned false and "drain" has not been emitted since. */
+  readonly writableNeedDrain: boolean;
   write(bytes: Uint8Array): boolean;
+  /** Stop reading (flow control); resume() starts again. */
+  pause(): unknown;
+  resume(): unknown;
   end(): unknown;
   end(bytes: Uint8Array): unknown;
   destroy(): unknown;
@@ -47,6 +52,8 @@ export interface ConnectionHost {
   infoLine(c: ClientConnection): Buffer;
   markDirty(c: ClientConnection): void;
   removeClient(c: ClientConnection, reason: string): void;
+  /** A producer was stalled (flow control), for the server's counters. */
+  noteStall(c: ClientConnection): void;
 }
 
 const FIRST_CLIENT_PING_MS = 2000;
@@ -83,6 +90,18 @@ export class ClientConnection implements Client, ParserHandler {
   /** Already in the server's dirty list. */
   dirty = false;
 
+  // Flow control (see Client in router.ts).
+  /** Pending outbound bytes are past the stall mark. */
+  congested = false;
+  /** Producers stalled on this connection, released when it drains or closes. */
+  private held: Client[] | null = null;
+  /** Receivers this connection waits on while its socket is paused. */
+  private heldBy: Set<Client> | null = null;
+  private stallStart = 0;
+  /** Times this connection was stalled as a producer, and for how long in all (ms). */
+  stalls = 0;
+  stalledMs = 0;
+
   // Ping state.
   private pingTimer: NodeJS.Timeout | null = null;
   private pingsOut = 0;
@@ -95,6 +114,7 @@ export class ClientConnection implements Client, ParserHandler {
 
   private readonly router: Router;
   private readonly maxPending: number;
+  private readonly stallMark: number;
   private readonly trace: boolean;
   private readonly log: Logger;
 
@@ -102,6 +122,7 @@ export class ClientConnection implements Client, ParserHandler {
     const o = host.options;
     this.router = host.router;
     this.maxPending = o.maxPending;
+    this.stallMark = stallMark(o.maxPending);
     this.log = host.log;
     this.trace = o.trace && this.log.isLevelEnabled("trace");
     this.remoteAddress = socket.remoteAddress ?? "";
@@ -337,6 +358,8 @@ export class ClientConnection implements Client, ParserHandler {
     if (pending !== 0) {
       // The socket still holds the buffer: it cannot go back to the pool.
       this.socketPending = pending;
+      // Congested only while a "drain" is to come, which is what releases the producers.
+      if (pending > this.stallMark && this.socket.writableNeedDrain) this.congested = true;
       this.armWriteDeadline();
     } else {
       // Written through to the kernel already: the buffer is free for the next connection.
@@ -347,10 +370,55 @@ export class ClientConnection implements Client, ParserHandler {
 
   private onDrain(): void {
     this.socketPending = this.socket.writableLength;
-    if (this.writeTimer !== null && this.socketPending === 0) {
-      clearTimeout(this.writeTimer);
-      this.writeTimer = null;
+    if (this.socketPending === 0) {
+      if (this.writeTimer !== null) {
+        clearTimeout(this.writeTimer);
+        this.writeTimer = null;
+      }
+      // The kernel's socket buffer still holds what it took, so the reader stays busy while the
+      // producers come back.
+      this.congested = false;
+      this.releaseProducers();
     }
+  }
+
+  // ---- flow control -----------------------------------------------------------------------
+
+  holdProducer(producer: Client): void {
+    (this.held ??= []).push(producer);
+  }
+
+  private releaseProducers(): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    for (let i = 0; i < held.length; i++) held[i]!.release(this);
+  }
+
+  /**
+   * A receiver this connection just fed is congested: stop reading this socket (after the
+   * chunk in hand) until every such receiver drains or is closed. The kernel then pushes back
+   * on the producer, as nats-server's stalled read loop does.
+   */
+  stallOn(receiver: Client): void {
+    if (this.closed) return;
+    const by = (this.heldBy ??= new Set());
+    if (by.has(receiver)) return;
+    by.add(receiver);
+    receiver.holdProducer(this);
+    if (by.size === 1) {
+      this.socket.pause();
+      this.stallStart = Date.now();
+      this.stalls++;
+      this.host.noteStall(this);
+    }
+  }
+
+  release(receiver: Client): void {
+    const by = this.heldBy;
+    if (by === null || !by.delete(receiver) || by.size !== 0) return;
+    this.stalledMs += Date.now() - this.stallStart;
+    if (!this.closed) this.socket.resume();
   }
 
   /**
@@ -411,7 +479,9 @@ export class ClientConnection implements Client, ParserHandler {
     const now = Date.now();
     const needRtt = this.rtt === 0 || now - this.rttStart > RTT_MEASUREMENT_INTERVAL_MS;
     // Recent traffic or a recent PING from the client shows it is alive: no need to ask.
-    const busy = !needRtt && (now - this.lastActivity < o.pingInterval || now - this.lastRemotePing < o.pingInterval);
+    // A stalled producer is not read, so its PONGs wait in the kernel: don't count them missing.
+    const stalled = this.heldBy !== null && this.heldBy.size > 0;
+    const busy = stalled || (!needRtt && (now - this.lastActivity < o.pingInterval || now - this.lastRemotePing < o.pingInterval));
     if (!busy) {
       if (this.pingsOut + 1 > o.pingMax) {
         this.log.debug({ cid: this.cid }, "stale client connection: closing");
@@ -443,6 +513,10 @@ export class ClientConnection implements Client, ParserHandler {
     this.writeTimer = null;
     for (const sub of this.subs.values()) this.router.unsubscribe(sub);
     this.subs.clear();
+    // Producers this connection held go on at once; those it waited on forget it when they drain.
+    this.congested = false;
+    this.releaseProducers();
+    this.heldBy = null;
     this.outBuf = EMPTY;
     this.outView = EMPTY_VIEW;
     this.outLen = 0;

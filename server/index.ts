@@ -39,6 +39,8 @@ export class Server implements ConnectionHost {
   /** Totals, for monitoring. */
   totalConnections = 0;
   slowConsumers = 0;
+  /** Times a producer was stalled by flow control (nats-server's varz stalled_clients). */
+  stalledClients = 0;
 
   private listener: TcpListener | null = null;
   private nextCid = 1;
@@ -162,6 +164,11 @@ export class Server implements ConnectionHost {
       if (reason.startsWith("Slow Consumer")) this.slowConsumers++;
       this.log.debug({ cid: c.cid, reason }, "client connection closed");
     }
+  }
+
+  noteStall(c: ClientConnection): void {
+    this.stalledClients++;
+    this.log.debug({ cid: c.cid }, "producer stalled: a receiver is behind");
   }
 
   /** A client that lives inside the server (see Router.internalClient). */

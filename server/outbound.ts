@@ -24,3 +24,15 @@ export class BufferPool {
     if (b.length === POOLED_SIZE && this.free.length < this.maxFree) this.free.push(b);
   }
 }
+
+/**
+ * Flow control: past this many pending outbound bytes a receiver stalls the producers that feed
+ * it. nats-server stalls at half of max_pending; gnat stalls sooner (a few MiB is already more
+ * than a loopback socket's kernel buffer, so a reader never runs dry) to keep memory low when
+ * many receivers are behind at once.
+ */
+export const STALL_CAP = 4 * 1024 * 1024;
+
+export function stallMark(maxPending: number): number {
+  return Math.min(Math.floor(maxPending / 2), STALL_CAP);
+}

@@ -17,6 +17,18 @@ export interface Client {
    * false when the client could not take it (closed).
    */
   deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean;
+
+  // Flow control. A receiver whose pending outbound bytes pass its stall mark is `congested`;
+  // whoever delivers to it is then stalled (a socket stops being read, an internal publisher is
+  // told to wait) until the receiver drains or is closed.
+  /** Pending outbound bytes are past the stall mark: producers feeding it should wait. */
+  readonly congested: boolean;
+  /** Remember `producer`; call producer.release(this) once drained or closed. */
+  holdProducer(producer: Client): void;
+  /** A receiver this client fed is congested: stop producing until it releases us. */
+  stallOn(receiver: Client): void;
+  /** `receiver` drained (or closed): it no longer holds this producer. */
+  release(receiver: Client): void;
 }
 
 export class Subscription {
@@ -125,11 +137,13 @@ export class Router {
       const ok = c.deliver(sub, subject, reply, hdrLen, buf, start, end);
       if (nm === sub.max) this.autoUnsubscribe(sub);
       if (ok) this.countOut(end - start);
+      if (c.congested) from.stallOn(c);
       return ok;
     }
     sub.delivered++;
     const ok = c.deliver(sub, subject, reply, hdrLen, buf, start, end);
     if (ok) this.countOut(end - start);
+    if (c.congested) from.stallOn(c);
     return ok;
   }
 
@@ -196,6 +210,11 @@ export class InternalClient implements Client {
   private readonly handlers = new Map<Subscription, InternalHandler>();
   private nextSid = 1;
   closed = false;
+  /** Handlers run synchronously: nothing ever queues up for an internal client. */
+  readonly congested = false;
+  /** Congested receivers this client's publications reached, until they drain. */
+  private readonly heldBy = new Set<Client>();
+  private drainWaiters: (() => void)[] = [];
 
   constructor(private readonly router: Router, readonly cid: number, public echo: boolean,
     public noResponders: boolean) {}
@@ -252,6 +271,43 @@ export class InternalClient implements Client {
     this.closed = true;
     for (const sub of this.handlers.keys()) this.router.unsubscribe(sub);
     this.handlers.clear();
+    this.heldBy.clear();
+    this.wake();
+  }
+
+  /**
+   * Back-pressure for server code: true while a receiver of this client's publications is past
+   * its stall mark. A publisher that can wait (JetStream delivering a backlog, say) should await
+   * `drained()` before publishing more; nothing blocks the event loop.
+   */
+  get stalled(): boolean {
+    return this.heldBy.size > 0;
+  }
+
+  /** Resolves once no receiver holds this client (at once when none does). */
+  drained(): Promise<void> {
+    if (this.heldBy.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  holdProducer(): void {
+    // Never congested, so never asked to hold anyone.
+  }
+
+  stallOn(receiver: Client): void {
+    if (this.closed || this.heldBy.has(receiver)) return;
+    this.heldBy.add(receiver);
+    receiver.holdProducer(this);
+  }
+
+  release(receiver: Client): void {
+    if (this.heldBy.delete(receiver) && this.heldBy.size === 0) this.wake();
+  }
+
+  private wake(): void {
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const f of w) f();
   }
 
   deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
