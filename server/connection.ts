@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import { copyWords, digits, viewOf, writeUint, type ViewCache } from "../protocol/bytes.js";
 import type { InternTable } from "../protocol/intern.js";
-import { stallMark, type BufferPool } from "./outbound.js";
+import { stallMark, stallTtl, type BufferPool } from "./outbound.js";
 import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
 import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../protocol/encode.js";
 import { errorLine, Errors, type ProtocolErrorDef } from "../protocol/errors.js";
@@ -98,6 +98,7 @@ export class ClientConnection implements Client, ParserHandler {
   /** Receivers this connection waits on while its socket is paused. */
   private heldBy: Set<Client> | null = null;
   private stallStart = 0;
+  private stallTimer: NodeJS.Timeout | null = null;
   /** Times this connection was stalled as a producer, and for how long in all (ms). */
   stalls = 0;
   stalledMs = 0;
@@ -395,10 +396,15 @@ export class ClientConnection implements Client, ParserHandler {
     for (let i = 0; i < held.length; i++) held[i]!.release(this);
   }
 
+  stallTtl(): number {
+    return stallTtl(this.socketPending + this.outLen, this.stallMark, this.maxPending);
+  }
+
   /**
    * A receiver this connection just fed is congested: stop reading this socket (after the
-   * chunk in hand) until every such receiver drains or is closed. The kernel then pushes back
-   * on the producer, as nats-server's stalled read loop does.
+   * chunk in hand) until every such receiver drains or is closed, or the stall times out (as
+   * nats-server's does: 100 ms to 1 s, longer the fuller the receiver). The kernel then pushes
+   * back on the producer, as nats-server's stalled read loop does.
    */
   stallOn(receiver: Client): void {
     if (this.closed) return;
@@ -411,12 +417,31 @@ export class ClientConnection implements Client, ParserHandler {
       this.stallStart = Date.now();
       this.stalls++;
       this.host.noteStall(this);
+      this.stallTimer = setTimeout(() => this.stallTimedOut(), receiver.stallTtl());
+      this.stallTimer.unref();
     }
   }
 
   release(receiver: Client): void {
     const by = this.heldBy;
     if (by === null || !by.delete(receiver) || by.size !== 0) return;
+    this.endStall();
+  }
+
+  /** Read again although a receiver is still behind; delivering to it again stalls anew. */
+  private stallTimedOut(): void {
+    this.stallTimer = null;
+    if (this.heldBy === null || this.heldBy.size === 0) return;
+    this.log.debug({ cid: this.cid }, "timed out of fast producer stall");
+    this.heldBy.clear();
+    this.endStall();
+  }
+
+  private endStall(): void {
+    if (this.stallTimer !== null) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    }
     this.stalledMs += Date.now() - this.stallStart;
     if (!this.closed) this.socket.resume();
   }
@@ -517,6 +542,8 @@ export class ClientConnection implements Client, ParserHandler {
     this.congested = false;
     this.releaseProducers();
     this.heldBy = null;
+    if (this.stallTimer !== null) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
     this.outBuf = EMPTY;
     this.outView = EMPTY_VIEW;
     this.outLen = 0;

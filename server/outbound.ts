@@ -36,3 +36,18 @@ export const STALL_CAP = 4 * 1024 * 1024;
 export function stallMark(maxPending: number): number {
   return Math.min(Math.floor(maxPending / 2), STALL_CAP);
 }
+
+/**
+ * How long a producer waits on one stall before it reads again anyway, as nats-server bounds it:
+ * 100 ms at the stall mark, growing with the receiver's backlog to 1 s at max_pending. A receiver
+ * that keeps reading drains long before; one that stopped is cut off by max_pending or the write
+ * deadline while its producers trickle on.
+ */
+export const STALL_MIN_MS = 100;
+export const STALL_MAX_MS = 1000;
+
+export function stallTtl(pending: number, mark: number, maxPending: number): number {
+  if (pending >= maxPending) return STALL_MAX_MS;
+  if (pending <= mark || maxPending <= mark) return STALL_MIN_MS;
+  return STALL_MIN_MS + Math.floor(((STALL_MAX_MS - STALL_MIN_MS) * (pending - mark)) / (maxPending - mark));
+}

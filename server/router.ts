@@ -25,6 +25,8 @@ export interface Client {
   readonly congested: boolean;
   /** Remember `producer`; call producer.release(this) once drained or closed. */
   holdProducer(producer: Client): void;
+  /** How long a producer should wait on this receiver before going on anyway (ms). */
+  stallTtl(): number;
   /** A receiver this client fed is congested: stop producing until it releases us. */
   stallOn(receiver: Client): void;
   /** `receiver` drained (or closed): it no longer holds this producer. */
@@ -215,6 +217,7 @@ export class InternalClient implements Client {
   /** Congested receivers this client's publications reached, until they drain. */
   private readonly heldBy = new Set<Client>();
   private drainWaiters: (() => void)[] = [];
+  private stallTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly router: Router, readonly cid: number, public echo: boolean,
     public noResponders: boolean) {}
@@ -294,10 +297,23 @@ export class InternalClient implements Client {
     // Never congested, so never asked to hold anyone.
   }
 
+  stallTtl(): number {
+    return 0;
+  }
+
   stallOn(receiver: Client): void {
     if (this.closed || this.heldBy.has(receiver)) return;
     this.heldBy.add(receiver);
     receiver.holdProducer(this);
+    if (this.heldBy.size === 1) {
+      // Bounded, as for socket producers: a receiver that never drains is not waited on forever.
+      this.stallTimer = setTimeout(() => {
+        this.stallTimer = null;
+        this.heldBy.clear();
+        this.wake();
+      }, receiver.stallTtl());
+      this.stallTimer.unref();
+    }
   }
 
   release(receiver: Client): void {
@@ -305,6 +321,10 @@ export class InternalClient implements Client {
   }
 
   private wake(): void {
+    if (this.stallTimer !== null) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    }
     const w = this.drainWaiters;
     this.drainWaiters = [];
     for (const f of w) f();
