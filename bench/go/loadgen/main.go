@@ -165,12 +165,11 @@ func (e *events) options(name string, subscriber bool) []nats.Option {
 			e.mu.Lock()
 			defer e.mu.Unlock()
 			e.disconnects++
-			reason := "no error"
+			reason := "connection closed"
 			if err != nil {
 				reason = err.Error()
-			}
-			if last := nc.LastError(); last != nil && last != err {
-				reason += " (last error: " + last.Error() + ")"
+			} else if last := nc.LastError(); last != nil {
+				reason = "connection closed: " + last.Error()
 			}
 			e.reasons[name+": "+reason]++
 			if strings.Contains(strings.ToLower(reason), "slow consumer") {
@@ -209,6 +208,15 @@ func (g *group) mark(seq uint64) bool {
 		}
 		if atomic.CompareAndSwapUint64(w, old, old|m) {
 			return true
+		}
+	}
+}
+
+func storeMax(p *int64, v int64) {
+	for {
+		old := atomic.LoadInt64(p)
+		if v <= old || atomic.CompareAndSwapInt64(p, old, v) {
+			return
 		}
 	}
 }
@@ -328,7 +336,7 @@ func pubSub(r *Result) {
 				}
 				k := atomic.AddInt64(&received, 1)
 				if k&255 == 1 {
-					atomic.StoreInt64(&lastNs, int64(time.Since(start)))
+					storeMax(&lastNs, int64(time.Since(start)))
 				}
 				if !g.mark(seq) {
 					atomic.AddInt64(&g.dups, 1)
@@ -340,7 +348,7 @@ func pubSub(r *Result) {
 					last = int64(seq)
 				}
 				if atomic.AddInt64(&g.distinct, 1) == int64(n) {
-					atomic.StoreInt64(&lastNs, int64(time.Since(start)))
+					storeMax(&lastNs, int64(time.Since(start)))
 					if int(atomic.AddInt32(&complete, 1)) == nGroups {
 						doneOnce.Do(func() { close(done) })
 					}
@@ -484,12 +492,10 @@ func pubSub(r *Result) {
 	if atomic.LoadInt32(&pubDone) == 1 {
 		r.PubSeconds = pubEnd.Seconds()
 	}
+	// Elapsed: to the last delivery, or to the publisher's flush if that came later (as load.ts).
 	elapsed := pubEnd
-	if nsubs > 0 {
-		elapsed = time.Duration(atomic.LoadInt64(&lastNs))
-		if elapsed <= 0 {
-			elapsed = time.Since(start)
-		}
+	if last := time.Duration(atomic.LoadInt64(&lastNs)); nsubs > 0 && last > elapsed {
+		elapsed = last
 	}
 	if elapsed <= 0 {
 		elapsed = time.Since(start)
