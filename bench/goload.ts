@@ -296,7 +296,7 @@ function lossCell(runs: Run[]): string {
   if (lost > 0) parts.push(`**${lost.toLocaleString("en")} lost** (${((100 * lost) / Math.max(1, expected)).toFixed(1)}%)`);
   const extra: [string, number][] = [["duplicates", sum((g) => g.duplicates)], ["out of order", sum((g) => g.outOfOrder)],
     ["corrupt", sum((g) => g.corrupt)], ["dropped by nats.go", sum((g) => g.clientDropped)],
-    ["subscriber connections closed", sum((g) => g.deadSubscribers)], ["publish errors", sum((g) => g.publishErrors)],
+    ["subscriber connection(s) closed by the server", sum((g) => g.deadSubscribers)], ["publish errors", sum((g) => g.publishErrors)],
     ["timed out", runs.filter((r) => r.gen.timedOut).length]];
   for (const [what, k] of extra) if (k > 0) parts.push(`**${k.toLocaleString("en")} ${what}**`);
   if (parts.length === 0) return "0";
@@ -403,7 +403,8 @@ async function main(): Promise<void> {
       const cells = [sc.name, k === "nats" ? "nats-server" : k,
         isLat ? "" : fmt(med((r) => r.gen.msgsPerSec)),
         isLat || sc.args.includes("pub") ? "" : fmt(med((r) => r.gen.deliveriesPerSec)),
-        ratio ? `${ratio.toFixed(2)}×` : "",
+        // A rate over a run that lost messages is not comparable: flag it.
+        ratio ? `${ratio.toFixed(2)}×${rs.some((r) => !r.gen.ok) || of("nats").some((r) => !r.gen.ok) ? " (not clean)" : ""}` : "",
         fmt(med((r) => r.gen.msgsPerCpuSec ?? 0)),
         lossCell(rs)];
       if (rss) cells.push(mb(med((r) => r.idleRssKb)), mb(Math.max(...rs.map((r) => r.peakRssKb))), mb(med((r) => r.afterRssKb)));
