@@ -586,7 +586,7 @@ func reqReply(r *Result) {
 			ev.mu.Lock()
 			ev.async["request: "+err.Error()]++
 			ev.mu.Unlock()
-			if !req.IsConnected() {
+			if !req.IsConnected() || !resp.IsConnected() {
 				break
 			}
 			continue
