@@ -123,7 +123,9 @@ function rssKb(pid: number): number {
 // ---- building the generator ---------------------------------------------------------------------
 /** Builds bench/go/loadgen in GOPATH mode against Debian's nats.go; null (and why) if Go is not there. */
 function buildGenerator(): string | null {
-  const goBin = which("go") ?? (existsSync("/usr/bin/go") ? "/usr/bin/go" : null);
+  // $GO picks a toolchain (GO=none to skip the Go generator).
+  const goBin = process.env["GO"] !== undefined ? (existsSync(process.env["GO"]) ? process.env["GO"] : null)
+    : which("go") ?? (existsSync("/usr/bin/go") ? "/usr/bin/go" : null);
   if (!goBin) {
     console.error("*** Go not found: skipping the Go generator (apt install golang-go golang-github-nats-io-go-nats-dev) ***");
     return null;
