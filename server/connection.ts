@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import { copyWords, digits, viewOf, writeUint, type ViewCache } from "../protocol/bytes.js";
 import type { InternTable } from "../protocol/intern.js";
-import { stallMark, stallTtl, type BufferPool } from "./outbound.js";
+import { POOLED_SIZE, stallMark, stallTtl, type BufferPool } from "./outbound.js";
 import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
 import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../protocol/encode.js";
 import { errorLine, Errors, type ProtocolErrorDef } from "../protocol/errors.js";
@@ -87,6 +87,8 @@ export class ClientConnection implements Client, ParserHandler {
   private outView: DataView = EMPTY_VIEW;
   private outLen = 0;
   private socketPending = 0;
+  /** Pooled buffers the socket still holds; all free again once it drains. */
+  private inFlight: Buffer[] | null = null;
   /** Already in the server's dirty list. */
   dirty = false;
 
@@ -357,8 +359,9 @@ export class ClientConnection implements Client, ParserHandler {
     this.outView = EMPTY_VIEW;
     const pending = this.socket.writableLength;
     if (pending !== 0) {
-      // The socket still holds the buffer: it cannot go back to the pool.
+      // The socket still holds the buffer: it goes back to the pool when the socket drains.
       this.socketPending = pending;
+      if (buf.length === POOLED_SIZE) (this.inFlight ??= []).push(buf);
       // Congested only while a "drain" is to come, which is what releases the producers.
       if (pending > this.stallMark && this.socket.writableNeedDrain) this.congested = true;
       this.armWriteDeadline();
@@ -372,6 +375,13 @@ export class ClientConnection implements Client, ParserHandler {
   private onDrain(): void {
     this.socketPending = this.socket.writableLength;
     if (this.socketPending === 0) {
+      // Every write has completed: the buffers are ours again. Recycling them keeps a busy
+      // connection from allocating (and the GC from collecting) a buffer per flush.
+      const held = this.inFlight;
+      if (held !== null) {
+        this.inFlight = null;
+        for (let i = 0; i < held.length; i++) this.host.buffers.give(held[i]!);
+      }
       if (this.writeTimer !== null) {
         clearTimeout(this.writeTimer);
         this.writeTimer = null;
@@ -542,6 +552,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.congested = false;
     this.releaseProducers();
     this.heldBy = null;
+    this.inFlight = null;
     if (this.stallTimer !== null) clearTimeout(this.stallTimer);
     this.stallTimer = null;
     this.outBuf = EMPTY;
