@@ -4,7 +4,7 @@
 // payload straddles two chunks. It mirrors nats-server's acceptance rules, quirks included.
 
 import "./bytes.js";
-import { InternTable } from "./intern.js";
+import { hashFinish, InternTable } from "./intern.js";
 import { isValidLiteralSubject } from "./subject.js";
 
 export const ParseError = {
@@ -152,6 +152,11 @@ export class Parser {
           if (i + 4 <= n && (buf[i]! | 0x20) === 0x70 && (buf[i + 1]! | 0x20) === 0x75 &&
             (buf[i + 2]! | 0x20) === 0x62 && (buf[i + 3] === SP || buf[i + 3] === TAB)) {
             this.op = OP_PUB;
+            const next = this.fastPub(buf, i + 4);
+            if (next >= 0) {
+              i = next;
+              break;
+            }
             this.state = SPC;
             i += 4;
             break;
@@ -263,6 +268,70 @@ export class Parser {
           return;
       }
     }
+  }
+
+  /**
+   * The common PUB line, read in one pass from just after "PUB ": `subject [reply] size CRLF`
+   * wholly in this chunk, single blanks or runs of them between fields, a valid size within
+   * limits. The subject's hash is taken on the way for the intern table. Returns the next index,
+   * or -1 to leave anything else (split lines, odd blanks, errors) to the general states, which
+   * start from the same place and so see the same bytes.
+   */
+  private fastPub(buf: Buffer, i: number): number {
+    const n = buf.length;
+    while (i < n && (buf[i] === SP || buf[i] === TAB)) i++;
+    const s = i;
+    let h = 0;
+    let b = 0;
+    for (; i < n; i++) {
+      b = buf[i]!;
+      if (b === SP || b === TAB || b === CR || b === LF) break;
+      h = (Math.imul(h, 31) + b) | 0; // hashStep, inlined
+    }
+    const subjEnd = i;
+    if (subjEnd === s || b === CR || b === LF) return -1;
+    while (i < n && (buf[i] === SP || buf[i] === TAB)) i++;
+    // Second field: the size, or the reply if a third follows. Digits are read as they pass.
+    const f2 = i;
+    let size = 0;
+    let digits = true;
+    for (; i < n; i++) {
+      b = buf[i]!;
+      if (b === SP || b === TAB || b === CR || b === LF) break;
+      const d = b - 48;
+      if (d < 0 || d > 9) digits = false;
+      else size = size * 10 + d;
+    }
+    if (i >= n || i === f2) return -1;
+    let replyEnd = -1;
+    let f3 = i;
+    if (b !== CR) {
+      if (b === LF) return -1;
+      replyEnd = i;
+      while (i < n && (buf[i] === SP || buf[i] === TAB)) i++;
+      f3 = i;
+      size = 0;
+      digits = true;
+      for (; i < n; i++) {
+        b = buf[i]!;
+        if (b === SP || b === TAB || b === CR || b === LF) break;
+        const d = b - 48;
+        if (d < 0 || d > 9) digits = false;
+        else size = size * 10 + d;
+      }
+      if (i >= n || i === f3 || b !== CR) return -1;
+    }
+    // Now buf[i] is the CR; the size field is [sizeStart, i).
+    const sizeStart = replyEnd < 0 ? f2 : f3;
+    if (i + 1 >= n || buf[i + 1] !== LF || !digits || i - sizeStart > 9 || size > this.maxPayload ||
+      i - s > this.maxControlLine) return -1;
+    this.subject = this.intern.lookup(buf, s, subjEnd, hashFinish(h, subjEnd - s));
+    this.reply = replyEnd < 0 ? "" : buf.latin1Slice(f2, replyEnd);
+    this.hdrLen = -1;
+    this.argWasSplit = false;
+    if (this.checkPublishSubjects && !isValidLiteralSubject(this.subject)) this.handler.onInvalidPublishSubject(this.subject);
+    this.size = size;
+    return this.startPayload(buf, i + 2);
   }
 
   private keyword(kw: Buffer, op: number, pos = 1): void {
