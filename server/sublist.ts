@@ -1,7 +1,7 @@
 // The subject trie. Each level holds literal children in a Map plus separate `*` and `>`
 // slots, so a match is a walk of at most (tokens × 3) lookups. Results are cached per literal
 // subject in a bounded Map; a change drops only the cached subjects it can affect.
-import { hasWildcard, subjectMatches } from "../protocol/subject.js";
+import { hasWildcard } from "../protocol/subject.js";
 
 export interface SublistEntry {
   readonly subject: string;
@@ -37,6 +37,78 @@ class Level<S> {
   }
 }
 
+const DOT = 46;
+const STAR = 42;
+const GT = 62;
+
+/** What a trie walk gathers. */
+interface Acc<S> {
+  psubs: S[];
+  groups: Map<string, S[]> | null;
+}
+
+function collect<S>(n: Node<S>, acc: Acc<S>): void {
+  for (const s of n.psubs) acc.psubs.push(s);
+  const qsubs = n.qsubs;
+  if (qsubs !== null && qsubs.size > 0) {
+    const groups = acc.groups ??= new Map();
+    for (const [q, set] of qsubs) {
+      let g = groups.get(q);
+      if (!g) {
+        g = [];
+        groups.set(q, g);
+      }
+      for (const s of set) g.push(s);
+    }
+  }
+}
+
+/** Match the token of `subject` starting at `start` (and those after it) at `level`. */
+function walk<S>(level: Level<S>, subject: string, start: number, acc: Acc<S>): void {
+  if (level.fwc !== null) collect(level.fwc, acc);
+  const dot = subject.indexOf(".", start);
+  const last = dot < 0;
+  const end = last ? subject.length : dot;
+  const pwc = level.pwc;
+  if (pwc !== null) {
+    if (last) collect(pwc, acc);
+    else if (pwc.next !== null) walk(pwc.next, subject, end + 1, acc);
+  }
+  if (level.nodes.size === 0) return;
+  const lit = level.nodes.get(start === 0 && last ? subject : subject.slice(start, end));
+  if (lit !== undefined) {
+    if (last) collect(lit, acc);
+    else if (lit.next !== null) walk(lit.next, subject, end + 1, acc);
+  }
+}
+
+/**
+ * Does `literal` match `pattern`? As subjectMatches, token by token in place: a wildcard change
+ * runs it over every cached subject, so it must not allocate.
+ */
+export function literalMatches(pattern: string, literal: string): boolean {
+  const pn = pattern.length;
+  const ln = literal.length;
+  let pi = 0;
+  let li = 0;
+  for (;;) {
+    let pe = pattern.indexOf(".", pi);
+    if (pe < 0) pe = pn;
+    if (li > ln) return false; // the literal has no token left for this one
+    let le = literal.indexOf(".", li);
+    if (le < 0) le = ln;
+    const plen = pe - pi;
+    if (plen === 1 && pattern.charCodeAt(pi) === GT) return true;
+    if (plen !== 1 || pattern.charCodeAt(pi) !== STAR) {
+      if (plen !== le - li) return false;
+      for (let k = 0; k < plen; k++) if (pattern.charCodeAt(pi + k) !== literal.charCodeAt(li + k)) return false;
+    }
+    pi = pe + 1;
+    li = le + 1;
+    if (pi > pn) return li > ln;
+  }
+}
+
 const EMPTY: MatchResult<never> = Object.freeze({ psubs: Object.freeze([]), qsubs: Object.freeze([]) });
 
 export class Sublist<S extends SublistEntry> {
@@ -46,7 +118,11 @@ export class Sublist<S extends SublistEntry> {
   /** Bumped on every change; lets callers keep their own caches honest. */
   genId = 0;
 
-  constructor(private readonly cacheMax = 4096) {}
+  /**
+   * `cacheMax` bounds the result cache. The default holds tens of thousands of hot subjects: at
+   * 4096, 10k subjects published round-robin missed on every message and walked the trie.
+   */
+  constructor(private readonly cacheMax = 32768) {}
 
   get size(): number {
     return this.count;
@@ -139,42 +215,13 @@ export class Sublist<S extends SublistEntry> {
   /** Walk the trie without touching the cache. */
   matchUncached(subject: string): MatchResult<S> {
     // Empty tokens never match anything (nats-server returns an empty result).
-    const tokens = subject.split(".");
-    for (const t of tokens) if (t.length === 0) return EMPTY;
-    const psubs: S[] = [];
-    let groups: Map<string, S[]> | null = null;
-    const collect = (n: Node<S>): void => {
-      for (const s of n.psubs) psubs.push(s);
-      if (n.qsubs !== null && n.qsubs.size > 0) {
-        groups ??= new Map();
-        for (const [q, set] of n.qsubs) {
-          let g = groups.get(q);
-          if (!g) {
-            g = [];
-            groups.set(q, g);
-          }
-          for (const s of set) g.push(s);
-        }
-      }
-    };
-    const walk = (level: Level<S>, i: number): void => {
-      if (level.fwc !== null) collect(level.fwc);
-      const t = tokens[i]!;
-      const last = i === tokens.length - 1;
-      if (level.pwc !== null) {
-        if (last) collect(level.pwc);
-        else if (level.pwc.next !== null) walk(level.pwc.next, i + 1);
-      }
-      const lit = level.nodes.get(t);
-      if (lit !== undefined) {
-        if (last) collect(lit);
-        else if (lit.next !== null) walk(lit.next, i + 1);
-      }
-    };
-    walk(this.root, 0);
-    const g = groups as Map<string, S[]> | null;
-    if (psubs.length === 0 && g === null) return EMPTY;
-    return { psubs, qsubs: g === null ? [] : [...g.values()] };
+    const n = subject.length;
+    if (n === 0 || subject.charCodeAt(0) === DOT || subject.charCodeAt(n - 1) === DOT || subject.includes("..")) return EMPTY;
+    const acc: Acc<S> = { psubs: [], groups: null };
+    walk(this.root, subject, 0, acc);
+    const g = acc.groups;
+    if (acc.psubs.length === 0 && g === null) return EMPTY;
+    return { psubs: acc.psubs, qsubs: g === null ? [] : [...g.values()] };
   }
 
   /** Every subscription, in no particular order. */
@@ -202,7 +249,7 @@ export class Sublist<S extends SublistEntry> {
       return;
     }
     for (const key of this.cache.keys()) {
-      if (subjectMatches(subject, key)) this.cache.delete(key);
+      if (literalMatches(subject, key)) this.cache.delete(key);
     }
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { Sublist } from "../../server/sublist.js";
+import { literalMatches, Sublist } from "../../server/sublist.js";
+import { subjectMatches } from "../../protocol/subject.js";
 
 interface Sub { subject: string; queue: string; id: string }
 const sub = (subject: string, id = subject, queue = ""): Sub => ({ subject, queue, id });
@@ -136,6 +137,44 @@ describe("sublist", () => {
       all.push(s);
       const subj = Array.from({ length: 1 + rand(4) }, () => lits[rand(3)]!).join(".");
       expect(ids(l, subj)).toEqual(all.filter((x) => matches(x.subject, subj)).map((x) => x.id).sort());
+    }
+  });
+
+  test("holds 10k subjects published round-robin in its default cache, and stays right after changes", () => {
+    const l = new Sublist<Sub>();
+    const names = Array.from({ length: 10_000 }, (_, i) => `s.${10_000 + i}`);
+    for (const n of names) l.insert(sub(n));
+    const first = names.map((n) => l.match(n));
+    expect(l.cacheSize).toBe(10_000);
+    // A second round is served from the cache: the very same results.
+    expect(names.every((n, i) => l.match(n) === first[i])).toBe(true);
+    const extra = sub("s.10007", "extra");
+    l.insert(extra);
+    l.remove(l.all().find((x) => x.id === "s.10008")!);
+    const wild = sub("s.*", "wild");
+    l.insert(wild);
+    expect(ids(l, "s.10007")).toEqual(["extra", "s.10007", "wild"]);
+    expect(ids(l, "s.10008")).toEqual(["wild"]);
+    expect(ids(l, "s.19999")).toEqual(["s.19999", "wild"]);
+    l.remove(wild);
+    l.remove(extra);
+    expect(ids(l, "s.10007")).toEqual(["s.10007"]);
+    expect(ids(l, "s.19999")).toEqual(["s.19999"]);
+    expect(l.cacheSize).toBeLessThanOrEqual(10_000);
+  });
+
+  test("literalMatches agrees with subjectMatches", () => {
+    const toks = ["a", "b", "ab", "*", ">", ""];
+    const gen = (n: number): string[] => {
+      if (n === 0) return [""];
+      const out: string[] = [];
+      for (const rest of gen(n - 1)) for (const t of toks) out.push(rest === "" ? t : `${rest}.${t}`);
+      return out;
+    };
+    const patterns = [...gen(1), ...gen(2), ...gen(3)];
+    const literals = patterns.filter((x) => !x.includes("*") && !x.includes(">"));
+    for (const p of patterns) {
+      for (const lit of literals) expect(literalMatches(p, lit), `${p} ~ ${lit}`).toBe(subjectMatches(p, lit));
     }
   });
 });
