@@ -210,11 +210,12 @@ describe("PUB line fast path", () => {
    * "PU" sends the same line through the general states, still whole in one chunk (byte by byte
    * would differ on its own: a line over the limit only by its doubled CR fails earlier there).
    */
-  function slowAndFast(input: string, opts: { maxPayload: number; maxControlLine: number; pedantic: boolean }): [Event[], Event[]] {
+  function slowAndFast(input: string, opts: { maxPayload: number; maxControlLine: number; pedantic: boolean; headers?: boolean }): [Event[], Event[]] {
     const run = (chunked: boolean): Event[] => {
       const r = new Recorder();
       const p = new Parser(r, opts);
       p.checkPublishSubjects = opts.pedantic;
+      p.headers = opts.headers ?? false;
       const buf = Buffer.from(input, "latin1");
       if (!chunked) p.parse(buf);
       else {
@@ -226,7 +227,7 @@ describe("PUB line fast path", () => {
     return [run(true), run(false)];
   }
 
-  test("reads random PUB lines exactly as the general states do", () => {
+  test("reads random PUB and HPUB lines exactly as the general states do", () => {
     let seed = 11;
     const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
@@ -234,23 +235,26 @@ describe("PUB line fast path", () => {
     const fields = ["foo", "foo.bar", "a.*", ">", "r.1", "3", "0", "12", "007", "1234567890", "99999", "x\ry", "-1", "\xe9t\xe9", ""];
     const ends = ["\r\n", "\r\n", "\r\n", "\n", " \r\n", "\r\r\n", "\rx\n"];
     for (let round = 0; round < 3000; round++) {
-      let line = pick(["PUB", "pub", "PuB"]) + pick([" ", "\t"]) + pick(blanks);
-      const argc = 1 + Math.floor(rand() * 4);
+      let line = pick(["PUB", "pub", "PuB", "HPUB", "hpub"]) + pick([" ", "\t"]) + pick(blanks);
+      const argc = 1 + Math.floor(rand() * 5);
       for (let k = 0; k < argc; k++) line += (k > 0 ? pick(blanks) : "") + pick(fields);
       line += pick(ends);
-      const size = Math.floor(rand() * 4);
+      const size = Math.floor(rand() * 5);
       const input = line + "abcdefgh".slice(0, size) + pick(["\r\n", "\r\n", "xx", "\r"]) + "PING\r\n";
-      const opts = { maxPayload: pick([2, 1024]), maxControlLine: pick([8, 4096]), pedantic: rand() < 0.3 };
+      const opts = { maxPayload: pick([2, 1024]), maxControlLine: pick([8, 4096]), pedantic: rand() < 0.3, headers: rand() < 0.8 };
       const [slow, fast] = slowAndFast(input, opts);
       expect(fast, JSON.stringify({ input, opts })).toEqual(slow);
     }
   });
 
-  test("takes a reply, blank runs and the largest allowed size", () => {
+  test("takes a reply, blank runs, header sizes and the largest allowed size", () => {
     const opts = { maxPayload: 3, maxControlLine: 4096, pedantic: false };
-    for (const input of ["PUB a.b r.1 3\r\nabc\r\n", "PUB \t a.b \t 3\r\nabc\r\n", "PUB a 4\r\nabcd\r\n", "PUB a 000000003\r\nabc\r\n"]) {
-      const [slow, fast] = slowAndFast(input, opts);
-      expect(fast).toEqual(slow);
+    for (const input of ["PUB a.b r.1 3\r\nabc\r\n", "PUB \t a.b \t 3\r\nabc\r\n", "PUB a 4\r\nabcd\r\n", "PUB a 000000003\r\nabc\r\n",
+      "HPUB a 2 3\r\nabc\r\n", "HPUB a r 3 2\r\nabc\r\n", "HPUB a r 0 3\r\nabc\r\n", "HPUB a r 1 2 3\r\nabc\r\n"]) {
+      for (const headers of [true, false]) {
+        const [slow, fast] = slowAndFast(input, { ...opts, headers });
+        expect(fast, input).toEqual(slow);
+      }
     }
   });
 });
