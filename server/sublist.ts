@@ -1,6 +1,8 @@
 // The subject trie. Each level holds literal children in a Map plus separate `*` and `>`
 // slots, so a match is a walk of at most (tokens × 3) lookups. Results are cached per literal
-// subject in a bounded Map; a change drops only the cached subjects it can affect.
+// subject in a bounded Map; a change drops only the cached subjects it can affect. While no
+// subscription has a wildcard, a match is one lookup of the whole subject in an index of
+// literal subscriptions, whose nodes keep their own result: no cache to fill or overflow.
 import { hasWildcard } from "../protocol/subject.js";
 
 export interface SublistEntry {
@@ -20,6 +22,12 @@ class Node<S> {
   next: Level<S> | null = null;
   psubs = new Set<S>();
   qsubs: Map<string, Set<S>> | null = null;
+  /** This node's own subscriptions as a match result, for the literal index; null when stale. */
+  result: MatchResult<S> | null = null;
+
+  hasSubs(): boolean {
+    return this.psubs.size !== 0 || (this.qsubs !== null && this.qsubs.size !== 0);
+  }
 
   isEmpty(): boolean {
     return this.psubs.size === 0 && (this.qsubs === null || this.qsubs.size === 0) &&
@@ -109,11 +117,24 @@ export function literalMatches(pattern: string, literal: string): boolean {
   }
 }
 
+/** The match result of one node's subscriptions. */
+function resultOf<S>(n: Node<S>): MatchResult<S> {
+  const acc: Acc<S> = { psubs: [], groups: null };
+  collect(n, acc);
+  const g = acc.groups;
+  if (acc.psubs.length === 0 && g === null) return EMPTY;
+  return { psubs: acc.psubs, qsubs: g === null ? [] : [...g.values()] };
+}
+
 const EMPTY: MatchResult<never> = Object.freeze({ psubs: Object.freeze([]), qsubs: Object.freeze([]) });
 
 export class Sublist<S extends SublistEntry> {
   private readonly root = new Level<S>();
   private readonly cache = new Map<string, MatchResult<S>>();
+  /** Literal subscription subjects to their nodes (the nodes that have subscriptions). */
+  private readonly literals = new Map<string, Node<S>>();
+  /** Subscriptions with a `*` or `>` token: while there are none, match uses `literals`. */
+  private wildcards = 0;
   private count = 0;
   /** Bumped on every change; lets callers keep their own caches honest. */
   genId = 0;
@@ -132,15 +153,23 @@ export class Sublist<S extends SublistEntry> {
     return this.cache.size;
   }
 
+  /** Distinct literal subjects with subscriptions (the literal index must not outlive them). */
+  get literalSubjects(): number {
+    return this.literals.size;
+  }
+
   /** Insert a subscription whose subject is already known to be valid. */
   insert(sub: S): void {
     const tokens = sub.subject.split(".");
     let level = this.root;
     let node: Node<S> | null = null;
+    let wild = false;
     for (const t of tokens) {
       if (t === "*") {
+        wild = true;
         node = level.pwc ??= new Node<S>();
       } else if (t === ">") {
+        wild = true;
         node = level.fwc ??= new Node<S>();
       } else {
         node = level.nodes.get(t) ?? null;
@@ -164,6 +193,9 @@ export class Sublist<S extends SublistEntry> {
       }
       group.add(sub);
     }
+    n.result = null;
+    if (wild) this.wildcards++;
+    else this.literals.set(sub.subject, n);
     this.count++;
     this.changed(sub.subject);
   }
@@ -190,6 +222,13 @@ export class Sublist<S extends SublistEntry> {
       if (group !== undefined && group.size === 0) n.qsubs!.delete(sub.queue);
     }
     if (!removed) return false;
+    n.result = null;
+    if (hasWildcard(sub.subject)) {
+      // Back to the literal index: the cache would only hold memory now.
+      if (--this.wildcards === 0) this.cache.clear();
+    } else if (!n.hasSubs()) {
+      this.literals.delete(sub.subject);
+    }
     this.count--;
     // Prune nodes left empty, deepest first.
     for (let i = path.length - 1; i >= 0; i--) {
@@ -204,6 +243,12 @@ export class Sublist<S extends SublistEntry> {
   }
 
   match(subject: string): MatchResult<S> {
+    if (this.wildcards === 0) {
+      // Only literal subscriptions: the subject's own node, if any, is the whole answer.
+      const node = this.literals.get(subject);
+      if (node === undefined) return EMPTY;
+      return node.result ??= resultOf(node);
+    }
     const cached = this.cache.get(subject);
     if (cached !== undefined) return cached;
     const r = this.matchUncached(subject);
