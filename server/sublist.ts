@@ -18,20 +18,21 @@ export interface MatchResult<S> {
   readonly qsubs: readonly (readonly S[])[];
 }
 
+// Sets and child levels are made only when needed: most nodes are leaves with one subscription
+// or inner nodes with none, and an empty Set or Map costs more than the node itself.
 class Node<S> {
   next: Level<S> | null = null;
-  psubs = new Set<S>();
+  psubs: Set<S> | null = null;
   qsubs: Map<string, Set<S>> | null = null;
   /** This node's own subscriptions as a match result, for the literal index; null when stale. */
   result: MatchResult<S> | null = null;
 
   hasSubs(): boolean {
-    return this.psubs.size !== 0 || (this.qsubs !== null && this.qsubs.size !== 0);
+    return (this.psubs !== null && this.psubs.size !== 0) || (this.qsubs !== null && this.qsubs.size !== 0);
   }
 
   isEmpty(): boolean {
-    return this.psubs.size === 0 && (this.qsubs === null || this.qsubs.size === 0) &&
-      (this.next === null || this.next.isEmpty());
+    return !this.hasSubs() && (this.next === null || this.next.isEmpty());
   }
 }
 
@@ -56,7 +57,7 @@ interface Acc<S> {
 }
 
 function collect<S>(n: Node<S>, acc: Acc<S>): void {
-  for (const s of n.psubs) acc.psubs.push(s);
+  if (n.psubs !== null) for (const s of n.psubs) acc.psubs.push(s);
   const qsubs = n.qsubs;
   if (qsubs !== null && qsubs.size > 0) {
     const groups = acc.groups ??= new Map();
@@ -164,7 +165,9 @@ export class Sublist<S extends SublistEntry> {
     let level = this.root;
     let node: Node<S> | null = null;
     let wild = false;
-    for (const t of tokens) {
+    const last = tokens.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const t = tokens[i]!;
       if (t === "*") {
         wild = true;
         node = level.pwc ??= new Node<S>();
@@ -178,12 +181,12 @@ export class Sublist<S extends SublistEntry> {
           level.nodes.set(t, node);
         }
       }
-      level = node.next ??= new Level<S>();
+      if (i < last) level = node.next ??= new Level<S>();
     }
     // tokens is never empty, so node is set.
     const n = node!;
     if (sub.queue === "") {
-      n.psubs.add(sub);
+      (n.psubs ??= new Set()).add(sub);
     } else {
       const qsubs = n.qsubs ??= new Map();
       let group = qsubs.get(sub.queue);
@@ -206,20 +209,27 @@ export class Sublist<S extends SublistEntry> {
     const path: [Level<S>, string, Node<S>][] = [];
     let level = this.root;
     let node: Node<S> | null = null;
-    for (const t of tokens) {
+    const last = tokens.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const t = tokens[i]!;
       node = t === "*" ? level.pwc : t === ">" ? level.fwc : level.nodes.get(t) ?? null;
-      if (node === null || node.next === null) return false;
+      if (node === null) return false;
       path.push([level, t, node]);
-      level = node.next;
+      if (i < last) {
+        if (node.next === null) return false;
+        level = node.next;
+      }
     }
     const n = node!;
     let removed: boolean;
     if (sub.queue === "") {
-      removed = n.psubs.delete(sub);
+      removed = n.psubs !== null && n.psubs.delete(sub);
+      if (n.psubs !== null && n.psubs.size === 0) n.psubs = null;
     } else {
       const group = n.qsubs?.get(sub.queue);
       removed = group !== undefined && group.delete(sub);
       if (group !== undefined && group.size === 0) n.qsubs!.delete(sub.queue);
+      if (n.qsubs !== null && n.qsubs.size === 0) n.qsubs = null;
     }
     if (!removed) return false;
     n.result = null;
@@ -230,13 +240,14 @@ export class Sublist<S extends SublistEntry> {
       this.literals.delete(sub.subject);
     }
     this.count--;
-    // Prune nodes left empty, deepest first.
+    // Prune nodes left empty, deepest first, and the levels they leave empty.
     for (let i = path.length - 1; i >= 0; i--) {
       const [lvl, t, nd] = path[i]!;
       if (!nd.isEmpty()) break;
       if (t === "*") lvl.pwc = null;
       else if (t === ">") lvl.fwc = null;
       else lvl.nodes.delete(t);
+      if (i > 0 && lvl.isEmpty()) path[i - 1]![2].next = null;
     }
     this.changed(sub.subject);
     return true;
@@ -277,7 +288,7 @@ export class Sublist<S extends SublistEntry> {
       if (level.pwc) nodes.push(level.pwc);
       if (level.fwc) nodes.push(level.fwc);
       for (const n of nodes) {
-        for (const s of n.psubs) out.push(s);
+        if (n.psubs) for (const s of n.psubs) out.push(s);
         if (n.qsubs) for (const g of n.qsubs.values()) for (const s of g) out.push(s);
         if (n.next) visit(n.next);
       }
