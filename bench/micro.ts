@@ -7,6 +7,7 @@ import { Parser, type ParserHandler } from "../protocol/parser.js";
 import { InternTable } from "../protocol/intern.js";
 import { copyWords, viewOf } from "../protocol/bytes.js";
 import { Sublist } from "../server/sublist.js";
+import { Router, Subscription, type Client } from "../server/router.js";
 
 interface Row { name: string; opsPerSec: number; unit: string; perOp: number; extra: string }
 
@@ -155,6 +156,35 @@ async function main(): Promise<void> {
     if (n === 0) throw new Error("no matches");
   });
 
+  // --- parser → router ----------------------------------------------------------------------
+  // What a publishing connection costs the server before any write: parse, intern, match, and
+  // deliveries to a client that only counts them. Publish-only has no subscribers; the 10k case
+  // has one subscription per subject.
+  const routed = (cs: Buffer[], want: number, withSubs: boolean): (() => void) => {
+    const router = new Router();
+    let delivered = 0;
+    const sink: Client = { cid: 1, echo: true, noResponders: false, deliver: () => ++delivered > 0 };
+    if (withSubs) rr.forEach((s, i) => router.subscribe(new Subscription(sink, s, "", String(i))));
+    const h = new CountingHandler();
+    h.onPub = (subject, reply, hdrLen, buf, start, end): void => {
+      h.pubs++;
+      router.publish(sink, subject, reply, hdrLen, buf, start, end);
+    };
+    const p = new Parser(h, { maxPayload: 1 << 20, intern: new InternTable(4096) });
+    return () => {
+      h.pubs = 0;
+      delivered = 0;
+      for (const c of cs) p.parse(c);
+      if (h.pubs !== want || delivered !== (withSubs ? want : 0)) throw new Error(`routed: ${h.pubs} pubs, ${delivered} deliveries`);
+    };
+  };
+  const routedPubOnly = routed(pubOnlyChunks, 20_000, false);
+  const routed10k = routed(rrChunks, rr.length, true);
+  routedPubOnly();
+  routed10k();
+  bench.add("parser → router: 20k × PUB bench.pub 16, no subscribers", routedPubOnly);
+  bench.add("parser → router: 10k subjects round-robin, 10k subs", routed10k);
+
   // --- encoder -------------------------------------------------------------------------------
   const out = Buffer.allocUnsafe(1 << 20);
   const outView = viewOf(out);
@@ -184,7 +214,7 @@ async function main(): Promise<void> {
     const r = task.result;
     if (r.state !== "completed") throw new Error(`${task.name}: ${r.state}`);
     const perRun = r.period; // ms
-    if (task.name.startsWith("parser")) {
+    if (task.name.startsWith("parser")) { // parser and parser → router: per message
       const [pubs, bytes] = task.name.includes("20k") ? [20_000, pubOnly.length] : task.name.includes("10k") ? [rr.length, rrStream.length]
         : [stream.pubs, stream.buf.length];
       rows.push({ name: task.name, opsPerSec: pubs / (perRun / 1000), unit: "msgs/s", perOp: (perRun * 1e6) / pubs,
