@@ -7,6 +7,7 @@ import { Parser, type ParserHandler } from "../protocol/parser.js";
 import { InternTable } from "../protocol/intern.js";
 import { copyWords, viewOf } from "../protocol/bytes.js";
 import { Sublist } from "../server/sublist.js";
+import { Router, Subscription, type Client } from "../server/router.js";
 
 interface Row { name: string; opsPerSec: number; unit: string; perOp: number; extra: string }
 
@@ -98,6 +99,25 @@ async function main(): Promise<void> {
     if (h.pubs !== stream.pubs) throw new Error("parser lost messages");
   });
 
+  // Publish-only as the load benchmark sends it, and 10k subjects round-robin: with a table
+  // too small for them every PUB allocated its subject string.
+  const pubOnly = Buffer.from("PUB bench.pub 16\r\n0123456789abcdef\r\n".repeat(20_000), "latin1");
+  const pubOnlyChunks = chunks(pubOnly, 64 * 1024);
+  const rr = Array.from({ length: 10_000 }, (_, i) => `s.${10_000 + i}`);
+  const rrStream = Buffer.from(rr.map((s) => `PUB ${s} 16\r\n0123456789abcdef\r\n`).join(""), "latin1");
+  const rrChunks = chunks(rrStream, 64 * 1024);
+  const parseAll = (cs: Buffer[], want: number, table: InternTable): void => {
+    const h = new CountingHandler();
+    const p = new Parser(h, { maxPayload: 1 << 20, intern: table });
+    for (const c of cs) p.parse(c);
+    if (h.pubs !== want) throw new Error(`parser check: ${h.pubs} pubs, want ${want}`);
+  };
+  parseAll(pubOnlyChunks, 20_000, new InternTable(4096));
+  parseAll(rrChunks, rr.length, new InternTable(4096));
+  const rrIntern = new InternTable(4096);
+  bench.add("parser: 20k × PUB bench.pub 16", () => parseAll(pubOnlyChunks, 20_000, intern));
+  bench.add("parser: 10k subjects round-robin", () => parseAll(rrChunks, rr.length, rrIntern));
+
   // --- sublist -------------------------------------------------------------------------------
   const subjects = Array.from({ length: 1000 }, (_, i) => `svc.${i}.${i + 1000 * (i % 3)}`);
   const cached = buildSublist(10_000, 4096);
@@ -110,6 +130,21 @@ async function main(): Promise<void> {
       if (a !== b || a < 1) throw new Error(`sublist check failed for ${s}: ${a} vs ${b}`);
     }
   }
+  // 10k literal subscriptions, matched round-robin through the default cache (nats-server's
+  // 10k-subject case); the subjects are the same strings each time, as the intern table gives.
+  // Literal subscriptions only use the literal index; one wildcard elsewhere sends them through
+  // the cache.
+  for (const wild of [false, true]) {
+    const rrList = new Sublist<Sub>();
+    if (wild) rrList.insert({ subject: "other.>", queue: "", id: -1 });
+    rr.forEach((subject, id) => rrList.insert({ subject, queue: "", id }));
+    for (const s of rr) if (rrList.match(s).psubs.length !== 1) throw new Error(`sublist check failed for ${s}`);
+    bench.add(`sublist: 10k subjects round-robin, 10k subs${wild ? " + 1 wildcard (cache)" : " (literal index)"}`, () => {
+      let n = 0;
+      for (let i = 0; i < rr.length; i++) n += rrList.match(rr[i]!).psubs.length;
+      if (n !== rr.length) throw new Error("lost matches");
+    });
+  }
   bench.add("sublist: 1000 matches, 10k subs, cached", () => {
     let n = 0;
     for (let i = 0; i < subjects.length; i++) n += cached.match(subjects[i]!).psubs.length;
@@ -120,6 +155,35 @@ async function main(): Promise<void> {
     for (let i = 0; i < subjects.length; i++) n += uncached.matchUncached(subjects[i]!).psubs.length;
     if (n === 0) throw new Error("no matches");
   });
+
+  // --- parser → router ----------------------------------------------------------------------
+  // What a publishing connection costs the server before any write: parse, intern, match, and
+  // deliveries to a client that only counts them. Publish-only has no subscribers; the 10k case
+  // has one subscription per subject.
+  const routed = (cs: Buffer[], want: number, withSubs: boolean): (() => void) => {
+    const router = new Router();
+    let delivered = 0;
+    const sink: Client = { cid: 1, echo: true, noResponders: false, deliver: () => ++delivered > 0 };
+    if (withSubs) rr.forEach((s, i) => router.subscribe(new Subscription(sink, s, "", String(i))));
+    const h = new CountingHandler();
+    h.onPub = (subject, reply, hdrLen, buf, start, end): void => {
+      h.pubs++;
+      router.publish(sink, subject, reply, hdrLen, buf, start, end);
+    };
+    const p = new Parser(h, { maxPayload: 1 << 20, intern: new InternTable(4096) });
+    return () => {
+      h.pubs = 0;
+      delivered = 0;
+      for (const c of cs) p.parse(c);
+      if (h.pubs !== want || delivered !== (withSubs ? want : 0)) throw new Error(`routed: ${h.pubs} pubs, ${delivered} deliveries`);
+    };
+  };
+  const routedPubOnly = routed(pubOnlyChunks, 20_000, false);
+  const routed10k = routed(rrChunks, rr.length, true);
+  routedPubOnly();
+  routed10k();
+  bench.add("parser → router: 20k × PUB bench.pub 16, no subscribers", routedPubOnly);
+  bench.add("parser → router: 10k subjects round-robin, 10k subs", routed10k);
 
   // --- encoder -------------------------------------------------------------------------------
   const out = Buffer.allocUnsafe(1 << 20);
@@ -150,11 +214,14 @@ async function main(): Promise<void> {
     const r = task.result;
     if (r.state !== "completed") throw new Error(`${task.name}: ${r.state}`);
     const perRun = r.period; // ms
-    if (task.name.startsWith("parser")) {
-      rows.push({ name: task.name, opsPerSec: stream.pubs / (perRun / 1000), unit: "msgs/s", perOp: (perRun * 1e6) / stream.pubs,
-        extra: `${(stream.buf.length / 1048576 / (perRun / 1000)).toFixed(0)} MiB/s` });
+    if (task.name.startsWith("parser")) { // parser and parser → router: per message
+      const [pubs, bytes] = task.name.includes("20k") ? [20_000, pubOnly.length] : task.name.includes("10k") ? [rr.length, rrStream.length]
+        : [stream.pubs, stream.buf.length];
+      rows.push({ name: task.name, opsPerSec: pubs / (perRun / 1000), unit: "msgs/s", perOp: (perRun * 1e6) / pubs,
+        extra: `${(bytes / 1048576 / (perRun / 1000)).toFixed(0)} MiB/s` });
     } else {
-      rows.push({ name: task.name, opsPerSec: 1000 / (perRun / 1000), unit: "ops/s", perOp: (perRun * 1e6) / 1000, extra: "" });
+      const ops = task.name.includes("10k subjects") ? rr.length : 1000;
+      rows.push({ name: task.name, opsPerSec: ops / (perRun / 1000), unit: "ops/s", perOp: (perRun * 1e6) / ops, extra: "" });
     }
   }
   console.log(`\nMicro benchmarks (node ${process.version}, tinybench, ${timeMs} ms per task)\n`);

@@ -4,7 +4,7 @@
 // payload straddles two chunks. It mirrors nats-server's acceptance rules, quirks included.
 
 import "./bytes.js";
-import { InternTable } from "./intern.js";
+import { hashFinish, InternTable } from "./intern.js";
 import { isValidLiteralSubject } from "./subject.js";
 
 export const ParseError = {
@@ -148,12 +148,32 @@ export class Parser {
     while (i < n) {
       switch (this.state) {
         case START: {
-          // Fast path: a whole "PUB " in view skips the letter-by-letter states.
+          // Fast path: a whole "PUB " in view skips the letter-by-letter states, and the whole
+          // line if it is an ordinary one.
           if (i + 4 <= n && (buf[i]! | 0x20) === 0x70 && (buf[i + 1]! | 0x20) === 0x75 &&
             (buf[i + 2]! | 0x20) === 0x62 && (buf[i + 3] === SP || buf[i + 3] === TAB)) {
             this.op = OP_PUB;
+            const next = this.fastPub(buf, i + 4, false);
+            if (next >= 0) {
+              i = next;
+              break;
+            }
             this.state = SPC;
             i += 4;
+            break;
+          }
+          // And the same for a whole "HPUB " (the state it falls back to is where H, P, U, B and
+          // the blank lead).
+          if (i + 5 <= n && (buf[i]! | 0x20) === 0x68 && (buf[i + 1]! | 0x20) === 0x70 && (buf[i + 2]! | 0x20) === 0x75 &&
+            (buf[i + 3]! | 0x20) === 0x62 && (buf[i + 4] === SP || buf[i + 4] === TAB)) {
+            this.op = OP_HPUB;
+            const next = this.fastPub(buf, i + 5, true);
+            if (next >= 0) {
+              i = next;
+              break;
+            }
+            this.state = SPC;
+            i += 5;
             break;
           }
           const b = buf[i++]!;
@@ -263,6 +283,80 @@ export class Parser {
           return;
       }
     }
+  }
+
+  /**
+   * The common PUB or HPUB line, read in one pass from just after the op and its blank:
+   * `subject [reply] [hdr] size CRLF` wholly in this chunk, blanks between fields, valid sizes
+   * within limits. The subject's hash is taken on the way for the intern table. Returns the next
+   * index, or -1 to leave anything else (split lines, odd blanks, errors) to the general states,
+   * which start from the same place and so see the same bytes.
+   */
+  private fastPub(buf: Buffer, i: number, hpub: boolean): number {
+    if (hpub && !this.headers) return -1;
+    const n = buf.length;
+    let b = 0;
+    while (i < n && ((b = buf[i]!) === SP || b === TAB)) i++;
+    const s = i;
+    let h = 0;
+    for (; i < n; i++) {
+      b = buf[i]!;
+      if (b === SP || b === TAB || b === CR || b === LF) break;
+      h = (Math.imul(h, 31) + b) | 0; // hashStep, inlined
+    }
+    const subjEnd = i;
+    if (subjEnd === s || i >= n || b === CR || b === LF) return -1;
+    // The other fields; a reply is always the second field. Sizes are read as they pass.
+    const maxArgc = hpub ? 4 : 3;
+    let argc = 1;
+    let replyStart = 0;
+    let replyEnd = 0;
+    let prev = -1;
+    let last = -1;
+    for (;;) {
+      while (i < n && ((b = buf[i]!) === SP || b === TAB)) i++;
+      if (i >= n || b === CR || b === LF || argc === maxArgc) return -1;
+      const fs = i;
+      let v = 0;
+      let digits = true;
+      for (; i < n; i++) {
+        b = buf[i]!;
+        const d = b - 48;
+        if (d >= 0 && d <= 9) v = v * 10 + d;
+        else if (b === SP || b === TAB || b === CR || b === LF) break;
+        else digits = false;
+      }
+      if (i >= n) return -1;
+      prev = last;
+      last = digits && i - fs <= 9 ? v : -1;
+      if (argc === 1) {
+        replyStart = fs;
+        replyEnd = i;
+      }
+      argc++;
+      if (b === CR) break;
+      if (b === LF) return -1;
+    }
+    // buf[i] is the CR.
+    if (i + 1 >= n || buf[i + 1] !== LF || i - s > this.maxControlLine) return -1;
+    const size = last;
+    if (size < 0 || size > this.maxPayload) return -1;
+    let hdr = -1;
+    let withReply: boolean;
+    if (hpub) {
+      if (argc < 3 || prev < 0 || size < prev) return -1;
+      hdr = prev;
+      withReply = argc === 4;
+    } else {
+      withReply = argc === 3;
+    }
+    this.subject = this.intern.lookup(buf, s, subjEnd, hashFinish(h, subjEnd - s));
+    this.reply = withReply ? buf.latin1Slice(replyStart, replyEnd) : "";
+    this.hdrLen = hdr;
+    this.argWasSplit = false;
+    if (this.checkPublishSubjects && !isValidLiteralSubject(this.subject)) this.handler.onInvalidPublishSubject(this.subject);
+    this.size = size;
+    return this.startPayload(buf, i + 2);
   }
 
   private keyword(kw: Buffer, op: number, pos = 1): void {

@@ -1,7 +1,9 @@
 // The subject trie. Each level holds literal children in a Map plus separate `*` and `>`
 // slots, so a match is a walk of at most (tokens × 3) lookups. Results are cached per literal
-// subject in a bounded Map; a change drops only the cached subjects it can affect.
-import { hasWildcard, subjectMatches } from "../protocol/subject.js";
+// subject in a bounded Map; a change drops only the cached subjects it can affect. While no
+// subscription has a wildcard, a match is one lookup of the whole subject in an index of
+// literal subscriptions, whose nodes keep their own result: no cache to fill or overflow.
+import { hasWildcard } from "../protocol/subject.js";
 
 export interface SublistEntry {
   readonly subject: string;
@@ -16,14 +18,21 @@ export interface MatchResult<S> {
   readonly qsubs: readonly (readonly S[])[];
 }
 
+// Sets and child levels are made only when needed: most nodes are leaves with one subscription
+// or inner nodes with none, and an empty Set or Map costs more than the node itself.
 class Node<S> {
   next: Level<S> | null = null;
-  psubs = new Set<S>();
+  psubs: Set<S> | null = null;
   qsubs: Map<string, Set<S>> | null = null;
+  /** This node's own subscriptions as a match result, for the literal index; null when stale. */
+  result: MatchResult<S> | null = null;
+
+  hasSubs(): boolean {
+    return (this.psubs !== null && this.psubs.size !== 0) || (this.qsubs !== null && this.qsubs.size !== 0);
+  }
 
   isEmpty(): boolean {
-    return this.psubs.size === 0 && (this.qsubs === null || this.qsubs.size === 0) &&
-      (this.next === null || this.next.isEmpty());
+    return !this.hasSubs() && (this.next === null || this.next.isEmpty());
   }
 }
 
@@ -37,16 +46,105 @@ class Level<S> {
   }
 }
 
+const DOT = 46;
+const STAR = 42;
+const GT = 62;
+
+/** What a trie walk gathers. */
+interface Acc<S> {
+  psubs: S[];
+  groups: Map<string, S[]> | null;
+}
+
+function collect<S>(n: Node<S>, acc: Acc<S>): void {
+  if (n.psubs !== null) for (const s of n.psubs) acc.psubs.push(s);
+  const qsubs = n.qsubs;
+  if (qsubs !== null && qsubs.size > 0) {
+    const groups = acc.groups ??= new Map();
+    for (const [q, set] of qsubs) {
+      let g = groups.get(q);
+      if (!g) {
+        g = [];
+        groups.set(q, g);
+      }
+      for (const s of set) g.push(s);
+    }
+  }
+}
+
+/** Match the token of `subject` starting at `start` (and those after it) at `level`. */
+function walk<S>(level: Level<S>, subject: string, start: number, acc: Acc<S>): void {
+  if (level.fwc !== null) collect(level.fwc, acc);
+  const dot = subject.indexOf(".", start);
+  const last = dot < 0;
+  const end = last ? subject.length : dot;
+  const pwc = level.pwc;
+  if (pwc !== null) {
+    if (last) collect(pwc, acc);
+    else if (pwc.next !== null) walk(pwc.next, subject, end + 1, acc);
+  }
+  if (level.nodes.size === 0) return;
+  const lit = level.nodes.get(start === 0 && last ? subject : subject.slice(start, end));
+  if (lit !== undefined) {
+    if (last) collect(lit, acc);
+    else if (lit.next !== null) walk(lit.next, subject, end + 1, acc);
+  }
+}
+
+/**
+ * Does `literal` match `pattern`? As subjectMatches, token by token in place: a wildcard change
+ * runs it over every cached subject, so it must not allocate.
+ */
+export function literalMatches(pattern: string, literal: string): boolean {
+  const pn = pattern.length;
+  const ln = literal.length;
+  let pi = 0;
+  let li = 0;
+  for (;;) {
+    let pe = pattern.indexOf(".", pi);
+    if (pe < 0) pe = pn;
+    if (li > ln) return false; // the literal has no token left for this one
+    let le = literal.indexOf(".", li);
+    if (le < 0) le = ln;
+    const plen = pe - pi;
+    if (plen === 1 && pattern.charCodeAt(pi) === GT) return true;
+    if (plen !== 1 || pattern.charCodeAt(pi) !== STAR) {
+      if (plen !== le - li) return false;
+      for (let k = 0; k < plen; k++) if (pattern.charCodeAt(pi + k) !== literal.charCodeAt(li + k)) return false;
+    }
+    pi = pe + 1;
+    li = le + 1;
+    if (pi > pn) return li > ln;
+  }
+}
+
+/** The match result of one node's subscriptions. */
+function resultOf<S>(n: Node<S>): MatchResult<S> {
+  const acc: Acc<S> = { psubs: [], groups: null };
+  collect(n, acc);
+  const g = acc.groups;
+  if (acc.psubs.length === 0 && g === null) return EMPTY;
+  return { psubs: acc.psubs, qsubs: g === null ? [] : [...g.values()] };
+}
+
 const EMPTY: MatchResult<never> = Object.freeze({ psubs: Object.freeze([]), qsubs: Object.freeze([]) });
 
 export class Sublist<S extends SublistEntry> {
   private readonly root = new Level<S>();
   private readonly cache = new Map<string, MatchResult<S>>();
+  /** Literal subscription subjects to their nodes (the nodes that have subscriptions). */
+  private readonly literals = new Map<string, Node<S>>();
+  /** Subscriptions with a `*` or `>` token: while there are none, match uses `literals`. */
+  private wildcards = 0;
   private count = 0;
   /** Bumped on every change; lets callers keep their own caches honest. */
   genId = 0;
 
-  constructor(private readonly cacheMax = 4096) {}
+  /**
+   * `cacheMax` bounds the result cache. The default holds tens of thousands of hot subjects: at
+   * 4096, 10k subjects published round-robin missed on every message and walked the trie.
+   */
+  constructor(private readonly cacheMax = 32768) {}
 
   get size(): number {
     return this.count;
@@ -56,15 +154,25 @@ export class Sublist<S extends SublistEntry> {
     return this.cache.size;
   }
 
+  /** Distinct literal subjects with subscriptions (the literal index must not outlive them). */
+  get literalSubjects(): number {
+    return this.literals.size;
+  }
+
   /** Insert a subscription whose subject is already known to be valid. */
   insert(sub: S): void {
     const tokens = sub.subject.split(".");
     let level = this.root;
     let node: Node<S> | null = null;
-    for (const t of tokens) {
+    let wild = false;
+    const last = tokens.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const t = tokens[i]!;
       if (t === "*") {
+        wild = true;
         node = level.pwc ??= new Node<S>();
       } else if (t === ">") {
+        wild = true;
         node = level.fwc ??= new Node<S>();
       } else {
         node = level.nodes.get(t) ?? null;
@@ -73,12 +181,12 @@ export class Sublist<S extends SublistEntry> {
           level.nodes.set(t, node);
         }
       }
-      level = node.next ??= new Level<S>();
+      if (i < last) level = node.next ??= new Level<S>();
     }
     // tokens is never empty, so node is set.
     const n = node!;
     if (sub.queue === "") {
-      n.psubs.add(sub);
+      (n.psubs ??= new Set()).add(sub);
     } else {
       const qsubs = n.qsubs ??= new Map();
       let group = qsubs.get(sub.queue);
@@ -88,6 +196,9 @@ export class Sublist<S extends SublistEntry> {
       }
       group.add(sub);
     }
+    n.result = null;
+    if (wild) this.wildcards++;
+    else this.literals.set(sub.subject, n);
     this.count++;
     this.changed(sub.subject);
   }
@@ -98,36 +209,57 @@ export class Sublist<S extends SublistEntry> {
     const path: [Level<S>, string, Node<S>][] = [];
     let level = this.root;
     let node: Node<S> | null = null;
-    for (const t of tokens) {
+    const last = tokens.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const t = tokens[i]!;
       node = t === "*" ? level.pwc : t === ">" ? level.fwc : level.nodes.get(t) ?? null;
-      if (node === null || node.next === null) return false;
+      if (node === null) return false;
       path.push([level, t, node]);
-      level = node.next;
+      if (i < last) {
+        if (node.next === null) return false;
+        level = node.next;
+      }
     }
     const n = node!;
     let removed: boolean;
     if (sub.queue === "") {
-      removed = n.psubs.delete(sub);
+      removed = n.psubs !== null && n.psubs.delete(sub);
+      if (n.psubs !== null && n.psubs.size === 0) n.psubs = null;
     } else {
       const group = n.qsubs?.get(sub.queue);
       removed = group !== undefined && group.delete(sub);
       if (group !== undefined && group.size === 0) n.qsubs!.delete(sub.queue);
+      if (n.qsubs !== null && n.qsubs.size === 0) n.qsubs = null;
     }
     if (!removed) return false;
+    n.result = null;
+    if (hasWildcard(sub.subject)) {
+      // Back to the literal index: the cache would only hold memory now.
+      if (--this.wildcards === 0) this.cache.clear();
+    } else if (!n.hasSubs()) {
+      this.literals.delete(sub.subject);
+    }
     this.count--;
-    // Prune nodes left empty, deepest first.
+    // Prune nodes left empty, deepest first, and the levels they leave empty.
     for (let i = path.length - 1; i >= 0; i--) {
       const [lvl, t, nd] = path[i]!;
       if (!nd.isEmpty()) break;
       if (t === "*") lvl.pwc = null;
       else if (t === ">") lvl.fwc = null;
       else lvl.nodes.delete(t);
+      if (i > 0 && lvl.isEmpty()) path[i - 1]![2].next = null;
     }
     this.changed(sub.subject);
     return true;
   }
 
   match(subject: string): MatchResult<S> {
+    if (this.wildcards === 0) {
+      // Only literal subscriptions: the subject's own node, if any, is the whole answer.
+      const node = this.literals.get(subject);
+      if (node === undefined) return EMPTY;
+      return node.result ??= resultOf(node);
+    }
     const cached = this.cache.get(subject);
     if (cached !== undefined) return cached;
     const r = this.matchUncached(subject);
@@ -139,42 +271,13 @@ export class Sublist<S extends SublistEntry> {
   /** Walk the trie without touching the cache. */
   matchUncached(subject: string): MatchResult<S> {
     // Empty tokens never match anything (nats-server returns an empty result).
-    const tokens = subject.split(".");
-    for (const t of tokens) if (t.length === 0) return EMPTY;
-    const psubs: S[] = [];
-    let groups: Map<string, S[]> | null = null;
-    const collect = (n: Node<S>): void => {
-      for (const s of n.psubs) psubs.push(s);
-      if (n.qsubs !== null && n.qsubs.size > 0) {
-        groups ??= new Map();
-        for (const [q, set] of n.qsubs) {
-          let g = groups.get(q);
-          if (!g) {
-            g = [];
-            groups.set(q, g);
-          }
-          for (const s of set) g.push(s);
-        }
-      }
-    };
-    const walk = (level: Level<S>, i: number): void => {
-      if (level.fwc !== null) collect(level.fwc);
-      const t = tokens[i]!;
-      const last = i === tokens.length - 1;
-      if (level.pwc !== null) {
-        if (last) collect(level.pwc);
-        else if (level.pwc.next !== null) walk(level.pwc.next, i + 1);
-      }
-      const lit = level.nodes.get(t);
-      if (lit !== undefined) {
-        if (last) collect(lit);
-        else if (lit.next !== null) walk(lit.next, i + 1);
-      }
-    };
-    walk(this.root, 0);
-    const g = groups as Map<string, S[]> | null;
-    if (psubs.length === 0 && g === null) return EMPTY;
-    return { psubs, qsubs: g === null ? [] : [...g.values()] };
+    const n = subject.length;
+    if (n === 0 || subject.charCodeAt(0) === DOT || subject.charCodeAt(n - 1) === DOT || subject.includes("..")) return EMPTY;
+    const acc: Acc<S> = { psubs: [], groups: null };
+    walk(this.root, subject, 0, acc);
+    const g = acc.groups;
+    if (acc.psubs.length === 0 && g === null) return EMPTY;
+    return { psubs: acc.psubs, qsubs: g === null ? [] : [...g.values()] };
   }
 
   /** Every subscription, in no particular order. */
@@ -185,7 +288,7 @@ export class Sublist<S extends SublistEntry> {
       if (level.pwc) nodes.push(level.pwc);
       if (level.fwc) nodes.push(level.fwc);
       for (const n of nodes) {
-        for (const s of n.psubs) out.push(s);
+        if (n.psubs) for (const s of n.psubs) out.push(s);
         if (n.qsubs) for (const g of n.qsubs.values()) for (const s of g) out.push(s);
         if (n.next) visit(n.next);
       }
@@ -202,7 +305,7 @@ export class Sublist<S extends SublistEntry> {
       return;
     }
     for (const key of this.cache.keys()) {
-      if (subjectMatches(subject, key)) this.cache.delete(key);
+      if (literalMatches(subject, key)) this.cache.delete(key);
     }
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { Parser, ParseError, parseSize, type ParseErrorKind, type ParserHandler } from "../../protocol/parser.js";
+import { hashFinish, hashStep, InternTable } from "../../protocol/intern.js";
 
 type Event = (string | number)[];
 
@@ -203,6 +204,61 @@ describe("parser", () => {
   });
 });
 
+describe("PUB line fast path", () => {
+  /**
+   * The fast path only runs with "PUB " in view at the start of an op. Cutting the input after
+   * "PU" sends the same line through the general states, still whole in one chunk (byte by byte
+   * would differ on its own: a line over the limit only by its doubled CR fails earlier there).
+   */
+  function slowAndFast(input: string, opts: { maxPayload: number; maxControlLine: number; pedantic: boolean; headers?: boolean }): [Event[], Event[]] {
+    const run = (chunked: boolean): Event[] => {
+      const r = new Recorder();
+      const p = new Parser(r, opts);
+      p.checkPublishSubjects = opts.pedantic;
+      p.headers = opts.headers ?? false;
+      const buf = Buffer.from(input, "latin1");
+      if (!chunked) p.parse(buf);
+      else {
+        p.parse(buf.subarray(0, 2));
+        p.parse(buf.subarray(2));
+      }
+      return r.events;
+    };
+    return [run(true), run(false)];
+  }
+
+  test("reads random PUB and HPUB lines exactly as the general states do", () => {
+    let seed = 11;
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const blanks = [" ", " ", " ", "\t", "  ", " \t ", ""];
+    const fields = ["foo", "foo.bar", "a.*", ">", "r.1", "3", "0", "12", "007", "1234567890", "99999", "x\ry", "-1", "\xe9t\xe9", ""];
+    const ends = ["\r\n", "\r\n", "\r\n", "\n", " \r\n", "\r\r\n", "\rx\n"];
+    for (let round = 0; round < 3000; round++) {
+      let line = pick(["PUB", "pub", "PuB", "HPUB", "hpub"]) + pick([" ", "\t"]) + pick(blanks);
+      const argc = 1 + Math.floor(rand() * 5);
+      for (let k = 0; k < argc; k++) line += (k > 0 ? pick(blanks) : "") + pick(fields);
+      line += pick(ends);
+      const size = Math.floor(rand() * 5);
+      const input = line + "abcdefgh".slice(0, size) + pick(["\r\n", "\r\n", "xx", "\r"]) + "PING\r\n";
+      const opts = { maxPayload: pick([2, 1024]), maxControlLine: pick([8, 4096]), pedantic: rand() < 0.3, headers: rand() < 0.8 };
+      const [slow, fast] = slowAndFast(input, opts);
+      expect(fast, JSON.stringify({ input, opts })).toEqual(slow);
+    }
+  });
+
+  test("takes a reply, blank runs, header sizes and the largest allowed size", () => {
+    const opts = { maxPayload: 3, maxControlLine: 4096, pedantic: false };
+    for (const input of ["PUB a.b r.1 3\r\nabc\r\n", "PUB \t a.b \t 3\r\nabc\r\n", "PUB a 4\r\nabcd\r\n", "PUB a 000000003\r\nabc\r\n",
+      "HPUB a 2 3\r\nabc\r\n", "HPUB a r 3 2\r\nabc\r\n", "HPUB a r 0 3\r\nabc\r\n", "HPUB a r 1 2 3\r\nabc\r\n"]) {
+      for (const headers of [true, false]) {
+        const [slow, fast] = slowAndFast(input, { ...opts, headers });
+        expect(fast, input).toEqual(slow);
+      }
+    }
+  });
+});
+
 describe("subject strings", () => {
   test("a repeated subject comes back as the same string, and a different one never does", () => {
     const subjects: string[] = [];
@@ -215,5 +271,66 @@ describe("subject strings", () => {
     expect(subjects).toEqual([...names, ...names]);
     p.parse(Buffer.from("PUB abc 0\r\n\r\nPUB abd 0\r\n\r\nPUB abc 0\r\n\r\n"));
     expect(subjects.slice(-3)).toEqual(["abc", "abd", "abc"]);
+  });
+
+  test("10k subjects published round-robin come back as the same strings on the second pass", () => {
+    const intern = new InternTable(4096);
+    const subjects: string[] = [];
+    const p = new Parser({
+      ...new Recorder(),
+      onPub: (subject: string) => { subjects.push(subject); },
+    } as unknown as ParserHandler, { intern });
+    const names = Array.from({ length: 10_000 }, (_, i) => `s.${10_000 + i}`);
+    const stream = Buffer.from(names.map((n) => `PUB ${n} 0\r\n\r\n`).join(""));
+    p.parse(stream);
+    const first = subjects.splice(0);
+    p.parse(stream);
+    expect(subjects).toEqual(names);
+    // Identity, not just equality: the second pass allocated no strings.
+    expect(subjects.every((s, i) => s === first[i])).toBe(true);
+    expect(intern.size).toBe(10_000);
+  });
+});
+
+describe("intern table", () => {
+  test("returns the bytes' latin1 string, the same one for the same bytes", () => {
+    const t = new InternTable(16);
+    const b = Buffer.from("xx foo.bar \xe9t\xe9 foo.bar", "latin1");
+    const a1 = t.get(b, 3, 10);
+    expect(a1).toBe("foo.bar");
+    expect(t.get(b, 11, 14)).toBe("\xe9t\xe9");
+    expect(Object.is(t.get(b, 15, 22), a1)).toBe(true);
+    expect(t.get(b, 3, 3)).toBe("");
+  });
+
+  test("leaves long subjects out", () => {
+    const t = new InternTable(16, 8);
+    const b = Buffer.from("abcdefghijkl");
+    expect(t.get(b, 0, 12)).toBe("abcdefghijkl");
+    expect(t.size).toBe(0);
+  });
+
+  test("grows to its maximum, then starts afresh, and stays correct throughout", () => {
+    const t = new InternTable(16, 64, 1024);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 5000; i++) {
+        const s = `k.${(i * 7919) % 5000}`;
+        const b = Buffer.from(`>${s}<`);
+        expect(t.get(b, 1, b.length - 1)).toBe(s);
+        expect(t.size).toBeLessThanOrEqual(512);
+        expect(t.slots).toBeLessThanOrEqual(1024);
+      }
+    }
+    expect(t.slots).toBe(1024);
+  });
+
+  test("lookup with a precomputed hash agrees with get", () => {
+    const t = new InternTable(16);
+    const b = Buffer.from("orders.eu.7");
+    let h = 0;
+    for (const x of b) h = hashStep(h, x);
+    const s = t.lookup(b, 0, b.length, hashFinish(h, b.length));
+    expect(s).toBe("orders.eu.7");
+    expect(Object.is(t.get(b, 0, b.length), s)).toBe(true);
   });
 });

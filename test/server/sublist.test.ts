@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { Sublist } from "../../server/sublist.js";
+import { literalMatches, Sublist } from "../../server/sublist.js";
+import { hasWildcard, subjectMatches } from "../../protocol/subject.js";
 
 interface Sub { subject: string; queue: string; id: string }
 const sub = (subject: string, id = subject, queue = ""): Sub => ({ subject, queue, id });
@@ -89,6 +90,8 @@ describe("sublist", () => {
 
   test("drops only the cached subjects a wildcard change can affect", () => {
     const l = new Sublist<Sub>();
+    // A wildcard subscription elsewhere, so matches go through the cache from the start.
+    l.insert(sub("z.>", "z"));
     l.insert(sub("a.x", "ax"));
     l.insert(sub("b.x", "bx"));
     const bx = l.match("b.x");
@@ -137,5 +140,111 @@ describe("sublist", () => {
       const subj = Array.from({ length: 1 + rand(4) }, () => lits[rand(3)]!).join(".");
       expect(ids(l, subj)).toEqual(all.filter((x) => matches(x.subject, subj)).map((x) => x.id).sort());
     }
+  });
+
+  test.each([
+    ["literal subscriptions only (the literal index)", false],
+    ["a wildcard subscription too (the default cache)", true],
+  ])("holds 10k subjects published round-robin: %s, and stays right after changes", (_name, withWildcard) => {
+    const l = new Sublist<Sub>();
+    if (withWildcard) l.insert(sub("other.>", "other"));
+    const names = Array.from({ length: 10_000 }, (_, i) => `s.${10_000 + i}`);
+    for (const n of names) l.insert(sub(n));
+    const first = names.map((n) => l.match(n));
+    expect(l.cacheSize).toBe(withWildcard ? 10_000 : 0);
+    // A second round needs no trie walk: the very same results.
+    expect(names.every((n, i) => l.match(n) === first[i])).toBe(true);
+    expect(ids(l, "s.nothing")).toEqual([]);
+    const extra = sub("s.10007", "extra");
+    l.insert(extra);
+    l.remove(l.all().find((x) => x.id === "s.10008")!);
+    const wild = sub("s.*", "wild");
+    l.insert(wild);
+    expect(ids(l, "s.10007")).toEqual(["extra", "s.10007", "wild"]);
+    expect(ids(l, "s.10008")).toEqual(["wild"]);
+    expect(ids(l, "s.19999")).toEqual(["s.19999", "wild"]);
+    l.remove(wild);
+    l.remove(extra);
+    expect(ids(l, "s.10007")).toEqual(["s.10007"]);
+    expect(ids(l, "s.19999")).toEqual(["s.19999"]);
+    expect(l.cacheSize).toBeLessThanOrEqual(10_000);
+    expect(ids(l, "other.x")).toEqual(withWildcard ? ["other"] : []);
+  });
+
+  test("switches between the literal index and the cache as wildcard subscriptions come and go", () => {
+    const l = new Sublist<Sub>();
+    const a = sub("a.b", "a");
+    const q = sub("a.b", "q", "g");
+    l.insert(a);
+    l.insert(q);
+    const r = l.match("a.b");
+    expect(r.psubs.map((s) => s.id)).toEqual(["a"]);
+    expect(r.qsubs.map((g) => g.map((s) => s.id))).toEqual([["q"]]);
+    expect(ids(l, "a")).toEqual([]);
+    expect(ids(l, "a.b.c")).toEqual([]);
+    const w = sub("a.*", "w");
+    l.insert(w);
+    expect(ids(l, "a.b")).toEqual(["a", "w"]);
+    expect(ids(l, "a.c")).toEqual(["w"]);
+    expect(l.cacheSize).toBe(2);
+    l.remove(w);
+    expect(l.cacheSize).toBe(0);
+    expect(ids(l, "a.b")).toEqual(["a"]);
+    expect(ids(l, "a.c")).toEqual([]);
+    l.remove(a);
+    const r2 = l.match("a.b");
+    expect(r2.psubs).toEqual([]);
+    expect(r2.qsubs.map((g) => g.map((s) => s.id))).toEqual([["q"]]);
+    l.remove(q);
+    expect(l.match("a.b")).toEqual({ psubs: [], qsubs: [] });
+    expect(l.size).toBe(0);
+  });
+
+  test("literalMatches agrees with subjectMatches", () => {
+    const toks = ["a", "b", "ab", "*", ">", ""];
+    const gen = (n: number): string[] => {
+      if (n === 0) return [""];
+      const out: string[] = [];
+      for (const rest of gen(n - 1)) for (const t of toks) out.push(rest === "" ? t : `${rest}.${t}`);
+      return out;
+    };
+    const patterns = [...gen(1), ...gen(2), ...gen(3)];
+    const literals = patterns.filter((x) => !x.includes("*") && !x.includes(">"));
+    for (const p of patterns) {
+      for (const lit of literals) expect(literalMatches(p, lit), `${p} ~ ${lit}`).toBe(subjectMatches(p, lit));
+    }
+  });
+
+  test("agrees with a brute-force matcher while wildcard subscriptions come and go", () => {
+    let seed = 9;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const lits = ["a", "b", "c"];
+    const l = new Sublist<Sub>(8);
+    const live: Sub[] = [];
+    let literalOnlySteps = 0;
+    for (let i = 0; i < 2000; i++) {
+      if (rand(2) === 0 && live.length > 0) {
+        expect(l.remove(live.splice(rand(live.length), 1)[0]!)).toBe(true);
+      } else {
+        const n = 1 + rand(3);
+        const t = Array.from({ length: n }, () => lits[rand(3)]!);
+        // About one in six subscriptions has a wildcard, so there are often none at all.
+        if (rand(6) === 0) t[rand(n)] = rand(2) === 0 ? "*" : ">";
+        if (t.indexOf(">") >= 0) t.length = t.indexOf(">") + 1;
+        const s = sub(t.join("."), `s${i}`, rand(4) === 0 ? "q" : "");
+        l.insert(s);
+        live.push(s);
+      }
+      if (!live.some((x) => hasWildcard(x.subject))) literalOnlySteps++;
+      expect(l.literalSubjects).toBe(new Set(live.filter((x) => !hasWildcard(x.subject)).map((x) => x.subject)).size);
+      for (let k = 0; k < 3; k++) {
+        const subj = Array.from({ length: 1 + rand(3) }, () => lits[rand(3)]!).join(".");
+        const r = l.match(subj);
+        const got = [...r.psubs, ...r.qsubs.flat()].map((x) => x.id).sort();
+        expect(got, subj).toEqual(live.filter((x) => subjectMatches(x.subject, subj)).map((x) => x.id).sort());
+      }
+    }
+    expect(literalOnlySteps).toBeGreaterThan(100);
+    expect(literalOnlySteps).toBeLessThan(1900);
   });
 });
