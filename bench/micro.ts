@@ -163,7 +163,10 @@ async function main(): Promise<void> {
   const routed = (cs: Buffer[], want: number, withSubs: boolean): (() => void) => {
     const router = new Router();
     let delivered = 0;
-    const sink: Client = { cid: 1, echo: true, noResponders: false, deliver: () => ++delivered > 0 };
+    const sink: Client = {
+      cid: 1, echo: true, noResponders: false, deliver: () => ++delivered > 0,
+      congested: false, holdProducer: () => {}, stallTtl: () => 0, stallOn: () => {}, release: () => {},
+    };
     if (withSubs) rr.forEach((s, i) => router.subscribe(new Subscription(sink, s, "", String(i))));
     const h = new CountingHandler();
     h.onPub = (subject, reply, hdrLen, buf, start, end): void => {
