@@ -70,6 +70,9 @@ class Block {
   live = 0;
   /** Targets of the Tomb records this block holds (carried forward if it is removed early). */
   tombs: number[] = [];
+  /** Range of the message sequences written here (to tell where a tombstone's target lives). */
+  minMsg = 0;
+  maxMsg = 0;
   constructor(readonly id: number, readonly path: string, readonly idxPath: string) {}
 }
 
@@ -104,6 +107,8 @@ export class FileStore extends BaseStore {
   private deferredCloses = new Set<number>();
   private reloadPending = false;
   private syncTimer: NodeJS.Timeout | null = null;
+  /** Set while a block is being removed: blocks emptied meanwhile wait for the next pass. */
+  private removing = false;
 
   static open(opts: FileStoreOptions): FileStore {
     return new FileStore(opts);
@@ -209,7 +214,11 @@ export class FileStore extends BaseStore {
       this.blocks.set(b.id, b);
       for (const r of records) {
         switch (r.kind) {
-          case RecordKind.Msg: msgs.push([b, r]); break;
+          case RecordKind.Msg:
+            msgs.push([b, r]);
+            if (b.minMsg === 0) b.minMsg = r.seq;
+            b.maxMsg = r.seq;
+            break;
           case RecordKind.Tomb: tombs.add(r.seq); b.tombs.push(r.seq); continue;
           case RecordKind.Floor: if (r.seq > floor) floor = r.seq; continue;
         }
@@ -284,7 +293,7 @@ export class FileStore extends BaseStore {
       this.warn(`file store ${this.dir}: block ${old.id}: index not written: ${String(err)}`);
     }
     this.newBlock(old.id + 1);
-    if (old.live === 0) this.removeBlock(old);
+    if (old.live === 0 && !this.removing) this.removeBlock(old);
   }
 
   // ---- appends -------------------------------------------------------------------------------
@@ -458,7 +467,10 @@ export class FileStore extends BaseStore {
 
   protected persistStore(seq: number, ts: bigint, subject: string, hdr: Buffer | null, data: Buffer, size: number): MsgEntry {
     const off = this.encode(RecordKind.Msg, seq, ts, subject, hdr, data);
-    this.active.live++;
+    const a = this.active;
+    a.live++;
+    if (a.minMsg === 0) a.minMsg = seq;
+    a.maxMsg = seq;
     return new MsgEntry(seq, subject, ts, size, null, null, this.active.id, off, recordLength(subject, hdr, data));
   }
 
@@ -475,7 +487,7 @@ export class FileStore extends BaseStore {
       else { this.encode(RecordKind.Tomb, e.seq, 0n, "", null, null); this.active.tombs.push(e.seq); }
     }
     if (erase && b !== undefined) this.overwrite(b, e);
-    if (b !== undefined && b.live === 0 && b !== this.active) this.removeBlock(b);
+    if (b !== undefined && b.live === 0 && b !== this.active && !this.removing) this.removeBlock(b);
   }
 
   /** Erase: rewrite the record in place, zeroed, as kind Erased. */
@@ -521,10 +533,15 @@ export class FileStore extends BaseStore {
     let oldest = true;
     for (const id of this.blocks.keys()) if (id < b.id) { oldest = false; break; }
     if (!oldest) {
-      const carry = b.tombs.filter((t) => t >= this.first && this.table.get(t) === undefined);
-      for (const t of carry) { this.encode(RecordKind.Tomb, t, 0n, "", null, null); this.active.tombs.push(t); }
-      this.floorPending = true;
-      this.flushWrites();
+      // Only tombstones whose message is still on disk in another block matter.
+      const others = [...this.blocks.values()].filter((o) => o !== b && o.maxMsg > 0);
+      const carry = b.tombs.filter((t) => t >= this.first && others.some((o) => t >= o.minMsg && t <= o.maxMsg));
+      this.removing = true;
+      try {
+        for (const t of carry) { this.encode(RecordKind.Tomb, t, 0n, "", null, null); this.active.tombs.push(t); }
+        this.floorPending = true;
+        this.flushWrites();
+      } finally { this.removing = false; }
       if (this.reloadPending) return;
       fsyncSync(this.active.fd);
     }
