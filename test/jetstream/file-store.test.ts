@@ -136,6 +136,24 @@ describe("file store recovery", () => {
   });
 });
 
+describe("file store after a crash (no close)", () => {
+  it("a second open of a stream whose writer never closed sees every acknowledged change", async () => {
+    const { open } = setup({ blockSize: 2048 });
+    const s = open({ limits: { ...NO_LIMITS, maxMsgsPerSubject: 3 } });
+    for (let i = 0; i < 60; i++) s.storeMsg(`kv.${i % 5}`, null, buf(`v${i}`));
+    s.removeMsg(50);
+    s.eraseMsg(51);
+    s.purge({ filter: "kv.4", keep: 1 });
+    s.skipMsg();
+    s.storeMsg("kv.x", null, buf("last"));
+    await s.whenDurable(s.state().last_seq);
+    const want = s.state();
+    const r = open(); // as after kill -9: no final flush, no index for the active block
+    expect(r.state()).toEqual(want);
+    expect(payloads(r)).toEqual(payloads(s));
+  });
+});
+
 describe("file store blocks", () => {
   it("rolls over to new blocks and deletes blocks whose messages are all gone", async () => {
     const { msgDir, open } = setup({ blockSize: 512 });
