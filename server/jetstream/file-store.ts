@@ -77,6 +77,8 @@ class Block {
 }
 
 const FLUSH_AT = 1 << 20;
+/** Sealed blocks keep a read descriptor open up to this many; the oldest opened is closed. */
+const MAX_READ_FDS = 64;
 const resolved: Promise<void> = Promise.resolve();
 
 export class FileStore extends BaseStore {
@@ -109,6 +111,8 @@ export class FileStore extends BaseStore {
   private syncTimer: NodeJS.Timeout | null = null;
   /** Set while a block is being removed: blocks emptied meanwhile wait for the next pass. */
   private removing = false;
+  /** Sealed blocks with an open descriptor, oldest opened first. */
+  private readFds: Block[] = [];
 
   static open(opts: FileStoreOptions): FileStore {
     return new FileStore(opts);
@@ -263,8 +267,19 @@ export class FileStore extends BaseStore {
   }
 
   private openFd(b: Block): number {
-    if (b.fd < 0) b.fd = openSync(b.path, "r+");
+    if (b.fd < 0) {
+      b.fd = openSync(b.path, "r+");
+      if (b !== this.active) this.trackReadFd(b);
+    }
     return b.fd;
+  }
+
+  private trackReadFd(b: Block): void {
+    this.readFds.push(b);
+    if (this.readFds.length > MAX_READ_FDS) {
+      const victim = this.readFds.shift()!;
+      if (victim.fd >= 0 && victim !== this.active) this.closeFd(victim);
+    }
   }
 
   /** Start a new active block; it opens with Floor/Last so first/last survive on their own. */
@@ -293,6 +308,7 @@ export class FileStore extends BaseStore {
       this.warn(`file store ${this.dir}: block ${old.id}: index not written: ${String(err)}`);
     }
     this.newBlock(old.id + 1);
+    this.trackReadFd(old);
     if (old.live === 0 && !this.removing) this.removeBlock(old);
   }
 
@@ -390,6 +406,7 @@ export class FileStore extends BaseStore {
     const assignedTs = this.lastTs;
     for (const b of this.blocks.values()) if (b.fd >= 0) this.closeFd(b);
     this.blocks.clear();
+    this.readFds = [];
     this.resetIndex();
     this.wlen = 0;
     this.reloadPending = false;
@@ -552,6 +569,8 @@ export class FileStore extends BaseStore {
   }
 
   private closeFd(b: Block): void {
+    const i = this.readFds.indexOf(b);
+    if (i >= 0) this.readFds.splice(i, 1);
     // An fsync may still be running on it in the thread pool: close when it ends.
     if (this.syncInFlight) this.deferredCloses.add(b.fd);
     else closeSync(b.fd);

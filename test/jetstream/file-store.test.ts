@@ -181,6 +181,19 @@ describe("file store blocks", () => {
     expect(nBlocks).toBeLessThan(Math.ceil((16 * 70) / 256));
   });
 
+  it("reads across more blocks than it keeps descriptors open for", async () => {
+    const { msgDir, open } = setup({ blockSize: 200 });
+    const s = open();
+    for (let i = 0; i < 300; i++) s.storeMsg("s", null, buf(`payload-${i}`));
+    await s.close();
+    expect(blocks(msgDir).length).toBeGreaterThan(64);
+    const r = open();
+    const got = payloads(r);
+    expect(got.length).toBe(300);
+    expect(got[299]).toBe("payload-299");
+    expect(payloads(r)).toEqual(got); // second pass re-opens closed descriptors
+  });
+
   it("purging everything leaves one block and keeps the sequence", async () => {
     const { msgDir, open } = setup({ blockSize: 512 });
     const s = open();
