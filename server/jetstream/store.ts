@@ -122,9 +122,10 @@ export interface StreamStore {
    * resolves: the memory store resolves at once; the file store resolves once the record has
    * been handed to the OS (default) or fsynced (syncAlways). If the write fails, whenDurable
    * rejects with StoreError(WriteFailed), the failed messages vanish from the store, and
-   * everything acknowledged before is kept. Limits are applied before storeMsg returns, so
-   * onRemove may fire from inside it.
-   * Throws StoreError(Closed | MsgTooLarge).
+   * everything acknowledged before is kept (so do removals made in the failed batch: they are
+   * undone, without onRemove). Limits are applied before storeMsg returns, so onRemove may
+   * fire from inside it. An empty hdr is stored as null.
+   * Throws StoreError(Closed | MsgTooLarge | InvalidArgument for an empty subject).
    */
   storeMsg(subject: string, hdr: Buffer | null, data: Buffer, ts?: bigint): StoreResult;
 
@@ -137,7 +138,8 @@ export interface StreamStore {
   /**
    * Resolves when every message up to seq is as durable as the sync policy promises (see
    * storeMsg). Cheap: call it once for the last seq of a batch. Seqs already durable resolve
-   * immediately.
+   * immediately. It also covers every removal made before the call, so a delete API reply can
+   * wait on whenDurable(state.last_seq). Rejects with StoreError(WriteFailed).
    */
   whenDurable(seq: number): Promise<void>;
 

@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { crc32, crc32Fallback } from "../../server/jetstream/crc.js";
 import { FileStore, type FileStoreOptions } from "../../server/jetstream/file-store.js";
 import { StoreError, NO_LIMITS } from "../../server/jetstream/store.js";
-import { subjectMatcher } from "../../protocol/subject.js";
 import { buf, tempDir } from "./helpers.js";
 
 const cleanups: Array<() => void | Promise<void>> = [];
@@ -296,13 +295,4 @@ describe("helpers", () => {
     expect(crc32(data)).toBe(0x414fa339);
   });
 
-  it("subjectMatcher follows NATS wildcard rules", () => {
-    const cases: Array<[string, string, boolean]> = [
-      ["foo.*", "foo.bar", true], ["foo.*", "foo.bar.baz", false], ["foo.*", "foo", false],
-      ["foo.>", "foo.bar.baz", true], ["foo.>", "foo", false], ["*.bar", "foo.bar", true],
-      ["*", "foo", true], ["*", "foo.bar", false], [">", "a.b", true], ["foo.bar", "foo.bar", true],
-      ["foo.*.baz", "foo.x.baz", true], ["foo.*.baz", "foo.x.bay", false], ["fo.*", "foo.x", false],
-    ];
-    for (const [f, s, want] of cases) expect([f, s, subjectMatcher(f)(s)]).toEqual([f, s, want]);
-  });
 });
