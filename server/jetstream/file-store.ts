@@ -113,6 +113,8 @@ export class FileStore extends BaseStore {
   private removing = false;
   /** Sealed blocks with an open descriptor, oldest opened first. */
   private readFds: Block[] = [];
+  private nWrites = 0;
+  private nFsyncs = 0;
 
   static open(opts: FileStoreOptions): FileStore {
     return new FileStore(opts);
@@ -372,6 +374,7 @@ export class FileStore extends BaseStore {
     }
     b.size += this.wlen;
     this.wlen = 0;
+    this.nWrites++;
     this.writtenGen++;
     this.nextFlush = null;
     if (d !== null) this.afterWrite(d);
@@ -429,6 +432,7 @@ export class FileStore extends BaseStore {
     const gen = this.writtenGen;
     const fd = this.active.fd;
     this.syncInFlight = true;
+    this.nFsyncs++;
     fsync(fd, (err) => {
       this.syncInFlight = false;
       if (this.deferredCloses.delete(fd)) closeSync(fd);
@@ -468,6 +472,11 @@ export class FileStore extends BaseStore {
     const fd = this.active.fd;
     await new Promise<void>((res, rej) => fsync(fd, (err) => (err === null ? res() : rej(err))));
     if (gen > this.syncedGen) this.syncedGen = gen;
+  }
+
+  /** I/O counters (for monitoring, and to show batching and group commit at work). */
+  ioStats(): { writes: number; fsyncs: number; blocks: number } {
+    return { writes: this.nWrites, fsyncs: this.nFsyncs, blocks: this.blocks.size };
   }
 
   // ---- hooks ---------------------------------------------------------------------------------

@@ -251,6 +251,12 @@ describe("file store durability", () => {
     }
     await Promise.all(waits);
     expect(s.state().msgs).toBe(1000);
+    // 20 turns of 50 appends: one write(2) per turn, and 1000 waiters served by at most one
+    // fsync per write.
+    const io = s.ioStats();
+    expect(io.writes).toBeLessThanOrEqual(21);
+    expect(io.fsyncs).toBeLessThanOrEqual(io.writes);
+    expect(io.fsyncs).toBeGreaterThan(0);
   });
 
   it("a failed write rejects the waiting batch, keeps what was written, and the store goes on", async () => {
