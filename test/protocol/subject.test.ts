@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { fromWire, hasWildcard, isValidLiteralSubject, isValidSubject, subjectMatches, toWire } from "../../protocol/subject.js";
+import { fromWire, hasWildcard, isValidLiteralSubject, isValidSubject, subjectMatcher, subjectMatches, toWire } from "../../protocol/subject.js";
 
 describe("subjects", () => {
   test.each(["foo", "foo.bar", "*", ">", "foo.*", "foo.>", "*.bar.>", "foo*.bar", "a.b.c.d.e.f", "$JS.API.INFO", "ü.x"])(
@@ -37,5 +37,19 @@ describe("subjects", () => {
     expect(toWire(s)).toBe(Buffer.from(s, "utf8").toString("latin1"));
     expect(fromWire(toWire(s))).toBe(s);
     expect(toWire("ascii.only")).toBe("ascii.only");
+  });
+
+  test("a compiled matcher agrees with subjectMatches", () => {
+    const cases: Array<[string, string, boolean]> = [
+      ["foo.*", "foo.bar", true], ["foo.*", "foo.bar.baz", false], ["foo.*", "foo", false],
+      ["foo.>", "foo.bar.baz", true], ["foo.>", "foo", false], ["*.bar", "foo.bar", true],
+      ["*", "foo", true], ["*", "foo.bar", false], [">", "a.b", true], ["foo.bar", "foo.bar", true],
+      ["foo.*.baz", "foo.x.baz", true], ["foo.*.baz", "foo.x.bay", false], ["fo.*", "foo.x", false],
+    ];
+    for (const [f, s, want] of cases) {
+      expect([f, s, subjectMatcher(f)(s)]).toEqual([f, s, want]);
+      expect(subjectMatches(f, s)).toBe(want);
+    }
+    expect(subjectMatcher("")("any.thing")).toBe(true);
   });
 });

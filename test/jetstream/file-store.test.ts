@@ -1,0 +1,304 @@
+// File store behaviour beyond the contract: recovery from torn and corrupt logs, index caches,
+// block lifecycle, write failures, durability waits.
+
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync, copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { crc32, crc32Fallback } from "../../server/jetstream/crc.js";
+import { FileStore, type FileStoreOptions } from "../../server/jetstream/file-store.js";
+import { StoreError, NO_LIMITS } from "../../server/jetstream/store.js";
+import { buf, tempDir } from "./helpers.js";
+
+const cleanups: Array<() => void | Promise<void>> = [];
+afterEach(async () => { for (const c of cleanups.splice(0)) await c(); });
+
+function setup(opts: Partial<FileStoreOptions> = {}) {
+  const t = tempDir();
+  const warnings: string[] = [];
+  const stores: FileStore[] = [];
+  const open = (more: Partial<FileStoreOptions> = {}): FileStore => {
+    const s = FileStore.open({ dir: t.dir, onWarning: (m) => warnings.push(m), ...opts, ...more });
+    stores.push(s);
+    return s;
+  };
+  cleanups.push(async () => { for (const s of stores) await s.close().catch(() => {}); t.remove(); });
+  return { dir: t.dir, msgDir: join(t.dir, "msgs"), open, warnings };
+}
+
+function blocks(msgDir: string): string[] {
+  return readdirSync(msgDir).filter((f) => f.endsWith(".blk")).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+}
+
+function payloads(s: FileStore): string[] {
+  const out: string[] = [];
+  for (let m = s.loadNextMsg(">", 0); m !== null; m = s.loadNextMsg(">", m.seq + 1)) out.push(m.data.toString());
+  return out;
+}
+
+describe("file store recovery", () => {
+  it("a torn last record, cut at any byte, is dropped and everything before it loads", async () => {
+    const { dir, msgDir, open } = setup();
+    const s = open();
+    for (let i = 0; i < 4; i++) s.storeMsg(`s.${i}`, i === 2 ? buf("NATS/1.0\r\n\r\n") : null, buf(`payload-${i}`));
+    await s.close();
+    const blk = join(msgDir, blocks(msgDir)[0]!);
+    rmSync(join(msgDir, blocks(msgDir)[0]!.replace(".blk", ".idx")), { force: true });
+    const full = readFileSync(blk);
+    const lastLen = 32 + "s.3".length + "payload-3".length;
+    const lastStart = full.length - lastLen;
+    const pristine = join(dir, "pristine");
+    mkdirSync(pristine);
+    copyFileSync(blk, join(pristine, "b"));
+
+    for (let cut = lastStart; cut < full.length; cut++) {
+      copyFileSync(join(pristine, "b"), blk);
+      truncateSync(blk, cut);
+      const warnings: string[] = [];
+      const r = FileStore.open({ dir, onWarning: (m) => warnings.push(m) });
+      expect(payloads(r)).toEqual(["payload-0", "payload-1", "payload-2"]);
+      expect(r.state()).toMatchObject({ msgs: 3, last_seq: 3 });
+      if (cut > lastStart) expect(warnings.join()).toMatch(/torn tail/);
+      expect(r.storeMsg("s.new", null, buf("after")).seq).toBe(4);
+      await r.close();
+      const again = FileStore.open({ dir });
+      expect(payloads(again)).toEqual(["payload-0", "payload-1", "payload-2", "after"]);
+      await again.close();
+      rmSync(blk.replace(".blk", ".idx"), { force: true });
+    }
+  });
+
+  it("a corrupt byte in a middle record skips that record with a warning; the rest loads", async () => {
+    const { msgDir, open, warnings } = setup();
+    const s = open();
+    for (let i = 0; i < 5; i++) s.storeMsg("s", null, buf(`payload-${i}`));
+    await s.close();
+    const name = blocks(msgDir)[0]!;
+    rmSync(join(msgDir, name.replace(".blk", ".idx")));
+    const blk = join(msgDir, name);
+    const b = readFileSync(blk);
+    // Records are 32 + 1 + 9 bytes; corrupt a payload byte of the third (seq 3).
+    b[2 * 42 + 28 + 1 + 3]! ^= 0xff;
+    writeFileSync(blk, b);
+    const r = open();
+    expect(payloads(r)).toEqual(["payload-0", "payload-1", "payload-3", "payload-4"]);
+    expect(r.state()).toMatchObject({ msgs: 4, first_seq: 1, last_seq: 5, deleted: [3] });
+    expect(warnings.join()).toMatch(/corrupt/);
+    expect(r.storeMsg("s", null, buf("x")).seq).toBe(6);
+  });
+
+  it("a corrupt length field in the middle is skipped by resynchronising on the next record", async () => {
+    const { msgDir, open, warnings } = setup();
+    const s = open();
+    for (let i = 0; i < 5; i++) s.storeMsg("s", null, buf(`payload-${i}`));
+    await s.close();
+    const name = blocks(msgDir)[0]!;
+    rmSync(join(msgDir, name.replace(".blk", ".idx")));
+    const blk = join(msgDir, name);
+    const b = readFileSync(blk);
+    b.writeUInt32LE(0x7fffffff, 42); // length of seq 2
+    writeFileSync(blk, b);
+    const r = open();
+    expect(payloads(r)).toEqual(["payload-0", "payload-2", "payload-3", "payload-4"]);
+    expect(warnings.join()).toMatch(/corrupt/);
+  });
+
+  it("start-up uses the index files and rebuilds from the log when they are stale or missing", async () => {
+    const { msgDir, open } = setup({ blockSize: 1024 });
+    const s = open();
+    for (let i = 0; i < 100; i++) s.storeMsg(`s.${i % 7}`, null, buf(`payload-${i}`));
+    s.removeMsg(50);
+    const want = s.state();
+    await s.close();
+    const idx = readdirSync(msgDir).filter((f) => f.endsWith(".idx"));
+    expect(idx.length).toBe(blocks(msgDir).length);
+    let r = open();
+    expect(r.state()).toEqual(want);
+    await r.close();
+    // A garbage index is ignored (its CRC fails); a missing one is rebuilt by scanning.
+    writeFileSync(join(msgDir, idx[0]!), Buffer.from("garbage"));
+    rmSync(join(msgDir, idx[1]!));
+    r = open();
+    expect(r.state()).toEqual(want);
+    expect(payloads(r).length).toBe(99);
+  });
+
+  it("the stream's limits and config are kept in meta.json", async () => {
+    const { dir, open } = setup();
+    const s = open({ limits: { ...NO_LIMITS, maxMsgs: 2 }, config: { name: "ORDERS" } });
+    await s.close();
+    const meta = JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as { limits: { maxMsgs: number }; config: { name: string } };
+    expect(meta.limits.maxMsgs).toBe(2);
+    const r = open();
+    expect(r.streamConfig).toEqual({ name: "ORDERS" });
+    for (let i = 0; i < 5; i++) r.storeMsg("s", null, buf(""));
+    expect(r.state().msgs).toBe(2);
+  });
+});
+
+describe("file store after a crash (no close)", () => {
+  it("a second open of a stream whose writer never closed sees every acknowledged change", async () => {
+    const { open } = setup({ blockSize: 2048 });
+    const s = open({ limits: { ...NO_LIMITS, maxMsgsPerSubject: 3 } });
+    for (let i = 0; i < 60; i++) s.storeMsg(`kv.${i % 5}`, null, buf(`v${i}`));
+    s.removeMsg(50);
+    s.eraseMsg(51);
+    s.purge({ filter: "kv.4", keep: 1 });
+    s.skipMsg();
+    s.storeMsg("kv.x", null, buf("last"));
+    await s.whenDurable(s.state().last_seq);
+    const want = s.state();
+    const r = open(); // as after kill -9: no final flush, no index for the active block
+    expect(r.state()).toEqual(want);
+    expect(payloads(r)).toEqual(payloads(s));
+  });
+});
+
+describe("file store blocks", () => {
+  it("rolls over to new blocks and deletes blocks whose messages are all gone", async () => {
+    const { msgDir, open } = setup({ blockSize: 512 });
+    const s = open({ limits: { ...NO_LIMITS, maxMsgs: 5 } });
+    for (let i = 0; i < 200; i++) s.storeMsg("s", null, Buffer.alloc(50, i));
+    await s.flush();
+    expect(blocks(msgDir).length).toBeLessThanOrEqual(3);
+    expect(s.state()).toMatchObject({ msgs: 5, first_seq: 196 });
+  });
+
+  it("an emptied block in the middle goes, and its tombstones move so deletes survive restart", async () => {
+    const { msgDir, open } = setup({ blockSize: 256 });
+    const s = open();
+    // Block 1: a.0..a.3; then KV-like updates of b that empty later blocks via removeMsg.
+    for (let i = 0; i < 4; i++) s.storeMsg("a", null, Buffer.alloc(30, i));
+    s.removeMsg(2); // tombstone for block 1's message, written in block 1 or 2
+    for (let i = 0; i < 12; i++) s.storeMsg("b", null, Buffer.alloc(30, i));
+    for (let seq = 5; seq <= 12; seq++) s.removeMsg(seq); // empties middle blocks
+    const want = s.state();
+    await s.close();
+    const r = open();
+    expect(r.state()).toEqual(want);
+    expect(r.loadMsg(2)).toBeNull();
+    const nBlocks = blocks(msgDir).length;
+    expect(nBlocks).toBeLessThan(Math.ceil((16 * 70) / 256));
+  });
+
+  it("reads across more blocks than it keeps descriptors open for", async () => {
+    const { msgDir, open } = setup({ blockSize: 200 });
+    const s = open();
+    for (let i = 0; i < 300; i++) s.storeMsg("s", null, buf(`payload-${i}`));
+    await s.close();
+    expect(blocks(msgDir).length).toBeGreaterThan(64);
+    const r = open();
+    const got = payloads(r);
+    expect(got.length).toBe(300);
+    expect(got[299]).toBe("payload-299");
+    expect(payloads(r)).toEqual(got); // second pass re-opens closed descriptors
+  });
+
+  it("purging everything leaves one block and keeps the sequence", async () => {
+    const { msgDir, open } = setup({ blockSize: 512 });
+    const s = open();
+    for (let i = 0; i < 50; i++) s.storeMsg("s", null, Buffer.alloc(40));
+    s.purge();
+    await s.close();
+    expect(blocks(msgDir).length).toBe(1);
+    const r = open();
+    expect(r.state()).toMatchObject({ msgs: 0, first_seq: 51, last_seq: 50 });
+  });
+
+  it("erase overwrites the payload bytes on disk", async () => {
+    const { msgDir, open } = setup();
+    const s = open();
+    s.storeMsg("s", null, buf("TOP-SECRET-VALUE"));
+    s.storeMsg("s", null, buf("public"));
+    await s.flush();
+    s.eraseMsg(1);
+    await s.close();
+    const all = Buffer.concat(blocks(msgDir).map((b) => readFileSync(join(msgDir, b))));
+    expect(all.includes("TOP-SECRET-VALUE")).toBe(false);
+    expect(all.includes("public")).toBe(true);
+    const r = open();
+    expect(r.state()).toMatchObject({ msgs: 1, first_seq: 2 });
+  });
+
+  it("erase of a message still in the write buffer never reaches the disk", async () => {
+    const { msgDir, open } = setup();
+    const s = open();
+    s.storeMsg("s", null, buf("TOP-SECRET-VALUE"));
+    s.storeMsg("s", null, buf("x"));
+    s.eraseMsg(1);
+    await s.close();
+    const all = Buffer.concat(blocks(msgDir).map((b) => readFileSync(join(msgDir, b))));
+    expect(all.includes("TOP-SECRET-VALUE")).toBe(false);
+  });
+});
+
+describe("file store durability", () => {
+  it("whenDurable resolves once the batch is written to the OS", async () => {
+    const { msgDir, open } = setup();
+    const s = open();
+    const { seq } = s.storeMsg("s", null, buf("hello"));
+    await s.whenDurable(seq);
+    const size = statSync(join(msgDir, blocks(msgDir)[0]!)).size;
+    expect(size).toBeGreaterThan(32);
+  });
+
+  it("syncAlways: many concurrent appends share fsyncs (group commit)", async () => {
+    const { open } = setup({ syncAlways: true });
+    const s = open();
+    const waits: Array<Promise<void>> = [];
+    for (let round = 0; round < 20; round++) {
+      for (let w = 0; w < 50; w++) waits.push(s.whenDurable(s.storeMsg("s", null, buf(`${round}.${w}`)).seq));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(waits);
+    expect(s.state().msgs).toBe(1000);
+    // 20 turns of 50 appends: one write(2) per turn, and 1000 waiters served by at most one
+    // fsync per write.
+    const io = s.ioStats();
+    expect(io.writes).toBeLessThanOrEqual(21);
+    expect(io.fsyncs).toBeLessThanOrEqual(io.writes);
+    expect(io.fsyncs).toBeGreaterThan(0);
+  });
+
+  it("a failed write rejects the waiting batch, keeps what was written, and the store goes on", async () => {
+    let fail = false;
+    const { open, warnings } = setup();
+    const s = open({ writeFault: () => (fail ? Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" }) : null) });
+    for (let i = 0; i < 3; i++) s.storeMsg("s", null, buf(`ok-${i}`));
+    await s.whenDurable(3);
+    fail = true;
+    const lost = s.storeMsg("s", null, buf("lost"));
+    await expect(s.whenDurable(lost.seq)).rejects.toBeInstanceOf(StoreError);
+    expect(warnings.join()).toMatch(/ENOSPC/);
+    // Reads still work and only acknowledged messages remain.
+    await expect.poll(() => payloads(s)).toEqual(["ok-0", "ok-1", "ok-2"]);
+    fail = false;
+    const next = s.storeMsg("s", null, buf("after"));
+    expect(next.seq).toBe(5); // the failed sequence is not handed out again
+    await s.whenDurable(next.seq);
+    await s.close();
+    const r = open();
+    expect(payloads(r)).toEqual(["ok-0", "ok-1", "ok-2", "after"]);
+  });
+
+  it("stores 50k messages in one burst (throughput smoke check)", async () => {
+    const { open } = setup();
+    const s = open();
+    const data = Buffer.alloc(1024, 7);
+    const t0 = performance.now();
+    let last = 0;
+    for (let i = 0; i < 50_000; i++) last = s.storeMsg(`orders.${i % 100}`, null, data).seq;
+    await s.whenDurable(last);
+    const ms = performance.now() - t0;
+    expect(s.state().msgs).toBe(50_000);
+    console.log(`file store: 50k x 1 KiB in ${ms.toFixed(0)} ms (${Math.round(50_000 / (ms / 1000))} msgs/s)`);
+  });
+});
+
+describe("helpers", () => {
+  it("the CRC-32 fallback agrees with zlib's", () => {
+    const data = Buffer.from("The quick brown fox jumps over the lazy dog");
+    expect(crc32Fallback(data)).toBe(0x414fa339);
+    expect(crc32(data)).toBe(0x414fa339);
+  });
+
+});
