@@ -1,6 +1,6 @@
 // startServer(options): the one composition root. Everything a running server owns hangs off
 // the Server it returns; several can run in one process.
-import { mkdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { customAlphabet } from "nanoid";
 import type { Logger } from "pino";
@@ -180,14 +180,14 @@ export class Server implements ConnectionHost {
   private writeSideFiles(): void {
     const o = this.options;
     if (o.pidFile) {
-      writeFileSync(o.pidFile, String(process.pid));
+      writeAtomically(o.pidFile, String(process.pid));
       this.pidFileWritten = o.pidFile;
     }
     if (o.portsFileDir) {
       mkdirSync(o.portsFileDir, { recursive: true });
       const name = basename(o.programName || "gnat").replace(/\.(c|m)?js$/, "");
       this.portsFile = join(o.portsFileDir, `${name}_${process.pid}.ports`);
-      writeFileSync(this.portsFile, JSON.stringify(this.ports()));
+      writeAtomically(this.portsFile, JSON.stringify(this.ports()));
     }
   }
 
@@ -230,6 +230,16 @@ export class Server implements ConnectionHost {
     this.log.info("Server Exiting..");
     this.log.flush?.();
   }
+}
+
+/**
+ * Test harnesses poll for the ports and pid files and read them as soon as they appear: write a
+ * temporary file and rename it, so a reader never sees one half written.
+ */
+function writeAtomically(path: string, content: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, path);
 }
 
 /** Start a server; resolves once it is listening. `port: 0` (or -1) picks a free port. */
