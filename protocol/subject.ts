@@ -86,3 +86,35 @@ export function fromWire(s: string): string {
   }
   return s;
 }
+
+/**
+ * Compile a filter subject (possibly with `*` / `>`) into a predicate over literal subjects.
+ * Stores test every message against one filter, so the filter is tokenised once here and the
+ * literal and match-everything cases skip tokenising altogether. `""` matches everything,
+ * as an empty filter does in JetStream.
+ */
+export function subjectMatcher(filter: string): (subject: string) => boolean {
+  if (filter === "" || filter === ">") return matchAll;
+  if (!hasWildcard(filter)) return (s) => s === filter;
+  const p = filter.split(".");
+  const np = p.length;
+  const fwc = p[np - 1] === ">";
+  return (s) => {
+    let start = 0;
+    const n = s.length;
+    for (let i = 0; i < np; i++) {
+      if (start > n) return false;
+      const t = p[i]!;
+      if (fwc && i === np - 1) return start < n;
+      let end = s.indexOf(".", start);
+      if (end < 0) end = n;
+      if (t !== "*") {
+        if (end - start !== t.length || !s.startsWith(t, start)) return false;
+      }
+      start = end + 1;
+    }
+    return start > n;
+  };
+}
+
+function matchAll(): boolean { return true; }

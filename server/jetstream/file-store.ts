@@ -1,0 +1,588 @@
+// File store: a stream as numbered, append-only block files of checksummed records
+// (file-store-block.ts), with the whole index in memory (base-store.ts).
+//
+// Layout of <dir>:
+//   meta.json        limits and the stream layer's config, written atomically
+//   msgs/<id>.blk    blocks, ids ascending; the last one is the active block
+//   msgs/<id>.idx    index cache of a sealed block (written on seal and on close)
+//
+// Removals are records too: Tomb(seq) for one message, Floor(seq) for "everything below seq"
+// (the common case: limits and age remove from the front). Each block starts with Floor(first)
+// and Last(last) so first/last survive even when every older block has been deleted.
+//
+// Writes: storeMsg encodes into one reusable buffer and returns; the buffer is written with a
+// single write(2) at the end of the current microtask (or at once past FLUSH_AT bytes), so one
+// socket read of many publishes becomes one syscall. whenDurable() resolves after that write
+// (default) or after an fsync that covers it (syncAlways; one fsync serves every append that
+// was written when it started: group commit).
+
+import {
+  closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync,
+  readFileSync, readSync, rmSync, statSync, unlinkSync, writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { BaseStore } from "./base-store.js";
+import {
+  encodeRecord, erasedRecord, fsyncDir, MAX_SUBJECT, parseRecord, readIndexFile, REC_HDR,
+  RecordKind, recordLength, scanBlock, writeFileAtomic, writeIndexFile, type RecordInfo,
+} from "./file-store-block.js";
+import { MsgEntry } from "./msg-index.js";
+import {
+  fileStoreMsgSize, NO_LIMITS, StorageType, StoreError, StoreErrorCode,
+  type StoredMsg, type StoreLimits,
+} from "./store.js";
+
+export interface FileStoreOptions {
+  /** The stream's directory (created if missing). */
+  dir: string;
+  /** Limits to apply; when absent, those in meta.json (or none). */
+  limits?: StoreLimits;
+  /** Opaque stream configuration to keep in meta.json for the stream layer. */
+  config?: unknown;
+  /** Block (segment) size in bytes; nats-server uses 8 MiB for limits streams. */
+  blockSize?: number;
+  /** fsync before whenDurable resolves (group commit). Default false. */
+  syncAlways?: boolean;
+  /** fsync interval for the default policy, ms. Default 2 minutes, as nats-server. */
+  syncIntervalMs?: number;
+  /** Recovery and I/O warnings (corrupt records, torn tails, failed writes). */
+  onWarning?: (message: string) => void;
+  /** Test hook: called before each write(2) of buffered records; an Error fails that write. */
+  writeFault?: (bytes: number) => Error | null;
+}
+
+interface Deferred { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void; }
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  // Nobody may be waiting on a batch that fails; that must not be an unhandled rejection.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+class Block {
+  fd = -1;
+  /** Bytes on disk (written). */
+  size = 0;
+  /** Live messages in this block. */
+  live = 0;
+  /** Targets of the Tomb records this block holds (carried forward if it is removed early). */
+  tombs: number[] = [];
+  constructor(readonly id: number, readonly path: string, readonly idxPath: string) {}
+}
+
+const FLUSH_AT = 1 << 20;
+const resolved: Promise<void> = Promise.resolve();
+
+export class FileStore extends BaseStore {
+  readonly type = StorageType.File;
+
+  private readonly dir: string;
+  private readonly msgDir: string;
+  private readonly blockSize: number;
+  private readonly syncAlways: boolean;
+  private readonly warn: (m: string) => void;
+  private readonly writeFault: ((bytes: number) => Error | null) | null;
+  private config: unknown;
+
+  private readonly blocks = new Map<number, Block>();
+  private active!: Block;
+  /** Records of the active block, for its index file when it is sealed. */
+  private activeRecords: RecordInfo[] = [];
+
+  private wbuf = Buffer.allocUnsafe(FLUSH_AT * 2);
+  private wlen = 0;
+  private flushQueued = false;
+  private floorPending = false;
+  private nextFlush: Deferred | null = null;
+  private awaitingSync: Deferred[] = [];
+  private syncInFlight = false;
+  private writtenGen = 0;
+  private syncedGen = 0;
+  private deferredCloses = new Set<number>();
+  private reloadPending = false;
+  private syncTimer: NodeJS.Timeout | null = null;
+
+  static open(opts: FileStoreOptions): FileStore {
+    return new FileStore(opts);
+  }
+
+  private constructor(opts: FileStoreOptions) {
+    super();
+    this.dir = opts.dir;
+    this.msgDir = join(opts.dir, "msgs");
+    this.blockSize = opts.blockSize ?? 8 * 1024 * 1024;
+    this.syncAlways = opts.syncAlways ?? false;
+    this.warn = opts.onWarning ?? (() => {});
+    this.writeFault = opts.writeFault ?? null;
+    mkdirSync(this.msgDir, { recursive: true });
+
+    const meta = this.readMeta();
+    this.config = opts.config ?? meta?.config;
+    const limits = opts.limits ?? meta?.limits ?? { ...NO_LIMITS };
+    if (meta === null || opts.limits !== undefined || opts.config !== undefined) this.writeMeta(limits);
+
+    this.recover();
+    this.updateConfigNoMeta(limits);
+
+    const every = opts.syncIntervalMs ?? 120_000;
+    if (!this.syncAlways && every > 0) {
+      this.syncTimer = setInterval(() => this.kickSync(true), every);
+      this.syncTimer.unref();
+    }
+  }
+
+  // ---- meta ----------------------------------------------------------------------------------
+
+  private readMeta(): { limits?: StoreLimits; config?: unknown } | null {
+    try {
+      return JSON.parse(readFileSync(join(this.dir, "meta.json"), "utf8")) as { limits?: StoreLimits; config?: unknown };
+    } catch {
+      return null;
+    }
+  }
+
+  private writeMeta(limits: StoreLimits): void {
+    writeFileAtomic(this.dir, "meta.json", JSON.stringify({ version: 1, limits, config: this.config ?? null }));
+  }
+
+  /** The stream layer's configuration as kept in meta.json. */
+  get streamConfig(): unknown { return this.config; }
+
+  setStreamConfig(config: unknown): void {
+    this.checkOpen();
+    this.config = config;
+    this.writeMeta(this.limits);
+  }
+
+  override updateConfig(limits: StoreLimits): void {
+    this.checkOpen();
+    this.writeMeta(limits);
+    super.updateConfig(limits);
+  }
+
+  private updateConfigNoMeta(limits: StoreLimits): void {
+    super.updateConfig(limits);
+  }
+
+  // ---- recovery ------------------------------------------------------------------------------
+
+  private blockFor(id: number): Block {
+    return new Block(id, join(this.msgDir, `${id}.blk`), join(this.msgDir, `${id}.idx`));
+  }
+
+  /** Rebuild the index from the blocks: index caches where valid, a scan otherwise. */
+  private recover(): void {
+    const ids = readdirSync(this.msgDir)
+      .filter((f) => /^\d+\.blk$/.test(f))
+      .map((f) => parseInt(f, 10))
+      .sort((a, b) => a - b);
+
+    let floor = 0;
+    let lastSeen = 0;
+    let lastSeenTs = 0n;
+    const tombs = new Set<number>();
+    const msgs: Array<[Block, RecordInfo]> = [];
+    let lastRecords: RecordInfo[] = [];
+
+    for (let i = 0; i < ids.length; i++) {
+      const b = this.blockFor(ids[i]!);
+      const st = statSync(b.path);
+      let records = readIndexFile(b.idxPath, st.size, st.mtimeMs);
+      b.size = st.size;
+      if (records === null) {
+        const buf = readFileSync(b.path);
+        const scan = scanBlock(buf);
+        for (const [off, len] of scan.corrupt) {
+          this.warn(`file store ${this.dir}: block ${b.id}: skipped ${len} corrupt bytes at offset ${off}`);
+        }
+        if (scan.validEnd < buf.length) {
+          this.warn(`file store ${this.dir}: block ${b.id}: cut torn tail of ${buf.length - scan.validEnd} bytes at offset ${scan.validEnd}`);
+          const fd = openSync(b.path, "r+");
+          try { ftruncateSync(fd, scan.validEnd); fsyncSync(fd); } finally { closeSync(fd); }
+          b.size = scan.validEnd;
+        }
+        records = scan.records;
+      }
+      this.blocks.set(b.id, b);
+      for (const r of records) {
+        switch (r.kind) {
+          case RecordKind.Msg: msgs.push([b, r]); break;
+          case RecordKind.Tomb: tombs.add(r.seq); b.tombs.push(r.seq); continue;
+          case RecordKind.Floor: if (r.seq > floor) floor = r.seq; continue;
+        }
+        if (r.seq > lastSeen) { lastSeen = r.seq; lastSeenTs = r.ts; }
+      }
+      if (i === ids.length - 1) lastRecords = records;
+    }
+
+    let prev = 0;
+    for (const [b, r] of msgs) {
+      if (r.seq <= prev) {
+        this.warn(`file store ${this.dir}: block ${b.id}: sequence ${r.seq} out of order, ignored`);
+        continue;
+      }
+      prev = r.seq;
+      if (r.seq < floor || tombs.has(r.seq)) continue;
+      const size = 22 + r.subject.length + (r.hdrLen > 0 ? 4 + r.hdrLen : 0) + r.dataLen + 8;
+      this.index(new MsgEntry(r.seq, r.subject, r.ts, size, null, null, b.id, r.off, r.len));
+      b.live++;
+    }
+    const last = Math.max(lastSeen, floor - 1, this.last);
+    if (last > this.last) { this.last = last; this.lastTs = lastSeenTs || this.lastTs; }
+    if (this.msgs === 0 && this.last > 0) {
+      this.first = this.last + 1;
+      this.table.clear(this.first);
+    }
+
+    // The last block stays active if it has room; its index file goes, as it will change.
+    const lastId = ids[ids.length - 1];
+    const tail = lastId === undefined ? undefined : this.blocks.get(lastId);
+    if (tail !== undefined && tail.size < this.blockSize) {
+      this.active = tail;
+      this.activeRecords = lastRecords;
+      this.openFd(tail);
+      try { unlinkSync(tail.idxPath); } catch { /* none */ }
+    } else {
+      this.newBlock((lastId ?? 0) + 1);
+    }
+    for (const b of [...this.blocks.values()]) {
+      if (b !== this.active && b.live === 0) this.removeBlock(b);
+    }
+  }
+
+  private openFd(b: Block): number {
+    if (b.fd < 0) b.fd = openSync(b.path, "r+");
+    return b.fd;
+  }
+
+  /** Start a new active block; it opens with Floor/Last so first/last survive on their own. */
+  private newBlock(id: number): void {
+    const b = this.blockFor(id);
+    b.fd = openSync(b.path, "w+");
+    fsyncDir(this.msgDir);
+    this.blocks.set(id, b);
+    this.active = b;
+    this.activeRecords = [];
+    if (this.last > 0) {
+      this.encode(RecordKind.Floor, this.first, 0n, "", null, null);
+      this.encode(RecordKind.Last, this.last, this.lastTs, "", null, null);
+    }
+  }
+
+  /** Seal the active block (flushed, fsynced, indexed) and start the next. */
+  private rollover(): void {
+    this.flushWrites();
+    if (this.reloadPending) return;
+    const old = this.active;
+    fsyncSync(old.fd);
+    try {
+      writeIndexFile(old.idxPath, old.size, fstatSync(old.fd).mtimeMs, this.activeRecords);
+    } catch (err) {
+      this.warn(`file store ${this.dir}: block ${old.id}: index not written: ${String(err)}`);
+    }
+    this.newBlock(old.id + 1);
+    if (old.live === 0) this.removeBlock(old);
+  }
+
+  // ---- appends -------------------------------------------------------------------------------
+
+  /** Encode a record at the end of the active block (in the write buffer). Returns its offset. */
+  private encode(kind: number, seq: number, ts: bigint, subject: string, hdr: Buffer | null, data: Buffer | null): number {
+    const len = recordLength(subject, hdr, data);
+    if (this.active.size + this.wlen + len > this.blockSize && this.active.size + this.wlen > 0 && !this.reloadPending) {
+      this.rollover();
+    }
+    if (this.wlen + len > this.wbuf.length) {
+      this.flushWrites();
+      if (len > this.wbuf.length) this.wbuf = Buffer.allocUnsafe(len);
+    }
+    const off = this.active.size + this.wlen;
+    encodeRecord(this.wbuf, this.wlen, kind, seq, ts, subject, hdr, data);
+    this.wlen += len;
+    this.activeRecords.push({
+      kind, seq, ts, off, len, subject,
+      hdrLen: hdr === null ? 0 : hdr.length, dataLen: data === null ? 0 : data.length,
+    });
+    if (this.wlen >= FLUSH_AT) this.flushWrites();
+    else this.scheduleFlush();
+    return off;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      if (!this.closed) this.flushWrites();
+    });
+  }
+
+  /** Hand the buffered records to the OS with one write(2). */
+  private flushWrites(): void {
+    if (this.floorPending && !this.reloadPending) {
+      this.floorPending = false;
+      this.encode(RecordKind.Floor, this.first, 0n, "", null, null);
+    }
+    const d = this.nextFlush;
+    if (this.wlen === 0) {
+      if (d !== null) { this.nextFlush = null; this.afterWrite(d); }
+      return;
+    }
+    const b = this.active;
+    let written = 0;
+    try {
+      if (this.reloadPending) throw new Error("an earlier write failed; store is reloading");
+      const fault = this.writeFault?.(this.wlen) ?? null;
+      if (fault !== null) {
+        written = writeSync(b.fd, this.wbuf, 0, this.wlen >>> 1, b.size); // a partial write first
+        throw fault;
+      }
+      while (written < this.wlen) written += writeSync(b.fd, this.wbuf, written, this.wlen - written, b.size + written);
+    } catch (err) {
+      this.failWrite(err, d);
+      return;
+    }
+    b.size += this.wlen;
+    this.wlen = 0;
+    this.writtenGen++;
+    this.nextFlush = null;
+    if (d !== null) this.afterWrite(d);
+  }
+
+  private afterWrite(d: Deferred): void {
+    if (this.syncAlways) { this.awaitingSync.push(d); this.kickSync(false); }
+    else d.resolve();
+  }
+
+  /**
+   * A write failed (ENOSPC, EIO …): cut what reached the file back to the last good record,
+   * fail the waiting batch, and rebuild the index from disk on the next microtask, so the
+   * provisional messages vanish and everything written before stays.
+   */
+  private failWrite(err: unknown, d: Deferred | null): void {
+    try { ftruncateSync(this.active.fd, this.active.size); } catch { /* the rebuild cuts it */ }
+    this.wlen = 0;
+    this.nextFlush = null;
+    this.floorPending = false;
+    if (!this.reloadPending) {
+      this.warn(`file store ${this.dir}: write failed: ${String(err)}`);
+      this.reloadPending = true;
+      queueMicrotask(() => this.reload());
+    }
+    d?.reject(new StoreError(StoreErrorCode.WriteFailed, `write failed: ${String(err)}`, { cause: err }));
+  }
+
+  private reload(): void {
+    if (this.closed) return;
+    const assigned = this.last;
+    const assignedTs = this.lastTs;
+    for (const b of this.blocks.values()) if (b.fd >= 0) this.closeFd(b);
+    this.blocks.clear();
+    this.resetIndex();
+    this.wlen = 0;
+    this.reloadPending = false;
+    this.recover();
+    // Sequences handed out for the failed batch are not reused in this process.
+    if (this.last < assigned) {
+      this.last = assigned;
+      this.lastTs = assignedTs;
+      if (this.msgs === 0) { this.first = assigned + 1; this.table.clear(this.first); }
+    }
+    if (this.limits.maxAgeMs > 0) this.scheduleAgeCheck();
+  }
+
+  private kickSync(interval: boolean): void {
+    if (this.syncInFlight || this.closed) return;
+    if (!interval && this.awaitingSync.length === 0) return;
+    if (interval && this.syncedGen === this.writtenGen) return;
+    const batch = this.awaitingSync;
+    this.awaitingSync = [];
+    const gen = this.writtenGen;
+    const fd = this.active.fd;
+    this.syncInFlight = true;
+    fsync(fd, (err) => {
+      this.syncInFlight = false;
+      if (this.deferredCloses.delete(fd)) closeSync(fd);
+      if (err !== null) {
+        this.warn(`file store ${this.dir}: fsync failed: ${String(err)}`);
+        const se = new StoreError(StoreErrorCode.WriteFailed, `fsync failed: ${String(err)}`, { cause: err });
+        for (const d of batch) d.reject(se);
+      } else {
+        if (gen > this.syncedGen) this.syncedGen = gen;
+        for (const d of batch) d.resolve();
+      }
+      this.kickSync(false);
+    });
+  }
+
+  whenDurable(_seq: number): Promise<void> {
+    if (this.closed) return resolved;
+    // Conservative and cheap: wait for everything buffered now, which includes seq.
+    if (this.wlen > 0 || this.floorPending) {
+      if (this.nextFlush === null) this.nextFlush = deferred();
+      return this.nextFlush.promise;
+    }
+    if (this.syncAlways && this.syncedGen < this.writtenGen) {
+      const d = deferred();
+      this.awaitingSync.push(d);
+      this.kickSync(false);
+      return d.promise;
+    }
+    return resolved;
+  }
+
+  async flush(): Promise<void> {
+    if (this.closed) return;
+    this.flushWrites();
+    if (this.reloadPending) throw new StoreError(StoreErrorCode.WriteFailed, "write failed");
+    const gen = this.writtenGen;
+    const fd = this.active.fd;
+    await new Promise<void>((res, rej) => fsync(fd, (err) => (err === null ? res() : rej(err))));
+    if (gen > this.syncedGen) this.syncedGen = gen;
+  }
+
+  // ---- hooks ---------------------------------------------------------------------------------
+
+  msgSize(subject: string, hdr: Buffer | null, data: Buffer): number {
+    return fileStoreMsgSize(subject, hdr, data);
+  }
+
+  protected validate(subject: string, hdr: Buffer | null, data: Buffer): void {
+    if (subject.length === 0) throw new StoreError(StoreErrorCode.InvalidArgument, "subject required");
+    if (subject.length > MAX_SUBJECT) throw new StoreError(StoreErrorCode.MsgTooLarge, "subject too long");
+    if (recordLength(subject, hdr, data) > 0xfffffff0) throw new StoreError(StoreErrorCode.MsgTooLarge, "message too large");
+  }
+
+  protected persistStore(seq: number, ts: bigint, subject: string, hdr: Buffer | null, data: Buffer, size: number): MsgEntry {
+    const off = this.encode(RecordKind.Msg, seq, ts, subject, hdr, data);
+    this.active.live++;
+    return new MsgEntry(seq, subject, ts, size, null, null, this.active.id, off, recordLength(subject, hdr, data));
+  }
+
+  protected persistSkip(seq: number): void {
+    this.encode(RecordKind.Skip, seq, this.clock.now(), "", null, null);
+  }
+
+  protected persistRemove(e: MsgEntry, erase: boolean, wasFirst: boolean, bulk: boolean): void {
+    const b = this.blocks.get(e.block);
+    if (b !== undefined) b.live--;
+    if (!bulk) {
+      // Removal from the front is covered by one Floor record per write batch.
+      if (wasFirst) { this.floorPending = true; this.scheduleFlush(); }
+      else { this.encode(RecordKind.Tomb, e.seq, 0n, "", null, null); this.active.tombs.push(e.seq); }
+    }
+    if (erase && b !== undefined) this.overwrite(b, e);
+    if (b !== undefined && b.live === 0 && b !== this.active) this.removeBlock(b);
+  }
+
+  /** Erase: rewrite the record in place, zeroed, as kind Erased. */
+  private overwrite(b: Block, e: MsgEntry): void {
+    const rec = erasedRecord(e.seq, e.len);
+    if (b === this.active && e.off >= b.size) {
+      rec.copy(this.wbuf, e.off - b.size);
+    } else {
+      try { unlinkSync(b.idxPath); } catch { /* none */ }
+      try { writeSync(this.openFd(b), rec, 0, rec.length, e.off); } catch (err) {
+        this.warn(`file store ${this.dir}: erase of ${e.seq} failed: ${String(err)}`);
+      }
+    }
+    if (b === this.active) {
+      for (const r of this.activeRecords) if (r.off === e.off) { r.kind = RecordKind.Erased; r.subject = ""; r.hdrLen = 0; r.dataLen = e.len - 32; }
+    }
+  }
+
+  protected persistFloor(): void {
+    this.floorPending = true;
+    this.encode(RecordKind.Last, this.last, this.lastTs, "", null, null);
+    for (const b of [...this.blocks.values()]) {
+      if (b !== this.active && b.live === 0) this.removeBlock(b);
+    }
+  }
+
+  protected persistPurgeAll(): void {
+    // A fresh block whose Floor covers everything, durable before the old blocks go.
+    const old = [...this.blocks.values()];
+    this.rollover();
+    this.flushWrites();
+    if (this.reloadPending) return;
+    fsyncSync(this.active.fd);
+    for (const b of old) if (b !== this.active) this.removeBlock(b);
+  }
+
+  /**
+   * Delete a block none of whose messages is live. A block that is not the oldest may hold
+   * tombstones for messages in older blocks: those are re-written to the active block (and
+   * synced) first, or the messages would come back after a restart.
+   */
+  private removeBlock(b: Block): void {
+    let oldest = true;
+    for (const id of this.blocks.keys()) if (id < b.id) { oldest = false; break; }
+    if (!oldest) {
+      const carry = b.tombs.filter((t) => t >= this.first && this.table.get(t) === undefined);
+      for (const t of carry) { this.encode(RecordKind.Tomb, t, 0n, "", null, null); this.active.tombs.push(t); }
+      this.floorPending = true;
+      this.flushWrites();
+      if (this.reloadPending) return;
+      fsyncSync(this.active.fd);
+    }
+    if (b.fd >= 0) this.closeFd(b);
+    this.blocks.delete(b.id);
+    try { unlinkSync(b.path); } catch { /* gone */ }
+    try { unlinkSync(b.idxPath); } catch { /* none */ }
+  }
+
+  private closeFd(b: Block): void {
+    // An fsync may still be running on it in the thread pool: close when it ends.
+    if (this.syncInFlight) this.deferredCloses.add(b.fd);
+    else closeSync(b.fd);
+    b.fd = -1;
+  }
+
+  protected readMsg(e: MsgEntry): StoredMsg | null {
+    const b = this.blocks.get(e.block);
+    if (b === undefined) return null;
+    let buf: Buffer;
+    if (b === this.active && e.off >= b.size) {
+      const rel = e.off - b.size;
+      if (rel + e.len > this.wlen) return null;
+      buf = Buffer.from(this.wbuf.subarray(rel, rel + e.len));
+    } else {
+      buf = Buffer.allocUnsafe(e.len);
+      if (readSync(this.openFd(b), buf, 0, e.len, e.off) !== e.len) return null;
+    }
+    const r = parseRecord(buf, 0, e.len);
+    if (r === null || r.kind !== RecordKind.Msg || r.seq !== e.seq) {
+      this.warn(`file store ${this.dir}: message ${e.seq} unreadable in block ${b.id}`);
+      return null;
+    }
+    const hs = REC_HDR + r.subject.length;
+    return {
+      subject: r.subject, seq: r.seq, ts: r.ts,
+      hdr: r.hdrLen > 0 ? buf.subarray(hs, hs + r.hdrLen) : null,
+      data: buf.subarray(hs + r.hdrLen, e.len - 4),
+    };
+  }
+
+  protected async release(): Promise<void> {
+    if (this.syncTimer !== null) { clearInterval(this.syncTimer); this.syncTimer = null; }
+    const a = this.active;
+    try {
+      fsyncSync(a.fd);
+      writeIndexFile(a.idxPath, a.size, fstatSync(a.fd).mtimeMs, this.activeRecords);
+    } catch (err) {
+      this.warn(`file store ${this.dir}: index not written on close: ${String(err)}`);
+    }
+    while (this.syncInFlight) await new Promise((r) => setImmediate(r));
+    for (const d of this.awaitingSync) d.resolve();
+    this.awaitingSync = [];
+    for (const b of this.blocks.values()) if (b.fd >= 0) { closeSync(b.fd); b.fd = -1; }
+  }
+
+  async delete(): Promise<void> {
+    if (!this.closed) await this.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
