@@ -333,6 +333,15 @@ function msgDelete(js: JetStream, tokens: string[], m: InternalMsg): Reply {
   if (s.config.sealed) return err(T.MsgDelete, apiError(JsErrors.StreamSealed));
   if (s.config.deny_delete) return err(T.MsgDelete, apiError(JsErrors.StreamMsgDeleteFailed, { err: "message delete not permitted" }));
   // nats-server sends the outcome of the delete itself through sendAPIResponse: never counted as an error.
+  if (s.config.storage === "file") {
+    // nats-server's file store reports a sequence outside [first, last] as a failure, not as
+    // "sequence not found" (that is for gaps inside); its memory store says "not found" for both.
+    const st = s.store.fastState();
+    if (seq === 0 || seq < st.first_seq || seq > st.last_seq || st.msgs === 0) {
+      const text = seq !== 0 && seq > st.last_seq ? "stream store EOF" : "no message found";
+      return { body: { type: T.MsgDelete, error: apiError(JsErrors.StreamMsgDeleteFailed, { err: text }) }, counted: "ok" };
+    }
+  }
   let removed: boolean;
   try {
     removed = s.removeMsg(seq, !noErase);
