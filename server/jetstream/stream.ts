@@ -185,6 +185,14 @@ export class Stream {
     if (this.host.resourcesExceeded(this)) return errAck(name, apiError(JsErrors.InsufficientResources));
 
     const subject = toWire(m.subject);
+    if (cfg.retention === "interest" && !this.hasInterest(subject)) {
+      // Nobody will ever consume it: nats-server burns the sequence instead of storing, and acks.
+      const seq = this.store.skipMsg();
+      this.lastMsgId = msgId;
+      if (msgId !== "") this.dedupe.set(msgId, { seq, ts: this.host.clock.now() });
+      if (reply !== "") this.sendAfterDurable(seq, reply, `{"stream":${goJSON(name)}, "seq":${seq}}`);
+      return null;
+    }
     if (cfg.discard === "new") {
       const why = this.discardNewReason(subject, hdr, m.data);
       if (why !== "") return errAck(name, apiError(JsErrors.StreamStoreFailed, { err: why }));
@@ -206,6 +214,14 @@ export class Stream {
 
     if (reply !== "") this.sendAfterDurable(seq, reply, `{"stream":${goJSON(name)}, "seq":${seq}}`);
     return null;
+  }
+
+  /**
+   * Whether a consumer is interested in this subject (interest retention). Consumers are not
+   * built yet, so nothing is: the consumer layer will answer this.
+   */
+  hasInterest(_subject: string): boolean {
+    return false;
   }
 
   /**

@@ -242,6 +242,29 @@ describe("publishing", () => {
     expect((await jsm.streams.info("O")).state).toMatchObject({ messages: 2, first_seq: 4, last_seq: 5 });
   });
 
+  test("discard new counts bytes as nats-server 2.10's store does (the incoming message included)", async () => {
+    // memory store size: subject 1 + payload 40 + 16 = 57 bytes; 57 + 57 >= 114 refuses the second.
+    await jsm.streams.add({ name: "B", subjects: ["b"], max_bytes: 114, discard: "new" as never, storage: "memory" as never });
+    const js = jetstream(nc);
+    await js.publish("b", "x".repeat(40));
+    expect(await apiError(js.publish("b", "x".repeat(40)))).toMatchObject({ code: 10077, description: "maximum bytes exceeded" });
+  });
+
+  test("discard new per subject refuses a subject at its limit, others still go in", async () => {
+    await jsm.streams.add({ name: "PS", subjects: ["ps.*"], max_msgs_per_subject: 1, discard: "new" as never, discard_new_per_subject: true });
+    const js = jetstream(nc);
+    await js.publish("ps.a", "1");
+    await js.publish("ps.b", "1");
+    expect(await apiError(js.publish("ps.a", "2"))).toMatchObject({ code: 10077, description: "maximum messages per subject exceeded" });
+  });
+
+  test("an interest stream without consumers acknowledges but keeps nothing, as nats-server", async () => {
+    await jsm.streams.add({ name: "I", subjects: ["i"], retention: "interest" as never });
+    const a = await jetstream(nc).publish("i", "x");
+    expect(a.seq).toBe(1);
+    expect((await jsm.streams.info("I")).state).toMatchObject({ messages: 0, last_seq: 1 });
+  });
+
   test("max_msg_size refuses larger messages with 10054", async () => {
     await jsm.streams.add({ name: "Z", subjects: ["z"], max_msg_size: 4 });
     expect((await apiError(jetstream(nc).publish("z", "12345"))).code).toBe(10054);
@@ -368,9 +391,11 @@ describe("persistence", () => {
       const m1 = await jetstreamManager(c1);
       await m1.streams.add({ name: "F", subjects: ["f"], max_msgs: 100, allow_direct: true });
       await m1.streams.add({ name: "M", subjects: ["m"], storage: "memory" as never });
+      await m1.streams.update("F", { subjects: ["f", "g"], max_msgs: 100, allow_direct: true, description: "updated" });
       const js1 = jetstream(c1);
       await js1.publish("f", "one", { msgID: "a" });
       await js1.publish("f", "two");
+      const created = (await m1.streams.info("F")).created;
       await c1.close();
       await s1.close();
 
@@ -382,7 +407,8 @@ describe("persistence", () => {
         for await (const n of m2.streams.names()) names.push(n);
         expect(names).toEqual(["F"]);
         const si = await m2.streams.info("F");
-        expect(si.config.max_msgs).toBe(100);
+        expect(si.config).toMatchObject({ max_msgs: 100, subjects: ["f", "g"], description: "updated" });
+        expect(si.created).toBe(created);
         expect(si.state).toMatchObject({ messages: 2, last_seq: 2 });
         // The Msg-Id stored before the restart still dedupes.
         const dup = await jetstream(c2).publish("f", "one", { msgID: "a" });
