@@ -2,6 +2,7 @@
 // against gnat in-process, over real sockets.
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { connect as connectV2 } from "nats";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
@@ -379,6 +380,21 @@ describe("messages and purge", () => {
     const r = await api("STREAM.INFO.SF", { subjects_filter: "sf.a" });
     expect(r).toMatchObject({ total: 1, offset: 0, limit: 100000 });
     expect((r.state as { subjects: unknown }).subjects).toEqual({ "sf.a": 2 });
+  });
+});
+
+describe("KV on top of streams (no watchers: those need consumers)", () => {
+  test("@nats-io/kv creates a bucket, puts, gets, updates with revision checks and deletes", async () => {
+    const kv = await new Kvm(nc).create("B", { history: 3 });
+    expect(await kv.put("k", "v1")).toBe(1);
+    expect(await kv.put("k", "v2")).toBe(2);
+    const e = await kv.get("k");
+    expect([e?.string(), e?.revision]).toEqual(["v2", 2]);
+    await expect(kv.create("k", "x")).rejects.toThrow(/wrong last sequence: 2/);
+    expect(await kv.update("k", "v3", 2)).toBe(3);
+    await kv.delete("k");
+    expect((await kv.get("k"))?.operation).toBe("DEL");
+    expect((await kv.status()).history).toBe(3);
   });
 });
 
