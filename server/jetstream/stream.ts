@@ -231,9 +231,11 @@ export class Stream {
   private discardNewReason(subject: string, hdr: Buffer | null, data: Buffer): string {
     const cfg = this.config;
     let atSubjectLimit = false;
+    let subjectFirst = 0;
     if (cfg.max_msgs_per_subject > 0) {
       const ss = this.store.subjectsState(subject).get(subject);
       atSubjectLimit = ss !== undefined && ss.msgs >= cfg.max_msgs_per_subject;
+      subjectFirst = ss?.first_seq ?? 0;
     }
     if (atSubjectLimit && cfg.discard_new_per_subject) return "maximum messages per subject exceeded";
     const st = this.store.fastState();
@@ -243,7 +245,7 @@ export class Stream {
       if (st.bytes + size >= cfg.max_bytes) {
         if (!atSubjectLimit) return "maximum bytes exceeded";
         // Replacing the oldest message of this subject must free enough room.
-        const first = this.store.loadNextMsg(subject, 0);
+        const first = this.store.loadMsg(subjectFirst);
         if (first === null || this.store.msgSize(first.subject, first.hdr, first.data) < size) return "maximum bytes exceeded";
       }
     }
