@@ -148,6 +148,27 @@ async function run(nc: NatsConnection): Promise<{ api: Json[]; acks: string[]; a
     const m = await nc.request(`$JS.API.${subj}`, JSON.stringify(body), { timeout: 2000 });
     after.push(m.json<Json>());
   }
+  // Direct gets: status line, headers (but the time stamp) and payload, raw.
+  const hc = headers();
+  hc.set("X-Foo", "bar");
+  hc.set("Nats-Msg-Id", "c1");
+  await nc.request("file.c", "payload-c", { timeout: 2000, headers: hc });
+  await nc.request("file.d", "payload-d", { timeout: 2000 });
+  for (const [subj, body] of [
+    ["$JS.API.DIRECT.GET.FILE", JSON.stringify({ last_by_subj: "file.c" })],
+    ["$JS.API.DIRECT.GET.FILE", JSON.stringify({ next_by_subj: "file.*", seq: 1 })],
+    ["$JS.API.DIRECT.GET.FILE.file.d", ""],
+    ["$JS.API.DIRECT.GET.FILE.file.d", "x"],
+    ["$JS.API.DIRECT.GET.FILE", JSON.stringify({ seq: 99 })],
+    ["$JS.API.DIRECT.GET.FILE", ""],
+    ["$JS.API.DIRECT.GET.FILE", "{bad"],
+    ["$JS.API.DIRECT.GET.FILE", JSON.stringify({ seq: 1, last_by_subj: "x" })],
+  ] as const) {
+    const m = await nc.request(subj, body, { timeout: 2000 });
+    const h: string[] = [];
+    for (const k of m.headers?.keys() ?? []) if (k !== "Nats-Time-Stamp") h.push(`${k}: ${m.headers!.values(k).join(",")}`);
+    after.push({ code: m.headers?.code ?? 0, description: m.headers?.description ?? "", headers: h, data: m.string() });
+  }
   return { api, acks, after };
 }
 
@@ -220,6 +241,10 @@ describe.skipIf(NATS_SERVER === null)("JetStream API against nats-server -js", (
       return [st.messages!, st.first_seq!, st.last_seq!, st.bytes!];
     };
     expect(counts(results.gnat.after[7]!)).toEqual(counts(results.nats.after[7]!));
+  });
+
+  test("direct gets: same status, headers and payload", () => {
+    expect(results.gnat.after.slice(9)).toEqual(results.nats.after.slice(9));
   });
 });
 
