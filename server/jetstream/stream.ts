@@ -345,9 +345,8 @@ export class Stream {
 
   purge(req: PurgeRequest | undefined): number {
     if (req !== undefined && req.filter !== undefined) req = { ...req, filter: toWire(req.filter) };
-    const n = this.store.purge(req);
-    // Purging everything forgets Msg-Ids too only in nats-server's clustered path; keep them.
-    return n;
+    // Msg-Ids stay in the dedupe window after a purge, as in nats-server (its purge leaves ddmap alone).
+    return this.store.purge(req);
   }
 
   removeMsg(seq: number, erase: boolean): boolean {
