@@ -357,7 +357,7 @@ const REFUSED = new Set([
 const NOT_YET = new Set([
   "client_advertise", "trace_verbose", "logtime", "mappings", "maps", "disable_sublist_cache",
   "no_sublist_cache", "http", "http_port", "monitor_port", "http_base_path", "cluster", "gateway",
-  "leaf", "leafnodes", "store_dir", "storedir", "jetstream", "logfile_size_limit",
+  "leaf", "leafnodes", "logfile_size_limit",
   "log_size_limit", "syslog", "remote_syslog", "prof_port", "max_traced_msg_len",
   "max_sub_tokens", "max_subscription_tokens", "mode", "urls", "url", "lame_duck_duration",
   "lame_duck_grace_period", "no_system_account", "no_system", "no_sys_acc", "no_header_support",
@@ -474,6 +474,14 @@ function mapConfig(p: Parsed): LoadedConfig {
       case "ports_file_dir":
         options.portsFileDir = str(key, v);
         break;
+      case "store_dir":
+      case "storedir":
+        if (options.storeDir) throw fail(key, "Duplicate 'store_dir' configuration");
+        options.storeDir = str(key, v);
+        break;
+      case "jetstream":
+        mapJetStream(key, v, options, { fail, int, bool, str, duration, warnings });
+        break;
       default:
         if (NOT_YET.has(key) || NOT_YET.has(k)) {
           if (typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date)) {
@@ -489,6 +497,76 @@ function mapConfig(p: Parsed): LoadedConfig {
     }
   }
   return { options, warnings };
+}
+
+interface Readers {
+  fail: (key: string, reason: string) => ConfigError;
+  int: (key: string, v: ConfigValue, min?: number) => number;
+  bool: (key: string, v: ConfigValue) => boolean;
+  str: (key: string, v: ConfigValue) => string;
+  duration: (key: string, v: ConfigValue) => number;
+  warnings: string[];
+}
+
+const STORAGE_UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** nats-server's `jetstream` key: a bool, "enabled"/"disabled", or a block of settings. */
+function mapJetStream(key: string, v: ConfigValue, options: Partial<ServerOptions>, r: Readers): void {
+  if (typeof v === "boolean") {
+    options.jetstream = v;
+    return;
+  }
+  if (typeof v === "string") {
+    const l = v.toLowerCase();
+    if (l === "enabled" || l === "enable") options.jetstream = true;
+    else if (l === "disabled" || l === "disable") options.jetstream = false;
+    else throw r.fail(key, `Expected 'enabled' or 'disabled' for string value, got '${v}'`);
+    return;
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Date) {
+    throw r.fail(key, "Expected map, bool or string to define JetStream");
+  }
+  // Size values may be numbers (the parser already applied 1GB-style suffixes) or strings.
+  const size = (k: string, x: ConfigValue): number => {
+    if (typeof x === "number" && Number.isInteger(x)) return x;
+    if (typeof x === "string") {
+      const m = /^\s*(\d+)\s*([KMGT])?B?\s*$/i.exec(x);
+      if (m) return Number.parseInt(m[1]!, 10) * (m[2] ? STORAGE_UNITS[m[2].toUpperCase()]! : 1);
+    }
+    throw r.fail(k, `${k} must be a size, got ${JSON.stringify(x)}`);
+  };
+  let enable = true;
+  for (const [mk, mv] of Object.entries(v)) {
+    switch (mk.toLowerCase()) {
+      case "store":
+      case "store_dir":
+      case "storedir":
+        if (options.storeDir) throw r.fail(mk, "Duplicate 'store_dir' configuration");
+        options.storeDir = r.str(mk, mv);
+        break;
+      case "sync":
+      case "sync_interval":
+        if (typeof mv === "string" && mv.toLowerCase() === "always") options.syncAlways = true;
+        else options.syncInterval = r.duration(mk, mv);
+        break;
+      case "max_memory_store":
+      case "max_mem_store":
+      case "max_mem":
+        options.maxMemoryStore = size(mk, mv);
+        break;
+      case "max_file_store":
+      case "max_file":
+        options.maxFileStore = size(mk, mv);
+        break;
+      case "enable":
+      case "enabled":
+        enable = r.bool(mk, mv);
+        break;
+      default:
+        r.warnings.push(`config key 'jetstream.${mk}' is not supported by gnat yet and is ignored`);
+    }
+  }
+  options.jetstream = enable;
 }
 
 function parseListen(key: string, v: ConfigValue, fail: (k: string, r: string) => ConfigError): { host?: string; port?: number } {

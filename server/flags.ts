@@ -37,11 +37,11 @@ const FLAGS: FlagDef[] = [
   { names: ["DV", "DVV"], kind: "bool", help: "Debug and trace", apply: (o, v) => { o.debug = Boolean(v); o.trace = Boolean(v); } },
   { names: ["h", "help"], kind: "bool", help: "Show this message", apply: (_o, v, s) => { s.help = Boolean(v); } },
   { names: ["v", "version"], kind: "bool", help: "Show version", apply: (_o, v, s) => { s.version = Boolean(v); } },
+  { names: ["js", "jetstream"], kind: "bool", help: "Enable JetStream functionality", apply: (o, v) => { o.jetstream = Boolean(v); } },
+  { names: ["sd", "store_dir"], kind: "string", arg: "<dir>", help: "Set the storage directory", apply: (o, v) => { o.storeDir = String(v); } },
   // nats-server flags for features gnat does not have yet.
   { names: ["m", "http_port"], kind: "int", help: "", unsupported: "warn" },
   { names: ["ms", "https_port"], kind: "int", help: "", unsupported: "refuse" },
-  { names: ["js", "jetstream"], kind: "bool", help: "", unsupported: "warn" },
-  { names: ["sd", "store_dir"], kind: "string", help: "", unsupported: "warn" },
   { names: ["client_advertise"], kind: "string", help: "", unsupported: "warn" },
   { names: ["T", "logtime"], kind: "bool", help: "", unsupported: "warn" },
   { names: ["s", "syslog"], kind: "bool", help: "", unsupported: "warn" },

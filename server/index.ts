@@ -13,6 +13,9 @@ import { listenTcp, type TcpListener } from "./transport/tcp.js";
 import { createLogger } from "./log.js";
 import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
 import { InternalClient, Router } from "./router.js";
+import { tmpdir } from "node:os";
+import { serveApi } from "./jetstream/api.js";
+import { JetStream } from "./jetstream/jetstream.js";
 
 export { type ServerOptions, type ServerOptionsInput } from "./options.js";
 export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions } from "./router.js";
@@ -41,6 +44,9 @@ export class Server implements ConnectionHost {
   slowConsumers = 0;
   /** Times a producer was stalled by flow control (nats-server's varz stalled_clients). */
   stalledClients = 0;
+
+  /** JetStream of the one account gnat has ("$G"), when enabled. */
+  jetstream: JetStream | null = null;
 
   private listener: TcpListener | null = null;
   private nextCid = 1;
@@ -82,6 +88,7 @@ export class Server implements ConnectionHost {
 
   async listen(): Promise<void> {
     const o = this.options;
+    if (o.jetstream) this.startJetStream();
     this.listener = await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log);
     this.boundPort = this.listener.port;
     this.infoPrefix = this.buildInfoPrefix();
@@ -92,6 +99,25 @@ export class Server implements ConnectionHost {
       this.log.warn("Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance");
     }
     this.log.info("Server is ready");
+  }
+
+  /** JetStream for the global account: its streams recovered from disk, then its API served. */
+  private startJetStream(): void {
+    const o = this.options;
+    const storeDir = o.storeDir || join(tmpdir(), "nats");
+    this.log.info({ storeDir }, "Starting JetStream");
+    const js = new JetStream("$G", this.internalClient(), {
+      storeDir,
+      maxMemory: o.maxMemoryStore,
+      maxStore: o.maxFileStore,
+      syncIntervalMs: o.syncInterval,
+      syncAlways: o.syncAlways,
+      serverName: this.serverName,
+      log: this.log,
+    });
+    js.recover();
+    serveApi(js);
+    this.jetstream = js;
   }
 
   private buildInfoPrefix(): string {
@@ -106,6 +132,7 @@ export class Server implements ConnectionHost {
       port: this.boundPort,
       headers: true,
       max_payload: o.maxPayload,
+      ...(o.jetstream ? { jetstream: true } : {}),
     };
     const json = JSON.stringify(info);
     return json.slice(0, -1);
@@ -219,6 +246,10 @@ export class Server implements ConnectionHost {
     ]);
     for (const c of this.clients.values()) c.socket.destroy();
     await closed;
+    if (this.jetstream !== null) {
+      await this.jetstream.close();
+      this.jetstream.ic.close();
+    }
     for (const f of [this.portsFile, this.pidFileWritten]) {
       if (!f) continue;
       try {

@@ -31,6 +31,17 @@ export interface ServerOptions {
   noLog: boolean;
   /** Supply a ready logger (embedding); overrides the logging options above. */
   logger?: Logger;
+  /** Enable JetStream (nats-server: -js / `jetstream: enabled`). */
+  jetstream: boolean;
+  /** Where file-storage streams live; "" means a temp-dir default, as nats-server does. */
+  storeDir: string;
+  /** JetStream limits for memory / file storage in bytes; -1 (or 0) means unlimited. */
+  maxMemoryStore: number;
+  maxFileStore: number;
+  /** File store fsync interval, ms (nats-server sync_interval, 2 minutes). */
+  syncInterval: number;
+  /** fsync every write before acknowledging it (nats-server `sync_interval: always`). */
+  syncAlways: boolean;
 }
 
 export const DEFAULT_PORT = 4222;
@@ -54,6 +65,12 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   portsFileDir: "",
   programName: "gnat",
   noLog: false,
+  jetstream: false,
+  storeDir: "",
+  maxMemoryStore: -1,
+  maxFileStore: -1,
+  syncInterval: 2 * 60 * 1000,
+  syncAlways: false,
 };
 
 /** Payloads above this work but are discouraged (nats-server warns the same). */
@@ -73,12 +90,15 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
 
 export function validateOptions(o: ServerOptions): void {
   const intKeys = ["port", "maxPayload", "maxPending", "maxControlLine", "maxConnections",
-    "maxSubscriptions", "pingInterval", "pingMax", "writeDeadline"] as const;
+    "maxSubscriptions", "pingInterval", "pingMax", "writeDeadline", "syncInterval"] as const;
   for (const k of intKeys) {
     const v = o[k];
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
       throw new Error(`invalid value for ${k}: ${String(v)}`);
     }
+  }
+  for (const k of ["maxMemoryStore", "maxFileStore"] as const) {
+    if (typeof o[k] !== "number" || !Number.isInteger(o[k])) throw new Error(`invalid value for ${k}: ${String(o[k])}`);
   }
   if (o.port > 65535) throw new Error(`invalid port: ${o.port}`);
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");

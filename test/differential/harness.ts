@@ -65,7 +65,7 @@ export async function startPair(limits: Limits = {}): Promise<Pair> {
   };
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     import("node:net").then(({ createServer }) => {
       const s = createServer();
@@ -79,7 +79,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, child: ChildProcess, err: () => string): Promise<void> {
+export async function waitForPort(port: number, child: ChildProcess, err: () => string): Promise<void> {
   const deadline = Date.now() + 5000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`nats-server exited: ${err()}`);

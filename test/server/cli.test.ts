@@ -92,10 +92,14 @@ describe("flags", () => {
   });
 
   test("warns about other nats-server flags it does not support yet", () => {
-    expect(parseArgs(["-js", "-m", "8222"]).warnings).toEqual([
-      "flag -js is not supported by gnat yet and is ignored",
+    expect(parseArgs(["-m", "8222"]).warnings).toEqual([
       "flag -m is not supported by gnat yet and is ignored",
     ]);
+  });
+
+  test("-js and -sd turn JetStream on and choose its store dir", () => {
+    expect(parseArgs(["-js", "-sd", "/tmp/x"]).flags).toEqual({ jetstream: true, storeDir: "/tmp/x" });
+    expect(parseArgs(["--jetstream", "--store_dir=/y"]).flags).toEqual({ jetstream: true, storeDir: "/y" });
   });
 
   test("names the program as invoked, without a .js extension", () => {

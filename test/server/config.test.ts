@@ -168,11 +168,29 @@ describe("config to options", () => {
   });
 
   test("warns about, and ignores, keys of features gnat does not have yet", () => {
-    const r = loadConfigFile(file("port: 1\njetstream {\n  store_dir: /x\n}\nhttp_port: 8222\n"), {});
+    const r = loadConfigFile(file("port: 1\nhttp_port: 8222\n"), {});
     expect(r.options).toEqual({ port: 1 });
-    expect(r.warnings.length).toBe(2);
-    expect(r.warnings[0]).toMatch(/:2:1: config key 'jetstream' is not supported/);
-    expect(r.warnings[1]).toContain("'http_port'");
+    expect(r.warnings.length).toBe(1);
+    expect(r.warnings[0]).toMatch(/:2:1: config key 'http_port' is not supported/);
+  });
+
+  test("a jetstream block turns JetStream on with its store dir, limits and sync interval", () => {
+    const r = loadConfigFile(file("jetstream {\n  store_dir: /x\n  max_mem: 1GB\n  max_file_store: 2G\n  sync_interval: \"10s\"\n}\n"), {});
+    expect(r.options).toEqual({ jetstream: true, storeDir: "/x", maxMemoryStore: 1024 ** 3, maxFileStore: 2e9, syncInterval: 10_000 });
+    expect(r.warnings).toEqual([]);
+  });
+
+  test.each([["jetstream: enabled", true], ["jetstream: true", true], ["jetstream: disabled", false],
+    ["jetstream { enabled: false }", false]])("%s sets jetstream to %s", (text, on) => {
+    expect(loadConfigFile(file(text), {}).options.jetstream).toBe(on);
+  });
+
+  test("jetstream: sync_interval always fsyncs before acknowledging", () => {
+    expect(loadConfigFile(file("jetstream { sync: always }"), {}).options.syncAlways).toBe(true);
+  });
+
+  test("jetstream with a bad string value is an error, as in nats-server", () => {
+    expect(errorOf(() => loadConfigFile(file("jetstream: maybe"), {})).message).toMatch(/Expected 'enabled' or 'disabled'/);
   });
 
   test.each(["authorization { user: a, password: b }", "accounts { A: {} }", "tls { cert_file: x }", "no_auth_user: bob",

@@ -1,0 +1,451 @@
+// One stream: its checked config, its store, the subscription on its subjects, and the publish
+// path of nats-server's processJetStreamMsg (expected-* headers, dedupe, rollup, discard new,
+// size limits, the ack once the store says the message is durable). Talks to the router only
+// through the account's internal client.
+
+import { decodeHeaders, type MsgHeaders } from "../../protocol/headers.js";
+import { fromWire, toWire } from "../../protocol/subject.js";
+import type { InternalClient, InternalMsg, InternalSubscription } from "../router.js";
+import { configJSON, type JsonObject, type StreamConfig } from "./config.js";
+import { apiError, JsApiError, JsErrors, type ApiError } from "./errors.js";
+import { goJSON } from "./json.js";
+import {
+  NsClock, StoreError, tsToRFC3339, type PurgeRequest, type StoredMsg, type StoreLimits, type StreamStore,
+} from "./store.js";
+
+/** Headers nats-server reads on the publish path (exact case, as its getHeader matches). */
+export const JsHeaders = {
+  MsgId: "Nats-Msg-Id",
+  ExpectedStream: "Nats-Expected-Stream",
+  ExpectedLastSeq: "Nats-Expected-Last-Sequence",
+  ExpectedLastSubjSeq: "Nats-Expected-Last-Subject-Sequence",
+  ExpectedLastMsgId: "Nats-Expected-Last-Msg-Id",
+  Rollup: "Nats-Rollup",
+} as const;
+
+const MAX_HEADER_LEN = 0xffff;
+const ROLLUP_SUBJECT = "sub";
+const ROLLUP_ALL = "all";
+
+/** What a stream needs from its account. */
+export interface StreamHost {
+  readonly ic: InternalClient;
+  readonly clock: NsClock;
+  /** Account-wide resource check before storing (nats-server js.limitsExceeded). */
+  resourcesExceeded(stream: Stream): boolean;
+  warn(msg: string): void;
+}
+
+export function storeLimits(c: StreamConfig): StoreLimits {
+  return {
+    maxMsgs: c.max_msgs,
+    maxBytes: c.max_bytes,
+    maxAgeMs: c.max_age > 0 ? Math.max(1, Math.floor(c.max_age / 1_000_000)) : 0,
+    maxMsgsPerSubject: c.max_msgs_per_subject,
+    discard: c.discard,
+  };
+}
+
+interface DedupeEntry {
+  seq: number;
+  ts: bigint;
+}
+
+export class Stream {
+  private subs: InternalSubscription[] = [];
+  /** Msg-Id → where it was stored; insertion order is time order, so expiry pops the front. */
+  private readonly dedupe = new Map<string, DedupeEntry>();
+  private lastMsgId = "";
+  /** Replies go out in the order messages arrived, each once its message is durable. */
+  private lastReply: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly host: StreamHost,
+    public config: StreamConfig,
+    readonly store: StreamStore,
+    /** Creation time, ns. */
+    readonly created: bigint,
+  ) {
+    this.rebuildDedupe();
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Start capturing the stream's subjects (and serving direct gets when allowed). */
+  start(): void {
+    const ic = this.host.ic;
+    for (const s of this.config.subjects) this.subs.push(ic.subscribe(s, (m) => this.onMessage(m)));
+    if (this.config.allow_direct) {
+      const base = `$JS.API.DIRECT.GET.${this.name}`;
+      // nats-server serves direct gets from a queue group so that replicas and mirrors share them.
+      this.subs.push(ic.subscribe(base, (m) => this.onDirectGet(m, false), { queue: "_sys_" }));
+      this.subs.push(ic.subscribe(`${base}.>`, (m) => this.onDirectGet(m, true), { queue: "_sys_" }));
+    }
+  }
+
+  stop(): void {
+    for (const s of this.subs) s.unsubscribe();
+    this.subs = [];
+  }
+
+  /** Replace the config (already checked by checkStreamUpdate) and re-subscribe. */
+  update(cfg: StreamConfig): void {
+    this.stop();
+    this.config = cfg;
+    this.store.updateConfig(storeLimits(cfg));
+    this.start();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stop();
+    await this.store.close();
+  }
+
+  async delete(): Promise<void> {
+    this.closed = true;
+    this.stop();
+    await this.store.delete();
+  }
+
+  // ---- publish path ---------------------------------------------------------------------------
+
+  private onMessage(m: InternalMsg): void {
+    if (this.closed) return;
+    const reply = this.config.no_ack ? "" : m.reply;
+    const err = this.process(m);
+    if (err === null || reply === "") return;
+    this.sendAfterDurable(this.store.fastState().last_seq, reply, err);
+  }
+
+  /** Returns an error reply, or null when the message was handled (its ack is queued). */
+  private process(m: InternalMsg): string | null {
+    const cfg = this.config;
+    const name = cfg.name;
+    const reply = cfg.no_ack ? "" : m.reply;
+    if (cfg.sealed) return errAck(name, apiError(JsErrors.StreamSealed));
+
+    const hdr = m.headerBytes !== null && m.headerBytes.length > 0 ? m.headerBytes : null;
+    let msgId = "";
+    let rollup = "";
+    let h: MsgHeaders | null = null;
+    if (hdr !== null) {
+      h = decodeHeaders(hdr);
+    }
+    if (h !== null) {
+      const expStream = header(h, JsHeaders.ExpectedStream);
+      if (expStream !== "" && expStream !== name) return errAck(name, apiError(JsErrors.StreamNotMatch));
+
+      msgId = header(h, JsHeaders.MsgId);
+      if (msgId !== "") {
+        const dde = this.checkMsgId(msgId);
+        if (dde !== null) {
+          // nats-server writes this reply by hand, space included.
+          if (reply !== "") this.sendAfterDurable(dde.seq, reply, `{"stream":${goJSON(name)}, "seq":${dde.seq},"duplicate": true}`);
+          return null;
+        }
+      }
+
+      const expSubjSeq = header(h, JsHeaders.ExpectedLastSubjSeq);
+      if (expSubjSeq !== "") {
+        const want = parseSeq(expSubjSeq);
+        const have = this.store.lastSeqForSubject(toWire(m.subject));
+        if (have !== want) return errAck(name, apiError(JsErrors.StreamWrongLastSequence, { seq: have }));
+      }
+
+      const expLast = header(h, JsHeaders.ExpectedLastSeq);
+      if (expLast !== "") {
+        const last = this.store.fastState().last_seq;
+        if (parseSeq(expLast) !== last) return errAck(name, apiError(JsErrors.StreamWrongLastSequence, { seq: last }));
+      }
+
+      const expLastId = header(h, JsHeaders.ExpectedLastMsgId);
+      if (expLastId !== "" && expLastId !== this.lastMsgId) {
+        return errAck(name, apiError(JsErrors.StreamWrongLastMsgID, { id: this.lastMsgId }));
+      }
+
+      rollup = header(h, JsHeaders.Rollup);
+      if (rollup !== "") {
+        if (!cfg.allow_rollup_hdrs || cfg.deny_purge) {
+          return errAck(name, apiError(JsErrors.StreamRollupFailed, { err: "rollup not permitted" }));
+        }
+        // nats-server drops a message with an unknown rollup value without a reply.
+        if (rollup !== ROLLUP_SUBJECT && rollup !== ROLLUP_ALL) return null;
+      }
+    }
+
+    const hl = hdr === null ? 0 : hdr.length;
+    if (cfg.max_msg_size >= 0 && hl + m.data.length > cfg.max_msg_size) {
+      return errAck(name, apiError(JsErrors.StreamMessageExceedsMaximum));
+    }
+    if (hl > MAX_HEADER_LEN) return errAck(name, apiError(JsErrors.StreamHeaderExceedsMaximum));
+    if (this.host.resourcesExceeded(this)) return errAck(name, apiError(JsErrors.InsufficientResources));
+
+    const subject = toWire(m.subject);
+    if (cfg.retention === "interest" && !this.hasInterest(subject)) {
+      // Nobody will ever consume it: nats-server burns the sequence instead of storing, and acks.
+      const seq = this.store.skipMsg();
+      this.lastMsgId = msgId;
+      if (msgId !== "") this.dedupe.set(msgId, { seq, ts: this.host.clock.now() });
+      if (reply !== "") this.sendAfterDurable(seq, reply, `{"stream":${goJSON(name)}, "seq":${seq}}`);
+      return null;
+    }
+    if (cfg.discard === "new") {
+      const why = this.discardNewReason(subject, hdr, m.data);
+      if (why !== "") return errAck(name, apiError(JsErrors.StreamStoreFailed, { err: why }));
+    }
+
+    let seq: number;
+    let ts: bigint;
+    try {
+      ({ seq, ts } = this.store.storeMsg(subject, hdr, m.data, this.host.clock.now()));
+    } catch (e) {
+      const text = e instanceof StoreError ? e.message : String(e);
+      this.host.warn(`JetStream failed to store a msg on stream '${name}': ${text}`);
+      return errAck(name, apiError(JsErrors.StreamStoreFailed, { err: text }));
+    }
+    this.lastMsgId = msgId;
+    if (msgId !== "") this.dedupe.set(msgId, { seq, ts });
+    if (rollup === ROLLUP_SUBJECT) this.store.purge({ filter: subject, keep: 1 });
+    else if (rollup === ROLLUP_ALL) this.store.purge({ keep: 1 });
+
+    if (reply !== "") this.sendAfterDurable(seq, reply, `{"stream":${goJSON(name)}, "seq":${seq}}`);
+    return null;
+  }
+
+  /**
+   * Whether a consumer is interested in this subject (interest retention). Consumers are not
+   * built yet, so nothing is: the consumer layer will answer this.
+   */
+  hasInterest(_subject: string): boolean {
+    return false;
+  }
+
+  /**
+   * Discard new: the store never rejects, so the stream decides, with nats-server's store
+   * rules (a message that replaces one at its per-subject limit is let through).
+   */
+  private discardNewReason(subject: string, hdr: Buffer | null, data: Buffer): string {
+    const cfg = this.config;
+    let atSubjectLimit = false;
+    let subjectFirst = 0;
+    if (cfg.max_msgs_per_subject > 0) {
+      const ss = this.store.subjectsState(subject).get(subject);
+      atSubjectLimit = ss !== undefined && ss.msgs >= cfg.max_msgs_per_subject;
+      subjectFirst = ss?.first_seq ?? 0;
+    }
+    if (atSubjectLimit && cfg.discard_new_per_subject) return "maximum messages per subject exceeded";
+    const st = this.store.fastState();
+    if (cfg.max_msgs > 0 && st.msgs >= cfg.max_msgs && !atSubjectLimit) return "maximum messages exceeded";
+    if (cfg.max_bytes > 0) {
+      const size = this.store.msgSize(subject, hdr, data);
+      if (st.bytes + size >= cfg.max_bytes) {
+        if (!atSubjectLimit) return "maximum bytes exceeded";
+        // Replacing the oldest message of this subject must free enough room.
+        const first = this.store.loadMsg(subjectFirst);
+        if (first === null || this.store.msgSize(first.subject, first.hdr, first.data) < size) return "maximum bytes exceeded";
+      }
+    }
+    return "";
+  }
+
+  private sendAfterDurable(seq: number, reply: string, body: string): void {
+    const durable = seq > 0 ? this.store.whenDurable(seq) : Promise.resolve();
+    const prev = this.lastReply;
+    this.lastReply = Promise.all([prev, durable]).then(
+      () => { this.host.ic.publish(reply, body); },
+      (e: unknown) => {
+        // The write failed: the message is gone from the store, so the publisher must not get an ack.
+        const text = e instanceof Error ? e.message : String(e);
+        this.host.ic.publish(reply, errAck(this.name, apiError(JsErrors.StreamStoreFailed, { err: text })));
+      },
+    );
+  }
+
+  /** The dedupe entry for msgId inside the duplicate window; expired entries are dropped. */
+  private checkMsgId(msgId: string): DedupeEntry | null {
+    const windowNs = BigInt(this.config.duplicate_window);
+    if (windowNs <= 0n) return null;
+    const cutoff = this.host.clock.now() - windowNs;
+    for (const [id, e] of this.dedupe) {
+      if (e.ts >= cutoff) break;
+      this.dedupe.delete(id);
+    }
+    return this.dedupe.get(msgId) ?? null;
+  }
+
+  /** After a restart, the Msg-Ids stored inside the window still dedupe (nats-server rebuildDedupe). */
+  private rebuildDedupe(): void {
+    const windowNs = BigInt(this.config.duplicate_window);
+    if (windowNs <= 0n) return;
+    const st = this.store.fastState();
+    if (st.msgs === 0) return;
+    const cutoff = this.host.clock.now() - windowNs;
+    const found: Array<[string, DedupeEntry]> = [];
+    for (let seq = st.last_seq; seq >= st.first_seq && seq > 0; seq--) {
+      const m = this.store.loadMsg(seq);
+      if (m === null) continue;
+      if (m.ts < cutoff) break;
+      if (m.hdr === null) continue;
+      const h = decodeHeaders(m.hdr);
+      const id = h === null ? "" : header(h, JsHeaders.MsgId);
+      if (id !== "") found.push([id, { seq: m.seq, ts: m.ts }]);
+      if (seq === st.last_seq) this.lastMsgId = id;
+    }
+    for (let i = found.length - 1; i >= 0; i--) this.dedupe.set(found[i]![0], found[i]![1]);
+  }
+
+  // ---- reads and admin ------------------------------------------------------------------------
+
+  /** nats-server StreamState JSON; deleted details only when asked. */
+  stateJSON(details: boolean, subjectsFilter = ""): JsonObject {
+    const st = details ? this.store.state() : this.store.fastState();
+    const o: JsonObject = {
+      messages: st.msgs,
+      bytes: st.bytes,
+      first_seq: st.first_seq,
+      first_ts: tsToRFC3339(st.first_ts),
+      last_seq: st.last_seq,
+      last_ts: tsToRFC3339(st.last_ts),
+    };
+    if (st.num_subjects > 0) o.num_subjects = st.num_subjects;
+    if (subjectsFilter !== "") {
+      const per = this.store.subjectsState(toWire(subjectsFilter));
+      if (per.size > 0) {
+        const subjects: Record<string, number> = {};
+        for (const [s, ss] of per) subjects[fromWire(s)] = ss.msgs;
+        o.subjects = subjects;
+      }
+    }
+    if (st.num_deleted > 0) o.num_deleted = st.num_deleted;
+    if (details && st.deleted.length > 0) o.deleted = st.deleted;
+    o.consumer_count = 0;
+    return o;
+  }
+
+  /** Number of subjects a subjects_filter selects (for the paged stream info reply). */
+  subjectsCount(filter: string): number {
+    return this.store.subjectsState(toWire(filter)).size;
+  }
+
+  /** StreamInfo JSON without the envelope (config, created, state, ts). */
+  infoJSON(details = false, subjectsFilter = "", cluster: JsonObject | null = null): JsonObject {
+    const o: JsonObject = {
+      config: configJSON(this.config),
+      created: tsToRFC3339(this.created),
+      state: this.stateJSON(details, subjectsFilter),
+    };
+    if (cluster !== null) o.cluster = cluster;
+    o.ts = tsToRFC3339(this.host.clock.now());
+    return o;
+  }
+
+  purge(req: PurgeRequest | undefined): number {
+    if (req !== undefined && req.filter !== undefined) req = { ...req, filter: toWire(req.filter) };
+    // Msg-Ids stay in the dedupe window after a purge, as in nats-server (its purge leaves ddmap alone).
+    return this.store.purge(req);
+  }
+
+  removeMsg(seq: number, erase: boolean): boolean {
+    return erase ? this.store.eraseMsg(seq) : this.store.removeMsg(seq);
+  }
+
+  /** STREAM.MSG.GET semantics: seq, last_by_subj or next_by_subj (from seq). */
+  getMsg(seq: number, lastFor: string, nextFor: string): StoredMsg | null {
+    if (nextFor !== "") return this.store.loadNextMsg(toWire(nextFor), seq);
+    if (seq > 0) return this.store.loadMsg(seq);
+    return this.store.loadLastMsg(toWire(lastFor));
+  }
+
+  // ---- direct get -----------------------------------------------------------------------------
+
+  private onDirectGet(m: InternalMsg, bySubject: boolean): void {
+    if (m.reply === "") return;
+    const ic = this.host.ic;
+    const status = (text: string): void => { ic.publish(m.reply, Buffer.alloc(0), { headers: Buffer.from(`NATS/1.0 ${text}\r\n\r\n`) }); };
+    let seq = 0;
+    let lastFor = "";
+    let nextFor = "";
+    if (bySubject) {
+      if (m.data.length !== 0) return status("408 Bad Request");
+      const prefix = `$JS.API.DIRECT.GET.${this.name}.`;
+      lastFor = m.subject.startsWith(prefix) ? m.subject.slice(prefix.length) : "";
+      if (lastFor === "") return status("408 Bad Request");
+    } else {
+      if (m.data.length === 0) return status("408 Empty Request");
+      const req = parseMsgGetRequest(m.data);
+      if (req === null) return status("408 Malformed Request");
+      ({ seq, lastFor, nextFor } = req);
+      if (seq === 0 && lastFor === "" && nextFor === "") return status("408 Empty Request");
+      if ((seq > 0 && lastFor !== "") || (lastFor !== "" && nextFor !== "")) return status("408 Bad Request");
+    }
+    const sm = this.getMsg(seq, lastFor, nextFor);
+    if (sm === null) return status("404 Message Not Found");
+    ic.publish(m.reply, sm.data, { headers: directGetHeaders(this.name, sm) });
+  }
+}
+
+/** nats-server's direct-get reply headers: the stored ones (if any) plus where the message lives. */
+function directGetHeaders(stream: string, sm: StoredMsg): Buffer {
+  const extra = `Nats-Stream: ${stream}\r\nNats-Subject: ${fromWire(sm.subject)}\r\nNats-Sequence: ${sm.seq}\r\nNats-Time-Stamp: ${tsToRFC3339(sm.ts)}\r\n\r\n`;
+  if (sm.hdr === null || sm.hdr.length === 0) return Buffer.from(`NATS/1.0\r\n${extra}`, "latin1");
+  // Drop the stored block's closing CRLF and append ours.
+  return Buffer.concat([sm.hdr.subarray(0, sm.hdr.length - 2), Buffer.from(extra, "latin1")]);
+}
+
+export interface MsgGetRequest {
+  seq: number;
+  lastFor: string;
+  nextFor: string;
+}
+
+/** JSApiMsgGetRequest as Go decodes it; null when it would not decode. */
+export function parseMsgGetRequest(data: Buffer): MsgGetRequest | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(data.toString("utf8"));
+  } catch {
+    return null;
+  }
+  const out: MsgGetRequest = { seq: 0, lastFor: "", nextFor: "" };
+  if (v === null) return out;
+  if (typeof v !== "object" || Array.isArray(v)) return null;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (x === null) continue;
+    switch (k.toLowerCase()) {
+      case "seq":
+        if (typeof x !== "number" || !Number.isInteger(x) || x < 0) return null;
+        out.seq = x;
+        break;
+      case "last_by_subj":
+        if (typeof x !== "string") return null;
+        out.lastFor = x;
+        break;
+      case "next_by_subj":
+        if (typeof x !== "string") return null;
+        out.nextFor = x;
+        break;
+    }
+  }
+  return out;
+}
+
+function header(h: MsgHeaders, key: string): string {
+  const v = h.values.get(key);
+  return v === undefined || v.length === 0 ? "" : v[0]!;
+}
+
+/** nats-server parseInt64 then uint64: anything unparsable never equals a real sequence. */
+function parseSeq(s: string): number {
+  return /^\d+$/.test(s) ? Number(s) : -1;
+}
+
+/** A failed publish's reply: JSPubAckResponse with the error and the stream, seq 0. */
+function errAck(stream: string, err: ApiError): string {
+  return goJSON({ error: err, stream, seq: 0 });
+}
+
+export { JsApiError };
