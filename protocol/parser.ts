@@ -118,6 +118,9 @@ export class Parser {
   private hdrLen = -1;
   private size = 0;
   private msgBuf: Buffer | null = null;
+  /** Bytes of msgBuf the payload (plus CRLF) fills: a lent buffer may be longer. */
+  private msgNeed = 0;
+  private readonly buffers: PayloadBuffers;
   private msgLen = 0;
 
   private readonly starts = new Int32Array(MAX_ARGS + 1);
@@ -126,9 +129,10 @@ export class Parser {
   private readonly intern: InternTable;
 
   constructor(private readonly handler: ParserHandler,
-    opts: { maxControlLine?: number; maxPayload?: number; intern?: InternTable } = {}) {
+    opts: { maxControlLine?: number; maxPayload?: number; intern?: InternTable; buffers?: PayloadBuffers } = {}) {
     this.maxControlLine = opts.maxControlLine ?? 4096;
     this.maxPayload = opts.maxPayload ?? 1024 * 1024;
+    this.buffers = opts.buffers ?? FRESH_BUFFERS;
     // Publish subjects go through an intern table, shared across a server's parsers if given.
     this.intern = opts.intern ?? new InternTable(64);
   }
@@ -566,7 +570,8 @@ export class Parser {
     if (!this.argWasSplit && this.checkPublishSubjects && this.subject.length !== 0 && !isValidLiteralSubject(this.subject)) {
       this.handler.onInvalidPublishSubject(this.subject);
     }
-    this.msgBuf = Buffer.allocUnsafe(need);
+    this.msgBuf = this.buffers.take(need);
+    this.msgNeed = need;
     this.msgLen = 0;
     this.state = PAYLOAD;
     return this.continuePayload(buf, at);
@@ -574,7 +579,7 @@ export class Parser {
 
   private continuePayload(buf: Buffer, i: number): number {
     const msg = this.msgBuf!;
-    const need = msg.length;
+    const need = this.msgNeed;
     const take = Math.min(need - this.msgLen, buf.length - i);
     buf.copy(msg, this.msgLen, i, i + take);
     const before = this.msgLen;
@@ -593,9 +598,24 @@ export class Parser {
     this.msgBuf = null;
     this.state = START;
     this.handler.onPub(this.subject, this.reply, this.hdrLen, msg, 0, need);
+    // The handler copies what it keeps (as it must with a read buffer), so the buffer is free.
+    this.buffers.give(msg);
     return i + take;
   }
 }
+
+/**
+ * Where a payload that spans reads is gathered. The server lends pooled buffers (a stream of
+ * 64 KiB messages then allocates nothing per message); by default each is freshly allocated.
+ */
+export interface PayloadBuffers {
+  /** A buffer of at least `min` bytes. */
+  take(min: number): Buffer;
+  /** The parser is done with it. */
+  give(b: Buffer): void;
+}
+
+const FRESH_BUFFERS: PayloadBuffers = { take: (min) => Buffer.allocUnsafe(min), give: () => {} };
 
 /** Decimal digits only, at most 9 of them (as nats-server); -1 when malformed. */
 export function parseSize(a: Buffer, s: number, e: number): number {

@@ -130,7 +130,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.trace = o.trace && this.log.isLevelEnabled("trace");
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
-    this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload, intern: host.intern });
+    this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload, intern: host.intern, buffers: host.buffers });
     // Before CONNECT a client is pedantic, as in nats-server.
     this.parser.checkPublishSubjects = this.opts.pedantic;
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
@@ -361,7 +361,7 @@ export class ClientConnection implements Client, ParserHandler {
     if (pending !== 0) {
       // The socket still holds the buffer: it goes back to the pool when the socket drains.
       this.socketPending = pending;
-      if (buf.length === POOLED_SIZE) (this.inFlight ??= []).push(buf);
+      if (buf.length >= POOLED_SIZE) (this.inFlight ??= []).push(buf);
       // Congested only while a "drain" is to come, which is what releases the producers.
       if (pending > this.stallMark && this.socket.writableNeedDrain) this.congested = true;
       this.armWriteDeadline();
