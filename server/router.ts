@@ -86,9 +86,11 @@ export class Router {
 
   /**
    * Route one message from `from`. `buf[start, end)` is payload plus CRLF (headers first when
-   * hdrLen >= 0). Returns whether anyone received it.
+   * hdrLen >= 0). Returns whether anyone received it. Receivers see `shown` as the message's
+   * subject: JetStream routes a stored message on a deliver subject but shows its own subject.
    */
-  publish(from: Client, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+  publish(from: Client, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number,
+    shown: string = subject): boolean {
     this.inMsgs++;
     this.inBytes += end - start - 2;
     // One-entry cache in front of the sublist's: publishers tend to repeat a subject, and the
@@ -105,7 +107,7 @@ export class Router {
     let delivered = false;
     const psubs = r.psubs;
     for (let i = 0; i < psubs.length; i++) {
-      if (this.deliverTo(from, psubs[i]!, subject, reply, hdrLen, buf, start, end)) delivered = true;
+      if (this.deliverTo(from, psubs[i]!, shown, reply, hdrLen, buf, start, end)) delivered = true;
     }
     const qsubs = r.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
@@ -114,7 +116,7 @@ export class Router {
       // Start at a random member; move on to the next when one cannot take it.
       const first = n === 1 ? 0 : (Math.random() * n) | 0;
       for (let k = 0; k < n; k++) {
-        if (this.deliverTo(from, group[(first + k) % n]!, subject, reply, hdrLen, buf, start, end)) {
+        if (this.deliverTo(from, group[(first + k) % n]!, shown, reply, hdrLen, buf, start, end)) {
           delivered = true;
           break;
         }
@@ -195,6 +197,8 @@ export type InternalHandler = (msg: InternalMsg) => void;
 
 export interface PublishOptions {
   reply?: string;
+  /** The subject receivers see, when it is not the one routed on (JetStream deliveries). */
+  shownSubject?: string;
   headers?: Buffer | Iterable<[string, string | string[]]>;
 }
 
@@ -247,7 +251,14 @@ export class InternalClient implements Client {
       hdr = Buffer.isBuffer(opts.headers) ? opts.headers : encodeHeaders(opts.headers);
     }
     const msg = hdr === null ? Buffer.concat([payload, CRLF]) : Buffer.concat([hdr, payload, CRLF]);
-    return this.router.publish(this, wire, opts.reply ? toWire(opts.reply) : "", hdr === null ? -1 : hdr.length, msg, 0, msg.length);
+    const shown = opts.shownSubject !== undefined ? toWire(opts.shownSubject) : wire;
+    return this.router.publish(this, wire, opts.reply ? toWire(opts.reply) : "", hdr === null ? -1 : hdr.length, msg, 0, msg.length, shown);
+  }
+
+  /** Whether a publish to `subject` would reach any subscription. */
+  hasInterest(subject: string): boolean {
+    const r = this.router.sublist.match(toWire(subject));
+    return r.psubs.length > 0 || r.qsubs.length > 0;
   }
 
   /** Request-reply: resolves with the first reply, or rejects on no responders or timeout. */
