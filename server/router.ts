@@ -1,7 +1,7 @@
 // Subscriptions, queue groups, fan-out, request-reply and no-responders. Socket clients and
 // internal (callback) clients are both `Client`s: the router neither knows nor cares which.
 import { decodeHeaders, encodeHeaders, NO_RESPONDERS, type MsgHeaders } from "../protocol/headers.js";
-import { fromWire, isValidLiteralSubject, isValidSubject, toWire } from "../protocol/subject.js";
+import { fromWire, isValidLiteralSubject, isValidSubject, subjectMatches, toWire } from "../protocol/subject.js";
 import { viewOf } from "../protocol/bytes.js";
 import { Sublist, type MatchResult } from "./sublist.js";
 
@@ -74,8 +74,26 @@ export class Router {
   /** Called when a subscription ends by reaching its max, so its owner can forget it. */
   onAutoUnsubscribe: (sub: Subscription) => void = () => {};
 
+  /** Literal subject → callbacks for "someone subscribed to it" (JetStream push consumers). */
+  private readonly interestWatchers = new Map<string, Set<() => void>>();
+
   subscribe(sub: Subscription): void {
     this.sublist.insert(sub);
+    if (this.interestWatchers.size === 0) return;
+    for (const [subject, cbs] of this.interestWatchers) {
+      if (subject === sub.subject || subjectMatches(sub.subject, subject)) for (const cb of cbs) cb();
+    }
+  }
+
+  /** Call `cb` whenever a subscription matching the literal `subject` appears. Returns a stop function. */
+  watchInterest(subject: string, cb: () => void): () => void {
+    let set = this.interestWatchers.get(subject);
+    if (set === undefined) this.interestWatchers.set(subject, (set = new Set()));
+    set.add(cb);
+    return () => {
+      set.delete(cb);
+      if (set.size === 0) this.interestWatchers.delete(subject);
+    };
   }
 
   unsubscribe(sub: Subscription): void {
@@ -253,6 +271,11 @@ export class InternalClient implements Client {
     const msg = hdr === null ? Buffer.concat([payload, CRLF]) : Buffer.concat([hdr, payload, CRLF]);
     const shown = opts.shownSubject !== undefined ? toWire(opts.shownSubject) : wire;
     return this.router.publish(this, wire, opts.reply ? toWire(opts.reply) : "", hdr === null ? -1 : hdr.length, msg, 0, msg.length, shown);
+  }
+
+  /** Call `cb` (once per new subscription) when someone subscribes so as to receive `subject`. */
+  watchInterest(subject: string, cb: () => void): () => void {
+    return this.router.watchInterest(toWire(subject), cb);
   }
 
   /** Whether a publish to `subject` would reach any subscription. */

@@ -208,6 +208,8 @@ export function setConsumerDefaults(input: ConsumerConfig, stream: StreamConfig)
   if (c.max_ack_pending === 0) c.max_ack_pending = stream.consumer_limits.max_ack_pending ?? 0;
   if (c.inactive_threshold === 0) c.inactive_threshold = stream.consumer_limits.inactive_threshold ?? 0;
   if ((c.ack_policy === "explicit" || c.ack_policy === "all") && c.max_ack_pending === 0) c.max_ack_pending = MAX_ACK_PENDING_DEFAULT;
+  // Ephemerals show the threshold they are deleted after (nats-server's updateInactiveThreshold).
+  if (c.durable_name === "" && c.inactive_threshold === 0) c.inactive_threshold = DELETE_WAIT_DEFAULT_NS;
   return c;
 }
 

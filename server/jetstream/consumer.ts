@@ -130,6 +130,9 @@ export class Consumer {
       this.subs.push(ic.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${this.stream.name}.${this.name}`, (m) => this.onNextRequest(m.reply, m.data)));
     } else {
       this.subs.push(ic.subscribe(`$JS.FC.${this.stream.name}.${this.name}.*`, (m) => this.onFlowControlReply(m)));
+      // Clients often subscribe to the deliver subject after creating the consumer: start then.
+      const stop = ic.watchInterest(this.config.deliver_subject, () => { this.lastActive = Date.now(); this.kick(); });
+      this.subs.push({ sid: "", unsubscribe: stop });
       if (this.config.idle_heartbeat > 0) {
         const every = Math.max(1, Math.floor(this.config.idle_heartbeat / 1e6));
         this.hbTimer = setInterval(() => this.pushHeartbeat(every), every);
@@ -139,10 +142,6 @@ export class Consumer {
     if (!isDurable(this.config)) {
       const thresholdMs = Math.max(1, Math.floor((this.config.inactive_threshold || DELETE_WAIT_DEFAULT_NS) / 1e6));
       this.activityTimer = setInterval(() => this.checkActivity(thresholdMs), Math.min(thresholdMs, 1000));
-      this.activityTimer.unref();
-    } else if (!this.isPull) {
-      // A push durable waits for interest on its deliver subject: look now and then.
-      this.activityTimer = setInterval(() => { if (this.hasWork()) this.kick(); }, 250);
       this.activityTimer.unref();
     }
     this.persist();
