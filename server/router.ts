@@ -1,7 +1,7 @@
 // Subscriptions, queue groups, fan-out, request-reply and no-responders. Socket clients and
 // internal (callback) clients are both `Client`s: the router neither knows nor cares which.
 import { decodeHeaders, encodeHeaders, NO_RESPONDERS, type MsgHeaders } from "../protocol/headers.js";
-import { fromWire, isValidLiteralSubject, isValidSubject, toWire } from "../protocol/subject.js";
+import { fromWire, isValidLiteralSubject, isValidSubject, subjectMatches, toWire } from "../protocol/subject.js";
 import { viewOf } from "../protocol/bytes.js";
 import { Sublist, type MatchResult } from "./sublist.js";
 
@@ -74,8 +74,26 @@ export class Router {
   /** Called when a subscription ends by reaching its max, so its owner can forget it. */
   onAutoUnsubscribe: (sub: Subscription) => void = () => {};
 
+  /** Literal subject → callbacks for "someone subscribed to it" (JetStream push consumers). */
+  private readonly interestWatchers = new Map<string, Set<() => void>>();
+
   subscribe(sub: Subscription): void {
     this.sublist.insert(sub);
+    if (this.interestWatchers.size === 0) return;
+    for (const [subject, cbs] of this.interestWatchers) {
+      if (subject === sub.subject || subjectMatches(sub.subject, subject)) for (const cb of cbs) cb();
+    }
+  }
+
+  /** Call `cb` whenever a subscription matching the literal `subject` appears. Returns a stop function. */
+  watchInterest(subject: string, cb: () => void): () => void {
+    let set = this.interestWatchers.get(subject);
+    if (set === undefined) this.interestWatchers.set(subject, (set = new Set()));
+    set.add(cb);
+    return () => {
+      set.delete(cb);
+      if (set.size === 0) this.interestWatchers.delete(subject);
+    };
   }
 
   unsubscribe(sub: Subscription): void {
@@ -86,9 +104,11 @@ export class Router {
 
   /**
    * Route one message from `from`. `buf[start, end)` is payload plus CRLF (headers first when
-   * hdrLen >= 0). Returns whether anyone received it.
+   * hdrLen >= 0). Returns whether anyone received it. Receivers see `shown` as the message's
+   * subject: JetStream routes a stored message on a deliver subject but shows its own subject.
    */
-  publish(from: Client, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+  publish(from: Client, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number,
+    shown: string = subject): boolean {
     this.inMsgs++;
     this.inBytes += end - start - 2;
     // One-entry cache in front of the sublist's: publishers tend to repeat a subject, and the
@@ -105,7 +125,7 @@ export class Router {
     let delivered = false;
     const psubs = r.psubs;
     for (let i = 0; i < psubs.length; i++) {
-      if (this.deliverTo(from, psubs[i]!, subject, reply, hdrLen, buf, start, end)) delivered = true;
+      if (this.deliverTo(from, psubs[i]!, shown, reply, hdrLen, buf, start, end)) delivered = true;
     }
     const qsubs = r.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
@@ -114,7 +134,7 @@ export class Router {
       // Start at a random member; move on to the next when one cannot take it.
       const first = n === 1 ? 0 : (Math.random() * n) | 0;
       for (let k = 0; k < n; k++) {
-        if (this.deliverTo(from, group[(first + k) % n]!, subject, reply, hdrLen, buf, start, end)) {
+        if (this.deliverTo(from, group[(first + k) % n]!, shown, reply, hdrLen, buf, start, end)) {
           delivered = true;
           break;
         }
@@ -195,6 +215,8 @@ export type InternalHandler = (msg: InternalMsg) => void;
 
 export interface PublishOptions {
   reply?: string;
+  /** The subject receivers see, when it is not the one routed on (JetStream deliveries). */
+  shownSubject?: string;
   headers?: Buffer | Iterable<[string, string | string[]]>;
 }
 
@@ -247,7 +269,19 @@ export class InternalClient implements Client {
       hdr = Buffer.isBuffer(opts.headers) ? opts.headers : encodeHeaders(opts.headers);
     }
     const msg = hdr === null ? Buffer.concat([payload, CRLF]) : Buffer.concat([hdr, payload, CRLF]);
-    return this.router.publish(this, wire, opts.reply ? toWire(opts.reply) : "", hdr === null ? -1 : hdr.length, msg, 0, msg.length);
+    const shown = opts.shownSubject !== undefined ? toWire(opts.shownSubject) : wire;
+    return this.router.publish(this, wire, opts.reply ? toWire(opts.reply) : "", hdr === null ? -1 : hdr.length, msg, 0, msg.length, shown);
+  }
+
+  /** Call `cb` (once per new subscription) when someone subscribes so as to receive `subject`. */
+  watchInterest(subject: string, cb: () => void): () => void {
+    return this.router.watchInterest(toWire(subject), cb);
+  }
+
+  /** Whether a publish to `subject` would reach any subscription. */
+  hasInterest(subject: string): boolean {
+    const r = this.router.sublist.match(toWire(subject));
+    return r.psubs.length > 0 || r.qsubs.length > 0;
   }
 
   /** Request-reply: resolves with the first reply, or rejects on no responders or timeout. */

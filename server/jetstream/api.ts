@@ -9,6 +9,7 @@ import { apiError, JsApiError, JsErrors, type ApiError, type ErrorDef } from "./
 import type { JetStream } from "./jetstream.js";
 import { goJSON } from "./json.js";
 import { parseMsgGetRequest } from "./stream.js";
+import { consumerCreate, consumerDelete, consumerInfo, consumerList, consumerNames } from "./consumer-api.js";
 import { tsToRFC3339, type PurgeRequest } from "./store.js";
 
 export const API_PREFIX = "$JS.API";
@@ -32,13 +33,13 @@ const LIST_LIMIT = 256;
 const MAX_SUBJECT_DETAILS = 100_000;
 
 /** A reply: the JSON body, and whether nats-server counts it as an API error. */
-interface Reply {
+export interface Reply {
   body: JsonObject;
   /** nats-server's sendAPIErrResponse (counts an error) vs sendAPIResponse. */
   counted: "ok" | "error" | "uncounted";
 }
 
-type Handler = (js: JetStream, tokens: string[], m: InternalMsg) => Reply | Promise<Reply>;
+export type Handler = (js: JetStream, tokens: string[], m: InternalMsg) => Reply | Promise<Reply>;
 
 /** Subjects after "$JS.API.", "*" for one token (the stream name). */
 const ROUTES: Array<[string[], Handler]> = [
@@ -52,13 +53,22 @@ const ROUTES: Array<[string[], Handler]> = [
   [["STREAM", "PURGE", "*"], streamPurge],
   [["STREAM", "MSG", "GET", "*"], msgGet],
   [["STREAM", "MSG", "DELETE", "*"], msgDelete],
+  [["CONSUMER", "CREATE", "*"], consumerCreate],
+  [["CONSUMER", "CREATE", "*", "*"], consumerCreate],
+  [["CONSUMER", "CREATE", "*", "*", ">"], consumerCreate],
+  [["CONSUMER", "DURABLE", "CREATE", "*", "*"], consumerCreate],
+  [["CONSUMER", "INFO", "*", "*"], consumerInfo],
+  [["CONSUMER", "DELETE", "*", "*"], consumerDelete],
+  [["CONSUMER", "NAMES", "*"], consumerNames],
+  [["CONSUMER", "LIST", "*"], consumerList],
 ];
 
 function route(tokens: string[]): Handler | null {
   for (const [pattern, h] of ROUTES) {
-    if (pattern.length !== tokens.length) continue;
+    const tail = pattern[pattern.length - 1] === ">";
+    if (tail ? tokens.length < pattern.length : pattern.length !== tokens.length) continue;
     let ok = true;
-    for (let i = 0; i < pattern.length && ok; i++) ok = pattern[i] === "*" || pattern[i] === tokens[i];
+    for (let i = 0; i < pattern.length && ok; i++) ok = pattern[i] === "*" || pattern[i] === ">" || pattern[i] === tokens[i];
     if (ok) return h;
   }
   return null;
@@ -89,11 +99,11 @@ export function serveApi(js: JetStream): InternalSubscription {
   });
 }
 
-function ok(body: JsonObject): Reply {
+export function ok(body: JsonObject): Reply {
   return { body, counted: "ok" };
 }
 
-function err(type: string, e: ApiError, extra: JsonObject = {}): Reply {
+export function err(type: string, e: ApiError, extra: JsonObject = {}): Reply {
   return { body: { type, error: e, ...extra }, counted: "error" };
 }
 
@@ -111,7 +121,7 @@ function asApiError(e: unknown, wrap: ErrorDef): ApiError {
 }
 
 /** nats-server isEmptyRequest: no bytes, or a JSON object with no keys. */
-function isEmptyRequest(data: Buffer): boolean {
+export function isEmptyRequest(data: Buffer): boolean {
   if (data.length === 0) return true;
   try {
     const v: unknown = JSON.parse(data.toString("utf8"));
@@ -122,7 +132,7 @@ function isEmptyRequest(data: Buffer): boolean {
 }
 
 /** Decode an optional JSON request object; null when Go's Unmarshal would fail. */
-function decodeObject(data: Buffer): Record<string, unknown> | null {
+export function decodeObject(data: Buffer): Record<string, unknown> | null {
   try {
     const v: unknown = JSON.parse(data.toString("utf8"));
     if (v === null) return {};
@@ -136,31 +146,31 @@ function decodeObject(data: Buffer): Record<string, unknown> | null {
   }
 }
 
-function uintField(o: Record<string, unknown>, k: string): number | null {
+export function uintField(o: Record<string, unknown>, k: string): number | null {
   const v = o[k];
   if (v === undefined) return 0;
   return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : null;
 }
 
-function intField(o: Record<string, unknown>, k: string): number | null {
+export function intField(o: Record<string, unknown>, k: string): number | null {
   const v = o[k];
   if (v === undefined) return 0;
   return typeof v === "number" && Number.isInteger(v) ? v : null;
 }
 
-function strField(o: Record<string, unknown>, k: string): string | null {
+export function strField(o: Record<string, unknown>, k: string): string | null {
   const v = o[k];
   if (v === undefined) return "";
   return typeof v === "string" ? v : null;
 }
 
-function boolField(o: Record<string, unknown>, k: string): boolean | null {
+export function boolField(o: Record<string, unknown>, k: string): boolean | null {
   const v = o[k];
   if (v === undefined) return false;
   return typeof v === "boolean" ? v : null;
 }
 
-const INVALID_JSON = (): ApiError => apiError(JsErrors.InvalidJSON);
+export const INVALID_JSON = (): ApiError => apiError(JsErrors.InvalidJSON);
 
 // ---- handlers ---------------------------------------------------------------------------------
 

@@ -5,8 +5,14 @@
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { InternalClient } from "../router.js";
+import type { InternalClient, InternalMsg, InternalSubscription } from "../router.js";
 import { checkStreamConfig, checkStreamUpdate, configJSON, decodeStreamConfig, sameConfig, type StreamConfig } from "./config.js";
+import { Consumer, type ConsumerHost } from "./consumer.js";
+import {
+  checkConsumerConfig, decodeConsumerConfig, ephemeralName, filtersOf, isDurable, sameConsumerConfig,
+  setConsumerDefaults, type ConsumerAction, type ConsumerConfig,
+} from "./consumer-config.js";
+import { JS_MAX_NAME_LEN, isValidName } from "./config.js";
 import { JsApiError, JsErrors } from "./errors.js";
 import { FileStore } from "./file-store.js";
 import { MemoryStore } from "./memory-store.js";
@@ -34,14 +40,36 @@ interface PersistedMeta {
   created: string;
 }
 
-export class JetStream implements StreamHost {
+export class JetStream implements StreamHost, ConsumerHost {
   readonly streams = new Map<string, Stream>();
   readonly clock = new NsClock();
   /** API requests handled and those answered with an error (nats-server's api stats). */
   apiTotal = 0;
   apiErrors = 0;
 
-  constructor(readonly account: string, readonly ic: InternalClient, private readonly opts: JetStreamOptions) {}
+  /** One subscription for every consumer's acks. */
+  private readonly ackSub: InternalSubscription;
+
+  constructor(readonly account: string, readonly ic: InternalClient, private readonly opts: JetStreamOptions) {
+    this.ackSub = ic.subscribe("$JS.ACK.>", (m) => this.onAck(m));
+  }
+
+  /**
+   * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`, or the 2.10 form with
+   * domain and account hash in front and a random token at the end.
+   */
+  private onAck(m: InternalMsg): void {
+    const t = m.subject.split(".");
+    let i: number;
+    if (t.length === 9) i = 2;
+    else if (t.length >= 11) i = 4;
+    else return;
+    const c = this.streams.get(t[i]!)?.consumers.get(t[i + 1]!);
+    if (c === undefined) return;
+    const dc = Number(t[i + 2]), sseq = Number(t[i + 3]), dseq = Number(t[i + 4]);
+    if (!Number.isSafeInteger(sseq) || !Number.isSafeInteger(dseq) || !Number.isSafeInteger(dc)) return;
+    c.onAck(sseq, dseq, dc, m.data, m.reply);
+  }
 
   get streamsDir(): string {
     return join(this.opts.storeDir, "jetstream", this.account, "streams");
@@ -73,12 +101,100 @@ export class JetStream implements StreamHost {
         const stream = new Stream(this, cfg, store, created);
         this.streams.set(cfg.name, stream);
         stream.start();
+        this.recoverConsumers(stream, sdir);
         this.opts.log.info(`  Restored ${stream.store.fastState().msgs} messages for stream '${this.account} > ${cfg.name}'`);
       } catch (e) {
         this.opts.log.warn(`JetStream could not restore stream in ${sdir}: ${(e as Error).message}`);
         void store?.close();
       }
     }
+  }
+
+  private recoverConsumers(stream: Stream, sdir: string): void {
+    const odir = join(sdir, "obj");
+    if (!existsSync(odir)) return;
+    for (const name of readdirSync(odir).sort()) {
+      const cdir = join(odir, name);
+      try {
+        const st = Consumer.readState(cdir);
+        const cfg = decodeConsumerConfig(st.config);
+        const created = /^\d+$/.test(st.created) ? BigInt(st.created) : this.clock.now();
+        const c = new Consumer(this, stream, name, cfg, created, cdir);
+        stream.consumers.set(name, c);
+        c.start(st);
+      } catch (e) {
+        this.opts.log.warn(`JetStream could not restore consumer in ${cdir}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  // ---- consumers ---------------------------------------------------------------------------------
+
+  /**
+   * nats-server addConsumerWithAction for a standalone server. `name` is the consumer name the
+   * request's subject gave ("" for the legacy ephemeral create).
+   */
+  addConsumer(stream: Stream, requested: ConsumerConfig, action: ConsumerAction): Consumer {
+    const scfg = stream.config;
+    const cfg = setConsumerDefaults(requested, scfg);
+    checkConsumerConfig(cfg, scfg);
+    const cname = isDurable(cfg) ? cfg.durable_name : cfg.name;
+    const filters = filtersOf(cfg);
+    if (cname !== "") {
+      const existing = stream.consumers.get(cname);
+      if (existing !== undefined) {
+        if (action === "create" && !sameConsumerConfig(cfg, existing.config)) throw JsApiError.of(JsErrors.ConsumerAlreadyExists);
+        if (scfg.retention === "workqueue" && !this.partitionUnique(stream, cname, filters)) throw JsApiError.of(JsErrors.ConsumerWQConsumerNotUnique);
+        existing.update(checkConsumerUpdate(existing.config, cfg));
+        return existing;
+      }
+    }
+    if (action === "update") throw JsApiError.of(JsErrors.ConsumerDoesNotExist);
+    if (scfg.max_consumers > 0 && stream.consumers.size >= scfg.max_consumers) throw JsApiError.of(JsErrors.MaximumConsumersLimit);
+    if (scfg.retention === "workqueue" && !cfg.direct) {
+      if (cfg.ack_policy !== "explicit") throw JsApiError.of(JsErrors.ConsumerWQRequiresExplicitAck);
+      if (stream.consumers.size > 0) {
+        if (filters.length === 0) throw JsApiError.of(JsErrors.ConsumerWQMultipleUnfiltered);
+        if (!this.partitionUnique(stream, cname, filters)) throw JsApiError.of(JsErrors.ConsumerWQConsumerNotUnique);
+      }
+      if (cfg.deliver_policy !== "all") throw JsApiError.of(JsErrors.ConsumerWQConsumerNotDeliverAll);
+    }
+    let name = cname;
+    if (isDurable(cfg) && name.length > JS_MAX_NAME_LEN) throw JsApiError.of(JsErrors.ConsumerNameTooLong, { max: JS_MAX_NAME_LEN });
+    if (name === "") {
+      do name = ephemeralName(); while (stream.consumers.has(name));
+      cfg.name = name;
+    }
+    if (!isValidName(name)) throw JsApiError.of(JsErrors.ConsumerBadDurableName);
+    const dir = stream.config.storage === "file" && isDurable(cfg) && !cfg.mem_storage ? join(this.streamsDir, stream.name, "obj", name) : null;
+    const c = new Consumer(this, stream, name, cfg, this.clock.now(), dir);
+    stream.consumers.set(name, c);
+    c.start();
+    return c;
+  }
+
+  /** nats-server partitionUnique: no other consumer's filters overlap these. */
+  private partitionUnique(stream: Stream, name: string, filters: string[]): boolean {
+    for (const [n, c] of stream.consumers) {
+      if (n === name) continue;
+      const other = filtersOf(c.config);
+      if (other.length === 0) return false;
+      for (const a of filters) for (const b of other) if (subjectsCollide(a, b)) return false;
+    }
+    return true;
+  }
+
+  deleteConsumer(stream: Stream, name: string): boolean {
+    const c = stream.consumers.get(name);
+    if (c === undefined) return false;
+    stream.consumers.delete(name);
+    c.delete();
+    stream.dropUninterested();
+    return true;
+  }
+
+  consumerGone(c: Consumer): void {
+    if (c.stream.consumers.get(c.name) === c) this.deleteConsumer(c.stream, c.name);
   }
 
   private openFileStore(dir: string, config?: PersistedMeta, limits?: StoreLimits): FileStore {
@@ -198,7 +314,7 @@ export class JetStream implements StreamHost {
       reserved_memory: this.reserved("memory"),
       reserved_storage: this.reserved("file"),
       streams: this.streams.size,
-      consumers: 0,
+      consumers: [...this.streams.values()].reduce((n, s) => n + s.consumers.size, 0),
       // The global account has no JetStream limits of its own; nats-server reports -1 for each.
       limits: {
         max_memory: -1, max_storage: -1, max_streams: -1, max_consumers: -1, max_ack_pending: -1,
@@ -216,8 +332,25 @@ export class JetStream implements StreamHost {
   }
 
   async close(): Promise<void> {
+    this.ackSub.unsubscribe();
     const all = [...this.streams.values()];
     this.streams.clear();
     await Promise.all(all.map((s) => s.close()));
   }
+}
+
+/** nats-server updateConfig: what may change on an existing consumer. */
+function checkConsumerUpdate(old: ConsumerConfig, next: ConsumerConfig): ConsumerConfig {
+  const bad = (what: string): JsApiError => JsApiError.of(JsErrors.ConsumerCreate, { err: what });
+  if (old.deliver_policy !== next.deliver_policy) throw bad("deliver policy can not be updated");
+  if (old.opt_start_seq !== next.opt_start_seq) throw bad("start sequence can not be updated");
+  if (old.opt_start_time !== next.opt_start_time) throw bad("start time can not be updated");
+  if (old.ack_policy !== next.ack_policy) throw bad("ack policy can not be updated");
+  if (old.replay_policy !== next.replay_policy) throw bad("replay policy can not be updated");
+  if (old.idle_heartbeat !== next.idle_heartbeat) throw bad("heart beats can not be updated");
+  if (old.flow_control !== next.flow_control) throw bad("flow control can not be updated");
+  if (old.max_waiting !== next.max_waiting) throw bad("max waiting can not be updated");
+  if (old.deliver_subject === "" && next.deliver_subject !== "") throw bad("can not update pull consumer to push based");
+  if (old.deliver_subject !== "" && next.deliver_subject === "") throw bad("can not update push consumer to pull based");
+  return next;
 }

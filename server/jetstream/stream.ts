@@ -7,6 +7,7 @@ import { decodeHeaders, type MsgHeaders } from "../../protocol/headers.js";
 import { fromWire, toWire } from "../../protocol/subject.js";
 import type { InternalClient, InternalMsg, InternalSubscription } from "../router.js";
 import { configJSON, type JsonObject, type StreamConfig } from "./config.js";
+import type { Consumer } from "./consumer.js";
 import { apiError, JsApiError, JsErrors, type ApiError } from "./errors.js";
 import { goJSON } from "./json.js";
 import {
@@ -59,6 +60,8 @@ export class Stream {
   /** Replies go out in the order messages arrived, each once its message is durable. */
   private lastReply: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Consumers by name; the account's JetStream adds and removes them. */
+  readonly consumers = new Map<string, Consumer>();
 
   constructor(
     private readonly host: StreamHost,
@@ -102,12 +105,15 @@ export class Stream {
   async close(): Promise<void> {
     this.closed = true;
     this.stop();
+    for (const c of this.consumers.values()) c.close();
     await this.store.close();
   }
 
   async delete(): Promise<void> {
     this.closed = true;
     this.stop();
+    for (const c of this.consumers.values()) c.delete();
+    this.consumers.clear();
     await this.store.delete();
   }
 
@@ -213,15 +219,39 @@ export class Stream {
     else if (rollup === ROLLUP_ALL) this.store.purge({ keep: 1 });
 
     if (reply !== "") this.sendAfterDurable(seq, reply, `{"stream":${goJSON(name)}, "seq":${seq}}`);
+    for (const c of this.consumers.values()) c.signalNew();
     return null;
   }
 
-  /**
-   * Whether a consumer is interested in this subject (interest retention). Consumers are not
-   * built yet, so nothing is: the consumer layer will answer this.
-   */
-  hasInterest(_subject: string): boolean {
+  /** Whether a consumer will take this subject (wire form): interest retention keeps it then. */
+  hasInterest(subject: string): boolean {
+    for (const c of this.consumers.values()) if (c.wants(subject)) return true;
     return false;
+  }
+
+  /**
+   * A consumer acked message seq (or delivered it, without acks). Work-queue retention removes it
+   * at once; interest retention once no consumer still needs it (nats-server's ackMsg).
+   */
+  acked(seq: number, subject: string): void {
+    if (this.closed) return;
+    const retention = this.config.retention;
+    if (retention === "limits") return;
+    if (retention === "interest") {
+      for (const c of this.consumers.values()) if (c.needsAck(seq, subject)) return;
+    }
+    this.store.removeMsg(seq);
+  }
+
+  /** Interest retention after a consumer left: drop the messages nobody needs any more. */
+  dropUninterested(): void {
+    if (this.config.retention !== "interest") return;
+    const st = this.store.fastState();
+    for (let m = this.store.loadNextMsg("", st.first_seq); m !== null; m = this.store.loadNextMsg("", m.seq + 1)) {
+      let needed = false;
+      for (const c of this.consumers.values()) if (c.needsAck(m.seq, m.subject)) { needed = true; break; }
+      if (!needed) this.store.removeMsg(m.seq);
+    }
   }
 
   /**
@@ -322,7 +352,7 @@ export class Stream {
     }
     if (st.num_deleted > 0) o.num_deleted = st.num_deleted;
     if (details && st.deleted.length > 0) o.deleted = st.deleted;
-    o.consumer_count = 0;
+    o.consumer_count = this.consumers.size;
     return o;
   }
 

@@ -1,0 +1,851 @@
+// One consumer of a stream: where it is (delivered / ack floor), what it waits on (pending acks,
+// the redelivery queue), who it delivers to (queued pull requests, or a push deliver subject),
+// and its timers (ack wait, request expiry, heartbeats, ephemeral inactivity). Semantics follow
+// nats-server's consumer.go; it reaches the router only through the account's internal client.
+
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fromWire, subjectMatches } from "../../protocol/subject.js";
+import type { InternalClient, InternalMsg, InternalSubscription } from "../router.js";
+import type { JsonObject } from "./config.js";
+import { consumerConfigJSON, DELETE_WAIT_DEFAULT_NS, filtersOf, isDurable, type ConsumerConfig } from "./consumer-config.js";
+import { tsToRFC3339, type NsClock, type StoredMsg } from "./store.js";
+import type { Stream } from "./stream.js";
+
+/** Status lines and headers exactly as nats-server writes them. */
+const Hdr = {
+  PendingMsgs: "Nats-Pending-Messages",
+  PendingBytes: "Nats-Pending-Bytes",
+  LastConsumer: "Nats-Last-Consumer",
+  LastStream: "Nats-Last-Stream",
+  MsgSize: "Nats-Msg-Size",
+} as const;
+
+/** nats-server JsFlowControlMaxPending. */
+const FC_MAX_PENDING = 32 * 1024 * 1024;
+
+/** What a consumer needs from its account. */
+export interface ConsumerHost {
+  readonly ic: InternalClient;
+  readonly clock: NsClock;
+  warn(msg: string): void;
+  /** The consumer removed itself (ephemeral inactivity). */
+  consumerGone(c: Consumer): void;
+}
+
+interface Pending {
+  dseq: number;
+  /** When the ack is due (ms since epoch); redelivered after. */
+  deadline: number;
+}
+
+interface PullRequest {
+  reply: string;
+  /** Messages still wanted. */
+  n: number;
+  /** Bytes still allowed; 0 = no limit (unless maxBytes was set). */
+  b: number;
+  maxBytes: boolean;
+  /** Messages delivered to it so far. */
+  d: number;
+  noWait: boolean;
+  expiry: NodeJS.Timeout | null;
+  hb: NodeJS.Timeout | null;
+  /** Last time something (message or heartbeat) was sent to it. */
+  lastSent: number;
+}
+
+/** Persisted state of a durable (nats-server ConsumerState, plus the config). */
+interface PersistedConsumer {
+  config: JsonObject;
+  created: string;
+  delivered: { consumer_seq: number; stream_seq: number };
+  ack_floor: { consumer_seq: number; stream_seq: number };
+  /** [stream seq, consumer seq, deadline ms]. */
+  pending: Array<[number, number, number]>;
+  /** [stream seq, redelivery count]. */
+  redelivered: Array<[number, number]>;
+  lss: number[] | null;
+}
+
+export class Consumer {
+  /** Next stream sequence to look at, next consumer sequence to give. */
+  private sseq = 1;
+  private dseq = 1;
+  private adflr = 0;
+  private asflr = 0;
+  private readonly pending = new Map<number, Pending>();
+  /** Stream seq → times redelivered (nats-server rdc). */
+  private readonly rdc = new Map<number, number>();
+  /** Redelivery queue, stream seqs in order. */
+  private rdq: number[] = [];
+  /** last_per_subject: the last seqs still to deliver before resuming at sseq. */
+  private lss: number[] | null = null;
+  private waiting: PullRequest[] = [];
+  private subs: InternalSubscription[] = [];
+  private ackTimer: NodeJS.Timeout | null = null;
+  private ackTimerAt = 0;
+  private kickScheduled = false;
+  private awaitingDrain = false;
+  private closed = false;
+  private lastDelivered = 0n;
+  private lastAcked = 0n;
+  /** Ephemeral inactivity and push interest. */
+  private lastActive = Date.now();
+  private activityTimer: NodeJS.Timeout | null = null;
+  private hbTimer: NodeJS.Timeout | null = null;
+  private lastPushSent = Date.now();
+  /** Push flow control: bytes sent since the last flow-control reply, and whether one is due. */
+  private fcPending = 0;
+  private fcOutstanding = "";
+  private fcSeq = 0;
+  private persistScheduled = false;
+
+  constructor(
+    private readonly host: ConsumerHost,
+    readonly stream: Stream,
+    readonly name: string,
+    public config: ConsumerConfig,
+    readonly created: bigint,
+    /** Directory for persisted state (durables on file streams), or null. */
+    private readonly dir: string | null,
+  ) {}
+
+  get isPull(): boolean {
+    return this.config.deliver_subject === "";
+  }
+
+  get ackNone(): boolean {
+    return this.config.ack_policy === "none";
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------------
+
+  /** Place the consumer at its starting point (nats-server selectStartingSeqNo) and go. */
+  start(restored: PersistedConsumer | null = null): void {
+    if (restored !== null) this.restore(restored);
+    else this.selectStart();
+    const ic = this.host.ic;
+    if (this.isPull) {
+      this.subs.push(ic.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${this.stream.name}.${this.name}`, (m) => this.onNextRequest(m.reply, m.data)));
+    } else {
+      this.subs.push(ic.subscribe(`$JS.FC.${this.stream.name}.${this.name}.*`, (m) => this.onFlowControlReply(m)));
+      // Clients often subscribe to the deliver subject after creating the consumer: start then.
+      const stop = ic.watchInterest(this.config.deliver_subject, () => { this.lastActive = Date.now(); this.kick(); });
+      this.subs.push({ sid: "", unsubscribe: stop });
+      if (this.config.idle_heartbeat > 0) {
+        const every = Math.max(1, Math.floor(this.config.idle_heartbeat / 1e6));
+        this.hbTimer = setInterval(() => this.pushHeartbeat(every), every);
+        this.hbTimer.unref();
+      }
+    }
+    if (!isDurable(this.config)) {
+      const thresholdMs = Math.max(1, Math.floor((this.config.inactive_threshold || DELETE_WAIT_DEFAULT_NS) / 1e6));
+      this.activityTimer = setInterval(() => this.checkActivity(thresholdMs), Math.min(thresholdMs, 1000));
+      this.activityTimer.unref();
+    }
+    this.persist();
+    this.kick();
+  }
+
+  private selectStart(): void {
+    const store = this.stream.store;
+    const st = store.fastState();
+    const filters = filtersOf(this.config);
+    switch (this.config.deliver_policy) {
+      case "all":
+        this.sseq = st.first_seq > 0 ? st.first_seq : 1;
+        break;
+      case "last":
+        if (filters.length === 0) this.sseq = st.msgs > 0 ? st.last_seq : st.last_seq + 1;
+        else {
+          let last = 0;
+          for (const f of filters) last = Math.max(last, store.loadLastMsg(f)?.seq ?? 0);
+          this.sseq = last > 0 ? last : st.last_seq + 1;
+        }
+        break;
+      case "new":
+        this.sseq = st.last_seq + 1;
+        break;
+      case "by_start_sequence":
+        this.sseq = this.config.opt_start_seq;
+        break;
+      case "by_start_time": {
+        const t = BigInt(Date.parse(this.config.opt_start_time ?? "")) * 1_000_000n;
+        let seq = st.last_seq + 1;
+        for (let m = store.loadNextMsg("", st.first_seq); m !== null; m = store.loadNextMsg("", m.seq + 1)) {
+          if (m.ts >= t) { seq = m.seq; break; }
+        }
+        this.sseq = seq;
+        break;
+      }
+      case "last_per_subject": {
+        const seqs: number[] = [];
+        for (const f of filters) for (const ss of store.subjectsState(f).values()) seqs.push(ss.last_seq);
+        seqs.sort((a, b) => a - b);
+        this.sseq = st.last_seq + 1;
+        if (seqs.length > 0) this.lss = seqs;
+        break;
+      }
+    }
+    if (this.sseq < 1) this.sseq = 1;
+    this.dseq = 1;
+    this.adflr = 0;
+    this.asflr = (this.lss !== null ? this.lss[0]! : this.sseq) - 1;
+  }
+
+  /** Stop timers and subscriptions; persisted state is written first. */
+  close(): void {
+    if (this.closed) return;
+    this.writeState();
+    this.shutdown();
+  }
+
+  /** Gone for good: requests waiting are told, persisted state removed. */
+  delete(): void {
+    if (this.closed) return;
+    for (const wr of this.waiting) this.status(wr.reply, "409 Consumer Deleted");
+    this.shutdown();
+    if (this.dir !== null) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private shutdown(): void {
+    this.closed = true;
+    for (const s of this.subs) s.unsubscribe();
+    this.subs = [];
+    for (const wr of this.waiting) this.clearRequest(wr);
+    this.waiting = [];
+    for (const t of [this.ackTimer, this.activityTimer, this.hbTimer]) if (t !== null) clearTimeout(t);
+    this.ackTimer = this.activityTimer = this.hbTimer = null;
+  }
+
+  private checkActivity(thresholdMs: number): void {
+    if (this.closed) return;
+    const now = Date.now();
+    if (this.isPull) {
+      if (this.waiting.length > 0) this.lastActive = now;
+    } else if (this.host.ic.hasInterest(this.config.deliver_subject)) {
+      this.lastActive = now;
+      if (this.hasWork()) this.kick();
+    }
+    if (now - this.lastActive >= thresholdMs) this.host.consumerGone(this);
+  }
+
+  // ---- info -------------------------------------------------------------------------------------
+
+  /** Stream messages matching the filters from sseq on, plus last-per-subject ones still due. */
+  numPending(): number {
+    const store = this.stream.store;
+    const filters = filtersOf(this.config);
+    let n = 0;
+    if (filters.length === 0) n = store.numPending("", this.sseq);
+    else for (const f of filters) n += store.numPending(f, this.sseq);
+    if (this.lss !== null) n += this.lss.length;
+    return n;
+  }
+
+  infoJSON(serverName: string): JsonObject {
+    const delivered: JsonObject = { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1 };
+    if (this.lastDelivered !== 0n) delivered.last_active = tsToRFC3339(this.lastDelivered);
+    const ackFloor: JsonObject = { consumer_seq: this.adflr, stream_seq: this.asflr };
+    if (this.lastAcked !== 0n) ackFloor.last_active = tsToRFC3339(this.lastAcked);
+    return {
+      stream_name: this.stream.name,
+      name: this.name,
+      created: tsToRFC3339(this.created),
+      config: consumerConfigJSON(this.config),
+      delivered,
+      ack_floor: ackFloor,
+      num_ack_pending: this.pending.size,
+      num_redelivered: this.rdc.size,
+      num_waiting: this.waiting.length,
+      num_pending: this.numPending(),
+      cluster: { leader: serverName },
+      ...(this.isPull ? {} : this.host.ic.hasInterest(this.config.deliver_subject) ? { push_bound: true } : {}),
+      ts: tsToRFC3339(this.host.clock.now()),
+    };
+  }
+
+  // ---- interest (for interest / work-queue retention) --------------------------------------------
+
+  /** Whether this consumer will ever take a message on `subject` (wire form). */
+  wants(subject: string): boolean {
+    const filters = filtersOf(this.config);
+    return filters.length === 0 || filters.some((f) => subjectMatches(f, subject));
+  }
+
+  /** Whether this consumer still has to see (or have acked) message seq on subject. */
+  needsAck(seq: number, subject: string): boolean {
+    if (!this.wants(subject)) return false;
+    if (this.pending.has(seq)) return true;
+    if (this.lss !== null && this.lss.includes(seq)) return true;
+    return seq >= this.sseq;
+  }
+
+  /** Changing the config in place (nats-server updateConfig, the fields that may change). */
+  update(cfg: ConsumerConfig): void {
+    this.config = cfg;
+    this.persist();
+    this.kick();
+  }
+
+  // ---- pull requests ---------------------------------------------------------------------------
+
+  private status(reply: string, line: string, extra = ""): void {
+    this.host.ic.publish(reply, Buffer.alloc(0), { headers: Buffer.from(`NATS/1.0 ${line}\r\n${extra}\r\n`) });
+  }
+
+  private pendingHeaders(wr: PullRequest): string {
+    return `${Hdr.PendingMsgs}: ${wr.n}\r\n${Hdr.PendingBytes}: ${wr.b}\r\n`;
+  }
+
+  onNextRequest(reply: string, data: Buffer): void {
+    if (reply === "" || this.closed) return;
+    this.lastActive = Date.now();
+    if (!this.isPull) return this.status(reply, "409 Consumer is push based");
+    const req = parseNextRequest(data);
+    if (typeof req === "string") return this.status(reply, `400 Bad Request - ${req}`);
+    const cfg = this.config;
+    if (cfg.max_batch > 0 && req.batch > cfg.max_batch) return this.status(reply, `409 Exceeded MaxRequestBatch of ${cfg.max_batch}`);
+    if (req.expiresNs > 0 && cfg.max_expires > 0 && req.expiresNs > cfg.max_expires) {
+      return this.status(reply, `409 Exceeded MaxRequestExpires of ${goDurationText(cfg.max_expires)}`);
+    }
+    if (req.maxBytes > 0 && cfg.max_bytes > 0 && req.maxBytes > cfg.max_bytes) {
+      return this.status(reply, `409 Exceeded MaxRequestMaxBytes of ${cfg.max_bytes}`);
+    }
+    this.dropDeadRequests();
+    if (req.noWait) {
+      const avail = this.numPending() + this.rdq.length;
+      if (avail === 0 && req.expiresNs === 0) return this.status(reply, "404 No Messages");
+    }
+    if (this.waiting.length >= cfg.max_waiting) return this.status(reply, "409 Exceeded MaxWaiting");
+    const wr: PullRequest = {
+      reply, n: Math.max(1, req.batch), b: req.maxBytes, maxBytes: req.maxBytes > 0, d: 0, noWait: req.noWait,
+      expiry: null, hb: null, lastSent: Date.now(),
+    };
+    if (req.expiresNs > 0) {
+      wr.expiry = setTimeout(() => this.expire(wr), Math.max(1, Math.floor(req.expiresNs / 1e6)));
+      wr.expiry.unref();
+    }
+    if (req.hbNs > 0) {
+      const every = Math.max(1, Math.floor(req.hbNs / 1e6));
+      wr.hb = setInterval(() => {
+        if (Date.now() - wr.lastSent >= every) {
+          wr.lastSent = Date.now();
+          this.status(wr.reply, "100 Idle Heartbeat", `${Hdr.LastConsumer}: ${this.dseq - 1}\r\n${Hdr.LastStream}: ${this.sseq - 1}\r\n`);
+        }
+      }, every);
+      wr.hb.unref();
+    }
+    this.waiting.push(wr);
+    this.deliverLoop();
+  }
+
+  private expire(wr: PullRequest): void {
+    wr.expiry = null;
+    if (!this.removeRequest(wr)) return;
+    this.status(wr.reply, "408 Request Timeout", this.pendingHeaders(wr));
+  }
+
+  private clearRequest(wr: PullRequest): void {
+    if (wr.expiry !== null) clearTimeout(wr.expiry);
+    if (wr.hb !== null) clearInterval(wr.hb);
+    wr.expiry = wr.hb = null;
+  }
+
+  private removeRequest(wr: PullRequest): boolean {
+    const i = this.waiting.indexOf(wr);
+    if (i < 0) return false;
+    this.waiting.splice(i, 1);
+    this.clearRequest(wr);
+    return true;
+  }
+
+  /** Requests whose requester went away (no interest on the reply) are dropped silently. */
+  private dropDeadRequests(): void {
+    for (const wr of [...this.waiting]) if (!this.host.ic.hasInterest(wr.reply)) this.removeRequest(wr);
+  }
+
+  // ---- delivery ---------------------------------------------------------------------------------
+
+  /** Something may be deliverable: run the delivery loop soon (once per tick). */
+  kick(): void {
+    if (this.kickScheduled || this.closed) return;
+    this.kickScheduled = true;
+    queueMicrotask(() => {
+      this.kickScheduled = false;
+      this.deliverLoop();
+    });
+  }
+
+  private hasWork(): boolean {
+    return this.rdq.length > 0 || this.lss !== null || this.numPending() > 0;
+  }
+
+  private deliverLoop(): void {
+    const ic = this.host.ic;
+    while (!this.closed) {
+      if (ic.stalled) {
+        // A receiver is behind: wait for it rather than flood it.
+        if (!this.awaitingDrain) {
+          this.awaitingDrain = true;
+          void ic.drained().then(() => { this.awaitingDrain = false; this.kick(); });
+        }
+        return;
+      }
+      let wr: PullRequest | null = null;
+      if (this.isPull) {
+        while (this.waiting.length > 0 && !ic.hasInterest(this.waiting[0]!.reply)) this.removeRequest(this.waiting[0]!);
+        if (this.waiting.length === 0) return;
+        wr = this.waiting[0]!;
+      } else {
+        if (!ic.hasInterest(this.config.deliver_subject)) return;
+        if (this.config.flow_control && this.fcPending >= FC_MAX_PENDING) return;
+      }
+      const next = this.nextMsg();
+      if (next === null) {
+        this.endOfStream();
+        return;
+      }
+      const { sm, dc } = next;
+      if (wr !== null && wr.maxBytes) {
+        const size = msgSize(sm);
+        if (size > wr.b) {
+          // Cannot send it to this requester: put it back and end the request.
+          this.unget(sm.seq, dc);
+          this.removeRequest(wr);
+          this.status(wr.reply, "409 Message Size Exceeds MaxBytes", this.pendingHeaders(wr));
+          continue;
+        }
+        wr.b -= size;
+      }
+      this.deliver(sm, dc, wr !== null ? wr.reply : this.config.deliver_subject);
+      if (wr !== null) {
+        wr.d++;
+        wr.n--;
+        wr.lastSent = Date.now();
+        if (wr.n <= 0 || (wr.maxBytes && wr.b <= 0)) this.removeRequest(wr);
+      }
+    }
+  }
+
+  /** No more messages now: no-wait requests that got something end with a 408 (nats-server eos). */
+  private endOfStream(): void {
+    for (const wr of [...this.waiting]) {
+      if (!wr.noWait) continue;
+      if (wr.d > 0) {
+        this.removeRequest(wr);
+        this.status(wr.reply, "408 Request Timeout", this.pendingHeaders(wr));
+      } else if (wr.expiry === null && this.numPending() + this.rdq.length === 0) {
+        this.removeRequest(wr);
+        this.status(wr.reply, "404 No Messages");
+      }
+    }
+  }
+
+  /** The next message to deliver and its delivery count (nats-server getNextMsg). */
+  private nextMsg(): { sm: StoredMsg; dc: number } | null {
+    const store = this.stream.store;
+    while (this.rdq.length > 0) {
+      const seq = this.rdq.shift()!;
+      const dc = (this.rdc.get(seq) ?? 0) + 2;
+      const p = this.pending.get(seq);
+      if (p === undefined) continue;
+      if (this.config.max_deliver > 0 && dc > this.config.max_deliver) {
+        // Delivered as often as allowed: no longer waited on.
+        this.pending.delete(seq);
+        this.persist();
+        continue;
+      }
+      const sm = store.loadMsg(seq);
+      if (sm === null) {
+        this.pending.delete(seq);
+        this.rdc.delete(seq);
+        continue;
+      }
+      this.rdc.set(seq, dc - 1);
+      return { sm, dc };
+    }
+    if (!this.ackNone && this.config.max_ack_pending > 0 && this.pending.size >= this.config.max_ack_pending) return null;
+    if (this.lss !== null) {
+      while (this.lss.length > 0) {
+        const seq = this.lss.shift()!;
+        const sm = store.loadMsg(seq);
+        if (sm !== null) {
+          if (this.lss.length === 0) this.lss = null;
+          return { sm, dc: 1 };
+        }
+      }
+      this.lss = null;
+    }
+    const filters = filtersOf(this.config);
+    let sm: StoredMsg | null = null;
+    if (filters.length <= 1) sm = store.loadNextMsg(filters[0] ?? "", this.sseq);
+    else {
+      for (const f of filters) {
+        const m = store.loadNextMsg(f, this.sseq);
+        if (m !== null && (sm === null || m.seq < sm.seq)) sm = m;
+      }
+    }
+    if (sm === null) return null;
+    this.sseq = sm.seq + 1;
+    return { sm, dc: 1 };
+  }
+
+  /** Undo nextMsg for a message that could not be sent. */
+  private unget(seq: number, dc: number): void {
+    if (dc > 1) {
+      this.rdq.unshift(seq);
+      const n = (this.rdc.get(seq) ?? 1) - 1;
+      if (n > 0) this.rdc.set(seq, n);
+      else this.rdc.delete(seq);
+    } else if (this.lss !== null || (this.config.deliver_policy === "last_per_subject" && seq < this.sseq - 1)) {
+      (this.lss ??= []).unshift(seq);
+    } else {
+      this.sseq = seq;
+    }
+  }
+
+  private deliver(sm: StoredMsg, dc: number, to: string): void {
+    const now = this.host.clock.now();
+    let dseq: number;
+    const p = this.pending.get(sm.seq);
+    if (dc > 1 && p !== undefined) {
+      // A redelivery gets a new consumer sequence, as in nats-server.
+      dseq = this.dseq++;
+      p.dseq = dseq;
+      p.deadline = Date.now() + this.ackWaitMs(dc);
+    } else {
+      dseq = this.dseq++;
+      if (!this.ackNone) this.pending.set(sm.seq, { dseq, deadline: Date.now() + this.ackWaitMs(dc) });
+    }
+    this.lastDelivered = now;
+    const pendingCount = this.numPending();
+    const ackReply = `$JS.ACK.${this.stream.name}.${this.name}.${dc}.${sm.seq}.${dseq}.${sm.ts}.${pendingCount}`;
+    let hdr = sm.hdr;
+    let data = sm.data;
+    if (this.config.headers_only) {
+      const base = hdr === null ? "NATS/1.0\r\n\r\n" : hdr.toString("latin1");
+      hdr = Buffer.from(`${base.slice(0, base.length - 2)}${Hdr.MsgSize}: ${sm.data.length}\r\n\r\n`, "latin1");
+      data = Buffer.alloc(0);
+    }
+    const opts = { reply: ackReply, shownSubject: fromWire(sm.subject), ...(hdr !== null ? { headers: hdr } : {}) };
+    this.host.ic.publish(to, data, opts);
+    if (!this.isPull) {
+      this.lastPushSent = Date.now();
+      if (this.config.flow_control) {
+        this.fcPending += msgSize(sm);
+        if (this.fcPending >= FC_MAX_PENDING / 2 && this.fcOutstanding === "") this.sendFlowControl();
+      }
+    }
+    if (this.ackNone) {
+      this.adflr = dseq;
+      this.asflr = sm.seq;
+      this.stream.acked(sm.seq, sm.subject);
+    } else {
+      this.armAckTimer();
+    }
+    this.persist();
+  }
+
+  private ackWaitMs(dc: number): number {
+    const bo = this.config.backoff;
+    const ns = bo.length > 0 ? bo[Math.min(dc - 1, bo.length - 1)]! : this.config.ack_wait;
+    return Math.max(1, Math.floor(ns / 1e6));
+  }
+
+  // ---- push: heartbeats and flow control --------------------------------------------------------
+
+  private pushHeartbeat(everyMs: number): void {
+    if (this.closed || Date.now() - this.lastPushSent < everyMs) return;
+    if (!this.host.ic.hasInterest(this.config.deliver_subject)) return;
+    this.lastPushSent = Date.now();
+    let extra = `${Hdr.LastConsumer}: ${this.dseq - 1}\r\n${Hdr.LastStream}: ${this.sseq - 1}\r\n`;
+    if (this.fcOutstanding !== "") extra += `Nats-Consumer-Stalled: ${this.fcOutstanding}\r\n`;
+    this.status(this.config.deliver_subject, "100 Idle Heartbeat", extra);
+  }
+
+  private sendFlowControl(): void {
+    this.fcOutstanding = `$JS.FC.${this.stream.name}.${this.name}.${(++this.fcSeq).toString(36)}`;
+    this.host.ic.publish(this.config.deliver_subject, Buffer.alloc(0), {
+      reply: this.fcOutstanding, headers: Buffer.from("NATS/1.0 100 FlowControl Request\r\n\r\n"),
+    });
+  }
+
+  private onFlowControlReply(m: InternalMsg): void {
+    if (m.subject !== this.fcOutstanding) return;
+    this.fcOutstanding = "";
+    this.fcPending = 0;
+    this.kick();
+  }
+
+  // ---- acks ------------------------------------------------------------------------------------
+
+  /** A message on this consumer's ack subject (tokens already parsed). */
+  onAck(sseq: number, dseq: number, dc: number, body: Buffer, reply: string): void {
+    if (this.closed) return;
+    this.lastActive = Date.now();
+    const text = body.toString("latin1");
+    let confirm = true;
+    if (text === "" || text === "+ACK" || text === "+OK") {
+      this.ackMsg(sseq, dseq);
+    } else if (text.startsWith("+NXT")) {
+      this.ackMsg(sseq, dseq);
+      this.onNextRequest(reply, Buffer.from(text.slice(4).trim()));
+      confirm = false;
+    } else if (text.startsWith("-NAK")) {
+      this.nak(sseq, dseq, text.slice(4).trim());
+    } else if (text === "+WPI") {
+      const p = this.pending.get(sseq);
+      if (p !== undefined) {
+        p.deadline = Date.now() + this.ackWaitMs(dc);
+        this.armAckTimer();
+      }
+    } else if (text.startsWith("+TERM")) {
+      this.ackMsg(sseq, dseq);
+    } else {
+      confirm = false;
+    }
+    if (confirm && reply !== "") this.host.ic.publish(reply, Buffer.alloc(0));
+    this.persist();
+    this.kick();
+  }
+
+  /** nats-server processAckMsg. */
+  private ackMsg(sseq: number, dseq: number): void {
+    if (sseq >= this.sseq && !(this.lss?.includes(sseq) ?? false)) return;
+    this.lastAcked = this.host.clock.now();
+    const acked: number[] = [];
+    switch (this.config.ack_policy) {
+      case "explicit": {
+        const p = this.pending.get(sseq);
+        if (p !== undefined) {
+          this.pending.delete(sseq);
+          acked.push(sseq);
+          const d = p.dseq;
+          if (this.pending.size === 0) {
+            this.adflr = this.dseq - 1;
+            this.asflr = this.sseq - 1;
+          } else if (d === this.adflr + 1) {
+            this.adflr = d;
+            this.asflr = sseq;
+            for (let ss = sseq + 1; ss < this.sseq; ss++) {
+              const q = this.pending.get(ss);
+              if (q !== undefined) {
+                this.adflr = q.dseq - 1;
+                this.asflr = ss - 1;
+                break;
+              }
+            }
+          }
+        }
+        this.rdc.delete(sseq);
+        this.removeFromRdq(sseq);
+        break;
+      }
+      case "all": {
+        if (dseq <= this.adflr || sseq <= this.asflr) return;
+        for (const seq of [...this.pending.keys()]) {
+          if (seq <= sseq) {
+            this.pending.delete(seq);
+            this.rdc.delete(seq);
+            this.removeFromRdq(seq);
+            acked.push(seq);
+          }
+        }
+        this.adflr = dseq;
+        this.asflr = sseq;
+        break;
+      }
+      case "none":
+        return;
+    }
+    for (const seq of acked) {
+      const sm = this.stream.store.loadMsg(seq);
+      if (sm !== null) this.stream.acked(seq, sm.subject);
+    }
+  }
+
+  private removeFromRdq(seq: number): void {
+    const i = this.rdq.indexOf(seq);
+    if (i >= 0) this.rdq.splice(i, 1);
+  }
+
+  /** nats-server processNak: redeliver now, or after the delay given. */
+  private nak(sseq: number, dseq: number, arg: string): void {
+    if (dseq <= this.adflr || dseq >= this.dseq) return;
+    const p = this.pending.get(sseq);
+    if (p === undefined) return;
+    if (arg !== "") {
+      let delayNs: number | null = null;
+      if (arg.startsWith("{")) {
+        try {
+          const v = JSON.parse(arg) as { delay?: unknown };
+          delayNs = typeof v.delay === "number" ? v.delay : 0;
+        } catch {
+          delayNs = null;
+        }
+      } else {
+        delayNs = parseGoDuration(arg);
+      }
+      if (delayNs === null) {
+        this.host.warn(`JetStream consumer '$G > ${this.stream.name} > ${this.name}' bad NAK delay value: ${JSON.stringify(arg)}`);
+      } else if (delayNs > 0) {
+        this.removeFromRdq(sseq);
+        p.deadline = Date.now() + Math.floor(delayNs / 1e6);
+        this.armAckTimer();
+        return;
+      }
+    }
+    if (!this.rdq.includes(sseq)) this.rdq.push(sseq);
+  }
+
+  /** One timer for the earliest ack deadline; expired messages go to the redelivery queue. */
+  private armAckTimer(): void {
+    if (this.closed || this.pending.size === 0) return;
+    let earliest = Infinity;
+    for (const [seq, p] of this.pending) if (p.deadline < earliest && !this.rdq.includes(seq)) earliest = p.deadline;
+    if (earliest === Infinity) return;
+    if (this.ackTimer !== null && this.ackTimerAt <= earliest) return;
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.ackTimerAt = earliest;
+    this.ackTimer = setTimeout(() => this.onAckTimer(), Math.max(1, earliest - Date.now()));
+    this.ackTimer.unref();
+  }
+
+  private onAckTimer(): void {
+    this.ackTimer = null;
+    if (this.closed) return;
+    const now = Date.now();
+    const expired: number[] = [];
+    for (const [seq, p] of this.pending) if (p.deadline <= now && !this.rdq.includes(seq)) expired.push(seq);
+    expired.sort((a, b) => a - b);
+    this.rdq.push(...expired);
+    this.armAckTimer();
+    if (expired.length > 0) this.kick();
+  }
+
+  /** The stream stored a message: a waiting request or a push target may take it. */
+  signalNew(): void {
+    if (this.isPull ? this.waiting.length > 0 : true) this.kick();
+  }
+
+  // ---- persistence ------------------------------------------------------------------------------
+
+  /** Write the state soon (coalesced: once per turn of the event loop). */
+  private persist(): void {
+    if (this.dir === null || this.persistScheduled || this.closed) return;
+    this.persistScheduled = true;
+    setImmediate(() => {
+      this.persistScheduled = false;
+      if (!this.closed) this.writeState();
+    });
+  }
+
+  private writeState(): void {
+    if (this.dir === null) return;
+    const st: PersistedConsumer = {
+      config: consumerConfigJSON(this.config),
+      created: this.created.toString(),
+      delivered: { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1 },
+      ack_floor: { consumer_seq: this.adflr, stream_seq: this.asflr },
+      pending: [...this.pending].map(([s, p]) => [s, p.dseq, p.deadline]),
+      redelivered: [...this.rdc],
+      lss: this.lss,
+    };
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      const tmp = join(this.dir, "state.json.tmp");
+      // Renamed into place: a crash leaves the old state or the new, never half of one.
+      writeFileSync(tmp, JSON.stringify(st));
+      renameSync(tmp, join(this.dir, "state.json"));
+    } catch (e) {
+      this.host.warn(`JetStream consumer '$G > ${this.stream.name} > ${this.name}' could not save its state: ${(e as Error).message}`);
+    }
+  }
+
+  private restore(st: PersistedConsumer): void {
+    this.dseq = st.delivered.consumer_seq + 1;
+    this.sseq = st.delivered.stream_seq + 1;
+    this.adflr = st.ack_floor.consumer_seq;
+    this.asflr = st.ack_floor.stream_seq;
+    this.lss = st.lss !== null && st.lss.length > 0 ? st.lss : null;
+    for (const [s, d, deadline] of st.pending) this.pending.set(s, { dseq: d, deadline });
+    for (const [s, n] of st.redelivered) this.rdc.set(s, n);
+    this.armAckTimer();
+  }
+
+  /** Read a durable's persisted state from its directory. */
+  static readState(dir: string): PersistedConsumer {
+    return JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as PersistedConsumer;
+  }
+}
+
+function msgSize(sm: StoredMsg): number {
+  return sm.subject.length + (sm.hdr === null ? 0 : sm.hdr.length) + sm.data.length;
+}
+
+interface NextRequest {
+  batch: number;
+  expiresNs: number;
+  noWait: boolean;
+  maxBytes: number;
+  hbNs: number;
+}
+
+/** nats-server nextReqFromMsg: empty → 1, a number, or the JSON request. Returns an error text. */
+export function parseNextRequest(data: Buffer): NextRequest | string {
+  const text = data.toString("utf8").trim();
+  const out: NextRequest = { batch: 1, expiresNs: 0, noWait: false, maxBytes: 0, hbNs: 0 };
+  if (text === "") return out;
+  if (text.startsWith("{")) {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    if (typeof v !== "object" || v === null) return out;
+    const o = v as Record<string, unknown>;
+    const num = (k: string): number | null => {
+      const x = o[k];
+      if (x === undefined || x === null) return 0;
+      return typeof x === "number" && Number.isInteger(x) ? x : null;
+    };
+    const batch = num("batch"), expires = num("expires"), maxBytes = num("max_bytes"), hb = num("idle_heartbeat");
+    if (batch === null || expires === null || maxBytes === null || hb === null) return "json: cannot unmarshal into Go struct field";
+    if (o.no_wait !== undefined && o.no_wait !== null && typeof o.no_wait !== "boolean") return "json: cannot unmarshal into Go struct field";
+    out.batch = batch;
+    out.expiresNs = expires;
+    out.maxBytes = maxBytes;
+    out.noWait = o.no_wait === true;
+    out.hbNs = hb;
+    if (hb > 0 && hb * 2 > expires) return "heartbeat value too large";
+    return out;
+  }
+  if (/^[+-]?\d+$/.test(text)) out.batch = Number(text);
+  return out;
+}
+
+/** Go time.ParseDuration for the simple forms clients send ("5s", "100ms", "1m30s"). */
+function parseGoDuration(s: string): number | null {
+  const units: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let pos = 0;
+  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
+    total += Number(m[1]) * units[m[2]!]!;
+    pos = re.lastIndex;
+  }
+  return pos === s.length && s.length > 0 ? Math.round(total) : null;
+}
+
+/** Go's Duration.String() for the values a limit takes. */
+function goDurationText(ns: number): string {
+  if (ns < 1e9) return ns % 1e6 === 0 ? `${ns / 1e6}ms` : `${ns / 1e3}µs`;
+  let s = ns / 1e9;
+  const h = Math.floor(s / 3600); s -= h * 3600;
+  const m = Math.floor(s / 60); s -= m * 60;
+  const sec = Number.isInteger(s) ? `${s}s` : `${s.toFixed(9).replace(/0+$/, "")}s`;
+  return (h > 0 ? `${h}h` : "") + (h > 0 || m > 0 ? `${m}m` : "") + sec;
+}
