@@ -342,6 +342,9 @@ export abstract class BaseStore implements StreamStore {
     if (this.msgs === 0 || from > this.last) return 0;
     const all = filter === "" || filter === ">";
     if (all && from <= this.first) return this.msgs;
+    // No gaps between first and last (the usual case): a subtraction, not a walk. Consumers ask
+    // this for every message they deliver (the pending count in the ack subject).
+    if (all && this.msgs === this.last - this.first + 1) return this.last - from + 1;
     if (!all && !hasWildcard(filter)) return this.subjects.get(filter)?.countFrom(from) ?? 0;
     const match = all ? null : subjectMatcher(filter);
     let n = 0;

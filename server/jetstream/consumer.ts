@@ -68,6 +68,9 @@ interface PersistedConsumer {
   lss: number[] | null;
 }
 
+/** Longest a durable's state waits to be written after a change (see persist). */
+const PERSIST_EVERY_MS = 50;
+
 export class Consumer {
   /** Next stream sequence to look at, next consumer sequence to give. */
   private sseq = 1;
@@ -510,14 +513,15 @@ export class Consumer {
     const now = this.host.clock.now();
     let dseq: number;
     const p = this.pending.get(sm.seq);
+    const deadline = Date.now() + this.ackWaitMs(dc);
     if (dc > 1 && p !== undefined) {
       // A redelivery gets a new consumer sequence, as in nats-server.
       dseq = this.dseq++;
       p.dseq = dseq;
-      p.deadline = Date.now() + this.ackWaitMs(dc);
+      p.deadline = deadline;
     } else {
       dseq = this.dseq++;
-      if (!this.ackNone) this.pending.set(sm.seq, { dseq, deadline: Date.now() + this.ackWaitMs(dc) });
+      if (!this.ackNone) this.pending.set(sm.seq, { dseq, deadline });
     }
     this.lastDelivered = now;
     const pendingCount = this.numPending();
@@ -543,7 +547,7 @@ export class Consumer {
       this.asflr = sm.seq;
       this.stream.acked(sm.seq, sm.subject);
     } else {
-      this.armAckTimer();
+      this.armAckTimer(deadline);
     }
     this.persist();
   }
@@ -701,8 +705,14 @@ export class Consumer {
   }
 
   /** One timer for the earliest ack deadline; expired messages go to the redelivery queue. */
-  private armAckTimer(): void {
+  /**
+   * Arm the redelivery timer for the earliest deadline. `next`, when given, is the only deadline
+   * that changed: if a timer already fires no later, there is nothing to scan (the common case,
+   * one call per delivery, must not walk every pending message).
+   */
+  private armAckTimer(next?: number): void {
     if (this.closed || this.pending.size === 0) return;
+    if (next !== undefined && this.ackTimer !== null && this.ackTimerAt <= next) return;
     let earliest = Infinity;
     for (const [seq, p] of this.pending) if (p.deadline < earliest && !this.rdq.includes(seq)) earliest = p.deadline;
     if (earliest === Infinity) return;
@@ -736,10 +746,14 @@ export class Consumer {
   private persist(): void {
     if (this.dir === null || this.persistScheduled || this.closed) return;
     this.persistScheduled = true;
-    setImmediate(() => {
+    // At most one state write per PERSIST_EVERY_MS: a busy consumer acks thousands of messages a
+    // second, and each write is a whole file and a rename. What a crash loses is at most that
+    // window of acks, which come back as redeliveries (at-least-once), never as losses.
+    const t = setTimeout(() => {
       this.persistScheduled = false;
       if (!this.closed) this.writeState();
-    });
+    }, PERSIST_EVERY_MS);
+    t.unref();
   }
 
   private writeState(): void {

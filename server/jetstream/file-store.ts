@@ -79,6 +79,8 @@ class Block {
 const FLUSH_AT = 1 << 20;
 /** Sealed blocks keep a read descriptor open up to this many; the oldest opened is closed. */
 const MAX_READ_FDS = 64;
+/** Bytes read at once when a message is loaded from a block (see readAhead). */
+const READ_AHEAD = 256 * 1024;
 const resolved: Promise<void> = Promise.resolve();
 
 export class FileStore extends BaseStore {
@@ -98,6 +100,11 @@ export class FileStore extends BaseStore {
   private activeRecords: RecordInfo[] = [];
 
   private wbuf = Buffer.allocUnsafe(FLUSH_AT * 2);
+  /** Read-ahead window over one block's flushed bytes (see readAhead). */
+  private readonly raBuf = Buffer.allocUnsafe(READ_AHEAD);
+  private raBlock: Block | null = null;
+  private raStart = 0;
+  private raLen = 0;
   private wlen = 0;
   private flushQueued = false;
   private floorPending = false;
@@ -519,6 +526,7 @@ export class FileStore extends BaseStore {
   /** Erase: rewrite the record in place, zeroed, as kind Erased. */
   private overwrite(b: Block, e: MsgEntry): void {
     const rec = erasedRecord(e.seq, e.len);
+    if (b === this.raBlock) this.raBlock = null;
     if (b === this.active && e.off >= b.size) {
       rec.copy(this.wbuf, e.off - b.size);
     } else {
@@ -556,6 +564,7 @@ export class FileStore extends BaseStore {
    * synced) first, or the messages would come back after a restart.
    */
   private removeBlock(b: Block): void {
+    if (b === this.raBlock) this.raBlock = null;
     let oldest = true;
     for (const id of this.blocks.keys()) if (id < b.id) { oldest = false; break; }
     if (!oldest) {
@@ -595,8 +604,8 @@ export class FileStore extends BaseStore {
       if (rel + e.len > this.wlen) return null;
       buf = Buffer.from(this.wbuf.subarray(rel, rel + e.len));
     } else {
-      buf = Buffer.allocUnsafe(e.len);
-      if (readSync(this.openFd(b), buf, 0, e.len, e.off) !== e.len) return null;
+      buf = this.readAhead(b, e.off, e.len);
+      if (buf.length !== e.len) return null;
     }
     const r = parseRecord(buf, 0, e.len);
     if (r === null || r.kind !== RecordKind.Msg || r.seq !== e.seq) {
@@ -609,6 +618,29 @@ export class FileStore extends BaseStore {
       hdr: r.hdrLen > 0 ? buf.subarray(hs, hs + r.hdrLen) : null,
       data: buf.subarray(hs + r.hdrLen, e.len - 4),
     };
+  }
+
+  /**
+   * Consumers read a stream in order: one read of up to READ_AHEAD bytes serves the records
+   * after it too, instead of a system call per message. Returns a copy (callers may keep it).
+   */
+  private readAhead(b: Block, off: number, len: number): Buffer {
+    let rel = off - this.raStart;
+    if (b !== this.raBlock || rel < 0 || rel + len > this.raLen) {
+      if (len > READ_AHEAD) {
+        const big = Buffer.allocUnsafe(len);
+        const n = readSync(this.openFd(b), big, 0, len, off);
+        return n === len ? big : big.subarray(0, n);
+      }
+      const want = Math.max(len, Math.min(READ_AHEAD, b.size - off));
+      this.raBlock = null;
+      this.raLen = readSync(this.openFd(b), this.raBuf, 0, want, off);
+      this.raBlock = b;
+      this.raStart = off;
+      rel = 0;
+      if (this.raLen < len) return this.raBuf.subarray(0, 0);
+    }
+    return Buffer.from(this.raBuf.subarray(rel, rel + len));
   }
 
   protected async release(): Promise<void> {
