@@ -79,6 +79,11 @@ export class JetStream implements StreamHost, ConsumerHost {
     return this.opts.serverName;
   }
 
+  /** The options it runs with, read by monitoring (/jsz, /varz). */
+  get settings(): Readonly<JetStreamOptions> {
+    return this.opts;
+  }
+
   warn(msg: string): void {
     this.opts.log.warn(msg);
   }
@@ -300,7 +305,7 @@ export class JetStream implements StreamHost, ConsumerHost {
     return n;
   }
 
-  private reserved(storage: "memory" | "file"): number {
+  reserved(storage: "memory" | "file"): number {
     let n = 0;
     for (const s of this.streams.values()) if (s.config.storage === storage && s.config.max_bytes > 0) n += s.config.max_bytes;
     return n;
