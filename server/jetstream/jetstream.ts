@@ -46,6 +46,8 @@ export class JetStream implements StreamHost, ConsumerHost {
   /** API requests handled and those answered with an error (nats-server's api stats). */
   apiTotal = 0;
   apiErrors = 0;
+  /** See StreamHost.storeLatency; the monitor sets it when it serves /metrics. */
+  storeLatency: ((seconds: number) => void) | null = null;
 
   /** One subscription for every consumer's acks. */
   private readonly ackSub: InternalSubscription;

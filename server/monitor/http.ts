@@ -1,11 +1,13 @@
 // The monitoring HTTP server (nats-server's -m / http_port), on uWebSockets.js. Read-only: each
 // request reads the server's counters and renders JSON; nothing here runs on the message path.
-// Handlers are synchronous: a uWS request is only valid until its handler returns.
+// Handlers are synchronous (a uWS request is only valid until its handler returns), except
+// /metrics, whose registry is async and which therefore watches for the client going away.
 import type { Logger } from "pino";
 import uWS from "uWebSockets.js";
 import { accountz, gatewayz, healthz, leafz, routez } from "./misc.js";
 import { ClosedConnections, connz } from "./connz.js";
 import { jsz } from "./jsz.js";
+import { Metrics } from "./metrics.js";
 import { BadRequest, Query, type MonitoredServer } from "./source.js";
 import { subsz } from "./subsz.js";
 import { CpuSampler, varz } from "./varz.js";
@@ -26,6 +28,7 @@ const ok = (body: Record<string, unknown>): { status: number; body: Record<strin
 export class MonitorServer {
   /** Closed connections for /connz?state=closed, fed by the server as clients go. */
   readonly closedConnections = new ClosedConnections();
+  readonly metrics: Metrics;
   private readonly app: uWS.TemplatedApp = uWS.App();
   private listenSocket: uWS.us_listen_socket | null = null;
   private boundPort = 0;
@@ -34,6 +37,7 @@ export class MonitorServer {
   private readonly routes = new Map<string, JsonHandler>();
 
   constructor(private readonly s: MonitoredServer, readonly host: string, private readonly port: number, private readonly log: Logger) {
+    this.metrics = new Metrics(s);
     const http = (): { host: string; port: number; reqStats: Record<string, number> } => ({ host: this.host, port: this.boundPort, reqStats: this.reqStats });
     this.routes.set("/varz", () => ok(varz(s, http(), this.cpu)));
     this.routes.set("/connz", (q) => ok(connz(s, this.closedConnections, q)));
@@ -79,6 +83,7 @@ export class MonitorServer {
     this.listenSocket = null;
     // Also drop keep-alive connections, or they would keep the process alive.
     (this.app as { close?: () => void }).close?.();
+    this.metrics.close();
   }
 
   private onRequest(res: uWS.HttpResponse, req: uWS.HttpRequest): void {
@@ -88,6 +93,7 @@ export class MonitorServer {
     const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
     if (method !== "get" && method !== "head") return this.send(res, { status: 404, body: "404 page not found\n", contentType: "text/plain; charset=utf-8" });
     this.reqStats[trimmed] = (this.reqStats[trimmed] ?? 0) + 1;
+    if (trimmed === "/metrics") return this.serveMetrics(res);
     if (trimmed === "/") return this.send(res, { status: 200, body: this.rootPage(), contentType: "text/html; charset=utf-8" });
     const h = this.routes.get(trimmed);
     if (h === undefined) return this.send(res, { status: 404, body: "404 page not found\n", contentType: "text/plain; charset=utf-8" });
@@ -109,6 +115,18 @@ export class MonitorServer {
     }
   }
 
+  private serveMetrics(res: uWS.HttpResponse): void {
+    let aborted = false;
+    res.onAborted(() => { aborted = true; });
+    this.metrics.scrape().then(
+      (text) => { if (!aborted) this.send(res, { status: 200, body: text, contentType: this.metrics.contentType }); },
+      (e: unknown) => {
+        this.log.error({ err: e }, "metrics scrape failed");
+        if (!aborted) this.send(res, { status: 500, body: "internal error", contentType: "text/plain; charset=utf-8" });
+      },
+    );
+  }
+
   private send(res: uWS.HttpResponse, r: Reply): void {
     res.cork(() => {
       res.writeStatus(STATUS_TEXT[r.status] ?? `${r.status} Error`)
@@ -120,7 +138,7 @@ export class MonitorServer {
   }
 
   private rootPage(): string {
-    const links = ["varz", "connz", "routez", "gatewayz", "leafz", "subsz", "accountz", "jsz", "healthz"]
+    const links = ["varz", "connz", "routez", "gatewayz", "leafz", "subsz", "accountz", "jsz", "healthz", "metrics"]
       .map((p) => `<a href="./${p}">${p}</a><br/>`).join("\n");
     return `<html><head><title>gnat monitoring</title></head><body>\n<h1>gnat ${this.s.version}</h1>\n${links}\n</body></html>\n`;
   }

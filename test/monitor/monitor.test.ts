@@ -6,7 +6,9 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
+import { METRICS } from "../../server/monitor/metrics.js";
 import { tempDir } from "../jetstream/helpers.js";
+import { parsePrometheusText } from "./prom-text.js";
 
 type Obj = Record<string, unknown>;
 
@@ -210,6 +212,39 @@ describe("monitoring endpoints", () => {
     expect((((noCfg.account_details as Obj[])[0]!.stream_detail as Obj[])[0]!.consumer_detail as Obj[])[0]!.config).toBeUndefined();
   });
 
+  test("/metrics is valid Prometheus text with every documented metric, read at scrape time", async () => {
+    const r = await get(server, "/metrics");
+    expect(r.status).toBe(200);
+    expect(r.type).toMatch(/^text\/plain; version=0\.0\.4/);
+    const fams = parsePrometheusText(r.text);
+    for (const [name] of Object.values(METRICS)) expect(fams.has(name), name).toBe(true);
+    const one = (name: string, labels: Obj = {}): number => {
+      const f = fams.get(name)!;
+      const s = f.samples.find((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+      expect(s, `${name} ${JSON.stringify(labels)}`).toBeDefined();
+      return s!.value;
+    };
+    const v = await json(server, "/varz");
+    expect(fams.get("gnat_messages_in_total")!.type).toBe("counter");
+    expect(one("gnat_messages_in_total")).toBeLessThanOrEqual(v.in_msgs as number);
+    expect(one("gnat_messages_in_total")).toBeGreaterThanOrEqual(25);
+    expect(one("gnat_connections")).toBe(3);
+    expect(one("gnat_client_pending_bytes", { name: "beta" })).toBe(0);
+    expect(one("gnat_jetstream_stream_messages", { stream: "ORDERS" })).toBe(7);
+    expect(one("gnat_jetstream_stream_consumers", { stream: "ORDERS" })).toBe(1);
+    expect(one("gnat_jetstream_consumer_num_pending", { stream: "ORDERS", consumer: "PROC" })).toBe(4);
+    expect(one("gnat_jetstream_consumer_num_ack_pending", { stream: "ORDERS", consumer: "PROC" })).toBe(3);
+    expect(one("gnat_jetstream_consumer_num_redelivered", { stream: "ORDERS", consumer: "PROC" })).toBe(0);
+    const lat = fams.get("gnat_jetstream_store_latency_seconds")!;
+    expect(lat.type).toBe("histogram");
+    expect(lat.samples.find((s) => s.name.endsWith("_count"))!.value).toBe(7);
+  });
+
+  test("README lists every metric the server exposes", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    for (const [name] of Object.values(METRICS)) expect(readme, name).toMatch(new RegExp(`\\| \`${name}(\\{[a-z,]+\\})?\` \\|`));
+  });
+
   test("unknown paths are 404 and the root page links the endpoints", async () => {
     expect((await get(server, "/nope")).status).toBe(404);
     const root = await get(server, "/");
@@ -239,6 +274,14 @@ describe("monitoring lifecycle", () => {
     const s = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true, portsFileDir: dir.dir });
     const file = readdirSync(dir.dir).find((f) => f.endsWith(".ports"))!;
     expect(JSON.parse(readFileSync(join(dir.dir, file), "utf8"))).toEqual({ nats: [s.url], monitoring: [s.monitorUrl] });
+    await s.close();
+    dir.remove();
+  });
+
+  test("a JetStream server with a monitor times stored messages; without one it reads no clock", async () => {
+    const dir = tempDir("gnat-lat-");
+    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+    expect(s.jetstream!.storeLatency).toBeNull();
     await s.close();
     dir.remove();
   });
