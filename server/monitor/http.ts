@@ -35,6 +35,7 @@ export class MonitorServer {
   private readonly reqStats: Record<string, number> = {};
   private readonly cpu = new CpuSampler();
   private readonly routes = new Map<string, JsonHandler>();
+  private readonly healthz: JsonHandler = (q) => healthz(this.s, q);
 
   constructor(private readonly s: MonitoredServer, readonly host: string, private readonly port: number, private readonly log: Logger) {
     this.metrics = new Metrics(s);
@@ -47,7 +48,7 @@ export class MonitorServer {
     this.routes.set("/leafz", () => ok(leafz(s)));
     this.routes.set("/gatewayz", () => ok(gatewayz(s)));
     this.routes.set("/accountz", (q) => ok(accountz(s, q)));
-    this.routes.set("/healthz", (q) => healthz(s, q));
+    this.routes.set("/healthz", this.healthz);
     this.routes.set("/jsz", (q) => ok(jsz(s, q)));
     this.app.any("/*", (res, req) => this.onRequest(res, req));
   }
@@ -103,7 +104,8 @@ export class MonitorServer {
   private runJson(h: JsonHandler, q: Query): Reply {
     try {
       const { status, body } = h(q);
-      const text = JSON.stringify(body, null, 2);
+      // nats-server indents every endpoint's JSON except /healthz's.
+      const text = h === this.healthz ? JSON.stringify(body) : JSON.stringify(body, null, 2);
       // nats-server answers JSONP when asked (?callback=fn).
       const cb = q.str("callback");
       if (cb !== "") return { status, body: `${cb}(${text})`, contentType: "application/javascript" };

@@ -139,6 +139,7 @@ describe.skipIf(NATS_SERVER === null)("monitoring endpoints against nats-server 
   const dirs = [tempDir("gnat-mondiff-"), tempDir("nats-mondiff-")];
   let results: { gnat: Map<string, { status: number; body: Json }>; nats: Map<string, { status: number; body: Json }> };
   const clients: NatsConnection[] = [];
+  let natsMonitor = "";
 
   beforeAll(async () => {
     gnat = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true, jetstream: true, storeDir: dirs[0]!.dir });
@@ -151,7 +152,8 @@ describe.skipIf(NATS_SERVER === null)("monitoring endpoints against nats-server 
     clients.push(...(await drive(gnat.url)), ...(await drive(`nats://127.0.0.1:${port}`)));
     // Closed connections are recorded as the server sees the socket close.
     await new Promise((r) => setTimeout(r, 100));
-    results = { gnat: await fetchAll(gnat.monitorUrl), nats: await fetchAll(`http://127.0.0.1:${mport}`) };
+    natsMonitor = `http://127.0.0.1:${mport}`;
+    results = { gnat: await fetchAll(gnat.monitorUrl), nats: await fetchAll(natsMonitor) };
   });
 
   afterAll(async () => {
@@ -180,6 +182,11 @@ describe.skipIf(NATS_SERVER === null)("monitoring endpoints against nats-server 
       if (!ns.has(p) && !(p in GNAT_ONLY) && !Object.keys(GNAT_ONLY).some((k) => p.startsWith(`${k}.`))) problems.push(`only in gnat: ${p} (${t})`);
     }
     expect(problems, e).toEqual([]);
+  });
+
+  test("/healthz is byte for byte nats-server's", async () => {
+    const [g, n] = await Promise.all([gnat.monitorUrl, natsMonitor].map(async (u) => (await fetch(`${u}/healthz`)).text()));
+    expect(g).toBe(n);
   });
 
   test.each(BAD.map((e) => [e]))("%s: same 400 and error text", (e) => {

@@ -188,7 +188,7 @@ describe("monitoring endpoints", () => {
 
   test("/healthz is ok, also when asked about JetStream only", async () => {
     for (const q of ["", "?js-enabled-only=true", "?js-server-only=true"]) {
-      expect(await json(server, `/healthz${q}`)).toEqual({ status: "ok" });
+      expect((await get(server, `/healthz${q}`)).text).toBe('{"status":"ok"}');
     }
   });
 
