@@ -4,7 +4,7 @@
 // suffixes; quoted and bare strings. Errors carry file, line and column.
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { ServerOptions } from "./options.js";
+import { setHttpPort, type ServerOptions } from "./options.js";
 
 export class ConfigError extends Error {
   constructor(readonly file: string, readonly line: number, readonly column: number, readonly reason: string) {
@@ -356,7 +356,7 @@ const REFUSED = new Set([
 /** nats-server keys of features gnat does not have yet: ignored, with a warning. */
 const NOT_YET = new Set([
   "client_advertise", "trace_verbose", "logtime", "mappings", "maps", "disable_sublist_cache",
-  "no_sublist_cache", "http", "http_port", "monitor_port", "http_base_path", "cluster", "gateway",
+  "no_sublist_cache", "http_base_path", "cluster", "gateway",
   "leaf", "leafnodes", "logfile_size_limit",
   "log_size_limit", "syslog", "remote_syslog", "prof_port", "max_traced_msg_len",
   "max_sub_tokens", "max_subscription_tokens", "mode", "urls", "url", "lame_duck_duration",
@@ -478,6 +478,17 @@ function mapConfig(p: Parsed): LoadedConfig {
       case "storedir":
         if (options.storeDir) throw fail(key, "Duplicate 'store_dir' configuration");
         options.storeDir = str(key, v);
+        break;
+      case "http": {
+        // nats-server: `http: host:port` (or a bare port) for the monitoring listener.
+        const { host, port } = parseListen(key, v, fail);
+        if (host !== undefined) options.httpHost = host;
+        if (port !== undefined) setHttpPort(options, port);
+        break;
+      }
+      case "http_port":
+      case "monitor_port":
+        setHttpPort(options, int(key, v, -1));
         break;
       case "jetstream":
         mapJetStream(key, v, options, { fail, int, bool, str, duration, warnings });

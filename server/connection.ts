@@ -140,6 +140,23 @@ export class ClientConnection implements Client, ParserHandler {
     socket.on("end", () => this.close("Client Closed", true));
   }
 
+  // ---- read by monitoring, on request only ------------------------------------------------
+
+  /** Last time the client sent anything (ms since the epoch). */
+  get lastActivityAt(): number {
+    return this.lastActivity;
+  }
+
+  /** Round-trip time of the last PING/PONG (or the CONNECT), ms; 0 before any. */
+  get roundTripMs(): number {
+    return this.rtt;
+  }
+
+  /** Bytes queued for this client: not yet handed to the socket, plus what the socket holds. */
+  get pendingBytes(): number {
+    return this.outLen + this.socket.writableLength;
+  }
+
   /** Send INFO and start the ping timer. */
   begin(): void {
     this.queue(this.host.infoLine(this));
@@ -547,7 +564,6 @@ export class ClientConnection implements Client, ParserHandler {
     this.pingTimer = null;
     this.writeTimer = null;
     for (const sub of this.subs.values()) this.router.unsubscribe(sub);
-    this.subs.clear();
     // Producers this connection held go on at once; those it waited on forget it when they drain.
     this.congested = false;
     this.releaseProducers();
@@ -558,7 +574,9 @@ export class ClientConnection implements Client, ParserHandler {
     this.outBuf = EMPTY;
     this.outView = EMPTY_VIEW;
     this.outLen = 0;
+    // Subscriptions are forgotten after the host is told, so monitoring can list a closed client's.
     this.host.removeClient(this, reason);
+    this.subs.clear();
     if (flush && !this.socket.destroyed) {
       this.socket.end();
       // A peer that never reads must not hold the socket open forever.

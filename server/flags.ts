@@ -2,7 +2,7 @@
 // -x v), so scripts written for nats-server work unchanged; then defaults < config < flags.
 import { basename } from "node:path";
 import { loadConfigFile } from "./config.js";
-import { resolveOptions, type ServerOptions } from "./options.js";
+import { resolveOptions, setHttpPort, type ServerOptions } from "./options.js";
 
 type Kind = "string" | "int" | "bool";
 
@@ -39,8 +39,8 @@ const FLAGS: FlagDef[] = [
   { names: ["v", "version"], kind: "bool", help: "Show version", apply: (_o, v, s) => { s.version = Boolean(v); } },
   { names: ["js", "jetstream"], kind: "bool", help: "Enable JetStream functionality", apply: (o, v) => { o.jetstream = Boolean(v); } },
   { names: ["sd", "store_dir"], kind: "string", arg: "<dir>", help: "Set the storage directory", apply: (o, v) => { o.storeDir = String(v); } },
+  { names: ["m", "http_port"], kind: "int", arg: "<port>", help: "Use port for http monitoring (-1 for any free port; 0, the default, for none)", apply: (o, v) => { setHttpPort(o, Number(v)); } },
   // nats-server flags for features gnat does not have yet.
-  { names: ["m", "http_port"], kind: "int", help: "", unsupported: "warn" },
   { names: ["ms", "https_port"], kind: "int", help: "", unsupported: "refuse" },
   { names: ["client_advertise"], kind: "string", help: "", unsupported: "warn" },
   { names: ["T", "logtime"], kind: "bool", help: "", unsupported: "warn" },

@@ -16,6 +16,7 @@ import { InternalClient, Router } from "./router.js";
 import { tmpdir } from "node:os";
 import { serveApi } from "./jetstream/api.js";
 import { JetStream } from "./jetstream/jetstream.js";
+import { MonitorServer } from "./monitor/http.js";
 
 export { type ServerOptions, type ServerOptionsInput } from "./options.js";
 export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions } from "./router.js";
@@ -39,6 +40,8 @@ export class Server implements ConnectionHost {
   readonly serverId = `N${serverIdGen()}`;
   readonly clients = new Map<number, ClientConnection>();
   readonly startedAt = new Date();
+  /** The nats-server version advertised (INFO, /varz). */
+  readonly version = SERVER_VERSION;
   /** Totals, for monitoring. */
   totalConnections = 0;
   slowConsumers = 0;
@@ -47,6 +50,8 @@ export class Server implements ConnectionHost {
 
   /** JetStream of the one account gnat has ("$G"), when enabled. */
   jetstream: JetStream | null = null;
+  /** The monitoring HTTP server, when a monitoring port is set. */
+  monitor: MonitorServer | null = null;
 
   private listener: TcpListener | null = null;
   private nextCid = 1;
@@ -82,6 +87,11 @@ export class Server implements ConnectionHost {
     return `nats://${dial}:${this.boundPort}`;
   }
 
+  /** The monitoring URL (http://127.0.0.1:8222), or "" without monitoring. */
+  get monitorUrl(): string {
+    return this.monitor === null ? "" : this.monitor.url;
+  }
+
   get serverName(): string {
     return this.options.serverName || this.serverId;
   }
@@ -89,7 +99,18 @@ export class Server implements ConnectionHost {
   async listen(): Promise<void> {
     const o = this.options;
     if (o.jetstream) this.startJetStream();
-    this.listener = await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log);
+    // Monitoring first, as nats-server does: it is up by the time clients can connect.
+    if (o.httpPort !== null) {
+      const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log);
+      await m.listen();
+      this.monitor = m;
+    }
+    try {
+      this.listener = await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log);
+    } catch (e) {
+      this.monitor?.close();
+      throw e;
+    }
     this.boundPort = this.listener.port;
     this.infoPrefix = this.buildInfoPrefix();
     this.writeSideFiles();
@@ -189,6 +210,7 @@ export class Server implements ConnectionHost {
   removeClient(c: ClientConnection, reason: string): void {
     if (this.clients.delete(c.cid)) {
       if (reason.startsWith("Slow Consumer")) this.slowConsumers++;
+      this.monitor?.closedConnections.add(c, reason);
       this.log.debug({ cid: c.cid, reason }, "client connection closed");
     }
   }
@@ -219,10 +241,12 @@ export class Server implements ConnectionHost {
   }
 
   /** The ports file's content: URLs per listener, as nats-server writes them. */
-  ports(): { nats: string[] } {
+  ports(): { nats: string[]; monitoring?: string[] } {
     const h = this.options.host;
     const hosts = h === "0.0.0.0" || h === "" || h === "::" ? ["127.0.0.1"] : [h.includes(":") ? `[${h}]` : h];
-    return { nats: hosts.map((x) => `nats://${x}:${this.boundPort}`) };
+    const out: { nats: string[]; monitoring?: string[] } = { nats: hosts.map((x) => `nats://${x}:${this.boundPort}`) };
+    if (this.monitor !== null) out.monitoring = [this.monitor.url];
+    return out;
   }
 
   /** Stop accepting, flush what is queued, close every client. Idempotent. */
@@ -233,6 +257,7 @@ export class Server implements ConnectionHost {
 
   private async doClose(): Promise<void> {
     const closed = this.listener ? this.listener.close() : Promise.resolve();
+    this.monitor?.close();
     this.flushDirty();
     const sockets: Promise<void>[] = [];
     for (const c of [...this.clients.values()]) {

@@ -42,6 +42,13 @@ export interface ServerOptions {
   syncInterval: number;
   /** fsync every write before acknowledging it (nats-server `sync_interval: always`). */
   syncAlways: boolean;
+  /**
+   * Monitoring HTTP port (nats-server -m / http_port); null: no monitoring. 0 or -1 picks a free
+   * port. (Flags and config files follow nats-server, where 0 means off: they leave this null.)
+   */
+  httpPort: number | null;
+  /** Interface for the monitoring port; "" means the client `host`, as nats-server does. */
+  httpHost: string;
 }
 
 export const DEFAULT_PORT = 4222;
@@ -71,6 +78,8 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   maxFileStore: -1,
   syncInterval: 2 * 60 * 1000,
   syncAlways: false,
+  httpPort: null,
+  httpHost: "",
 };
 
 /** Payloads above this work but are discouraged (nats-server warns the same). */
@@ -78,12 +87,18 @@ export const MAX_PAYLOAD_WARN = 8 * 1024 * 1024;
 
 export type ServerOptionsInput = Partial<ServerOptions>;
 
+/** nats-server's meaning of a configured monitoring port: 0 is off, -1 any free port. */
+export function setHttpPort(o: Partial<ServerOptions>, port: number): void {
+  o.httpPort = port === 0 ? null : port === -1 ? 0 : port;
+}
+
 export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
   const o: ServerOptions = { ...DEFAULTS };
   for (const [k, v] of Object.entries(input)) {
     if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
   }
   if (o.port === -1) o.port = 0;
+  if (o.httpPort === -1) o.httpPort = 0;
   validateOptions(o);
   return o;
 }
@@ -101,6 +116,9 @@ export function validateOptions(o: ServerOptions): void {
     if (typeof o[k] !== "number" || !Number.isInteger(o[k])) throw new Error(`invalid value for ${k}: ${String(o[k])}`);
   }
   if (o.port > 65535) throw new Error(`invalid port: ${o.port}`);
+  if (o.httpPort !== null && (typeof o.httpPort !== "number" || !Number.isInteger(o.httpPort) || o.httpPort < 0 || o.httpPort > 65535)) {
+    throw new Error(`invalid value for httpPort: ${String(o.httpPort)}`);
+  }
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");
   if (o.maxPending > 0 && o.maxPayload > o.maxPending) {
     throw new Error(`max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`);

@@ -137,6 +137,9 @@ export class Sublist<S extends SublistEntry> {
   /** Subscriptions with a `*` or `>` token: while there are none, match uses `literals`. */
   private wildcards = 0;
   private count = 0;
+  /** Subscriptions ever inserted / removed (subscribe path only; /subsz reports them). */
+  inserts = 0;
+  removes = 0;
   /** Bumped on every change; lets callers keep their own caches honest. */
   genId = 0;
 
@@ -200,6 +203,7 @@ export class Sublist<S extends SublistEntry> {
     if (wild) this.wildcards++;
     else this.literals.set(sub.subject, n);
     this.count++;
+    this.inserts++;
     this.changed(sub.subject);
   }
 
@@ -240,6 +244,7 @@ export class Sublist<S extends SublistEntry> {
       this.literals.delete(sub.subject);
     }
     this.count--;
+    this.removes++;
     // Prune nodes left empty, deepest first, and the levels they leave empty.
     for (let i = path.length - 1; i >= 0; i--) {
       const [lvl, t, nd] = path[i]!;
@@ -278,6 +283,17 @@ export class Sublist<S extends SublistEntry> {
     const g = acc.groups;
     if (acc.psubs.length === 0 && g === null) return EMPTY;
     return { psubs: acc.psubs, qsubs: g === null ? [] : [...g.values()] };
+  }
+
+  /** Fan-out of the cached results (nats-server's max_fanout / avg_fanout), walked on request. */
+  cacheFanout(): { entries: number; max: number; total: number } {
+    let max = 0, total = 0;
+    for (const r of this.cache.values()) {
+      const n = r.psubs.length + r.qsubs.length;
+      if (n > max) max = n;
+      total += n;
+    }
+    return { entries: this.cache.size, max, total };
   }
 
   /** Every subscription, in no particular order. */

@@ -237,6 +237,16 @@ export class Consumer {
   // ---- info -------------------------------------------------------------------------------------
 
   /** Stream messages matching the filters from sseq on, plus last-per-subject ones still due. */
+  /** Delivered, awaiting an ack (info's num_ack_pending). */
+  get numAckPending(): number {
+    return this.pending.size;
+  }
+
+  /** Delivered more than once and not yet acked (info's num_redelivered). */
+  get numRedelivered(): number {
+    return this.rdc.size;
+  }
+
   numPending(): number {
     const store = this.stream.store;
     const filters = filtersOf(this.config);

@@ -46,6 +46,8 @@ export class JetStream implements StreamHost, ConsumerHost {
   /** API requests handled and those answered with an error (nats-server's api stats). */
   apiTotal = 0;
   apiErrors = 0;
+  /** See StreamHost.storeLatency; the monitor sets it when it serves /metrics. */
+  storeLatency: ((seconds: number) => void) | null = null;
 
   /** One subscription for every consumer's acks. */
   private readonly ackSub: InternalSubscription;
@@ -77,6 +79,11 @@ export class JetStream implements StreamHost, ConsumerHost {
 
   get serverName(): string {
     return this.opts.serverName;
+  }
+
+  /** The options it runs with, read by monitoring (/jsz, /varz). */
+  get settings(): Readonly<JetStreamOptions> {
+    return this.opts;
   }
 
   warn(msg: string): void {
@@ -300,7 +307,7 @@ export class JetStream implements StreamHost, ConsumerHost {
     return n;
   }
 
-  private reserved(storage: "memory" | "file"): number {
+  reserved(storage: "memory" | "file"): number {
     let n = 0;
     for (const s of this.streams.values()) if (s.config.storage === storage && s.config.max_bytes > 0) n += s.config.max_bytes;
     return n;

@@ -35,6 +35,11 @@ export interface StreamHost {
   /** Account-wide resource check before storing (nats-server js.limitsExceeded). */
   resourcesExceeded(stream: Stream): boolean;
   warn(msg: string): void;
+  /**
+   * Set by monitoring: told how long each stored message took from arrival to durable (seconds).
+   * Null when nobody measures, so the publish path then reads no clock.
+   */
+  readonly storeLatency: ((seconds: number) => void) | null;
 }
 
 export function storeLimits(c: StreamConfig): StoreLimits {
@@ -129,6 +134,8 @@ export class Stream {
 
   /** Returns an error reply, or null when the message was handled (its ack is queued). */
   private process(m: InternalMsg): string | null {
+    const observe = this.host.storeLatency;
+    const t0 = observe !== null ? performance.now() : 0;
     const cfg = this.config;
     const name = cfg.name;
     const reply = cfg.no_ack ? "" : m.reply;
@@ -212,6 +219,9 @@ export class Stream {
       const text = e instanceof StoreError ? e.message : String(e);
       this.host.warn(`JetStream failed to store a msg on stream '${name}': ${text}`);
       return errAck(name, apiError(JsErrors.StreamStoreFailed, { err: text }));
+    }
+    if (observe !== null) {
+      this.store.whenDurable(seq).then(() => observe((performance.now() - t0) / 1000), () => {});
     }
     this.lastMsgId = msgId;
     if (msgId !== "") this.dedupe.set(msgId, { seq, ts });

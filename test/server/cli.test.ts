@@ -92,9 +92,15 @@ describe("flags", () => {
   });
 
   test("warns about other nats-server flags it does not support yet", () => {
-    expect(parseArgs(["-m", "8222"]).warnings).toEqual([
-      "flag -m is not supported by gnat yet and is ignored",
+    expect(parseArgs(["--routes", "nats://x:6222"]).warnings).toEqual([
+      "flag -routes is not supported by gnat yet and is ignored",
     ]);
+  });
+
+  test("-m / --http_port set the monitoring port as nats-server reads it (0 off, -1 any free port)", () => {
+    expect(parseArgs(["-m", "8222"]).flags).toEqual({ httpPort: 8222 });
+    expect(parseArgs(["--http_port=-1"]).flags).toEqual({ httpPort: 0 });
+    expect(parseArgs(["-m", "0"]).flags).toEqual({ httpPort: null });
   });
 
   test("-js and -sd turn JetStream on and choose its store dir", () => {

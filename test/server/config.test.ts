@@ -168,10 +168,18 @@ describe("config to options", () => {
   });
 
   test("warns about, and ignores, keys of features gnat does not have yet", () => {
-    const r = loadConfigFile(file("port: 1\nhttp_port: 8222\n"), {});
+    const r = loadConfigFile(file("port: 1\nprof_port: 6060\n"), {});
     expect(r.options).toEqual({ port: 1 });
     expect(r.warnings.length).toBe(1);
-    expect(r.warnings[0]).toMatch(/:2:1: config key 'http_port' is not supported/);
+    expect(r.warnings[0]).toMatch(/:2:1: config key 'prof_port' is not supported/);
+  });
+
+  test("http_port, monitor_port and http set the monitoring listener; 0 is off and -1 any free port", () => {
+    expect(loadConfigFile(file("http_port: 8222\n"), {}).options).toEqual({ httpPort: 8222 });
+    expect(loadConfigFile(file("monitor_port: -1\n"), {}).options).toEqual({ httpPort: 0 });
+    expect(loadConfigFile(file("http_port: 0\n"), {}).options).toEqual({ httpPort: null });
+    expect(loadConfigFile(file("http: 127.0.0.1:8223\n"), {}).options).toEqual({ httpHost: "127.0.0.1", httpPort: 8223 });
+    expect(loadConfigFile(file("http: 8224\n"), {}).warnings).toEqual([]);
   });
 
   test("a jetstream block turns JetStream on with its store dir, limits and sync interval", () => {

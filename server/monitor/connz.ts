@@ -1,0 +1,203 @@
+// /connz: open connections, and a bounded ring of closed ones, in nats-server's ConnInfo shape.
+// Everything is read from counters the connections keep anyway; nothing here runs per message.
+import type { ClientConnection } from "../connection.js";
+import { goDuration, goTime, goUptime } from "./format.js";
+import { BadRequest, type MonitoredServer, type Query } from "./source.js";
+
+/** nats-server DefaultConnListSize / DefaultMaxClosedClients. */
+export const DEFAULT_CONN_LIST_SIZE = 1024;
+export const MAX_CLOSED_CLIENTS = 10_000;
+
+export interface SubDetail {
+  account?: string;
+  subject: string;
+  qgroup?: string;
+  sid: string;
+  msgs: number;
+  max?: number;
+  cid: number;
+}
+
+/** One connection's figures, numbers kept raw for sorting; rendered only for the page returned. */
+interface ConnRow {
+  cid: number;
+  ip: string;
+  port: number;
+  startMs: number;
+  lastMs: number;
+  stopMs: number;
+  reason: string;
+  rttMs: number;
+  pending: number;
+  inMsgs: number;
+  outMsgs: number;
+  inBytes: number;
+  outBytes: number;
+  stalls: number;
+  name: string;
+  lang: string;
+  version: string;
+  subs: SubDetail[];
+}
+
+export function subDetail(s: { subject: string; queue: string; sid: string; delivered: number; max: number }, cid: number): SubDetail {
+  // Built in nats-server's field order, optional fields left out as its omitempty does.
+  return {
+    subject: s.subject,
+    ...(s.queue !== "" ? { qgroup: s.queue } : {}),
+    sid: s.sid,
+    msgs: s.delivered,
+    ...(s.max > 0 ? { max: s.max } : {}),
+    cid,
+  };
+}
+
+function rowOf(c: ClientConnection, stopMs: number, reason: string): ConnRow {
+  const subs: SubDetail[] = [];
+  for (const s of c.subs.values()) subs.push(subDetail(s, c.cid));
+  const o = c.opts;
+  return {
+    cid: c.cid, ip: stripMapped(c.remoteAddress), port: c.remotePort, startMs: c.start,
+    lastMs: c.lastActivityAt, stopMs, reason, rttMs: c.roundTripMs, pending: stopMs > 0 ? 0 : c.pendingBytes,
+    inMsgs: c.inMsgs, outMsgs: c.outMsgs, inBytes: c.inBytes, outBytes: c.outBytes, stalls: c.stalls,
+    name: o.name, lang: o.lang, version: o.version, subs,
+  };
+}
+
+function stripMapped(ip: string): string {
+  return ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+}
+
+/** Closed connections, oldest dropped first (nats-server keeps the last 10 000 too). */
+export class ClosedConnections {
+  private readonly ring: (ConnRow | undefined)[];
+  private next = 0;
+  private count = 0;
+
+  constructor(readonly capacity = MAX_CLOSED_CLIENTS) {
+    this.ring = new Array<ConnRow | undefined>(capacity);
+  }
+
+  /** Called once per connection as it closes, before it forgets its subscriptions. */
+  add(c: ClientConnection, reason: string): void {
+    this.ring[this.next] = rowOf(c, Date.now(), reason);
+    this.next = (this.next + 1) % this.capacity;
+    if (this.count < this.capacity) this.count++;
+  }
+
+  rows(): ConnRow[] {
+    const out: ConnRow[] = [];
+    const start = (this.next - this.count + this.capacity) % this.capacity;
+    for (let i = 0; i < this.count; i++) out.push(this.ring[(start + i) % this.capacity]!);
+    return out;
+  }
+}
+
+type SortKey = "cid" | "start" | "subs" | "pending" | "msgs_to" | "msgs_from" | "bytes_to" | "bytes_from"
+  | "last" | "idle" | "uptime" | "stop" | "reason" | "rtt";
+
+const SORT_KEYS = new Set<string>(["cid", "start", "subs", "pending", "msgs_to", "msgs_from", "bytes_to", "bytes_from",
+  "last", "idle", "uptime", "stop", "reason", "rtt"]);
+
+/** nats-server's orders: cid/start and uptime and reason ascending, every other key descending. */
+function comparator(key: SortKey, now: number): (a: ConnRow, b: ConnRow) => number {
+  const desc = (f: (r: ConnRow) => number) => (a: ConnRow, b: ConnRow): number => f(b) - f(a);
+  const up = (r: ConnRow): number => (r.stopMs > 0 ? r.stopMs : now) - r.startMs;
+  switch (key) {
+    case "cid":
+    case "start":
+      return (a, b) => a.cid - b.cid;
+    case "subs": return desc((r) => r.subs.length);
+    case "pending": return desc((r) => r.pending);
+    case "msgs_to": return desc((r) => r.outMsgs);
+    case "msgs_from": return desc((r) => r.inMsgs);
+    case "bytes_to": return desc((r) => r.outBytes);
+    case "bytes_from": return desc((r) => r.inBytes);
+    case "last": return desc((r) => r.lastMs);
+    case "idle": return desc((r) => now - r.lastMs);
+    case "uptime": return (a, b) => up(a) - up(b);
+    case "stop": return desc((r) => r.stopMs);
+    case "reason": return (a, b) => (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0);
+    case "rtt": return desc((r) => r.rttMs);
+  }
+}
+
+function render(r: ConnRow, now: number, subs: "none" | "list" | "detail"): Record<string, unknown> {
+  const closed = r.stopMs > 0;
+  const end = closed ? r.stopMs : now;
+  const o: Record<string, unknown> = {
+    cid: r.cid, kind: "Client", type: "nats", ip: r.ip, port: r.port, start: goTime(r.startMs), last_activity: goTime(r.lastMs),
+  };
+  if (closed) {
+    o.stop = goTime(r.stopMs);
+    o.reason = r.reason;
+  }
+  o.rtt = goDuration(r.rttMs * 1e6);
+  o.uptime = goUptime(end - r.startMs);
+  o.idle = goUptime(end - r.lastMs);
+  o.pending_bytes = r.pending;
+  o.in_msgs = r.inMsgs;
+  o.out_msgs = r.outMsgs;
+  o.in_bytes = r.inBytes;
+  o.out_bytes = r.outBytes;
+  // Times this client was held back as a producer (newer nats-server's `stalls`, omitted at 0).
+  if (r.stalls > 0) o.stalls = r.stalls;
+  o.subscriptions = r.subs.length;
+  if (r.name !== "") o.name = r.name;
+  if (r.lang !== "") o.lang = r.lang;
+  if (r.version !== "") o.version = r.version;
+  if (r.subs.length > 0 && subs === "list") o.subscriptions_list = r.subs.map((s) => s.subject);
+  if (r.subs.length > 0 && subs === "detail") o.subscriptions_list_detail = r.subs;
+  return o;
+}
+
+export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): Record<string, unknown> {
+  const sortRaw = q.str("sort");
+  if (sortRaw !== "" && !SORT_KEYS.has(sortRaw)) throw new BadRequest(`invalid sorting option: ${sortRaw}`);
+  const sort = (sortRaw === "" ? "cid" : sortRaw) as SortKey;
+  q.bool("auth");
+  const subsMode = q.str("subs").toLowerCase() === "detail" ? "detail" : q.bool("subs") ? "list" : "none";
+  const offset = Math.max(0, q.int("offset"));
+  let limit = q.int("limit");
+  if (limit <= 0) limit = DEFAULT_CONN_LIST_SIZE;
+  const cid = q.int("cid", true);
+  const stateRaw = q.str("state").toLowerCase();
+  let state: "open" | "closed" | "all";
+  if (stateRaw === "" || stateRaw === "open") state = "open";
+  else if (stateRaw === "closed") state = "closed";
+  else if (stateRaw === "any" || stateRaw === "all") state = "all";
+  else throw new BadRequest(`Error decoding state for ${q.str("state")}`);
+  if (sort === "stop" && state !== "closed") throw new BadRequest("sort by stop only valid on closed connections");
+  if (sort === "reason" && state !== "closed") throw new BadRequest("sort by reason only valid on closed connections");
+  if (cid > 0) limit = 1;
+
+  const now = Date.now();
+  const closedRows = state === "open" ? [] : closed.rows();
+  const total = (state === "closed" ? 0 : s.clients.size) + closedRows.length;
+  let rows: ConnRow[] = [];
+  if (cid > 0) {
+    // As nats-server: a cid is looked up among the closed when asked for closed (or all), else the open.
+    if (state !== "open") {
+      const hit = closedRows.find((r) => r.cid === cid);
+      if (hit !== undefined) rows.push(hit);
+    } else {
+      const c = s.clients.get(cid);
+      if (c !== undefined) rows.push(rowOf(c, 0, ""));
+    }
+  } else {
+    if (state !== "closed") for (const c of s.clients.values()) rows.push(rowOf(c, 0, ""));
+    rows = rows.concat(closedRows);
+  }
+  rows.sort(comparator(sort, now));
+  const max = rows.length;
+  const page = rows.slice(Math.min(offset, max), Math.min(offset + limit, max));
+  return {
+    server_id: s.serverId,
+    now: goTime(now),
+    num_connections: page.length,
+    total,
+    offset,
+    limit,
+    connections: page.map((r) => render(r, now, subsMode)),
+  };
+}

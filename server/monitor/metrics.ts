@@ -1,0 +1,131 @@
+// /metrics: Prometheus exposition through prom-client. Every figure is read at scrape time by a
+// collect callback from counters the server keeps anyway, so scraping costs the message path
+// nothing; the one exception, the JetStream store-latency histogram, is observed per stored
+// message and only while a monitor is running.
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Stream } from "../jetstream/stream.js";
+import type { MonitoredServer } from "./source.js";
+
+/** Names and help of every gnat metric (README's list is checked against this in a test). */
+export const METRICS = {
+  messagesIn: ["gnat_messages_in_total", "Messages received from publishers (clients and internal), nats-server's in_msgs."],
+  messagesOut: ["gnat_messages_out_total", "Messages delivered to subscribers, nats-server's out_msgs."],
+  bytesIn: ["gnat_bytes_in_total", "Payload bytes received, nats-server's in_bytes."],
+  bytesOut: ["gnat_bytes_out_total", "Payload bytes delivered, nats-server's out_bytes."],
+  connections: ["gnat_connections", "Client connections open now."],
+  connectionsTotal: ["gnat_connections_total", "Client connections accepted since start."],
+  subscriptions: ["gnat_subscriptions", "Subscriptions in the subject index now (internal ones included)."],
+  slowConsumers: ["gnat_slow_consumers_total", "Clients closed as slow consumers."],
+  stalls: ["gnat_stalls_total", "Times a producer was held back by flow control (nats-server's stalled_clients)."],
+  clientPending: ["gnat_client_pending_bytes", "Bytes queued for one client and not yet written (queue length per connection)."],
+  streamMessages: ["gnat_jetstream_stream_messages", "Messages stored in a stream."],
+  streamBytes: ["gnat_jetstream_stream_bytes", "Bytes stored in a stream."],
+  streamConsumers: ["gnat_jetstream_stream_consumers", "Consumers on a stream."],
+  consumerPending: ["gnat_jetstream_consumer_num_pending", "Messages a consumer has yet to deliver (queue length per consumer)."],
+  consumerAckPending: ["gnat_jetstream_consumer_num_ack_pending", "Messages delivered and awaiting an ack."],
+  consumerRedelivered: ["gnat_jetstream_consumer_num_redelivered", "Messages delivered more than once and not yet acked."],
+  apiRequests: ["gnat_jetstream_api_requests_total", "JetStream API requests handled."],
+  apiErrors: ["gnat_jetstream_api_errors_total", "JetStream API requests answered with an error."],
+  storeLatency: ["gnat_jetstream_store_latency_seconds", "Time from a publish reaching a stream to the message being durable (written, or fsynced with sync_interval: always)."],
+} as const;
+
+/** Seconds: from an in-memory store (tens of µs) to an fsync on a slow disk. */
+const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly latency: Histogram;
+  private detach: (() => void) | null = null;
+
+  constructor(s: MonitoredServer) {
+    const registers = [this.registry];
+    // A counter's value is the server's own counter: reset, then add it, at each scrape.
+    const counter = (m: readonly [string, string], read: () => number): void => {
+      new Counter({ name: m[0], help: m[1], registers, collect() { this.reset(); this.inc(read()); } });
+    };
+    const gauge = (m: readonly [string, string], read: () => number): void => {
+      new Gauge({ name: m[0], help: m[1], registers, collect() { this.set(read()); } });
+    };
+    const r = s.router;
+    counter(METRICS.messagesIn, () => r.inMsgs);
+    counter(METRICS.messagesOut, () => r.outMsgs);
+    counter(METRICS.bytesIn, () => r.inBytes);
+    counter(METRICS.bytesOut, () => r.outBytes);
+    gauge(METRICS.connections, () => s.clients.size);
+    counter(METRICS.connectionsTotal, () => s.totalConnections);
+    gauge(METRICS.subscriptions, () => r.sublist.size);
+    counter(METRICS.slowConsumers, () => s.slowConsumers);
+    counter(METRICS.stalls, () => s.stalledClients);
+
+    const [pn, ph] = METRICS.clientPending;
+    new Gauge({
+      name: pn, help: ph, registers, labelNames: ["cid", "name"] as const,
+      collect() {
+        // Closed connections must drop out, so start from nothing each time.
+        this.reset();
+        for (const c of s.clients.values()) this.set({ cid: String(c.cid), name: c.opts.name }, c.pendingBytes);
+      },
+    });
+
+    const perStream = (m: readonly [string, string], read: (st: Stream) => number): void => {
+      new Gauge({
+        name: m[0], help: m[1], registers, labelNames: ["stream"] as const,
+        collect() {
+          this.reset();
+          const js = s.jetstream;
+          if (js !== null) for (const st of js.streams.values()) this.set({ stream: st.name }, read(st));
+        },
+      });
+    };
+    perStream(METRICS.streamMessages, (st) => st.store.fastState().msgs);
+    perStream(METRICS.streamBytes, (st) => st.store.fastState().bytes);
+    perStream(METRICS.streamConsumers, (st) => st.consumers.size);
+
+    const perConsumer = (m: readonly [string, string], field: "num_pending" | "num_ack_pending" | "num_redelivered"): void => {
+      new Gauge({
+        name: m[0], help: m[1], registers, labelNames: ["stream", "consumer"] as const,
+        collect() {
+          this.reset();
+          const js = s.jetstream;
+          if (js === null) return;
+          for (const st of js.streams.values()) {
+            for (const c of st.consumers.values()) {
+              const v = field === "num_pending" ? c.numPending() : field === "num_ack_pending" ? c.numAckPending : c.numRedelivered;
+              this.set({ stream: st.name, consumer: c.name }, v);
+            }
+          }
+        },
+      });
+    };
+    perConsumer(METRICS.consumerPending, "num_pending");
+    perConsumer(METRICS.consumerAckPending, "num_ack_pending");
+    perConsumer(METRICS.consumerRedelivered, "num_redelivered");
+    counter(METRICS.apiRequests, () => s.jetstream?.apiTotal ?? 0);
+    counter(METRICS.apiErrors, () => s.jetstream?.apiErrors ?? 0);
+
+    this.latency = new Histogram({ name: METRICS.storeLatency[0], help: METRICS.storeLatency[1], buckets: LATENCY_BUCKETS, registers });
+    const js = s.jetstream;
+    if (js !== null) {
+      const h = this.latency;
+      js.storeLatency = (seconds) => h.observe(seconds);
+      this.detach = () => { js.storeLatency = null; };
+    }
+    // prom-client's collectDefaultMetrics is left out on purpose: it starts an event-loop delay
+    // monitor and a GC observer per registry that nothing stops, and gnat runs several servers
+    // per process in tests and embeddings. /varz has mem and cpu.
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  close(): void {
+    this.detach?.();
+    this.detach = null;
+    this.registry.clear();
+  }
+}

@@ -1,0 +1,54 @@
+// What the monitor reads from a running server. An interface rather than the Server class, so
+// monitor/ depends on no composition root and a test can hand it a stand-in.
+import type { ClientConnection } from "../connection.js";
+import type { JetStream } from "../jetstream/jetstream.js";
+import type { ServerOptions } from "../options.js";
+import type { Router } from "../router.js";
+
+export interface MonitoredServer {
+  readonly serverId: string;
+  readonly serverName: string;
+  /** The nats-server version gnat advertises. */
+  readonly version: string;
+  readonly options: ServerOptions;
+  readonly port: number;
+  readonly startedAt: Date;
+  readonly clients: ReadonlyMap<number, ClientConnection>;
+  readonly router: Router;
+  readonly totalConnections: number;
+  readonly slowConsumers: number;
+  readonly stalledClients: number;
+  readonly jetstream: JetStream | null;
+}
+
+/** A query parameter nats-server would reject: answered 400 with nats-server's text. */
+export class BadRequest extends Error {}
+
+/** Query decoding with nats-server's error texts (decodeBool / decodeInt / decodeUint64). */
+export class Query {
+  constructor(readonly params: URLSearchParams) {}
+
+  str(name: string): string {
+    return this.params.get(name) ?? "";
+  }
+
+  bool(name: string): boolean {
+    const s = this.str(name);
+    if (s === "") return false;
+    if (/^(1|t|T|TRUE|true|True)$/.test(s)) return true;
+    if (/^(0|f|F|FALSE|false|False)$/.test(s)) return false;
+    throw new BadRequest(`Error decoding boolean for '${name}': strconv.ParseBool: parsing ${JSON.stringify(s)}: invalid syntax`);
+  }
+
+  int(name: string, unsigned = false): number {
+    const s = this.str(name);
+    if (s === "") return 0;
+    const ok = unsigned ? /^\+?\d+$/.test(s) : /^[-+]?\d+$/.test(s);
+    const n = Number(s);
+    if (!ok || !Number.isSafeInteger(n)) {
+      const fn = unsigned ? "ParseUint" : "Atoi";
+      throw new BadRequest(`Error decoding ${unsigned ? "uint64" : "int"} for '${name}': strconv.${fn}: parsing ${JSON.stringify(s)}: invalid syntax`);
+    }
+    return n;
+  }
+}

@@ -1,0 +1,96 @@
+// /varz: the server's configuration and totals, in nats-server's Varz shape and units
+// (durations in nanoseconds, times RFC 3339, mem in bytes, cpu in percent of one core).
+import { availableParallelism, cpus } from "node:os";
+import { goTime, goUptime } from "./format.js";
+import { jetStreamConfig, jetStreamStats } from "./jsz.js";
+import type { MonitoredServer } from "./source.js";
+
+const NS_PER_MS = 1e6;
+
+/** CPU use between two /varz calls, as nats-server samples it (a percentage of one core). */
+export class CpuSampler {
+  private last = process.cpuUsage();
+  private lastAt = performance.now();
+  private pct = 0;
+
+  sample(): number {
+    const now = performance.now();
+    const elapsedMs = now - this.lastAt;
+    // Too short an interval gives noise, not a reading: keep the previous one.
+    if (elapsedMs >= 100) {
+      const u = process.cpuUsage(this.last);
+      this.pct = Math.round(((u.user + u.system) / 1000 / elapsedMs) * 1000) / 10;
+      this.last = process.cpuUsage();
+      this.lastAt = now;
+    }
+    return this.pct;
+  }
+}
+
+export interface HttpInfo {
+  host: string;
+  port: number;
+  /** Requests served per path, nats-server's http_req_stats. */
+  reqStats: Record<string, number>;
+}
+
+export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Record<string, unknown> {
+  const o = s.options;
+  const now = Date.now();
+  const start = s.startedAt.getTime();
+  const r = s.router;
+  const js = s.jetstream;
+  return {
+    server_id: s.serverId,
+    server_name: s.serverName,
+    version: s.version,
+    proto: 1,
+    go: `node${process.versions.node}`,
+    host: o.host,
+    port: s.port,
+    max_connections: o.maxConnections,
+    ...(o.maxSubscriptions > 0 ? { max_subscriptions: o.maxSubscriptions } : {}),
+    ping_interval: o.pingInterval * NS_PER_MS,
+    ping_max: o.pingMax,
+    http_host: http.host,
+    http_port: http.port,
+    http_base_path: "",
+    https_port: 0,
+    // gnat has no authentication yet; nats-server's default timeouts, in seconds.
+    auth_timeout: 2,
+    max_control_line: o.maxControlLine,
+    max_payload: o.maxPayload,
+    max_pending: o.maxPending,
+    cluster: {},
+    gateway: {},
+    leaf: {},
+    mqtt: {},
+    websocket: {},
+    jetstream: js === null ? {} : { config: jetStreamConfig(s), stats: jetStreamStats(js) },
+    tls_timeout: 2,
+    write_deadline: o.writeDeadline * NS_PER_MS,
+    start: goTime(start),
+    now: goTime(now),
+    uptime: goUptime(now - start),
+    mem: process.memoryUsage.rss(),
+    cores: cpus().length,
+    gomaxprocs: availableParallelism(),
+    cpu: cpu.sample(),
+    connections: s.clients.size,
+    total_connections: s.totalConnections,
+    routes: 0,
+    remotes: 0,
+    leafnodes: 0,
+    in_msgs: r.inMsgs,
+    out_msgs: r.outMsgs,
+    in_bytes: r.inBytes,
+    out_bytes: r.outBytes,
+    slow_consumers: s.slowConsumers,
+    subscriptions: r.sublist.size,
+    http_req_stats: { ...http.reqStats },
+    config_load_time: goTime(start),
+    slow_consumer_stats: { clients: s.slowConsumers, routes: 0, gateways: 0, leafs: 0 },
+    // Newer nats-server releases report producers held back by flow control under this name.
+    stalled_clients: s.stalledClients,
+  };
+}
