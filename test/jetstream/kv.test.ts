@@ -257,3 +257,36 @@ describe("KV TTL", () => {
     expect((await kv.status()).values).toBe(0);
   });
 });
+
+describe("KV with the nats v2 client", () => {
+  test("put/get, update with a wrong revision, keys, history, watch with history", async () => {
+    const { connect: connectV2, StringCodec } = await import("nats");
+    const nc2 = await connectV2({ servers: server.url });
+    try {
+      const sc = StringCodec();
+      const kv = await nc2.jetstream().views.kv("V2", { history: 5 });
+      await kv.put("a", sc.encode("1"));
+      await kv.put("a", sc.encode("2"));
+      expect(sc.decode((await kv.get("a"))!.value)).toBe("2");
+      await expect(kv.update("a", sc.encode("x"), 1)).rejects.toThrow("wrong last sequence: 2");
+      await expect(kv.create("a", sc.encode("x"))).rejects.toThrow("wrong last sequence: 2");
+      const keys: string[] = [];
+      for await (const k of await kv.keys()) keys.push(k);
+      expect(keys).toEqual(["a"]);
+      const w = await kv.watch({ include: "history" as never });
+      const seen: string[] = [];
+      const done = (async () => {
+        for await (const e of w) {
+          seen.push(`${e.operation} ${e.key}=${sc.decode(e.value)}`);
+          if (seen.length === 4) break;
+        }
+      })();
+      await kv.delete("a");
+      await kv.put("b", sc.encode("3"));
+      await Promise.race([done, new Promise((r) => setTimeout(r, 3000))]);
+      expect(seen).toEqual(["PUT a=1", "PUT a=2", "DEL a=", "PUT b=3"]);
+    } finally {
+      await nc2.close();
+    }
+  });
+});

@@ -160,3 +160,23 @@ describe("object store", () => {
     expect(await jsm.streams.names().next()).toEqual([]);
   });
 });
+
+describe("object store with the nats v2 client", () => {
+  test("a 3 MB object in and out, list, delete", async () => {
+    const { connect: connectV2 } = await import("nats");
+    const nc2 = await connectV2({ servers: server.url });
+    try {
+      const os = await nc2.jetstream().views.os("V2");
+      const data = randomBytes(3 * 1024 * 1024);
+      const info = await os.put({ name: "x" }, streamOf(data));
+      expect([info.size, info.chunks]).toEqual([data.length, 24]);
+      const r = (await os.get("x"))!;
+      expect((await readAll(r.data)).equals(data)).toBe(true);
+      expect((await os.list()).map((i) => i.name)).toEqual(["x"]);
+      await os.delete("x");
+      expect(await os.get("x")).toBeNull();
+    } finally {
+      await nc2.close();
+    }
+  });
+});
