@@ -87,6 +87,19 @@ describe("advisories", () => {
     }
   });
 
+  test("an ephemeral consumer that times out sends CONSUMER.DELETED", async () => {
+    await jsm.streams.add({ name: "S", subjects: ["s.>"] });
+    const c = collect("$JS.EVENT.ADVISORY.CONSUMER.>");
+    await nc.flush();
+    const ci = await jsm.consumers.add("S", { ack_policy: AckPolicy.Explicit, inactive_threshold: 200_000_000 });
+    const seen = await c.until(2, 5000);
+    c.sub.unsubscribe();
+    expect(seen.map((s) => s.subject)).toEqual([
+      `$JS.EVENT.ADVISORY.CONSUMER.CREATED.S.${ci.name}`,
+      `$JS.EVENT.ADVISORY.CONSUMER.DELETED.S.${ci.name}`,
+    ]);
+  });
+
   test("+TERM sends MSG_TERMINATED with the reason; -NAK sends MSG_NAKED", async () => {
     await jsm.streams.add({ name: "S", subjects: ["s.>"] });
     await js.publish("s.a", "x");

@@ -79,6 +79,27 @@ describe("object store", () => {
     expect(st.backingStore).toBe("JetStream");
   }, 60_000);
 
+  test("a 10 MB object in a file bucket survives a restart", async () => {
+    const dir = tempDir("gnat-jsobj-restart-");
+    let s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+    let c = await connect({ servers: s.url });
+    try {
+      const data = randomBytes(10 * 1024 * 1024);
+      await (await new Objm(c).create("R")).put({ name: "big" }, streamOf(data));
+      await c.close();
+      await s.close();
+      s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+      c = await connect({ servers: s.url });
+      const os = await new Objm(c).open("R");
+      expect((await os.info("big"))!.size).toBe(data.length);
+      expect(Buffer.from((await os.getBlob("big"))!).equals(data)).toBe(true);
+    } finally {
+      await c.close();
+      await s.close();
+      dir.remove();
+    }
+  }, 60_000);
+
   test("info, list, update, replace, delete", async () => {
     const os = await objm.create("O");
     await os.putBlob({ name: "a", metadata: { k: "v" } }, new TextEncoder().encode("hello"));
