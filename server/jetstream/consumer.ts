@@ -738,7 +738,14 @@ export class Consumer {
       }
       expired.push(seq);
     }
-    if (gaveUp) this.persist();
+    if (gaveUp) {
+      // Nothing left pending: the ack floor moves up to what was delivered, as after an ack.
+      if (this.pending.size === 0) {
+        this.adflr = this.dseq - 1;
+        this.asflr = this.sseq - 1;
+      }
+      this.persist();
+    }
     expired.sort((a, b) => a - b);
     this.rdq.push(...expired);
     this.armAckTimer();

@@ -146,6 +146,7 @@ describe("advisories", () => {
     const ci = await jsm.consumers.info("S", "D");
     expect(ci.num_ack_pending).toBe(0);
     expect(ci.num_redelivered).toBe(1);
+    expect(ci.ack_floor).toMatchObject({ consumer_seq: 2, stream_seq: 1 }); // as nats-server's checkPending
   });
 
   test("a NAK past max_deliver sends MAX_DELIVERIES too", async () => {
