@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { fromWire, subjectMatches } from "../../protocol/subject.js";
 import type { InternalClient, InternalMsg, InternalSubscription } from "../router.js";
+import type { Advisories } from "./advisories.js";
 import type { JsonObject } from "./config.js";
 import { consumerConfigJSON, DELETE_WAIT_DEFAULT_NS, filtersOf, isDurable, type ConsumerConfig } from "./consumer-config.js";
 import { tsToRFC3339, type NsClock, type StoredMsg } from "./store.js";
@@ -28,6 +29,7 @@ const FC_MAX_PENDING = 32 * 1024 * 1024;
 export interface ConsumerHost {
   readonly ic: InternalClient;
   readonly clock: NsClock;
+  readonly advisories: Advisories;
   warn(msg: string): void;
   /** The consumer removed itself (ephemeral inactivity). */
   consumerGone(c: Consumer): void;
@@ -465,8 +467,9 @@ export class Consumer {
       const p = this.pending.get(seq);
       if (p === undefined) continue;
       if (this.config.max_deliver > 0 && dc > this.config.max_deliver) {
-        // Delivered as often as allowed: no longer waited on.
+        // Delivered as often as allowed (a NAK asked for one more): no longer waited on.
         this.pending.delete(seq);
+        this.host.advisories.maxDeliveries(this.stream.name, this.name, seq, dc - 1);
         this.persist();
         continue;
       }
@@ -608,7 +611,7 @@ export class Consumer {
       this.onNextRequest(reply, Buffer.from(text.slice(4).trim()));
       confirm = false;
     } else if (text.startsWith("-NAK")) {
-      this.nak(sseq, dseq, text.slice(4).trim());
+      this.nak(sseq, dseq, dc, text.slice(4).trim());
     } else if (text === "+WPI") {
       const p = this.pending.get(sseq);
       if (p !== undefined) {
@@ -617,6 +620,7 @@ export class Consumer {
       }
     } else if (text.startsWith("+TERM")) {
       this.ackMsg(sseq, dseq);
+      this.host.advisories.terminated(this.stream.name, this.name, dseq, sseq, dc, text.slice(5).trim());
     } else {
       confirm = false;
     }
@@ -686,10 +690,11 @@ export class Consumer {
   }
 
   /** nats-server processNak: redeliver now, or after the delay given. */
-  private nak(sseq: number, dseq: number, arg: string): void {
+  private nak(sseq: number, dseq: number, dc: number, arg: string): void {
     if (dseq <= this.adflr || dseq >= this.dseq) return;
     const p = this.pending.get(sseq);
     if (p === undefined) return;
+    this.host.advisories.naked(this.stream.name, this.name, dseq, sseq, dc);
     if (arg !== "") {
       let delayNs: number | null = null;
       if (arg.startsWith("{")) {
@@ -738,11 +743,33 @@ export class Consumer {
     if (this.closed) return;
     const now = Date.now();
     const expired: number[] = [];
-    for (const [seq, p] of this.pending) if (p.deadline <= now && !this.rdq.includes(seq)) expired.push(seq);
+    let gaveUp = false;
+    const max = this.config.max_deliver;
+    for (const [seq, p] of this.pending) {
+      if (p.deadline > now || this.rdq.includes(seq)) continue;
+      const delivered = (this.rdc.get(seq) ?? 0) + 1;
+      if (max > 0 && delivered >= max) {
+        // As nats-server's checkPending: given up on at its last ack deadline, not at the next
+        // pull, so the MAX_DELIVERIES advisory (a dead-letter queue's cue) comes without one.
+        this.pending.delete(seq);
+        this.host.advisories.maxDeliveries(this.stream.name, this.name, seq, delivered);
+        gaveUp = true;
+        continue;
+      }
+      expired.push(seq);
+    }
+    if (gaveUp) {
+      // Nothing left pending: the ack floor moves up to what was delivered, as after an ack.
+      if (this.pending.size === 0) {
+        this.adflr = this.dseq - 1;
+        this.asflr = this.sseq - 1;
+      }
+      this.persist();
+    }
     expired.sort((a, b) => a - b);
     this.rdq.push(...expired);
     this.armAckTimer();
-    if (expired.length > 0) this.kick();
+    if (expired.length > 0 || gaveUp) this.kick();
   }
 
   /** The stream stored a message: a waiting request or a push target may take it. */

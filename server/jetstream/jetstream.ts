@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { InternalClient, InternalMsg, InternalSubscription } from "../router.js";
+import { Advisories } from "./advisories.js";
 import { checkStreamConfig, checkStreamUpdate, configJSON, decodeStreamConfig, sameConfig, type StreamConfig } from "./config.js";
 import { Consumer, type ConsumerHost } from "./consumer.js";
 import {
@@ -51,8 +52,10 @@ export class JetStream implements StreamHost, ConsumerHost {
 
   /** One subscription for every consumer's acks. */
   private readonly ackSub: InternalSubscription;
+  readonly advisories: Advisories;
 
   constructor(readonly account: string, readonly ic: InternalClient, private readonly opts: JetStreamOptions) {
+    this.advisories = new Advisories(ic, this.clock);
     this.ackSub = ic.subscribe("$JS.ACK.>", (m) => this.onAck(m));
   }
 
@@ -177,6 +180,7 @@ export class JetStream implements StreamHost, ConsumerHost {
     const c = new Consumer(this, stream, name, cfg, this.clock.now(), dir);
     stream.consumers.set(name, c);
     c.start();
+    this.advisories.consumer("create", stream.name, name);
     return c;
   }
 
@@ -197,6 +201,7 @@ export class JetStream implements StreamHost, ConsumerHost {
     stream.consumers.delete(name);
     c.delete();
     stream.dropUninterested();
+    this.advisories.consumer("delete", stream.name, name);
     return true;
   }
 
@@ -245,6 +250,7 @@ export class JetStream implements StreamHost, ConsumerHost {
     const stream = new Stream(this, cfg, store, created);
     this.streams.set(cfg.name, stream);
     stream.start();
+    this.advisories.stream("create", cfg.name);
     return stream;
   }
 
@@ -262,13 +268,18 @@ export class JetStream implements StreamHost, ConsumerHost {
     if (stream.store instanceof FileStore) {
       stream.store.setStreamConfig({ config: configJSON(cfg), created: stream.created.toString() } satisfies PersistedMeta);
     }
+    this.advisories.stream("modify", cfg.name);
     return stream;
   }
 
   async deleteStream(name: string): Promise<void> {
     const s = this.lookup(name);
     this.streams.delete(name);
+    const consumers = [...s.consumers.keys()];
     await s.delete();
+    // As nats-server: the consumers' advisories, then the stream's.
+    for (const c of consumers) this.advisories.consumer("delete", name, c);
+    this.advisories.stream("delete", name);
   }
 
   private overlaps(subjects: string[], self: Stream | null): boolean {

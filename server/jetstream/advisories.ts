@@ -1,0 +1,88 @@
+// JetStream advisories: the events nats-server publishes on $JS.EVENT.ADVISORY.> when streams and
+// consumers come and go and when a consumer gives up on a message (jetstream_events.go). Bodies are
+// marshalled as Go marshals those structs: TypedEvent's type/id/timestamp first, then the fields
+// in declaration order, omitempty ones left out. Like nats-server, nothing is built or sent when
+// nobody listens (a stream whose subjects cover the advisory counts as a listener: that is how a
+// dead-letter stream captures MAX_DELIVERIES).
+
+import { randomInt } from "node:crypto";
+import type { InternalClient } from "../router.js";
+import { goJSON } from "./json.js";
+import { tsToRFC3339, type NsClock } from "./store.js";
+
+export const Advisory = {
+  StreamCreated: "$JS.EVENT.ADVISORY.STREAM.CREATED",
+  StreamDeleted: "$JS.EVENT.ADVISORY.STREAM.DELETED",
+  StreamUpdated: "$JS.EVENT.ADVISORY.STREAM.UPDATED",
+  ConsumerCreated: "$JS.EVENT.ADVISORY.CONSUMER.CREATED",
+  ConsumerDeleted: "$JS.EVENT.ADVISORY.CONSUMER.DELETED",
+  MaxDeliveries: "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES",
+  MsgNaked: "$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED",
+  MsgTerminated: "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED",
+} as const;
+
+const Type = {
+  StreamAction: "io.nats.jetstream.advisory.v1.stream_action",
+  ConsumerAction: "io.nats.jetstream.advisory.v1.consumer_action",
+  MaxDeliver: "io.nats.jetstream.advisory.v1.max_deliver",
+  Nak: "io.nats.jetstream.advisory.v1.nak",
+  Terminated: "io.nats.jetstream.advisory.v1.terminated",
+} as const;
+
+export type ActionType = "create" | "delete" | "modify";
+
+const NUID_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** A unique id of nats-server's nuid shape: 22 characters of [0-9A-Za-z]. */
+function nuid(): string {
+  let s = "";
+  for (let i = 0; i < 22; i++) s += NUID_DIGITS[randomInt(NUID_DIGITS.length)];
+  return s;
+}
+
+/** Publishes one account's JetStream advisories through its internal client. */
+export class Advisories {
+  constructor(private readonly ic: InternalClient, private readonly clock: NsClock, private readonly domain = "") {}
+
+  private send(subject: string, build: () => Record<string, unknown>): void {
+    if (!this.ic.hasInterest(subject)) return;
+    const body: Record<string, unknown> = build();
+    if (this.domain !== "") body.domain = this.domain;
+    this.ic.publish(subject, goJSON(body));
+  }
+
+  private head(type: string): Record<string, unknown> {
+    // Go's time.Now().UTC() as encoding/json writes it: RFC 3339 with nanoseconds.
+    return { type, id: nuid(), timestamp: tsToRFC3339(this.clock.now()) };
+  }
+
+  stream(action: ActionType, stream: string): void {
+    const pre = action === "create" ? Advisory.StreamCreated : action === "delete" ? Advisory.StreamDeleted : Advisory.StreamUpdated;
+    this.send(`${pre}.${stream}`, () => ({ ...this.head(Type.StreamAction), stream, action }));
+  }
+
+  consumer(action: "create" | "delete", stream: string, consumer: string): void {
+    const pre = action === "create" ? Advisory.ConsumerCreated : Advisory.ConsumerDeleted;
+    this.send(`${pre}.${stream}.${consumer}`, () => ({ ...this.head(Type.ConsumerAction), stream, consumer, action }));
+  }
+
+  /** A message was delivered max_deliver times without an ack (a dead-letter candidate). */
+  maxDeliveries(stream: string, consumer: string, streamSeq: number, deliveries: number): void {
+    this.send(`${Advisory.MaxDeliveries}.${stream}.${consumer}`, () => ({
+      ...this.head(Type.MaxDeliver), stream, consumer, stream_seq: streamSeq, deliveries,
+    }));
+  }
+
+  naked(stream: string, consumer: string, consumerSeq: number, streamSeq: number, deliveries: number): void {
+    this.send(`${Advisory.MsgNaked}.${stream}.${consumer}`, () => ({
+      ...this.head(Type.Nak), stream, consumer, consumer_seq: consumerSeq, stream_seq: streamSeq, deliveries,
+    }));
+  }
+
+  terminated(stream: string, consumer: string, consumerSeq: number, streamSeq: number, deliveries: number, reason: string): void {
+    this.send(`${Advisory.MsgTerminated}.${stream}.${consumer}`, () => ({
+      ...this.head(Type.Terminated), stream, consumer, consumer_seq: consumerSeq, stream_seq: streamSeq, deliveries,
+      ...(reason !== "" ? { reason } : {}),
+    }));
+  }
+}

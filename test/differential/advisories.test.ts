@@ -1,0 +1,79 @@
+// Differential advisories: the same JetStream actions on nats-server -js and on gnat, the
+// $JS.EVENT.ADVISORY.> messages compared by subject, key order and values (id and timestamp
+// only by shape). nats-server's API audit advisories (not sent by gnat) are left out.
+import { spawn, type ChildProcess } from "node:child_process";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startServer, type Server } from "../../server/index.js";
+import { tempDir } from "../jetstream/helpers.js";
+import { freePort, NATS_SERVER, SKIP_REASON, waitForPort } from "./harness.js";
+
+async function scenario(nc: NatsConnection): Promise<string[]> {
+  const out: string[] = [];
+  const sub = nc.subscribe("$JS.EVENT.ADVISORY.>");
+  const reading = (async () => {
+    for await (const m of sub) {
+      if (m.subject === "$JS.EVENT.ADVISORY.API") continue;
+      const body = m.json<Record<string, unknown>>();
+      const shown = Object.entries(body).map(([k, v]) => {
+        if (k === "id") return `id:${/^[0-9A-Za-z]{22}$/.test(String(v)) ? "nuid" : String(v)}`;
+        if (k === "timestamp") return `timestamp:${/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(String(v)) ? "rfc3339" : String(v)}`;
+        return `${k}:${JSON.stringify(v)}`;
+      });
+      out.push(`${m.subject} ${shown.join(" ")}`);
+    }
+  })();
+  await nc.flush();
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  await jsm.streams.add({ name: "S", subjects: ["s.>"], storage: "memory" as never });
+  await jsm.streams.update("S", { subjects: ["s.>", "t.>"] });
+  await js.publish("s.a", "1");
+  await jsm.consumers.add("S", { durable_name: "D", ack_policy: AckPolicy.Explicit, max_deliver: 1 });
+  const c = await js.consumers.get("S", "D");
+  (await c.next({ expires: 1000 }))!.nak();
+  await c.next({ expires: 1000 }); // nothing more: the NAK went past max_deliver
+  await jsm.consumers.delete("S", "D");
+  await jsm.consumers.add("S", { durable_name: "E", ack_policy: AckPolicy.Explicit });
+  await jsm.streams.delete("S");
+  await nc.flush();
+  await new Promise((r) => setTimeout(r, 200));
+  sub.unsubscribe();
+  await reading;
+  return out;
+}
+
+describe.skipIf(NATS_SERVER === null)("advisories against nats-server -js", () => {
+  let gnat: Server;
+  let child: ChildProcess;
+  const dirs = [tempDir("gnat-advdiff-"), tempDir("nats-advdiff-")];
+  let results: { gnat: string[]; nats: string[] };
+
+  beforeAll(async () => {
+    gnat = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dirs[0]!.dir });
+    const port = await freePort();
+    child = spawn(NATS_SERVER!, ["-js", "-sd", dirs[1]!.dir, "-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    await waitForPort(port, child, () => stderr);
+    const [a, b] = await Promise.all([connect({ servers: gnat.url }), connect({ servers: `nats://127.0.0.1:${port}` })]);
+    results = { gnat: await scenario(a), nats: await scenario(b) };
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  afterAll(async () => {
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGKILL");
+    await exited;
+    await gnat.close();
+    for (const d of dirs) d.remove();
+  });
+
+  test("the same advisories, subjects and JSON", () => {
+    expect(results.nats.length).toBeGreaterThanOrEqual(8);
+    expect(results.gnat).toEqual(results.nats);
+  });
+});
+
+if (NATS_SERVER === null) test.skip(SKIP_REASON, () => {});
