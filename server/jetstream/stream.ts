@@ -58,6 +58,8 @@ export class Stream {
   private lastMsgId = "";
   /** Replies go out in the order messages arrived, each once its message is durable. */
   private lastReply: Promise<void> = Promise.resolve();
+  /** The durability promise already watched for a failed write (one per store batch). */
+  private watched: Promise<void> | null = null;
   private closed = false;
 
   constructor(
@@ -209,6 +211,7 @@ export class Stream {
     }
     this.lastMsgId = msgId;
     if (msgId !== "") this.dedupe.set(msgId, { seq, ts });
+    this.watchWrite(seq);
     if (rollup === ROLLUP_SUBJECT) this.store.purge({ filter: subject, keep: 1 });
     else if (rollup === ROLLUP_ALL) this.store.purge({ keep: 1 });
 
@@ -263,6 +266,34 @@ export class Stream {
         this.host.ic.publish(reply, errAck(this.name, apiError(JsErrors.StreamStoreFailed, { err: text })));
       },
     );
+  }
+
+  /**
+   * A write that fails takes its messages out of the store after storeMsg returned: their
+   * Msg-Ids must leave the dedupe window too, or a retry would be acked as a duplicate of
+   * nothing. Watched once per store batch (whenDurable hands out one promise per batch).
+   */
+  private watchWrite(seq: number): void {
+    const p = this.store.whenDurable(seq);
+    if (p === this.watched) return;
+    this.watched = p;
+    p.catch(() => this.forgetFailedWrites());
+  }
+
+  /** The failed messages (the newest) no longer load: forget their Msg-Ids; find the last stored one's. */
+  private forgetFailedWrites(): void {
+    const st = this.store.fastState();
+    let lastGood = 0;
+    this.lastMsgId = "";
+    for (let seq = st.last_seq; seq >= st.first_seq && seq > 0; seq--) {
+      const m = this.store.loadMsg(seq);
+      if (m === null) continue;
+      lastGood = seq;
+      const h = m.hdr === null ? null : decodeHeaders(m.hdr);
+      if (h !== null) this.lastMsgId = header(h, JsHeaders.MsgId);
+      break;
+    }
+    for (const [id, e] of this.dedupe) if (e.seq > lastGood) this.dedupe.delete(id);
   }
 
   /** The dedupe entry for msgId inside the duplicate window; expired entries are dropped. */
