@@ -46,6 +46,15 @@ export function storeLimits(c: StreamConfig): StoreLimits {
   };
 }
 
+interface PendingReply {
+  durable: Promise<void>;
+  reply: string;
+  body: string;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const DONE: PendingReply = { durable: RESOLVED, reply: "", body: "" };
+
 interface DedupeEntry {
   seq: number;
   ts: bigint;
@@ -56,8 +65,16 @@ export class Stream {
   /** Msg-Id → where it was stored; insertion order is time order, so expiry pops the front. */
   private readonly dedupe = new Map<string, DedupeEntry>();
   private lastMsgId = "";
-  /** Replies go out in the order messages arrived, each once its message is durable. */
-  private lastReply: Promise<void> = Promise.resolve();
+  /**
+   * Replies waiting for their message to be durable, in arrival order. A store hands out one
+   * promise per write batch, so the replies of one socket read are published together, in one
+   * synchronous loop: one write(2) to the publisher, not one per ack.
+   */
+  private replies: PendingReply[] = [];
+  private repliesHead = 0;
+  private draining = false;
+  private ackPrefixFor = "";
+  private ackPrefixText = "";
   /** The durability promise already watched for a failed write (one per store batch). */
   private watched: Promise<void> | null = null;
   private closed = false;
@@ -74,6 +91,15 @@ export class Stream {
 
   get name(): string {
     return this.config.name;
+  }
+
+  /** `{"stream":"NAME", "seq":` — nats-server writes its acks by hand, space included. */
+  private get ackPrefix(): string {
+    if (this.ackPrefixFor !== this.config.name) {
+      this.ackPrefixFor = this.config.name;
+      this.ackPrefixText = `{"stream":${goJSON(this.config.name)}, "seq":`;
+    }
+    return this.ackPrefixText;
   }
 
   /** Start capturing the stream's subjects (and serving direct gets when allowed). */
@@ -192,7 +218,7 @@ export class Stream {
       const seq = this.store.skipMsg();
       this.lastMsgId = msgId;
       if (msgId !== "") this.dedupe.set(msgId, { seq, ts: this.host.clock.now() });
-      if (reply !== "") this.sendAfterDurable(seq, reply, `{"stream":${goJSON(name)}, "seq":${seq}}`);
+      if (reply !== "") this.sendAfterDurable(seq, reply, `${this.ackPrefix}${seq}}`);
       return null;
     }
     if (cfg.discard === "new") {
@@ -215,7 +241,7 @@ export class Stream {
     if (rollup === ROLLUP_SUBJECT) this.store.purge({ filter: subject, keep: 1 });
     else if (rollup === ROLLUP_ALL) this.store.purge({ keep: 1 });
 
-    if (reply !== "") this.sendAfterDurable(seq, reply, `{"stream":${goJSON(name)}, "seq":${seq}}`);
+    if (reply !== "") this.sendAfterDurable(seq, reply, `${this.ackPrefix}${seq}}`);
     return null;
   }
 
@@ -256,16 +282,38 @@ export class Stream {
   }
 
   private sendAfterDurable(seq: number, reply: string, body: string): void {
-    const durable = seq > 0 ? this.store.whenDurable(seq) : Promise.resolve();
-    const prev = this.lastReply;
-    this.lastReply = Promise.all([prev, durable]).then(
-      () => { this.host.ic.publish(reply, body); },
-      (e: unknown) => {
-        // The write failed: the message is gone from the store, so the publisher must not get an ack.
-        const text = e instanceof Error ? e.message : String(e);
-        this.host.ic.publish(reply, errAck(this.name, apiError(JsErrors.StreamStoreFailed, { err: text })));
-      },
-    );
+    const durable = seq > 0 ? this.store.whenDurable(seq) : RESOLVED;
+    this.replies.push({ durable, reply, body });
+    if (!this.draining) void this.drainReplies();
+  }
+
+  /** Publish each reply once its message is durable, in order, a write batch at a time. */
+  private async drainReplies(): Promise<void> {
+    this.draining = true;
+    const ic = this.host.ic;
+    while (this.repliesHead < this.replies.length) {
+      const p = this.replies[this.repliesHead]!.durable;
+      let failure: string | null = null;
+      try {
+        await p;
+      } catch (e) {
+        // The write failed: those messages are gone from the store, so they must not be acked.
+        failure = errAck(this.name, apiError(JsErrors.StreamStoreFailed, { err: e instanceof Error ? e.message : String(e) }));
+      }
+      // Everything queued behind on the same promise is settled too.
+      while (this.repliesHead < this.replies.length && this.replies[this.repliesHead]!.durable === p) {
+        const r = this.replies[this.repliesHead]!;
+        this.replies[this.repliesHead++] = DONE;
+        ic.publish(r.reply, failure ?? r.body);
+      }
+      if (this.repliesHead > 1024 && this.repliesHead * 2 > this.replies.length) {
+        this.replies = this.replies.slice(this.repliesHead);
+        this.repliesHead = 0;
+      }
+    }
+    this.replies = [];
+    this.repliesHead = 0;
+    this.draining = false;
   }
 
   /**
