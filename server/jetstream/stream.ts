@@ -304,7 +304,11 @@ export class Stream {
       while (this.repliesHead < this.replies.length && this.replies[this.repliesHead]!.durable === p) {
         const r = this.replies[this.repliesHead]!;
         this.replies[this.repliesHead++] = DONE;
-        ic.publish(r.reply, failure ?? r.body);
+        try {
+          ic.reply(r.reply, failure ?? r.body);
+        } catch {
+          // A reply subject no one could subscribe to: nobody to answer, the others still are.
+        }
       }
       if (this.repliesHead > 1024 && this.repliesHead * 2 > this.replies.length) {
         this.replies = this.replies.slice(this.repliesHead);
