@@ -185,6 +185,8 @@ interface GenResult {
   errors?: string[];
   serverCpuTicks?: number;
   msgsPerCpuSec?: number;
+  /** jspub: nats.go async reply-token collisions (see loadgen), not server loss. */
+  replyCollisions?: number;
   ok: boolean;
 }
 
@@ -640,7 +642,9 @@ async function jetstreamMain(goVersion: string, natsServer: string | null): Prom
         const med = median(rs.map((r) => r.gen.msgsPerSec));
         const bad = rs.filter((r) => !r.gen.ok).length;
         const acks = rs.reduce((a, r) => a + r.gen.delivered, 0);
-        rows.push(`| ${sc.name} | ${JS_LABEL[k]} | ${fmt(med)} | ${natsMed > 0 ? `${(med / natsMed).toFixed(2)}×` : ""} | ${fmt(median(rs.map((r) => r.gen.msgsPerCpuSec ?? 0)))} | ${bad === 0 ? `${acks.toLocaleString("en")} ok` : `**${bad} of ${rs.length} runs not clean**`} |`);
+        const collisions = rs.reduce((a, r) => a + (r.gen.replyCollisions ?? 0), 0);
+        const okCell = `${acks.toLocaleString("en")} ok${collisions > 0 ? ` (+${collisions} nats.go reply-token collision${collisions > 1 ? "s" : ""})` : ""}`;
+        rows.push(`| ${sc.name} | ${JS_LABEL[k]} | ${fmt(med)} | ${natsMed > 0 ? `${(med / natsMed).toFixed(2)}×` : ""} | ${fmt(median(rs.map((r) => r.gen.msgsPerCpuSec ?? 0)))} | ${bad === 0 ? okCell : `**${bad} of ${rs.length} runs not clean**`} |`);
       }
     }
     let startupTable = "";
@@ -683,6 +687,9 @@ const JS_ABOUT = `\`loadgen -mode jspub\` (nats.go's JetStream API) publishes in
 run on subject \`bench.js\`: synchronously (\`js.Publish\`, each waits for its ack) or with
 \`js.PublishAsync\` and \`PublishAsyncMaxPending(4000)\` (the clock stops at the last ack). Every ack
 is checked: no error, the right stream, sequences 1..n each exactly once and in publish order.
+(nats.go 1.22 can give two in-flight async publishes the same 6-character reply token; the later
+then takes the earlier's ack. loadgen counts such a collision apart from loss only when the
+stream holds exactly 1..n and the unacked publish's sequence is the one the other future got.)
 gnat runs with its default sync policy (write(2) before the ack, fsync every 2 minutes, as
 nats-server) and with \`sync_interval: always\` (fsync before the ack, one fsync per write batch);
 nats-server 2.9.10 with its default. Each scenario gets fresh servers and store dirs.
