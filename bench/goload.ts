@@ -7,10 +7,11 @@
 //   npm run bench:go -- [--quick] [--rounds N] [--scenarios a,b] [--servers gnat,nats] [--write] [--strict]
 //   npm run bench:go -- --sustained [--quick] [--scale X] [--write]     # 20 M 1 → 1 and 3 M × 8, zero loss expected
 //   npm run bench:go -- --firehose [--bytes 10e9] [--size 65536] [--write]  # one producer, one reading subscriber
+//   npm run bench:go -- --jetstream [--quick] [--rounds N] [--startup-bytes 1e9] [--write]   # acked publishing, start-up
 //
 // --strict: exit 1 if any run lost, duplicated, reordered or corrupted a message.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -184,6 +185,8 @@ interface GenResult {
   errors?: string[];
   serverCpuTicks?: number;
   msgsPerCpuSec?: number;
+  /** jspub: nats.go async reply-token collisions (see loadgen), not server loss. */
+  replyCollisions?: number;
   ok: boolean;
 }
 
@@ -208,7 +211,7 @@ interface Scenario {
   settleMs?: number;
 }
 
-function runGenerator(s: RunningServer, sc: Scenario): Promise<{ gen: GenResult; peakRssKb: number }> {
+function runGenerator(s: Pick<RunningServer, "port" | "pid"> & { kind: string }, sc: Scenario): Promise<{ gen: GenResult; peakRssKb: number }> {
   return new Promise((resolve, reject) => {
     const args = ["-port", String(s.port), "-pid", String(s.pid), "-scenario", sc.name, "-timeout", `${sc.timeout}s`, ...sc.args];
     const child = spawn(GO_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -350,6 +353,7 @@ async function main(): Promise<void> {
   const kinds = wanted.filter((k) => k === "gnat" || natsServer !== null);
   if (wanted.includes("nats") && !natsServer) console.warn("*** nats-server is not installed: left out of this run (no ratios) ***");
 
+  if (flag("jetstream")) return jetstreamMain(goVersion, natsServer);
   const only = value("scenarios")?.split(",");
   const pool = FIREHOSE ? [firehoseScenario()] : SUSTAINED ? SUSTAINED_SCENARIOS : DEFAULT;
   const scenarios = pool.filter((s) => !only || only.some((o) => s.name.includes(o)));
@@ -457,6 +461,242 @@ npm run bench:go -- --rounds 3 --write          # rewrites this section
 npm run bench:go -- --sustained [--write]       # 20 M × 16 B 1 → 1 and 3 M × 8 fan-out: idle, peak and after RSS
 npm run bench:go -- --firehose [--bytes 10e9]   # 64 KiB messages at one reading subscriber: peak RSS
 npm run bench:load                              # the Node generator, then this one
+\`\`\``;
+
+// ---- JetStream ---------------------------------------------------------------------------------
+// Acked publishing into a file and a memory stream, synchronous and with 4,000 in flight, on gnat
+// (default sync policy, and sync_interval: always) and nats-server -js (its default), interleaved;
+// then the start-up time of a ~1 GB file stream of 1 KiB messages on each server.
+
+type JsKind = "gnat" | "gnat-always" | "nats";
+interface JsServer { kind: JsKind; port: number; pid: number; child: ChildProcess; dir: string; }
+
+const JS_LABEL: Record<JsKind, string> = { gnat: "gnat (default sync)", "gnat-always": "gnat (sync_interval: always)", nats: "nats-server (default)" };
+
+function jsArgs(kind: JsKind, dir: string, port: number): string[] {
+  if (kind === "gnat-always") {
+    const conf = join(dir, "gnat.conf");
+    writeFileSync(conf, `jetstream {\n  store_dir: ${JSON.stringify(join(dir, "store"))}\n  sync_interval: always\n}\n`);
+    return ["-c", conf, "-a", "127.0.0.1", "-p", String(port)];
+  }
+  return ["-js", "-sd", join(dir, "store"), "-a", "127.0.0.1", "-p", String(port)];
+}
+
+async function startJs(kind: JsKind, natsServer: string, dir: string, extraNode: string[] = []): Promise<JsServer> {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const args = jsArgs(kind, dir, port);
+  const child = kind === "nats" ? spawn(natsServer, args, { stdio: "ignore" })
+    : spawn(process.execPath, [...extraNode, join(root, "dist/server/cli.js"), ...args], { stdio: "ignore" });
+  children.add(child);
+  await waitListening(port, child);
+  return { kind, port, pid: child.pid!, child, dir };
+}
+
+async function stopJs(s: JsServer, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  const c = s.child;
+  if (c.exitCode === null && c.signalCode === null) {
+    const done = new Promise<void>((r) => c.once("exit", () => r()));
+    c.kill(signal);
+    const t = setTimeout(() => c.kill("SIGKILL"), 20_000);
+    await done;
+    clearTimeout(t);
+  }
+  children.delete(c);
+}
+
+/**
+ * One STREAM.INFO request over a raw socket; the reply's JSON, or null if the server is not
+ * answering it yet (connection refused, no responders, an error reply).
+ */
+function streamInfo(port: number, stream: string): Promise<{ state?: { messages: number; bytes: number } } | null> {
+  return new Promise((resolve) => {
+    const sock = connect(port, "127.0.0.1");
+    let buf = "";
+    let asked = false;
+    const done = (v: { state?: { messages: number; bytes: number } } | null): void => { sock.destroy(); resolve(v); };
+    const timer = setTimeout(() => done(null), 5000);
+    sock.on("error", () => { clearTimeout(timer); done(null); });
+    sock.on("data", (d: Buffer) => {
+      buf += d.toString("latin1");
+      if (!asked && buf.includes("\r\n")) {
+        asked = true;
+        sock.write(`CONNECT {"verbose":false,"headers":true,"no_responders":true}\r\nSUB _INBOX.startup 1\r\nPUB $JS.API.STREAM.INFO.${stream} _INBOX.startup 0\r\n\r\n`);
+      }
+      if (buf.includes("HMSG _INBOX.startup")) { clearTimeout(timer); return done(null); } // 503 no responders
+      const m = /MSG _INBOX\.startup 1 (\d+)\r\n/.exec(buf);
+      if (m === null) return;
+      const start = m.index + m[0].length;
+      const len = Number(m[1]);
+      if (buf.length < start + len) return;
+      clearTimeout(timer);
+      try {
+        const j = JSON.parse(buf.slice(start, start + len)) as { error?: unknown; state?: { messages: number; bytes: number } };
+        done(j.error !== undefined ? null : j);
+      } catch {
+        done(null);
+      }
+    });
+  });
+}
+
+/** Process start → first STREAM.INFO reply with every message: connect retries, no fixed sleeps. */
+async function timeStartup(kind: JsKind, natsServer: string, dir: string, stream: string, msgs: number): Promise<{ ms: number; server: JsServer }> {
+  const port = await freePort();
+  const args = jsArgs(kind, dir, port);
+  const t0 = performance.now();
+  const child = kind === "nats" ? spawn(natsServer, args, { stdio: "ignore" })
+    : spawn(process.execPath, [join(root, "dist/server/cli.js"), ...args], { stdio: "ignore" });
+  children.add(child);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${kind} exited with ${child.exitCode} during start-up`);
+    const info = await streamInfo(port, stream);
+    if (info?.state !== undefined) {
+      if (info.state.messages !== msgs) throw new Error(`${kind} restarted with ${info.state.messages} messages, expected ${msgs}`);
+      return { ms: performance.now() - t0, server: { kind, port, pid: child.pid!, child, dir } };
+    }
+    if (Date.now() > deadline) throw new Error(`${kind}: no STREAM.INFO reply within 120 s`);
+    await sleep(2);
+  }
+}
+
+async function jetstreamMain(goVersion: string, natsServer: string | null): Promise<void> {
+  const kinds: JsKind[] = natsServer === null ? ["gnat", "gnat-always"] : ["gnat", "gnat-always", "nats"];
+  if (natsServer === null) console.warn("*** nats-server is not installed: left out of this run (no ratios) ***");
+  const base = join(tmpdir(), `gnat-jsbench-${process.pid}`);
+  const started = Date.now();
+  const size = Number(value("size") ?? 128);
+  const scenarios: Scenario[] = [
+    { name: "sync publish, file", timeout: 120, args: ["-mode", "jspub", "-async", "0", "-storage", "file", "-size", String(size), "-msgs", n(20_000)] },
+    { name: "sync publish, memory", timeout: 120, args: ["-mode", "jspub", "-async", "0", "-storage", "memory", "-size", String(size), "-msgs", n(20_000)] },
+    { name: "async publish (4,000 in flight), file", timeout: 120, args: ["-mode", "jspub", "-async", "4000", "-storage", "file", "-size", String(size), "-msgs", n(400_000)] },
+    { name: "async publish (4,000 in flight), memory", timeout: 120, args: ["-mode", "jspub", "-async", "4000", "-storage", "memory", "-size", String(size), "-msgs", n(400_000)] },
+  ].filter((sc) => { const only = value("scenarios")?.split(","); return !only || only.some((o) => sc.name.includes(o)); });
+
+  interface JsRun { scenario: string; kind: JsKind; round: number; gen: GenResult; }
+  const runs: JsRun[] = [];
+  try {
+    for (const sc of scenarios) {
+      const servers: JsServer[] = [];
+      try {
+        for (const k of kinds) servers.push(await startJs(k, natsServer ?? "", join(base, `${k}-${runs.length}`)));
+        for (let round = 1; round <= ROUNDS; round++) {
+          for (const s of servers) {
+            const { gen } = await runGenerator(s, sc);
+            runs.push({ scenario: sc.name, kind: s.kind, round, gen });
+            process.stderr.write(`  ${sc.name} / ${s.kind} / round ${round}: ${fmt(gen.msgsPerSec)}/s` +
+              `${gen.ok ? "" : ` — NOT OK: ${gen.publishErrors} errors, ${gen.lost} unacked, ${gen.duplicates} dup, ${gen.outOfOrder} out of order, ${gen.corrupt} bad acks`}\n`);
+          }
+        }
+      } finally {
+        for (const s of servers) await stopJs(s, "SIGKILL");
+      }
+    }
+
+    // Start-up of a big file stream: fill through the server itself (acks checked), stop it
+    // cleanly, then time restarts; one more after a kill -9.
+    const startupBytes = Number(value("startup-bytes") ?? (QUICK ? 2e8 : 1e9));
+    const bigMsgs = Math.round(startupBytes / 1024);
+    const startup: Array<{ kind: JsKind; fillRate: number; clean: number[]; killed: number }> = [];
+    const skinds = kinds.filter((k) => k !== "gnat-always");
+    if (!flag("no-startup")) {
+      const fills = new Map<JsKind, { dir: string; rate: number }>();
+      for (const k of skinds) {
+        const dir = join(base, `${k}-startup`);
+        const s = await startJs(k, natsServer ?? "", dir);
+        const fill: Scenario = { name: "fill", timeout: 600, args: ["-mode", "jspub", "-async", "4000", "-storage", "file", "-size", "1024", "-msgs", String(bigMsgs), "-stream", "BIG"] };
+        const { gen } = await runGenerator(s, fill);
+        if (!gen.ok) throw new Error(`filling ${k}: ${JSON.stringify(gen)}`);
+        process.stderr.write(`  filled ${k}: ${bigMsgs.toLocaleString("en")} × 1 KiB at ${fmt(gen.msgsPerSec)}/s\n`);
+        await stopJs(s, "SIGTERM");
+        fills.set(k, { dir, rate: gen.msgsPerSec });
+      }
+      const clean = new Map<JsKind, number[]>(skinds.map((k) => [k, []]));
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const k of skinds) {
+          const { ms, server } = await timeStartup(k, natsServer ?? "", fills.get(k)!.dir, "BIG", bigMsgs);
+          clean.get(k)!.push(ms);
+          process.stderr.write(`  start-up ${k} / round ${round}: ${ms.toFixed(0)} ms\n`);
+          await stopJs(server, "SIGTERM");
+        }
+      }
+      for (const k of skinds) {
+        // Up, then kill -9, then the timed restart.
+        const { server } = await timeStartup(k, natsServer ?? "", fills.get(k)!.dir, "BIG", bigMsgs);
+        await stopJs(server, "SIGKILL");
+        const { ms, server: again } = await timeStartup(k, natsServer ?? "", fills.get(k)!.dir, "BIG", bigMsgs);
+        process.stderr.write(`  start-up ${k} after kill -9: ${ms.toFixed(0)} ms\n`);
+        await stopJs(again, "SIGTERM");
+        startup.push({ kind: k, fillRate: fills.get(k)!.rate, clean: clean.get(k)!, killed: ms });
+      }
+    }
+
+    // ---- report ----
+    const rows = ["| scenario | server | acked msgs/s | ratio to nats-server | msgs per server CPU-s | acks checked |", "|---|---|---:|---:|---:|---|"];
+    for (const sc of scenarios) {
+      const of = (k: JsKind): JsRun[] => runs.filter((r) => r.scenario === sc.name && r.kind === k);
+      const natsMed = median(of("nats").map((r) => r.gen.msgsPerSec));
+      for (const k of kinds) {
+        const rs = of(k);
+        const med = median(rs.map((r) => r.gen.msgsPerSec));
+        const bad = rs.filter((r) => !r.gen.ok).length;
+        const acks = rs.reduce((a, r) => a + r.gen.delivered, 0);
+        const collisions = rs.reduce((a, r) => a + (r.gen.replyCollisions ?? 0), 0);
+        const okCell = `${acks.toLocaleString("en")} ok${collisions > 0 ? ` (+${collisions} nats.go reply-token collision${collisions > 1 ? "s" : ""})` : ""}`;
+        rows.push(`| ${sc.name} | ${JS_LABEL[k]} | ${fmt(med)} | ${natsMed > 0 ? `${(med / natsMed).toFixed(2)}×` : ""} | ${fmt(median(rs.map((r) => r.gen.msgsPerCpuSec ?? 0)))} | ${bad === 0 ? okCell : `**${bad} of ${rs.length} runs not clean**`} |`);
+      }
+    }
+    let startupTable = "";
+    if (startup.length > 0) {
+      const natsClean = median(startup.find((s) => s.kind === "nats")?.clean ?? []);
+      startupTable = [
+        `\nStart-up of a file stream of ${bigMsgs.toLocaleString("en")} × 1 KiB messages (${fmtBytes(bigMsgs * 1024)}): process start → first STREAM.INFO reply showing every message.\n`,
+        "| server | fill (acked msgs/s, 4,000 in flight) | start-up after a clean stop (median) | ratio to nats-server (lower is better) | start-up after kill -9 |",
+        "|---|---:|---:|---:|---:|",
+        ...startup.map((s) => `| ${JS_LABEL[s.kind]} | ${fmt(s.fillRate)} | ${median(s.clean).toFixed(0)} ms | ${natsClean > 0 ? `${(median(s.clean) / natsClean).toFixed(2)}×` : ""} | ${s.killed.toFixed(0)} ms |`),
+      ].join("\n");
+    }
+    const natsVersion = natsServer ? spawnSync(natsServer, ["--version"], { encoding: "utf8" }).stdout.trim() : "absent";
+    const header = [
+      `Date: ${new Date().toISOString()}`,
+      `Machine: ${cpus().length} cores, ${cpus()[0]?.model ?? "?"}; node ${process.version}; ${natsVersion}; ${goVersion}, nats.go (Debian)`,
+      `Command: npm run bench:go -- ${argv.join(" ")}`.trimEnd(),
+      `Rounds: ${ROUNDS} (median shown; servers interleaved), scale ${SCALE}, ${size} B payloads; took ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    ].join("\n");
+    const issues = runs.filter((r) => !r.gen.ok).length;
+    const text = `${header}\n\n${rows.join("\n")}\n${startupTable}\n\n${issues === 0 ? "Every ack checked: no errors, sequences 1..n each once, in order." : `*** ${issues} run(s) not clean ***`}\n`;
+    console.log(`\n${text}`);
+    if (WRITE) {
+      const path = join(root, "bench/RESULTS.md");
+      const old = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmark results\n";
+      const title = "## JetStream";
+      const section = `${title}\n\n${JS_ABOUT}\n\n${text}`;
+      const re = new RegExp(`${title}\\n[\\s\\S]*?(?=\\n## |$)`);
+      writeFileSync(path, re.test(old) ? old.replace(re, section) : `${old.trimEnd()}\n\n${section}`);
+      console.log(`written to ${path}`);
+    }
+    if (STRICT && issues > 0) process.exitCode = 1;
+  } finally {
+    killAll();
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+const JS_ABOUT = `\`loadgen -mode jspub\` (nats.go's JetStream API) publishes into a stream created afresh for each
+run on subject \`bench.js\`: synchronously (\`js.Publish\`, each waits for its ack) or with
+\`js.PublishAsync\` and \`PublishAsyncMaxPending(4000)\` (the clock stops at the last ack). Every ack
+is checked: no error, the right stream, sequences 1..n each exactly once and in publish order.
+(nats.go 1.22 can give two in-flight async publishes the same 6-character reply token; the later
+then takes the earlier's ack. loadgen counts such a collision apart from loss only when the
+stream holds exactly 1..n and the unacked publish's sequence is the one the other future got.)
+gnat runs with its default sync policy (write(2) before the ack, fsync every 2 minutes, as
+nats-server) and with \`sync_interval: always\` (fsync before the ack, one fsync per write batch);
+nats-server 2.9.10 with its default. Each scenario gets fresh servers and store dirs.
+
+\`\`\`sh
+npm run bench:go -- --jetstream --rounds 3 --write    # rewrites this section (~1 GB per server on disk for the start-up part)
+npm run bench:go -- --jetstream --quick --no-startup  # a short check
 \`\`\``;
 
 main().catch((err: unknown) => {

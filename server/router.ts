@@ -108,13 +108,16 @@ export class Router {
    * subject: JetStream routes a stored message on a deliver subject but shows its own subject.
    */
   publish(from: Client, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number,
-    shown: string = subject): boolean {
+    shown: string = subject, oneOff = false): boolean {
     this.inMsgs++;
     this.inBytes += end - start - 2;
     // One-entry cache in front of the sublist's: publishers tend to repeat a subject, and the
-    // parser hands back the very same string when they do.
+    // parser hands back the very same string when they do. A subject used once (a reply to an
+    // inbox) would only evict useful entries from both caches: it is matched uncached.
     let r: MatchResult<Subscription>;
-    if (subject === this.lastSubject && this.lastGen === this.sublist.genId) {
+    if (oneOff) {
+      r = this.sublist.matchUncached(subject);
+    } else if (subject === this.lastSubject && this.lastGen === this.sublist.genId) {
       r = this.lastResult;
     } else {
       r = this.sublist.match(subject);
@@ -282,6 +285,22 @@ export class InternalClient implements Client {
   hasInterest(subject: string): boolean {
     const r = this.router.sublist.match(toWire(subject));
     return r.psubs.length > 0 || r.qsubs.length > 0;
+  }
+
+  /**
+   * Answer a request with a plain body: one allocation, and the reply subject (an inbox, used
+   * once) matched without polluting the match caches. The JetStream publish path sends every ack
+   * through here.
+   */
+  reply(subject: string, body: string): boolean {
+    const wire = toWire(subject);
+    if (!isValidLiteralSubject(wire)) throw new Error(`invalid publish subject: ${subject}`);
+    const n = Buffer.byteLength(body);
+    const msg = Buffer.allocUnsafe(n + 2);
+    msg.write(body, 0, "utf8");
+    msg[n] = 13;
+    msg[n + 1] = 10;
+    return this.router.publish(this, wire, "", -1, msg, 0, msg.length, wire, true);
   }
 
   /** Request-reply: resolves with the first reply, or rejects on no responders or timeout. */

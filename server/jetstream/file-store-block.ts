@@ -186,9 +186,24 @@ export function readIndexFile(path: string, blockSize: number, mtimeMs: number):
   if (crc32(buf.subarray(0, end)) !== buf.readUInt32LE(end)) return null;
   const out: RecordInfo[] = [];
   let p = 24;
+  // Most records repeat the previous record's subject: reuse that string rather than allocate
+  // one per message (a million records are a million strings otherwise).
+  let prevSubject = "";
+  let prevAt = -1;
   while (p < end) {
     if (p + 36 > end) return null;
     const sl = buf.readUInt16LE(p + 2);
+    let subject: string;
+    // A byte loop: Buffer#compare costs more than the bytes for subject-sized slices.
+    let same = prevAt >= 0 && sl === prevSubject.length;
+    for (let k = 0; same && k < sl; k++) if (buf[p + 36 + k] !== buf[prevAt + k]) same = false;
+    if (same) {
+      subject = prevSubject;
+    } else {
+      subject = buf.latin1Slice(p + 36, p + 36 + sl);
+      prevSubject = subject;
+      prevAt = p + 36;
+    }
     out.push({
       kind: buf[p]!,
       hdrLen: buf.readUInt32LE(p + 4),
@@ -197,7 +212,7 @@ export function readIndexFile(path: string, blockSize: number, mtimeMs: number):
       seq: buf.readDoubleLE(p + 16),
       ts: buf.readBigInt64LE(p + 24),
       len: buf.readUInt32LE(p + 32),
-      subject: buf.latin1Slice(p + 36, p + 36 + sl),
+      subject,
     });
     p += 36 + sl;
   }

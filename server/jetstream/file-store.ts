@@ -202,7 +202,7 @@ export class FileStore extends BaseStore {
     let lastSeen = 0;
     let lastSeenTs = 0n;
     const tombs = new Set<number>();
-    const msgs: Array<[Block, RecordInfo]> = [];
+    const perBlock: Array<[Block, RecordInfo[]]> = [];
     let lastRecords: RecordInfo[] = [];
 
     for (let i = 0; i < ids.length; i++) {
@@ -225,10 +225,10 @@ export class FileStore extends BaseStore {
         records = scan.records;
       }
       this.blocks.set(b.id, b);
+      perBlock.push([b, records]);
       for (const r of records) {
         switch (r.kind) {
           case RecordKind.Msg:
-            msgs.push([b, r]);
             if (b.minMsg === 0) b.minMsg = r.seq;
             b.maxMsg = r.seq;
             break;
@@ -241,16 +241,19 @@ export class FileStore extends BaseStore {
     }
 
     let prev = 0;
-    for (const [b, r] of msgs) {
-      if (r.seq <= prev) {
-        this.warn(`file store ${this.dir}: block ${b.id}: sequence ${r.seq} out of order, ignored`);
-        continue;
+    for (const [b, records] of perBlock) {
+      for (const r of records) {
+        if (r.kind !== RecordKind.Msg) continue;
+        if (r.seq <= prev) {
+          this.warn(`file store ${this.dir}: block ${b.id}: sequence ${r.seq} out of order, ignored`);
+          continue;
+        }
+        prev = r.seq;
+        if (r.seq < floor || tombs.has(r.seq)) continue;
+        const size = 22 + r.subject.length + (r.hdrLen > 0 ? 4 + r.hdrLen : 0) + r.dataLen + 8;
+        this.index(new MsgEntry(r.seq, r.subject, r.ts, size, null, null, b.id, r.off, r.len));
+        b.live++;
       }
-      prev = r.seq;
-      if (r.seq < floor || tombs.has(r.seq)) continue;
-      const size = 22 + r.subject.length + (r.hdrLen > 0 ? 4 + r.hdrLen : 0) + r.dataLen + 8;
-      this.index(new MsgEntry(r.seq, r.subject, r.ts, size, null, null, b.id, r.off, r.len));
-      b.live++;
     }
     const last = Math.max(lastSeen, floor - 1, this.last);
     if (last > this.last) { this.last = last; this.lastTs = lastSeenTs || this.lastTs; }

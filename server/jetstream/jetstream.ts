@@ -32,6 +32,8 @@ export interface JetStreamOptions {
   /** The server's name, reported as the stream's cluster leader (nats-server does the same). */
   serverName: string;
   log: Logger;
+  /** Test hook handed to every file store: fail a write(2) as a full disk would. */
+  writeFault?: (bytes: number) => Error | null;
 }
 
 /** What the stream keeps beside its config in the file store's meta (FileStore `config`). */
@@ -217,6 +219,7 @@ export class JetStream implements StreamHost, ConsumerHost {
       syncIntervalMs: this.opts.syncIntervalMs,
       syncAlways: this.opts.syncAlways,
       onWarning: (m) => this.opts.log.warn(m),
+      ...(this.opts.writeFault !== undefined ? { writeFault: this.opts.writeFault } : {}),
     });
   }
 
@@ -290,16 +293,21 @@ export class JetStream implements StreamHost, ConsumerHost {
     return false;
   }
 
-  /** Streams with max_bytes reserve that much of the server's memory / file budget. */
+  /**
+   * Streams with max_bytes reserve that much of the server's memory / file budget (nats-server
+   * checkBytesLimits): a new stream needs its max_bytes, or one byte without it; an update needs
+   * only its growth. Over budget → insufficient storage / memory resources (10047 / 10028).
+   */
   private checkReservation(cfg: StreamConfig, self: Stream | null): void {
     const max = cfg.storage === "memory" ? this.opts.maxMemory : this.opts.maxStore;
     if (max <= 0) return;
-    if (cfg.max_bytes > max) throw JsApiError.of(JsErrors.StreamMaxStreamBytesExceeded);
     let reserved = 0;
     for (const s of this.streams.values()) {
       if (s !== self && s.config.storage === cfg.storage && s.config.max_bytes > 0) reserved += s.config.max_bytes;
     }
-    if (cfg.max_bytes > 0 && reserved + cfg.max_bytes > max) {
+    const own = Math.max(cfg.max_bytes, 0);
+    const needs = self === null ? reserved + Math.max(cfg.max_bytes, 1) : own > self.config.max_bytes ? reserved + own : 0;
+    if (needs > max) {
       throw JsApiError.of(cfg.storage === "memory" ? JsErrors.MemoryResourcesExceeded : JsErrors.StorageResourcesExceeded);
     }
   }
@@ -309,7 +317,7 @@ export class JetStream implements StreamHost, ConsumerHost {
     const memory = stream.config.storage === "memory";
     const max = memory ? this.opts.maxMemory : this.opts.maxStore;
     if (max <= 0) return false;
-    return this.usage(memory ? "memory" : "file") >= max;
+    return this.usage(memory ? "memory" : "file") > max;
   }
 
   usage(storage: "memory" | "file"): number {

@@ -52,6 +52,15 @@ export function storeLimits(c: StreamConfig): StoreLimits {
   };
 }
 
+interface PendingReply {
+  durable: Promise<void>;
+  reply: string;
+  body: string;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const DONE: PendingReply = { durable: RESOLVED, reply: "", body: "" };
+
 interface DedupeEntry {
   seq: number;
   ts: bigint;
@@ -62,8 +71,18 @@ export class Stream {
   /** Msg-Id → where it was stored; insertion order is time order, so expiry pops the front. */
   private readonly dedupe = new Map<string, DedupeEntry>();
   private lastMsgId = "";
-  /** Replies go out in the order messages arrived, each once its message is durable. */
-  private lastReply: Promise<void> = Promise.resolve();
+  /**
+   * Replies waiting for their message to be durable, in arrival order. A store hands out one
+   * promise per write batch, so the replies of one socket read are published together, in one
+   * synchronous loop: one write(2) to the publisher, not one per ack.
+   */
+  private replies: PendingReply[] = [];
+  private repliesHead = 0;
+  private draining = false;
+  private ackPrefixFor = "";
+  private ackPrefixText = "";
+  /** The durability promise already watched for a failed write (one per store batch). */
+  private watched: Promise<void> | null = null;
   private closed = false;
   /** Consumers by name; the account's JetStream adds and removes them. */
   readonly consumers = new Map<string, Consumer>();
@@ -80,6 +99,15 @@ export class Stream {
 
   get name(): string {
     return this.config.name;
+  }
+
+  /** `{"stream":"NAME", "seq":` — nats-server writes its acks by hand, space included. */
+  private get ackPrefix(): string {
+    if (this.ackPrefixFor !== this.config.name) {
+      this.ackPrefixFor = this.config.name;
+      this.ackPrefixText = `{"stream":${goJSON(this.config.name)}, "seq":`;
+    }
+    return this.ackPrefixText;
   }
 
   /** Start capturing the stream's subjects (and serving direct gets when allowed). */
@@ -203,7 +231,7 @@ export class Stream {
       const seq = this.store.skipMsg();
       this.lastMsgId = msgId;
       if (msgId !== "") this.dedupe.set(msgId, { seq, ts: this.host.clock.now() });
-      if (reply !== "") this.sendAfterDurable(seq, reply, `{"stream":${goJSON(name)}, "seq":${seq}}`);
+      if (reply !== "") this.sendAfterDurable(seq, reply, `${this.ackPrefix}${seq}}`);
       return null;
     }
     if (cfg.discard === "new") {
@@ -225,10 +253,11 @@ export class Stream {
     }
     this.lastMsgId = msgId;
     if (msgId !== "") this.dedupe.set(msgId, { seq, ts });
+    this.watchWrite(seq);
     if (rollup === ROLLUP_SUBJECT) this.store.purge({ filter: subject, keep: 1 });
     else if (rollup === ROLLUP_ALL) this.store.purge({ keep: 1 });
 
-    if (reply !== "") this.sendAfterDurable(seq, reply, `{"stream":${goJSON(name)}, "seq":${seq}}`);
+    if (reply !== "") this.sendAfterDurable(seq, reply, `${this.ackPrefix}${seq}}`);
     for (const c of this.consumers.values()) c.signalNew();
     return null;
   }
@@ -293,16 +322,70 @@ export class Stream {
   }
 
   private sendAfterDurable(seq: number, reply: string, body: string): void {
-    const durable = seq > 0 ? this.store.whenDurable(seq) : Promise.resolve();
-    const prev = this.lastReply;
-    this.lastReply = Promise.all([prev, durable]).then(
-      () => { this.host.ic.publish(reply, body); },
-      (e: unknown) => {
-        // The write failed: the message is gone from the store, so the publisher must not get an ack.
-        const text = e instanceof Error ? e.message : String(e);
-        this.host.ic.publish(reply, errAck(this.name, apiError(JsErrors.StreamStoreFailed, { err: text })));
-      },
-    );
+    const durable = seq > 0 ? this.store.whenDurable(seq) : RESOLVED;
+    this.replies.push({ durable, reply, body });
+    if (!this.draining) void this.drainReplies();
+  }
+
+  /** Publish each reply once its message is durable, in order, a write batch at a time. */
+  private async drainReplies(): Promise<void> {
+    this.draining = true;
+    const ic = this.host.ic;
+    while (this.repliesHead < this.replies.length) {
+      const p = this.replies[this.repliesHead]!.durable;
+      let failure: string | null = null;
+      try {
+        await p;
+      } catch (e) {
+        // The write failed: those messages are gone from the store, so they must not be acked.
+        failure = errAck(this.name, apiError(JsErrors.StreamStoreFailed, { err: e instanceof Error ? e.message : String(e) }));
+      }
+      // Everything queued behind on the same promise is settled too.
+      while (this.repliesHead < this.replies.length && this.replies[this.repliesHead]!.durable === p) {
+        const r = this.replies[this.repliesHead]!;
+        this.replies[this.repliesHead++] = DONE;
+        try {
+          ic.reply(r.reply, failure ?? r.body);
+        } catch {
+          // A reply subject no one could subscribe to: nobody to answer, the others still are.
+        }
+      }
+      if (this.repliesHead > 1024 && this.repliesHead * 2 > this.replies.length) {
+        this.replies = this.replies.slice(this.repliesHead);
+        this.repliesHead = 0;
+      }
+    }
+    this.replies = [];
+    this.repliesHead = 0;
+    this.draining = false;
+  }
+
+  /**
+   * A write that fails takes its messages out of the store after storeMsg returned: their
+   * Msg-Ids must leave the dedupe window too, or a retry would be acked as a duplicate of
+   * nothing. Watched once per store batch (whenDurable hands out one promise per batch).
+   */
+  private watchWrite(seq: number): void {
+    const p = this.store.whenDurable(seq);
+    if (p === this.watched) return;
+    this.watched = p;
+    p.catch(() => this.forgetFailedWrites());
+  }
+
+  /** The failed messages (the newest) no longer load: forget their Msg-Ids; find the last stored one's. */
+  private forgetFailedWrites(): void {
+    const st = this.store.fastState();
+    let lastGood = 0;
+    this.lastMsgId = "";
+    for (let seq = st.last_seq; seq >= st.first_seq && seq > 0; seq--) {
+      const m = this.store.loadMsg(seq);
+      if (m === null) continue;
+      lastGood = seq;
+      const h = m.hdr === null ? null : decodeHeaders(m.hdr);
+      if (h !== null) this.lastMsgId = header(h, JsHeaders.MsgId);
+      break;
+    }
+    for (const [id, e] of this.dedupe) if (e.seq > lastGood) this.dedupe.delete(id);
   }
 
   /** The dedupe entry for msgId inside the duplicate window; expired entries are dropped. */

@@ -26,6 +26,8 @@
 //	loadgen -port 4222 -mode pubsub -subs 1 -subjects 10000
 //	loadgen -port 4222 -mode pub -msgs 1000000
 //	loadgen -port 4222 -mode req -msgs 10000
+//	loadgen -port 4222 -mode jspub -msgs 100000 -size 128 -storage file -async 4000
+//	loadgen -port 4222 -mode jspub -msgs 20000 -size 128 -storage memory -async 0   # each publish waits for its ack
 package main
 
 import (
@@ -88,6 +90,13 @@ type Result struct {
 	MaxUs  float64  `json:"maxUs,omitempty"`
 	Errors []string `json:"errors,omitempty"`
 
+	// jspub: nats.go 1.22 names async reply inboxes with 6 random base-62 characters and keeps
+	// futures in a map by that token, so two in flight can collide (≈3% of 400k-message runs at
+	// 4,000 in flight): the later future takes the earlier one's ack and the earlier never
+	// completes. Counted here, not as loss, when the stream itself holds exactly 1..n and each
+	// unacked future's sequence is the one a later future got.
+	ReplyCollisions int64 `json:"replyCollisions,omitempty"`
+
 	ServerCPUTicks int64   `json:"serverCpuTicks,omitempty"` // utime+stime of -pid over the run
 	MsgsPerCPUSec  float64 `json:"msgsPerCpuSec,omitempty"`
 	OK             bool    `json:"ok"` // nothing lost, duplicated, reordered, corrupt or dropped
@@ -95,7 +104,7 @@ type Result struct {
 
 var (
 	port      = flag.Int("port", 4222, "server port on 127.0.0.1 (the only address this tool connects to)")
-	mode      = flag.String("mode", "pubsub", "pub | pubsub | req")
+	mode      = flag.String("mode", "pubsub", "pub | pubsub | req | jspub")
 	scenario  = flag.String("scenario", "", "label echoed in the result")
 	msgs      = flag.Int("msgs", 100000, "messages to publish (req: requests)")
 	size      = flag.Int("size", 16, "payload bytes (at least 8: the sequence number)")
@@ -108,6 +117,10 @@ var (
 	deadStall = flag.Duration("dead-stall", 500*time.Millisecond, "the same, once a subscriber connection has died")
 	warmup    = flag.Int("warmup", 1000, "req: untimed warm-up requests")
 	pid       = flag.Int("pid", 0, "server pid: report its CPU ticks (utime+stime) over the run")
+	async     = flag.Int("async", 0, "jspub: publishes in flight (PublishAsync with PublishAsyncMaxPending); 0 = js.Publish, one at a time")
+	storage   = flag.String("storage", "file", "jspub: the stream's storage, file | memory")
+	stream    = flag.String("stream", "BENCH", "jspub: stream name (deleted and created afresh unless -keep)")
+	keep      = flag.Bool("keep", false, "jspub: append to the stream if it exists (for filling a store)")
 )
 
 const clkTck = 100
@@ -274,6 +287,8 @@ func main() {
 		pubSub(r)
 	case "req":
 		reqReply(r)
+	case "jspub":
+		jsPub(r)
 	default:
 		fail(r, "unknown -mode %q", *mode)
 	}
@@ -629,4 +644,168 @@ func reqReply(r *Result) {
 	r.SlowConsumerErrs = ev.slow
 	ev.mu.Unlock()
 	r.OK = r.Lost == 0 && r.Corrupt == 0 && !r.TimedOut && r.Published == int64(*msgs)
+}
+
+// jsPub: JetStream publishing with acks into a fresh stream on bench.js. Every ack is checked:
+// no errors, the right stream, and sequences 1..n each exactly once (contiguous: nothing lost or
+// duplicated). Synchronous (-async 0): js.Publish waits for each ack. Asynchronous: PublishAsync
+// with -async acks outstanding at most; the clock stops when the last ack has arrived.
+func jsPub(r *Result) {
+	ev := newEvents()
+	nc, err := connect(ev, "js-publisher", false)
+	if err != nil {
+		fail(r, "connect: %v", err)
+	}
+	jsOpts := []nats.JSOpt{}
+	if *async > 0 {
+		jsOpts = append(jsOpts, nats.PublishAsyncMaxPending(*async))
+	}
+	js, err := nc.JetStream(jsOpts...)
+	if err != nil {
+		fail(r, "jetstream: %v", err)
+	}
+	st := nats.FileStorage
+	if *storage == "memory" {
+		st = nats.MemoryStorage
+	}
+	base := uint64(0)
+	if info, err := js.StreamInfo(*stream); err == nil {
+		if *keep {
+			base = info.State.LastSeq
+		} else if err := js.DeleteStream(*stream); err != nil {
+			fail(r, "delete stream: %v", err)
+		}
+	}
+	if base == 0 {
+		if _, err := js.AddStream(&nats.StreamConfig{Name: *stream, Subjects: []string{"bench.js"}, Storage: st}); err != nil {
+			fail(r, "add stream: %v", err)
+		}
+	}
+	n := *msgs
+	seen := newGroup(n + 1)
+	var bad int64
+	var firstErr string
+	check := func(i int, ack *nats.PubAck, err error) {
+		if err != nil {
+			r.PublishErrors++
+			if firstErr == "" {
+				firstErr = fmt.Sprintf("publish %d: %v", i, err)
+			}
+			return
+		}
+		if ack.Stream != *stream || ack.Sequence <= base || ack.Sequence > base+uint64(n) {
+			bad++
+			return
+		}
+		if !seen.mark(ack.Sequence - base) {
+			r.Duplicates++
+			return
+		}
+		if ack.Sequence != base+uint64(i)+1 {
+			r.OutOfOrder++
+		}
+		r.Delivered++
+	}
+	payload := make([]byte, *size)
+	cpu0 := cpuTicks(*pid)
+	start := time.Now()
+	deadline := start.Add(*timeout)
+	r.EndedBy = "complete"
+	if *async <= 0 {
+		for i := 0; i < n; i++ {
+			if time.Now().After(deadline) {
+				r.EndedBy, r.TimedOut = "timeout", true
+				break
+			}
+			binary.BigEndian.PutUint64(payload, uint64(i))
+			ack, err := js.Publish("bench.js", payload)
+			r.Published++
+			check(i, ack, err)
+		}
+	} else {
+		futures := make([]nats.PubAckFuture, 0, n)
+		for i := 0; i < n; i++ {
+			if time.Now().After(deadline) {
+				r.EndedBy, r.TimedOut = "timeout", true
+				break
+			}
+			binary.BigEndian.PutUint64(payload, uint64(i))
+			f, err := js.PublishAsync("bench.js", payload, nats.StallWait(*timeout))
+			if err != nil {
+				check(i, nil, err)
+				break
+			}
+			r.Published++
+			futures = append(futures, f)
+		}
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-time.After(time.Until(deadline)):
+			r.EndedBy, r.TimedOut = "timeout", true
+		}
+		var unacked []int
+		wrongSeq := map[uint64]bool{}
+		for i, f := range futures {
+			select {
+			case ack := <-f.Ok():
+				ooo := r.OutOfOrder
+				check(i, ack, nil)
+				if r.OutOfOrder > ooo {
+					wrongSeq[ack.Sequence] = true
+				}
+			case err := <-f.Err():
+				check(i, nil, err)
+			default:
+				unacked = append(unacked, i) // no ack by the deadline
+			}
+		}
+		if len(unacked) > 0 && r.Duplicates == 0 && r.PublishErrors == 0 {
+			if info, err := js.StreamInfo(*stream); err == nil && info.State.Msgs == base+uint64(n) && info.State.LastSeq == base+uint64(n) {
+				for _, i := range unacked {
+					if wrongSeq[base+uint64(i)+1] {
+						r.ReplyCollisions++
+						r.OutOfOrder--
+						continue
+					}
+					r.Lost++
+				}
+				unacked = nil
+			}
+		}
+		r.Lost += int64(len(unacked))
+	}
+	elapsed := time.Since(start)
+	cpu1 := cpuTicks(*pid)
+	if firstErr != "" {
+		ev.mu.Lock()
+		ev.async[firstErr]++
+		ev.mu.Unlock()
+	}
+	r.Corrupt = bad
+	r.ExpectedDeliveries = int64(n)
+	r.Lost += int64(n) - r.Published
+	r.Received = r.Delivered
+	r.ElapsedSeconds = elapsed.Seconds()
+	r.PubSeconds = r.ElapsedSeconds
+	r.MsgsPerSec = float64(r.Delivered) / r.ElapsedSeconds
+	r.PubMsgsPerSec = r.MsgsPerSec
+	if *pid > 0 {
+		r.ServerCPUTicks = cpu1 - cpu0
+		t := r.ServerCPUTicks
+		if t < 1 {
+			t = 1
+		}
+		r.MsgsPerCPUSec = float64(r.Delivered) / (float64(t) / clkTck)
+	}
+	ev.mu.Lock()
+	if len(ev.async) > 0 {
+		r.AsyncErrors = ev.async
+	}
+	if len(ev.reasons) > 0 {
+		r.DisconnectReasons = ev.reasons
+	}
+	r.Disconnects = ev.disconnects
+	ev.mu.Unlock()
+	r.OK = r.PublishErrors == 0 && r.Duplicates == 0 && r.OutOfOrder == 0 && r.Corrupt == 0 && r.Lost == 0 &&
+		!r.TimedOut && r.Delivered+r.ReplyCollisions == int64(n)
 }
