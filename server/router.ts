@@ -288,6 +288,23 @@ export class InternalClient implements Client {
   }
 
   /**
+   * Publish a message whose subjects are already in wire form (see protocol/subject.ts) and were
+   * built by server code, so no conversion or validation: JetStream delivering stored messages.
+   * `shown` is the subject receivers see (the stored message's own), `subject` the one routed on.
+   * One allocation: header block, payload and CRLF copied into one buffer.
+   */
+  publishWire(subject: string, reply: string, shown: string, hdr: Buffer | null, data: Buffer): boolean {
+    const hl = hdr === null ? 0 : hdr.length;
+    const n = hl + data.length;
+    const msg = Buffer.allocUnsafe(n + 2);
+    if (hdr !== null) hdr.copy(msg, 0);
+    data.copy(msg, hl);
+    msg[n] = 13;
+    msg[n + 1] = 10;
+    return this.router.publish(this, subject, reply, hdr === null ? -1 : hl, msg, 0, msg.length, shown);
+  }
+
+  /**
    * Answer a request with a plain body: one allocation, and the reply subject (an inbox, used
    * once) matched without polluting the match caches. The JetStream publish path sends every ack
    * through here.

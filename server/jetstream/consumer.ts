@@ -5,7 +5,7 @@
 
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fromWire, subjectMatches } from "../../protocol/subject.js";
+import { subjectMatches, toWire } from "../../protocol/subject.js";
 import type { InternalClient, InternalMsg, InternalSubscription } from "../router.js";
 import type { Advisories } from "./advisories.js";
 import type { JsonObject } from "./config.js";
@@ -522,6 +522,19 @@ export class Consumer {
     }
   }
 
+  private ackPrefixWire = "";
+  private lastTo = "";
+  private lastToWire = "";
+
+  private ackPrefix(): string {
+    return (this.ackPrefixWire ||= toWire(`$JS.ACK.${this.stream.name}.${this.name}.`));
+  }
+
+  private toWire(to: string): string {
+    this.lastTo = to;
+    return (this.lastToWire = toWire(to));
+  }
+
   private deliver(sm: StoredMsg, dc: number, to: string): void {
     const now = this.host.clock.now();
     let dseq: number;
@@ -538,7 +551,8 @@ export class Consumer {
     }
     this.lastDelivered = now;
     const pendingCount = this.numPending();
-    const ackReply = `$JS.ACK.${this.stream.name}.${this.name}.${dc}.${sm.seq}.${dseq}.${sm.ts}.${pendingCount}`;
+    // The ack subject's fixed part is built (in wire form) once; the rest is ASCII digits.
+    const ackReply = `${this.ackPrefix()}${dc}.${sm.seq}.${dseq}.${sm.ts}.${pendingCount}`;
     let hdr = sm.hdr;
     let data = sm.data;
     if (this.config.headers_only) {
@@ -546,8 +560,8 @@ export class Consumer {
       hdr = Buffer.from(`${base.slice(0, base.length - 2)}${Hdr.MsgSize}: ${sm.data.length}\r\n\r\n`, "latin1");
       data = Buffer.alloc(0);
     }
-    const opts = { reply: ackReply, shownSubject: fromWire(sm.subject), ...(hdr !== null ? { headers: hdr } : {}) };
-    this.host.ic.publish(to, data, opts);
+    // Stored subjects are wire strings already; only `to` (a deliver or reply subject) converts.
+    this.host.ic.publishWire(to === this.lastTo ? this.lastToWire : this.toWire(to), ackReply, sm.subject, hdr, data);
     if (!this.isPull) {
       this.lastPushSent = Date.now();
       if (this.config.flow_control) {
