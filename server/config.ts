@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { setHttpPort, type ServerOptions } from "./options.js";
+import { ALERT_NAMES, type AlertName, type AlertsInput } from "./monitor/alerts.js";
 
 export class ConfigError extends Error {
   constructor(readonly file: string, readonly line: number, readonly column: number, readonly reason: string) {
@@ -493,6 +494,10 @@ function mapConfig(p: Parsed): LoadedConfig {
       case "jetstream":
         mapJetStream(key, v, options, { fail, int, bool, str, duration, warnings });
         break;
+      case "alerts":
+        // gnat's own key (nats-server has no alerts): see README, Alerts.
+        options.alerts = mapAlerts(key, v, { fail, int, bool, str, duration, warnings });
+        break;
       default:
         if (NOT_YET.has(key) || NOT_YET.has(k)) {
           if (typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date)) {
@@ -578,6 +583,49 @@ function mapJetStream(key: string, v: ConfigValue, options: Partial<ServerOption
     }
   }
   options.jetstream = enable;
+}
+
+const isMap = (v: ConfigValue): v is ConfigMap => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
+
+/**
+ * gnat's `alerts` block: `interval`, and one block per alert with `threshold` (or the alert's
+ * own word: `share` for store_usage, `per_minute` for slow_consumers), `for` and `window`.
+ * publish_latency_p99's threshold is a duration ("50ms").
+ */
+function mapAlerts(key: string, v: ConfigValue, r: Readers): AlertsInput {
+  if (!isMap(v)) throw r.fail(key, "alerts must be a block: alerts { consumer_pending: { threshold: 1000, for: \"30s\" } }");
+  const out: AlertsInput = {};
+  const num = (k: string, x: ConfigValue): number => {
+    if (typeof x !== "number" || !Number.isFinite(x) || x < 0) throw r.fail(key, `alerts: ${k} must be a non-negative number, got ${JSON.stringify(x)}`);
+    return x;
+  };
+  for (const [ak, av] of Object.entries(v)) {
+    const name = ak.toLowerCase();
+    if (name === "interval") {
+      out.interval = r.duration(`alerts.${ak}`, av);
+      continue;
+    }
+    if (!(ALERT_NAMES as readonly string[]).includes(name)) throw r.fail(key, `alerts: unknown alert "${ak}" (known: ${ALERT_NAMES.join(", ")})`);
+    if (!isMap(av)) throw r.fail(key, `alerts.${ak} must be a block, e.g. { threshold: 10, for: "30s" }`);
+    let threshold: number | undefined;
+    const rule: { threshold: number; for?: number; window?: number } = { threshold: 0 };
+    for (const [fk, fv] of Object.entries(av)) {
+      const f = fk.toLowerCase();
+      const where = `alerts.${ak}.${fk}`;
+      if (f === "for") rule.for = r.duration(where, fv);
+      else if (f === "window") rule.window = r.duration(where, fv);
+      else if (f === "threshold" && name === "publish_latency_p99") threshold = r.duration(where, fv);
+      else if (f === "threshold" || (f === "share" && name === "store_usage")) threshold = num(where, fv);
+      else if (f === "per_minute" && name === "slow_consumers") {
+        threshold = num(where, fv);
+        rule.window = 60_000;
+      } else throw r.fail(key, `alerts.${ak}: unknown field "${fk}"`);
+    }
+    if (threshold === undefined) throw r.fail(key, `alerts.${ak} needs a threshold`);
+    rule.threshold = threshold;
+    out[name as AlertName] = rule;
+  }
+  return out;
 }
 
 function parseListen(key: string, v: ConfigValue, fail: (k: string, r: string) => ConfigError): { host?: string; port?: number } {

@@ -52,6 +52,8 @@ export interface ConnectionHost {
   infoLine(c: ClientConnection): Buffer;
   markDirty(c: ClientConnection): void;
   removeClient(c: ClientConnection, reason: string): void;
+  /** The client's first CONNECT was accepted (for connect events). */
+  clientConnected(c: ClientConnection): void;
   /** A producer was stalled (flow control), for the server's counters. */
   noteStall(c: ClientConnection): void;
 }
@@ -142,6 +144,11 @@ export class ClientConnection implements Client, ParserHandler {
 
   // ---- read by monitoring, on request only ------------------------------------------------
 
+  /** Whether the client's CONNECT was accepted. */
+  get connected(): boolean {
+    return this.connectReceived;
+  }
+
   /** Last time the client sent anything (ms since the epoch). */
   get lastActivityAt(): number {
     return this.lastActivity;
@@ -201,6 +208,7 @@ export class ClientConnection implements Client, ParserHandler {
       this.connectReceived = true;
       this.rtt = Math.max(1, Date.now() - this.start);
       this.armPing(Math.min(this.host.options.pingInterval, FIRST_CLIENT_PING_MS) * (1 + Math.random() * 0.2));
+      this.host.clientConnected(this);
     }
   }
 

@@ -17,6 +17,8 @@ import { tmpdir } from "node:os";
 import { serveApi } from "./jetstream/api.js";
 import { JetStream } from "./jetstream/jetstream.js";
 import { MonitorServer } from "./monitor/http.js";
+import { Alerts, resolveAlerts } from "./monitor/alerts.js";
+import { SystemEvents } from "./events.js";
 
 export { type ServerOptions, type ServerOptionsInput } from "./options.js";
 export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions } from "./router.js";
@@ -52,6 +54,10 @@ export class Server implements ConnectionHost {
   jetstream: JetStream | null = null;
   /** The monitoring HTTP server, when a monitoring port is set. */
   monitor: MonitorServer | null = null;
+  /** Threshold alerts, when any is configured. */
+  alerts: Alerts | null = null;
+  /** $SYS.ACCOUNT.<acc>.CONNECT / DISCONNECT events, sent while someone listens. */
+  private sysEvents: SystemEvents | null = null;
 
   private listener: TcpListener | null = null;
   private nextCid = 1;
@@ -99,6 +105,12 @@ export class Server implements ConnectionHost {
   async listen(): Promise<void> {
     const o = this.options;
     if (o.jetstream) this.startJetStream();
+    const alerts = resolveAlerts(o.alerts);
+    if (Object.keys(alerts.rules).length > 0) {
+      this.alerts = new Alerts(this, alerts, this.internalClient(), this.log);
+      this.alerts.start();
+    }
+    this.sysEvents = new SystemEvents(this, this.internalClient());
     // Monitoring first, as nats-server does: it is up by the time clients can connect.
     if (o.httpPort !== null) {
       const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log);
@@ -207,9 +219,14 @@ export class Server implements ConnectionHost {
     }
   }
 
+  clientConnected(c: ClientConnection): void {
+    this.sysEvents?.connected(c);
+  }
+
   removeClient(c: ClientConnection, reason: string): void {
     if (this.clients.delete(c.cid)) {
       if (reason.startsWith("Slow Consumer")) this.slowConsumers++;
+      if (c.connected) this.sysEvents?.disconnected(c, reason);
       this.monitor?.closedConnections.add(c, reason);
       this.log.debug({ cid: c.cid, reason }, "client connection closed");
     }
@@ -258,6 +275,7 @@ export class Server implements ConnectionHost {
   private async doClose(): Promise<void> {
     const closed = this.listener ? this.listener.close() : Promise.resolve();
     this.monitor?.close();
+    this.alerts?.close();
     this.flushDirty();
     const sockets: Promise<void>[] = [];
     for (const c of [...this.clients.values()]) {

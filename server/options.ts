@@ -1,6 +1,7 @@
 // Server options: the one shape that flags, config files and embedders all produce.
 // Names follow nats-server's config keys, camel-cased. Durations are milliseconds, sizes bytes.
 import type { Logger } from "pino";
+import { resolveAlerts, type AlertsInput } from "./monitor/alerts.js";
 
 export interface ServerOptions {
   /** Interface to listen on; nats-server's default is all interfaces. */
@@ -49,6 +50,8 @@ export interface ServerOptions {
   httpPort: number | null;
   /** Interface for the monitoring port; "" means the client `host`, as nats-server does. */
   httpHost: string;
+  /** Threshold alerts (a gnat addition, config key `alerts`); durations and latency in ms. */
+  alerts: AlertsInput;
 }
 
 export const DEFAULT_PORT = 4222;
@@ -80,6 +83,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   syncAlways: false,
   httpPort: null,
   httpHost: "",
+  alerts: {},
 };
 
 /** Payloads above this work but are discouraged (nats-server warns the same). */
@@ -119,6 +123,7 @@ export function validateOptions(o: ServerOptions): void {
   if (o.httpPort !== null && (typeof o.httpPort !== "number" || !Number.isInteger(o.httpPort) || o.httpPort < 0 || o.httpPort > 65535)) {
     throw new Error(`invalid value for httpPort: ${String(o.httpPort)}`);
   }
+  resolveAlerts(o.alerts);
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");
   if (o.maxPending > 0 && o.maxPayload > o.maxPending) {
     throw new Error(`max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`);

@@ -49,8 +49,12 @@ export class JetStream implements StreamHost, ConsumerHost {
   /** API requests handled and those answered with an error (nats-server's api stats). */
   apiTotal = 0;
   apiErrors = 0;
-  /** See StreamHost.storeLatency; the monitor sets it when it serves /metrics. */
+  /**
+   * See StreamHost.storeLatency: null unless someone observes (the /metrics histogram, the
+   * latency alert), so a server that watches nothing does not even read the clock per message.
+   */
   storeLatency: ((seconds: number) => void) | null = null;
+  private readonly latencyObservers = new Set<(seconds: number) => void>();
 
   /** One subscription for every consumer's acks. */
   private readonly ackSub: InternalSubscription;
@@ -87,6 +91,23 @@ export class JetStream implements StreamHost, ConsumerHost {
   }
 
   /** The options it runs with, read by monitoring (/jsz, /varz). */
+  /** Observe the store latency of each message stored; returns the call that stops it. */
+  observeStoreLatency(fn: (seconds: number) => void): () => void {
+    this.latencyObservers.add(fn);
+    this.composeLatency();
+    return () => {
+      this.latencyObservers.delete(fn);
+      this.composeLatency();
+    };
+  }
+
+  /** One function for the stream to call: the observer itself when there is only one. */
+  private composeLatency(): void {
+    const list = [...this.latencyObservers];
+    const one = list[0];
+    this.storeLatency = one === undefined ? null : list.length === 1 ? one : (s) => { for (const f of list) f(s); };
+  }
+
   get settings(): Readonly<JetStreamOptions> {
     return this.opts;
   }

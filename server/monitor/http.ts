@@ -7,6 +7,7 @@ import uWS from "uWebSockets.js";
 import { accountz, gatewayz, healthz, leafz, routez } from "./misc.js";
 import { ClosedConnections, connz } from "./connz.js";
 import { jsz } from "./jsz.js";
+import { DashboardFiles, dashboardJson } from "./dashboard.js";
 import { Metrics } from "./metrics.js";
 import { BadRequest, Query, type MonitoredServer } from "./source.js";
 import { subsz } from "./subsz.js";
@@ -14,7 +15,7 @@ import { CpuSampler, varz } from "./varz.js";
 
 interface Reply {
   status: number;
-  body: string;
+  body: string | Buffer;
   contentType: string;
 }
 
@@ -36,6 +37,7 @@ export class MonitorServer {
   private readonly cpu = new CpuSampler();
   private readonly routes = new Map<string, JsonHandler>();
   private readonly healthz: JsonHandler = (q) => healthz(this.s, q);
+  private readonly dashboard = new DashboardFiles();
 
   constructor(private readonly s: MonitoredServer, readonly host: string, private readonly port: number, private readonly log: Logger) {
     this.metrics = new Metrics(s);
@@ -50,6 +52,7 @@ export class MonitorServer {
     this.routes.set("/accountz", (q) => ok(accountz(s, q)));
     this.routes.set("/healthz", this.healthz);
     this.routes.set("/jsz", (q) => ok(jsz(s, q)));
+    this.routes.set("/dashboard.json", () => ok(dashboardJson(s)));
     this.app.any("/*", (res, req) => this.onRequest(res, req));
   }
 
@@ -95,7 +98,7 @@ export class MonitorServer {
     if (method !== "get" && method !== "head") return this.send(res, { status: 404, body: "404 page not found\n", contentType: "text/plain; charset=utf-8" });
     this.reqStats[trimmed] = (this.reqStats[trimmed] ?? 0) + 1;
     if (trimmed === "/metrics") return this.serveMetrics(res);
-    if (trimmed === "/") return this.send(res, { status: 200, body: this.rootPage(), contentType: "text/html; charset=utf-8" });
+    if (trimmed === "/" || trimmed.startsWith("/dashboard/")) return this.serveStatic(res, trimmed);
     const h = this.routes.get(trimmed);
     if (h === undefined) return this.send(res, { status: 404, body: "404 page not found\n", contentType: "text/plain; charset=utf-8" });
     this.send(res, this.runJson(h, query));
@@ -139,9 +142,16 @@ export class MonitorServer {
     });
   }
 
-  private rootPage(): string {
-    const links = ["varz", "connz", "routez", "gatewayz", "leafz", "subsz", "accountz", "jsz", "healthz", "metrics"]
-      .map((p) => `<a href="./${p}">${p}</a><br/>`).join("\n");
-    return `<html><head><title>gnat monitoring</title></head><body>\n<h1>gnat ${this.s.version}</h1>\n${links}\n</body></html>\n`;
+  private serveStatic(res: uWS.HttpResponse, path: string): void {
+    let f;
+    try {
+      f = this.dashboard.get(path);
+    } catch (e) {
+      // A package installed without the dashboard's files (or uplot) still serves every endpoint.
+      this.log.error({ err: e }, "dashboard files missing");
+      return this.send(res, { status: 500, body: "dashboard files missing\n", contentType: "text/plain; charset=utf-8" });
+    }
+    if (f === undefined) return this.send(res, { status: 404, body: "404 page not found\n", contentType: "text/plain; charset=utf-8" });
+    this.send(res, { status: 200, body: f.body, contentType: f.contentType });
   }
 }

@@ -26,6 +26,7 @@ export const METRICS = {
   consumerRedelivered: ["gnat_jetstream_consumer_num_redelivered", "Messages delivered more than once and not yet acked."],
   apiRequests: ["gnat_jetstream_api_requests_total", "JetStream API requests handled."],
   apiErrors: ["gnat_jetstream_api_errors_total", "JetStream API requests answered with an error."],
+  alertActive: ["gnat_alert_active", "1 while a gnat threshold alert (config `alerts`) is firing, else 0; one series per configured alert."],
   storeLatency: ["gnat_jetstream_store_latency_seconds", "Time from a publish reaching a stream to the message being durable (written, or fsynced with sync_interval: always)."],
 } as const;
 
@@ -103,12 +104,20 @@ export class Metrics {
     counter(METRICS.apiRequests, () => s.jetstream?.apiTotal ?? 0);
     counter(METRICS.apiErrors, () => s.jetstream?.apiErrors ?? 0);
 
+    const [an, ah] = METRICS.alertActive;
+    new Gauge({
+      name: an, help: ah, registers, labelNames: ["alert"] as const,
+      collect() {
+        const a = s.alerts;
+        if (a !== null) for (const name of a.names) this.set({ alert: name }, a.isActive(name) ? 1 : 0);
+      },
+    });
+
     this.latency = new Histogram({ name: METRICS.storeLatency[0], help: METRICS.storeLatency[1], buckets: LATENCY_BUCKETS, registers });
     const js = s.jetstream;
     if (js !== null) {
       const h = this.latency;
-      js.storeLatency = (seconds) => h.observe(seconds);
-      this.detach = () => { js.storeLatency = null; };
+      this.detach = js.observeStoreLatency((seconds) => h.observe(seconds));
     }
     // prom-client's collectDefaultMetrics is left out on purpose: it starts an event-loop delay
     // monitor and a GC observer per registry that nothing stops, and gnat runs several servers

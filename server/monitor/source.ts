@@ -4,6 +4,7 @@ import type { ClientConnection } from "../connection.js";
 import type { JetStream } from "../jetstream/jetstream.js";
 import type { ServerOptions } from "../options.js";
 import type { Router } from "../router.js";
+import type { Alerts } from "./alerts.js";
 
 export interface MonitoredServer {
   readonly serverId: string;
@@ -19,6 +20,7 @@ export interface MonitoredServer {
   readonly slowConsumers: number;
   readonly stalledClients: number;
   readonly jetstream: JetStream | null;
+  readonly alerts: Alerts | null;
 }
 
 /** A query parameter nats-server would reject: answered 400 with nats-server's text. */

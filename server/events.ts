@@ -1,0 +1,86 @@
+// nats-server's account connect / disconnect events ($SYS.ACCOUNT.<acc>.CONNECT / .DISCONNECT,
+// ConnectEventMsg / DisconnectEventMsg in its server/events.go), published through an internal
+// client. The JSON is built only when a subscription would receive it: connects and closes pay
+// one subject-index match otherwise.
+//
+// nats-server sends these for accounts other than the global one, and only inside the system
+// account. gnat has one account, $G, and no system account, so it sends them for $G to any
+// subscriber (gnat refuses to start with authorization configured, so every client is trusted).
+import { customAlphabet } from "nanoid";
+import type { ClientConnection } from "./connection.js";
+import type { JetStream } from "./jetstream/jetstream.js";
+import type { ServerOptions } from "./options.js";
+import type { InternalClient } from "./router.js";
+
+export const CONNECT_EVENT_TYPE = "io.nats.server.advisory.v1.client_connect";
+export const DISCONNECT_EVENT_TYPE = "io.nats.server.advisory.v1.client_disconnect";
+const ACCOUNT = "$G";
+
+// nats-server's event ids are NUIDs: 22 characters of base 62.
+const eventId = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 22);
+
+export interface EventSource {
+  readonly serverId: string;
+  readonly serverName: string;
+  readonly version: string;
+  readonly options: ServerOptions;
+  readonly jetstream: JetStream | null;
+}
+
+export class SystemEvents {
+  private seq = 0;
+  private readonly connectSubject = `$SYS.ACCOUNT.${ACCOUNT}.CONNECT`;
+  private readonly disconnectSubject = `$SYS.ACCOUNT.${ACCOUNT}.DISCONNECT`;
+
+  constructor(private readonly s: EventSource, private readonly ic: InternalClient) {}
+
+  connected(c: ClientConnection): void {
+    if (!this.ic.hasInterest(this.connectSubject)) return;
+    const now = new Date();
+    this.ic.publish(this.connectSubject, JSON.stringify({
+      type: CONNECT_EVENT_TYPE, id: eventId(), timestamp: now.toISOString(),
+      server: this.serverInfo(now),
+      client: this.clientInfo(c, null),
+    }));
+  }
+
+  disconnected(c: ClientConnection, reason: string): void {
+    if (!this.ic.hasInterest(this.disconnectSubject)) return;
+    const now = new Date();
+    this.ic.publish(this.disconnectSubject, JSON.stringify({
+      type: DISCONNECT_EVENT_TYPE, id: eventId(), timestamp: now.toISOString(),
+      server: this.serverInfo(now),
+      client: this.clientInfo(c, now),
+      // As nats-server: "sent" is what the client sent, "received" what it was delivered.
+      sent: { msgs: c.inMsgs, bytes: c.inBytes },
+      received: { msgs: c.outMsgs, bytes: c.outBytes },
+      reason,
+    }));
+  }
+
+  private serverInfo(now: Date): Record<string, unknown> {
+    const js = this.s.jetstream !== null;
+    return {
+      name: this.s.serverName, host: this.s.options.host, id: this.s.serverId, ver: this.s.version,
+      jetstream: js, flags: js ? 1 : 0, seq: ++this.seq, time: now.toISOString(),
+    };
+  }
+
+  /** ClientInfo, with nats-server's omitempty fields left out when empty. */
+  private clientInfo(c: ClientConnection, stop: Date | null): Record<string, unknown> {
+    const o = c.opts;
+    const host = c.remoteAddress.startsWith("::ffff:") ? c.remoteAddress.slice(7) : c.remoteAddress;
+    const out: Record<string, unknown> = { start: new Date(c.start).toISOString(), host, id: c.cid, acc: ACCOUNT };
+    if (o.name !== "") out.name = o.name;
+    if (o.lang !== "") out.lang = o.lang;
+    if (o.version !== "") out.ver = o.version;
+    // nats-server reports rtt (a Go duration, ns) only in the disconnect event.
+    if (stop !== null) {
+      out.stop = stop.toISOString();
+      if (c.roundTripMs > 0) out.rtt = Math.round(c.roundTripMs * 1e6);
+    }
+    out.kind = "Client";
+    out.client_type = "nats";
+    return out;
+  }
+}

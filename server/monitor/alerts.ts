@@ -1,0 +1,260 @@
+// Threshold alerts (a gnat addition; nats-server has none). A timer reads the same read-only
+// figures /varz, /jsz and /metrics report, once per interval; the message path does nothing for
+// them except, while publish_latency_p99 is configured, append each store latency to a ring.
+// A change of state is published on $GNAT.ALERT.<name>, logged as a warning, shown by
+// gnat_alert_active{alert} in /metrics and kept for the dashboard.
+import type { Logger } from "pino";
+import type { JetStream } from "../jetstream/jetstream.js";
+import type { InternalClient } from "../router.js";
+
+export const ALERT_NAMES = ["consumer_pending", "slow_consumers", "store_usage", "publish_latency_p99"] as const;
+export type AlertName = (typeof ALERT_NAMES)[number];
+
+/** The subject an alert's events are published on. */
+export const alertSubject = (name: AlertName): string => `$GNAT.ALERT.${name}`;
+
+export interface AlertRule {
+  /**
+   * The alert's condition is `value >= threshold`. Units: consumer_pending messages,
+   * slow_consumers cut-offs within `window`, store_usage a share of the limit (0..1],
+   * publish_latency_p99 milliseconds.
+   */
+  threshold: number;
+  /** How long (ms) the condition must hold before the alert fires; 0 fires at the first tick. */
+  for: number;
+  /** Look-back (ms) for slow_consumers (cut-offs counted) and publish_latency_p99 (samples). */
+  window: number;
+}
+
+export type AlertRules = { [K in AlertName]?: AlertRule };
+
+export interface AlertsOptions {
+  /** How often (ms) the rules are evaluated. */
+  interval: number;
+  rules: AlertRules;
+}
+
+/** What an embedder may pass: every field but `threshold` has a default. */
+export type AlertsInput = { interval?: number } & { [K in AlertName]?: { threshold: number; for?: number; window?: number } };
+
+export const DEFAULT_ALERT_INTERVAL_MS = 1000;
+export const DEFAULT_ALERT_WINDOW_MS = 60_000;
+
+export function resolveAlerts(input: AlertsInput | undefined): AlertsOptions {
+  const out: AlertsOptions = { interval: input?.interval ?? DEFAULT_ALERT_INTERVAL_MS, rules: {} };
+  if (!(out.interval > 0)) throw new Error(`invalid value for alerts.interval: ${String(out.interval)}`);
+  if (input === undefined) return out;
+  for (const key of Object.keys(input)) {
+    if (key !== "interval" && !(ALERT_NAMES as readonly string[]).includes(key)) throw new Error(`unknown alert "${key}" (known: ${ALERT_NAMES.join(", ")})`);
+  }
+  for (const name of ALERT_NAMES) {
+    const r = input[name];
+    if (r === undefined) continue;
+    const rule: AlertRule = { threshold: r.threshold, for: r.for ?? 0, window: r.window ?? DEFAULT_ALERT_WINDOW_MS };
+    if (typeof rule.threshold !== "number" || !Number.isFinite(rule.threshold) || rule.threshold < 0) throw new Error(`invalid threshold for alert ${name}: ${String(r.threshold)}`);
+    if (name === "store_usage" && !(rule.threshold > 0 && rule.threshold <= 1)) throw new Error(`alert store_usage: share must be in (0, 1], got ${rule.threshold}`);
+    if (!(rule.for >= 0)) throw new Error(`invalid 'for' for alert ${name}: ${String(r.for)}`);
+    if (!(rule.window > 0)) throw new Error(`invalid window for alert ${name}: ${String(r.window)}`);
+    out.rules[name] = rule;
+  }
+  return out;
+}
+
+/** The JSON published on $GNAT.ALERT.<name>. */
+export interface AlertEvent {
+  name: AlertName;
+  state: "firing" | "resolved";
+  /** The figure that crossed (firing) or fell back below (resolved) the threshold. */
+  value: number;
+  threshold: number;
+  /** RFC 3339: firing, when the condition began to hold; resolved, when it stopped. */
+  since: string;
+  /** Which stream/consumer or storage the value belongs to, when it belongs to one. */
+  detail: string;
+  server_id: string;
+}
+
+/** What the alerts read from a running server. */
+export interface AlertedServer {
+  readonly serverId: string;
+  readonly slowConsumers: number;
+  readonly jetstream: JetStream | null;
+}
+
+interface Reading {
+  value: number;
+  detail: string;
+}
+
+interface State {
+  rule: AlertRule;
+  /** When the condition began to hold (ms), or null while it does not. */
+  holdingSince: number | null;
+  firing: boolean;
+  last: Reading;
+}
+
+const RECENT = 50;
+/** Store latencies kept for the p99 (a ring: the oldest are overwritten under heavy load). */
+const LATENCY_RING = 8192;
+
+export class Alerts {
+  /** Alert events, newest last (for the dashboard). */
+  readonly recent: AlertEvent[] = [];
+  private readonly states = new Map<AlertName, State>();
+  private timer: NodeJS.Timeout | null = null;
+  /** [time ms, slow consumer total] samples spanning slow_consumers' window. */
+  private slowSamples: [number, number][] = [];
+  private readonly latAt = new Float64Array(LATENCY_RING);
+  private readonly latMs = new Float64Array(LATENCY_RING);
+  private latNext = 0;
+  private latCount = 0;
+  private detachLatency: (() => void) | null = null;
+
+  constructor(private readonly s: AlertedServer, readonly options: AlertsOptions, private readonly ic: InternalClient,
+    private readonly log: Logger) {
+    for (const name of ALERT_NAMES) {
+      const rule = options.rules[name];
+      if (rule !== undefined) this.states.set(name, { rule, holdingSince: null, firing: false, last: { value: 0, detail: "" } });
+    }
+  }
+
+  /** The configured alerts, in a fixed order. */
+  get names(): AlertName[] {
+    return [...this.states.keys()];
+  }
+
+  isActive(name: AlertName): boolean {
+    return this.states.get(name)?.firing ?? false;
+  }
+
+  /** The last value read for an alert (the dashboard shows it). */
+  lastReading(name: AlertName): Reading | undefined {
+    return this.states.get(name)?.last;
+  }
+
+  start(): void {
+    if (this.states.size === 0 || this.timer !== null) return;
+    const js = this.s.jetstream;
+    if (this.states.has("publish_latency_p99") && js !== null) {
+      this.detachLatency = js.observeStoreLatency((seconds) => {
+        const i = this.latNext;
+        this.latAt[i] = Date.now();
+        this.latMs[i] = seconds * 1000;
+        this.latNext = (i + 1) % LATENCY_RING;
+        if (this.latCount < LATENCY_RING) this.latCount++;
+      });
+    }
+    this.slowSamples = [[Date.now(), this.s.slowConsumers]];
+    // unref'd: alerts watch a server, they never keep a process alive on their own.
+    this.timer = setInterval(() => this.evaluate(), this.options.interval);
+    this.timer.unref();
+  }
+
+  close(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.detachLatency?.();
+    this.detachLatency = null;
+  }
+
+  /** One evaluation of every rule (the timer's tick; tests may call it directly). */
+  evaluate(now = Date.now()): void {
+    for (const [name, st] of this.states) {
+      let r: Reading;
+      try {
+        r = this.read(name, st.rule, now);
+      } catch (err) {
+        // A stats read that throws (a stream closing under us) must not stop the other alerts.
+        this.log.error({ err, alert: name }, "alert evaluation failed");
+        continue;
+      }
+      st.last = r;
+      if (r.value >= st.rule.threshold) {
+        st.holdingSince ??= now;
+        if (!st.firing && now - st.holdingSince >= st.rule.for) {
+          st.firing = true;
+          this.emit(name, "firing", r, st.rule, st.holdingSince);
+        }
+      } else {
+        st.holdingSince = null;
+        if (st.firing) {
+          st.firing = false;
+          this.emit(name, "resolved", r, st.rule, now);
+        }
+      }
+    }
+  }
+
+  private read(name: AlertName, rule: AlertRule, now: number): Reading {
+    switch (name) {
+      case "consumer_pending": return this.maxConsumerPending();
+      case "slow_consumers": return this.slowConsumersIn(rule.window, now);
+      case "store_usage": return this.storeUsage();
+      case "publish_latency_p99": return this.latencyP99(rule.window, now);
+    }
+  }
+
+  private maxConsumerPending(): Reading {
+    const out: Reading = { value: 0, detail: "" };
+    const js = this.s.jetstream;
+    if (js === null) return out;
+    for (const st of js.streams.values()) {
+      for (const c of st.consumers.values()) {
+        const n = c.numPending();
+        if (n > out.value || out.detail === "") {
+          out.value = n;
+          out.detail = `${st.name} > ${c.name}`;
+        }
+      }
+    }
+    return out;
+  }
+
+  private slowConsumersIn(window: number, now: number): Reading {
+    const total = this.s.slowConsumers;
+    const samples = this.slowSamples;
+    samples.push([now, total]);
+    // Keep one sample at or before the window's start as the baseline.
+    while (samples.length > 1 && samples[1]![0] <= now - window) samples.shift();
+    return { value: total - samples[0]![1], detail: `cut-offs in the last ${window / 1000}s` };
+  }
+
+  private storeUsage(): Reading {
+    const out: Reading = { value: 0, detail: "" };
+    const js = this.s.jetstream;
+    if (js === null) return out;
+    const limits = [["file", js.settings.maxStore], ["memory", js.settings.maxMemory]] as const;
+    for (const [kind, max] of limits) {
+      if (max <= 0) continue;
+      const used = js.usage(kind);
+      const share = used / max;
+      if (share > out.value || out.detail === "") {
+        out.value = share;
+        out.detail = `${kind}: ${used} of ${max} bytes`;
+      }
+    }
+    return out;
+  }
+
+  private latencyP99(window: number, now: number): Reading {
+    const from = now - window;
+    const xs: number[] = [];
+    for (let i = 0; i < this.latCount; i++) if (this.latAt[i]! >= from) xs.push(this.latMs[i]!);
+    if (xs.length === 0) return { value: 0, detail: "no messages stored in the window" };
+    xs.sort((a, b) => a - b);
+    const p99 = xs[Math.max(0, Math.ceil(xs.length * 0.99) - 1)]!;
+    return { value: p99, detail: `p99 of ${xs.length} stores in the last ${window / 1000}s (ms)` };
+  }
+
+  private emit(name: AlertName, state: AlertEvent["state"], r: Reading, rule: AlertRule, since: number): void {
+    const ev: AlertEvent = {
+      name, state, value: r.value, threshold: rule.threshold, since: new Date(since).toISOString(), detail: r.detail,
+      server_id: this.s.serverId,
+    };
+    this.recent.push(ev);
+    if (this.recent.length > RECENT) this.recent.shift();
+    this.log.warn({ alert: ev }, `alert ${name} ${state}: value ${ev.value} (threshold ${ev.threshold})${r.detail ? `, ${r.detail}` : ""}`);
+    this.ic.publish(alertSubject(name), JSON.stringify(ev));
+  }
+}
