@@ -10,6 +10,7 @@ import { ViewCache } from "../protocol/bytes.js";
 import { BufferPool } from "./outbound.js";
 import { ClientConnection, type ClientSocket, type ConnectionHost } from "./connection.js";
 import { listenTcp, type TcpListener } from "./transport/tcp.js";
+import { listenWebSocket, type WebSocketListener } from "./transport/websocket.js";
 import { createLogger } from "./log.js";
 import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
 import { InternalClient, Router } from "./router.js";
@@ -60,6 +61,7 @@ export class Server implements ConnectionHost {
   private sysEvents: SystemEvents | null = null;
 
   private listener: TcpListener | null = null;
+  private wsListener: WebSocketListener | null = null;
   private nextCid = 1;
   private infoPrefix = "";
   private dirty: ClientConnection[] = [];
@@ -89,13 +91,19 @@ export class Server implements ConnectionHost {
   /** A URL a local client can dial. */
   get url(): string {
     const h = this.options.host;
-    const dial = h === "0.0.0.0" || h === "" ? "127.0.0.1" : h === "::" ? "[::1]" : h.includes(":") ? `[${h}]` : h;
-    return `nats://${dial}:${this.boundPort}`;
+    return `nats://${dialHost(h)}:${this.boundPort}`;
   }
 
   /** The monitoring URL (http://127.0.0.1:8222), or "" without monitoring. */
   get monitorUrl(): string {
     return this.monitor === null ? "" : this.monitor.url;
+  }
+
+  /** The WebSocket URL a local client can dial (ws://127.0.0.1:8080), or "" without one. */
+  get websocketUrl(): string {
+    const ws = this.options.websocket;
+    if (ws === null || this.wsListener === null) return "";
+    return `ws://${dialHost(ws.host || "0.0.0.0")}:${this.wsListener.port}`;
   }
 
   get serverName(): string {
@@ -118,9 +126,17 @@ export class Server implements ConnectionHost {
       this.monitor = m;
     }
     try {
+      if (o.websocket !== null) {
+        const ws = o.websocket;
+        this.wsListener = await listenWebSocket(ws, o, (socket) => this.accept(socket), this.log);
+        this.log.info(`Listening for websocket clients on ws://${ws.host || "0.0.0.0"}:${this.wsListener.port}`);
+        this.log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+      }
       this.listener = await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log);
     } catch (e) {
       this.monitor?.close();
+      this.wsListener?.close();
+      this.wsListener?.shutdown();
       throw e;
     }
     this.boundPort = this.listener.port;
@@ -258,11 +274,12 @@ export class Server implements ConnectionHost {
   }
 
   /** The ports file's content: URLs per listener, as nats-server writes them. */
-  ports(): { nats: string[]; monitoring?: string[] } {
+  ports(): { nats: string[]; monitoring?: string[]; websocket?: string[] } {
     const h = this.options.host;
     const hosts = h === "0.0.0.0" || h === "" || h === "::" ? ["127.0.0.1"] : [h.includes(":") ? `[${h}]` : h];
-    const out: { nats: string[]; monitoring?: string[] } = { nats: hosts.map((x) => `nats://${x}:${this.boundPort}`) };
+    const out: { nats: string[]; monitoring?: string[]; websocket?: string[] } = { nats: hosts.map((x) => `nats://${x}:${this.boundPort}`) };
     if (this.monitor !== null) out.monitoring = [this.monitor.url];
+    if (this.wsListener !== null) out.websocket = [this.websocketUrl];
     return out;
   }
 
@@ -274,6 +291,7 @@ export class Server implements ConnectionHost {
 
   private async doClose(): Promise<void> {
     const closed = this.listener ? this.listener.close() : Promise.resolve();
+    this.wsListener?.close();
     this.monitor?.close();
     this.alerts?.close();
     this.flushDirty();
@@ -288,6 +306,7 @@ export class Server implements ConnectionHost {
       new Promise((resolve) => setTimeout(resolve, 2000).unref()),
     ]);
     for (const c of this.clients.values()) c.socket.destroy();
+    this.wsListener?.shutdown();
     await closed;
     if (this.jetstream !== null) {
       await this.jetstream.close();
@@ -304,6 +323,11 @@ export class Server implements ConnectionHost {
     this.log.info("Server Exiting..");
     this.log.flush?.();
   }
+}
+
+/** A host a local client can dial for a listener bound to `h`. */
+function dialHost(h: string): string {
+  return h === "0.0.0.0" || h === "" ? "127.0.0.1" : h === "::" ? "[::1]" : h.includes(":") ? `[${h}]` : h;
 }
 
 /**

@@ -52,7 +52,31 @@ export interface ServerOptions {
   httpHost: string;
   /** Threshold alerts (a gnat addition, config key `alerts`); durations and latency in ms. */
   alerts: AlertsInput;
+  /** A WebSocket listener for clients (nats-server's `websocket {}` block); null: none. */
+  websocket: WebSocketOptions | null;
 }
+
+/** nats-server's `websocket {}` settings, camel-cased. */
+export interface WebSocketOptions {
+  /** Interface; "" means all interfaces (nats-server's default, not the client `host`). */
+  host?: string;
+  /** 0 or -1 picks a free port (`server.websocketUrl` tells which). */
+  port: number;
+  /**
+   * Plain ws:// without TLS. nats-server refuses a WebSocket listener with neither TLS nor this,
+   * and gnat (which has no TLS yet) does the same, so it must be said out loud.
+   */
+  noTls?: boolean;
+  /** permessage-deflate, when the client offers it. */
+  compression?: boolean;
+  /** Refuse an upgrade whose Origin is not the host it was sent to. */
+  sameOrigin?: boolean;
+  /** Origins (`scheme://host[:port]`) allowed to upgrade; empty: any. */
+  allowedOrigins?: string[];
+}
+
+/** nats-server's error for a WebSocket listener with no TLS configuration and no `no_tls`. */
+export const WS_REQUIRES_TLS = "websocket requires TLS configuration";
 
 export const DEFAULT_PORT = 4222;
 
@@ -84,6 +108,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   httpPort: null,
   httpHost: "",
   alerts: {},
+  websocket: null,
 };
 
 /** Payloads above this work but are discouraged (nats-server warns the same). */
@@ -103,6 +128,7 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
   }
   if (o.port === -1) o.port = 0;
   if (o.httpPort === -1) o.httpPort = 0;
+  if (o.websocket !== null && o.websocket.port === -1) o.websocket = { ...o.websocket, port: 0 };
   validateOptions(o);
   return o;
 }
@@ -124,6 +150,16 @@ export function validateOptions(o: ServerOptions): void {
     throw new Error(`invalid value for httpPort: ${String(o.httpPort)}`);
   }
   resolveAlerts(o.alerts);
+  const ws = o.websocket;
+  if (ws !== null) {
+    if (typeof ws.port !== "number" || !Number.isInteger(ws.port) || ws.port < -1 || ws.port > 65535) {
+      throw new Error(`invalid value for websocket.port: ${String(ws.port)}`);
+    }
+    if (ws.noTls !== true) throw new Error(WS_REQUIRES_TLS);
+    for (const origin of ws.allowedOrigins ?? []) {
+      if (!URL.canParse(origin)) throw new Error(`unable to parse allowed origin: ${origin}`);
+    }
+  }
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");
   if (o.maxPending > 0 && o.maxPayload > o.maxPending) {
     throw new Error(`max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`);
