@@ -243,6 +243,9 @@ export class InternalClient implements Client {
   private readonly heldBy = new Set<Client>();
   private drainWaiters: (() => void)[] = [];
   private stallTimer: NodeJS.Timeout | null = null;
+  private interestSubject = "";
+  private interestGen = -1;
+  private interestAnswer = false;
 
   constructor(private readonly router: Router, readonly cid: number, public echo: boolean,
     public noResponders: boolean) {}
@@ -281,10 +284,18 @@ export class InternalClient implements Client {
     return this.router.watchInterest(toWire(subject), cb);
   }
 
-  /** Whether a publish to `subject` would reach any subscription. */
+  /**
+   * Whether a publish to `subject` would reach any subscription. JetStream asks this before every
+   * message it delivers, for the same subject over and over: the answer is kept until the
+   * subscriptions change.
+   */
   hasInterest(subject: string): boolean {
+    const gen = this.router.sublist.genId;
+    if (subject === this.interestSubject && gen === this.interestGen) return this.interestAnswer;
     const r = this.router.sublist.match(toWire(subject));
-    return r.psubs.length > 0 || r.qsubs.length > 0;
+    this.interestSubject = subject;
+    this.interestGen = gen;
+    return (this.interestAnswer = r.psubs.length > 0 || r.qsubs.length > 0);
   }
 
   /**
