@@ -243,6 +243,8 @@ export class InternalClient implements Client {
   private readonly heldBy = new Set<Client>();
   private drainWaiters: (() => void)[] = [];
   private stallTimer: NodeJS.Timeout | null = null;
+  private scratch: Buffer = Buffer.allocUnsafeSlow(4096);
+  private scratchBusy = false;
   private interestSubject = "";
   private interestGen = -1;
   private interestAnswer = false;
@@ -307,12 +309,22 @@ export class InternalClient implements Client {
   publishWire(subject: string, reply: string, shown: string, hdr: Buffer | null, data: Buffer): boolean {
     const hl = hdr === null ? 0 : hdr.length;
     const n = hl + data.length;
-    const msg = Buffer.allocUnsafe(n + 2);
+    // One scratch buffer, reused: every receiver copies what it keeps before publish returns
+    // (as from a socket's read buffer), and the same buffer keeps the router's DataView cached.
+    // A handler that publishes again from inside this call gets a buffer of its own.
+    const nested = this.scratchBusy;
+    if (!nested && this.scratch.length < n + 2) this.scratch = Buffer.allocUnsafeSlow(Math.max(n + 2, 2 * this.scratch.length));
+    const msg = nested ? Buffer.allocUnsafe(n + 2) : this.scratch;
     if (hdr !== null) hdr.copy(msg, 0);
     data.copy(msg, hl);
     msg[n] = 13;
     msg[n + 1] = 10;
-    return this.router.publish(this, subject, reply, hdr === null ? -1 : hl, msg, 0, msg.length, shown);
+    this.scratchBusy = true;
+    try {
+      return this.router.publish(this, subject, reply, hdr === null ? -1 : hl, msg, 0, n + 2, shown);
+    } finally {
+      this.scratchBusy = nested;
+    }
   }
 
   /**

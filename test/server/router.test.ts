@@ -26,6 +26,20 @@ describe("internal clients", () => {
     expect(got[1]!.headers()!.values.get("X-Id")).toEqual(["7"]);
   });
 
+  test("publishWire from inside a handler of publishWire leaves the outer message intact", async () => {
+    const s = await start();
+    const a = s.internalClient();
+    const b = s.internalClient();
+    const seen: string[] = [];
+    // First subscriber publishes again (reusing a scratch buffer would overwrite the outer message
+    // before the second subscriber gets it); the second records what it saw.
+    a.subscribe("outer", () => a.publishWire("inner", "", "inner", null, Buffer.from("INNER-PAYLOAD")));
+    b.subscribe("outer", (m) => seen.push(`${m.subject}:${m.data.toString()}`));
+    b.subscribe("inner", (m) => seen.push(`${m.subject}:${m.data.toString()}`));
+    a.publishWire("outer", "", "shown.subject", null, Buffer.from("outer-payload"));
+    expect(seen).toEqual(["inner:INNER-PAYLOAD", "shown.subject:outer-payload"]);
+  });
+
   test("an internal request-reply echo service answers another internal client", async () => {
     const s = await start();
     const service = s.internalClient();
