@@ -115,7 +115,8 @@ export class Router {
     // parser hands back the very same string when they do. A subject used once (a reply to an
     // inbox) would only evict useful entries from both caches: it is matched uncached.
     let r: MatchResult<Subscription>;
-    if (oneOff) {
+    if (oneOff || (subject.charCodeAt(0) === 36 && subject.startsWith("$JS.ACK."))) {
+      // JetStream ack subjects carry the message's sequences: each is used once.
       r = this.sublist.matchUncached(subject);
     } else if (subject === this.lastSubject && this.lastGen === this.sublist.genId) {
       r = this.lastResult;

@@ -93,8 +93,12 @@ export class Consumer {
   private kickScheduled = false;
   private awaitingDrain = false;
   private closed = false;
-  private lastDelivered = 0n;
-  private lastAcked = 0n;
+  /**
+   * Wall-clock ms of the last delivery and ack: read on every message, so a plain Date.now()
+   * rather than the ns clock; info reports them as RFC3339 like nats-server's last_active.
+   */
+  private lastDelivered = 0;
+  private lastAcked = 0;
   /** Ephemeral inactivity and push interest. */
   private lastActive = Date.now();
   private activityTimer: NodeJS.Timeout | null = null;
@@ -261,9 +265,9 @@ export class Consumer {
 
   infoJSON(serverName: string): JsonObject {
     const delivered: JsonObject = { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1 };
-    if (this.lastDelivered !== 0n) delivered.last_active = tsToRFC3339(this.lastDelivered);
+    if (this.lastDelivered !== 0) delivered.last_active = tsToRFC3339(BigInt(this.lastDelivered) * 1_000_000n);
     const ackFloor: JsonObject = { consumer_seq: this.adflr, stream_seq: this.asflr };
-    if (this.lastAcked !== 0n) ackFloor.last_active = tsToRFC3339(this.lastAcked);
+    if (this.lastAcked !== 0) ackFloor.last_active = tsToRFC3339(BigInt(this.lastAcked) * 1_000_000n);
     return {
       stream_name: this.stream.name,
       name: this.name,
@@ -536,10 +540,10 @@ export class Consumer {
   }
 
   private deliver(sm: StoredMsg, dc: number, to: string): void {
-    const now = this.host.clock.now();
+    const nowMs = Date.now();
     let dseq: number;
     const p = this.pending.get(sm.seq);
-    const deadline = Date.now() + this.ackWaitMs(dc);
+    const deadline = nowMs + this.ackWaitMs(dc);
     if (dc > 1 && p !== undefined) {
       // A redelivery gets a new consumer sequence, as in nats-server.
       dseq = this.dseq++;
@@ -549,7 +553,7 @@ export class Consumer {
       dseq = this.dseq++;
       if (!this.ackNone) this.pending.set(sm.seq, { dseq, deadline });
     }
-    this.lastDelivered = now;
+    this.lastDelivered = nowMs;
     const pendingCount = this.numPending();
     // The ack subject's fixed part is built (in wire form) once; the rest is ASCII digits.
     const ackReply = `${this.ackPrefix()}${dc}.${sm.seq}.${dseq}.${sm.ts}.${pendingCount}`;
@@ -646,7 +650,7 @@ export class Consumer {
   /** nats-server processAckMsg. */
   private ackMsg(sseq: number, dseq: number): void {
     if (sseq >= this.sseq && !(this.lss?.includes(sseq) ?? false)) return;
-    this.lastAcked = this.host.clock.now();
+    this.lastAcked = Date.now();
     const acked: number[] = [];
     switch (this.config.ack_policy) {
       case "explicit": {
