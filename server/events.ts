@@ -40,7 +40,7 @@ export class SystemEvents {
     this.ic.publish(this.connectSubject, JSON.stringify({
       type: CONNECT_EVENT_TYPE, id: eventId(), timestamp: now.toISOString(),
       server: this.serverInfo(now),
-      client: this.clientInfo(c, null),
+      client: clientInfo(c, null),
     }));
   }
 
@@ -50,7 +50,7 @@ export class SystemEvents {
     this.ic.publish(this.disconnectSubject, JSON.stringify({
       type: DISCONNECT_EVENT_TYPE, id: eventId(), timestamp: now.toISOString(),
       server: this.serverInfo(now),
-      client: this.clientInfo(c, now),
+      client: clientInfo(c, now),
       // As nats-server: "sent" is what the client sent, "received" what it was delivered.
       sent: { msgs: c.inMsgs, bytes: c.inBytes },
       received: { msgs: c.outMsgs, bytes: c.outBytes },
@@ -66,21 +66,26 @@ export class SystemEvents {
     };
   }
 
-  /** ClientInfo, with nats-server's omitempty fields left out when empty. */
-  private clientInfo(c: ClientConnection, stop: Date | null): Record<string, unknown> {
-    const o = c.opts;
-    const host = c.remoteAddress.startsWith("::ffff:") ? c.remoteAddress.slice(7) : c.remoteAddress;
-    const out: Record<string, unknown> = { start: new Date(c.start).toISOString(), host, id: c.cid, acc: ACCOUNT };
-    if (o.name !== "") out.name = o.name;
-    if (o.lang !== "") out.lang = o.lang;
-    if (o.version !== "") out.ver = o.version;
-    // nats-server reports rtt (a Go duration, ns) only in the disconnect event.
-    if (stop !== null) {
-      out.stop = stop.toISOString();
-      if (c.roundTripMs > 0) out.rtt = Math.round(c.roundTripMs * 1e6);
-    }
-    out.kind = "Client";
-    out.client_type = "nats";
-    return out;
+}
+
+/**
+ * nats-server's ClientInfo of a client connection, with its omitempty fields left out when empty.
+ * `stop` for a disconnect; `server` where nats-server names the server (API audit).
+ */
+export function clientInfo(c: ClientConnection, stop: Date | null, server = ""): Record<string, unknown> {
+  const o = c.opts;
+  const host = c.remoteAddress.startsWith("::ffff:") ? c.remoteAddress.slice(7) : c.remoteAddress;
+  const out: Record<string, unknown> = { start: new Date(c.start).toISOString(), host, id: c.cid, acc: ACCOUNT };
+  if (o.name !== "") out.name = o.name;
+  if (o.lang !== "") out.lang = o.lang;
+  if (o.version !== "") out.ver = o.version;
+  // nats-server reports rtt (a Go duration, ns) in the disconnect event and the API audit.
+  if (stop !== null || server !== "") {
+    if (c.roundTripMs > 0) out.rtt = Math.round(c.roundTripMs * 1e6);
   }
+  if (server !== "") out.server = server;
+  if (stop !== null) out.stop = stop.toISOString();
+  out.kind = "Client";
+  out.client_type = "nats";
+  return out;
 }

@@ -19,7 +19,7 @@ import { serveApi } from "./jetstream/api.js";
 import { JetStream } from "./jetstream/jetstream.js";
 import { MonitorServer } from "./monitor/http.js";
 import { Alerts, resolveAlerts } from "./monitor/alerts.js";
-import { SystemEvents } from "./events.js";
+import { clientInfo, SystemEvents } from "./events.js";
 
 export { type ServerOptions, type ServerOptionsInput } from "./options.js";
 export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions } from "./router.js";
@@ -163,6 +163,10 @@ export class Server implements ConnectionHost {
       syncAlways: o.syncAlways,
       serverName: this.serverName,
       log: this.log,
+      clientInfo: (cid) => {
+        const c = this.clients.get(cid);
+        return c === undefined ? null : clientInfo(c, null, this.serverName);
+      },
     });
     js.recover();
     serveApi(js);

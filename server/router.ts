@@ -71,6 +71,12 @@ export class Router {
   outMsgs = 0;
   outBytes = 0;
 
+  /**
+   * The client whose message is being routed right now (null between publishes): an internal
+   * subscriber can tell who sent what it handles (JetStream's API audit names the requester).
+   */
+  publisher: Client | null = null;
+
   /** Called when a subscription ends by reaching its max, so its owner can forget it. */
   onAutoUnsubscribe: (sub: Subscription) => void = () => {};
 
@@ -109,6 +115,15 @@ export class Router {
    */
   publish(from: Client, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number,
     shown: string = subject, oneOff = false): boolean {
+    const outer = this.publisher;
+    this.publisher = from;
+    const delivered = this.route(from, subject, reply, hdrLen, buf, start, end, shown, oneOff);
+    this.publisher = outer;
+    return delivered;
+  }
+
+  private route(from: Client, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number,
+    shown: string, oneOff: boolean): boolean {
     this.inMsgs++;
     this.inBytes += end - start - 2;
     // One-entry cache in front of the sublist's: publishers tend to repeat a subject, and the
@@ -211,6 +226,8 @@ export interface InternalMsg {
   headerBytes: Buffer | null;
   data: Buffer;
   sid: string;
+  /** The cid of the client that published it (negative for internal clients). */
+  fromCid: number;
   /** Parsed headers (status code, values), or null when the message has none. */
   headers(): MsgHeaders | null;
 }
@@ -438,6 +455,7 @@ export class InternalClient implements Client {
       headerBytes,
       data,
       sid: sub.sid,
+      fromCid: this.router.publisher?.cid ?? 0,
       headers: () => (headerBytes === null ? null : decodeHeaders(headerBytes)),
     };
     try {

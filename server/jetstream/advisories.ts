@@ -19,6 +19,7 @@ export const Advisory = {
   MaxDeliveries: "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES",
   MsgNaked: "$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED",
   MsgTerminated: "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED",
+  Api: "$JS.EVENT.ADVISORY.API",
 } as const;
 
 const Type = {
@@ -27,6 +28,7 @@ const Type = {
   MaxDeliver: "io.nats.jetstream.advisory.v1.max_deliver",
   Nak: "io.nats.jetstream.advisory.v1.nak",
   Terminated: "io.nats.jetstream.advisory.v1.terminated",
+  ApiAudit: "io.nats.jetstream.advisory.v1.api_audit",
 } as const;
 
 export type ActionType = "create" | "delete" | "modify";
@@ -54,6 +56,22 @@ export class Advisories {
   private head(type: string): Record<string, unknown> {
     // Go's time.Now().UTC() as encoding/json writes it: RFC 3339 with nanoseconds.
     return { type, id: nuid(), timestamp: tsToRFC3339(this.clock.now()) };
+  }
+
+  /**
+   * nats-server's JSAPIAudit, sent after every API response: who asked (ClientInfo, when the
+   * requester is a client connection), what, and the response sent.
+   */
+  apiAudit(server: string, client: Record<string, unknown> | null, subject: string, request: string, response: string): void {
+    this.send(Advisory.Api, () => {
+      const body = this.head(Type.ApiAudit);
+      body.server = server;
+      body.client = client;
+      body.subject = subject;
+      if (request !== "") body.request = request;
+      body.response = response;
+      return body;
+    });
   }
 
   stream(action: ActionType, stream: string): void {

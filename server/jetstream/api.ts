@@ -85,7 +85,9 @@ export function serveApi(js: JetStream): InternalSubscription {
         js.apiTotal++;
         if (r.counted === "error") js.apiErrors++;
       }
-      if (m.reply !== "") js.ic.publish(m.reply, goJSON(r.body));
+      const response = goJSON(r.body);
+      if (m.reply !== "") js.ic.publish(m.reply, response);
+      js.advisories.apiAudit(js.opts.serverName, js.opts.clientInfo?.(m.fromCid) ?? null, m.subject, m.data.toString("utf8"), response);
     };
     // Handlers read the request synchronously: its bytes may be a view of a socket buffer.
     let r: Reply | Promise<Reply>;

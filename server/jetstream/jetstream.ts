@@ -32,6 +32,8 @@ export interface JetStreamOptions {
   /** The server's name, reported as the stream's cluster leader (nats-server does the same). */
   serverName: string;
   log: Logger;
+  /** nats-server's ClientInfo of a client connection, by cid (for the API audit advisory). */
+  clientInfo?: (cid: number) => Record<string, unknown> | null;
   /** Test hook handed to every file store: fail a write(2) as a full disk would. */
   writeFault?: (bytes: number) => Error | null;
 }
@@ -60,7 +62,7 @@ export class JetStream implements StreamHost, ConsumerHost {
   private readonly ackSub: InternalSubscription;
   readonly advisories: Advisories;
 
-  constructor(readonly account: string, readonly ic: InternalClient, private readonly opts: JetStreamOptions) {
+  constructor(readonly account: string, readonly ic: InternalClient, readonly opts: JetStreamOptions) {
     this.advisories = new Advisories(ic, this.clock);
     this.ackSub = ic.subscribe("$JS.ACK.>", (m) => this.onAck(m));
   }

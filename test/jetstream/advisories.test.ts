@@ -35,7 +35,14 @@ interface Seen { subject: string; body: Record<string, unknown>; raw: string }
 function collect(subject = "$JS.EVENT.ADVISORY.>"): { seen: Seen[]; sub: Subscription; until: (n: number, ms?: number) => Promise<Seen[]> } {
   const seen: Seen[] = [];
   const sub = nc.subscribe(subject);
-  (async () => { for await (const m of sub) seen.push({ subject: m.subject, body: m.json(), raw: m.string() }); })().catch(() => {});
+  // API audits ($JS.EVENT.ADVISORY.API) come with every request; the tests below look at the rest.
+  const audits = subject === "$JS.EVENT.ADVISORY.API";
+  (async () => {
+    for await (const m of sub) {
+      if (!audits && m.subject === "$JS.EVENT.ADVISORY.API") continue;
+      seen.push({ subject: m.subject, body: m.json(), raw: m.string() });
+    }
+  })().catch(() => {});
   const until = async (n: number, ms = 5000): Promise<Seen[]> => {
     const end = Date.now() + ms;
     while (seen.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
@@ -48,6 +55,30 @@ const NUID = /^[0-9A-Za-z]{22}$/;
 const TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 
 describe("advisories", () => {
+  test("every API request is audited on $JS.EVENT.ADVISORY.API with the requester's client info", async () => {
+    const c = collect("$JS.EVENT.ADVISORY.API");
+    await nc.flush();
+    await jsm.streams.add({ name: "AUDIT", subjects: ["audit.>"] });
+    await jsm.streams.info("NOPE").catch(() => {});
+    const seen = await c.until(2);
+    c.sub.unsubscribe();
+    expect(seen.map((s) => s.body.subject)).toEqual(["$JS.API.STREAM.CREATE.AUDIT", "$JS.API.STREAM.INFO.NOPE"]);
+    const [created, missing] = seen;
+    // nats-server's JSAPIAudit: TypedEvent, then server, client, subject, request, response.
+    expect(Object.keys(created!.body)).toEqual(["type", "id", "timestamp", "server", "client", "subject", "request", "response"]);
+    expect(created!.body.type).toBe("io.nats.jetstream.advisory.v1.api_audit");
+    expect(created!.body.id).toMatch(NUID);
+    expect(created!.body.timestamp).toMatch(TS);
+    expect(created!.body.server).toBe(server.serverName);
+    expect(JSON.parse(String(created!.body.request))).toMatchObject({ name: "AUDIT", subjects: ["audit.>"] });
+    expect(JSON.parse(String(created!.body.response))).toMatchObject({ type: "io.nats.jetstream.api.v1.stream_create_response" });
+    const client = created!.body.client as Record<string, unknown>;
+    expect(client).toMatchObject({ host: "127.0.0.1", acc: "$G", lang: "nats.js", kind: "Client", client_type: "nats", server: server.serverName });
+    expect(typeof client.id).toBe("number");
+    expect(JSON.parse(String(missing!.body.response))).toMatchObject({ error: { code: 404, err_code: 10059 } });
+    await jsm.streams.delete("AUDIT");
+  });
+
   test("stream and consumer created, updated and deleted, with nats-server's field order", async () => {
     const c = collect();
     await nc.flush();
