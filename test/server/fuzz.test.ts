@@ -1,0 +1,39 @@
+// Hostile input, fuzzed: seeded valid, mutated and random client frames from many connections,
+// split at random places (bench/fuzz/engine.ts). Bounded: a million frames or 40 s; `npm run fuzz`
+// runs a long campaign.
+import { connect } from "node:net";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { startServer, type Server } from "../../server/index.js";
+import { fuzz } from "../../bench/fuzz/engine.js";
+
+let server: Server;
+beforeAll(async () => {
+  // A small payload limit makes "huge announced payload" frames common.
+  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, maxPayload: 64 * 1024 });
+});
+afterAll(() => server.close());
+
+test("fuzzed frames: no crash, only nats-server's -ERR texts, still serving, memory bounded", async () => {
+  const rssBefore = process.memoryUsage().rss;
+  const r = await fuzz(server.port, { seed: 20261125, frames: 1_000_000, maxMs: 40_000 });
+  expect(r.frames).toBeGreaterThan(10_000);
+  expect(r.unexpected).toEqual([]);
+  // The fuzz hit the error paths, not just the happy ones.
+  expect(r.errors.get("Unknown Protocol Operation") ?? 0).toBeGreaterThan(0);
+  // Every fuzz connection is gone from the server.
+  await expect.poll(() => server.clients.size, { timeout: 10_000 }).toBe(0);
+  // A well-behaved client is served as usual.
+  const out = await new Promise<string>((resolve, reject) => {
+    const s = connect(server.port, "127.0.0.1");
+    let buf = "";
+    s.on("data", (d) => {
+      buf += d.toString("latin1");
+      if (buf.includes("PONG\r\n")) { s.destroy(); resolve(buf); }
+    });
+    s.on("error", reject);
+    s.write('CONNECT {"verbose":false}\r\nSUB ok 1\r\nPUB ok 2\r\nhi\r\nPING\r\n');
+  });
+  expect(out).toContain("MSG ok 1 2\r\nhi\r\n");
+  // Server and fuzzer share this process: a leak would show here.
+  expect(process.memoryUsage().rss - rssBefore).toBeLessThan(300 * 1024 * 1024);
+}, 60_000);
