@@ -16,6 +16,8 @@ export const Errors = {
   InvalidSubject: { text: "Invalid Subject", close: false },
   StaleConnection: { text: "Stale Connection", close: true },
   BadClientProtocol: { text: "invalid client protocol", close: true },
+  AuthorizationViolation: { text: "Authorization Violation", close: true },
+  AuthenticationTimeout: { text: "Authentication Timeout", close: true },
   NoRespondersRequiresHeaders: { text: "no responders requires headers support", close: true },
 } as const satisfies Record<string, ProtocolErrorDef>;
 

@@ -11,6 +11,7 @@ import { errorLine, Errors, type ProtocolErrorDef } from "../protocol/errors.js"
 import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../protocol/parser.js";
 import { isValidSubject } from "../protocol/subject.js";
 import type { ServerOptions } from "./options.js";
+import { DEFAULT_AUTH_TIMEOUT_MS, type AuthenticatedUser, type Authenticator, type BcryptCache } from "./auth/auth.js";
 import { Subscription, type Client, type Router } from "./router.js";
 
 /**
@@ -47,6 +48,8 @@ export interface ConnectionHost {
   readonly log: Logger;
   readonly intern: InternTable;
   readonly buffers: BufferPool;
+  /** null when anyone may connect. */
+  readonly authenticator: Authenticator | null;
   /** DataViews of read chunks, shared: a fan-out copies from the same chunk many times. */
   readonly views: ViewCache;
   infoLine(c: ClientConnection): Buffer;
@@ -115,6 +118,11 @@ export class ClientConnection implements Client, ParserHandler {
   private rtt = 0;
   private rttStart = 0;
   private connectReceived = false;
+  /** Who the client authenticated as (null while authentication is off or pending). */
+  user: AuthenticatedUser | null = null;
+  /** Until a CONNECT is accepted: close the client if it does not send one in time. */
+  private authTimer: NodeJS.Timeout | null = null;
+  private bcryptCache: BcryptCache | null = null;
   private writeTimer: NodeJS.Timeout | null = null;
 
   private readonly router: Router;
@@ -169,6 +177,15 @@ export class ClientConnection implements Client, ParserHandler {
     this.queue(this.host.infoLine(this));
     this.flush();
     this.armPing(this.host.options.pingInterval);
+    if (this.host.authenticator !== null) {
+      this.parser.connectRequired = true;
+      const ms = this.host.options.authorization?.timeout ?? DEFAULT_AUTH_TIMEOUT_MS;
+      this.authTimer = setTimeout(() => {
+        this.authTimer = null;
+        this.log.debug({ cid: this.cid }, "authentication timeout");
+        this.sendErrClose(Errors.AuthenticationTimeout);
+      }, ms);
+    }
   }
 
   // ---- inbound ----------------------------------------------------------------------------
@@ -203,6 +220,19 @@ export class ClientConnection implements Client, ParserHandler {
     this.noResponders = o.no_responders;
     if (o.protocol < 0 || o.protocol > 1) return this.sendErrClose(Errors.BadClientProtocol);
     if (o.no_responders && !o.headers) return this.sendErrClose(Errors.NoRespondersRequiresHeaders);
+    // Every CONNECT is checked, not only the first, as nats-server does.
+    const auth = this.host.authenticator;
+    if (auth !== null) {
+      this.bcryptCache ??= new Map();
+      const user = auth.authenticate(o, "", this.bcryptCache);
+      if (user === null) {
+        this.log.error({ cid: this.cid, user: o.user }, "authorization violation");
+        return this.sendErrClose(Errors.AuthorizationViolation);
+      }
+      this.user = user;
+      this.parser.connectRequired = false;
+      this.clearAuthTimer();
+    }
     if (o.verbose) this.queue(OK);
     if (!this.connectReceived) {
       this.connectReceived = true;
@@ -299,6 +329,9 @@ export class ClientConnection implements Client, ParserHandler {
       case ParseError.MaxPayload:
         this.log.error({ cid: this.cid, detail }, "maximum payload exceeded");
         return this.sendErrClose(Errors.MaxPayload);
+      case ParseError.ConnectRequired:
+        this.log.error({ cid: this.cid }, "authorization violation: op before CONNECT");
+        return this.sendErrClose(Errors.AuthorizationViolation);
       default:
         this.log.error({ cid: this.cid, detail }, "client protocol error");
         this.close("Protocol Violation", true);
@@ -569,6 +602,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.closeReason = reason;
     if (this.pingTimer !== null) clearTimeout(this.pingTimer);
     if (this.writeTimer !== null) clearTimeout(this.writeTimer);
+    this.clearAuthTimer();
     this.pingTimer = null;
     this.writeTimer = null;
     for (const sub of this.subs.values()) this.router.unsubscribe(sub);
@@ -594,6 +628,11 @@ export class ClientConnection implements Client, ParserHandler {
     } else {
       this.socket.destroy();
     }
+  }
+
+  private clearAuthTimer(): void {
+    if (this.authTimer !== null) clearTimeout(this.authTimer);
+    this.authTimer = null;
   }
 
   private onSocketError(err: Error): void {

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Parser, type ParserHandler } from "../../protocol/parser.js";
 import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
+import { configToOptions, parseConfig } from "../../server/config.js";
 
 /** Path of nats-server, or null with the reason it is missing. */
 export function findNatsServer(): string | null {
@@ -40,14 +41,18 @@ export interface Pair {
   close(): Promise<void>;
 }
 
-/** Start gnat and nats-server with the same limits. */
-export async function startPair(limits: Limits = {}): Promise<Pair> {
-  const gnat: Server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...limits });
+/**
+ * Start gnat and nats-server with the same limits. `config` is nats-server config text (an
+ * `authorization {}` block, say) given to both: gnat reads it with its own config reader.
+ */
+export async function startPair(limits: Limits = {}, config = ""): Promise<Pair> {
+  const extra = config === "" ? {} : configToOptions(parseConfig(config)).options;
+  const gnat: Server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...limits, ...extra });
   const dir = mkdtempSync(join(tmpdir(), "gnat-diff-"));
   const conf = join(dir, "nats.conf");
   // Ask the kernel for a free port, then hand it to nats-server.
   const natsPort = await freePort();
-  writeFileSync(conf, natsConfig(natsPort, limits));
+  writeFileSync(conf, natsConfig(natsPort, limits) + config);
   const child: ChildProcess = spawn(NATS_SERVER!, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));

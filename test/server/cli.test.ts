@@ -87,8 +87,13 @@ describe("flags", () => {
   });
 
   test("refuses security flags it does not support yet", () => {
-    expect(() => parseArgs(["--user", "a"])).toThrow(/refusing/);
     expect(() => parseArgs(["--tls"])).toThrow(/refusing/);
+    expect(() => parseArgs(["--tlscert", "x"])).toThrow(/refusing/);
+  });
+
+  test("--user/--pass and --auth set authorization", () => {
+    expect(parseArgs(["--user", "a", "--pass", "b"]).flags).toEqual({ authorization: { user: "a", password: "b" } });
+    expect(parseArgs(["--auth", "t"]).flags).toEqual({ authorization: { token: "t" } });
   });
 
   test("warns about other nats-server flags it does not support yet", () => {
@@ -152,13 +157,13 @@ describe("the gnat command", () => {
     expect(r.stderr).not.toContain("    at ");
   });
 
-  test("a config with authorization refuses to start", () => {
+  test("a config with an authorization key gnat lacks refuses to start", () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const conf = join(dir, "auth.conf");
-    writeFileSync(conf, "authorization { user: a, password: b }\n");
+    writeFileSync(conf, "authorization { auth_callout { issuer: x } }\n");
     const r = run(["-c", conf]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/'authorization' is not supported by gnat yet: refusing to start/);
+    expect(r.stderr).toMatch(/'authorization.auth_callout' is not supported by gnat yet: refusing to start/);
   });
 
   test("-t tests a config and exits", () => {

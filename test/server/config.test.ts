@@ -201,12 +201,37 @@ describe("config to options", () => {
     expect(errorOf(() => loadConfigFile(file("jetstream: maybe"), {})).message).toMatch(/Expected 'enabled' or 'disabled'/);
   });
 
-  test.each(["authorization { user: a, password: b }", "accounts { A: {} }", "tls { cert_file: x }", "no_auth_user: bob",
+  test.each(["authorization { users: [ { nkey: UABC } ] }", "authorization { user: a, permissions { publish: x } }",
+    "authorization { users: [ { user: a, password: b, permissions: { publish: x } } ] }", "accounts { A: {} }", "tls { cert_file: x }", "no_auth_user: bob",
     "operator: /x.jwt", "system_account: SYS", "websocket { port: 1, tls { cert_file: x } }", "cluster { authorization { user: a } }"])(
     "refuses to start with %s rather than run unprotected", (text) => {
       const e = errorOf(() => loadConfigFile(file(text), {}));
       expect(e.message).toMatch(/not supported by gnat yet: refusing to start/);
     });
+
+  test("authorization: a token, with the timeout in seconds", () => {
+    expect(loadConfigFile(file('authorization { token: "s3cr3t", timeout: 0.5 }'), {}).options.authorization)
+      .toEqual({ token: "s3cr3t", timeout: 500 });
+  });
+
+  test("authorization: one user and password", () => {
+    expect(loadConfigFile(file("authorization { user: a, password: b }"), {}).options.authorization).toEqual({ user: "a", password: "b" });
+  });
+
+  test("authorization: a users list", () => {
+    expect(loadConfigFile(file("authorization { users: [ { user: a, password: b }, { username: c, pass: d } ] }"), {}).options.authorization)
+      .toEqual({ users: [{ user: "a", password: "b" }, { user: "c", password: "d" }] });
+  });
+
+  test.each([
+    ["authorization { user: a, password: b, token: t }", "Cannot have a user/pass and token"],
+    ["authorization { user: a, users: [ { user: b } ] }", "Can not have a single user/pass and a users array"],
+    ["authorization { token: t, users: [] }", "Can not have a token and a users array"],
+    ["authorization { users: [ { user: a }, { user: a } ] }", 'Duplicate user "a" detected'],
+    ["authorization { tokn: t }", 'unknown field "tokn"'],
+  ])("authorization %s is an error: %s", (text, msg) => {
+    expect(errorOf(() => loadConfigFile(file(text), {})).message).toContain(msg);
+  });
 
   test("rejects an unknown key, as nats-server does, unless it serves as a variable", () => {
     const e = errorOf(() => loadConfigFile(file("port: 1\nprot: 2\n"), {}));

@@ -1,0 +1,94 @@
+// Authentication transcripts played against nats-server and gnat; every byte must match.
+import bcrypt from "bcryptjs";
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { NATS_SERVER, play, startPair, type Pair, type Transcript } from "./harness.js";
+
+type Case = [name: string, t: Transcript | string];
+
+/** One test per case against gnat and nats-server both started with `config`. */
+function suite(title: string, config: string, cases: Case[]): void {
+  describe.skipIf(NATS_SERVER === null)(`${title} (differential)`, () => {
+    let pair: Pair;
+    beforeAll(async () => {
+      pair = await startPair({}, config);
+    });
+    afterAll(async () => {
+      await pair?.close();
+    });
+    test("INFO says auth_required on both", async () => {
+      const [g, n] = await Promise.all([infoOf(pair.gnatPort), infoOf(pair.natsPort)]);
+      expect(n.auth_required).toBe(true);
+      expect(g.auth_required).toBe(true);
+      expect("nonce" in g).toBe("nonce" in n);
+    });
+    for (const [name, tc] of cases) {
+      test(name, async () => {
+        const t: Transcript = typeof tc === "string" ? { steps: [{ send: tc }] } : tc;
+        const [gnat, nats] = await Promise.all([play(pair.gnatPort, t), play(pair.natsPort, t)]);
+        expect(nats[0]!.startsWith("INFO <info>\r\n"), "nats-server greeted with INFO").toBe(true);
+        expect(gnat).toEqual(nats);
+      });
+    }
+  });
+}
+
+/** The INFO a fresh connection is greeted with. */
+function infoOf(port: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, "127.0.0.1");
+    let buf = "";
+    s.on("data", (d) => {
+      buf += d.toString("latin1");
+      const end = buf.indexOf("\r\n");
+      if (end < 0) return;
+      s.destroy();
+      resolve(JSON.parse(buf.slice(5, end).trim()) as Record<string, unknown>);
+    });
+    s.on("error", reject);
+  });
+}
+
+const connectWith = (fields: Record<string, unknown>): string => `CONNECT ${JSON.stringify({ verbose: false, pedantic: false, ...fields })}\r\n`;
+const CLOSES = (send: string): Transcript => ({ steps: [{ send }], until: "close" });
+
+suite("token authentication", 'authorization { token: "s3cr3t", timeout: 0.5 }\n', [
+  ["the right token is accepted", connectWith({ auth_token: "s3cr3t" }) + "SUB foo 1\r\nPUB foo 2\r\nhi\r\n"],
+  ["the right token with verbose on gets +OK", 'CONNECT {"auth_token":"s3cr3t"}\r\n'],
+  ["a wrong token is an Authorization Violation and a close", CLOSES(connectWith({ auth_token: "nope" }))],
+  ["no token at all is an Authorization Violation", CLOSES(connectWith({}))],
+  ["a user and password instead of the token are refused", CLOSES(connectWith({ user: "a", pass: "s3cr3t" }))],
+  ["PUB before CONNECT is an Authorization Violation", CLOSES("PUB foo 1\r\nx\r\n")],
+  ["SUB before CONNECT is an Authorization Violation", CLOSES("SUB foo 1\r\n")],
+  ["PING before CONNECT is an Authorization Violation", CLOSES("PING\r\n")],
+  ["an unknown op before CONNECT is an Authorization Violation", CLOSES("FOO\r\n")],
+  ["a lowercase connect is a CONNECT", "connect " + JSON.stringify({ auth_token: "s3cr3t", verbose: false }) + "\r\n"],
+  ["a second CONNECT with a wrong token closes the connection", CLOSES(connectWith({ auth_token: "s3cr3t" }) + connectWith({ auth_token: "x" }))],
+  ["a client that never sends CONNECT gets Authentication Timeout", { steps: [], until: "close" }],
+  ["a client that sends half a CONNECT gets Authentication Timeout", { steps: [{ send: "CONN" }], until: "close" }],
+]);
+
+suite("user and password authentication", "authorization { user: alice, password: wonder, timeout: 0.5 }\n", [
+  ["the right user and password are accepted", connectWith({ user: "alice", pass: "wonder" }) + "SUB foo 1\r\nPUB foo 2\r\nhi\r\n"],
+  ["a wrong password is refused", CLOSES(connectWith({ user: "alice", pass: "wander" }))],
+  ["a wrong user is refused", CLOSES(connectWith({ user: "bob", pass: "wonder" }))],
+  ["a token instead is refused", CLOSES(connectWith({ auth_token: "wonder" }))],
+  ["PUB before CONNECT is an Authorization Violation", CLOSES("PUB foo 1\r\nx\r\n")],
+]);
+
+const HASH = bcrypt.hashSync("hashed-pw", 6);
+
+suite("a users list with a bcrypt password", `authorization { timeout: 0.5, users: [ { user: alice, password: wonder }, { user: bob, password: "${HASH}" } ] }\n`, [
+  ["the first user is accepted", connectWith({ user: "alice", pass: "wonder" }) + "PING\r\n"],
+  ["a user with a bcrypt password is accepted with the plain password", connectWith({ user: "bob", pass: "hashed-pw" }) + "SUB a 1\r\nPUB a 1\r\nx\r\n"],
+  ["sending the hash itself is refused", CLOSES(connectWith({ user: "bob", pass: HASH }))],
+  ["a wrong password for the bcrypt user is refused", CLOSES(connectWith({ user: "bob", pass: "hashed-PW" }))],
+  ["another user's password is refused", CLOSES(connectWith({ user: "bob", pass: "wonder" }))],
+  ["an unknown user is refused", CLOSES(connectWith({ user: "carol", pass: "wonder" }))],
+  ["the bcrypt user may CONNECT again", connectWith({ user: "bob", pass: "hashed-pw" }) + connectWith({ user: "bob", pass: "hashed-pw", verbose: true })],
+]);
+
+suite("a bcrypt token", `authorization { token: "${bcrypt.hashSync("tok", 6)}", timeout: 0.5 }\n`, [
+  ["the plain token is accepted", connectWith({ auth_token: "tok" }) + "PING\r\n"],
+  ["a wrong token is refused", CLOSES(connectWith({ auth_token: "tak" }))],
+]);
