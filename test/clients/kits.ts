@@ -37,9 +37,19 @@ export interface Conn {
   isClosed(): boolean;
 }
 
+/** The connect options both clients share (credentials included). */
+export interface ConnectOpts {
+  servers: string;
+  noEcho?: boolean;
+  name?: string;
+  token?: string;
+  user?: string;
+  pass?: string;
+}
+
 export interface Kit {
   name: string;
-  connect(opts: { servers: string; noEcho?: boolean; name?: string }): Promise<Conn>;
+  connect(opts: ConnectOpts): Promise<Conn>;
   headers(): MsgHdrs;
 }
 

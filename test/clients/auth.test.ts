@@ -1,0 +1,71 @@
+// The official clients against gnat with authentication on: the right credentials work, wrong
+// ones fail with the client's own authorization error.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import bcrypt from "bcryptjs";
+import { startServer, type Server } from "../../server/index.js";
+import { kits, take, text } from "./kits.js";
+
+let tokenServer: Server;
+let usersServer: Server;
+beforeAll(async () => {
+  tokenServer = await startServer({ host: "127.0.0.1", port: 0, noLog: true, authorization: { token: "s3cr3t" } });
+  usersServer = await startServer({
+    host: "127.0.0.1", port: 0, noLog: true,
+    authorization: { users: [{ user: "alice", password: "wonder" }, { user: "bob", password: bcrypt.hashSync("builder", 4) }] },
+  });
+});
+afterAll(async () => {
+  await Promise.all([tokenServer.close(), usersServer.close()]);
+});
+
+/**
+ * A refused CONNECT is each client's own authorization error: v3 throws an AuthorizationError,
+ * v2 a NatsError with code AUTHORIZATION_VIOLATION.
+ */
+async function refused(p: Promise<unknown>): Promise<void> {
+  const err = await p.then(() => null, (e: unknown) => e);
+  expect(err, "connect should fail").toBeInstanceOf(Error);
+  const e = err as Error & { code?: unknown };
+  if (e.name === "AuthorizationError") expect(e.message).toBe("Authorization Violation");
+  else expect(e.code).toBe("AUTHORIZATION_VIOLATION");
+}
+
+describe.each(kits)("$name with authentication", (kit) => {
+  test("connects with the right token and exchanges messages", async () => {
+    const nc = await kit.connect({ servers: tokenServer.url, token: "s3cr3t" });
+    const sub = nc.subscribe("auth.token");
+    nc.publish("auth.token", "hi");
+    expect((await take(sub, 1)).map(text)).toEqual(["hi"]);
+    await nc.close();
+  });
+
+  test("a wrong token is an authorization error", async () => {
+    await refused(kit.connect({ servers: tokenServer.url, token: "nope" }));
+  });
+
+  test("no credentials at all is an authorization error", async () => {
+    await refused(kit.connect({ servers: tokenServer.url }));
+  });
+
+  test("connects as a user with a plain password", async () => {
+    const nc = await kit.connect({ servers: usersServer.url, user: "alice", pass: "wonder" });
+    await nc.flush();
+    await nc.close();
+  });
+
+  test("connects as a user whose password is stored as a bcrypt hash", async () => {
+    const nc = await kit.connect({ servers: usersServer.url, user: "bob", pass: "builder" });
+    const sub = nc.subscribe("auth.users");
+    nc.publish("auth.users", "hello");
+    expect((await take(sub, 1)).map(text)).toEqual(["hello"]);
+    await nc.close();
+  });
+
+  test("a wrong password is an authorization error", async () => {
+    await refused(kit.connect({ servers: usersServer.url, user: "alice", pass: "wander" }));
+  });
+
+  test("an unknown user is an authorization error", async () => {
+    await refused(kit.connect({ servers: usersServer.url, user: "carol", pass: "wonder" }));
+  });
+});
