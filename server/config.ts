@@ -2,7 +2,7 @@
 // `key = value` or `key value`; `{}` blocks and `[]` arrays; `#` and `//` comments; `include`;
 // `$VAR` variables (the file's own keys in scope, then the environment); sizes with k/kb/m/mb…
 // suffixes; quoted and bare strings. Errors carry file, line and column.
-import { authConfigError, type AuthorizationOptions, type UserEntry } from "./auth/auth.js";
+import { authConfigError, isPublicUserKey, type AuthorizationOptions, type NkeyUser, type UserEntry } from "./auth/auth.js";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { setHttpPort, WS_REQUIRES_TLS, type ServerOptions, type WebSocketOptions } from "./options.js";
@@ -640,7 +640,7 @@ const REFUSE_REASON = "is not supported by gnat yet: refusing to start rather th
 
 /** Keys of `authorization {}` (and of its users) that gnat does not implement yet: refused. */
 const AUTH_REFUSED = new Set(["default_permission", "default_permissions", "permissions", "auth_callout", "auth_hook"]);
-const USER_REFUSED = new Set(["nkey", "permissions", "permission", "account", "allowed_connection_types", "connection_types"]);
+const USER_REFUSED = new Set(["permissions", "permission", "account", "allowed_connection_types", "connection_types"]);
 
 /** nats-server's `authorization {}` block: a token, one user/password, or a users list. */
 function mapAuthorization(key: string, v: ConfigValue, r: Readers): AuthorizationOptions {
@@ -668,7 +668,11 @@ function mapAuthorization(key: string, v: ConfigValue, r: Readers): Authorizatio
         break;
       case "users": {
         if (!Array.isArray(mv)) throw r.fail(key, `Expected users field to be an array, got ${typeof mv}`);
-        a.users = mv.map((u) => mapUser(key, u, r));
+        // As nats-server does, one list holds both kinds; they are kept apart from here on.
+        const entries = mv.map((u) => mapUser(key, u, r));
+        a.users = entries.filter((e): e is UserEntry => "user" in e);
+        const nkeys = entries.filter((e): e is NkeyUser => "nkey" in e);
+        if (nkeys.length > 0) a.nkeys = nkeys;
         break;
       }
       default:
@@ -680,10 +684,11 @@ function mapAuthorization(key: string, v: ConfigValue, r: Readers): Authorizatio
   return a;
 }
 
-function mapUser(key: string, v: ConfigValue, r: Readers): UserEntry {
+function mapUser(key: string, v: ConfigValue, r: Readers): UserEntry | NkeyUser {
   if (!isMap(v)) throw r.fail(key, "Expected user entry to be a map/struct");
   let user: string | undefined;
-  let password = "";
+  let password: string | undefined;
+  let nkey: string | undefined;
   for (const [mk, mv] of Object.entries(v)) {
     const k = mk.toLowerCase();
     if (USER_REFUSED.has(k)) throw r.fail(key, `'${key}.users.${mk}' ${REFUSE_REASON}`);
@@ -696,12 +701,20 @@ function mapUser(key: string, v: ConfigValue, r: Readers): UserEntry {
       case "password":
         password = r.str(mk, mv);
         break;
+      case "nkey":
+        nkey = r.str(mk, mv);
+        break;
       default:
         throw r.fail(key, `unknown field "${mk}"`);
     }
   }
+  if (nkey !== undefined) {
+    if (!isPublicUserKey(nkey)) throw r.fail(key, "Not a valid public nkey for a user");
+    if (user !== undefined || password !== undefined) throw r.fail(key, "Nkey users do not take usernames or passwords");
+    return { nkey };
+  }
   if (user === undefined) throw r.fail(key, "User entry requires a user");
-  return { user, password };
+  return { user, password: password ?? "" };
 }
 
 /** Keys of the websocket block that change who may connect: refused until gnat has them. */

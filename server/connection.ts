@@ -11,7 +11,7 @@ import { errorLine, Errors, type ProtocolErrorDef } from "../protocol/errors.js"
 import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../protocol/parser.js";
 import { isValidSubject } from "../protocol/subject.js";
 import type { ServerOptions } from "./options.js";
-import { DEFAULT_AUTH_TIMEOUT_MS, type AuthenticatedUser, type Authenticator, type BcryptCache } from "./auth/auth.js";
+import { DEFAULT_AUTH_TIMEOUT_MS, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache } from "./auth/auth.js";
 import { Subscription, type Client, type Router } from "./router.js";
 
 /**
@@ -123,6 +123,8 @@ export class ClientConnection implements Client, ParserHandler {
   /** Until a CONNECT is accepted: close the client if it does not send one in time. */
   private authTimer: NodeJS.Timeout | null = null;
   private bcryptCache: BcryptCache | null = null;
+  /** What this client's INFO asked it to sign (nkey users); "" when none was sent. */
+  readonly nonce: string;
   private writeTimer: NodeJS.Timeout | null = null;
 
   private readonly router: Router;
@@ -140,6 +142,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.trace = o.trace && this.log.isLevelEnabled("trace");
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
+    this.nonce = host.authenticator?.nonceRequired === true ? newNonce() : "";
     this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload, intern: host.intern, buffers: host.buffers });
     // Before CONNECT a client is pedantic, as in nats-server.
     this.parser.checkPublishSubjects = this.opts.pedantic;
@@ -224,7 +227,7 @@ export class ClientConnection implements Client, ParserHandler {
     const auth = this.host.authenticator;
     if (auth !== null) {
       this.bcryptCache ??= new Map();
-      const user = auth.authenticate(o, "", this.bcryptCache);
+      const user = auth.authenticate(o, this.nonce, this.bcryptCache);
       if (user === null) {
         this.log.error({ cid: this.cid, user: o.user }, "authorization violation");
         return this.sendErrClose(Errors.AuthorizationViolation);

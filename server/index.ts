@@ -195,7 +195,9 @@ export class Server implements ConnectionHost {
 
   infoLine(c: ClientConnection): Buffer {
     const ip = JSON.stringify(c.remoteAddress.startsWith("::ffff:") ? c.remoteAddress.slice(7) : c.remoteAddress);
-    return Buffer.from(`INFO ${this.infoPrefix},"client_id":${c.cid},"client_ip":${ip}} \r\n`, "latin1");
+    // The nonce is base64url: nothing in it needs escaping.
+    const nonce = c.nonce === "" ? "" : `,"nonce":"${c.nonce}"`;
+    return Buffer.from(`INFO ${this.infoPrefix}${nonce},"client_id":${c.cid},"client_ip":${ip}} \r\n`, "latin1");
   }
 
   /** Take a new client connection from any transport. */

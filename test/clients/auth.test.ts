@@ -1,13 +1,18 @@
 // The official clients against gnat with authentication on: the right credentials work, wrong
 // ones fail with the client's own authorization error.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createUser } from "@nats-io/nkeys";
 import bcrypt from "bcryptjs";
 import { startServer, type Server } from "../../server/index.js";
 import { kits, take, text } from "./kits.js";
 
 let tokenServer: Server;
 let usersServer: Server;
+let nkeyServer: Server;
+const nkeyUser = createUser();
+const stranger = createUser();
 beforeAll(async () => {
+  nkeyServer = await startServer({ host: "127.0.0.1", port: 0, noLog: true, authorization: { nkeys: [{ nkey: nkeyUser.getPublicKey() }] } });
   tokenServer = await startServer({ host: "127.0.0.1", port: 0, noLog: true, authorization: { token: "s3cr3t" } });
   usersServer = await startServer({
     host: "127.0.0.1", port: 0, noLog: true,
@@ -15,7 +20,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await Promise.all([tokenServer.close(), usersServer.close()]);
+  await Promise.all([tokenServer.close(), usersServer.close(), nkeyServer.close()]);
 });
 
 /**
@@ -63,6 +68,18 @@ describe.each(kits)("$name with authentication", (kit) => {
 
   test("a wrong password is an authorization error", async () => {
     await refused(kit.connect({ servers: usersServer.url, user: "alice", pass: "wander" }));
+  });
+
+  test("connects as an nkey user with the client's nkeyAuthenticator", async () => {
+    const nc = await kit.connect({ servers: nkeyServer.url, authenticator: kit.nkeyAuthenticator(nkeyUser.getSeed()) });
+    const sub = nc.subscribe("auth.nkey");
+    nc.publish("auth.nkey", "signed");
+    expect((await take(sub, 1)).map(text)).toEqual(["signed"]);
+    await nc.close();
+  });
+
+  test("an nkey that is not configured is an authorization error", async () => {
+    await refused(kit.connect({ servers: nkeyServer.url, authenticator: kit.nkeyAuthenticator(stranger.getSeed()) }));
   });
 
   test("an unknown user is an authorization error", async () => {

@@ -1,4 +1,5 @@
 // Authentication transcripts played against nats-server and gnat; every byte must match.
+import { createUser, type KeyPair } from "@nats-io/nkeys";
 import bcrypt from "bcryptjs";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -91,4 +92,21 @@ suite("a users list with a bcrypt password", `authorization { timeout: 0.5, user
 suite("a bcrypt token", `authorization { token: "${bcrypt.hashSync("tok", 6)}", timeout: 0.5 }\n`, [
   ["the plain token is accepted", connectWith({ auth_token: "tok" }) + "PING\r\n"],
   ["a wrong token is refused", CLOSES(connectWith({ auth_token: "tak" }))],
+]);
+
+const alice = createUser();
+const mallory = createUser();
+/** A CONNECT that signs this connection's nonce with `kp` (as the clients' nkeyAuthenticator does). */
+const signedBy = (kp: KeyPair, as: KeyPair = kp) => (info: Record<string, unknown>): string =>
+  connectWith({ nkey: as.getPublicKey(), sig: Buffer.from(kp.sign(Buffer.from(String(info.nonce)))).toString("base64url") });
+
+suite("nkey users", `authorization { timeout: 0.5, users: [ { nkey: ${alice.getPublicKey()} }, { user: bob, password: builder } ] }\n`, [
+  ["an nkey user that signs the nonce is accepted", { steps: [{ send: signedBy(alice) }, { send: "SUB a 1\r\nPUB a 1\r\nx\r\n" }] }],
+  ["a signature by another key is refused", { steps: [{ send: signedBy(mallory, alice) }], until: "close" }],
+  ["an nkey that is not configured is refused", { steps: [{ send: signedBy(mallory) }], until: "close" }],
+  ["an nkey without a signature is refused", CLOSES(connectWith({ nkey: alice.getPublicKey() }))],
+  ["a signature of something else is refused", CLOSES(connectWith({ nkey: alice.getPublicKey(), sig: Buffer.from(alice.sign(Buffer.from("nonce"))).toString("base64url") }))],
+  ["a garbage signature is refused", CLOSES(connectWith({ nkey: alice.getPublicKey(), sig: "!!!" }))],
+  ["a password user in the same list is still accepted", connectWith({ user: "bob", pass: "builder" }) + "PING\r\n"],
+  ["no credentials are refused", CLOSES(connectWith({}))],
 ]);

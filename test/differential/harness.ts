@@ -105,7 +105,8 @@ export async function waitForPort(port: number, child: ChildProcess, err: () => 
 /** One step of a transcript: bytes to send on a connection. */
 export interface Step {
   conn?: number;
-  send: string | Buffer;
+  /** Bytes, or a function of the connection's INFO (to sign its nonce, say). */
+  send: string | Buffer | ((info: Record<string, unknown>) => string);
   /**
    * Round-trip a PING on this connection after the step, so the next step (maybe on another
    * connection) happens after the server took this one. Default: on when there are several
@@ -163,6 +164,12 @@ function send(c: Conn, bytes: Buffer): void {
 
 const INFO_RE = /^INFO \{.*?\} \r\n/;
 
+/** The INFO a connection was greeted with, parsed. */
+function infoOf(out: string): Record<string, unknown> {
+  const end = out.indexOf("\r\n");
+  return end < 0 ? {} : (JSON.parse(out.slice(5, end).trim()) as Record<string, unknown>);
+}
+
 /** Replace the INFO line (ids, ports, version legitimately differ) with a marker. */
 export function normalise(out: string): string {
   return out.replace(INFO_RE, "INFO <info>\r\n");
@@ -194,7 +201,8 @@ export async function play(port: number, t: Transcript): Promise<Output> {
   for (const step of t.steps) {
     const c = conns[step.conn ?? 0]!;
     if (c.closed) continue;
-    send(c, typeof step.send === "string" ? Buffer.from(step.send, "latin1") : step.send);
+    const bytes = typeof step.send === "function" ? step.send(infoOf(c.out)) : step.send;
+    send(c, typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes);
     if (step.sync ?? n > 1) await syncPong(c, deadline);
     const text = step.waitFor;
     if (text !== undefined) await waitFor(c, () => c.closed || c.out.includes(text), deadline);

@@ -201,7 +201,7 @@ describe("config to options", () => {
     expect(errorOf(() => loadConfigFile(file("jetstream: maybe"), {})).message).toMatch(/Expected 'enabled' or 'disabled'/);
   });
 
-  test.each(["authorization { users: [ { nkey: UABC } ] }", "authorization { user: a, permissions { publish: x } }",
+  test.each(["authorization { user: a, permissions { publish: x } }",
     "authorization { users: [ { user: a, password: b, permissions: { publish: x } } ] }", "accounts { A: {} }", "tls { cert_file: x }", "no_auth_user: bob",
     "operator: /x.jwt", "system_account: SYS", "websocket { port: 1, tls { cert_file: x } }", "cluster { authorization { user: a } }"])(
     "refuses to start with %s rather than run unprotected", (text) => {
@@ -223,7 +223,15 @@ describe("config to options", () => {
       .toEqual({ users: [{ user: "a", password: "b" }, { user: "c", password: "d" }] });
   });
 
+  test("authorization: nkey users sit in the same users list as password users", () => {
+    const nkey = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
+    expect(loadConfigFile(file(`authorization { users: [ { nkey: ${nkey} }, { user: a, password: b } ] }`), {}).options.authorization)
+      .toEqual({ users: [{ user: "a", password: "b" }], nkeys: [{ nkey }] });
+  });
+
   test.each([
+    ["authorization { users: [ { nkey: UABC } ] }", "Not a valid public nkey for a user"],
+    ["authorization { users: [ { nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4, user: a } ] }", "Nkey users do not take usernames or passwords"],
     ["authorization { user: a, password: b, token: t }", "Cannot have a user/pass and token"],
     ["authorization { user: a, users: [ { user: b } ] }", "Can not have a single user/pass and a users array"],
     ["authorization { token: t, users: [] }", "Can not have a token and a users array"],

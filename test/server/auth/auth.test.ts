@@ -2,10 +2,11 @@
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
+import { createUser, fromSeed } from "@nats-io/nkeys";
 import bcrypt from "bcryptjs";
 import { describe, expect, test } from "vitest";
 import { defaultConnectOptions, type ConnectOptions } from "../../../protocol/connect.js";
-import { Authenticator, comparePasswords, type BcryptCache } from "../../../server/auth/auth.js";
+import { Authenticator, comparePasswords, newNonce, type BcryptCache } from "../../../server/auth/auth.js";
 import { configToOptions, parseConfig } from "../../../server/config.js";
 import { startServer } from "../../../server/index.js";
 
@@ -48,6 +49,24 @@ describe("Authenticator", () => {
     expect(cache.size).toBe(0);
   });
 
+  test("an nkey user proves itself by signing this connection's nonce", () => {
+    const kp = createUser();
+    const a = new Authenticator({ nkeys: [{ nkey: kp.getPublicKey() }] });
+    expect(a.nonceRequired).toBe(true);
+    const nonce = newNonce();
+    expect(nonce).toMatch(/^[A-Za-z0-9_-]{15}$/);
+    const sig = Buffer.from(kp.sign(Buffer.from(nonce)));
+    expect(a.authenticate(creds({ nkey: kp.getPublicKey(), sig: sig.toString("base64url") }), nonce, new Map())).toEqual({ name: kp.getPublicKey() });
+    // Standard base64 is accepted too, as nats-server does.
+    expect(a.authenticate(creds({ nkey: kp.getPublicKey(), sig: sig.toString("base64") }), nonce, new Map())).not.toBeNull();
+    expect(a.authenticate(creds({ nkey: kp.getPublicKey(), sig: sig.toString("base64url") }), newNonce(), new Map())).toBeNull();
+    expect(a.authenticate(creds({ nkey: kp.getPublicKey() }), nonce, new Map())).toBeNull();
+  });
+
+  test("without nkey users no nonce is needed", () => {
+    expect(new Authenticator({ token: "t" }).nonceRequired).toBe(false);
+  });
+
   test("a malformed hash matches nothing", () => {
     expect(comparePasswords("$2a$10$short", "x", new Map())).toBe(false);
   });
@@ -61,8 +80,8 @@ function readmeExamples(): string[] {
   return [...section.matchAll(/```\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
-/** Send `text` after INFO; resolve with everything received until PONG or close. */
-function exchange(port: number, text: string): Promise<string> {
+/** Send `text(INFO line)` after INFO; resolve with everything received until PONG or close. */
+function exchange(port: number, text: (info: string) => string): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect(port, "127.0.0.1");
     let out = "";
@@ -71,7 +90,7 @@ function exchange(port: number, text: string): Promise<string> {
       out += d.toString("latin1");
       if (!sent && out.includes("\r\n")) {
         sent = true;
-        s.write(text);
+        s.write(text(out.slice(0, out.indexOf("\r\n"))));
       }
       if (out.includes("PONG\r\n")) s.end();
     });
@@ -96,8 +115,24 @@ describe("README Authentication examples", () => {
     const { options } = configToOptions(parseConfig(examples[i]!));
     const server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...options });
     try {
-      expect(await exchange(server.port, `CONNECT ${ok}\r\nPING\r\n`)).toBe("+OK\r\nPONG\r\n");
-      expect(await exchange(server.port, `CONNECT ${bad}\r\nPING\r\n`)).toBe("-ERR 'Authorization Violation'\r\n");
+      expect(await exchange(server.port, () => `CONNECT ${ok}\r\nPING\r\n`)).toBe("+OK\r\nPONG\r\n");
+      expect(await exchange(server.port, () => `CONNECT ${bad}\r\nPING\r\n`)).toBe("-ERR 'Authorization Violation'\r\n");
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("the nkey user of the users example signs in (its seed is kept here, for the test only)", async () => {
+    const kp = fromSeed(new TextEncoder().encode("SUAMHDXOB3D4YJLM3622WV5QJ3HVCUPSUAXDGHLADEWEVVKYUYHLKGLYNA"));
+    const { options } = configToOptions(parseConfig(examples[2]!));
+    const server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...options });
+    try {
+      const signed = (info: string): string => {
+        const nonce = String((JSON.parse(info.slice(5)) as { nonce?: unknown }).nonce);
+        const sig = Buffer.from(kp.sign(Buffer.from(nonce))).toString("base64url");
+        return `CONNECT {"nkey":"${kp.getPublicKey()}","sig":"${sig}"}\r\nPING\r\n`;
+      };
+      expect(await exchange(server.port, signed)).toBe("+OK\r\nPONG\r\n");
     } finally {
       await server.close();
     }
