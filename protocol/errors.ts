@@ -27,3 +27,16 @@ export type ErrorName = keyof typeof Errors;
 export function errorLine(text: string): Buffer {
   return Buffer.from(`-ERR '${text}'\r\n`, "latin1");
 }
+
+/**
+ * The permission errors carry the subject (Go's %q quoting; JSON's is the same for subjects,
+ * which hold no control characters). nats-server keeps the connection after them.
+ */
+export function publishViolation(subject: string): string {
+  return `Permissions Violation for Publish to ${JSON.stringify(subject)}`;
+}
+
+export function subscribeViolation(subject: string, queue: string): string {
+  const base = `Permissions Violation for Subscription to ${JSON.stringify(subject)}`;
+  return queue === "" ? base : `${base} using queue ${JSON.stringify(queue)}`;
+}

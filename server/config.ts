@@ -3,6 +3,8 @@
 // `$VAR` variables (the file's own keys in scope, then the environment); sizes with k/kb/m/mb…
 // suffixes; quoted and bare strings. Errors carry file, line and column.
 import { authConfigError, isPublicUserKey, type AuthorizationOptions, type NkeyUser, type UserEntry } from "./auth/auth.js";
+import type { Permissions, SubjectPermission } from "./auth/permissions.js";
+import { isValidSubject } from "../protocol/subject.js";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { setHttpPort, WS_REQUIRES_TLS, type ServerOptions, type WebSocketOptions } from "./options.js";
@@ -640,7 +642,7 @@ const REFUSE_REASON = "is not supported by gnat yet: refusing to start rather th
 
 /** Keys of `authorization {}` (and of its users) that gnat does not implement yet: refused. */
 const AUTH_REFUSED = new Set(["default_permission", "default_permissions", "permissions", "auth_callout", "auth_hook"]);
-const USER_REFUSED = new Set(["permissions", "permission", "account", "allowed_connection_types", "connection_types"]);
+const USER_REFUSED = new Set(["account", "allowed_connection_types", "connection_types"]);
 
 /** nats-server's `authorization {}` block: a token, one user/password, or a users list. */
 function mapAuthorization(key: string, v: ConfigValue, r: Readers): AuthorizationOptions {
@@ -689,6 +691,7 @@ function mapUser(key: string, v: ConfigValue, r: Readers): UserEntry | NkeyUser 
   let user: string | undefined;
   let password: string | undefined;
   let nkey: string | undefined;
+  let permissions: Permissions | undefined;
   for (const [mk, mv] of Object.entries(v)) {
     const k = mk.toLowerCase();
     if (USER_REFUSED.has(k)) throw r.fail(key, `'${key}.users.${mk}' ${REFUSE_REASON}`);
@@ -704,6 +707,10 @@ function mapUser(key: string, v: ConfigValue, r: Readers): UserEntry | NkeyUser 
       case "nkey":
         nkey = r.str(mk, mv);
         break;
+      case "permission":
+      case "permissions":
+        permissions = mapPermissions(key, mv, r);
+        break;
       default:
         throw r.fail(key, `unknown field "${mk}"`);
     }
@@ -711,10 +718,66 @@ function mapUser(key: string, v: ConfigValue, r: Readers): UserEntry | NkeyUser 
   if (nkey !== undefined) {
     if (!isPublicUserKey(nkey)) throw r.fail(key, "Not a valid public nkey for a user");
     if (user !== undefined || password !== undefined) throw r.fail(key, "Nkey users do not take usernames or passwords");
-    return { nkey };
+    return permissions === undefined ? { nkey } : { nkey, permissions };
   }
   if (user === undefined) throw r.fail(key, "User entry requires a user");
-  return { user, password: password ?? "" };
+  return permissions === undefined ? { user, password: password ?? "" } : { user, password: password ?? "", permissions };
+}
+
+/** A user's `permissions { publish, subscribe }`. */
+function mapPermissions(key: string, v: ConfigValue, r: Readers): Permissions {
+  if (!isMap(v)) throw r.fail(key, "Expected permissions to be a map");
+  const p: Permissions = {};
+  for (const [mk, mv] of Object.entries(v)) {
+    switch (mk.toLowerCase()) {
+      case "pub":
+      case "publish":
+      case "import":
+        p.publish = mapSubjectPermission(key, mk, mv, r);
+        break;
+      case "sub":
+      case "subscribe":
+      case "export":
+        p.subscribe = mapSubjectPermission(key, mk, mv, r);
+        break;
+      case "allow_responses":
+      case "allow_response":
+      case "response":
+      case "responses":
+        throw r.fail(key, `'${key}.permissions.${mk}' ${REFUSE_REASON}`);
+      default:
+        throw r.fail(key, `unknown field "${mk}"`);
+    }
+  }
+  return p;
+}
+
+/** `"foo.>"`, `["a", "b"]` (both: an allow list) or `{ allow: …, deny: … }`. */
+function mapSubjectPermission(key: string, mk: string, v: ConfigValue, r: Readers): SubjectPermission {
+  const list = (k: string, x: ConfigValue): string[] => {
+    const items = (Array.isArray(x) ? x : [x]).map((s) => r.str(k, s));
+    for (const s of items) {
+      // nats-server also takes "subject queue" entries (queue permissions); gnat does not yet.
+      if (/\s/.test(s)) throw r.fail(key, `'${key}.permissions.${mk}' queue entry "${s}" ${REFUSE_REASON}`);
+      if (!isValidSubject(s)) throw r.fail(key, `invalid subject "${s}" in permissions`);
+    }
+    return items;
+  };
+  if (!isMap(v)) return { allow: list(mk, v) };
+  const p: SubjectPermission = {};
+  for (const [k, x] of Object.entries(v)) {
+    switch (k.toLowerCase()) {
+      case "allow":
+        p.allow = list(k, x);
+        break;
+      case "deny":
+        p.deny = list(k, x);
+        break;
+      default:
+        throw r.fail(key, `unknown field "${k}"`);
+    }
+  }
+  return p;
 }
 
 /** Keys of the websocket block that change who may connect: refused until gnat has them. */

@@ -7,7 +7,8 @@ import type { InternTable } from "../protocol/intern.js";
 import { POOLED_SIZE, stallMark, stallTtl, type BufferPool } from "./outbound.js";
 import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
 import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../protocol/encode.js";
-import { errorLine, Errors, type ProtocolErrorDef } from "../protocol/errors.js";
+import { errorLine, Errors, publishViolation, subscribeViolation, type ProtocolErrorDef } from "../protocol/errors.js";
+import { PermissionChecker } from "./auth/permissions.js";
 import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../protocol/parser.js";
 import { isValidSubject } from "../protocol/subject.js";
 import type { ServerOptions } from "./options.js";
@@ -123,6 +124,8 @@ export class ClientConnection implements Client, ParserHandler {
   /** Until a CONNECT is accepted: close the client if it does not send one in time. */
   private authTimer: NodeJS.Timeout | null = null;
   private bcryptCache: BcryptCache | null = null;
+  /** The user's publish/subscribe permissions; null: no limits. */
+  private perms: PermissionChecker | null = null;
   /** What this client's INFO asked it to sign (nkey users); "" when none was sent. */
   readonly nonce: string;
   private writeTimer: NodeJS.Timeout | null = null;
@@ -233,6 +236,7 @@ export class ClientConnection implements Client, ParserHandler {
         return this.sendErrClose(Errors.AuthorizationViolation);
       }
       this.user = user;
+      this.perms = user.permissions === null ? null : new PermissionChecker(user.permissions);
       this.parser.connectRequired = false;
       this.clearAuthTimer();
     }
@@ -261,6 +265,8 @@ export class ClientConnection implements Client, ParserHandler {
     if (this.trace) this.tracePub(subject, reply, hdrLen, buf.subarray(start, end));
     this.inMsgs++;
     this.inBytes += end - start - 2;
+    // Dropped with an -ERR (and no +OK); the connection stays, as in nats-server.
+    if (this.perms !== null && !this.perms.canPublish(subject)) return this.sendViolation(publishViolation(subject));
     if (this.opts.verbose) this.queue(OK);
     this.router.publish(this, subject, reply, hdrLen, buf, start, end);
   }
@@ -279,6 +285,7 @@ export class ClientConnection implements Client, ParserHandler {
     if (!isValidSubject(subject) || (queue !== "" && !isValidQueue(queue))) {
       return this.sendErr(Errors.InvalidSubject);
     }
+    if (this.perms !== null && !this.perms.canSubscribe(subject)) return this.sendViolation(subscribeViolation(subject, queue));
     const sub = new Subscription(this, subject, queue, sid);
     this.subs.set(sid, sub);
     this.router.subscribe(sub);
@@ -345,6 +352,8 @@ export class ClientConnection implements Client, ParserHandler {
 
   deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
     if (this.closed) return false;
+    // A wildcard subscription may cover a subject the subscribe deny list names: not delivered.
+    if (this.perms !== null && this.perms.filtersDeliveries && !this.perms.canDeliver(subject)) return false;
     let size = end - start - 2;
     if (hdrLen >= 0 && !this.headers) {
       // A client that did not ask for headers gets the payload alone.
@@ -552,6 +561,11 @@ export class ClientConnection implements Client, ParserHandler {
   sendErr(def: ProtocolErrorDef): void {
     if (this.trace) this.traceOut(`-ERR '${def.text}'`);
     this.queue(errorLine(def.text));
+  }
+
+  private sendViolation(text: string): void {
+    this.log.error({ cid: this.cid, user: this.user?.name }, text);
+    this.queue(errorLine(text));
   }
 
   private sendErrClose(def: ProtocolErrorDef): void {

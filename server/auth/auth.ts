@@ -5,16 +5,19 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import bcrypt from "bcryptjs";
 import { fromPublic } from "@nats-io/nkeys";
 import type { ConnectOptions } from "../../protocol/connect.js";
+import type { Permissions } from "./permissions.js";
 
 /** One entry of `authorization { users: [...] }`. */
 export interface UserEntry {
   user: string;
   password: string;
+  permissions?: Permissions;
 }
 
 /** An nkey user: its public key (`U…`); it proves itself by signing the nonce. */
 export interface NkeyUser {
   nkey: string;
+  permissions?: Permissions;
 }
 
 /** nats-server's `authorization {}` block (and -auth / -user / -pass), camel-cased. */
@@ -33,6 +36,8 @@ export interface AuthorizationOptions {
 export interface AuthenticatedUser {
   /** The user name, or the nkey of an nkey user; "" for a token. */
   readonly name: string;
+  /** What it may publish and subscribe to; null: anything. */
+  readonly permissions: Permissions | null;
 }
 
 /** nats-server's AUTH_TIMEOUT. */
@@ -99,19 +104,19 @@ export class Authenticator {
     if (this.nkeys !== null && opts.nkey !== "") {
       const k = this.nkeys.get(opts.nkey);
       if (k === undefined || !verifyNonce(k.nkey, nonce, opts.sig)) return null;
-      return { name: k.nkey };
+      return { name: k.nkey, permissions: k.permissions ?? null };
     }
     if (this.users !== null) {
       const u = this.users.get(opts.user);
       if (u === undefined || !comparePasswords(u.password, opts.pass, cache)) return null;
-      return { name: u.user };
+      return { name: u.user, permissions: u.permissions ?? null };
     }
     if (c.token !== undefined) {
-      return comparePasswords(c.token, opts.auth_token, cache) ? { name: "" } : null;
+      return comparePasswords(c.token, opts.auth_token, cache) ? { name: "", permissions: null } : null;
     }
     if (c.user !== undefined) {
       if (opts.user !== c.user || !comparePasswords(c.password ?? "", opts.pass, cache)) return null;
-      return { name: c.user };
+      return { name: c.user, permissions: null };
     }
     return null;
   }

@@ -110,3 +110,25 @@ suite("nkey users", `authorization { timeout: 0.5, users: [ { nkey: ${alice.getP
   ["a password user in the same list is still accepted", connectWith({ user: "bob", pass: "builder" }) + "PING\r\n"],
   ["no credentials are refused", CLOSES(connectWith({}))],
 ]);
+
+const PERMS = `authorization { users: [
+  { user: a, password: b, permissions: { publish: { allow: ["foo.>", "bar"], deny: ["foo.secret"] }, subscribe: { allow: ["foo.>"], deny: "foo.hidden" } } }
+  { user: c, password: d, permissions: { publish: "x.*", subscribe: ["x.>"] } }
+  { user: free, password: free }
+] }
+`;
+const A = 'CONNECT {"user":"a","pass":"b"}\r\n';
+const A_QUIET = connectWith({ user: "a", pass: "b" });
+
+suite("permissions", PERMS, [
+  ["a denied PUB gets a Permissions Violation instead of +OK, and the connection stays", A + "SUB foo.> 1\r\nPUB foo.secret 1\r\nx\r\nPUB foo.a 1\r\ny\r\nPUB baz 1\r\nz\r\n"],
+  ["a SUB outside the allow list or inside the deny list gets a Permissions Violation", A + "SUB bar 1\r\nSUB foo.* 2\r\nSUB foo.hidden 3\r\nSUB > 5\r\n"],
+  ["a queue SUB violation names the queue", A + "SUB foo.hidden q 4\r\n"],
+  ["a wildcard SUB allowed is not sent messages on a denied subject", A + "SUB foo.* 2\r\nPUB foo.hidden 1\r\nx\r\nPUB foo.other 1\r\ny\r\n"],
+  ["the short forms: a string or a list is an allow list", connectWith({ user: "c", pass: "d" }) + "SUB x.> 1\r\nPUB x.a 1\r\n1\r\nPUB x.a.b 1\r\n2\r\nSUB y 2\r\n"],
+  ["the reply subject of a PUB is not checked", A_QUIET + "SUB foo.a 1\r\nPUB foo.a foo.secret 1\r\n1\r\n"],
+  ["a denied subscription gets nothing, a permitted one on the same connection does", A_QUIET + "SUB foo.hidden 1\r\nSUB foo.ok 2\r\nPUB foo.ok 1\r\nx\r\n"],
+  ["another client's denied messages are not delivered to a wildcard subscriber",
+    { conns: 2, steps: [{ conn: 0, send: A_QUIET + "SUB foo.> 1\r\n" }, { conn: 1, send: connectWith({ user: "free", pass: "free" }) + "PUB foo.hidden 1\r\nh\r\nPUB foo.seen 1\r\ns\r\n" }] }],
+  ["a user without permissions may do anything", connectWith({ user: "free", pass: "free" }) + "SUB > 1\r\nPUB anything 1\r\nx\r\n"],
+]);

@@ -202,7 +202,8 @@ describe("config to options", () => {
   });
 
   test.each(["authorization { user: a, permissions { publish: x } }",
-    "authorization { users: [ { user: a, password: b, permissions: { publish: x } } ] }", "accounts { A: {} }", "tls { cert_file: x }", "no_auth_user: bob",
+    "authorization { users: [ { user: a, password: b, permissions: { publish: x, allow_responses: true } } ] }",
+    "authorization { users: [ { user: a, password: b, permissions: { subscribe: \"foo q\" } } ] }", "accounts { A: {} }", "tls { cert_file: x }", "no_auth_user: bob",
     "operator: /x.jwt", "system_account: SYS", "websocket { port: 1, tls { cert_file: x } }", "cluster { authorization { user: a } }"])(
     "refuses to start with %s rather than run unprotected", (text) => {
       const e = errorOf(() => loadConfigFile(file(text), {}));
@@ -229,7 +230,16 @@ describe("config to options", () => {
       .toEqual({ users: [{ user: "a", password: "b" }], nkeys: [{ nkey }] });
   });
 
+  test("authorization: a user's permissions, long and short forms", () => {
+    const text = 'authorization { users: [ { user: a, password: b, permissions: { publish: { allow: ["a.>"], deny: "a.b" }, sub: "x.*" } } ] }';
+    expect(loadConfigFile(file(text), {}).options.authorization).toEqual({
+      users: [{ user: "a", password: "b", permissions: { publish: { allow: ["a.>"], deny: ["a.b"] }, subscribe: { allow: ["x.*"] } } }],
+    });
+  });
+
   test.each([
+    ["authorization { users: [ { user: a, permissions: { publish: \"a..b\" } } ] }", 'invalid subject "a..b" in permissions'],
+    ["authorization { users: [ { user: a, permissions: { publish: { alow: x } } } ] }", 'unknown field "alow"'],
     ["authorization { users: [ { nkey: UABC } ] }", "Not a valid public nkey for a user"],
     ["authorization { users: [ { nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4, user: a } ] }", "Nkey users do not take usernames or passwords"],
     ["authorization { user: a, password: b, token: t }", "Cannot have a user/pass and token"],

@@ -15,21 +15,21 @@ const creds = (fields: Partial<ConnectOptions>): ConnectOptions => ({ ...default
 describe("Authenticator", () => {
   test("a token must match exactly", () => {
     const a = new Authenticator({ token: "t0k" });
-    expect(a.authenticate(creds({ auth_token: "t0k" }), "", new Map())).toEqual({ name: "" });
+    expect(a.authenticate(creds({ auth_token: "t0k" }), "", new Map())).toEqual({ name: "", permissions: null });
     expect(a.authenticate(creds({ auth_token: "t0k " }), "", new Map())).toBeNull();
     expect(a.authenticate(creds({}), "", new Map())).toBeNull();
   });
 
   test("a single user needs both the name and the password", () => {
     const a = new Authenticator({ user: "u", password: "p" });
-    expect(a.authenticate(creds({ user: "u", pass: "p" }), "", new Map())).toEqual({ name: "u" });
+    expect(a.authenticate(creds({ user: "u", pass: "p" }), "", new Map())).toEqual({ name: "u", permissions: null });
     expect(a.authenticate(creds({ user: "v", pass: "p" }), "", new Map())).toBeNull();
     expect(a.authenticate(creds({ user: "u", pass: "" }), "", new Map())).toBeNull();
   });
 
   test("a users list finds the user by name and checks that user's password only", () => {
     const a = new Authenticator({ users: [{ user: "a", password: "1" }, { user: "b", password: "2" }] });
-    expect(a.authenticate(creds({ user: "b", pass: "2" }), "", new Map())).toEqual({ name: "b" });
+    expect(a.authenticate(creds({ user: "b", pass: "2" }), "", new Map())).toEqual({ name: "b", permissions: null });
     expect(a.authenticate(creds({ user: "b", pass: "1" }), "", new Map())).toBeNull();
   });
 
@@ -56,11 +56,17 @@ describe("Authenticator", () => {
     const nonce = newNonce();
     expect(nonce).toMatch(/^[A-Za-z0-9_-]{15}$/);
     const sig = Buffer.from(kp.sign(Buffer.from(nonce)));
-    expect(a.authenticate(creds({ nkey: kp.getPublicKey(), sig: sig.toString("base64url") }), nonce, new Map())).toEqual({ name: kp.getPublicKey() });
+    expect(a.authenticate(creds({ nkey: kp.getPublicKey(), sig: sig.toString("base64url") }), nonce, new Map())).toEqual({ name: kp.getPublicKey(), permissions: null });
     // Standard base64 is accepted too, as nats-server does.
     expect(a.authenticate(creds({ nkey: kp.getPublicKey(), sig: sig.toString("base64") }), nonce, new Map())).not.toBeNull();
     expect(a.authenticate(creds({ nkey: kp.getPublicKey(), sig: sig.toString("base64url") }), newNonce(), new Map())).toBeNull();
     expect(a.authenticate(creds({ nkey: kp.getPublicKey() }), nonce, new Map())).toBeNull();
+  });
+
+  test("a user's permissions come with it", () => {
+    const permissions = { publish: { allow: ["a"] } };
+    const a = new Authenticator({ users: [{ user: "u", password: "p", permissions }] });
+    expect(a.authenticate(creds({ user: "u", pass: "p" }), "", new Map())?.permissions).toEqual(permissions);
   });
 
   test("without nkey users no nonce is needed", () => {
@@ -107,8 +113,23 @@ describe("README Authentication examples", () => {
     ['{"user":"bob","pass":"builder"}', '{"user":"bob","pass":"wonderland"}'],
   ];
 
-  test("there are three, each a valid config", () => {
-    expect(examples).toHaveLength(3);
+  test("there are four, each a valid config", () => {
+    expect(examples).toHaveLength(4);
+  });
+
+  test("the permissions example allows and denies as it says", async () => {
+    const { options } = configToOptions(parseConfig(examples[3]!));
+    const server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...options });
+    try {
+      const ops = 'CONNECT {"user":"sensor","pass":"s3nsor","verbose":false}\r\nSUB commands.sensor.1 1\r\nSUB commands.other 2\r\n' +
+        "PUB telemetry.temp 1\r\nx\r\nPUB telemetry.admin.reset 1\r\nx\r\nPUB commands.sensor.1 2\r\nok\r\nPING\r\n";
+      expect(await exchange(server.port, () => ops)).toBe(
+        "-ERR 'Permissions Violation for Subscription to \"commands.other\"'\r\n" +
+        "-ERR 'Permissions Violation for Publish to \"telemetry.admin.reset\"'\r\n" +
+        "-ERR 'Permissions Violation for Publish to \"commands.sensor.1\"'\r\nPONG\r\n");
+    } finally {
+      await server.close();
+    }
   });
 
   test.each(expected.map((e, i) => [i, ...e] as const))("example %i admits the right credentials and refuses wrong ones", async (i, ok, bad) => {
