@@ -9,9 +9,14 @@ import { kits, take, text } from "./kits.js";
 let tokenServer: Server;
 let usersServer: Server;
 let nkeyServer: Server;
+let permServer: Server;
 const nkeyUser = createUser();
 const stranger = createUser();
 beforeAll(async () => {
+  permServer = await startServer({
+    host: "127.0.0.1", port: 0, noLog: true,
+    authorization: { users: [{ user: "u", password: "p", permissions: { publish: { deny: ["perm.secret"] }, subscribe: { deny: ["perm.secret"] } } }] },
+  });
   nkeyServer = await startServer({ host: "127.0.0.1", port: 0, noLog: true, authorization: { nkeys: [{ nkey: nkeyUser.getPublicKey() }] } });
   tokenServer = await startServer({ host: "127.0.0.1", port: 0, noLog: true, authorization: { token: "s3cr3t" } });
   usersServer = await startServer({
@@ -20,7 +25,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await Promise.all([tokenServer.close(), usersServer.close(), nkeyServer.close()]);
+  await Promise.all([tokenServer.close(), usersServer.close(), nkeyServer.close(), permServer.close()]);
 });
 
 /**
@@ -80,6 +85,27 @@ describe.each(kits)("$name with authentication", (kit) => {
 
   test("an nkey that is not configured is an authorization error", async () => {
     await refused(kit.connect({ servers: nkeyServer.url, authenticator: kit.nkeyAuthenticator(stranger.getSeed()) }));
+  });
+
+  test("a denied subscription ends with the client's permissions error; the connection stays", async () => {
+    const nc = await kit.connect({ servers: permServer.url, user: "u", pass: "p" });
+    const sub = nc.subscribe("perm.secret");
+    const err = await (async () => {
+      try {
+        for await (const _m of sub) return null;
+        return null;
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    // v3: PermissionViolationError; v2: NatsError with code PERMISSIONS_VIOLATION. Same text.
+    expect(err?.message.replace(/^'|'$/g, "")).toBe('Permissions Violation for Subscription to "perm.secret"');
+    const ok = nc.subscribe("perm.open");
+    nc.publish("perm.secret", "dropped");
+    nc.publish("perm.open", "delivered");
+    expect((await take(ok, 1)).map(text)).toEqual(["delivered"]);
+    expect(nc.isClosed()).toBe(false);
+    await nc.close();
   });
 
   test("an unknown user is an authorization error", async () => {
