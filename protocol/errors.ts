@@ -16,6 +16,8 @@ export const Errors = {
   InvalidSubject: { text: "Invalid Subject", close: false },
   StaleConnection: { text: "Stale Connection", close: true },
   BadClientProtocol: { text: "invalid client protocol", close: true },
+  AuthorizationViolation: { text: "Authorization Violation", close: true },
+  AuthenticationTimeout: { text: "Authentication Timeout", close: true },
   NoRespondersRequiresHeaders: { text: "no responders requires headers support", close: true },
 } as const satisfies Record<string, ProtocolErrorDef>;
 
@@ -24,4 +26,17 @@ export type ErrorName = keyof typeof Errors;
 /** The wire form: `-ERR 'text'\r\n`. */
 export function errorLine(text: string): Buffer {
   return Buffer.from(`-ERR '${text}'\r\n`, "latin1");
+}
+
+/**
+ * The permission errors carry the subject (Go's %q quoting; JSON's is the same for subjects,
+ * which hold no control characters). nats-server keeps the connection after them.
+ */
+export function publishViolation(subject: string): string {
+  return `Permissions Violation for Publish to ${JSON.stringify(subject)}`;
+}
+
+export function subscribeViolation(subject: string, queue: string): string {
+  const base = `Permissions Violation for Subscription to ${JSON.stringify(subject)}`;
+  return queue === "" ? base : `${base} using queue ${JSON.stringify(queue)}`;
 }

@@ -18,6 +18,8 @@ export const ParseError = {
   BadArgs: 4,
   /** HPUB on a connection that did not ask for headers: closed without an -ERR. */
   HeadersNotSupported: 5,
+  /** Any op but CONNECT while `connectRequired`: `-ERR 'Authorization Violation'`, then close. */
+  ConnectRequired: 6,
 } as const;
 export type ParseErrorKind = (typeof ParseError)[keyof typeof ParseError];
 
@@ -97,6 +99,11 @@ export class Parser {
    * sends its -ERR (before the payload, which may yet turn out malformed).
    */
   checkPublishSubjects = false;
+  /**
+   * Authentication is on and no CONNECT was accepted yet: like nats-server, the first byte of
+   * any other op is a violation (it never waits for the rest of the line or a payload).
+   */
+  connectRequired = false;
 
   private state = START;
   private op = 0;
@@ -152,6 +159,7 @@ export class Parser {
     while (i < n) {
       switch (this.state) {
         case START: {
+          if (this.connectRequired && (buf[i]! | 0x20) !== 0x63) return this.fail(ParseError.ConnectRequired, "op before CONNECT");
           // Fast path: a whole "PUB " in view skips the letter-by-letter states, and the whole
           // line if it is an ordinary one.
           if (i + 4 <= n && (buf[i]! | 0x20) === 0x70 && (buf[i + 1]! | 0x20) === 0x75 &&

@@ -2,6 +2,9 @@
 // `key = value` or `key value`; `{}` blocks and `[]` arrays; `#` and `//` comments; `include`;
 // `$VAR` variables (the file's own keys in scope, then the environment); sizes with k/kb/m/mb…
 // suffixes; quoted and bare strings. Errors carry file, line and column.
+import { authConfigError, isPublicUserKey, type AuthorizationOptions, type NkeyUser, type UserEntry } from "./auth/auth.js";
+import type { Permissions, SubjectPermission } from "./auth/permissions.js";
+import { isValidSubject } from "../protocol/subject.js";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { setHttpPort, WS_REQUIRES_TLS, type ServerOptions, type WebSocketOptions } from "./options.js";
@@ -347,7 +350,7 @@ export interface LoadedConfig {
 
 /** Keys that would leave the server less protected than its operator believes if ignored. */
 const REFUSED = new Set([
-  "authorization", "accounts", "tls", "ocsp", "operator", "operators", "roots", "root",
+  "accounts", "tls", "ocsp", "operator", "operators", "roots", "root",
   "root_operators", "root_operator", "resolver", "account_resolver", "accounts_resolver",
   "resolver_tls", "resolver_preload", "resolver_pinned_accounts", "no_auth_user",
   "system_account", "system", "trusted", "trusted_keys", "allow_non_tls", "https", "https_port",
@@ -498,6 +501,9 @@ function mapConfig(p: Parsed): LoadedConfig {
         // gnat's own key (nats-server has no alerts): see README, Alerts.
         options.alerts = mapAlerts(key, v, { fail, int, bool, str, duration, warnings });
         break;
+      case "authorization":
+        options.authorization = mapAuthorization(key, v, { fail, int, bool, str, duration, warnings });
+        break;
       case "websocket":
       case "ws":
         mapWebSocket(key, v, options, { fail, int, bool, str, duration, warnings }, where);
@@ -630,6 +636,148 @@ function mapAlerts(key: string, v: ConfigValue, r: Readers): AlertsInput {
     out[name as AlertName] = rule;
   }
   return out;
+}
+
+const REFUSE_REASON = "is not supported by gnat yet: refusing to start rather than run less protected than configured";
+
+/** Keys of `authorization {}` (and of its users) that gnat does not implement yet: refused. */
+const AUTH_REFUSED = new Set(["default_permission", "default_permissions", "permissions", "auth_callout", "auth_hook"]);
+const USER_REFUSED = new Set(["account", "allowed_connection_types", "connection_types"]);
+
+/** nats-server's `authorization {}` block: a token, one user/password, or a users list. */
+function mapAuthorization(key: string, v: ConfigValue, r: Readers): AuthorizationOptions {
+  if (!isMap(v)) throw r.fail(key, "Expected authorization to be a map");
+  const a: AuthorizationOptions = {};
+  for (const [mk, mv] of Object.entries(v)) {
+    const k = mk.toLowerCase();
+    if (AUTH_REFUSED.has(k)) throw r.fail(key, `'${key}.${mk}' ${REFUSE_REASON}`);
+    switch (k) {
+      case "user":
+      case "username":
+        a.user = r.str(mk, mv);
+        break;
+      case "pass":
+      case "password":
+        a.password = r.str(mk, mv);
+        break;
+      case "token":
+        a.token = r.str(mk, mv);
+        break;
+      case "timeout":
+        // Seconds, as in nats-server (a float is allowed).
+        if (typeof mv !== "number" || !(mv > 0)) throw r.fail(mk, `${key}.${mk} must be a positive number of seconds`);
+        a.timeout = mv * 1000;
+        break;
+      case "users": {
+        if (!Array.isArray(mv)) throw r.fail(key, `Expected users field to be an array, got ${typeof mv}`);
+        // As nats-server does, one list holds both kinds; they are kept apart from here on.
+        const entries = mv.map((u) => mapUser(key, u, r));
+        a.users = entries.filter((e): e is UserEntry => "user" in e);
+        const nkeys = entries.filter((e): e is NkeyUser => "nkey" in e);
+        if (nkeys.length > 0) a.nkeys = nkeys;
+        break;
+      }
+      default:
+        throw r.fail(key, `unknown field "${mk}"`);
+    }
+  }
+  const err = authConfigError(a);
+  if (err !== null) throw r.fail(key, err);
+  return a;
+}
+
+function mapUser(key: string, v: ConfigValue, r: Readers): UserEntry | NkeyUser {
+  if (!isMap(v)) throw r.fail(key, "Expected user entry to be a map/struct");
+  let user: string | undefined;
+  let password: string | undefined;
+  let nkey: string | undefined;
+  let permissions: Permissions | undefined;
+  for (const [mk, mv] of Object.entries(v)) {
+    const k = mk.toLowerCase();
+    if (USER_REFUSED.has(k)) throw r.fail(key, `'${key}.users.${mk}' ${REFUSE_REASON}`);
+    switch (k) {
+      case "user":
+      case "username":
+        user = r.str(mk, mv);
+        break;
+      case "pass":
+      case "password":
+        password = r.str(mk, mv);
+        break;
+      case "nkey":
+        nkey = r.str(mk, mv);
+        break;
+      case "permission":
+      case "permissions":
+        permissions = mapPermissions(key, mv, r);
+        break;
+      default:
+        throw r.fail(key, `unknown field "${mk}"`);
+    }
+  }
+  if (nkey !== undefined) {
+    if (!isPublicUserKey(nkey)) throw r.fail(key, "Not a valid public nkey for a user");
+    if (user !== undefined || password !== undefined) throw r.fail(key, "Nkey users do not take usernames or passwords");
+    return permissions === undefined ? { nkey } : { nkey, permissions };
+  }
+  if (user === undefined) throw r.fail(key, "User entry requires a user");
+  return permissions === undefined ? { user, password: password ?? "" } : { user, password: password ?? "", permissions };
+}
+
+/** A user's `permissions { publish, subscribe }`. */
+function mapPermissions(key: string, v: ConfigValue, r: Readers): Permissions {
+  if (!isMap(v)) throw r.fail(key, "Expected permissions to be a map");
+  const p: Permissions = {};
+  for (const [mk, mv] of Object.entries(v)) {
+    switch (mk.toLowerCase()) {
+      case "pub":
+      case "publish":
+      case "import":
+        p.publish = mapSubjectPermission(key, mk, mv, r);
+        break;
+      case "sub":
+      case "subscribe":
+      case "export":
+        p.subscribe = mapSubjectPermission(key, mk, mv, r);
+        break;
+      case "allow_responses":
+      case "allow_response":
+      case "response":
+      case "responses":
+        throw r.fail(key, `'${key}.permissions.${mk}' ${REFUSE_REASON}`);
+      default:
+        throw r.fail(key, `unknown field "${mk}"`);
+    }
+  }
+  return p;
+}
+
+/** `"foo.>"`, `["a", "b"]` (both: an allow list) or `{ allow: …, deny: … }`. */
+function mapSubjectPermission(key: string, mk: string, v: ConfigValue, r: Readers): SubjectPermission {
+  const list = (k: string, x: ConfigValue): string[] => {
+    const items = (Array.isArray(x) ? x : [x]).map((s) => r.str(k, s));
+    for (const s of items) {
+      // nats-server also takes "subject queue" entries (queue permissions); gnat does not yet.
+      if (/\s/.test(s)) throw r.fail(key, `'${key}.permissions.${mk}' queue entry "${s}" ${REFUSE_REASON}`);
+      if (!isValidSubject(s)) throw r.fail(key, `invalid subject "${s}" in permissions`);
+    }
+    return items;
+  };
+  if (!isMap(v)) return { allow: list(mk, v) };
+  const p: SubjectPermission = {};
+  for (const [k, x] of Object.entries(v)) {
+    switch (k.toLowerCase()) {
+      case "allow":
+        p.allow = list(k, x);
+        break;
+      case "deny":
+        p.deny = list(k, x);
+        break;
+      default:
+        throw r.fail(key, `unknown field "${k}"`);
+    }
+  }
+  return p;
 }
 
 /** Keys of the websocket block that change who may connect: refused until gnat has them. */

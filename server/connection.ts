@@ -7,10 +7,12 @@ import type { InternTable } from "../protocol/intern.js";
 import { POOLED_SIZE, stallMark, stallTtl, type BufferPool } from "./outbound.js";
 import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
 import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../protocol/encode.js";
-import { errorLine, Errors, type ProtocolErrorDef } from "../protocol/errors.js";
+import { errorLine, Errors, publishViolation, subscribeViolation, type ProtocolErrorDef } from "../protocol/errors.js";
+import { PermissionChecker } from "./auth/permissions.js";
 import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../protocol/parser.js";
 import { isValidSubject } from "../protocol/subject.js";
 import type { ServerOptions } from "./options.js";
+import { DEFAULT_AUTH_TIMEOUT_MS, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache } from "./auth/auth.js";
 import { Subscription, type Client, type Router } from "./router.js";
 
 /**
@@ -47,6 +49,8 @@ export interface ConnectionHost {
   readonly log: Logger;
   readonly intern: InternTable;
   readonly buffers: BufferPool;
+  /** null when anyone may connect. */
+  readonly authenticator: Authenticator | null;
   /** DataViews of read chunks, shared: a fan-out copies from the same chunk many times. */
   readonly views: ViewCache;
   infoLine(c: ClientConnection): Buffer;
@@ -115,6 +119,15 @@ export class ClientConnection implements Client, ParserHandler {
   private rtt = 0;
   private rttStart = 0;
   private connectReceived = false;
+  /** Who the client authenticated as (null while authentication is off or pending). */
+  user: AuthenticatedUser | null = null;
+  /** Until a CONNECT is accepted: close the client if it does not send one in time. */
+  private authTimer: NodeJS.Timeout | null = null;
+  private bcryptCache: BcryptCache | null = null;
+  /** The user's publish/subscribe permissions; null: no limits. */
+  private perms: PermissionChecker | null = null;
+  /** What this client's INFO asked it to sign (nkey users); "" when none was sent. */
+  readonly nonce: string;
   private writeTimer: NodeJS.Timeout | null = null;
 
   private readonly router: Router;
@@ -132,6 +145,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.trace = o.trace && this.log.isLevelEnabled("trace");
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
+    this.nonce = host.authenticator?.nonceRequired === true ? newNonce() : "";
     this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload, intern: host.intern, buffers: host.buffers });
     // Before CONNECT a client is pedantic, as in nats-server.
     this.parser.checkPublishSubjects = this.opts.pedantic;
@@ -169,6 +183,15 @@ export class ClientConnection implements Client, ParserHandler {
     this.queue(this.host.infoLine(this));
     this.flush();
     this.armPing(this.host.options.pingInterval);
+    if (this.host.authenticator !== null) {
+      this.parser.connectRequired = true;
+      const ms = this.host.options.authorization?.timeout ?? DEFAULT_AUTH_TIMEOUT_MS;
+      this.authTimer = setTimeout(() => {
+        this.authTimer = null;
+        this.log.debug({ cid: this.cid }, "authentication timeout");
+        this.sendErrClose(Errors.AuthenticationTimeout);
+      }, ms);
+    }
   }
 
   // ---- inbound ----------------------------------------------------------------------------
@@ -203,6 +226,20 @@ export class ClientConnection implements Client, ParserHandler {
     this.noResponders = o.no_responders;
     if (o.protocol < 0 || o.protocol > 1) return this.sendErrClose(Errors.BadClientProtocol);
     if (o.no_responders && !o.headers) return this.sendErrClose(Errors.NoRespondersRequiresHeaders);
+    // Every CONNECT is checked, not only the first, as nats-server does.
+    const auth = this.host.authenticator;
+    if (auth !== null) {
+      this.bcryptCache ??= new Map();
+      const user = auth.authenticate(o, this.nonce, this.bcryptCache);
+      if (user === null) {
+        this.log.error({ cid: this.cid, user: o.user }, "authorization violation");
+        return this.sendErrClose(Errors.AuthorizationViolation);
+      }
+      this.user = user;
+      this.perms = user.permissions === null ? null : new PermissionChecker(user.permissions);
+      this.parser.connectRequired = false;
+      this.clearAuthTimer();
+    }
     if (o.verbose) this.queue(OK);
     if (!this.connectReceived) {
       this.connectReceived = true;
@@ -228,6 +265,8 @@ export class ClientConnection implements Client, ParserHandler {
     if (this.trace) this.tracePub(subject, reply, hdrLen, buf.subarray(start, end));
     this.inMsgs++;
     this.inBytes += end - start - 2;
+    // Dropped with an -ERR (and no +OK); the connection stays, as in nats-server.
+    if (this.perms !== null && !this.perms.canPublish(subject)) return this.sendViolation(publishViolation(subject));
     if (this.opts.verbose) this.queue(OK);
     this.router.publish(this, subject, reply, hdrLen, buf, start, end);
   }
@@ -246,6 +285,7 @@ export class ClientConnection implements Client, ParserHandler {
     if (!isValidSubject(subject) || (queue !== "" && !isValidQueue(queue))) {
       return this.sendErr(Errors.InvalidSubject);
     }
+    if (this.perms !== null && !this.perms.canSubscribe(subject)) return this.sendViolation(subscribeViolation(subject, queue));
     const sub = new Subscription(this, subject, queue, sid);
     this.subs.set(sid, sub);
     this.router.subscribe(sub);
@@ -299,6 +339,9 @@ export class ClientConnection implements Client, ParserHandler {
       case ParseError.MaxPayload:
         this.log.error({ cid: this.cid, detail }, "maximum payload exceeded");
         return this.sendErrClose(Errors.MaxPayload);
+      case ParseError.ConnectRequired:
+        this.log.error({ cid: this.cid }, "authorization violation: op before CONNECT");
+        return this.sendErrClose(Errors.AuthorizationViolation);
       default:
         this.log.error({ cid: this.cid, detail }, "client protocol error");
         this.close("Protocol Violation", true);
@@ -309,6 +352,8 @@ export class ClientConnection implements Client, ParserHandler {
 
   deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
     if (this.closed) return false;
+    // A wildcard subscription may cover a subject the subscribe deny list names: not delivered.
+    if (this.perms !== null && this.perms.filtersDeliveries && !this.perms.canDeliver(subject)) return false;
     let size = end - start - 2;
     if (hdrLen >= 0 && !this.headers) {
       // A client that did not ask for headers gets the payload alone.
@@ -518,6 +563,11 @@ export class ClientConnection implements Client, ParserHandler {
     this.queue(errorLine(def.text));
   }
 
+  private sendViolation(text: string): void {
+    this.log.error({ cid: this.cid, user: this.user?.name }, text);
+    this.queue(errorLine(text));
+  }
+
   private sendErrClose(def: ProtocolErrorDef): void {
     this.sendErr(def);
     this.close(def.text, true);
@@ -569,6 +619,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.closeReason = reason;
     if (this.pingTimer !== null) clearTimeout(this.pingTimer);
     if (this.writeTimer !== null) clearTimeout(this.writeTimer);
+    this.clearAuthTimer();
     this.pingTimer = null;
     this.writeTimer = null;
     for (const sub of this.subs.values()) this.router.unsubscribe(sub);
@@ -594,6 +645,11 @@ export class ClientConnection implements Client, ParserHandler {
     } else {
       this.socket.destroy();
     }
+  }
+
+  private clearAuthTimer(): void {
+    if (this.authTimer !== null) clearTimeout(this.authTimer);
+    this.authTimer = null;
   }
 
   private onSocketError(err: Error): void {

@@ -40,6 +40,9 @@ const FLAGS: FlagDef[] = [
   { names: ["js", "jetstream"], kind: "bool", help: "Enable JetStream functionality", apply: (o, v) => { o.jetstream = Boolean(v); } },
   { names: ["sd", "store_dir"], kind: "string", arg: "<dir>", help: "Set the storage directory", apply: (o, v) => { o.storeDir = String(v); } },
   { names: ["m", "http_port"], kind: "int", arg: "<port>", help: "Use port for http monitoring (-1 for any free port; 0, the default, for none)", apply: (o, v) => { setHttpPort(o, Number(v)); } },
+  { names: ["user"], kind: "string", arg: "<user>", help: "User required for connections", apply: (o, v) => { o.authorization = { ...o.authorization, user: String(v) }; } },
+  { names: ["pass"], kind: "string", arg: "<password>", help: "Password required for connections", apply: (o, v) => { o.authorization = { ...o.authorization, password: String(v) }; } },
+  { names: ["auth"], kind: "string", arg: "<token>", help: "Authorization token required for connections", apply: (o, v) => { o.authorization = { ...o.authorization, token: String(v) }; } },
   // nats-server flags for features gnat does not have yet.
   { names: ["ms", "https_port"], kind: "int", help: "", unsupported: "refuse" },
   { names: ["client_advertise"], kind: "string", help: "", unsupported: "warn" },
@@ -56,9 +59,6 @@ const FLAGS: FlagDef[] = [
   { names: ["no_advertise"], kind: "bool", help: "", unsupported: "warn" },
   { names: ["connect_retries"], kind: "int", help: "", unsupported: "warn" },
   { names: ["cluster_name"], kind: "string", help: "", unsupported: "warn" },
-  { names: ["user"], kind: "string", help: "", unsupported: "refuse" },
-  { names: ["pass"], kind: "string", help: "", unsupported: "refuse" },
-  { names: ["auth"], kind: "string", help: "", unsupported: "refuse" },
   { names: ["tls"], kind: "bool", help: "", unsupported: "refuse" },
   { names: ["tlscert"], kind: "string", help: "", unsupported: "refuse" },
   { names: ["tlskey"], kind: "string", help: "", unsupported: "refuse" },
@@ -156,7 +156,12 @@ export function buildOptions(parsed: ParsedArgs, program: string): { options: Se
     fromFile = loaded.options;
     warnings.push(...loaded.warnings);
   }
-  const options = resolveOptions({ ...fromFile, ...parsed.flags, programName: program });
+  const merged: Partial<ServerOptions> = { ...fromFile, ...parsed.flags, programName: program };
+  // -user/-pass/-auth override single keys of the file's authorization block, not the block.
+  if (fromFile.authorization && parsed.flags.authorization) {
+    merged.authorization = { ...fromFile.authorization, ...parsed.flags.authorization };
+  }
+  const options = resolveOptions(merged);
   return { options, warnings };
 }
 

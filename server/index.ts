@@ -9,6 +9,7 @@ import { InternTable } from "../protocol/intern.js";
 import { ViewCache } from "../protocol/bytes.js";
 import { BufferPool } from "./outbound.js";
 import { ClientConnection, type ClientSocket, type ConnectionHost } from "./connection.js";
+import { Authenticator, authRequired } from "./auth/auth.js";
 import { listenTcp, type TcpListener } from "./transport/tcp.js";
 import { listenWebSocket, type WebSocketListener } from "./transport/websocket.js";
 import { createLogger } from "./log.js";
@@ -38,6 +39,8 @@ export class Server implements ConnectionHost {
   readonly intern = new InternTable(4096);
   /** Outbound buffers, lent to connections while they have bytes queued. */
   readonly buffers = new BufferPool();
+  /** null when anyone may connect. */
+  readonly authenticator: Authenticator | null;
   readonly views = new ViewCache();
   readonly log: Logger;
   readonly serverId = `N${serverIdGen()}`;
@@ -75,6 +78,8 @@ export class Server implements ConnectionHost {
   constructor(input: ServerOptionsInput = {}) {
     this.options = resolveOptions(input);
     this.log = createLogger(this.options);
+    const auth = this.options.authorization;
+    this.authenticator = auth !== null && authRequired(auth) ? new Authenticator(auth) : null;
     this.router.onAutoUnsubscribe = (sub) => {
       if (sub.client instanceof ClientConnection) sub.client.forget(sub);
     };
@@ -184,6 +189,7 @@ export class Server implements ConnectionHost {
       host: o.host,
       port: this.boundPort,
       headers: true,
+      ...(this.authenticator !== null ? { auth_required: true } : {}),
       max_payload: o.maxPayload,
       ...(o.jetstream ? { jetstream: true } : {}),
     };
@@ -193,7 +199,9 @@ export class Server implements ConnectionHost {
 
   infoLine(c: ClientConnection): Buffer {
     const ip = JSON.stringify(c.remoteAddress.startsWith("::ffff:") ? c.remoteAddress.slice(7) : c.remoteAddress);
-    return Buffer.from(`INFO ${this.infoPrefix},"client_id":${c.cid},"client_ip":${ip}} \r\n`, "latin1");
+    // The nonce is base64url: nothing in it needs escaping.
+    const nonce = c.nonce === "" ? "" : `,"nonce":"${c.nonce}"`;
+    return Buffer.from(`INFO ${this.infoPrefix}${nonce},"client_id":${c.cid},"client_ip":${ip}} \r\n`, "latin1");
   }
 
   /** Take a new client connection from any transport. */

@@ -2,6 +2,7 @@
 // Names follow nats-server's config keys, camel-cased. Durations are milliseconds, sizes bytes.
 import type { Logger } from "pino";
 import { resolveAlerts, type AlertsInput } from "./monitor/alerts.js";
+import { authConfigError, type AuthorizationOptions } from "./auth/auth.js";
 
 export interface ServerOptions {
   /** Interface to listen on; nats-server's default is all interfaces. */
@@ -54,6 +55,11 @@ export interface ServerOptions {
   alerts: AlertsInput;
   /** A WebSocket listener for clients (nats-server's `websocket {}` block); null: none. */
   websocket: WebSocketOptions | null;
+  /**
+   * Who may connect (nats-server's `authorization {}`, -auth, -user/-pass); null: anyone. Also
+   * applies to WebSocket clients.
+   */
+  authorization: AuthorizationOptions | null;
 }
 
 /** nats-server's `websocket {}` settings, camel-cased. */
@@ -109,6 +115,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   httpHost: "",
   alerts: {},
   websocket: null,
+  authorization: null,
 };
 
 /** Payloads above this work but are discouraged (nats-server warns the same). */
@@ -159,6 +166,10 @@ export function validateOptions(o: ServerOptions): void {
     for (const origin of ws.allowedOrigins ?? []) {
       if (!URL.canParse(origin)) throw new Error(`unable to parse allowed origin: ${origin}`);
     }
+  }
+  if (o.authorization !== null) {
+    const err = authConfigError(o.authorization);
+    if (err !== null) throw new Error(err);
   }
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");
   if (o.maxPending > 0 && o.maxPayload > o.maxPending) {

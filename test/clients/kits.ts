@@ -37,22 +37,38 @@ export interface Conn {
   isClosed(): boolean;
 }
 
+/** The connect options both clients share (credentials included). */
+export interface ConnectOpts {
+  servers: string;
+  noEcho?: boolean;
+  name?: string;
+  token?: string;
+  user?: string;
+  pass?: string;
+  /** From the same kit's nkeyAuthenticator. */
+  authenticator?: unknown;
+}
+
 export interface Kit {
   name: string;
-  connect(opts: { servers: string; noEcho?: boolean; name?: string }): Promise<Conn>;
+  connect(opts: ConnectOpts): Promise<Conn>;
   headers(): MsgHdrs;
+  /** The client's own nkey authenticator for a user seed. */
+  nkeyAuthenticator(seed: Uint8Array): unknown;
 }
 
 export const kits: Kit[] = [
   {
     name: "@nats-io/transport-node v3",
-    connect: async (o) => (await v3.connect({ ...o, reconnect: false })) as unknown as Conn,
+    connect: async (o) => (await v3.connect({ ...o, reconnect: false } as v3.NodeConnectionOptions)) as unknown as Conn,
     headers: () => v3.headers() as unknown as MsgHdrs,
+    nkeyAuthenticator: (seed) => v3.nkeyAuthenticator(seed),
   },
   {
     name: "nats v2",
-    connect: async (o) => (await v2.connect({ ...o, reconnect: false })) as unknown as Conn,
+    connect: async (o) => (await v2.connect({ ...o, reconnect: false } as v2.ConnectionOptions)) as unknown as Conn,
     headers: () => v2.headers() as unknown as MsgHdrs,
+    nkeyAuthenticator: (seed) => v2.nkeyAuthenticator(seed),
   },
 ];
 

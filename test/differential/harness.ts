@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Parser, type ParserHandler } from "../../protocol/parser.js";
 import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
+import { configToOptions, parseConfig } from "../../server/config.js";
 
 /** Path of nats-server, or null with the reason it is missing. */
 export function findNatsServer(): string | null {
@@ -40,14 +41,18 @@ export interface Pair {
   close(): Promise<void>;
 }
 
-/** Start gnat and nats-server with the same limits. */
-export async function startPair(limits: Limits = {}): Promise<Pair> {
-  const gnat: Server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...limits });
+/**
+ * Start gnat and nats-server with the same limits. `config` is nats-server config text (an
+ * `authorization {}` block, say) given to both: gnat reads it with its own config reader.
+ */
+export async function startPair(limits: Limits = {}, config = ""): Promise<Pair> {
+  const extra = config === "" ? {} : configToOptions(parseConfig(config)).options;
+  const gnat: Server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...limits, ...extra });
   const dir = mkdtempSync(join(tmpdir(), "gnat-diff-"));
   const conf = join(dir, "nats.conf");
   // Ask the kernel for a free port, then hand it to nats-server.
   const natsPort = await freePort();
-  writeFileSync(conf, natsConfig(natsPort, limits));
+  writeFileSync(conf, natsConfig(natsPort, limits) + config);
   const child: ChildProcess = spawn(NATS_SERVER!, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -100,7 +105,8 @@ export async function waitForPort(port: number, child: ChildProcess, err: () => 
 /** One step of a transcript: bytes to send on a connection. */
 export interface Step {
   conn?: number;
-  send: string | Buffer;
+  /** Bytes, or a function of the connection's INFO (to sign its nonce, say). */
+  send: string | Buffer | ((info: Record<string, unknown>) => string);
   /**
    * Round-trip a PING on this connection after the step, so the next step (maybe on another
    * connection) happens after the server took this one. Default: on when there are several
@@ -158,6 +164,12 @@ function send(c: Conn, bytes: Buffer): void {
 
 const INFO_RE = /^INFO \{.*?\} \r\n/;
 
+/** The INFO a connection was greeted with, parsed. */
+function infoOf(out: string): Record<string, unknown> {
+  const end = out.indexOf("\r\n");
+  return end < 0 ? {} : (JSON.parse(out.slice(5, end).trim()) as Record<string, unknown>);
+}
+
 /** Replace the INFO line (ids, ports, version legitimately differ) with a marker. */
 export function normalise(out: string): string {
   return out.replace(INFO_RE, "INFO <info>\r\n");
@@ -189,7 +201,8 @@ export async function play(port: number, t: Transcript): Promise<Output> {
   for (const step of t.steps) {
     const c = conns[step.conn ?? 0]!;
     if (c.closed) continue;
-    send(c, typeof step.send === "string" ? Buffer.from(step.send, "latin1") : step.send);
+    const bytes = typeof step.send === "function" ? step.send(infoOf(c.out)) : step.send;
+    send(c, typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes);
     if (step.sync ?? n > 1) await syncPong(c, deadline);
     const text = step.waitFor;
     if (text !== undefined) await waitFor(c, () => c.closed || c.out.includes(text), deadline);

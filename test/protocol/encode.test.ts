@@ -60,7 +60,8 @@ describe("the error table", () => {
   test("every -ERR text gnat can send is exercised against nats-server by a transcript", async () => {
     const { readFileSync } = await import("node:fs");
     const { join } = await import("node:path");
-    const transcripts = readFileSync(join(import.meta.dirname, "../differential/transcripts.test.ts"), "utf8");
+    const transcripts = ["transcripts", "auth"]
+      .map((f) => readFileSync(join(import.meta.dirname, `../differential/${f}.test.ts`), "utf8")).join("\n");
     // Each error is provoked by a named transcript; the name says which one.
     const provokedBy: Record<string, RegExp> = {
       UnknownProtocol: /unknown op gets Unknown Protocol Operation/,
@@ -73,6 +74,8 @@ describe("the error table", () => {
       StaleConnection: /Stale Connection/,
       BadClientProtocol: /protocol 2 is refused/,
       NoRespondersRequiresHeaders: /no_responders without headers is refused/,
+      AuthorizationViolation: /a wrong token is an Authorization Violation/,
+      AuthenticationTimeout: /never sends CONNECT gets Authentication Timeout/,
     };
     expect(Object.keys(provokedBy).sort()).toEqual(Object.keys(Errors).sort());
     for (const [name, re] of Object.entries(provokedBy)) expect(transcripts, name).toMatch(re);

@@ -53,8 +53,8 @@ function exited(c: ChildProcess): Promise<number | null> {
   return new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.once("exit", (code) => r(code))));
 }
 
-/** A raw client round trip: SUB, PUB, and the MSG back. */
-function roundTrip(port: number): Promise<string> {
+/** A raw client round trip: SUB, PUB, and the MSG back (or whatever came before a close). */
+function roundTrip(port: number, creds: Record<string, string> = {}): Promise<string> {
   return new Promise((res, rej) => {
     const s = connect(port, "127.0.0.1");
     let out = "";
@@ -67,8 +67,12 @@ function roundTrip(port: number): Promise<string> {
         res(out);
       }
     });
+    s.on("close", () => {
+      clearTimeout(t);
+      res(out);
+    });
     s.on("error", rej);
-    s.write('CONNECT {"verbose":false}\r\nSUB hello 1\r\nPUB hello 2\r\nhi\r\nPING\r\n');
+    s.write(`CONNECT ${JSON.stringify({ verbose: false, ...creds })}\r\nSUB hello 1\r\nPUB hello 2\r\nhi\r\nPING\r\n`);
   });
 }
 
@@ -87,8 +91,13 @@ describe("flags", () => {
   });
 
   test("refuses security flags it does not support yet", () => {
-    expect(() => parseArgs(["--user", "a"])).toThrow(/refusing/);
     expect(() => parseArgs(["--tls"])).toThrow(/refusing/);
+    expect(() => parseArgs(["--tlscert", "x"])).toThrow(/refusing/);
+  });
+
+  test("--user/--pass and --auth set authorization", () => {
+    expect(parseArgs(["--user", "a", "--pass", "b"]).flags).toEqual({ authorization: { user: "a", password: "b" } });
+    expect(parseArgs(["--auth", "t"]).flags).toEqual({ authorization: { token: "t" } });
   });
 
   test("warns about other nats-server flags it does not support yet", () => {
@@ -152,13 +161,13 @@ describe("the gnat command", () => {
     expect(r.stderr).not.toContain("    at ");
   });
 
-  test("a config with authorization refuses to start", () => {
+  test("a config with an authorization key gnat lacks refuses to start", () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const conf = join(dir, "auth.conf");
-    writeFileSync(conf, "authorization { user: a, password: b }\n");
+    writeFileSync(conf, "authorization { auth_callout { issuer: x } }\n");
     const r = run(["-c", conf]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/'authorization' is not supported by gnat yet: refusing to start/);
+    expect(r.stderr).toMatch(/'authorization.auth_callout' is not supported by gnat yet: refusing to start/);
   });
 
   test("-t tests a config and exits", () => {
@@ -177,6 +186,15 @@ describe("the gnat command", () => {
     const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] };
     const port = Number(new URL(ports.nats[0]!).port);
     expect(await roundTrip(port)).toContain("MSG hello 1 2\r\nhi\r\n");
+  });
+
+  test("--auth TOKEN makes clients without the token fail and clients with it work", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
+    const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir, "--auth", "t0k"]);
+    const file = await waitFor(() => readdirSync(dir).find((f) => f === `cli_${c.pid}.ports`));
+    const port = Number(new URL((JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] }).nats[0]!).port);
+    expect(await roundTrip(port)).toContain("-ERR 'Authorization Violation'\r\n");
+    expect(await roundTrip(port, { auth_token: "t0k" })).toContain("MSG hello 1 2\r\nhi\r\n");
   });
 
   test("stands in for nats-server: a symlink of that name, -c with port -1, the ports file read back", async () => {

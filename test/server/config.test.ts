@@ -201,12 +201,55 @@ describe("config to options", () => {
     expect(errorOf(() => loadConfigFile(file("jetstream: maybe"), {})).message).toMatch(/Expected 'enabled' or 'disabled'/);
   });
 
-  test.each(["authorization { user: a, password: b }", "accounts { A: {} }", "tls { cert_file: x }", "no_auth_user: bob",
+  test.each(["authorization { user: a, permissions { publish: x } }",
+    "authorization { users: [ { user: a, password: b, permissions: { publish: x, allow_responses: true } } ] }",
+    "authorization { users: [ { user: a, password: b, permissions: { subscribe: \"foo q\" } } ] }", "accounts { A: {} }", "tls { cert_file: x }", "no_auth_user: bob",
     "operator: /x.jwt", "system_account: SYS", "websocket { port: 1, tls { cert_file: x } }", "cluster { authorization { user: a } }"])(
     "refuses to start with %s rather than run unprotected", (text) => {
       const e = errorOf(() => loadConfigFile(file(text), {}));
       expect(e.message).toMatch(/not supported by gnat yet: refusing to start/);
     });
+
+  test("authorization: a token, with the timeout in seconds", () => {
+    expect(loadConfigFile(file('authorization { token: "s3cr3t", timeout: 0.5 }'), {}).options.authorization)
+      .toEqual({ token: "s3cr3t", timeout: 500 });
+  });
+
+  test("authorization: one user and password", () => {
+    expect(loadConfigFile(file("authorization { user: a, password: b }"), {}).options.authorization).toEqual({ user: "a", password: "b" });
+  });
+
+  test("authorization: a users list", () => {
+    expect(loadConfigFile(file("authorization { users: [ { user: a, password: b }, { username: c, pass: d } ] }"), {}).options.authorization)
+      .toEqual({ users: [{ user: "a", password: "b" }, { user: "c", password: "d" }] });
+  });
+
+  test("authorization: nkey users sit in the same users list as password users", () => {
+    const nkey = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
+    expect(loadConfigFile(file(`authorization { users: [ { nkey: ${nkey} }, { user: a, password: b } ] }`), {}).options.authorization)
+      .toEqual({ users: [{ user: "a", password: "b" }], nkeys: [{ nkey }] });
+  });
+
+  test("authorization: a user's permissions, long and short forms", () => {
+    const text = 'authorization { users: [ { user: a, password: b, permissions: { publish: { allow: ["a.>"], deny: "a.b" }, sub: "x.*" } } ] }';
+    expect(loadConfigFile(file(text), {}).options.authorization).toEqual({
+      users: [{ user: "a", password: "b", permissions: { publish: { allow: ["a.>"], deny: ["a.b"] }, subscribe: { allow: ["x.*"] } } }],
+    });
+  });
+
+  test.each([
+    ["authorization { users: [ { user: a, permissions: { publish: \"a..b\" } } ] }", 'invalid subject "a..b" in permissions'],
+    ["authorization { users: [ { user: a, permissions: { publish: { alow: x } } } ] }", 'unknown field "alow"'],
+    ["authorization { users: [ { nkey: UABC } ] }", "Not a valid public nkey for a user"],
+    ["authorization { users: [ { nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4, user: a } ] }", "Nkey users do not take usernames or passwords"],
+    ["authorization { user: a, password: b, token: t }", "Cannot have a user/pass and token"],
+    ["authorization { user: a, users: [ { user: b } ] }", "Can not have a single user/pass and a users array"],
+    ["authorization { token: t, users: [] }", "Can not have a token and a users array"],
+    ["authorization { users: [ { user: a }, { user: a } ] }", 'Duplicate user "a" detected'],
+    ["authorization { tokn: t }", 'unknown field "tokn"'],
+  ])("authorization %s is an error: %s", (text, msg) => {
+    expect(errorOf(() => loadConfigFile(file(text), {})).message).toContain(msg);
+  });
 
   test("rejects an unknown key, as nats-server does, unless it serves as a variable", () => {
     const e = errorOf(() => loadConfigFile(file("port: 1\nprot: 2\n"), {}));

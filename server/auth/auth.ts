@@ -1,0 +1,171 @@
+// Client authentication as nats-server does it: one token, one user/password, or a list of
+// users (by name and password, or by nkey). Stored secrets may be bcrypt hashes (`$2a$…`); plain
+// ones are compared in constant time; nkey users sign the INFO nonce (ed25519).
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import bcrypt from "bcryptjs";
+import { fromPublic } from "@nats-io/nkeys";
+import type { ConnectOptions } from "../../protocol/connect.js";
+import type { Permissions } from "./permissions.js";
+
+/** One entry of `authorization { users: [...] }`. */
+export interface UserEntry {
+  user: string;
+  password: string;
+  permissions?: Permissions;
+}
+
+/** An nkey user: its public key (`U…`); it proves itself by signing the nonce. */
+export interface NkeyUser {
+  nkey: string;
+  permissions?: Permissions;
+}
+
+/** nats-server's `authorization {}` block (and -auth / -user / -pass), camel-cased. */
+export interface AuthorizationOptions {
+  token?: string;
+  user?: string;
+  password?: string;
+  users?: UserEntry[];
+  /** nkey users (config: entries of `users` with an `nkey`). */
+  nkeys?: NkeyUser[];
+  /** ms a client has to send its CONNECT; nats-server's default is 2 s. */
+  timeout?: number;
+}
+
+/** Who a connection authenticated as. */
+export interface AuthenticatedUser {
+  /** The user name, or the nkey of an nkey user; "" for a token. */
+  readonly name: string;
+  /** What it may publish and subscribe to; null: anything. */
+  readonly permissions: Permissions | null;
+}
+
+/** nats-server's AUTH_TIMEOUT. */
+export const DEFAULT_AUTH_TIMEOUT_MS = 2000;
+
+/**
+ * bcrypt hashes that matched on this connection: hash → the password that matched. Per
+ * connection only, so a password change (a new server) or another client never rides on it.
+ * bcrypt is slow by design; a client that sends CONNECT again should not pay it twice.
+ */
+export type BcryptCache = Map<string, string>;
+
+const BCRYPT = /^\$2[abxy]\$\d{2}\$.*/;
+
+/** Whether options turn authentication on. */
+export function authRequired(a: AuthorizationOptions | null): boolean {
+  return a !== null && (a.token !== undefined || a.user !== undefined || a.users !== undefined || a.nkeys !== undefined);
+}
+
+/** nats-server's configuration errors for combinations it refuses. Returns null when fine. */
+export function authConfigError(a: AuthorizationOptions): string | null {
+  const single = a.user !== undefined || a.password !== undefined;
+  if (single && a.token !== undefined) return "Cannot have a user/pass and token";
+  if (a.users !== undefined || a.nkeys !== undefined) {
+    if (single) return "Can not have a single user/pass and a users array";
+    if (a.token !== undefined) return "Can not have a token and a users array";
+    const seen = new Set<string>();
+    for (const u of a.users ?? []) {
+      if (seen.has(u.user)) return `Duplicate user "${u.user}" detected`;
+      seen.add(u.user);
+    }
+    for (const k of a.nkeys ?? []) {
+      if (!isPublicUserKey(k.nkey)) return "Not a valid public nkey for a user";
+      if (seen.has(k.nkey)) return `Duplicate nkey "${k.nkey}" detected`;
+      seen.add(k.nkey);
+    }
+  }
+  if (a.timeout !== undefined && (!Number.isFinite(a.timeout) || a.timeout <= 0)) return "authorization timeout must be positive";
+  return null;
+}
+
+/** Checks CONNECT credentials against the configured ones. Built once per server. */
+export class Authenticator {
+  private readonly users: Map<string, UserEntry> | null;
+  private readonly nkeys: Map<string, NkeyUser> | null;
+
+  constructor(private readonly config: AuthorizationOptions) {
+    this.users = config.users === undefined ? null : new Map(config.users.map((u) => [u.user, u]));
+    this.nkeys = config.nkeys === undefined || config.nkeys.length === 0 ? null : new Map(config.nkeys.map((k) => [k.nkey, k]));
+  }
+
+  /** nkey users need a nonce in each client's INFO to sign. */
+  get nonceRequired(): boolean {
+    return this.nkeys !== null;
+  }
+
+  /**
+   * The user the CONNECT proves to be, or null. `nonce` is the one this connection's INFO
+   * carried (nkey users sign it). The order is nats-server's: an nkey in the CONNECT is looked
+   * up among the nkey users only; otherwise the users list, then a token, then a single user.
+   */
+  authenticate(opts: ConnectOptions, nonce: string, cache: BcryptCache): AuthenticatedUser | null {
+    const c = this.config;
+    if (this.nkeys !== null && opts.nkey !== "") {
+      const k = this.nkeys.get(opts.nkey);
+      if (k === undefined || !verifyNonce(k.nkey, nonce, opts.sig)) return null;
+      return { name: k.nkey, permissions: k.permissions ?? null };
+    }
+    if (this.users !== null) {
+      const u = this.users.get(opts.user);
+      if (u === undefined || !comparePasswords(u.password, opts.pass, cache)) return null;
+      return { name: u.user, permissions: u.permissions ?? null };
+    }
+    if (c.token !== undefined) {
+      return comparePasswords(c.token, opts.auth_token, cache) ? { name: "", permissions: null } : null;
+    }
+    if (c.user !== undefined) {
+      if (opts.user !== c.user || !comparePasswords(c.password ?? "", opts.pass, cache)) return null;
+      return { name: c.user, permissions: null };
+    }
+    return null;
+  }
+}
+
+/** nats-server's nonce: 11 random bytes, base64url without padding (15 characters). */
+export function newNonce(): string {
+  return randomBytes(11).toString("base64url");
+}
+
+/** An ed25519 signature of the nonce, base64url (or, as nats-server also takes, std base64). */
+function verifyNonce(nkey: string, nonce: string, sig: string): boolean {
+  if (sig === "" || nonce === "") return false;
+  const bytes = /^[A-Za-z0-9_-]*$/.test(sig) ? Buffer.from(sig, "base64url") : Buffer.from(sig, "base64");
+  try {
+    return fromPublic(nkey).verify(Buffer.from(nonce, "latin1"), bytes);
+  } catch {
+    // A malformed key or signature proves nothing.
+    return false;
+  }
+}
+
+/** A public user nkey: `U…`, 56 characters, a valid checksum. */
+export function isPublicUserKey(nkey: string): boolean {
+  if (!nkey.startsWith("U") || nkey.length !== 56) return false;
+  try {
+    fromPublic(nkey);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** nats-server's comparePasswords: bcrypt when the stored secret is a hash, else constant time. */
+export function comparePasswords(stored: string, given: string, cache: BcryptCache): boolean {
+  if (stored.startsWith("$") && BCRYPT.test(stored)) {
+    if (cache.get(stored) === given) return true;
+    let ok = false;
+    try {
+      ok = bcrypt.compareSync(given, stored);
+    } catch {
+      // A malformed hash matches nothing (Go's bcrypt returns an error too).
+      ok = false;
+    }
+    if (ok) cache.set(stored, given);
+    return ok;
+  }
+  // Hash both sides first: timingSafeEqual needs equal lengths, and the length must not leak.
+  const a = createHash("sha256").update(stored).digest();
+  const b = createHash("sha256").update(given).digest();
+  return timingSafeEqual(a, b);
+}
