@@ -94,7 +94,7 @@ export async function startMember(nc, group, onRecord) {
  * @param {string} group
  * @returns {Promise<Map<string, Array<{ offset: number, value: string }>>>}
  */
-export async function drainGroup(conns, group, timeoutMs = 10_000) {
+export async function drainGroup(conns, group, timeoutMs = 30_000) {
   const seen = new Map();
   const stops = [];
   for (const [i, nc] of conns.entries()) {

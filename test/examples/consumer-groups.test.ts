@@ -77,11 +77,11 @@ describe("consumer groups example", () => {
 
   test("the script runs against gnat and exits 0", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ["examples/consumer-groups.mjs"], {
-      env: { ...process.env, NATS_URL: server.url }, timeout: 30_000,
+      env: { ...process.env, NATS_URL: server.url }, timeout: 55_000,
     });
     expect(stdout).toContain("[group-a] 100 records");
     expect(stdout).toContain("[group-b] 100 records");
     expect(stdout).toContain("[replay-from-offset] offsets 90..100 (11 records)");
     expect(stdout).toMatch(/\[replay-from-time\] offsets 51\.\.100 \(50 records/);
-  }, 30_000);
+  }, 60_000);
 });

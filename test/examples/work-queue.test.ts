@@ -88,10 +88,10 @@ describe("work queue example", () => {
 
   test("the script runs against gnat and exits 0", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ["examples/work-queue.mjs"], {
-      env: { ...process.env, NATS_URL: server.url }, timeout: 30_000,
+      env: { ...process.env, NATS_URL: server.url }, timeout: 55_000,
     });
     expect(stdout).toContain('[dlq] task #7 "poison" moved to TASKS_DLQ');
     expect(stdout).toMatch(/"Hello World!" done \(delivery 2\)/);
     expect(stdout).toContain("done: 6 tasks completed, 1 in TASKS_DLQ, 0 left in TASKS");
-  }, 30_000);
+  }, 60_000);
 });
