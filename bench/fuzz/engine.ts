@@ -42,7 +42,7 @@ function num(r: () => number): string {
 }
 
 /** One client frame: valid most of the time, then mutated or random. */
-export function frame(r: () => number): Buffer {
+export function frame(r: () => number, token = ""): Buffer {
   const k = r();
   let s: string;
   if (k < 0.25) {
@@ -60,7 +60,8 @@ export function frame(r: () => number): Buffer {
     s = pick(r, ["PING\r\n", "PONG\r\n", "ping\n", "PING\n"]);
   } else if (k < 0.72) {
     const opts = [`"verbose":${r() < 0.3}`, `"pedantic":${r() < 0.5}`, `"headers":${r() < 0.7}`, `"no_responders":${r() < 0.3}`,
-      `"protocol":${Math.floor(r() * 3)}`, `"echo":${r() < 0.8}`, `"name":"f${Math.floor(r() * 9)}"`];
+      `"protocol":${Math.floor(r() * 3)}`, `"echo":${r() < 0.8}`, `"name":"f${Math.floor(r() * 9)}"`,
+      ...(token !== "" ? [`"auth_token":"${r() < 0.8 ? token : "wrong"}"`, `"auth_token":"${token}"`] : [])];
     s = `CONNECT {${opts.filter(() => r() < 0.6).join(",")}}\r\n`;
   } else if (k < 0.85) {
     // A valid-looking line with wrong argument counts and numbers.
@@ -104,7 +105,7 @@ export interface FuzzResult {
  * sends up to `perConnection` frames, in chunks cut at random places, then ends with a PING and
  * waits (bounded) for the server's answer or close.
  */
-export async function fuzz(port: number, opts: { seed: number; frames: number; maxMs: number; connections?: number; perConnection?: number }): Promise<FuzzResult> {
+export async function fuzz(port: number, opts: { seed: number; frames: number; maxMs: number; connections?: number; perConnection?: number; token?: string }): Promise<FuzzResult> {
   const r = prng(opts.seed);
   const started = Date.now();
   const res: FuzzResult = { frames: 0, bytes: 0, connections: 0, errors: new Map(), unexpected: [], closedByServer: 0, ms: 0 };
@@ -115,8 +116,11 @@ export async function fuzz(port: number, opts: { seed: number; frames: number; m
   const one = async (): Promise<void> => {
     res.connections++;
     const chunks: Buffer[] = [];
+    const token = opts.token ?? "";
+    // With auth on, most connections start by authenticating, so the fuzz reaches past CONNECT.
+    if (token !== "" && r() < 0.8) chunks.push(Buffer.from(`CONNECT {"auth_token":"${token}","verbose":${r() < 0.3}}\r\n`));
     for (let i = 0; i < per && more(); i++) {
-      const f = frame(r);
+      const f = frame(r, token);
       chunks.push(f);
       res.frames++;
       res.bytes += f.length;

@@ -37,3 +37,28 @@ test("fuzzed frames: no crash, only nats-server's -ERR texts, still serving, mem
   // Server and fuzzer share this process: a leak would show here.
   expect(process.memoryUsage().rss - rssBefore).toBeLessThan(300 * 1024 * 1024);
 }, 60_000);
+
+test("fuzzed frames with token auth on: the same, and unauthenticated input is refused", async () => {
+  const authed = await startServer({ host: "127.0.0.1", port: 0, noLog: true, maxPayload: 64 * 1024, authorization: { token: "s3cret" } });
+  try {
+    const r = await fuzz(authed.port, { seed: 7, frames: 300_000, maxMs: 20_000, token: "s3cret" });
+    expect(r.unexpected).toEqual([]);
+    expect(r.errors.get("Authorization Violation") ?? 0).toBeGreaterThan(0);
+    // Authenticated connections got far enough to hit the parser's own errors too.
+    expect(r.errors.get("Invalid Subject") ?? 0).toBeGreaterThan(0);
+    await expect.poll(() => authed.clients.size, { timeout: 10_000 }).toBe(0);
+    const out = await new Promise<string>((resolve, reject) => {
+      const s = connect(authed.port, "127.0.0.1");
+      let buf = "";
+      s.on("data", (d) => {
+        buf += d.toString("latin1");
+        if (buf.includes("PONG\r\n")) { s.destroy(); resolve(buf); }
+      });
+      s.on("error", reject);
+      s.write('CONNECT {"verbose":false,"auth_token":"s3cret"}\r\nSUB ok 1\r\nPUB ok 2\r\nhi\r\nPING\r\n');
+    });
+    expect(out).toContain("MSG ok 1 2\r\nhi\r\n");
+  } finally {
+    await authed.close();
+  }
+}, 60_000);
