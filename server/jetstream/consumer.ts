@@ -91,6 +91,10 @@ export class Consumer {
   private ackTimer: NodeJS.Timeout | null = null;
   private ackTimerAt = 0;
   private kickScheduled = false;
+  /** replay_policy original: the stored time of the last message sent, when it was sent, and the wait. */
+  private replayTs = 0n;
+  private replayAt = 0;
+  private replayTimer: NodeJS.Timeout | null = null;
   private awaitingDrain = false;
   private closed = false;
   /**
@@ -224,8 +228,8 @@ export class Consumer {
     this.subs = [];
     for (const wr of this.waiting) this.clearRequest(wr);
     this.waiting = [];
-    for (const t of [this.ackTimer, this.activityTimer, this.hbTimer]) if (t !== null) clearTimeout(t);
-    this.ackTimer = this.activityTimer = this.hbTimer = null;
+    for (const t of [this.ackTimer, this.activityTimer, this.hbTimer, this.replayTimer]) if (t !== null) clearTimeout(t);
+    this.ackTimer = this.activityTimer = this.hbTimer = this.replayTimer = null;
   }
 
   private checkActivity(thresholdMs: number): void {
@@ -388,6 +392,31 @@ export class Consumer {
   // ---- delivery ---------------------------------------------------------------------------------
 
   /** Something may be deliverable: run the delivery loop soon (once per tick). */
+  /**
+   * replay_policy original: a message goes out as long after the previous one as it was stored
+   * after it (nats-server waits the timestamps' difference between deliveries). True when `sm` is
+   * not due yet; a timer kicks the loop when it is.
+   */
+  private replayHold(sm: StoredMsg): boolean {
+    const now = Date.now();
+    if (this.replayTs !== 0n) {
+      const due = this.replayAt + Number(sm.ts - this.replayTs) / 1e6;
+      if (due > now + 1) {
+        if (this.replayTimer === null) {
+          this.replayTimer = setTimeout(() => {
+            this.replayTimer = null;
+            this.kick();
+          }, Math.ceil(due - now));
+          this.replayTimer.unref();
+        }
+        return true;
+      }
+    }
+    this.replayTs = sm.ts;
+    this.replayAt = now;
+    return false;
+  }
+
   kick(): void {
     if (this.kickScheduled || this.closed) return;
     this.kickScheduled = true;
@@ -427,6 +456,10 @@ export class Consumer {
         return;
       }
       const { sm, dc } = next;
+      if (dc === 1 && this.config.replay_policy === "original" && this.replayHold(sm)) {
+        this.unget(sm.seq, dc);
+        return;
+      }
       if (wr !== null && wr.maxBytes) {
         const size = msgSize(sm);
         if (size > wr.b) {

@@ -2,7 +2,7 @@
 // nats v2) against gnat in-process, over real sockets.
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import {
-  AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager, type JsMsg,
+  AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, ReplayPolicy, type JetStreamClient, type JetStreamManager, type JsMsg,
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { AckPolicy as AckPolicyV2, connect as connectV2, consumerOpts, createInbox } from "nats";
@@ -242,6 +242,37 @@ describe("pull consumers", () => {
     const seqs: number[] = [];
     for await (const m of await c.fetch({ max_messages: 2, expires: 1000 })) seqs.push(m.seq);
     expect(seqs).toEqual([2, 4]);
+  });
+});
+
+describe("replay policy", () => {
+  test("original replays messages with the gaps they were stored with", async () => {
+    await jsm.streams.add({ name: "REPLAY", subjects: ["replay.>"] });
+    // Three messages 300 ms apart (the waits make the data, they synchronise nothing).
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 300));
+      await js.publish(`replay.${i}`, `m${i}`);
+    }
+    const arrivals = async (replay: "original" | "instant", name: string): Promise<number[]> => {
+      const times: number[] = [];
+      let done!: () => void;
+      const all = new Promise<void>((r) => (done = r));
+      const sub = nc.subscribe(`deliver.${name}`, { callback: () => {
+        times.push(Date.now());
+        if (times.length === 3) done();
+      } });
+      await nc.flush();
+      await jsm.consumers.add("REPLAY", { name, deliver_subject: `deliver.${name}`, ack_policy: AckPolicy.None,
+        replay_policy: replay === "original" ? ReplayPolicy.Original : ReplayPolicy.Instant });
+      await all;
+      sub.unsubscribe();
+      return times;
+    };
+    const original = await arrivals("original", "orig");
+    expect(original[1]! - original[0]!).toBeGreaterThanOrEqual(250);
+    expect(original[2]! - original[1]!).toBeGreaterThanOrEqual(250);
+    // Instant (the default) sends them as fast as it can: all three arrive.
+    expect(await arrivals("instant", "inst")).toHaveLength(3);
   });
 });
 
