@@ -33,12 +33,16 @@ export interface ConsumerHost {
   warn(msg: string): void;
   /** The consumer removed itself (ephemeral inactivity). */
   consumerGone(c: Consumer): void;
+  /** Observer of delivery-to-ack times (the /metrics histogram), or null: then nothing is timed. */
+  readonly ackLatency: ((stream: string, consumer: string, seconds: number) => void) | null;
 }
 
 interface Pending {
   dseq: number;
   /** When the ack is due (ms since epoch); redelivered after. */
   deadline: number;
+  /** When it was (last) delivered, ms since epoch: for the delivery-to-ack latency. */
+  at: number;
 }
 
 interface PullRequest {
@@ -582,9 +586,10 @@ export class Consumer {
       dseq = this.dseq++;
       p.dseq = dseq;
       p.deadline = deadline;
+      p.at = nowMs;
     } else {
       dseq = this.dseq++;
-      if (!this.ackNone) this.pending.set(sm.seq, { dseq, deadline });
+      if (!this.ackNone) this.pending.set(sm.seq, { dseq, deadline, at: nowMs });
     }
     this.lastDelivered = nowMs;
     const pendingCount = this.numPending();
@@ -691,6 +696,8 @@ export class Consumer {
         if (p !== undefined) {
           this.pending.delete(sseq);
           acked.push(sseq);
+          const observe = this.host.ackLatency;
+          if (observe !== null) observe(this.stream.name, this.name, (this.lastAcked - p.at) / 1000);
           const d = p.dseq;
           if (this.pending.size === 0) {
             this.adflr = this.dseq - 1;
@@ -872,7 +879,7 @@ export class Consumer {
     this.adflr = st.ack_floor.consumer_seq;
     this.asflr = st.ack_floor.stream_seq;
     this.lss = st.lss !== null && st.lss.length > 0 ? st.lss : null;
-    for (const [s, d, deadline] of st.pending) this.pending.set(s, { dseq: d, deadline });
+    for (const [s, d, deadline] of st.pending) this.pending.set(s, { dseq: d, deadline, at: Date.now() });
     for (const [s, n] of st.redelivered) this.rdc.set(s, n);
     this.armAckTimer();
   }

@@ -93,6 +93,9 @@ export class JetStream implements StreamHost, ConsumerHost {
   }
 
   /** The options it runs with, read by monitoring (/jsz, /varz). */
+  /** See ConsumerHost.ackLatency: set while /metrics observes it. */
+  ackLatency: ((stream: string, consumer: string, seconds: number) => void) | null = null;
+
   /** Observe the store latency of each message stored; returns the call that stops it. */
   observeStoreLatency(fn: (seconds: number) => void): () => void {
     this.latencyObservers.add(fn);

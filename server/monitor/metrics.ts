@@ -27,11 +27,14 @@ export const METRICS = {
   apiRequests: ["gnat_jetstream_api_requests_total", "JetStream API requests handled."],
   apiErrors: ["gnat_jetstream_api_errors_total", "JetStream API requests answered with an error."],
   alertActive: ["gnat_alert_active", "1 while a gnat threshold alert (config `alerts`) is firing, else 0; one series per configured alert."],
+  ackLatency: ["gnat_jetstream_consumer_ack_latency_seconds", "Time from a consumer's delivery of a message to its ack (explicit ack policy), per consumer."],
   storeLatency: ["gnat_jetstream_store_latency_seconds", "Time from a publish reaching a stream to the message being durable (written, or fsynced with sync_interval: always)."],
 } as const;
 
 /** Seconds: from an in-memory store (tens of µs) to an fsync on a slow disk. */
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/** Delivery-to-ack is application time: from a millisecond to minutes. */
+const ACK_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -115,9 +118,16 @@ export class Metrics {
 
     this.latency = new Histogram({ name: METRICS.storeLatency[0], help: METRICS.storeLatency[1], buckets: LATENCY_BUCKETS, registers });
     const js = s.jetstream;
+    const acks = new Histogram({ name: METRICS.ackLatency[0], help: METRICS.ackLatency[1], buckets: ACK_BUCKETS, registers,
+      labelNames: ["stream", "consumer"] as const });
     if (js !== null) {
       const h = this.latency;
-      this.detach = js.observeStoreLatency((seconds) => h.observe(seconds));
+      const stopStore = js.observeStoreLatency((seconds) => h.observe(seconds));
+      js.ackLatency = (stream, consumer, seconds) => acks.observe({ stream, consumer }, seconds);
+      this.detach = () => {
+        stopStore();
+        js.ackLatency = null;
+      };
     }
     // prom-client's collectDefaultMetrics is left out on purpose: it starts an event-loop delay
     // monitor and a GC observer per registry that nothing stops, and gnat runs several servers

@@ -238,6 +238,7 @@ describe("monitoring endpoints", () => {
     const lat = fams.get("gnat_jetstream_store_latency_seconds")!;
     expect(lat.type).toBe("histogram");
     expect(lat.samples.find((s) => s.name.endsWith("_count"))!.value).toBe(7);
+    expect(fams.get("gnat_jetstream_consumer_ack_latency_seconds")!.type).toBe("histogram");
   });
 
   test("README lists every metric the server exposes", () => {
@@ -276,6 +277,30 @@ describe("monitoring lifecycle", () => {
     expect(JSON.parse(readFileSync(join(dir.dir, file), "utf8"))).toEqual({ nats: [s.url], monitoring: [s.monitorUrl] });
     await s.close();
     dir.remove();
+  });
+
+  test("an explicit ack is timed from its delivery, per consumer", async () => {
+    const dir = tempDir("gnat-acklat-");
+    const s = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+    const nc = await connect({ servers: s.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: "LAT", subjects: ["lat.>"] });
+      const js = jetstream(nc);
+      for (let i = 0; i < 3; i++) await js.publish("lat.x", "x");
+      await jsm.consumers.add("LAT", { durable_name: "W", ack_policy: AckPolicy.Explicit });
+      const c = await js.consumers.get("LAT", "W");
+      const batch = await c.fetch({ max_messages: 3, expires: 2000 });
+      for await (const m of batch) await m.ackAck();
+      const fams = parsePrometheusText((await get(s, "/metrics")).text);
+      const h = fams.get("gnat_jetstream_consumer_ack_latency_seconds")!;
+      const count = h.samples.find((x) => x.name.endsWith("_count") && x.labels.stream === "LAT" && x.labels.consumer === "W");
+      expect(count?.value).toBe(3);
+    } finally {
+      await nc.close();
+      await s.close();
+      dir.remove();
+    }
   });
 
   test("a JetStream server with a monitor times stored messages; without one it reads no clock", async () => {
