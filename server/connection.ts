@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import { copyWords, digits, viewOf, writeUint, type ViewCache } from "../protocol/bytes.js";
 import type { InternTable } from "../protocol/intern.js";
-import { POOLED_SIZE, stallMark, stallTtl, type BufferPool } from "./outbound.js";
+import { POOLED_SIZE, ProducerStall, stallMark, stallTtl, type BufferPool } from "./outbound.js";
 import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
 import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../protocol/encode.js";
 import { errorLine, Errors, publishViolation, subscribeViolation, type ProtocolErrorDef } from "../protocol/errors.js";
@@ -104,9 +104,8 @@ export class ClientConnection implements Client, ParserHandler {
   /** Producers stalled on this connection, released when it drains or closes. */
   private held: Client[] | null = null;
   /** Receivers this connection waits on while its socket is paused. */
-  private heldBy: Set<Client> | null = null;
+  private readonly stall = new ProducerStall<Client>(() => this.startStall(), (timedOut) => this.endStall(timedOut));
   private stallStart = 0;
-  private stallTimer: NodeJS.Timeout | null = null;
   /** Times this connection was stalled as a producer, and for how long in all (ms). */
   stalls = 0;
   stalledMs = 0;
@@ -487,41 +486,23 @@ export class ClientConnection implements Client, ParserHandler {
    * back on the producer, as nats-server's stalled read loop does.
    */
   stallOn(receiver: Client): void {
-    if (this.closed) return;
-    const by = (this.heldBy ??= new Set());
-    if (by.has(receiver)) return;
-    by.add(receiver);
-    receiver.holdProducer(this);
-    if (by.size === 1) {
-      this.socket.pause();
-      this.stallStart = Date.now();
-      this.stalls++;
-      this.host.noteStall(this);
-      this.stallTimer = setTimeout(() => this.stallTimedOut(), receiver.stallTtl());
-      this.stallTimer.unref();
-    }
+    if (!this.closed && this.stall.add(receiver)) receiver.holdProducer(this);
   }
 
   release(receiver: Client): void {
-    const by = this.heldBy;
-    if (by === null || !by.delete(receiver) || by.size !== 0) return;
-    this.endStall();
+    this.stall.release(receiver);
   }
 
-  /** Read again although a receiver is still behind; delivering to it again stalls anew. */
-  private stallTimedOut(): void {
-    this.stallTimer = null;
-    if (this.heldBy === null || this.heldBy.size === 0) return;
-    this.log.debug({ cid: this.cid }, "timed out of fast producer stall");
-    this.heldBy.clear();
-    this.endStall();
+  private startStall(): void {
+    this.socket.pause();
+    this.stallStart = Date.now();
+    this.stalls++;
+    this.host.noteStall(this);
   }
 
-  private endStall(): void {
-    if (this.stallTimer !== null) {
-      clearTimeout(this.stallTimer);
-      this.stallTimer = null;
-    }
+  /** Read again: the receivers drained, or one is still behind and the wait ran out (delivering to it again stalls anew). */
+  private endStall(timedOut: boolean): void {
+    if (timedOut) this.log.debug({ cid: this.cid }, "timed out of fast producer stall");
     this.stalledMs += Date.now() - this.stallStart;
     if (!this.closed) this.socket.resume();
   }
@@ -590,8 +571,7 @@ export class ClientConnection implements Client, ParserHandler {
     const needRtt = this.rtt === 0 || now - this.rttStart > RTT_MEASUREMENT_INTERVAL_MS;
     // Recent traffic or a recent PING from the client shows it is alive: no need to ask.
     // A stalled producer is not read, so its PONGs wait in the kernel: don't count them missing.
-    const stalled = this.heldBy !== null && this.heldBy.size > 0;
-    const busy = stalled || (!needRtt && (now - this.lastActivity < o.pingInterval || now - this.lastRemotePing < o.pingInterval));
+    const busy = this.stall.active || (!needRtt && (now - this.lastActivity < o.pingInterval || now - this.lastRemotePing < o.pingInterval));
     if (!busy) {
       if (this.pingsOut + 1 > o.pingMax) {
         this.log.debug({ cid: this.cid }, "stale client connection: closing");
@@ -626,10 +606,8 @@ export class ClientConnection implements Client, ParserHandler {
     // Producers this connection held go on at once; those it waited on forget it when they drain.
     this.congested = false;
     this.releaseProducers();
-    this.heldBy = null;
+    this.stall.clear();
     this.inFlight = null;
-    if (this.stallTimer !== null) clearTimeout(this.stallTimer);
-    this.stallTimer = null;
     this.outBuf = EMPTY;
     this.outView = EMPTY_VIEW;
     this.outLen = 0;

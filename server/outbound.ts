@@ -78,3 +78,63 @@ export function stallTtl(pending: number, mark: number, maxPending: number): num
   if (pending <= mark || maxPending <= mark) return STALL_MIN_MS;
   return STALL_MIN_MS + Math.floor(((STALL_MAX_MS - STALL_MIN_MS) * (pending - mark)) / (maxPending - mark));
 }
+
+/** What a producer needs of the receivers it waits on. */
+export interface StallReceiver {
+  stallTtl(): number;
+}
+
+/**
+ * A producer's side of a stall, shared by socket and internal producers: the receivers it waits
+ * on, and the bounded wait (stallTtl, from the first receiver). `onStart` runs when the first
+ * receiver holds it, `onEnd(timedOut)` when the last lets go or the wait runs out.
+ */
+export class ProducerStall<R extends StallReceiver> {
+  /** Made on the first stall: most connections never produce faster than they are read. */
+  private by: Set<R> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly onStart: () => void, private readonly onEnd: (timedOut: boolean) => void) {}
+
+  get active(): boolean {
+    return this.by !== null && this.by.size > 0;
+  }
+
+  /** Wait on `receiver` too; false when already waiting on it. */
+  add(receiver: R): boolean {
+    const by = (this.by ??= new Set());
+    if (by.has(receiver)) return false;
+    by.add(receiver);
+    if (by.size === 1) {
+      this.onStart();
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        by.clear();
+        this.onEnd(true);
+      }, receiver.stallTtl());
+      this.timer.unref();
+    }
+    return true;
+  }
+
+  /** `receiver` drained or closed; the stall ends with the last one. */
+  release(receiver: R): void {
+    const by = this.by;
+    if (by === null || !by.delete(receiver) || by.size !== 0) return;
+    this.stopTimer();
+    this.onEnd(false);
+  }
+
+  /** Forget every receiver without ending the stall's effects (the producer is closing). */
+  clear(): void {
+    this.stopTimer();
+    this.by?.clear();
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+}

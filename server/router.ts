@@ -4,6 +4,7 @@ import { decodeHeaders, encodeHeaders, NO_RESPONDERS, type MsgHeaders } from "..
 import { fromWire, isValidLiteralSubject, isValidSubject, subjectMatches, toWire } from "../protocol/subject.js";
 import { viewOf } from "../protocol/bytes.js";
 import { Sublist, type MatchResult } from "./sublist.js";
+import { ProducerStall } from "./outbound.js";
 
 export interface Client {
   readonly cid: number;
@@ -77,6 +78,12 @@ export class Router {
    */
   publisher: Client | null = null;
 
+  /**
+   * Subject prefixes whose subjects are each published once (JetStream's ack subjects carry the
+   * message's sequences): matched past the caches, which they would only churn.
+   */
+  private readonly oneOffPrefixes: string[] = [];
+
   /** Called when a subscription ends by reaching its max, so its owner can forget it. */
   onAutoUnsubscribe: (sub: Subscription) => void = () => {};
 
@@ -89,6 +96,17 @@ export class Router {
     for (const [subject, cbs] of this.interestWatchers) {
       if (subject === sub.subject || subjectMatches(sub.subject, subject)) for (const cb of cbs) cb();
     }
+  }
+
+  /** Subjects under `prefix` (wire form) are used once each: never cache their matches. */
+  matchUncachedUnder(prefix: string): void {
+    if (!this.oneOffPrefixes.includes(prefix)) this.oneOffPrefixes.push(prefix);
+  }
+
+  private isOneOff(subject: string): boolean {
+    const ps = this.oneOffPrefixes;
+    for (let i = 0; i < ps.length; i++) if (subject.startsWith(ps[i]!)) return true;
+    return false;
   }
 
   /** Call `cb` whenever a subscription matching the literal `subject` appears. Returns a stop function. */
@@ -130,11 +148,12 @@ export class Router {
     // parser hands back the very same string when they do. A subject used once (a reply to an
     // inbox) would only evict useful entries from both caches: it is matched uncached.
     let r: MatchResult<Subscription>;
-    if (oneOff || (subject.charCodeAt(0) === 36 && subject.startsWith("$JS.ACK."))) {
-      // JetStream ack subjects carry the message's sequences: each is used once.
+    if (oneOff) {
       r = this.sublist.matchUncached(subject);
     } else if (subject === this.lastSubject && this.lastGen === this.sublist.genId) {
       r = this.lastResult;
+    } else if (this.oneOffPrefixes.length !== 0 && this.isOneOff(subject)) {
+      r = this.sublist.matchUncached(subject);
     } else {
       r = this.sublist.match(subject);
       this.lastSubject = subject;
@@ -257,10 +276,9 @@ export class InternalClient implements Client {
   closed = false;
   /** Handlers run synchronously: nothing ever queues up for an internal client. */
   readonly congested = false;
-  /** Congested receivers this client's publications reached, until they drain. */
-  private readonly heldBy = new Set<Client>();
+  /** Congested receivers this client's publications reached, until they drain (or the wait runs out). */
+  private readonly stall = new ProducerStall<Client>(() => {}, () => this.wake());
   private drainWaiters: (() => void)[] = [];
-  private stallTimer: NodeJS.Timeout | null = null;
   private scratch: Buffer = Buffer.allocUnsafeSlow(4096);
   private scratchBusy = false;
   private interestSubject = "";
@@ -297,6 +315,11 @@ export class InternalClient implements Client {
     const msg = hdr === null ? Buffer.concat([payload, CRLF]) : Buffer.concat([hdr, payload, CRLF]);
     const shown = opts.shownSubject !== undefined ? toWire(opts.shownSubject) : wire;
     return this.router.publish(this, wire, opts.reply ? toWire(opts.reply) : "", hdr === null ? -1 : hdr.length, msg, 0, msg.length, shown);
+  }
+
+  /** See Router.matchUncachedUnder. */
+  matchUncachedUnder(prefix: string): void {
+    this.router.matchUncachedUnder(toWire(prefix));
   }
 
   /** Call `cb` (once per new subscription) when someone subscribes so as to receive `subject`. */
@@ -385,7 +408,7 @@ export class InternalClient implements Client {
     this.closed = true;
     for (const sub of this.handlers.keys()) this.router.unsubscribe(sub);
     this.handlers.clear();
-    this.heldBy.clear();
+    this.stall.clear();
     this.wake();
   }
 
@@ -395,12 +418,12 @@ export class InternalClient implements Client {
    * `drained()` before publishing more; nothing blocks the event loop.
    */
   get stalled(): boolean {
-    return this.heldBy.size > 0;
+    return this.stall.active;
   }
 
   /** Resolves once no receiver holds this client (at once when none does). */
   drained(): Promise<void> {
-    if (this.heldBy.size === 0) return Promise.resolve();
+    if (!this.stall.active) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -413,29 +436,14 @@ export class InternalClient implements Client {
   }
 
   stallOn(receiver: Client): void {
-    if (this.closed || this.heldBy.has(receiver)) return;
-    this.heldBy.add(receiver);
-    receiver.holdProducer(this);
-    if (this.heldBy.size === 1) {
-      // Bounded, as for socket producers: a receiver that never drains is not waited on forever.
-      this.stallTimer = setTimeout(() => {
-        this.stallTimer = null;
-        this.heldBy.clear();
-        this.wake();
-      }, receiver.stallTtl());
-      this.stallTimer.unref();
-    }
+    if (!this.closed && this.stall.add(receiver)) receiver.holdProducer(this);
   }
 
   release(receiver: Client): void {
-    if (this.heldBy.delete(receiver) && this.heldBy.size === 0) this.wake();
+    this.stall.release(receiver);
   }
 
   private wake(): void {
-    if (this.stallTimer !== null) {
-      clearTimeout(this.stallTimer);
-      this.stallTimer = null;
-    }
     const w = this.drainWaiters;
     this.drainWaiters = [];
     for (const f of w) f();

@@ -65,6 +65,8 @@ export class JetStream implements StreamHost, ConsumerHost {
   constructor(readonly account: string, readonly ic: InternalClient, readonly opts: JetStreamOptions) {
     this.advisories = new Advisories(ic, this.clock);
     this.ackSub = ic.subscribe("$JS.ACK.>", (m) => this.onAck(m));
+    // Every ack subject names one delivery: caching its match would only evict useful entries.
+    ic.matchUncachedUnder("$JS.ACK.");
   }
 
   /**

@@ -1,13 +1,10 @@
 // Differential advisories: the same JetStream actions on nats-server -js and on gnat, the
 // $JS.EVENT.ADVISORY.> messages compared by subject, key order and values (id and timestamp
 // only by shape). nats-server's API audit advisories (not sent by gnat) are left out.
-import { spawn, type ChildProcess } from "node:child_process";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "../jetstream/helpers.js";
-import { freePort, NATS_SERVER, SKIP_REASON, waitForPort } from "./harness.js";
+import { type JetStreamPair, NATS_SERVER, SKIP_REASON, startJetStreamPair } from "./harness.js";
 
 async function scenario(nc: NatsConnection): Promise<string[]> {
   const out: string[] = [];
@@ -45,30 +42,17 @@ async function scenario(nc: NatsConnection): Promise<string[]> {
 }
 
 describe.skipIf(NATS_SERVER === null)("advisories against nats-server -js", () => {
-  let gnat: Server;
-  let child: ChildProcess;
-  const dirs = [tempDir("gnat-advdiff-"), tempDir("nats-advdiff-")];
+  let pair: JetStreamPair;
   let results: { gnat: string[]; nats: string[] };
 
   beforeAll(async () => {
-    gnat = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dirs[0]!.dir });
-    const port = await freePort();
-    child = spawn(NATS_SERVER!, ["-js", "-sd", dirs[1]!.dir, "-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    await waitForPort(port, child, () => stderr);
-    const [a, b] = await Promise.all([connect({ servers: gnat.url }), connect({ servers: `nats://127.0.0.1:${port}` })]);
+    pair = await startJetStreamPair("advdiff");
+    const [a, b] = await Promise.all([connect({ servers: pair.gnat.url }), connect({ servers: pair.natsUrl })]);
     results = { gnat: await scenario(a), nats: await scenario(b) };
     await Promise.all([a.close(), b.close()]);
   });
 
-  afterAll(async () => {
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGKILL");
-    await exited;
-    await gnat.close();
-    for (const d of dirs) d.remove();
-  });
+  afterAll(() => pair.stop());
 
   test("the same advisories, subjects and JSON", () => {
     expect(results.nats.length).toBeGreaterThanOrEqual(8);

@@ -1,12 +1,9 @@
 // Differential consumer API: the same requests to nats-server -js (Debian's 2.9) and to gnat,
 // replies compared by key set (recursively) and by error code and text; pull-request status
 // lines compared as they arrive. Keys 2.10 added since 2.9 are allowed on gnat's side only.
-import { spawn, type ChildProcess } from "node:child_process";
 import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "../jetstream/helpers.js";
-import { freePort, NATS_SERVER, SKIP_REASON, waitForPort } from "./harness.js";
+import { type JetStreamPair, NATS_SERVER, SKIP_REASON, startJetStreamPair } from "./harness.js";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -100,30 +97,17 @@ function compare(gnat: Json, nats: Json, label: string): void {
 }
 
 describe.skipIf(NATS_SERVER === null)("consumer API against nats-server -js", () => {
-  let gnat: Server;
-  let child: ChildProcess;
-  const dirs = [tempDir("gnat-consdiff-"), tempDir("nats-consdiff-")];
+  let pair: JetStreamPair;
   let results: { gnat: Awaited<ReturnType<typeof run>>; nats: Awaited<ReturnType<typeof run>> };
 
   beforeAll(async () => {
-    gnat = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dirs[0]!.dir });
-    const port = await freePort();
-    child = spawn(NATS_SERVER!, ["-js", "-sd", dirs[1]!.dir, "-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    await waitForPort(port, child, () => stderr);
-    const [a, b] = await Promise.all([connect({ servers: gnat.url }), connect({ servers: `nats://127.0.0.1:${port}` })]);
+    pair = await startJetStreamPair("consdiff");
+    const [a, b] = await Promise.all([connect({ servers: pair.gnat.url }), connect({ servers: pair.natsUrl })]);
     results = { gnat: await run(a), nats: await run(b) };
     await Promise.all([a.close(), b.close()]);
   });
 
-  afterAll(async () => {
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGKILL");
-    await exited;
-    await gnat.close();
-    for (const d of dirs) d.remove();
-  });
+  afterAll(() => pair.stop());
 
   test.each(STEPS.map((s, i) => [i, s[0], JSON.stringify(s[1])] as const))("request %i %s %s: same keys and error", (i, subj) => {
     compare(results.gnat.api[i]!, results.nats.api[i]!, `${i} ${subj}`);

@@ -262,3 +262,33 @@ function waitFor(c: { waiters: (() => void)[] }, cond: () => boolean, ms: number
     c.waiters.push(check);
   });
 }
+
+export interface JetStreamPair {
+  gnat: Server;
+  /** nats-server -js, as a client URL. */
+  natsUrl: string;
+  /** Kill nats-server (and wait for it), close gnat, remove both store dirs. */
+  stop(): Promise<void>;
+}
+
+/** gnat in-process and a nats-server child, both with JetStream on a store dir of their own. */
+export async function startJetStreamPair(prefix: string): Promise<JetStreamPair> {
+  const dirs = [mkdtempSync(join(tmpdir(), `gnat-${prefix}-`)), mkdtempSync(join(tmpdir(), `nats-${prefix}-`))];
+  const gnat = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dirs[0]! });
+  const port = await freePort();
+  const child = spawn(NATS_SERVER!, ["-js", "-sd", dirs[1]!, "-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  await waitForPort(port, child, () => stderr);
+  return {
+    gnat,
+    natsUrl: `nats://127.0.0.1:${port}`,
+    stop: async () => {
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGKILL");
+      await exited;
+      await gnat.close();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    },
+  };
+}

@@ -2,12 +2,9 @@
 // by shape (the set of keys, recursively) and by error code and text. Values that differ by nature
 // (times, server names) are not compared; keys nats-server 2.10 added since the 2.9 that Debian
 // ships are allowed on gnat's side only.
-import { spawn, type ChildProcess } from "node:child_process";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "../jetstream/helpers.js";
-import { freePort, NATS_SERVER, SKIP_REASON, waitForPort } from "./harness.js";
+import { type JetStreamPair, NATS_SERVER, SKIP_REASON, startJetStreamPair } from "./harness.js";
 
 /** Keys 2.10 sends and 2.9 does not (paths with array indexes dropped). */
 const NEWER_KEYS = new Set([
@@ -190,30 +187,17 @@ function compare(gnat: Json, nats: Json, label: string): void {
 }
 
 describe.skipIf(NATS_SERVER === null)("JetStream API against nats-server -js", () => {
-  let gnat: Server;
-  let child: ChildProcess;
-  const dirs = [tempDir("gnat-jsdiff-"), tempDir("nats-jsdiff-")];
+  let pair: JetStreamPair;
   let results: { gnat: Awaited<ReturnType<typeof run>>; nats: Awaited<ReturnType<typeof run>> };
 
   beforeAll(async () => {
-    gnat = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dirs[0]!.dir });
-    const port = await freePort();
-    child = spawn(NATS_SERVER!, ["-js", "-sd", dirs[1]!.dir, "-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    await waitForPort(port, child, () => stderr);
-    const [a, b] = await Promise.all([connect({ servers: gnat.url }), connect({ servers: `nats://127.0.0.1:${port}` })]);
+    pair = await startJetStreamPair("jsdiff");
+    const [a, b] = await Promise.all([connect({ servers: pair.gnat.url }), connect({ servers: pair.natsUrl })]);
     results = { gnat: await run(a), nats: await run(b) };
     await Promise.all([a.close(), b.close()]);
   });
 
-  afterAll(async () => {
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGKILL");
-    await exited;
-    await gnat.close();
-    for (const d of dirs) d.remove();
-  });
+  afterAll(() => pair.stop());
 
   test.each(STEPS.map((s, i) => [i, s[0], JSON.stringify(s[1])] as const))("request %i %s %s: same shape and error", (i, subj) => {
     compare(results.gnat.api[i]!, results.nats.api[i]!, `${i} ${subj}`);

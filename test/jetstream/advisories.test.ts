@@ -1,32 +1,17 @@
 // JetStream advisories on $JS.EVENT.ADVISORY.>: stream and consumer lifecycle, NAK, TERM and
 // MAX_DELIVERIES, with nats-server's subjects and JSON shapes, seen by a subscriber and by a stream.
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "./helpers.js";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { AckPolicy, jetstream, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { describe, expect, test } from "vitest";
+import type { Server } from "../../server/index.js";
+import { jetStreamSuite } from "./helpers.js";
 
 let server: Server;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 let js: JetStreamClient;
-const store = tempDir("gnat-jsadv-");
-
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
-  nc = await connect({ servers: server.url });
-  jsm = await jetstreamManager(nc);
-  js = jetstream(nc);
-});
-
-afterAll(async () => {
-  await nc.close();
-  await server.close();
-  store.remove();
-});
-
-afterEach(async () => {
-  for await (const name of jsm.streams.names()) await jsm.streams.delete(name);
+jetStreamSuite("gnat-jsadv-", (t) => {
+  ({ server, nc, jsm } = t); js = jetstream(t.nc);
 });
 
 interface Seen { subject: string; body: Record<string, unknown>; raw: string }

@@ -4,29 +4,15 @@ import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect as connectV2 } from "nats";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "./helpers.js";
+import { jetStreamSuite, tempDir } from "./helpers.js";
 
 let server: Server;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
-const store = tempDir("gnat-jsapi-");
-
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
-  nc = await connect({ servers: server.url });
-  jsm = await jetstreamManager(nc);
-});
-
-afterAll(async () => {
-  await nc.close();
-  await server.close();
-  store.remove();
-});
-
-afterEach(async () => {
-  for await (const name of jsm.streams.names()) await jsm.streams.delete(name);
+jetStreamSuite("gnat-jsapi-", (t) => {
+  ({ server, nc, jsm } = t);
 });
 
 /** A raw API request: the reply's JSON. */

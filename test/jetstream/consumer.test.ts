@@ -6,31 +6,16 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { AckPolicy as AckPolicyV2, connect as connectV2, consumerOpts, createInbox } from "nats";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "./helpers.js";
+import { jetStreamSuite, tempDir } from "./helpers.js";
 
 let server: Server;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 let js: JetStreamClient;
-const store = tempDir("gnat-jscons-");
-
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
-  nc = await connect({ servers: server.url });
-  jsm = await jetstreamManager(nc);
-  js = jetstream(nc);
-});
-
-afterAll(async () => {
-  await nc.close();
-  await server.close();
-  store.remove();
-});
-
-afterEach(async () => {
-  for await (const name of jsm.streams.names()) await jsm.streams.delete(name);
+jetStreamSuite("gnat-jscons-", (t) => {
+  ({ server, nc, jsm } = t); js = jetstream(t.nc);
 });
 
 async function publish(subject: string, n: number, from = 0): Promise<void> {

@@ -1,33 +1,18 @@
 // @nats-io/kv v3 against gnat: bucket options, put/get/create/update with revisions, delete,
 // purge, keys, history, watch (history, updates only, ignoring deletes), TTL expiry, status.
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstreamManager, JetStreamApiError, StorageType, type JetStreamManager } from "@nats-io/jetstream";
+import { JetStreamApiError, StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, KvWatchInclude, type KV, type KvWatchEntry } from "@nats-io/kv";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "./helpers.js";
+import { jetStreamSuite, tempDir } from "./helpers.js";
 
 let server: Server;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 let kvm: Kvm;
-const store = tempDir("gnat-jskv-");
-
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
-  nc = await connect({ servers: server.url });
-  jsm = await jetstreamManager(nc);
-  kvm = new Kvm(nc);
-});
-
-afterAll(async () => {
-  await nc.close();
-  await server.close();
-  store.remove();
-});
-
-afterEach(async () => {
-  for await (const name of jsm.streams.names()) await jsm.streams.delete(name);
+jetStreamSuite("gnat-jskv-", (t) => {
+  ({ server, nc, jsm } = t); kvm = new Kvm(t.nc);
 });
 
 async function take(it: AsyncIterable<KvWatchEntry>, n: number, ms = 3000): Promise<string[]> {

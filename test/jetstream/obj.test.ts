@@ -3,33 +3,18 @@
 // consumers and last-by-subject gets under the hood).
 import { randomBytes, createHash } from "node:crypto";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstreamManager, StorageType, type JetStreamManager } from "@nats-io/jetstream";
+import { StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { Objm, type ObjectWatchInfo } from "@nats-io/obj";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "./helpers.js";
+import { jetStreamSuite, tempDir } from "./helpers.js";
 
 let server: Server;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 let objm: Objm;
-const store = tempDir("gnat-jsobj-");
-
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
-  nc = await connect({ servers: server.url });
-  jsm = await jetstreamManager(nc);
-  objm = new Objm(nc);
-});
-
-afterAll(async () => {
-  await nc.close();
-  await server.close();
-  store.remove();
-});
-
-afterEach(async () => {
-  for await (const name of jsm.streams.names()) await jsm.streams.delete(name);
+jetStreamSuite("gnat-jsobj-", (t) => {
+  ({ server, nc, jsm } = t); objm = new Objm(t.nc);
 });
 
 function streamOf(data: Uint8Array, piece = 64 * 1024): ReadableStream<Uint8Array> {
