@@ -253,6 +253,13 @@ export interface InternalMsg {
 
 export type InternalHandler = (msg: InternalMsg) => void;
 
+/**
+ * A handler that sees the delivery as the router has it: subject and reply in wire form, and
+ * `buf[start, end)` the payload plus CRLF (headers first when hdrLen >= 0). Nothing is copied,
+ * so it must copy whatever it keeps before returning. For hot internal subscribers (acks).
+ */
+export type RawInternalHandler = (subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number) => void;
+
 export interface PublishOptions {
   reply?: string;
   /** The subject receivers see, when it is not the one routed on (JetStream deliveries). */
@@ -272,6 +279,7 @@ export interface InternalSubscription {
  */
 export class InternalClient implements Client {
   private readonly handlers = new Map<Subscription, InternalHandler>();
+  private readonly rawHandlers = new Map<Subscription, RawInternalHandler>();
   private nextSid = 1;
   closed = false;
   /** Handlers run synchronously: nothing ever queues up for an internal client. */
@@ -299,6 +307,22 @@ export class InternalClient implements Client {
       sid: sub.sid,
       unsubscribe: () => {
         this.handlers.delete(sub);
+        this.router.unsubscribe(sub);
+      },
+    };
+  }
+
+  /** subscribe() for a RawInternalHandler: no InternalMsg, no copies. */
+  subscribeRaw(subject: string, handler: RawInternalHandler): InternalSubscription {
+    const wire = toWire(subject);
+    if (!isValidSubject(wire)) throw new Error(`invalid subject: ${subject}`);
+    const sub = new Subscription(this, wire, "", String(this.nextSid++));
+    this.rawHandlers.set(sub, handler);
+    this.router.subscribe(sub);
+    return {
+      sid: sub.sid,
+      unsubscribe: () => {
+        this.rawHandlers.delete(sub);
         this.router.unsubscribe(sub);
       },
     };
@@ -408,6 +432,8 @@ export class InternalClient implements Client {
     this.closed = true;
     for (const sub of this.handlers.keys()) this.router.unsubscribe(sub);
     this.handlers.clear();
+    for (const sub of this.rawHandlers.keys()) this.router.unsubscribe(sub);
+    this.rawHandlers.clear();
     this.stall.clear();
     this.wake();
   }
@@ -452,7 +478,16 @@ export class InternalClient implements Client {
   deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
     if (this.closed) return false;
     const handler = this.handlers.get(sub);
-    if (handler === undefined) return false;
+    if (handler === undefined) {
+      const raw = this.rawHandlers.get(sub);
+      if (raw === undefined) return false;
+      try {
+        raw(subject, reply, hdrLen, buf, start, end);
+      } catch {
+        // As below: a faulty handler must not break the publisher.
+      }
+      return true;
+    }
     if (sub.max > 0 && sub.delivered >= sub.max) this.handlers.delete(sub);
     // Copy: buf may be a socket's read buffer.
     const headerBytes = hdrLen >= 0 ? Buffer.from(buf.subarray(start, start + hdrLen)) : null;

@@ -436,6 +436,10 @@ export class Consumer {
 
   private deliverLoop(): void {
     const ic = this.host.ic;
+    // The clock is read once per 64 deliveries, not per message: deadlines and activity times
+    // are in ms, and one pass of this loop takes well under a millisecond per 64 messages.
+    let now = Date.now();
+    let sinceClock = 0;
     while (!this.closed) {
       if (ic.stalled) {
         // A receiver is behind: wait for it rather than flood it.
@@ -475,11 +479,15 @@ export class Consumer {
         }
         wr.b -= size;
       }
-      this.deliver(sm, dc, wr !== null ? wr.reply : this.config.deliver_subject);
+      if (++sinceClock === 64) {
+        sinceClock = 0;
+        now = Date.now();
+      }
+      this.deliver(sm, dc, wr !== null ? wr.reply : this.config.deliver_subject, now);
       if (wr !== null) {
         wr.d++;
         wr.n--;
-        wr.lastSent = Date.now();
+        wr.lastSent = now;
         if (wr.n <= 0 || (wr.maxBytes && wr.b <= 0)) this.removeRequest(wr);
       }
     }
@@ -576,8 +584,7 @@ export class Consumer {
     return (this.lastToWire = toWire(to));
   }
 
-  private deliver(sm: StoredMsg, dc: number, to: string): void {
-    const nowMs = Date.now();
+  private deliver(sm: StoredMsg, dc: number, to: string, nowMs: number): void {
     let dseq: number;
     const p = this.pending.get(sm.seq);
     const deadline = nowMs + this.ackWaitMs(dc);
@@ -605,7 +612,7 @@ export class Consumer {
     // Stored subjects are wire strings already; only `to` (a deliver or reply subject) converts.
     this.host.ic.publishWire(to === this.lastTo ? this.lastToWire : this.toWire(to), ackReply, sm.subject, hdr, data);
     if (!this.isPull) {
-      this.lastPushSent = Date.now();
+      this.lastPushSent = nowMs;
       if (this.config.flow_control) {
         this.fcPending += msgSize(sm);
         if (this.fcPending >= FC_MAX_PENDING / 2 && this.fcOutstanding === "") this.sendFlowControl();
@@ -657,13 +664,14 @@ export class Consumer {
   /** A message on this consumer's ack subject (tokens already parsed). */
   onAck(sseq: number, dseq: number, dc: number, body: Buffer, reply: string): void {
     if (this.closed) return;
-    this.lastActive = Date.now();
-    const text = body.toString("latin1");
+    const now = Date.now();
+    this.lastActive = now;
+    const text = isPlusAck(body) ? "+ACK" : body.toString("latin1");
     let confirm = true;
     if (text === "" || text === "+ACK" || text === "+OK") {
-      this.ackMsg(sseq, dseq);
+      this.ackMsg(sseq, dseq, now);
     } else if (text.startsWith("+NXT")) {
-      this.ackMsg(sseq, dseq);
+      this.ackMsg(sseq, dseq, now);
       this.onNextRequest(reply, Buffer.from(text.slice(4).trim()));
       confirm = false;
     } else if (text.startsWith("-NAK")) {
@@ -675,7 +683,7 @@ export class Consumer {
         this.armAckTimer();
       }
     } else if (text.startsWith("+TERM")) {
-      this.ackMsg(sseq, dseq);
+      this.ackMsg(sseq, dseq, now);
       this.host.advisories.terminated(this.stream.name, this.name, dseq, sseq, dc, text.slice(5).trim());
     } else {
       confirm = false;
@@ -686,9 +694,9 @@ export class Consumer {
   }
 
   /** nats-server processAckMsg. */
-  private ackMsg(sseq: number, dseq: number): void {
+  private ackMsg(sseq: number, dseq: number, now: number): void {
     if (sseq >= this.sseq && !(this.lss?.includes(sseq) ?? false)) return;
-    this.lastAcked = Date.now();
+    this.lastAcked = now;
     const acked: number[] = [];
     switch (this.config.ack_policy) {
       case "explicit": {
@@ -736,6 +744,8 @@ export class Consumer {
       case "none":
         return;
     }
+    // Only interest and workqueue streams act on acks; a limits stream need not read the message.
+    if (!this.stream.removesOnAck) return;
     for (const seq of acked) {
       const sm = this.stream.store.loadMsg(seq);
       if (sm !== null) this.stream.acked(seq, sm.subject);
@@ -888,6 +898,11 @@ export class Consumer {
   static readState(dir: string): PersistedConsumer {
     return JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as PersistedConsumer;
   }
+}
+
+/** The common ack body, recognised without making a string of it. */
+function isPlusAck(b: Buffer): boolean {
+  return b.length === 4 && b[0] === 43 && b[1] === 65 && b[2] === 67 && b[3] === 75;
 }
 
 function msgSize(sm: StoredMsg): number {

@@ -15,7 +15,7 @@
 // length as kind Erased and zeroed contents.
 
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
-import { crc32 } from "./crc.js";
+import { crc32, crc32Range } from "./crc.js";
 
 export const RecordKind = {
   /** A message. */
@@ -68,7 +68,7 @@ export function encodeRecord(
   p += buf.latin1Write(subject, p, subject.length);
   if (hdr !== null) p += hdr.copy(buf, p);
   if (data !== null) p += data.copy(buf, p);
-  buf.writeUInt32LE(crc32(buf.subarray(off + 4, p)), p);
+  buf.writeUInt32LE(crc32Range(buf, off + 4, p), p);
   return len;
 }
 
@@ -97,7 +97,7 @@ export function parseRecord(buf: Buffer, off: number, end: number): RecordInfo |
   const sl = buf.readUInt16LE(off + 6);
   const hl = buf.readUInt32LE(off + 8);
   if (sl + hl > len - REC_OVERHEAD) return null;
-  if (crc32(buf.subarray(off + 4, off + len - 4)) !== buf.readUInt32LE(off + len - 4)) return null;
+  if (crc32Range(buf, off + 4, off + len - 4) !== buf.readUInt32LE(off + len - 4)) return null;
   const seq = buf.readDoubleLE(off + 12);
   if (!Number.isSafeInteger(seq) || seq < 0) return null;
   return {

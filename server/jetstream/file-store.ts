@@ -23,10 +23,11 @@ import {
 import { join } from "node:path";
 import { BaseStore } from "./base-store.js";
 import {
-  encodeRecord, erasedRecord, fsyncDir, MAX_SUBJECT, parseRecord, readIndexFile, REC_HDR,
+  encodeRecord, erasedRecord, fsyncDir, MAX_SUBJECT, readIndexFile, REC_HDR, REC_OVERHEAD,
   RecordKind, recordLength, scanBlock, writeFileAtomic, writeIndexFile, type RecordInfo,
 } from "./file-store-block.js";
 import { MsgEntry } from "./msg-index.js";
+import { crc32Range } from "./crc.js";
 import {
   fileStoreMsgSize, NO_LIMITS, StorageType, StoreError, StoreErrorCode,
   type StoredMsg, type StoreLimits,
@@ -101,7 +102,7 @@ export class FileStore extends BaseStore {
 
   private wbuf = Buffer.allocUnsafe(FLUSH_AT * 2);
   /** Read-ahead window over one block's flushed bytes (see readAhead). */
-  private readonly raBuf = Buffer.allocUnsafe(READ_AHEAD);
+  private raBuf = Buffer.allocUnsafe(0);
   private raBlock: Block | null = null;
   private raStart = 0;
   private raLen = 0;
@@ -602,48 +603,68 @@ export class FileStore extends BaseStore {
     const b = this.blocks.get(e.block);
     if (b === undefined) return null;
     let buf: Buffer;
+    let at: number;
     if (b === this.active && e.off >= b.size) {
       const rel = e.off - b.size;
       if (rel + e.len > this.wlen) return null;
       buf = Buffer.from(this.wbuf.subarray(rel, rel + e.len));
+      at = 0;
     } else {
       buf = this.readAhead(b, e.off, e.len);
-      if (buf.length !== e.len) return null;
+      at = this.raAt;
+      if (at < 0) return null;
     }
-    const r = parseRecord(buf, 0, e.len);
-    if (r === null || r.kind !== RecordKind.Msg || r.seq !== e.seq) {
+    // The index entry already knows the subject, sequence and time: check that the record is
+    // the one it names and intact (length, kind, sequence, CRC), and slice out the rest.
+    const len = e.len;
+    const sl = e.subject.length;
+    const hl = buf.readUInt32LE(at + 8);
+    if (buf.readUInt32LE(at) !== len || buf[at + 4] !== RecordKind.Msg || buf.readUInt16LE(at + 6) !== sl
+      || sl + hl > len - REC_OVERHEAD || buf.readDoubleLE(at + 12) !== e.seq
+      || crc32Range(buf, at + 4, at + len - 4) !== buf.readUInt32LE(at + len - 4)) {
       this.warn(`file store ${this.dir}: message ${e.seq} unreadable in block ${b.id}`);
       return null;
     }
-    const hs = REC_HDR + r.subject.length;
+    const hs = at + REC_HDR + sl;
     return {
-      subject: r.subject, seq: r.seq, ts: r.ts,
-      hdr: r.hdrLen > 0 ? buf.subarray(hs, hs + r.hdrLen) : null,
-      data: buf.subarray(hs + r.hdrLen, e.len - 4),
+      subject: e.subject, seq: e.seq, ts: e.ts,
+      hdr: hl > 0 ? buf.subarray(hs, hs + hl) : null,
+      data: buf.subarray(hs + hl, at + len - 4),
     };
   }
 
   /**
    * Consumers read a stream in order: one read of up to READ_AHEAD bytes serves the records
-   * after it too, instead of a system call per message. Returns a copy (callers may keep it).
+   * after it too, instead of a system call per message. Returns the buffer holding the record,
+   * which starts at `this.raAt` (-1 when it could not be read). Each read goes into a fresh
+   * chunk, so the messages sliced out of one stay valid after the next read (no copy per
+   * message; a chunk lives as long as a message that points into it).
    */
+  private raAt = 0;
+
   private readAhead(b: Block, off: number, len: number): Buffer {
     let rel = off - this.raStart;
     if (b !== this.raBlock || rel < 0 || rel + len > this.raLen) {
       if (len > READ_AHEAD) {
-        const big = Buffer.allocUnsafe(len);
+        const big = Buffer.allocUnsafeSlow(len);
         const n = readSync(this.openFd(b), big, 0, len, off);
-        return n === len ? big : big.subarray(0, n);
+        this.raAt = n === len ? 0 : -1;
+        return big;
       }
       const want = Math.max(len, Math.min(READ_AHEAD, b.size - off));
       this.raBlock = null;
+      this.raBuf = Buffer.allocUnsafeSlow(want);
       this.raLen = readSync(this.openFd(b), this.raBuf, 0, want, off);
       this.raBlock = b;
       this.raStart = off;
       rel = 0;
-      if (this.raLen < len) return this.raBuf.subarray(0, 0);
+      if (this.raLen < len) {
+        this.raAt = -1;
+        return this.raBuf;
+      }
     }
-    return Buffer.from(this.raBuf.subarray(rel, rel + len));
+    this.raAt = rel;
+    return this.raBuf;
   }
 
   protected async release(): Promise<void> {

@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { InternalClient, InternalMsg, InternalSubscription } from "../router.js";
+import type { InternalClient, InternalSubscription } from "../router.js";
+import { fromWire } from "../../protocol/subject.js";
 import { Advisories } from "./advisories.js";
 import { checkStreamConfig, checkStreamUpdate, configJSON, decodeStreamConfig, sameConfig, type StreamConfig } from "./config.js";
 import { Consumer, type ConsumerHost } from "./consumer.js";
@@ -64,27 +65,38 @@ export class JetStream implements StreamHost, ConsumerHost {
 
   constructor(readonly account: string, readonly ic: InternalClient, readonly opts: JetStreamOptions) {
     this.advisories = new Advisories(ic, this.clock);
-    this.ackSub = ic.subscribe("$JS.ACK.>", (m) => this.onAck(m));
+    this.ackSub = ic.subscribeRaw("$JS.ACK.>", (subject, reply, hdrLen, buf, start, end) =>
+      this.onAck(subject, reply, buf.subarray(hdrLen >= 0 ? start + hdrLen : start, end - 2)));
     // Every ack subject names one delivery: caching its match would only evict useful entries.
     ic.matchUncachedUnder("$JS.ACK.");
   }
 
   /**
    * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`, or the 2.10 form with
-   * domain and account hash in front and a random token at the end.
+   * domain and account hash in front and a random token at the end. Subjects are in wire form;
+   * the body is a view of the publisher's buffer (used before this returns).
    */
-  private onAck(m: InternalMsg): void {
-    const t = m.subject.split(".");
+  private onAck(subject: string, reply: string, body: Buffer): void {
+    // Token boundaries without splitting: one ack per delivered message makes this hot.
+    const dots = this.ackDots;
+    let n = 0;
+    for (let i = 0; i < subject.length && n < 12; i++) if (subject.charCodeAt(i) === 46) dots[n++] = i;
+    // 9 tokens have 8 dots; the 2.10 form (11 or 12 tokens) 10 or 11.
     let i: number;
-    if (t.length === 9) i = 2;
-    else if (t.length >= 11) i = 4;
+    if (n === 8) i = 1;
+    else if (n >= 10) i = 3;
     else return;
-    const c = this.streams.get(t[i]!)?.consumers.get(t[i + 1]!);
+    const stream = fromWire(subject.slice(dots[i]! + 1, dots[i + 1]!));
+    const c = this.streams.get(stream)?.consumers.get(fromWire(subject.slice(dots[i + 1]! + 1, dots[i + 2]!)));
     if (c === undefined) return;
-    const dc = Number(t[i + 2]), sseq = Number(t[i + 3]), dseq = Number(t[i + 4]);
-    if (!Number.isSafeInteger(sseq) || !Number.isSafeInteger(dseq) || !Number.isSafeInteger(dc)) return;
-    c.onAck(sseq, dseq, dc, m.data, m.reply);
+    const dc = decimalAt(subject, dots[i + 2]! + 1, dots[i + 3]!);
+    const sseq = decimalAt(subject, dots[i + 3]! + 1, dots[i + 4]!);
+    const dseq = decimalAt(subject, dots[i + 4]! + 1, dots[i + 5]!);
+    if (dc < 0 || sseq < 0 || dseq < 0) return;
+    c.onAck(sseq, dseq, dc, body, reply === "" ? "" : fromWire(reply));
   }
+
+  private readonly ackDots = new Int32Array(12);
 
   get streamsDir(): string {
     return join(this.opts.storeDir, "jetstream", this.account, "streams");
@@ -407,4 +419,16 @@ function checkConsumerUpdate(old: ConsumerConfig, next: ConsumerConfig): Consume
   if (old.deliver_subject === "" && next.deliver_subject !== "") throw bad("can not update pull consumer to push based");
   if (old.deliver_subject !== "" && next.deliver_subject === "") throw bad("can not update push consumer to pull based");
   return next;
+}
+
+/** The decimal number in s[start, end), or -1 when it is not one (or not a safe integer). */
+function decimalAt(s: string, start: number, end: number): number {
+  if (end <= start || end - start > 16) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return Number.isSafeInteger(v) ? v : -1;
 }

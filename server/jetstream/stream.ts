@@ -272,6 +272,11 @@ export class Stream {
    * A consumer acked message seq (or delivered it, without acks). Work-queue retention removes it
    * at once; interest retention once no consumer still needs it (nats-server's ackMsg).
    */
+  /** Whether acks can remove messages (interest and workqueue retention). */
+  get removesOnAck(): boolean {
+    return this.config.retention !== "limits";
+  }
+
   acked(seq: number, subject: string): void {
     if (this.closed) return;
     const retention = this.config.retention;

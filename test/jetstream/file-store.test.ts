@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync, copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { crc32, crc32Fallback } from "../../server/jetstream/crc.js";
+import { crc32, crc32Fallback, crc32Range } from "../../server/jetstream/crc.js";
 import { FileStore, type FileStoreOptions } from "../../server/jetstream/file-store.js";
 import { StoreError, NO_LIMITS } from "../../server/jetstream/store.js";
 import { buf, tempDir } from "./helpers.js";
@@ -311,6 +311,16 @@ describe("helpers", () => {
     const data = Buffer.from("The quick brown fox jumps over the lazy dog");
     expect(crc32Fallback(data)).toBe(0x414fa339);
     expect(crc32(data)).toBe(0x414fa339);
+  });
+
+  it("crc32Range (slicing-by-8 for short ranges) agrees with zlib at every length and offset", () => {
+    const buf = Buffer.alloc(700);
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 7919 + 13) & 0xff;
+    for (let start = 0; start < 9; start++) {
+      for (let end = start; end <= buf.length; end += end < 300 ? 1 : 37) {
+        expect(crc32Range(buf, start, end)).toBe(crc32(buf.subarray(start, end)));
+      }
+    }
   });
 
 });
