@@ -20,6 +20,8 @@ export const Advisory = {
   MsgNaked: "$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED",
   MsgTerminated: "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED",
   Api: "$JS.EVENT.ADVISORY.API",
+  /** sample_freq's ack metrics (a metric, not an advisory, in nats-server's naming). */
+  ConsumerAck: "$JS.EVENT.METRIC.CONSUMER.ACK",
 } as const;
 
 const Type = {
@@ -29,6 +31,7 @@ const Type = {
   Nak: "io.nats.jetstream.advisory.v1.nak",
   Terminated: "io.nats.jetstream.advisory.v1.terminated",
   ApiAudit: "io.nats.jetstream.advisory.v1.api_audit",
+  ConsumerAck: "io.nats.jetstream.metric.v1.consumer_ack",
 } as const;
 
 export type ActionType = "create" | "delete" | "modify";
@@ -94,6 +97,14 @@ export class Advisories {
   naked(stream: string, consumer: string, consumerSeq: number, streamSeq: number, deliveries: number): void {
     this.send(`${Advisory.MsgNaked}.${stream}.${consumer}`, () => ({
       ...this.head(Type.Nak), stream, consumer, consumer_seq: consumerSeq, stream_seq: streamSeq, deliveries,
+    }));
+  }
+
+  /** An ack on a consumer with sample_freq: how long the message took from delivery to ack. */
+  ackMetric(stream: string, consumer: string, consumerSeq: number, streamSeq: number, delayNs: number, deliveries: number): void {
+    this.send(`${Advisory.ConsumerAck}.${stream}.${consumer}`, () => ({
+      ...this.head(Type.ConsumerAck), stream, consumer, consumer_seq: consumerSeq, stream_seq: streamSeq,
+      ack_time: delayNs, deliveries,
     }));
   }
 

@@ -117,6 +117,11 @@ export class Consumer {
   private fcOutstanding = "";
   private fcSeq = 0;
   private persistScheduled = false;
+  /** rate_limit_bps as a token bucket of bytes (push only), or null; its wake-up timer. */
+  private rate: TokenBucket | null = null;
+  private rateTimer: NodeJS.Timeout | null = null;
+  /** sample_freq in percent (0: no ack metrics). */
+  private sampleFreq = 0;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -126,7 +131,23 @@ export class Consumer {
     readonly created: bigint,
     /** Directory for persisted state (durables on file streams), or null. */
     private readonly dir: string | null,
-  ) {}
+  ) {
+    this.applyConfig();
+  }
+
+  /** The parts of the config that are kept in a ready form. */
+  private applyConfig(): void {
+    const c = this.config;
+    const bps = c.rate_limit_bps;
+    if (bps > 0 && !this.isPull) {
+      // As nats-server: the burst is the stream's max_msg_size, else the largest payload.
+      const mms = this.stream.config.max_msg_size;
+      this.rate = new TokenBucket(bps / 8, mms > 0 ? mms : 1024 * 1024);
+    } else {
+      this.rate = null;
+    }
+    this.sampleFreq = c.sample_freq === "" ? 0 : Number(c.sample_freq.replace(/%$/, "")) || 0;
+  }
 
   get isPull(): boolean {
     return this.config.deliver_subject === "";
@@ -232,8 +253,8 @@ export class Consumer {
     this.subs = [];
     for (const wr of this.waiting) this.clearRequest(wr);
     this.waiting = [];
-    for (const t of [this.ackTimer, this.activityTimer, this.hbTimer, this.replayTimer]) if (t !== null) clearTimeout(t);
-    this.ackTimer = this.activityTimer = this.hbTimer = this.replayTimer = null;
+    for (const t of [this.ackTimer, this.activityTimer, this.hbTimer, this.replayTimer, this.rateTimer]) if (t !== null) clearTimeout(t);
+    this.ackTimer = this.activityTimer = this.hbTimer = this.replayTimer = this.rateTimer = null;
   }
 
   private checkActivity(thresholdMs: number): void {
@@ -312,6 +333,7 @@ export class Consumer {
   /** Changing the config in place (nats-server updateConfig, the fields that may change). */
   update(cfg: ConsumerConfig): void {
     this.config = cfg;
+    this.applyConfig();
     this.persist();
     this.kick();
   }
@@ -467,6 +489,17 @@ export class Consumer {
       if (dc === 1 && this.config.replay_policy === "original" && this.replayHold(sm)) {
         this.unget(sm.seq, dc);
         return;
+      }
+      if (this.rate !== null) {
+        const waitMs = this.rate.take(msgSize(sm), now);
+        if (waitMs > 0) {
+          // Over rate_limit_bps: this message goes when the bucket has room for it.
+          this.unget(sm.seq, dc);
+          if (this.rateTimer === null) {
+            this.rateTimer = setTimeout(() => { this.rateTimer = null; this.kick(); }, waitMs);
+          }
+          return;
+        }
       }
       if (wr !== null && wr.maxBytes) {
         const size = msgSize(sm);
@@ -706,6 +739,7 @@ export class Consumer {
           acked.push(sseq);
           const observe = this.host.ackLatency;
           if (observe !== null) observe(this.stream.name, this.name, (this.lastAcked - p.at) / 1000);
+          if (this.sampleFreq > 0) this.sampleAck(sseq, p.dseq, now - p.at);
           const d = p.dseq;
           if (this.pending.size === 0) {
             this.adflr = this.dseq - 1;
@@ -750,6 +784,12 @@ export class Consumer {
       const sm = this.stream.store.loadMsg(seq);
       if (sm !== null) this.stream.acked(seq, sm.subject);
     }
+  }
+
+  /** sample_freq: an ack metric for this share of acks (nats-server sampleAck). */
+  private sampleAck(sseq: number, dseq: number, delayMs: number): void {
+    if (this.sampleFreq < 100 && Math.random() * 100 >= this.sampleFreq) return;
+    this.host.advisories.ackMetric(this.stream.name, this.name, dseq, sseq, delayMs * 1_000_000, (this.rdc.get(sseq) ?? 0) + 1);
   }
 
   private removeFromRdq(seq: number): void {
@@ -897,6 +937,31 @@ export class Consumer {
   /** Read a durable's persisted state from its directory. */
   static readState(dir: string): PersistedConsumer {
     return JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as PersistedConsumer;
+  }
+}
+
+/**
+ * A token bucket of bytes (golang.org/x/time/rate's shape, as nats-server's rate_limit_bps uses):
+ * it refills at `perSec` and holds at most `burst`, starting full.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private at = 0;
+
+  constructor(private readonly perSec: number, private readonly burst: number) {
+    this.tokens = burst;
+  }
+
+  /** Take `n` bytes at wall-clock `now` (ms): 0 when taken, else ms until they would be there. */
+  take(n: number, now: number): number {
+    if (this.at !== 0) this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) * this.perSec) / 1000);
+    this.at = now;
+    const need = Math.min(n, this.burst);
+    if (this.tokens >= need) {
+      this.tokens -= need;
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((need - this.tokens) * 1000) / this.perSec));
   }
 }
 

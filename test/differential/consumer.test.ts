@@ -116,6 +116,35 @@ describe.skipIf(NATS_SERVER === null)("consumer API against nats-server -js", ()
   test("pull requests get the same status lines and headers", () => {
     expect(results.gnat.pulls).toEqual(results.nats.pulls);
   });
+
+  test("an ack on a consumer with sample_freq: the same ack metric, subject and fields", async () => {
+    const metric = async (url: string): Promise<{ subject: string; body: Json }> => {
+      const nc = await connect({ servers: url });
+      try {
+        const req = (subj: string, body: object): Promise<unknown> =>
+          nc.request(`$JS.API.${subj}`, JSON.stringify(body), { timeout: 2000 });
+        await req("STREAM.CREATE.SAMP", { name: "SAMP", subjects: ["samp.>"] });
+        await req("CONSUMER.DURABLE.CREATE.SAMP.SD", { stream_name: "SAMP", config: { durable_name: "SD", ack_policy: "explicit", sample_freq: "100%" } });
+        const seen = nc.subscribe("$JS.EVENT.METRIC.CONSUMER.ACK.>", { max: 1 });
+        await nc.request("samp.one", "x", { timeout: 2000 });
+        // Delivered messages carry their own subject, not the inbox's: a muxed request would drop them.
+        const inbox = createInbox();
+        const got = nc.subscribe(inbox, { max: 1 });
+        nc.publish("$JS.API.CONSUMER.MSG.NEXT.SAMP.SD", JSON.stringify({ batch: 1 }), { reply: inbox });
+        for await (const m of got) m.respond("+ACK");
+        for await (const m of seen) return { subject: m.subject, body: m.json<Json>() };
+        throw new Error("no ack metric");
+      } finally {
+        await nc.close();
+      }
+    };
+    const g = await metric(pair.gnat.url);
+    const n = await metric(pair.natsUrl);
+    expect(g.subject).toBe(n.subject);
+    expect([...keyPaths(g.body)].sort()).toEqual([...keyPaths(n.body)].sort());
+    const pick = (b: Json): unknown[] => { const o = b as Record<string, unknown>; return [o.type, o.stream, o.consumer, o.consumer_seq, o.stream_seq, o.deliveries]; };
+    expect(pick(g.body)).toEqual(pick(n.body));
+  });
 });
 
 if (NATS_SERVER === null) test.skip(SKIP_REASON, () => {});

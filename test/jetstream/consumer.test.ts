@@ -261,6 +261,65 @@ describe("replay policy", () => {
   });
 });
 
+describe("rate limit and ack sampling", () => {
+  test("rate_limit_bps paces a push consumer: no faster than the rate once the burst is spent", async () => {
+    // Burst = the stream's max_msg_size (200 B); 8,000 bit/s = 1,000 B/s; 6 messages of 200 B
+    // (payload counted with the subject) need at least about 1 s after the first one.
+    await jsm.streams.add({ name: "RATE", subjects: ["rate.>"], max_msg_size: 200 });
+    for (let i = 0; i < 6; i++) await js.publish("rate.x", new Uint8Array(190));
+    const times: number[] = [];
+    let done!: () => void;
+    const all = new Promise<void>((r) => (done = r));
+    const sub = nc.subscribe("deliver.rate", { callback: () => {
+      times.push(Date.now());
+      if (times.length === 6) done();
+    } });
+    await nc.flush();
+    await jsm.consumers.add("RATE", { name: "paced", deliver_subject: "deliver.rate", ack_policy: AckPolicy.None, rate_limit_bps: 8_000 });
+    await all;
+    sub.unsubscribe();
+    expect(times[5]! - times[0]!).toBeGreaterThanOrEqual(900);
+    const info = await jsm.consumers.info("RATE", "paced");
+    expect(info.config.rate_limit_bps).toBe(8_000);
+    expect(info.delivered.stream_seq).toBe(6);
+  });
+
+  test("a pull consumer refuses rate_limit_bps with nats-server's error", async () => {
+    await jsm.streams.add({ name: "RATEPULL", subjects: ["ratepull.>"] });
+    const e = await apiErr(jsm.consumers.add("RATEPULL", { durable_name: "p", ack_policy: AckPolicy.Explicit, rate_limit_bps: 1000 }));
+    expect(e.description).toBe("consumer in pull mode can not have rate limit set");
+  });
+
+  test("sample_freq 100% publishes an ack metric per ack on $JS.EVENT.METRIC.CONSUMER.ACK", async () => {
+    await jsm.streams.add({ name: "SAMPLE", subjects: ["sample.>"] });
+    const metrics: Record<string, unknown>[] = [];
+    let done!: () => void;
+    const two = new Promise<void>((r) => (done = r));
+    const msub = nc.subscribe("$JS.EVENT.METRIC.CONSUMER.ACK.SAMPLE.sampled", { callback: (_e, m) => {
+      metrics.push(m.json<Record<string, unknown>>());
+      if (metrics.length === 2) done();
+    } });
+    await nc.flush();
+    await publish("sample.a", 3);
+    await jsm.consumers.add("SAMPLE", { durable_name: "sampled", ack_policy: AckPolicy.Explicit, sample_freq: "100%" });
+    await jsm.consumers.add("SAMPLE", { durable_name: "quiet", ack_policy: AckPolicy.Explicit });
+    const c = await js.consumers.get("SAMPLE", "sampled");
+    const quiet = await js.consumers.get("SAMPLE", "quiet");
+    for (const cons of [c, quiet]) {
+      const batch = await cons.fetch({ max_messages: 2, expires: 2000 });
+      for await (const m of batch) await m.ackAck();
+    }
+    await two;
+    msub.unsubscribe();
+    expect(metrics.map((m) => [m.type, m.stream, m.consumer, m.consumer_seq, m.stream_seq, m.deliveries])).toEqual([
+      ["io.nats.jetstream.metric.v1.consumer_ack", "SAMPLE", "sampled", 1, 1, 1],
+      ["io.nats.jetstream.metric.v1.consumer_ack", "SAMPLE", "sampled", 2, 2, 1],
+    ]);
+    expect(typeof metrics[0]!.ack_time).toBe("number");
+    expect(metrics[0]!.id).toMatch(/^[0-9A-Za-z]{22}$/);
+  });
+});
+
 describe("with the nats v2 client", () => {
   test("pullSubscribe and fetch", async () => {
     await jsm.streams.add({ name: "S", subjects: ["s.>"] });
