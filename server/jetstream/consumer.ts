@@ -3,7 +3,7 @@
 // and its timers (ack wait, request expiry, heartbeats, ephemeral inactivity). Semantics follow
 // nats-server's consumer.go; it reaches the router only through the account's internal client.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { subjectMatches, toWire } from "../../protocol/subject.js";
 import type { InternalClient, InternalMsg, InternalSubscription } from "../router.js";
@@ -35,6 +35,8 @@ export interface ConsumerHost {
   consumerGone(c: Consumer): void;
   /** Observer of delivery-to-ack times (the /metrics histogram), or null: then nothing is timed. */
   readonly ackLatency: ((stream: string, consumer: string, seconds: number) => void) | null;
+  /** sync_interval: always — state written for a confirmed ack is fsynced too. */
+  readonly syncAlways: boolean;
 }
 
 interface Pending {
@@ -721,7 +723,7 @@ export class Consumer {
     } else {
       confirm = false;
     }
-    if (confirm && reply !== "") this.host.ic.publish(reply, Buffer.alloc(0));
+    if (confirm && reply !== "") this.confirm(reply);
     this.persist();
     this.kick();
   }
@@ -901,8 +903,35 @@ export class Consumer {
     t.unref();
   }
 
-  private writeState(): void {
-    if (this.dir === null) return;
+  /**
+   * A double ack (an ack with a reply) is confirmed only once the state that holds it is on
+   * disk, so a confirmed ack survives kill -9 (and, with sync_interval: always, a power loss).
+   * The acks of one turn of the event loop share one state write.
+   */
+  private confirm(reply: string): void {
+    if (this.dir === null) {
+      this.host.ic.publish(reply, Buffer.alloc(0));
+      return;
+    }
+    this.confirms.push(reply);
+    if (this.confirmScheduled) return;
+    this.confirmScheduled = true;
+    setImmediate(() => {
+      this.confirmScheduled = false;
+      const replies = this.confirms;
+      this.confirms = [];
+      if (this.closed) return;
+      if (!this.writeState(this.host.syncAlways)) return;
+      for (const r of replies) this.host.ic.publish(r, Buffer.alloc(0));
+    });
+  }
+
+  private confirms: string[] = [];
+  private confirmScheduled = false;
+
+  /** Write the state file; false when it could not be written. */
+  private writeState(sync = false): boolean {
+    if (this.dir === null) return false;
     const st: PersistedConsumer = {
       config: consumerConfigJSON(this.config),
       created: this.created.toString(),
@@ -917,9 +946,15 @@ export class Consumer {
       const tmp = join(this.dir, "state.json.tmp");
       // Renamed into place: a crash leaves the old state or the new, never half of one.
       writeFileSync(tmp, JSON.stringify(st));
+      if (sync) {
+        const fd = openSync(tmp, "r+");
+        try { fsyncSync(fd); } finally { closeSync(fd); }
+      }
       renameSync(tmp, join(this.dir, "state.json"));
+      return true;
     } catch (e) {
       this.host.warn(`JetStream consumer '$G > ${this.stream.name} > ${this.name}' could not save its state: ${(e as Error).message}`);
+      return false;
     }
   }
 

@@ -106,6 +106,10 @@ export class JetStream implements StreamHost, ConsumerHost {
     return this.opts.serverName;
   }
 
+  get syncAlways(): boolean {
+    return this.opts.syncAlways;
+  }
+
   /** The options it runs with, read by monitoring (/jsz, /varz). */
   /** See ConsumerHost.ackLatency: set while /metrics observes it. */
   ackLatency: ((stream: string, consumer: string, seconds: number) => void) | null = null;

@@ -4,43 +4,26 @@
 // its ack named, in publish order, once, byte for byte; messages published but never acked may be
 // there or not, but never twice and never corrupt. Seeded (GNAT_CRASH_SEED=… to replay one run).
 // (Checked by breaking it: acks sent before the write reaches the OS fail here with hundreds lost.)
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { tempDir } from "./helpers.js";
+import { ensureBuilt, exited, killChildren, rng, startGnat, type Running } from "./child-gnat.js";
 
-const root = resolve(import.meta.dirname, "../..");
-const CLI = join(root, "dist/server/cli.js");
 const ROUNDS = 5;
 const IN_FLIGHT = 256;
 const STREAM = "CRASH";
-const children: ChildProcess[] = [];
 const cleanups: Array<() => void> = [];
 
-beforeAll(() => {
-  if (!existsSync(CLI)) spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
-}, 120_000);
+beforeAll(ensureBuilt, 120_000);
 
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  killChildren();
   for (const f of cleanups.splice(0)) f();
 });
-
-/** mulberry32: small, seedable, good enough to pick kill points and payload sizes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DIGEST = 16;
 
@@ -60,29 +43,6 @@ function check(b: Uint8Array): number {
   const body = buf.subarray(0, buf.length - DIGEST);
   const want = createHash("sha256").update(body).digest().subarray(0, DIGEST);
   return want.equals(buf.subarray(buf.length - DIGEST)) ? buf.readUInt32BE(0) : -1;
-}
-
-interface Running { child: ChildProcess; url: string; }
-
-async function startGnat(args: string[], portsDir: string): Promise<Running> {
-  const child = spawn(process.execPath, [CLI, ...args, "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", portsDir], { stdio: ["ignore", "ignore", "pipe"] });
-  children.push(child);
-  let err = "";
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const file = join(portsDir, `cli_${child.pid}.ports`);
-  // The ports file is written (atomically) once the streams are recovered and the port is bound.
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(file)) {
-    if (child.exitCode !== null) throw new Error(`gnat exited with ${child.exitCode}: ${err}`);
-    if (Date.now() > deadline) throw new Error(`no ports file from gnat: ${err}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const { nats } = JSON.parse(readFileSync(file, "utf8")) as { nats: string[] };
-  return { child, url: nats[0]! };
-}
-
-function exited(c: ChildProcess): Promise<void> {
-  return new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("exit", () => r())));
 }
 
 interface Ledger {

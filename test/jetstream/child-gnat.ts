@@ -1,0 +1,55 @@
+// gnat as a real child process, for the kill -9 tests: started on a free loopback port, found
+// through its ports file, killed for real. Seeded randomness so a failing run can be replayed.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "../..");
+export const CLI = join(root, "dist/server/cli.js");
+
+/** Build dist/ when a test runs before `npm run build` did. */
+export function ensureBuilt(): void {
+  if (!existsSync(CLI)) spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+}
+
+export interface Running { child: ChildProcess; url: string; }
+
+/** Children still to kill when a test ends. */
+export const children: ChildProcess[] = [];
+
+export function killChildren(): void {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+}
+
+export async function startGnat(args: string[], portsDir: string): Promise<Running> {
+  const child = spawn(process.execPath, [CLI, ...args, "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", portsDir], { stdio: ["ignore", "ignore", "pipe"] });
+  children.push(child);
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const file = join(portsDir, `cli_${child.pid}.ports`);
+  // The ports file is written (atomically) once the streams are recovered and the port is bound.
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(file)) {
+    if (child.exitCode !== null) throw new Error(`gnat exited with ${child.exitCode}: ${err}`);
+    if (Date.now() > deadline) throw new Error(`no ports file from gnat: ${err}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const { nats } = JSON.parse(readFileSync(file, "utf8")) as { nats: string[] };
+  return { child, url: nats[0]! };
+}
+
+export function exited(c: ChildProcess): Promise<void> {
+  return new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("exit", () => r())));
+}
+
+/** mulberry32: small, seedable, good enough to pick kill points and payload sizes. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
