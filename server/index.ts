@@ -433,6 +433,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   }
 
   private async doClose(): Promise<void> {
+    this.log.info("Initiating Shutdown...");
     this.stopListening();
     const closed = this.listenerClosed ?? Promise.resolve();
     this.monitor?.close();
