@@ -66,6 +66,7 @@ type Rule = Refused | Reloadable;
 
 const dur = (v: unknown): string => goDuration(Number(v));
 const json = (v: unknown): string => (v === null || v === undefined ? "<nil>" : JSON.stringify(v));
+const plain = (v: unknown): string => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
 
 /** Keys an embedder supplies that no config file can say: carried over, never compared. */
 const CARRIED: readonly Key[] = ["logger", "noLog", "programName"];
@@ -170,7 +171,7 @@ export function diffOptions(cur: ServerOptions, next: ServerOptions, hooks: { tl
     if (rule === undefined || rule.reload === false || hookMissing) {
       const r = rule?.reload === false ? rule : undefined;
       if (r?.text !== undefined) throw new ReloadError(r.text);
-      const show = r?.show ?? String;
+      const show = r?.show ?? plain;
       throw new ReloadError(`config reload not supported for ${r?.field ?? key}: old=${show(was)}, new=${show(now)}`);
     }
     changed.push(k);
