@@ -51,6 +51,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   readonly serverId = `N${serverIdGen()}`;
   readonly clients = new Map<number, ClientConnection>();
   readonly startedAt = new Date();
+  /** When the options in force were loaded: start-up, then each reload (/varz config_load_time). */
+  configLoadedAt = this.startedAt;
   /** The nats-server version advertised (INFO, /varz). */
   readonly version = SERVER_VERSION;
   /** Totals, for monitoring. */
@@ -335,6 +337,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     const next = resolveReloaded(src, cur);
     const changed = diffOptions(cur, next, { tls: this.reloadTls !== undefined, accounts: this.reloadAccounts !== undefined });
     applyReload(this, next, changed);
+    this.configLoadedAt = new Date();
   }
 
   setAuthorization(auth: ServerOptions["authorization"]): void {

@@ -88,6 +88,17 @@ describe("server.reload()", () => {
     expect(c.closed).toBe(false);
   });
 
+  test("/varz shows the new limits and a later config_load_time", async () => {
+    const s = await server({ httpPort: 0 });
+    const varz = async (): Promise<Record<string, unknown>> => (await (await fetch(`${s.monitorUrl}/varz`)).json()) as Record<string, unknown>;
+    const before = await varz();
+    s.reload({ ...base, httpPort: s.options.httpPort, maxPayload: 4096 });
+    const after = await varz();
+    expect(after.max_payload).toBe(4096);
+    expect(Date.parse(String(after.config_load_time))).toBeGreaterThanOrEqual(Date.parse(String(before.config_load_time)));
+    expect(after.config_load_time).not.toBe(before.config_load_time);
+  });
+
   for (const kit of kits) {
     test(`${kit.name}: a client whose user was removed is closed, one still allowed keeps publishing`, async () => {
       const users = [{ user: "stay", password: "s" }, { user: "go", password: "g" }];
