@@ -366,11 +366,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   }
 
   rewriteSideFiles(prev: ServerOptions): void {
-    for (const [was, now] of [[prev.pidFile, this.options.pidFile], [prev.portsFileDir, this.options.portsFileDir]] as const) {
-      if (was === now) continue;
-      const old = was === prev.pidFile ? this.pidFileWritten : this.portsFile;
-      if (old) removeQuietly(old);
-    }
+    const o = this.options;
+    if (prev.pidFile !== o.pidFile && this.pidFileWritten) removeQuietly(this.pidFileWritten);
+    if (prev.portsFileDir !== o.portsFileDir && this.portsFile) removeQuietly(this.portsFile);
     this.pidFileWritten = "";
     this.portsFile = "";
     this.writeSideFiles();

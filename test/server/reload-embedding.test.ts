@@ -1,5 +1,8 @@
 // server.reload() for embedders, the table of reloadable keys, and the --signal plumbing.
 import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ReloadError, startServer, type Server } from "../../server/index.js";
 import { RELOAD_RULES } from "../../server/reload.js";
@@ -86,6 +89,17 @@ describe("server.reload()", () => {
     s.reload({ ...base, authorization: { users: [{ user: "a", password: "a" }] } });
     await c.ping();
     expect(c.closed).toBe(false);
+  });
+
+  test("a new pid_file is written and the old one removed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-reload-pid-"));
+    const first = join(dir, "a.pid");
+    const second = join(dir, "b.pid");
+    const s = await server({ pidFile: first });
+    expect(readFileSync(first, "utf8")).toBe(String(process.pid));
+    s.reload({ ...base, pidFile: second });
+    expect(existsSync(first)).toBe(false);
+    expect(readFileSync(second, "utf8")).toBe(String(process.pid));
   });
 
   test("/varz shows the new limits and a later config_load_time", async () => {
