@@ -61,3 +61,30 @@ describe.skipIf(NATS_SERVER === null)("reload against nats-server", () => {
     expect(ours[2]).toBe("INFO <info>\r\nPONG\r\n-ERR 'Authorization Violation'\r\n<closed>");
   });
 });
+
+/** The INFO a client gets on lame duck mode, and what follows until the server closes it. */
+async function ldm(nats: string | undefined): Promise<{ keys: string[]; rest: string; code: number | null }> {
+  const config = `lame_duck_duration: "30s"\nlame_duck_grace_period: "200ms"\n`;
+  const port = await freePort();
+  const p = await startProcess(config, nats === undefined ? { port } : { port, nats });
+  procs.push(p);
+  const c = await RawClient.open(p.port);
+  clients.push(c);
+  p.signal("SIGUSR2");
+  await c.waitClosed();
+  const code = await p.exited();
+  const after = c.afterInfo;
+  const m = /^PONG\r\nINFO (\{.*?\}) \r\n/.exec(after);
+  if (m === null) throw new Error(`no ldm INFO: ${JSON.stringify(after)}`);
+  const info = JSON.parse(m[1]!) as Record<string, unknown>;
+  expect(info.ldm).toBe(true);
+  return { keys: Object.keys(info).sort(), rest: after.slice(m[0].length), code };
+}
+
+describe.skipIf(NATS_SERVER === null)("lame duck against nats-server", () => {
+  test("the INFO with ldm carries the same fields, nothing follows it, and the process exits 0", async () => {
+    const [theirs, ours] = await Promise.all([ldm(NATS_SERVER!), ldm(undefined)]);
+    expect(ours).toEqual(theirs);
+    expect(ours).toEqual({ keys: expect.arrayContaining(["ldm", "server_id", "client_id", "max_payload"]) as unknown, rest: "", code: 0 });
+  });
+});
