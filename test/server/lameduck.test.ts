@@ -58,6 +58,17 @@ describe("lame duck mode, embedded", () => {
     expect(s.clients.size).toBe(0);
   });
 
+  test("the WebSocket listener stops accepting too", async () => {
+    const s = await server({ websocket: { port: 0, noTls: true }, lameDuckDuration: 400, lameDuckGracePeriod: 100 });
+    const wsPort = Number(new URL(s.websocketUrl).port);
+    expect(await refused(wsPort)).toBe(false);
+    const c = await raw(s.port);
+    const done = s.lameDuck();
+    await c.until((o) => o.includes(`"ldm":true`));
+    expect(await refused(wsPort)).toBe(true);
+    await done;
+  });
+
   test("with no clients, lame duck mode shuts down at once", async () => {
     const s = await server({ lameDuckDuration: 60_000, lameDuckGracePeriod: 30_000 });
     const started = Date.now();
