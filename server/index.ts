@@ -35,6 +35,8 @@ export const PROTO_VERSION = 1;
 const serverIdGen = customAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 55);
 
 export { ReloadError } from "./reload.js";
+/** nats-server config files, for embedders: `startServer(loadConfigFile(path).options)`, and reload. */
+export { ConfigError, loadConfigFile } from "./config.js";
 
 export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   /** The options in force; a reload replaces the object (see reload()). */

@@ -1,10 +1,10 @@
 // server.reload() for embedders, the table of reloadable keys, and the --signal plumbing.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
-import { ReloadError, startServer, type Server } from "../../server/index.js";
+import { ConfigError, loadConfigFile, ReloadError, startServer, type Server } from "../../server/index.js";
 import { RELOAD_RULES } from "../../server/reload.js";
 import { goDuration } from "../../server/duration.js";
 import { findGnatPids, processSignal, type SignalDeps } from "../../server/signal.js";
@@ -80,6 +80,20 @@ describe("server.reload()", () => {
     s.reload();
     await c.waitClosed();
     expect(c.afterInfo).toBe("PONG\r\n-ERR 'Authorization Violation'\r\n");
+  });
+
+  test("an embedder's configLoader can read a config file, as the CLI's does", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-reload-file-"));
+    const file = join(dir, "gnat.conf");
+    writeFileSync(file, "max_payload: 2048\n");
+    const s = await server(loadConfigFile(file).options);
+    s.configLoader = () => ({ ...base, ...loadConfigFile(file).options });
+    writeFileSync(file, "max_payload: 4096\n");
+    s.reload();
+    expect(s.options.maxPayload).toBe(4096);
+    writeFileSync(file, "max_payload: {\n");
+    expect(() => s.reload()).toThrow(ConfigError);
+    expect(s.options.maxPayload).toBe(4096);
   });
 
   test("a reload that changes nothing keeps every client", async () => {
