@@ -53,7 +53,8 @@ describe("lame duck mode, embedded", () => {
     await Promise.all([a.waitClosed(), b.waitClosed()]);
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(190);
-    expect(elapsed).toBeLessThan(600 + 500);
+    // Within the duration, give or take a busy machine.
+    expect(elapsed).toBeLessThan(600 + 1000);
     await done;
     expect(s.clients.size).toBe(0);
   });
@@ -164,7 +165,7 @@ describe("lame duck mode of a gnat process", () => {
     await Promise.all([a.waitClosed(10_000), b.waitClosed(10_000)]);
     expect(await p.exited()).toBe(0);
     // One client closed when the grace ends, the other at most a second later.
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - started).toBeLessThan(8000);
     const log = p.log();
     expect(log).toContain("Closing existing clients");
     expect(log.indexOf("Entering lame duck mode")).toBeLessThan(log.indexOf("Closing existing clients"));

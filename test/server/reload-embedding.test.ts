@@ -10,6 +10,7 @@ import { goDuration } from "../../server/duration.js";
 import { findGnatPids, processSignal, type SignalDeps } from "../../server/signal.js";
 import type { ServerOptionsInput } from "../../server/options.js";
 import { kits } from "../clients/kits.js";
+import { createUser } from "@nats-io/nkeys";
 import { CLI, ensureBuilt, RawClient } from "./process-kit.js";
 
 const servers: Server[] = [];
@@ -143,6 +144,25 @@ describe("server.reload()", () => {
       for await (const m of sub) expect(new TextDecoder().decode(m.data)).toBe("still here");
       expect(stay.isClosed()).toBe(false);
       await stay.close();
+    });
+  }
+});
+
+describe("nkey users across a reload", () => {
+  for (const kit of kits) {
+    test(`${kit.name}: an nkey user's signature of its nonce still holds; a removed nkey is closed`, async () => {
+      const keep = createUser();
+      const drop = createUser();
+      const nkeys = [{ nkey: keep.getPublicKey() }, { nkey: drop.getPublicKey() }];
+      const s = await server({ authorization: { nkeys } });
+      const kept = await kit.connect({ servers: s.url, authenticator: kit.nkeyAuthenticator(keep.getSeed()) });
+      const dropped = await kit.connect({ servers: s.url, authenticator: kit.nkeyAuthenticator(drop.getSeed()) });
+      const droppedClosed = dropped.closed();
+      s.reload({ ...base, authorization: { nkeys: [nkeys[0]!, { nkey: createUser().getPublicKey() }] } });
+      await droppedClosed;
+      await kept.flush();
+      expect(kept.isClosed()).toBe(false);
+      await kept.close();
     });
   }
 });
