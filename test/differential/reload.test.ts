@@ -88,3 +88,27 @@ describe.skipIf(NATS_SERVER === null)("lame duck against nats-server", () => {
     expect(ours).toEqual({ keys: expect.arrayContaining(["ldm", "server_id", "client_id", "max_payload"]) as unknown, rest: "", code: 0 });
   });
 });
+
+/** A client connected before max_payload is lowered: what it gets (no INFO update), then a PUB over the new limit. */
+async function payloadLowered(nats: string | undefined): Promise<string> {
+  const port = await freePort();
+  const p = await startProcess("", nats === undefined ? { port } : { port, nats });
+  procs.push(p);
+  const c = await RawClient.open(p.port);
+  clients.push(c);
+  p.rewrite("max_payload: 100\n");
+  p.signal("SIGHUP");
+  await p.waitLog(/Reloaded server configuration/);
+  await c.ping();
+  c.send(`PUB big 200\r\n${"x".repeat(200)}\r\n`);
+  await c.waitClosed();
+  return normalise(c.out);
+}
+
+describe.skipIf(NATS_SERVER === null)("limits reloaded against nats-server", () => {
+  test("a lowered max_payload: no INFO update, and the next big PUB is a Maximum Payload Violation", async () => {
+    const [theirs, ours] = await Promise.all([payloadLowered(NATS_SERVER!), payloadLowered(undefined)]);
+    expect(ours).toBe(theirs);
+    expect(ours).toBe("INFO <info>\r\nPONG\r\nPONG\r\n-ERR 'Maximum Payload Violation'\r\n");
+  });
+});
