@@ -1,6 +1,6 @@
 // Config reload of a running gnat process: the file is rewritten, then SIGHUP (or gnat --signal).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -17,8 +17,8 @@ afterEach(async () => {
   for (const p of procs.splice(0)) await p.stop();
 });
 
-async function gnat(config: string, args: string[] = []): Promise<ServerProcess> {
-  const p = await startProcess(config, { port: await freePort(), args });
+async function gnat(config: string, args: string[] = [], logsToFile = false): Promise<ServerProcess> {
+  const p = await startProcess(config, { port: await freePort(), args, logsToFile });
   procs.push(p);
   return p;
 }
@@ -253,6 +253,25 @@ describe("gnat --signal", () => {
     await p.waitLog(/Reloaded server configuration/, 2);
     await c2.waitClosed();
     await client(p, { auth_token: "three" });
+  });
+
+  test("reopen=<pid> reopens a rotated log file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-reopen-"));
+    const file = join(dir, "gnat.log");
+    const p = await gnat(`logfile: "${file}"\n`, [], true);
+    await fileHas(file, "Server is ready");
+    renameSync(file, `${file}.1`);
+    expect(cli(["--signal", `reopen=${p.pidFile}`]).status).toBe(0);
+    await fileHas(file, "File log re-opened");
+    expect(readFileSync(`${file}.1`, "utf8")).toContain("Trapped \\\"user defined signal 1\\\" signal");
+  });
+
+  test("term=<pid> and quit=<pid> stop it with exit 0", async () => {
+    for (const cmd of ["term", "quit"]) {
+      const p = await gnat("");
+      expect(cli(["--signal", `${cmd}=${p.pidFile}`]).status).toBe(0);
+      expect(await p.exited()).toBe(0);
+    }
   });
 
   test("bad --signal arguments get nats-server's errors and exit 1", () => {
