@@ -36,6 +36,11 @@ export function publishViolation(subject: string): string {
   return `Permissions Violation for Publish to ${JSON.stringify(subject)}`;
 }
 
+/** Sent when a config reload takes away a subscription the client had (queue or not). */
+export function subscriptionRemoved(subject: string, sid: string): string {
+  return `Permissions Violation for Subscription to ${JSON.stringify(subject)} (sid ${JSON.stringify(sid)})`;
+}
+
 export function subscribeViolation(subject: string, queue: string): string {
   const base = `Permissions Violation for Subscription to ${JSON.stringify(subject)}`;
   return queue === "" ? base : `${base} using queue ${JSON.stringify(queue)}`;

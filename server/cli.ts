@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// The gnat command: flags and config file → options → startServer; signals stop it cleanly.
+// The gnat command: flags and config file → options → startServer; signals stop it cleanly,
+// reload its config file (SIGHUP), reopen its log file (SIGUSR1) or put it in lame duck mode
+// (SIGUSR2); --signal sends those to a running gnat.
 import { ConfigError } from "./config.js";
 import { buildOptions, displayName, parseArgs, programName, usage, UsageError, type ParsedArgs } from "./flags.js";
 import { GNAT_VERSION, SERVER_VERSION, startServer, type Server } from "./index.js";
 import type { ServerOptions } from "./options.js";
+import { processSignal } from "./signal.js";
 
 async function main(): Promise<number> {
   const invoked = programName(process.argv[1]);
@@ -18,6 +21,11 @@ async function main(): Promise<number> {
     }
     if (parsed.state.version) {
       process.stdout.write(`gnat: v${GNAT_VERSION} (NATS protocol ${SERVER_VERSION} compatible)\n`);
+      return 0;
+    }
+    if (parsed.state.signal !== "") {
+      // As nats-server: the signal is sent before any config file is read, then we exit.
+      processSignal(parsed.state.signal, program);
       return 0;
     }
     built = buildOptions(parsed, invoked);
@@ -50,7 +58,30 @@ async function main(): Promise<number> {
     server.close().then(() => process.exit(0), () => process.exit(1));
   };
   process.on("SIGINT", () => stop("interrupt"));
-  process.on("SIGTERM", () => stop("terminated"));
+  process.on("SIGTERM", () => {
+    // nats-server lets a lame duck shutdown finish rather than cut it short.
+    if (server?.inLameDuckMode === true) server.log.info(`Trapped "terminated" signal`);
+    else stop("terminated");
+  });
+  process.on("SIGHUP", () => {
+    if (server === null || stopping) return;
+    server.log.info(`Trapped "hangup" signal`);
+    try {
+      server.reload();
+    } catch (err) {
+      server.log.error(`Failed to reload server configuration: ${(err as Error).message}`);
+    }
+  });
+  process.on("SIGUSR1", () => {
+    if (server === null || stopping) return;
+    server.log.info(`Trapped "user defined signal 1" signal`);
+    server.reopenLogFile();
+  });
+  process.on("SIGUSR2", () => {
+    if (server === null || stopping) return;
+    server.log.info(`Trapped "user defined signal 2" signal`);
+    server.lameDuck().then(() => process.exit(0), () => process.exit(1));
+  });
   process.on("uncaughtException", (err) => {
     if (server) server.log.fatal({ err }, "uncaught exception");
     else process.stderr.write(`${program}: ${err.stack ?? err.message}\n`);
@@ -64,6 +95,15 @@ async function main(): Promise<number> {
     return 1;
   }
   for (const w of built.warnings) server.log.warn(w);
+  if (parsed.state.configFile) {
+    // A reload reads the file again, with the command-line flags over it, as at start-up.
+    const p = parsed;
+    server.configLoader = () => {
+      const again = buildOptions(p, invoked);
+      for (const w of again.warnings) server?.log.warn(w);
+      return again.options;
+    };
+  }
   if (stopping) {
     await server.close();
     return 0;

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { setHttpPort, WS_REQUIRES_TLS, type ServerOptions, type WebSocketOptions } from "./options.js";
 import { ALERT_NAMES, type AlertName, type AlertsInput } from "./monitor/alerts.js";
+import { goDuration } from "./duration.js";
 
 export class ConfigError extends Error {
   constructor(readonly file: string, readonly line: number, readonly column: number, readonly reason: string) {
@@ -363,8 +364,7 @@ const NOT_YET = new Set([
   "no_sublist_cache", "http_base_path", "cluster", "gateway",
   "leaf", "leafnodes", "logfile_size_limit",
   "log_size_limit", "syslog", "remote_syslog", "prof_port", "max_traced_msg_len",
-  "max_sub_tokens", "max_subscription_tokens", "mode", "urls", "url", "lame_duck_duration",
-  "lame_duck_grace_period", "no_system_account", "no_system", "no_sys_acc", "no_header_support",
+  "max_sub_tokens", "max_subscription_tokens", "mode", "urls", "url", "no_system_account", "no_system", "no_sys_acc", "no_header_support",
   "connect_error_reports", "reconnect_error_reports", "mqtt", "server_tags",
   "default_js_domain", "CACHE", "FULL",
 ]);
@@ -461,6 +461,18 @@ function mapConfig(p: Parsed): LoadedConfig {
       case "write_deadline":
         options.writeDeadline = duration(key, v);
         break;
+      case "lame_duck_duration": {
+        const ms = duration(key, v);
+        if (ms < 30_000) throw fail(key, `invalid lame_duck_duration of ${goDuration(ms)}, minimum is 30 seconds`);
+        options.lameDuckDuration = ms;
+        break;
+      }
+      case "lame_duck_grace_period": {
+        const ms = duration(key, v);
+        if (ms < 0) throw fail(key, "invalid lame_duck_grace_period, needs to be positive");
+        options.lameDuckGracePeriod = ms;
+        break;
+      }
       case "debug":
         options.debug = bool(key, v);
         break;

@@ -7,7 +7,7 @@ import type { InternTable } from "../protocol/intern.js";
 import { POOLED_SIZE, ProducerStall, stallMark, stallTtl, type BufferPool } from "./outbound.js";
 import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
 import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../protocol/encode.js";
-import { errorLine, Errors, publishViolation, subscribeViolation, type ProtocolErrorDef } from "../protocol/errors.js";
+import { errorLine, Errors, publishViolation, subscribeViolation, subscriptionRemoved, type ProtocolErrorDef } from "../protocol/errors.js";
 import { PermissionChecker } from "./auth/permissions.js";
 import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../protocol/parser.js";
 import { isValidSubject } from "../protocol/subject.js";
@@ -132,7 +132,7 @@ export class ClientConnection implements Client, ParserHandler {
   private readonly router: Router;
   private readonly maxPending: number;
   private readonly stallMark: number;
-  private readonly trace: boolean;
+  private trace: boolean;
   private readonly log: Logger;
 
   constructor(readonly cid: number, readonly socket: ClientSocket, private readonly host: ConnectionHost) {
@@ -182,15 +182,17 @@ export class ClientConnection implements Client, ParserHandler {
     this.queue(this.host.infoLine(this));
     this.flush();
     this.armPing(this.host.options.pingInterval);
-    if (this.host.authenticator !== null) {
-      this.parser.connectRequired = true;
-      const ms = this.host.options.authorization?.timeout ?? DEFAULT_AUTH_TIMEOUT_MS;
-      this.authTimer = setTimeout(() => {
-        this.authTimer = null;
-        this.log.debug({ cid: this.cid }, "authentication timeout");
-        this.sendErrClose(Errors.AuthenticationTimeout);
-      }, ms);
-    }
+    if (this.host.authenticator !== null) this.requireConnect();
+  }
+
+  private requireConnect(): void {
+    this.parser.connectRequired = true;
+    const ms = this.host.options.authorization?.timeout ?? DEFAULT_AUTH_TIMEOUT_MS;
+    this.authTimer = setTimeout(() => {
+      this.authTimer = null;
+      this.log.debug({ cid: this.cid }, "authentication timeout");
+      this.sendErrClose(Errors.AuthenticationTimeout);
+    }, ms);
   }
 
   // ---- inbound ----------------------------------------------------------------------------
@@ -549,9 +551,65 @@ export class ClientConnection implements Client, ParserHandler {
     this.queue(errorLine(text));
   }
 
-  private sendErrClose(def: ProtocolErrorDef): void {
+  sendErrClose(def: ProtocolErrorDef): void {
     this.sendErr(def);
     this.close(def.text, true);
+  }
+
+  // ---- config reload (server/reload.ts) -----------------------------------------------------
+
+  /** Limits and tracing from reloaded options (the rest is read from host.options when used). */
+  applyReloadedOptions(o: ServerOptions): void {
+    this.parser.maxPayload = o.maxPayload;
+    this.parser.maxControlLine = o.maxControlLine;
+    this.trace = o.trace && this.log.isLevelEnabled("trace");
+  }
+
+  /**
+   * Check this client's CONNECT again, against reloaded authorization, as nats-server does:
+   * credentials no longer valid get `-ERR 'Authorization Violation'` and the close; a client whose
+   * user or nkey is no longer configured at all (`gone`) is closed without one; the others keep
+   * the connection with their new permissions, less the subscriptions these no longer allow.
+   * Returns false when the client was closed.
+   */
+  reauthorize(auth: Authenticator | null, gone: boolean): boolean {
+    if (this.closed) return false;
+    if (auth === null) {
+      this.user = null;
+      this.perms = null;
+      this.parser.connectRequired = false;
+      this.clearAuthTimer();
+      return true;
+    }
+    if (!this.connectReceived) {
+      // Its CONNECT is still to come, and is checked against the new configuration.
+      if (this.authTimer === null) this.requireConnect();
+      return true;
+    }
+    if (gone) {
+      this.log.debug({ cid: this.cid, user: this.user?.name }, "user removed by config reload");
+      this.close("Client Closed", true);
+      return false;
+    }
+    this.bcryptCache ??= new Map();
+    const user = auth.authenticate(this.opts, this.nonce, this.bcryptCache);
+    if (user === null) {
+      this.log.error({ cid: this.cid, user: this.opts.user }, "authorization violation");
+      this.sendErrClose(Errors.AuthorizationViolation);
+      return false;
+    }
+    this.user = user;
+    this.perms = user.permissions === null ? null : new PermissionChecker(user.permissions);
+    const perms = this.perms;
+    if (perms === null) return true;
+    for (const [sid, sub] of this.subs) {
+      if (perms.canSubscribe(sub.subject)) continue;
+      this.subs.delete(sid);
+      this.router.unsubscribe(sub);
+      this.queue(errorLine(subscriptionRemoved(sub.subject, sid)));
+      this.log.info({ cid: this.cid }, `Removed sub ${JSON.stringify(sub.subject)} (sid ${JSON.stringify(sid)}) for User ${JSON.stringify(user.name)} - not authorized`);
+    }
+    return true;
   }
 
   // ---- pings ------------------------------------------------------------------------------

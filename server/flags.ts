@@ -18,6 +18,8 @@ interface FlagDef {
 
 interface CliState {
   configFile: string;
+  /** --signal: send this command to a running gnat and exit. */
+  signal: string;
   testConfig: boolean;
   help: boolean;
   version: boolean;
@@ -30,6 +32,7 @@ const FLAGS: FlagDef[] = [
   { names: ["P", "pid"], kind: "string", arg: "<file>", help: "File to store PID", apply: (o, v) => { o.pidFile = String(v); } },
   { names: ["c", "config"], kind: "string", arg: "<file>", help: "Configuration file", apply: (_o, v, s) => { s.configFile = String(v); } },
   { names: ["t"], kind: "bool", help: "Test configuration and exit", apply: (_o, v, s) => { s.testConfig = Boolean(v); } },
+  { names: ["sl", "signal"], kind: "string", arg: "<signal>[=<pid>]", help: "Send signal to gnat process (ldm, stop, quit, term, reopen, reload); <pid> may be a pid file", apply: (_o, v, s) => { s.signal = String(v); } },
   { names: ["ports_file_dir"], kind: "string", arg: "<dir>", help: "Write a ports file in this directory (<program>_<pid>.ports)", apply: (o, v) => { o.portsFileDir = String(v); } },
   { names: ["l", "log"], kind: "string", arg: "<file>", help: "File to redirect log output", apply: (o, v) => { o.logFile = String(v); } },
   { names: ["D", "debug"], kind: "bool", help: "Enable debugging output", apply: (o, v) => { o.debug = Boolean(v); } },
@@ -52,7 +55,6 @@ const FLAGS: FlagDef[] = [
   { names: ["log_size_limit"], kind: "int", help: "", unsupported: "warn" },
   { names: ["max_traced_msg_len"], kind: "int", help: "", unsupported: "warn" },
   { names: ["profile"], kind: "int", help: "", unsupported: "warn" },
-  { names: ["sl", "signal"], kind: "string", help: "", unsupported: "refuse" },
   { names: ["routes"], kind: "string", help: "", unsupported: "warn" },
   { names: ["cluster", "cluster_listen"], kind: "string", help: "", unsupported: "warn" },
   { names: ["cluster_advertise"], kind: "string", help: "", unsupported: "warn" },
@@ -81,7 +83,7 @@ export interface ParsedArgs {
 /** Parse argv (without node and script) as Go's flag package would. Throws UsageError. */
 export function parseArgs(argv: string[]): ParsedArgs {
   const flags: Partial<ServerOptions> = {};
-  const state: CliState = { configFile: "", testConfig: false, help: false, version: false };
+  const state: CliState = { configFile: "", signal: "", testConfig: false, help: false, version: false };
   const warnings: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;

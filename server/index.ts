@@ -12,7 +12,9 @@ import { ClientConnection, type ClientSocket, type ConnectionHost } from "./conn
 import { Authenticator, authRequired } from "./auth/auth.js";
 import { listenTcp, type TcpListener } from "./transport/tcp.js";
 import { listenWebSocket, type WebSocketListener } from "./transport/websocket.js";
-import { createLogger } from "./log.js";
+import { logLevel, openLog, type LogSink } from "./log.js";
+import { applyReload, diffOptions, NO_CONFIG_FILE, resolveReloaded, ReloadError, type ReloadHost } from "./reload.js";
+import { runLameDuck, type LameDuckHost } from "./lameduck.js";
 import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
 import { InternalClient, Router } from "./router.js";
 import { tmpdir } from "node:os";
@@ -32,20 +34,27 @@ export const PROTO_VERSION = 1;
 
 const serverIdGen = customAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 55);
 
-export class Server implements ConnectionHost {
-  readonly options: ServerOptions;
+export { ReloadError } from "./reload.js";
+/** nats-server config files, for embedders: `startServer(loadConfigFile(path).options)`, and reload. */
+export { ConfigError, loadConfigFile } from "./config.js";
+
+export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
+  /** The options in force; a reload replaces the object (see reload()). */
+  options: ServerOptions;
   readonly router = new Router();
   /** Publish subjects seen recently, shared by every connection's parser. */
   readonly intern = new InternTable(4096);
   /** Outbound buffers, lent to connections while they have bytes queued. */
   readonly buffers = new BufferPool();
-  /** null when anyone may connect. */
-  readonly authenticator: Authenticator | null;
+  /** null when anyone may connect. Replaced by a reload that changes authorization. */
+  authenticator: Authenticator | null = null;
   readonly views = new ViewCache();
   readonly log: Logger;
   readonly serverId = `N${serverIdGen()}`;
   readonly clients = new Map<number, ClientConnection>();
   readonly startedAt = new Date();
+  /** When the options in force were loaded: start-up, then each reload (/varz config_load_time). */
+  configLoadedAt = this.startedAt;
   /** The nats-server version advertised (INFO, /varz). */
   readonly version = SERVER_VERSION;
   /** Totals, for monitoring. */
@@ -74,12 +83,28 @@ export class Server implements ConnectionHost {
   private portsFile = "";
   private pidFileWritten = "";
   private boundPort = 0;
+  /** Where log lines go, when the server made its own logger (a reload may redirect it). */
+  private readonly logSink: LogSink | null;
+  /**
+   * What reload() with no argument reads: the CLI sets it to re-read the -c file (with the
+   * command-line flags over it). An embedder may set it too.
+   */
+  configLoader: (() => ServerOptionsInput) | null = null;
+  /** Reload hooks (see ReloadHost) for the TLS and accounts work: set where those are built. */
+  reloadTls?: ReloadHost["reloadTls"];
+  reloadAccounts?: ReloadHost["reloadAccounts"];
+  private lameDuckRun: Promise<void> | null = null;
+  private listenersStopped = false;
+  private listenerClosed: Promise<void> | null = null;
+  private jetstreamStopped: Promise<void> | null = null;
+  private readonly sleepers = new Set<() => void>();
 
   constructor(input: ServerOptionsInput = {}) {
     this.options = resolveOptions(input);
-    this.log = createLogger(this.options);
-    const auth = this.options.authorization;
-    this.authenticator = auth !== null && authRequired(auth) ? new Authenticator(auth) : null;
+    const { log, sink } = openLog(this.options);
+    this.log = log;
+    this.logSink = sink;
+    this.setAuthorization(this.options.authorization);
     this.router.onAutoUnsubscribe = (sub) => {
       if (sub.client instanceof ClientConnection) sub.client.forget(sub);
     };
@@ -197,16 +222,16 @@ export class Server implements ConnectionHost {
     return json.slice(0, -1);
   }
 
-  infoLine(c: ClientConnection): Buffer {
+  infoLine(c: ClientConnection, extra = ""): Buffer {
     const ip = JSON.stringify(c.remoteAddress.startsWith("::ffff:") ? c.remoteAddress.slice(7) : c.remoteAddress);
     // The nonce is base64url: nothing in it needs escaping.
     const nonce = c.nonce === "" ? "" : `,"nonce":"${c.nonce}"`;
-    return Buffer.from(`INFO ${this.infoPrefix}${nonce},"client_id":${c.cid},"client_ip":${ip}} \r\n`, "latin1");
+    return Buffer.from(`INFO ${this.infoPrefix}${nonce},"client_id":${c.cid},"client_ip":${ip}${extra}} \r\n`, "latin1");
   }
 
   /** Take a new client connection from any transport. */
   accept(socket: ClientSocket): void {
-    if (this.closing !== null) {
+    if (this.closing !== null || this.lameDuckRun !== null) {
       socket.destroy();
       return;
     }
@@ -295,15 +320,125 @@ export class Server implements ConnectionHost {
     return out;
   }
 
+  // ---- config reload (reload.ts) -----------------------------------------------------------
+
+  /**
+   * Reload the configuration: `input` is a whole set of options, as startServer takes (absent
+   * keys take their defaults; a port of 0 keeps the bound one; logger, noLog and programName
+   * carry over). Without it, `configLoader` is read (the CLI's -c file). Throws, and changes
+   * nothing, when the options are invalid or change a key that cannot change while running
+   * (ReloadError: "config reload not supported for Port: old=4222, new=4333").
+   */
+  reload(input?: ServerOptionsInput): void {
+    let src = input;
+    if (src === undefined) {
+      if (this.configLoader === null) throw new ReloadError(NO_CONFIG_FILE);
+      src = this.configLoader();
+    }
+    const cur = { ...this.options, port: this.boundPort || this.options.port };
+    const next = resolveReloaded(src, cur);
+    const changed = diffOptions(cur, next, { tls: this.reloadTls !== undefined, accounts: this.reloadAccounts !== undefined });
+    applyReload(this, next, changed);
+    this.configLoadedAt = new Date();
+  }
+
+  setAuthorization(auth: ServerOptions["authorization"]): void {
+    this.authenticator = auth !== null && authRequired(auth) ? new Authenticator(auth) : null;
+  }
+
+  applyLogging(o: ServerOptions): void {
+    if (!o.noLog) this.log.level = logLevel(o);
+    this.logSink?.setFile(o.logFile);
+  }
+
+  /** SIGUSR1: reopen the log file after rotation (nats-server's ReOpenLogFile). */
+  reopenLogFile(): void {
+    if (this.logSink?.reopen() === true) this.log.info("File log re-opened");
+    else this.log.info("File log re-open ignored, not a file logger");
+  }
+
+  restartAlerts(): void {
+    this.alerts?.close();
+    this.alerts = null;
+    const alerts = resolveAlerts(this.options.alerts);
+    if (Object.keys(alerts.rules).length > 0) {
+      this.alerts = new Alerts(this, alerts, this.internalClient(), this.log);
+      this.alerts.start();
+    }
+  }
+
+  rewriteSideFiles(prev: ServerOptions): void {
+    const o = this.options;
+    if (prev.pidFile !== o.pidFile && this.pidFileWritten) removeQuietly(this.pidFileWritten);
+    if (prev.portsFileDir !== o.portsFileDir && this.portsFile) removeQuietly(this.portsFile);
+    this.pidFileWritten = "";
+    this.portsFile = "";
+    this.writeSideFiles();
+  }
+
+  refreshInfo(): void {
+    if (this.listener !== null) this.infoPrefix = this.buildInfoPrefix();
+  }
+
+  // ---- lame duck mode (lameduck.ts) ---------------------------------------------------------
+
+  /** In lame duck mode (or shutting down after it). */
+  get inLameDuckMode(): boolean {
+    return this.lameDuckRun !== null;
+  }
+
+  /**
+   * Lame duck mode: stop accepting clients, send each an INFO with "ldm":true, wait
+   * lameDuckGracePeriod, close them spread over lameDuckDuration, then shut down. Resolves once
+   * the server is closed. Idempotent.
+   */
+  lameDuck(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    this.lameDuckRun ??= runLameDuck(this);
+    return this.lameDuckRun;
+  }
+
+  stopListening(): void {
+    if (this.listenersStopped) return;
+    this.listenersStopped = true;
+    this.listenerClosed = this.listener ? this.listener.close() : Promise.resolve();
+    this.wsListener?.close();
+  }
+
+  stopJetStream(): Promise<void> {
+    const js = this.jetstream;
+    this.jetstreamStopped ??= js === null ? Promise.resolve() : js.close().then(() => js.ic.close());
+    return this.jetstreamStopped;
+  }
+
+  ldmInfo(c: ClientConnection): Buffer {
+    return this.infoLine(c, `,"ldm":true`);
+  }
+
+  sleep(ms: number): Promise<boolean> {
+    if (this.closing !== null) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(t);
+        this.sleepers.delete(wake);
+        resolve(this.closing !== null);
+      };
+      const t = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
   /** Stop accepting, flush what is queued, close every client. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.doClose();
+    for (const wake of [...this.sleepers]) wake();
     return this.closing;
   }
 
   private async doClose(): Promise<void> {
-    const closed = this.listener ? this.listener.close() : Promise.resolve();
-    this.wsListener?.close();
+    this.log.info("Initiating Shutdown...");
+    this.stopListening();
+    const closed = this.listenerClosed ?? Promise.resolve();
     this.monitor?.close();
     this.alerts?.close();
     this.flushDirty();
@@ -320,20 +455,18 @@ export class Server implements ConnectionHost {
     for (const c of this.clients.values()) c.socket.destroy();
     this.wsListener?.shutdown();
     await closed;
-    if (this.jetstream !== null) {
-      await this.jetstream.close();
-      this.jetstream.ic.close();
-    }
-    for (const f of [this.portsFile, this.pidFileWritten]) {
-      if (!f) continue;
-      try {
-        unlinkSync(f);
-      } catch {
-        // already gone
-      }
-    }
+    await this.stopJetStream();
+    for (const f of [this.portsFile, this.pidFileWritten]) if (f) removeQuietly(f);
     this.log.info("Server Exiting..");
     this.log.flush?.();
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
   }
 }
 

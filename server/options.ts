@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import { resolveAlerts, type AlertsInput } from "./monitor/alerts.js";
 import { authConfigError, type AuthorizationOptions } from "./auth/auth.js";
+import { goDuration } from "./duration.js";
 
 export interface ServerOptions {
   /** Interface to listen on; nats-server's default is all interfaces. */
@@ -60,6 +61,10 @@ export interface ServerOptions {
    * applies to WebSocket clients.
    */
   authorization: AuthorizationOptions | null;
+  /** Lame duck mode: how long closing every client is spread over, ms (nats-server: 2 min). */
+  lameDuckDuration: number;
+  /** Lame duck mode: how long to wait before closing the first client, ms (nats-server: 10 s). */
+  lameDuckGracePeriod: number;
 }
 
 /** nats-server's `websocket {}` settings, camel-cased. */
@@ -116,6 +121,8 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   alerts: {},
   websocket: null,
   authorization: null,
+  lameDuckDuration: 2 * 60 * 1000,
+  lameDuckGracePeriod: 10 * 1000,
 };
 
 /** Payloads above this work but are discouraged (nats-server warns the same). */
@@ -142,7 +149,7 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
 
 export function validateOptions(o: ServerOptions): void {
   const intKeys = ["port", "maxPayload", "maxPending", "maxControlLine", "maxConnections",
-    "maxSubscriptions", "pingInterval", "pingMax", "writeDeadline", "syncInterval"] as const;
+    "maxSubscriptions", "pingInterval", "pingMax", "writeDeadline", "syncInterval", "lameDuckDuration", "lameDuckGracePeriod"] as const;
   for (const k of intKeys) {
     const v = o[k];
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
@@ -170,6 +177,9 @@ export function validateOptions(o: ServerOptions): void {
   if (o.authorization !== null) {
     const err = authConfigError(o.authorization);
     if (err !== null) throw new Error(err);
+  }
+  if (o.lameDuckDuration > 0 && o.lameDuckGracePeriod >= o.lameDuckDuration) {
+    throw new Error(`lame duck grace period (${goDuration(o.lameDuckGracePeriod)}) should be strictly lower than lame duck duration (${goDuration(o.lameDuckDuration)})`);
   }
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");
   if (o.maxPending > 0 && o.maxPayload > o.maxPending) {

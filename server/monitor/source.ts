@@ -14,6 +14,8 @@ export interface MonitoredServer {
   readonly options: ServerOptions;
   readonly port: number;
   readonly startedAt: Date;
+  /** When the configuration in force was loaded (start-up, or the last reload). */
+  readonly configLoadedAt?: Date;
   readonly clients: ReadonlyMap<number, ClientConnection>;
   readonly router: Router;
   readonly totalConnections: number;

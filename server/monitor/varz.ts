@@ -88,7 +88,7 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     slow_consumers: s.slowConsumers,
     subscriptions: r.sublist.size,
     http_req_stats: { ...http.reqStats },
-    config_load_time: goTime(start),
+    config_load_time: goTime((s.configLoadedAt ?? s.startedAt).getTime()),
     slow_consumer_stats: { clients: s.slowConsumers, routes: 0, gateways: 0, leafs: 0 },
     // Newer nats-server releases report producers held back by flow control under this name.
     stalled_clients: s.stalledClients,

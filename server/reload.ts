@@ -1,0 +1,244 @@
+// Config reload, as nats-server does it: the new options are resolved and validated in full,
+// compared key by key with the running ones against a table of what may change while running,
+// and refused whole (the running configuration stays) if any other key changed; else applied.
+import type { Logger } from "pino";
+import { Errors } from "../protocol/errors.js";
+import { authRequired, type Authenticator, type AuthorizationOptions } from "./auth/auth.js";
+import type { ClientConnection } from "./connection.js";
+import { goDuration } from "./duration.js";
+import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
+
+/** A reload that was refused; the running configuration is unchanged. */
+export class ReloadError extends Error {}
+
+/** nats-server's Reload() without a config file. */
+export const NO_CONFIG_FILE = "can only reload config when a file is provided using -c or --config";
+
+/** What applying a reload needs of the server. */
+export interface ReloadHost {
+  options: ServerOptions;
+  readonly log: Logger;
+  readonly clients: Map<number, ClientConnection>;
+  /** The bound client port (what a configured `port: 0` became). */
+  readonly port: number;
+  /** null when anyone may connect. */
+  readonly authenticator: Authenticator | null;
+  /** Install the new authorization (null: anyone): `authenticator` checks against it from now on. */
+  setAuthorization(a: AuthorizationOptions | null): void;
+  /** Log level and destination from the new options. */
+  applyLogging(o: ServerOptions): void;
+  /** Threshold alerts from the new options. */
+  restartAlerts(): void;
+  /** pid and ports files, at their new places. */
+  rewriteSideFiles(prev: ServerOptions): void;
+  /** INFO for new clients (auth_required, max_payload). */
+  refreshInfo(): void;
+  /**
+   * Hooks for features built elsewhere: a TLS reload installs new certificates on the listeners
+   * (`listener.setTlsContext()`), an accounts reload re-checks every client's account. Until a
+   * server has them, a change to those keys is refused.
+   */
+  reloadTls?: ((next: ServerOptions, prev: ServerOptions) => void) | undefined;
+  reloadAccounts?: ((next: ServerOptions, prev: ServerOptions) => void) | undefined;
+}
+
+type Key = keyof ServerOptions;
+type Group = "logging" | "auth" | "limits" | "connections" | "files" | "alerts" | "tls" | "accounts";
+
+interface Refused {
+  reload: false;
+  /** nats-server's Options field name, as its error text names it. */
+  field: string;
+  /** How nats-server prints the value (%v); plain String() when absent. */
+  show?: (v: unknown) => string;
+  /** A text of its own instead of "config reload not supported for <field>: old=…, new=…". */
+  text?: string;
+}
+
+interface Reloadable {
+  reload: true;
+  group: Group;
+  /** The "Reloaded: …" lines nats-server logs for it. */
+  notes: (next: ServerOptions, prev: ServerOptions) => string[];
+}
+
+type Rule = Refused | Reloadable;
+
+const dur = (v: unknown): string => goDuration(Number(v));
+const json = (v: unknown): string => (v === null || v === undefined ? "<nil>" : JSON.stringify(v));
+const plain = (v: unknown): string => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
+
+/** Keys an embedder supplies that no config file can say: carried over, never compared. */
+const CARRIED: readonly Key[] = ["logger", "noLog", "programName"];
+
+/**
+ * Every option and whether it may change while running (nats-server's reload.go). A key missing
+ * here is refused, so an option added later is safe until someone decides how it reloads.
+ */
+export const RELOAD_RULES: Readonly<Record<string, Rule>> = {
+  host: { reload: false, field: "Host" },
+  port: { reload: false, field: "Port" },
+  serverName: { reload: false, field: "ServerName" },
+  maxPending: { reload: false, field: "MaxPending" },
+  maxSubscriptions: { reload: false, field: "MaxSubs" },
+  httpPort: { reload: false, field: "HTTPPort", show: (v) => String(v ?? 0) },
+  httpHost: { reload: false, field: "HTTPHost" },
+  jetstream: { reload: false, field: "JetStream" },
+  storeDir: { reload: false, field: "StoreDir", text: "config reload not supported for jetstream storage dir" },
+  maxMemoryStore: { reload: false, field: "JetStreamMaxMemory", text: "config reload not supported for jetstream max memory and max store" },
+  maxFileStore: { reload: false, field: "JetStreamMaxStore", text: "config reload not supported for jetstream max memory and max store" },
+  syncInterval: { reload: false, field: "SyncInterval", show: dur },
+  syncAlways: { reload: false, field: "SyncAlways" },
+  websocket: { reload: false, field: "Websocket", show: json },
+  lameDuckDuration: { reload: false, field: "LameDuckDuration", show: dur },
+  lameDuckGracePeriod: { reload: false, field: "LameDuckGracePeriod", show: dur },
+
+  debug: { reload: true, group: "logging", notes: (n) => [`Reloaded: debug = ${n.debug}`] },
+  trace: { reload: true, group: "logging", notes: (n) => [`Reloaded: trace = ${n.trace}`] },
+  logFile: { reload: true, group: "logging", notes: (n) => [`Reloaded: log_file = ${n.logFile}`] },
+  authorization: { reload: true, group: "auth", notes: authNotes },
+  maxPayload: { reload: true, group: "limits", notes: (n) => [`Reloaded: max_payload = ${n.maxPayload}`] },
+  maxControlLine: { reload: true, group: "limits", notes: (n) => [`Reloaded: max_control_line = ${n.maxControlLine}`] },
+  maxConnections: { reload: true, group: "connections", notes: (n) => [`Reloaded: max_connections = ${n.maxConnections}`] },
+  // Read from the options each time they are used: the next timer takes the new value.
+  pingInterval: { reload: true, group: "limits", notes: (n) => [`Reloaded: ping_interval = ${goDuration(n.pingInterval)}`] },
+  pingMax: { reload: true, group: "limits", notes: (n) => [`Reloaded: ping_max = ${n.pingMax}`] },
+  writeDeadline: { reload: true, group: "limits", notes: (n) => [`Reloaded: write_deadline = ${goDuration(n.writeDeadline)}`] },
+  pidFile: { reload: true, group: "files", notes: (n) => (n.pidFile ? [`Reloaded: pid_file = ${n.pidFile}`] : []) },
+  portsFileDir: { reload: true, group: "files", notes: (n) => [`Reloaded: ports_file_dir = ${n.portsFileDir}`] },
+  // gnat's own (nats-server has no alerts).
+  alerts: { reload: true, group: "alerts", notes: () => ["Reloaded: alerts"] },
+  // Hooks: options the TLS and accounts work adds. Refused unless the server has the hook.
+  tls: { reload: true, group: "tls", notes: () => ["Reloaded: tls"] },
+  accounts: { reload: true, group: "accounts", notes: () => ["Reloaded: accounts"] },
+};
+
+/** nats-server's lines for an authorization change, one per part that changed. */
+function authNotes(n: ServerOptions, p: ServerOptions): string[] {
+  const a = n.authorization ?? {};
+  const b = p.authorization ?? {};
+  const out: string[] = [];
+  if (a.user !== b.user) out.push("Reloaded: authorization username");
+  if (a.password !== b.password) out.push("Reloaded: authorization password");
+  if (a.token !== b.token) out.push("Reloaded: authorization token");
+  if (a.timeout !== b.timeout) out.push(`Reloaded: authorization timeout = ${(a.timeout ?? 2000) / 1000}`);
+  if (!same(a.users, b.users)) out.push("Reloaded: authorization users");
+  if (!same(a.nkeys, b.nkeys)) out.push("Reloaded: authorization nkey users");
+  return out;
+}
+
+/** Deep equality of option values (plain data: numbers, strings, arrays, objects). */
+export function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/**
+ * Resolve `input` as start-up would (same defaults, same validation), keep what only an
+ * embedder can say, and keep the ports a `0` (any free port) asked for: those are the bound ones.
+ */
+export function resolveReloaded(input: ServerOptionsInput, cur: ServerOptions): ServerOptions {
+  const withCarried: ServerOptionsInput = { ...input };
+  const target = withCarried as Record<string, unknown>;
+  for (const k of CARRIED) if (target[k] === undefined && cur[k] !== undefined) target[k] = cur[k];
+  const next = resolveOptions(withCarried);
+  if (next.port === 0) next.port = cur.port;
+  if (next.httpPort === 0 && cur.httpPort !== null) next.httpPort = cur.httpPort;
+  if (next.websocket !== null && next.websocket.port === 0 && cur.websocket !== null) {
+    next.websocket = { ...next.websocket, port: cur.websocket.port };
+  }
+  return next;
+}
+
+/** The keys that changed, or a ReloadError naming the first one that may not. */
+export function diffOptions(cur: ServerOptions, next: ServerOptions, hooks: { tls: boolean; accounts: boolean }): Key[] {
+  const changed: Key[] = [];
+  const keys = new Set<string>([...Object.keys(cur), ...Object.keys(next)]);
+  for (const key of keys) {
+    const k = key as Key;
+    if (CARRIED.includes(k)) continue;
+    const was: unknown = cur[k];
+    const now: unknown = next[k];
+    if (same(was, now)) continue;
+    const rule = RELOAD_RULES[key];
+    const hookMissing = rule?.reload === true && ((rule.group === "tls" && !hooks.tls) || (rule.group === "accounts" && !hooks.accounts));
+    if (rule === undefined || rule.reload === false || hookMissing) {
+      const r = rule?.reload === false ? rule : undefined;
+      if (r?.text !== undefined) throw new ReloadError(r.text);
+      const show = r?.show ?? plain;
+      throw new ReloadError(`config reload not supported for ${r?.field ?? key}: old=${show(was)}, new=${show(now)}`);
+    }
+    changed.push(k);
+  }
+  return changed;
+}
+
+/**
+ * Apply `next` (already diffed: every changed key reloadable) to a running server: options first,
+ * then logging, authorization (clients re-checked), per-client limits, connection count, files,
+ * alerts, and the INFO new clients get. Logs as nats-server does.
+ */
+export function applyReload(host: ReloadHost, next: ServerOptions, changed: Key[]): void {
+  const prev = host.options;
+  const groups = new Set<Group>();
+  for (const k of changed) {
+    const rule = RELOAD_RULES[k];
+    if (rule?.reload === true) groups.add(rule.group);
+  }
+  host.options = next;
+  if (groups.has("logging")) host.applyLogging(next);
+  const notes: string[] = [];
+  for (const k of changed) {
+    const rule = RELOAD_RULES[k];
+    if (rule?.reload === true) notes.push(...rule.notes(next, prev));
+  }
+  for (const n of notes) host.log.info(n);
+  if (groups.has("tls")) host.reloadTls?.(next, prev);
+  if (groups.has("accounts")) host.reloadAccounts?.(next, prev);
+  if (groups.has("auth")) reloadAuthorization(host, next.authorization);
+  if (groups.has("limits") || groups.has("logging")) {
+    for (const c of host.clients.values()) c.applyReloadedOptions(next);
+  }
+  if (groups.has("connections")) enforceMaxConnections(host, next.maxConnections);
+  if (groups.has("files")) host.rewriteSideFiles(prev);
+  if (groups.has("alerts")) host.restartAlerts();
+  host.refreshInfo();
+  host.log.info("Reloaded server configuration");
+}
+
+/** Re-check every client against the new authorization (nats-server's reloadAuthorization). */
+function reloadAuthorization(host: ReloadHost, auth: AuthorizationOptions | null): void {
+  host.setAuthorization(auth);
+  const authenticator = authRequired(auth) ? host.authenticator : null;
+  for (const c of [...host.clients.values()]) c.reauthorize(authenticator, authenticator !== null && userGone(auth, c));
+}
+
+/**
+ * nats-server closes, without an -ERR, a client whose user (or nkey) the new users list no longer
+ * has. (It does so for a user of a single user/password too; gnat keeps that one when its
+ * credentials still hold, since it is still allowed.)
+ */
+function userGone(a: AuthorizationOptions | null, c: ClientConnection): boolean {
+  if (a === null) return false;
+  const o = c.opts;
+  if (o.nkey !== "") return a.nkeys !== undefined && !a.nkeys.some((k) => k.nkey === o.nkey);
+  if (o.user !== "" && a.users !== undefined) return !a.users.some((u) => u.user === o.user);
+  return false;
+}
+
+/**
+ * Close clients until there are no more than `max` (0: no limit), with nats-server's -ERR. It
+ * picks them at random; gnat closes the newest.
+ */
+function enforceMaxConnections(host: ReloadHost, max: number): void {
+  if (max <= 0 || host.clients.size <= max) return;
+  const excess = [...host.clients.values()].slice(max);
+  for (const c of excess) c.sendErrClose(Errors.MaxConnections);
+  host.log.info(`Closed ${excess.length} connections to fall within max_connections`);
+}
