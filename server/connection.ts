@@ -63,6 +63,8 @@ export interface ConnectionHost {
 }
 
 const FIRST_CLIENT_PING_MS = 2000;
+/** nats-server's internal queue group, refused to clients. */
+const SYS_GROUP = "_sys_";
 const RTT_MEASUREMENT_INTERVAL_MS = 60 * 60 * 1000;
 const EMPTY = Buffer.alloc(0);
 const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
@@ -272,6 +274,11 @@ export class ClientConnection implements Client, ParserHandler {
 
   onSub(subject: string, queue: string, sid: string): void {
     if (this.trace) this.traceIn(queue ? `SUB ${subject} ${queue} ${sid}` : `SUB ${subject} ${sid}`);
+    // nats-server's order: permissions first (also against a sid already in use), then limits.
+    // It refuses the queue group `_sys_` to every client, with or without permissions.
+    if ((this.perms !== null && !this.perms.canSubscribe(subject, queue)) || queue === SYS_GROUP) {
+      return this.sendViolation(subscribeViolation(subject, queue));
+    }
     const max = this.host.options.maxSubscriptions;
     if (max > 0 && this.subs.size >= max) {
       this.log.error({ cid: this.cid }, "maximum subscriptions exceeded");
@@ -284,7 +291,6 @@ export class ClientConnection implements Client, ParserHandler {
     if (!isValidSubject(subject) || (queue !== "" && !isValidQueue(queue))) {
       return this.sendErr(Errors.InvalidSubject);
     }
-    if (this.perms !== null && !this.perms.canSubscribe(subject)) return this.sendViolation(subscribeViolation(subject, queue));
     const sub = new Subscription(this, subject, queue, sid);
     this.subs.set(sid, sub);
     this.router.subscribe(sub);
@@ -352,7 +358,11 @@ export class ClientConnection implements Client, ParserHandler {
   deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
     if (this.closed) return false;
     // A wildcard subscription may cover a subject the subscribe deny list names: not delivered.
-    if (this.perms !== null && this.perms.filtersDeliveries && !this.perms.canDeliver(subject)) return false;
+    if (this.perms !== null) {
+      if (this.perms.filtersDeliveries && !this.perms.canDeliver(subject)) return false;
+      // allow_responses: this delivery's reply subject becomes publishable for a while.
+      if (this.perms.tracksReplies && reply.length > 0) this.perms.noteReply(reply);
+    }
     let size = end - start - 2;
     if (hdrLen >= 0 && !this.headers) {
       // A client that did not ask for headers gets the payload alone.
