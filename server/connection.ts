@@ -12,6 +12,7 @@ import { PermissionChecker } from "./auth/permissions.js";
 import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../protocol/parser.js";
 import { isValidSubject } from "../protocol/subject.js";
 import type { ServerOptions } from "./options.js";
+import type { AuthThrottle } from "./auth/throttle.js";
 import { DEFAULT_AUTH_TIMEOUT_MS, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache } from "./auth/auth.js";
 import { Subscription, type Client, type Router } from "./router.js";
 
@@ -51,6 +52,8 @@ export interface ConnectionHost {
   readonly buffers: BufferPool;
   /** null when anyone may connect. */
   readonly authenticator: Authenticator | null;
+  /** Backoff for repeated failed CONNECTs per IP; null: none. */
+  readonly authThrottle?: AuthThrottle | null;
   /** DataViews of read chunks, shared: a fan-out copies from the same chunk many times. */
   readonly views: ViewCache;
   infoLine(c: ClientConnection): Buffer;
@@ -179,8 +182,24 @@ export class ClientConnection implements Client, ParserHandler {
     return this.outLen + this.socket.writableLength;
   }
 
-  /** Send INFO and start the ping timer. */
+  /** Send INFO and start the ping timer (later, for an IP that keeps failing to authenticate). */
   begin(): void {
+    const wait = this.host.authThrottle?.admitDelay(this.remoteAddress) ?? 0;
+    if (wait > 0) {
+      // Not read, not greeted, until the backoff has passed; the client's bytes wait in the kernel.
+      this.socket.pause();
+      this.authTimer = setTimeout(() => {
+        this.authTimer = null;
+        if (this.closed) return;
+        this.socket.resume();
+        this.greet();
+      }, wait);
+      return;
+    }
+    this.greet();
+  }
+
+  private greet(): void {
     this.queue(this.host.infoLine(this));
     this.flush();
     this.armPing(this.host.options.pingInterval);
@@ -234,7 +253,19 @@ export class ClientConnection implements Client, ParserHandler {
       const user = auth.authenticate(o, this.nonce, this.bcryptCache);
       if (user === null) {
         this.log.error({ cid: this.cid, user: o.user }, "authorization violation");
-        return this.sendErrClose(Errors.AuthorizationViolation);
+        const delay = this.host.authThrottle?.failed(this.remoteAddress) ?? 0;
+        if (delay === 0) return this.sendErrClose(Errors.AuthorizationViolation);
+        // Backing off: nothing more is read or answered, and the -ERR comes after the delay.
+        this.parser.close();
+        this.socket.pause();
+        this.clearAuthTimer();
+        this.authTimer = setTimeout(() => {
+          this.authTimer = null;
+          // Read again (and ignore) so the peer's FIN is seen and the socket closes promptly.
+          this.socket.resume();
+          this.sendErrClose(Errors.AuthorizationViolation);
+        }, delay);
+        return;
       }
       this.user = user;
       this.perms = user.permissions === null ? null : new PermissionChecker(user.permissions);

@@ -10,6 +10,7 @@ import { ViewCache } from "../protocol/bytes.js";
 import { BufferPool } from "./outbound.js";
 import { ClientConnection, type ClientSocket, type ConnectionHost } from "./connection.js";
 import { Authenticator, authRequired } from "./auth/auth.js";
+import { AuthThrottle } from "./auth/throttle.js";
 import { listenTcp, type TcpListener } from "./transport/tcp.js";
 import { listenWebSocket, type WebSocketListener } from "./transport/websocket.js";
 import { createLogger } from "./log.js";
@@ -41,6 +42,7 @@ export class Server implements ConnectionHost {
   readonly buffers = new BufferPool();
   /** null when anyone may connect. */
   readonly authenticator: Authenticator | null;
+  readonly authThrottle: AuthThrottle | null;
   readonly views = new ViewCache();
   readonly log: Logger;
   readonly serverId = `N${serverIdGen()}`;
@@ -80,6 +82,7 @@ export class Server implements ConnectionHost {
     this.log = createLogger(this.options);
     const auth = this.options.authorization;
     this.authenticator = auth !== null && authRequired(auth) ? new Authenticator(auth) : null;
+    this.authThrottle = this.authenticator !== null && auth?.throttle !== false ? new AuthThrottle(auth?.throttle ?? {}) : null;
     this.router.onAutoUnsubscribe = (sub) => {
       if (sub.client instanceof ClientConnection) sub.client.forget(sub);
     };

@@ -6,6 +6,7 @@ import bcrypt from "bcryptjs";
 import { fromPublic } from "@nats-io/nkeys";
 import type { ConnectOptions } from "../../protocol/connect.js";
 import type { Permissions } from "./permissions.js";
+import type { AuthThrottleOptions } from "./throttle.js";
 
 /** One entry of `authorization { users: [...] }`. */
 export interface UserEntry {
@@ -35,6 +36,11 @@ export interface AuthorizationOptions {
    * nats-server, not for a token or the single user/password).
    */
   defaultPermissions?: Permissions;
+  /**
+   * gnat's backoff for repeated failed CONNECTs from one IP (see throttle.ts); false: off, as
+   * nats-server. Not a nats-server config key: programmatic only.
+   */
+  throttle?: Partial<AuthThrottleOptions> | false;
 }
 
 /** Who a connection authenticated as. */
