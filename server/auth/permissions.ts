@@ -36,33 +36,57 @@ export interface Permissions {
  * `foo.*` is covered by `foo.*` or `foo.>`, not by `foo.bar`.
  */
 export function patternCovers(pattern: string, subject: string): boolean {
-  const p = pattern.split(".");
-  const s = subject.split(".");
-  // nats-server's sublist matches nothing for a subject with an empty token ("a..b").
-  if (s.includes("")) return false;
+  return hasEmptyToken(subject) ? false : tokensCover(pattern.split("."), subject);
+}
+
+/** nats-server's sublist matches nothing for a subject with an empty token ("a..b", "a."). */
+function hasEmptyToken(s: string): boolean {
+  const n = s.length;
+  return n === 0 || s.charCodeAt(0) === 46 || s.charCodeAt(n - 1) === 46 || s.includes("..");
+}
+
+/**
+ * Whether pattern tokens (split once, when the checker is built) cover `subject`, walked in
+ * place: no split, no allocation per check. The subject has no empty token.
+ */
+function tokensCover(p: readonly string[], s: string): boolean {
+  const n = s.length;
+  let start = 0;
   for (let i = 0; i < p.length; i++) {
+    // The subject has run out of tokens.
+    if (start > n) return false;
     const t = p[i]!;
-    if (t === ">") return s.length > i;
-    if (i >= s.length) return false;
-    if (t !== "*" && t !== s[i]) return false;
+    // `>` needs at least one more token, and there is one.
+    if (t === ">") return true;
+    let end = s.indexOf(".", start);
+    if (end < 0) end = n;
+    if (t !== "*" && (end - start !== t.length || !s.startsWith(t, start))) return false;
+    start = end + 1;
   }
-  return p.length === s.length;
+  return start > n;
 }
 
 /** A subscribe entry split into its subject and optional queue group ("" for none). */
 interface SubEntry {
   readonly subject: string;
   readonly queue: string;
+  /** The subject's tokens. */
+  readonly tokens: Pattern;
 }
 
 /** `"subject"` or `"subject queue"` (any whitespace between), as nats-server splits them. */
 export function splitSubjectQueue(entry: string): SubEntry {
   const parts = entry.trim().split(/\s+/);
-  return { subject: parts[0] ?? "", queue: parts[1] ?? "" };
+  const subject = parts[0] ?? "";
+  return { subject, queue: parts[1] ?? "", tokens: subject.split(".") };
 }
 
-function anyCovers(patterns: readonly string[], subject: string): boolean {
-  for (const p of patterns) if (patternCovers(p, subject)) return true;
+type Pattern = readonly string[];
+const compile = (patterns: readonly string[]): Pattern[] => patterns.map((p) => p.split("."));
+
+function anyCovers(patterns: readonly Pattern[], subject: string): boolean {
+  if (hasEmptyToken(subject)) return false;
+  for (const p of patterns) if (tokensCover(p, subject)) return true;
   return false;
 }
 
@@ -83,10 +107,11 @@ function queueMatches(queue: string, entries: readonly SubEntry[]): boolean {
  * case whether the queue is among them decides. Returns whether the list matched.
  */
 function listMatches(entries: readonly SubEntry[], subject: string, queue: string): boolean {
+  if (hasEmptyToken(subject)) return false;
   let plain = false;
   let queued: SubEntry[] | null = null;
   for (const e of entries) {
-    if (!patternCovers(e.subject, subject)) continue;
+    if (!tokensCover(e.tokens, subject)) continue;
     if (e.queue === "") plain = true;
     else (queued ??= []).push(e);
   }
@@ -113,12 +138,12 @@ interface ReplyGrant {
 
 /** One connection's view of its user's permissions, with that connection's own caches. */
 export class PermissionChecker {
-  private readonly pubAllow: readonly string[] | null;
-  private readonly pubDeny: readonly string[] | null;
+  private readonly pubAllow: readonly Pattern[] | null;
+  private readonly pubDeny: readonly Pattern[] | null;
   private readonly subAllow: readonly SubEntry[] | null;
   private readonly subDeny: readonly SubEntry[] | null;
   /** Plain subscribe deny subjects: deliveries to wildcard subscriptions are filtered by them. */
-  private readonly deliverDeny: readonly string[];
+  private readonly deliverDeny: readonly Pattern[];
   private readonly pubCache = new Map<string, boolean>();
   private readonly deliverCache = new Map<string, boolean>();
   private readonly responses: ResponsePermission | null;
@@ -137,14 +162,14 @@ export class PermissionChecker {
     // As nats-server does: allow_responses without a publish allow list turns the blanket
     // allow off, so only responses may be published.
     const pubAllow = perms.publish?.allow ?? (this.responses !== null ? [] : undefined);
-    this.pubAllow = pubAllow ?? null;
-    this.pubDeny = (perms.publish?.deny?.length ?? 0) > 0 ? perms.publish!.deny! : null;
+    this.pubAllow = pubAllow === undefined ? null : compile(pubAllow);
+    this.pubDeny = (perms.publish?.deny?.length ?? 0) > 0 ? compile(perms.publish!.deny!) : null;
     // An empty subscribe allow list restricts nothing in nats-server (an empty publish one does).
     const sa = perms.subscribe?.allow;
     this.subAllow = sa !== undefined && sa.length > 0 ? sa.map(splitSubjectQueue) : null;
     const sd = perms.subscribe?.deny;
     this.subDeny = sd !== undefined && sd.length > 0 ? sd.map(splitSubjectQueue) : null;
-    this.deliverDeny = (this.subDeny ?? []).filter((e) => e.queue === "").map((e) => e.subject);
+    this.deliverDeny = (this.subDeny ?? []).filter((e) => e.queue === "").map((e) => e.tokens);
     this.filtersDeliveries = this.deliverDeny.length > 0;
     this.replies = this.responses !== null ? new Map() : null;
     this.tracksReplies = this.replies !== null;

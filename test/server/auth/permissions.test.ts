@@ -16,6 +16,15 @@ describe("patternCovers", () => {
     ["foo.>", "foo.*", true],
     ["foo.bar", "foo.*", false],
     ["*.bar", "foo.bar", true],
+    ["foo.bar", "foo.ba", false],
+    ["foo.ba", "foo.bar", false],
+    ["foo.bar", "foo.bar.baz", false],
+    ["*", "a", true],
+    ["*", "a.b", false],
+    [">", "a", true],
+    ["a.*.c", "a.b.c", true],
+    ["a.*.c", "a.b.cd", false],
+    ["a.*.c", "a.b", false],
   ] as const)("%s covers %s: %s", (pattern, subject, expected) => {
     expect(patternCovers(pattern, subject)).toBe(expected);
   });
