@@ -12,7 +12,8 @@ export interface SubjectPermission {
 /**
  * nats-server's `allow_responses`: a user may publish to the reply subject of a message
  * delivered to it, `max` times within `expires` ms of the delivery, whatever its publish list
- * says. 0 or less: no limit (nats-server: negative; 0 there means the default).
+ * says. As in nats-server, 0 means the default (1 response, 2 minutes) and a negative value no
+ * limit.
  */
 export interface ResponsePermission {
   max: number;
@@ -158,7 +159,12 @@ export class PermissionChecker {
   readonly checksPublish: boolean;
 
   constructor(perms: Permissions, private readonly now: () => number = Date.now) {
-    this.responses = perms.allowResponses ?? null;
+    const rp = perms.allowResponses;
+    // nats-server's validateResponsePermissions: a 0 is the default.
+    this.responses = rp === undefined ? null : {
+      max: rp.max === 0 ? DEFAULT_RESPONSE_PERMISSION.max : rp.max,
+      expires: rp.expires === 0 ? DEFAULT_RESPONSE_PERMISSION.expires : rp.expires,
+    };
     // As nats-server does: allow_responses without a publish allow list turns the blanket
     // allow off, so only responses may be published.
     const pubAllow = perms.publish?.allow ?? (this.responses !== null ? [] : undefined);

@@ -142,6 +142,18 @@ describe("allow_responses", () => {
     expect(p.canPublish("_INBOX.a")).toBe(true);
   });
 
+  test("0 for max or expires means the default, one response within two minutes", () => {
+    const c = clock();
+    const p = new PermissionChecker({ allowResponses: { max: 0, expires: 0 } }, c.now);
+    p.noteReply("r");
+    c.t += 119_000;
+    expect(p.canPublish("r")).toBe(true);
+    expect(p.canPublish("r")).toBe(false);
+    p.noteReply("s");
+    c.t += 120_001;
+    expect(p.canPublish("s")).toBe(false);
+  });
+
   test("used and expired grants are pruned, and the grants stay bounded under a flood", () => {
     const c = clock();
     const p = new PermissionChecker({ allowResponses: { max: 1, expires: 1000 } }, c.now);
