@@ -252,8 +252,8 @@ export class ClientConnection implements Client, ParserHandler {
       this.bcryptCache ??= new Map();
       const user = auth.authenticate(o, this.nonce, this.bcryptCache);
       if (user === null) {
-        this.log.error({ cid: this.cid, user: o.user }, "authorization violation");
         const delay = this.host.authThrottle?.failed(this.remoteAddress) ?? 0;
+        this.log.error({ cid: this.cid, user: o.user, ...(delay > 0 ? { ip: this.remoteAddress, backoffMs: delay } : {}) }, "authorization violation");
         if (delay === 0) return this.sendErrClose(Errors.AuthorizationViolation);
         // Backing off: nothing more is read or answered, and the -ERR comes after the delay.
         this.parser.close();
