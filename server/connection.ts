@@ -66,6 +66,8 @@ export interface ConnectionHost {
 }
 
 const FIRST_CLIENT_PING_MS = 2000;
+/** Bytes kept from a client that is waiting out an auth backoff before its INFO. */
+const HELD_IN_MAX = 64 * 1024;
 /** nats-server's internal queue group, refused to clients. */
 const SYS_GROUP = "_sys_";
 const RTT_MEASUREMENT_INTERVAL_MS = 60 * 60 * 1000;
@@ -130,6 +132,8 @@ export class ClientConnection implements Client, ParserHandler {
   private bcryptCache: BcryptCache | null = null;
   /** The user's publish/subscribe permissions; null: no limits. */
   private perms: PermissionChecker | null = null;
+  /** While a backed-off connection waits for its INFO: what it sent meanwhile. */
+  private heldIn: Buffer[] | null = null;
   /** What this client's INFO asked it to sign (nkey users); "" when none was sent. */
   readonly nonce: string;
   private writeTimer: NodeJS.Timeout | null = null;
@@ -186,17 +190,32 @@ export class ClientConnection implements Client, ParserHandler {
   begin(): void {
     const wait = this.host.authThrottle?.admitDelay(this.remoteAddress) ?? 0;
     if (wait > 0) {
-      // Not read, not greeted, until the backoff has passed; the client's bytes wait in the kernel.
+      // Not read, not greeted, until the backoff has passed; the client's bytes wait in the kernel
+      // (or, where a transport cannot pause reads, here, bounded).
       this.socket.pause();
+      this.heldIn = [];
       this.authTimer = setTimeout(() => {
         this.authTimer = null;
         if (this.closed) return;
+        const held = this.heldIn ?? [];
+        this.heldIn = null;
         this.socket.resume();
         this.greet();
+        for (const chunk of held) this.onData(chunk);
       }, wait);
       return;
     }
     this.greet();
+  }
+
+  /** Bytes that arrived before a backed-off connection was greeted (transports that can't pause). */
+  private holdIn(chunk: Buffer): void {
+    const held = this.heldIn!;
+    let total = chunk.length;
+    for (const c of held) total += c.length;
+    // A client has nothing to say before INFO; a little pipelining is kept, a flood is not.
+    if (total > HELD_IN_MAX) return this.close("Read Error", false);
+    held.push(Buffer.from(chunk));
   }
 
   private greet(): void {
@@ -218,6 +237,7 @@ export class ClientConnection implements Client, ParserHandler {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    if (this.heldIn !== null) return this.holdIn(chunk);
     this.lastActivity = Date.now();
     try {
       this.parser.parse(chunk);

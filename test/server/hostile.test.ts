@@ -7,6 +7,7 @@ import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
 import { NATS_SERVER, startPair, type Limits, type Pair } from "../differential/harness.js";
+import { rawPeer } from "../transport/ws-helpers.js";
 
 let server: Server | null = null;
 afterEach(async () => {
@@ -306,6 +307,20 @@ describe("repeated wrong passwords", () => {
     other.destroy();
     waiting.destroy();
   }, 20_000);
+
+  test("a WebSocket client from a backing-off IP waits too, and what it sent early is answered after its INFO", async () => {
+    const s = await start({ authorization: { users: [{ user: "alice", password: "wonder" }], throttle: { free: 1, baseMs: 300, maxMs: 300 } },
+      websocket: { host: "127.0.0.1", port: 0, noTls: true } });
+    for (let i = 0; i < 2; i++) expect((await attempt(s.port, WRONG)).out).toBe("INFO <info>\r\n-ERR 'Authorization Violation'\r\n");
+    const t0 = performance.now();
+    const peer = await rawPeer(s.websocketUrl);
+    // Sent before the INFO: a WebSocket read cannot be paused, so the server holds these bytes.
+    peer.ws.send(RIGHT);
+    const text = await peer.waitFor(/PONG\r\n/, 5000);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(text).toMatch(/^INFO \{.*\} \r\nPONG\r\n$/s);
+    peer.ws.close();
+  });
 
   test("throttle: false answers every failure at once, as nats-server", async () => {
     const s = await start({ authorization: { users: [{ user: "alice", password: "wonder" }], throttle: false } });
