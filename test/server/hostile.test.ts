@@ -194,6 +194,21 @@ describe("byte for byte what nats-server sends a hostile client", () => {
     if (n !== null) expect(g).toBe(n);
   });
 
+  test("100,000 SUBs on one connection: no -ERR, and a message to the last one is delivered", async () => {
+    const [g, n] = await both({}, "", async (port) => {
+      const c = await open(port);
+      c.on("error", () => {});
+      const subs: string[] = ['CONNECT {"verbose":false}\r\n'];
+      for (let i = 0; i < 100_000; i++) subs.push(`SUB many.${i} ${i}\r\n`);
+      subs.push("PUB many.99999 2\r\nok\r\nPING\r\n");
+      const r = await exchange(c, subs.join(""), "PONG\r\n", 30_000);
+      c.destroy();
+      return r.out;
+    });
+    expect(g).toBe("INFO <info>\r\nMSG many.99999 99999 2\r\nok\r\nPONG\r\n");
+    if (n !== null) expect(g).toBe(n);
+  }, 60_000);
+
   test("a half-open socket (the peer vanished: no FIN, no PONG) is PINGed, then closed as stale", async () => {
     const [g, n] = await both({ pingInterval: 100, pingMax: 2 }, "", async (port) => {
       const c = await open(port);
