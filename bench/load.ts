@@ -4,6 +4,7 @@
 // and every run is bounded by a message count and a timeout.
 //
 //   npm run bench:load -- [--quick] [--rounds N] [--scenarios a,b] [--servers gnat,nats,redis] [--write]
+//   node dist/bench/load.js --auth [--rounds N] [--quick] [--write]   (auth cost: see authCost)
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -54,13 +55,15 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-async function startServerProcess(kind: ServerKind): Promise<RunningServer> {
+/** `configFile`: a nats-server config file, given to gnat and nats-server alike (-c). */
+async function startServerProcess(kind: ServerKind, configFile?: string): Promise<RunningServer> {
   const port = await freePort();
   let child: ChildProcess;
+  const conf = configFile === undefined ? [] : ["-c", configFile];
   if (kind === "gnat") {
-    child = spawn(process.execPath, [join(root, "dist/server/cli.js"), "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+    child = spawn(process.execPath, [join(root, "dist/server/cli.js"), ...conf, "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
   } else if (kind === "nats") {
-    child = spawn(which("nats-server")!, ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+    child = spawn(which("nats-server")!, [...conf, "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
   } else {
     child = spawn(which("redis-server")!, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
       "--protected-mode", "no", "--client-output-buffer-limit", "pubsub 0 0 0"], { stdio: "ignore" });
@@ -150,6 +153,8 @@ const BATCH = 1000;
 /** Publish `msgs` frames from one publisher to `subs` subscriber connections; measure at the subscribers. */
 async function pubSub(s: RunningServer, name: string, opts: {
   msgs: number; payload: number; subs: number; subjects: string[]; subSubjects?: string[]; queue?: string;
+  /** NATS CONNECT line for every connection (credentials); default: quiet, no credentials. */
+  connect?: string;
 }): Promise<Result> {
   const payload = "x".repeat(opts.payload);
   const repeats = Math.max(1, Math.round(opts.msgs / BATCH));
@@ -167,7 +172,7 @@ async function pubSub(s: RunningServer, name: string, opts: {
     readyBytes = "subscribe";
     readyCount = subjects.length;
   } else {
-    setup = 'CONNECT {"verbose":false,"pedantic":false}\r\n' +
+    setup = (opts.connect ?? 'CONNECT {"verbose":false,"pedantic":false}\r\n') +
       subjects.map((subj, i) => `SUB ${subj}${opts.queue ? ` ${opts.queue}` : ""} ${sid(i)}\r\n`).join("") + "PING\r\n";
     readyBytes = "PONG\r\n";
   }
@@ -177,7 +182,8 @@ async function pubSub(s: RunningServer, name: string, opts: {
     setup, readyBytes, readyCount, expectBytes: perConn, ...(opts.queue ? { expectTotal: total * frameLen } : {}) })];
   await withTimeout(Promise.all(subHandles.map((h) => h.ready)), 60_000, "subscribers");
   const replyBytes = s.kind === "redis" ? total * `:${opts.subs}\r\n`.length : undefined;
-  const pub = spawnRole({ role: "pub", proto: s.kind === "redis" ? "redis" : "nats", port: s.port, batch: batchOf(frames, BATCH), repeats, ...(replyBytes ? { replyBytes } : {}) });
+  const pub = spawnRole({ role: "pub", proto: s.kind === "redis" ? "redis" : "nats", port: s.port, batch: batchOf(frames, BATCH), repeats,
+    ...(replyBytes ? { replyBytes } : {}), ...(opts.connect !== undefined ? { connect: opts.connect } : {}) });
   await withTimeout(pub.ready, 10_000, "publisher");
   const cpu0 = cpuTicks(s.pid);
   pub.go();
@@ -342,6 +348,100 @@ async function ceilingRuns(out: string[], startSink: (mode: string, frames: numb
   return out;
 }
 
+// ---- auth cost (--auth) --------------------------------------------------------------------------
+// The same publish → subscribe load with no auth, a token, and a user with wildcard allow/deny
+// lists, gnat and nats-server each started with the same config file; every round runs every
+// (workload, auth, server) once, so drift on this shared machine hits all of them alike.
+const AUTH_MODES: { name: string; config: string; connect: string }[] = [
+  { name: "no auth", config: "", connect: 'CONNECT {"verbose":false,"pedantic":false}\r\n' },
+  { name: "token", config: 'authorization { token: "s3cr3t-bench-token" }\n', connect: 'CONNECT {"verbose":false,"pedantic":false,"auth_token":"s3cr3t-bench-token"}\r\n' },
+  {
+    name: "user, wildcard allow/deny",
+    config: `authorization { users: [ { user: bench, password: bench, permissions: {
+  publish: { allow: ["bench.>", "other.*.x", "_INBOX.>"], deny: ["bench.secret.>", "*.private", "bench.*.hidden"] }
+  subscribe: { allow: ["bench.>", "_INBOX.>"], deny: ["bench.secret.>", "bench.*.hidden"] }
+} } ] }\n`,
+    connect: 'CONNECT {"verbose":false,"pedantic":false,"user":"bench","pass":"bench"}\r\n',
+  },
+];
+
+const AUTH_WORKLOADS: { name: string; opts: { msgs: number; payload: number; subs: number; subjects: string[]; subSubjects?: string[] } }[] = [
+  { name: "1 → 1, 16 B, one subject", opts: { msgs: 1_000_000 * SCALE, payload: 16, subs: 1, subjects: ["bench.auth"] } },
+  // More distinct subjects than the per-connection permission cache holds (128), to a wildcard
+  // subscriber the deny list applies to: the uncached path.
+  { name: "1 → 1, 16 B, 1000 subjects → bench.>", opts: { msgs: 1_000_000 * SCALE, payload: 16, subs: 1, subjects: fixed("bench.s", 1000, 1000), subSubjects: ["bench.>"] } },
+];
+
+async function authCost(have: ServerKind[]): Promise<void> {
+  const started = Date.now();
+  const kinds = (["gnat", "nats"] as ServerKind[]).filter((k) => have.includes(k));
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "gnat-authbench-"));
+  const servers: { mode: string; s: RunningServer }[] = [];
+  const results: (Result & { mode: string })[] = [];
+  try {
+    for (const [i, m] of AUTH_MODES.entries()) {
+      let file: string | undefined;
+      if (m.config !== "") {
+        file = join(dir, `auth${i}.conf`);
+        writeFileSync(file, m.config);
+      }
+      for (const k of kinds) servers.push({ mode: m.name, s: await startServerProcess(k, file) });
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const w of AUTH_WORKLOADS) {
+        for (const { mode, s } of servers) {
+          const m = AUTH_MODES.find((x) => x.name === mode)!;
+          const r = await pubSub(s, w.name, { ...w.opts, connect: m.connect });
+          results.push({ ...r, mode });
+          process.stderr.write(`  ${w.name} / ${mode} / ${s.kind} / round ${round + 1}: ${fmt(r.deliveriesPerSec)}/s\n`);
+        }
+      }
+    }
+  } finally {
+    for (const { s } of servers) s.child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const med = (w: string, mode: string, k: ServerKind, f: (r: Result) => number): number =>
+    median(results.filter((r) => r.scenario === w && r.mode === mode && r.server === k).map(f));
+  const rows = [
+    "| workload | auth | server | deliveries/s | ratio to nats-server (same auth) | ratio to own no-auth run | msgs per server CPU-s |",
+    "|---|---|---|---:|---:|---:|---:|",
+  ];
+  for (const w of AUTH_WORKLOADS) {
+    for (const m of AUTH_MODES) {
+      for (const k of kinds) {
+        const d = med(w.name, m.name, k, (r) => r.deliveriesPerSec);
+        const nats = med(w.name, m.name, "nats", (r) => r.deliveriesPerSec);
+        const base = med(w.name, AUTH_MODES[0]!.name, k, (r) => r.deliveriesPerSec);
+        rows.push(`| ${w.name} | ${m.name} | ${k === "nats" ? "nats-server" : k} | ${fmt(d)} | ${nats > 0 ? `${(d / nats).toFixed(2)}×` : ""} | ${(d / base).toFixed(2)}× | ${fmt(med(w.name, m.name, k, (r) => r.msgsPerCpuSec))} |`);
+      }
+    }
+  }
+  const natsVersion = which("nats-server") ? spawnSync("nats-server", ["--version"], { encoding: "utf8" }).stdout.trim() : "absent";
+  const header = [
+    `Date: ${new Date().toISOString()}`,
+    `Machine: ${cpus().length} cores, ${cpus()[0]?.model ?? "?"}; node ${process.version}; ${natsVersion}`,
+    `Command: node dist/bench/load.js ${argv.join(" ")} (after npx tsc -p tsconfig.json)`,
+    `Rounds: ${ROUNDS} (median shown; every workload × auth × server once per round), scale ${SCALE}; took ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    "The user has 3 allow and 3 deny publish patterns and 2 + 2 subscribe patterns (wildcards in both); the one-subject workload",
+    "hits the per-connection permission cache every time; 1000 rotating subjects to a `bench.>` subscriber (which the subscribe deny",
+    "list applies to) miss it every time (128 entries, as nats-server's), so that row is the cost of the check itself. The machine is",
+    "shared: compare ratios within this one run, not across runs.",
+  ].join("\n");
+  const table = rows.join("\n");
+  console.log(`\n${header}\n\n${table}\n`);
+  if (WRITE) {
+    const path = join(root, "bench/RESULTS.md");
+    const old = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmark results\n";
+    const section = `## Auth cost\n\n${header}\n\n${table}\n`;
+    const re = /## Auth cost\n[\s\S]*?(?=\n## |$)/;
+    writeFileSync(path, re.test(old) ? old.replace(re, section) : `${old.trimEnd()}\n\n${section}`);
+    console.log(`written to ${path}`);
+  }
+}
+
 // ---- main ---------------------------------------------------------------------------------------
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -360,6 +460,7 @@ async function main(): Promise<void> {
   const wanted = (value("servers") ?? "gnat,nats,redis").split(",") as ServerKind[];
   const have = wanted.filter((k) => k === "gnat" || (k === "nats" ? which("nats-server") : which("redis-server")));
   for (const k of wanted) if (!have.includes(k)) console.warn(`*** ${k} is not installed: left out of this run ***`);
+  if (flag("auth")) return authCost(have);
   const only = value("scenarios")?.split(",");
   const scenarios = SCENARIOS.filter((s) => !only || only.some((o) => s.name.includes(o)));
 

@@ -3,7 +3,7 @@
 // `$VAR` variables (the file's own keys in scope, then the environment); sizes with k/kb/m/mb…
 // suffixes; quoted and bare strings. Errors carry file, line and column.
 import { authConfigError, isPublicUserKey, type AuthorizationOptions, type NkeyUser, type UserEntry } from "./auth/auth.js";
-import type { Permissions, SubjectPermission } from "./auth/permissions.js";
+import { DEFAULT_RESPONSE_PERMISSION, type Permissions, type ResponsePermission, type SubjectPermission } from "./auth/permissions.js";
 import { isValidSubject } from "../protocol/subject.js";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -653,7 +653,7 @@ function mapAlerts(key: string, v: ConfigValue, r: Readers): AlertsInput {
 const REFUSE_REASON = "is not supported by gnat yet: refusing to start rather than run less protected than configured";
 
 /** Keys of `authorization {}` (and of its users) that gnat does not implement yet: refused. */
-const AUTH_REFUSED = new Set(["default_permission", "default_permissions", "permissions", "auth_callout", "auth_hook"]);
+const AUTH_REFUSED = new Set(["auth_callout", "auth_hook"]);
 const USER_REFUSED = new Set(["account", "allowed_connection_types", "connection_types"]);
 
 /** nats-server's `authorization {}` block: a token, one user/password, or a users list. */
@@ -680,6 +680,11 @@ function mapAuthorization(key: string, v: ConfigValue, r: Readers): Authorizatio
         if (typeof mv !== "number" || !(mv > 0)) throw r.fail(mk, `${key}.${mk} must be a positive number of seconds`);
         a.timeout = mv * 1000;
         break;
+      case "default_permission":
+      case "default_permissions":
+      case "permissions":
+        a.defaultPermissions = mapPermissions(key, mv, r);
+        break;
       case "users": {
         if (!Array.isArray(mv)) throw r.fail(key, `Expected users field to be an array, got ${typeof mv}`);
         // As nats-server does, one list holds both kinds; they are kept apart from here on.
@@ -695,6 +700,10 @@ function mapAuthorization(key: string, v: ConfigValue, r: Readers): Authorizatio
   }
   const err = authConfigError(a);
   if (err !== null) throw r.fail(key, err);
+  if (a.defaultPermissions !== undefined && a.users === undefined && a.nkeys === undefined) {
+    // nats-server applies them to users lists only; say so rather than let it pass unnoticed.
+    r.warnings.push(`${key}.default_permissions apply to users lists only: the token or single user has no permissions`);
+  }
   return a;
 }
 
@@ -753,10 +762,12 @@ function mapPermissions(key: string, v: ConfigValue, r: Readers): Permissions {
         p.subscribe = mapSubjectPermission(key, mk, mv, r);
         break;
       case "allow_responses":
-      case "allow_response":
-      case "response":
-      case "responses":
-        throw r.fail(key, `'${key}.permissions.${mk}' ${REFUSE_REASON}`);
+      case "publish_allow_responses": {
+        const rp = mapAllowResponses(key, mv, r);
+        if (rp !== undefined) p.allowResponses = rp;
+        else delete p.allowResponses;
+        break;
+      }
       default:
         throw r.fail(key, `unknown field "${mk}"`);
     }
@@ -764,14 +775,53 @@ function mapPermissions(key: string, v: ConfigValue, r: Readers): Permissions {
   return p;
 }
 
-/** `"foo.>"`, `["a", "b"]` (both: an allow list) or `{ allow: …, deny: … }`. */
+/**
+ * `allow_responses: true` (one response within 2 minutes), `false` (none), or
+ * `{ max: N, expires: "1m" }`; 0 for either means its default, a negative value no limit.
+ */
+function mapAllowResponses(key: string, v: ConfigValue, r: Readers): ResponsePermission | undefined {
+  if (typeof v === "boolean") return v ? { ...DEFAULT_RESPONSE_PERMISSION } : undefined;
+  if (!isMap(v)) throw r.fail(key, "error parsing response permissions, expected a boolean or a map");
+  const rp: ResponsePermission = { ...DEFAULT_RESPONSE_PERMISSION };
+  for (const [k, x] of Object.entries(v)) {
+    switch (k.toLowerCase()) {
+      case "max":
+      case "max_msgs":
+      case "max_messages":
+      case "max_responses": {
+        if (typeof x !== "number" || !Number.isInteger(x)) throw r.fail(key, `error parsing ${k}: expected an integer`);
+        if (x !== 0) rp.max = x;
+        break;
+      }
+      case "expires":
+      case "expiration":
+      case "ttl": {
+        if (typeof x !== "string") throw r.fail(key, "error parsing expires, not a duration string");
+        const ms = parseDuration(x);
+        if (ms === null) throw r.fail(key, `error parsing expires: time: invalid duration "${x}"`);
+        if (ms !== 0) rp.expires = ms;
+        break;
+      }
+      default:
+        throw r.fail(key, `Unknown field "${k}" parsing permissions`);
+    }
+  }
+  return rp;
+}
+
+/**
+ * `"foo.>"`, `["a", "b"]` (both: an allow list) or `{ allow: …, deny: … }`. Subscribe entries
+ * may be `"subject queue"` (queue permissions), as nats-server's checkPermSubjectArray allows.
+ */
 function mapSubjectPermission(key: string, mk: string, v: ConfigValue, r: Readers): SubjectPermission {
+  const queues = /^(sub|subscribe|export)$/i.test(mk);
   const list = (k: string, x: ConfigValue): string[] => {
     const items = (Array.isArray(x) ? x : [x]).map((s) => r.str(k, s));
     for (const s of items) {
-      // nats-server also takes "subject queue" entries (queue permissions); gnat does not yet.
-      if (/\s/.test(s)) throw r.fail(key, `'${key}.permissions.${mk}' queue entry "${s}" ${REFUSE_REASON}`);
-      if (!isValidSubject(s)) throw r.fail(key, `invalid subject "${s}" in permissions`);
+      if (isValidSubject(s)) continue;
+      const parts = s.trim().split(/\s+/);
+      if (!queues || parts.length !== 2) throw r.fail(key, `subject "${s}" is not a valid subject`);
+      if (!isValidSubject(parts[0]!)) throw r.fail(key, `subject "${parts[0]}" is not a valid subject`);
     }
     return items;
   };

@@ -12,6 +12,7 @@ import { PermissionChecker } from "./auth/permissions.js";
 import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../protocol/parser.js";
 import { isValidSubject } from "../protocol/subject.js";
 import type { ServerOptions } from "./options.js";
+import type { AuthThrottle } from "./auth/throttle.js";
 import { DEFAULT_AUTH_TIMEOUT_MS, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache } from "./auth/auth.js";
 import { Subscription, type Client, type Router } from "./router.js";
 
@@ -51,6 +52,8 @@ export interface ConnectionHost {
   readonly buffers: BufferPool;
   /** null when anyone may connect. */
   readonly authenticator: Authenticator | null;
+  /** Backoff for repeated failed CONNECTs per IP; null: none. */
+  readonly authThrottle?: AuthThrottle | null;
   /** DataViews of read chunks, shared: a fan-out copies from the same chunk many times. */
   readonly views: ViewCache;
   infoLine(c: ClientConnection): Buffer;
@@ -63,6 +66,10 @@ export interface ConnectionHost {
 }
 
 const FIRST_CLIENT_PING_MS = 2000;
+/** Bytes kept from a client that is waiting out an auth backoff before its INFO. */
+const HELD_IN_MAX = 64 * 1024;
+/** nats-server's internal queue group, refused to clients. */
+const SYS_GROUP = "_sys_";
 const RTT_MEASUREMENT_INTERVAL_MS = 60 * 60 * 1000;
 const EMPTY = Buffer.alloc(0);
 const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
@@ -125,6 +132,8 @@ export class ClientConnection implements Client, ParserHandler {
   private bcryptCache: BcryptCache | null = null;
   /** The user's publish/subscribe permissions; null: no limits. */
   private perms: PermissionChecker | null = null;
+  /** While a backed-off connection waits for its INFO: what it sent meanwhile. */
+  private heldIn: Buffer[] | null = null;
   /** What this client's INFO asked it to sign (nkey users); "" when none was sent. */
   readonly nonce: string;
   private writeTimer: NodeJS.Timeout | null = null;
@@ -177,8 +186,39 @@ export class ClientConnection implements Client, ParserHandler {
     return this.outLen + this.socket.writableLength;
   }
 
-  /** Send INFO and start the ping timer. */
+  /** Send INFO and start the ping timer (later, for an IP that keeps failing to authenticate). */
   begin(): void {
+    const wait = this.host.authThrottle?.admitDelay(this.remoteAddress) ?? 0;
+    if (wait > 0) {
+      // Not read, not greeted, until the backoff has passed; the client's bytes wait in the kernel
+      // (or, where a transport cannot pause reads, here, bounded).
+      this.socket.pause();
+      this.heldIn = [];
+      this.authTimer = setTimeout(() => {
+        this.authTimer = null;
+        if (this.closed) return;
+        const held = this.heldIn ?? [];
+        this.heldIn = null;
+        this.socket.resume();
+        this.greet();
+        for (const chunk of held) this.onData(chunk);
+      }, wait);
+      return;
+    }
+    this.greet();
+  }
+
+  /** Bytes that arrived before a backed-off connection was greeted (transports that can't pause). */
+  private holdIn(chunk: Buffer): void {
+    const held = this.heldIn!;
+    let total = chunk.length;
+    for (const c of held) total += c.length;
+    // A client has nothing to say before INFO; a little pipelining is kept, a flood is not.
+    if (total > HELD_IN_MAX) return this.close("Read Error", false);
+    held.push(Buffer.from(chunk));
+  }
+
+  private greet(): void {
     this.queue(this.host.infoLine(this));
     this.flush();
     this.armPing(this.host.options.pingInterval);
@@ -199,6 +239,7 @@ export class ClientConnection implements Client, ParserHandler {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    if (this.heldIn !== null) return this.holdIn(chunk);
     this.lastActivity = Date.now();
     try {
       this.parser.parse(chunk);
@@ -233,8 +274,20 @@ export class ClientConnection implements Client, ParserHandler {
       this.bcryptCache ??= new Map();
       const user = auth.authenticate(o, this.nonce, this.bcryptCache);
       if (user === null) {
-        this.log.error({ cid: this.cid, user: o.user }, "authorization violation");
-        return this.sendErrClose(Errors.AuthorizationViolation);
+        const delay = this.host.authThrottle?.failed(this.remoteAddress) ?? 0;
+        this.log.error({ cid: this.cid, user: o.user, ...(delay > 0 ? { ip: this.remoteAddress, backoffMs: delay } : {}) }, "authorization violation");
+        if (delay === 0) return this.sendErrClose(Errors.AuthorizationViolation);
+        // Backing off: nothing more is read or answered, and the -ERR comes after the delay.
+        this.parser.close();
+        this.socket.pause();
+        this.clearAuthTimer();
+        this.authTimer = setTimeout(() => {
+          this.authTimer = null;
+          // Read again (and ignore) so the peer's FIN is seen and the socket closes promptly.
+          this.socket.resume();
+          this.sendErrClose(Errors.AuthorizationViolation);
+        }, delay);
+        return;
       }
       this.user = user;
       this.perms = user.permissions === null ? null : new PermissionChecker(user.permissions);
@@ -274,6 +327,11 @@ export class ClientConnection implements Client, ParserHandler {
 
   onSub(subject: string, queue: string, sid: string): void {
     if (this.trace) this.traceIn(queue ? `SUB ${subject} ${queue} ${sid}` : `SUB ${subject} ${sid}`);
+    // nats-server's order: permissions first (also against a sid already in use), then limits.
+    // It refuses the queue group `_sys_` to every client, with or without permissions.
+    if ((this.perms !== null && !this.perms.canSubscribe(subject, queue)) || queue === SYS_GROUP) {
+      return this.sendViolation(subscribeViolation(subject, queue));
+    }
     const max = this.host.options.maxSubscriptions;
     if (max > 0 && this.subs.size >= max) {
       this.log.error({ cid: this.cid }, "maximum subscriptions exceeded");
@@ -286,7 +344,6 @@ export class ClientConnection implements Client, ParserHandler {
     if (!isValidSubject(subject) || (queue !== "" && !isValidQueue(queue))) {
       return this.sendErr(Errors.InvalidSubject);
     }
-    if (this.perms !== null && !this.perms.canSubscribe(subject)) return this.sendViolation(subscribeViolation(subject, queue));
     const sub = new Subscription(this, subject, queue, sid);
     this.subs.set(sid, sub);
     this.router.subscribe(sub);
@@ -354,7 +411,11 @@ export class ClientConnection implements Client, ParserHandler {
   deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
     if (this.closed) return false;
     // A wildcard subscription may cover a subject the subscribe deny list names: not delivered.
-    if (this.perms !== null && this.perms.filtersDeliveries && !this.perms.canDeliver(subject)) return false;
+    if (this.perms !== null) {
+      if (this.perms.filtersDeliveries && !this.perms.canDeliver(subject)) return false;
+      // allow_responses: this delivery's reply subject becomes publishable for a while.
+      if (this.perms.tracksReplies && reply.length > 0) this.perms.noteReply(reply);
+    }
     let size = end - start - 2;
     if (hdrLen >= 0 && !this.headers) {
       // A client that did not ask for headers gets the payload alone.
@@ -603,7 +664,7 @@ export class ClientConnection implements Client, ParserHandler {
     const perms = this.perms;
     if (perms === null) return true;
     for (const [sid, sub] of this.subs) {
-      if (perms.canSubscribe(sub.subject)) continue;
+      if (perms.canSubscribe(sub.subject, sub.queue)) continue;
       this.subs.delete(sid);
       this.router.unsubscribe(sub);
       this.queue(errorLine(subscriptionRemoved(sub.subject, sid)));

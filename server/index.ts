@@ -10,6 +10,7 @@ import { ViewCache } from "../protocol/bytes.js";
 import { BufferPool } from "./outbound.js";
 import { ClientConnection, type ClientSocket, type ConnectionHost } from "./connection.js";
 import { Authenticator, authRequired } from "./auth/auth.js";
+import { AuthThrottle } from "./auth/throttle.js";
 import { listenTcp, type TcpListener } from "./transport/tcp.js";
 import { listenWebSocket, type WebSocketListener } from "./transport/websocket.js";
 import { logLevel, openLog, type LogSink } from "./log.js";
@@ -48,6 +49,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   readonly buffers = new BufferPool();
   /** null when anyone may connect. Replaced by a reload that changes authorization. */
   authenticator: Authenticator | null = null;
+  /** Backoff for repeated failed logins; kept across reloads while authentication stays on. */
+  authThrottle: AuthThrottle | null = null;
   readonly views = new ViewCache();
   readonly log: Logger;
   readonly serverId = `N${serverIdGen()}`;
@@ -344,6 +347,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
 
   setAuthorization(auth: ServerOptions["authorization"]): void {
     this.authenticator = auth !== null && authRequired(auth) ? new Authenticator(auth) : null;
+    if (this.authenticator === null || auth?.throttle === false) this.authThrottle = null;
+    else this.authThrottle ??= new AuthThrottle(auth?.throttle ?? {});
   }
 
   applyLogging(o: ServerOptions): void {

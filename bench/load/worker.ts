@@ -13,6 +13,8 @@ export interface PubRole {
   repeats: number;
   /** Redis answers each PUBLISH with `:n\r\n`: the bytes of replies to wait for. */
   replyBytes?: number;
+  /** NATS: the CONNECT line to send (credentials, say); default: no options but quiet. */
+  connect?: string;
 }
 
 export interface SubRole {
@@ -80,7 +82,7 @@ function waitText(s: Socket, text: string, count = 1): Promise<void> {
 async function publisher(r: PubRole, port: MessagePort): Promise<void> {
   const s = await open(r.port);
   if (r.proto === "nats") {
-    s.write('CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n');
+    s.write(`${r.connect ?? 'CONNECT {"verbose":false,"pedantic":false}\r\n'}PING\r\n`);
     await waitText(s, "PONG\r\n");
   }
   let replies = 0;

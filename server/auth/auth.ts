@@ -6,6 +6,7 @@ import bcrypt from "bcryptjs";
 import { fromPublic } from "@nats-io/nkeys";
 import type { ConnectOptions } from "../../protocol/connect.js";
 import type { Permissions } from "./permissions.js";
+import type { AuthThrottleOptions } from "./throttle.js";
 
 /** One entry of `authorization { users: [...] }`. */
 export interface UserEntry {
@@ -30,6 +31,16 @@ export interface AuthorizationOptions {
   nkeys?: NkeyUser[];
   /** ms a client has to send its CONNECT; nats-server's default is 2 s. */
   timeout?: number;
+  /**
+   * `default_permissions`: for users and nkey users that have none of their own (as in
+   * nats-server, not for a token or the single user/password).
+   */
+  defaultPermissions?: Permissions;
+  /**
+   * gnat's backoff for repeated failed CONNECTs from one IP (see throttle.ts); false: off, as
+   * nats-server. Not a nats-server config key: programmatic only.
+   */
+  throttle?: Partial<AuthThrottleOptions> | false;
 }
 
 /** Who a connection authenticated as. */
@@ -104,12 +115,12 @@ export class Authenticator {
     if (this.nkeys !== null && opts.nkey !== "") {
       const k = this.nkeys.get(opts.nkey);
       if (k === undefined || !verifyNonce(k.nkey, nonce, opts.sig)) return null;
-      return { name: k.nkey, permissions: k.permissions ?? null };
+      return { name: k.nkey, permissions: k.permissions ?? c.defaultPermissions ?? null };
     }
     if (this.users !== null) {
       const u = this.users.get(opts.user);
       if (u === undefined || !comparePasswords(u.password, opts.pass, cache)) return null;
-      return { name: u.user, permissions: u.permissions ?? null };
+      return { name: u.user, permissions: u.permissions ?? c.defaultPermissions ?? null };
     }
     if (c.token !== undefined) {
       return comparePasswords(c.token, opts.auth_token, cache) ? { name: "", permissions: null } : null;

@@ -10,12 +10,22 @@ let tokenServer: Server;
 let usersServer: Server;
 let nkeyServer: Server;
 let permServer: Server;
+let respServer: Server;
 const nkeyUser = createUser();
 const stranger = createUser();
 beforeAll(async () => {
   permServer = await startServer({
     host: "127.0.0.1", port: 0, noLog: true,
     authorization: { users: [{ user: "u", password: "p", permissions: { publish: { deny: ["perm.secret"] }, subscribe: { deny: ["perm.secret"] } } }] },
+  });
+  respServer = await startServer({
+    host: "127.0.0.1", port: 0, noLog: true,
+    authorization: {
+      users: [
+        { user: "svc", password: "svc", permissions: { subscribe: { allow: ["svc.>", "svc.q workers"] }, allowResponses: { max: 1, expires: 60_000 } } },
+        { user: "client", password: "client" },
+      ],
+    },
   });
   nkeyServer = await startServer({ host: "127.0.0.1", port: 0, noLog: true, authorization: { nkeys: [{ nkey: nkeyUser.getPublicKey() }] } });
   tokenServer = await startServer({ host: "127.0.0.1", port: 0, noLog: true, authorization: { token: "s3cr3t" } });
@@ -25,8 +35,51 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await Promise.all([tokenServer.close(), usersServer.close(), nkeyServer.close(), permServer.close()]);
+  await Promise.all([tokenServer.close(), usersServer.close(), nkeyServer.close(), permServer.close(), respServer.close()]);
 });
+
+/**
+ * The permission errors a connection reports through its status stream, as "operation subject"
+ * (v3: an error event carrying a PermissionViolationError; v2: an error event whose
+ * permissionContext the client parsed from the -ERR text).
+ */
+function permissionErrors(nc: Conn): { next(n: number): Promise<string[]> } {
+  type Ctx = { operation?: string; subject?: string };
+  const seen: string[] = [];
+  const waiters: (() => void)[] = [];
+  const status = (nc as unknown as { status(): AsyncIterable<{ type: string; error?: Ctx; permissionContext?: Ctx }> }).status();
+  void (async () => {
+    for await (const s of status) {
+      const ctx = s.error ?? s.permissionContext;
+      if (s.type !== "error" || ctx?.operation === undefined) continue;
+      seen.push(`${ctx.operation} ${ctx.subject}`);
+      for (const w of waiters.splice(0)) w();
+    }
+  })();
+  return {
+    async next(n) {
+      while (seen.length < n) await new Promise<void>((r) => waiters.push(r));
+      return seen.slice(0, n);
+    },
+  };
+}
+
+/** Messages a callback subscription received, and a way to wait for the n-th. */
+function collect(nc: Conn, subject: string): { texts: string[]; until(n: number): Promise<string[]> } {
+  const texts: string[] = [];
+  const waiters: (() => void)[] = [];
+  nc.subscribe(subject, { callback: (_e, m) => {
+    texts.push(text(m));
+    for (const w of waiters.splice(0)) w();
+  } });
+  return {
+    texts,
+    async until(n) {
+      while (texts.length < n) await new Promise<void>((r) => waiters.push(r));
+      return texts;
+    },
+  };
+}
 
 /**
  * A refused CONNECT is each client's own authorization error: v3 throws an AuthorizationError,
@@ -106,6 +159,38 @@ describe.each(kits)("$name with authentication", (kit) => {
     expect((await take(ok, 1)).map(text)).toEqual(["delivered"]);
     expect(nc.isClosed()).toBe(false);
     await nc.close();
+  });
+
+  test("a responder with allow_responses answers a request; its second response is refused", async () => {
+    const svc = await kit.connect({ servers: respServer.url, user: "svc", pass: "svc" });
+    const errors = permissionErrors(svc);
+    const client = await kit.connect({ servers: respServer.url, user: "client", pass: "client" });
+    svc.subscribe("svc.echo", { max: 1, callback: (_e, m) => {
+      m.respond("first");
+      m.respond("second");
+      // Ordinary publishing is denied too: allow_responses alone leaves only responses.
+      svc.publish("svc.elsewhere", "no");
+    } });
+    await svc.flush();
+    const inbox = collect(client, "replies.one");
+    await client.flush();
+    client.publish("svc.echo", "ping", { reply: "replies.one" });
+    expect(await errors.next(2)).toEqual(["publish replies.one", "publish svc.elsewhere"]);
+    // Nothing else arrived: a marker sent after the refused response is the next message.
+    await svc.flush();
+    client.publish("replies.one", "marker");
+    expect(await inbox.until(2)).toEqual(["first", "marker"]);
+    expect(svc.isClosed()).toBe(false);
+    await Promise.all([svc.close(), client.close()]);
+  });
+
+  test("request() through a queue responder whose queue group is allowed", async () => {
+    const svc = await kit.connect({ servers: respServer.url, user: "svc", pass: "svc" });
+    const client = await kit.connect({ servers: respServer.url, user: "client", pass: "client" });
+    svc.subscribe("svc.q", { queue: "workers", callback: (_e, m) => m.respond(`re: ${text(m)}`) });
+    await svc.flush();
+    expect(text(await client.request("svc.q", "job", { timeout: 5000 }))).toBe("re: job");
+    await Promise.all([svc.close(), client.close()]);
   });
 
   test("an unknown user is an authorization error", async () => {

@@ -131,4 +131,70 @@ suite("permissions", PERMS, [
   ["another client's denied messages are not delivered to a wildcard subscriber",
     { conns: 2, steps: [{ conn: 0, send: A_QUIET + "SUB foo.> 1\r\n" }, { conn: 1, send: connectWith({ user: "free", pass: "free" }) + "PUB foo.hidden 1\r\nh\r\nPUB foo.seen 1\r\ns\r\n" }] }],
   ["a user without permissions may do anything", connectWith({ user: "free", pass: "free" }) + "SUB > 1\r\nPUB anything 1\r\nx\r\n"],
+  ["a user without permissions may not use the queue group _sys_ either", connectWith({ user: "free", pass: "free" }) + "SUB foo _sys_ 1\r\nSUB foo _sys 2\r\n"],
+]);
+
+const QUEUES = `authorization { users: [
+  { user: q, password: q, permissions: { subscribe: { allow: ["jobs.> workers", "jobs.> v1.*", "plain.>", "plain.a special"], deny: ["jobs.secret workers", "plain.b"] } } }
+  { user: free, password: free }
+] }
+`;
+const Q = connectWith({ user: "q", pass: "q" });
+
+suite("queue permissions", QUEUES, [
+  ["a queue SUB in an allowed group is accepted, in another group refused with the queue named",
+    Q + "SUB jobs.a workers 1\r\nSUB jobs.a other 2\r\nSUB jobs.a v1.x 3\r\nSUB jobs.a v1.x.y 4\r\n"],
+  ["a plain SUB where only queue entries allow the subject is refused", Q + "SUB jobs.a 1\r\n"],
+  ["a plain allow entry takes any queue group unless a queue entry covers the subject",
+    Q + "SUB plain.x any 1\r\nSUB plain.a any 2\r\nSUB plain.a special 3\r\nSUB plain.a 4\r\n"],
+  ["a deny entry with a queue refuses that group only", Q + "SUB jobs.secret workers 1\r\nSUB jobs.secret v1.a 2\r\n"],
+  ["a plain deny entry refuses queue SUBs too", Q + "SUB plain.b any 1\r\nSUB plain.b 2\r\n"],
+  ["permissions are checked before a sid already in use is ignored", Q + "SUB jobs.a workers 1\r\nSUB jobs.secret workers 1\r\nSUB plain.b 1\r\n"],
+  ["a denied subject that is also invalid is a Permissions Violation, an allowed invalid one Invalid Subject", Q + "SUB other..x 1\r\nSUB plain..x 2\r\n"],
+  ["the queue group _sys_ is refused", Q + "SUB plain.x _sys_ 1\r\n"],
+  ["a queue subscriber that was accepted gets its messages",
+    { conns: 2, steps: [{ conn: 0, send: Q + "SUB jobs.run workers 1\r\n" }, { conn: 1, send: connectWith({ user: "free", pass: "free" }) + "PUB jobs.run 2\r\ngo\r\n" }] }],
+]);
+
+const RESPONSES = `authorization { users: [
+  { user: svc, password: svc, permissions: { subscribe: "svc.>", allow_responses: true } }
+  { user: svc3, password: svc3, permissions: { publish: "log", subscribe: "svc.>", allow_responses: { max: 3 } } }
+  { user: free, password: free }
+] }
+`;
+const FREE = connectWith({ user: "free", pass: "free" });
+/** A requester (connection 1) sends one request to the responder on connection 0. */
+const request = (responder: string, responses: string): Transcript => ({
+  conns: 2,
+  steps: [
+    { conn: 0, send: responder + "SUB svc.echo 1\r\n" },
+    { conn: 1, send: FREE + "SUB _INBOX.r1 9\r\nPUB svc.echo _INBOX.r1 2\r\nhi\r\n" },
+    { conn: 0, send: responses, waitFor: "MSG svc.echo" },
+    { conn: 1, send: "" },
+  ],
+});
+
+suite("allow_responses", RESPONSES, [
+  ["alone it denies ordinary publishing", connectWith({ user: "svc", pass: "svc" }) + "PUB anything 1\r\nx\r\nPUB _INBOX.r1 1\r\nx\r\n"],
+  ["the responder may answer a request once; the second response is a Permissions Violation",
+    request(connectWith({ user: "svc", pass: "svc" }), "PUB _INBOX.r1 3\r\none\r\nPUB _INBOX.r1 3\r\ntwo\r\n")],
+  ["max: 3 allows three responses, then refuses; the publish allow list still applies",
+    request(connectWith({ user: "svc3", pass: "svc3" }), "PUB _INBOX.r1 1\r\n1\r\nPUB _INBOX.r1 1\r\n2\r\nPUB _INBOX.r1 1\r\n3\r\nPUB _INBOX.r1 1\r\n4\r\nPUB log 1\r\nl\r\nPUB other 1\r\no\r\n")],
+  ["a reply subject never delivered is not publishable", connectWith({ user: "svc3", pass: "svc3" }) + "PUB _INBOX.r1 1\r\nx\r\n"],
+]);
+
+const DEFAULTS = `authorization {
+  default_permissions: { publish: { deny: "secret.>" }, subscribe: { allow: ["pub.>", "_INBOX.>"] } }
+  users: [
+    { user: plain, password: plain }
+    { user: own, password: own, permissions: { publish: "own.>" } }
+  ]
+}
+`;
+
+suite("default_permissions", DEFAULTS, [
+  ["a user without permissions of its own gets the defaults",
+    connectWith({ user: "plain", pass: "plain" }) + "SUB pub.x 1\r\nSUB other 2\r\nPUB secret.a 1\r\nx\r\nPUB pub.x 1\r\ny\r\n"],
+  ["a user with permissions of its own gets none of the defaults",
+    connectWith({ user: "own", pass: "own" }) + "SUB other 1\r\nPUB own.a 1\r\nx\r\nPUB secret.a 1\r\nx\r\n"],
 ]);

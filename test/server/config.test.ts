@@ -201,9 +201,7 @@ describe("config to options", () => {
     expect(errorOf(() => loadConfigFile(file("jetstream: maybe"), {})).message).toMatch(/Expected 'enabled' or 'disabled'/);
   });
 
-  test.each(["authorization { user: a, permissions { publish: x } }",
-    "authorization { users: [ { user: a, password: b, permissions: { publish: x, allow_responses: true } } ] }",
-    "authorization { users: [ { user: a, password: b, permissions: { subscribe: \"foo q\" } } ] }", "accounts { A: {} }", "tls { cert_file: x }", "no_auth_user: bob",
+  test.each(["authorization { users: [ { user: a, password: b } ], auth_callout: { issuer: x } }", "accounts { A: {} }", "tls { cert_file: x }", "no_auth_user: bob",
     "operator: /x.jwt", "system_account: SYS", "websocket { port: 1, tls { cert_file: x } }", "cluster { authorization { user: a } }"])(
     "refuses to start with %s rather than run unprotected", (text) => {
       const e = errorOf(() => loadConfigFile(file(text), {}));
@@ -237,8 +235,48 @@ describe("config to options", () => {
     });
   });
 
+  test("authorization: allow_responses true is one response within two minutes", () => {
+    const text = "authorization { users: [ { user: a, password: b, permissions: { subscribe: q, allow_responses: true } } ] }";
+    expect(loadConfigFile(file(text), {}).options.authorization?.users?.[0]?.permissions)
+      .toEqual({ subscribe: { allow: ["q"] }, allowResponses: { max: 1, expires: 120_000 } });
+  });
+
+  test("authorization: allow_responses with max and expires; 0 keeps a default, negative is no limit", () => {
+    const one = (rp: string): unknown => loadConfigFile(file(`authorization { users: [ { user: a, password: b, permissions: { allow_responses: ${rp} } } ] }`), {})
+      .options.authorization?.users?.[0]?.permissions?.allowResponses;
+    expect(one('{ max: 3, expires: "1m" }')).toEqual({ max: 3, expires: 60_000 });
+    expect(one("{ max: 0 }")).toEqual({ max: 1, expires: 120_000 });
+    expect(one('{ max: -1, ttl: "-1s" }')).toEqual({ max: -1, expires: -1000 });
+    expect(one("false")).toBeUndefined();
+  });
+
+  test("authorization: subscribe entries may name a queue group", () => {
+    const text = 'authorization { users: [ { user: a, password: b, permissions: { subscribe: { allow: ["foo.> workers", "bar"], deny: "foo.x  v1.*" } } } ] }';
+    expect(loadConfigFile(file(text), {}).options.authorization?.users?.[0]?.permissions)
+      .toEqual({ subscribe: { allow: ["foo.> workers", "bar"], deny: ["foo.x  v1.*"] } });
+  });
+
+  test("authorization: default_permissions (or permissions) are kept for users without their own", () => {
+    for (const k of ["default_permissions", "default_permission", "permissions"]) {
+      const a = loadConfigFile(file(`authorization { ${k}: { publish: "x" }, users: [ { user: a, password: b } ] }`), {}).options.authorization;
+      expect(a?.defaultPermissions).toEqual({ publish: { allow: ["x"] } });
+    }
+  });
+
+  test("authorization: default_permissions with a token warn that nothing uses them", () => {
+    const r = loadConfigFile(file('authorization { token: t, default_permissions: { publish: "x" } }'), {});
+    expect(r.warnings.join("\n")).toMatch(/default_permissions apply to users lists only/);
+  });
+
   test.each([
-    ["authorization { users: [ { user: a, permissions: { publish: \"a..b\" } } ] }", 'invalid subject "a..b" in permissions'],
+    ["authorization { users: [ { user: a, permissions: { publish: \"a..b\" } } ] }", 'subject "a..b" is not a valid subject'],
+    ["authorization { users: [ { user: a, permissions: { publish: \"a q\" } } ] }", 'subject "a q" is not a valid subject'],
+    ["authorization { users: [ { user: a, permissions: { subscribe: \"a..b q\" } } ] }", 'subject "a..b" is not a valid subject'],
+    ["authorization { users: [ { user: a, permissions: { subscribe: \"a q r\" } } ] }", 'subject "a q r" is not a valid subject'],
+    ["authorization { users: [ { user: a, permissions: { allow_responses: 5 } } ] }", "error parsing response permissions, expected a boolean or a map"],
+    ["authorization { users: [ { user: a, permissions: { allow_responses: { expires: 5 } } } ] }", "error parsing expires, not a duration string"],
+    ["authorization { users: [ { user: a, permissions: { allow_responses: { expires: \"soon\" } } } ] }", 'error parsing expires: time: invalid duration "soon"'],
+    ["authorization { users: [ { user: a, permissions: { allow_responses: { maxx: 1 } } } ] }", 'Unknown field "maxx" parsing permissions'],
     ["authorization { users: [ { user: a, permissions: { publish: { alow: x } } } ] }", 'unknown field "alow"'],
     ["authorization { users: [ { nkey: UABC } ] }", "Not a valid public nkey for a user"],
     ["authorization { users: [ { nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4, user: a } ] }", "Nkey users do not take usernames or passwords"],

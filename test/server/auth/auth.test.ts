@@ -105,6 +105,41 @@ function exchange(port: number, text: (info: string) => string): Promise<string>
   });
 }
 
+/**
+ * A raw client past its INFO and `setup`: `until(text, send?)` sends `send` (and a PING when
+ * waiting for a PONG) and resolves with what arrived up to and including `text`.
+ */
+async function rawClient(port: number, setup: string): Promise<{ send(b: string): void; until(text: string, send?: string): Promise<string>; close(): void }> {
+  const s = connect(port, "127.0.0.1");
+  s.on("error", () => {});
+  let out = "";
+  let wake: (() => void) | null = null;
+  s.on("data", (d: Buffer) => {
+    out += d.toString("latin1");
+    wake?.();
+  });
+  const wait = async (cond: () => boolean): Promise<void> => {
+    while (!cond()) await new Promise<void>((r) => (wake = r));
+  };
+  await wait(() => out.includes("\r\n"));
+  out = out.slice(out.indexOf("\r\n") + 2);
+  s.write(setup + "PING\r\n");
+  await wait(() => out.includes("PONG\r\n"));
+  out = out.slice(out.indexOf("PONG\r\n") + 6);
+  return {
+    send: (b) => s.write(b),
+    async until(text, send = "") {
+      s.write(send + (text === "PONG\r\n" ? "PING\r\n" : ""));
+      await wait(() => out.includes(text));
+      const end = out.indexOf(text) + text.length;
+      const got = out.slice(0, end);
+      out = out.slice(end);
+      return got;
+    },
+    close: () => s.destroy(),
+  };
+}
+
 describe("README Authentication examples", () => {
   const examples = readmeExamples();
   const expected: [ok: string, bad: string][] = [
@@ -113,8 +148,59 @@ describe("README Authentication examples", () => {
     ['{"user":"bob","pass":"builder"}', '{"user":"bob","pass":"wonderland"}'],
   ];
 
-  test("there are four, each a valid config", () => {
-    expect(examples).toHaveLength(4);
+  test("there are seven, each a valid config", () => {
+    expect(examples).toHaveLength(7);
+    for (const e of examples) expect(() => configToOptions(parseConfig(e))).not.toThrow();
+  });
+
+  /** Start a server from README example `i`, run `fn` against its port, close it. */
+  async function withExample(i: number, fn: (port: number) => Promise<void>): Promise<void> {
+    const { options } = configToOptions(parseConfig(examples[i]!));
+    const server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...options });
+    try {
+      await fn(server.port);
+    } finally {
+      await server.close();
+    }
+  }
+
+  test("the allow_responses example: svc answers a request once, and may publish nothing else", async () => {
+    await withExample(4, async (port) => {
+      const svc = await rawClient(port, 'CONNECT {"user":"svc","pass":"svc","verbose":false}\r\nSUB svc.time 1\r\n');
+      const app = await rawClient(port, 'CONNECT {"user":"app","pass":"app","verbose":false}\r\nSUB my.inbox 1\r\n');
+      app.send("PUB svc.time my.inbox 0\r\n\r\n");
+      expect(await svc.until("MSG svc.time 1 my.inbox 0\r\n\r\n")).toBe("MSG svc.time 1 my.inbox 0\r\n\r\n");
+      expect(await svc.until("PONG\r\n", "PUB my.inbox 4\r\nnoon\r\nPUB my.inbox 4\r\nmore\r\nPUB svc.other 0\r\n\r\n")).toBe(
+        "-ERR 'Permissions Violation for Publish to \"my.inbox\"'\r\n-ERR 'Permissions Violation for Publish to \"svc.other\"'\r\nPONG\r\n");
+      expect(await app.until("PONG\r\n")).toBe("MSG my.inbox 1 4\r\nnoon\r\nPONG\r\n");
+      svc.close();
+      app.close();
+    });
+  });
+
+  test("the queue permissions example: jobs only in the workers group", async () => {
+    await withExample(5, async (port) => {
+      const w = await rawClient(port, 'CONNECT {"user":"worker","pass":"w0rker","verbose":false}\r\n');
+      expect(await w.until("PONG\r\n", "SUB jobs.a workers 1\r\nSUB jobs.a 2\r\nSUB jobs.a others 3\r\nSUB status.x 4\r\nSUB status.secret workers 5\r\nSUB status.secret others 6\r\n")).toBe(
+        "-ERR 'Permissions Violation for Subscription to \"jobs.a\"'\r\n" +
+        "-ERR 'Permissions Violation for Subscription to \"jobs.a\" using queue \"others\"'\r\n" +
+        "-ERR 'Permissions Violation for Subscription to \"status.secret\" using queue \"workers\"'\r\nPONG\r\n");
+      w.close();
+    });
+  });
+
+  test("the default_permissions example: guest gets the defaults, admin its own", async () => {
+    await withExample(6, async (port) => {
+      const ops = "SUB public.news 1\r\nSUB private.x 2\r\nPUB admin.reset 0\r\n\r\nPUB public.news 0\r\n\r\n";
+      const guest = await rawClient(port, 'CONNECT {"user":"guest","pass":"guest","verbose":false}\r\n');
+      expect(await guest.until("PONG\r\n", ops)).toBe(
+        "-ERR 'Permissions Violation for Subscription to \"private.x\"'\r\n" +
+        "-ERR 'Permissions Violation for Publish to \"admin.reset\"'\r\nMSG public.news 1 0\r\n\r\nPONG\r\n");
+      const admin = await rawClient(port, 'CONNECT {"user":"admin","pass":"admin","verbose":false}\r\n');
+      expect(await admin.until("PONG\r\n", ops)).toBe("MSG public.news 1 0\r\n\r\nPONG\r\n");
+      guest.close();
+      admin.close();
+    });
   });
 
   test("the permissions example allows and denies as it says", async () => {
