@@ -295,7 +295,7 @@ describe("repeated wrong passwords", () => {
   });
 
   test("past a few failures an IP is backed off: its -ERR and its next INFO wait; other IPs and the event loop do not", async () => {
-    const s = await start({ authorization: { users: [{ user: "alice", password: "wonder" }], throttle: { free: 2, baseMs: 1500, maxMs: 1500 } } });
+    const s = await start({ authorization: { users: [{ user: "alice", password: "wonder" }], throttle: { free: 2, baseMs: 1500, maxMs: 1500, exemptLoopback: false } } });
     const guesser = "127.0.0.2";
     for (let i = 0; i < 2; i++) expect((await attempt(s.port, WRONG, guesser)).out).toBe("INFO <info>\r\n-ERR 'Authorization Violation'\r\n");
     // The third failure: the same bytes, but only after the backoff.
@@ -324,7 +324,7 @@ describe("repeated wrong passwords", () => {
   }, 20_000);
 
   test("a WebSocket client from a backing-off IP waits too, and what it sent early is answered after its INFO", async () => {
-    const s = await start({ authorization: { users: [{ user: "alice", password: "wonder" }], throttle: { free: 1, baseMs: 300, maxMs: 300 } },
+    const s = await start({ authorization: { users: [{ user: "alice", password: "wonder" }], throttle: { free: 1, baseMs: 300, maxMs: 300, exemptLoopback: false } },
       websocket: { host: "127.0.0.1", port: 0, noTls: true } });
     for (let i = 0; i < 2; i++) expect((await attempt(s.port, WRONG)).out).toBe("INFO <info>\r\n-ERR 'Authorization Violation'\r\n");
     const t0 = performance.now();

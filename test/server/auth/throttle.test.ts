@@ -4,7 +4,7 @@ import { AuthThrottle } from "../../../server/auth/throttle.js";
 
 function clocked(): { t: AuthThrottle; advance(ms: number): void } {
   let now = 1_000_000;
-  return { t: new AuthThrottle({ free: 3, baseMs: 100, maxMs: 1000, windowMs: 10_000, maxTracked: 4 }, () => now), advance: (ms) => (now += ms) };
+  return { t: new AuthThrottle({ free: 3, baseMs: 100, maxMs: 1000, windowMs: 10_000, maxTracked: 4, exemptLoopback: false }, () => now), advance: (ms) => (now += ms) };
 }
 
 test("the first failures are answered at once, then the delay doubles up to its cap", () => {
@@ -41,4 +41,16 @@ test("the IPs remembered are bounded; the least recently failing is forgotten fi
   expect(t.failures("b")).toBe(0);
   expect(t.failures("a")).toBe(2);
   expect(t.failures("e")).toBe(1);
+});
+
+test("loopback clients are left alone by default (an embedding test suite is never slowed)", () => {
+  const t = new AuthThrottle({ free: 1, baseMs: 100 });
+  for (let i = 0; i < 10; i++) {
+    expect(t.failed("127.0.0.1")).toBe(0);
+    expect(t.failed("::1")).toBe(0);
+    expect(t.failed("::ffff:127.0.0.1")).toBe(0);
+  }
+  expect(t.admitDelay("127.0.0.1")).toBe(0);
+  expect(t.failed("10.1.2.3")).toBe(0);
+  expect(t.failed("10.1.2.3")).toBe(100);
 });
