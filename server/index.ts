@@ -8,9 +8,13 @@ import { errorLine, Errors } from "../protocol/errors.js";
 import { InternTable } from "../protocol/intern.js";
 import { ViewCache } from "../protocol/bytes.js";
 import { BufferPool } from "./outbound.js";
-import { ClientConnection, type ClientSocket, type ConnectionHost } from "./connection.js";
-import { Authenticator, authRequired } from "./auth/auth.js";
+import { ClientConnection, type ClientSocket, type ConnectionHost, type ConnectionInit } from "./connection.js";
+import { Authenticator, authRequired, newNonce } from "./auth/auth.js";
+import { certIdentity, type CertIdentity } from "./auth/cert-identity.js";
 import { listenTcp, type TcpListener } from "./transport/tcp.js";
+import { TlsAcceptor, tlsVersionName, type TlsOptions } from "./transport/tls.js";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { listenWebSocket, type WebSocketListener } from "./transport/websocket.js";
 import { createLogger } from "./log.js";
 import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
@@ -29,6 +33,13 @@ export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions 
 export const SERVER_VERSION = "2.10.0";
 export const GNAT_VERSION = "0.1.0";
 export const PROTO_VERSION = 1;
+
+/** A TLS client between accept and the end of its handshake: what its INFO already said. */
+interface TlsPending {
+  cid: number;
+  nonce: string;
+  infoSent: boolean;
+}
 
 const serverIdGen = customAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 55);
 
@@ -64,6 +75,8 @@ export class Server implements ConnectionHost {
   private sysEvents: SystemEvents | null = null;
 
   private listener: TcpListener | null = null;
+  /** Runs client TLS handshakes, when TLS is configured. */
+  private tlsAcceptor: TlsAcceptor<TlsPending> | null = null;
   private wsListener: WebSocketListener | null = null;
   private nextCid = 1;
   private infoPrefix = "";
@@ -79,7 +92,10 @@ export class Server implements ConnectionHost {
     this.options = resolveOptions(input);
     this.log = createLogger(this.options);
     const auth = this.options.authorization;
-    this.authenticator = auth !== null && authRequired(auth) ? new Authenticator(auth) : null;
+    const tls = this.options.tls;
+    this.authenticator = auth !== null && authRequired(auth) ? new Authenticator(auth, { tlsMap: tls?.verifyAndMap === true }) : null;
+    // Certificates are read now, so a bad one fails startServer, as nats-server fails to start.
+    if (tls !== null) this.tlsAcceptor = new TlsAcceptor<TlsPending>(tls, this.log, (s, p) => this.acceptSecure(s, p));
     this.router.onAutoUnsubscribe = (sub) => {
       if (sub.client instanceof ClientConnection) sub.client.forget(sub);
     };
@@ -137,7 +153,9 @@ export class Server implements ConnectionHost {
         this.log.info(`Listening for websocket clients on ws://${ws.host || "0.0.0.0"}:${this.wsListener.port}`);
         this.log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
       }
-      this.listener = await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log);
+      this.listener = this.tlsAcceptor === null
+        ? await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log)
+        : await listenTcp(o.host, o.port, (socket) => this.acceptTls(socket), this.log, { plainReads: false });
     } catch (e) {
       this.monitor?.close();
       this.wsListener?.close();
@@ -149,6 +167,7 @@ export class Server implements ConnectionHost {
     this.writeSideFiles();
     this.log.info({ version: GNAT_VERSION, serverId: this.serverId, serverName: this.serverName }, "Starting gnat");
     this.log.info(`Listening for client connections on ${o.host}:${this.boundPort}`);
+    if (this.tlsAcceptor !== null) this.log.info("TLS required for client connections");
     if (o.maxPayload > MAX_PAYLOAD_WARN) {
       this.log.warn("Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance");
     }
@@ -190,6 +209,8 @@ export class Server implements ConnectionHost {
       port: this.boundPort,
       headers: true,
       ...(this.authenticator !== null ? { auth_required: true } : {}),
+      ...(o.tls !== null ? { tls_required: true } : {}),
+      ...(this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
       max_payload: o.maxPayload,
       ...(o.jetstream ? { jetstream: true } : {}),
     };
@@ -198,25 +219,71 @@ export class Server implements ConnectionHost {
   }
 
   infoLine(c: ClientConnection): Buffer {
-    const ip = JSON.stringify(c.remoteAddress.startsWith("::ffff:") ? c.remoteAddress.slice(7) : c.remoteAddress);
+    return this.infoFor(c.cid, c.nonce, c.remoteAddress);
+  }
+
+  private infoFor(cid: number, nonceValue: string, remoteAddress: string): Buffer {
+    const ip = JSON.stringify(remoteAddress.startsWith("::ffff:") ? remoteAddress.slice(7) : remoteAddress);
     // The nonce is base64url: nothing in it needs escaping.
-    const nonce = c.nonce === "" ? "" : `,"nonce":"${c.nonce}"`;
-    return Buffer.from(`INFO ${this.infoPrefix}${nonce},"client_id":${c.cid},"client_ip":${ip}} \r\n`, "latin1");
+    const nonce = nonceValue === "" ? "" : `,"nonce":"${nonceValue}"`;
+    return Buffer.from(`INFO ${this.infoPrefix}${nonce},"client_id":${cid},"client_ip":${ip}} \r\n`, "latin1");
+  }
+
+  /**
+   * A client on a TLS port: INFO in plain text (unless handshake_first), then the handshake; the
+   * connection begins once the handshake is done. A client that never completes it is closed
+   * after the TLS timeout, without a word (as nats-server: nothing more can be said in plain).
+   */
+  private acceptTls(raw: Socket): void {
+    const tls = this.tlsAcceptor!;
+    if (this.closing !== null) {
+      raw.destroy();
+      return;
+    }
+    const cid = this.nextCid++;
+    const nonce = this.authenticator?.nonceRequired === true ? newNonce() : "";
+    const infoSent = !tls.handshakeFirst;
+    if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? ""));
+    this.log.debug({ cid, ip: raw.remoteAddress, port: raw.remotePort }, "starting TLS client connection handshake");
+    tls.upgrade(raw, { cid, nonce, infoSent });
+  }
+
+  private acceptSecure(s: TLSSocket, p: TlsPending): void {
+    const init: ConnectionInit = {
+      nonce: p.nonce,
+      infoSent: p.infoSent,
+      tls: { version: tlsVersionName(s.getProtocol()), cipher: s.getCipher().standardName, first: !p.infoSent },
+    };
+    if (this.authenticator?.tlsMap === true) init.cert = peerIdentity(s);
+    this.accept(s, p.cid, init);
+  }
+
+  /**
+   * New TLS settings (certificates, CA, verify, timeout) for connections from now on; open ones
+   * keep their session. Without an argument the configured files are read again (rotation in
+   * place). Throws, keeping the old settings, when the new ones do not load.
+   */
+  reloadTls(t?: TlsOptions): void {
+    if (this.tlsAcceptor === null) throw new Error("TLS is not configured on this server: it can be rotated, not turned on");
+    const next = t ?? this.tlsAcceptor.options;
+    this.tlsAcceptor.setOptions(next);
+    this.options.tls = next;
+    if (this.listener !== null) this.infoPrefix = this.buildInfoPrefix();
   }
 
   /** Take a new client connection from any transport. */
-  accept(socket: ClientSocket): void {
+  accept(socket: ClientSocket, assignedCid = 0, init: ConnectionInit = {}): void {
     if (this.closing !== null) {
       socket.destroy();
       return;
     }
-    const cid = this.nextCid++;
-    const c = new ClientConnection(cid, socket, this);
+    const cid = assignedCid > 0 ? assignedCid : this.nextCid++;
+    const c = new ClientConnection(cid, socket, this, init);
     const max = this.options.maxConnections;
     if (max > 0 && this.clients.size >= max) {
       this.log.error({ cid }, "maximum connections exceeded");
       socket.on("error", () => {});
-      socket.write(this.infoLine(c));
+      if (init.infoSent !== true) socket.write(this.infoLine(c));
       socket.end(errorLine(Errors.MaxConnections.text));
       c.closed = true;
       return;
@@ -334,6 +401,17 @@ export class Server implements ConnectionHost {
     }
     this.log.info("Server Exiting..");
     this.log.flush?.();
+  }
+}
+
+/** The client certificate's identity for verify_and_map; null when there is none to read. */
+function peerIdentity(s: TLSSocket): CertIdentity | null {
+  const x = s.getPeerX509Certificate();
+  if (x === undefined) return null;
+  try {
+    return certIdentity(x.raw);
+  } catch {
+    return null;
   }
 }
 

@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import { resolveAlerts, type AlertsInput } from "./monitor/alerts.js";
 import { authConfigError, type AuthorizationOptions } from "./auth/auth.js";
+import { tlsOptionsError, type TlsOptions } from "./tls-options.js";
 
 export interface ServerOptions {
   /** Interface to listen on; nats-server's default is all interfaces. */
@@ -60,6 +61,8 @@ export interface ServerOptions {
    * applies to WebSocket clients.
    */
   authorization: AuthorizationOptions | null;
+  /** TLS for the client port (nats-server's `tls {}`, --tls*); null: plain TCP. See README, TLS. */
+  tls: TlsOptions | null;
 }
 
 /** nats-server's `websocket {}` settings, camel-cased. */
@@ -116,6 +119,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   alerts: {},
   websocket: null,
   authorization: null,
+  tls: null,
 };
 
 /** Payloads above this work but are discouraged (nats-server warns the same). */
@@ -169,6 +173,10 @@ export function validateOptions(o: ServerOptions): void {
   }
   if (o.authorization !== null) {
     const err = authConfigError(o.authorization);
+    if (err !== null) throw new Error(err);
+  }
+  if (o.tls !== null) {
+    const err = tlsOptionsError(o.tls);
     if (err !== null) throw new Error(err);
   }
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");

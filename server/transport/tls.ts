@@ -1,0 +1,179 @@
+// TLS for the client port, as nats-server does it: INFO goes out in plain text (it says
+// tls_required), then the client starts the handshake and everything after is inside TLS; with
+// handshake_first the handshake comes before INFO. Adapter only: the accepted socket is handed to
+// an unlistened tls.Server, which runs the handshake, its timeout and the client-certificate
+// check, and the secure socket goes on to the server like any other.
+import { readFileSync } from "node:fs";
+import type { Socket } from "node:net";
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
+import type { Logger } from "pino";
+import { tlsOptionsError, tlsTimeoutMs, tlsVerify, type TlsOptions } from "../tls-options.js";
+
+export { DEFAULT_TLS_TIMEOUT_MS, tlsTimeoutMs, tlsVerify, type TlsOptions } from "../tls-options.js";
+
+/** A file's bytes, or an error worded as Go's os.Open words it (nats-server shows that). */
+function readPem(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file or directory" : code === "EACCES" ? "permission denied" : (err as Error).message;
+    throw new Error(`open ${path}: ${why}`);
+  }
+}
+
+interface Material {
+  cert: Buffer | string;
+  key: Buffer | string;
+  ca?: Buffer | string;
+}
+
+/** Read the certificate, key and CA; throws with nats-server's texts. */
+function loadMaterial(t: TlsOptions): Material {
+  const err = tlsOptionsError(t);
+  if (err !== null) throw new Error(err);
+  let cert: Buffer | string;
+  let key: Buffer | string;
+  try {
+    cert = t.certPem ?? readPem(t.certFile!);
+    key = t.keyPem ?? readPem(t.keyFile!);
+  } catch (e) {
+    throw new Error(`error parsing X509 certificate/key pair: ${(e as Error).message}`);
+  }
+  const m: Material = { cert, key };
+  if (t.caPem !== undefined) m.ca = t.caPem;
+  else if (t.caFile !== undefined) m.ca = readPem(t.caFile);
+  return m;
+}
+
+/** OpenSSL's complaint about a bad pair, as the Go text nats-server gives for it. */
+function pairError(e: Error): string {
+  const msg = e.message;
+  if (/key values mismatch/i.test(msg)) return "error parsing X509 certificate/key pair: tls: private key does not match public key";
+  if (/no start line|bad base64|PEM/i.test(msg)) return "error parsing X509 certificate/key pair: tls: failed to find any PEM data";
+  return `error parsing X509 certificate/key pair: ${msg}`;
+}
+
+function makeTlsServer(t: TlsOptions): TlsServer {
+  const m = loadMaterial(t);
+  const verify = tlsVerify(t);
+  try {
+    return createTlsServer({
+      ...m,
+      // nats-server's floor.
+      minVersion: "TLSv1.2",
+      requestCert: verify,
+      rejectUnauthorized: verify,
+      handshakeTimeout: tlsTimeoutMs(t),
+    });
+  } catch (e) {
+    if (m.ca !== undefined && /certificate|PEM|asn1/i.test((e as Error).message) && !/key values mismatch/i.test((e as Error).message)) {
+      // Tell a bad CA file from a bad pair: try the pair alone.
+      try {
+        createTlsServer({ cert: m.cert, key: m.key });
+      } catch (pairErr) {
+        throw new Error(pairError(pairErr as Error));
+      }
+      throw new Error(`failed to parse root certificate from ${t.caFile ?? "ca"}`);
+    }
+    throw new Error(pairError(e as Error));
+  }
+}
+
+/** Load the TLS settings once to check them (config files, startup); throws nats-server's text. */
+export function checkTlsOptions(t: TlsOptions): void {
+  makeTlsServer(t).close();
+}
+
+/**
+ * Runs client handshakes for one listener. The settings can be swapped (certificate rotation on
+ * a config reload): new connections get the new ones, open ones keep theirs.
+ */
+export class TlsAcceptor<T> {
+  private server: TlsServer;
+  private settings: TlsOptions;
+  /**
+   * Handshakes under way, by peer address: the tls.Server makes the secure socket itself, and
+   * the peer's address and port are what it shares with the accepted one.
+   */
+  private readonly pending = new Map<string, T>();
+
+  /** `onSecure` gets each secure socket with what `upgrade` was given for it. */
+  constructor(t: TlsOptions, private readonly log: Logger, private readonly onSecure: (s: TLSSocket, ctx: T) => void) {
+    this.settings = t;
+    this.server = this.wire(makeTlsServer(t));
+  }
+
+  get options(): TlsOptions {
+    return this.settings;
+  }
+
+  get verify(): boolean {
+    return tlsVerify(this.settings);
+  }
+
+  get handshakeFirst(): boolean {
+    return this.settings.handshakeFirst === true;
+  }
+
+  get timeoutMs(): number {
+    return tlsTimeoutMs(this.settings);
+  }
+
+  /** New settings for new connections; throws (keeping the old ones) when they do not load. */
+  setOptions(t: TlsOptions): void {
+    const next = this.wire(makeTlsServer(t));
+    this.server = next;
+    this.settings = t;
+  }
+
+  private wire(s: TlsServer): TlsServer {
+    s.on("secureConnection", (socket: TLSSocket) => {
+      const key = peerKey(socket);
+      const ctx = this.pending.get(key);
+      this.pending.delete(key);
+      if (ctx === undefined) {
+        socket.destroy();
+        return;
+      }
+      this.onSecure(socket, ctx);
+    });
+    s.on("tlsClientError", (err: Error & { code?: string }, socket: TLSSocket) => {
+      const what = err.code === "ERR_TLS_HANDSHAKE_TIMEOUT" ? "TLS handshake timeout" : `TLS handshake error: ${describe(err)}`;
+      this.log.error({ ip: socket.remoteAddress, port: socket.remotePort }, what);
+      this.pending.delete(peerKey(socket));
+      socket.destroy();
+    });
+    return s;
+  }
+
+  /**
+   * Run the handshake on an accepted socket; `onSecure` gets the secure socket and `ctx` once it
+   * is done. A handshake that fails or does not finish in time closes the socket.
+   */
+  upgrade(raw: Socket, ctx: T): void {
+    const key = peerKey(raw);
+    this.pending.set(key, ctx);
+    raw.once("close", () => {
+      if (this.pending.get(key) === ctx) this.pending.delete(key);
+    });
+    raw.on("error", () => raw.destroy());
+    this.server.emit("connection", raw);
+  }
+}
+
+function peerKey(s: Socket): string {
+  return `${s.remoteAddress ?? ""}|${s.remotePort ?? 0}`;
+}
+
+/** An OpenSSL error, short: "peer did not return a certificate", not the whole stack line. */
+function describe(err: Error): string {
+  const m = /:SSL routines:[^:]*:([^:]+):/.exec(err.message);
+  return m?.[1] ?? err.message.trim();
+}
+
+/** "TLSv1.3" → "1.3", as nats-server's connz shows it. */
+export function tlsVersionName(protocol: string | null): string {
+  if (protocol === null) return "";
+  return protocol.startsWith("TLSv") ? protocol.slice(4) : protocol;
+}
