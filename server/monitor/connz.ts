@@ -37,6 +37,9 @@ interface ConnRow {
   name: string;
   lang: string;
   version: string;
+  tlsVersion: string;
+  tlsCipher: string;
+  tlsFirst: boolean;
   subs: SubDetail[];
 }
 
@@ -61,6 +64,7 @@ function rowOf(c: ClientConnection, stopMs: number, reason: string): ConnRow {
     lastMs: c.lastActivityAt, stopMs, reason, rttMs: c.roundTripMs, pending: stopMs > 0 ? 0 : c.pendingBytes,
     inMsgs: c.inMsgs, outMsgs: c.outMsgs, inBytes: c.inBytes, outBytes: c.outBytes, stalls: c.stalls,
     name: o.name, lang: o.lang, version: o.version, subs,
+    tlsVersion: c.tls?.version ?? "", tlsCipher: c.tls?.cipher ?? "", tlsFirst: c.tls?.first === true,
   };
 }
 
@@ -146,6 +150,9 @@ function render(r: ConnRow, now: number, subs: "none" | "list" | "detail"): Reco
   if (r.name !== "") o.name = r.name;
   if (r.lang !== "") o.lang = r.lang;
   if (r.version !== "") o.version = r.version;
+  if (r.tlsVersion !== "") o.tls_version = r.tlsVersion;
+  if (r.tlsCipher !== "") o.tls_cipher_suite = r.tlsCipher;
+  if (r.tlsFirst) o.tls_first = true;
   if (r.subs.length > 0 && subs === "list") o.subscriptions_list = r.subs.map((s) => s.subject);
   if (r.subs.length > 0 && subs === "detail") o.subscriptions_list_detail = r.subs;
   return o;
