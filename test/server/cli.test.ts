@@ -91,8 +91,8 @@ describe("flags", () => {
   });
 
   test("refuses security flags it does not support yet", () => {
-    expect(() => parseArgs(["--tls"])).toThrow(/refusing/);
-    expect(() => parseArgs(["--tlscert", "x"])).toThrow(/refusing/);
+    expect(() => parseArgs(["--help_tls"])).toThrow(/refusing/);
+    expect(() => parseArgs(["--signal", "stop"])).toThrow(/refusing/);
   });
 
   test("--user/--pass and --auth set authorization", () => {
