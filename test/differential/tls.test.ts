@@ -1,0 +1,238 @@
+// TLS against nats-server, same certificates, same bytes: INFO's fields, what a plain client or a
+// stalled handshake gets, client certificates under verify, and which certificate names which
+// user under verify_and_map.
+import { once } from "node:events";
+import { connect as netConnect } from "node:net";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { makeTestCerts, type CertPair, type TestCerts } from "../helpers/certs.js";
+import { NATS_SERVER, startPair, type Pair } from "./harness.js";
+
+let certs: TestCerts;
+beforeAll(() => {
+  certs = makeTestCerts();
+});
+afterAll(() => certs.cleanup());
+
+const tlsBlock = (extra = ""): string =>
+  `tls { cert_file: ${JSON.stringify(certs.server.cert)}, key_file: ${JSON.stringify(certs.server.key)}, ca_file: ${JSON.stringify(certs.ca)}${extra} }\n`;
+
+interface Seen {
+  /** Everything received in plain text, latin1. */
+  plain: string;
+  closed: boolean;
+  ms: number;
+}
+
+/** Connect in plain text, send `bytes` after INFO, and collect until the server closes. */
+async function plainSession(port: number, bytes: Buffer | string | null, limitMs = 4000): Promise<Seen> {
+  const s = netConnect(port, "127.0.0.1");
+  const t0 = Date.now();
+  let plain = "";
+  let sent = false;
+  s.on("data", (d: Buffer) => {
+    plain += d.toString("latin1");
+    if (!sent && plain.includes("\r\n") && bytes !== null) {
+      sent = true;
+      s.write(bytes);
+    }
+  });
+  s.on("error", () => {});
+  const timer = setTimeout(() => s.destroy(), limitMs);
+  await once(s, "close");
+  clearTimeout(timer);
+  return { plain, closed: Date.now() - t0 < limitMs, ms: Date.now() - t0 };
+}
+
+interface Upgraded {
+  socket: TLSSocket;
+  info: Record<string, unknown>;
+  /** Resolves with all received inside TLS once the server closes (or `ms` passes). */
+  rest(ms?: number): Promise<string>;
+  until(text: string): Promise<string>;
+}
+
+/** A client as the NATS clients are: INFO in plain, then the handshake. */
+async function upgrade(port: number, pair?: CertPair): Promise<Upgraded> {
+  const raw = netConnect(port, "127.0.0.1");
+  const line = await new Promise<string>((resolve) => {
+    let buf = "";
+    const onData = (d: Buffer): void => {
+      buf += d.toString("latin1");
+      if (buf.includes("\r\n")) {
+        raw.off("data", onData);
+        raw.pause();
+        resolve(buf);
+      }
+    };
+    raw.on("data", onData);
+  });
+  const socket = tlsConnect({
+    socket: raw, servername: "localhost", ca: certs.pem(certs.ca),
+    ...(pair ? { cert: certs.pem(pair.cert), key: certs.pem(pair.key) } : {}),
+  });
+  let got = "";
+  let closed = false;
+  const waiters: (() => void)[] = [];
+  socket.on("data", (d: Buffer) => {
+    got += d.toString("latin1");
+    for (const w of waiters.splice(0)) w();
+  });
+  socket.on("close", () => {
+    closed = true;
+    for (const w of waiters.splice(0)) w();
+  });
+  socket.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once("secureConnect", () => resolve());
+    socket.once("error", reject);
+  });
+  const info = JSON.parse(/^INFO (\{.*\}) \r\n/.exec(line)![1]!) as Record<string, unknown>;
+  return {
+    socket,
+    info,
+    async rest(ms = 3000) {
+      const deadline = Date.now() + ms;
+      while (!closed && Date.now() < deadline) {
+        const timer = new Promise<void>((r) => setTimeout(r, Math.max(1, deadline - Date.now())).unref());
+        await Promise.race([new Promise<void>((r) => waiters.push(r)), timer]);
+      }
+      socket.destroy();
+      return got;
+    },
+    async until(text: string) {
+      while (!got.includes(text)) {
+        if (closed) return got;
+        await new Promise<void>((r) => waiters.push(r));
+      }
+      return got;
+    },
+  };
+}
+
+describe.skipIf(NATS_SERVER === null)("TLS (differential)", () => {
+  describe("with verify", () => {
+    let pair: Pair;
+    beforeAll(async () => {
+      pair = await startPair({}, tlsBlock(", verify: true, timeout: 0.5"));
+    });
+    afterAll(() => pair?.close());
+
+    test("INFO has the same keys in the same order, tls_required and tls_verify among them", async () => {
+      const [g, n] = await Promise.all([plainSession(pair.gnatPort, ""), plainSession(pair.natsPort, "")].map(async (p) => {
+        const seen = await p;
+        return JSON.parse(/^INFO (\{.*\}) \r\n/.exec(seen.plain)![1]!) as Record<string, unknown>;
+      }));
+      const keys = (o: Record<string, unknown>): string[] => Object.keys(o).filter((k) => k !== "git_commit");
+      expect(keys(g!)).toEqual(keys(n!));
+      expect(g).toMatchObject({ tls_required: true, tls_verify: true });
+      expect(n).toMatchObject({ tls_required: true, tls_verify: true });
+    });
+
+    test("a plain client's CONNECT gets INFO, then the close, and nothing else from either", async () => {
+      const [g, n] = await Promise.all([pair.gnatPort, pair.natsPort].map((p) => plainSession(p, "CONNECT {}\r\nPING\r\n")));
+      const norm = (s: Seen): string => s.plain.replace(/^INFO \{.*\} \r\n/, "INFO <info>\r\n");
+      expect(norm(g!)).toBe("INFO <info>\r\n");
+      expect(norm(g!)).toBe(norm(n!));
+      expect(g!.closed && n!.closed).toBe(true);
+    });
+
+    test("a handshake that never comes is closed after the TLS timeout by both, without a word", async () => {
+      const [g, n] = await Promise.all([pair.gnatPort, pair.natsPort].map((p) => plainSession(p, null)));
+      for (const s of [g!, n!]) {
+        expect(s.closed).toBe(true);
+        expect(s.ms).toBeGreaterThanOrEqual(450);
+        expect(s.plain).toMatch(/^INFO \{.*\} \r\n$/);
+      }
+    });
+
+    test("garbage shaped as a TLS record: one fatal alert from both, then the close", async () => {
+      const junk = Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]);
+      const [g, n] = await Promise.all([pair.gnatPort, pair.natsPort].map((p) => plainSession(p, junk)));
+      const alert = (s: Seen): number[] => {
+        const b = Buffer.from(s.plain.slice(s.plain.indexOf("\r\n") + 2), "latin1");
+        return [b.length, b[0]!, b[5]!];
+      };
+      expect(alert(g!)).toEqual([7, 0x15, 2]);
+      expect(alert(g!)).toEqual(alert(n!));
+    });
+
+    test("a client with a certificate from the CA speaks NATS inside TLS on both", async () => {
+      for (const port of [pair.gnatPort, pair.natsPort]) {
+        const c = await upgrade(port, certs.alice);
+        c.socket.write("CONNECT {\"verbose\":false}\r\nPING\r\n");
+        expect(await c.until("PONG\r\n")).toBe("PONG\r\n");
+        c.socket.destroy();
+      }
+    });
+
+    test("a client without a certificate is refused by both", async () => {
+      for (const port of [pair.gnatPort, pair.natsPort]) {
+        const outcome = await upgrade(port).then(async (c) => {
+          c.socket.write("CONNECT {}\r\nPING\r\n");
+          return c.rest(2000);
+        }, () => "handshake failed");
+        expect(outcome).not.toContain("PONG");
+      }
+    });
+  });
+
+  describe("verify_and_map", () => {
+    let pair: Pair;
+    const users = [
+      "alice@example.com",
+      "bob.example.com",
+    ];
+    beforeAll(async () => {
+      const list = users.map((u) => `{ user: ${JSON.stringify(u)}, permissions: { publish: ${JSON.stringify(`${u.split(/[@.]/)[0]}.>`)} } }`).join(", ");
+      pair = await startPair({}, `${tlsBlock(", verify_and_map: true")}authorization { users: [ ${list} ] }\n`);
+    });
+    afterAll(() => pair?.close());
+
+    /** What a client with `cert` gets for a CONNECT, a permitted and a forbidden publish. */
+    async function outcome(port: number, cert: CertPair, subject: string): Promise<string> {
+      const c = await upgrade(port, cert);
+      c.socket.write(`CONNECT {"verbose":false}\r\nPUB ${subject} 0\r\n\r\nPING\r\n`);
+      await c.until("PONG");
+      return c.rest(200);
+    }
+
+    test.each([
+      ["alice (email SAN)", "alice", "alice.x", "PONG\r\n"],
+      ["alice, outside her permissions", "alice", "bob.x", "-ERR 'Permissions Violation for Publish to \"bob.x\"'\r\nPONG\r\n"],
+      ["bob (DNS SAN)", "bob", "bob.x", "PONG\r\n"],
+      ["mallory (named by no user)", "mallory", "x", "-ERR 'Authorization Violation'\r\n"],
+    ] as const)("%s gets the same answer from both", async (_label, who, subject, expected) => {
+      const cert = certs[who];
+      const [g, n] = await Promise.all([outcome(pair.gnatPort, cert, subject), outcome(pair.natsPort, cert, subject)]);
+      expect(n).toBe(expected);
+      expect(g).toBe(n);
+    });
+  });
+
+  describe("verify_and_map by subject DN", () => {
+    test.each([
+      ["CN=alice,OU=eng,O=gnat", true],
+      ["CN=alice, OU=eng, O=gnat", true],
+      ["cn=alice,ou=eng,o=gnat", true],
+      ["O=gnat,OU=eng,CN=alice", true],
+      ["CN=Alice,OU=eng,O=gnat", false],
+      ["CN=alice,O=gnat", false],
+    ] as const)("user %j for alice's certificate: the same verdict from both", async (user, expected) => {
+      const pair = await startPair({}, `${tlsBlock(", verify_and_map: true")}authorization { users: [ { user: ${JSON.stringify(user)} } ] }\n`);
+      try {
+        // alice's email SAN names no user here, so the subject decides.
+        const verdicts = await Promise.all([pair.gnatPort, pair.natsPort].map(async (port) => {
+          const c = await upgrade(port, certs.alice);
+          c.socket.write("CONNECT {\"verbose\":false}\r\nPING\r\n");
+          const got = await c.until("\r\n");
+          c.socket.destroy();
+          return got.startsWith("PONG");
+        }));
+        expect(verdicts).toEqual([expected, expected]);
+      } finally {
+        await pair.close();
+      }
+    });
+  });
+});
