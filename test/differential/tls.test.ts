@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { makeTestCerts, type CertPair, type TestCerts } from "../helpers/certs.js";
+import { makeClientCert, makeTestCerts, type CertPair, type TestCerts } from "../helpers/certs.js";
 import { NATS_SERVER, startPair, type Pair } from "./harness.js";
 
 let certs: TestCerts;
@@ -219,20 +219,38 @@ describe.skipIf(NATS_SERVER === null)("TLS (differential)", () => {
       ["CN=Alice,OU=eng,O=gnat", false],
       ["CN=alice,O=gnat", false],
     ] as const)("user %j for alice's certificate: the same verdict from both", async (user, expected) => {
+      // alice's email SAN names no user here, so the subject decides.
+      await verdicts(user, certs.alice, expected);
+    });
+
+    // Subjects whose string form takes Go's rules: regrouping, escaping, the last CN, DCs.
+    test.each([
+      ["/CN=first/OU=b/O=Acme\\, Inc./OU=a/C=US/CN=last", "CN=last,OU=b+OU=a,O=Acme\\, Inc.,C=US", true],
+      ["/CN=first/OU=b/O=Acme\\, Inc./OU=a/C=US/CN=last", "CN=first,OU=b,O=Acme\\, Inc.,OU=a,C=US,CN=last", true], // the DN, RDNs in any order
+      ["/CN=first/OU=b/O=Acme\\, Inc./OU=a/C=US/CN=last", "CN=first,OU=b,O=Acme\\, Inc.,OU=a,C=US", false],
+      ["/DC=com/DC=example/O=gnat/CN=dave", "CN=dave,O=gnat,DC=com,DC=example", true],
+      ["/DC=com/DC=example/O=gnat/CN=dave", "CN=dave,O=gnat,DC=example,DC=com", true],
+      ["/DC=com/DC=example/O=gnat/CN=dave", "CN=dave,O=gnat", true],
+      ["/O=gnat/CN=carol/emailAddress=carol@example.com", "CN=carol,O=gnat", true],
+    ] as const)("certificate %s, user %j: the same verdict from both", async (subj, user, expected) => {
+      const cert = makeClientCert(certs, `s${Math.random().toString(36).slice(2, 8)}`, subj);
+      await verdicts(user, cert, expected);
+    });
+
+    async function verdicts(user: string, cert: CertPair, expected: boolean): Promise<void> {
       const pair = await startPair({}, `${tlsBlock(", verify_and_map: true")}authorization { users: [ { user: ${JSON.stringify(user)} } ] }\n`);
       try {
-        // alice's email SAN names no user here, so the subject decides.
-        const verdicts = await Promise.all([pair.gnatPort, pair.natsPort].map(async (port) => {
-          const c = await upgrade(port, certs.alice);
+        const got = await Promise.all([pair.gnatPort, pair.natsPort].map(async (port) => {
+          const c = await upgrade(port, cert);
           c.socket.write("CONNECT {\"verbose\":false}\r\nPING\r\n");
           const got = await c.until("\r\n");
           c.socket.destroy();
           return got.startsWith("PONG");
         }));
-        expect(verdicts).toEqual([expected, expected]);
+        expect(got).toEqual([expected, expected]);
       } finally {
         await pair.close();
       }
-    });
+    }
   });
 });

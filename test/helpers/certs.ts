@@ -49,6 +49,11 @@ function makeLeaf(dir: string, ca: string, name: string, subj: string, ext: stri
   return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}-key.pem`) };
 }
 
+/** One more client certificate, signed by the test CA of `certs`, with an openssl -subj and SAN. */
+export function makeClientCert(certs: TestCerts, name: string, subj: string, san = ""): CertPair {
+  return makeLeaf(certs.dir, "ca", name, subj, `${san ? `subjectAltName=${san}\n` : ""}extendedKeyUsage=clientAuth\n`);
+}
+
 export function makeTestCerts(): TestCerts {
   const dir = mkdtempSync(join(tmpdir(), "gnat-certs-"));
   makeCa(dir, "ca");
