@@ -15,7 +15,7 @@ const REFUSE_REASON = "is not supported by gnat yet: refusing to start rather th
 
 /** Keys nats-server knows in a server's tls block that gnat does not implement: refused. */
 const TLS_REFUSED = new Set([
-  "cipher_suites", "curve_preferences", "pinned_certs", "ocsp_peer", "cert_store", "cert_match_by",
+  "cipher_suites", "curve_preferences", "ocsp_peer", "cert_store", "cert_match_by",
   "cert_match", "cert_match_skip_invalid", "ca_certs_match", "certs", "certificates",
   "verify_cert_and_check_known_urls", "connection_rate_limit", "allow_insecure_cipher_suites", "min_version",
 ]);
@@ -67,6 +67,12 @@ export function mapTls(key: string, v: Value, r: TlsReaders): TlsOptions {
           t.timeout = ms;
         } else throw r.fail(key, "error parsing tls config, 'timeout' wrong type");
         if (t.timeout < 0) throw r.fail(key, "error parsing tls config, 'timeout' must not be negative");
+        break;
+      case "pinned_certs":
+        if (!Array.isArray(mv)) {
+          throw r.fail(key, "error parsing tls config, expected 'pinned_certs' to be a list of hex-encoded sha256 of DER encoded SubjectPublicKeyInfo");
+        }
+        t.pinnedCerts = mv.map((x) => String(x));
         break;
       case "handshake_first":
       case "first":

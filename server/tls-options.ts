@@ -23,6 +23,11 @@ export interface TlsOptions {
   timeout?: number;
   /** 2.10's handshake_first: the handshake comes before INFO. */
   handshakeFirst?: boolean;
+  /**
+   * pinned_certs: hex SHA-256 of the client certificate's SubjectPublicKeyInfo (DER); a client
+   * whose certificate is not among them is closed after the handshake. Empty: no pinning.
+   */
+  pinnedCerts?: string[];
 }
 
 /** nats-server's TLS_TIMEOUT. */
@@ -34,6 +39,11 @@ export function tlsOptionsError(t: TlsOptions): string | null {
   if (t.keyFile === undefined && t.keyPem === undefined) return "missing 'key_file' in TLS configuration";
   if (t.timeout !== undefined && (typeof t.timeout !== "number" || !Number.isFinite(t.timeout) || t.timeout < 0)) {
     return `invalid TLS timeout: ${String(t.timeout)}`;
+  }
+  for (const k of t.pinnedCerts ?? []) {
+    if (!/^[A-Fa-f0-9]{64}$/.test(k)) {
+      return `error parsing tls config, 'pinned_certs' key ${k.toLowerCase()} does not look like hex-encoded sha256 of DER encoded SubjectPublicKeyInfo`;
+    }
   }
   return null;
 }

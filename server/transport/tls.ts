@@ -3,6 +3,7 @@
 // handshake_first the handshake comes before INFO. Adapter only: the accepted socket is handed to
 // an unlistened tls.Server, which runs the handshake, its timeout and the client-certificate
 // check, and the secure socket goes on to the server like any other.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
@@ -92,6 +93,8 @@ export function checkTlsOptions(t: TlsOptions): void {
 export class TlsAcceptor<T> {
   private server: TlsServer;
   private settings: TlsOptions;
+  /** pinned_certs, lower-case; null: no pinning. */
+  private pinned: Set<string> | null = null;
   /**
    * Handshakes under way, by peer address: the tls.Server makes the secure socket itself, and
    * the peer's address and port are what it shares with the accepted one.
@@ -102,6 +105,7 @@ export class TlsAcceptor<T> {
   constructor(t: TlsOptions, private readonly log: Logger, private readonly onSecure: (s: TLSSocket, ctx: T) => void) {
     this.settings = t;
     this.server = this.wire(makeTlsServer(t));
+    this.pinned = pinnedSet(t);
   }
 
   get options(): TlsOptions {
@@ -125,6 +129,7 @@ export class TlsAcceptor<T> {
     const next = this.wire(makeTlsServer(t));
     this.server = next;
     this.settings = t;
+    this.pinned = pinnedSet(t);
   }
 
   private wire(s: TlsServer): TlsServer {
@@ -133,6 +138,11 @@ export class TlsAcceptor<T> {
       const ctx = this.pending.get(key);
       this.pending.delete(key);
       if (ctx === undefined) {
+        socket.destroy();
+        return;
+      }
+      if (this.pinned !== null && !this.pinned.has(spkiSha256(socket))) {
+        this.log.error({ ip: socket.remoteAddress, port: socket.remotePort }, "TLS handshake error: certificate not pinned");
         socket.destroy();
         return;
       }
@@ -160,6 +170,17 @@ export class TlsAcceptor<T> {
     raw.on("error", () => raw.destroy());
     this.server.emit("connection", raw);
   }
+}
+
+function pinnedSet(t: TlsOptions): Set<string> | null {
+  return t.pinnedCerts === undefined || t.pinnedCerts.length === 0 ? null : new Set(t.pinnedCerts.map((k) => k.toLowerCase()));
+}
+
+/** The peer certificate's key id as pinned_certs holds it; "" without a certificate. */
+export function spkiSha256(s: TLSSocket): string {
+  const x = s.getPeerX509Certificate();
+  if (x === undefined) return "";
+  return createHash("sha256").update(x.publicKey.export({ type: "spki", format: "der" })).digest("hex");
 }
 
 function peerKey(s: Socket): string {

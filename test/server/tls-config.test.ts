@@ -62,13 +62,14 @@ describe("tls {} in a config file", () => {
     ["tls { cert_file: CERT, key_file: KEY, verify: yes_please }", "error parsing tls config, expected 'verify' to be a boolean"],
     ["tls { cert_file: CERT, key_file: KEY, timeout: \"soon\" }", "error parsing tls config, 'timeout' time: invalid duration \"soon\""],
     ["tls { cert_file: CERT, key_file: KEY, handshake_first: maybe }", "field \"handshake_first\"'s value \"maybe\" is invalid"],
+    ["tls { cert_file: CERT, key_file: KEY, pinned_certs: [\"ABC\"] }", "error parsing tls config, 'pinned_certs' key abc does not look like hex-encoded sha256 of DER encoded SubjectPublicKeyInfo"],
   ])("%s is an error at the block's position", (text, message) => {
     const p = file(`port: 4222\n${text.replace("CERT", q(certs.server.cert)).replace("KEY", q(certs.server.key))}\n`);
     const e = errorOf(() => loadConfigFile(p, {}));
     expect(e.message).toBe(`${p}:2:1: ${message}`);
   });
 
-  test.each(["cipher_suites: [\"TLS_AES_128_GCM_SHA256\"]", "pinned_certs: []", "ocsp_peer: true", "handshake_first: auto", "handshake_first: \"300ms\""])(
+  test.each(["cipher_suites: [\"TLS_AES_128_GCM_SHA256\"]", "curve_preferences: [\"X25519\"]", "ocsp_peer: true", "handshake_first: auto", "handshake_first: \"300ms\""])(
     "refuses %s rather than run less protected than configured", (extra) => {
       const p = file(`tls { cert_file: ${q(certs.server.cert)}, key_file: ${q(certs.server.key)}, ${extra} }\n`);
       expect(errorOf(() => loadConfigFile(p, {})).message).toMatch(/not supported by gnat yet: refusing to start/);

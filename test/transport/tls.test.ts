@@ -1,3 +1,4 @@
+import { createHash, X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
@@ -191,6 +192,21 @@ describe("TLS on the client port", () => {
       const took = Date.now() - t0;
       expect(took).toBeGreaterThanOrEqual(250);
       expect(took).toBeLessThan(5000);
+    });
+  });
+
+  it("with pinned_certs, lets in only clients whose key is pinned", async () => {
+    const spki = (p: string): string => createHash("sha256")
+      .update(new X509Certificate(certs.pem(p)).publicKey.export({ type: "spki", format: "der" })).digest("hex");
+    await withServer(tlsOpts({ verify: true, pinnedCerts: [spki(certs.alice.cert).toUpperCase()] }), async (s) => {
+      const alice = await tlsClient(s.port, { pair: certs.alice });
+      alice.socket.write("PING\r\n");
+      await alice.reader.until((t) => t.includes("PONG"));
+      alice.socket.destroy();
+      const bob = await tlsClient(s.port, { pair: certs.bob });
+      bob.socket.write("PING\r\n");
+      await bob.reader.closedNow();
+      expect(bob.reader.text).toBe("");
     });
   });
 
