@@ -370,6 +370,7 @@ export class Server implements ConnectionHost {
 
   private async doClose(): Promise<void> {
     const closed = this.listener ? this.listener.close() : Promise.resolve();
+    this.tlsAcceptor?.close();
     this.wsListener?.close();
     this.monitor?.close();
     this.alerts?.close();

@@ -99,7 +99,7 @@ export class TlsAcceptor<T> {
    * Handshakes under way, by peer address: the tls.Server makes the secure socket itself, and
    * the peer's address and port are what it shares with the accepted one.
    */
-  private readonly pending = new Map<string, T>();
+  private readonly pending = new Map<string, { ctx: T; raw: Socket }>();
 
   /** `onSecure` gets each secure socket with what `upgrade` was given for it. */
   constructor(t: TlsOptions, private readonly log: Logger, private readonly onSecure: (s: TLSSocket, ctx: T) => void) {
@@ -135,7 +135,7 @@ export class TlsAcceptor<T> {
   private wire(s: TlsServer): TlsServer {
     s.on("secureConnection", (socket: TLSSocket) => {
       const key = peerKey(socket);
-      const ctx = this.pending.get(key);
+      const ctx = this.pending.get(key)?.ctx;
       this.pending.delete(key);
       if (ctx === undefined) {
         socket.destroy();
@@ -163,12 +163,19 @@ export class TlsAcceptor<T> {
    */
   upgrade(raw: Socket, ctx: T): void {
     const key = peerKey(raw);
-    this.pending.set(key, ctx);
+    const entry = { ctx, raw };
+    this.pending.set(key, entry);
     raw.once("close", () => {
-      if (this.pending.get(key) === ctx) this.pending.delete(key);
+      if (this.pending.get(key) === entry) this.pending.delete(key);
     });
     raw.on("error", () => raw.destroy());
     this.server.emit("connection", raw);
+  }
+
+  /** Handshakes still under way are cut off (the server is closing). */
+  close(): void {
+    for (const { raw } of this.pending.values()) raw.destroy();
+    this.pending.clear();
   }
 }
 

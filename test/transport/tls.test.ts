@@ -210,6 +210,37 @@ describe("TLS on the client port", () => {
     });
   });
 
+  it("closing the server cuts off handshakes still under way", async () => {
+    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...tlsOpts({ timeout: 20_000 }) });
+    const { reader } = await plain(s.port);
+    await reader.until((t) => t.includes("\r\n"));
+    const t0 = Date.now();
+    await s.close();
+    await reader.closedNow();
+    expect(Date.now() - t0).toBeLessThan(1500);
+  });
+
+  it("carries large and many messages intact through TLS", async () => {
+    await withServer(tlsOpts(), async (s) => {
+      const sub = await tlsClient(s.port);
+      const pub = await tlsClient(s.port);
+      sub.socket.write("CONNECT {\"verbose\":false}\r\nSUB big 1\r\nPING\r\n");
+      await sub.reader.until((t) => t.includes("PONG"));
+      const big = "x".repeat(1024 * 1024 - 1);
+      const n = 300;
+      let batch = "CONNECT {\"verbose\":false}\r\n";
+      for (let i = 0; i < n; i++) batch += `PUB big ${String(i).length + 4096}\r\n${i}${"y".repeat(4096)}\r\n`;
+      batch += `PUB big ${big.length}\r\n${big}\r\n`;
+      pub.socket.write(batch);
+      const text = await sub.reader.until((t) => t.endsWith(`${big}\r\n`));
+      const msgs = text.slice(text.indexOf("PONG\r\n") + 6).split(/MSG big 1 \d+\r\n/).filter((x) => x !== "");
+      expect(msgs).toHaveLength(n + 1);
+      for (let i = 0; i < n; i++) expect(msgs[i]).toBe(`${i}${"y".repeat(4096)}\r\n`);
+      sub.socket.destroy();
+      pub.socket.destroy();
+    });
+  });
+
   it("takes certificates as PEM text when embedded", async () => {
     const tls = { certPem: certs.pem(certs.server.cert), keyPem: certs.pem(certs.server.key) };
     await withServer({ tls }, async (s) => {
