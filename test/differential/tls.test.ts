@@ -1,6 +1,7 @@
 // TLS against nats-server, same certificates, same bytes: INFO's fields, what a plain client or a
 // stalled handshake gets, client certificates under verify, and which certificate names which
 // user under verify_and_map.
+import { createHash, X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
@@ -174,6 +175,26 @@ describe.skipIf(NATS_SERVER === null)("TLS (differential)", () => {
         }, () => "handshake failed");
         expect(outcome).not.toContain("PONG");
       }
+    });
+  });
+
+  describe("pinned_certs", () => {
+    let pair: Pair;
+    beforeAll(async () => {
+      const spki = createHash("sha256")
+        .update(new X509Certificate(certs.pem(certs.alice.cert)).publicKey.export({ type: "spki", format: "der" })).digest("hex");
+      pair = await startPair({}, tlsBlock(`, verify: true, pinned_certs: [${JSON.stringify(spki)}]`));
+    });
+    afterAll(() => pair?.close());
+
+    test.each([["alice", true], ["bob", false]] as const)("%s's certificate (pinned: %s) gets the same treatment from both", async (who, pinned) => {
+      const got = await Promise.all([pair.gnatPort, pair.natsPort].map(async (port) => {
+        const c = await upgrade(port, certs[who]);
+        c.socket.write("CONNECT {\"verbose\":false}\r\nPING\r\n");
+        return c.rest(1000);
+      }));
+      expect(got[1]).toBe(pinned ? "PONG\r\n" : "");
+      expect(got[0]).toBe(got[1]);
     });
   });
 
