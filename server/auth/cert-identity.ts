@@ -172,6 +172,44 @@ function goSubjectString(rdns: RawRdns): string {
   return seq.reverse().join(",");
 }
 
+/** Go's asn1.Marshal of a string: PrintableString when every character allows it, else UTF8String. */
+function goMarshalString(v: string): Buffer {
+  const printable = /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(v);
+  const body = Buffer.from(v, printable ? "latin1" : "utf8");
+  const len = body.length < 128 ? Buffer.from([body.length])
+    : body.length < 256 ? Buffer.from([0x81, body.length]) : Buffer.from([0x82, body.length >> 8, body.length & 0xff]);
+  return Buffer.concat([Buffer.from([printable ? PRINTABLE : UTF8]), len, body]);
+}
+
+const STANDARD = new Set<string>([OID.CN, OID.SERIALNUMBER, OID.C, OID.L, OID.ST, OID.STREET, OID.O, OID.OU, OID.POSTALCODE]);
+
+/**
+ * Go's cert.Subject.String() (what nats-server's connz shows as a peer certificate's subject):
+ * the regrouped standard attributes, then each other attribute as OID=#hex, last first.
+ */
+export function goNameString(der: Buffer): string {
+  const rdns = readName(der, subjectOf(der));
+  const extras: string[] = [];
+  for (const rdn of rdns) {
+    for (const a of rdn) {
+      if (STANDARD.has(a.oid) || a.value === null) continue;
+      extras.push(`${a.oid}=#${goMarshalString(a.value).toString("hex")}`);
+    }
+  }
+  const std = goSubjectString(rdns);
+  return [std, ...extras.reverse()].filter((x) => x !== "").join(",");
+}
+
+function subjectOf(der: Buffer): Tlv {
+  const cert = readTlv(der, 0);
+  const tbs = children(der, cert)[0];
+  if (tbs === undefined) throw new Error("no tbsCertificate");
+  const fields = children(der, tbs);
+  const subject = fields[(fields[0]?.tag === 0xa0 ? 1 : 0) + 4];
+  if (subject === undefined) throw new Error("no subject");
+  return subject;
+}
+
 /** The identity a DER certificate offers; throws when the DER does not parse. */
 export function certIdentity(der: Buffer): CertIdentity {
   const cert = readTlv(der, 0);

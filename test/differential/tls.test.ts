@@ -7,7 +7,12 @@ import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { makeClientCert, makeTestCerts, type CertPair, type TestCerts } from "../helpers/certs.js";
-import { NATS_SERVER, startPair, type Pair } from "./harness.js";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer } from "../../server/index.js";
+import { freePort, NATS_SERVER, startPair, waitForPort, type Pair } from "./harness.js";
 
 let certs: TestCerts;
 beforeAll(() => {
@@ -176,6 +181,43 @@ describe.skipIf(NATS_SERVER === null)("TLS (differential)", () => {
         expect(outcome).not.toContain("PONG");
       }
     });
+  });
+
+  test("/connz?auth=true shows the same tls_peer_certs, and the same tls_version", async () => {
+    const odd = makeClientCert(certs, "peer-odd", "/DC=com/DC=example/O=gnat/OU=b/OU=a/CN=carol/emailAddress=carol@example.com");
+    const tls = { certFile: certs.server.cert, keyFile: certs.server.key, caFile: certs.ca, verify: true };
+    const gnat = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true, tls });
+    const dir = mkdtempSync(join(tmpdir(), "gnat-tls-mon-"));
+    const [port, http] = [await freePort(), await freePort()];
+    writeFileSync(join(dir, "n.conf"), `listen: 127.0.0.1:${port}\nhttp: 127.0.0.1:${http}\n${tlsBlock(", verify: true")}`);
+    const child = spawn(NATS_SERVER!, ["-c", join(dir, "n.conf")], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    try {
+      await waitForPort(port, child, () => stderr);
+      const peers = await Promise.all([[gnat.port, gnat.monitorUrl], [port, `http://127.0.0.1:${http}`]].map(async ([p, url]) => {
+        const out: unknown[] = [];
+        for (const cert of [certs.alice, odd]) {
+          const c = await upgrade(p as number, cert);
+          c.socket.write("CONNECT {\"verbose\":false}\r\nPING\r\n");
+          await c.until("PONG");
+          const connz = (await (await fetch(`${url as string}/connz?auth=true`)).json()) as { connections: Record<string, unknown>[] };
+          const conn = connz.connections.at(-1)!;
+          out.push({ version: conn.tls_version, peers: conn.tls_peer_certs });
+          c.socket.destroy();
+          await c.rest(500);
+        }
+        return out;
+      }));
+      expect(peers[0]).toEqual(peers[1]);
+      expect((peers[1]![1] as { peers: { subject: string }[] }).peers[0]!.subject).toContain("CN=carol,OU=b+OU=a,O=gnat,");
+    } finally {
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGKILL");
+      await exited;
+      await gnat.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe("pinned_certs", () => {
