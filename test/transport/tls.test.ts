@@ -149,12 +149,14 @@ describe("TLS on the client port", () => {
   });
 
   it("with handshake_first, the handshake comes first and INFO arrives inside TLS", async () => {
-    await withServer(tlsOpts({ handshakeFirst: true }), async (s) => {
+    await withServer({ ...tlsOpts({ handshakeFirst: true }), httpPort: 0 }, async (s) => {
       const c = await tlsClient(s.port, { first: true });
       const text = await c.reader.until((t) => t.includes("\r\n"));
       expect(infoOf(text).tls_required).toBe(true);
       c.socket.write("PING\r\n");
       await c.reader.until((t) => t.includes("PONG\r\n"));
+      const connz = (await (await fetch(`${s.monitorUrl}/connz`)).json()) as { connections: Record<string, unknown>[] };
+      expect(connz.connections[0]!.tls_first).toBe(true);
       c.socket.destroy();
     });
   });
