@@ -80,6 +80,8 @@ export class Server implements ConnectionHost {
   private wsListener: WebSocketListener | null = null;
   private nextCid = 1;
   private infoPrefix = "";
+  /** INFO for clients of a plain transport (WebSocket) while the client port has TLS. */
+  private plainInfoPrefix = "";
   private dirty: ClientConnection[] = [];
   private flushScheduled = false;
   private readonly flushAll = (): void => this.flushDirty();
@@ -163,7 +165,7 @@ export class Server implements ConnectionHost {
       throw e;
     }
     this.boundPort = this.listener.port;
-    this.infoPrefix = this.buildInfoPrefix();
+    this.buildInfoPrefixes();
     this.writeSideFiles();
     this.log.info({ version: GNAT_VERSION, serverId: this.serverId, serverName: this.serverName }, "Starting gnat");
     this.log.info(`Listening for client connections on ${o.host}:${this.boundPort}`);
@@ -197,7 +199,12 @@ export class Server implements ConnectionHost {
     this.jetstream = js;
   }
 
-  private buildInfoPrefix(): string {
+  private buildInfoPrefixes(): void {
+    this.infoPrefix = this.buildInfoPrefix(this.options.tls !== null);
+    this.plainInfoPrefix = this.options.tls === null ? this.infoPrefix : this.buildInfoPrefix(false);
+  }
+
+  private buildInfoPrefix(tls: boolean): string {
     const o = this.options;
     const info = {
       server_id: this.serverId,
@@ -209,8 +216,8 @@ export class Server implements ConnectionHost {
       port: this.boundPort,
       headers: true,
       ...(this.authenticator !== null ? { auth_required: true } : {}),
-      ...(o.tls !== null ? { tls_required: true } : {}),
-      ...(this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
+      ...(tls ? { tls_required: true } : {}),
+      ...(tls && this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
       max_payload: o.maxPayload,
       ...(o.jetstream ? { jetstream: true } : {}),
     };
@@ -219,14 +226,15 @@ export class Server implements ConnectionHost {
   }
 
   infoLine(c: ClientConnection): Buffer {
-    return this.infoFor(c.cid, c.nonce, c.remoteAddress);
+    // A TLS client's INFO went out before its handshake; one without TLS came another way.
+    return this.infoFor(c.cid, c.nonce, c.remoteAddress, c.tls !== null);
   }
 
-  private infoFor(cid: number, nonceValue: string, remoteAddress: string): Buffer {
+  private infoFor(cid: number, nonceValue: string, remoteAddress: string, tls: boolean): Buffer {
     const ip = JSON.stringify(remoteAddress.startsWith("::ffff:") ? remoteAddress.slice(7) : remoteAddress);
     // The nonce is base64url: nothing in it needs escaping.
     const nonce = nonceValue === "" ? "" : `,"nonce":"${nonceValue}"`;
-    return Buffer.from(`INFO ${this.infoPrefix}${nonce},"client_id":${cid},"client_ip":${ip}} \r\n`, "latin1");
+    return Buffer.from(`INFO ${tls ? this.infoPrefix : this.plainInfoPrefix}${nonce},"client_id":${cid},"client_ip":${ip}} \r\n`, "latin1");
   }
 
   /**
@@ -243,7 +251,7 @@ export class Server implements ConnectionHost {
     const cid = this.nextCid++;
     const nonce = this.authenticator?.nonceRequired === true ? newNonce() : "";
     const infoSent = !tls.handshakeFirst;
-    if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? ""));
+    if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? "", true));
     this.log.debug({ cid, ip: raw.remoteAddress, port: raw.remotePort }, "starting TLS client connection handshake");
     tls.upgrade(raw, { cid, nonce, infoSent });
   }
@@ -266,9 +274,13 @@ export class Server implements ConnectionHost {
   reloadTls(t?: TlsOptions): void {
     if (this.tlsAcceptor === null) throw new Error("TLS is not configured on this server: it can be rotated, not turned on");
     const next = t ?? this.tlsAcceptor.options;
+    // Who a certificate names is decided by the authenticator, built once.
+    if ((next.verifyAndMap === true) !== (this.tlsAcceptor.options.verifyAndMap === true)) {
+      throw new Error("verify_and_map cannot change without a restart");
+    }
     this.tlsAcceptor.setOptions(next);
     this.options.tls = next;
-    if (this.listener !== null) this.infoPrefix = this.buildInfoPrefix();
+    if (this.listener !== null) this.buildInfoPrefixes();
   }
 
   /** Take a new client connection from any transport. */

@@ -5,6 +5,7 @@ import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
 import { makeTestCerts, type TestCerts, type CertPair } from "../helpers/certs.js";
+import { rawPeer } from "./ws-helpers.js";
 
 let certs: TestCerts;
 beforeAll(() => {
@@ -240,6 +241,18 @@ describe("TLS on the client port", () => {
       for (let i = 0; i < n; i++) expect(msgs[i]).toBe(`${i}${"y".repeat(4096)}\r\n`);
       sub.socket.destroy();
       pub.socket.destroy();
+    });
+  });
+
+  it("tells WebSocket clients (plain ws://) no tls_required while the client port has TLS", async () => {
+    await withServer({ ...tlsOpts(), websocket: { port: 0, noTls: true } }, async (s) => {
+      const peer = await rawPeer(s.websocketUrl);
+      const info = infoOf(await peer.waitFor(/\r\n/));
+      expect(info.tls_required).toBeUndefined();
+      peer.ws.close();
+      const c = await tlsClient(s.port);
+      expect(infoOf(c.plainInfo).tls_required).toBe(true);
+      c.socket.destroy();
     });
   });
 
