@@ -77,8 +77,13 @@ export function mapTls(key: string, v: Value, r: TlsReaders): TlsOptions {
       case "handshake_first":
       case "first":
       case "immediate":
-        t.handshakeFirst = handshakeFirst(key, mk, mv, r);
+      {
+        const [first, fallback] = handshakeFirst(key, mk, mv, r);
+        t.handshakeFirst = first;
+        if (fallback > 0) t.handshakeFirstFallback = fallback;
+        else delete t.handshakeFirstFallback;
         break;
+      }
       default:
         throw r.fail(key, `error parsing tls config, unknown field [${JSON.stringify(mk)}]`);
     }
@@ -91,15 +96,21 @@ export function mapTls(key: string, v: Value, r: TlsReaders): TlsOptions {
   return t;
 }
 
-/** true/false, "true"/"on"/"false"/"off"; 2.10's fallback forms ("auto", a delay) are refused. */
-function handshakeFirst(key: string, mk: string, mv: Value, r: TlsReaders): boolean {
-  if (typeof mv === "boolean") return mv;
+/** nats-server's DEFAULT_TLS_HANDSHAKE_FIRST_FALLBACK_DELAY. */
+const DEFAULT_FALLBACK_MS = 50;
+
+/**
+ * true/false, "true"/"on"/"false"/"off", or 2.10's fallback forms: "auto" (50 ms) or a duration.
+ * Returns [handshake first, fallback ms].
+ */
+function handshakeFirst(key: string, mk: string, mv: Value, r: TlsReaders): [boolean, number] {
+  if (typeof mv === "boolean") return [mv, 0];
   if (typeof mv !== "string") throw r.fail(key, `field ${JSON.stringify(mk)} should be a boolean or a string, got ${typeof mv}`);
   const l = mv.toLowerCase();
-  if (l === "true" || l === "on") return true;
-  if (l === "false" || l === "off") return false;
-  if (l === "auto" || l === "auto_fallback" || r.parseDuration(mv) !== null) {
-    throw r.fail(key, `'${key}.${mk}: ${mv}' (a plain-text fallback) ${REFUSE_REASON}`);
-  }
+  if (l === "true" || l === "on") return [true, 0];
+  if (l === "false" || l === "off") return [false, 0];
+  if (l === "auto" || l === "auto_fallback") return [true, DEFAULT_FALLBACK_MS];
+  const ms = r.parseDuration(mv);
+  if (ms !== null) return [true, Math.max(0, ms)];
   throw r.fail(key, `field ${JSON.stringify(mk)}'s value ${JSON.stringify(mv)} is invalid`);
 }

@@ -250,10 +250,30 @@ export class Server implements ConnectionHost {
     }
     const cid = this.nextCid++;
     const nonce = this.authenticator?.nonceRequired === true ? newNonce() : "";
-    const infoSent = !tls.handshakeFirst;
-    if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? "", true));
-    this.log.debug({ cid, ip: raw.remoteAddress, port: raw.remotePort }, "starting TLS client connection handshake");
-    tls.upgrade(raw, { cid, nonce, infoSent });
+    const start = (infoSent: boolean): void => {
+      if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? "", true));
+      this.log.debug({ cid, ip: raw.remoteAddress, port: raw.remotePort }, "starting TLS client connection handshake");
+      tls.upgrade(raw, { cid, nonce, infoSent });
+    };
+    const fallback = tls.fallbackMs;
+    if (fallback === 0) {
+      start(!tls.handshakeFirst);
+      return;
+    }
+    // handshake_first with a fallback: whoever speaks first decides. Bytes that arrive are kept
+    // in the socket's buffer, and the TLS socket reads them from there.
+    const decide = (clientFirst: boolean): void => {
+      clearTimeout(timer);
+      raw.off("readable", onReadable);
+      raw.off("close", onClose);
+      start(!clientFirst);
+    };
+    const onReadable = (): void => decide(true);
+    const onClose = (): void => clearTimeout(timer);
+    const timer = setTimeout(() => decide(false), fallback);
+    raw.on("readable", onReadable);
+    raw.once("close", onClose);
+    raw.on("error", () => raw.destroy());
   }
 
   private acceptSecure(s: TLSSocket, p: TlsPending): void {

@@ -24,6 +24,12 @@ export interface TlsOptions {
   /** 2.10's handshake_first: the handshake comes before INFO. */
   handshakeFirst?: boolean;
   /**
+   * With handshakeFirst: ms to wait for the client's handshake before falling back to INFO in
+   * plain text and the usual order (2.10's `handshake_first: auto`, 50 ms, or a duration). 0 or
+   * absent: no fallback, the handshake must come first.
+   */
+  handshakeFirstFallback?: number;
+  /**
    * pinned_certs: hex SHA-256 of the client certificate's SubjectPublicKeyInfo (DER); a client
    * whose certificate is not among them is closed after the handshake. Empty: no pinning.
    */

@@ -120,6 +120,11 @@ export class TlsAcceptor<T> {
     return this.settings.handshakeFirst === true;
   }
 
+  /** ms to wait for a handshake-first client before INFO in plain; 0: no fallback. */
+  get fallbackMs(): number {
+    return this.handshakeFirst ? this.settings.handshakeFirstFallback ?? 0 : 0;
+  }
+
   get timeoutMs(): number {
     return tlsTimeoutMs(this.settings);
   }

@@ -9,6 +9,7 @@ let certs: TestCerts;
 let plainTls: Server;
 let verifying: Server;
 let first: Server;
+let fallback: Server;
 let mapping: Server;
 
 beforeAll(async () => {
@@ -18,6 +19,7 @@ beforeAll(async () => {
   plainTls = await startServer({ ...base, tls });
   verifying = await startServer({ ...base, tls: { ...tls, verify: true } });
   first = await startServer({ ...base, tls: { ...tls, handshakeFirst: true } });
+  fallback = await startServer({ ...base, tls: { ...tls, handshakeFirst: true, handshakeFirstFallback: 50 } });
   mapping = await startServer({
     ...base,
     tls: { ...tls, verifyAndMap: true },
@@ -30,7 +32,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await Promise.all([plainTls, verifying, first, mapping].map((s) => s.close()));
+  await Promise.all([plainTls, verifying, first, fallback, mapping].map((s) => s.close()));
   certs.cleanup();
 });
 
@@ -73,6 +75,14 @@ describe.each(kits)("$name over TLS", (kit) => {
     nc.publish("tls.first", "x");
     await take(sub, 1);
     await nc.close();
+  });
+
+  test("handshake_first: auto takes clients with and without handshakeFirst", async () => {
+    for (const handshakeFirst of [true, false]) {
+      const nc = await kit.connect(opts(fallback, { caFile: certs.ca, handshakeFirst }));
+      await nc.flush();
+      await nc.close();
+    }
   });
 
   test("verify_and_map: alice's certificate is alice, with her permissions", async () => {

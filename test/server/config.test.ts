@@ -203,7 +203,7 @@ describe("config to options", () => {
 
   test.each(["authorization { user: a, permissions { publish: x } }",
     "authorization { users: [ { user: a, password: b, permissions: { publish: x, allow_responses: true } } ] }",
-    "authorization { users: [ { user: a, password: b, permissions: { subscribe: \"foo q\" } } ] }", "accounts { A: {} }", "tls { cert_file: x, cipher_suites: [a] }", "tls { cert_file: x, handshake_first: auto }", "no_auth_user: bob",
+    "authorization { users: [ { user: a, password: b, permissions: { subscribe: \"foo q\" } } ] }", "accounts { A: {} }", "tls { cert_file: x, cipher_suites: [a] }", "tls { cert_file: x, ocsp_peer: true }", "no_auth_user: bob",
     "operator: /x.jwt", "system_account: SYS", "websocket { port: 1, tls { cert_file: x } }", "cluster { authorization { user: a } }"])(
     "refuses to start with %s rather than run unprotected", (text) => {
       const e = errorOf(() => loadConfigFile(file(text), {}));

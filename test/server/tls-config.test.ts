@@ -55,6 +55,13 @@ describe("tls {} in a config file", () => {
     });
   });
 
+  test("handshake_first: auto waits 50 ms for the handshake, a duration as long as it says", () => {
+    const tls = (v: string) => loadConfigFile(file(`tls { cert_file: ${q(certs.server.cert)}, key_file: ${q(certs.server.key)}, handshake_first: ${v} }\n`), {}).options.tls;
+    expect(tls("auto")).toMatchObject({ handshakeFirst: true, handshakeFirstFallback: 50 });
+    expect(tls("\"300ms\"")).toMatchObject({ handshakeFirst: true, handshakeFirstFallback: 300 });
+    expect(tls("off")).toMatchObject({ handshakeFirst: false });
+  });
+
   test.each([
     ["tls { cert_file: CERT }", "missing 'key_file' in TLS configuration"],
     ["tls { cert_file: CERT, key_file: /nonexistent/k.pem }", "error parsing X509 certificate/key pair: open /nonexistent/k.pem: no such file or directory"],
@@ -69,7 +76,7 @@ describe("tls {} in a config file", () => {
     expect(e.message).toBe(`${p}:2:1: ${message}`);
   });
 
-  test.each(["cipher_suites: [\"TLS_AES_128_GCM_SHA256\"]", "curve_preferences: [\"X25519\"]", "ocsp_peer: true", "handshake_first: auto", "handshake_first: \"300ms\""])(
+  test.each(["cipher_suites: [\"TLS_AES_128_GCM_SHA256\"]", "curve_preferences: [\"X25519\"]", "ocsp_peer: true", "cert_store: WindowsCurrentUser"])(
     "refuses %s rather than run less protected than configured", (extra) => {
       const p = file(`tls { cert_file: ${q(certs.server.cert)}, key_file: ${q(certs.server.key)}, ${extra} }\n`);
       expect(errorOf(() => loadConfigFile(p, {})).message).toMatch(/not supported by gnat yet: refusing to start/);

@@ -162,6 +162,24 @@ describe("TLS on the client port", () => {
     });
   });
 
+  it("with a handshake_first fallback, takes a handshake-first client and a usual one alike", async () => {
+    await withServer({ ...tlsOpts({ handshakeFirst: true, handshakeFirstFallback: 100 }), httpPort: 0 }, async (s) => {
+      const first = await tlsClient(s.port, { first: true });
+      const info = await first.reader.until((t) => t.includes("\r\n"));
+      expect(infoOf(info).tls_required).toBe(true);
+      const usual = await tlsClient(s.port);
+      expect(infoOf(usual.plainInfo).tls_required).toBe(true);
+      for (const c of [first, usual]) {
+        c.socket.write("CONNECT {\"verbose\":false}\r\nPING\r\n");
+        await c.reader.until((t) => t.includes("PONG\r\n"));
+      }
+      const connz = (await (await fetch(`${s.monitorUrl}/connz`)).json()) as { connections: Record<string, unknown>[] };
+      expect(connz.connections.map((c) => c.tls_first === true)).toEqual([true, false]);
+      first.socket.destroy();
+      usual.socket.destroy();
+    });
+  });
+
   it("closes a plain client that sends CONNECT instead of a handshake, after INFO and nothing else", async () => {
     await withServer(tlsOpts(), async (s) => {
       const { socket, reader } = await plain(s.port);
