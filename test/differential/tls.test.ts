@@ -143,6 +143,15 @@ describe.skipIf(NATS_SERVER === null)("TLS (differential)", () => {
       expect(g!.closed && n!.closed).toBe(true);
     });
 
+    test.each(["PUB x 1\r\nA\r\n", "SUB x 1\r\nPING\r\n", "PING\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"])(
+      "plain %j instead of a handshake: INFO, then the close, from both", async (bytes) => {
+        const [g, n] = await Promise.all([pair.gnatPort, pair.natsPort].map((p) => plainSession(p, bytes)));
+        const norm = (s: Seen): string => s.plain.replace(/^INFO \{.*\} \r\n/, "INFO <info>\r\n");
+        expect(norm(n!)).toBe("INFO <info>\r\n");
+        expect(norm(g!)).toBe(norm(n!));
+        expect(g!.closed).toBe(true);
+      });
+
     test("a handshake that never comes is closed after the TLS timeout by both, without a word", async () => {
       const [g, n] = await Promise.all([pair.gnatPort, pair.natsPort].map((p) => plainSession(p, null)));
       for (const s of [g!, n!]) {
