@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The gnat command: flags and config file → options → startServer; signals stop it cleanly.
 import { ConfigError } from "./config.js";
-import { buildOptions, displayName, parseArgs, programName, usage, UsageError, type ParsedArgs } from "./flags.js";
+import { buildOptions, displayName, parseArgs, programName, tlsUsage, usage, UsageError, type ParsedArgs } from "./flags.js";
 import { GNAT_VERSION, SERVER_VERSION, startServer, type Server } from "./index.js";
 import type { ServerOptions } from "./options.js";
 
@@ -14,6 +14,10 @@ async function main(): Promise<number> {
     parsed = parseArgs(process.argv.slice(2));
     if (parsed.state.help) {
       process.stdout.write(`${usage(program)}\n`);
+      return 0;
+    }
+    if (parsed.state.helpTls) {
+      process.stdout.write(tlsUsage());
       return 0;
     }
     if (parsed.state.version) {

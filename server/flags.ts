@@ -33,6 +33,7 @@ interface CliState {
   tls: TlsFlags;
   testConfig: boolean;
   help: boolean;
+  helpTls: boolean;
   version: boolean;
 }
 
@@ -77,7 +78,7 @@ const FLAGS: FlagDef[] = [
   { names: ["no_advertise"], kind: "bool", help: "", unsupported: "warn" },
   { names: ["connect_retries"], kind: "int", help: "", unsupported: "warn" },
   { names: ["cluster_name"], kind: "string", help: "", unsupported: "warn" },
-  { names: ["help_tls"], kind: "bool", help: "", unsupported: "refuse" },
+  { names: ["help_tls"], kind: "bool", help: "TLS help", apply: (_o, v, s) => { s.helpTls = Boolean(v); } },
 ];
 
 /**
@@ -103,7 +104,7 @@ export interface ParsedArgs {
 /** Parse argv (without node and script) as Go's flag package would. Throws UsageError. */
 export function parseArgs(argv: string[]): ParsedArgs {
   const flags: Partial<ServerOptions> = {};
-  const state: CliState = { configFile: "", tls: { set: false, disabled: false }, testConfig: false, help: false, version: false };
+  const state: CliState = { configFile: "", tls: { set: false, disabled: false }, testConfig: false, help: false, helpTls: false, version: false };
   const warnings: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -157,6 +158,28 @@ export function usage(program: string): string {
   }
   lines.push("", "Flags override settings from the configuration file. See README.md for the config syntax.");
   return lines.join("\n");
+}
+
+/** --help_tls: the tls block gnat reads (nats-server prints its own block and cipher lists). */
+export function tlsUsage(): string {
+  return `
+TLS configuration is specified in the tls section of a configuration file:
+
+    tls {
+        cert_file:       "./certs/server-cert.pem"
+        key_file:        "./certs/server-key.pem"
+        ca_file:         "./certs/ca.pem"
+        verify:          true      # clients must present a certificate signed by ca_file
+        verify_and_map:  true      # ... and it names the user (authorization users)
+        timeout:         2         # seconds (or "500ms") for the handshake
+        handshake_first: true      # the handshake before INFO; "auto" falls back after 50ms
+        pinned_certs:    ["<hex sha256 of a client certificate's SubjectPublicKeyInfo>"]
+    }
+
+or with --tls, --tlscert, --tlskey, --tlscacert and --tlsverify. gnat uses Node's (OpenSSL's)
+default cipher suites and curves, TLS 1.2 and up; cipher_suites, curve_preferences and the
+OCSP and certificate store settings are not supported and refused.
+`;
 }
 
 /** How to name ourselves in messages: the invoked name, but "gnat" for the bare cli.js. */

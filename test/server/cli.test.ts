@@ -91,7 +91,7 @@ describe("flags", () => {
   });
 
   test("refuses security flags it does not support yet", () => {
-    expect(() => parseArgs(["--help_tls"])).toThrow(/refusing/);
+    expect(() => parseArgs(["--https_port", "443"])).toThrow(/refusing/);
     expect(() => parseArgs(["--signal", "stop"])).toThrow(/refusing/);
   });
 

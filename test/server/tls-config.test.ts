@@ -150,6 +150,13 @@ describe("the gnat command with TLS", () => {
     expect(r.stderr).toBe(`gnat: ${p}:2:1: error parsing X509 certificate/key pair: open /nonexistent/key.pem: no such file or directory\n`);
   });
 
+  test("--help_tls describes the tls block and exits 0", () => {
+    const r = spawnSync(process.execPath, [CLI, "--help_tls"], { encoding: "utf8", timeout: 10_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("TLS configuration is specified in the tls section of a configuration file");
+    expect(r.stdout).toContain("verify_and_map");
+  });
+
   test("--tls without a certificate exits 1 with nats-server's words", () => {
     const r = spawnSync(process.execPath, [CLI, "--tls"], { encoding: "utf8", timeout: 10_000 });
     expect(r.status).toBe(1);
