@@ -3,7 +3,7 @@
 // handshake_first the handshake comes before INFO. Adapter only: the accepted socket is handed to
 // an unlistened tls.Server, which runs the handshake, its timeout and the client-certificate
 // check, and the secure socket goes on to the server like any other.
-import { createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
@@ -41,17 +41,33 @@ function loadMaterial(t: TlsOptions): Material {
   } catch (e) {
     throw new Error(`error parsing X509 certificate/key pair: ${(e as Error).message}`);
   }
+  // Go's words for PEM it cannot find (OpenSSL's "no start line" says less).
+  if (!String(cert).includes("-----BEGIN")) throw new Error("error parsing X509 certificate/key pair: tls: failed to find any PEM data in certificate input");
+  if (!String(key).includes("-----BEGIN")) throw new Error("error parsing X509 certificate/key pair: tls: failed to find any PEM data in key input");
   const m: Material = { cert, key };
   if (t.caPem !== undefined) m.ca = t.caPem;
   else if (t.caFile !== undefined) m.ca = readPem(t.caFile);
+  // OpenSSL skips what it cannot read in a CA file; Go wants one certificate at least.
+  if (m.ca !== undefined && !hasCertificate(String(m.ca))) throw new Error("failed to parse root ca certificate");
   return m;
+}
+
+function hasCertificate(pem: string): boolean {
+  for (const block of pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []) {
+    try {
+      new X509Certificate(block);
+      return true;
+    } catch {
+      // not this one
+    }
+  }
+  return false;
 }
 
 /** OpenSSL's complaint about a bad pair, as the Go text nats-server gives for it. */
 function pairError(e: Error): string {
   const msg = e.message;
   if (/key values mismatch/i.test(msg)) return "error parsing X509 certificate/key pair: tls: private key does not match public key";
-  if (/no start line|bad base64|PEM/i.test(msg)) return "error parsing X509 certificate/key pair: tls: failed to find any PEM data";
   return `error parsing X509 certificate/key pair: ${msg}`;
 }
 
@@ -68,15 +84,6 @@ function makeTlsServer(t: TlsOptions): TlsServer {
       handshakeTimeout: tlsTimeoutMs(t),
     });
   } catch (e) {
-    if (m.ca !== undefined && /certificate|PEM|asn1/i.test((e as Error).message) && !/key values mismatch/i.test((e as Error).message)) {
-      // Tell a bad CA file from a bad pair: try the pair alone.
-      try {
-        createTlsServer({ cert: m.cert, key: m.key });
-      } catch (pairErr) {
-        throw new Error(pairError(pairErr as Error));
-      }
-      throw new Error(`failed to parse root certificate from ${t.caFile ?? "ca"}`);
-    }
     throw new Error(pairError(e as Error));
   }
 }

@@ -65,13 +65,16 @@ describe("tls {} in a config file", () => {
   test.each([
     ["tls { cert_file: CERT }", "missing 'key_file' in TLS configuration"],
     ["tls { cert_file: CERT, key_file: /nonexistent/k.pem }", "error parsing X509 certificate/key pair: open /nonexistent/k.pem: no such file or directory"],
+    ["tls { cert_file: CERT, key_file: KEY, ca_file: GARBAGE }", "failed to parse root ca certificate"],
+    ["tls { cert_file: GARBAGE, key_file: KEY }", "error parsing X509 certificate/key pair: tls: failed to find any PEM data in certificate input"],
     ["tls { cert_file: CERT, key_file: KEY, foo: 1 }", "error parsing tls config, unknown field [\"foo\"]"],
     ["tls { cert_file: CERT, key_file: KEY, verify: yes_please }", "error parsing tls config, expected 'verify' to be a boolean"],
     ["tls { cert_file: CERT, key_file: KEY, timeout: \"soon\" }", "error parsing tls config, 'timeout' time: invalid duration \"soon\""],
     ["tls { cert_file: CERT, key_file: KEY, handshake_first: maybe }", "field \"handshake_first\"'s value \"maybe\" is invalid"],
     ["tls { cert_file: CERT, key_file: KEY, pinned_certs: [\"ABC\"] }", "error parsing tls config, 'pinned_certs' key abc does not look like hex-encoded sha256 of DER encoded SubjectPublicKeyInfo"],
   ])("%s is an error at the block's position", (text, message) => {
-    const p = file(`port: 4222\n${text.replace("CERT", q(certs.server.cert)).replace("KEY", q(certs.server.key))}\n`);
+    const garbage = file("garbage\n");
+    const p = file(`port: 4222\n${text.replace("CERT", q(certs.server.cert)).replace("KEY", q(certs.server.key)).replace("GARBAGE", q(garbage))}\n`);
     const e = errorOf(() => loadConfigFile(p, {}));
     expect(e.message).toBe(`${p}:2:1: ${message}`);
   });
