@@ -251,6 +251,10 @@ export class Server implements ConnectionHost {
     const cid = this.nextCid++;
     const nonce = this.authenticator?.nonceRequired === true ? newNonce() : "";
     const start = (infoSent: boolean): void => {
+      if (this.closing !== null) {
+        raw.destroy();
+        return;
+      }
       if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? "", true));
       this.log.debug({ cid, ip: raw.remoteAddress, port: raw.remotePort }, "starting TLS client connection handshake");
       tls.upgrade(raw, { cid, nonce, infoSent });
