@@ -3,7 +3,7 @@
 // reload its config file (SIGHUP), reopen its log file (SIGUSR1) or put it in lame duck mode
 // (SIGUSR2); --signal sends those to a running gnat.
 import { ConfigError } from "./config.js";
-import { buildOptions, displayName, parseArgs, programName, usage, UsageError, type ParsedArgs } from "./flags.js";
+import { buildOptions, displayName, parseArgs, programName, tlsUsage, usage, UsageError, type ParsedArgs } from "./flags.js";
 import { GNAT_VERSION, SERVER_VERSION, startServer, type Server } from "./index.js";
 import type { ServerOptions } from "./options.js";
 import { processSignal } from "./signal.js";
@@ -17,6 +17,10 @@ async function main(): Promise<number> {
     parsed = parseArgs(process.argv.slice(2));
     if (parsed.state.help) {
       process.stdout.write(`${usage(program)}\n`);
+      return 0;
+    }
+    if (parsed.state.helpTls) {
+      process.stdout.write(tlsUsage());
       return 0;
     }
     if (parsed.state.version) {

@@ -10,6 +10,7 @@ import { dirname, resolve } from "node:path";
 import { setHttpPort, WS_REQUIRES_TLS, type ServerOptions, type WebSocketOptions } from "./options.js";
 import { ALERT_NAMES, type AlertName, type AlertsInput } from "./monitor/alerts.js";
 import { goDuration } from "./duration.js";
+import { mapTls } from "./config-tls.js";
 
 export class ConfigError extends Error {
   constructor(readonly file: string, readonly line: number, readonly column: number, readonly reason: string) {
@@ -351,7 +352,7 @@ export interface LoadedConfig {
 
 /** Keys that would leave the server less protected than its operator believes if ignored. */
 const REFUSED = new Set([
-  "accounts", "tls", "ocsp", "operator", "operators", "roots", "root",
+  "accounts", "ocsp", "operator", "operators", "roots", "root",
   "root_operators", "root_operator", "resolver", "account_resolver", "accounts_resolver",
   "resolver_tls", "resolver_preload", "resolver_pinned_accounts", "no_auth_user",
   "system_account", "system", "trusted", "trusted_keys", "allow_non_tls", "https", "https_port",
@@ -515,6 +516,9 @@ function mapConfig(p: Parsed): LoadedConfig {
         break;
       case "authorization":
         options.authorization = mapAuthorization(key, v, { fail, int, bool, str, duration, warnings });
+        break;
+      case "tls":
+        options.tls = mapTls(key, v, { fail, parseDuration });
         break;
       case "websocket":
       case "ws":

@@ -13,8 +13,10 @@ import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../
 import { isValidSubject } from "../protocol/subject.js";
 import type { ServerOptions } from "./options.js";
 import type { AuthThrottle } from "./auth/throttle.js";
-import { DEFAULT_AUTH_TIMEOUT_MS, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache } from "./auth/auth.js";
+import { authTimeoutMs, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache } from "./auth/auth.js";
 import { Subscription, type Client, type Router } from "./router.js";
+import type { CertIdentity } from "./auth/cert-identity.js";
+import { tlsTimeoutMs } from "./tls-options.js";
 
 /**
  * What a connection needs of its byte stream. A net.Socket is one; other transports (WebSocket)
@@ -63,6 +65,28 @@ export interface ConnectionHost {
   clientConnected(c: ClientConnection): void;
   /** A producer was stalled (flow control), for the server's counters. */
   noteStall(c: ClientConnection): void;
+}
+
+/** What a transport settled before the connection began (TLS: INFO went out before the handshake). */
+export interface ConnectionInit {
+  /** The nonce the INFO already sent carried. */
+  nonce?: string;
+  /** INFO was sent already (in plain text, before the TLS handshake). */
+  infoSent?: boolean;
+  /** The TLS session, for monitoring; absent on plain connections. */
+  tls?: ConnectionTls;
+  /** The client certificate's identity (verify_and_map). */
+  cert?: CertIdentity | null;
+}
+
+/** A TLS connection's session, as /connz shows it. */
+export interface ConnectionTls {
+  /** "1.3" */
+  version: string;
+  /** "TLS_AES_128_GCM_SHA256" */
+  cipher: string;
+  /** The handshake came before INFO (handshake_first). */
+  first: boolean;
 }
 
 const FIRST_CLIENT_PING_MS = 2000;
@@ -136,6 +160,10 @@ export class ClientConnection implements Client, ParserHandler {
   private heldIn: Buffer[] | null = null;
   /** What this client's INFO asked it to sign (nkey users); "" when none was sent. */
   readonly nonce: string;
+  /** The TLS session; null on plain connections. */
+  readonly tls: ConnectionTls | null;
+  private readonly cert: CertIdentity | null;
+  private readonly infoSent: boolean;
   private writeTimer: NodeJS.Timeout | null = null;
 
   private readonly router: Router;
@@ -144,7 +172,7 @@ export class ClientConnection implements Client, ParserHandler {
   private trace: boolean;
   private readonly log: Logger;
 
-  constructor(readonly cid: number, readonly socket: ClientSocket, private readonly host: ConnectionHost) {
+  constructor(readonly cid: number, readonly socket: ClientSocket, private readonly host: ConnectionHost, init: ConnectionInit = {}) {
     const o = host.options;
     this.router = host.router;
     this.maxPending = o.maxPending;
@@ -153,7 +181,10 @@ export class ClientConnection implements Client, ParserHandler {
     this.trace = o.trace && this.log.isLevelEnabled("trace");
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
-    this.nonce = host.authenticator?.nonceRequired === true ? newNonce() : "";
+    this.nonce = init.nonce ?? (host.authenticator?.nonceRequired === true ? newNonce() : "");
+    this.tls = init.tls ?? null;
+    this.cert = init.cert ?? null;
+    this.infoSent = init.infoSent === true;
     this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload, intern: host.intern, buffers: host.buffers });
     // Before CONNECT a client is pedantic, as in nats-server.
     this.parser.checkPublishSubjects = this.opts.pedantic;
@@ -219,15 +250,18 @@ export class ClientConnection implements Client, ParserHandler {
   }
 
   private greet(): void {
-    this.queue(this.host.infoLine(this));
-    this.flush();
+    if (!this.infoSent) {
+      this.queue(this.host.infoLine(this));
+      this.flush();
+    }
     this.armPing(this.host.options.pingInterval);
     if (this.host.authenticator !== null) this.requireConnect();
   }
 
   private requireConnect(): void {
     this.parser.connectRequired = true;
-    const ms = this.host.options.authorization?.timeout ?? DEFAULT_AUTH_TIMEOUT_MS;
+    const o = this.host.options;
+    const ms = authTimeoutMs(o.authorization, o.tls === null ? null : tlsTimeoutMs(o.tls));
     this.authTimer = setTimeout(() => {
       this.authTimer = null;
       this.log.debug({ cid: this.cid }, "authentication timeout");
@@ -272,7 +306,7 @@ export class ClientConnection implements Client, ParserHandler {
     const auth = this.host.authenticator;
     if (auth !== null) {
       this.bcryptCache ??= new Map();
-      const user = auth.authenticate(o, this.nonce, this.bcryptCache);
+      const user = auth.authenticate(o, this.nonce, this.bcryptCache, this.cert);
       if (user === null) {
         const delay = this.host.authThrottle?.failed(this.remoteAddress) ?? 0;
         this.log.error({ cid: this.cid, user: o.user, ...(delay > 0 ? { ip: this.remoteAddress, backoffMs: delay } : {}) }, "authorization violation");
@@ -653,7 +687,7 @@ export class ClientConnection implements Client, ParserHandler {
       return false;
     }
     this.bcryptCache ??= new Map();
-    const user = auth.authenticate(this.opts, this.nonce, this.bcryptCache);
+    const user = auth.authenticate(this.opts, this.nonce, this.bcryptCache, this.cert);
     if (user === null) {
       this.log.error({ cid: this.cid, user: this.opts.user }, "authorization violation");
       this.sendErrClose(Errors.AuthorizationViolation);

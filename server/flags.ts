@@ -16,12 +16,26 @@ interface FlagDef {
   unsupported?: "warn" | "refuse";
 }
 
+/** The --tls* flags: as in nats-server, any of them replaces the config file's certificates. */
+interface TlsFlags {
+  /** A --tls* flag was given (--tls=false aside). */
+  set: boolean;
+  /** --tls=false: no TLS, whatever the config file says. */
+  disabled: boolean;
+  cert?: string;
+  key?: string;
+  ca?: string;
+  verify?: boolean;
+}
+
 interface CliState {
   configFile: string;
   /** --signal: send this command to a running gnat and exit. */
   signal: string;
+  tls: TlsFlags;
   testConfig: boolean;
   help: boolean;
+  helpTls: boolean;
   version: boolean;
 }
 
@@ -46,6 +60,11 @@ const FLAGS: FlagDef[] = [
   { names: ["user"], kind: "string", arg: "<user>", help: "User required for connections", apply: (o, v) => { o.authorization = { ...o.authorization, user: String(v) }; } },
   { names: ["pass"], kind: "string", arg: "<password>", help: "Password required for connections", apply: (o, v) => { o.authorization = { ...o.authorization, password: String(v) }; } },
   { names: ["auth"], kind: "string", arg: "<token>", help: "Authorization token required for connections", apply: (o, v) => { o.authorization = { ...o.authorization, token: String(v) }; } },
+  { names: ["tls"], kind: "bool", help: "Enable TLS, do not verify clients (default: false)", apply: (_o, v, s) => tlsFlag(s, v === true ? {} : null) },
+  { names: ["tlscert"], kind: "string", arg: "<file>", help: "Server certificate file", apply: (_o, v, s) => tlsFlag(s, { cert: String(v) }) },
+  { names: ["tlskey"], kind: "string", arg: "<file>", help: "Private key for server certificate", apply: (_o, v, s) => tlsFlag(s, { key: String(v) }) },
+  { names: ["tlsverify"], kind: "bool", help: "Enable TLS, verify client certificates", apply: (_o, v, s) => tlsFlag(s, { verify: Boolean(v) }) },
+  { names: ["tlscacert"], kind: "string", arg: "<file>", help: "Client certificate CA for verification", apply: (_o, v, s) => tlsFlag(s, { ca: String(v) }) },
   // nats-server flags for features gnat does not have yet.
   { names: ["ms", "https_port"], kind: "int", help: "", unsupported: "refuse" },
   { names: ["client_advertise"], kind: "string", help: "", unsupported: "warn" },
@@ -61,13 +80,17 @@ const FLAGS: FlagDef[] = [
   { names: ["no_advertise"], kind: "bool", help: "", unsupported: "warn" },
   { names: ["connect_retries"], kind: "int", help: "", unsupported: "warn" },
   { names: ["cluster_name"], kind: "string", help: "", unsupported: "warn" },
-  { names: ["tls"], kind: "bool", help: "", unsupported: "refuse" },
-  { names: ["tlscert"], kind: "string", help: "", unsupported: "refuse" },
-  { names: ["tlskey"], kind: "string", help: "", unsupported: "refuse" },
-  { names: ["tlsverify"], kind: "bool", help: "", unsupported: "refuse" },
-  { names: ["tlscacert"], kind: "string", help: "", unsupported: "refuse" },
-  { names: ["help_tls"], kind: "bool", help: "", unsupported: "refuse" },
+  { names: ["help_tls"], kind: "bool", help: "TLS help", apply: (_o, v, s) => { s.helpTls = Boolean(v); } },
 ];
+
+/**
+ * nats-server's rule: -tls=false turns TLS off (it wins over the other -tls* flags, whatever their
+ * order); any other -tls* flag turns TLS on with the flags' certificates.
+ */
+function tlsFlag(s: CliState, f: Partial<Omit<TlsFlags, "set" | "disabled">> | null): void {
+  if (f === null) s.tls.disabled = true;
+  else s.tls = { ...s.tls, ...f, set: true };
+}
 
 const BY_NAME = new Map<string, FlagDef>();
 for (const f of FLAGS) for (const n of f.names) BY_NAME.set(n, f);
@@ -83,7 +106,7 @@ export interface ParsedArgs {
 /** Parse argv (without node and script) as Go's flag package would. Throws UsageError. */
 export function parseArgs(argv: string[]): ParsedArgs {
   const flags: Partial<ServerOptions> = {};
-  const state: CliState = { configFile: "", signal: "", testConfig: false, help: false, version: false };
+  const state: CliState = { configFile: "", signal: "", tls: { set: false, disabled: false }, testConfig: false, help: false, helpTls: false, version: false };
   const warnings: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -139,6 +162,28 @@ export function usage(program: string): string {
   return lines.join("\n");
 }
 
+/** --help_tls: the tls block gnat reads (nats-server prints its own block and cipher lists). */
+export function tlsUsage(): string {
+  return `
+TLS configuration is specified in the tls section of a configuration file:
+
+    tls {
+        cert_file:       "./certs/server-cert.pem"
+        key_file:        "./certs/server-key.pem"
+        ca_file:         "./certs/ca.pem"
+        verify:          true      # clients must present a certificate signed by ca_file
+        verify_and_map:  true      # ... and it names the user (authorization users)
+        timeout:         2         # seconds (or "500ms") for the handshake
+        handshake_first: true      # the handshake before INFO; "auto" falls back after 50ms
+        pinned_certs:    ["<hex sha256 of a client certificate's SubjectPublicKeyInfo>"]
+    }
+
+or with --tls, --tlscert, --tlskey, --tlscacert and --tlsverify. gnat uses Node's (OpenSSL's)
+default cipher suites and curves, TLS 1.2 and up; cipher_suites, curve_preferences and the
+OCSP and certificate store settings are not supported and refused.
+`;
+}
+
 /** How to name ourselves in messages: the invoked name, but "gnat" for the bare cli.js. */
 export function displayName(program: string): string {
   return program === "cli" ? "gnat" : program;
@@ -162,6 +207,23 @@ export function buildOptions(parsed: ParsedArgs, program: string): { options: Se
   // -user/-pass/-auth override single keys of the file's authorization block, not the block.
   if (fromFile.authorization && parsed.flags.authorization) {
     merged.authorization = { ...fromFile.authorization, ...parsed.flags.authorization };
+  }
+  const t = parsed.state.tls;
+  if (t.disabled) merged.tls = null;
+  else if (t.set) {
+    // The flags make the certificate settings; the file's timeout and handshake mode stay.
+    if (t.cert === undefined) throw new Error("TLS Server certificate must be present and valid");
+    if (t.key === undefined) throw new Error("TLS Server private key must be present and valid");
+    const file = fromFile.tls ?? {};
+    merged.tls = {
+      ...(file.timeout !== undefined ? { timeout: file.timeout } : {}),
+      ...(file.handshakeFirst !== undefined ? { handshakeFirst: file.handshakeFirst } : {}),
+      ...(file.verifyAndMap === true ? { verifyAndMap: true } : {}),
+      certFile: t.cert,
+      keyFile: t.key,
+      ...(t.ca !== undefined ? { caFile: t.ca } : {}),
+      verify: t.verify === true || file.verifyAndMap === true,
+    };
   }
   const options = resolveOptions(merged);
   return { options, warnings };

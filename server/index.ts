@@ -8,10 +8,14 @@ import { errorLine, Errors } from "../protocol/errors.js";
 import { InternTable } from "../protocol/intern.js";
 import { ViewCache } from "../protocol/bytes.js";
 import { BufferPool } from "./outbound.js";
-import { ClientConnection, type ClientSocket, type ConnectionHost } from "./connection.js";
-import { Authenticator, authRequired } from "./auth/auth.js";
+import { ClientConnection, type ClientSocket, type ConnectionHost, type ConnectionInit } from "./connection.js";
+import { Authenticator, authRequired, newNonce } from "./auth/auth.js";
 import { AuthThrottle } from "./auth/throttle.js";
+import { certIdentity, type CertIdentity } from "./auth/cert-identity.js";
 import { listenTcp, type TcpListener } from "./transport/tcp.js";
+import { TlsAcceptor, tlsVersionName, type TlsOptions } from "./transport/tls.js";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { listenWebSocket, type WebSocketListener } from "./transport/websocket.js";
 import { logLevel, openLog, type LogSink } from "./log.js";
 import { applyReload, diffOptions, NO_CONFIG_FILE, resolveReloaded, ReloadError, type ReloadHost } from "./reload.js";
@@ -32,6 +36,13 @@ export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions 
 export const SERVER_VERSION = "2.10.0";
 export const GNAT_VERSION = "0.1.0";
 export const PROTO_VERSION = 1;
+
+/** A TLS client between accept and the end of its handshake: what its INFO already said. */
+interface TlsPending {
+  cid: number;
+  nonce: string;
+  infoSent: boolean;
+}
 
 const serverIdGen = customAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 55);
 
@@ -76,9 +87,13 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   private sysEvents: SystemEvents | null = null;
 
   private listener: TcpListener | null = null;
+  /** Runs client TLS handshakes, when TLS is configured. */
+  private tlsAcceptor: TlsAcceptor<TlsPending> | null = null;
   private wsListener: WebSocketListener | null = null;
   private nextCid = 1;
   private infoPrefix = "";
+  /** INFO for clients of a plain transport (WebSocket) while the client port has TLS. */
+  private plainInfoPrefix = "";
   private dirty: ClientConnection[] = [];
   private flushScheduled = false;
   private readonly flushAll = (): void => this.flushDirty();
@@ -93,8 +108,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
    * command-line flags over it). An embedder may set it too.
    */
   configLoader: (() => ServerOptionsInput) | null = null;
-  /** Reload hooks (see ReloadHost) for the TLS and accounts work: set where those are built. */
-  reloadTls?: ReloadHost["reloadTls"];
+  /** Reload hook (see ReloadHost) for the accounts work: set where that is built. */
   reloadAccounts?: ReloadHost["reloadAccounts"];
   private lameDuckRun: Promise<void> | null = null;
   private listenersStopped = false;
@@ -108,6 +122,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.log = log;
     this.logSink = sink;
     this.setAuthorization(this.options.authorization);
+    const tls = this.options.tls;
+    // Certificates are read now, so a bad one fails startServer, as nats-server fails to start.
+    if (tls !== null) this.tlsAcceptor = new TlsAcceptor<TlsPending>(tls, this.log, (s, p) => this.acceptSecure(s, p));
     this.router.onAutoUnsubscribe = (sub) => {
       if (sub.client instanceof ClientConnection) sub.client.forget(sub);
     };
@@ -165,7 +182,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         this.log.info(`Listening for websocket clients on ws://${ws.host || "0.0.0.0"}:${this.wsListener.port}`);
         this.log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
       }
-      this.listener = await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log);
+      this.listener = this.tlsAcceptor === null
+        ? await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log)
+        : await listenTcp(o.host, o.port, (socket) => this.acceptTls(socket), this.log, { plainReads: false });
     } catch (e) {
       this.monitor?.close();
       this.wsListener?.close();
@@ -173,10 +192,11 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       throw e;
     }
     this.boundPort = this.listener.port;
-    this.infoPrefix = this.buildInfoPrefix();
+    this.buildInfoPrefixes();
     this.writeSideFiles();
     this.log.info({ version: GNAT_VERSION, serverId: this.serverId, serverName: this.serverName }, "Starting gnat");
     this.log.info(`Listening for client connections on ${o.host}:${this.boundPort}`);
+    if (this.tlsAcceptor !== null) this.log.info("TLS required for client connections");
     if (o.maxPayload > MAX_PAYLOAD_WARN) {
       this.log.warn("Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance");
     }
@@ -206,7 +226,12 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.jetstream = js;
   }
 
-  private buildInfoPrefix(): string {
+  private buildInfoPrefixes(): void {
+    this.infoPrefix = this.buildInfoPrefix(this.options.tls !== null);
+    this.plainInfoPrefix = this.options.tls === null ? this.infoPrefix : this.buildInfoPrefix(false);
+  }
+
+  private buildInfoPrefix(tls: boolean): string {
     const o = this.options;
     const info = {
       server_id: this.serverId,
@@ -218,6 +243,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       port: this.boundPort,
       headers: true,
       ...(this.authenticator !== null ? { auth_required: true } : {}),
+      ...(tls ? { tls_required: true } : {}),
+      ...(tls && this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
       max_payload: o.maxPayload,
       ...(o.jetstream ? { jetstream: true } : {}),
     };
@@ -226,25 +253,100 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   }
 
   infoLine(c: ClientConnection, extra = ""): Buffer {
-    const ip = JSON.stringify(c.remoteAddress.startsWith("::ffff:") ? c.remoteAddress.slice(7) : c.remoteAddress);
+    // A TLS client's INFO went out before its handshake; one without TLS came another way.
+    return this.infoFor(c.cid, c.nonce, c.remoteAddress, c.tls !== null, extra);
+  }
+
+  private infoFor(cid: number, nonceValue: string, remoteAddress: string, tls: boolean, extra = ""): Buffer {
+    const ip = JSON.stringify(remoteAddress.startsWith("::ffff:") ? remoteAddress.slice(7) : remoteAddress);
     // The nonce is base64url: nothing in it needs escaping.
-    const nonce = c.nonce === "" ? "" : `,"nonce":"${c.nonce}"`;
-    return Buffer.from(`INFO ${this.infoPrefix}${nonce},"client_id":${c.cid},"client_ip":${ip}${extra}} \r\n`, "latin1");
+    const nonce = nonceValue === "" ? "" : `,"nonce":"${nonceValue}"`;
+    return Buffer.from(`INFO ${tls ? this.infoPrefix : this.plainInfoPrefix}${nonce},"client_id":${cid},"client_ip":${ip}${extra}} \r\n`, "latin1");
+  }
+
+  /**
+   * A client on a TLS port: INFO in plain text (unless handshake_first), then the handshake; the
+   * connection begins once the handshake is done. A client that never completes it is closed
+   * after the TLS timeout, without a word (as nats-server: nothing more can be said in plain).
+   */
+  private acceptTls(raw: Socket): void {
+    const tls = this.tlsAcceptor!;
+    if (this.closing !== null || this.lameDuckRun !== null) {
+      raw.destroy();
+      return;
+    }
+    const cid = this.nextCid++;
+    const nonce = this.authenticator?.nonceRequired === true ? newNonce() : "";
+    const start = (infoSent: boolean): void => {
+      if (this.closing !== null) {
+        raw.destroy();
+        return;
+      }
+      if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? "", true));
+      this.log.debug({ cid, ip: raw.remoteAddress, port: raw.remotePort }, "starting TLS client connection handshake");
+      tls.upgrade(raw, { cid, nonce, infoSent });
+    };
+    const fallback = tls.fallbackMs;
+    if (fallback === 0) {
+      start(!tls.handshakeFirst);
+      return;
+    }
+    // handshake_first with a fallback: whoever speaks first decides. Bytes that arrive are kept
+    // in the socket's buffer, and the TLS socket reads them from there.
+    const decide = (clientFirst: boolean): void => {
+      clearTimeout(timer);
+      raw.off("readable", onReadable);
+      raw.off("close", onClose);
+      start(!clientFirst);
+    };
+    const onReadable = (): void => decide(true);
+    const onClose = (): void => clearTimeout(timer);
+    const timer = setTimeout(() => decide(false), fallback);
+    raw.on("readable", onReadable);
+    raw.once("close", onClose);
+    raw.on("error", () => raw.destroy());
+  }
+
+  private acceptSecure(s: TLSSocket, p: TlsPending): void {
+    const init: ConnectionInit = {
+      nonce: p.nonce,
+      infoSent: p.infoSent,
+      tls: { version: tlsVersionName(s.getProtocol()), cipher: s.getCipher().standardName, first: !p.infoSent },
+    };
+    if (this.authenticator?.tlsMap === true) init.cert = peerIdentity(s);
+    this.accept(s, p.cid, init);
+  }
+
+  /**
+   * New TLS settings (certificates, CA, verify, timeout) for connections from now on; open ones
+   * keep their session. Without an argument the configured files are read again (rotation in
+   * place). Throws, keeping the old settings, when the new ones do not load.
+   */
+  reloadTls(t?: TlsOptions): void {
+    if (this.tlsAcceptor === null) throw new Error("TLS is not configured on this server: it can be rotated, not turned on");
+    const next = t ?? this.tlsAcceptor.options;
+    // Who a certificate names is decided by the authenticator, built once.
+    if ((next.verifyAndMap === true) !== (this.tlsAcceptor.options.verifyAndMap === true)) {
+      throw new Error("verify_and_map cannot change without a restart");
+    }
+    this.tlsAcceptor.setOptions(next);
+    this.options.tls = next;
+    if (this.listener !== null) this.buildInfoPrefixes();
   }
 
   /** Take a new client connection from any transport. */
-  accept(socket: ClientSocket): void {
+  accept(socket: ClientSocket, assignedCid = 0, init: ConnectionInit = {}): void {
     if (this.closing !== null || this.lameDuckRun !== null) {
       socket.destroy();
       return;
     }
-    const cid = this.nextCid++;
-    const c = new ClientConnection(cid, socket, this);
+    const cid = assignedCid > 0 ? assignedCid : this.nextCid++;
+    const c = new ClientConnection(cid, socket, this, init);
     const max = this.options.maxConnections;
     if (max > 0 && this.clients.size >= max) {
       this.log.error({ cid }, "maximum connections exceeded");
       socket.on("error", () => {});
-      socket.write(this.infoLine(c));
+      if (init.infoSent !== true) socket.write(this.infoLine(c));
       socket.end(errorLine(Errors.MaxConnections.text));
       c.closed = true;
       return;
@@ -340,13 +442,13 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     }
     const cur = { ...this.options, port: this.boundPort || this.options.port };
     const next = resolveReloaded(src, cur);
-    const changed = diffOptions(cur, next, { tls: this.reloadTls !== undefined, accounts: this.reloadAccounts !== undefined });
+    const changed = diffOptions(cur, next, { tls: true, accounts: this.reloadAccounts !== undefined });
     applyReload(this, next, changed);
     this.configLoadedAt = new Date();
   }
 
   setAuthorization(auth: ServerOptions["authorization"]): void {
-    this.authenticator = auth !== null && authRequired(auth) ? new Authenticator(auth) : null;
+    this.authenticator = auth !== null && authRequired(auth) ? new Authenticator(auth, { tlsMap: this.options.tls?.verifyAndMap === true }) : null;
     if (this.authenticator === null || auth?.throttle === false) this.authThrottle = null;
     else this.authThrottle ??= new AuthThrottle(auth?.throttle ?? {});
   }
@@ -382,7 +484,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   }
 
   refreshInfo(): void {
-    if (this.listener !== null) this.infoPrefix = this.buildInfoPrefix();
+    if (this.listener !== null) this.buildInfoPrefixes();
   }
 
   // ---- lame duck mode (lameduck.ts) ---------------------------------------------------------
@@ -407,6 +509,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     if (this.listenersStopped) return;
     this.listenersStopped = true;
     this.listenerClosed = this.listener ? this.listener.close() : Promise.resolve();
+    this.tlsAcceptor?.close();
     this.wsListener?.close();
   }
 
@@ -472,6 +575,17 @@ function removeQuietly(path: string): void {
     unlinkSync(path);
   } catch {
     // already gone
+  }
+}
+
+/** The client certificate's identity for verify_and_map; null when there is none to read. */
+function peerIdentity(s: TLSSocket): CertIdentity | null {
+  const x = s.getPeerX509Certificate();
+  if (x === undefined) return null;
+  try {
+    return certIdentity(x.raw);
+  } catch {
+    return null;
   }
 }
 

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { resolveAlerts, type AlertsInput } from "./monitor/alerts.js";
 import { authConfigError, type AuthorizationOptions } from "./auth/auth.js";
 import { goDuration } from "./duration.js";
+import { tlsOptionsError, type TlsOptions } from "./tls-options.js";
 
 export interface ServerOptions {
   /** Interface to listen on; nats-server's default is all interfaces. */
@@ -65,6 +66,8 @@ export interface ServerOptions {
   lameDuckDuration: number;
   /** Lame duck mode: how long to wait before closing the first client, ms (nats-server: 10 s). */
   lameDuckGracePeriod: number;
+  /** TLS for the client port (nats-server's `tls {}`, --tls*); null: plain TCP. See README, TLS. */
+  tls: TlsOptions | null;
 }
 
 /** nats-server's `websocket {}` settings, camel-cased. */
@@ -123,6 +126,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   authorization: null,
   lameDuckDuration: 2 * 60 * 1000,
   lameDuckGracePeriod: 10 * 1000,
+  tls: null,
 };
 
 /** Payloads above this work but are discouraged (nats-server warns the same). */
@@ -180,6 +184,10 @@ export function validateOptions(o: ServerOptions): void {
   }
   if (o.lameDuckDuration > 0 && o.lameDuckGracePeriod >= o.lameDuckDuration) {
     throw new Error(`lame duck grace period (${goDuration(o.lameDuckGracePeriod)}) should be strictly lower than lame duck duration (${goDuration(o.lameDuckDuration)})`);
+  }
+  if (o.tls !== null) {
+    const err = tlsOptionsError(o.tls);
+    if (err !== null) throw new Error(err);
   }
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");
   if (o.maxPending > 0 && o.maxPayload > o.maxPending) {

@@ -7,6 +7,7 @@ import { authRequired, type Authenticator, type AuthorizationOptions } from "./a
 import type { ClientConnection } from "./connection.js";
 import { goDuration } from "./duration.js";
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
+import type { TlsOptions } from "./tls-options.js";
 
 /** A reload that was refused; the running configuration is unchanged. */
 export class ReloadError extends Error {}
@@ -34,11 +35,11 @@ export interface ReloadHost {
   /** INFO for new clients (auth_required, max_payload). */
   refreshInfo(): void;
   /**
-   * Hooks for features built elsewhere: a TLS reload installs new certificates on the listeners
-   * (`listener.setTlsContext()`), an accounts reload re-checks every client's account. Until a
-   * server has them, a change to those keys is refused.
+   * New TLS settings for connections from now on; throws, keeping the old ones, when they do not
+   * load. An accounts reload re-checks every client's account; until a server has that hook, a
+   * change to accounts is refused.
    */
-  reloadTls?: ((next: ServerOptions, prev: ServerOptions) => void) | undefined;
+  reloadTls(next: TlsOptions): void;
   reloadAccounts?: ((next: ServerOptions, prev: ServerOptions) => void) | undefined;
 }
 
@@ -191,6 +192,15 @@ export function applyReload(host: ReloadHost, next: ServerOptions, changed: Key[
     const rule = RELOAD_RULES[k];
     if (rule?.reload === true) groups.add(rule.group);
   }
+  if (groups.has("tls")) {
+    // First, while nothing has changed: certificates that do not load refuse the whole reload.
+    if (next.tls === null || prev.tls === null) throw new ReloadError("config reload not supported for TLS: turning TLS on or off needs a restart");
+    try {
+      host.reloadTls(next.tls);
+    } catch (e) {
+      throw new ReloadError((e as Error).message);
+    }
+  }
   host.options = next;
   if (groups.has("logging")) host.applyLogging(next);
   const notes: string[] = [];
@@ -199,7 +209,6 @@ export function applyReload(host: ReloadHost, next: ServerOptions, changed: Key[
     if (rule?.reload === true) notes.push(...rule.notes(next, prev));
   }
   for (const n of notes) host.log.info(n);
-  if (groups.has("tls")) host.reloadTls?.(next, prev);
   if (groups.has("accounts")) host.reloadAccounts?.(next, prev);
   if (groups.has("auth")) reloadAuthorization(host, next.authorization);
   if (groups.has("limits") || groups.has("logging")) {

@@ -7,6 +7,7 @@ import { fromPublic } from "@nats-io/nkeys";
 import type { ConnectOptions } from "../../protocol/connect.js";
 import type { Permissions } from "./permissions.js";
 import type { AuthThrottleOptions } from "./throttle.js";
+import { mapCertToUser, type CertIdentity } from "./cert-identity.js";
 
 /** One entry of `authorization { users: [...] }`. */
 export interface UserEntry {
@@ -55,6 +56,14 @@ export interface AuthenticatedUser {
 export const DEFAULT_AUTH_TIMEOUT_MS = 2000;
 
 /**
+ * The auth timeout in force, ms: the configured one, else nats-server's default, which with TLS
+ * on is the TLS timeout plus a second (the handshake must not eat the client's time to CONNECT).
+ */
+export function authTimeoutMs(a: AuthorizationOptions | null, tlsTimeoutMs: number | null): number {
+  return a?.timeout ?? (tlsTimeoutMs === null ? DEFAULT_AUTH_TIMEOUT_MS : tlsTimeoutMs + 1000);
+}
+
+/**
  * bcrypt hashes that matched on this connection: hash → the password that matched. Per
  * connection only, so a password change (a new server) or another client never rides on it.
  * bcrypt is slow by design; a client that sends CONNECT again should not pay it twice.
@@ -94,8 +103,13 @@ export function authConfigError(a: AuthorizationOptions): string | null {
 export class Authenticator {
   private readonly users: Map<string, UserEntry> | null;
   private readonly nkeys: Map<string, NkeyUser> | null;
+  /** tls verify_and_map: users are named by the client certificate, not the CONNECT. */
+  readonly tlsMap: boolean;
+  private readonly userNames: string[];
 
-  constructor(private readonly config: AuthorizationOptions) {
+  constructor(private readonly config: AuthorizationOptions, opts: { tlsMap?: boolean } = {}) {
+    this.tlsMap = opts.tlsMap === true && config.users !== undefined && config.users.length > 0;
+    this.userNames = (config.users ?? []).map((u) => u.user);
     this.users = config.users === undefined ? null : new Map(config.users.map((u) => [u.user, u]));
     this.nkeys = config.nkeys === undefined || config.nkeys.length === 0 ? null : new Map(config.nkeys.map((k) => [k.nkey, k]));
   }
@@ -109,13 +123,19 @@ export class Authenticator {
    * The user the CONNECT proves to be, or null. `nonce` is the one this connection's INFO
    * carried (nkey users sign it). The order is nats-server's: an nkey in the CONNECT is looked
    * up among the nkey users only; otherwise the users list, then a token, then a single user.
+   * Under verify_and_map the users list is searched by the certificate's identity (`cert`).
    */
-  authenticate(opts: ConnectOptions, nonce: string, cache: BcryptCache): AuthenticatedUser | null {
+  authenticate(opts: ConnectOptions, nonce: string, cache: BcryptCache, cert: CertIdentity | null = null): AuthenticatedUser | null {
     const c = this.config;
     if (this.nkeys !== null && opts.nkey !== "") {
       const k = this.nkeys.get(opts.nkey);
       if (k === undefined || !verifyNonce(k.nkey, nonce, opts.sig)) return null;
       return { name: k.nkey, permissions: k.permissions ?? c.defaultPermissions ?? null };
+    }
+    if (this.users !== null && this.tlsMap) {
+      const name = cert === null ? null : mapCertToUser(cert, this.userNames);
+      const u = name === null ? undefined : this.users.get(name);
+      return u === undefined ? null : { name: u.user, permissions: u.permissions ?? null };
     }
     if (this.users !== null) {
       const u = this.users.get(opts.user);

@@ -1,6 +1,7 @@
 // /connz: open connections, and a bounded ring of closed ones, in nats-server's ConnInfo shape.
 // Everything is read from counters the connections keep anyway; nothing here runs per message.
 import type { ClientConnection } from "../connection.js";
+import { peerCertificates, type PeerCertInfo } from "./peer-certs.js";
 import { goDuration, goTime, goUptime } from "./format.js";
 import { BadRequest, type MonitoredServer, type Query } from "./source.js";
 
@@ -37,6 +38,11 @@ interface ConnRow {
   name: string;
   lang: string;
   version: string;
+  tlsVersion: string;
+  tlsCipher: string;
+  tlsFirst: boolean;
+  /** Only for open connections asked for with auth=true. */
+  peerCerts: PeerCertInfo[] | null;
   subs: SubDetail[];
 }
 
@@ -52,7 +58,7 @@ export function subDetail(s: { subject: string; queue: string; sid: string; deli
   };
 }
 
-function rowOf(c: ClientConnection, stopMs: number, reason: string): ConnRow {
+function rowOf(c: ClientConnection, stopMs: number, reason: string, auth = false): ConnRow {
   const subs: SubDetail[] = [];
   for (const s of c.subs.values()) subs.push(subDetail(s, c.cid));
   const o = c.opts;
@@ -61,6 +67,8 @@ function rowOf(c: ClientConnection, stopMs: number, reason: string): ConnRow {
     lastMs: c.lastActivityAt, stopMs, reason, rttMs: c.roundTripMs, pending: stopMs > 0 ? 0 : c.pendingBytes,
     inMsgs: c.inMsgs, outMsgs: c.outMsgs, inBytes: c.inBytes, outBytes: c.outBytes, stalls: c.stalls,
     name: o.name, lang: o.lang, version: o.version, subs,
+    tlsVersion: c.tls?.version ?? "", tlsCipher: c.tls?.cipher ?? "", tlsFirst: c.tls?.first === true,
+    peerCerts: auth && c.tls !== null ? peerCertificates(c.socket) : null,
   };
 }
 
@@ -146,6 +154,10 @@ function render(r: ConnRow, now: number, subs: "none" | "list" | "detail"): Reco
   if (r.name !== "") o.name = r.name;
   if (r.lang !== "") o.lang = r.lang;
   if (r.version !== "") o.version = r.version;
+  if (r.tlsVersion !== "") o.tls_version = r.tlsVersion;
+  if (r.tlsCipher !== "") o.tls_cipher_suite = r.tlsCipher;
+  if (r.peerCerts !== null && r.peerCerts.length > 0) o.tls_peer_certs = r.peerCerts;
+  if (r.tlsFirst) o.tls_first = true;
   if (r.subs.length > 0 && subs === "list") o.subscriptions_list = r.subs.map((s) => s.subject);
   if (r.subs.length > 0 && subs === "detail") o.subscriptions_list_detail = r.subs;
   return o;
@@ -155,7 +167,7 @@ export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): 
   const sortRaw = q.str("sort");
   if (sortRaw !== "" && !SORT_KEYS.has(sortRaw)) throw new BadRequest(`invalid sorting option: ${sortRaw}`);
   const sort = (sortRaw === "" ? "cid" : sortRaw) as SortKey;
-  q.bool("auth");
+  const auth = q.bool("auth");
   const subsMode = q.str("subs").toLowerCase() === "detail" ? "detail" : q.bool("subs") ? "list" : "none";
   const offset = Math.max(0, q.int("offset"));
   let limit = q.int("limit");
@@ -182,10 +194,10 @@ export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): 
       if (hit !== undefined) rows.push(hit);
     } else {
       const c = s.clients.get(cid);
-      if (c !== undefined) rows.push(rowOf(c, 0, ""));
+      if (c !== undefined) rows.push(rowOf(c, 0, "", auth));
     }
   } else {
-    if (state !== "closed") for (const c of s.clients.values()) rows.push(rowOf(c, 0, ""));
+    if (state !== "closed") for (const c of s.clients.values()) rows.push(rowOf(c, 0, "", auth));
     rows = rows.concat(closedRows);
   }
   rows.sort(comparator(sort, now));

@@ -4,6 +4,8 @@ import { availableParallelism, cpus } from "node:os";
 import { goTime, goUptime } from "./format.js";
 import { jetStreamConfig, jetStreamStats } from "./jsz.js";
 import type { MonitoredServer } from "./source.js";
+import { authTimeoutMs } from "../auth/auth.js";
+import { DEFAULT_TLS_TIMEOUT_MS, tlsTimeoutMs, tlsVerify } from "../tls-options.js";
 
 const NS_PER_MS = 1e6;
 
@@ -48,6 +50,8 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     go: `node${process.versions.node}`,
     host: o.host,
     port: s.port,
+    ...(o.tls !== null ? { tls_required: true } : {}),
+    ...(o.tls !== null && tlsVerify(o.tls) ? { tls_verify: true } : {}),
     max_connections: o.maxConnections,
     ...(o.maxSubscriptions > 0 ? { max_subscriptions: o.maxSubscriptions } : {}),
     ping_interval: o.pingInterval * NS_PER_MS,
@@ -56,8 +60,8 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     http_port: http.port,
     http_base_path: "",
     https_port: 0,
-    // gnat has no authentication yet; nats-server's default timeouts, in seconds.
-    auth_timeout: 2,
+    // Seconds, as nats-server reports them.
+    auth_timeout: authTimeoutMs(o.authorization, o.tls === null ? null : tlsTimeoutMs(o.tls)) / 1000,
     max_control_line: o.maxControlLine,
     max_payload: o.maxPayload,
     max_pending: o.maxPending,
@@ -67,7 +71,7 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     mqtt: {},
     websocket: {},
     jetstream: js === null ? {} : { config: jetStreamConfig(s), stats: jetStreamStats(js) },
-    tls_timeout: 2,
+    tls_timeout: (o.tls === null ? DEFAULT_TLS_TIMEOUT_MS : tlsTimeoutMs(o.tls)) / 1000,
     write_deadline: o.writeDeadline * NS_PER_MS,
     start: goTime(start),
     now: goTime(now),

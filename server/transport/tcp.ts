@@ -39,9 +39,13 @@ function readIntoShared(socket: Socket, shared: Buffer): boolean {
   return true;
 }
 
-export function listenTcp(host: string, port: number, onSocket: (s: Socket) => void, log: Logger): Promise<TcpListener> {
+/**
+ * `plainReads: false` leaves each socket's reads alone: a TLS socket takes over the handle and
+ * reads through OpenSSL, so it must not be switched to the shared buffer.
+ */
+export function listenTcp(host: string, port: number, onSocket: (s: Socket) => void, log: Logger, opts: { plainReads?: boolean } = {}): Promise<TcpListener> {
   const shared = Buffer.allocUnsafeSlow(READ_SIZE);
-  let sharedReads = true;
+  let sharedReads = opts.plainReads !== false;
   // Paused on accept, so the read mode is set before the first read.
   const server: NetServer = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
     // Small writes go out at once: protocol replies and latency matter more than packet count.
@@ -51,7 +55,7 @@ export function listenTcp(host: string, port: number, onSocket: (s: Socket) => v
       log.debug("reading into fresh buffers: this Node has no user-buffer reads for accepted sockets");
     }
     onSocket(socket);
-    socket.resume();
+    if (opts.plainReads !== false) socket.resume();
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -91,8 +91,7 @@ describe("flags", () => {
   });
 
   test("refuses security flags it does not support yet", () => {
-    expect(() => parseArgs(["--tls"])).toThrow(/refusing/);
-    expect(() => parseArgs(["--tlscert", "x"])).toThrow(/refusing/);
+    expect(() => parseArgs(["--https_port", "443"])).toThrow(/refusing/);
   });
 
   test("--user/--pass and --auth set authorization", () => {

@@ -201,7 +201,7 @@ describe("config to options", () => {
     expect(errorOf(() => loadConfigFile(file("jetstream: maybe"), {})).message).toMatch(/Expected 'enabled' or 'disabled'/);
   });
 
-  test.each(["authorization { users: [ { user: a, password: b } ], auth_callout: { issuer: x } }", "accounts { A: {} }", "tls { cert_file: x }", "no_auth_user: bob",
+  test.each(["authorization { users: [ { user: a, password: b } ], auth_callout: { issuer: x } }", "accounts { A: {} }", "tls { cert_file: x, cipher_suites: [a] }", "tls { cert_file: x, ocsp_peer: true }", "no_auth_user: bob",
     "operator: /x.jwt", "system_account: SYS", "websocket { port: 1, tls { cert_file: x } }", "cluster { authorization { user: a } }"])(
     "refuses to start with %s rather than run unprotected", (text) => {
       const e = errorOf(() => loadConfigFile(file(text), {}));

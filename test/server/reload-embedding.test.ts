@@ -12,6 +12,9 @@ import type { ServerOptionsInput } from "../../server/options.js";
 import { kits } from "../clients/kits.js";
 import { createUser } from "@nats-io/nkeys";
 import { CLI, ensureBuilt, RawClient } from "./process-kit.js";
+import { makeTestCerts } from "../helpers/certs.js";
+import * as net from "node:net";
+import * as tls from "node:tls";
 
 const servers: Server[] = [];
 const raws: RawClient[] = [];
@@ -63,14 +66,38 @@ describe("server.reload()", () => {
     expect(() => s.reload({ ...base, future: 1 } as ServerOptionsInput)).toThrow("config reload not supported for future: old=undefined, new=1");
   });
 
-  test("tls and accounts changes are refused until the server has their reload hook, then go to it", async () => {
+  test("a tls change rotates certificates for new clients; turning TLS on, or certificates that do not load, are refused", async () => {
+    const certs = makeTestCerts();
+    try {
+      const plain = await server();
+      expect(() => plain.reload({ ...base, tls: { certFile: certs.server.cert, keyFile: certs.server.key } }))
+        .toThrow("config reload not supported for TLS: turning TLS on or off needs a restart");
+      expect(plain.options.tls).toBeNull();
+      const first = { certFile: certs.server.cert, keyFile: certs.server.key };
+      const s = await server({ tls: first });
+      expect(() => s.reload({ ...base, tls: { certFile: certs.server.cert, keyFile: `${certs.dir}/missing.pem` } }))
+        .toThrow(/error parsing X509 certificate\/key pair/);
+      expect(s.options.tls).toEqual(expect.objectContaining(first));
+      s.reload({ ...base, tls: { certFile: certs.otherServer.cert, keyFile: certs.otherServer.key } });
+      expect(s.options.tls).toEqual(expect.objectContaining({ certFile: certs.otherServer.cert }));
+      // A client that trusts only the new CA now completes its handshake.
+      const ok = await new Promise<boolean>((resolve) => {
+        const sock = net.connect(s.port, "127.0.0.1");
+        sock.once("data", () => {
+          const t = tls.connect({ socket: sock, ca: readFileSync(certs.otherCa), servername: "localhost" }, () => { t.destroy(); resolve(true); });
+          t.once("error", () => resolve(false));
+        });
+      });
+      expect(ok).toBe(true);
+    } finally {
+      certs.cleanup();
+    }
+  });
+
+  test("accounts changes are refused until the server has their reload hook, then go to it", async () => {
     const s = await server();
-    const withTls = { ...base, tls: { cert: "a.pem" } } as ServerOptionsInput;
-    expect(() => s.reload(withTls)).toThrow("config reload not supported for tls");
-    const seen: unknown[] = [];
-    s.reloadTls = (next) => seen.push((next as unknown as { tls: unknown }).tls);
-    s.reload(withTls);
-    expect(seen).toEqual([{ cert: "a.pem" }]);
+    const withAccounts = { ...base, accounts: { A: {} } } as ServerOptionsInput;
+    expect(() => s.reload(withAccounts)).toThrow(/config reload not supported for accounts/);
   });
 
   test("the configLoader is what a plain reload() reads", async () => {

@@ -1,0 +1,66 @@
+// nats.go (Debian's) over TLS against gnat: Go's crypto/tls on the other end, with a CA, with a
+// client certificate under verify, and without one.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startServer, type Server } from "../../server/index.js";
+import { makeTestCerts, type TestCerts } from "../helpers/certs.js";
+
+const SRC = join(import.meta.dirname, "go-tls");
+const NATS_GO = "/usr/share/gocode/src/github.com/nats-io/nats.go";
+const goBin = spawnSync("sh", ["-c", "command -v go"], { encoding: "utf8" }).stdout.trim();
+const why = !goBin ? "go is not installed (apt-get install golang-go)" : !existsSync(NATS_GO) ? "nats.go is not installed (apt-get install golang-github-nats-io-go-nats-dev)" : "";
+if (why) console.warn(`\n*** SKIPPING the nats.go TLS tests: ${why} ***\n`);
+
+let bin = "";
+let certs: TestCerts;
+let plain: Server;
+let verifying: Server;
+beforeAll(async () => {
+  if (why) return;
+  certs = makeTestCerts();
+  bin = join(mkdtempSync(join(tmpdir(), "gnat-go-tls-")), "client");
+  const env = { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "", GOPROXY: "off", GOTOOLCHAIN: "local", GOCACHE: join(tmpdir(), "gnat-loadgen-gocache") };
+  const r = spawnSync(goBin, ["build", "-o", bin, "."], { cwd: SRC, env, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`go build failed:\n${r.stderr}`);
+  const tls = { certFile: certs.server.cert, keyFile: certs.server.key, caFile: certs.ca };
+  plain = await startServer({ host: "127.0.0.1", port: 0, noLog: true, tls });
+  verifying = await startServer({ host: "127.0.0.1", port: 0, noLog: true, tls: { ...tls, verify: true } });
+}, 120_000);
+afterAll(async () => {
+  await Promise.all([plain?.close(), verifying?.close()]);
+  certs?.cleanup();
+});
+
+/** Run the Go client; async, since the servers run in this process and must keep serving. */
+async function run(s: Server, withCert: boolean): Promise<{ status: number | null; out: string }> {
+  const args = ["-url", `tls://127.0.0.1:${s.port}`, "-ca", certs.ca, ...(withCert ? ["-cert", certs.alice.cert, "-key", certs.alice.key] : [])];
+  return new Promise((resolve) => {
+    const c = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    c.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    c.on("close", (status) => resolve({ status, out }));
+  });
+}
+
+describe.skipIf(why !== "")("nats.go over TLS", () => {
+  test("connects with the CA and round-trips a message, over TLS 1.3", async () => {
+    const r = await run(plain, false);
+    expect(r.out.trim()).toBe("ok hello tls=304");
+    expect(r.status).toBe(0);
+  });
+
+  test("connects with a client certificate under verify", async () => {
+    const r = await run(verifying, true);
+    expect(r.out.trim()).toBe("ok hello tls=304");
+  });
+
+  test("fails without a client certificate under verify", async () => {
+    const r = await run(verifying, false);
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/^error: .*certificate required/);
+  });
+});
