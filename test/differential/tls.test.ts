@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { makeClientCert, makeTestCerts, type CertPair, type TestCerts } from "../helpers/certs.js";
+import { makeClientCert, makeTestCerts, readPlainInfo, type CertPair, type TestCerts } from "../helpers/certs.js";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -61,18 +61,7 @@ interface Upgraded {
 /** A client as the NATS clients are: INFO in plain, then the handshake. */
 async function upgrade(port: number, pair?: CertPair): Promise<Upgraded> {
   const raw = netConnect(port, "127.0.0.1");
-  const line = await new Promise<string>((resolve) => {
-    let buf = "";
-    const onData = (d: Buffer): void => {
-      buf += d.toString("latin1");
-      if (buf.includes("\r\n")) {
-        raw.off("data", onData);
-        raw.pause();
-        resolve(buf);
-      }
-    };
-    raw.on("data", onData);
-  });
+  const line = await readPlainInfo(raw);
   const socket = tlsConnect({
     socket: raw, servername: "localhost", ca: certs.pem(certs.ca),
     ...(pair ? { cert: certs.pem(pair.cert), key: certs.pem(pair.key) } : {}),

@@ -73,3 +73,19 @@ export function makeTestCerts(): TestCerts {
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/** The plain INFO line a TLS port sends before the handshake; the socket is left paused after it. */
+export function readPlainInfo(raw: import("node:net").Socket): Promise<string> {
+  return new Promise<string>((resolve) => {
+    let buf = "";
+    const onData = (d: Buffer): void => {
+      buf += d.toString("latin1");
+      if (buf.includes("\r\n")) {
+        raw.off("data", onData);
+        raw.pause();
+        resolve(buf);
+      }
+    };
+    raw.on("data", onData);
+  });
+}

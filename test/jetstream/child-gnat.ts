@@ -42,14 +42,5 @@ export function exited(c: ChildProcess): Promise<void> {
   return new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("exit", () => r())));
 }
 
-/** mulberry32: small, seedable, good enough to pick kill points and payload sizes. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded: the fuzzer's generator, to pick kill points and payload sizes. */
+export { prng as rng } from "../../bench/fuzz/engine.js";

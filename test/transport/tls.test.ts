@@ -4,7 +4,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
-import { makeTestCerts, type TestCerts, type CertPair } from "../helpers/certs.js";
+import { makeTestCerts, readPlainInfo, type TestCerts, type CertPair } from "../helpers/certs.js";
 import { rawPeer } from "./ws-helpers.js";
 
 let certs: TestCerts;
@@ -78,18 +78,7 @@ async function tlsClient(port: number, opts: { ca?: string; pair?: CertPair; fir
   await once(raw, "connect");
   let plainInfo = "";
   if (opts.first !== true) {
-    plainInfo = await new Promise<string>((resolve) => {
-      let buf = "";
-      const onData = (d: Buffer): void => {
-        buf += d.toString("latin1");
-        if (buf.includes("\r\n")) {
-          raw.off("data", onData);
-          raw.pause();
-          resolve(buf);
-        }
-      };
-      raw.on("data", onData);
-    });
+    plainInfo = await readPlainInfo(raw);
   }
   const socket = tlsConnect({
     socket: raw,
