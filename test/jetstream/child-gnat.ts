@@ -1,16 +1,11 @@
 // gnat as a real child process, for the kill -9 tests: started on a free loopback port, found
 // through its ports file, killed for real. Seeded randomness so a failing run can be replayed.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { CLI, ensureBuilt } from "../server/process-kit.js";
 
-const root = resolve(import.meta.dirname, "../..");
-export const CLI = join(root, "dist/server/cli.js");
-
-/** Build dist/ when a test runs before `npm run build` did. */
-export function ensureBuilt(): void {
-  if (!existsSync(CLI)) spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
-}
+export { ensureBuilt };
 
 export interface Running { child: ChildProcess; url: string; }
 
