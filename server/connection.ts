@@ -60,6 +60,14 @@ export interface ConnectionHost {
   clientConnected(c: ClientConnection): void;
   /** A producer was stalled (flow control), for the server's counters. */
   noteStall(c: ClientConnection): void;
+  /** The account an authenticated user belongs to (servers with accounts configured). */
+  accountFor?(user: AuthenticatedUser): ConnectionAccount;
+}
+
+/** What a connection holds of its account: the name, and the router of its subject space. */
+export interface ConnectionAccount {
+  readonly name: string;
+  readonly router: Router;
 }
 
 const FIRST_CLIENT_PING_MS = 2000;
@@ -81,6 +89,8 @@ export class ClientConnection implements Client, ParserHandler {
   headers = false;
   closed = false;
   closeReason = "";
+  /** The account this client is in; "$G" unless accounts are configured. */
+  account = "$G";
 
   // Statistics, for monitoring.
   inMsgs = 0;
@@ -129,7 +139,8 @@ export class ClientConnection implements Client, ParserHandler {
   readonly nonce: string;
   private writeTimer: NodeJS.Timeout | null = null;
 
-  private readonly router: Router;
+  /** The router of this client's account (set again when its CONNECT puts it in another). */
+  private router: Router;
   private readonly maxPending: number;
   private readonly stallMark: number;
   private readonly trace: boolean;
@@ -182,7 +193,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.queue(this.host.infoLine(this));
     this.flush();
     this.armPing(this.host.options.pingInterval);
-    if (this.host.authenticator !== null) {
+    if (this.host.authenticator !== null && !this.host.authenticator.connectOptional) {
       this.parser.connectRequired = true;
       const ms = this.host.options.authorization?.timeout ?? DEFAULT_AUTH_TIMEOUT_MS;
       this.authTimer = setTimeout(() => {
@@ -236,6 +247,8 @@ export class ClientConnection implements Client, ParserHandler {
       }
       this.user = user;
       this.perms = user.permissions === null ? null : new PermissionChecker(user.permissions);
+      const acc = this.host.accountFor?.(user);
+      if (acc !== undefined) this.joinAccount(acc);
       this.parser.connectRequired = false;
       this.clearAuthTimer();
     }
@@ -245,6 +258,22 @@ export class ClientConnection implements Client, ParserHandler {
       this.rtt = Math.max(1, Date.now() - this.start);
       this.armPing(Math.min(this.host.options.pingInterval, FIRST_CLIENT_PING_MS) * (1 + Math.random() * 0.2));
       this.host.clientConnected(this);
+    }
+  }
+
+  /** Move into `acc`'s subject space; subscriptions made before (no_auth_user) move along. */
+  private joinAccount(acc: ConnectionAccount): void {
+    this.account = acc.name;
+    if (acc.router === this.router) return;
+    const old = this.router;
+    this.router = acc.router;
+    for (const [sid, sub] of this.subs) {
+      old.unsubscribe(sub);
+      const moved = new Subscription(this, sub.subject, sub.queue, sid);
+      moved.max = sub.max;
+      moved.delivered = sub.delivered;
+      this.subs.set(sid, moved);
+      acc.router.subscribe(moved);
     }
   }
 

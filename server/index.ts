@@ -8,7 +8,7 @@ import { errorLine, Errors } from "../protocol/errors.js";
 import { InternTable } from "../protocol/intern.js";
 import { ViewCache } from "../protocol/bytes.js";
 import { BufferPool } from "./outbound.js";
-import { ClientConnection, type ClientSocket, type ConnectionHost } from "./connection.js";
+import { ClientConnection, type ClientSocket, type ConnectionAccount, type ConnectionHost } from "./connection.js";
 import { Authenticator, authRequired } from "./auth/auth.js";
 import { listenTcp, type TcpListener } from "./transport/tcp.js";
 import { listenWebSocket, type WebSocketListener } from "./transport/websocket.js";
@@ -17,10 +17,15 @@ import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOption
 import { InternalClient, Router } from "./router.js";
 import { tmpdir } from "node:os";
 import { serveApi } from "./jetstream/api.js";
-import { JetStream } from "./jetstream/jetstream.js";
+import { JetStream, type JetStreamOptions } from "./jetstream/jetstream.js";
 import { MonitorServer } from "./monitor/http.js";
 import { Alerts, resolveAlerts } from "./monitor/alerts.js";
 import { clientInfo, SystemEvents } from "./events.js";
+import type { AuthenticatedUser } from "./auth/auth.js";
+import { NoAuthUserAuthenticator } from "./accounts/auth.js";
+import { mergedAuthorization, userAccounts } from "./accounts/options.js";
+import { AccountRegistry } from "./accounts/accounts.js";
+import { startAccountJetStreams } from "./accounts/jetstream.js";
 
 export { type ServerOptions, type ServerOptionsInput } from "./options.js";
 export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions } from "./router.js";
@@ -54,7 +59,9 @@ export class Server implements ConnectionHost {
   /** Times a producer was stalled by flow control (nats-server's varz stalled_clients). */
   stalledClients = 0;
 
-  /** JetStream of the one account gnat has ("$G"), when enabled. */
+  /** The accounts, when `accounts` are configured (null: everyone is in $G, on `router`). */
+  readonly accounts: AccountRegistry | null;
+  /** JetStream of the global account ("$G"), when enabled (and no accounts are configured). */
   jetstream: JetStream | null = null;
   /** The monitoring HTTP server, when a monitoring port is set. */
   monitor: MonitorServer | null = null;
@@ -78,12 +85,25 @@ export class Server implements ConnectionHost {
   constructor(input: ServerOptionsInput = {}) {
     this.options = resolveOptions(input);
     this.log = createLogger(this.options);
-    const auth = this.options.authorization;
-    this.authenticator = auth !== null && authRequired(auth) ? new Authenticator(auth) : null;
-    this.router.onAutoUnsubscribe = (sub) => {
-      if (sub.client instanceof ClientConnection) sub.client.forget(sub);
+    const o = this.options;
+    const auth = mergedAuthorization(o.authorization, o.accounts);
+    this.authenticator = auth === null || !authRequired(auth) ? null
+      : o.noAuthUser !== "" ? new NoAuthUserAuthenticator(auth, o.noAuthUser) : new Authenticator(auth);
+    this.accounts = o.accounts === null ? null
+      : new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);
+    const onAutoUnsubscribe = (sub: { client: unknown }): void => {
+      if (sub.client instanceof ClientConnection) sub.client.forget(sub as never);
     };
+    this.router.onAutoUnsubscribe = onAutoUnsubscribe;
+    for (const a of this.accounts?.accounts.values() ?? []) a.router.onAutoUnsubscribe = onAutoUnsubscribe;
   }
+
+  /** ConnectionHost.accountFor: the account of an authenticated user. */
+  accountFor(user: AuthenticatedUser): ConnectionAccount {
+    return this.accounts === null ? this.globalAccount : this.accounts.forUser(user.name);
+  }
+
+  private readonly globalAccount: ConnectionAccount = { name: "$G", router: this.router };
 
   get port(): number {
     return this.boundPort;
@@ -117,13 +137,17 @@ export class Server implements ConnectionHost {
 
   async listen(): Promise<void> {
     const o = this.options;
-    if (o.jetstream) this.startJetStream();
+    if (o.jetstream) {
+      if (this.accounts === null) this.startJetStream();
+      else startAccountJetStreams(this, this.accounts);
+    }
     const alerts = resolveAlerts(o.alerts);
     if (Object.keys(alerts.rules).length > 0) {
       this.alerts = new Alerts(this, alerts, this.internalClient(), this.log);
       this.alerts.start();
     }
-    this.sysEvents = new SystemEvents(this, this.internalClient());
+    this.sysEvents = this.accounts === null ? new SystemEvents(this, this.internalClient())
+      : new SystemEvents(this, this.accounts.system.router.internalClient(), false);
     // Monitoring first, as nats-server does: it is up by the time clients can connect.
     if (o.httpPort !== null) {
       const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log);
@@ -155,13 +179,16 @@ export class Server implements ConnectionHost {
     this.log.info("Server is ready");
   }
 
-  /** JetStream for the global account: its streams recovered from disk, then its API served. */
-  private startJetStream(): void {
+  /** Where JetStream keeps its files: <storeDir>/jetstream/<account>/streams/<stream>. */
+  get jetStreamStoreDir(): string {
+    return this.options.storeDir || join(tmpdir(), "nats");
+  }
+
+  /** JetStream settings every account's JetStream starts from. */
+  jetStreamOptions(): JetStreamOptions {
     const o = this.options;
-    const storeDir = o.storeDir || join(tmpdir(), "nats");
-    this.log.info({ storeDir }, "Starting JetStream");
-    const js = new JetStream("$G", this.internalClient(), {
-      storeDir,
+    return {
+      storeDir: this.jetStreamStoreDir,
       maxMemory: o.maxMemoryStore,
       maxStore: o.maxFileStore,
       syncIntervalMs: o.syncInterval,
@@ -172,7 +199,14 @@ export class Server implements ConnectionHost {
         const c = this.clients.get(cid);
         return c === undefined ? null : clientInfo(c, null, this.serverName);
       },
-    });
+    };
+  }
+
+  /** JetStream for the global account: its streams recovered from disk, then its API served. */
+  private startJetStream(): void {
+    const storeDir = this.jetStreamStoreDir;
+    this.log.info({ storeDir }, "Starting JetStream");
+    const js = new JetStream("$G", this.internalClient(), this.jetStreamOptions());
     js.recover();
     serveApi(js);
     this.jetstream = js;
@@ -189,7 +223,7 @@ export class Server implements ConnectionHost {
       host: o.host,
       port: this.boundPort,
       headers: true,
-      ...(this.authenticator !== null ? { auth_required: true } : {}),
+      ...(this.authenticator !== null && !this.authenticator.connectOptional ? { auth_required: true } : {}),
       max_payload: o.maxPayload,
       ...(o.jetstream ? { jetstream: true } : {}),
     };
@@ -323,6 +357,14 @@ export class Server implements ConnectionHost {
     if (this.jetstream !== null) {
       await this.jetstream.close();
       this.jetstream.ic.close();
+    }
+    if (this.accounts !== null) {
+      for (const a of this.accounts.accounts.values()) {
+        if (a.jetstream === null) continue;
+        await a.jetstream.close();
+        a.jetstream.ic.close();
+      }
+      this.accounts.close();
     }
     for (const f of [this.portsFile, this.pidFileWritten]) {
       if (!f) continue;

@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import { resolveAlerts, type AlertsInput } from "./monitor/alerts.js";
 import { authConfigError, type AuthorizationOptions } from "./auth/auth.js";
+import { accountsConfigError, mergedAuthorization, type AccountsOptions } from "./accounts/options.js";
 
 export interface ServerOptions {
   /** Interface to listen on; nats-server's default is all interfaces. */
@@ -60,6 +61,15 @@ export interface ServerOptions {
    * applies to WebSocket clients.
    */
   authorization: AuthorizationOptions | null;
+  /**
+   * nats-server's `accounts {}`: each account its own subject space, with its users, exports,
+   * imports and JetStream. null: one account ($G) for everyone, as before.
+   */
+  accounts: AccountsOptions | null;
+  /** A client whose CONNECT has no credentials is this user (nats-server `no_auth_user`). */
+  noAuthUser: string;
+  /** The account that receives $SYS events (nats-server `system_account`); "": `$SYS`. */
+  systemAccount: string;
 }
 
 /** nats-server's `websocket {}` settings, camel-cased. */
@@ -116,6 +126,9 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   alerts: {},
   websocket: null,
   authorization: null,
+  accounts: null,
+  noAuthUser: "",
+  systemAccount: "",
 };
 
 /** Payloads above this work but are discouraged (nats-server warns the same). */
@@ -167,10 +180,13 @@ export function validateOptions(o: ServerOptions): void {
       if (!URL.canParse(origin)) throw new Error(`unable to parse allowed origin: ${origin}`);
     }
   }
-  if (o.authorization !== null) {
-    const err = authConfigError(o.authorization);
+  const auth = mergedAuthorization(o.authorization, o.accounts);
+  if (auth !== null) {
+    const err = authConfigError(auth);
     if (err !== null) throw new Error(err);
   }
+  const accErr = accountsConfigError(o.accounts, o.noAuthUser, o.authorization);
+  if (accErr !== null) throw new Error(accErr);
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");
   if (o.maxPending > 0 && o.maxPayload > o.maxPending) {
     throw new Error(`max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`);

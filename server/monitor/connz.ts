@@ -37,6 +37,9 @@ interface ConnRow {
   name: string;
   lang: string;
   version: string;
+  /** The authenticated user ("" when none) and the account, shown with auth=true. */
+  user: string;
+  account: string;
   subs: SubDetail[];
 }
 
@@ -60,7 +63,7 @@ function rowOf(c: ClientConnection, stopMs: number, reason: string): ConnRow {
     cid: c.cid, ip: stripMapped(c.remoteAddress), port: c.remotePort, startMs: c.start,
     lastMs: c.lastActivityAt, stopMs, reason, rttMs: c.roundTripMs, pending: stopMs > 0 ? 0 : c.pendingBytes,
     inMsgs: c.inMsgs, outMsgs: c.outMsgs, inBytes: c.inBytes, outBytes: c.outBytes, stalls: c.stalls,
-    name: o.name, lang: o.lang, version: o.version, subs,
+    name: o.name, lang: o.lang, version: o.version, user: c.user?.name ?? "", account: c.account, subs,
   };
 }
 
@@ -122,7 +125,7 @@ function comparator(key: SortKey, now: number): (a: ConnRow, b: ConnRow) => numb
   }
 }
 
-function render(r: ConnRow, now: number, subs: "none" | "list" | "detail"): Record<string, unknown> {
+function render(r: ConnRow, now: number, subs: "none" | "list" | "detail", auth: boolean): Record<string, unknown> {
   const closed = r.stopMs > 0;
   const end = closed ? r.stopMs : now;
   const o: Record<string, unknown> = {
@@ -146,6 +149,10 @@ function render(r: ConnRow, now: number, subs: "none" | "list" | "detail"): Reco
   if (r.name !== "") o.name = r.name;
   if (r.lang !== "") o.lang = r.lang;
   if (r.version !== "") o.version = r.version;
+  if (auth) {
+    if (r.user !== "") o.authorized_user = r.user;
+    o.account = r.account;
+  }
   if (r.subs.length > 0 && subs === "list") o.subscriptions_list = r.subs.map((s) => s.subject);
   if (r.subs.length > 0 && subs === "detail") o.subscriptions_list_detail = r.subs;
   return o;
@@ -155,7 +162,7 @@ export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): 
   const sortRaw = q.str("sort");
   if (sortRaw !== "" && !SORT_KEYS.has(sortRaw)) throw new BadRequest(`invalid sorting option: ${sortRaw}`);
   const sort = (sortRaw === "" ? "cid" : sortRaw) as SortKey;
-  q.bool("auth");
+  const auth = q.bool("auth");
   const subsMode = q.str("subs").toLowerCase() === "detail" ? "detail" : q.bool("subs") ? "list" : "none";
   const offset = Math.max(0, q.int("offset"));
   let limit = q.int("limit");
@@ -198,6 +205,6 @@ export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): 
     total,
     offset,
     limit,
-    connections: page.map((r) => render(r, now, subsMode)),
+    connections: page.map((r) => render(r, now, subsMode, auth)),
   };
 }

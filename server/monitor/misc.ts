@@ -15,9 +15,11 @@ export function gatewayz(s: MonitoredServer): Record<string, unknown> {
   return { server_id: s.serverId, now: goTime(Date.now()), outbound_gateways: {}, inbound_gateways: {} };
 }
 
-/** gnat has the global account only, and no system account. */
+/** The accounts' names; without accounts configured, gnat has the global account only. */
 export function accountz(s: MonitoredServer, _q: Query): Record<string, unknown> {
-  return { server_id: s.serverId, now: goTime(Date.now()), accounts: ["$G"] };
+  const reg = s.accounts;
+  if (reg === undefined || reg === null) return { server_id: s.serverId, now: goTime(Date.now()), accounts: ["$G"] };
+  return { server_id: s.serverId, now: goTime(Date.now()), system_account: reg.system.name, accounts: [...reg.accounts.keys()] };
 }
 
 /**

@@ -1,0 +1,253 @@
+// Accounts at run time, as nats-server keeps them: each account has its own subject space (its
+// own Router and sublist), and exports/imports are the only way messages cross between them.
+//
+// - A stream import is one subscription in the exporter's router, on the imported subject; what
+//   it receives is published into the importer's router under the mapped subject (prefix / to).
+// - A service import is one subscription in the importer's router, on its local subject; a
+//   request it receives is published into the exporter with its reply rewritten to a `_R_.…`
+//   subject of the exporter's, and the responder's answer on that subject is published back
+//   into the importer on the original reply (once for singleton, until the threshold otherwise).
+//
+// The global account ($G) keeps the server's own Router, so a server without accounts routes
+// exactly as before; connections hold their account's router and never look anything up per message.
+import { customAlphabet } from "nanoid";
+import { Subscription, Router, type Client, type InternalClient } from "../router.js";
+import {
+  DEFAULT_SYSTEM_ACCOUNT, findExport, GLOBAL_ACCOUNT, subjectMapper,
+  type AccountJetStreamLimits, type AccountOptions, type AccountsOptions, type ImportOption, type ResponseType,
+} from "./options.js";
+import type { JetStream } from "../jetstream/jetstream.js";
+
+/** nats-server's default response_threshold: how long a stream / chunked reply route lives. */
+export const RESPONSE_THRESHOLD_MS = 2 * 60 * 1000;
+/** Imports feeding imports: deeper than this is a loop in the configuration; the message stops. */
+const MAX_IMPORT_DEPTH = 8;
+
+const base62 = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 6);
+const replyToken = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 10);
+
+export class Account {
+  /** JetStream of this account, when it has one. */
+  jetstream: JetStream | null = null;
+  /** Open client connections in this account (for /accountz and connz filtering). */
+  clients = 0;
+  /** Where responses to service imports come back: `_R_.<random>.` (nats-server's siReply). */
+  readonly replyPrefix = `_R_.${base62()}.`;
+  /** Pending service-import replies, by token (the last token of a `_R_.` subject). */
+  readonly responses = new Map<string, ResponseRoute>();
+  private responseSub: Subscription | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly router: Router,
+    readonly config: AccountOptions,
+  ) {}
+
+  /** The account's JetStream limits, or null when JetStream is not enabled for it. */
+  get jetstreamLimits(): AccountJetStreamLimits | null {
+    const js = this.config.jetstream;
+    if (js === undefined || js === false) return null;
+    return js === true ? {} : js;
+  }
+
+  /** Route a reply subject of ours back to `importer`'s `reply`. Returns the `_R_` subject. */
+  addResponse(importer: Account, reply: string, type: ResponseType, registry: AccountRegistry): string {
+    if (this.responseSub === null) {
+      this.responseSub = new Subscription(new ResponseBridge(this, registry), `${this.replyPrefix}>`, "", "_R_");
+      this.router.subscribe(this.responseSub);
+    }
+    const token = replyToken();
+    this.responses.set(token, { importer, reply, type, expires: Date.now() + RESPONSE_THRESHOLD_MS });
+    if (this.sweepTimer === null) {
+      this.sweepTimer = setInterval(() => this.sweep(), Math.min(RESPONSE_THRESHOLD_MS, 30_000));
+      this.sweepTimer.unref();
+    }
+    return this.replyPrefix + token;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [k, r] of this.responses) if (r.expires <= now) this.responses.delete(k);
+    if (this.responses.size === 0 && this.sweepTimer !== null) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+    }
+  }
+
+  close(): void {
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.responses.clear();
+    if (this.responseSub !== null) this.router.unsubscribe(this.responseSub);
+  }
+}
+
+interface ResponseRoute {
+  importer: Account;
+  reply: string;
+  type: ResponseType;
+  expires: number;
+}
+
+/** Every account of a server with `accounts` configured, and the imports between them. */
+export class AccountRegistry {
+  readonly accounts = new Map<string, Account>();
+  readonly global: Account;
+  readonly system: Account;
+  /** User name (or nkey) → account. */
+  private readonly users = new Map<string, Account>();
+  /** Nesting of import deliveries in progress (see MAX_IMPORT_DEPTH). */
+  depth = 0;
+
+  constructor(globalRouter: Router, options: AccountsOptions, systemAccount: string, globalUsers: Iterable<string>) {
+    this.global = new Account(GLOBAL_ACCOUNT, globalRouter, {});
+    this.accounts.set(GLOBAL_ACCOUNT, this.global);
+    for (const [name, cfg] of Object.entries(options)) {
+      if (name === GLOBAL_ACCOUNT) continue;
+      this.accounts.set(name, new Account(name, new Router(), cfg));
+    }
+    const sys = systemAccount || DEFAULT_SYSTEM_ACCOUNT;
+    let system = this.accounts.get(sys);
+    if (system === undefined) {
+      if (systemAccount !== "" && systemAccount !== DEFAULT_SYSTEM_ACCOUNT) throw new Error("error resolving system account: account missing");
+      system = new Account(sys, new Router(), {});
+      this.accounts.set(sys, system);
+    }
+    this.system = system;
+    for (const u of globalUsers) this.users.set(u, this.global);
+    for (const [name, cfg] of Object.entries(options)) {
+      const acc = this.accounts.get(name)!;
+      for (const u of cfg.users ?? []) this.users.set(u.user, acc);
+      for (const k of cfg.nkeys ?? []) this.users.set(k.nkey, acc);
+    }
+    for (const acc of this.accounts.values()) {
+      for (const imp of acc.config.imports ?? []) this.addImport(acc, imp);
+    }
+  }
+
+  /** The account a user (by name or nkey) belongs to; $G for anyone else. */
+  forUser(name: string): Account {
+    return this.users.get(name) ?? this.global;
+  }
+
+  get(name: string): Account | undefined {
+    return this.accounts.get(name);
+  }
+
+  private addImport(importer: Account, imp: ImportOption): void {
+    const ref = imp.stream ?? imp.service;
+    if (ref === undefined) return;
+    const exporter = this.accounts.get(ref.account);
+    if (exporter === undefined) return;
+    if (imp.stream !== undefined) {
+      const local = imp.to !== undefined ? subjectMapper(ref.subject, imp.to) : null;
+      const prefix = imp.prefix !== undefined && imp.prefix !== "" ? `${imp.prefix}.` : "";
+      const map = local !== null ? (s: string) => prefix + local(s) : prefix === "" ? null : (s: string) => prefix + s;
+      const bridge = new StreamImportBridge(exporter.router, importer.router, map, this);
+      exporter.router.subscribe(new Subscription(bridge, ref.subject, "", `import:${importer.name}`));
+    } else {
+      const local = imp.to ?? ref.subject;
+      const exp = findExport(exporter.config, "service", ref.subject, importer.name);
+      const bridge = new ServiceImportBridge(importer, exporter, subjectMapper(local, ref.subject), exp?.responseType ?? "singleton", this);
+      importer.router.subscribe(new Subscription(bridge, local, "", `import:${exporter.name}`));
+    }
+  }
+
+  close(): void {
+    for (const a of this.accounts.values()) a.close();
+  }
+}
+
+/**
+ * What the bridges share: a Client that is never congested itself, and passes a congested
+ * receiver on to whoever is publishing into its source router (that producer waits, as it
+ * would for a receiver in its own account).
+ */
+abstract class Bridge implements Client {
+  readonly cid = 0;
+  echo = true;
+  noResponders = false;
+  readonly congested = false;
+
+  constructor(protected readonly source: Router, protected readonly registry: AccountRegistry) {}
+
+  abstract deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean;
+
+  holdProducer(): void {
+    // Never congested, so never asked to hold anyone.
+  }
+
+  stallTtl(): number {
+    return 0;
+  }
+
+  stallOn(receiver: Client): void {
+    const p = this.source.publisher;
+    if (p !== null && p !== this) p.stallOn(receiver);
+  }
+
+  release(): void {
+    // Producers are released by the receiver they waited on, not by the bridge.
+  }
+
+  protected forward(into: Router, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): void {
+    const reg = this.registry;
+    if (reg.depth >= MAX_IMPORT_DEPTH) return;
+    reg.depth++;
+    try {
+      into.publish(this, subject, reply, hdrLen, buf, start, end);
+    } finally {
+      reg.depth--;
+    }
+  }
+}
+
+/** Exporter's messages on the imported subject → the importer, under the mapped subject. */
+class StreamImportBridge extends Bridge {
+  constructor(source: Router, private readonly into: Router, private readonly map: ((s: string) => string) | null,
+    registry: AccountRegistry) {
+    super(source, registry);
+  }
+
+  deliver(_sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+    this.forward(this.into, this.map === null ? subject : this.map(subject), reply, hdrLen, buf, start, end);
+    return true;
+  }
+}
+
+/** Importer's requests on the local subject → the exporter, with a reply routed back. */
+class ServiceImportBridge extends Bridge {
+  constructor(private readonly importer: Account, private readonly exporter: Account,
+    private readonly map: (s: string) => string, private readonly responseType: ResponseType, registry: AccountRegistry) {
+    super(importer.router, registry);
+  }
+
+  deliver(_sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+    const mapped = reply === "" ? "" : this.exporter.addResponse(this.importer, reply, this.responseType, this.registry);
+    this.forward(this.exporter.router, this.map(subject), mapped, hdrLen, buf, start, end);
+    // As nats-server 2.9: a request that reached the import counts as delivered (no 503).
+    return true;
+  }
+}
+
+/** Responses on an exporter's `_R_.<prefix>.<token>` → the requester in the importing account. */
+class ResponseBridge extends Bridge {
+  constructor(private readonly exporter: Account, registry: AccountRegistry) {
+    super(exporter.router, registry);
+  }
+
+  deliver(_sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+    const token = subject.slice(this.exporter.replyPrefix.length);
+    const route = this.exporter.responses.get(token);
+    if (route === undefined) return false;
+    if (route.type === "singleton") this.exporter.responses.delete(token);
+    this.forward(route.importer.router, route.reply, reply, hdrLen, buf, start, end);
+    return true;
+  }
+}
+
+/** An internal client in `account` (its JetStream, the system events). */
+export function accountClient(account: Account, opts: { echo?: boolean; noResponders?: boolean } = {}): InternalClient {
+  return account.router.internalClient(opts);
+}
