@@ -14,6 +14,7 @@ import { isValidSubject } from "../protocol/subject.js";
 import type { ServerOptions } from "./options.js";
 import { DEFAULT_AUTH_TIMEOUT_MS, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache } from "./auth/auth.js";
 import { Subscription, type Client, type Router } from "./router.js";
+import { sendsNoCredentials } from "./accounts/auth.js";
 
 /**
  * What a connection needs of its byte stream. A net.Socket is one; other transports (WebSocket)
@@ -128,6 +129,8 @@ export class ClientConnection implements Client, ParserHandler {
   private rtt = 0;
   private rttStart = 0;
   private connectReceived = false;
+  /** A SUB, UNSUB or PONG arrived (PUBs and PINGs are counted anyway); see opsBeforeConnect. */
+  private sawOp = false;
   /** Who the client authenticated as (null while authentication is off or pending). */
   user: AuthenticatedUser | null = null;
   /** Until a CONNECT is accepted: close the client if it does not send one in time. */
@@ -239,6 +242,11 @@ export class ClientConnection implements Client, ParserHandler {
     // Every CONNECT is checked, not only the first, as nats-server does.
     const auth = this.host.authenticator;
     if (auth !== null) {
+      // nats-server applies no_auth_user only to a CONNECT that is the client's first op.
+      if (auth.connectOptional && this.opsBeforeConnect() && sendsNoCredentials(o)) {
+        this.log.error({ cid: this.cid }, "authorization violation: no credentials after other ops");
+        return this.sendErrClose(Errors.AuthorizationViolation);
+      }
       this.bcryptCache ??= new Map();
       const user = auth.authenticate(o, this.nonce, this.bcryptCache);
       if (user === null) {
@@ -259,6 +267,11 @@ export class ClientConnection implements Client, ParserHandler {
       this.armPing(Math.min(this.host.options.pingInterval, FIRST_CLIENT_PING_MS) * (1 + Math.random() * 0.2));
       this.host.clientConnected(this);
     }
+  }
+
+  /** Whether the client sent anything but CONNECT so far (PUBs and PINGs leave counts behind). */
+  private opsBeforeConnect(): boolean {
+    return this.sawOp || this.inMsgs > 0 || this.lastRemotePing > 0;
   }
 
   /** Move into `acc`'s subject space; subscriptions made before (no_auth_user) move along. */
@@ -301,6 +314,7 @@ export class ClientConnection implements Client, ParserHandler {
 
   onSub(subject: string, queue: string, sid: string): void {
     if (this.trace) this.traceIn(queue ? `SUB ${subject} ${queue} ${sid}` : `SUB ${subject} ${sid}`);
+    this.sawOp = true;
     const max = this.host.options.maxSubscriptions;
     if (max > 0 && this.subs.size >= max) {
       this.log.error({ cid: this.cid }, "maximum subscriptions exceeded");
@@ -322,6 +336,7 @@ export class ClientConnection implements Client, ParserHandler {
 
   onUnsub(sid: string, max: number): void {
     if (this.trace) this.traceIn(max >= 0 ? `UNSUB ${sid} ${max}` : `UNSUB ${sid}`);
+    this.sawOp = true;
     const sub = this.subs.get(sid);
     if (sub !== undefined) {
       if (max > 0 && max > sub.delivered) {
@@ -348,6 +363,7 @@ export class ClientConnection implements Client, ParserHandler {
 
   onPong(): void {
     if (this.trace) this.traceIn("PONG");
+    this.sawOp = true;
     this.pingsOut = 0;
     if (this.rttStart > 0) this.rtt = Math.max(1, Date.now() - this.rttStart);
   }

@@ -20,6 +20,10 @@ import type { JetStream } from "../jetstream/jetstream.js";
 
 /** nats-server's default response_threshold: how long a stream / chunked reply route lives. */
 export const RESPONSE_THRESHOLD_MS = 2 * 60 * 1000;
+/** nats-server's ClientInfoHdr, added to requests crossing a service import. */
+export const REQUEST_INFO_HDR = "Nats-Request-Info";
+const HDR_START = Buffer.from("NATS/1.0\r\n");
+const CRLF = Buffer.from("\r\n");
 /** Imports feeding imports: deeper than this is a loop in the configuration; the message stops. */
 const MAX_IMPORT_DEPTH = 8;
 
@@ -225,7 +229,21 @@ class ServiceImportBridge extends Bridge {
 
   deliver(_sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
     const mapped = reply === "" ? "" : this.exporter.addResponse(this.importer, reply, this.responseType, this.registry);
-    this.forward(this.exporter.router, this.map(subject), mapped, hdrLen, buf, start, end);
+    // As nats-server: the request carries who asked (Nats-Request-Info: the account, the requester's RTT in ns).
+    const rttMs = (this.source.publisher as { roundTripMs?: number } | null)?.roundTripMs ?? 0;
+    const info = rttMs > 0 ? `{"acc":${JSON.stringify(this.importer.name)},"rtt":${Math.round(rttMs * 1e6)}}` : `{"acc":${JSON.stringify(this.importer.name)}}`;
+    const line = Buffer.from(`${REQUEST_INFO_HDR}: ${info}\r\n`, "utf8");
+    let msg: Buffer;
+    let hl: number;
+    if (hdrLen < 0) {
+      msg = Buffer.concat([HDR_START, line, CRLF, buf.subarray(start, end)]);
+      hl = HDR_START.length + line.length + 2;
+    } else {
+      // Before the blank line that ends the header block.
+      msg = Buffer.concat([buf.subarray(start, start + hdrLen - 2), line, buf.subarray(start + hdrLen - 2, end)]);
+      hl = hdrLen + line.length;
+    }
+    this.forward(this.exporter.router, this.map(subject), mapped, hl, msg, 0, msg.length);
     // As nats-server 2.9: a request that reached the import counts as delivered (no 503).
     return true;
   }

@@ -20,7 +20,12 @@ export class NoAuthUserAuthenticator extends Authenticator {
   }
 
   override authenticate(opts: ConnectOptions, nonce: string, cache: BcryptCache): AuthenticatedUser | null {
-    if (opts.user === "" && opts.pass === "" && opts.auth_token === "" && opts.nkey === "" && opts.jwt === "") return this.fallback;
+    if (sendsNoCredentials(opts)) return this.fallback;
     return super.authenticate(opts, nonce, cache);
   }
+}
+
+/** A CONNECT with no user, password, token, nkey or JWT. */
+export function sendsNoCredentials(opts: ConnectOptions): boolean {
+  return opts.user === "" && opts.pass === "" && opts.auth_token === "" && opts.nkey === "" && opts.jwt === "";
 }

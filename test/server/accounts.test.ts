@@ -1,22 +1,13 @@
 // Accounts: each its own subject space; stream and service imports the only way across; the
 // system account's events; no_auth_user. Raw sockets and both official clients, against the
 // README's example configuration.
-import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { configToOptions, parseConfig } from "../../server/config.js";
 import { startServer, type Server } from "../../server/index.js";
 import { kits, take, text } from "../clients/kits.js";
+import { readmeAccountsConfig } from "./readme-accounts.js";
 
-/** The config block of the README's Accounts section. */
-export function readmeAccountsConfig(): string {
-  const readme = readFileSync(join(resolve(import.meta.dirname, "../.."), "README.md"), "utf8");
-  const start = readme.indexOf("## Accounts");
-  const section = readme.slice(start, readme.indexOf("\n## ", start + 5));
-  const blocks = [...section.matchAll(/```\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  return blocks[0]!;
-}
 
 /** A raw client: everything it received, and waits on what is to come. */
 class Raw {
@@ -241,7 +232,8 @@ describe("service import", () => {
     const support = await Raw.open(server.port, SUPPORT);
     support.send("SUB _INBOX.x 5\r\nPUB stock _INBOX.x 3\r\nsku\r\n");
     await shop.until("sku\r\n");
-    const m = /MSG stock\.check 1 (_R_\.[A-Za-z0-9]{6}\.[A-Za-z0-9]+) 3\r\nsku\r\n/.exec(shop.body);
+    // As from nats-server: the request names the requesting account (and its RTT) in a header.
+    const m = /^HMSG stock\.check 1 (_R_\.[A-Za-z0-9]{6}\.[A-Za-z0-9]+) (\d+) (\d+)\r\nNATS\/1\.0\r\nNats-Request-Info: \{"acc":"SUPPORT","rtt":\d+\}\r\n\r\nsku\r\n$/.exec(shop.body);
     expect(m, shop.body).not.toBeNull();
     const reply = m![1]!;
     shop.send(`PUB ${reply} 2\r\n42\r\n`);
@@ -410,7 +402,7 @@ describe("stream responses", () => {
     const b = await Raw.open(s.port, { user: "b", pass: "b" });
     b.send("SUB in 1\r\nPUB feed in 0\r\n\r\n");
     await a.until("MSG feed 1 _R_.");
-    const reply = /MSG feed 1 (\S+) 0/.exec(a.body)![1]!;
+    const reply = /MSG feed 1 (\S+) /.exec(a.body)![1]!;
     a.send(`PUB ${reply} 1\r\n1\r\nPUB ${reply} 1\r\n2\r\n`);
     await b.until("MSG in 1 1\r\n2\r\n");
     expect(b.body).toBe("MSG in 1 1\r\n1\r\nMSG in 1 1\r\n2\r\n");

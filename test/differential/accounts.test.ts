@@ -1,0 +1,127 @@
+// Accounts transcripts played against nats-server and gnat started with the README's accounts
+// configuration: isolation, a stream import with a prefix, a service import's request-reply,
+// no_auth_user. Every byte each client receives must match; the `_R_.…` reply subjects both
+// servers make up are random and compared as a marker.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { NATS_SERVER, play, startPair, type Pair, type Transcript } from "./harness.js";
+import { readmeAccountsConfig } from "../server/readme-accounts.js";
+
+const as = (user: string, pass: string, extra: Record<string, unknown> = {}): string =>
+  `CONNECT ${JSON.stringify({ verbose: false, pedantic: false, headers: true, no_responders: true, user, pass, ...extra })}\r\n`;
+const SHOP = as("shop", "s3cret");
+const SUPPORT = as("support", "h3lp");
+const ANON = `CONNECT ${JSON.stringify({ verbose: false, pedantic: false, headers: true, no_responders: true })}\r\n`;
+
+/** The reply a responder got on `subject`, answered with `body`. */
+const answer = (subject: string, body: string) => (_info: Record<string, unknown>, received: string): string => {
+  const m = new RegExp(`MSG ${subject.replaceAll(".", "\\.")} \\d+ (\\S+) `).exec(received);
+  return m === null ? "" : `PUB ${m[1]} ${body.length}\r\n${body}\r\n`;
+};
+
+const cases: [string, Transcript][] = [
+  ["the same subject in two accounts is two subjects", {
+    conns: 2,
+    steps: [
+      { conn: 0, send: SHOP + "SUB news 1\r\n" },
+      { conn: 1, send: SUPPORT + "SUB news 1\r\n" },
+      { conn: 0, send: "PUB news 4\r\nshop\r\n" },
+      { conn: 1, send: "PUB news 7\r\nsupport\r\n" },
+    ],
+  }],
+  ["a request answered only in another account gets no responders", {
+    conns: 2,
+    steps: [
+      { conn: 0, send: SHOP + "SUB help.me 1\r\n" },
+      { conn: 1, send: SUPPORT + "SUB _INBOX.1 1\r\nPUB help.me _INBOX.1 0\r\n\r\n" },
+    ],
+  }],
+  ["a stream import arrives under its prefix, headers and reply included", {
+    conns: 2,
+    steps: [
+      { conn: 1, send: SUPPORT + "SUB shop.orders.> 1\r\nSUB orders.> 2\r\n" },
+      { conn: 0, send: SHOP + "PUB orders.new 3\r\none\r\nHPUB orders.h r.1 12 14\r\nNATS/1.0\r\n\r\nok\r\nPUB unexported 1\r\nx\r\n" },
+    ],
+  }],
+  ["the importer's own publishes stay in the importer", {
+    conns: 2,
+    steps: [
+      { conn: 0, send: SHOP + "SUB > 1\r\n" },
+      { conn: 1, send: SUPPORT + "PUB shop.orders.x 1\r\nx\r\nPUB orders.x 1\r\ny\r\nPUB stock.check 1\r\nz\r\n" },
+    ],
+  }],
+  ["a service import's request reaches the exporter and its answer comes back once", {
+    conns: 2,
+    steps: [
+      { conn: 0, send: SHOP + "SUB stock.check 1\r\n" },
+      { conn: 1, send: SUPPORT + "SUB _INBOX.x 5\r\nPUB stock _INBOX.x 5\r\napple\r\n" },
+      { conn: 0, send: "", waitFor: "apple\r\n" },
+      { conn: 0, send: answer("stock.check", "42") },
+      { conn: 1, send: "", waitFor: "42\r\n" },
+      { conn: 0, send: answer("stock.check", "43") },
+    ],
+  }],
+  ["a service request with nobody listening in the exporter gets no reply at all", {
+    conns: 2,
+    steps: [
+      { conn: 0, send: SHOP },
+      { conn: 1, send: SUPPORT + "SUB _INBOX.y 1\r\nPUB stock _INBOX.y 0\r\n\r\n" },
+    ],
+  }],
+  ["a client without credentials is the no_auth_user", {
+    conns: 2,
+    steps: [
+      { conn: 1, send: SUPPORT + "SUB hello 1\r\n" },
+      { conn: 0, send: ANON + "PUB hello 2\r\nhi\r\nSUB shop.orders.* 2\r\n" },
+      { conn: 1, send: "" },
+    ],
+  }],
+  ["no_auth_user applies only to a CONNECT that comes first", {
+    conns: 2,
+    steps: [
+      { conn: 0, send: "SUB hello 1\r\n" + ANON },
+      { conn: 1, send: SUPPORT + "PUB hello 2\r\nhi\r\n" },
+    ],
+  }],
+  ["a service request with headers keeps them, and the answer's headers come back", {
+    conns: 2,
+    steps: [
+      { conn: 0, send: SHOP + "SUB stock.check 1\r\n" },
+      { conn: 1, send: SUPPORT + "SUB _INBOX.h 5\r\nHPUB stock _INBOX.h 18 21\r\nNATS/1.0\r\nA: 1\r\n\r\nsku\r\n" },
+      { conn: 0, send: "", waitFor: "sku\r\n" },
+      { conn: 0, send: (_i, received) => {
+        const m = /MSG stock\.check \d+ (\S+) /.exec(received);
+        return m === null ? "" : `HPUB ${m[1]} 18 20\r\nNATS/1.0\r\nB: 2\r\n\r\nok\r\n`;
+      } },
+      { conn: 1, send: "", waitFor: "ok\r\n" },
+    ],
+  }],
+  ["credentials after other ops are still accepted", { steps: [{ send: "PING\r\nSUB x 1\r\n" + SUPPORT }] }],
+  ["wrong credentials are refused even with no_auth_user", { steps: [{ send: as("support", "nope") }], until: "close" }],
+  ["a user of another account may subscribe to $SYS.> and receives no events", {
+    conns: 2,
+    steps: [
+      { conn: 0, send: SUPPORT + "SUB $SYS.> 1\r\n" },
+      { conn: 1, send: SHOP },
+    ],
+  }],
+];
+
+describe.skipIf(NATS_SERVER === null)("accounts (differential)", () => {
+  let pair: Pair;
+  beforeAll(async () => {
+    pair = await startPair({}, readmeAccountsConfig());
+  });
+  afterAll(async () => {
+    await pair?.close();
+  });
+  const norm = (out: string[]): string[] => out.map((o) => o.replace(/_R_\.[A-Za-z0-9]+\.[A-Za-z0-9]+/g, "_R_.<reply>")
+    // The requester's RTT (ns) differs by nature; its digits change the header length too.
+    .replace(/(HMSG \S+ \d+ \S+ )\d+ \d+(\r\n[^]*?"rtt":)\d+/g, "$1<len>$2<rtt>"));
+  for (const [name, t] of cases) {
+    test(name, async () => {
+      const [gnat, nats] = await Promise.all([play(pair.gnatPort, t), play(pair.natsPort, t)]);
+      expect(nats[0]!.startsWith("INFO <info>\r\n"), "nats-server greeted with INFO").toBe(true);
+      expect(norm(gnat)).toEqual(norm(nats));
+    });
+  }
+});
