@@ -169,7 +169,8 @@ export class AccountRegistry {
  * would for a receiver in its own account).
  */
 abstract class Bridge implements Client {
-  readonly cid = 0;
+  /** Negative, as every server-internal client's: monitoring lists no connection for it. */
+  readonly cid = -1;
   echo = true;
   noResponders = false;
   readonly congested = false;

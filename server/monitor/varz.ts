@@ -3,6 +3,8 @@
 import { availableParallelism, cpus } from "node:os";
 import { goTime, goUptime } from "./format.js";
 import { jetStreamConfig, jetStreamStats } from "./jsz.js";
+import { accountJetStreams, accountRouters } from "./accounts.js";
+import type { Router } from "../router.js";
 import type { MonitoredServer } from "./source.js";
 
 const NS_PER_MS = 1e6;
@@ -38,8 +40,9 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
   const o = s.options;
   const now = Date.now();
   const start = s.startedAt.getTime();
-  const r = s.router;
-  const js = s.jetstream;
+  const r = s.accounts === undefined || s.accounts === null ? s.router : sumRouters(accountRouters(s).map((a) => a.router));
+  const jss = accountJetStreams(s);
+  const js = jss[0] ?? null;
   return {
     server_id: s.serverId,
     server_name: s.serverName,
@@ -66,7 +69,7 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     leaf: {},
     mqtt: {},
     websocket: {},
-    jetstream: js === null ? {} : { config: jetStreamConfig(s), stats: jetStreamStats(js) },
+    jetstream: js === null ? {} : { config: jetStreamConfig(s), stats: jetStreamStats(jss) },
     tls_timeout: 2,
     write_deadline: o.writeDeadline * NS_PER_MS,
     start: goTime(start),
@@ -93,4 +96,17 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     // Newer nats-server releases report producers held back by flow control under this name.
     stalled_clients: s.stalledClients,
   };
+}
+
+/** The counters varz reads, summed over the accounts' routers. */
+function sumRouters(list: Router[]): { inMsgs: number; outMsgs: number; inBytes: number; outBytes: number; sublist: { size: number } } {
+  const t = { inMsgs: 0, outMsgs: 0, inBytes: 0, outBytes: 0, sublist: { size: 0 } };
+  for (const r of list) {
+    t.inMsgs += r.inMsgs;
+    t.outMsgs += r.outMsgs;
+    t.inBytes += r.inBytes;
+    t.outBytes += r.outBytes;
+    t.sublist.size += r.sublist.size;
+  }
+  return t;
 }

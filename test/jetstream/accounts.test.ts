@@ -10,7 +10,7 @@ import { tempDir } from "./helpers.js";
 
 const store = tempDir("gnat-js-accounts-");
 const options = (): ServerOptionsInput => ({
-  host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir,
+  host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir, httpPort: 0,
   accounts: {
     A: { users: [{ user: "a", password: "a" }], jetstream: true },
     B: { users: [{ user: "b", password: "b" }], jetstream: true },
@@ -115,6 +115,15 @@ describe("per-account JetStream", () => {
       type: "io.nats.jetstream.api.v1.stream_create_response",
       error: { code: 503, err_code: 10039, description: "JetStream not enabled for account" },
     });
+  });
+
+  test("/jsz sums every account's JetStream and details each account", async () => {
+    const jsz = (await (await fetch(`${server.monitorUrl}/jsz?accounts=true`)).json()) as {
+      streams: number; accounts: number; account_details: { name: string; streams?: number }[];
+    };
+    expect(jsz.streams).toBe(2);
+    expect(jsz.accounts).toBe(3);
+    expect(jsz.account_details.map((d) => d.name).sort()).toEqual(["A", "B", "L"]);
   });
 
   test("after a restart each account recovers its own streams from its own directory", async () => {

@@ -336,6 +336,21 @@ describe("monitoring", () => {
     expect(accountz.system_account).toBe("SYS");
     shop.close();
   });
+
+  test("/subsz lists every account's subscriptions, each with its account; /varz counts them all", async () => {
+    const shop = await Raw.open(server.port, SHOP);
+    const support = await Raw.open(server.port, SUPPORT);
+    shop.send("SUB subsz.probe 7\r\n");
+    support.send("SUB subsz.probe 8\r\n");
+    await Promise.all([shop.sync(), support.sync()]);
+    const subsz = (await (await fetch(`${server.monitorUrl}/subsz?subs=1&test=subsz.probe`)).json()) as { subscriptions_list: { account: string; sid: string }[]; num_subscriptions: number };
+    expect(subsz.subscriptions_list.map((x) => [x.account, x.sid]).sort()).toEqual([["SHOP", "7"], ["SUPPORT", "8"]]);
+    const varz = (await (await fetch(`${server.monitorUrl}/varz`)).json()) as { subscriptions: number };
+    expect(varz.subscriptions).toBe(subsz.num_subscriptions);
+    expect(varz.subscriptions).toBeGreaterThanOrEqual(2);
+    shop.close();
+    support.close();
+  });
 });
 
 describe("configuration", () => {
