@@ -7,6 +7,7 @@ import { configToOptions, parseConfig } from "../../server/config.js";
 import { startServer, type Server } from "../../server/index.js";
 import { kits, take, text } from "../clients/kits.js";
 import { readmeAccountsConfig } from "./readme-accounts.js";
+import { rawPublish, rawSubscriber } from "../flow/raw.js";
 
 
 /** A raw client: everything it received, and waits on what is to come. */
@@ -423,6 +424,68 @@ describe("stream responses", () => {
     expect(b.body).toBe("MSG in 1 1\r\n1\r\nMSG in 1 1\r\n2\r\n");
     a.close();
     b.close();
+    await s.close();
+  });
+});
+
+describe("flow control across accounts", () => {
+  test("a slow subscriber behind a stream import stalls the exporter's producer instead of being cut off", async () => {
+    const s = await startServer({
+      host: "127.0.0.1", port: 0, noLog: true,
+      accounts: {
+        E: { users: [{ user: "e", password: "e" }], exports: [{ stream: "flow" }] },
+        I: { users: [{ user: "i", password: "i" }], imports: [{ stream: { account: "E", subject: "flow" } }] },
+      },
+    });
+    const n = 400;
+    const sub = await rawSubscriber(s.port, "flow", n, { slowMs: 2, connect: { user: "i", pass: "i" } });
+    const pub = await rawPublish(s.port, "flow", n, 64 * 1024, { user: "e", pass: "e" });
+    await sub.done;
+    expect(sub.received()).toBe(n);
+    expect(s.slowConsumers).toBe(0);
+    expect(s.stalledClients).toBeGreaterThan(0);
+    pub.destroy();
+    sub.socket.destroy();
+    await s.close();
+  }, 60_000);
+});
+
+describe("users outside any account", () => {
+  test("authorization users are in $G, apart from every account; account users keep their permissions", async () => {
+    const s = await startServer({
+      host: "127.0.0.1", port: 0, noLog: true,
+      authorization: { users: [{ user: "g", password: "g" }] },
+      accounts: { A: { users: [{ user: "a", password: "a", permissions: { publish: { deny: ["secret.>"] } } }] } },
+    });
+    const g = await Raw.open(s.port, { user: "g", pass: "g" });
+    const a = await Raw.open(s.port, { user: "a", pass: "a" });
+    const a2 = await Raw.open(s.port, { user: "a", pass: "a" });
+    g.send("SUB > 1\r\n");
+    a2.send("SUB > 1\r\n");
+    await Promise.all([g.sync(), a2.sync()]);
+    a.send("PUB secret.x 1\r\nx\r\nPUB open 1\r\ny\r\n");
+    await a.sync();
+    expect(a.body).toBe("-ERR 'Permissions Violation for Publish to \"secret.x\"'\r\n");
+    await a2.until("MSG open 1 1\r\ny\r\n");
+    await g.sync();
+    expect(g.body).toBe("");
+    for (const c of [g, a, a2]) c.close();
+    await s.close();
+  });
+
+  test("with accounts but no users anywhere, everyone shares $G", async () => {
+    const s = await startServer({
+      host: "127.0.0.1", port: 0, noLog: true,
+      accounts: { A: { exports: [{ stream: "x" }] }, B: { imports: [{ stream: { account: "A", subject: "x" } }] } },
+    });
+    const c1 = await Raw.open(s.port);
+    const c2 = await Raw.open(s.port);
+    c1.send("SUB y 1\r\n");
+    await c1.sync();
+    c2.send("PUB y 1\r\nz\r\n");
+    await c1.until("MSG y 1 1\r\nz\r\n");
+    c1.close();
+    c2.close();
     await s.close();
   });
 });
