@@ -54,23 +54,39 @@ function startJetStream(host: JetStreamHost, acc: Account, limits: NonNullable<A
 
 const V1 = "io.nats.jetstream.api.v1.";
 
-/** The response type of each API subject (after $JS.API.) nats-server answers. */
-function responseType(t: string[]): string | null {
+type Extra = Record<string, number | null | never[]>;
+const PAGED = { total: 0, offset: 0, limit: 0 };
+
+/**
+ * The response type of each API subject (after $JS.API.) nats-server answers, and the zero
+ * fields its response struct marshals beside the error (nats-server sends the whole struct).
+ */
+function responseOf(t: string[]): [type: string, extra: Extra] | null {
   const [a, b, c] = t;
-  if (a === "INFO" && t.length === 1) return "account_info_response";
+  const n = t.length;
+  if (a === "INFO" && n === 1) return ["account_info_response", {}];
   if (a === "STREAM") {
-    if ((b === "NAMES" || b === "LIST") && t.length === 2) return b === "NAMES" ? "stream_names_response" : "stream_list_response";
-    if (b === "MSG" && (c === "GET" || c === "DELETE") && t.length === 4) return c === "GET" ? "stream_msg_get_response" : "stream_msg_delete_response";
-    const kinds: Record<string, string> = { CREATE: "stream_create_response", UPDATE: "stream_update_response", INFO: "stream_info_response", DELETE: "stream_delete_response", PURGE: "stream_purge_response" };
-    if (b !== undefined && b in kinds && t.length === 3) return kinds[b]!;
+    if (b === "NAMES" && n === 2) return ["stream_names_response", { ...PAGED, streams: null }];
+    if (b === "LIST" && n === 2) return ["stream_list_response", { ...PAGED, streams: [] }];
+    if (b === "MSG" && c === "GET" && n === 4) return ["stream_msg_get_response", {}];
+    if (b === "MSG" && c === "DELETE" && n === 4) return ["stream_msg_delete_response", {}];
+    if (n !== 3) return null;
+    if (b === "CREATE") return ["stream_create_response", {}];
+    if (b === "UPDATE") return ["stream_update_response", {}];
+    if (b === "INFO") return ["stream_info_response", { ...PAGED }];
+    if (b === "DELETE") return ["stream_delete_response", {}];
+    if (b === "PURGE") return ["stream_purge_response", { purged: 0 }];
+    return null;
   }
   if (a === "CONSUMER") {
-    if (b === "CREATE" && t.length >= 3) return "consumer_create_response";
-    if (b === "DURABLE" && c === "CREATE" && t.length === 5) return "consumer_create_response";
-    const kinds: Record<string, [string, number]> = { INFO: ["consumer_info_response", 4], DELETE: ["consumer_delete_response", 4], NAMES: ["consumer_names_response", 3], LIST: ["consumer_list_response", 3] };
-    const k = b === undefined ? undefined : kinds[b];
-    if (k !== undefined && t.length === k[1]) return k[0];
+    if (b === "CREATE" && n >= 3 && n <= 5) return ["consumer_create_response", {}];
+    if (b === "DURABLE" && c === "CREATE" && n === 5) return ["consumer_create_response", {}];
+    if (b === "INFO" && n === 4) return ["consumer_info_response", {}];
+    if (b === "DELETE" && n === 4) return ["consumer_delete_response", {}];
+    if (b === "NAMES" && n === 3) return ["consumer_names_response", { ...PAGED, consumers: [] }];
+    if (b === "LIST" && n === 3) return ["consumer_list_response", { ...PAGED, consumers: [] }];
   }
+  // DIRECT.GET, CONSUMER.MSG.NEXT and the rest: no reply, as from nats-server.
   return null;
 }
 
@@ -79,8 +95,8 @@ export function serveNotEnabled(ic: InternalClient): void {
   const error = apiError(JsErrors.NotEnabledForAccount);
   ic.subscribe(`${API_PREFIX}.>`, (m) => {
     if (m.reply === "") return;
-    const type = responseType(m.subject.split(".").slice(2));
-    if (type === null) return;
-    ic.publish(m.reply, goJSON({ type: V1 + type, error }));
+    const r = responseOf(m.subject.split(".").slice(2));
+    if (r === null) return;
+    ic.publish(m.reply, goJSON({ type: V1 + r[0], error, ...r[1] }));
   });
 }
