@@ -14,6 +14,7 @@ import type { InternalClient } from "./router.js";
 
 export const CONNECT_EVENT_TYPE = "io.nats.server.advisory.v1.client_connect";
 export const DISCONNECT_EVENT_TYPE = "io.nats.server.advisory.v1.client_disconnect";
+export const ACCOUNT_CONNECTIONS_EVENT_TYPE = "io.nats.server.advisory.v1.account_connections";
 const GLOBAL = "$G";
 
 // nats-server's event ids are NUIDs: 22 characters of base 62.
@@ -34,6 +35,22 @@ export class SystemEvents {
    * accounts, where $G is all there is).
    */
   constructor(private readonly s: EventSource, private readonly ic: InternalClient, private readonly global = true) {}
+
+  /**
+   * nats-server's account_connections event, on `$SYS.ACCOUNT.<acc>.SERVER.CONNS` and (as 2.10
+   * keeps it for compatibility) `$SYS.SERVER.ACCOUNT.<acc>.CONNS`; `stat` is built only when heard.
+   */
+  accountConnections(account: string, stat: () => Record<string, unknown>): void {
+    const subjects = [`$SYS.SERVER.ACCOUNT.${account}.CONNS`, `$SYS.ACCOUNT.${account}.SERVER.CONNS`].filter((s) => this.ic.hasInterest(s));
+    if (subjects.length === 0) return;
+    const now = new Date();
+    const body = JSON.stringify({
+      type: ACCOUNT_CONNECTIONS_EVENT_TYPE, id: eventId(), timestamp: now.toISOString(),
+      server: this.serverInfo(now),
+      ...stat(),
+    });
+    for (const s of subjects) this.ic.publish(s, body);
+  }
 
   connected(c: ClientConnection): void {
     if (!this.global && c.account === GLOBAL) return;

@@ -24,7 +24,7 @@ import { clientInfo, SystemEvents } from "./events.js";
 import type { AuthenticatedUser } from "./auth/auth.js";
 import { NoAuthUserAuthenticator } from "./accounts/auth.js";
 import { mergedAuthorization, userAccounts } from "./accounts/options.js";
-import { AccountRegistry } from "./accounts/accounts.js";
+import { accountStat, AccountRegistry } from "./accounts/accounts.js";
 import { startAccountJetStreams } from "./accounts/jetstream.js";
 
 export { type ServerOptions, type ServerOptionsInput } from "./options.js";
@@ -282,12 +282,28 @@ export class Server implements ConnectionHost {
   }
 
   clientConnected(c: ClientConnection): void {
+    const a = this.accounts?.get(c.account);
+    if (a !== undefined) {
+      a.conns++;
+      this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
+    }
     this.sysEvents?.connected(c);
   }
 
   removeClient(c: ClientConnection, reason: string): void {
     if (this.clients.delete(c.cid)) {
       if (reason.startsWith("Slow Consumer")) this.slowConsumers++;
+      const a = c.connected ? this.accounts?.get(c.account) : undefined;
+      if (a !== undefined) {
+        // Counted into the account's totals once it is gone from `clients`.
+        a.conns--;
+        a.closed.inMsgs += c.inMsgs;
+        a.closed.inBytes += c.inBytes;
+        a.closed.outMsgs += c.outMsgs;
+        a.closed.outBytes += c.outBytes;
+        if (reason.startsWith("Slow Consumer")) a.slowConsumers++;
+        this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
+      }
       if (c.connected) this.sysEvents?.disconnected(c, reason);
       this.monitor?.closedConnections.add(c, reason);
       this.log.debug({ cid: c.cid, reason }, "client connection closed");

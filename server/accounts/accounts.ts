@@ -33,8 +33,11 @@ const replyToken = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi
 export class Account {
   /** JetStream of this account, when it has one. */
   jetstream: JetStream | null = null;
-  /** Open client connections in this account (for /accountz and connz filtering). */
-  clients = 0;
+  /** Client connections in this account whose CONNECT was accepted. */
+  conns = 0;
+  /** What closed connections of this account sent and received, and its slow consumers. */
+  readonly closed = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
+  slowConsumers = 0;
   /** Where responses to service imports come back: `_R_.<random>.` (nats-server's siReply). */
   readonly replyPrefix = `_R_.${base62()}.`;
   /** Pending service-import replies, by token (the last token of a `_R_.` subject). */
@@ -269,4 +272,35 @@ class ResponseBridge extends Bridge {
 /** An internal client in `account` (its JetStream, the system events). */
 export function accountClient(account: Account, opts: { echo?: boolean; noResponders?: boolean } = {}): InternalClient {
   return account.router.internalClient(opts);
+}
+
+/** A connection as account statistics see it. */
+export interface CountedClient {
+  readonly account: string;
+  readonly connected: boolean;
+  readonly inMsgs: number;
+  readonly inBytes: number;
+  readonly outMsgs: number;
+  readonly outBytes: number;
+}
+
+/**
+ * nats-server's AccountStat (as 2.9 marshals it in account_connections events): connections,
+ * and what the account's clients sent ("received" by the server) and were delivered ("sent").
+ */
+export function accountStat(a: Account, clients: Iterable<CountedClient>): Record<string, unknown> {
+  const t = { ...a.closed };
+  for (const c of clients) {
+    if (c.account !== a.name || !c.connected) continue;
+    t.inMsgs += c.inMsgs;
+    t.inBytes += c.inBytes;
+    t.outMsgs += c.outMsgs;
+    t.outBytes += c.outBytes;
+  }
+  return {
+    acc: a.name, conns: a.conns, leafnodes: 0, total_conns: a.conns,
+    sent: { msgs: t.outMsgs, bytes: t.outBytes },
+    received: { msgs: t.inMsgs, bytes: t.inBytes },
+    slow_consumers: a.slowConsumers,
+  };
 }

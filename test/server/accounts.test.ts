@@ -315,14 +315,37 @@ describe("system account", () => {
     await admin.until("$SYS.ACCOUNT.SHOP.CONNECT");
     shop.close();
     await admin.until("$SYS.ACCOUNT.SHOP.DISCONNECT");
-    const events = admin.body.split("\r\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { type: string; client: Record<string, unknown> });
-    const mine = events.filter((e) => e.client.name === "till");
+    const events = admin.body.split("\r\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { type: string; client?: Record<string, unknown> });
+    const mine = events.filter((e) => e.client?.name === "till");
     expect(mine.map((e) => e.type)).toEqual(["io.nats.server.advisory.v1.client_connect", "io.nats.server.advisory.v1.client_disconnect"]);
-    expect(mine[0]!.client.acc).toBe("SHOP");
-    expect(mine[0]!.client.user).toBe("shop");
+    expect(mine[0]!.client!.acc).toBe("SHOP");
+    expect(mine[0]!.client!.user).toBe("shop");
     await spy.sync();
     expect(spy.body).not.toContain("CONNECT");
     spy.close();
+    admin.close();
+  });
+});
+
+describe("account connection events", () => {
+  test("each connect and disconnect in an account reports its connection count and traffic to the system account, on both subjects", async () => {
+    const admin = await Raw.open(server.port, ADMIN);
+    admin.send("SUB $SYS.ACCOUNT.SUPPORT.SERVER.CONNS 1\r\nSUB $SYS.SERVER.ACCOUNT.SUPPORT.CONNS 2\r\n");
+    await admin.sync();
+    const before = server.accounts!.get("SUPPORT")!.conns;
+    const c = await Raw.open(server.port, SUPPORT);
+    c.send("PUB conns.test 3\r\nabc\r\n");
+    await c.sync();
+    c.close();
+    // Two events (connect, disconnect), each on both subjects.
+    while ((admin.out.match(/"acc":"SUPPORT"/g) ?? []).length < 4) await admin.until('"acc":"SUPPORT"', admin.out.lastIndexOf('"acc":"SUPPORT"') + 1);
+    const events = admin.body.split("\r\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(admin.body.match(/^MSG \$SYS\.ACCOUNT\.SUPPORT\.SERVER\.CONNS 1 /gm)).toHaveLength(2);
+    expect(admin.body.match(/^MSG \$SYS\.SERVER\.ACCOUNT\.SUPPORT\.CONNS 2 /gm)).toHaveLength(2);
+    const last = events[events.length - 1]!;
+    expect(last).toMatchObject({ type: "io.nats.server.advisory.v1.account_connections", acc: "SUPPORT", conns: before, leafnodes: 0, total_conns: before });
+    expect((last.received as { msgs: number; bytes: number }).msgs).toBeGreaterThanOrEqual(1);
+    expect(events[0]).toMatchObject({ conns: before + 1 });
     admin.close();
   });
 });
