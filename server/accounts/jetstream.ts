@@ -22,7 +22,6 @@ const minLimit = (server: number, account: number | undefined): number => {
 /** Start each account's JetStream (or its "not enabled" answer). */
 export function startAccountJetStreams(host: JetStreamHost, registry: AccountRegistry): void {
   for (const acc of registry.accounts.values()) {
-    if (acc === registry.system) continue;
     const limits = acc.jetstreamLimits;
     if (limits === null) {
       serveNotEnabled(acc.router.internalClient());

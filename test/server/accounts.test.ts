@@ -8,6 +8,7 @@ import { startServer, type Server } from "../../server/index.js";
 import { kits, take, text } from "../clients/kits.js";
 import { readmeAccountsConfig } from "./readme-accounts.js";
 import { rawPublish, rawSubscriber } from "../flow/raw.js";
+import { createUser } from "@nats-io/nkeys";
 
 
 /** A raw client: everything it received, and waits on what is to come. */
@@ -509,6 +510,31 @@ describe("users outside any account", () => {
     await c1.until("MSG y 1 1\r\nz\r\n");
     c1.close();
     c2.close();
+    await s.close();
+  });
+});
+
+describe("nkey users and mapped imports", () => {
+  test("an nkey user lands in its account; a stream import with `to` arrives under the mapped subject", async () => {
+    const kp = createUser();
+    const s = await startServer({
+      host: "127.0.0.1", port: 0, noLog: true,
+      accounts: {
+        A: { users: [{ user: "a", password: "a" }], exports: [{ stream: "metrics.*" }] },
+        B: { nkeys: [{ nkey: kp.getPublicKey() }], imports: [{ stream: { account: "A", subject: "metrics.*" }, to: "a.metrics.*" }] },
+      },
+    });
+    for (const kit of kits) {
+      const b = await kit.connect({ servers: s.url, authenticator: kit.nkeyAuthenticator(kp.getSeed()) });
+      const a = await kit.connect({ servers: s.url, user: "a", pass: "a" });
+      const sub = b.subscribe("a.metrics.*");
+      await b.flush();
+      a.publish("metrics.cpu", "42");
+      const [m] = await take(sub, 1);
+      expect(m!.subject).toBe("a.metrics.cpu");
+      expect(text(m!)).toBe("42");
+      await Promise.all([a.close(), b.close()]);
+    }
     await s.close();
   });
 });
