@@ -2,6 +2,7 @@
 // configuration: isolation, a stream import with a prefix, a service import's request-reply,
 // no_auth_user. Every byte each client receives must match; the `_R_.…` reply subjects both
 // servers make up are random and compared as a marker.
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { NATS_SERVER, play, startPair, type Pair, type Transcript } from "./harness.js";
 import { readmeAccountsConfig } from "../server/readme-accounts.js";
@@ -124,4 +125,65 @@ describe.skipIf(NATS_SERVER === null)("accounts (differential)", () => {
       expect(norm(gnat)).toEqual(norm(nats));
     });
   }
+
+  test("the system account sees the same events, in the same order and shape, for a client of another account", async () => {
+    const [g, n] = await Promise.all([systemEvents(pair.gnatPort), systemEvents(pair.natsPort)]);
+    expect(g.map((e) => e.subject)).toEqual(n.map((e) => e.subject));
+    // Values (ids, times, ports) differ by nature; the shapes must not. gnat's server info also
+    // carries 2.10's "flags", which 2.9 does not send.
+    expect(g.map((e) => shape(e.body, "server.flags"))).toEqual(n.map((e) => shape(e.body)));
+  });
 });
+
+/** Keys (with the type of each leaf) of a JSON value, as sorted paths. */
+function shape(v: unknown, ...skip: string[]): string[] {
+  const out: string[] = [];
+  const walk = (x: unknown, path: string): void => {
+    if (x !== null && typeof x === "object" && !Array.isArray(x)) {
+      for (const [k, y] of Object.entries(x)) walk(y, path === "" ? k : `${path}.${k}`);
+    } else if (!skip.includes(path)) out.push(`${path}:${typeof x}`);
+  };
+  walk(v, "");
+  return out.sort();
+}
+
+/** What an admin of the system account receives while a SHOP client connects and leaves. */
+async function systemEvents(port: number): Promise<{ subject: string; body: unknown }[]> {
+  const events: { subject: string; body: unknown }[] = [];
+  const admin = connect(port, "127.0.0.1");
+  let buf = "";
+  let wake: () => void = () => {};
+  admin.on("data", (d) => {
+    buf += d.toString("latin1");
+    for (;;) {
+      const m = /^MSG (\S+) \d+ +(\d+)\r\n/.exec(buf.slice(buf.indexOf("MSG ")));
+      const at = buf.indexOf("MSG ");
+      if (m === null || at < 0) break;
+      const start = at + m[0].length;
+      const len = Number(m[2]);
+      if (buf.length < start + len + 2) break;
+      events.push({ subject: m[1]!, body: JSON.parse(buf.slice(start, start + len)) });
+      buf = buf.slice(start + len + 2);
+    }
+    wake();
+  });
+  const until = (cond: () => boolean): Promise<void> => new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out; got ${JSON.stringify(events.map((e) => e.subject))}`)), 3000);
+    const check = (): void => {
+      if (cond()) {
+        clearTimeout(t);
+        resolve();
+      } else wake = check;
+    };
+    check();
+  });
+  admin.write(as("admin", "adm1n") + "SUB $SYS.ACCOUNT.SHOP.> 1\r\nPING\r\n");
+  await until(() => buf.includes("PONG\r\n"));
+  const shop = connect(port, "127.0.0.1");
+  shop.write(as("shop", "s3cret", { name: "till", lang: "x", version: "1" }) + "PUB x 1\r\ny\r\nPING\r\n");
+  await until(() => events.length >= 2);
+  shop.destroy();
+  await until(() => events.length >= 4);
+  admin.destroy();
+  return events;
+}
