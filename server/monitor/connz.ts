@@ -158,6 +158,11 @@ function render(r: ConnRow, now: number, subs: "none" | "list" | "detail", auth:
   return o;
 }
 
+function knownAccount(s: MonitoredServer, name: string): boolean {
+  const reg = s.accounts;
+  return reg === undefined || reg === null ? name === "$G" : reg.get(name) !== undefined;
+}
+
 export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): Record<string, unknown> {
   const sortRaw = q.str("sort");
   if (sortRaw !== "" && !SORT_KEYS.has(sortRaw)) throw new BadRequest(`invalid sorting option: ${sortRaw}`);
@@ -177,10 +182,15 @@ export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): 
   if (sort === "stop" && state !== "closed") throw new BadRequest("sort by stop only valid on closed connections");
   if (sort === "reason" && state !== "closed") throw new BadRequest("sort by reason only valid on closed connections");
   if (cid > 0) limit = 1;
-
+  const acc = q.str("acc");
   const now = Date.now();
+  if (acc !== "" && !knownAccount(s, acc)) {
+    // nats-server's answer for an account it does not know: an empty ConnInfo, no server id.
+    return { server_id: "", now: goTime(now), num_connections: 0, total: 0, offset, limit, connections: null };
+  }
+
   const closedRows = state === "open" ? [] : closed.rows();
-  const total = (state === "closed" ? 0 : s.clients.size) + closedRows.length;
+  let total = (state === "closed" ? 0 : s.clients.size) + closedRows.length;
   let rows: ConnRow[] = [];
   if (cid > 0) {
     // As nats-server: a cid is looked up among the closed when asked for closed (or all), else the open.
@@ -194,6 +204,10 @@ export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): 
   } else {
     if (state !== "closed") for (const c of s.clients.values()) rows.push(rowOf(c, 0, ""));
     rows = rows.concat(closedRows);
+  }
+  if (acc !== "") {
+    rows = rows.filter((r) => r.account === acc);
+    total = rows.length;
   }
   rows.sort(comparator(sort, now));
   const max = rows.length;

@@ -362,6 +362,41 @@ describe("monitoring", () => {
     shop.close();
   });
 
+  test("/accountz?acc= details an account's exports and imports as nats-server does; an unknown one is a 400", async () => {
+    const shop = await Raw.open(server.port, SHOP);
+    type Detail = { account_detail: Record<string, unknown> };
+    const d = ((await (await fetch(`${server.monitorUrl}/accountz?acc=SHOP`)).json()) as Detail).account_detail;
+    expect(d).toMatchObject({ account_name: "SHOP", expired: false, complete: true, jetstream_enabled: false, leafnode_connections: 0 });
+    expect(d.client_connections).toBeGreaterThanOrEqual(1);
+    expect(d.exports).toEqual([
+      { subject: "orders.>", type: "stream" },
+      { subject: "stock.check", type: "service", response_type: "Singleton" },
+      { subject: "audit.>", type: "stream", approved_accounts: ["SYS"] },
+    ]);
+    const i = ((await (await fetch(`${server.monitorUrl}/accountz?acc=SUPPORT`)).json()) as Detail).account_detail;
+    expect(i.imports).toEqual([
+      { subject: "orders.>", account: "SHOP", local_subject: "shop.orders.>", type: "stream", invalid: false, share: false, tracking: false },
+      { subject: "stock", account: "SHOP", to: "stock.check", type: "service", invalid: false, share: false, tracking: false },
+    ]);
+    const bad = await fetch(`${server.monitorUrl}/accountz?acc=NOPE`);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toBe("Account NOPE does not exist");
+    shop.close();
+  });
+
+  test("/connz?acc= lists that account's connections only", async () => {
+    const shop = await Raw.open(server.port, { ...SHOP, name: "by-acc" });
+    const support = await Raw.open(server.port, { ...SUPPORT, name: "other" });
+    const connz = (await (await fetch(`${server.monitorUrl}/connz?acc=SHOP`)).json()) as { total: number; connections: { name?: string }[] };
+    expect(connz.connections.some((c) => c.name === "by-acc")).toBe(true);
+    expect(connz.connections.some((c) => c.name === "other")).toBe(false);
+    expect(connz.total).toBe(connz.connections.length);
+    const none = (await (await fetch(`${server.monitorUrl}/connz?acc=NOPE`)).json()) as Record<string, unknown>;
+    expect(none).toMatchObject({ server_id: "", num_connections: 0, total: 0, connections: null });
+    shop.close();
+    support.close();
+  });
+
   test("/subsz lists every account's subscriptions, each with its account; /varz counts them all", async () => {
     const shop = await Raw.open(server.port, SHOP);
     const support = await Raw.open(server.port, SUPPORT);
