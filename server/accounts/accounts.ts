@@ -219,6 +219,9 @@ class StreamImportBridge extends Bridge {
   }
 
   deliver(_sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+    // As nats-server: what arrived through a stream import is not passed on by another (stream
+    // imports do not chain; service imports do).
+    if (this.source.publisher instanceof StreamImportBridge) return false;
     this.forward(this.into, this.map === null ? subject : this.map(subject), reply, hdrLen, buf, start, end);
     return true;
   }
@@ -233,15 +236,43 @@ class ServiceImportBridge extends Bridge {
 
   deliver(_sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
     const mapped = reply === "" ? "" : this.exporter.addResponse(this.importer, reply, this.responseType, this.registry);
-    // As nats-server: the request carries who asked (Nats-Request-Info: the account, the requester's RTT in ns).
-    const rttMs = (this.source.publisher as { roundTripMs?: number } | null)?.roundTripMs ?? 0;
-    const info = rttMs > 0 ? `{"acc":${JSON.stringify(this.importer.name)},"rtt":${Math.round(rttMs * 1e6)}}` : `{"acc":${JSON.stringify(this.importer.name)}}`;
+    // As nats-server: the request carries who asked (Nats-Request-Info: the account, the
+    // requester's RTT in ns); a request passing through a second import keeps the first
+    // account's info and names the importing account in between as "svc".
+    let prior: Record<string, unknown> | null = null;
+    let priorAt = -1;
+    let priorEnd = -1;
+    if (hdrLen >= 0) {
+      const hdr = buf.toString("latin1", start, start + hdrLen);
+      priorAt = hdr.indexOf(`\r\n${REQUEST_INFO_HDR}: `);
+      if (priorAt >= 0) {
+        priorEnd = hdr.indexOf("\r\n", priorAt + 2);
+        try {
+          prior = JSON.parse(hdr.slice(priorAt + REQUEST_INFO_HDR.length + 4, priorEnd)) as Record<string, unknown>;
+        } catch {
+          prior = null;
+        }
+      }
+    }
+    let info: string;
+    if (prior !== null && typeof prior.acc === "string") {
+      info = JSON.stringify({ acc: prior.acc, svc: this.importer.name, ...(typeof prior.rtt === "number" ? { rtt: prior.rtt } : {}) });
+    } else {
+      const rttMs = (this.source.publisher as { roundTripMs?: number } | null)?.roundTripMs ?? 0;
+      info = JSON.stringify({ acc: this.importer.name, ...(rttMs > 0 ? { rtt: Math.round(rttMs * 1e6) } : {}) });
+    }
     const line = Buffer.from(`${REQUEST_INFO_HDR}: ${info}\r\n`, "utf8");
     let msg: Buffer;
     let hl: number;
     if (hdrLen < 0) {
       msg = Buffer.concat([HDR_START, line, CRLF, buf.subarray(start, end)]);
       hl = HDR_START.length + line.length + 2;
+    } else if (prior !== null) {
+      // In place of the one it had.
+      const from = start + priorAt + 2;
+      const to = start + priorEnd + 2;
+      msg = Buffer.concat([buf.subarray(start, from), line, buf.subarray(to, end)]);
+      hl = hdrLen - (to - from) + line.length;
     } else {
       // Before the blank line that ends the header block.
       msg = Buffer.concat([buf.subarray(start, start + hdrLen - 2), line, buf.subarray(start + hdrLen - 2, end)]);

@@ -4,6 +4,7 @@
 import { isValidLiteralSubject, isValidSubject } from "../../protocol/subject.js";
 import type { AuthorizationOptions, NkeyUser, UserEntry } from "../auth/auth.js";
 import { patternCovers } from "../auth/permissions.js";
+import { subjectsCollide } from "../jetstream/subjects.js";
 
 /** nats-server's global account: every client outside a configured account. */
 export const GLOBAL_ACCOUNT = "$G";
@@ -118,6 +119,9 @@ export function accountsConfigError(accounts: AccountsOptions | null, noAuthUser
       if (findExport(exporter, kind, ref.subject, name) === null) {
         return `Error adding ${kind} import "${ref.subject}": ${kind} import not authorized`;
       }
+      if (accounts !== null && formsCycle(accounts, name, kind, ref.account, kind === "stream" ? localSubject(i) : ref.subject, new Set())) {
+        return `Error adding ${kind} import "${ref.subject}": import forms a cycle`;
+      }
     }
   }
   if (noAuthUser !== "") {
@@ -125,6 +129,35 @@ export function accountsConfigError(accounts: AccountsOptions | null, noAuthUser
     if (!known.has(noAuthUser)) return `no_auth_user: "${noAuthUser}" not present as user in authorization block or account configuration`;
   }
   return null;
+}
+
+/** Where an import's messages appear (stream) or its requests are taken (service) in the importer. */
+export function localSubject(i: ImportOption): string {
+  const ref = (i.stream ?? i.service)!;
+  if (i.service !== undefined) return i.to ?? ref.subject;
+  const local = i.to ?? ref.subject;
+  return i.prefix !== undefined && i.prefix !== "" ? `${i.prefix}.${local}` : local;
+}
+
+/**
+ * nats-server's import cycle check: `importer` imports from `exporter`; for a stream, whether
+ * the exporter (or an account it imports from, and so on) imports `subject` back from the
+ * importer; for a service, whether a request landing on `subject` in the exporter is itself
+ * taken by one of the exporter's service imports leading back to the importer.
+ */
+function formsCycle(accounts: AccountsOptions, importer: string, kind: "stream" | "service", exporter: string,
+  subject: string, visited: Set<string>): boolean {
+  if (visited.has(exporter)) return false;
+  visited.add(exporter);
+  for (const i of accounts[exporter]?.imports ?? []) {
+    const ref = kind === "stream" ? i.stream : i.service;
+    if (ref === undefined) continue;
+    const local = localSubject(i);
+    if (!subjectsCollide(subject, local)) continue;
+    if (ref.account === importer) return true;
+    if (formsCycle(accounts, importer, kind, ref.account, kind === "stream" ? subject : ref.subject, visited)) return true;
+  }
+  return false;
 }
 
 /** The export of `exporter` that lets `importer` import `subject`, or null (not authorized). */

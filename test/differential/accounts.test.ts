@@ -135,6 +135,55 @@ describe.skipIf(NATS_SERVER === null)("accounts (differential)", () => {
   });
 });
 
+const CHAIN = `
+accounts {
+  A: { users: [ {user: a, password: a} ], exports: [ {stream: "x"}, {service: "s"} ] }
+  B: { users: [ {user: b, password: b} ], exports: [ {stream: "x"}, {service: "s"} ],
+       imports: [ {stream: {account: A, subject: "x"}}, {service: {account: A, subject: "s"}} ] }
+  C: { users: [ {user: c, password: c} ], imports: [ {stream: {account: B, subject: "x"}}, {service: {account: B, subject: "s"}} ] }
+}
+`;
+
+describe.skipIf(NATS_SERVER === null)("chained imports (differential)", () => {
+  let pair: Pair;
+  beforeAll(async () => {
+    pair = await startPair({}, CHAIN);
+  });
+  afterAll(async () => {
+    await pair?.close();
+  });
+  const chain: [string, Transcript][] = [
+    ["a stream import does not pass on what arrived through another", {
+      conns: 3,
+      steps: [
+        { conn: 2, send: as("c", "c") + "SUB x 1\r\n" },
+        { conn: 1, send: as("b", "b") + "SUB x 1\r\n" },
+        { conn: 0, send: as("a", "a") + "PUB x 2\r\nhi\r\n" },
+        { conn: 1, send: "" },
+        { conn: 2, send: "" },
+      ],
+    }],
+    ["a service import chains through another, and the answer comes back the whole way", {
+      conns: 2,
+      steps: [
+        { conn: 0, send: as("a", "a") + "SUB s 1\r\n" },
+        { conn: 1, send: as("c", "c") + "SUB r 1\r\nPUB s r 2\r\nhi\r\n" },
+        { conn: 0, send: "", waitFor: "hi\r\n" },
+        { conn: 0, send: answer("s", "ok") },
+        { conn: 1, send: "", waitFor: "ok\r\n" },
+      ],
+    }],
+  ];
+  const norm = (out: string[]): string[] => out.map((o) => o.replace(/_R_\.[A-Za-z0-9]+\.[A-Za-z0-9]+/g, "_R_.<reply>")
+    .replace(/(HMSG \S+ \d+ \S+ )\d+ \d+(\r\n[^]*?"rtt":)\d+/g, "$1<len>$2<rtt>"));
+  for (const [name, t] of chain) {
+    test(name, async () => {
+      const [gnat, nats] = await Promise.all([play(pair.gnatPort, t), play(pair.natsPort, t)]);
+      expect(norm(gnat)).toEqual(norm(nats));
+    });
+  }
+});
+
 /** Keys (with the type of each leaf) of a JSON value, as sorted paths. */
 function shape(v: unknown, ...skip: string[]): string[] {
   const out: string[] = [];

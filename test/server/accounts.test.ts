@@ -449,6 +449,21 @@ describe("configuration", () => {
     expect(await startWith("accounts { A: { users: [ {user: a, password: a} ] } }\nsystem_account: NOPE")).toBe("error resolving system account: account missing");
   });
 
+  test("stream imports that feed each other are a cycle, as nats-server words it", () => {
+    expect(() => load('accounts { A: { exports: [ {stream: "x"} ], imports: [ {stream: {account: B, subject: "x"}} ] }, B: { exports: [ {stream: "x"} ], imports: [ {stream: {account: A, subject: "x"}} ] } }'))
+      .toThrow('Error adding stream import "x": import forms a cycle');
+  });
+
+  test("service imports that answer each other are a cycle", () => {
+    expect(() => load('accounts { A: { exports: [ {service: "s"} ], imports: [ {service: {account: B, subject: "s"}} ] }, B: { exports: [ {service: "s"} ], imports: [ {service: {account: A, subject: "s"}} ] } }'))
+      .toThrow('Error adding service import "s": import forms a cycle');
+  });
+
+  test("imports both ways on subjects the prefixes keep apart are no cycle", () => {
+    expect(() => load('accounts { A: { exports: [ {stream: "x.>"} ], imports: [ {stream: {account: B, subject: "y.>"}, prefix: "q"} ] }, B: { exports: [ {stream: "y.>"} ], imports: [ {stream: {account: A, subject: "x.>"}, prefix: "y"} ] } }'))
+      .not.toThrow();
+  });
+
   test("an unknown key inside an account is refused rather than ignored", () => {
     expect(() => load("accounts { A: { mappings: { a: b } } }")).toThrow("is not supported by gnat yet");
   });
