@@ -8,6 +8,8 @@ import { JetStream, type JetStreamOptions } from "../jetstream/jetstream.js";
 import { goJSON } from "../jetstream/json.js";
 import type { InternalClient } from "../router.js";
 import type { Account, AccountRegistry } from "./accounts.js";
+import { localSubject } from "./options.js";
+import { subjectsCollide } from "../jetstream/subjects.js";
 
 export interface JetStreamHost {
   jetStreamOptions(): JetStreamOptions;
@@ -24,7 +26,9 @@ export function startAccountJetStreams(host: JetStreamHost, registry: AccountReg
   for (const acc of registry.accounts.values()) {
     const limits = acc.jetstreamLimits;
     if (limits === null) {
-      serveNotEnabled(acc.router.internalClient());
+      // An account that imports another's JetStream API is answered by that account instead.
+      const importsApi = (acc.config.imports ?? []).some((i) => i.service !== undefined && subjectsCollide(localSubject(i), `${API_PREFIX}.>`));
+      if (!importsApi) serveNotEnabled(acc.router.internalClient());
       continue;
     }
     startJetStream(host, acc, limits);

@@ -137,3 +137,24 @@ describe("per-account JetStream", () => {
     expect((await a.jsm.consumers.info("ORDERS", "work")).ack_floor.stream_seq).toBe(1);
   });
 });
+
+describe("JetStream API imported from another account", () => {
+  test("an account without JetStream that imports another's API uses that account's JetStream", async () => {
+    const dir = tempDir("gnat-js-import-");
+    const s = await startServer({
+      host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir,
+      accounts: {
+        JS: { users: [{ user: "js", password: "js" }], jetstream: true, exports: [{ service: "$JS.API.>" }] },
+        U: { users: [{ user: "u", password: "u" }], imports: [{ service: { account: "JS", subject: "$JS.API.>" } }] },
+      },
+    });
+    const u = await connect({ servers: s.url, user: "u", pass: "u" });
+    const r = await u.request("$JS.API.STREAM.CREATE.IMP", JSON.stringify({ name: "IMP", subjects: ["imp"], storage: "memory" }));
+    expect((r.json() as { config?: { name: string } }).config?.name).toBe("IMP");
+    const owner = await connect({ servers: s.url, user: "js", pass: "js" });
+    expect((await (await jetstreamManager(owner)).streams.info("IMP")).config.name).toBe("IMP");
+    await Promise.all([u.close(), owner.close()]);
+    await s.close();
+    dir.remove();
+  });
+});
