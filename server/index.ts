@@ -14,7 +14,7 @@ import { listenTcp, type TcpListener } from "./transport/tcp.js";
 import { listenWebSocket, type WebSocketListener } from "./transport/websocket.js";
 import { createLogger } from "./log.js";
 import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
-import { InternalClient, Router } from "./router.js";
+import { InternalClient, Router, type Subscription } from "./router.js";
 import { tmpdir } from "node:os";
 import { serveApi } from "./jetstream/api.js";
 import { JetStream, type JetStreamOptions } from "./jetstream/jetstream.js";
@@ -91,8 +91,8 @@ export class Server implements ConnectionHost {
       : o.noAuthUser !== "" ? new NoAuthUserAuthenticator(auth, o.noAuthUser) : new Authenticator(auth);
     this.accounts = o.accounts === null ? null
       : new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);
-    const onAutoUnsubscribe = (sub: { client: unknown }): void => {
-      if (sub.client instanceof ClientConnection) sub.client.forget(sub as never);
+    const onAutoUnsubscribe = (sub: Subscription): void => {
+      if (sub.client instanceof ClientConnection) sub.client.forget(sub);
     };
     this.router.onAutoUnsubscribe = onAutoUnsubscribe;
     for (const a of this.accounts?.accounts.values() ?? []) a.router.onAutoUnsubscribe = onAutoUnsubscribe;
@@ -282,28 +282,16 @@ export class Server implements ConnectionHost {
   }
 
   clientConnected(c: ClientConnection): void {
-    const a = this.accounts?.get(c.account);
-    if (a !== undefined) {
-      a.conns++;
-      this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
-    }
+    const a = this.accounts?.connected(c);
+    if (a !== undefined) this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
     this.sysEvents?.connected(c);
   }
 
   removeClient(c: ClientConnection, reason: string): void {
     if (this.clients.delete(c.cid)) {
       if (reason.startsWith("Slow Consumer")) this.slowConsumers++;
-      const a = c.connected ? this.accounts?.get(c.account) : undefined;
-      if (a !== undefined) {
-        // Counted into the account's totals once it is gone from `clients`.
-        a.conns--;
-        a.closed.inMsgs += c.inMsgs;
-        a.closed.inBytes += c.inBytes;
-        a.closed.outMsgs += c.outMsgs;
-        a.closed.outBytes += c.outBytes;
-        if (reason.startsWith("Slow Consumer")) a.slowConsumers++;
-        this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
-      }
+      const a = c.connected ? this.accounts?.closed(c, reason) : undefined;
+      if (a !== undefined) this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
       if (c.connected) this.sysEvents?.disconnected(c, reason);
       this.monitor?.closedConnections.add(c, reason);
       this.log.debug({ cid: c.cid, reason }, "client connection closed");

@@ -33,8 +33,6 @@ const replyToken = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi
 export class Account {
   /** JetStream of this account, when it has one. */
   jetstream: JetStream | null = null;
-  /** Client connections in this account whose CONNECT was accepted. */
-  conns = 0;
   /** What closed connections of this account sent and received, and its slow consumers. */
   readonly closed = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
   slowConsumers = 0;
@@ -140,6 +138,23 @@ export class AccountRegistry {
 
   get(name: string): Account | undefined {
     return this.accounts.get(name);
+  }
+
+  /** A client's CONNECT was accepted. */
+  connected(c: CountedClient): Account | undefined {
+    return this.accounts.get(c.account);
+  }
+
+  /** A connected client is gone (and no longer in the server's list): its traffic joins its account's totals. */
+  closed(c: CountedClient, reason: string): Account | undefined {
+    const a = this.accounts.get(c.account);
+    if (a === undefined) return undefined;
+    a.closed.inMsgs += c.inMsgs;
+    a.closed.inBytes += c.inBytes;
+    a.closed.outMsgs += c.outMsgs;
+    a.closed.outBytes += c.outBytes;
+    if (reason.startsWith("Slow Consumer")) a.slowConsumers++;
+    return a;
   }
 
   private addImport(importer: Account, imp: ImportOption): void {
@@ -321,15 +336,18 @@ export interface CountedClient {
  */
 export function accountStat(a: Account, clients: Iterable<CountedClient>): Record<string, unknown> {
   const t = { ...a.closed };
+  // Counted from the clients themselves, so a client a later CONNECT moved is counted where it is.
+  let conns = 0;
   for (const c of clients) {
     if (c.account !== a.name || !c.connected) continue;
+    conns++;
     t.inMsgs += c.inMsgs;
     t.inBytes += c.inBytes;
     t.outMsgs += c.outMsgs;
     t.outBytes += c.outBytes;
   }
   return {
-    acc: a.name, conns: a.conns, leafnodes: 0, total_conns: a.conns,
+    acc: a.name, conns, leafnodes: 0, total_conns: conns,
     sent: { msgs: t.outMsgs, bytes: t.outBytes },
     received: { msgs: t.inMsgs, bytes: t.inBytes },
     slow_consumers: a.slowConsumers,
