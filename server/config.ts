@@ -976,6 +976,8 @@ function mapExport(key: string, v: ConfigValue, r: Readers): ExportOption {
       }
       case "threshold":
       case "response_threshold":
+        e.responseThreshold = r.duration(mk, mv);
+        break;
       case "latency":
       case "account_token_position":
       case "advertise":

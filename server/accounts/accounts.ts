@@ -57,15 +57,15 @@ export class Account {
   }
 
   /** Route a reply subject of ours back to `importer`'s `reply`. Returns the `_R_` subject. */
-  addResponse(importer: Account, reply: string, type: ResponseType, registry: AccountRegistry): string {
+  addResponse(importer: Account, reply: string, type: ResponseType, thresholdMs: number, registry: AccountRegistry): string {
     if (this.responseSub === null) {
       this.responseSub = new Subscription(new ResponseBridge(this, registry), `${this.replyPrefix}>`, "", "_R_");
       this.router.subscribe(this.responseSub);
     }
     const token = replyToken();
-    this.responses.set(token, { importer, reply, type, expires: Date.now() + RESPONSE_THRESHOLD_MS });
+    this.responses.set(token, { importer, reply, type, expires: Date.now() + thresholdMs });
     if (this.sweepTimer === null) {
-      this.sweepTimer = setInterval(() => this.sweep(), Math.min(RESPONSE_THRESHOLD_MS, 30_000));
+      this.sweepTimer = setInterval(() => this.sweep(), Math.max(10, Math.min(thresholdMs, 30_000)));
       this.sweepTimer.unref();
     }
     return this.replyPrefix + token;
@@ -171,7 +171,8 @@ export class AccountRegistry {
     } else {
       const local = imp.to ?? ref.subject;
       const exp = findExport(exporter.config, "service", ref.subject, importer.name);
-      const bridge = new ServiceImportBridge(importer, exporter, subjectMapper(local, ref.subject), exp?.responseType ?? "singleton", this);
+      const bridge = new ServiceImportBridge(importer, exporter, subjectMapper(local, ref.subject), exp?.responseType ?? "singleton",
+        exp?.responseThreshold ?? RESPONSE_THRESHOLD_MS, this);
       importer.router.subscribe(new Subscription(bridge, local, "", `import:${exporter.name}`));
     }
   }
@@ -245,12 +246,13 @@ class StreamImportBridge extends Bridge {
 /** Importer's requests on the local subject → the exporter, with a reply routed back. */
 class ServiceImportBridge extends Bridge {
   constructor(private readonly importer: Account, private readonly exporter: Account,
-    private readonly map: (s: string) => string, private readonly responseType: ResponseType, registry: AccountRegistry) {
+    private readonly map: (s: string) => string, private readonly responseType: ResponseType,
+    private readonly thresholdMs: number, registry: AccountRegistry) {
     super(importer.router, registry);
   }
 
   deliver(_sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
-    const mapped = reply === "" ? "" : this.exporter.addResponse(this.importer, reply, this.responseType, this.registry);
+    const mapped = reply === "" ? "" : this.exporter.addResponse(this.importer, reply, this.responseType, this.thresholdMs, this.registry);
     // As nats-server: the request carries who asked (Nats-Request-Info: the account, the
     // requester's RTT in ns); a request passing through a second import keeps the first
     // account's info and names the importing account in between as "svc".
@@ -309,6 +311,10 @@ class ResponseBridge extends Bridge {
     const token = subject.slice(this.exporter.replyPrefix.length);
     const route = this.exporter.responses.get(token);
     if (route === undefined) return false;
+    if (route.expires <= Date.now()) {
+      this.exporter.responses.delete(token);
+      return false;
+    }
     if (route.type === "singleton") this.exporter.responses.delete(token);
     this.forward(route.importer.router, route.reply, reply, hdrLen, buf, start, end);
     return true;

@@ -22,6 +22,8 @@ export interface ExportOption {
   accounts?: string[];
   /** Services only; singleton by default. */
   responseType?: ResponseType;
+  /** Services only: how long (ms) a request's reply route lives; nats-server's default is 2 min. */
+  responseThreshold?: number;
 }
 
 /** One entry of an account's `imports`. */

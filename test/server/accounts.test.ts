@@ -2,7 +2,7 @@
 // system account's events; no_auth_user. Raw sockets and both official clients, against the
 // README's example configuration.
 import { connect, type Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { configToOptions, parseConfig } from "../../server/config.js";
 import { startServer, type Server } from "../../server/index.js";
 import { kits, take, text } from "../clients/kits.js";
@@ -469,9 +469,9 @@ describe("configuration", () => {
   });
 
   test("response types and JetStream limits are read", () => {
-    const o = load('accounts { A: { exports: [ {service: "s", response_type: stream} ], jetstream: { max_mem: 1M, max_file: "2G", max_streams: 3, max_consumers: 4 } } }') as { accounts: Record<string, unknown> };
+    const o = load('accounts { A: { exports: [ {service: "s", response_type: stream, response_threshold: "5s"} ], jetstream: { max_mem: 1M, max_file: "2G", max_streams: 3, max_consumers: 4 } } }') as { accounts: Record<string, unknown> };
     expect(o.accounts.A).toEqual({
-      exports: [{ service: "s", responseType: "stream" }],
+      exports: [{ service: "s", responseType: "stream", responseThreshold: 5000 }],
       jetstream: { maxMemory: 1_000_000, maxStore: 2 * 1024 ** 3, maxStreams: 3, maxConsumers: 4 },
     });
   });
@@ -496,6 +496,38 @@ describe("stream responses", () => {
     a.send(`PUB ${reply} 1\r\n1\r\nPUB ${reply} 1\r\n2\r\n`);
     await b.until("MSG in 1 1\r\n2\r\n");
     expect(b.body).toBe("MSG in 1 1\r\n1\r\nMSG in 1 1\r\n2\r\n");
+    a.close();
+    b.close();
+    await s.close();
+  });
+});
+
+describe("response threshold", () => {
+  test("a reply route lives as long as the export's response_threshold, then the answers are dropped", async () => {
+    const { options } = configToOptions(parseConfig(`accounts {
+      A: { users: [ {user: a, password: a} ], exports: [ {service: "feed", response_type: stream, response_threshold: "1s"} ] }
+      B: { users: [ {user: b, password: b} ], imports: [ {service: {account: A, subject: "feed"}} ] }
+    }`));
+    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...options });
+    const a = await Raw.open(s.port, { user: "a", pass: "a" });
+    a.send("SUB feed 1\r\n");
+    await a.sync();
+    const b = await Raw.open(s.port, { user: "b", pass: "b" });
+    b.send("SUB in 1\r\nPUB feed in 0\r\n\r\n");
+    await a.until("MSG feed 1 _R_.");
+    const reply = /MSG feed 1 (\S+) /.exec(a.body)![1]!;
+    a.send(`PUB ${reply} 1\r\n1\r\n`);
+    await b.until("MSG in 1 1\r\n1\r\n");
+    // Only the clock moves on: the route is past its threshold.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 1500 });
+    try {
+      a.send(`PUB ${reply} 1\r\n2\r\n`);
+      await a.sync();
+      await b.sync();
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(b.body).toBe("MSG in 1 1\r\n1\r\n");
     a.close();
     b.close();
     await s.close();
