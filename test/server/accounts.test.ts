@@ -579,6 +579,26 @@ describe("users outside any account", () => {
     await s.close();
   });
 
+  test("no_auth_user works without accounts too: an anonymous client has that user's permissions", async () => {
+    const { options } = configToOptions(parseConfig(`authorization { users: [
+      { user: guest, password: x, permissions: { publish: "public.>" } }
+      { user: admin, password: y }
+    ] }
+    no_auth_user: guest`));
+    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...options });
+    const anon = await Raw.open(s.port);
+    anon.send("SUB public.news 1\r\nPUB public.news 1\r\nx\r\nPUB private 1\r\ny\r\n");
+    await anon.until("-ERR 'Permissions Violation for Publish to \"private\"'\r\n");
+    expect(anon.body).toContain("MSG public.news 1 1\r\nx\r\n");
+    const admin = await Raw.open(s.port, { user: "admin", pass: "y" });
+    admin.send("PUB private 1\r\ny\r\n");
+    await admin.sync();
+    expect(admin.body).toBe("");
+    anon.close();
+    admin.close();
+    await s.close();
+  });
+
   test("with accounts but no users anywhere, everyone shares $G", async () => {
     const s = await startServer({
       host: "127.0.0.1", port: 0, noLog: true,
