@@ -185,7 +185,7 @@ export function validateOptions(o: ServerOptions): void {
     const err = authConfigError(auth);
     if (err !== null) throw new Error(err);
   }
-  const accErr = accountsConfigError(o.accounts, o.noAuthUser, o.authorization);
+  const accErr = accountsConfigError(o.accounts, o.noAuthUser, o.authorization, o.systemAccount);
   if (accErr !== null) throw new Error(accErr);
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");
   if (o.maxPending > 0 && o.maxPayload > o.maxPending) {

@@ -96,7 +96,11 @@ export function mergedAuthorization(top: AuthorizationOptions | null, accounts: 
  * not authorized`, `no_auth_user: "u" not present as user in authorization block or account
  * configuration`.
  */
-export function accountsConfigError(accounts: AccountsOptions | null, noAuthUser: string, top: AuthorizationOptions | null): string | null {
+export function accountsConfigError(accounts: AccountsOptions | null, noAuthUser: string, top: AuthorizationOptions | null,
+  systemAccount = ""): string | null {
+  if (systemAccount !== "" && systemAccount !== DEFAULT_SYSTEM_ACCOUNT && !(systemAccount in (accounts ?? {}))) {
+    return "error resolving system account: account missing";
+  }
   for (const [name, a] of Object.entries(accounts ?? {})) {
     if (name === "" || /\s/.test(name)) return `invalid account name "${name}"`;
     for (const e of a.exports ?? []) {

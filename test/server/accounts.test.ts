@@ -464,6 +464,10 @@ describe("configuration", () => {
       .not.toThrow();
   });
 
+  test("a system_account without any accounts stops the server too", async () => {
+    expect(await startWith("system_account: SYS")).toBe("error resolving system account: account missing");
+  });
+
   test("an unknown key inside an account is refused rather than ignored", () => {
     expect(() => load("accounts { A: { mappings: { a: b } } }")).toThrow("is not supported by gnat yet");
   });
