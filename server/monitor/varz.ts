@@ -92,6 +92,7 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     subscriptions: r.sublist.size,
     http_req_stats: { ...http.reqStats },
     config_load_time: goTime(start),
+    ...(s.accounts !== undefined && s.accounts !== null ? { system_account: s.accounts.system.name } : {}),
     slow_consumer_stats: { clients: s.slowConsumers, routes: 0, gateways: 0, leafs: 0 },
     // Newer nats-server releases report producers held back by flow control under this name.
     stalled_clients: s.stalledClients,

@@ -405,7 +405,8 @@ describe("monitoring", () => {
     await Promise.all([shop.sync(), support.sync()]);
     const subsz = (await (await fetch(`${server.monitorUrl}/subsz?subs=1&test=subsz.probe`)).json()) as { subscriptions_list: { account: string; sid: string }[]; num_subscriptions: number };
     expect(subsz.subscriptions_list.map((x) => [x.account, x.sid]).sort()).toEqual([["SHOP", "7"], ["SUPPORT", "8"]]);
-    const varz = (await (await fetch(`${server.monitorUrl}/varz`)).json()) as { subscriptions: number };
+    const varz = (await (await fetch(`${server.monitorUrl}/varz`)).json()) as { subscriptions: number; system_account: string };
+    expect(varz.system_account).toBe("SYS");
     expect(varz.subscriptions).toBe(subsz.num_subscriptions);
     expect(varz.subscriptions).toBeGreaterThanOrEqual(2);
     shop.close();
