@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
 import { tempDir } from "./helpers.js";
@@ -124,6 +125,38 @@ describe("per-account JetStream", () => {
     expect(jsz.streams).toBe(2);
     expect(jsz.accounts).toBe(3);
     expect(jsz.account_details.map((d) => d.name).sort()).toEqual(["A", "B", "L"]);
+  });
+
+  test("a key-value bucket of the same name in two accounts is two buckets", async () => {
+    const a = await as("a");
+    const b = await as("b");
+    const ka = await new Kvm(a.nc).create("CFG", { storage: "memory" as never });
+    const kb = await new Kvm(b.nc).create("CFG", { storage: "memory" as never });
+    await ka.put("color", "red");
+    await kb.put("color", "blue");
+    expect((await ka.get("color"))?.string()).toBe("red");
+    expect((await kb.get("color"))?.string()).toBe("blue");
+    await a.jsm.streams.delete("KV_CFG");
+    expect((await kb.get("color"))?.string()).toBe("blue");
+    await b.jsm.streams.delete("KV_CFG");
+  });
+
+  test("a push consumer delivers within its account only", async () => {
+    const a = await as("a");
+    const b = await as("b");
+    const spy = b.nc.subscribe("deliver.a");
+    const sub = a.nc.subscribe("deliver.a");
+    await Promise.all([a.nc.flush(), b.nc.flush()]);
+    await a.jsm.consumers.add("ORDERS", { durable_name: "push", deliver_subject: "deliver.a", ack_policy: "none" as never });
+    let got = 0;
+    for await (const m of sub) {
+      expect(m.subject).toMatch(/^orders\./);
+      if (++got === 2) break;
+    }
+    await b.nc.flush();
+    expect(spy.getReceived()).toBe(0);
+    spy.unsubscribe();
+    await a.jsm.consumers.delete("ORDERS", "push");
   });
 
   test("after a restart each account recovers its own streams from its own directory", async () => {
