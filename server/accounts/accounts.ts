@@ -215,12 +215,13 @@ abstract class Bridge implements Client {
     // Producers are released by the receiver they waited on, not by the bridge.
   }
 
-  protected forward(into: Router, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): void {
+  /** Publish into `into`; whether anyone there received it. */
+  protected forward(into: Router, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
     const reg = this.registry;
-    if (reg.depth >= MAX_IMPORT_DEPTH) return;
+    if (reg.depth >= MAX_IMPORT_DEPTH) return false;
     reg.depth++;
     try {
-      into.publish(this, subject, reply, hdrLen, buf, start, end);
+      return into.publish(this, subject, reply, hdrLen, buf, start, end);
     } finally {
       reg.depth--;
     }
@@ -238,8 +239,9 @@ class StreamImportBridge extends Bridge {
     // As nats-server: what arrived through a stream import is not passed on by another (stream
     // imports do not chain; service imports do).
     if (this.source.publisher instanceof StreamImportBridge) return false;
-    this.forward(this.into, this.map === null ? subject : this.map(subject), reply, hdrLen, buf, start, end);
-    return true;
+    // Delivered only if someone in the importer took it: a request nobody anywhere receives
+    // still gets its 503 (nats-server's import subscriptions exist only for subscribers).
+    return this.forward(this.into, this.map === null ? subject : this.map(subject), reply, hdrLen, buf, start, end);
   }
 }
 

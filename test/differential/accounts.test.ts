@@ -43,6 +43,21 @@ const cases: [string, Transcript][] = [
       { conn: 0, send: SHOP + "PUB orders.new 3\r\none\r\nHPUB orders.h r.1 12 14\r\nNATS/1.0\r\n\r\nok\r\nPUB unexported 1\r\nx\r\n" },
     ],
   }],
+  ["a request on an exported stream nobody in the importer listens to gets no responders", {
+    conns: 2,
+    steps: [
+      { conn: 1, send: SUPPORT + "SUB shop.other 1\r\n" },
+      { conn: 0, send: SHOP + "SUB _INBOX.1 1\r\nPUB orders.q _INBOX.1 0\r\n\r\n" },
+    ],
+  }],
+  ["a request on an exported stream that a subscriber in the importer receives gets no 503", {
+    conns: 2,
+    steps: [
+      { conn: 1, send: SUPPORT + "SUB shop.orders.q 1\r\n" },
+      { conn: 0, send: SHOP + "SUB _INBOX.1 1\r\nPUB orders.q _INBOX.1 0\r\n\r\n" },
+      { conn: 1, send: "" },
+    ],
+  }],
   ["the importer's own publishes stay in the importer", {
     conns: 2,
     steps: [
