@@ -409,6 +409,8 @@ describe("monitoring", () => {
     expect(varz.system_account).toBe("SYS");
     expect(varz.subscriptions).toBe(subsz.num_subscriptions);
     expect(varz.subscriptions).toBeGreaterThanOrEqual(2);
+    const metrics = await (await fetch(`${server.monitorUrl}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^gnat_subscriptions ${subsz.num_subscriptions}$`, "m"));
     shop.close();
     support.close();
   });
