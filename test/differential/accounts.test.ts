@@ -112,6 +112,15 @@ const cases: [string, Transcript][] = [
     ],
   }],
   ["credentials after other ops are still accepted", { steps: [{ send: "PING\r\nSUB x 1\r\n" + SUPPORT }] }],
+  ["a subscription made before CONNECT follows the client into its account", {
+    conns: 3,
+    steps: [
+      { conn: 0, send: "SUB x 1\r\n" + SUPPORT },
+      { conn: 1, send: SUPPORT + "PUB x 1\r\na\r\n" },
+      { conn: 2, send: SHOP + "PUB x 1\r\nb\r\n" },
+      { conn: 0, send: "" },
+    ],
+  }],
   ["wrong credentials are refused even with no_auth_user", { steps: [{ send: as("support", "nope") }], until: "close" }],
   ["a user of another account may subscribe to $SYS.> and receives no events", {
     conns: 2,
