@@ -129,6 +129,8 @@ export class ClientConnection implements Client, ParserHandler {
   private rtt = 0;
   private rttStart = 0;
   private connectReceived = false;
+  /** Subscriptions left in an earlier CONNECT's account, and that account's router. */
+  private leftBehind: Map<Subscription, Router> | null = null;
   /** A SUB, UNSUB or PONG arrived (PUBs and PINGs are counted anyway); see opsBeforeConnect. */
   private sawOp = false;
   /** Who the client authenticated as (null while authentication is off or pending). */
@@ -274,12 +276,21 @@ export class ClientConnection implements Client, ParserHandler {
     return this.sawOp || this.inMsgs > 0 || this.lastRemotePing > 0;
   }
 
-  /** Move into `acc`'s subject space; subscriptions made before (no_auth_user) move along. */
+  /**
+   * Move into `acc`'s subject space. As nats-server: subscriptions made before the first CONNECT
+   * (no_auth_user lets a client subscribe first) move along; those of an earlier CONNECT's
+   * account stay in that account.
+   */
   private joinAccount(acc: ConnectionAccount): void {
     this.account = acc.name;
     if (acc.router === this.router) return;
     const old = this.router;
     this.router = acc.router;
+    if (this.connectReceived) {
+      const left = (this.leftBehind ??= new Map());
+      for (const sub of this.subs.values()) if (!left.has(sub)) left.set(sub, old);
+      return;
+    }
     for (const [sid, sub] of this.subs) {
       old.unsubscribe(sub);
       const moved = new Subscription(this, sub.subject, sub.queue, sid);
@@ -344,14 +355,23 @@ export class ClientConnection implements Client, ParserHandler {
       } else {
         sub.max = 0;
         this.subs.delete(sid);
-        this.router.unsubscribe(sub);
+        this.routerOf(sub).unsubscribe(sub);
       }
     }
     if (this.opts.verbose) this.queue(OK);
   }
 
+  /** The router a subscription lives in. */
+  private routerOf(sub: Subscription): Router {
+    if (this.leftBehind === null) return this.router;
+    const r = this.leftBehind.get(sub);
+    if (r !== undefined) this.leftBehind.delete(sub);
+    return r ?? this.router;
+  }
+
   /** The router ended a subscription that reached its max. */
   forget(sub: Subscription): void {
+    this.leftBehind?.delete(sub);
     if (this.subs.get(sub.sid) === sub) this.subs.delete(sub.sid);
   }
 
@@ -647,7 +667,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.clearAuthTimer();
     this.pingTimer = null;
     this.writeTimer = null;
-    for (const sub of this.subs.values()) this.router.unsubscribe(sub);
+    for (const sub of this.subs.values()) this.routerOf(sub).unsubscribe(sub);
     // Producers this connection held go on at once; those it waited on forget it when they drain.
     this.congested = false;
     this.releaseProducers();

@@ -121,6 +121,15 @@ const cases: [string, Transcript][] = [
       { conn: 0, send: "" },
     ],
   }],
+  ["a second CONNECT as a user of another account", {
+    conns: 3,
+    steps: [
+      { conn: 0, send: SHOP + "SUB x 1\r\n" + SUPPORT + "SUB y 2\r\n" },
+      { conn: 1, send: SUPPORT + "PUB x 1\r\na\r\nPUB y 1\r\nb\r\n" },
+      { conn: 2, send: SHOP + "PUB x 1\r\nc\r\nPUB y 1\r\nd\r\n" },
+      { conn: 0, send: "" },
+    ],
+  }],
   ["wrong credentials are refused even with no_auth_user", { steps: [{ send: as("support", "nope") }], until: "close" }],
   ["a user of another account may subscribe to $SYS.> and receives no events", {
     conns: 2,

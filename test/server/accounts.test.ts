@@ -162,6 +162,31 @@ describe("isolation", () => {
   });
 });
 
+describe("a second CONNECT", () => {
+  test("into another account leaves earlier subscriptions in the first, and UNSUB and close still remove them there", async () => {
+    // A server of its own: subscriptions of other tests' closing clients would move the counts.
+    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...configToOptions(parseConfig(readmeAccountsConfig())).options });
+    const shopSubs = (): number => s.accounts!.get("SHOP")!.router.sublist.size;
+    const before = shopSubs();
+    const c = await Raw.open(s.port, SHOP);
+    c.send("SUB left.1 1\r\nSUB left.2 2\r\n");
+    await c.sync();
+    expect(shopSubs()).toBe(before + 2);
+    c.send(`CONNECT ${JSON.stringify({ verbose: false, user: SUPPORT.user, pass: SUPPORT.pass })}\r\nSUB mine 3\r\n`);
+    await c.sync();
+    expect(shopSubs()).toBe(before + 2);
+    c.send("UNSUB 1\r\n");
+    await c.sync();
+    expect(shopSubs()).toBe(before + 1);
+    // The server closes it (an unknown op), so its subscriptions are gone once the socket is.
+    const closed = new Promise((r) => c.sock.once("close", r));
+    c.send("FOO\r\n");
+    await closed;
+    expect(shopSubs()).toBe(before);
+    await s.close();
+  });
+});
+
 describe("no_auth_user", () => {
   test("a client without credentials is the no_auth_user, in its account", async () => {
     const anon = await Raw.open(server.port, {});
