@@ -314,6 +314,17 @@ describe("service import", () => {
       await Promise.all([shop.close(), support.close()]);
     });
 
+    test(`no_auth_user with ${kit.name}: connecting without credentials lands in that user's account`, async () => {
+      const anon = await kit.connect({ servers: server.url });
+      const support = await kit.connect({ servers: server.url, ...SUPPORT });
+      const sub = support.subscribe("anon.hello");
+      await support.flush();
+      anon.publish("anon.hello", "hi");
+      const [m] = await take(sub, 1);
+      expect(text(m!)).toBe("hi");
+      await Promise.all([anon.close(), support.close()]);
+    });
+
     test(`isolation with ${kit.name}`, async () => {
       const shop = await kit.connect({ servers: server.url, ...SHOP });
       const admin = await kit.connect({ servers: server.url, ...ADMIN });
