@@ -11,6 +11,7 @@
 // The global account ($G) keeps the server's own Router, so a server without accounts routes
 // exactly as before; connections hold their account's router and never look anything up per message.
 import { customAlphabet } from "nanoid";
+import { toWire } from "../../protocol/subject.js";
 import { Subscription, Router } from "../router.js";
 import { ResponseBridge, ServiceImportBridge, StreamImportBridge } from "./imports.js";
 import {
@@ -157,16 +158,18 @@ export class AccountRegistry {
     if (ref === undefined) return;
     const exporter = this.accounts.get(ref.account);
     if (exporter === undefined) return;
+    // Routers carry subjects in wire form (see protocol/subject.ts); so do the mappings.
+    const subject = toWire(ref.subject);
     if (imp.stream !== undefined) {
-      const local = imp.to !== undefined ? subjectMapper(ref.subject, imp.to) : null;
-      const prefix = imp.prefix !== undefined && imp.prefix !== "" ? `${imp.prefix}.` : "";
+      const local = imp.to !== undefined ? subjectMapper(subject, toWire(imp.to)) : null;
+      const prefix = imp.prefix !== undefined && imp.prefix !== "" ? `${toWire(imp.prefix)}.` : "";
       const map = local !== null ? (s: string) => prefix + local(s) : prefix === "" ? null : (s: string) => prefix + s;
       const bridge = new StreamImportBridge(exporter.router, importer.router, map, this);
-      exporter.router.subscribe(new Subscription(bridge, ref.subject, "", `import:${importer.name}`));
+      exporter.router.subscribe(new Subscription(bridge, subject, "", `import:${importer.name}`));
     } else {
-      const local = imp.to ?? ref.subject;
+      const local = toWire(imp.to ?? ref.subject);
       const exp = findExport(exporter.config, "service", ref.subject, importer.name);
-      const bridge = new ServiceImportBridge(importer, exporter, subjectMapper(local, ref.subject), exp?.responseType ?? "singleton",
+      const bridge = new ServiceImportBridge(importer, exporter, subjectMapper(local, subject), exp?.responseType ?? "singleton",
         exp?.responseThreshold ?? RESPONSE_THRESHOLD_MS, this);
       importer.router.subscribe(new Subscription(bridge, local, "", `import:${exporter.name}`));
     }
