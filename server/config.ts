@@ -1061,8 +1061,10 @@ function mapAccountJetStream(key: string, v: ConfigValue, r: Readers): boolean |
         break;
       case "max_file":
       case "max_store":
+      case "max_disk":
       case "file":
       case "store":
+      case "disk":
         lim.maxStore = num(mk, mv);
         break;
       case "max_streams":
