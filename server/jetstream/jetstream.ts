@@ -357,6 +357,15 @@ export class JetStream implements StreamHost, ConsumerHost {
     return this.usage(memory ? "memory" : "file") > max;
   }
 
+  /** nats-server jsa.wouldExceedLimits: the account's usage plus `size` past its own limit (≥ 0). */
+  accountLimitExceeded(stream: Stream, size: number): boolean {
+    const al = this.opts.accountLimits;
+    if (al === undefined) return false;
+    const memory = stream.config.storage === "memory";
+    const max = memory ? al.maxMemory : al.maxStore;
+    return max >= 0 && this.usage(memory ? "memory" : "file") + size > max;
+  }
+
   usage(storage: "memory" | "file"): number {
     let n = 0;
     for (const s of this.streams.values()) if (s.config.storage === storage) n += s.store.fastState().bytes;

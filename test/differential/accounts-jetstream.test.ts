@@ -16,6 +16,7 @@ authorization { users: [ { user: g, password: g } ] }
 accounts {
   L: { users: [ { user: l, password: l } ], jetstream: { max_streams: 1, max_consumers: 1 } }
   N: { users: [ { user: n, password: n } ] }
+  M: { users: [ { user: m, password: m } ], jetstream: { max_mem: 1000 } }
 }
 `;
 const config = (dir: string): string => `jetstream { store_dir: "${dir}" }\n${accounts}`;
@@ -88,11 +89,20 @@ describe.skipIf(NATS_SERVER === null)("per-account JetStream (differential)", ()
       + req("$JS.API.CONSUMER.CREATE.ONE.C1", '{"stream_name":"ONE","config":{"name":"C1","ack_policy":"explicit"}}', "x.2")
       + req("$JS.API.CONSUMER.CREATE.ONE.C2", '{"stream_name":"ONE","config":{"name":"C2","ack_policy":"explicit"}}'), "}}\r\n")],
   ];
+  const body = "x".repeat(600);
+  cases.push(["storing past the account's max_mem: resource limits exceeded for account (10002)", {
+    steps: [
+      { send: as("m") + "SUB r.> 1\r\n" + req("$JS.API.STREAM.CREATE.M", '{"name":"M","subjects":["m"],"storage":"memory"}', "x.1") },
+      { send: req("m", body, "r.1") + req("m", body, "r.2"), waitFor: '"seq":0}\r\n' },
+    ],
+  }]);
+  // nats-server 2.9 writes some internal replies with two spaces before the size (an empty reply field).
+  const norm = (out: string[]): string[] => out.map((o) => o.replace(/^(MSG \S+ \S+) {2}/gm, "$1 "));
   for (const [name, t] of cases) {
     test(name, async () => {
       const [g, n] = await Promise.all([play(gnat.port, t), play(natsPort, t)]);
       expect(n[0]!.startsWith("INFO <info>\r\n"), "nats-server greeted with INFO").toBe(true);
-      expect(g).toEqual(n);
+      expect(norm(g)).toEqual(norm(n));
     });
   }
 });
