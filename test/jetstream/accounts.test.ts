@@ -104,6 +104,15 @@ describe("per-account JetStream", () => {
       .toEqual([10028, "insufficient memory resources available"]);
   });
 
+  test("a publish that would take the account past its memory limit gets 10002 resource limits exceeded for account", async () => {
+    const l = await as("l");
+    await l.jsm.streams.add({ name: "SMALL", subjects: ["small"], storage: "memory" as never });
+    const js = jetstream(l.nc);
+    await js.publish("small", "x".repeat(600));
+    expect(await apiErrorOf(js.publish("small", "x".repeat(600)))).toEqual([10002, "resource limits exceeded for account"]);
+    await l.jsm.streams.delete("SMALL");
+  });
+
   test("an account without JetStream gets 10039 JetStream not enabled for account", async () => {
     const n = await as("n");
     // The client turns 10039 into its own JetStreamNotEnabled, with the server's error as the cause.
