@@ -11,6 +11,10 @@ import { setHttpPort, WS_REQUIRES_TLS, type ServerOptions, type WebSocketOptions
 import { ALERT_NAMES, type AlertName, type AlertsInput } from "./monitor/alerts.js";
 import { goDuration } from "./duration.js";
 import { mapTls } from "./config-tls.js";
+import {
+  accountsConfigError, mergedAuthorization, type AccountJetStreamLimits, type AccountOptions, type AccountsOptions,
+  type ExportOption, type ImportOption,
+} from "./accounts/options.js";
 
 export class ConfigError extends Error {
   constructor(readonly file: string, readonly line: number, readonly column: number, readonly reason: string) {
@@ -352,10 +356,9 @@ export interface LoadedConfig {
 
 /** Keys that would leave the server less protected than its operator believes if ignored. */
 const REFUSED = new Set([
-  "accounts", "ocsp", "operator", "operators", "roots", "root",
+  "ocsp", "operator", "operators", "roots", "root",
   "root_operators", "root_operator", "resolver", "account_resolver", "accounts_resolver",
-  "resolver_tls", "resolver_preload", "resolver_pinned_accounts", "no_auth_user",
-  "system_account", "system", "trusted", "trusted_keys", "allow_non_tls", "https", "https_port",
+  "resolver_tls", "resolver_preload", "resolver_pinned_accounts", "trusted", "trusted_keys", "allow_non_tls", "https", "https_port",
   "users", "nkeys",
 ]);
 
@@ -520,6 +523,16 @@ function mapConfig(p: Parsed): LoadedConfig {
       case "tls":
         options.tls = mapTls(key, v, { fail, parseDuration });
         break;
+      case "accounts":
+        options.accounts = mapAccounts(key, v, { fail, int, bool, str, duration, warnings });
+        break;
+      case "no_auth_user":
+        options.noAuthUser = str(key, v);
+        break;
+      case "system_account":
+      case "system":
+        options.systemAccount = str(key, v);
+        break;
       case "websocket":
       case "ws":
         mapWebSocket(key, v, options, { fail, int, bool, str, duration, warnings }, where);
@@ -537,6 +550,12 @@ function mapConfig(p: Parsed): LoadedConfig {
           throw fail(key, `unknown field "${key}"`);
         }
     }
+  }
+  if (options.accounts !== undefined && options.accounts !== null) {
+    // Checked here too, for the error to name the file and line (no_auth_user is checked at start).
+    const merged = mergedAuthorization(options.authorization ?? null, options.accounts);
+    const err = (merged === null ? null : authConfigError(merged)) ?? accountsConfigError(options.accounts, "", options.authorization ?? null);
+    if (err !== null) throw fail(Object.keys(p.map).find((k) => k.toLowerCase() === "accounts") ?? "accounts", err);
   }
   return { options, warnings };
 }
@@ -960,4 +979,171 @@ export function loadConfigFile(path: string, env: Env = process.env): LoadedConf
     throw new ConfigError(path, 0, 0, `cannot read config file: ${(err as Error).message}`);
   }
   return mapConfig(parseWithMeta(text, path, env));
+}
+
+/** nats-server's `accounts { A: { users, exports, imports, jetstream } }`. */
+function mapAccounts(key: string, v: ConfigValue, r: Readers): AccountsOptions {
+  if (!isMap(v)) throw r.fail(key, "Expected accounts to be a map");
+  const out: AccountsOptions = {};
+  for (const [name, av] of Object.entries(v)) {
+    if (!isMap(av)) throw r.fail(key, `Expected account "${name}" to be a map`);
+    const acc: AccountOptions = {};
+    for (const [mk, mv] of Object.entries(av)) {
+      switch (mk.toLowerCase()) {
+        case "users": {
+          if (!Array.isArray(mv)) throw r.fail(key, `Expected users field to be an array, got ${typeof mv}`);
+          const entries = mv.map((u) => mapUser(key, u, r));
+          acc.users = entries.filter((e): e is UserEntry => "user" in e);
+          const nkeys = entries.filter((e): e is NkeyUser => "nkey" in e);
+          if (nkeys.length > 0) acc.nkeys = nkeys;
+          break;
+        }
+        case "exports":
+          if (!Array.isArray(mv)) throw r.fail(key, `Exports should be an array, got ${typeof mv}`);
+          acc.exports = mv.map((e) => mapExport(key, e, r));
+          break;
+        case "imports":
+          if (!Array.isArray(mv)) throw r.fail(key, `Imports should be an array, got ${typeof mv}`);
+          acc.imports = mv.map((e) => mapImport(key, e, r));
+          break;
+        case "jetstream":
+          acc.jetstream = mapAccountJetStream(key, mv, r);
+          break;
+        default:
+          throw r.fail(key, `'${key}.${name}.${mk}' ${REFUSE_REASON}`);
+      }
+    }
+    out[name] = acc;
+  }
+  return out;
+}
+
+function mapExport(key: string, v: ConfigValue, r: Readers): ExportOption {
+  if (!isMap(v)) throw r.fail(key, "Export Items should be a map with type entry");
+  const e: ExportOption = {};
+  for (const [mk, mv] of Object.entries(v)) {
+    switch (mk.toLowerCase()) {
+      case "stream":
+        e.stream = r.str(mk, mv);
+        break;
+      case "service":
+        e.service = r.str(mk, mv);
+        break;
+      case "accounts":
+        if (!Array.isArray(mv)) throw r.fail(key, "Expected accounts field to be an array");
+        e.accounts = mv.map((a) => r.str(mk, a));
+        break;
+      case "response":
+      case "response_type": {
+        const t = r.str(mk, mv).toLowerCase();
+        if (t !== "singleton" && t !== "single" && t !== "stream" && t !== "chunked") throw r.fail(key, `Unknown response type: "${t}"`);
+        e.responseType = t === "single" ? "singleton" : t;
+        break;
+      }
+      case "threshold":
+      case "response_threshold":
+        e.responseThreshold = r.duration(mk, mv);
+        break;
+      case "latency":
+      case "account_token_position":
+      case "advertise":
+        r.warnings.push(`config key 'exports.${mk}' is not supported by gnat yet and is ignored`);
+        break;
+      default:
+        throw r.fail(key, `Unknown field "${mk}" parsing export`);
+    }
+  }
+  if (e.stream !== undefined && e.responseType !== undefined) throw r.fail(key, "Detected response directive on non-service");
+  return e;
+}
+
+function mapImport(key: string, v: ConfigValue, r: Readers): ImportOption {
+  if (!isMap(v)) throw r.fail(key, "Import Items should be a map with type entry");
+  const i: ImportOption = {};
+  const ref = (mk: string, x: ConfigValue): { account: string; subject: string } => {
+    if (!isMap(x)) throw r.fail(key, `Expected ${mk} import to be a map with account and subject`);
+    let account = "";
+    let subject = "";
+    for (const [k, y] of Object.entries(x)) {
+      const l = k.toLowerCase();
+      if (l === "account") account = r.str(k, y);
+      else if (l === "subject") subject = r.str(k, y);
+      else throw r.fail(key, `Unknown field "${k}" parsing import`);
+    }
+    if (account === "") throw r.fail(key, `Expect an account name and a subject for ${mk} import`);
+    return { account, subject };
+  };
+  for (const [mk, mv] of Object.entries(v)) {
+    switch (mk.toLowerCase()) {
+      case "stream":
+        i.stream = ref("stream", mv);
+        break;
+      case "service":
+        i.service = ref("service", mv);
+        break;
+      case "prefix":
+        i.prefix = r.str(mk, mv);
+        break;
+      case "to":
+        i.to = r.str(mk, mv);
+        break;
+      case "share":
+      case "allow_trace":
+        r.warnings.push(`config key 'imports.${mk}' is not supported by gnat yet and is ignored`);
+        break;
+      default:
+        throw r.fail(key, `Unknown field "${mk}" parsing import`);
+    }
+  }
+  return i;
+}
+
+/** An account's `jetstream`: enabled / disabled, a bool, or its limits. */
+function mapAccountJetStream(key: string, v: ConfigValue, r: Readers): boolean | AccountJetStreamLimits {
+  if (typeof v === "boolean") return v;
+  if (typeof v === "string") {
+    const l = v.toLowerCase();
+    if (l === "enabled" || l === "enable") return true;
+    if (l === "disabled" || l === "disable") return false;
+    throw r.fail(key, `Expected 'enabled' or 'disabled' for string value, got '${v}'`);
+  }
+  if (!isMap(v)) throw r.fail(key, "Expected map, bool or string to define JetStream");
+  const lim: AccountJetStreamLimits = {};
+  const num = (k: string, x: ConfigValue): number => {
+    if (typeof x === "number" && Number.isInteger(x)) return x;
+    if (typeof x === "string") {
+      const m = /^\s*(-?\d+)\s*([KMGT])?B?\s*$/i.exec(x);
+      if (m) return Number.parseInt(m[1]!, 10) * (m[2] ? STORAGE_UNITS[m[2].toUpperCase()]! : 1);
+    }
+    throw r.fail(k, `${k} must be a number, got ${JSON.stringify(x)}`);
+  };
+  for (const [mk, mv] of Object.entries(v)) {
+    switch (mk.toLowerCase()) {
+      case "max_memory":
+      case "max_mem":
+      case "mem":
+      case "memory":
+        lim.maxMemory = num(mk, mv);
+        break;
+      case "max_file":
+      case "max_store":
+      case "max_disk":
+      case "file":
+      case "store":
+      case "disk":
+        lim.maxStore = num(mk, mv);
+        break;
+      case "max_streams":
+      case "streams":
+        lim.maxStreams = num(mk, mv);
+        break;
+      case "max_consumers":
+      case "consumers":
+        lim.maxConsumers = num(mk, mv);
+        break;
+      default:
+        r.warnings.push(`config key 'jetstream.${mk}' of an account is not supported by gnat yet and is ignored`);
+    }
+  }
+  return lim;
 }

@@ -17,6 +17,7 @@ import { authTimeoutMs, newNonce, type AuthenticatedUser, type Authenticator, ty
 import { Subscription, type Client, type Router } from "./router.js";
 import type { CertIdentity } from "./auth/cert-identity.js";
 import { tlsTimeoutMs } from "./tls-options.js";
+import { sendsNoCredentials } from "./accounts/auth.js";
 
 /**
  * What a connection needs of its byte stream. A net.Socket is one; other transports (WebSocket)
@@ -65,6 +66,14 @@ export interface ConnectionHost {
   clientConnected(c: ClientConnection): void;
   /** A producer was stalled (flow control), for the server's counters. */
   noteStall(c: ClientConnection): void;
+  /** The account an authenticated user belongs to (servers with accounts configured). */
+  accountFor?(user: AuthenticatedUser): ConnectionAccount;
+}
+
+/** What a connection holds of its account: the name, and the router of its subject space. */
+export interface ConnectionAccount {
+  readonly name: string;
+  readonly router: Router;
 }
 
 /** What a transport settled before the connection began (TLS: INFO went out before the handshake). */
@@ -112,6 +121,8 @@ export class ClientConnection implements Client, ParserHandler {
   headers = false;
   closed = false;
   closeReason = "";
+  /** The account this client is in; "$G" unless accounts are configured. */
+  account = "$G";
 
   // Statistics, for monitoring.
   inMsgs = 0;
@@ -149,6 +160,10 @@ export class ClientConnection implements Client, ParserHandler {
   private rtt = 0;
   private rttStart = 0;
   private connectReceived = false;
+  /** Subscriptions left in an earlier CONNECT's account, and that account's router. */
+  private leftBehind: Map<Subscription, Router> | null = null;
+  /** A SUB, UNSUB or PONG arrived (PUBs and PINGs are counted anyway); see opsBeforeConnect. */
+  private sawOp = false;
   /** Who the client authenticated as (null while authentication is off or pending). */
   user: AuthenticatedUser | null = null;
   /** Until a CONNECT is accepted: close the client if it does not send one in time. */
@@ -166,7 +181,8 @@ export class ClientConnection implements Client, ParserHandler {
   private readonly infoSent: boolean;
   private writeTimer: NodeJS.Timeout | null = null;
 
-  private readonly router: Router;
+  /** The router of this client's account (set again when its CONNECT puts it in another). */
+  private router: Router;
   private readonly maxPending: number;
   private readonly stallMark: number;
   private trace: boolean;
@@ -255,7 +271,7 @@ export class ClientConnection implements Client, ParserHandler {
       this.flush();
     }
     this.armPing(this.host.options.pingInterval);
-    if (this.host.authenticator !== null) this.requireConnect();
+    if (this.host.authenticator !== null && !this.host.authenticator.connectOptional) this.requireConnect();
   }
 
   private requireConnect(): void {
@@ -305,6 +321,11 @@ export class ClientConnection implements Client, ParserHandler {
     // Every CONNECT is checked, not only the first, as nats-server does.
     const auth = this.host.authenticator;
     if (auth !== null) {
+      // nats-server applies no_auth_user only to a CONNECT that is the client's first op.
+      if (auth.connectOptional && this.opsBeforeConnect() && sendsNoCredentials(o)) {
+        this.log.error({ cid: this.cid }, "authorization violation: no credentials after other ops");
+        return this.sendErrClose(Errors.AuthorizationViolation);
+      }
       this.bcryptCache ??= new Map();
       const user = auth.authenticate(o, this.nonce, this.bcryptCache, this.cert);
       if (user === null) {
@@ -325,6 +346,8 @@ export class ClientConnection implements Client, ParserHandler {
       }
       this.user = user;
       this.perms = user.permissions === null ? null : new PermissionChecker(user.permissions);
+      const acc = this.host.accountFor?.(user);
+      if (acc !== undefined) this.joinAccount(acc);
       this.parser.connectRequired = false;
       this.clearAuthTimer();
     }
@@ -334,6 +357,36 @@ export class ClientConnection implements Client, ParserHandler {
       this.rtt = Math.max(1, Date.now() - this.start);
       this.armPing(Math.min(this.host.options.pingInterval, FIRST_CLIENT_PING_MS) * (1 + Math.random() * 0.2));
       this.host.clientConnected(this);
+    }
+  }
+
+  /** Whether the client sent anything but CONNECT so far (PUBs and PINGs leave counts behind). */
+  private opsBeforeConnect(): boolean {
+    return this.sawOp || this.inMsgs > 0 || this.lastRemotePing > 0;
+  }
+
+  /**
+   * Move into `acc`'s subject space. As nats-server: subscriptions made before the first CONNECT
+   * (no_auth_user lets a client subscribe first) move along; those of an earlier CONNECT's
+   * account stay in that account.
+   */
+  private joinAccount(acc: ConnectionAccount): void {
+    this.account = acc.name;
+    if (acc.router === this.router) return;
+    const old = this.router;
+    this.router = acc.router;
+    if (this.connectReceived) {
+      const left = (this.leftBehind ??= new Map());
+      for (const sub of this.subs.values()) if (!left.has(sub)) left.set(sub, old);
+      return;
+    }
+    for (const [sid, sub] of this.subs) {
+      old.unsubscribe(sub);
+      const moved = new Subscription(this, sub.subject, sub.queue, sid);
+      moved.max = sub.max;
+      moved.delivered = sub.delivered;
+      this.subs.set(sid, moved);
+      acc.router.subscribe(moved);
     }
   }
 
@@ -361,6 +414,7 @@ export class ClientConnection implements Client, ParserHandler {
 
   onSub(subject: string, queue: string, sid: string): void {
     if (this.trace) this.traceIn(queue ? `SUB ${subject} ${queue} ${sid}` : `SUB ${subject} ${sid}`);
+    this.sawOp = true;
     // nats-server's order: permissions first (also against a sid already in use), then limits.
     // It refuses the queue group `_sys_` to every client, with or without permissions.
     if ((this.perms !== null && !this.perms.canSubscribe(subject, queue)) || queue === SYS_GROUP) {
@@ -386,6 +440,7 @@ export class ClientConnection implements Client, ParserHandler {
 
   onUnsub(sid: string, max: number): void {
     if (this.trace) this.traceIn(max >= 0 ? `UNSUB ${sid} ${max}` : `UNSUB ${sid}`);
+    this.sawOp = true;
     const sub = this.subs.get(sid);
     if (sub !== undefined) {
       if (max > 0 && max > sub.delivered) {
@@ -393,14 +448,23 @@ export class ClientConnection implements Client, ParserHandler {
       } else {
         sub.max = 0;
         this.subs.delete(sid);
-        this.router.unsubscribe(sub);
+        this.routerOf(sub).unsubscribe(sub);
       }
     }
     if (this.opts.verbose) this.queue(OK);
   }
 
+  /** The router a subscription lives in. */
+  private routerOf(sub: Subscription): Router {
+    if (this.leftBehind === null) return this.router;
+    const r = this.leftBehind.get(sub);
+    if (r !== undefined) this.leftBehind.delete(sub);
+    return r ?? this.router;
+  }
+
   /** The router ended a subscription that reached its max. */
   forget(sub: Subscription): void {
+    this.leftBehind?.delete(sub);
     if (this.subs.get(sub.sid) === sub) this.subs.delete(sub.sid);
   }
 
@@ -412,6 +476,7 @@ export class ClientConnection implements Client, ParserHandler {
 
   onPong(): void {
     if (this.trace) this.traceIn("PONG");
+    this.sawOp = true;
     this.pingsOut = 0;
     if (this.rttStart > 0) this.rtt = Math.max(1, Date.now() - this.rttStart);
   }
@@ -755,7 +820,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.clearAuthTimer();
     this.pingTimer = null;
     this.writeTimer = null;
-    for (const sub of this.subs.values()) this.router.unsubscribe(sub);
+    for (const sub of this.subs.values()) this.routerOf(sub).unsubscribe(sub);
     // Producers this connection held go on at once; those it waited on forget it when they drain.
     this.congested = false;
     this.releaseProducers();

@@ -4,8 +4,8 @@
 // one subject-index match otherwise.
 //
 // nats-server sends these for accounts other than the global one, and only inside the system
-// account. gnat has one account, $G, and no system account, so it sends them for $G to any
-// subscriber (gnat refuses to start with authorization configured, so every client is trusted).
+// account. With accounts configured gnat does the same (the internal client is the system
+// account's). Without, gnat has only $G and sends them for $G to $G's subscribers, as it always has.
 import { customAlphabet } from "nanoid";
 import type { ClientConnection } from "./connection.js";
 import type { JetStream } from "./jetstream/jetstream.js";
@@ -14,7 +14,8 @@ import type { InternalClient } from "./router.js";
 
 export const CONNECT_EVENT_TYPE = "io.nats.server.advisory.v1.client_connect";
 export const DISCONNECT_EVENT_TYPE = "io.nats.server.advisory.v1.client_disconnect";
-const ACCOUNT = "$G";
+export const ACCOUNT_CONNECTIONS_EVENT_TYPE = "io.nats.server.advisory.v1.account_connections";
+const GLOBAL = "$G";
 
 // nats-server's event ids are NUIDs: 22 characters of base 62.
 const eventId = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 22);
@@ -29,15 +30,34 @@ export interface EventSource {
 
 export class SystemEvents {
   private seq = 0;
-  private readonly connectSubject = `$SYS.ACCOUNT.${ACCOUNT}.CONNECT`;
-  private readonly disconnectSubject = `$SYS.ACCOUNT.${ACCOUNT}.DISCONNECT`;
+  /**
+   * `ic` publishes where the events are seen; `global`: also for clients of $G (gnat without
+   * accounts, where $G is all there is).
+   */
+  constructor(private readonly s: EventSource, private readonly ic: InternalClient, private readonly global = true) {}
 
-  constructor(private readonly s: EventSource, private readonly ic: InternalClient) {}
+  /**
+   * nats-server's account_connections event, on `$SYS.ACCOUNT.<acc>.SERVER.CONNS` and (as 2.10
+   * keeps it for compatibility) `$SYS.SERVER.ACCOUNT.<acc>.CONNS`; `stat` is built only when heard.
+   */
+  accountConnections(account: string, stat: () => Record<string, unknown>): void {
+    const subjects = [`$SYS.SERVER.ACCOUNT.${account}.CONNS`, `$SYS.ACCOUNT.${account}.SERVER.CONNS`].filter((s) => this.ic.hasInterest(s));
+    if (subjects.length === 0) return;
+    const now = new Date();
+    const body = JSON.stringify({
+      type: ACCOUNT_CONNECTIONS_EVENT_TYPE, id: eventId(), timestamp: now.toISOString(),
+      server: this.serverInfo(now),
+      ...stat(),
+    });
+    for (const s of subjects) this.ic.publish(s, body);
+  }
 
   connected(c: ClientConnection): void {
-    if (!this.ic.hasInterest(this.connectSubject)) return;
+    if (!this.global && c.account === GLOBAL) return;
+    const subject = `$SYS.ACCOUNT.${c.account}.CONNECT`;
+    if (!this.ic.hasInterest(subject)) return;
     const now = new Date();
-    this.ic.publish(this.connectSubject, JSON.stringify({
+    this.ic.publish(subject, JSON.stringify({
       type: CONNECT_EVENT_TYPE, id: eventId(), timestamp: now.toISOString(),
       server: this.serverInfo(now),
       client: clientInfo(c, null),
@@ -45,9 +65,11 @@ export class SystemEvents {
   }
 
   disconnected(c: ClientConnection, reason: string): void {
-    if (!this.ic.hasInterest(this.disconnectSubject)) return;
+    if (!this.global && c.account === GLOBAL) return;
+    const subject = `$SYS.ACCOUNT.${c.account}.DISCONNECT`;
+    if (!this.ic.hasInterest(subject)) return;
     const now = new Date();
-    this.ic.publish(this.disconnectSubject, JSON.stringify({
+    this.ic.publish(subject, JSON.stringify({
       type: DISCONNECT_EVENT_TYPE, id: eventId(), timestamp: now.toISOString(),
       server: this.serverInfo(now),
       client: clientInfo(c, now),
@@ -75,7 +97,10 @@ export class SystemEvents {
 export function clientInfo(c: ClientConnection, stop: Date | null, server = ""): Record<string, unknown> {
   const o = c.opts;
   const host = c.remoteAddress.startsWith("::ffff:") ? c.remoteAddress.slice(7) : c.remoteAddress;
-  const out: Record<string, unknown> = { start: new Date(c.start).toISOString(), host, id: c.cid, acc: ACCOUNT };
+  const out: Record<string, unknown> = { start: new Date(c.start).toISOString(), host, id: c.cid, acc: c.account };
+  // nats-server's "user" (omitempty): the user name, or the nkey of an nkey user.
+  const user = c.user?.name ?? "";
+  if (user !== "") out.user = user;
   if (o.name !== "") out.name = o.name;
   if (o.lang !== "") out.lang = o.lang;
   if (o.version !== "") out.ver = o.version;

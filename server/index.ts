@@ -8,7 +8,7 @@ import { errorLine, Errors } from "../protocol/errors.js";
 import { InternTable } from "../protocol/intern.js";
 import { ViewCache } from "../protocol/bytes.js";
 import { BufferPool } from "./outbound.js";
-import { ClientConnection, type ClientSocket, type ConnectionHost, type ConnectionInit } from "./connection.js";
+import { ClientConnection, type ClientSocket, type ConnectionAccount, type ConnectionHost, type ConnectionInit } from "./connection.js";
 import { Authenticator, authRequired, newNonce } from "./auth/auth.js";
 import { AuthThrottle } from "./auth/throttle.js";
 import { certIdentity, type CertIdentity } from "./auth/cert-identity.js";
@@ -21,13 +21,18 @@ import { logLevel, openLog, type LogSink } from "./log.js";
 import { applyReload, diffOptions, NO_CONFIG_FILE, resolveReloaded, ReloadError, type ReloadHost } from "./reload.js";
 import { runLameDuck, type LameDuckHost } from "./lameduck.js";
 import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
-import { InternalClient, Router } from "./router.js";
+import { InternalClient, Router, type Subscription } from "./router.js";
 import { tmpdir } from "node:os";
 import { serveApi } from "./jetstream/api.js";
-import { JetStream } from "./jetstream/jetstream.js";
+import { JetStream, type JetStreamOptions } from "./jetstream/jetstream.js";
 import { MonitorServer } from "./monitor/http.js";
 import { Alerts, resolveAlerts } from "./monitor/alerts.js";
 import { clientInfo, SystemEvents } from "./events.js";
+import type { AuthenticatedUser } from "./auth/auth.js";
+import { NoAuthUserAuthenticator } from "./accounts/auth.js";
+import { mergedAuthorization, userAccounts } from "./accounts/options.js";
+import { accountStat, AccountRegistry } from "./accounts/accounts.js";
+import { startAccountJetStreams } from "./accounts/jetstream.js";
 
 export { type ServerOptions, type ServerOptionsInput } from "./options.js";
 export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions } from "./router.js";
@@ -77,7 +82,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   /** Times a producer was stalled by flow control (nats-server's varz stalled_clients). */
   stalledClients = 0;
 
-  /** JetStream of the one account gnat has ("$G"), when enabled. */
+  /** The accounts, when `accounts` are configured (null: everyone is in $G, on `router`). */
+  readonly accounts: AccountRegistry | null;
+  /** JetStream of the global account ("$G"), when enabled (and no accounts are configured). */
   jetstream: JetStream | null = null;
   /** The monitoring HTTP server, when a monitoring port is set. */
   monitor: MonitorServer | null = null;
@@ -121,14 +128,26 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     const { log, sink } = openLog(this.options);
     this.log = log;
     this.logSink = sink;
-    this.setAuthorization(this.options.authorization);
-    const tls = this.options.tls;
+    const o = this.options;
+    this.accounts = o.accounts === null ? null
+      : new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);
+    this.setAuthorization(o.authorization);
+    const tls = o.tls;
     // Certificates are read now, so a bad one fails startServer, as nats-server fails to start.
     if (tls !== null) this.tlsAcceptor = new TlsAcceptor<TlsPending>(tls, this.log, (s, p) => this.acceptSecure(s, p));
-    this.router.onAutoUnsubscribe = (sub) => {
+    const onAutoUnsubscribe = (sub: Subscription): void => {
       if (sub.client instanceof ClientConnection) sub.client.forget(sub);
     };
+    this.router.onAutoUnsubscribe = onAutoUnsubscribe;
+    for (const a of this.accounts?.accounts.values() ?? []) a.router.onAutoUnsubscribe = onAutoUnsubscribe;
   }
+
+  /** ConnectionHost.accountFor: the account of an authenticated user. */
+  accountFor(user: AuthenticatedUser): ConnectionAccount {
+    return this.accounts === null ? this.globalAccount : this.accounts.forUser(user.name);
+  }
+
+  private readonly globalAccount: ConnectionAccount = { name: "$G", router: this.router };
 
   get port(): number {
     return this.boundPort;
@@ -162,13 +181,17 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
 
   async listen(): Promise<void> {
     const o = this.options;
-    if (o.jetstream) this.startJetStream();
+    if (o.jetstream) {
+      if (this.accounts === null) this.startJetStream();
+      else startAccountJetStreams(this, this.accounts);
+    }
     const alerts = resolveAlerts(o.alerts);
     if (Object.keys(alerts.rules).length > 0) {
       this.alerts = new Alerts(this, alerts, this.internalClient(), this.log);
       this.alerts.start();
     }
-    this.sysEvents = new SystemEvents(this, this.internalClient());
+    this.sysEvents = this.accounts === null ? new SystemEvents(this, this.internalClient())
+      : new SystemEvents(this, this.accounts.system.router.internalClient(), false);
     // Monitoring first, as nats-server does: it is up by the time clients can connect.
     if (o.httpPort !== null) {
       const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log);
@@ -203,13 +226,16 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.log.info("Server is ready");
   }
 
-  /** JetStream for the global account: its streams recovered from disk, then its API served. */
-  private startJetStream(): void {
+  /** Where JetStream keeps its files: <storeDir>/jetstream/<account>/streams/<stream>. */
+  get jetStreamStoreDir(): string {
+    return this.options.storeDir || join(tmpdir(), "nats");
+  }
+
+  /** JetStream settings every account's JetStream starts from. */
+  jetStreamOptions(): JetStreamOptions {
     const o = this.options;
-    const storeDir = o.storeDir || join(tmpdir(), "nats");
-    this.log.info({ storeDir }, "Starting JetStream");
-    const js = new JetStream("$G", this.internalClient(), {
-      storeDir,
+    return {
+      storeDir: this.jetStreamStoreDir,
       maxMemory: o.maxMemoryStore,
       maxStore: o.maxFileStore,
       syncIntervalMs: o.syncInterval,
@@ -220,7 +246,14 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         const c = this.clients.get(cid);
         return c === undefined ? null : clientInfo(c, null, this.serverName);
       },
-    });
+    };
+  }
+
+  /** JetStream for the global account: its streams recovered from disk, then its API served. */
+  private startJetStream(): void {
+    const storeDir = this.jetStreamStoreDir;
+    this.log.info({ storeDir }, "Starting JetStream");
+    const js = new JetStream("$G", this.internalClient(), this.jetStreamOptions());
     js.recover();
     serveApi(js);
     this.jetstream = js;
@@ -242,7 +275,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       host: o.host,
       port: this.boundPort,
       headers: true,
-      ...(this.authenticator !== null ? { auth_required: true } : {}),
+      ...(this.authenticator !== null && !this.authenticator.connectOptional ? { auth_required: true } : {}),
       ...(tls ? { tls_required: true } : {}),
       ...(tls && this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
       max_payload: o.maxPayload,
@@ -378,12 +411,16 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   }
 
   clientConnected(c: ClientConnection): void {
+    const a = this.accounts?.connected(c);
+    if (a !== undefined) this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
     this.sysEvents?.connected(c);
   }
 
   removeClient(c: ClientConnection, reason: string): void {
     if (this.clients.delete(c.cid)) {
       if (reason.startsWith("Slow Consumer")) this.slowConsumers++;
+      const a = c.connected ? this.accounts?.closed(c, reason) : undefined;
+      if (a !== undefined) this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
       if (c.connected) this.sysEvents?.disconnected(c, reason);
       this.monitor?.closedConnections.add(c, reason);
       this.log.debug({ cid: c.cid, reason }, "client connection closed");
@@ -448,7 +485,12 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   }
 
   setAuthorization(auth: ServerOptions["authorization"]): void {
-    this.authenticator = auth !== null && authRequired(auth) ? new Authenticator(auth, { tlsMap: this.options.tls?.verifyAndMap === true }) : null;
+    // Users of every account authenticate through one authenticator, as in nats-server.
+    const o = this.options;
+    const merged = mergedAuthorization(auth, o.accounts);
+    const opts = { tlsMap: o.tls?.verifyAndMap === true };
+    this.authenticator = merged === null || !authRequired(merged) ? null
+      : o.noAuthUser !== "" ? new NoAuthUserAuthenticator(merged, o.noAuthUser, opts) : new Authenticator(merged, opts);
     if (this.authenticator === null || auth?.throttle === false) this.authThrottle = null;
     else this.authThrottle ??= new AuthThrottle(auth?.throttle ?? {});
   }
@@ -564,6 +606,14 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.wsListener?.shutdown();
     await closed;
     await this.stopJetStream();
+    if (this.accounts !== null) {
+      for (const a of this.accounts.accounts.values()) {
+        if (a.jetstream === null) continue;
+        await a.jetstream.close();
+        a.jetstream.ic.close();
+      }
+      this.accounts.close();
+    }
     for (const f of [this.portsFile, this.pidFileWritten]) if (f) removeQuietly(f);
     this.log.info("Server Exiting..");
     this.log.flush?.();

@@ -5,6 +5,7 @@ import { resolveAlerts, type AlertsInput } from "./monitor/alerts.js";
 import { authConfigError, type AuthorizationOptions } from "./auth/auth.js";
 import { goDuration } from "./duration.js";
 import { tlsOptionsError, type TlsOptions } from "./tls-options.js";
+import { accountsConfigError, mergedAuthorization, type AccountsOptions } from "./accounts/options.js";
 
 export interface ServerOptions {
   /** Interface to listen on; nats-server's default is all interfaces. */
@@ -68,6 +69,15 @@ export interface ServerOptions {
   lameDuckGracePeriod: number;
   /** TLS for the client port (nats-server's `tls {}`, --tls*); null: plain TCP. See README, TLS. */
   tls: TlsOptions | null;
+  /**
+   * nats-server's `accounts {}`: each account its own subject space, with its users, exports,
+   * imports and JetStream. null: one account ($G) for everyone, as before.
+   */
+  accounts: AccountsOptions | null;
+  /** A client whose CONNECT has no credentials is this user (nats-server `no_auth_user`). */
+  noAuthUser: string;
+  /** The account that receives $SYS events (nats-server `system_account`); "": `$SYS`. */
+  systemAccount: string;
 }
 
 /** nats-server's `websocket {}` settings, camel-cased. */
@@ -127,6 +137,9 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   lameDuckDuration: 2 * 60 * 1000,
   lameDuckGracePeriod: 10 * 1000,
   tls: null,
+  accounts: null,
+  noAuthUser: "",
+  systemAccount: "",
 };
 
 /** Payloads above this work but are discouraged (nats-server warns the same). */
@@ -178,8 +191,9 @@ export function validateOptions(o: ServerOptions): void {
       if (!URL.canParse(origin)) throw new Error(`unable to parse allowed origin: ${origin}`);
     }
   }
-  if (o.authorization !== null) {
-    const err = authConfigError(o.authorization);
+  const auth = mergedAuthorization(o.authorization, o.accounts);
+  if (auth !== null) {
+    const err = authConfigError(auth);
     if (err !== null) throw new Error(err);
   }
   if (o.lameDuckDuration > 0 && o.lameDuckGracePeriod >= o.lameDuckDuration) {
@@ -189,6 +203,8 @@ export function validateOptions(o: ServerOptions): void {
     const err = tlsOptionsError(o.tls);
     if (err !== null) throw new Error(err);
   }
+  const accErr = accountsConfigError(o.accounts, o.noAuthUser, o.authorization, o.systemAccount);
+  if (accErr !== null) throw new Error(accErr);
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");
   if (o.maxPending > 0 && o.maxPayload > o.maxPending) {
     throw new Error(`max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`);

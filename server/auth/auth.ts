@@ -114,6 +114,11 @@ export class Authenticator {
     this.nkeys = config.nkeys === undefined || config.nkeys.length === 0 ? null : new Map(config.nkeys.map((k) => [k.nkey, k]));
   }
 
+  /** Clients may skip CONNECT (no_auth_user, see accounts/auth.ts): no auth timer, no auth_required. */
+  get connectOptional(): boolean {
+    return false;
+  }
+
   /** nkey users need a nonce in each client's INFO to sign. */
   get nonceRequired(): boolean {
     return this.nkeys !== null;

@@ -44,6 +44,7 @@ export const JsErrors = {
   MaximumStreamsLimit: { constant: "JSMaximumStreamsLimitErr", code: 400, err_code: 10027, description: "maximum number of streams reached" },
   StreamMirrorNotUpdatable: { constant: "JSStreamMirrorNotUpdatableErr", code: 400, err_code: 10055, description: "stream mirror configuration can not be updated" },
   StreamLimits: { constant: "JSStreamLimitsErrF", code: 500, err_code: 10053, description: "{err}" },
+  AccountResourcesExceeded: { constant: "JSAccountResourcesExceededErr", code: 400, err_code: 10002, description: "resource limits exceeded for account" },
   InsufficientResources: { constant: "JSInsufficientResourcesErr", code: 503, err_code: 10023, description: "insufficient resources" },
   StreamMaxBytesRequired: { constant: "JSStreamMaxBytesRequired", code: 400, err_code: 10113, description: "account requires a stream config to have max bytes set" },
   StreamMaxStreamBytesExceeded: { constant: "JSStreamMaxStreamBytesExceeded", code: 400, err_code: 10122, description: "stream max bytes exceeds account limit max stream bytes" },

@@ -35,6 +35,11 @@ export interface JetStreamOptions {
   log: Logger;
   /** nats-server's ClientInfo of a client connection, by cid (for the API audit advisory). */
   clientInfo?: (cid: number) => Record<string, unknown> | null;
+  /**
+   * The account's own JetStream limits (accounts config); ≤ 0 is unlimited. Absent: the global
+   * account, which has none (reported as -1). maxMemory / maxStore above already include them.
+   */
+  accountLimits?: { maxMemory: number; maxStore: number; maxStreams: number; maxConsumers: number };
   /** Test hook handed to every file store: fail a write(2) as a full disk would. */
   writeFault?: (bytes: number) => Error | null;
 }
@@ -206,6 +211,8 @@ export class JetStream implements StreamHost, ConsumerHost {
       }
     }
     if (action === "update") throw JsApiError.of(JsErrors.ConsumerDoesNotExist);
+    const maxConsumers = this.opts.accountLimits?.maxConsumers ?? 0;
+    if (maxConsumers > 0 && this.consumerCount() >= maxConsumers) throw JsApiError.of(JsErrors.MaximumConsumersLimit);
     if (scfg.max_consumers > 0 && stream.consumers.size >= scfg.max_consumers) throw JsApiError.of(JsErrors.MaximumConsumersLimit);
     if (scfg.retention === "workqueue" && !cfg.direct) {
       if (cfg.ack_policy !== "explicit") throw JsApiError.of(JsErrors.ConsumerWQRequiresExplicitAck);
@@ -282,6 +289,8 @@ export class JetStream implements StreamHost, ConsumerHost {
       if (sameConfig(existing.config, cfg)) return existing;
       throw JsApiError.of(JsErrors.StreamNameExist);
     }
+    const maxStreams = this.opts.accountLimits?.maxStreams ?? 0;
+    if (maxStreams > 0 && this.streams.size >= maxStreams) throw JsApiError.of(JsErrors.MaximumStreamsLimit);
     if (this.overlaps(cfg.subjects, null)) throw JsApiError.of(JsErrors.StreamSubjectOverlap);
     this.checkReservation(cfg, null);
 
@@ -364,6 +373,15 @@ export class JetStream implements StreamHost, ConsumerHost {
     return this.usage(memory ? "memory" : "file") > max;
   }
 
+  /** nats-server jsa.wouldExceedLimits: the account's usage plus `size` past its own limit (≥ 0). */
+  accountLimitExceeded(stream: Stream, size: number): boolean {
+    const al = this.opts.accountLimits;
+    if (al === undefined) return false;
+    const memory = stream.config.storage === "memory";
+    const max = memory ? al.maxMemory : al.maxStore;
+    return max >= 0 && this.usage(memory ? "memory" : "file") + size > max;
+  }
+
   usage(storage: "memory" | "file"): number {
     let n = 0;
     for (const s of this.streams.values()) if (s.config.storage === storage) n += s.store.fastState().bytes;
@@ -376,18 +394,27 @@ export class JetStream implements StreamHost, ConsumerHost {
     return n;
   }
 
+  consumerCount(): number {
+    let n = 0;
+    for (const s of this.streams.values()) n += s.consumers.size;
+    return n;
+  }
+
   /** JetStreamAccountStats as nats-server 2.10 marshals it (without the envelope). */
   accountInfoJSON(): Record<string, unknown> {
+    const al = this.opts.accountLimits;
+    const lim = (n: number | undefined): number => (n === undefined || n <= 0 ? -1 : n);
     return {
       memory: this.usage("memory"),
       storage: this.usage("file"),
       reserved_memory: this.reserved("memory"),
       reserved_storage: this.reserved("file"),
       streams: this.streams.size,
-      consumers: [...this.streams.values()].reduce((n, s) => n + s.consumers.size, 0),
+      consumers: this.consumerCount(),
       // The global account has no JetStream limits of its own; nats-server reports -1 for each.
       limits: {
-        max_memory: -1, max_storage: -1, max_streams: -1, max_consumers: -1, max_ack_pending: -1,
+        max_memory: lim(al?.maxMemory), max_storage: lim(al?.maxStore), max_streams: lim(al?.maxStreams),
+        max_consumers: lim(al?.maxConsumers), max_ack_pending: -1,
         memory_max_stream_bytes: -1, storage_max_stream_bytes: -1, max_bytes_required: false,
       },
       api: { total: this.apiTotal, errors: this.apiErrors },

@@ -34,6 +34,8 @@ export interface StreamHost {
   readonly clock: NsClock;
   /** Account-wide resource check before storing (nats-server js.limitsExceeded). */
   resourcesExceeded(stream: Stream): boolean;
+  /** Storing `size` more bytes would take the account past its own limits (accounts config). */
+  accountLimitExceeded?(stream: Stream, size: number): boolean;
   warn(msg: string): void;
   /**
    * Set by monitoring: told how long each stored message took from arrival to durable (seconds).
@@ -233,6 +235,10 @@ export class Stream {
       if (msgId !== "") this.dedupe.set(msgId, { seq, ts: this.host.clock.now() });
       if (reply !== "") this.sendAfterDurable(seq, reply, `${this.ackPrefix}${seq}}`);
       return null;
+    }
+    // An account's own JetStream limits (accounts config): nats-server's wouldExceedLimits.
+    if (this.host.accountLimitExceeded?.(this, this.store.msgSize(subject, hdr, m.data)) === true) {
+      return errAck(name, apiError(JsErrors.AccountResourcesExceeded));
     }
     if (cfg.discard === "new") {
       const why = this.discardNewReason(subject, hdr, m.data);

@@ -43,6 +43,9 @@ interface ConnRow {
   tlsFirst: boolean;
   /** Only for open connections asked for with auth=true. */
   peerCerts: PeerCertInfo[] | null;
+  /** The authenticated user ("" when none) and the account, shown with auth=true. */
+  user: string;
+  account: string;
   subs: SubDetail[];
 }
 
@@ -66,7 +69,7 @@ function rowOf(c: ClientConnection, stopMs: number, reason: string, auth = false
     cid: c.cid, ip: stripMapped(c.remoteAddress), port: c.remotePort, startMs: c.start,
     lastMs: c.lastActivityAt, stopMs, reason, rttMs: c.roundTripMs, pending: stopMs > 0 ? 0 : c.pendingBytes,
     inMsgs: c.inMsgs, outMsgs: c.outMsgs, inBytes: c.inBytes, outBytes: c.outBytes, stalls: c.stalls,
-    name: o.name, lang: o.lang, version: o.version, subs,
+    name: o.name, lang: o.lang, version: o.version, user: c.user?.name ?? "", account: c.account, subs,
     tlsVersion: c.tls?.version ?? "", tlsCipher: c.tls?.cipher ?? "", tlsFirst: c.tls?.first === true,
     peerCerts: auth && c.tls !== null ? peerCertificates(c.socket) : null,
   };
@@ -130,7 +133,7 @@ function comparator(key: SortKey, now: number): (a: ConnRow, b: ConnRow) => numb
   }
 }
 
-function render(r: ConnRow, now: number, subs: "none" | "list" | "detail"): Record<string, unknown> {
+function render(r: ConnRow, now: number, subs: "none" | "list" | "detail", auth: boolean): Record<string, unknown> {
   const closed = r.stopMs > 0;
   const end = closed ? r.stopMs : now;
   const o: Record<string, unknown> = {
@@ -158,9 +161,18 @@ function render(r: ConnRow, now: number, subs: "none" | "list" | "detail"): Reco
   if (r.tlsCipher !== "") o.tls_cipher_suite = r.tlsCipher;
   if (r.peerCerts !== null && r.peerCerts.length > 0) o.tls_peer_certs = r.peerCerts;
   if (r.tlsFirst) o.tls_first = true;
+  if (auth) {
+    if (r.user !== "") o.authorized_user = r.user;
+    o.account = r.account;
+  }
   if (r.subs.length > 0 && subs === "list") o.subscriptions_list = r.subs.map((s) => s.subject);
   if (r.subs.length > 0 && subs === "detail") o.subscriptions_list_detail = r.subs;
   return o;
+}
+
+function knownAccount(s: MonitoredServer, name: string): boolean {
+  const reg = s.accounts;
+  return reg === undefined || reg === null ? name === "$G" : reg.get(name) !== undefined;
 }
 
 export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): Record<string, unknown> {
@@ -182,10 +194,15 @@ export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): 
   if (sort === "stop" && state !== "closed") throw new BadRequest("sort by stop only valid on closed connections");
   if (sort === "reason" && state !== "closed") throw new BadRequest("sort by reason only valid on closed connections");
   if (cid > 0) limit = 1;
-
+  const acc = q.str("acc");
   const now = Date.now();
+  if (acc !== "" && !knownAccount(s, acc)) {
+    // nats-server's answer for an account it does not know: an empty ConnInfo, no server id.
+    return { server_id: "", now: goTime(now), num_connections: 0, total: 0, offset, limit, connections: null };
+  }
+
   const closedRows = state === "open" ? [] : closed.rows();
-  const total = (state === "closed" ? 0 : s.clients.size) + closedRows.length;
+  let total = (state === "closed" ? 0 : s.clients.size) + closedRows.length;
   let rows: ConnRow[] = [];
   if (cid > 0) {
     // As nats-server: a cid is looked up among the closed when asked for closed (or all), else the open.
@@ -200,6 +217,10 @@ export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): 
     if (state !== "closed") for (const c of s.clients.values()) rows.push(rowOf(c, 0, "", auth));
     rows = rows.concat(closedRows);
   }
+  if (acc !== "") {
+    rows = rows.filter((r) => r.account === acc);
+    total = rows.length;
+  }
   rows.sort(comparator(sort, now));
   const max = rows.length;
   const page = rows.slice(Math.min(offset, max), Math.min(offset + limit, max));
@@ -210,6 +231,6 @@ export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): 
     total,
     offset,
     limit,
-    connections: page.map((r) => render(r, now, subsMode)),
+    connections: page.map((r) => render(r, now, subsMode, auth)),
   };
 }

@@ -4,6 +4,8 @@
 // message and only while a monitor is running.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Stream } from "../jetstream/stream.js";
+import type { Router } from "../router.js";
+import { accountRouters } from "./accounts.js";
 import type { MonitoredServer } from "./source.js";
 
 /** Names and help of every gnat metric (README's list is checked against this in a test). */
@@ -50,14 +52,19 @@ export class Metrics {
     const gauge = (m: readonly [string, string], read: () => number): void => {
       new Gauge({ name: m[0], help: m[1], registers, collect() { this.set(read()); } });
     };
-    const r = s.router;
-    counter(METRICS.messagesIn, () => r.inMsgs);
-    counter(METRICS.messagesOut, () => r.outMsgs);
-    counter(METRICS.bytesIn, () => r.inBytes);
-    counter(METRICS.bytesOut, () => r.outBytes);
+    // Every account's router (just the server's without accounts).
+    const sum = (read: (r: Router) => number): number => {
+      let n = 0;
+      for (const a of accountRouters(s)) n += read(a.router);
+      return n;
+    };
+    counter(METRICS.messagesIn, () => sum((r) => r.inMsgs));
+    counter(METRICS.messagesOut, () => sum((r) => r.outMsgs));
+    counter(METRICS.bytesIn, () => sum((r) => r.inBytes));
+    counter(METRICS.bytesOut, () => sum((r) => r.outBytes));
     gauge(METRICS.connections, () => s.clients.size);
     counter(METRICS.connectionsTotal, () => s.totalConnections);
-    gauge(METRICS.subscriptions, () => r.sublist.size);
+    gauge(METRICS.subscriptions, () => sum((r) => r.sublist.size));
     counter(METRICS.slowConsumers, () => s.slowConsumers);
     counter(METRICS.stalls, () => s.stalledClients);
 

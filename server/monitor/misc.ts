@@ -1,7 +1,8 @@
 // Endpoints of features gnat does not have (clustering, gateways, leaf nodes), in nats-server's
 // empty shapes so tools that poll them keep working; and /accountz and /healthz.
 import { goTime } from "./format.js";
-import type { MonitoredServer, Query } from "./source.js";
+import { BadRequest, type MonitoredServer, type Query } from "./source.js";
+import type { Account } from "../accounts/accounts.js";
 
 export function routez(s: MonitoredServer): Record<string, unknown> {
   return { server_id: s.serverId, now: goTime(Date.now()), num_routes: 0, routes: [] };
@@ -15,9 +16,62 @@ export function gatewayz(s: MonitoredServer): Record<string, unknown> {
   return { server_id: s.serverId, now: goTime(Date.now()), outbound_gateways: {}, inbound_gateways: {} };
 }
 
-/** gnat has the global account only, and no system account. */
-export function accountz(s: MonitoredServer, _q: Query): Record<string, unknown> {
-  return { server_id: s.serverId, now: goTime(Date.now()), accounts: ["$G"] };
+/**
+ * The accounts' names, or with `acc` one account's detail (nats-server's AccountInfo, without
+ * the system imports nats-server adds to every account). Without accounts configured, gnat has
+ * the global account only.
+ */
+export function accountz(s: MonitoredServer, q: Query): Record<string, unknown> {
+  const reg = s.accounts;
+  const now = goTime(Date.now());
+  if (reg === undefined || reg === null) return { server_id: s.serverId, now, accounts: ["$G"] };
+  const name = q.str("acc");
+  if (name === "") return { server_id: s.serverId, now, system_account: reg.system.name, accounts: [...reg.accounts.keys()] };
+  const a = reg.get(name);
+  if (a === undefined) throw new BadRequest(`Account ${name} does not exist`);
+  return { server_id: s.serverId, now, system_account: reg.system.name, account_detail: accountDetail(s, a) };
+}
+
+const RESPONSE_TYPE_NAMES = { singleton: "Singleton", stream: "Stream", chunked: "Chunked" } as const;
+
+function accountDetail(s: MonitoredServer, a: Account): Record<string, unknown> {
+  let clients = 0;
+  for (const c of s.clients.values()) if (c.account === a.name && c.connected) clients++;
+  const sl = a.router.sublist;
+  const fan = sl.cacheFanout();
+  const out: Record<string, unknown> = {
+    account_name: a.name,
+    update_time: goTime(s.startedAt.getTime()),
+    expired: false,
+    complete: true,
+    jetstream_enabled: a.jetstream !== null,
+    leafnode_connections: 0,
+    client_connections: clients,
+    subscriptions: sl.size,
+  };
+  const exports = (a.config.exports ?? []).map((e) => ({
+    subject: e.stream ?? e.service,
+    type: e.stream !== undefined ? "stream" : "service",
+    ...(e.service !== undefined ? { response_type: RESPONSE_TYPE_NAMES[e.responseType ?? "singleton"] } : {}),
+    ...(e.accounts !== undefined ? { approved_accounts: e.accounts } : {}),
+  }));
+  if (exports.length > 0) out.exports = exports;
+  const imports = (a.config.imports ?? []).map((i) => {
+    const ref = (i.stream ?? i.service)!;
+    const common = { account: ref.account };
+    if (i.stream !== undefined) {
+      const local = i.to !== undefined ? i.to : ref.subject;
+      const prefixed = i.prefix !== undefined && i.prefix !== "" ? `${i.prefix}.${local}` : local;
+      return { subject: ref.subject, ...common, ...(prefixed !== ref.subject ? { local_subject: prefixed } : {}), type: "stream", invalid: false, share: false, tracking: false };
+    }
+    return { subject: i.to ?? ref.subject, ...common, to: ref.subject, type: "service", invalid: false, share: false, tracking: false };
+  });
+  if (imports.length > 0) out.imports = imports;
+  out.sublist_stats = {
+    num_subscriptions: sl.size, num_cache: fan.entries, num_inserts: sl.inserts, num_removes: sl.removes,
+    num_matches: a.router.inMsgs, cache_hit_rate: 0, max_fanout: fan.max, avg_fanout: fan.entries === 0 ? 0 : fan.total / fan.entries,
+  };
+  return out;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { JetStream } from "../jetstream/jetstream.js";
 import type { ServerOptions } from "../options.js";
 import type { Router } from "../router.js";
 import type { Alerts } from "./alerts.js";
+import type { AccountRegistry } from "../accounts/accounts.js";
 
 export interface MonitoredServer {
   readonly serverId: string;
@@ -23,6 +24,8 @@ export interface MonitoredServer {
   readonly stalledClients: number;
   readonly jetstream: JetStream | null;
   readonly alerts: Alerts | null;
+  /** The accounts, when configured. */
+  readonly accounts?: AccountRegistry | null;
 }
 
 /** A query parameter nats-server would reject: answered 400 with nats-server's text. */

@@ -4,6 +4,7 @@ import { subDetail, type SubDetail } from "./connz.js";
 import { goTime } from "./format.js";
 import { literalMatches } from "../sublist.js";
 import { BadRequest, type MonitoredServer, type Query } from "./source.js";
+import { accountRouters } from "./accounts.js";
 
 export const DEFAULT_SUB_LIST_SIZE = 1024;
 
@@ -16,31 +17,45 @@ export function subsz(s: MonitoredServer, q: Query): Record<string, unknown> {
   if (test !== "" && !isValidLiteralSubject(test)) {
     throw new BadRequest(`invalid test subject, must be valid publish subject: ${test}`);
   }
-  const sl = s.router.sublist;
-  const fan = sl.cacheFanout();
+  // One subject index per account (just $G's without accounts): the figures are their sums.
+  const routers = accountRouters(s);
+  const t = { size: 0, inserts: 0, removes: 0, matches: 0, entries: 0, total: 0, max: 0 };
+  for (const { router } of routers) {
+    const sl = router.sublist;
+    const fan = sl.cacheFanout();
+    t.size += sl.size;
+    t.inserts += sl.inserts;
+    t.removes += sl.removes;
+    t.matches += router.inMsgs;
+    t.entries += fan.entries;
+    t.total += fan.total;
+    t.max = Math.max(t.max, fan.max);
+  }
   const out: Record<string, unknown> = {
     server_id: s.serverId,
     now: goTime(Date.now()),
-    num_subscriptions: sl.size,
-    num_cache: fan.entries,
-    num_inserts: sl.inserts,
-    num_removes: sl.removes,
+    num_subscriptions: t.size,
+    num_cache: t.entries,
+    num_inserts: t.inserts,
+    num_removes: t.removes,
     // Every routed message is one match; gnat does not count cache hits (that would be per-message work).
-    num_matches: s.router.inMsgs,
+    num_matches: t.matches,
     cache_hit_rate: 0,
-    max_fanout: fan.max,
-    avg_fanout: fan.entries === 0 ? 0 : fan.total / fan.entries,
+    max_fanout: t.max,
+    avg_fanout: t.entries === 0 ? 0 : t.total / t.entries,
     total: 0,
     offset,
     limit,
   };
   if (detail) {
     const list: SubDetail[] = [];
-    for (const sub of sl.all()) {
-      // Server-internal subscriptions (JetStream's) have no client connection to name.
-      if (sub.client.cid < 0) continue;
-      if (test !== "" && !literalMatches(sub.subject, test)) continue;
-      list.push({ account: "$G", ...subDetail(sub, sub.client.cid) });
+    for (const { account, router } of routers) {
+      for (const sub of router.sublist.all()) {
+        // Server-internal subscriptions (JetStream's, imports') have no client connection to name.
+        if (sub.client.cid < 0) continue;
+        if (test !== "" && !literalMatches(sub.subject, test)) continue;
+        list.push({ account, ...subDetail(sub, sub.client.cid) });
+      }
     }
     list.sort((a, b) => a.cid - b.cid || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
     const max = list.length;

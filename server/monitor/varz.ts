@@ -3,6 +3,8 @@
 import { availableParallelism, cpus } from "node:os";
 import { goTime, goUptime } from "./format.js";
 import { jetStreamConfig, jetStreamStats } from "./jsz.js";
+import { accountJetStreams, accountRouters } from "./accounts.js";
+import type { Router } from "../router.js";
 import type { MonitoredServer } from "./source.js";
 import { authTimeoutMs } from "../auth/auth.js";
 import { DEFAULT_TLS_TIMEOUT_MS, tlsTimeoutMs, tlsVerify } from "../tls-options.js";
@@ -40,8 +42,9 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
   const o = s.options;
   const now = Date.now();
   const start = s.startedAt.getTime();
-  const r = s.router;
-  const js = s.jetstream;
+  const r = s.accounts === undefined || s.accounts === null ? s.router : sumRouters(accountRouters(s).map((a) => a.router));
+  const jss = accountJetStreams(s);
+  const js = jss[0] ?? null;
   return {
     server_id: s.serverId,
     server_name: s.serverName,
@@ -70,7 +73,7 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     leaf: {},
     mqtt: {},
     websocket: {},
-    jetstream: js === null ? {} : { config: jetStreamConfig(s), stats: jetStreamStats(js) },
+    jetstream: js === null ? {} : { config: jetStreamConfig(s), stats: jetStreamStats(jss) },
     tls_timeout: (o.tls === null ? DEFAULT_TLS_TIMEOUT_MS : tlsTimeoutMs(o.tls)) / 1000,
     write_deadline: o.writeDeadline * NS_PER_MS,
     start: goTime(start),
@@ -93,8 +96,22 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     subscriptions: r.sublist.size,
     http_req_stats: { ...http.reqStats },
     config_load_time: goTime((s.configLoadedAt ?? s.startedAt).getTime()),
+    ...(s.accounts !== undefined && s.accounts !== null ? { system_account: s.accounts.system.name } : {}),
     slow_consumer_stats: { clients: s.slowConsumers, routes: 0, gateways: 0, leafs: 0 },
     // Newer nats-server releases report producers held back by flow control under this name.
     stalled_clients: s.stalledClients,
   };
+}
+
+/** The counters varz reads, summed over the accounts' routers. */
+function sumRouters(list: Router[]): { inMsgs: number; outMsgs: number; inBytes: number; outBytes: number; sublist: { size: number } } {
+  const t = { inMsgs: 0, outMsgs: 0, inBytes: 0, outBytes: 0, sublist: { size: 0 } };
+  for (const r of list) {
+    t.inMsgs += r.inMsgs;
+    t.outMsgs += r.outMsgs;
+    t.inBytes += r.inBytes;
+    t.outBytes += r.outBytes;
+    t.sublist.size += r.sublist.size;
+  }
+  return t;
 }

@@ -105,8 +105,11 @@ export async function waitForPort(port: number, child: ChildProcess, err: () => 
 /** One step of a transcript: bytes to send on a connection. */
 export interface Step {
   conn?: number;
-  /** Bytes, or a function of the connection's INFO (to sign its nonce, say). */
-  send: string | Buffer | ((info: Record<string, unknown>) => string);
+  /**
+   * Bytes, or a function of the connection's INFO (to sign its nonce, say) and of what it has
+   * received so far (to answer a reply subject the server made up).
+   */
+  send: string | Buffer | ((info: Record<string, unknown>, received: string) => string);
   /**
    * Round-trip a PING on this connection after the step, so the next step (maybe on another
    * connection) happens after the server took this one. Default: on when there are several
@@ -201,7 +204,7 @@ export async function play(port: number, t: Transcript): Promise<Output> {
   for (const step of t.steps) {
     const c = conns[step.conn ?? 0]!;
     if (c.closed) continue;
-    const bytes = typeof step.send === "function" ? step.send(infoOf(c.out)) : step.send;
+    const bytes = typeof step.send === "function" ? step.send(infoOf(c.out), c.out) : step.send;
     send(c, typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes);
     if (step.sync ?? n > 1) await syncPong(c, deadline);
     const text = step.waitFor;

@@ -49,10 +49,11 @@ export interface RawSubscriber {
  * Subscribe to `subject` and count MSG frames. `slowMs` makes a slow but steady reader: it pauses
  * after every chunk and reads again `slowMs` later.
  */
-export async function rawSubscriber(port: number, subject: string, expect: number, opts: { slowMs?: number; queue?: string } = {}): Promise<RawSubscriber> {
+export async function rawSubscriber(port: number, subject: string, expect: number,
+  opts: { slowMs?: number; queue?: string; connect?: Record<string, unknown> } = {}): Promise<RawSubscriber> {
   const s = await open(port);
   s.on("error", () => {});
-  s.write(`CONNECT {"verbose":false,"pedantic":false}\r\nSUB ${subject} ${opts.queue ?? ""} 1\r\n`.replace("  ", " "));
+  s.write(`CONNECT ${JSON.stringify({ verbose: false, pedantic: false, ...opts.connect })}\r\nSUB ${subject} ${opts.queue ?? ""} 1\r\n`.replace("  ", " "));
   await synced(s);
   let next = 1;
   let count = 0;
@@ -116,10 +117,11 @@ export async function rawSubscriber(port: number, subject: string, expect: numbe
  * socket accepts more (as fast as the kernel takes them). Resolves once the server has read them
  * all (a PONG after the last frame).
  */
-export async function rawPublish(port: number, subject: string, n: number, size: number): Promise<Socket> {
+export async function rawPublish(port: number, subject: string, n: number, size: number,
+  connect: Record<string, unknown> = {}): Promise<Socket> {
   const s = await open(port);
   s.on("error", () => {});
-  s.write('CONNECT {"verbose":false,"pedantic":false}\r\n');
+  s.write(`CONNECT ${JSON.stringify({ verbose: false, pedantic: false, ...connect })}\r\n`);
   const perBatch = Math.max(1, Math.floor(65536 / (size + 32)));
   for (let seq = 1; seq <= n; ) {
     const parts: Buffer[] = [];

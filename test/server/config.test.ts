@@ -201,12 +201,20 @@ describe("config to options", () => {
     expect(errorOf(() => loadConfigFile(file("jetstream: maybe"), {})).message).toMatch(/Expected 'enabled' or 'disabled'/);
   });
 
-  test.each(["authorization { users: [ { user: a, password: b } ], auth_callout: { issuer: x } }", "accounts { A: {} }", "tls { cert_file: x, cipher_suites: [a] }", "tls { cert_file: x, ocsp_peer: true }", "no_auth_user: bob",
-    "operator: /x.jwt", "system_account: SYS", "websocket { port: 1, tls { cert_file: x } }", "cluster { authorization { user: a } }"])(
+  test.each(["authorization { users: [ { user: a, password: b } ], auth_callout: { issuer: x } }", "accounts { A: { mappings: { a: b } } }",
+    "accounts { A: { users: [ { user: a, password: b, account: B } ] } }", "tls { cert_file: x, cipher_suites: [a] }", "tls { cert_file: x, ocsp_peer: true }",
+    "operator: /x.jwt", "websocket { port: 1, tls { cert_file: x } }", "cluster { authorization { user: a } }"])(
     "refuses to start with %s rather than run unprotected", (text) => {
       const e = errorOf(() => loadConfigFile(file(text), {}));
       expect(e.message).toMatch(/not supported by gnat yet: refusing to start/);
     });
+
+  test("accounts, no_auth_user and system_account are read (see test/server/accounts.test.ts)", () => {
+    const o = loadConfigFile(file("accounts { A: { users: [ { user: a, password: b } ] } }\nno_auth_user: a\nsystem_account: A"), {}).options;
+    expect(o.accounts).toEqual({ A: { users: [{ user: "a", password: "b" }] } });
+    expect(o.noAuthUser).toBe("a");
+    expect(o.systemAccount).toBe("A");
+  });
 
   test("authorization: a token, with the timeout in seconds", () => {
     expect(loadConfigFile(file('authorization { token: "s3cr3t", timeout: 0.5 }'), {}).options.authorization)

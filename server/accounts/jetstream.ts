@@ -1,0 +1,105 @@
+// JetStream per account: an account with `jetstream` enabled gets a JetStream of its own (own
+// streams, consumers and API on its own $JS.API subjects, files under
+// <store_dir>/jetstream/<account>/), within its limits; every other account is answered
+// "JetStream not enabled for account" on the API, as nats-server answers it.
+import { serveApi, API_PREFIX } from "../jetstream/api.js";
+import { apiError, JsErrors } from "../jetstream/errors.js";
+import { JetStream, type JetStreamOptions } from "../jetstream/jetstream.js";
+import { goJSON } from "../jetstream/json.js";
+import type { InternalClient } from "../router.js";
+import type { Account, AccountRegistry } from "./accounts.js";
+import { localSubject } from "./options.js";
+import { subjectsCollide } from "../jetstream/subjects.js";
+
+export interface JetStreamHost {
+  jetStreamOptions(): JetStreamOptions;
+  readonly log: JetStreamOptions["log"];
+}
+
+const minLimit = (server: number, account: number | undefined): number => {
+  if (account === undefined || account <= 0) return server;
+  return server > 0 ? Math.min(server, account) : account;
+};
+
+/** Start each account's JetStream (or its "not enabled" answer). */
+export function startAccountJetStreams(host: JetStreamHost, registry: AccountRegistry): void {
+  for (const acc of registry.accounts.values()) {
+    const limits = acc.jetstreamLimits;
+    if (limits === null) {
+      // An account that imports another's JetStream API is answered by that account instead.
+      const importsApi = (acc.config.imports ?? []).some((i) => i.service !== undefined && subjectsCollide(localSubject(i), `${API_PREFIX}.>`));
+      if (!importsApi) serveNotEnabled(acc.router.internalClient());
+      continue;
+    }
+    startJetStream(host, acc, limits);
+  }
+}
+
+function startJetStream(host: JetStreamHost, acc: Account, limits: NonNullable<Account["jetstreamLimits"]>): void {
+  const base = host.jetStreamOptions();
+  const opts: JetStreamOptions = {
+    ...base,
+    maxMemory: minLimit(base.maxMemory, limits.maxMemory),
+    maxStore: minLimit(base.maxStore, limits.maxStore),
+    accountLimits: {
+      maxMemory: limits.maxMemory ?? -1,
+      maxStore: limits.maxStore ?? -1,
+      maxStreams: limits.maxStreams ?? -1,
+      maxConsumers: limits.maxConsumers ?? -1,
+    },
+  };
+  host.log.info({ account: acc.name, storeDir: opts.storeDir }, "Starting JetStream for account");
+  const js = new JetStream(acc.name, acc.router.internalClient(), opts);
+  js.recover();
+  serveApi(js);
+  acc.jetstream = js;
+}
+
+const V1 = "io.nats.jetstream.api.v1.";
+
+type Extra = Record<string, number | null | never[]>;
+const PAGED = { total: 0, offset: 0, limit: 0 };
+
+/**
+ * The response type of each API subject (after $JS.API.) nats-server answers, and the zero
+ * fields its response struct marshals beside the error (nats-server sends the whole struct).
+ */
+function responseOf(t: string[]): [type: string, extra: Extra] | null {
+  const [a, b, c] = t;
+  const n = t.length;
+  if (a === "INFO" && n === 1) return ["account_info_response", {}];
+  if (a === "STREAM") {
+    if (b === "NAMES" && n === 2) return ["stream_names_response", { ...PAGED, streams: null }];
+    if (b === "LIST" && n === 2) return ["stream_list_response", { ...PAGED, streams: [] }];
+    if (b === "MSG" && c === "GET" && n === 4) return ["stream_msg_get_response", {}];
+    if (b === "MSG" && c === "DELETE" && n === 4) return ["stream_msg_delete_response", {}];
+    if (n !== 3) return null;
+    if (b === "CREATE") return ["stream_create_response", {}];
+    if (b === "UPDATE") return ["stream_update_response", {}];
+    if (b === "INFO") return ["stream_info_response", { ...PAGED }];
+    if (b === "DELETE") return ["stream_delete_response", {}];
+    if (b === "PURGE") return ["stream_purge_response", { purged: 0 }];
+    return null;
+  }
+  if (a === "CONSUMER") {
+    if (b === "CREATE" && n >= 3 && n <= 5) return ["consumer_create_response", {}];
+    if (b === "DURABLE" && c === "CREATE" && n === 5) return ["consumer_create_response", {}];
+    if (b === "INFO" && n === 4) return ["consumer_info_response", {}];
+    if (b === "DELETE" && n === 4) return ["consumer_delete_response", {}];
+    if (b === "NAMES" && n === 3) return ["consumer_names_response", { ...PAGED, consumers: [] }];
+    if (b === "LIST" && n === 3) return ["consumer_list_response", { ...PAGED, consumers: [] }];
+  }
+  // DIRECT.GET, CONSUMER.MSG.NEXT and the rest: no reply, as from nats-server.
+  return null;
+}
+
+/** An account without JetStream: its API requests get nats-server's 10039 error. */
+export function serveNotEnabled(ic: InternalClient): void {
+  const error = apiError(JsErrors.NotEnabledForAccount);
+  ic.subscribe(`${API_PREFIX}.>`, (m) => {
+    if (m.reply === "") return;
+    const r = responseOf(m.subject.split(".").slice(2));
+    if (r === null) return;
+    ic.publish(m.reply, goJSON({ type: V1 + r[0], error, ...r[1] }));
+  });
+}
