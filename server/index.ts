@@ -30,7 +30,7 @@ import { Alerts, resolveAlerts } from "./monitor/alerts.js";
 import { clientInfo, SystemEvents } from "./events.js";
 import type { AuthenticatedUser } from "./auth/auth.js";
 import { NoAuthUserAuthenticator } from "./accounts/auth.js";
-import { mergedAuthorization, userAccounts } from "./accounts/options.js";
+import { mergedAuthorization, userAccounts, type AccountsOptions } from "./accounts/options.js";
 import { accountStat, AccountRegistry } from "./accounts/accounts.js";
 import { startAccountJetStreams } from "./accounts/jetstream.js";
 
@@ -115,8 +115,6 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
    * command-line flags over it). An embedder may set it too.
    */
   configLoader: (() => ServerOptionsInput) | null = null;
-  /** Reload hook (see ReloadHost) for the accounts work: set where that is built. */
-  reloadAccounts?: ReloadHost["reloadAccounts"];
   private lameDuckRun: Promise<void> | null = null;
   private listenersStopped = false;
   private listenerClosed: Promise<void> | null = null;
@@ -479,9 +477,35 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     }
     const cur = { ...this.options, port: this.boundPort || this.options.port };
     const next = resolveReloaded(src, cur);
-    const changed = diffOptions(cur, next, { tls: true, accounts: this.reloadAccounts !== undefined });
+    const changed = diffOptions(cur, next, { tls: true, accounts: true });
     applyReload(this, next, changed);
     this.configLoadedAt = new Date();
+  }
+
+  /** See ReloadHost.prepareAccountsReload: the accounts, their exports, imports and JetStream stay. */
+  prepareAccountsReload(next: ServerOptions, prev: ServerOptions): () => void {
+    const reg = this.accounts;
+    const refuse = (why: string): never => {
+      throw new ReloadError(`config reload not supported for accounts: ${why}`);
+    };
+    if (reg === null || next.accounts === null || prev.accounts === null) return refuse("adding or removing accounts {} needs a restart");
+    const was = prev.accounts;
+    const now = next.accounts;
+    const names = (a: AccountsOptions): string => Object.keys(a).sort().join(",");
+    if (names(was) !== names(now)) refuse("accounts can only be added or removed with a restart");
+    for (const [name, a] of Object.entries(now)) {
+      const b = was[name]!;
+      for (const k of ["exports", "imports", "jetstream"] as const) {
+        if (JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)) refuse(`the ${k} of account ${name} can only change with a restart`);
+      }
+    }
+    const before = userAccounts(prev.authorization, was);
+    const after = userAccounts(next.authorization, now);
+    for (const [user, acc] of after) {
+      const old = before.get(user);
+      if (old !== undefined && old !== acc) refuse(`user ${user} can only move from account ${old} to ${acc} with a restart`);
+    }
+    return () => reg.setUsers(after);
   }
 
   setAuthorization(auth: ServerOptions["authorization"]): void {

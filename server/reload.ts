@@ -8,6 +8,7 @@ import type { ClientConnection } from "./connection.js";
 import { goDuration } from "./duration.js";
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
 import type { TlsOptions } from "./tls-options.js";
+import { mergedAuthorization } from "./accounts/options.js";
 
 /** A reload that was refused; the running configuration is unchanged. */
 export class ReloadError extends Error {}
@@ -36,11 +37,15 @@ export interface ReloadHost {
   refreshInfo(): void;
   /**
    * New TLS settings for connections from now on; throws, keeping the old ones, when they do not
-   * load. An accounts reload re-checks every client's account; until a server has that hook, a
-   * change to accounts is refused.
+   * load.
    */
   reloadTls(next: TlsOptions): void;
-  reloadAccounts?: ((next: ServerOptions, prev: ServerOptions) => void) | undefined;
+  /**
+   * An accounts change: throws a ReloadError when it is more than gnat can apply while running
+   * (only the users of existing accounts may change); else returns what applies it. Unset: every
+   * accounts change is refused.
+   */
+  prepareAccountsReload?: ((next: ServerOptions, prev: ServerOptions) => () => void) | undefined;
 }
 
 type Key = keyof ServerOptions;
@@ -192,8 +197,9 @@ export function applyReload(host: ReloadHost, next: ServerOptions, changed: Key[
     const rule = RELOAD_RULES[k];
     if (rule?.reload === true) groups.add(rule.group);
   }
+  // First, while nothing has changed: what cannot be applied refuses the whole reload.
+  const applyAccounts = groups.has("accounts") ? host.prepareAccountsReload?.(next, prev) : undefined;
   if (groups.has("tls")) {
-    // First, while nothing has changed: certificates that do not load refuse the whole reload.
     if (next.tls === null || prev.tls === null) throw new ReloadError("config reload not supported for TLS: turning TLS on or off needs a restart");
     try {
       host.reloadTls(next.tls);
@@ -209,8 +215,9 @@ export function applyReload(host: ReloadHost, next: ServerOptions, changed: Key[
     if (rule?.reload === true) notes.push(...rule.notes(next, prev));
   }
   for (const n of notes) host.log.info(n);
-  if (groups.has("accounts")) host.reloadAccounts?.(next, prev);
-  if (groups.has("auth")) reloadAuthorization(host, next.authorization);
+  applyAccounts?.();
+  // Users of accounts authenticate with the rest: a change to them is an authorization change.
+  if (groups.has("auth") || applyAccounts !== undefined) reloadAuthorization(host, next.authorization, mergedAuthorization(next.authorization, next.accounts));
   if (groups.has("limits") || groups.has("logging")) {
     for (const c of host.clients.values()) c.applyReloadedOptions(next);
   }
@@ -222,10 +229,10 @@ export function applyReload(host: ReloadHost, next: ServerOptions, changed: Key[
 }
 
 /** Re-check every client against the new authorization (nats-server's reloadAuthorization). */
-function reloadAuthorization(host: ReloadHost, auth: AuthorizationOptions | null): void {
+function reloadAuthorization(host: ReloadHost, auth: AuthorizationOptions | null, everyone: AuthorizationOptions | null): void {
   host.setAuthorization(auth);
-  const authenticator = authRequired(auth) ? host.authenticator : null;
-  for (const c of [...host.clients.values()]) c.reauthorize(authenticator, authenticator !== null && userGone(auth, c));
+  const authenticator = authRequired(everyone) ? host.authenticator : null;
+  for (const c of [...host.clients.values()]) c.reauthorize(authenticator, authenticator !== null && userGone(everyone, c));
 }
 
 /**

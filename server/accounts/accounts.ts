@@ -127,6 +127,12 @@ export class AccountRegistry {
     }
   }
 
+  /** A config reload: who is in which account now (user name or nkey → account name). */
+  setUsers(users: Map<string, string>): void {
+    this.users.clear();
+    for (const [u, name] of users) this.users.set(u, this.accounts.get(name) ?? this.global);
+  }
+
   /** The account a user (by name or nkey) belongs to; $G for anyone else. */
   forUser(name: string): Account {
     return this.users.get(name) ?? this.global;

@@ -94,10 +94,38 @@ describe("server.reload()", () => {
     }
   });
 
-  test("accounts changes are refused until the server has their reload hook, then go to it", async () => {
+  test("accounts: adding accounts {} to a server without them is refused", async () => {
     const s = await server();
     const withAccounts = { ...base, accounts: { A: {} } } as ServerOptionsInput;
-    expect(() => s.reload(withAccounts)).toThrow(/config reload not supported for accounts/);
+    expect(() => s.reload(withAccounts)).toThrow("config reload not supported for accounts: adding or removing accounts {} needs a restart");
+    expect(s.options.accounts).toBeNull();
+  });
+
+  test("accounts: users of an account can change (a password, a new user); its exports, or a user's account, cannot", async () => {
+    const accounts = (aliceAcc: "A" | "B", alicePass: string, extra: { user: string; password: string }[] = [], exports: object[] = []): ServerOptionsInput => ({
+      ...base,
+      accounts: {
+        A: { users: [...(aliceAcc === "A" ? [{ user: "alice", password: alicePass }] : []), { user: "carl", password: "c" }, ...extra], exports: exports as never },
+        B: { users: [...(aliceAcc === "B" ? [{ user: "alice", password: alicePass }] : []), { user: "bob", password: "b" }] },
+      },
+    });
+    const s = await server(accounts("A", "a"));
+    const alice = await RawClient.open(s.port, { user: "alice", pass: "a" });
+    const carl = await RawClient.open(s.port, { user: "carl", pass: "c" });
+    raws.push(alice, carl);
+    expect(() => s.reload(accounts("B", "a"))).toThrow("config reload not supported for accounts: user alice can only move from account A to B with a restart");
+    expect(() => s.reload(accounts("A", "a", [], [{ stream: "x" }]))).toThrow("config reload not supported for accounts: the exports of account A can only change with a restart");
+    // A new password for alice, and a new user in A: alice is closed, carl stays, dave joins A.
+    s.reload(accounts("A", "a2", [{ user: "dave", password: "d" }]));
+    await alice.waitClosed();
+    expect(alice.afterInfo).toContain("-ERR 'Authorization Violation'");
+    const dave = await RawClient.open(s.port, { user: "dave", pass: "d" });
+    raws.push(dave);
+    carl.send("SUB in.A 1\r\nPING\r\n");
+    await carl.until((o) => o.split("PONG").length > 2);
+    dave.send("PUB in.A 2\r\nhi\r\n");
+    await carl.until((o) => o.includes("MSG in.A 1 2\r\nhi\r\n"));
+    expect(s.accountFor({ name: "dave", permissions: null }).name).toBe("A");
   });
 
   test("the configLoader is what a plain reload() reads", async () => {
