@@ -294,3 +294,26 @@ describe("--signal", () => {
 });
 
 beforeAll(() => ensureBuilt(), 120_000);
+
+describe("regressions", () => {
+  test("an authorization reload keeps a client whose user lives in an account (it was taken for a removed user)", async () => {
+    const opts = (rootPass: string): ServerOptionsInput => ({
+      ...base,
+      authorization: { users: [{ user: "root", password: rootPass }] },
+      accounts: { A: { users: [{ user: "carl", password: "c" }] } },
+    });
+    const s = await startServer(opts("r"));
+    try {
+      const carl = await RawClient.open(s.port, { user: "carl", pass: "c" });
+      const root = await RawClient.open(s.port, { user: "root", pass: "r" });
+      s.reload(opts("r2"));
+      await root.waitClosed();
+      carl.send("PING\r\n");
+      await carl.until((o) => o.split("PONG").length > 2);
+      expect(carl.closed).toBe(false);
+      carl.close();
+    } finally {
+      await s.close();
+    }
+  });
+});
