@@ -1,0 +1,1266 @@
+// Command jsconform drives a server's JetStream through nats.go's JetStream API (the legacy
+// nc.JetStream() context of nats.go 1.22: js.go, kv.go, object.go), the way a Go application
+// does, and reports what worked. It exists so gnat can be checked against the Go client as well
+// as the Node ones, and so the same checks can be run against nats-server: a check that fails on
+// gnat and passes on nats-server is a gnat bug; one that fails on both is a bug in the check.
+//
+// Each check is bounded by -timeout and prints one JSON line:
+//
+//	{"check":"pull","ok":true,"detail":"…","ms":123}
+//
+// Checks (-check all runs them in this order; a comma-separated list runs those):
+//
+//	stream     AddStream, StreamInfo, publish with a msg id (and its duplicate), GetMsg,
+//	           GetLastMsg, DeleteMsg, PurgeStream (by subject, then all)
+//	pull       durable pull consumer, explicit ack: Fetch(100) over 2,000 messages, each acked and
+//	           seen once; ConsumerInfo settles at 0 ack pending / 0 pending; Nak (redelivered with
+//	           NumDelivered 2), Term, InProgress, AckSync
+//	push       js.Subscribe durable with explicit acks, 1,000 messages; then a push consumer with
+//	           idle heartbeats and flow control over 5,000 messages of 1 KiB
+//	queue      js.QueueSubscribe, two members in one deliver group: each message to one member
+//	ordered    js.Subscribe with nats.OrderedConsumer() reads 1,000 messages in order
+//	kv         CreateKeyValue (history 5, TTL), Put/Get/Update, wrong revision, Create on an
+//	           existing key, Delete, Purge, Keys, History, Watch / WatchAll, Status
+//	obj        CreateObjectStore, 5 MB Put/Get with SHA-256 compared, List, GetInfo, Watch, Delete
+//	workqueue  WorkQueuePolicy stream: an overlapping second consumer is refused, acked
+//	           messages are removed
+//
+// Only 127.0.0.1 is dialled. Build (GOPATH mode, Debian's nats.go, no network):
+//
+//	GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOPROXY=off GOCACHE=/tmp/gocache \
+//	  go build -o /tmp/jsconform ./bench/go/jsconform
+//
+// Run:
+//
+//	jsconform -port 4222 -check all
+//	jsconform -port 4222 -check kv,obj -timeout 30s
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Result is the JSON line printed for each check.
+type Result struct {
+	Check  string `json:"check"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+	Ms     int64  `json:"ms"`
+}
+
+// run is the state one check carries: its connection, its JetStream context and the step it is
+// at (so a timeout can say where it stopped).
+type run struct {
+	nc    *nats.Conn
+	js    nats.JetStreamContext
+	step  atomic.Value
+	notes []string
+	mu    sync.Mutex
+}
+
+func (r *run) at(step string) { r.step.Store(step) }
+
+func (r *run) note(format string, args ...interface{}) {
+	r.mu.Lock()
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+}
+
+type check struct {
+	name string
+	fn   func(r *run) error
+}
+
+var checks = []check{
+	{"stream", checkStream},
+	{"pull", checkPull},
+	{"push", checkPush},
+	{"queue", checkQueue},
+	{"ordered", checkOrdered},
+	{"kv", checkKV},
+	{"obj", checkObj},
+	{"workqueue", checkWorkQueue},
+}
+
+var wait = 10 * time.Second
+
+func main() {
+	port := flag.Int("port", 4222, "server port on 127.0.0.1")
+	which := flag.String("check", "all", "all, or a comma-separated list of: stream,pull,push,queue,ordered,kv,obj,workqueue")
+	timeout := flag.Duration("timeout", 60*time.Second, "bound on each check")
+	flag.Parse()
+	if *timeout < wait {
+		wait = *timeout
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(*which, ",") {
+		want[strings.TrimSpace(n)] = true
+	}
+	url := fmt.Sprintf("nats://127.0.0.1:%d", *port)
+	enc := json.NewEncoder(os.Stdout)
+	ran := 0
+	failed := false
+	for _, c := range checks {
+		if !want["all"] && !want[c.name] {
+			continue
+		}
+		ran++
+		res := runCheck(url, c, *timeout)
+		failed = failed || !res.OK
+		_ = enc.Encode(res)
+	}
+	if ran == 0 {
+		fmt.Fprintf(os.Stderr, "no such check: %s\n", *which)
+		os.Exit(2)
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+func runCheck(url string, c check, timeout time.Duration) Result {
+	start := time.Now()
+	res := Result{Check: c.name}
+	nc, err := nats.Connect(url, nats.NoReconnect(), nats.Name("jsconform-"+c.name))
+	if err != nil {
+		res.Detail = "connect: " + err.Error()
+		return res
+	}
+	defer nc.Close()
+	js, err := nc.JetStream(nats.MaxWait(wait))
+	if err != nil {
+		res.Detail = "JetStream(): " + err.Error()
+		return res
+	}
+	r := &run{nc: nc, js: js}
+	r.at("start")
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- fmt.Errorf("panic: %v", p)
+			}
+		}()
+		done <- c.fn(r)
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(timeout):
+		err = fmt.Errorf("timed out after %v", timeout)
+	}
+	res.Ms = time.Since(start).Milliseconds()
+	r.mu.Lock()
+	notes := strings.Join(r.notes, "; ")
+	r.mu.Unlock()
+	if err != nil {
+		res.Detail = fmt.Sprintf("at %q: %v", r.step.Load(), err)
+		if notes != "" {
+			res.Detail += " [" + notes + "]"
+		}
+		return res
+	}
+	res.OK = true
+	res.Detail = notes
+	return res
+}
+
+// --- helpers ---------------------------------------------------------------------------------
+
+func fail(format string, args ...interface{}) error { return fmt.Errorf(format, args...) }
+
+// apiCode is the JetStream err_code of an error, or 0.
+func apiCode(err error) int {
+	var ae *nats.APIError
+	if errors.As(err, &ae) {
+		return int(ae.ErrorCode)
+	}
+	return 0
+}
+
+// eventually retries cond until it holds or the wait runs out: acks are fire-and-forget, so a
+// server may apply them a little after ConsumerInfo is asked.
+func eventually(what string, cond func() (bool, string, error)) error {
+	deadline := time.Now().Add(wait)
+	for {
+		ok, state, err := cond()
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: never held (last: %s)", what, state)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func publishN(r *run, subject string, n int, size int) error {
+	payload := make([]byte, size)
+	for i := 0; i < n; i++ {
+		copy(payload, fmt.Sprintf("%08d", i))
+		if _, err := r.js.PublishAsync(subject, payload); err != nil {
+			return fmt.Errorf("publish %d: %w", i, err)
+		}
+	}
+	select {
+	case <-r.js.PublishAsyncComplete():
+		return nil
+	case <-time.After(wait):
+		return fmt.Errorf("%d async publishes still pending", r.js.PublishAsyncPending())
+	}
+}
+
+func addStream(r *run, cfg *nats.StreamConfig) (*nats.StreamInfo, error) {
+	_ = r.js.DeleteStream(cfg.Name)
+	return r.js.AddStream(cfg)
+}
+
+func consumerSettled(r *run, stream, consumer string) func() (bool, string, error) {
+	return func() (bool, string, error) {
+		ci, err := r.js.ConsumerInfo(stream, consumer)
+		if err != nil {
+			return false, "", err
+		}
+		state := fmt.Sprintf("num_ack_pending %d, num_pending %d, delivered %d, ack_floor %d", ci.NumAckPending, ci.NumPending, ci.Delivered.Stream, ci.AckFloor.Stream)
+		return ci.NumAckPending == 0 && ci.NumPending == 0, state, nil
+	}
+}
+
+// --- stream ----------------------------------------------------------------------------------
+
+func checkStream(r *run) error {
+	js := r.js
+	r.at("AddStream")
+	si, err := addStream(r, &nats.StreamConfig{Name: "CONF_STREAM", Subjects: []string{"conf.stream.>"}, Storage: nats.FileStorage, Duplicates: time.Minute})
+	if err != nil {
+		return err
+	}
+	if si.Config.Name != "CONF_STREAM" || len(si.Config.Subjects) != 1 || si.Config.Duplicates != time.Minute {
+		return fail("AddStream config echoed back as %+v", si.Config)
+	}
+	defer js.DeleteStream("CONF_STREAM")
+
+	r.at("StreamInfo")
+	si, err = js.StreamInfo("CONF_STREAM")
+	if err != nil {
+		return err
+	}
+	if si.State.Msgs != 0 || si.Config.Storage != nats.FileStorage || si.Config.Retention != nats.LimitsPolicy {
+		return fail("fresh stream info %+v", si)
+	}
+	if _, err = js.StreamInfo("CONF_NOPE"); !errors.Is(err, nats.ErrStreamNotFound) {
+		return fail("StreamInfo of a missing stream: %v, want stream not found", err)
+	}
+
+	r.at("Publish with msg id")
+	ack, err := js.Publish("conf.stream.a", []byte("one"), nats.MsgId("id-1"))
+	if err != nil {
+		return err
+	}
+	if ack.Stream != "CONF_STREAM" || ack.Sequence != 1 || ack.Duplicate {
+		return fail("first publish ack %+v", ack)
+	}
+	r.at("Publish duplicate msg id")
+	ack, err = js.Publish("conf.stream.a", []byte("one again"), nats.MsgId("id-1"))
+	if err != nil {
+		return err
+	}
+	if ack.Sequence != 1 || !ack.Duplicate {
+		return fail("duplicate publish ack %+v, want sequence 1 duplicate", ack)
+	}
+	m := nats.NewMsg("conf.stream.b")
+	m.Data = []byte("two")
+	m.Header.Set("X-Conf", "hdr")
+	if _, err = js.PublishMsg(m, nats.MsgId("id-2")); err != nil {
+		return err
+	}
+	if _, err = js.Publish("conf.stream.b", []byte("three")); err != nil {
+		return err
+	}
+	r.at("Publish with expected last sequence")
+	if _, err = js.Publish("conf.stream.c", []byte("x"), nats.ExpectLastSequence(1)); err == nil || apiCode(err) != 10071 {
+		return fail("publish expecting last sequence 1 (it is 3): %v, want err_code 10071", err)
+	}
+	r.note("wrong last seq: %v", err)
+	if _, err = js.Publish("conf.stream.c", []byte("four"), nats.ExpectLastSequence(3)); err != nil {
+		return fail("publish expecting last sequence 3: %v", err)
+	}
+
+	r.at("StreamInfo after publishes")
+	si, err = js.StreamInfo("CONF_STREAM")
+	if err != nil {
+		return err
+	}
+	if si.State.Msgs != 4 || si.State.FirstSeq != 1 || si.State.LastSeq != 4 {
+		return fail("state after 4 publishes: %+v", si.State)
+	}
+
+	r.at("GetMsg")
+	rm, err := js.GetMsg("CONF_STREAM", 2)
+	if err != nil {
+		return err
+	}
+	if rm.Subject != "conf.stream.b" || string(rm.Data) != "two" || rm.Sequence != 2 || rm.Header.Get("X-Conf") != "hdr" {
+		return fail("GetMsg(2) = %q %q seq %d header %v", rm.Subject, rm.Data, rm.Sequence, rm.Header)
+	}
+	if _, err = js.GetMsg("CONF_STREAM", 99); !errors.Is(err, nats.ErrMsgNotFound) {
+		return fail("GetMsg(99): %v, want message not found", err)
+	}
+	r.at("GetLastMsg")
+	rm, err = js.GetLastMsg("CONF_STREAM", "conf.stream.b")
+	if err != nil {
+		return err
+	}
+	if rm.Sequence != 3 || string(rm.Data) != "three" {
+		return fail("GetLastMsg(conf.stream.b) = seq %d %q", rm.Sequence, rm.Data)
+	}
+
+	r.at("DeleteMsg")
+	if err = js.DeleteMsg("CONF_STREAM", 2); err != nil {
+		return err
+	}
+	if _, err = js.GetMsg("CONF_STREAM", 2); !errors.Is(err, nats.ErrMsgNotFound) {
+		return fail("GetMsg of a deleted message: %v", err)
+	}
+	if err = js.DeleteMsg("CONF_STREAM", 2); err == nil {
+		return fail("deleting a deleted message succeeded")
+	}
+	r.note("delete again: %v", err)
+	si, err = js.StreamInfo("CONF_STREAM")
+	if err != nil {
+		return err
+	}
+	if si.State.Msgs != 3 || si.State.NumDeleted != 1 {
+		return fail("state after DeleteMsg: %+v", si.State)
+	}
+
+	r.at("PurgeStream by subject")
+	if err = js.PurgeStream("CONF_STREAM", &nats.StreamPurgeRequest{Subject: "conf.stream.a"}); err != nil {
+		return err
+	}
+	si, err = js.StreamInfo("CONF_STREAM")
+	if err != nil {
+		return err
+	}
+	if si.State.Msgs != 2 {
+		return fail("state after purging conf.stream.a: %+v", si.State)
+	}
+	r.at("PurgeStream")
+	if err = js.PurgeStream("CONF_STREAM"); err != nil {
+		return err
+	}
+	si, err = js.StreamInfo("CONF_STREAM")
+	if err != nil {
+		return err
+	}
+	if si.State.Msgs != 0 || si.State.LastSeq != 4 || si.State.FirstSeq != 5 {
+		return fail("state after purge: %+v", si.State)
+	}
+	r.at("DeleteStream")
+	if err = js.DeleteStream("CONF_STREAM"); err != nil {
+		return err
+	}
+	if _, err = js.StreamInfo("CONF_STREAM"); !errors.Is(err, nats.ErrStreamNotFound) {
+		return fail("StreamInfo after delete: %v", err)
+	}
+	return nil
+}
+
+// --- pull ------------------------------------------------------------------------------------
+
+func checkPull(r *run) error {
+	js := r.js
+	const n = 2000
+	r.at("AddStream")
+	if _, err := addStream(r, &nats.StreamConfig{Name: "CONF_PULL", Subjects: []string{"conf.pull.>"}}); err != nil {
+		return err
+	}
+	defer js.DeleteStream("CONF_PULL")
+	r.at("publish")
+	if err := publishN(r, "conf.pull.x", n, 32); err != nil {
+		return err
+	}
+	r.at("AddConsumer")
+	ci, err := js.AddConsumer("CONF_PULL", &nats.ConsumerConfig{Durable: "PULLER", AckPolicy: nats.AckExplicitPolicy, AckWait: 30 * time.Second})
+	if err != nil {
+		return err
+	}
+	if ci.Name != "PULLER" || ci.Config.Durable != "PULLER" || ci.NumPending != n {
+		return fail("AddConsumer info: name %q durable %q num_pending %d", ci.Name, ci.Config.Durable, ci.NumPending)
+	}
+	r.at("PullSubscribe")
+	sub, err := js.PullSubscribe("conf.pull.>", "PULLER", nats.Bind("CONF_PULL", "PULLER"))
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+
+	r.at("Fetch loop")
+	seen := make(map[uint64]bool, n)
+	fetches := 0
+	for len(seen) < n {
+		msgs, err := sub.Fetch(100, nats.MaxWait(wait))
+		fetches++
+		if err != nil {
+			return fmt.Errorf("fetch %d (after %d messages): %w", fetches, len(seen), err)
+		}
+		if len(msgs) > 100 {
+			return fail("Fetch(100) returned %d messages", len(msgs))
+		}
+		for _, m := range msgs {
+			md, err := m.Metadata()
+			if err != nil {
+				return fmt.Errorf("metadata of %q: %w", m.Reply, err)
+			}
+			if seen[md.Sequence.Stream] {
+				return fail("stream sequence %d delivered twice", md.Sequence.Stream)
+			}
+			if md.NumDelivered != 1 || md.Stream != "CONF_PULL" || md.Consumer != "PULLER" {
+				return fail("metadata %+v", md)
+			}
+			seen[md.Sequence.Stream] = true
+			if err := m.Ack(); err != nil {
+				return err
+			}
+		}
+	}
+	for s := uint64(1); s <= n; s++ {
+		if !seen[s] {
+			return fail("stream sequence %d never delivered", s)
+		}
+	}
+	r.note("%d fetches for %d messages", fetches, n)
+	r.at("ConsumerInfo settles")
+	if err := eventually("0 ack pending, 0 pending", consumerSettled(r, "CONF_PULL", "PULLER")); err != nil {
+		return err
+	}
+
+	fetchOne := func(what string) (*nats.Msg, *nats.MsgMetadata, error) {
+		r.at("Fetch(1) for " + what)
+		msgs, err := sub.Fetch(1, nats.MaxWait(wait))
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(msgs) != 1 {
+			return nil, nil, fail("Fetch(1) returned %d", len(msgs))
+		}
+		md, err := msgs[0].Metadata()
+		return msgs[0], md, err
+	}
+	r.at("publish 4 more")
+	if err := publishN(r, "conf.pull.y", 4, 8); err != nil {
+		return err
+	}
+
+	m, md, err := fetchOne("Nak")
+	if err != nil {
+		return err
+	}
+	if md.Sequence.Stream != n+1 {
+		return fail("first new message is stream seq %d, want %d", md.Sequence.Stream, n+1)
+	}
+	// Acks are fire-and-forget unless a wait is given; a synchronous Nak makes "the next
+	// Fetch gets the redelivery" a fact rather than a race.
+	r.at("Nak")
+	if err := m.Nak(nats.AckWait(wait)); err != nil {
+		return err
+	}
+	m, md2, err := fetchOne("redelivery")
+	if err != nil {
+		return err
+	}
+	if md2.Sequence.Stream != md.Sequence.Stream || md2.NumDelivered != 2 {
+		return fail("after Nak got stream seq %d delivered %d times, want seq %d delivered 2", md2.Sequence.Stream, md2.NumDelivered, md.Sequence.Stream)
+	}
+	if md2.Sequence.Consumer <= md.Sequence.Consumer {
+		return fail("redelivery consumer seq %d not after %d", md2.Sequence.Consumer, md.Sequence.Consumer)
+	}
+	r.at("AckSync redelivered")
+	if err := m.AckSync(); err != nil {
+		return err
+	}
+
+	m, md, err = fetchOne("Term")
+	if err != nil {
+		return err
+	}
+	if md.Sequence.Stream != n+2 {
+		return fail("after the redelivery got stream seq %d, want %d", md.Sequence.Stream, n+2)
+	}
+	r.at("Term")
+	if err := m.Term(nats.AckWait(wait)); err != nil {
+		return err
+	}
+
+	m, md, err = fetchOne("InProgress")
+	if err != nil {
+		return err
+	}
+	if md.Sequence.Stream != n+3 || md.NumDelivered != 1 {
+		return fail("after Term got stream seq %d delivered %d, want %d delivered 1 (a termed message is not redelivered)", md.Sequence.Stream, md.NumDelivered, n+3)
+	}
+	r.at("InProgress")
+	if err := m.InProgress(nats.AckWait(wait)); err != nil {
+		return err
+	}
+	r.at("ConsumerInfo while in progress")
+	ci, err = js.ConsumerInfo("CONF_PULL", "PULLER")
+	if err != nil {
+		return err
+	}
+	if ci.NumAckPending != 1 {
+		return fail("num_ack_pending %d with one message in progress", ci.NumAckPending)
+	}
+	r.at("AckSync after InProgress")
+	if err := m.AckSync(); err != nil {
+		return err
+	}
+
+	m, _, err = fetchOne("AckSync")
+	if err != nil {
+		return err
+	}
+	r.at("AckSync")
+	if err := m.AckSync(); err != nil {
+		return err
+	}
+	r.at("ConsumerInfo at the end")
+	ci, err = js.ConsumerInfo("CONF_PULL", "PULLER")
+	if err != nil {
+		return err
+	}
+	if ci.NumAckPending != 0 || ci.NumPending != 0 || ci.Delivered.Stream != n+4 || ci.AckFloor.Stream != n+4 || ci.NumRedelivered != 0 {
+		return fail("final consumer info: ack_pending %d pending %d delivered %+v ack_floor %+v redelivered %d", ci.NumAckPending, ci.NumPending, ci.Delivered, ci.AckFloor, ci.NumRedelivered)
+	}
+	r.at("Fetch on an empty consumer")
+	msgs, err := sub.Fetch(1, nats.MaxWait(300*time.Millisecond))
+	if !errors.Is(err, nats.ErrTimeout) || len(msgs) != 0 {
+		return fail("Fetch with nothing pending: %d msgs, %v; want a timeout", len(msgs), err)
+	}
+	return nil
+}
+
+// --- push ------------------------------------------------------------------------------------
+
+func checkPush(r *run) error {
+	js := r.js
+	const n = 1000
+	r.at("AddStream")
+	if _, err := addStream(r, &nats.StreamConfig{Name: "CONF_PUSH", Subjects: []string{"conf.push.>"}}); err != nil {
+		return err
+	}
+	defer js.DeleteStream("CONF_PUSH")
+	if err := publishN(r, "conf.push.x", n, 32); err != nil {
+		return err
+	}
+	r.at("Subscribe durable")
+	var mu sync.Mutex
+	seen := map[uint64]bool{}
+	dupes := 0
+	done := make(chan struct{})
+	var ackErr error
+	sub, err := js.Subscribe("conf.push.>", func(m *nats.Msg) {
+		md, err := m.Metadata()
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			ackErr = err
+			return
+		}
+		if seen[md.Sequence.Stream] {
+			dupes++
+		}
+		seen[md.Sequence.Stream] = true
+		if err := m.Ack(); err != nil && ackErr == nil {
+			ackErr = err
+		}
+		if len(seen) == n {
+			close(done)
+		}
+	}, nats.Durable("PUSHER"), nats.ManualAck(), nats.AckExplicit(), nats.DeliverAll())
+	if err != nil {
+		return err
+	}
+	r.at("receive 1,000")
+	select {
+	case <-done:
+	case <-time.After(wait):
+		mu.Lock()
+		defer mu.Unlock()
+		return fail("received %d of %d", len(seen), n)
+	}
+	mu.Lock()
+	if ackErr != nil || dupes != 0 {
+		mu.Unlock()
+		return fail("ack error %v, %d duplicates", ackErr, dupes)
+	}
+	mu.Unlock()
+	r.at("ConsumerInfo settles")
+	if err := eventually("0 ack pending, 0 pending", consumerSettled(r, "CONF_PUSH", "PUSHER")); err != nil {
+		return err
+	}
+	ci, err := js.ConsumerInfo("CONF_PUSH", "PUSHER")
+	if err != nil {
+		return err
+	}
+	if ci.Config.DeliverSubject == "" || ci.Config.AckPolicy != nats.AckExplicitPolicy || ci.Delivered.Stream != n {
+		return fail("push consumer info %+v", ci)
+	}
+	if err := sub.Unsubscribe(); err != nil {
+		return err
+	}
+
+	return pushFlowControl(r)
+}
+
+// pushFlowControl: idle heartbeats and flow control on a push consumer, 5,000 messages of 1 KiB;
+// the handler is slowed a little at the start so the server has to wait on flow control.
+func pushFlowControl(r *run) error {
+	js := r.js
+	const n = 5000
+	r.at("AddStream for flow control")
+	if _, err := addStream(r, &nats.StreamConfig{Name: "CONF_FC", Subjects: []string{"conf.fc.>"}}); err != nil {
+		return err
+	}
+	defer js.DeleteStream("CONF_FC")
+	if err := publishN(r, "conf.fc.x", n, 1024); err != nil {
+		return err
+	}
+	r.at("Subscribe with heartbeats and flow control")
+	var count int64
+	var last uint64
+	var order error
+	done := make(chan struct{})
+	sub, err := js.Subscribe("conf.fc.>", func(m *nats.Msg) {
+		md, err := m.Metadata()
+		if err != nil {
+			order = err
+			return
+		}
+		if md.Sequence.Stream != last+1 && order == nil {
+			order = fail("stream seq %d after %d", md.Sequence.Stream, last)
+		}
+		last = md.Sequence.Stream
+		if c := atomic.AddInt64(&count, 1); c == n {
+			close(done)
+		} else if c < 200 {
+			time.Sleep(time.Millisecond)
+		}
+	}, nats.Durable("FC"), nats.AckNone(), nats.IdleHeartbeat(500*time.Millisecond), nats.EnableFlowControl(), nats.DeliverAll())
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+	r.at("receive 5,000 under flow control")
+	select {
+	case <-done:
+	case <-time.After(wait):
+		return fail("received %d of %d under flow control", atomic.LoadInt64(&count), n)
+	}
+	if order != nil {
+		return order
+	}
+	ci, err := js.ConsumerInfo("CONF_FC", "FC")
+	if err != nil {
+		return err
+	}
+	if !ci.Config.FlowControl || ci.Config.Heartbeat != 500*time.Millisecond || ci.NumPending != 0 || ci.Delivered.Stream != n {
+		return fail("flow-control consumer info: flow_control %v idle_heartbeat %v num_pending %d delivered %+v", ci.Config.FlowControl, ci.Config.Heartbeat, ci.NumPending, ci.Delivered)
+	}
+	return nil
+}
+
+// --- queue -----------------------------------------------------------------------------------
+
+func checkQueue(r *run) error {
+	js := r.js
+	const n = 1000
+	r.at("AddStream")
+	if _, err := addStream(r, &nats.StreamConfig{Name: "CONF_QUEUE", Subjects: []string{"conf.queue.>"}}); err != nil {
+		return err
+	}
+	defer js.DeleteStream("CONF_QUEUE")
+	var mu sync.Mutex
+	owner := map[uint64]int{}
+	per := [2]int{}
+	var bad error
+	done := make(chan struct{})
+	handler := func(member int) nats.MsgHandler {
+		return func(m *nats.Msg) {
+			md, err := m.Metadata()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				bad = err
+				return
+			}
+			if prev, ok := owner[md.Sequence.Stream]; ok && bad == nil {
+				bad = fail("stream seq %d to member %d and member %d", md.Sequence.Stream, prev, member)
+			}
+			owner[md.Sequence.Stream] = member
+			per[member]++
+			if err := m.Ack(); err != nil && bad == nil {
+				bad = err
+			}
+			if len(owner) == n {
+				close(done)
+			}
+		}
+	}
+	r.at("QueueSubscribe member 0")
+	s0, err := js.QueueSubscribe("conf.queue.>", "workers", handler(0), nats.Durable("WORKERS"), nats.ManualAck(), nats.AckExplicit())
+	if err != nil {
+		return err
+	}
+	defer s0.Unsubscribe()
+	// The second member on a connection of its own, as two processes of one service would be.
+	nc2, err := nats.Connect(r.nc.ConnectedUrl(), nats.NoReconnect())
+	if err != nil {
+		return err
+	}
+	defer nc2.Close()
+	js2, err := nc2.JetStream(nats.MaxWait(wait))
+	if err != nil {
+		return err
+	}
+	r.at("QueueSubscribe member 1")
+	s1, err := js2.QueueSubscribe("conf.queue.>", "workers", handler(1), nats.Durable("WORKERS"), nats.ManualAck(), nats.AckExplicit())
+	if err != nil {
+		return err
+	}
+	defer s1.Unsubscribe()
+	r.at("ConsumerInfo of the queue consumer")
+	ci, err := js.ConsumerInfo("CONF_QUEUE", "WORKERS")
+	if err != nil {
+		return err
+	}
+	if ci.Config.DeliverGroup != "workers" {
+		return fail("deliver_group %q, want workers", ci.Config.DeliverGroup)
+	}
+	r.at("publish")
+	if err := publishN(r, "conf.queue.x", n, 32); err != nil {
+		return err
+	}
+	r.at("receive")
+	select {
+	case <-done:
+	case <-time.After(wait):
+		mu.Lock()
+		defer mu.Unlock()
+		return fail("members got %d of %d (%v)", len(owner), n, per)
+	}
+	mu.Lock()
+	bad0, got := bad, per
+	mu.Unlock()
+	if bad0 != nil {
+		return bad0
+	}
+	if got[0] == 0 || got[1] == 0 {
+		return fail("one member got nothing: %v", got)
+	}
+	r.note("members got %d and %d", got[0], got[1])
+	return eventually("0 ack pending, 0 pending", consumerSettled(r, "CONF_QUEUE", "WORKERS"))
+}
+
+// --- ordered ---------------------------------------------------------------------------------
+
+func checkOrdered(r *run) error {
+	js := r.js
+	const n = 1000
+	r.at("AddStream")
+	if _, err := addStream(r, &nats.StreamConfig{Name: "CONF_ORDERED", Subjects: []string{"conf.ordered.>"}}); err != nil {
+		return err
+	}
+	defer js.DeleteStream("CONF_ORDERED")
+	if err := publishN(r, "conf.ordered.x", n, 64); err != nil {
+		return err
+	}
+	r.at("Subscribe OrderedConsumer")
+	var next uint64 = 1
+	var bad error
+	var once, once2 sync.Once
+	done := make(chan struct{})
+	sub, err := js.Subscribe("conf.ordered.>", func(m *nats.Msg) {
+		md, err := m.Metadata()
+		if err != nil {
+			bad = err
+			return
+		}
+		if md.Sequence.Stream != next && bad == nil {
+			bad = fail("stream seq %d, want %d", md.Sequence.Stream, next)
+		}
+		if want := fmt.Sprintf("%08d", next-1); string(m.Data[:8]) != want && bad == nil {
+			bad = fail("payload %q at seq %d, want %q", m.Data[:8], next, want)
+		}
+		next = md.Sequence.Stream + 1
+		if md.Sequence.Stream == n {
+			once.Do(func() { close(done) })
+		}
+	}, nats.OrderedConsumer())
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+	r.at("receive in order")
+	select {
+	case <-done:
+	case <-time.After(wait):
+		return fail("ordered consumer reached seq %d of %d", next-1, n)
+	}
+	if bad != nil {
+		return bad
+	}
+	r.at("ordered consumer keeps reading new messages")
+	done = make(chan struct{})
+	more := n + 10
+	sub2, err := js.Subscribe("conf.ordered.>", func(m *nats.Msg) {
+		md, _ := m.Metadata()
+		if md != nil && md.Sequence.Stream == uint64(more) {
+			once2.Do(func() { close(done) })
+		}
+	}, nats.OrderedConsumer(), nats.DeliverNew())
+	if err != nil {
+		return err
+	}
+	defer sub2.Unsubscribe()
+	if err := r.nc.Flush(); err != nil {
+		return err
+	}
+	if err := publishN(r, "conf.ordered.y", 10, 8); err != nil {
+		return err
+	}
+	select {
+	case <-done:
+	case <-time.After(wait):
+		return fail("DeliverNew ordered consumer never saw seq %d", more)
+	}
+	return nil
+}
+
+// --- kv --------------------------------------------------------------------------------------
+
+func checkKV(r *run) error {
+	js := r.js
+	r.at("CreateKeyValue")
+	_ = js.DeleteKeyValue("CONF")
+	kv, err := js.CreateKeyValue(&nats.KeyValueConfig{Bucket: "CONF", History: 5, TTL: time.Hour})
+	if err != nil {
+		return err
+	}
+	defer js.DeleteKeyValue("CONF")
+	if kv.Bucket() != "CONF" {
+		return fail("bucket %q", kv.Bucket())
+	}
+	r.at("KeyValue (bind)")
+	if _, err := js.KeyValue("CONF"); err != nil {
+		return err
+	}
+	if _, err := js.KeyValue("CONF_NOPE"); !errors.Is(err, nats.ErrBucketNotFound) {
+		return fail("KeyValue of a missing bucket: %v", err)
+	}
+
+	r.at("WatchAll before writes")
+	all, err := kv.WatchAll()
+	if err != nil {
+		return err
+	}
+	defer all.Stop()
+	if e := <-all.Updates(); e != nil {
+		return fail("WatchAll on an empty bucket gave %q before its end-of-initial marker", e.Key())
+	}
+
+	r.at("Put/Get")
+	rev, err := kv.Put("a", []byte("1"))
+	if err != nil {
+		return err
+	}
+	if rev != 1 {
+		return fail("first Put revision %d", rev)
+	}
+	e, err := kv.Get("a")
+	if err != nil {
+		return err
+	}
+	if string(e.Value()) != "1" || e.Revision() != 1 || e.Operation() != nats.KeyValuePut || e.Key() != "a" {
+		return fail("Get(a) = %q rev %d op %v", e.Value(), e.Revision(), e.Operation())
+	}
+	if _, err := kv.Get("missing"); !errors.Is(err, nats.ErrKeyNotFound) {
+		return fail("Get(missing): %v", err)
+	}
+
+	r.at("WatchAll sees the put")
+	if err := expectUpdate(all, "a", "1", nats.KeyValuePut); err != nil {
+		return err
+	}
+
+	r.at("Update with revision")
+	rev, err = kv.Update("a", []byte("2"), 1)
+	if err != nil {
+		return err
+	}
+	if rev != 2 {
+		return fail("Update revision %d", rev)
+	}
+	r.at("Update with a wrong revision")
+	if _, err = kv.Update("a", []byte("3"), 1); err == nil || apiCode(err) != 10071 {
+		return fail("Update with stale revision: %v, want err_code 10071", err)
+	}
+	r.note("stale update: %v", err)
+	r.at("Create on an existing key")
+	if _, err = kv.Create("a", []byte("x")); !errors.Is(err, nats.ErrKeyExists) {
+		return fail("Create on existing key: %v, want key exists", err)
+	}
+	r.at("Create")
+	if _, err = kv.Create("b", []byte("B")); err != nil {
+		return err
+	}
+	if _, err = kv.PutString("w.one", "W1"); err != nil {
+		return err
+	}
+
+	r.at("Watch w.*")
+	w, err := kv.Watch("w.*")
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	if err := expectUpdate(w, "w.one", "W1", nats.KeyValuePut); err != nil {
+		return err
+	}
+	if e := <-w.Updates(); e != nil {
+		return fail("Watch: expected the end-of-initial marker, got %q", e.Key())
+	}
+	if _, err = kv.PutString("w.two", "W2"); err != nil {
+		return err
+	}
+	if _, err = kv.PutString("other", "O"); err != nil {
+		return err
+	}
+	if err := expectUpdate(w, "w.two", "W2", nats.KeyValuePut); err != nil {
+		return err
+	}
+
+	r.at("Delete")
+	if err = kv.Delete("a"); err != nil {
+		return err
+	}
+	if _, err = kv.Get("a"); !errors.Is(err, nats.ErrKeyNotFound) {
+		return fail("Get after Delete: %v", err)
+	}
+	r.at("Create after Delete")
+	if _, err = kv.Create("a", []byte("again")); err != nil {
+		return fmt.Errorf("Create on a deleted key: %w", err)
+	}
+	r.at("Purge")
+	if err = kv.Purge("b"); err != nil {
+		return err
+	}
+	if _, err = kv.Get("b"); !errors.Is(err, nats.ErrKeyNotFound) {
+		return fail("Get after Purge: %v", err)
+	}
+
+	r.at("Keys")
+	keys, err := kv.Keys()
+	if err != nil {
+		return err
+	}
+	sort.Strings(keys)
+	if strings.Join(keys, ",") != "a,other,w.one,w.two" {
+		return fail("Keys() = %v", keys)
+	}
+
+	r.at("History")
+	hist, err := kv.History("a")
+	if err != nil {
+		return err
+	}
+	var got []string
+	for _, h := range hist {
+		got = append(got, fmt.Sprintf("%s:%s", h.Operation(), h.Value()))
+	}
+	if strings.Join(got, " ") != "KeyValuePutOp:1 KeyValuePutOp:2 KeyValueDeleteOp: KeyValuePutOp:again" {
+		return fail("History(a) = %v", got)
+	}
+	hist, err = kv.History("b")
+	if err != nil {
+		return err
+	}
+	if len(hist) != 1 || hist[0].Operation() != nats.KeyValuePurge {
+		return fail("History(b) after purge has %d entries", len(hist))
+	}
+	r.at("history limit 5")
+	for i := 0; i < 7; i++ {
+		if _, err = kv.PutString("h", fmt.Sprint(i)); err != nil {
+			return err
+		}
+	}
+	hist, err = kv.History("h")
+	if err != nil {
+		return err
+	}
+	if len(hist) != 5 || string(hist[0].Value()) != "2" || string(hist[4].Value()) != "6" {
+		return fail("History(h) after 7 puts with history 5: %d entries", len(hist))
+	}
+
+	r.at("Status")
+	st, err := kv.Status()
+	if err != nil {
+		return err
+	}
+	if st.Bucket() != "CONF" || st.History() != 5 || st.TTL() != time.Hour || st.Values() == 0 || st.BackingStore() != "JetStream" {
+		return fail("Status: bucket %q history %d ttl %v values %d", st.Bucket(), st.History(), st.TTL(), st.Values())
+	}
+	// Values: a (1, 2, delete, again) 4, b's purge marker 1, w.one w.two other 3, h 5 → 13.
+	if st.Values() != 13 {
+		return fail("Status values %d, want 13", st.Values())
+	}
+	r.at("KeyValueStoreNames")
+	// nats.go 1.22 hands back the stream's name (KV_CONF) here; later versions the bucket's.
+	found := false
+	for name := range js.KeyValueStoreNames() {
+		found = found || name == "CONF" || name == "KV_CONF"
+	}
+	if !found {
+		return fail("KeyValueStoreNames does not list CONF")
+	}
+	return nil
+}
+
+func expectUpdate(w nats.KeyWatcher, key, value string, op nats.KeyValueOp) error {
+	select {
+	case e := <-w.Updates():
+		if e == nil {
+			return fail("watch: got the end-of-initial marker, want %s", key)
+		}
+		if e.Key() != key || string(e.Value()) != value || e.Operation() != op {
+			return fail("watch: got %s=%q (%v), want %s=%q (%v)", e.Key(), e.Value(), e.Operation(), key, value, op)
+		}
+		return nil
+	case <-time.After(wait):
+		return fail("watch: %s never arrived", key)
+	}
+}
+
+// --- obj -------------------------------------------------------------------------------------
+
+func checkObj(r *run) error {
+	js := r.js
+	const size = 5 * 1000 * 1000
+	r.at("CreateObjectStore")
+	_ = js.DeleteObjectStore("CONFOBJ")
+	obs, err := js.CreateObjectStore(&nats.ObjectStoreConfig{Bucket: "CONFOBJ", Description: "jsconform"})
+	if err != nil {
+		return err
+	}
+	defer js.DeleteObjectStore("CONFOBJ")
+
+	r.at("Watch")
+	w, err := obs.Watch()
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	if info := <-w.Updates(); info != nil {
+		return fail("Watch on an empty store gave %q before the end-of-initial marker", info.Name)
+	}
+
+	r.at("Put 5 MB")
+	data := make([]byte, size)
+	if _, err := rand.Read(data); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(data)
+	info, err := obs.Put(&nats.ObjectMeta{Name: "blob.bin", Description: "random"}, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	wantDigest := "SHA-256=" + base64.URLEncoding.EncodeToString(sum[:])
+	if info.Size != size || info.Digest != wantDigest || info.Chunks == 0 {
+		return fail("Put info: size %d chunks %d digest %s (want %s)", info.Size, info.Chunks, info.Digest, wantDigest)
+	}
+	r.note("%d chunks", info.Chunks)
+
+	r.at("Watch sees the put")
+	select {
+	case u := <-w.Updates():
+		if u == nil || u.Name != "blob.bin" || u.Size != size {
+			return fail("Watch update %+v", u)
+		}
+	case <-time.After(wait):
+		return fail("Watch never saw the put")
+	}
+
+	r.at("Get")
+	res, err := obs.Get("blob.bin")
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, res)
+	res.Close()
+	if err != nil {
+		return fmt.Errorf("reading the object: %w", err)
+	}
+	if n != size || !bytes.Equal(h.Sum(nil), sum[:]) {
+		return fail("Get read %d bytes, SHA-256 %x, want %d bytes %x", n, h.Sum(nil), size, sum)
+	}
+
+	r.at("small object")
+	if _, err = obs.PutString("small.txt", "hello"); err != nil {
+		return err
+	}
+	s, err := obs.GetString("small.txt")
+	if err != nil || s != "hello" {
+		return fail("GetString(small.txt) = %q, %v", s, err)
+	}
+
+	r.at("List")
+	list, err := obs.List()
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, o := range list {
+		names = append(names, o.Name)
+	}
+	sort.Strings(names)
+	if strings.Join(names, ",") != "blob.bin,small.txt" {
+		return fail("List = %v", names)
+	}
+
+	r.at("GetInfo")
+	gi, err := obs.GetInfo("blob.bin")
+	if err != nil {
+		return err
+	}
+	if gi.Size != size || gi.Digest != wantDigest || gi.Description != "random" || gi.Bucket != "CONFOBJ" {
+		return fail("GetInfo %+v", gi)
+	}
+	if _, err = obs.GetInfo("nope"); !errors.Is(err, nats.ErrObjectNotFound) {
+		return fail("GetInfo(nope): %v", err)
+	}
+
+	r.at("Status")
+	st, err := obs.Status()
+	if err != nil {
+		return err
+	}
+	if st.Bucket() != "CONFOBJ" || st.Description() != "jsconform" || st.Size() < size {
+		return fail("Status: bucket %q description %q size %d", st.Bucket(), st.Description(), st.Size())
+	}
+
+	r.at("Delete")
+	if err = obs.Delete("blob.bin"); err != nil {
+		return err
+	}
+	if _, err = obs.GetInfo("blob.bin"); !errors.Is(err, nats.ErrObjectNotFound) {
+		return fail("GetInfo after Delete: %v", err)
+	}
+	if _, err = obs.Get("blob.bin"); !errors.Is(err, nats.ErrObjectNotFound) {
+		return fail("Get after Delete: %v", err)
+	}
+	list, err = obs.List()
+	if err != nil {
+		return err
+	}
+	if len(list) != 1 || list[0].Name != "small.txt" {
+		return fail("List after Delete has %d entries", len(list))
+	}
+	r.at("Status after Delete")
+	st, err = obs.Status()
+	if err != nil {
+		return err
+	}
+	if st.Size() >= size {
+		return fail("the deleted object's chunks are still stored: size %d", st.Size())
+	}
+	return nil
+}
+
+// --- work queue ------------------------------------------------------------------------------
+
+func checkWorkQueue(r *run) error {
+	js := r.js
+	const n = 50
+	r.at("AddStream WorkQueuePolicy")
+	si, err := addStream(r, &nats.StreamConfig{Name: "CONF_WQ", Subjects: []string{"conf.wq.>"}, Retention: nats.WorkQueuePolicy})
+	if err != nil {
+		return err
+	}
+	defer js.DeleteStream("CONF_WQ")
+	if si.Config.Retention != nats.WorkQueuePolicy {
+		return fail("retention %v", si.Config.Retention)
+	}
+	r.at("first consumer")
+	if _, err = js.AddConsumer("CONF_WQ", &nats.ConsumerConfig{Durable: "W1", FilterSubject: "conf.wq.>", AckPolicy: nats.AckExplicitPolicy}); err != nil {
+		return err
+	}
+	r.at("overlapping second consumer")
+	_, err = js.AddConsumer("CONF_WQ", &nats.ConsumerConfig{Durable: "W2", FilterSubject: "conf.wq.a", AckPolicy: nats.AckExplicitPolicy})
+	if err == nil {
+		return fail("an overlapping consumer on a work-queue stream was accepted")
+	}
+	if apiCode(err) != 10100 {
+		return fail("overlapping consumer refused with %v (err_code %d), want err_code 10100", err, apiCode(err))
+	}
+	r.note("refused: %v", err)
+	r.at("unfiltered second consumer")
+	_, err = js.AddConsumer("CONF_WQ", &nats.ConsumerConfig{Durable: "W3", AckPolicy: nats.AckExplicitPolicy})
+	if err == nil {
+		return fail("an unfiltered second consumer on a work-queue stream was accepted")
+	}
+	if c := apiCode(err); c != 10099 && c != 10100 {
+		return fail("unfiltered second consumer refused with %v (err_code %d)", err, c)
+	}
+	r.note("unfiltered refused: %v", err)
+
+	r.at("publish")
+	if err := publishN(r, "conf.wq.a", n, 16); err != nil {
+		return err
+	}
+	r.at("PullSubscribe")
+	sub, err := js.PullSubscribe("conf.wq.>", "W1", nats.Bind("CONF_WQ", "W1"))
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+	got := 0
+	for got < n {
+		msgs, err := sub.Fetch(n-got, nats.MaxWait(wait))
+		if err != nil {
+			return fmt.Errorf("fetch after %d: %w", got, err)
+		}
+		for _, m := range msgs {
+			if err := m.AckSync(); err != nil {
+				return err
+			}
+			got++
+		}
+	}
+	r.at("stream empties after acks")
+	return eventually("work-queue stream empty", func() (bool, string, error) {
+		si, err := js.StreamInfo("CONF_WQ")
+		if err != nil {
+			return false, "", err
+		}
+		return si.State.Msgs == 0 && si.State.FirstSeq == n+1, fmt.Sprintf("%+v", si.State), nil
+	})
+}
