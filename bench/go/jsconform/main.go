@@ -374,12 +374,197 @@ func checkStream(r *run) error {
 	if si.State.Msgs != 0 || si.State.LastSeq != 4 || si.State.FirstSeq != 5 {
 		return fail("state after purge: %+v", si.State)
 	}
+	if err = streamMore(r); err != nil {
+		return err
+	}
 	r.at("DeleteStream")
 	if err = js.DeleteStream("CONF_STREAM"); err != nil {
 		return err
 	}
 	if _, err = js.StreamInfo("CONF_STREAM"); !errors.Is(err, nats.ErrStreamNotFound) {
 		return fail("StreamInfo after delete: %v", err)
+	}
+	return nil
+}
+
+// wantCode checks that err is a JetStream API error with this err_code.
+func wantCode(r *run, what string, err error, code int) error {
+	if err == nil {
+		return fail("%s succeeded, want err_code %d", what, code)
+	}
+	if c := apiCode(err); c != code {
+		return fail("%s: %v (err_code %d), want err_code %d", what, err, c, code)
+	}
+	r.note("%s: %v", what, err)
+	return nil
+}
+
+// streamMore: UpdateStream, subject state, listings, account info, the publish expectations
+// and limits that refuse a message.
+func streamMore(r *run) error {
+	js := r.js
+	r.at("UpdateStream")
+	si, err := js.UpdateStream(&nats.StreamConfig{Name: "CONF_STREAM", Subjects: []string{"conf.stream.>", "conf.more.*"}, Storage: nats.FileStorage, Duplicates: time.Minute, MaxMsgsPerSubject: 2})
+	if err != nil {
+		return err
+	}
+	if len(si.Config.Subjects) != 2 || si.Config.MaxMsgsPerSubject != 2 {
+		return fail("UpdateStream echoed %+v", si.Config)
+	}
+	r.at("UpdateStream of an immutable field")
+	_, err = js.UpdateStream(&nats.StreamConfig{Name: "CONF_STREAM", Subjects: []string{"conf.stream.>"}, Storage: nats.MemoryStorage})
+	if err := wantCode(r, "changing storage", err, 10052); err != nil {
+		return err
+	}
+	r.at("per-subject limit")
+	for i := 0; i < 3; i++ {
+		if _, err = js.Publish("conf.more.x", []byte(fmt.Sprint(i))); err != nil {
+			return err
+		}
+	}
+	if _, err = js.Publish("conf.more.y", []byte("y")); err != nil {
+		return err
+	}
+	r.at("StreamInfo with subjects_filter")
+	si, err = js.StreamInfo("CONF_STREAM", &nats.StreamInfoRequest{SubjectsFilter: "conf.more.*"})
+	if err != nil {
+		return err
+	}
+	if si.State.Msgs != 3 || si.State.NumSubjects != 2 || si.State.Subjects["conf.more.x"] != 2 || si.State.Subjects["conf.more.y"] != 1 {
+		return fail("state with subjects: msgs %d num_subjects %d subjects %v", si.State.Msgs, si.State.NumSubjects, si.State.Subjects)
+	}
+	r.at("StreamNameBySubject")
+	name, err := js.StreamNameBySubject("conf.more.x")
+	if err != nil || name != "CONF_STREAM" {
+		return fail("StreamNameBySubject(conf.more.x) = %q, %v", name, err)
+	}
+	r.at("StreamNames")
+	found := false
+	for n := range js.StreamNames() {
+		found = found || n == "CONF_STREAM"
+	}
+	if !found {
+		return fail("StreamNames does not list CONF_STREAM")
+	}
+	found = false
+	for info := range js.Streams() {
+		found = found || (info.Config.Name == "CONF_STREAM" && info.State.Msgs == 3)
+	}
+	if !found {
+		return fail("Streams does not list CONF_STREAM with 3 messages")
+	}
+	r.at("AccountInfo")
+	ai, err := js.AccountInfo()
+	if err != nil {
+		return err
+	}
+	if ai.Streams < 1 || ai.API.Total == 0 {
+		return fail("AccountInfo %+v", ai)
+	}
+
+	r.at("ExpectStream")
+	_, err = js.Publish("conf.more.z", []byte("z"), nats.ExpectStream("OTHER"))
+	if err := wantCode(r, "expected stream mismatch", err, 10060); err != nil {
+		return err
+	}
+	r.at("ExpectLastSequencePerSubject")
+	_, err = js.Publish("conf.more.x", []byte("z"), nats.ExpectLastSequencePerSubject(1))
+	if err := wantCode(r, "wrong last subject sequence", err, 10071); err != nil {
+		return err
+	}
+	lm, err := js.GetLastMsg("CONF_STREAM", "conf.more.x")
+	if err != nil {
+		return err
+	}
+	if _, err = js.Publish("conf.more.x", []byte("z"), nats.ExpectLastSequencePerSubject(lm.Sequence)); err != nil {
+		return fail("publish expecting subject sequence %d: %v", lm.Sequence, err)
+	}
+	r.at("ExpectLastMsgId")
+	if _, err = js.Publish("conf.more.y", []byte("m"), nats.MsgId("m-1")); err != nil {
+		return err
+	}
+	_, err = js.Publish("conf.more.y", []byte("m"), nats.ExpectLastMsgId("m-0"))
+	if err := wantCode(r, "wrong last msg id", err, 10070); err != nil {
+		return err
+	}
+	if _, err = js.Publish("conf.more.y", []byte("m"), nats.ExpectLastMsgId("m-1")); err != nil {
+		return fail("publish expecting last msg id m-1: %v", err)
+	}
+	r.at("publish with no stream")
+	if _, err = js.Publish("conf.nostream", []byte("x")); !errors.Is(err, nats.ErrNoStreamResponse) {
+		return fail("publish to a subject no stream takes: %v, want no response from stream", err)
+	}
+
+	r.at("SecureDeleteMsg")
+	if err = js.SecureDeleteMsg("CONF_STREAM", lm.Sequence); err != nil {
+		return err
+	}
+	if _, err = js.GetMsg("CONF_STREAM", lm.Sequence); !errors.Is(err, nats.ErrMsgNotFound) {
+		return fail("GetMsg after SecureDeleteMsg: %v", err)
+	}
+
+	r.at("DiscardNew with MaxMsgs")
+	if _, err = addStream(r, &nats.StreamConfig{Name: "CONF_LIMITS", Subjects: []string{"conf.limits.>"}, MaxMsgs: 2, Discard: nats.DiscardNew, MaxMsgSize: 16, Storage: nats.MemoryStorage}); err != nil {
+		return err
+	}
+	defer js.DeleteStream("CONF_LIMITS")
+	r.at("MaxMsgSize")
+	_, err = js.Publish("conf.limits.a", make([]byte, 17))
+	if err := wantCode(r, "message over max_msg_size", err, 10054); err != nil {
+		return err
+	}
+	for i := 0; i < 2; i++ {
+		if _, err = js.Publish("conf.limits.a", []byte("ok")); err != nil {
+			return err
+		}
+	}
+	r.at("DiscardNew refuses")
+	_, err = js.Publish("conf.limits.a", []byte("no"))
+	if err := wantCode(r, "publish over max_msgs with discard new", err, 10077); err != nil {
+		return err
+	}
+
+	r.at("consumer listing")
+	for _, d := range []string{"C1", "C2"} {
+		if _, err = js.AddConsumer("CONF_STREAM", &nats.ConsumerConfig{Durable: d, AckPolicy: nats.AckExplicitPolicy, FilterSubject: "conf.more.*"}); err != nil {
+			return err
+		}
+	}
+	var names []string
+	for n := range js.ConsumerNames("CONF_STREAM") {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if strings.Join(names, ",") != "C1,C2" {
+		return fail("ConsumerNames = %v", names)
+	}
+	count := 0
+	for ci := range js.Consumers("CONF_STREAM") {
+		if ci.Stream != "CONF_STREAM" || ci.NumPending != 3 {
+			return fail("Consumers lists %s with stream %q num_pending %d", ci.Name, ci.Stream, ci.NumPending)
+		}
+		count++
+	}
+	if count != 2 {
+		return fail("Consumers listed %d", count)
+	}
+	r.at("UpdateConsumer")
+	ci, err := js.UpdateConsumer("CONF_STREAM", &nats.ConsumerConfig{Durable: "C1", AckPolicy: nats.AckExplicitPolicy, FilterSubject: "conf.more.*", Description: "updated", MaxAckPending: 10})
+	if err != nil {
+		return err
+	}
+	if ci.Config.Description != "updated" || ci.Config.MaxAckPending != 10 {
+		return fail("UpdateConsumer echoed %+v", ci.Config)
+	}
+	r.at("DeleteConsumer")
+	if err = js.DeleteConsumer("CONF_STREAM", "C2"); err != nil {
+		return err
+	}
+	if _, err = js.ConsumerInfo("CONF_STREAM", "C2"); !errors.Is(err, nats.ErrConsumerNotFound) {
+		return fail("ConsumerInfo of a deleted consumer: %v", err)
+	}
+	if err = js.DeleteConsumer("CONF_STREAM", "C2"); !errors.Is(err, nats.ErrConsumerNotFound) {
+		return fail("deleting a deleted consumer: %v", err)
 	}
 	return nil
 }
