@@ -621,6 +621,12 @@ func checkPull(r *run) error {
 			if md.NumDelivered != 1 || md.Stream != "CONF_PULL" || md.Consumer != "PULLER" {
 				return fail("metadata %+v", md)
 			}
+			if md.NumPending != n-md.Sequence.Stream {
+				return fail("metadata num_pending %d at stream seq %d of %d", md.NumPending, md.Sequence.Stream, n)
+			}
+			if d := time.Since(md.Timestamp); d < -time.Minute || d > time.Minute {
+				return fail("metadata timestamp %v is %v from now", md.Timestamp, d)
+			}
 			seen[md.Sequence.Stream] = true
 			if err := m.Ack(); err != nil {
 				return err
@@ -740,7 +746,215 @@ func checkPull(r *run) error {
 	if !errors.Is(err, nats.ErrTimeout) || len(msgs) != 0 {
 		return fail("Fetch with nothing pending: %d msgs, %v; want a timeout", len(msgs), err)
 	}
-	return nil
+	r.at("partial batch")
+	if err := publishN(r, "conf.pull.z", 5, 8); err != nil {
+		return err
+	}
+	start := time.Now()
+	msgs, err = sub.Fetch(100, nats.MaxWait(wait))
+	if err != nil {
+		return err
+	}
+	if len(msgs) != 5 || time.Since(start) > wait/2 {
+		return fail("Fetch(100) with 5 pending gave %d after %v", len(msgs), time.Since(start))
+	}
+	for _, m := range msgs {
+		if err := m.Ack(); err != nil {
+			return err
+		}
+	}
+	return pullMore(r)
+}
+
+// pullMore: ack wait and max deliver, NakWithDelay, AckAll, max ack pending, an ephemeral pull
+// consumer, and a consumer filtered to one subject.
+func pullMore(r *run) error {
+	js := r.js
+	r.at("AddStream CONF_PULL2")
+	if _, err := addStream(r, &nats.StreamConfig{Name: "CONF_PULL2", Subjects: []string{"conf.pull2.>"}, Storage: nats.MemoryStorage}); err != nil {
+		return err
+	}
+	defer js.DeleteStream("CONF_PULL2")
+	if err := publishN(r, "conf.pull2.a", 20, 8); err != nil {
+		return err
+	}
+	if err := publishN(r, "conf.pull2.b", 5, 8); err != nil {
+		return err
+	}
+
+	r.at("ack wait redelivery, max deliver 2")
+	if _, err := js.AddConsumer("CONF_PULL2", &nats.ConsumerConfig{Durable: "AW", AckPolicy: nats.AckExplicitPolicy, AckWait: 300 * time.Millisecond, MaxDeliver: 2, FilterSubject: "conf.pull2.b"}); err != nil {
+		return err
+	}
+	aw, err := js.PullSubscribe("conf.pull2.b", "AW", nats.Bind("CONF_PULL2", "AW"))
+	if err != nil {
+		return err
+	}
+	defer aw.Unsubscribe()
+	first, err := aw.Fetch(1, nats.MaxWait(wait))
+	if err != nil {
+		return err
+	}
+	md1, _ := first[0].Metadata()
+	if md1.Sequence.Stream != 21 {
+		return fail("filtered consumer's first message is stream seq %d, want 21", md1.Sequence.Stream)
+	}
+	// Not acked: after the ack wait the same message comes back, delivered twice.
+	var again *nats.MsgMetadata
+	for again == nil {
+		msgs, err := aw.Fetch(1, nats.MaxWait(wait))
+		if err != nil {
+			return fmt.Errorf("waiting for the redelivery: %w", err)
+		}
+		md, _ := msgs[0].Metadata()
+		if md.Sequence.Stream == md1.Sequence.Stream {
+			again = md
+		} else if err := msgs[0].AckSync(); err != nil {
+			return err
+		}
+	}
+	if again.NumDelivered != 2 {
+		return fail("redelivery after ack wait has num_delivered %d", again.NumDelivered)
+	}
+	r.at("no third delivery past max deliver")
+	for {
+		msgs, err := aw.Fetch(1, nats.MaxWait(time.Second))
+		if errors.Is(err, nats.ErrTimeout) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		md, _ := msgs[0].Metadata()
+		if md.Sequence.Stream == md1.Sequence.Stream {
+			return fail("stream seq %d delivered %d times with max_deliver 2", md.Sequence.Stream, md.NumDelivered)
+		}
+		if err := msgs[0].AckSync(); err != nil {
+			return err
+		}
+	}
+
+	r.at("NakWithDelay")
+	if _, err := js.AddConsumer("CONF_PULL2", &nats.ConsumerConfig{Durable: "ND", AckPolicy: nats.AckExplicitPolicy, FilterSubject: "conf.pull2.b"}); err != nil {
+		return err
+	}
+	nd, err := js.PullSubscribe("conf.pull2.b", "ND", nats.Bind("CONF_PULL2", "ND"))
+	if err != nil {
+		return err
+	}
+	defer nd.Unsubscribe()
+	msgs, err := nd.Fetch(1, nats.MaxWait(wait))
+	if err != nil {
+		return err
+	}
+	delayed, _ := msgs[0].Metadata()
+	nakAt := time.Now()
+	if err := msgs[0].NakWithDelay(400*time.Millisecond, nats.AckWait(wait)); err != nil {
+		return err
+	}
+	for {
+		msgs, err = nd.Fetch(1, nats.MaxWait(wait))
+		if err != nil {
+			return fmt.Errorf("waiting for the delayed redelivery: %w", err)
+		}
+		md, _ := msgs[0].Metadata()
+		if err := msgs[0].AckSync(); err != nil {
+			return err
+		}
+		if md.Sequence.Stream == delayed.Sequence.Stream {
+			if d := time.Since(nakAt); d < 350*time.Millisecond {
+				return fail("redelivered %v after a Nak with a 400ms delay", d)
+			}
+			break
+		}
+	}
+
+	r.at("AckAll")
+	if _, err := js.AddConsumer("CONF_PULL2", &nats.ConsumerConfig{Durable: "ALL", AckPolicy: nats.AckAllPolicy, FilterSubject: "conf.pull2.a"}); err != nil {
+		return err
+	}
+	all, err := js.PullSubscribe("conf.pull2.a", "ALL", nats.Bind("CONF_PULL2", "ALL"))
+	if err != nil {
+		return err
+	}
+	defer all.Unsubscribe()
+	msgs, err = all.Fetch(10, nats.MaxWait(wait))
+	if err != nil {
+		return err
+	}
+	if len(msgs) != 10 {
+		return fail("Fetch(10) gave %d", len(msgs))
+	}
+	if err := msgs[9].AckSync(); err != nil {
+		return err
+	}
+	ci, err := js.ConsumerInfo("CONF_PULL2", "ALL")
+	if err != nil {
+		return err
+	}
+	if ci.NumAckPending != 0 || ci.AckFloor.Stream != 10 || ci.NumPending != 10 {
+		return fail("after acking the 10th with ack all: ack_pending %d ack_floor %+v num_pending %d", ci.NumAckPending, ci.AckFloor, ci.NumPending)
+	}
+
+	r.at("max ack pending")
+	if _, err := js.AddConsumer("CONF_PULL2", &nats.ConsumerConfig{Durable: "MAP", AckPolicy: nats.AckExplicitPolicy, MaxAckPending: 3, FilterSubject: "conf.pull2.a"}); err != nil {
+		return err
+	}
+	mapSub, err := js.PullSubscribe("conf.pull2.a", "MAP", nats.Bind("CONF_PULL2", "MAP"))
+	if err != nil {
+		return err
+	}
+	defer mapSub.Unsubscribe()
+	msgs, err = mapSub.Fetch(10, nats.MaxWait(time.Second))
+	if err != nil {
+		return err
+	}
+	if len(msgs) != 3 {
+		return fail("Fetch(10) with max_ack_pending 3 gave %d", len(msgs))
+	}
+	for _, m := range msgs {
+		if err := m.AckSync(); err != nil {
+			return err
+		}
+	}
+	msgs, err = mapSub.Fetch(10, nats.MaxWait(time.Second))
+	if err != nil {
+		return err
+	}
+	if md, _ := msgs[0].Metadata(); len(msgs) != 3 || md.Sequence.Stream != 4 {
+		return fail("after acking 3, Fetch(10) gave %d starting at %d", len(msgs), md.Sequence.Stream)
+	}
+
+	r.at("ephemeral pull")
+	eph, err := js.PullSubscribe("conf.pull2.b", "", nats.BindStream("CONF_PULL2"))
+	if err != nil {
+		return err
+	}
+	msgs, err = eph.Fetch(10, nats.MaxWait(wait))
+	if err != nil {
+		return err
+	}
+	if len(msgs) != 5 {
+		return fail("ephemeral pull Fetch(10) over 5 gave %d", len(msgs))
+	}
+	info, err := eph.ConsumerInfo()
+	if err != nil {
+		return err
+	}
+	if info.Config.Durable != "" || info.Config.FilterSubject != "conf.pull2.b" {
+		return fail("ephemeral pull consumer config %+v", info.Config)
+	}
+	r.at("Unsubscribe removes the ephemeral")
+	if err := eph.Unsubscribe(); err != nil {
+		return err
+	}
+	return eventually("ephemeral consumer deleted", func() (bool, string, error) {
+		_, err := js.ConsumerInfo("CONF_PULL2", info.Name)
+		if errors.Is(err, nats.ErrConsumerNotFound) {
+			return true, "", nil
+		}
+		return false, fmt.Sprint(err), nil
+	})
 }
 
 // --- push ------------------------------------------------------------------------------------
