@@ -1023,11 +1023,109 @@ func checkPush(r *run) error {
 	if ci.Config.DeliverSubject == "" || ci.Config.AckPolicy != nats.AckExplicitPolicy || ci.Delivered.Stream != n {
 		return fail("push consumer info %+v", ci)
 	}
+	r.at("Unsubscribe removes the durable js.Subscribe created")
 	if err := sub.Unsubscribe(); err != nil {
 		return err
 	}
-
+	if err := eventually("durable deleted", func() (bool, string, error) {
+		_, err := js.ConsumerInfo("CONF_PUSH", "PUSHER")
+		return errors.Is(err, nats.ErrConsumerNotFound), fmt.Sprint(err), nil
+	}); err != nil {
+		return err
+	}
+	if err := pushMore(r); err != nil {
+		return err
+	}
 	return pushFlowControl(r)
+}
+
+// pushMore: SubscribeSync/NextMsg, deliver policies, headers only, and idle heartbeats that
+// keep nats.go from declaring the consumer inactive.
+func pushMore(r *run) error {
+	js := r.js
+	r.at("SubscribeSync DeliverLastPerSubject")
+	m := nats.NewMsg("conf.push.y")
+	m.Header.Set("X-Last", "yes")
+	m.Data = []byte("last of y")
+	if _, err := js.PublishMsg(m); err != nil {
+		return err
+	}
+	sync1, err := js.SubscribeSync("conf.push.>", nats.DeliverLastPerSubject())
+	if err != nil {
+		return err
+	}
+	var subjects []string
+	for i := 0; i < 2; i++ {
+		m, err := sync1.NextMsg(wait)
+		if err != nil {
+			return fmt.Errorf("NextMsg %d: %w", i, err)
+		}
+		md, _ := m.Metadata()
+		subjects = append(subjects, fmt.Sprintf("%s@%d", m.Subject, md.Sequence.Stream))
+		_ = m.Ack()
+	}
+	if strings.Join(subjects, ",") != "conf.push.x@1000,conf.push.y@1001" {
+		return fail("DeliverLastPerSubject delivered %v", subjects)
+	}
+	if m, err := sync1.NextMsg(300 * time.Millisecond); !errors.Is(err, nats.ErrTimeout) {
+		return fail("a third message from DeliverLastPerSubject: %v %v", m, err)
+	}
+	_ = sync1.Unsubscribe()
+
+	r.at("StartSequence + HeadersOnly")
+	sync2, err := js.SubscribeSync("conf.push.>", nats.StartSequence(999), nats.HeadersOnly(), nats.AckNone())
+	if err != nil {
+		return err
+	}
+	defer sync2.Unsubscribe()
+	for _, want := range []uint64{999, 1000, 1001} {
+		m, err := sync2.NextMsg(wait)
+		if err != nil {
+			return err
+		}
+		md, _ := m.Metadata()
+		if md.Sequence.Stream != want || len(m.Data) != 0 || m.Header.Get("Nats-Msg-Size") == "" {
+			return fail("headers-only seq %d (want %d) data %d bytes Nats-Msg-Size %q", md.Sequence.Stream, want, len(m.Data), m.Header.Get("Nats-Msg-Size"))
+		}
+		if want == 1001 && (m.Header.Get("X-Last") != "yes" || m.Header.Get("Nats-Msg-Size") != "9") {
+			return fail("headers-only message lost its headers: %v", m.Header)
+		}
+	}
+
+	r.at("idle heartbeats")
+	var mu sync.Mutex
+	var asyncErrs []string
+	r.nc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		mu.Lock()
+		asyncErrs = append(asyncErrs, err.Error())
+		mu.Unlock()
+	})
+	hb, err := js.SubscribeSync("conf.push.y", nats.IdleHeartbeat(100*time.Millisecond), nats.DeliverNew())
+	if err != nil {
+		return err
+	}
+	defer hb.Unsubscribe()
+	// nats.go checks for activity every two heartbeat intervals and reports an inactive
+	// consumer to the error handler; a second of silence is five intervals.
+	if m, err := hb.NextMsg(time.Second); !errors.Is(err, nats.ErrTimeout) {
+		return fail("heartbeats surfaced as a message: %v %v", m, err)
+	}
+	if _, err := js.Publish("conf.push.y", []byte("after idle")); err != nil {
+		return err
+	}
+	got, err := hb.NextMsg(wait)
+	if err != nil {
+		return err
+	}
+	if string(got.Data) != "after idle" {
+		return fail("after idle got %q", got.Data)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asyncErrs) != 0 {
+		return fail("async errors while idle with heartbeats: %v", asyncErrs)
+	}
+	return nil
 }
 
 // pushFlowControl: idle heartbeats and flow control on a push consumer, 5,000 messages of 1 KiB;
