@@ -1529,6 +1529,9 @@ func checkKV(r *run) error {
 	if st.Values() != 13 {
 		return fail("Status values %d, want 13", st.Values())
 	}
+	if err := kvMore(r, kv); err != nil {
+		return err
+	}
 	r.at("KeyValueStoreNames")
 	// nats.go 1.22 hands back the stream's name (KV_CONF) here; later versions the bucket's.
 	found := false
@@ -1539,6 +1542,115 @@ func checkKV(r *run) error {
 		return fail("KeyValueStoreNames does not list CONF")
 	}
 	return nil
+}
+
+// kvMore: GetRevision, watch options, Delete with a revision, PurgeDeletes, an empty bucket's
+// keys, a value size limit and a TTL that expires keys.
+func kvMore(r *run, kv nats.KeyValue) error {
+	js := r.js
+	r.at("GetRevision")
+	e, err := kv.GetRevision("a", 2)
+	if err != nil {
+		return err
+	}
+	if string(e.Value()) != "2" || e.Revision() != 2 {
+		return fail("GetRevision(a, 2) = %q rev %d", e.Value(), e.Revision())
+	}
+	if _, err = kv.GetRevision("a", 3); !errors.Is(err, nats.ErrKeyNotFound) {
+		return fail("GetRevision(a, 3) (a delete marker): %v", err)
+	}
+	r.at("Watch IncludeHistory")
+	w, err := kv.Watch("a", nats.IncludeHistory())
+	if err != nil {
+		return err
+	}
+	var ops []string
+	for e := range w.Updates() {
+		if e == nil {
+			break
+		}
+		ops = append(ops, fmt.Sprintf("%s:%s", e.Operation(), e.Value()))
+	}
+	_ = w.Stop()
+	if strings.Join(ops, " ") != "KeyValuePutOp:1 KeyValuePutOp:2 KeyValueDeleteOp: KeyValuePutOp:again" {
+		return fail("Watch(a, IncludeHistory) = %v", ops)
+	}
+	r.at("WatchAll IgnoreDeletes MetaOnly")
+	w, err = kv.WatchAll(nats.IgnoreDeletes(), nats.MetaOnly())
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for e := range w.Updates() {
+		if e == nil {
+			break
+		}
+		if len(e.Value()) != 0 {
+			_ = w.Stop()
+			return fail("MetaOnly watch gave %s with a %d-byte value", e.Key(), len(e.Value()))
+		}
+		keys = append(keys, e.Key())
+	}
+	_ = w.Stop()
+	sort.Strings(keys)
+	if strings.Join(keys, ",") != "a,h,other,w.one,w.two" {
+		return fail("WatchAll(IgnoreDeletes) initial keys %v", keys)
+	}
+	r.at("Delete with LastRevision")
+	e, err = kv.Get("other")
+	if err != nil {
+		return err
+	}
+	err = kv.Delete("other", nats.LastRevision(e.Revision()-1))
+	if err := wantCode(r, "delete with a stale revision", err, 10071); err != nil {
+		return err
+	}
+	if err = kv.Delete("other", nats.LastRevision(e.Revision())); err != nil {
+		return err
+	}
+	r.at("PurgeDeletes")
+	if err = kv.PurgeDeletes(nats.DeleteMarkersOlderThan(-1)); err != nil {
+		return err
+	}
+	if h, err := kv.History("other"); !errors.Is(err, nats.ErrKeyNotFound) {
+		return fail("History(other) after PurgeDeletes: %d entries, %v", len(h), err)
+	}
+	if h, err := kv.History("b"); !errors.Is(err, nats.ErrKeyNotFound) {
+		return fail("History(b) after PurgeDeletes: %d entries, %v", len(h), err)
+	}
+
+	r.at("small bucket: empty Keys, max value size, TTL")
+	_ = js.DeleteKeyValue("CONF_TTL")
+	ttl, err := js.CreateKeyValue(&nats.KeyValueConfig{Bucket: "CONF_TTL", TTL: 500 * time.Millisecond, MaxValueSize: 8, Storage: nats.MemoryStorage})
+	if err != nil {
+		return err
+	}
+	defer js.DeleteKeyValue("CONF_TTL")
+	if k, err := ttl.Keys(); !errors.Is(err, nats.ErrNoKeysFound) {
+		return fail("Keys of an empty bucket: %v, %v", k, err)
+	}
+	_, err = ttl.Put("big", []byte("123456789"))
+	if err := wantCode(r, "value over max_value_size", err, 10054); err != nil {
+		return err
+	}
+	if _, err = ttl.Put("short", []byte("lived")); err != nil {
+		return err
+	}
+	if e, err := ttl.Get("short"); err != nil || string(e.Value()) != "lived" {
+		return fail("Get(short) = %v", err)
+	}
+	st, err := ttl.Status()
+	if err != nil {
+		return err
+	}
+	if st.TTL() != 500*time.Millisecond || st.BackingStore() != "JetStream" {
+		return fail("TTL bucket status ttl %v", st.TTL())
+	}
+	r.at("TTL expires the key")
+	return eventually("key expired", func() (bool, string, error) {
+		_, err := ttl.Get("short")
+		return errors.Is(err, nats.ErrKeyNotFound), fmt.Sprint(err), nil
+	})
 }
 
 func expectUpdate(w nats.KeyWatcher, key, value string, op nats.KeyValueOp) error {
@@ -1664,10 +1776,51 @@ func checkObj(r *run) error {
 		return fail("Status: bucket %q description %q size %d", st.Bucket(), st.Description(), st.Size())
 	}
 
+	r.at("UpdateMeta")
+	if err = obs.UpdateMeta("small.txt", &nats.ObjectMeta{Name: "renamed.txt", Description: "renamed"}); err != nil {
+		return err
+	}
+	if s, err := obs.GetString("renamed.txt"); err != nil || s != "hello" {
+		return fail("GetString(renamed.txt) = %q, %v", s, err)
+	}
+	if _, err = obs.GetInfo("small.txt"); !errors.Is(err, nats.ErrObjectNotFound) {
+		return fail("GetInfo of the old name: %v", err)
+	}
+	r.at("AddLink")
+	target, err := obs.GetInfo("renamed.txt")
+	if err != nil {
+		return err
+	}
+	if _, err = obs.AddLink("link.txt", target); err != nil {
+		return err
+	}
+	if s, err := obs.GetString("link.txt"); err != nil || s != "hello" {
+		return fail("GetString through a link = %q, %v", s, err)
+	}
+	// Drain the watcher of the puts since: UpdateMeta (the new name, the old one deleted),
+	// the small put and the link.
+	for drained := false; !drained; {
+		select {
+		case <-w.Updates():
+		default:
+			drained = true
+		}
+	}
+
 	r.at("Delete")
 	if err = obs.Delete("blob.bin"); err != nil {
 		return err
 	}
+	r.at("Watch sees the delete")
+	for seen := false; !seen; {
+		select {
+		case u := <-w.Updates():
+			seen = u != nil && u.Name == "blob.bin" && u.Deleted
+		case <-time.After(wait):
+			return fail("Watch never saw the delete")
+		}
+	}
+	_ = obs.Delete("link.txt")
 	if _, err = obs.GetInfo("blob.bin"); !errors.Is(err, nats.ErrObjectNotFound) {
 		return fail("GetInfo after Delete: %v", err)
 	}
@@ -1678,7 +1831,7 @@ func checkObj(r *run) error {
 	if err != nil {
 		return err
 	}
-	if len(list) != 1 || list[0].Name != "small.txt" {
+	if len(list) != 1 || list[0].Name != "renamed.txt" {
 		return fail("List after Delete has %d entries", len(list))
 	}
 	r.at("Status after Delete")
@@ -1688,6 +1841,24 @@ func checkObj(r *run) error {
 	}
 	if st.Size() >= size {
 		return fail("the deleted object's chunks are still stored: size %d", st.Size())
+	}
+	r.at("Seal")
+	if err = obs.Seal(); err != nil {
+		return err
+	}
+	st, err = obs.Status()
+	if err != nil {
+		return err
+	}
+	if !st.Sealed() {
+		return fail("Status after Seal is not sealed")
+	}
+	if _, err = obs.PutString("late.txt", "no"); err == nil {
+		return fail("Put into a sealed store succeeded")
+	}
+	r.note("put after seal: %v", err)
+	if s, err := obs.GetString("renamed.txt"); err != nil || s != "hello" {
+		return fail("GetString from a sealed store = %q, %v", s, err)
 	}
 	return nil
 }
