@@ -112,8 +112,14 @@ export class Consumer {
   private activityTimer: NodeJS.Timeout | null = null;
   private hbTimer: NodeJS.Timeout | null = null;
   private lastPushSent = Date.now();
-  /** Push flow control: bytes sent since the last flow-control reply, and whether one is due. */
+  /**
+   * Push flow control, as nats-server: bytes sent and not yet covered by a flow-control reply;
+   * the window, which starts at 1/16 of FC_MAX_PENDING and doubles with each reply (slow
+   * start); the outstanding request's reply subject and the bytes it covers.
+   */
   private fcPending = 0;
+  private fcWindow = FC_MAX_PENDING / 16;
+  private fcCovers = 0;
   private fcOutstanding = "";
   private fcSeq = 0;
   private persistScheduled = false;
@@ -478,7 +484,7 @@ export class Consumer {
         wr = this.waiting[0]!;
       } else {
         if (!ic.hasInterest(this.config.deliver_subject)) return;
-        if (this.config.flow_control && this.fcPending >= FC_MAX_PENDING) return;
+        if (this.config.flow_control && this.fcPending > this.fcWindow) return;
       }
       const next = this.nextMsg();
       if (next === null) {
@@ -647,8 +653,13 @@ export class Consumer {
     if (!this.isPull) {
       this.lastPushSent = nowMs;
       if (this.config.flow_control) {
-        this.fcPending += msgSize(sm);
-        if (this.fcPending >= FC_MAX_PENDING / 2 && this.fcOutstanding === "") this.sendFlowControl();
+        const size = msgSize(sm);
+        this.fcPending += size;
+        if (this.fcOutstanding === "") {
+          if (this.fcPending > this.fcWindow / 2) this.sendFlowControl();
+        } else if (this.fcPending - this.fcCovers >= this.fcWindow) {
+          this.fcCovers += size;
+        }
       }
     }
     if (this.ackNone) {
@@ -680,6 +691,7 @@ export class Consumer {
 
   private sendFlowControl(): void {
     this.fcOutstanding = `$JS.FC.${this.stream.name}.${this.name}.${(++this.fcSeq).toString(36)}`;
+    this.fcCovers = this.fcPending;
     this.host.ic.publish(this.config.deliver_subject, Buffer.alloc(0), {
       reply: this.fcOutstanding, headers: Buffer.from("NATS/1.0 100 FlowControl Request\r\n\r\n"),
     });
@@ -688,7 +700,9 @@ export class Consumer {
   private onFlowControlReply(m: InternalMsg): void {
     if (m.subject !== this.fcOutstanding) return;
     this.fcOutstanding = "";
-    this.fcPending = 0;
+    this.fcWindow = Math.min(this.fcWindow * 2, FC_MAX_PENDING);
+    this.fcPending = Math.max(0, this.fcPending - this.fcCovers);
+    this.fcCovers = 0;
     this.kick();
   }
 
