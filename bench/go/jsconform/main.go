@@ -1182,6 +1182,98 @@ func pushFlowControl(r *run) error {
 	if !ci.Config.FlowControl || ci.Config.Heartbeat != 500*time.Millisecond || ci.NumPending != 0 || ci.Delivered.Stream != n {
 		return fail("flow-control consumer info: flow_control %v idle_heartbeat %v num_pending %d delivered %+v", ci.Config.FlowControl, ci.Config.Heartbeat, ci.NumPending, ci.Delivered)
 	}
+	_ = sub.Unsubscribe()
+	return pushFlowControlSpied(r, n)
+}
+
+// pushFlowControlSpied: the same with the consumer made first on a known deliver subject, and a
+// plain subscriber on another connection watching that subject, to see the flow-control requests
+// and heartbeats the server sends (nats.go answers and swallows them). The handler is slow for
+// the first 1,000 messages, so the server has to hold back.
+func pushFlowControlSpied(r *run, n int) error {
+	js := r.js
+	const deliver = "conf.fcdeliver"
+	r.at("AddConsumer push with flow control")
+	if _, err := js.AddConsumer("CONF_FC", &nats.ConsumerConfig{Durable: "FC2", DeliverSubject: deliver, AckPolicy: nats.AckExplicitPolicy, FlowControl: true, Heartbeat: 200 * time.Millisecond, MaxAckPending: 20000}); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	status := map[string]int{}
+	hdrs := map[string]bool{}
+	var count int64
+	done := make(chan struct{})
+	gate := make(chan struct{})
+	r.at("Subscribe bound to the flow-controlled consumer")
+	sub, err := js.Subscribe("", func(m *nats.Msg) {
+		<-gate
+		c := atomic.AddInt64(&count, 1)
+		_ = m.Ack()
+		if c == int64(n) {
+			close(done)
+		} else if c < 1000 {
+			time.Sleep(time.Millisecond)
+		}
+	}, nats.Bind("CONF_FC", "FC2"), nats.ManualAck())
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+	// The spy comes after nats.go's subscription (a second subscriber on the deliver subject
+	// would make the consumer push-bound before nats.go binds); the handler holds the first
+	// message until the spy listens.
+	r.at("spy on the deliver subject")
+	spyConn, err := nats.Connect(r.nc.ConnectedUrl(), nats.NoReconnect())
+	if err != nil {
+		return err
+	}
+	defer spyConn.Close()
+	if _, err := spyConn.Subscribe(deliver, func(m *nats.Msg) {
+		if len(m.Data) != 0 || m.Header.Get("Status") == "" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		status[m.Header.Get("Status")+" "+m.Header.Get("Description")]++
+		for k := range m.Header {
+			if k != "Status" && k != "Description" {
+				hdrs[m.Header.Get("Description")+":"+k] = true
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if err := spyConn.Flush(); err != nil {
+		return err
+	}
+	close(gate)
+	r.at("receive 5,000, slowly at first")
+	select {
+	case <-done:
+	case <-time.After(wait):
+		return fail("received %d of %d under flow control", atomic.LoadInt64(&count), n)
+	}
+	r.at("a heartbeat after the last message")
+	if err := eventually("heartbeat seen", func() (bool, string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return status["100 Idle Heartbeat"] > 0, fmt.Sprint(status), nil
+	}); err != nil {
+		return err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var hk []string
+	for k := range hdrs {
+		hk = append(hk, k)
+	}
+	sort.Strings(hk)
+	r.note("status messages %v, their headers %v", status, hk)
+	if status["100 FlowControl Request"] == 0 {
+		return fail("no flow-control request over %d messages of 1 KiB read slowly (%v)", n, status)
+	}
+	if !hdrs["Idle Heartbeat:Nats-Last-Consumer"] || !hdrs["Idle Heartbeat:Nats-Last-Stream"] {
+		return fail("heartbeats without Nats-Last-Consumer / Nats-Last-Stream: %v", hk)
+	}
 	return nil
 }
 
