@@ -925,6 +925,62 @@ func pullMore(r *run) error {
 		return fail("after acking 3, Fetch(10) gave %d starting at %d", len(msgs), md.Sequence.Stream)
 	}
 
+	r.at("max_batch refuses a bigger Fetch")
+	if _, err := js.AddConsumer("CONF_PULL2", &nats.ConsumerConfig{Durable: "MB", AckPolicy: nats.AckExplicitPolicy, MaxRequestBatch: 4, MaxWaiting: 1, FilterSubject: "conf.pull2.a"}); err != nil {
+		return err
+	}
+	mb, err := js.PullSubscribe("conf.pull2.a", "MB", nats.Bind("CONF_PULL2", "MB"))
+	if err != nil {
+		return err
+	}
+	defer mb.Unsubscribe()
+	_, err = mb.Fetch(5, nats.MaxWait(wait))
+	if err == nil || err.Error() != "nats: Exceeded MaxRequestBatch of 4" {
+		return fail("Fetch(5) with max_batch 4: %v, want nats: Exceeded MaxRequestBatch of 4", err)
+	}
+	msgs, err = mb.Fetch(4, nats.MaxWait(wait))
+	if err != nil || len(msgs) != 4 {
+		return fail("Fetch(4) with max_batch 4: %d, %v", len(msgs), err)
+	}
+	r.at("max_waiting refuses a second waiting request")
+	// One Fetch waits on the empty filtered consumer; a second, from another subscription
+	// bound to the same consumer, finds max_waiting 1 used.
+	if _, err := js.AddConsumer("CONF_PULL2", &nats.ConsumerConfig{Durable: "MW", AckPolicy: nats.AckExplicitPolicy, MaxWaiting: 1, FilterSubject: "conf.pull2.none"}); err != nil {
+		return err
+	}
+	mw1, err := js.PullSubscribe("conf.pull2.none", "MW", nats.Bind("CONF_PULL2", "MW"))
+	if err != nil {
+		return err
+	}
+	defer mw1.Unsubscribe()
+	mw2, err := js.PullSubscribe("conf.pull2.none", "MW", nats.Bind("CONF_PULL2", "MW"))
+	if err != nil {
+		return err
+	}
+	defer mw2.Unsubscribe()
+	firstDone := make(chan error, 1)
+	go func() {
+		_, err := mw1.Fetch(1, nats.MaxWait(3*time.Second))
+		firstDone <- err
+	}()
+	if err := eventually("one request waiting", func() (bool, string, error) {
+		ci, err := js.ConsumerInfo("CONF_PULL2", "MW")
+		if err != nil {
+			return false, "", err
+		}
+		return ci.NumWaiting == 1, fmt.Sprintf("num_waiting %d", ci.NumWaiting), nil
+	}); err != nil {
+		return err
+	}
+	_, err = mw2.Fetch(1, nats.MaxWait(time.Second))
+	r.note("second waiting request: %v", err)
+	if err == nil || err.Error() != "nats: Exceeded MaxWaiting" {
+		return fail("a second Fetch past max_waiting 1: %v, want nats: Exceeded MaxWaiting", err)
+	}
+	if err := <-firstDone; !errors.Is(err, nats.ErrTimeout) {
+		return fail("the waiting Fetch ended with %v, want a timeout", err)
+	}
+
 	r.at("ephemeral pull")
 	eph, err := js.PullSubscribe("conf.pull2.b", "", nats.BindStream("CONF_PULL2"))
 	if err != nil {
