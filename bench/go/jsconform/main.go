@@ -363,6 +363,33 @@ func checkStream(r *run) error {
 	if si.State.Msgs != 2 {
 		return fail("state after purging conf.stream.a: %+v", si.State)
 	}
+	r.at("PurgeStream keep")
+	for i := 0; i < 4; i++ {
+		if _, err = js.Publish("conf.stream.k", []byte(fmt.Sprint(i))); err != nil {
+			return err
+		}
+	}
+	// Sequences 5-8 on conf.stream.k; keep the last 2 of them.
+	if err = js.PurgeStream("CONF_STREAM", &nats.StreamPurgeRequest{Subject: "conf.stream.k", Keep: 2}); err != nil {
+		return err
+	}
+	if _, err = js.GetMsg("CONF_STREAM", 6); !errors.Is(err, nats.ErrMsgNotFound) {
+		return fail("seq 6 after purge keeping 2: %v", err)
+	}
+	if rm, err := js.GetMsg("CONF_STREAM", 7); err != nil || string(rm.Data) != "2" {
+		return fail("seq 7 after purge keeping 2: %v", err)
+	}
+	r.at("PurgeStream up to a sequence")
+	if err = js.PurgeStream("CONF_STREAM", &nats.StreamPurgeRequest{Sequence: 8}); err != nil {
+		return err
+	}
+	si, err = js.StreamInfo("CONF_STREAM")
+	if err != nil {
+		return err
+	}
+	if si.State.FirstSeq != 8 || si.State.Msgs != 1 {
+		return fail("state after purging below seq 8: %+v", si.State)
+	}
 	r.at("PurgeStream")
 	if err = js.PurgeStream("CONF_STREAM"); err != nil {
 		return err
@@ -371,7 +398,7 @@ func checkStream(r *run) error {
 	if err != nil {
 		return err
 	}
-	if si.State.Msgs != 0 || si.State.LastSeq != 4 || si.State.FirstSeq != 5 {
+	if si.State.Msgs != 0 || si.State.LastSeq != 8 || si.State.FirstSeq != 9 {
 		return fail("state after purge: %+v", si.State)
 	}
 	if err = streamMore(r); err != nil {
