@@ -1907,6 +1907,40 @@ func checkObj(r *run) error {
 		return fail("Get read %d bytes, SHA-256 %x, want %d bytes %x", n, h.Sum(nil), size, sum)
 	}
 
+	r.at("Put over an existing name")
+	again := make([]byte, 300*1000)
+	if _, err := rand.Read(again); err != nil {
+		return err
+	}
+	if _, err = obs.PutBytes("blob2.bin", data[:size/2]); err != nil {
+		return err
+	}
+	if _, err = obs.PutBytes("blob2.bin", again); err != nil {
+		return err
+	}
+	if got, err := obs.GetBytes("blob2.bin"); err != nil || !bytes.Equal(got, again) {
+		return fail("GetBytes after overwriting: %d bytes, %v", len(got), err)
+	}
+	st0, err := obs.Status()
+	if err != nil {
+		return err
+	}
+	// The first version's chunks are purged: 5 MB + 300 kB and the meta, not 7.8 MB.
+	if st0.Size() > size+size/4 {
+		return fail("after overwriting, the store holds %d bytes (old chunks kept)", st0.Size())
+	}
+	if err = obs.Delete("blob2.bin"); err != nil {
+		return err
+	}
+	r.at("ObjectStoreNames")
+	found := false
+	for n := range js.ObjectStoreNames() {
+		found = found || n == "CONFOBJ" || n == "OBJ_CONFOBJ"
+	}
+	if !found {
+		return fail("ObjectStoreNames does not list CONFOBJ")
+	}
+
 	r.at("small object")
 	if _, err = obs.PutString("small.txt", "hello"); err != nil {
 		return err
@@ -2099,11 +2133,85 @@ func checkWorkQueue(r *run) error {
 		}
 	}
 	r.at("stream empties after acks")
-	return eventually("work-queue stream empty", func() (bool, string, error) {
+	if err := eventually("work-queue stream empty", func() (bool, string, error) {
 		si, err := js.StreamInfo("CONF_WQ")
 		if err != nil {
 			return false, "", err
 		}
 		return si.State.Msgs == 0 && si.State.FirstSeq == n+1, fmt.Sprintf("%+v", si.State), nil
+	}); err != nil {
+		return err
+	}
+	return checkInterest(r)
+}
+
+// checkInterest: an interest-retention stream keeps a message until every consumer acked it.
+func checkInterest(r *run) error {
+	js := r.js
+	r.at("AddStream InterestPolicy")
+	if _, err := addStream(r, &nats.StreamConfig{Name: "CONF_INT", Subjects: []string{"conf.int.>"}, Retention: nats.InterestPolicy}); err != nil {
+		return err
+	}
+	defer js.DeleteStream("CONF_INT")
+	r.at("publish with no consumers")
+	if _, err := js.Publish("conf.int.a", []byte("dropped")); err != nil {
+		return err
+	}
+	si, err := js.StreamInfo("CONF_INT")
+	if err != nil {
+		return err
+	}
+	if si.State.Msgs != 0 {
+		return fail("an interest stream with no consumers kept %d messages", si.State.Msgs)
+	}
+	for _, d := range []string{"I1", "I2"} {
+		if _, err := js.AddConsumer("CONF_INT", &nats.ConsumerConfig{Durable: d, AckPolicy: nats.AckExplicitPolicy}); err != nil {
+			return err
+		}
+	}
+	if err := publishN(r, "conf.int.a", 10, 8); err != nil {
+		return err
+	}
+	drain := func(d string) error {
+		sub, err := js.PullSubscribe("conf.int.>", d, nats.Bind("CONF_INT", d))
+		if err != nil {
+			return err
+		}
+		defer sub.Unsubscribe()
+		msgs, err := sub.Fetch(10, nats.MaxWait(wait))
+		if err != nil {
+			return err
+		}
+		if len(msgs) != 10 {
+			return fail("%s fetched %d of 10", d, len(msgs))
+		}
+		for _, m := range msgs {
+			if err := m.AckSync(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	r.at("one of two consumers acks")
+	if err := drain("I1"); err != nil {
+		return err
+	}
+	si, err = js.StreamInfo("CONF_INT")
+	if err != nil {
+		return err
+	}
+	if si.State.Msgs != 10 {
+		return fail("after one of two consumers acked, %d messages left, want 10", si.State.Msgs)
+	}
+	r.at("both consumers ack")
+	if err := drain("I2"); err != nil {
+		return err
+	}
+	return eventually("interest stream empty", func() (bool, string, error) {
+		si, err := js.StreamInfo("CONF_INT")
+		if err != nil {
+			return false, "", err
+		}
+		return si.State.Msgs == 0, fmt.Sprintf("%+v", si.State), nil
 	})
 }
