@@ -10,7 +10,7 @@ import type { InternalClient, InternalMsg, InternalSubscription } from "../route
 import type { Advisories } from "./advisories.js";
 import type { JsonObject } from "./config.js";
 import { consumerConfigJSON, DELETE_WAIT_DEFAULT_NS, filtersOf, isDurable, type ConsumerConfig } from "./consumer-config.js";
-import { tsToRFC3339, type NsClock, type StoredMsg } from "./store.js";
+import { rfc3339ToNs, tsToRFC3339, type NsClock, type StoredMsg } from "./store.js";
 import type { Stream } from "./stream.js";
 
 /** Status lines and headers exactly as nats-server writes them. */
@@ -215,7 +215,7 @@ export class Consumer {
         this.sseq = this.config.opt_start_seq;
         break;
       case "by_start_time": {
-        const t = BigInt(Date.parse(this.config.opt_start_time ?? "")) * 1_000_000n;
+        const t = rfc3339ToNs(this.config.opt_start_time ?? "") ?? 0n;
         let seq = st.last_seq + 1;
         for (let m = store.loadNextMsg("", st.first_seq); m !== null; m = store.loadNextMsg("", m.seq + 1)) {
           if (m.ts >= t) { seq = m.seq; break; }
