@@ -1175,6 +1175,95 @@ func pushMore(r *run) error {
 		}
 	}
 
+	r.at("a second subscriber on a bound push durable")
+	bound, err := js.SubscribeSync("conf.push.>", nats.Durable("BOUND"), nats.DeliverNew())
+	if err != nil {
+		return err
+	}
+	if _, err := js.SubscribeSync("conf.push.>", nats.Durable("BOUND")); err == nil || !strings.Contains(err.Error(), "already bound") {
+		return fail("a second subscription to a bound push durable: %v, want consumer is already bound", err)
+	}
+	if _, err := js.QueueSubscribeSync("conf.push.>", "q", nats.Durable("BOUND")); err == nil {
+		return fail("a queue subscription to a push durable without a deliver group succeeded")
+	} else {
+		r.note("queue on a non-queue durable: %v", err)
+	}
+	_ = bound.Unsubscribe()
+
+	r.at("ChanSubscribe StartTime")
+	// Everything so far was stored before now; one more after.
+	mark := time.Now()
+	if _, err := js.Publish("conf.push.t", []byte("after mark")); err != nil {
+		return err
+	}
+	ch := make(chan *nats.Msg, 16)
+	cs, err := js.ChanSubscribe("conf.push.>", ch, nats.StartTime(mark), nats.AckNone())
+	if err != nil {
+		return err
+	}
+	select {
+	case m := <-ch:
+		if string(m.Data) != "after mark" {
+			return fail("StartTime delivered %q first", m.Data)
+		}
+	case <-time.After(wait):
+		return fail("StartTime consumer delivered nothing")
+	}
+	_ = cs.Unsubscribe()
+
+	r.at("ReplayOriginal")
+	for i := 0; i < 3; i++ {
+		if i > 0 {
+			time.Sleep(150 * time.Millisecond)
+		}
+		if _, err := js.Publish("conf.push.r", []byte(fmt.Sprint(i))); err != nil {
+			return err
+		}
+	}
+	rs, err := js.SubscribeSync("conf.push.r", nats.DeliverAll(), nats.ReplayOriginal(), nats.AckNone())
+	if err != nil {
+		return err
+	}
+	var times []time.Time
+	for i := 0; i < 3; i++ {
+		if _, err := rs.NextMsg(wait); err != nil {
+			return err
+		}
+		times = append(times, time.Now())
+	}
+	_ = rs.Unsubscribe()
+	if d := times[2].Sub(times[0]); d < 250*time.Millisecond {
+		return fail("replay original delivered 3 messages stored 300ms apart within %v", d)
+	}
+
+	r.at("push max_ack_pending holds back until acks")
+	mp, err := js.SubscribeSync("conf.push.x", nats.Durable("MAXP"), nats.MaxAckPending(10), nats.ManualAck(), nats.DeliverAll())
+	if err != nil {
+		return err
+	}
+	var held []*nats.Msg
+	for len(held) < 10 {
+		m, err := mp.NextMsg(wait)
+		if err != nil {
+			return err
+		}
+		held = append(held, m)
+	}
+	if m, err := mp.NextMsg(300 * time.Millisecond); !errors.Is(err, nats.ErrTimeout) {
+		return fail("an 11th message with max_ack_pending 10: %v %v", m, err)
+	}
+	for _, m := range held {
+		if err := m.AckSync(); err != nil {
+			return err
+		}
+	}
+	if m, err := mp.NextMsg(wait); err != nil {
+		return fmt.Errorf("no delivery after acking: %w", err)
+	} else if md, _ := m.Metadata(); md.Sequence.Stream != 11 {
+		return fail("after acking 10, stream seq %d", md.Sequence.Stream)
+	}
+	_ = mp.Unsubscribe()
+
 	r.at("idle heartbeats")
 	var mu sync.Mutex
 	var asyncErrs []string
