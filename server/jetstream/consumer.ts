@@ -183,7 +183,8 @@ export class Consumer {
         this.hbTimer.unref();
       }
     }
-    if (!isDurable(this.config)) {
+    // Ephemerals always time out (5 s by default); durables only with an inactive_threshold.
+    if (!isDurable(this.config) || this.config.inactive_threshold > 0) {
       const thresholdMs = Math.max(1, Math.floor((this.config.inactive_threshold || DELETE_WAIT_DEFAULT_NS) / 1e6));
       this.activityTimer = setInterval(() => this.checkActivity(thresholdMs), Math.min(thresholdMs, 1000));
       this.activityTimer.unref();
