@@ -352,6 +352,14 @@ func checkStream(r *run) error {
 		return fail("state after DeleteMsg: %+v", si.State)
 	}
 
+	r.at("StreamInfo with deleted_details")
+	si, err = js.StreamInfo("CONF_STREAM", &nats.StreamInfoRequest{DeletedDetails: true})
+	if err != nil {
+		return err
+	}
+	if len(si.State.Deleted) != 1 || si.State.Deleted[0] != 2 {
+		return fail("deleted details %v, want [2]", si.State.Deleted)
+	}
 	r.at("PurgeStream by subject")
 	if err = js.PurgeStream("CONF_STREAM", &nats.StreamPurgeRequest{Subject: "conf.stream.a"}); err != nil {
 		return err
@@ -1006,6 +1014,51 @@ func pullMore(r *run) error {
 	}
 	if err := <-firstDone; !errors.Is(err, nats.ErrTimeout) {
 		return fail("the waiting Fetch ended with %v, want a timeout", err)
+	}
+
+	r.at("a waiting Fetch learns its consumer was deleted")
+	if _, err := js.AddConsumer("CONF_PULL2", &nats.ConsumerConfig{Durable: "GONE", AckPolicy: nats.AckExplicitPolicy, FilterSubject: "conf.pull2.none"}); err != nil {
+		return err
+	}
+	gone, err := js.PullSubscribe("conf.pull2.none", "GONE", nats.Bind("CONF_PULL2", "GONE"))
+	if err != nil {
+		return err
+	}
+	goneDone := make(chan error, 1)
+	go func() {
+		_, err := gone.Fetch(1, nats.MaxWait(wait))
+		goneDone <- err
+	}()
+	if err := eventually("the Fetch waiting", func() (bool, string, error) {
+		ci, err := js.ConsumerInfo("CONF_PULL2", "GONE")
+		if err != nil {
+			return false, "", err
+		}
+		return ci.NumWaiting == 1, fmt.Sprintf("num_waiting %d", ci.NumWaiting), nil
+	}); err != nil {
+		return err
+	}
+	if err := js.DeleteConsumer("CONF_PULL2", "GONE"); err != nil {
+		return err
+	}
+	select {
+	case err := <-goneDone:
+		if !errors.Is(err, nats.ErrConsumerDeleted) {
+			return fail("Fetch on a deleted consumer ended with %v, want %v", err, nats.ErrConsumerDeleted)
+		}
+	case <-time.After(wait):
+		return fail("the waiting Fetch never ended after its consumer was deleted")
+	}
+
+	r.at("a durable with inactive_threshold goes when unused")
+	if _, err := js.AddConsumer("CONF_PULL2", &nats.ConsumerConfig{Durable: "IDLE", AckPolicy: nats.AckExplicitPolicy, InactiveThreshold: 300 * time.Millisecond}); err != nil {
+		return err
+	}
+	if err := eventually("inactive durable deleted", func() (bool, string, error) {
+		_, err := js.ConsumerInfo("CONF_PULL2", "IDLE")
+		return errors.Is(err, nats.ErrConsumerNotFound), fmt.Sprint(err), nil
+	}); err != nil {
+		return err
 	}
 
 	r.at("ephemeral pull")
@@ -1719,8 +1772,23 @@ func checkKV(r *run) error {
 		return err
 	}
 
+	r.at("Watch a sees Delete and Purge")
+	wa, err := kv.Watch("a")
+	if err != nil {
+		return err
+	}
+	defer wa.Stop()
+	if err := expectUpdate(wa, "a", "2", nats.KeyValuePut); err != nil {
+		return err
+	}
+	if e := <-wa.Updates(); e != nil {
+		return fail("Watch(a): expected the end-of-initial marker, got %q", e.Key())
+	}
 	r.at("Delete")
 	if err = kv.Delete("a"); err != nil {
+		return err
+	}
+	if err := expectUpdate(wa, "a", "", nats.KeyValueDelete); err != nil {
 		return err
 	}
 	if _, err = kv.Get("a"); !errors.Is(err, nats.ErrKeyNotFound) {
@@ -1730,8 +1798,17 @@ func checkKV(r *run) error {
 	if _, err = kv.Create("a", []byte("again")); err != nil {
 		return fmt.Errorf("Create on a deleted key: %w", err)
 	}
+	if err := expectUpdate(wa, "a", "again", nats.KeyValuePut); err != nil {
+		return err
+	}
+	if _, err = kv.Put("a.sub", []byte("not a")); err != nil {
+		return err
+	}
 	r.at("Purge")
 	if err = kv.Purge("b"); err != nil {
+		return err
+	}
+	if err = kv.Purge("a.sub"); err != nil {
 		return err
 	}
 	if _, err = kv.Get("b"); !errors.Is(err, nats.ErrKeyNotFound) {
@@ -1789,9 +1866,9 @@ func checkKV(r *run) error {
 	if st.Bucket() != "CONF" || st.History() != 5 || st.TTL() != time.Hour || st.Values() == 0 || st.BackingStore() != "JetStream" {
 		return fail("Status: bucket %q history %d ttl %v values %d", st.Bucket(), st.History(), st.TTL(), st.Values())
 	}
-	// Values: a (1, 2, delete, again) 4, b's purge marker 1, w.one w.two other 3, h 5 → 13.
-	if st.Values() != 13 {
-		return fail("Status values %d, want 13", st.Values())
+	// Values: a (1, 2, delete, again) 4, the purge markers of b and a.sub 2, w.one w.two other 3, h 5 → 14.
+	if st.Values() != 14 {
+		return fail("Status values %d, want 14", st.Values())
 	}
 	if err := kvMore(r, kv); err != nil {
 		return err
