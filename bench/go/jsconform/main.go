@@ -559,6 +559,41 @@ func streamMore(r *run) error {
 		return err
 	}
 
+	r.at("AddStream again, same config")
+	if _, err = js.AddStream(&nats.StreamConfig{Name: "CONF_LIMITS", Subjects: []string{"conf.limits.>"}, MaxMsgs: 2, Discard: nats.DiscardNew, MaxMsgSize: 16, Storage: nats.MemoryStorage}); err != nil {
+		return fail("AddStream of an existing stream with the same config: %v", err)
+	}
+	r.at("AddStream again, other config")
+	_, err = js.AddStream(&nats.StreamConfig{Name: "CONF_LIMITS", Subjects: []string{"conf.limits.>"}, MaxMsgs: 3, Storage: nats.MemoryStorage})
+	if err := wantCode(r, "existing name, other config", err, 10058); err != nil {
+		return err
+	}
+	r.at("AddStream with overlapping subjects")
+	_, err = js.AddStream(&nats.StreamConfig{Name: "CONF_OVERLAP", Subjects: []string{"conf.limits.a"}, Storage: nats.MemoryStorage})
+	if err := wantCode(r, "overlapping subjects", err, 10065); err != nil {
+		return err
+	}
+	r.at("AddConsumer with a filter outside the stream")
+	_, err = js.AddConsumer("CONF_LIMITS", &nats.ConsumerConfig{Durable: "OUT", AckPolicy: nats.AckExplicitPolicy, FilterSubject: "elsewhere.>"})
+	// nats-server 2.9 refuses it (10093); 2.10 dropped that check and creates it.
+	if err != nil && apiCode(err) != 10093 {
+		return fail("a consumer filtered outside the stream's subjects: %v, want success (2.10) or err_code 10093 (2.9)", err)
+	}
+	r.note("filter outside the stream: %v", err)
+	_ = js.DeleteConsumer("CONF_LIMITS", "OUT")
+	r.at("AddConsumer again")
+	if _, err = js.AddConsumer("CONF_LIMITS", &nats.ConsumerConfig{Durable: "SAME", AckPolicy: nats.AckExplicitPolicy}); err != nil {
+		return err
+	}
+	if _, err = js.AddConsumer("CONF_LIMITS", &nats.ConsumerConfig{Durable: "SAME", AckPolicy: nats.AckExplicitPolicy}); err != nil {
+		return fail("AddConsumer of an existing durable with the same config: %v", err)
+	}
+	_, err = js.AddConsumer("CONF_LIMITS", &nats.ConsumerConfig{Durable: "SAME", AckPolicy: nats.AckExplicitPolicy, MaxDeliver: 3})
+	if err == nil {
+		return fail("AddConsumer of an existing durable with another config succeeded")
+	}
+	r.note("existing durable, other config: %v (%d)", err, apiCode(err))
+
 	r.at("consumer listing")
 	for _, d := range []string{"C1", "C2"} {
 		if _, err = js.AddConsumer("CONF_STREAM", &nats.ConsumerConfig{Durable: d, AckPolicy: nats.AckExplicitPolicy, FilterSubject: "conf.more.*"}); err != nil {
