@@ -23,7 +23,8 @@
 //	           existing key, Delete, Purge, Keys, History, Watch / WatchAll, Status
 //	obj        CreateObjectStore, 5 MB Put/Get with SHA-256 compared, List, GetInfo, Watch, Delete
 //	workqueue  WorkQueuePolicy stream: an overlapping second consumer is refused, acked
-//	           messages are removed
+//	           messages are removed; an InterestPolicy stream keeps a message until all acked
+//	listing    300 streams and 300 consumers: nats.go's paged listers see every one
 //
 // Only 127.0.0.1 is dialled. Build (GOPATH mode, Debian's nats.go, no network):
 //
@@ -96,13 +97,14 @@ var checks = []check{
 	{"kv", checkKV},
 	{"obj", checkObj},
 	{"workqueue", checkWorkQueue},
+	{"listing", checkListing},
 }
 
 var wait = 10 * time.Second
 
 func main() {
 	port := flag.Int("port", 4222, "server port on 127.0.0.1")
-	which := flag.String("check", "all", "all, or a comma-separated list of: stream,pull,push,queue,ordered,kv,obj,workqueue")
+	which := flag.String("check", "all", "all, or a comma-separated list of: stream,pull,push,queue,ordered,kv,obj,workqueue,listing")
 	timeout := flag.Duration("timeout", 60*time.Second, "bound on each check")
 	flag.Parse()
 	if *timeout < wait {
@@ -439,7 +441,7 @@ func wantCode(r *run, what string, err error, code int) error {
 func streamMore(r *run) error {
 	js := r.js
 	r.at("UpdateStream")
-	si, err := js.UpdateStream(&nats.StreamConfig{Name: "CONF_STREAM", Subjects: []string{"conf.stream.>", "conf.more.*"}, Storage: nats.FileStorage, Duplicates: time.Minute, MaxMsgsPerSubject: 2})
+	si, err := js.UpdateStream(&nats.StreamConfig{Name: "CONF_STREAM", Subjects: []string{"conf.stream.>", "conf.more.*"}, Storage: nats.FileStorage, Duplicates: time.Minute, MaxMsgsPerSubject: 2, AllowDirect: true})
 	if err != nil {
 		return err
 	}
@@ -468,6 +470,35 @@ func streamMore(r *run) error {
 	if si.State.Msgs != 3 || si.State.NumSubjects != 2 || si.State.Subjects["conf.more.x"] != 2 || si.State.Subjects["conf.more.y"] != 1 {
 		return fail("state with subjects: msgs %d num_subjects %d subjects %v", si.State.Msgs, si.State.NumSubjects, si.State.Subjects)
 	}
+	r.at("DirectGet")
+	dm, err := js.GetMsg("CONF_STREAM", si.State.LastSeq, nats.DirectGet())
+	if err != nil {
+		return err
+	}
+	if dm.Sequence != si.State.LastSeq || dm.Subject != "conf.more.y" || string(dm.Data) != "y" || dm.Time.IsZero() {
+		return fail("direct get of seq %d: %+v", si.State.LastSeq, dm)
+	}
+	dm, err = js.GetMsg("CONF_STREAM", 1, nats.DirectGetNext("conf.more.x"))
+	if err != nil {
+		return err
+	}
+	if dm.Subject != "conf.more.x" || string(dm.Data) != "1" {
+		return fail("direct get next by subject: %q %q seq %d", dm.Subject, dm.Data, dm.Sequence)
+	}
+	dm, err = js.GetLastMsg("CONF_STREAM", "conf.more.x", nats.DirectGet())
+	if err != nil {
+		return err
+	}
+	if string(dm.Data) != "2" {
+		return fail("direct get last by subject: %q", dm.Data)
+	}
+	if _, err = js.GetMsg("CONF_STREAM", 999, nats.DirectGet()); !errors.Is(err, nats.ErrMsgNotFound) {
+		return fail("direct get of a missing seq: %v", err)
+	}
+	if _, err = js.GetLastMsg("CONF_STREAM", "conf.more.none", nats.DirectGet()); !errors.Is(err, nats.ErrMsgNotFound) {
+		return fail("direct get last of a subject with no messages: %v", err)
+	}
+
 	r.at("StreamNameBySubject")
 	name, err := js.StreamNameBySubject("conf.more.x")
 	if err != nil || name != "CONF_STREAM" {
@@ -2415,4 +2446,86 @@ func checkInterest(r *run) error {
 		}
 		return si.State.Msgs == 0, fmt.Sprintf("%+v", si.State), nil
 	})
+}
+
+// --- listing ---------------------------------------------------------------------------------
+
+// checkListing: more streams and consumers than one page of the list APIs holds (256 infos,
+// 1,024 names in nats-server), so nats.go's listers have to follow offset and total.
+func checkListing(r *run) error {
+	js := r.js
+	const n = 300
+	r.at("create 300 streams")
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("CONF_L%03d", i)
+		if _, err := addStream(r, &nats.StreamConfig{Name: name, Subjects: []string{fmt.Sprintf("conf.l.%03d", i)}, Storage: nats.MemoryStorage}); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	defer func() {
+		for i := 0; i < n; i++ {
+			_ = js.DeleteStream(fmt.Sprintf("CONF_L%03d", i))
+		}
+	}()
+	r.at("StreamNames")
+	names := map[string]bool{}
+	for name := range js.StreamNames() {
+		if strings.HasPrefix(name, "CONF_L") {
+			names[name] = true
+		}
+	}
+	if len(names) != n {
+		return fail("StreamNames listed %d of %d", len(names), n)
+	}
+	r.at("Streams")
+	infos := map[string]bool{}
+	for info := range js.Streams() {
+		if strings.HasPrefix(info.Config.Name, "CONF_L") {
+			if infos[info.Config.Name] {
+				return fail("Streams listed %s twice", info.Config.Name)
+			}
+			infos[info.Config.Name] = true
+		}
+	}
+	if len(infos) != n {
+		return fail("Streams listed %d of %d", len(infos), n)
+	}
+	r.at("StreamNames with a subject filter")
+	one := 0
+	for name := range js.StreamNames(nats.StreamListFilter("conf.l.042")) {
+		if name != "CONF_L042" {
+			return fail("StreamNames filtered by conf.l.042 gave %s", name)
+		}
+		one++
+	}
+	if one != 1 {
+		return fail("StreamNames filtered by conf.l.042 gave %d names", one)
+	}
+
+	r.at("create 300 consumers")
+	for i := 0; i < n; i++ {
+		if _, err := js.AddConsumer("CONF_L000", &nats.ConsumerConfig{Durable: fmt.Sprintf("C%03d", i), AckPolicy: nats.AckExplicitPolicy}); err != nil {
+			return err
+		}
+	}
+	r.at("ConsumerNames")
+	cn := map[string]bool{}
+	for name := range js.ConsumerNames("CONF_L000") {
+		cn[name] = true
+	}
+	if len(cn) != n {
+		return fail("ConsumerNames listed %d of %d", len(cn), n)
+	}
+	r.at("Consumers")
+	ci := map[string]bool{}
+	for info := range js.Consumers("CONF_L000") {
+		if ci[info.Name] {
+			return fail("Consumers listed %s twice", info.Name)
+		}
+		ci[info.Name] = true
+	}
+	if len(ci) != n {
+		return fail("Consumers listed %d of %d", len(ci), n)
+	}
+	return nil
 }
