@@ -16,7 +16,7 @@ const goBin = spawnSync("sh", ["-c", "command -v go"], { encoding: "utf8" }).std
 const why = !goBin ? "go is not installed (apt-get install golang-go)" : !existsSync(NATS_GO) ? "nats.go is not installed (apt-get install golang-github-nats-io-go-nats-dev)" : "";
 if (why) console.warn(`\n*** SKIPPING the nats.go JetStream tests: ${why} ***\n`);
 
-const CHECKS = ["stream", "pull", "push", "queue", "ordered", "kv", "obj", "workqueue"] as const;
+const CHECKS = ["stream", "pull", "push", "queue", "ordered", "kv", "obj", "workqueue", "listing"] as const;
 
 interface CheckResult {
   check: string;
