@@ -590,6 +590,46 @@ func streamMore(r *run) error {
 		return err
 	}
 
+	r.at("max_age expires messages; the duplicate window follows it")
+	si, err = addStream(r, &nats.StreamConfig{Name: "CONF_AGE", Subjects: []string{"conf.age.>"}, MaxAge: 400 * time.Millisecond, Storage: nats.MemoryStorage})
+	if err != nil {
+		return err
+	}
+	defer js.DeleteStream("CONF_AGE")
+	if si.Config.Duplicates != 400*time.Millisecond {
+		return fail("max_age 400ms with the default duplicate window: duplicate_window %v, want 400ms", si.Config.Duplicates)
+	}
+	if _, err = js.Publish("conf.age.a", []byte("short-lived")); err != nil {
+		return err
+	}
+	if err := eventually("aged out", func() (bool, string, error) {
+		si, err := js.StreamInfo("CONF_AGE")
+		if err != nil {
+			return false, "", err
+		}
+		return si.State.Msgs == 0 && si.State.FirstSeq == 2, fmt.Sprintf("%+v", si.State), nil
+	}); err != nil {
+		return err
+	}
+	r.at("max_bytes with discard old")
+	if _, err = addStream(r, &nats.StreamConfig{Name: "CONF_BYTES", Subjects: []string{"conf.bytes.>"}, MaxBytes: 1000, Storage: nats.MemoryStorage}); err != nil {
+		return err
+	}
+	defer js.DeleteStream("CONF_BYTES")
+	for i := 0; i < 20; i++ {
+		if _, err = js.Publish("conf.bytes.a", make([]byte, 100)); err != nil {
+			return err
+		}
+	}
+	si, err = js.StreamInfo("CONF_BYTES")
+	if err != nil {
+		return err
+	}
+	if si.State.Bytes > 1000 || si.State.LastSeq != 20 || si.State.Msgs == 0 || si.State.Msgs >= 10 {
+		return fail("max_bytes 1000 after 20 × 100 B: %+v", si.State)
+	}
+	r.note("max_bytes 1000 keeps %d messages, %d bytes", si.State.Msgs, si.State.Bytes)
+
 	r.at("AddStream again, same config")
 	if _, err = js.AddStream(&nats.StreamConfig{Name: "CONF_LIMITS", Subjects: []string{"conf.limits.>"}, MaxMsgs: 2, Discard: nats.DiscardNew, MaxMsgSize: 16, Storage: nats.MemoryStorage}); err != nil {
 		return fail("AddStream of an existing stream with the same config: %v", err)
@@ -1708,6 +1748,44 @@ func checkOrdered(r *run) error {
 	if bad != nil {
 		return bad
 	}
+	r.at("ordered consumer over interior deletes")
+	for seq := uint64(10); seq <= n; seq += 10 {
+		if err := js.DeleteMsg("CONF_ORDERED", seq); err != nil {
+			return err
+		}
+	}
+	var got []uint64
+	gdone := make(chan struct{})
+	var gonce sync.Once
+	gsub, err := js.Subscribe("conf.ordered.>", func(m *nats.Msg) {
+		md, _ := m.Metadata()
+		if md == nil {
+			return
+		}
+		got = append(got, md.Sequence.Stream)
+		if md.Sequence.Stream == n-1 {
+			gonce.Do(func() { close(gdone) })
+		}
+	}, nats.OrderedConsumer())
+	if err != nil {
+		return err
+	}
+	select {
+	case <-gdone:
+	case <-time.After(wait):
+		_ = gsub.Unsubscribe()
+		return fail("ordered consumer over deletes got %d messages", len(got))
+	}
+	_ = gsub.Unsubscribe()
+	if len(got) != n-n/10 {
+		return fail("ordered consumer over deletes got %d, want %d", len(got), n-n/10)
+	}
+	for i, seq := range got {
+		if seq%10 == 0 || (i > 0 && seq <= got[i-1]) {
+			return fail("ordered consumer over deletes: seq %d at %d", seq, i)
+		}
+	}
+
 	r.at("ordered consumer keeps reading new messages")
 	done = make(chan struct{})
 	more := n + 10
@@ -2024,6 +2102,52 @@ func kvMore(r *run, kv nats.KeyValue) error {
 	}
 	if h, err := kv.History("b"); !errors.Is(err, nats.ErrKeyNotFound) {
 		return fail("History(b) after PurgeDeletes: %d entries, %v", len(h), err)
+	}
+
+	r.at("200 keys with history: Keys and a watcher's initial values")
+	_ = js.DeleteKeyValue("CONF_MANY")
+	many, err := js.CreateKeyValue(&nats.KeyValueConfig{Bucket: "CONF_MANY", History: 3, Storage: nats.MemoryStorage})
+	if err != nil {
+		return err
+	}
+	defer js.DeleteKeyValue("CONF_MANY")
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 200; i++ {
+			if _, err := js.PublishAsync(fmt.Sprintf("$KV.CONF_MANY.k%03d", i), []byte(fmt.Sprint(round))); err != nil {
+				return err
+			}
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(wait):
+		return fail("publishing 600 values did not complete")
+	}
+	mk, err := many.Keys()
+	if err != nil {
+		return err
+	}
+	if len(mk) != 200 {
+		return fail("Keys of 200 keys × 3 revisions gave %d", len(mk))
+	}
+	mw, err := many.WatchAll()
+	if err != nil {
+		return err
+	}
+	initial := 0
+	for e := range mw.Updates() {
+		if e == nil {
+			break
+		}
+		if string(e.Value()) != "2" {
+			_ = mw.Stop()
+			return fail("watcher's initial value of %s is %q, want the latest", e.Key(), e.Value())
+		}
+		initial++
+	}
+	_ = mw.Stop()
+	if initial != 200 {
+		return fail("watcher's initial values: %d, want 200", initial)
 	}
 
 	r.at("small bucket: empty Keys, max value size, TTL")
