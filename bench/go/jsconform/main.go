@@ -1423,6 +1423,57 @@ func pushMore(r *run) error {
 	}
 	_ = mp.Unsubscribe()
 
+	r.at("a bound push durable resumes after its subscriber leaves")
+	if _, err := js.AddConsumer("CONF_PUSH", &nats.ConsumerConfig{Durable: "RESUME", DeliverSubject: "conf.resume.deliver", AckPolicy: nats.AckExplicitPolicy, AckWait: time.Second, FilterSubject: "conf.push.x"}); err != nil {
+		return err
+	}
+	first1, err := js.SubscribeSync("conf.push.x", nats.Bind("CONF_PUSH", "RESUME"))
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= 300; i++ {
+		m, err := first1.NextMsg(wait)
+		if err != nil {
+			return err
+		}
+		if md, _ := m.Metadata(); md.Sequence.Stream != uint64(i) {
+			return fail("first subscriber got stream seq %d at %d", md.Sequence.Stream, i)
+		}
+		if err := m.AckSync(); err != nil {
+			return err
+		}
+	}
+	// Unsubscribing a bound subscription leaves the consumer (nats.go deletes only what it made).
+	if err := first1.Unsubscribe(); err != nil {
+		return err
+	}
+	if _, err := js.ConsumerInfo("CONF_PUSH", "RESUME"); err != nil {
+		return fmt.Errorf("the bound durable after Unsubscribe: %w", err)
+	}
+	second, err := js.SubscribeSync("conf.push.x", nats.Bind("CONF_PUSH", "RESUME"))
+	if err != nil {
+		return err
+	}
+	defer second.Unsubscribe()
+	seen := map[uint64]bool{}
+	for len(seen) < 700 {
+		m, err := second.NextMsg(wait)
+		if err != nil {
+			return fmt.Errorf("after resuming, %d of 700: %w", len(seen), err)
+		}
+		md, _ := m.Metadata()
+		if md.Sequence.Stream <= 300 {
+			return fail("an acked message (stream seq %d) came again after resuming", md.Sequence.Stream)
+		}
+		seen[md.Sequence.Stream] = true
+		if err := m.Ack(); err != nil {
+			return err
+		}
+	}
+	if err := eventually("resumed durable settled", consumerSettled(r, "CONF_PUSH", "RESUME")); err != nil {
+		return err
+	}
+
 	r.at("idle heartbeats")
 	var mu sync.Mutex
 	var asyncErrs []string
