@@ -1474,6 +1474,62 @@ func pushMore(r *run) error {
 		return err
 	}
 
+	r.at("push redelivery with backoff and max deliver")
+	adv, err := r.nc.SubscribeSync("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.CONF_PUSH.BACKOFF")
+	if err != nil {
+		return err
+	}
+	defer adv.Unsubscribe()
+	if err := r.nc.Flush(); err != nil {
+		return err
+	}
+	bo, err := js.SubscribeSync("conf.push.y", nats.Durable("BACKOFF"), nats.DeliverLast(), nats.ManualAck(),
+		nats.BackOff([]time.Duration{200 * time.Millisecond, 400 * time.Millisecond}), nats.MaxDeliver(3))
+	if err != nil {
+		return err
+	}
+	defer bo.Unsubscribe()
+	var at []time.Time
+	var lastSeq uint64
+	for i := 1; i <= 3; i++ {
+		m, err := bo.NextMsg(wait)
+		if err != nil {
+			return fmt.Errorf("delivery %d: %w", i, err)
+		}
+		md, _ := m.Metadata()
+		if md.NumDelivered != uint64(i) || (lastSeq != 0 && md.Sequence.Stream != lastSeq) {
+			return fail("delivery %d: stream seq %d num_delivered %d", i, md.Sequence.Stream, md.NumDelivered)
+		}
+		lastSeq = md.Sequence.Stream
+		at = append(at, time.Now())
+	}
+	if d := at[1].Sub(at[0]); d < 150*time.Millisecond {
+		return fail("second delivery %v after the first, backoff 200ms", d)
+	}
+	if d := at[2].Sub(at[1]); d < 350*time.Millisecond {
+		return fail("third delivery %v after the second, backoff 400ms", d)
+	}
+	am, err := adv.NextMsg(wait)
+	if err != nil {
+		return fmt.Errorf("MAX_DELIVERIES advisory: %w", err)
+	}
+	var advisory struct {
+		Type       string `json:"type"`
+		Stream     string `json:"stream"`
+		Consumer   string `json:"consumer"`
+		StreamSeq  uint64 `json:"stream_seq"`
+		Deliveries uint64 `json:"deliveries"`
+	}
+	if err := json.Unmarshal(am.Data, &advisory); err != nil {
+		return err
+	}
+	if advisory.Type != "io.nats.jetstream.advisory.v1.max_deliver" || advisory.Stream != "CONF_PUSH" || advisory.Consumer != "BACKOFF" || advisory.StreamSeq != lastSeq || advisory.Deliveries != 3 {
+		return fail("MAX_DELIVERIES advisory %s", am.Data)
+	}
+	if m, err := bo.NextMsg(600 * time.Millisecond); !errors.Is(err, nats.ErrTimeout) {
+		return fail("a fourth delivery with max_deliver 3: %v %v", m, err)
+	}
+
 	r.at("idle heartbeats")
 	var mu sync.Mutex
 	var asyncErrs []string
