@@ -527,6 +527,23 @@ func streamMore(r *run) error {
 	if ai.Streams < 1 || ai.API.Total == 0 {
 		return fail("AccountInfo %+v", ai)
 	}
+	lim, _ := json.Marshal(ai.Limits)
+	r.note("account limits %s", lim)
+	// A server without account limits: everything unlimited, as nats-server reports it.
+	if l := ai.Limits; l.MaxMemory != -1 || l.MaxStore != -1 || l.MaxStreams != -1 || l.MaxConsumers != -1 || l.MaxAckPending != -1 || l.MemoryMaxStreamBytes != -1 || l.StoreMaxStreamBytes != -1 || l.MaxBytesRequired {
+		return fail("account limits %s, want all -1 and max_bytes_required false", lim)
+	}
+	errorsBefore := ai.API.Errors
+	if _, err = js.StreamInfo("CONF_NOPE"); err == nil {
+		return fail("StreamInfo of a missing stream succeeded")
+	}
+	ai, err = js.AccountInfo()
+	if err != nil {
+		return err
+	}
+	if ai.API.Errors != errorsBefore+1 {
+		return fail("api errors %d after one failed request, was %d", ai.API.Errors, errorsBefore)
+	}
 
 	r.at("ExpectStream")
 	_, err = js.Publish("conf.more.z", []byte("z"), nats.ExpectStream("OTHER"))
