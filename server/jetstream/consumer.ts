@@ -179,8 +179,7 @@ export class Consumer {
       this.subs.push({ sid: "", unsubscribe: stop });
       if (this.config.idle_heartbeat > 0) {
         const every = Math.max(1, Math.floor(this.config.idle_heartbeat / 1e6));
-        this.hbTimer = setInterval(() => this.pushHeartbeat(every), every);
-        this.hbTimer.unref();
+        this.scheduleHeartbeat(every, every);
       }
     }
     // Ephemerals always time out (5 s by default); durables only with an inactive_threshold.
@@ -680,6 +679,22 @@ export class Consumer {
   }
 
   // ---- push: heartbeats and flow control --------------------------------------------------------
+
+  /**
+   * A heartbeat goes out `every` ms after the last push, as nats-server's reset timer does; a
+   * fixed interval let up to twice that pass, which nats.go (checking every 2 heartbeats)
+   * could take for an inactive consumer. The timer is re-aimed when it fires, not per message.
+   */
+  private scheduleHeartbeat(every: number, inMs: number): void {
+    this.hbTimer = setTimeout(() => {
+      if (this.closed) return;
+      const idle = Date.now() - this.lastPushSent;
+      if (idle < every) return this.scheduleHeartbeat(every, every - idle);
+      this.pushHeartbeat(every);
+      this.scheduleHeartbeat(every, every);
+    }, inMs);
+    this.hbTimer.unref();
+  }
 
   private pushHeartbeat(everyMs: number): void {
     if (this.closed || Date.now() - this.lastPushSent < everyMs) return;
