@@ -1560,10 +1560,40 @@ func pushMore(r *run) error {
 		return err
 	}
 	defer hb.Unsubscribe()
+	hbInfo, err := hb.ConsumerInfo()
+	if err != nil {
+		return err
+	}
+	// A spy on the deliver subject times the heartbeats (nats.go swallows them).
+	var beats []time.Time
+	spy, err := r.nc.Subscribe(hbInfo.Config.DeliverSubject, func(m *nats.Msg) {
+		if m.Header.Get("Status") == "100" && len(m.Data) == 0 {
+			mu.Lock()
+			beats = append(beats, time.Now())
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		return err
+	}
 	// nats.go checks for activity every two heartbeat intervals and reports an inactive
 	// consumer to the error handler; a second of silence is five intervals.
 	if m, err := hb.NextMsg(time.Second); !errors.Is(err, nats.ErrTimeout) {
 		return fail("heartbeats surfaced as a message: %v %v", m, err)
+	}
+	_ = spy.Unsubscribe()
+	mu.Lock()
+	var maxGap time.Duration
+	for i := 1; i < len(beats); i++ {
+		if g := beats[i].Sub(beats[i-1]); g > maxGap {
+			maxGap = g
+		}
+	}
+	n := len(beats)
+	mu.Unlock()
+	// Heartbeats 100ms apart; nats.go's activity window is 200ms.
+	if n < 5 || maxGap >= 180*time.Millisecond {
+		return fail("%d heartbeats in a second of idling, largest gap %v (idle_heartbeat 100ms)", n, maxGap)
 	}
 	if _, err := js.Publish("conf.push.y", []byte("after idle")); err != nil {
 		return err
