@@ -382,18 +382,21 @@ export class Consumer {
       wr.expiry = setTimeout(() => this.expire(wr), Math.max(1, Math.floor(req.expiresNs / 1e6)));
       wr.expiry.unref();
     }
-    if (req.hbNs > 0) {
-      const every = Math.max(1, Math.floor(req.hbNs / 1e6));
-      wr.hb = setInterval(() => {
-        if (Date.now() - wr.lastSent >= every) {
-          wr.lastSent = Date.now();
-          this.status(wr.reply, "100 Idle Heartbeat", `${Hdr.LastConsumer}: ${this.dseq - 1}\r\n${Hdr.LastStream}: ${this.sseq - 1}\r\n`);
-        }
-      }, every);
-      wr.hb.unref();
-    }
+    if (req.hbNs > 0) this.scheduleRequestHeartbeat(wr, Math.max(1, Math.floor(req.hbNs / 1e6)));
     this.waiting.push(wr);
     this.deliverLoop();
+  }
+
+  /** A pull request's heartbeat, `every` ms after the last thing sent to it (as the push one). */
+  private scheduleRequestHeartbeat(wr: PullRequest, every: number, inMs = every): void {
+    wr.hb = setTimeout(() => {
+      const idle = Date.now() - wr.lastSent;
+      if (idle < every) return this.scheduleRequestHeartbeat(wr, every, every - idle);
+      wr.lastSent = Date.now();
+      this.status(wr.reply, "100 Idle Heartbeat", `${Hdr.LastConsumer}: ${this.dseq - 1}\r\n${Hdr.LastStream}: ${this.sseq - 1}\r\n`);
+      this.scheduleRequestHeartbeat(wr, every);
+    }, inMs);
+    wr.hb.unref();
   }
 
   private expire(wr: PullRequest): void {
@@ -404,7 +407,7 @@ export class Consumer {
 
   private clearRequest(wr: PullRequest): void {
     if (wr.expiry !== null) clearTimeout(wr.expiry);
-    if (wr.hb !== null) clearInterval(wr.hb);
+    if (wr.hb !== null) clearTimeout(wr.hb);
     wr.expiry = wr.hb = null;
   }
 
