@@ -504,6 +504,15 @@ func streamMore(r *run) error {
 	if err != nil || name != "CONF_STREAM" {
 		return fail("StreamNameBySubject(conf.more.x) = %q, %v", name, err)
 	}
+	if name, err = js.StreamNameBySubject("conf.stream.deep.er"); err != nil || name != "CONF_STREAM" {
+		return fail("StreamNameBySubject(conf.stream.deep.er) = %q, %v", name, err)
+	}
+	if name, err = js.StreamNameBySubject("conf.nowhere"); !errors.Is(err, nats.ErrNoMatchingStream) {
+		return fail("StreamNameBySubject of a subject no stream takes = %q, %v", name, err)
+	}
+	if _, err = js.SubscribeSync("conf.nowhere"); !errors.Is(err, nats.ErrNoMatchingStream) {
+		return fail("js.SubscribeSync on a subject no stream takes: %v", err)
+	}
 	r.at("StreamNames")
 	found := false
 	for n := range js.StreamNames() {
@@ -2111,6 +2120,16 @@ func checkKV(r *run) error {
 	}
 	if _, err = kv.Get("b"); !errors.Is(err, nats.ErrKeyNotFound) {
 		return fail("Get after Purge: %v", err)
+	}
+	r.at("Create after Purge")
+	if _, err = kv.Create("b", []byte("B2")); err != nil {
+		return fmt.Errorf("Create on a purged key: %w", err)
+	}
+	if e, err := kv.Get("b"); err != nil || string(e.Value()) != "B2" {
+		return fail("Get after re-creating a purged key: %v", err)
+	}
+	if err = kv.Purge("b"); err != nil {
+		return err
 	}
 
 	r.at("Keys")
