@@ -1860,7 +1860,97 @@ func checkQueue(r *run) error {
 		return fail("one member got nothing: %v", got)
 	}
 	r.note("members got %d and %d", got[0], got[1])
-	return eventually("0 ack pending, 0 pending", consumerSettled(r, "CONF_QUEUE", "WORKERS"))
+	if err := eventually("0 ack pending, 0 pending", consumerSettled(r, "CONF_QUEUE", "WORKERS")); err != nil {
+		return err
+	}
+	return queueFailover(r)
+}
+
+// queueFailover: of two members of a deliver group, one stops acking and goes away; after the
+// ack wait its unacked messages go to the member left, which ends up with every message.
+func queueFailover(r *run) error {
+	js := r.js
+	const n = 400
+	r.at("AddConsumer for failover")
+	if _, err := js.AddConsumer("CONF_QUEUE", &nats.ConsumerConfig{Durable: "FAILOVER", DeliverSubject: "conf.failover.deliver", DeliverGroup: "fo", AckPolicy: nats.AckExplicitPolicy, AckWait: time.Second, DeliverPolicy: nats.DeliverNewPolicy, FilterSubject: "conf.queue.f"}); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	acked := map[uint64]bool{}
+	redelivered := 0
+	done := make(chan struct{})
+	var once sync.Once
+	s0, err := js.QueueSubscribe("conf.queue.f", "fo", func(m *nats.Msg) {
+		md, _ := m.Metadata()
+		if md == nil {
+			return
+		}
+		_ = m.Ack()
+		mu.Lock()
+		defer mu.Unlock()
+		acked[md.Sequence.Stream] = true
+		if md.NumDelivered > 1 {
+			redelivered++
+		}
+		if len(acked) == n {
+			once.Do(func() { close(done) })
+		}
+	}, nats.Bind("CONF_QUEUE", "FAILOVER"), nats.ManualAck())
+	if err != nil {
+		return err
+	}
+	defer s0.Unsubscribe()
+	nc2, err := nats.Connect(r.nc.ConnectedUrl(), nats.NoReconnect())
+	if err != nil {
+		return err
+	}
+	js2, err := nc2.JetStream(nats.MaxWait(wait))
+	if err != nil {
+		nc2.Close()
+		return err
+	}
+	var dropped int64
+	if _, err := js2.QueueSubscribe("conf.queue.f", "fo", func(m *nats.Msg) {
+		atomic.AddInt64(&dropped, 1) // never acked
+	}, nats.Bind("CONF_QUEUE", "FAILOVER"), nats.ManualAck()); err != nil {
+		nc2.Close()
+		return err
+	}
+	if err := nc2.Flush(); err != nil {
+		nc2.Close()
+		return err
+	}
+	r.at("publish to the group")
+	if err := publishN(r, "conf.queue.f", n, 16); err != nil {
+		nc2.Close()
+		return err
+	}
+	r.at("the unacking member goes")
+	if err := eventually("both members served", func() (bool, string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		d := int(atomic.LoadInt64(&dropped))
+		return len(acked)+d >= n && d > 0, fmt.Sprintf("acked %d, unacked %d", len(acked), d), nil
+	}); err != nil {
+		nc2.Close()
+		return err
+	}
+	nc2.Close()
+	r.at("the member left gets the rest after the ack wait")
+	select {
+	case <-done:
+	case <-time.After(wait):
+		mu.Lock()
+		defer mu.Unlock()
+		return fail("the member left acked %d of %d (%d unacked by the one gone)", len(acked), n, atomic.LoadInt64(&dropped))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if int64(redelivered) != atomic.LoadInt64(&dropped) {
+		return fail("%d redelivered to the member left, %d went unacked", redelivered, atomic.LoadInt64(&dropped))
+	}
+	r.note("failover: %d redelivered", redelivered)
+	return nil
 }
 
 // --- ordered ---------------------------------------------------------------------------------
