@@ -76,24 +76,37 @@ describe.skipIf(why !== "")("nats.go JetStream against gnat", () => {
     expect(r.check).toBe(check);
     expect(r.ok, r.detail).toBe(true);
   }, 60_000);
+
+  test("restart: streams, a half-consumed durable, KV and objects are back after a restart on the same store", async () => {
+    const before = await runCheck(server.port, "restart1");
+    expect(before.ok, before.detail).toBe(true);
+    const port = server.port;
+    await server.close();
+    server = await startServer({ host: "127.0.0.1", port, jetstream: true, storeDir, noLog: true });
+    const after = await runCheck(server.port, "restart2");
+    expect(after.ok, after.detail).toBe(true);
+  }, 60_000);
 });
 
 describe.skipIf(why !== "" || NATS_SERVER === null)(`nats.go JetStream against nats-server -js (differential${NATS_SERVER === null ? `: ${SKIP_REASON}` : ""})`, () => {
   let port = 0;
   let dir = "";
-  let stop: () => Promise<void> = async () => {};
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "nats-gojs-"));
-    port = await freePort();
+  let stop: (signal?: NodeJS.Signals) => Promise<void> = async () => {};
+  async function startNats(): Promise<void> {
     const child = spawn(NATS_SERVER!, ["-js", "-sd", dir, "-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     await waitForPort(port, child, () => stderr);
-    stop = async () => {
+    stop = async (signal = "SIGKILL") => {
       const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      child.kill("SIGKILL");
+      child.kill(signal);
       await exited;
     };
+  }
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "nats-gojs-"));
+    port = await freePort();
+    await startNats();
   });
   afterAll(async () => {
     await stop();
@@ -104,5 +117,14 @@ describe.skipIf(why !== "" || NATS_SERVER === null)(`nats.go JetStream against n
     const r = await runCheck(port, check);
     expect(r.check).toBe(check);
     expect(r.ok, r.detail).toBe(true);
+  }, 60_000);
+
+  test("restart: the check passes across a restart of the reference server", async () => {
+    const before = await runCheck(port, "restart1");
+    expect(before.ok, before.detail).toBe(true);
+    await stop("SIGTERM");
+    await startNats();
+    const after = await runCheck(port, "restart2");
+    expect(after.ok, after.detail).toBe(true);
   }, 60_000);
 });

@@ -25,6 +25,8 @@
 //	workqueue  WorkQueuePolicy stream: an overlapping second consumer is refused, acked
 //	           messages are removed; an InterestPolicy stream keeps a message until all acked
 //	listing    300 streams and 300 consumers: nats.go's paged listers see every one
+//	restart1   (not in all) a file stream, a durable half consumed, KV and object store entries;
+//	restart2   after the server restarted on the same store: all of it back, the durable resumes
 //
 // Only 127.0.0.1 is dialled. Build (GOPATH mode, Debian's nats.go, no network):
 //
@@ -98,6 +100,9 @@ var checks = []check{
 	{"obj", checkObj},
 	{"workqueue", checkWorkQueue},
 	{"listing", checkListing},
+	// Not in "all": run restart1, restart the server on the same store, then restart2.
+	{"restart1", checkRestart1},
+	{"restart2", checkRestart2},
 }
 
 var wait = 10 * time.Second
@@ -119,7 +124,7 @@ func main() {
 	ran := 0
 	failed := false
 	for _, c := range checks {
-		if !want["all"] && !want[c.name] {
+		if !want[c.name] && (!want["all"] || strings.HasPrefix(c.name, "restart")) {
 			continue
 		}
 		ran++
@@ -2913,6 +2918,123 @@ func checkListing(r *run) error {
 	}
 	if len(ci) != n {
 		return fail("Consumers listed %d of %d", len(ci), n)
+	}
+	return nil
+}
+
+// --- restart ---------------------------------------------------------------------------------
+
+func checkRestart1(r *run) error {
+	js := r.js
+	r.at("file stream and a durable half consumed")
+	if _, err := addStream(r, &nats.StreamConfig{Name: "CONF_KEEP", Subjects: []string{"conf.keep.>"}, Storage: nats.FileStorage, Duplicates: time.Hour}); err != nil {
+		return err
+	}
+	for i := 0; i < 100; i++ {
+		if _, err := js.Publish("conf.keep.a", []byte(fmt.Sprint(i)), nats.MsgId(fmt.Sprintf("keep-%d", i))); err != nil {
+			return err
+		}
+	}
+	if _, err := js.AddConsumer("CONF_KEEP", &nats.ConsumerConfig{Durable: "KEEP", AckPolicy: nats.AckExplicitPolicy}); err != nil {
+		return err
+	}
+	sub, err := js.PullSubscribe("conf.keep.>", "KEEP", nats.Bind("CONF_KEEP", "KEEP"))
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+	msgs, err := sub.Fetch(50, nats.MaxWait(wait))
+	if err != nil || len(msgs) != 50 {
+		return fail("Fetch(50) gave %d, %v", len(msgs), err)
+	}
+	for _, m := range msgs {
+		if err := m.AckSync(); err != nil {
+			return err
+		}
+	}
+	r.at("KV and object store")
+	_ = js.DeleteKeyValue("CONF_KEEPKV")
+	kv, err := js.CreateKeyValue(&nats.KeyValueConfig{Bucket: "CONF_KEEPKV", History: 3})
+	if err != nil {
+		return err
+	}
+	for _, v := range []string{"one", "two"} {
+		if _, err := kv.PutString("k", v); err != nil {
+			return err
+		}
+	}
+	_ = js.DeleteObjectStore("CONF_KEEPOBJ")
+	obs, err := js.CreateObjectStore(&nats.ObjectStoreConfig{Bucket: "CONF_KEEPOBJ"})
+	if err != nil {
+		return err
+	}
+	if _, err := obs.PutBytes("blob", bytes.Repeat([]byte("gnat"), 100000)); err != nil {
+		return err
+	}
+	return nil
+}
+
+func checkRestart2(r *run) error {
+	js := r.js
+	defer js.DeleteStream("CONF_KEEP")
+	defer js.DeleteKeyValue("CONF_KEEPKV")
+	defer js.DeleteObjectStore("CONF_KEEPOBJ")
+	r.at("stream back")
+	si, err := js.StreamInfo("CONF_KEEP")
+	if err != nil {
+		return err
+	}
+	if si.State.Msgs != 100 || si.State.FirstSeq != 1 || si.State.LastSeq != 100 {
+		return fail("stream after restart: %+v", si.State)
+	}
+	r.at("msg id dedupe survives")
+	ack, err := js.Publish("conf.keep.a", []byte("again"), nats.MsgId("keep-7"))
+	if err != nil {
+		return err
+	}
+	if !ack.Duplicate || ack.Sequence != 8 {
+		return fail("re-publishing msg id keep-7 after restart: %+v", ack)
+	}
+	r.at("durable resumes")
+	ci, err := js.ConsumerInfo("CONF_KEEP", "KEEP")
+	if err != nil {
+		return err
+	}
+	if ci.NumAckPending != 0 || ci.NumPending != 50 || ci.AckFloor.Stream != 50 || ci.Delivered.Stream != 50 {
+		return fail("durable after restart: ack_pending %d pending %d ack_floor %+v delivered %+v", ci.NumAckPending, ci.NumPending, ci.AckFloor, ci.Delivered)
+	}
+	sub, err := js.PullSubscribe("conf.keep.>", "KEEP", nats.Bind("CONF_KEEP", "KEEP"))
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+	msgs, err := sub.Fetch(100, nats.MaxWait(wait))
+	if err != nil {
+		return err
+	}
+	if len(msgs) != 50 {
+		return fail("after restart Fetch(100) gave %d, want the 50 left", len(msgs))
+	}
+	if md, _ := msgs[0].Metadata(); md.Sequence.Stream != 51 || md.Sequence.Consumer != 51 || md.NumDelivered != 1 {
+		return fail("first message after restart: %+v", md.Sequence)
+	}
+	r.at("KV back")
+	kv, err := js.KeyValue("CONF_KEEPKV")
+	if err != nil {
+		return err
+	}
+	e, err := kv.Get("k")
+	if err != nil || string(e.Value()) != "two" || e.Revision() != 2 {
+		return fail("KV after restart: %v %v", e, err)
+	}
+	r.at("object back")
+	obs, err := js.ObjectStore("CONF_KEEPOBJ")
+	if err != nil {
+		return err
+	}
+	b, err := obs.GetBytes("blob")
+	if err != nil || !bytes.Equal(b, bytes.Repeat([]byte("gnat"), 100000)) {
+		return fail("object after restart: %d bytes, %v", len(b), err)
 	}
 	return nil
 }
