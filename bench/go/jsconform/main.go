@@ -935,7 +935,92 @@ func checkPull(r *run) error {
 			return err
 		}
 	}
+	if err := pullConcurrent(r); err != nil {
+		return err
+	}
 	return pullMore(r)
+}
+
+// pullConcurrent: eight fetchers on their own connections share one durable over 4,000
+// messages; together they see each message once.
+func pullConcurrent(r *run) error {
+	js := r.js
+	const n, workers = 4000, 8
+	r.at("concurrent fetchers")
+	if _, err := addStream(r, &nats.StreamConfig{Name: "CONF_PULLC", Subjects: []string{"conf.pullc"}, Storage: nats.MemoryStorage}); err != nil {
+		return err
+	}
+	defer js.DeleteStream("CONF_PULLC")
+	if err := publishN(r, "conf.pullc", n, 16); err != nil {
+		return err
+	}
+	if _, err := js.AddConsumer("CONF_PULLC", &nats.ConsumerConfig{Durable: "SHARED", AckPolicy: nats.AckExplicitPolicy, AckWait: time.Minute}); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	seen := map[uint64]int{}
+	var total int64
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			nc, err := nats.Connect(r.nc.ConnectedUrl(), nats.NoReconnect())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer nc.Close()
+			wjs, err := nc.JetStream(nats.MaxWait(wait))
+			if err != nil {
+				errs <- err
+				return
+			}
+			sub, err := wjs.PullSubscribe("conf.pullc", "SHARED", nats.Bind("CONF_PULLC", "SHARED"))
+			if err != nil {
+				errs <- err
+				return
+			}
+			for atomic.LoadInt64(&total) < n {
+				msgs, err := sub.Fetch(25, nats.MaxWait(time.Second))
+				if errors.Is(err, nats.ErrTimeout) {
+					continue
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, m := range msgs {
+					md, _ := m.Metadata()
+					mu.Lock()
+					seen[md.Sequence.Stream]++
+					mu.Unlock()
+					atomic.AddInt64(&total, 1)
+					if err := m.Ack(); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		select {
+		case err := <-errs:
+			if err != nil {
+				return err
+			}
+		case <-time.After(wait + 5*time.Second):
+			return fail("fetchers stalled at %d of %d", atomic.LoadInt64(&total), n)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for seq := uint64(1); seq <= n; seq++ {
+		if seen[seq] != 1 {
+			return fail("stream seq %d fetched %d times by %d fetchers", seq, seen[seq], workers)
+		}
+	}
+	return nil
 }
 
 // pullMore: ack wait and max deliver, NakWithDelay, AckAll, max ack pending, an ephemeral pull
