@@ -2503,6 +2503,56 @@ func kvMore(r *run, kv nats.KeyValue) error {
 		return fail("watcher's initial values: %d, want 200", initial)
 	}
 
+	r.at("a watcher sees 500 quick updates in order")
+	fw, err := many.Watch("fast")
+	if err != nil {
+		return err
+	}
+	if e := <-fw.Updates(); e != nil {
+		_ = fw.Stop()
+		return fail("Watch(fast) before any put gave %q", e.Key())
+	}
+	// The end-of-initial marker can come before the watcher's consumer is in place (no key
+	// yet): a first value seen through the watcher shows it is.
+	if _, err := many.PutString("fast", "start"); err != nil {
+		_ = fw.Stop()
+		return err
+	}
+	if err := expectUpdate(fw, "fast", "start", nats.KeyValuePut); err != nil {
+		_ = fw.Stop()
+		return err
+	}
+	for i := 0; i < 500; i++ {
+		if _, err := js.PublishAsync("$KV.CONF_MANY.fast", []byte(fmt.Sprint(i))); err != nil {
+			_ = fw.Stop()
+			return err
+		}
+	}
+	// With history 3 the stream keeps only the last 3 values of a key, so a watcher that falls
+	// behind skips values; what it must do is go forward and end on the last one.
+	var lastRev uint64
+	lastVal, updates := -1, 0
+	for lastVal != 499 {
+		select {
+		case e := <-fw.Updates():
+			v := -1
+			if e != nil {
+				fmt.Sscan(string(e.Value()), &v)
+			}
+			if e == nil || e.Revision() <= lastRev || v <= lastVal {
+				_ = fw.Stop()
+				return fail("update after value %d (revision %d): %v", lastVal, lastRev, e)
+			}
+			lastRev, lastVal = e.Revision(), v
+			updates++
+		case <-time.After(wait):
+			_ = fw.Stop()
+			return fail("watcher stopped at value %d of 499", lastVal)
+		}
+	}
+	_ = fw.Stop()
+	r.note("the watcher saw %d of 500 quick updates", updates)
+
 	r.at("small bucket: empty Keys, max value size, TTL")
 	_ = js.DeleteKeyValue("CONF_TTL")
 	ttl, err := js.CreateKeyValue(&nats.KeyValueConfig{Bucket: "CONF_TTL", TTL: 500 * time.Millisecond, MaxValueSize: 8, Storage: nats.MemoryStorage})
