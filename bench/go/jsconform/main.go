@@ -2700,6 +2700,22 @@ func checkObj(r *run) error {
 		return fail("ObjectStoreNames does not list CONFOBJ")
 	}
 
+	r.at("2,000 small chunks")
+	small := data[:1000*1000]
+	si0, err := obs.Put(&nats.ObjectMeta{Name: "chunky.bin", Opts: &nats.ObjectMetaOptions{ChunkSize: 500}}, bytes.NewReader(small))
+	if err != nil {
+		return err
+	}
+	if si0.Chunks != 2000 {
+		return fail("1 MB in 500-byte chunks made %d chunks", si0.Chunks)
+	}
+	if got, err := obs.GetBytes("chunky.bin"); err != nil || !bytes.Equal(got, small) {
+		return fail("GetBytes of the 2,000-chunk object: %d bytes, %v", len(got), err)
+	}
+	if err = obs.Delete("chunky.bin"); err != nil {
+		return err
+	}
+
 	r.at("small object")
 	if _, err = obs.PutString("small.txt", "hello"); err != nil {
 		return err
