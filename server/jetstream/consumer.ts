@@ -10,7 +10,7 @@ import type { InternalClient, InternalMsg, InternalSubscription } from "../route
 import type { Advisories } from "./advisories.js";
 import type { JsonObject } from "./config.js";
 import { consumerConfigJSON, DELETE_WAIT_DEFAULT_NS, filtersOf, isDurable, type ConsumerConfig } from "./consumer-config.js";
-import { tsToRFC3339, type NsClock, type StoredMsg } from "./store.js";
+import { rfc3339ToNs, tsToRFC3339, type NsClock, type StoredMsg } from "./store.js";
 import type { Stream } from "./stream.js";
 
 /** Status lines and headers exactly as nats-server writes them. */
@@ -114,8 +114,14 @@ export class Consumer {
   private activityTimer: NodeJS.Timeout | null = null;
   private hbTimer: NodeJS.Timeout | null = null;
   private lastPushSent = Date.now();
-  /** Push flow control: bytes sent since the last flow-control reply, and whether one is due. */
+  /**
+   * Push flow control, as nats-server: bytes sent and not yet covered by a flow-control reply;
+   * the window, which starts at 1/16 of FC_MAX_PENDING and doubles with each reply (slow
+   * start); the outstanding request's reply subject and the bytes it covers.
+   */
   private fcPending = 0;
+  private fcWindow = FC_MAX_PENDING / 16;
+  private fcCovers = 0;
   private fcOutstanding = "";
   private fcSeq = 0;
   private persistScheduled = false;
@@ -175,11 +181,11 @@ export class Consumer {
       this.subs.push({ sid: "", unsubscribe: stop });
       if (this.config.idle_heartbeat > 0) {
         const every = Math.max(1, Math.floor(this.config.idle_heartbeat / 1e6));
-        this.hbTimer = setInterval(() => this.pushHeartbeat(every), every);
-        this.hbTimer.unref();
+        this.scheduleHeartbeat(every, every);
       }
     }
-    if (!isDurable(this.config)) {
+    // Ephemerals always time out (5 s by default); durables only with an inactive_threshold.
+    if (!isDurable(this.config) || this.config.inactive_threshold > 0) {
       const thresholdMs = Math.max(1, Math.floor((this.config.inactive_threshold || DELETE_WAIT_DEFAULT_NS) / 1e6));
       this.activityTimer = setInterval(() => this.checkActivity(thresholdMs), Math.min(thresholdMs, 1000));
       this.activityTimer.unref();
@@ -211,7 +217,7 @@ export class Consumer {
         this.sseq = this.config.opt_start_seq;
         break;
       case "by_start_time": {
-        const t = BigInt(Date.parse(this.config.opt_start_time ?? "")) * 1_000_000n;
+        const t = rfc3339ToNs(this.config.opt_start_time ?? "") ?? 0n;
         let seq = st.last_seq + 1;
         for (let m = store.loadNextMsg("", st.first_seq); m !== null; m = store.loadNextMsg("", m.seq + 1)) {
           if (m.ts >= t) { seq = m.seq; break; }
@@ -378,18 +384,21 @@ export class Consumer {
       wr.expiry = setTimeout(() => this.expire(wr), Math.max(1, Math.floor(req.expiresNs / 1e6)));
       wr.expiry.unref();
     }
-    if (req.hbNs > 0) {
-      const every = Math.max(1, Math.floor(req.hbNs / 1e6));
-      wr.hb = setInterval(() => {
-        if (Date.now() - wr.lastSent >= every) {
-          wr.lastSent = Date.now();
-          this.status(wr.reply, "100 Idle Heartbeat", `${Hdr.LastConsumer}: ${this.dseq - 1}\r\n${Hdr.LastStream}: ${this.sseq - 1}\r\n`);
-        }
-      }, every);
-      wr.hb.unref();
-    }
+    if (req.hbNs > 0) this.scheduleRequestHeartbeat(wr, Math.max(1, Math.floor(req.hbNs / 1e6)));
     this.waiting.push(wr);
     this.deliverLoop();
+  }
+
+  /** A pull request's heartbeat, `every` ms after the last thing sent to it (as the push one). */
+  private scheduleRequestHeartbeat(wr: PullRequest, every: number, inMs = every): void {
+    wr.hb = setTimeout(() => {
+      const idle = Date.now() - wr.lastSent;
+      if (idle < every) return this.scheduleRequestHeartbeat(wr, every, every - idle);
+      wr.lastSent = Date.now();
+      this.status(wr.reply, "100 Idle Heartbeat", `${Hdr.LastConsumer}: ${this.dseq - 1}\r\n${Hdr.LastStream}: ${this.sseq - 1}\r\n`);
+      this.scheduleRequestHeartbeat(wr, every);
+    }, inMs);
+    wr.hb.unref();
   }
 
   private expire(wr: PullRequest): void {
@@ -400,7 +409,7 @@ export class Consumer {
 
   private clearRequest(wr: PullRequest): void {
     if (wr.expiry !== null) clearTimeout(wr.expiry);
-    if (wr.hb !== null) clearInterval(wr.hb);
+    if (wr.hb !== null) clearTimeout(wr.hb);
     wr.expiry = wr.hb = null;
   }
 
@@ -480,7 +489,7 @@ export class Consumer {
         wr = this.waiting[0]!;
       } else {
         if (!ic.hasInterest(this.config.deliver_subject)) return;
-        if (this.config.flow_control && this.fcPending >= FC_MAX_PENDING) return;
+        if (this.config.flow_control && this.fcPending > this.fcWindow) return;
       }
       const next = this.nextMsg();
       if (next === null) {
@@ -649,8 +658,13 @@ export class Consumer {
     if (!this.isPull) {
       this.lastPushSent = nowMs;
       if (this.config.flow_control) {
-        this.fcPending += msgSize(sm);
-        if (this.fcPending >= FC_MAX_PENDING / 2 && this.fcOutstanding === "") this.sendFlowControl();
+        const size = msgSize(sm);
+        this.fcPending += size;
+        if (this.fcOutstanding === "") {
+          if (this.fcPending > this.fcWindow / 2) this.sendFlowControl();
+        } else if (this.fcPending - this.fcCovers >= this.fcWindow) {
+          this.fcCovers += size;
+        }
       }
     }
     if (this.ackNone) {
@@ -671,6 +685,22 @@ export class Consumer {
 
   // ---- push: heartbeats and flow control --------------------------------------------------------
 
+  /**
+   * A heartbeat goes out `every` ms after the last push, as nats-server's reset timer does; a
+   * fixed interval let up to twice that pass, which nats.go (checking every 2 heartbeats)
+   * could take for an inactive consumer. The timer is re-aimed when it fires, not per message.
+   */
+  private scheduleHeartbeat(every: number, inMs: number): void {
+    this.hbTimer = setTimeout(() => {
+      if (this.closed) return;
+      const idle = Date.now() - this.lastPushSent;
+      if (idle < every) return this.scheduleHeartbeat(every, every - idle);
+      this.pushHeartbeat(every);
+      this.scheduleHeartbeat(every, every);
+    }, inMs);
+    this.hbTimer.unref();
+  }
+
   private pushHeartbeat(everyMs: number): void {
     if (this.closed || Date.now() - this.lastPushSent < everyMs) return;
     if (!this.host.ic.hasInterest(this.config.deliver_subject)) return;
@@ -682,6 +712,7 @@ export class Consumer {
 
   private sendFlowControl(): void {
     this.fcOutstanding = `$JS.FC.${this.stream.name}.${this.name}.${(++this.fcSeq).toString(36)}`;
+    this.fcCovers = this.fcPending;
     this.host.ic.publish(this.config.deliver_subject, Buffer.alloc(0), {
       reply: this.fcOutstanding, headers: Buffer.from("NATS/1.0 100 FlowControl Request\r\n\r\n"),
     });
@@ -690,7 +721,9 @@ export class Consumer {
   private onFlowControlReply(m: InternalMsg): void {
     if (m.subject !== this.fcOutstanding) return;
     this.fcOutstanding = "";
-    this.fcPending = 0;
+    this.fcWindow = Math.min(this.fcWindow * 2, FC_MAX_PENDING);
+    this.fcPending = Math.max(0, this.fcPending - this.fcCovers);
+    this.fcCovers = 0;
     this.kick();
   }
 

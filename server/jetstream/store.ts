@@ -214,14 +214,31 @@ export class NsClock {
     const ms = Date.now();
     if (ms - this.anchoredAt > 60_000 || ms < this.anchoredAt) {
       this.anchoredAt = ms;
-      this.wallNs = BigInt(ms) * 1_000_000n;
       this.hrAnchor = process.hrtime.bigint();
+      // Date.now() is truncated to the ms, which left every timestamp up to 1 ms behind the
+      // wall clock: a client's "now" (a by_start_time consumer's start, say) could come after
+      // a message stored later. performance's clock has µs resolution; kept inside the ms
+      // Date.now() says, so a stepped wall clock still wins.
+      const fineMs = Math.min(Math.max(performance.timeOrigin + performance.now(), ms), ms + 0.999);
+      this.wallNs = BigInt(Math.round(fineMs * 1000)) * 1000n;
     }
     let t = this.wallNs + (process.hrtime.bigint() - this.hrAnchor);
     if (t <= this.last) t = this.last + 1n;
     this.last = t;
     return t;
   }
+}
+
+/**
+ * Nanoseconds since the epoch of an RFC3339 time with up to 9 fractional digits (Date.parse
+ * alone drops everything past the ms); NaN-parsing input gives null.
+ */
+export function rfc3339ToNs(s: string): bigint | null {
+  const m = /^([^.]*)\.(\d+)(.*)$/.exec(s);
+  const ms = Date.parse(m === null ? s : m[1]! + m[3]!);
+  if (Number.isNaN(ms)) return null;
+  const frac = m === null ? 0n : BigInt((m[2]! + "000000000").slice(0, 9));
+  return BigInt(ms) * 1_000_000n + frac;
 }
 
 /** RFC3339 with nanoseconds, as Go's time.Time marshals to JSON; 0n is Go's zero time. */

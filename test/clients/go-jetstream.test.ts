@@ -1,0 +1,130 @@
+// nats.go's JetStream API (Debian's nats.go 1.22: the legacy nc.JetStream() context, KV and
+// object store) against gnat, through the checks in bench/go/jsconform. The same program runs
+// against nats-server -js below: a check failing on gnat and passing there is a gnat bug, one
+// failing on both is a bug in the check.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startServer, type Server } from "../../server/index.js";
+import { NATS_SERVER, SKIP_REASON, freePort, waitForPort } from "../differential/harness.js";
+
+const SRC = join(import.meta.dirname, "../../bench/go/jsconform");
+const NATS_GO = "/usr/share/gocode/src/github.com/nats-io/nats.go";
+const goBin = spawnSync("sh", ["-c", "command -v go"], { encoding: "utf8" }).stdout.trim();
+const why = !goBin ? "go is not installed (apt-get install golang-go)" : !existsSync(NATS_GO) ? "nats.go is not installed (apt-get install golang-github-nats-io-go-nats-dev)" : "";
+if (why) console.warn(`\n*** SKIPPING the nats.go JetStream tests: ${why} ***\n`);
+
+const CHECKS = ["stream", "pull", "push", "queue", "ordered", "kv", "obj", "workqueue", "listing"] as const;
+
+interface CheckResult {
+  check: string;
+  ok: boolean;
+  detail: string;
+  ms: number;
+}
+
+let bin = "";
+let binDir = "";
+beforeAll(() => {
+  if (why) return;
+  binDir = mkdtempSync(join(tmpdir(), "gnat-jsconform-"));
+  bin = join(binDir, "jsconform");
+  const env = { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "", GOPROXY: "off", GOTOOLCHAIN: "local", GOCACHE: join(tmpdir(), "gnat-jsconform-gocache") };
+  const r = spawnSync(goBin, ["build", "-o", bin, "."], { cwd: SRC, env, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`go build failed:\n${r.stderr}`);
+}, 120_000);
+afterAll(() => {
+  if (binDir) rmSync(binDir, { recursive: true, force: true });
+});
+
+/** Run one check against a port; resolves with its JSON line. */
+function runCheck(port: number, check: string): Promise<CheckResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ["-port", String(port), "-check", check, "-timeout", "30s"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("close", () => {
+      const line = out.trim().split("\n").pop() ?? "";
+      try {
+        resolve(JSON.parse(line) as CheckResult);
+      } catch {
+        reject(new Error(`no result from jsconform ${check}: ${out}${err}`));
+      }
+    });
+  });
+}
+
+describe.skipIf(why !== "")("nats.go JetStream against gnat", () => {
+  let server: Server;
+  let storeDir = "";
+  beforeAll(async () => {
+    storeDir = mkdtempSync(join(tmpdir(), "gnat-gojs-"));
+    server = await startServer({ host: "127.0.0.1", port: 0, jetstream: true, storeDir, noLog: true });
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (storeDir) rmSync(storeDir, { recursive: true, force: true });
+  });
+
+  test.each(CHECKS)("%s: every step works through nats.go", async (check) => {
+    const r = await runCheck(server.port, check);
+    expect(r.check).toBe(check);
+    expect(r.ok, r.detail).toBe(true);
+  }, 60_000);
+
+  test("restart: streams, a half-consumed durable, KV and objects are back after a restart on the same store", async () => {
+    const before = await runCheck(server.port, "restart1");
+    expect(before.ok, before.detail).toBe(true);
+    const port = server.port;
+    await server.close();
+    server = await startServer({ host: "127.0.0.1", port, jetstream: true, storeDir, noLog: true });
+    const after = await runCheck(server.port, "restart2");
+    expect(after.ok, after.detail).toBe(true);
+  }, 60_000);
+});
+
+describe.skipIf(why !== "" || NATS_SERVER === null)(`nats.go JetStream against nats-server -js (differential${NATS_SERVER === null ? `: ${SKIP_REASON}` : ""})`, () => {
+  let port = 0;
+  let dir = "";
+  let stop: (signal?: NodeJS.Signals) => Promise<void> = async () => {};
+  async function startNats(): Promise<void> {
+    const child = spawn(NATS_SERVER!, ["-js", "-sd", dir, "-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    await waitForPort(port, child, () => stderr);
+    stop = async (signal = "SIGKILL") => {
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill(signal);
+      await exited;
+    };
+  }
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "nats-gojs-"));
+    port = await freePort();
+    await startNats();
+  });
+  afterAll(async () => {
+    await stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test.each(CHECKS)("%s: the check passes on the reference server", async (check) => {
+    const r = await runCheck(port, check);
+    expect(r.check).toBe(check);
+    expect(r.ok, r.detail).toBe(true);
+  }, 60_000);
+
+  test("restart: the check passes across a restart of the reference server", async () => {
+    const before = await runCheck(port, "restart1");
+    expect(before.ok, before.detail).toBe(true);
+    await stop("SIGTERM");
+    await startNats();
+    const after = await runCheck(port, "restart2");
+    expect(after.ok, after.detail).toBe(true);
+  }, 60_000);
+});

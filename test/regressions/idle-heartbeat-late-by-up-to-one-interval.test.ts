@@ -1,0 +1,108 @@
+// Regression: a push consumer's idle heartbeat came anywhere between one and two idle_heartbeat
+// intervals after its last message (a fixed interval timer that skipped a tick when the consumer
+// had pushed within it). nats-server resets its heartbeat timer on each delivery, so the
+// heartbeat comes one interval after; nats.go checks for activity every two intervals and could
+// report an active consumer as inactive. Found by a nats.go probe next to bench/go/jsconform
+// (max heartbeat gap 200 ms at idle_heartbeat 100 ms; nats-server ~104 ms). Pull requests with an
+// idle_heartbeat had the same timer; nats-server sends theirs one interval after the last message.
+import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
+import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { startServer, type Server } from "../../server/index.js";
+import { tempDir } from "../jetstream/helpers.js";
+
+const store = tempDir("gnat-hbgap-");
+let server: Server;
+let nc: NatsConnection;
+beforeAll(async () => {
+  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
+  nc = await connect({ servers: server.url });
+});
+afterAll(async () => {
+  await nc.close();
+  await server.close();
+  store.remove();
+});
+
+test("the idle heartbeat comes one interval after the last message, not up to two", async () => {
+  const jsm = await jetstreamManager(nc);
+  const js = jsm.jetstream();
+  await jsm.streams.add({ name: "HBG", subjects: ["hbg"], storage: "memory" });
+  const every = 200;
+  let next: ((kind: "msg" | "hb", at: number) => void) | null = null;
+  nc.subscribe("hbg.deliver", {
+    callback: (_err, m) => {
+      const at = performance.now();
+      const kind = m.headers?.code === 100 ? "hb" : "msg";
+      next?.(kind, at);
+    },
+  });
+  const wait = (kind: "msg" | "hb"): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${kind}`)), 5000);
+      next = (k, at) => {
+        if (k !== kind) return;
+        clearTimeout(timer);
+        next = null;
+        resolve(at);
+      };
+    });
+  await jsm.consumers.add("HBG", { durable_name: "hbg", deliver_subject: "hbg.deliver", ack_policy: AckPolicy.None, idle_heartbeat: every * 1e6 });
+  await wait("hb");
+  const gaps: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    // Publish at some phase of the heartbeat cycle, then time the next heartbeat.
+    await new Promise((r) => setTimeout(r, 37 * (round + 1)));
+    const got = wait("msg");
+    await js.publish("hbg", "x");
+    const t0 = await got;
+    const t1 = await wait("hb");
+    gaps.push(Math.round(t1 - t0));
+  }
+  for (const g of gaps) {
+    expect(g, `gaps ${gaps.join(", ")} ms`).toBeGreaterThanOrEqual(every - 15);
+    expect(g, `gaps ${gaps.join(", ")} ms`).toBeLessThan(every * 1.3);
+  }
+});
+
+test("a pull request's idle heartbeat comes one interval after its last message", async () => {
+  const jsm = await jetstreamManager(nc);
+  const js = jsm.jetstream();
+  await jsm.streams.add({ name: "HBP", subjects: ["hbp"], storage: "memory" });
+  await jsm.consumers.add("HBP", { durable_name: "hbp", ack_policy: AckPolicy.None });
+  const every = 200;
+  const inbox = createInbox();
+  let next: ((kind: "msg" | "hb", at: number) => void) | null = null;
+  nc.subscribe(inbox, {
+    callback: (_err, m) => {
+      const at = performance.now();
+      next?.(m.headers?.code === 100 ? "hb" : "msg", at);
+    },
+  });
+  const wait = (kind: "msg" | "hb"): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${kind}`)), 5000);
+      next = (k, at) => {
+        if (k !== kind) return;
+        clearTimeout(timer);
+        next = null;
+        resolve(at);
+      };
+    });
+  const first = wait("hb");
+  nc.publish("$JS.API.CONSUMER.MSG.NEXT.HBP.hbp", JSON.stringify({ batch: 10, expires: 20e9, idle_heartbeat: every * 1e6 }), { reply: inbox });
+  await first;
+  const gaps: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    await new Promise((r) => setTimeout(r, 37 * (round + 1)));
+    const got = wait("msg");
+    await js.publish("hbp", "x");
+    const t0 = await got;
+    const t1 = await wait("hb");
+    gaps.push(Math.round(t1 - t0));
+  }
+  for (const g of gaps) {
+    expect(g, `gaps ${gaps.join(", ")} ms`).toBeGreaterThanOrEqual(every - 15);
+    expect(g, `gaps ${gaps.join(", ")} ms`).toBeLessThan(every * 1.3);
+  }
+});
