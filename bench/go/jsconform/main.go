@@ -1238,6 +1238,43 @@ func pullMore(r *run) error {
 		return fail("the waiting Fetch ended with %v, want a timeout", err)
 	}
 
+	r.at("a Fetch from a connection that closed stops counting in num_waiting")
+	ncGone, err := nats.Connect(r.nc.ConnectedUrl(), nats.NoReconnect())
+	if err != nil {
+		return err
+	}
+	jsGone, err := ncGone.JetStream(nats.MaxWait(wait))
+	if err != nil {
+		ncGone.Close()
+		return err
+	}
+	subGone, err := jsGone.PullSubscribe("conf.pull2.none", "MW", nats.Bind("CONF_PULL2", "MW"))
+	if err != nil {
+		ncGone.Close()
+		return err
+	}
+	go func() { _, _ = subGone.Fetch(1, nats.MaxWait(20*time.Second)) }()
+	if err := eventually("the Fetch waiting", func() (bool, string, error) {
+		ci, err := js.ConsumerInfo("CONF_PULL2", "MW")
+		if err != nil {
+			return false, "", err
+		}
+		return ci.NumWaiting == 1, fmt.Sprintf("num_waiting %d", ci.NumWaiting), nil
+	}); err != nil {
+		ncGone.Close()
+		return err
+	}
+	ncGone.Close()
+	if err := eventually("num_waiting back to 0", func() (bool, string, error) {
+		ci, err := js.ConsumerInfo("CONF_PULL2", "MW")
+		if err != nil {
+			return false, "", err
+		}
+		return ci.NumWaiting == 0, fmt.Sprintf("num_waiting %d", ci.NumWaiting), nil
+	}); err != nil {
+		return err
+	}
+
 	r.at("a waiting Fetch learns its consumer was deleted")
 	if _, err := js.AddConsumer("CONF_PULL2", &nats.ConsumerConfig{Durable: "GONE", AckPolicy: nats.AckExplicitPolicy, FilterSubject: "conf.pull2.none"}); err != nil {
 		return err
