@@ -1332,6 +1332,11 @@ func pullMore(r *run) error {
 	if len(msgs) != 5 {
 		return fail("ephemeral pull Fetch(10) over 5 gave %d", len(msgs))
 	}
+	for i, m := range msgs {
+		if md, _ := m.Metadata(); md.NumPending != uint64(4-i) {
+			return fail("filtered ephemeral: message %d has num_pending %d, want %d", i, md.NumPending, 4-i)
+		}
+	}
 	info, err := eph.ConsumerInfo()
 	if err != nil {
 		return err
