@@ -661,6 +661,33 @@ func streamMore(r *run) error {
 	}
 	r.note("max_bytes 1000 keeps %d messages, %d bytes", si.State.Msgs, si.State.Bytes)
 
+	r.at("stored bytes as nats-server counts them")
+	for _, st := range []nats.StorageType{nats.FileStorage, nats.MemoryStorage} {
+		if _, err = addStream(r, &nats.StreamConfig{Name: "CONF_SIZE", Subjects: []string{"conf.size.>"}, Storage: st}); err != nil {
+			return err
+		}
+		if _, err = js.Publish("conf.size.a", make([]byte, 10)); err != nil {
+			return err
+		}
+		hm := nats.NewMsg("conf.size.a")
+		hm.Header.Set("X", "y")
+		hm.Data = make([]byte, 10)
+		if _, err = js.PublishMsg(hm); err != nil {
+			return err
+		}
+		si, err = js.StreamInfo("CONF_SIZE")
+		if err != nil {
+			return err
+		}
+		// File records: 22 + subject + data + 8, plus 4 + headers; memory: subject + headers
+		// + data + 16 (nats-server's fileStoreMsgSize and memStoreMsgSize).
+		want := map[nats.StorageType]uint64{nats.FileStorage: 51 + 73, nats.MemoryStorage: 37 + 55}[st]
+		if si.State.Bytes != want {
+			return fail("%v stream with two small messages holds %d bytes, want %d", st, si.State.Bytes, want)
+		}
+		_ = js.DeleteStream("CONF_SIZE")
+	}
+
 	r.at("AddStream again, same config")
 	if _, err = js.AddStream(&nats.StreamConfig{Name: "CONF_LIMITS", Subjects: []string{"conf.limits.>"}, MaxMsgs: 2, Discard: nats.DiscardNew, MaxMsgSize: 16, Storage: nats.MemoryStorage}); err != nil {
 		return fail("AddStream of an existing stream with the same config: %v", err)
