@@ -301,6 +301,8 @@ export class Consumer {
   }
 
   infoJSON(serverName: string): JsonObject {
+    // num_waiting counts live requests only, as nats-server's info (processWaiting first).
+    if (this.isPull) this.dropDeadRequests();
     const delivered: JsonObject = { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1 };
     if (this.lastDelivered !== 0) delivered.last_active = tsToRFC3339(BigInt(this.lastDelivered) * 1_000_000n);
     const ackFloor: JsonObject = { consumer_seq: this.adflr, stream_seq: this.asflr };

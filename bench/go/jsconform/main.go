@@ -661,6 +661,33 @@ func streamMore(r *run) error {
 	}
 	r.note("max_bytes 1000 keeps %d messages, %d bytes", si.State.Msgs, si.State.Bytes)
 
+	r.at("stored bytes as nats-server counts them")
+	for _, st := range []nats.StorageType{nats.FileStorage, nats.MemoryStorage} {
+		if _, err = addStream(r, &nats.StreamConfig{Name: "CONF_SIZE", Subjects: []string{"conf.size.>"}, Storage: st}); err != nil {
+			return err
+		}
+		if _, err = js.Publish("conf.size.a", make([]byte, 10)); err != nil {
+			return err
+		}
+		hm := nats.NewMsg("conf.size.a")
+		hm.Header.Set("X", "y")
+		hm.Data = make([]byte, 10)
+		if _, err = js.PublishMsg(hm); err != nil {
+			return err
+		}
+		si, err = js.StreamInfo("CONF_SIZE")
+		if err != nil {
+			return err
+		}
+		// File records: 22 + subject + data + 8, plus 4 + headers; memory: subject + headers
+		// + data + 16 (nats-server's fileStoreMsgSize and memStoreMsgSize).
+		want := map[nats.StorageType]uint64{nats.FileStorage: 51 + 73, nats.MemoryStorage: 37 + 55}[st]
+		if si.State.Bytes != want {
+			return fail("%v stream with two small messages holds %d bytes, want %d", st, si.State.Bytes, want)
+		}
+		_ = js.DeleteStream("CONF_SIZE")
+	}
+
 	r.at("AddStream again, same config")
 	if _, err = js.AddStream(&nats.StreamConfig{Name: "CONF_LIMITS", Subjects: []string{"conf.limits.>"}, MaxMsgs: 2, Discard: nats.DiscardNew, MaxMsgSize: 16, Storage: nats.MemoryStorage}); err != nil {
 		return fail("AddStream of an existing stream with the same config: %v", err)
@@ -1238,6 +1265,43 @@ func pullMore(r *run) error {
 		return fail("the waiting Fetch ended with %v, want a timeout", err)
 	}
 
+	r.at("a Fetch from a connection that closed stops counting in num_waiting")
+	ncGone, err := nats.Connect(r.nc.ConnectedUrl(), nats.NoReconnect())
+	if err != nil {
+		return err
+	}
+	jsGone, err := ncGone.JetStream(nats.MaxWait(wait))
+	if err != nil {
+		ncGone.Close()
+		return err
+	}
+	subGone, err := jsGone.PullSubscribe("conf.pull2.none", "MW", nats.Bind("CONF_PULL2", "MW"))
+	if err != nil {
+		ncGone.Close()
+		return err
+	}
+	go func() { _, _ = subGone.Fetch(1, nats.MaxWait(20*time.Second)) }()
+	if err := eventually("the Fetch waiting", func() (bool, string, error) {
+		ci, err := js.ConsumerInfo("CONF_PULL2", "MW")
+		if err != nil {
+			return false, "", err
+		}
+		return ci.NumWaiting == 1, fmt.Sprintf("num_waiting %d", ci.NumWaiting), nil
+	}); err != nil {
+		ncGone.Close()
+		return err
+	}
+	ncGone.Close()
+	if err := eventually("num_waiting back to 0", func() (bool, string, error) {
+		ci, err := js.ConsumerInfo("CONF_PULL2", "MW")
+		if err != nil {
+			return false, "", err
+		}
+		return ci.NumWaiting == 0, fmt.Sprintf("num_waiting %d", ci.NumWaiting), nil
+	}); err != nil {
+		return err
+	}
+
 	r.at("a waiting Fetch learns its consumer was deleted")
 	if _, err := js.AddConsumer("CONF_PULL2", &nats.ConsumerConfig{Durable: "GONE", AckPolicy: nats.AckExplicitPolicy, FilterSubject: "conf.pull2.none"}); err != nil {
 		return err
@@ -1294,6 +1358,11 @@ func pullMore(r *run) error {
 	}
 	if len(msgs) != 5 {
 		return fail("ephemeral pull Fetch(10) over 5 gave %d", len(msgs))
+	}
+	for i, m := range msgs {
+		if md, _ := m.Metadata(); md.NumPending != uint64(4-i) {
+			return fail("filtered ephemeral: message %d has num_pending %d, want %d", i, md.NumPending, 4-i)
+		}
 	}
 	info, err := eph.ConsumerInfo()
 	if err != nil {
