@@ -61,6 +61,9 @@ describe.skipIf(why !== "")("nats.go over TLS", () => {
   test("fails without a client certificate under verify", async () => {
     const r = await run(verifying, false);
     expect(r.status).toBe(1);
-    expect(r.out).toMatch(/^error: .*certificate required/);
+    // TLS 1.3: the server's alert and its close race the client's first write, so nats.go
+    // reports either the alert or the write it could not make. Either way, no connection.
+    expect(r.out).toMatch(/^error: .*(certificate required|broken pipe|connection reset)/);
+    expect(r.out).not.toMatch(/^ok/);
   });
 });

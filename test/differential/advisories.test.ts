@@ -9,6 +9,9 @@ import { type JetStreamPair, NATS_SERVER, SKIP_REASON, startJetStreamPair } from
 async function scenario(nc: NatsConnection): Promise<string[]> {
   const out: string[] = [];
   const sub = nc.subscribe("$JS.EVENT.ADVISORY.>");
+  // The last advisory of the scenario; nats-server sends it from another goroutine, sometimes late.
+  let lastSeen!: () => void;
+  const last = new Promise<void>((r) => (lastSeen = r));
   const reading = (async () => {
     for await (const m of sub) {
       if (m.subject === "$JS.EVENT.ADVISORY.API") continue;
@@ -19,6 +22,7 @@ async function scenario(nc: NatsConnection): Promise<string[]> {
         return `${k}:${JSON.stringify(v)}`;
       });
       out.push(`${m.subject} ${shown.join(" ")}`);
+      if (m.subject === "$JS.EVENT.ADVISORY.STREAM.DELETED.S") lastSeen();
     }
   })();
   await nc.flush();
@@ -35,7 +39,8 @@ async function scenario(nc: NatsConnection): Promise<string[]> {
   await jsm.consumers.add("S", { durable_name: "E", ack_policy: AckPolicy.Explicit });
   await jsm.streams.delete("S");
   await nc.flush();
-  await new Promise((r) => setTimeout(r, 200));
+  await Promise.race([last, new Promise((r) => setTimeout(r, 5000))]);
+  await nc.flush();
   sub.unsubscribe();
   await reading;
   return out;
