@@ -3,12 +3,11 @@
 // anchored on Date.now(), truncated to the ms), and opt_start_time was read with Date.parse, which
 // drops everything past the ms. nats-server stamps and compares in ns. Found by
 // bench/go/jsconform's push check (nats.go: StartTime(time.Now()), publish, nothing delivered).
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import { expect, test } from "vitest";
 import { NsClock, rfc3339ToNs } from "../../server/jetstream/store.js";
-import { tempDir } from "../jetstream/helpers.js";
+import { jetStreamSuite } from "../jetstream/helpers.js";
 
 /** The wall clock in ns from performance's µs-resolution clock (a Go client's time.Now()). */
 const fineNowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
@@ -36,18 +35,8 @@ test("an RFC3339 time keeps its nanoseconds", () => {
   expect(rfc3339ToNs("not a time")).toBeNull();
 });
 
-const store = tempDir("gnat-starttime-");
-let server: Server;
 let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
-  nc = await connect({ servers: server.url });
-});
-afterAll(async () => {
-  await nc.close();
-  await server.close();
-  store.remove();
-});
+jetStreamSuite("gnat-starttime-", (t) => { nc = t.nc; });
 
 test("a consumer starting at the time taken just before a publish gets that message", async () => {
   const jsm = await jetstreamManager(nc);

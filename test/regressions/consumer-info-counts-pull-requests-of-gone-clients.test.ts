@@ -5,22 +5,13 @@
 // 0 on nats-server).
 import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "../jetstream/helpers.js";
+import { expect, test } from "vitest";
+import type { Server } from "../../server/index.js";
+import { jetStreamSuite } from "../jetstream/helpers.js";
 
-const store = tempDir("gnat-deadwait-");
-let server: Server;
 let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
-  nc = await connect({ servers: server.url });
-});
-afterAll(async () => {
-  await nc.close();
-  await server.close();
-  store.remove();
-});
+let server: Server;
+jetStreamSuite("gnat-deadwait-", (t) => { nc = t.nc; server = t.server; });
 
 test("num_waiting leaves out a pull request whose requester stopped listening", async () => {
   const jsm = await jetstreamManager(nc);

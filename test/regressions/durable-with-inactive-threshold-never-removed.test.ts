@@ -2,24 +2,13 @@
 // were timed out. nats-server (2.9 on) removes a durable too once it has been inactive for its
 // inactive_threshold, and one without a threshold never. Found by bench/go/jsconform's pull
 // check (nats.go: AddConsumer{Durable, InactiveThreshold}, ConsumerInfo never said not found).
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "../jetstream/helpers.js";
+import { expect, test } from "vitest";
+import { jetStreamSuite } from "../jetstream/helpers.js";
 
-const store = tempDir("gnat-durable-idle-");
-let server: Server;
 let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
-  nc = await connect({ servers: server.url });
-});
-afterAll(async () => {
-  await nc.close();
-  await server.close();
-  store.remove();
-});
+jetStreamSuite("gnat-durable-idle-", (t) => { nc = t.nc; });
 
 test("an unused durable with an inactive_threshold is removed; one without stays", async () => {
   const jsm = await jetstreamManager(nc);

@@ -5,24 +5,13 @@
 // report an active consumer as inactive. Found by a nats.go probe next to bench/go/jsconform
 // (max heartbeat gap 200 ms at idle_heartbeat 100 ms; nats-server ~104 ms). Pull requests with an
 // idle_heartbeat had the same timer; nats-server sends theirs one interval after the last message.
-import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
+import { createInbox, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "../jetstream/helpers.js";
+import { expect, test } from "vitest";
+import { jetStreamSuite } from "../jetstream/helpers.js";
 
-const store = tempDir("gnat-hbgap-");
-let server: Server;
 let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
-  nc = await connect({ servers: server.url });
-});
-afterAll(async () => {
-  await nc.close();
-  await server.close();
-  store.remove();
-});
+jetStreamSuite("gnat-hbgap-", (t) => { nc = t.nc; });
 
 test("the idle heartbeat comes one interval after the last message, not up to two", async () => {
   const jsm = await jetstreamManager(nc);

@@ -3,24 +3,13 @@
 // JsFlowControlMaxPending): it asks once more than 1 MiB is unanswered, stops at 2 MiB, and
 // doubles the window with each reply. Found by bench/go/jsconform's push check (nats.go saw no
 // flow-control request over 5,000 messages of 1 KiB; nats-server sent them).
-import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "../jetstream/helpers.js";
+import { expect, test } from "vitest";
+import { jetStreamSuite } from "../jetstream/helpers.js";
 
-const store = tempDir("gnat-fcwindow-");
-let server: Server;
 let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
-  nc = await connect({ servers: server.url });
-});
-afterAll(async () => {
-  await nc.close();
-  await server.close();
-  store.remove();
-});
+jetStreamSuite("gnat-fcwindow-", (t) => { nc = t.nc; });
 
 test("a flow-controlled push consumer asks after 1 MiB, stalls at the 2 MiB window, and resumes on the reply", async () => {
   const jsm = await jetstreamManager(nc);
