@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { parseArgs, programName, UsageError } from "../../server/flags.js";
+import { ensureBuilt } from "./process-kit.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const CLI = join(root, "dist/server/cli.js");
@@ -13,7 +14,7 @@ const children: ChildProcess[] = [];
 
 beforeAll(() => {
   // npm test builds first; a lone `vitest run` may not have.
-  if (!existsSync(CLI)) spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+  ensureBuilt();
 }, 120_000);
 
 afterEach(() => {

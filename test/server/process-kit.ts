@@ -11,7 +11,9 @@ export const CLI = join(root, "dist/server/cli.js");
 
 /** npm test builds first; a lone `vitest run` may not have. */
 export function ensureBuilt(): void {
-  if (!existsSync(CLI)) spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+  // npm run build, not a bare tsc: it also makes cli.js executable (the nats-server symlink test
+  // runs it directly) and copies the dashboard.
+  if (!existsSync(CLI)) spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
 }
 
 export interface ServerProcess {

@@ -1,7 +1,7 @@
 // TLS from flags and config files, read as nats-server reads them; and the gnat command serving
 // TLS end to end.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -9,6 +9,7 @@ import { connect } from "@nats-io/transport-node";
 import { loadConfigFile } from "../../server/config.js";
 import { buildOptions, parseArgs } from "../../server/flags.js";
 import { makeTestCerts, type TestCerts } from "../helpers/certs.js";
+import { ensureBuilt } from "./process-kit.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const CLI = join(root, "dist/server/cli.js");
@@ -18,7 +19,7 @@ let dir: string;
 beforeAll(() => {
   certs = makeTestCerts();
   dir = mkdtempSync(join(tmpdir(), "gnat-tls-conf-"));
-  if (!existsSync(CLI)) spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+  ensureBuilt();
 }, 120_000);
 afterAll(() => certs.cleanup());
 
