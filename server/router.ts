@@ -297,32 +297,25 @@ export class InternalClient implements Client {
     public noResponders: boolean) {}
 
   subscribe(subject: string, handler: InternalHandler, opts: { queue?: string; max?: number } = {}): InternalSubscription {
-    const wire = toWire(subject);
-    if (!isValidSubject(wire)) throw new Error(`invalid subject: ${subject}`);
-    const sub = new Subscription(this, wire, opts.queue ? toWire(opts.queue) : "", String(this.nextSid++));
-    if (opts.max !== undefined && opts.max > 0) sub.max = opts.max;
-    this.handlers.set(sub, handler);
-    this.router.subscribe(sub);
-    return {
-      sid: sub.sid,
-      unsubscribe: () => {
-        this.handlers.delete(sub);
-        this.router.unsubscribe(sub);
-      },
-    };
+    return this.add(this.handlers, handler, subject, opts);
   }
 
   /** subscribe() for a RawInternalHandler: no InternalMsg, no copies. */
   subscribeRaw(subject: string, handler: RawInternalHandler): InternalSubscription {
+    return this.add(this.rawHandlers, handler, subject, {});
+  }
+
+  private add<H>(handlers: Map<Subscription, H>, handler: H, subject: string, opts: { queue?: string; max?: number }): InternalSubscription {
     const wire = toWire(subject);
     if (!isValidSubject(wire)) throw new Error(`invalid subject: ${subject}`);
-    const sub = new Subscription(this, wire, "", String(this.nextSid++));
-    this.rawHandlers.set(sub, handler);
+    const sub = new Subscription(this, wire, opts.queue ? toWire(opts.queue) : "", String(this.nextSid++));
+    if (opts.max !== undefined && opts.max > 0) sub.max = opts.max;
+    handlers.set(sub, handler);
     this.router.subscribe(sub);
     return {
       sid: sub.sid,
       unsubscribe: () => {
-        this.rawHandlers.delete(sub);
+        handlers.delete(sub);
         this.router.unsubscribe(sub);
       },
     };
@@ -430,10 +423,10 @@ export class InternalClient implements Client {
 
   close(): void {
     this.closed = true;
-    for (const sub of this.handlers.keys()) this.router.unsubscribe(sub);
-    this.handlers.clear();
-    for (const sub of this.rawHandlers.keys()) this.router.unsubscribe(sub);
-    this.rawHandlers.clear();
+    for (const subs of [this.handlers, this.rawHandlers]) {
+      for (const sub of subs.keys()) this.router.unsubscribe(sub);
+      subs.clear();
+    }
     this.stall.clear();
     this.wake();
   }

@@ -2,17 +2,14 @@
 // generator in bench/go/loadgen: a client from another runtime, publishing as fast as it can.
 // The symptom that started the flow-control work: gnat cut off subscribers that were reading and
 // lost most of the messages; nats-server delivered all of them.
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { buildGo, goMissing } from "./go-build.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
 
 const SRC = join(import.meta.dirname, "../../bench/go/loadgen");
-const NATS_GO = "/usr/share/gocode/src/github.com/nats-io/nats.go";
-const goBin = spawnSync("sh", ["-c", "command -v go"], { encoding: "utf8" }).stdout.trim();
-const why = !goBin ? "go is not installed (apt-get install golang-go)" : !existsSync(NATS_GO) ? "nats.go is not installed (apt-get install golang-github-nats-io-go-nats-dev)" : "";
+const why = goMissing;
 if (why) console.warn(`\n*** SKIPPING the nats.go tests: ${why} ***\n`);
 
 interface GenResult {
@@ -31,11 +28,7 @@ let bin = "";
 let server: Server;
 beforeAll(async () => {
   if (why) return;
-  const dir = mkdtempSync(join(tmpdir(), "gnat-go-"));
-  bin = join(dir, "loadgen");
-  const env = { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "", GOPROXY: "off", GOTOOLCHAIN: "local", GOCACHE: join(tmpdir(), "gnat-loadgen-gocache") };
-  const r = spawnSync(goBin, ["build", "-o", bin, "."], { cwd: SRC, env, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`go build failed:\n${r.stderr}`);
+  bin = buildGo(SRC, "loadgen");
   // A 2 MiB byte budget (64 MiB by default) makes "behind for a while" happen within a short
   // run: before flow control, these runs lost 40-80% of their messages to cut-off subscribers.
   server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, maxPending: 2 * 1024 * 1024 });

@@ -2,18 +2,17 @@
 // object store) against gnat, through the checks in bench/go/jsconform. The same program runs
 // against nats-server -js below: a check failing on gnat and passing there is a gnat bug, one
 // failing on both is a bug in the check.
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { buildGo, goMissing } from "./go-build.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
 import { NATS_SERVER, SKIP_REASON, freePort, waitForPort } from "../differential/harness.js";
 
 const SRC = join(import.meta.dirname, "../../bench/go/jsconform");
-const NATS_GO = "/usr/share/gocode/src/github.com/nats-io/nats.go";
-const goBin = spawnSync("sh", ["-c", "command -v go"], { encoding: "utf8" }).stdout.trim();
-const why = !goBin ? "go is not installed (apt-get install golang-go)" : !existsSync(NATS_GO) ? "nats.go is not installed (apt-get install golang-github-nats-io-go-nats-dev)" : "";
+const why = goMissing;
 if (why) console.warn(`\n*** SKIPPING the nats.go JetStream tests: ${why} ***\n`);
 
 const CHECKS = ["stream", "pull", "push", "queue", "ordered", "kv", "obj", "workqueue", "listing"] as const;
@@ -26,17 +25,12 @@ interface CheckResult {
 }
 
 let bin = "";
-let binDir = "";
 beforeAll(() => {
   if (why) return;
-  binDir = mkdtempSync(join(tmpdir(), "gnat-jsconform-"));
-  bin = join(binDir, "jsconform");
-  const env = { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "", GOPROXY: "off", GOTOOLCHAIN: "local", GOCACHE: join(tmpdir(), "gnat-jsconform-gocache") };
-  const r = spawnSync(goBin, ["build", "-o", bin, "."], { cwd: SRC, env, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`go build failed:\n${r.stderr}`);
+  bin = buildGo(SRC, "jsconform");
 }, 120_000);
 afterAll(() => {
-  if (binDir) rmSync(binDir, { recursive: true, force: true });
+  if (bin) rmSync(dirname(bin), { recursive: true, force: true });
 });
 
 /** Run one check against a port; resolves with its JSON line. */

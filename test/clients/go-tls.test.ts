@@ -1,17 +1,14 @@
 // nats.go (Debian's) over TLS against gnat: Go's crypto/tls on the other end, with a CA, with a
 // client certificate under verify, and without one.
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { buildGo, goMissing } from "./go-build.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
 import { makeTestCerts, type TestCerts } from "../helpers/certs.js";
 
 const SRC = join(import.meta.dirname, "go-tls");
-const NATS_GO = "/usr/share/gocode/src/github.com/nats-io/nats.go";
-const goBin = spawnSync("sh", ["-c", "command -v go"], { encoding: "utf8" }).stdout.trim();
-const why = !goBin ? "go is not installed (apt-get install golang-go)" : !existsSync(NATS_GO) ? "nats.go is not installed (apt-get install golang-github-nats-io-go-nats-dev)" : "";
+const why = goMissing;
 if (why) console.warn(`\n*** SKIPPING the nats.go TLS tests: ${why} ***\n`);
 
 let bin = "";
@@ -21,10 +18,7 @@ let verifying: Server;
 beforeAll(async () => {
   if (why) return;
   certs = makeTestCerts();
-  bin = join(mkdtempSync(join(tmpdir(), "gnat-go-tls-")), "client");
-  const env = { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "", GOPROXY: "off", GOTOOLCHAIN: "local", GOCACHE: join(tmpdir(), "gnat-loadgen-gocache") };
-  const r = spawnSync(goBin, ["build", "-o", bin, "."], { cwd: SRC, env, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`go build failed:\n${r.stderr}`);
+  bin = buildGo(SRC, "client");
   const tls = { certFile: certs.server.cert, keyFile: certs.server.key, caFile: certs.ca };
   plain = await startServer({ host: "127.0.0.1", port: 0, noLog: true, tls });
   verifying = await startServer({ host: "127.0.0.1", port: 0, noLog: true, tls: { ...tls, verify: true } });
