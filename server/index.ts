@@ -239,6 +239,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       syncIntervalMs: o.syncInterval,
       syncAlways: o.syncAlways,
       serverName: this.serverName,
+      flushOutbound: this.flushAll,
       log: this.log,
       clientInfo: (cid) => {
         const c = this.clients.get(cid);

@@ -3,11 +3,11 @@
 // and its timers (ack wait, request expiry, heartbeats, ephemeral inactivity). Semantics follow
 // nats-server's consumer.go; it reaches the router only through the account's internal client.
 
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, rmSync } from "node:fs";
 import { subjectMatches, toWire } from "../../protocol/subject.js";
 import type { InternalClient, InternalMsg, InternalSubscription } from "../router.js";
 import type { Advisories } from "./advisories.js";
+import { StateFile } from "./state-file.js";
 import type { JsonObject } from "./config.js";
 import { consumerConfigJSON, DELETE_WAIT_DEFAULT_NS, filtersOf, isDurable, type ConsumerConfig } from "./consumer-config.js";
 import { rfc3339ToNs, tsToRFC3339, type NsClock, type StoredMsg } from "./store.js";
@@ -25,6 +25,13 @@ const Hdr = {
 /** nats-server JsFlowControlMaxPending. */
 const FC_MAX_PENDING = 32 * 1024 * 1024;
 
+/**
+ * A pull batch is written out as it is built: after its first EARLY_FLUSH messages and then
+ * every FLUSH_EVERY, rather than all at the end of the read that asked for it.
+ */
+const EARLY_FLUSH = 16;
+const FLUSH_EVERY = 64;
+
 /** What a consumer needs from its account. */
 export interface ConsumerHost {
   readonly ic: InternalClient;
@@ -37,6 +44,8 @@ export interface ConsumerHost {
   readonly ackLatency: ((stream: string, consumer: string, seconds: number) => void) | null;
   /** sync_interval: always — state written for a confirmed ack is fsynced too. */
   readonly syncAlways: boolean;
+  /** Write what connections have queued now, not at the end of this read (see deliverLoop). */
+  flushOutbound(): void;
 }
 
 interface Pending {
@@ -78,6 +87,8 @@ interface PersistedConsumer {
 
 /** Longest a durable's state waits to be written after a change (see persist). */
 const PERSIST_EVERY_MS = 50;
+/** Where state lived before state-file.ts (one JSON file renamed into place): still read. */
+const LEGACY_STATE = "state.json";
 
 export class Consumer {
   /** Next stream sequence to look at, next consumer sequence to give. */
@@ -89,7 +100,7 @@ export class Consumer {
   /** Stream seq → times redelivered (nats-server rdc). */
   private readonly rdc = new Map<number, number>();
   /** Redelivery queue, stream seqs in order. */
-  private rdq: number[] = [];
+  private readonly rdq = new RedeliveryQueue();
   /** last_per_subject: the last seqs still to deliver before resuming at sseq. */
   private lss: number[] | null = null;
   private waiting: PullRequest[] = [];
@@ -475,6 +486,7 @@ export class Consumer {
     // are in ms, and one pass of this loop takes well under a millisecond per 64 messages.
     let now = Date.now();
     let sinceClock = 0;
+    let sent = 0;
     while (!this.closed) {
       if (ic.stalled) {
         // A receiver is behind: wait for it rather than flood it.
@@ -530,6 +542,10 @@ export class Consumer {
         now = Date.now();
       }
       this.deliver(sm, dc, wr !== null ? wr.reply : this.config.deliver_subject, now);
+      // A pull batch goes out as it is built, so the requester works on its first messages while
+      // the rest are read (nats-server's writer goroutine sends as it goes; the end-of-read flush
+      // alone held a batch of 500 back ~0.5 ms). Push runs keep the big writes.
+      if (wr !== null && (++sent === EARLY_FLUSH || sent % FLUSH_EVERY === 0)) this.host.flushOutbound();
       if (wr !== null) {
         wr.d++;
         wr.n--;
@@ -557,7 +573,7 @@ export class Consumer {
   private nextMsg(): { sm: StoredMsg; dc: number } | null {
     const store = this.stream.store;
     while (this.rdq.length > 0) {
-      const seq = this.rdq.shift()!;
+      const seq = this.rdq.shift();
       const dc = (this.rdc.get(seq) ?? 0) + 2;
       const p = this.pending.get(seq);
       if (p === undefined) continue;
@@ -830,8 +846,7 @@ export class Consumer {
   }
 
   private removeFromRdq(seq: number): void {
-    const i = this.rdq.indexOf(seq);
-    if (i >= 0) this.rdq.splice(i, 1);
+    this.rdq.remove(seq);
   }
 
   /** nats-server processNak: redeliver now, or after the delay given. */
@@ -861,7 +876,7 @@ export class Consumer {
         return;
       }
     }
-    if (!this.rdq.includes(sseq)) this.rdq.push(sseq);
+    if (!this.rdq.has(sseq)) this.rdq.push(sseq);
   }
 
   /** One timer for the earliest ack deadline; expired messages go to the redelivery queue. */
@@ -874,7 +889,7 @@ export class Consumer {
     if (this.closed || this.pending.size === 0) return;
     if (next !== undefined && this.ackTimer !== null && this.ackTimerAt <= next) return;
     let earliest = Infinity;
-    for (const [seq, p] of this.pending) if (p.deadline < earliest && !this.rdq.includes(seq)) earliest = p.deadline;
+    for (const [seq, p] of this.pending) if (p.deadline < earliest && !this.rdq.has(seq)) earliest = p.deadline;
     if (earliest === Infinity) return;
     if (this.ackTimer !== null && this.ackTimerAt <= earliest) return;
     if (this.ackTimer !== null) clearTimeout(this.ackTimer);
@@ -891,7 +906,7 @@ export class Consumer {
     let gaveUp = false;
     const max = this.config.max_deliver;
     for (const [seq, p] of this.pending) {
-      if (p.deadline > now || this.rdq.includes(seq)) continue;
+      if (p.deadline > now || this.rdq.has(seq)) continue;
       const delivered = (this.rdc.get(seq) ?? 0) + 1;
       if (max > 0 && delivered >= max) {
         // As nats-server's checkPending: given up on at its last ack deadline, not at the next
@@ -912,7 +927,7 @@ export class Consumer {
       this.persist();
     }
     expired.sort((a, b) => a - b);
-    this.rdq.push(...expired);
+    for (const seq of expired) this.rdq.push(seq);
     this.armAckTimer();
     if (expired.length > 0 || gaveUp) this.kick();
   }
@@ -962,6 +977,7 @@ export class Consumer {
   }
 
   private confirms: string[] = [];
+  private stateFile: StateFile | null = null;
   private confirmScheduled = false;
 
   /** Write the state file; false when it could not be written. */
@@ -977,15 +993,12 @@ export class Consumer {
       lss: this.lss,
     };
     try {
-      mkdirSync(this.dir, { recursive: true });
-      const tmp = join(this.dir, "state.json.tmp");
-      // Renamed into place: a crash leaves the old state or the new, never half of one.
-      writeFileSync(tmp, JSON.stringify(st));
-      if (sync) {
-        const fd = openSync(tmp, "r+");
-        try { fsyncSync(fd); } finally { closeSync(fd); }
+      if (this.stateFile === null) {
+        mkdirSync(this.dir, { recursive: true });
+        this.stateFile = new StateFile(this.dir, LEGACY_STATE);
       }
-      renameSync(tmp, join(this.dir, "state.json"));
+      // Two slots written in turn: a crash leaves the old state or the new, never half of one.
+      this.stateFile.write(JSON.stringify(st), sync);
       return true;
     } catch (e) {
       this.host.warn(`JetStream consumer '$G > ${this.stream.name} > ${this.name}' could not save its state: ${(e as Error).message}`);
@@ -1006,7 +1019,60 @@ export class Consumer {
 
   /** Read a durable's persisted state from its directory. */
   static readState(dir: string): PersistedConsumer {
-    return JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as PersistedConsumer;
+    const text = StateFile.read(dir, LEGACY_STATE);
+    if (text === null) throw new Error("no state file");
+    return JSON.parse(text) as PersistedConsumer;
+  }
+}
+
+/**
+ * The redelivery queue: stream seqs in the order they became due, each at most once. Membership
+ * is a set lookup (a NAK and the ack timer ask it per message); taking from the front moves an
+ * index, not the array.
+ */
+export class RedeliveryQueue {
+  private seqs: number[] = [];
+  private head = 0;
+  private readonly members = new Set<number>();
+
+  get length(): number {
+    return this.seqs.length - this.head;
+  }
+
+  has(seq: number): boolean {
+    return this.members.has(seq);
+  }
+
+  push(seq: number): void {
+    this.members.add(seq);
+    this.seqs.push(seq);
+  }
+
+  /** Put back at the front (a delivery that could not be sent). */
+  unshift(seq: number): void {
+    this.members.add(seq);
+    if (this.head > 0) this.seqs[--this.head] = seq;
+    else this.seqs.unshift(seq);
+  }
+
+  /** The first seq; only when length > 0. */
+  shift(): number {
+    const seq = this.seqs[this.head++]!;
+    this.members.delete(seq);
+    if (this.head === this.seqs.length) {
+      this.seqs = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.seqs.length) {
+      this.seqs = this.seqs.slice(this.head);
+      this.head = 0;
+    }
+    return seq;
+  }
+
+  remove(seq: number): void {
+    if (!this.members.delete(seq)) return;
+    const i = this.seqs.indexOf(seq, this.head);
+    if (i >= 0) this.seqs.splice(i, 1);
   }
 }
 

@@ -40,6 +40,12 @@ export interface JetStreamOptions {
    * account, which has none (reported as -1). maxMemory / maxStore above already include them.
    */
   accountLimits?: { maxMemory: number; maxStore: number; maxStreams: number; maxConsumers: number };
+  /**
+   * Hand what connections have queued to their sockets now (the server's end-of-read flush, run
+   * early). A consumer calls it a few messages into a long delivery run so the receiver starts
+   * on the batch while the rest is built.
+   */
+  flushOutbound?: () => void;
   /** Test hook handed to every file store: fail a write(2) as a full disk would. */
   writeFault?: (bytes: number) => Error | null;
 }
@@ -109,6 +115,10 @@ export class JetStream implements StreamHost, ConsumerHost {
 
   get serverName(): string {
     return this.opts.serverName;
+  }
+
+  flushOutbound(): void {
+    this.opts.flushOutbound?.();
   }
 
   get syncAlways(): boolean {

@@ -1,5 +1,7 @@
 // JetStream consumers driven by the official clients (@nats-io/jetstream v3, @nats-io/kv and
 // nats v2) against gnat in-process, over real sockets.
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import {
   AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, ReplayPolicy, type JetStreamClient, type JetStreamManager, type JsMsg,
@@ -8,6 +10,7 @@ import { Kvm } from "@nats-io/kv";
 import { AckPolicy as AckPolicyV2, connect as connectV2, consumerOpts, createInbox } from "nats";
 import { describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
+import { StateFile } from "../../server/jetstream/state-file.js";
 import { jetStreamSuite, tempDir } from "./helpers.js";
 
 let server: Server;
@@ -107,6 +110,28 @@ describe("pull consumers", () => {
     expect(ci.delivered).toMatchObject({ consumer_seq: 3, stream_seq: 3 });
     expect(ci.num_pending).toBe(2);
     expect(ci.num_ack_pending).toBe(0);
+  });
+
+  test("a big batch is written out while it is built, not only when the request's read ends", async () => {
+    await jsm.streams.add({ name: "S", subjects: ["s.>"] });
+    for (let i = 0; i < 300; i++) js.publish("s.a", `m${i}`);
+    await nc.flush();
+    while ((await jsm.streams.info("S")).state.messages < 300) await nc.flush();
+    await jsm.consumers.add("S", { durable_name: "D", ack_policy: AckPolicy.None });
+    const c = await js.consumers.get("S", "D");
+    // Count the server's writes of queued output (its end-of-read flush, or one run early).
+    const flush = server.flushDirty.bind(server);
+    let flushes = 0;
+    server.flushDirty = () => { flushes++; flush(); };
+    try {
+      const seqs: number[] = [];
+      for await (const m of await c.fetch({ max_messages: 300, expires: 2000 })) seqs.push(m.seq);
+      expect(seqs).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    } finally {
+      server.flushDirty = flush;
+    }
+    // After the first 16 messages and every 64th (16, 64, 128, 192, 256), then the end of the read.
+    expect(flushes).toBeGreaterThanOrEqual(6);
   });
 
   test("next waits for a message published later", async () => {
@@ -453,6 +478,42 @@ describe("durable state on file streams", () => {
       expect(ci.num_pending).toBe(2);
       const next = (await (await jetstream(c2).consumers.get("F", "D")).next({ expires: 1000 }))!;
       expect(next.seq).toBe(3);
+    } finally {
+      await c2.close();
+      await s.close();
+      dir.remove();
+    }
+  });
+
+  test("a durable saved in the older layout (one state.json) resumes from it", async () => {
+    const dir = tempDir("gnat-jscons-legacy-");
+    let s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+    let c2 = await connect({ servers: s.url });
+    try {
+      const m2 = await jetstreamManager(c2);
+      await m2.streams.add({ name: "F", subjects: ["f.>"] });
+      const j2 = jetstream(c2);
+      for (let i = 0; i < 3; i++) await j2.publish("f.x", `v${i}`);
+      await m2.consumers.add("F", { durable_name: "D", ack_policy: AckPolicy.Explicit });
+      await (await (await j2.consumers.get("F", "D")).next({ expires: 1000 }))!.ackAck();
+      await c2.close();
+      await s.close();
+      // Rewrite the saved state as the layout before the two slots had it.
+      const cdir = join(dir.dir, "jetstream", "$G", "streams", "F", "obj", "D");
+      const text = StateFile.read(cdir)!;
+      for (const f of readdirSync(cdir)) rmSync(join(cdir, f));
+      writeFileSync(join(cdir, "state.json"), text);
+
+      s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+      c2 = await connect({ servers: s.url });
+      const ci = await (await jetstreamManager(c2)).consumers.info("F", "D");
+      expect(ci.ack_floor).toMatchObject({ consumer_seq: 1, stream_seq: 1 });
+      expect(ci.num_pending).toBe(2);
+      const next = (await (await jetstream(c2).consumers.get("F", "D")).next({ expires: 1000 }))!;
+      expect(next.seq).toBe(2);
+      await next.ackAck();
+      expect(existsSync(join(cdir, "state.json"))).toBe(false);
+      expect(JSON.parse(StateFile.read(cdir)!)).toMatchObject({ ack_floor: { stream_seq: 2 } });
     } finally {
       await c2.close();
       await s.close();
