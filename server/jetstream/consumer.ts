@@ -114,6 +114,11 @@ export class Consumer {
   private replayTimer: NodeJS.Timeout | null = null;
   private awaitingDrain = false;
   private closed = false;
+
+  /** Closed or deleted: it takes no more acks or requests. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
   /**
    * Wall-clock ms of the last delivery and ack: read on every message, so a plain Date.now()
    * rather than the ns clock; info reports them as RFC3339 like nats-server's last_active.
@@ -505,12 +510,12 @@ export class Consumer {
         if (!ic.hasInterest(this.config.deliver_subject)) return;
         if (this.config.flow_control && this.fcPending > this.fcWindow) return;
       }
-      const next = this.nextMsg();
-      if (next === null) {
+      const sm = this.nextMsg();
+      if (sm === null) {
         this.endOfStream();
         return;
       }
-      const { sm, dc } = next;
+      const dc = this.nextDc;
       if (dc === 1 && this.config.replay_policy === "original" && this.replayHold(sm)) {
         this.unget(sm.seq, dc);
         return;
@@ -569,8 +574,14 @@ export class Consumer {
     }
   }
 
-  /** The next message to deliver and its delivery count (nats-server getNextMsg). */
-  private nextMsg(): { sm: StoredMsg; dc: number } | null {
+  /** Delivery count of the message nextMsg returned last. */
+  private nextDc = 1;
+
+  /**
+   * The next message to deliver (nats-server getNextMsg); its delivery count is left in nextDc
+   * (no result object per delivery).
+   */
+  private nextMsg(): StoredMsg | null {
     const store = this.stream.store;
     while (this.rdq.length > 0) {
       const seq = this.rdq.shift();
@@ -591,7 +602,8 @@ export class Consumer {
         continue;
       }
       this.rdc.set(seq, dc - 1);
-      return { sm, dc };
+      this.nextDc = dc;
+      return sm;
     }
     if (!this.ackNone && this.config.max_ack_pending > 0 && this.pending.size >= this.config.max_ack_pending) return null;
     if (this.lss !== null) {
@@ -600,7 +612,8 @@ export class Consumer {
         const sm = store.loadMsg(seq);
         if (sm !== null) {
           if (this.lss.length === 0) this.lss = null;
-          return { sm, dc: 1 };
+          this.nextDc = 1;
+          return sm;
         }
       }
       this.lss = null;
@@ -616,7 +629,8 @@ export class Consumer {
     }
     if (sm === null) return null;
     this.sseq = sm.seq + 1;
-    return { sm, dc: 1 };
+    this.nextDc = 1;
+    return sm;
   }
 
   /** Undo nextMsg for a message that could not be sent. */

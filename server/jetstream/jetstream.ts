@@ -97,9 +97,20 @@ export class JetStream implements StreamHost, ConsumerHost {
     if (n === 8) i = 1;
     else if (n >= 10) i = 3;
     else return;
-    const stream = fromWire(subject.slice(dots[i]! + 1, dots[i + 1]!));
-    const c = this.streams.get(stream)?.consumers.get(fromWire(subject.slice(dots[i + 1]! + 1, dots[i + 2]!)));
-    if (c === undefined) return;
+    let c: Consumer | undefined;
+    const last = this.lastAck;
+    if (n === 8 && last !== null && !last.isClosed && subject.startsWith(this.lastAckPrefix)) {
+      // The same consumer as the ack before (a busy consumer's acks come in runs): no slices.
+      c = last;
+    } else {
+      const stream = fromWire(subject.slice(dots[i]! + 1, dots[i + 1]!));
+      c = this.streams.get(stream)?.consumers.get(fromWire(subject.slice(dots[i + 1]! + 1, dots[i + 2]!)));
+      if (c === undefined) return;
+      if (n === 8) {
+        this.lastAck = c;
+        this.lastAckPrefix = subject.slice(0, dots[i + 2]! + 1);
+      }
+    }
     const dc = decimalAt(subject, dots[i + 2]! + 1, dots[i + 3]!);
     const sseq = decimalAt(subject, dots[i + 3]! + 1, dots[i + 4]!);
     const dseq = decimalAt(subject, dots[i + 4]! + 1, dots[i + 5]!);
@@ -108,6 +119,9 @@ export class JetStream implements StreamHost, ConsumerHost {
   }
 
   private readonly ackDots = new Int32Array(12);
+  /** The consumer the last 9-token ack named, and that ack's `$JS.ACK.<stream>.<consumer>.`. */
+  private lastAck: Consumer | null = null;
+  private lastAckPrefix = "";
 
   get streamsDir(): string {
     return join(this.opts.storeDir, "jetstream", this.account, "streams");

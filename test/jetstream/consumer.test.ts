@@ -134,6 +134,34 @@ describe("pull consumers", () => {
     expect(flushes).toBeGreaterThanOrEqual(6);
   });
 
+  test("acks find their consumer when two consumers' acks alternate and after one is deleted and made again", async () => {
+    await jsm.streams.add({ name: "S", subjects: ["s.>"] });
+    await publish("s.a", 4);
+    for (const d of ["A", "B"]) await jsm.consumers.add("S", { durable_name: d, ack_policy: AckPolicy.Explicit });
+    const [a, b] = [await js.consumers.get("S", "A"), await js.consumers.get("S", "B")];
+    const fetched = async (c: typeof a, n: number): Promise<JsMsg[]> => {
+      const out: JsMsg[] = [];
+      for await (const m of await c.fetch({ max_messages: n, expires: 2000 })) out.push(m);
+      return out;
+    };
+    const ma = await fetched(a, 2);
+    const mb = await fetched(b, 2);
+    await ma[0]!.ackAck();
+    await mb[0]!.ackAck();
+    await ma[1]!.ackAck();
+    expect((await jsm.consumers.info("S", "A")).ack_floor.stream_seq).toBe(2);
+    expect((await jsm.consumers.info("S", "B")).ack_floor.stream_seq).toBe(1);
+    // A made again under the same name: acks go to the new one, not the deleted object.
+    await jsm.consumers.delete("S", "A");
+    await jsm.consumers.add("S", { durable_name: "A", ack_policy: AckPolicy.Explicit });
+    const again = await fetched(await js.consumers.get("S", "A"), 1);
+    expect(again[0]!.seq).toBe(1);
+    expect(await again[0]!.ackAck()).toBe(true);
+    const ci = await jsm.consumers.info("S", "A");
+    expect(ci.ack_floor.stream_seq).toBe(1);
+    expect(ci.num_ack_pending).toBe(0);
+  });
+
   test("next waits for a message published later", async () => {
     await jsm.streams.add({ name: "S", subjects: ["s.>"] });
     await jsm.consumers.add("S", { durable_name: "D", ack_policy: AckPolicy.Explicit });
