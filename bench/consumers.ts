@@ -5,7 +5,7 @@
 // durable consumers on one stream cost each server. Everything goes to 127.0.0.1, every run is
 // bounded by a message count and a timeout, and every message is checked to arrive.
 //
-//   npm run bench:consumers -- [--quick] [--rounds N] [--write]
+//   npm run bench:consumers -- [--quick] [--rounds N] [--scenarios pull,push,…] [--no-warmup] [--write]
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +25,7 @@ const value = (n: string): string | undefined => {
 };
 const QUICK = flag("quick");
 const ROUNDS = Number(value("rounds") ?? (QUICK ? 1 : 3));
+const WARMUP = !flag("no-warmup");
 const N = QUICK ? 20_000 : 100_000;
 const CONSUMERS = 1_000;
 const PAYLOAD = new Uint8Array(128).fill(120);
@@ -203,6 +204,18 @@ async function main(): Promise<void> {
   const only = value("scenarios")?.split(",");
   const results: Result[] = [];
   for (const sc of SCENARIOS.filter((x) => !only || only.some((o) => x.name.includes(o)))) {
+    // One untimed run against each server first: this client's own JIT warm-up would otherwise
+    // land on whichever server is measured first (each measured run gets a fresh server anyway).
+    if (WARMUP) {
+      for (const kind of ["nats", "gnat"] as Kind[]) {
+        const s = await start(kind, natsServer);
+        try {
+          await sc.run(s);
+        } finally {
+          stop(s);
+        }
+      }
+    }
     for (let round = 0; round < ROUNDS; round++) {
       for (const kind of (round % 2 === 0 ? ["gnat", "nats"] : ["nats", "gnat"]) as Kind[]) {
         const s = await start(kind, natsServer);
@@ -222,7 +235,8 @@ async function main(): Promise<void> {
   };
   const rows = [
     `Date: ${new Date().toISOString()}; ${version}; node ${process.version}; ${ROUNDS} round(s), ${N} messages of 128 B per run (redelivery: ${N / 4})`,
-    `Command: npm run bench:consumers --${QUICK ? " --quick" : ""} --rounds ${ROUNDS}`,
+    `Command: npm run bench:consumers --${QUICK ? " --quick" : ""} --rounds ${ROUNDS}${WARMUP ? "" : " --no-warmup"}${only ? ` --scenarios ${only.join(",")}` : ""}`,
+    WARMUP ? "Each scenario starts with one untimed run against each server (it warms the client, not the servers: every run gets a fresh server)." : "No warm-up runs.",
     "",
     "| scenario | server | msgs/s (median) | ratio to nats-server | server CPU ticks | notes |",
     "|---|---|---:|---:|---:|---|",
