@@ -480,7 +480,12 @@ describe("work queue", () => {
 });
 
 describe("durable state on file streams", () => {
-  test("delivered, ack floor and pending survive a restart", async () => {
+  /**
+   * Stream F with `n` messages and durable D on a file store; `before` works it, the server
+   * restarts on the same directory (`between` runs while it is down) and `after` checks it.
+   */
+  async function acrossRestart(n: number, before: (c: NatsConnection) => Promise<void>,
+    after: (c: NatsConnection) => Promise<void>, between: (dir: string) => void = () => {}): Promise<void> {
     const dir = tempDir("gnat-jscons-restart-");
     let s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
     let c2 = await connect({ servers: s.url });
@@ -488,17 +493,28 @@ describe("durable state on file streams", () => {
       const m2 = await jetstreamManager(c2);
       await m2.streams.add({ name: "F", subjects: ["f.>"] });
       const j2 = jetstream(c2);
-      for (let i = 0; i < 4; i++) await j2.publish("f.x", `v${i}`);
+      for (let i = 0; i < n; i++) await j2.publish("f.x", `v${i}`);
       await m2.consumers.add("F", { durable_name: "D", ack_policy: AckPolicy.Explicit });
-      const c = await j2.consumers.get("F", "D");
-      const a = (await c.next({ expires: 1000 }))!;
-      await a.ackAck();
-      (await c.next({ expires: 1000 }))!; // delivered, not acked
+      await before(c2);
       await c2.close();
       await s.close();
-
+      between(dir.dir);
       s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
       c2 = await connect({ servers: s.url });
+      await after(c2);
+    } finally {
+      await c2.close();
+      await s.close();
+      dir.remove();
+    }
+  }
+
+  test("delivered, ack floor and pending survive a restart", async () => {
+    await acrossRestart(4, async (c2) => {
+      const c = await jetstream(c2).consumers.get("F", "D");
+      await (await c.next({ expires: 1000 }))!.ackAck();
+      (await c.next({ expires: 1000 }))!; // delivered, not acked
+    }, async (c2) => {
       const ci = await (await jetstreamManager(c2)).consumers.info("F", "D");
       expect(ci.delivered).toMatchObject({ consumer_seq: 2, stream_seq: 2 });
       expect(ci.ack_floor).toMatchObject({ consumer_seq: 1, stream_seq: 1 });
@@ -506,34 +522,14 @@ describe("durable state on file streams", () => {
       expect(ci.num_pending).toBe(2);
       const next = (await (await jetstream(c2).consumers.get("F", "D")).next({ expires: 1000 }))!;
       expect(next.seq).toBe(3);
-    } finally {
-      await c2.close();
-      await s.close();
-      dir.remove();
-    }
+    });
   });
 
   test("a durable saved in the older layout (one state.json) resumes from it", async () => {
-    const dir = tempDir("gnat-jscons-legacy-");
-    let s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
-    let c2 = await connect({ servers: s.url });
-    try {
-      const m2 = await jetstreamManager(c2);
-      await m2.streams.add({ name: "F", subjects: ["f.>"] });
-      const j2 = jetstream(c2);
-      for (let i = 0; i < 3; i++) await j2.publish("f.x", `v${i}`);
-      await m2.consumers.add("F", { durable_name: "D", ack_policy: AckPolicy.Explicit });
-      await (await (await j2.consumers.get("F", "D")).next({ expires: 1000 }))!.ackAck();
-      await c2.close();
-      await s.close();
-      // Rewrite the saved state as the layout before the two slots had it.
-      const cdir = join(dir.dir, "jetstream", "$G", "streams", "F", "obj", "D");
-      const text = StateFile.read(cdir)!;
-      for (const f of readdirSync(cdir)) rmSync(join(cdir, f));
-      writeFileSync(join(cdir, "state.json"), text);
-
-      s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
-      c2 = await connect({ servers: s.url });
+    let cdir = "";
+    await acrossRestart(3, async (c2) => {
+      await (await (await jetstream(c2).consumers.get("F", "D")).next({ expires: 1000 }))!.ackAck();
+    }, async (c2) => {
       const ci = await (await jetstreamManager(c2)).consumers.info("F", "D");
       expect(ci.ack_floor).toMatchObject({ consumer_seq: 1, stream_seq: 1 });
       expect(ci.num_pending).toBe(2);
@@ -542,10 +538,13 @@ describe("durable state on file streams", () => {
       await next.ackAck();
       expect(existsSync(join(cdir, "state.json"))).toBe(false);
       expect(JSON.parse(StateFile.read(cdir)!)).toMatchObject({ ack_floor: { stream_seq: 2 } });
-    } finally {
-      await c2.close();
-      await s.close();
-      dir.remove();
-    }
+    }, (dir) => {
+      // Rewrite the saved state as the layout before the two slots had it.
+      cdir = join(dir, "jetstream", "$G", "streams", "F", "obj", "D");
+      const text = StateFile.read(cdir)!;
+      for (const f of readdirSync(cdir)) rmSync(join(cdir, f));
+      writeFileSync(join(cdir, "state.json"), text);
+    });
   });
 });
+
