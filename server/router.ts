@@ -1,7 +1,7 @@
 // Subscriptions, queue groups, fan-out, request-reply and no-responders. Socket clients and
 // internal (callback) clients are both `Client`s: the router neither knows nor cares which.
 import { decodeHeaders, encodeHeaders, NO_RESPONDERS, type MsgHeaders } from "../protocol/headers.js";
-import { fromWire, isValidLiteralSubject, isValidSubject, subjectMatches, toWire } from "../protocol/subject.js";
+import { fromWire, hasWildcard, isValidLiteralSubject, isValidSubject, subjectMatches, toWire } from "../protocol/subject.js";
 import { viewOf } from "../protocol/bytes.js";
 import { Sublist, type MatchResult } from "./sublist.js";
 import { ProducerStall } from "./outbound.js";
@@ -92,9 +92,16 @@ export class Router {
 
   subscribe(sub: Subscription): void {
     this.sublist.insert(sub);
-    if (this.interestWatchers.size === 0) return;
-    for (const [subject, cbs] of this.interestWatchers) {
-      if (subject === sub.subject || subjectMatches(sub.subject, subject)) for (const cb of cbs) cb();
+    const watchers = this.interestWatchers;
+    if (watchers.size === 0) return;
+    if (!hasWildcard(sub.subject)) {
+      // A literal subscription covers one watched subject at most: its own (no walk per SUB).
+      const cbs = watchers.get(sub.subject);
+      if (cbs !== undefined) for (const cb of [...cbs]) cb();
+      return;
+    }
+    for (const [subject, cbs] of watchers) {
+      if (subjectMatches(sub.subject, subject)) for (const cb of [...cbs]) cb();
     }
   }
 

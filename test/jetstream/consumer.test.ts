@@ -283,6 +283,30 @@ describe("pull consumers", () => {
   });
 });
 
+describe("push consumers", () => {
+  test("a push consumer starts when its deliver subject gets a subscriber later, by a literal or a wildcard", async () => {
+    await jsm.streams.add({ name: "S", subjects: ["s.>"] });
+    await publish("s.a", 3);
+    for (const [name, to] of [["lit", "deliver.lit"], ["w1", "deliver.x.1"], ["w2", "deliver.x.2"]] as const) {
+      // Durables: an ephemeral's activity check (once a second) would start it too, only later.
+      await jsm.consumers.add("S", { durable_name: name, deliver_subject: to, ack_policy: AckPolicy.None });
+    }
+    const got = (subject: string, n: number): Promise<string[]> => new Promise((resolve) => {
+      const seen: string[] = [];
+      nc.subscribe(subject, { callback: (_, m) => {
+        seen.push(`${m.subject}:${m.string()}`);
+        if (seen.length === n) resolve(seen);
+      } });
+    });
+    expect(await got("deliver.lit", 3)).toEqual(["s.a:m0", "s.a:m1", "s.a:m2"]);
+    // A literal subscriber starts only its own consumer.
+    expect((await jsm.consumers.info("S", "w1")).delivered.stream_seq).toBe(0);
+    const both = await got("deliver.x.*", 6);
+    expect(both.sort()).toEqual(["s.a:m0", "s.a:m0", "s.a:m1", "s.a:m1", "s.a:m2", "s.a:m2"]);
+    for (const name of ["w1", "w2"]) expect((await jsm.consumers.info("S", name)).delivered.stream_seq).toBe(3);
+  });
+});
+
 describe("replay policy", () => {
   test("original replays messages with the gaps they were stored with", async () => {
     await jsm.streams.add({ name: "REPLAY", subjects: ["replay.>"] });
