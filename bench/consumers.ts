@@ -5,7 +5,7 @@
 // durable consumers on one stream cost each server. Everything goes to 127.0.0.1, every run is
 // bounded by a message count and a timeout, and every message is checked to arrive.
 //
-//   npm run bench:consumers -- [--quick] [--rounds N] [--scenarios pull,push,…] [--no-warmup] [--write]
+//   npm run bench:consumers -- [--quick] [--rounds N] [--messages N] [--scenarios pull,push,…] [--no-warmup] [--write]
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +26,7 @@ const value = (n: string): string | undefined => {
 const QUICK = flag("quick");
 const ROUNDS = Number(value("rounds") ?? (QUICK ? 1 : 3));
 const WARMUP = !flag("no-warmup");
-const N = QUICK ? 20_000 : 100_000;
+const N = Number(value("messages") ?? (QUICK ? 20_000 : 100_000));
 const CONSUMERS = 1_000;
 const PAYLOAD = new Uint8Array(128).fill(120);
 
@@ -235,7 +235,7 @@ async function main(): Promise<void> {
   };
   const rows = [
     `Date: ${new Date().toISOString()}; ${version}; node ${process.version}; ${ROUNDS} round(s), ${N} messages of 128 B per run (redelivery: ${N / 4})`,
-    `Command: npm run bench:consumers --${QUICK ? " --quick" : ""} --rounds ${ROUNDS}${WARMUP ? "" : " --no-warmup"}${only ? ` --scenarios ${only.join(",")}` : ""}`,
+    `Command: npm run bench:consumers --${QUICK ? " --quick" : ""} --rounds ${ROUNDS}${value("messages") !== undefined ? ` --messages ${N}` : ""}${WARMUP ? "" : " --no-warmup"}${only ? ` --scenarios ${only.join(",")}` : ""}`,
     WARMUP ? "Each scenario starts with one untimed run against each server (it warms the client, not the servers: every run gets a fresh server)." : "No warm-up runs.",
     "",
     "| scenario | server | msgs/s (median) | ratio to nats-server | server CPU ticks | notes |",
