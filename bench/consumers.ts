@@ -56,6 +56,16 @@ function stop(s: Running): void {
   rmSync(s.dir, { recursive: true, force: true });
 }
 
+/** One run of a scenario on a fresh server of `kind`, stopped after. */
+async function runOn(kind: Kind, natsServer: string, run: (s: Running) => Promise<Result>): Promise<Result> {
+  const s = await start(kind, natsServer);
+  try {
+    return await run(s);
+  } finally {
+    stop(s);
+  }
+}
+
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -206,26 +216,12 @@ async function main(): Promise<void> {
   for (const sc of SCENARIOS.filter((x) => !only || only.some((o) => x.name.includes(o)))) {
     // One untimed run against each server first: this client's own JIT warm-up would otherwise
     // land on whichever server is measured first (each measured run gets a fresh server anyway).
-    if (WARMUP) {
-      for (const kind of ["nats", "gnat"] as Kind[]) {
-        const s = await start(kind, natsServer);
-        try {
-          await sc.run(s);
-        } finally {
-          stop(s);
-        }
-      }
-    }
+    if (WARMUP) for (const kind of ["nats", "gnat"] as Kind[]) await runOn(kind, natsServer, sc.run);
     for (let round = 0; round < ROUNDS; round++) {
       for (const kind of (round % 2 === 0 ? ["gnat", "nats"] : ["nats", "gnat"]) as Kind[]) {
-        const s = await start(kind, natsServer);
-        try {
-          const r = await sc.run(s);
-          results.push(r);
-          process.stderr.write(`  ${r.scenario} ${kind}: ${Math.round(r.msgsPerSec)}/s ${r.note}\n`);
-        } finally {
-          stop(s);
-        }
+        const r = await runOn(kind, natsServer, sc.run);
+        results.push(r);
+        process.stderr.write(`  ${r.scenario} ${kind}: ${Math.round(r.msgsPerSec)}/s ${r.note}\n`);
       }
     }
   }

@@ -97,11 +97,11 @@ export class Router {
     if (!hasWildcard(sub.subject)) {
       // A literal subscription covers one watched subject at most: its own (no walk per SUB).
       const cbs = watchers.get(sub.subject);
-      if (cbs !== undefined) for (const cb of [...cbs]) cb();
+      if (cbs !== undefined) for (const cb of cbs) cb();
       return;
     }
     for (const [subject, cbs] of watchers) {
-      if (subjectMatches(sub.subject, subject)) for (const cb of [...cbs]) cb();
+      if (subjectMatches(sub.subject, subject)) for (const cb of cbs) cb();
     }
   }
 

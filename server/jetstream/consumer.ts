@@ -550,8 +550,8 @@ export class Consumer {
       // A pull batch goes out as it is built, so the requester works on its first messages while
       // the rest are read (nats-server's writer goroutine sends as it goes; the end-of-read flush
       // alone held a batch of 500 back ~0.5 ms). Push runs keep the big writes.
-      if (wr !== null && (++sent === EARLY_FLUSH || sent % FLUSH_EVERY === 0)) this.host.flushOutbound();
       if (wr !== null) {
+        if (++sent === EARLY_FLUSH || sent % FLUSH_EVERY === 0) this.host.flushOutbound();
         wr.d++;
         wr.n--;
         wr.lastSent = now;
@@ -825,7 +825,7 @@ export class Consumer {
           }
         }
         this.rdc.delete(sseq);
-        this.removeFromRdq(sseq);
+        this.rdq.remove(sseq);
         break;
       }
       case "all": {
@@ -834,7 +834,7 @@ export class Consumer {
           if (seq <= sseq) {
             this.pending.delete(seq);
             this.rdc.delete(seq);
-            this.removeFromRdq(seq);
+            this.rdq.remove(seq);
             acked.push(seq);
           }
         }
@@ -859,10 +859,6 @@ export class Consumer {
     this.host.advisories.ackMetric(this.stream.name, this.name, dseq, sseq, delayMs * 1_000_000, (this.rdc.get(sseq) ?? 0) + 1);
   }
 
-  private removeFromRdq(seq: number): void {
-    this.rdq.remove(seq);
-  }
-
   /** nats-server processNak: redeliver now, or after the delay given. */
   private nak(sseq: number, dseq: number, dc: number, arg: string): void {
     if (dseq <= this.adflr || dseq >= this.dseq) return;
@@ -884,7 +880,7 @@ export class Consumer {
       if (delayNs === null) {
         this.host.warn(`JetStream consumer '$G > ${this.stream.name} > ${this.name}' bad NAK delay value: ${JSON.stringify(arg)}`);
       } else if (delayNs > 0) {
-        this.removeFromRdq(sseq);
+        this.rdq.remove(sseq);
         p.deadline = Date.now() + Math.floor(delayNs / 1e6);
         this.armAckTimer();
         return;

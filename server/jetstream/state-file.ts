@@ -39,23 +39,25 @@ function readSlot(path: string): { gen: number; text: string } | null {
   return { gen: buf.readDoubleLE(8), text: buf.toString("utf8", HDR, HDR + len) };
 }
 
-export class StateFile {
-  private gen = 0;
-  /** A file of the older layout (`legacy`, replaced by rename) to remove after the first write. */
-  private legacyPending: boolean;
+/** The newer of the two slots that are intact, or null. */
+function newest(dir: string): { gen: number; text: string } | null {
+  const a = readSlot(join(dir, SLOTS[0]));
+  const b = readSlot(join(dir, SLOTS[1]));
+  return a === null ? b : b === null ? a : a.gen >= b.gen ? a : b;
+}
 
-  constructor(private readonly dir: string, private readonly legacy: string | null = null) {
-    const a = readSlot(join(dir, SLOTS[0]));
-    const b = readSlot(join(dir, SLOTS[1]));
-    this.gen = Math.max(a?.gen ?? 0, b?.gen ?? 0);
-    this.legacyPending = legacy !== null;
+export class StateFile {
+  /** Generation of the newest intact slot: the next write is one more, over the other slot. */
+  private gen: number;
+
+  /** `legacy`: a file of the older layout (replaced by rename), removed after the first write. */
+  constructor(private readonly dir: string, private legacy: string | null = null) {
+    this.gen = newest(dir)?.gen ?? 0;
   }
 
   /** The newest intact state: a slot's, else the legacy file's; null when there is none. */
   static read(dir: string, legacy: string | null = null): string | null {
-    const a = readSlot(join(dir, SLOTS[0]));
-    const b = readSlot(join(dir, SLOTS[1]));
-    const best = a === null ? b : b === null ? a : a.gen >= b.gen ? a : b;
+    const best = newest(dir);
     if (best !== null) return best.text;
     if (legacy !== null && existsSync(join(dir, legacy))) return readFileSync(join(dir, legacy), "utf8");
     return null;
@@ -81,9 +83,9 @@ export class StateFile {
       closeSync(fd);
     }
     this.gen = gen;
-    if (this.legacyPending) {
-      this.legacyPending = false;
-      rmSync(join(this.dir, this.legacy!), { force: true });
+    if (this.legacy !== null) {
+      rmSync(join(this.dir, this.legacy), { force: true });
+      this.legacy = null;
     }
   }
 }
