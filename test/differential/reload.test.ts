@@ -1,18 +1,10 @@
 // What a client receives when a config reload takes permissions or credentials away: the same
 // bytes from nats-server and from gnat, both running as processes told to re-read their file.
-import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { freePort, NATS_SERVER, normalise } from "./harness.js";
-import { ensureBuilt, RawClient, startProcess, type ServerProcess } from "../server/process-kit.js";
+import { processSuite, RawClient, startProcess } from "../server/process-kit.js";
 
-const procs: ServerProcess[] = [];
-const clients: RawClient[] = [];
-
-beforeAll(() => ensureBuilt(), 120_000);
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const p of procs.splice(0)) await p.stop();
-});
+const { procs, clients } = processSuite();
 
 const BEFORE = `authorization { users: [
   {user: alice, password: a, permissions: { subscribe: ["foo.>", "keep", "q.>"], publish: ["foo.>", "keep"] }},

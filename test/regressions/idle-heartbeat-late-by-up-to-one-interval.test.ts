@@ -13,20 +13,21 @@ import { jetStreamSuite } from "../jetstream/helpers.js";
 let nc: NatsConnection;
 jetStreamSuite("gnat-hbgap-", (t) => { nc = t.nc; });
 
-test("the idle heartbeat comes one interval after the last message, not up to two", async () => {
-  const jsm = await jetstreamManager(nc);
-  const js = jsm.jetstream();
-  await jsm.streams.add({ name: "HBG", subjects: ["hbg"], storage: "memory" });
-  const every = 200;
+const EVERY = 200;
+
+/**
+ * Watch `subject` for messages and heartbeats (status 100); `wait(kind)` resolves with the time
+ * the next one of that kind arrives.
+ */
+function watch(subject: string): (kind: "msg" | "hb") => Promise<number> {
   let next: ((kind: "msg" | "hb", at: number) => void) | null = null;
-  nc.subscribe("hbg.deliver", {
+  nc.subscribe(subject, {
     callback: (_err, m) => {
       const at = performance.now();
-      const kind = m.headers?.code === 100 ? "hb" : "msg";
-      next?.(kind, at);
+      next?.(m.headers?.code === 100 ? "hb" : "msg", at);
     },
   });
-  const wait = (kind: "msg" | "hb"): Promise<number> =>
+  return (kind) =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ${kind}`)), 5000);
       next = (k, at) => {
@@ -36,22 +37,33 @@ test("the idle heartbeat comes one interval after the last message, not up to tw
         resolve(at);
       };
     });
-  await jsm.consumers.add("HBG", { durable_name: "hbg", deliver_subject: "hbg.deliver", ack_policy: AckPolicy.None, idle_heartbeat: every * 1e6 });
-  await wait("hb");
+}
+
+/** Five rounds of: publish at some phase of the heartbeat cycle, then time the next heartbeat. */
+async function expectHeartbeatOneIntervalAfter(wait: (kind: "msg" | "hb") => Promise<number>, publish: () => Promise<unknown>): Promise<void> {
   const gaps: number[] = [];
   for (let round = 0; round < 5; round++) {
-    // Publish at some phase of the heartbeat cycle, then time the next heartbeat.
     await new Promise((r) => setTimeout(r, 37 * (round + 1)));
     const got = wait("msg");
-    await js.publish("hbg", "x");
+    await publish();
     const t0 = await got;
     const t1 = await wait("hb");
     gaps.push(Math.round(t1 - t0));
   }
   for (const g of gaps) {
-    expect(g, `gaps ${gaps.join(", ")} ms`).toBeGreaterThanOrEqual(every - 15);
-    expect(g, `gaps ${gaps.join(", ")} ms`).toBeLessThan(every * 1.3);
+    expect(g, `gaps ${gaps.join(", ")} ms`).toBeGreaterThanOrEqual(EVERY - 15);
+    expect(g, `gaps ${gaps.join(", ")} ms`).toBeLessThan(EVERY * 1.3);
   }
+}
+
+test("the idle heartbeat comes one interval after the last message, not up to two", async () => {
+  const jsm = await jetstreamManager(nc);
+  const js = jsm.jetstream();
+  await jsm.streams.add({ name: "HBG", subjects: ["hbg"], storage: "memory" });
+  const wait = watch("hbg.deliver");
+  await jsm.consumers.add("HBG", { durable_name: "hbg", deliver_subject: "hbg.deliver", ack_policy: AckPolicy.None, idle_heartbeat: EVERY * 1e6 });
+  await wait("hb");
+  await expectHeartbeatOneIntervalAfter(wait, () => js.publish("hbg", "x"));
 });
 
 test("a pull request's idle heartbeat comes one interval after its last message", async () => {
@@ -59,39 +71,10 @@ test("a pull request's idle heartbeat comes one interval after its last message"
   const js = jsm.jetstream();
   await jsm.streams.add({ name: "HBP", subjects: ["hbp"], storage: "memory" });
   await jsm.consumers.add("HBP", { durable_name: "hbp", ack_policy: AckPolicy.None });
-  const every = 200;
   const inbox = createInbox();
-  let next: ((kind: "msg" | "hb", at: number) => void) | null = null;
-  nc.subscribe(inbox, {
-    callback: (_err, m) => {
-      const at = performance.now();
-      next?.(m.headers?.code === 100 ? "hb" : "msg", at);
-    },
-  });
-  const wait = (kind: "msg" | "hb"): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${kind}`)), 5000);
-      next = (k, at) => {
-        if (k !== kind) return;
-        clearTimeout(timer);
-        next = null;
-        resolve(at);
-      };
-    });
+  const wait = watch(inbox);
   const first = wait("hb");
-  nc.publish("$JS.API.CONSUMER.MSG.NEXT.HBP.hbp", JSON.stringify({ batch: 10, expires: 20e9, idle_heartbeat: every * 1e6 }), { reply: inbox });
+  nc.publish("$JS.API.CONSUMER.MSG.NEXT.HBP.hbp", JSON.stringify({ batch: 10, expires: 20e9, idle_heartbeat: EVERY * 1e6 }), { reply: inbox });
   await first;
-  const gaps: number[] = [];
-  for (let round = 0; round < 5; round++) {
-    await new Promise((r) => setTimeout(r, 37 * (round + 1)));
-    const got = wait("msg");
-    await js.publish("hbp", "x");
-    const t0 = await got;
-    const t1 = await wait("hb");
-    gaps.push(Math.round(t1 - t0));
-  }
-  for (const g of gaps) {
-    expect(g, `gaps ${gaps.join(", ")} ms`).toBeGreaterThanOrEqual(every - 15);
-    expect(g, `gaps ${gaps.join(", ")} ms`).toBeLessThan(every * 1.3);
-  }
+  await expectHeartbeatOneIntervalAfter(wait, () => js.publish("hbp", "x"));
 });

@@ -86,6 +86,23 @@ const SUPPORT = { user: "support", pass: "h3lp" };
 const ADMIN = { user: "admin", pass: "adm1n" };
 
 let server: Server;
+/** What a `watcher` connection that sent `subs` receives while a `from` connection sends `protocol`. */
+async function received(watcher: typeof SHOP, subs: string, from: typeof SHOP, protocol: string): Promise<string> {
+  const w = await Raw.open(server.port, watcher);
+  w.send(subs);
+  await w.sync();
+  const p = await Raw.open(server.port, from);
+  p.send(protocol);
+  await p.sync();
+  await w.sync();
+  w.close();
+  p.close();
+  return w.body;
+}
+
+/** What a SHOP connection subscribed to everything receives while a SUPPORT one sends `protocol`. */
+const shopReceives = (protocol: string): Promise<string> => received(SHOP, "SUB > 1\r\n", SUPPORT, protocol);
+
 beforeAll(async () => {
   const { options } = configToOptions(parseConfig(readmeAccountsConfig()));
   server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, httpPort: 0, ...options });
@@ -112,16 +129,7 @@ describe("isolation", () => {
   });
 
   test("a wildcard subscriber sees nothing of another account", async () => {
-    const admin = await Raw.open(server.port, ADMIN);
-    admin.send("SUB > 1\r\n");
-    await admin.sync();
-    const shop = await Raw.open(server.port, SHOP);
-    shop.send("PUB anything.at.all 2\r\nhi\r\n");
-    await shop.sync();
-    await admin.sync();
-    expect(admin.body).not.toContain("anything.at.all");
-    shop.close();
-    admin.close();
+    expect(await received(ADMIN, "SUB > 1\r\n", SHOP, "PUB anything.at.all 2\r\nhi\r\n")).not.toContain("anything.at.all");
   });
 
   test("a request nobody in the account answers gets no responders, though another account has a responder", async () => {
@@ -238,16 +246,7 @@ describe("stream import", () => {
   });
 
   test("the importer's own publishes on the prefixed subject stay in the importer", async () => {
-    const shop = await Raw.open(server.port, SHOP);
-    shop.send("SUB > 1\r\n");
-    await shop.sync();
-    const support = await Raw.open(server.port, SUPPORT);
-    support.send("PUB shop.orders.x 1\r\nx\r\nPUB orders.x 1\r\ny\r\n");
-    await support.sync();
-    await shop.sync();
-    expect(shop.body).toBe("");
-    shop.close();
-    support.close();
+    expect(await shopReceives("PUB shop.orders.x 1\r\nx\r\nPUB orders.x 1\r\ny\r\n")).toBe("");
   });
 });
 
@@ -275,16 +274,7 @@ describe("service import", () => {
   });
 
   test("the importer cannot reach the exporter's other subjects, nor the service under its exported name", async () => {
-    const shop = await Raw.open(server.port, SHOP);
-    shop.send("SUB > 1\r\n");
-    await shop.sync();
-    const support = await Raw.open(server.port, SUPPORT);
-    support.send("PUB stock.check 1\r\nx\r\nPUB orders.new 1\r\ny\r\n");
-    await support.sync();
-    await shop.sync();
-    expect(shop.body).toBe("");
-    shop.close();
-    support.close();
+    expect(await shopReceives("PUB stock.check 1\r\nx\r\nPUB orders.new 1\r\ny\r\n")).toBe("");
   });
 
   for (const kit of kits) {

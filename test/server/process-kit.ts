@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { afterEach, beforeAll } from "vitest";
 
 const root = resolve(import.meta.dirname, "../..");
 export const CLI = join(root, "dist/server/cli.js");
@@ -14,6 +15,21 @@ export function ensureBuilt(): void {
   // npm run build, not a bare tsc: it also makes cli.js executable (the nats-server symlink test
   // runs it directly) and copies the dashboard.
   if (!existsSync(CLI)) spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
+}
+
+/**
+ * For a test file of processes and raw clients: gnat is built once, and after each test the
+ * clients pushed onto `clients` are closed and the processes pushed onto `procs` stopped.
+ */
+export function processSuite(): { procs: ServerProcess[]; clients: RawClient[] } {
+  const procs: ServerProcess[] = [];
+  const clients: RawClient[] = [];
+  beforeAll(() => ensureBuilt(), 120_000);
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    for (const p of procs.splice(0)) await p.stop();
+  });
+  return { procs, clients };
 }
 
 export interface ServerProcess {

@@ -3,19 +3,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { freePort } from "../differential/harness.js";
-import { CLI, ensureBuilt, RawClient, startProcess, type ServerProcess } from "./process-kit.js";
+import { CLI, processSuite, RawClient, startProcess, type ServerProcess } from "./process-kit.js";
 
-const procs: ServerProcess[] = [];
-const clients: RawClient[] = [];
-
-beforeAll(() => ensureBuilt(), 120_000);
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const p of procs.splice(0)) await p.stop();
-});
+const { procs, clients } = processSuite();
 
 async function gnat(config: string, args: string[] = [], logsToFile = false): Promise<ServerProcess> {
   const p = await startProcess(config, { port: await freePort(), args, logsToFile });
