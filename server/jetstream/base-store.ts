@@ -366,6 +366,37 @@ export abstract class BaseStore implements StreamStore {
     return this.subjects.get(subject)?.last ?? 0;
   }
 
+  nextSeqWithHeaders(fromSeq: number): number {
+    this.checkOpen();
+    for (let seq = Math.max(fromSeq, this.first); seq <= this.last; seq++) {
+      const e = this.table.get(seq);
+      if (e !== undefined && e.hdrLen > 0) return seq;
+    }
+    return 0;
+  }
+
+  seqFromTime(ts: bigint): number {
+    this.checkOpen();
+    // Binary search over [first, last]; a probe in a run of deleted sequences moves to the
+    // next live one, and everything it skipped is known to be empty.
+    let lo = this.first;
+    let hi = this.last;
+    let found = this.last + 1;
+    while (this.msgs > 0 && lo <= hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const seq = this.table.nextLive(mid, hi);
+      if (seq === 0) {
+        hi = mid - 1;
+      } else if (this.table.get(seq)!.ts >= ts) {
+        found = seq;
+        hi = mid - 1;
+      } else {
+        lo = seq + 1;
+      }
+    }
+    return found;
+  }
+
   subjectsState(filter: string): Map<string, SubjectState> {
     this.checkOpen();
     const out = new Map<string, SubjectState>();

@@ -233,12 +233,7 @@ export class Consumer {
         this.sseq = this.config.opt_start_seq;
         break;
       case "by_start_time": {
-        const t = rfc3339ToNs(this.config.opt_start_time ?? "") ?? 0n;
-        let seq = st.last_seq + 1;
-        for (let m = store.loadNextMsg("", st.first_seq); m !== null; m = store.loadNextMsg("", m.seq + 1)) {
-          if (m.ts >= t) { seq = m.seq; break; }
-        }
-        this.sseq = seq;
+        this.sseq = store.seqFromTime(rfc3339ToNs(this.config.opt_start_time ?? "") ?? 0n);
         break;
       }
       case "last_per_subject": {

@@ -52,6 +52,17 @@ export interface FileStoreOptions {
   writeFault?: (bytes: number) => Error | null;
 }
 
+export interface IoStats {
+  /** write(2) calls of appended records. */
+  writes: number;
+  fsyncs: number;
+  /** Reads of message records from sealed blocks (one serves READ_AHEAD bytes of them). */
+  reads: number;
+  /** Blocks read whole at start-up because their index file was missing or stale. */
+  scanned: number;
+  blocks: number;
+}
+
 interface Deferred { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void; }
 
 function deferred(): Deferred {
@@ -123,6 +134,8 @@ export class FileStore extends BaseStore {
   private readFds: Block[] = [];
   private nWrites = 0;
   private nFsyncs = 0;
+  private nReads = 0;
+  private nScanned = 0;
 
   static open(opts: FileStoreOptions): FileStore {
     return new FileStore(opts);
@@ -212,6 +225,7 @@ export class FileStore extends BaseStore {
       let records = readIndexFile(b.idxPath, st.size, st.mtimeMs);
       b.size = st.size;
       if (records === null) {
+        this.nScanned++;
         const buf = readFileSync(b.path);
         const scan = scanBlock(buf);
         for (const [off, len] of scan.corrupt) {
@@ -224,6 +238,18 @@ export class FileStore extends BaseStore {
           b.size = scan.validEnd;
         }
         records = scan.records;
+        // A clean sealed block gets its index back, or every start-up would read it whole
+        // again (a copy or restore that does not keep mtimes makes every index stale). The
+        // last block may become the active one, whose index is not kept; a damaged block is
+        // scanned, and reported, at each start.
+        const sealed = i < ids.length - 1 || b.size >= this.blockSize;
+        if (sealed && scan.corrupt.length === 0 && scan.validEnd === buf.length) {
+          try {
+            writeIndexFile(b.idxPath, st.size, st.mtimeMs, records);
+          } catch (err) {
+            this.warn(`file store ${this.dir}: block ${b.id}: index not written: ${String(err)}`);
+          }
+        }
       }
       this.blocks.set(b.id, b);
       perBlock.push([b, records]);
@@ -252,7 +278,7 @@ export class FileStore extends BaseStore {
         prev = r.seq;
         if (r.seq < floor || tombs.has(r.seq)) continue;
         const size = 22 + r.subject.length + (r.hdrLen > 0 ? 4 + r.hdrLen : 0) + r.dataLen + 8;
-        this.index(new MsgEntry(r.seq, r.subject, r.ts, size, null, null, b.id, r.off, r.len));
+        this.index(new MsgEntry(r.seq, r.subject, r.ts, size, r.hdrLen, null, null, b.id, r.off, r.len));
         b.live++;
       }
     }
@@ -486,8 +512,8 @@ export class FileStore extends BaseStore {
   }
 
   /** I/O counters (for monitoring, and to show batching and group commit at work). */
-  ioStats(): { writes: number; fsyncs: number; blocks: number } {
-    return { writes: this.nWrites, fsyncs: this.nFsyncs, blocks: this.blocks.size };
+  ioStats(): IoStats {
+    return { writes: this.nWrites, fsyncs: this.nFsyncs, reads: this.nReads, scanned: this.nScanned, blocks: this.blocks.size };
   }
 
   // ---- hooks ---------------------------------------------------------------------------------
@@ -508,7 +534,7 @@ export class FileStore extends BaseStore {
     a.live++;
     if (a.minMsg === 0) a.minMsg = seq;
     a.maxMsg = seq;
-    return new MsgEntry(seq, subject, ts, size, null, null, this.active.id, off, recordLength(subject, hdr, data));
+    return new MsgEntry(seq, subject, ts, size, hdr === null ? 0 : hdr.length, null, null, this.active.id, off, recordLength(subject, hdr, data));
   }
 
   protected persistSkip(seq: number): void {
@@ -647,6 +673,7 @@ export class FileStore extends BaseStore {
     if (b !== this.raBlock || rel < 0 || rel + len > this.raLen) {
       if (len > READ_AHEAD) {
         const big = Buffer.allocUnsafeSlow(len);
+        this.nReads++;
         const n = readSync(this.openFd(b), big, 0, len, off);
         this.raAt = n === len ? 0 : -1;
         return big;
@@ -654,6 +681,7 @@ export class FileStore extends BaseStore {
       const want = Math.max(len, Math.min(READ_AHEAD, b.size - off));
       this.raBlock = null;
       this.raBuf = Buffer.allocUnsafeSlow(want);
+      this.nReads++;
       this.raLen = readSync(this.openFd(b), this.raBuf, 0, want, off);
       this.raBlock = b;
       this.raStart = off;

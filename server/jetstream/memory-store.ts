@@ -31,7 +31,7 @@ export class MemoryStore extends BaseStore {
     const buf = Buffer.allocUnsafe(hl + data.length);
     if (hdr !== null) hdr.copy(buf, 0);
     data.copy(buf, hl);
-    return new MsgEntry(seq, subject, ts, size, hdr === null ? null : buf.subarray(0, hl), buf.subarray(hl), -1, 0, 0);
+    return new MsgEntry(seq, subject, ts, size, hl, hdr === null ? null : buf.subarray(0, hl), buf.subarray(hl), -1, 0, 0);
   }
 
   protected persistSkip(): void {}

@@ -9,6 +9,8 @@ export class MsgEntry {
     readonly ts: bigint,
     /** This message's contribution to state bytes (store-specific msgSize). */
     readonly size: number,
+    /** Length of its headers, 0 for none (known without reading the message). */
+    readonly hdrLen: number,
     /** Memory store: the payload. File store: null (read from disk). */
     public hdr: Buffer | null,
     public data: Buffer | null,

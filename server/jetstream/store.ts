@@ -167,6 +167,14 @@ export interface StreamStore {
   numPending(filter: string, fromSeq: number): number;
   /** Highest sequence stored for this literal subject, 0 when none. */
   lastSeqForSubject(subject: string): number;
+  /**
+   * The first sequence stored at or after ts (ns), last_seq + 1 when none (nats-server
+   * GetSeqFromTime). Found in the index without reading messages; stored times rise with the
+   * sequence (the stream's clock is monotonic), which the search relies on.
+   */
+  seqFromTime(ts: bigint): number;
+  /** The first sequence ≥ fromSeq whose message has headers, 0 when none; from the index. */
+  nextSeqWithHeaders(fromSeq: number): number;
   /** The bytes one message adds to state().bytes in this store (memory and file differ). */
   msgSize(subject: string, hdr: Buffer | null, data: Buffer): number;
 

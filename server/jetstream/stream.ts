@@ -417,19 +417,18 @@ export class Stream {
     if (windowNs <= 0n) return;
     const st = this.store.fastState();
     if (st.msgs === 0) return;
-    const cutoff = this.host.clock.now() - windowNs;
-    const found: Array<[string, DedupeEntry]> = [];
-    for (let seq = st.last_seq; seq >= st.first_seq && seq > 0; seq--) {
-      const m = this.store.loadMsg(seq);
-      if (m === null) continue;
-      if (m.ts < cutoff) break;
-      if (m.hdr === null) continue;
+    // The window's first message and those with headers are found in the index; only they are
+    // read, oldest first, so the file store's read-ahead serves many per read (newest first,
+    // each cost a read of its own).
+    const store = this.store;
+    for (let seq = store.nextSeqWithHeaders(store.seqFromTime(this.host.clock.now() - windowNs)); seq !== 0; seq = store.nextSeqWithHeaders(seq + 1)) {
+      const m = store.loadMsg(seq);
+      if (m === null || m.hdr === null) continue;
       const h = decodeHeaders(m.hdr);
       const id = h === null ? "" : header(h, JsHeaders.MsgId);
-      if (id !== "") found.push([id, { seq: m.seq, ts: m.ts }]);
-      if (seq === st.last_seq) this.lastMsgId = id;
+      if (id !== "") this.dedupe.set(id, { seq: m.seq, ts: m.ts });
+      if (m.seq === st.last_seq) this.lastMsgId = id;
     }
-    for (let i = found.length - 1; i >= 0; i--) this.dedupe.set(found[i]![0], found[i]![1]);
   }
 
   // ---- reads and admin ------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // File store behaviour beyond the contract: recovery from torn and corrupt logs, index caches,
 // block lifecycle, write failures, durability waits.
 
-import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync, copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync, copyFileSync, mkdirSync, rmSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { crc32, crc32Fallback, crc32Range } from "../../server/jetstream/crc.js";
@@ -132,6 +132,26 @@ describe("file store recovery", () => {
     r = open();
     expect(r.state()).toEqual(want);
     expect(payloads(r).length).toBe(99);
+  });
+
+  it("a sealed block read whole at start-up gets its index back: the next start-up reads no block", async () => {
+    const { msgDir, open } = setup({ blockSize: 1024 });
+    const s = open();
+    for (let i = 0; i < 100; i++) s.storeMsg(`s.${i % 7}`, null, buf(`payload-${i}`));
+    const want = s.state();
+    await s.close();
+    const n = blocks(msgDir).length;
+    // A copy that does not keep mtimes (cp, a restore) makes every index file stale.
+    const later = new Date(Date.now() + 60_000);
+    for (const b of blocks(msgDir)) utimesSync(join(msgDir, b), later, later);
+    let r = open();
+    expect(r.ioStats().scanned).toBe(n);
+    expect(r.state()).toEqual(want);
+    await r.close();
+    r = open();
+    expect(r.ioStats().scanned).toBe(0);
+    expect(r.state()).toEqual(want);
+    expect(payloads(r).length).toBe(100);
   });
 
   it("the stream's limits and config are kept in meta.json", async () => {

@@ -184,6 +184,45 @@ describe.each(factories)("StreamStore contract: $name", (factory: StoreFactory) 
     expect(store.lastSeqForSubject("kv.c")).toBe(0);
   });
 
+  it("finds the first sequence stored at or after a time, across deleted runs", async () => {
+    await open();
+    expect(store.seqFromTime(0n)).toBe(1);
+    // Times 10, 20, … 400 ns: seq k at 10·k.
+    for (let k = 1; k <= 40; k++) store.storeMsg("t", null, buf(`${k}`), BigInt(10 * k));
+    const check = (): void => {
+      const live: number[] = [];
+      for (let m = store.loadNextMsg(">", 0); m !== null; m = store.loadNextMsg(">", m.seq + 1)) live.push(m.seq);
+      for (let t = 0; t <= 420; t += 5) {
+        const want = live.find((s) => 10 * s >= t) ?? 41;
+        expect(store.seqFromTime(BigInt(t)), `t=${t}`).toBe(want);
+      }
+    };
+    check();
+    // Holes of every length, a lone survivor among them, and the front gone.
+    for (const s of [1, 2, 3, 7, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 40]) store.removeMsg(s);
+    check();
+    await survivesReopen();
+    check();
+    store.purge();
+    expect(store.seqFromTime(0n)).toBe(41);
+  });
+
+  it("finds the next message with headers from the index", async () => {
+    await open();
+    const h = buf("NATS/1.0\r\nNats-Msg-Id: x\r\n\r\n");
+    for (let k = 1; k <= 12; k++) store.storeMsg("h", k % 4 === 0 ? h : null, buf(`${k}`));
+    expect(store.nextSeqWithHeaders(0)).toBe(4);
+    expect(store.nextSeqWithHeaders(5)).toBe(8);
+    expect(store.nextSeqWithHeaders(13)).toBe(0);
+    store.removeMsg(8);
+    expect(store.nextSeqWithHeaders(5)).toBe(12);
+    await survivesReopen();
+    expect(store.nextSeqWithHeaders(1)).toBe(4);
+    expect(store.nextSeqWithHeaders(9)).toBe(12);
+    store.removeMsg(12);
+    expect(store.nextSeqWithHeaders(5)).toBe(0);
+  });
+
   it("counts pending messages from a sequence per filter", async () => {
     await open();
     for (let i = 1; i <= 10; i++) store.storeMsg(i % 2 === 0 ? "even.x" : "odd.x", null, buf(`${i}`));
