@@ -147,15 +147,22 @@ export function scanBlock(buf: Buffer): ScanResult {
 const IDX_MAGIC = 0x58494e47; // "GNIX"
 const IDX_VERSION = 1;
 
-export function writeIndexFile(path: string, blockSize: number, mtimeMs: number, records: RecordInfo[]): void {
-  let n = 24 + 4;
-  for (const r of records) n += 36 + r.subject.length;
+// Layout (little-endian): u32 magic, u32 version, f64 block size, f64 block mtime (ms), then
+// per record 36 bytes — u8 kind, u8 0, u16 subject length, u32 header length, u32 payload
+// length, u32 offset, f64 seq, i64 ts, u32 record length — and its subject; u32 CRC-32 last.
+const IDX_HEAD = 24;
+const IDX_REC = 36;
+
+/** A block's records in index-file form (what writeIndexFile writes; IndexReader reads it). */
+export function encodeIndex(blockSize: number, mtimeMs: number, records: RecordInfo[]): Buffer {
+  let n = IDX_HEAD + 4;
+  for (const r of records) n += IDX_REC + r.subject.length;
   const buf = Buffer.allocUnsafe(n);
   buf.writeUInt32LE(IDX_MAGIC, 0);
   buf.writeUInt32LE(IDX_VERSION, 4);
   buf.writeDoubleLE(blockSize, 8);
   buf.writeDoubleLE(mtimeMs, 16);
-  let p = 24;
+  let p = IDX_HEAD;
   for (const r of records) {
     buf[p] = r.kind;
     buf[p + 1] = 0;
@@ -166,56 +173,114 @@ export function writeIndexFile(path: string, blockSize: number, mtimeMs: number,
     buf.writeDoubleLE(r.seq, p + 16);
     buf.writeBigInt64LE(r.ts, p + 24);
     buf.writeUInt32LE(r.len, p + 32);
-    p += 36;
+    p += IDX_REC;
     p += buf.latin1Write(r.subject, p, r.subject.length);
   }
   buf.writeUInt32LE(crc32(buf.subarray(0, p)), p);
-  // A torn index is caught by its CRC, so no fsync: the log is the truth.
+  return buf;
+}
+
+/** Write an index (from encodeIndex). A torn index is caught by its CRC, so no fsync: the log is the truth. */
+export function writeIndexBuffer(path: string, buf: Buffer): void {
   const tmp = path + ".tmp";
   const fd = openSync(tmp, "w");
   try { writeSync(fd, buf, 0, buf.length); } finally { closeSync(fd); }
   renameSync(tmp, path);
 }
 
-export function readIndexFile(path: string, blockSize: number, mtimeMs: number): RecordInfo[] | null {
+export function writeIndexFile(path: string, blockSize: number, mtimeMs: number, records: RecordInfo[]): void {
+  writeIndexBuffer(path, encodeIndex(blockSize, mtimeMs, records));
+}
+
+/**
+ * The index file of a block whose size and mtime are these, checked (magic, version, CRC, every
+ * record inside the file); null when missing, stale or damaged.
+ */
+export function loadIndex(path: string, blockSize: number, mtimeMs: number): Buffer | null {
   let buf: Buffer;
   try { buf = readFileSync(path); } catch { return null; }
-  if (buf.length < 28 || buf.readUInt32LE(0) !== IDX_MAGIC || buf.readUInt32LE(4) !== IDX_VERSION) return null;
+  if (buf.length < IDX_HEAD + 4 || buf.readUInt32LE(0) !== IDX_MAGIC || buf.readUInt32LE(4) !== IDX_VERSION) return null;
   if (buf.readDoubleLE(8) !== blockSize || buf.readDoubleLE(16) !== mtimeMs) return null;
   const end = buf.length - 4;
   if (crc32(buf.subarray(0, end)) !== buf.readUInt32LE(end)) return null;
-  const out: RecordInfo[] = [];
-  let p = 24;
-  // Most records repeat the previous record's subject: reuse that string rather than allocate
-  // one per message (a million records are a million strings otherwise).
-  let prevSubject = "";
-  let prevAt = -1;
+  let p = IDX_HEAD;
   while (p < end) {
-    if (p + 36 > end) return null;
-    const sl = buf.readUInt16LE(p + 2);
-    let subject: string;
-    // A byte loop: Buffer#compare costs more than the bytes for subject-sized slices.
-    let same = prevAt >= 0 && sl === prevSubject.length;
-    for (let k = 0; same && k < sl; k++) if (buf[p + 36 + k] !== buf[prevAt + k]) same = false;
-    if (same) {
-      subject = prevSubject;
-    } else {
-      subject = buf.latin1Slice(p + 36, p + 36 + sl);
-      prevSubject = subject;
-      prevAt = p + 36;
-    }
-    out.push({
-      kind: buf[p]!,
-      hdrLen: buf.readUInt32LE(p + 4),
-      dataLen: buf.readUInt32LE(p + 8),
-      off: buf.readUInt32LE(p + 12),
-      seq: buf.readDoubleLE(p + 16),
-      ts: buf.readBigInt64LE(p + 24),
-      len: buf.readUInt32LE(p + 32),
-      subject,
-    });
-    p += 36 + sl;
+    if (p + IDX_REC > end) return null;
+    p += IDX_REC + buf.readUInt16LE(p + 2);
   }
+  return p === end ? buf : null;
+}
+
+/**
+ * Subject strings by their bytes: records of a stream repeat a few subjects, and one string per
+ * subject instead of one per record spares start-up a million allocations that all survive.
+ */
+export class SubjectInterner {
+  private readonly seen = new Map<number, string>();
+
+  get(buf: Buffer, at: number, len: number): string {
+    let h = len;
+    for (let k = 0; k < len; k++) h = Math.imul(h ^ buf[at + k]!, 16777619);
+    const s = this.seen.get(h);
+    if (s !== undefined && s.length === len) {
+      let same = true;
+      for (let k = 0; same && k < len; k++) same = s.charCodeAt(k) === buf[at + k];
+      if (same) return s;
+    }
+    const fresh = buf.latin1Slice(at, at + len);
+    if (this.seen.size >= 65_536) this.seen.clear();
+    this.seen.set(h, fresh);
+    return fresh;
+  }
+}
+
+/** Walks the records of a checked index (loadIndex or encodeIndex) in place, no object per record. */
+export class IndexReader {
+  private p = -1;
+  private nextAt = IDX_HEAD;
+
+  constructor(private readonly buf: Buffer) {}
+
+  /** A reader placed on the record at a position an earlier reader of buf reported. */
+  static at(buf: Buffer, position: number): IndexReader {
+    const r = new IndexReader(buf);
+    r.nextAt = position;
+    r.next();
+    return r;
+  }
+
+  /** Where the current record starts (for IndexReader.at). */
+  get position(): number { return this.p; }
+
+  /** Move to the next record; false past the last. */
+  next(): boolean {
+    if (this.nextAt >= this.buf.length - 4) return false;
+    this.p = this.nextAt;
+    this.nextAt = this.p + IDX_REC + this.buf.readUInt16LE(this.p + 2);
+    return true;
+  }
+
+  get kind(): number { return this.buf[this.p]!; }
+  get hdrLen(): number { return this.buf.readUInt32LE(this.p + 4); }
+  get dataLen(): number { return this.buf.readUInt32LE(this.p + 8); }
+  get off(): number { return this.buf.readUInt32LE(this.p + 12); }
+  get seq(): number { return this.buf.readDoubleLE(this.p + 16); }
+  get ts(): bigint { return this.buf.readBigInt64LE(this.p + 24); }
+  get len(): number { return this.buf.readUInt32LE(this.p + 32); }
+  get subjectLength(): number { return this.buf.readUInt16LE(this.p + 2); }
+  subject(interner: SubjectInterner): string { return interner.get(this.buf, this.p + IDX_REC, this.subjectLength); }
+
+  /** The current record as a RecordInfo (for the active block, whose records are kept). */
+  record(interner: SubjectInterner): RecordInfo {
+    return { kind: this.kind, seq: this.seq, ts: this.ts, off: this.off, len: this.len, subject: this.subject(interner), hdrLen: this.hdrLen, dataLen: this.dataLen };
+  }
+}
+
+/** Every record of a checked index. */
+export function decodeIndex(buf: Buffer, interner = new SubjectInterner()): RecordInfo[] {
+  const out: RecordInfo[] = [];
+  const r = new IndexReader(buf);
+  while (r.next()) out.push(r.record(interner));
   return out;
 }
 

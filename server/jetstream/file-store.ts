@@ -23,8 +23,9 @@ import {
 import { join } from "node:path";
 import { BaseStore } from "./base-store.js";
 import {
-  encodeRecord, erasedRecord, fsyncDir, MAX_SUBJECT, readIndexFile, REC_HDR, REC_OVERHEAD,
-  RecordKind, recordLength, scanBlock, writeFileAtomic, writeIndexFile, type RecordInfo,
+  decodeIndex, encodeIndex, encodeRecord, erasedRecord, fsyncDir, IndexReader, loadIndex, MAX_SUBJECT,
+  REC_HDR, REC_OVERHEAD, RecordKind, recordLength, scanBlock, SubjectInterner, writeFileAtomic,
+  writeIndexBuffer, writeIndexFile, type RecordInfo,
 } from "./file-store-block.js";
 import { MsgEntry } from "./msg-index.js";
 import { crc32Range } from "./crc.js";
@@ -212,19 +213,24 @@ export class FileStore extends BaseStore {
       .map((f) => parseInt(f, 10))
       .sort((a, b) => a - b);
 
+    // Every block's records come as an index buffer (its index file, or its scan encoded the
+    // same way) and are read in place: a record becomes an object only as the MsgEntry it
+    // indexes. Tombstones and floors can sit in later blocks than their targets, so one pass
+    // collects them and a second indexes the messages.
     let floor = 0;
     let lastSeen = 0;
-    let lastSeenTs = 0n;
+    let lastSeenIdx: Buffer | null = null;
+    let lastSeenPos = 0;
     const tombs = new Set<number>();
-    const perBlock: Array<[Block, RecordInfo[]]> = [];
-    let lastRecords: RecordInfo[] = [];
+    const perBlock: Array<[Block, Buffer]> = [];
+    let lastScan: RecordInfo[] | null = null;
 
     for (let i = 0; i < ids.length; i++) {
       const b = this.blockFor(ids[i]!);
       const st = statSync(b.path);
-      let records = readIndexFile(b.idxPath, st.size, st.mtimeMs);
       b.size = st.size;
-      if (records === null) {
+      let idx = loadIndex(b.idxPath, st.size, st.mtimeMs);
+      if (idx === null) {
         this.nScanned++;
         const buf = readFileSync(b.path);
         const scan = scanBlock(buf);
@@ -237,7 +243,8 @@ export class FileStore extends BaseStore {
           try { ftruncateSync(fd, scan.validEnd); fsyncSync(fd); } finally { closeSync(fd); }
           b.size = scan.validEnd;
         }
-        records = scan.records;
+        idx = encodeIndex(st.size, st.mtimeMs, scan.records);
+        if (i === ids.length - 1) lastScan = scan.records;
         // A clean sealed block gets its index back, or every start-up would read it whole
         // again (a copy or restore that does not keep mtimes makes every index stale). The
         // last block may become the active one, whose index is not kept; a damaged block is
@@ -245,43 +252,49 @@ export class FileStore extends BaseStore {
         const sealed = i < ids.length - 1 || b.size >= this.blockSize;
         if (sealed && scan.corrupt.length === 0 && scan.validEnd === buf.length) {
           try {
-            writeIndexFile(b.idxPath, st.size, st.mtimeMs, records);
+            writeIndexBuffer(b.idxPath, idx);
           } catch (err) {
             this.warn(`file store ${this.dir}: block ${b.id}: index not written: ${String(err)}`);
           }
         }
       }
       this.blocks.set(b.id, b);
-      perBlock.push([b, records]);
-      for (const r of records) {
+      perBlock.push([b, idx]);
+      const r = new IndexReader(idx);
+      while (r.next()) {
+        const seq = r.seq;
         switch (r.kind) {
           case RecordKind.Msg:
-            if (b.minMsg === 0) b.minMsg = r.seq;
-            b.maxMsg = r.seq;
+            if (b.minMsg === 0) b.minMsg = seq;
+            b.maxMsg = seq;
             break;
-          case RecordKind.Tomb: tombs.add(r.seq); b.tombs.push(r.seq); continue;
-          case RecordKind.Floor: if (r.seq > floor) floor = r.seq; continue;
+          case RecordKind.Tomb: tombs.add(seq); b.tombs.push(seq); continue;
+          case RecordKind.Floor: if (seq > floor) floor = seq; continue;
         }
-        if (r.seq > lastSeen) { lastSeen = r.seq; lastSeenTs = r.ts; }
+        if (seq > lastSeen) { lastSeen = seq; lastSeenIdx = idx; lastSeenPos = r.position; }
       }
-      if (i === ids.length - 1) lastRecords = records;
     }
 
     let prev = 0;
-    for (const [b, records] of perBlock) {
-      for (const r of records) {
+    const subjects = new SubjectInterner();
+    for (const [b, idx] of perBlock) {
+      const r = new IndexReader(idx);
+      while (r.next()) {
         if (r.kind !== RecordKind.Msg) continue;
-        if (r.seq <= prev) {
-          this.warn(`file store ${this.dir}: block ${b.id}: sequence ${r.seq} out of order, ignored`);
+        const seq = r.seq;
+        if (seq <= prev) {
+          this.warn(`file store ${this.dir}: block ${b.id}: sequence ${seq} out of order, ignored`);
           continue;
         }
-        prev = r.seq;
-        if (r.seq < floor || tombs.has(r.seq)) continue;
-        const size = 22 + r.subject.length + (r.hdrLen > 0 ? 4 + r.hdrLen : 0) + r.dataLen + 8;
-        this.index(new MsgEntry(r.seq, r.subject, r.ts, size, r.hdrLen, null, null, b.id, r.off, r.len));
+        prev = seq;
+        if (seq < floor || tombs.has(seq)) continue;
+        const hl = r.hdrLen;
+        const size = 22 + r.subjectLength + (hl > 0 ? 4 + hl : 0) + r.dataLen + 8;
+        this.index(new MsgEntry(seq, r.subject(subjects), r.ts, size, hl, null, null, b.id, r.off, r.len));
         b.live++;
       }
     }
+    const lastSeenTs = lastSeenIdx === null ? 0n : IndexReader.at(lastSeenIdx, lastSeenPos).ts;
     const last = Math.max(lastSeen, floor - 1, this.last);
     if (last > this.last) { this.last = last; this.lastTs = lastSeenTs || this.lastTs; }
     if (this.msgs === 0 && this.last > 0) {
@@ -294,7 +307,7 @@ export class FileStore extends BaseStore {
     const tail = lastId === undefined ? undefined : this.blocks.get(lastId);
     if (tail !== undefined && tail.size < this.blockSize) {
       this.active = tail;
-      this.activeRecords = lastRecords;
+      this.activeRecords = lastScan ?? decodeIndex(perBlock[perBlock.length - 1]![1], subjects);
       this.openFd(tail);
       try { unlinkSync(tail.idxPath); } catch { /* none */ }
     } else {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { crc32, crc32Fallback, crc32Range } from "../../server/jetstream/crc.js";
 import { FileStore, type FileStoreOptions } from "../../server/jetstream/file-store.js";
+import { SubjectInterner } from "../../server/jetstream/file-store-block.js";
 import { StoreError, NO_LIMITS } from "../../server/jetstream/store.js";
 import { buf, tempDir } from "./helpers.js";
 
@@ -46,6 +47,22 @@ describe("file store recovery", () => {
     s = open();
     expect(subjects.map((_, i) => s.loadMsg(i + 1)?.subject)).toEqual(subjects);
     await s.close();
+  });
+
+  it("the subject interner returns each record's own subject, however many there are", () => {
+    const interner = new SubjectInterner();
+    const names = Array.from({ length: 70_000 }, (_, i) => `k.${i.toString(36)}`);
+    const bytes = Buffer.from(names.join(""), "latin1");
+    const read = (): string[] => {
+      let at = 0;
+      return names.map((n) => { const s = interner.get(bytes, at, n.length); at += n.length; return s; });
+    };
+    expect(read()).toEqual(names);
+    // Past its bound the table starts over; what it returns stays right.
+    expect(read()).toEqual(names);
+    const twice = [interner.get(Buffer.from("orders.1"), 0, 8), interner.get(Buffer.from("xorders.1"), 1, 8)];
+    expect(twice[0]).toBe("orders.1");
+    expect(twice[1]).toBe(twice[0]);
   });
 
   it("a torn last record, cut at any byte, is dropped and everything before it loads", async () => {
