@@ -21,6 +21,18 @@ const body = Buffer.alloc(1024, 0x61);
 const start = (): Promise<Server> => startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
 const reads = (server: Server, stream = "R"): number => (server.jetstream!.streams.get(stream)!.store as FileStore).ioStats().reads;
 
+/** A server on the shared store dir, a client of it, both closed when fn is done. */
+async function withServer(fn: (server: Server, nc: NatsConnection) => Promise<void>): Promise<void> {
+  const server = await start();
+  const nc = await connect({ servers: server.url });
+  try {
+    await fn(server, nc);
+  } finally {
+    await nc.close();
+    await server.close();
+  }
+}
+
 async function publishWithId(nc: NatsConnection, id: string): Promise<{ seq: number; duplicate: boolean }> {
   const h = headers();
   h.set("Nats-Msg-Id", id);
@@ -28,9 +40,7 @@ async function publishWithId(nc: NatsConnection, id: string): Promise<{ seq: num
 }
 
 test("a restart reads the duplicate window forward, a read-ahead chunk at a time, and still dedupes", async () => {
-  let server = await start();
-  let nc = await connect({ servers: server.url });
-  try {
+  await withServer(async (_, nc) => {
     await (await jetstreamManager(nc)).streams.add({ name: "R", subjects: ["r.>"] });
     const js = jetstream(nc);
     for (let i = 0; i < MSGS; i += 500) {
@@ -38,14 +48,8 @@ test("a restart reads the duplicate window forward, a read-ahead chunk at a time
       for (let k = i; k < i + 500; k++) acks.push(js.publish("r.x", body, { msgID: `id-${k}` }));
       await Promise.all(acks);
     }
-  } finally {
-    await nc.close();
-    await server.close();
-  }
-
-  server = await start();
-  nc = await connect({ servers: server.url });
-  try {
+  });
+  await withServer(async (server, nc) => {
     // 3,000 records of ~1.1 KiB are ~13 read-ahead chunks; newest first it was one read each.
     expect(reads(server)).toBeLessThan(MSGS / 20);
     // Every Msg-Id of the window is known again, first and last included; a new one is stored.
@@ -53,16 +57,11 @@ test("a restart reads the duplicate window forward, a read-ahead chunk at a time
       expect(await publishWithId(nc, `id-${k}`)).toMatchObject({ seq: k + 1, duplicate: true });
     }
     expect(await publishWithId(nc, "id-new")).toMatchObject({ seq: MSGS + 1, duplicate: false });
-  } finally {
-    await nc.close();
-    await server.close();
-  }
+  });
 });
 
 test("a by_start_time consumer finds its start without reading the stream before it", async () => {
-  const server = await start();
-  const nc = await connect({ servers: server.url });
-  try {
+  await withServer(async (server, nc) => {
     const jsm = await jetstreamManager(nc);
     const first = await jsm.streams.getMessage("R", { seq: 2001 });
     const before = reads(server);
@@ -78,32 +77,19 @@ test("a by_start_time consumer finds its start without reading the stream before
     expect(m).not.toBeNull();
     expect(m!.seq).toBeLessThanOrEqual(2001);
     expect(first.time.getTime() - (await jsm.streams.getMessage("R", { seq: m!.seq })).time.getTime()).toBeLessThan(1);
-  } finally {
-    await nc.close();
-    await server.close();
-  }
+  });
 });
 
 test("a restart reads none of a stream's messages when none of them has headers", async () => {
-  let server = await start();
-  let nc = await connect({ servers: server.url });
-  try {
+  await withServer(async (_, nc) => {
     await (await jetstreamManager(nc)).streams.add({ name: "P", subjects: ["p.>"] });
     const js = jetstream(nc);
     await Promise.all(Array.from({ length: 1000 }, () => js.publish("p.x", body)));
-  } finally {
-    await nc.close();
-    await server.close();
-  }
-  server = await start();
-  nc = await connect({ servers: server.url });
-  try {
+  });
+  await withServer(async (server, nc) => {
     expect(reads(server, "P")).toBe(0);
     const jsm = await jetstreamManager(nc);
     expect((await jsm.streams.info("P")).state.messages).toBe(1000);
     expect((await jsm.streams.getMessage("P", { seq: 1000 })).data.length).toBe(1024);
-  } finally {
-    await nc.close();
-    await server.close();
-  }
+  });
 });
