@@ -219,6 +219,8 @@ export class FileStore extends BaseStore {
     // collects them and a second indexes the messages.
     let floor = 0;
     let lastSeen = 0;
+    // Where the newest record is, not its time: reading a BigInt per record to keep the last
+    // one made start-up of a million-message stream ~45 ms slower.
     let lastSeenIdx: Buffer | null = null;
     let lastSeenPos = 0;
     const tombs = new Set<number>();
