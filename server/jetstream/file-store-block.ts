@@ -33,6 +33,24 @@ export const RecordKind = {
 } as const;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
+// Buffer#writeBigInt64LE / readBigInt64LE split the BigInt with BigInt arithmetic, allocating
+// on every call; a typed-array cell converts it natively (a write per stored message).
+const i64 = new BigInt64Array(1);
+const i64Bytes = new Uint8Array(i64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export function writeI64LE(buf: Buffer, v: bigint, off: number): void {
+  if (!LITTLE_ENDIAN) { buf.writeBigInt64LE(v, off); return; }
+  i64[0] = v;
+  for (let k = 0; k < 8; k++) buf[off + k] = i64Bytes[k]!;
+}
+
+export function readI64LE(buf: Buffer, off: number): bigint {
+  if (!LITTLE_ENDIAN) return buf.readBigInt64LE(off);
+  for (let k = 0; k < 8; k++) i64Bytes[k] = buf[off + k]!;
+  return i64[0]!;
+}
+
 export const REC_HDR = 28;
 export const REC_OVERHEAD = REC_HDR + 4;
 export const MAX_SUBJECT = 0xffff;
@@ -63,7 +81,7 @@ export function encodeRecord(
   buf.writeUInt16LE(subject.length, off + 6);
   buf.writeUInt32LE(hl, off + 8);
   buf.writeDoubleLE(seq, off + 12);
-  buf.writeBigInt64LE(ts, off + 20);
+  writeI64LE(buf, ts, off + 20);
   let p = off + REC_HDR;
   p += buf.latin1Write(subject, p, subject.length);
   if (hdr !== null) p += hdr.copy(buf, p);
@@ -76,12 +94,14 @@ export function recordLength(subject: string, hdr: Buffer | null, data: Buffer |
   return REC_OVERHEAD + subject.length + (hdr === null ? 0 : hdr.length) + (data === null ? 0 : data.length);
 }
 
-/** Overwrite a record in place as Erased: same length, zeroed subject/header/payload. */
-export function erasedRecord(seq: number, len: number): Buffer {
+/** Overwrite a record in place as Erased: same length and time, zeroed subject/header/payload. */
+export function erasedRecord(seq: number, ts: bigint, len: number): Buffer {
   const buf = Buffer.alloc(len);
   buf.writeUInt32LE(len, 0);
   buf[4] = RecordKind.Erased;
   buf.writeDoubleLE(seq, 12);
+  // The time stays: when the erased message was the last, it is still the stream's last_ts.
+  writeI64LE(buf, ts, 20);
   // Subject/header lengths stay 0: all of the body reads as payload of zeros.
   buf.writeUInt32LE(crc32(buf.subarray(4, len - 4)), len - 4);
   return buf;
@@ -101,7 +121,7 @@ export function parseRecord(buf: Buffer, off: number, end: number): RecordInfo |
   const seq = buf.readDoubleLE(off + 12);
   if (!Number.isSafeInteger(seq) || seq < 0) return null;
   return {
-    kind, seq, ts: buf.readBigInt64LE(off + 20), off, len,
+    kind, seq, ts: readI64LE(buf, off + 20), off, len,
     subject: buf.latin1Slice(off + REC_HDR, off + REC_HDR + sl),
     hdrLen: hl, dataLen: len - REC_OVERHEAD - sl - hl,
   };
@@ -153,7 +173,7 @@ const IDX_VERSION = 1;
 const IDX_HEAD = 24;
 const IDX_REC = 36;
 
-/** A block's records in index-file form (what writeIndexFile writes; IndexReader reads it). */
+/** A block's records in index-file form (for writeIndexBuffer and IndexReader). */
 export function encodeIndex(blockSize: number, mtimeMs: number, records: RecordInfo[]): Buffer {
   let n = IDX_HEAD + 4;
   for (const r of records) n += IDX_REC + r.subject.length;
@@ -171,7 +191,7 @@ export function encodeIndex(blockSize: number, mtimeMs: number, records: RecordI
     buf.writeUInt32LE(r.dataLen, p + 8);
     buf.writeUInt32LE(r.off, p + 12);
     buf.writeDoubleLE(r.seq, p + 16);
-    buf.writeBigInt64LE(r.ts, p + 24);
+    writeI64LE(buf, r.ts, p + 24);
     buf.writeUInt32LE(r.len, p + 32);
     p += IDX_REC;
     p += buf.latin1Write(r.subject, p, r.subject.length);
@@ -186,10 +206,6 @@ export function writeIndexBuffer(path: string, buf: Buffer): void {
   const fd = openSync(tmp, "w");
   try { writeSync(fd, buf, 0, buf.length); } finally { closeSync(fd); }
   renameSync(tmp, path);
-}
-
-export function writeIndexFile(path: string, blockSize: number, mtimeMs: number, records: RecordInfo[]): void {
-  writeIndexBuffer(path, encodeIndex(blockSize, mtimeMs, records));
 }
 
 /**
@@ -265,24 +281,79 @@ export class IndexReader {
   get dataLen(): number { return this.buf.readUInt32LE(this.p + 8); }
   get off(): number { return this.buf.readUInt32LE(this.p + 12); }
   get seq(): number { return this.buf.readDoubleLE(this.p + 16); }
-  get ts(): bigint { return this.buf.readBigInt64LE(this.p + 24); }
+  get ts(): bigint { return readI64LE(this.buf, this.p + 24); }
   get len(): number { return this.buf.readUInt32LE(this.p + 32); }
   get subjectLength(): number { return this.buf.readUInt16LE(this.p + 2); }
   subject(interner: SubjectInterner): string { return interner.get(this.buf, this.p + IDX_REC, this.subjectLength); }
+}
 
-  /** The current record as a RecordInfo (for the active block, whose records are kept). */
-  record(interner: SubjectInterner): RecordInfo {
-    return { kind: this.kind, seq: this.seq, ts: this.ts, off: this.off, len: this.len, subject: this.subject(interner), hdrLen: this.hdrLen, dataLen: this.dataLen };
+/**
+ * The active block's index, built as its records are appended: at seal or close it is written
+ * as the block's index file (finish). Bytes, not an object per record — those lived until the
+ * block was sealed and cost the collector on every append.
+ */
+export class IndexBuilder {
+  private buf: Buffer;
+  private end = IDX_HEAD;
+
+  /** Start empty, or from a checked index (loadIndex / encodeIndex) of the block being resumed. */
+  constructor(from: Buffer | null = null) {
+    const body = from === null ? 0 : from.length - 4 - IDX_HEAD;
+    this.buf = Buffer.allocUnsafe(Math.max(64 * 1024, (IDX_HEAD + body + 4) * 2));
+    if (from !== null) { from.copy(this.buf, IDX_HEAD, IDX_HEAD, IDX_HEAD + body); this.end = IDX_HEAD + body; }
+  }
+
+  add(kind: number, seq: number, ts: bigint, off: number, len: number, subject: string, hdrLen: number, dataLen: number): void {
+    const need = this.end + IDX_REC + subject.length + 4;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(need * 2);
+      this.buf.copy(bigger, 0, 0, this.end);
+      this.buf = bigger;
+    }
+    const b = this.buf;
+    const p = this.end;
+    b[p] = kind;
+    b[p + 1] = 0;
+    b.writeUInt16LE(subject.length, p + 2);
+    b.writeUInt32LE(hdrLen, p + 4);
+    b.writeUInt32LE(dataLen, p + 8);
+    b.writeUInt32LE(off, p + 12);
+    b.writeDoubleLE(seq, p + 16);
+    writeI64LE(b, ts, p + 24);
+    b.writeUInt32LE(len, p + 32);
+    this.end = p + IDX_REC + b.latin1Write(subject, p + IDX_REC, subject.length);
+  }
+
+  /** The record at off was erased in place: it reads as a scan of it would (kind Erased, no subject). */
+  erase(off: number): void {
+    const b = this.buf;
+    for (let p = IDX_HEAD; p < this.end; p += IDX_REC + b.readUInt16LE(p + 2)) {
+      if (b.readUInt32LE(p + 12) !== off) continue;
+      const sl = b.readUInt16LE(p + 2);
+      const len = b.readUInt32LE(p + 32);
+      b[p] = RecordKind.Erased;
+      b.writeUInt16LE(0, p + 2);
+      b.writeUInt32LE(0, p + 4);
+      b.writeUInt32LE(len - REC_OVERHEAD, p + 8);
+      b.copy(b, p + IDX_REC, p + IDX_REC + sl, this.end);
+      this.end -= sl;
+      return;
+    }
+  }
+
+  /** The index file for the block as it is now (a copy: appends may go on). */
+  finish(blockSize: number, mtimeMs: number): Buffer {
+    const out = Buffer.allocUnsafe(this.end + 4);
+    this.buf.copy(out, 0, 0, this.end);
+    out.writeUInt32LE(IDX_MAGIC, 0);
+    out.writeUInt32LE(IDX_VERSION, 4);
+    out.writeDoubleLE(blockSize, 8);
+    out.writeDoubleLE(mtimeMs, 16);
+    out.writeUInt32LE(crc32(out.subarray(0, this.end)), this.end);
+    return out;
   }
 }
 
-/** Every record of a checked index. */
-export function decodeIndex(buf: Buffer, interner = new SubjectInterner()): RecordInfo[] {
-  const out: RecordInfo[] = [];
-  const r = new IndexReader(buf);
-  while (r.next()) out.push(r.record(interner));
-  return out;
-}
 
 /** Write a small file atomically and durably: tmp, fsync, rename, fsync the directory. */
 export function writeFileAtomic(dir: string, name: string, data: Buffer | string): void {

@@ -23,9 +23,9 @@ import {
 import { join } from "node:path";
 import { BaseStore } from "./base-store.js";
 import {
-  decodeIndex, encodeIndex, encodeRecord, erasedRecord, fsyncDir, IndexReader, loadIndex, MAX_SUBJECT,
+  encodeIndex, encodeRecord, erasedRecord, fsyncDir, IndexBuilder, IndexReader, loadIndex, MAX_SUBJECT,
   REC_HDR, REC_OVERHEAD, RecordKind, recordLength, scanBlock, SubjectInterner, writeFileAtomic,
-  writeIndexBuffer, writeIndexFile, type RecordInfo,
+  writeIndexBuffer,
 } from "./file-store-block.js";
 import { MsgEntry } from "./msg-index.js";
 import { crc32Range } from "./crc.js";
@@ -110,7 +110,7 @@ export class FileStore extends BaseStore {
   private readonly blocks = new Map<number, Block>();
   private active!: Block;
   /** Records of the active block, for its index file when it is sealed. */
-  private activeRecords: RecordInfo[] = [];
+  private activeIndex = new IndexBuilder();
 
   private wbuf = Buffer.allocUnsafe(FLUSH_AT * 2);
   /** Read-ahead window over one block's flushed bytes (see readAhead). */
@@ -225,7 +225,6 @@ export class FileStore extends BaseStore {
     let lastSeenPos = 0;
     const tombs = new Set<number>();
     const perBlock: Array<[Block, Buffer]> = [];
-    let lastScan: RecordInfo[] | null = null;
 
     for (let i = 0; i < ids.length; i++) {
       const b = this.blockFor(ids[i]!);
@@ -246,7 +245,6 @@ export class FileStore extends BaseStore {
           b.size = scan.validEnd;
         }
         idx = encodeIndex(st.size, st.mtimeMs, scan.records);
-        if (i === ids.length - 1) lastScan = scan.records;
         // A clean sealed block gets its index back, or every start-up would read it whole
         // again (a copy or restore that does not keep mtimes makes every index stale). The
         // last block may become the active one, whose index is not kept; a damaged block is
@@ -309,7 +307,7 @@ export class FileStore extends BaseStore {
     const tail = lastId === undefined ? undefined : this.blocks.get(lastId);
     if (tail !== undefined && tail.size < this.blockSize) {
       this.active = tail;
-      this.activeRecords = lastScan ?? decodeIndex(perBlock[perBlock.length - 1]![1], subjects);
+      this.activeIndex = new IndexBuilder(perBlock[perBlock.length - 1]![1]);
       this.openFd(tail);
       try { unlinkSync(tail.idxPath); } catch { /* none */ }
     } else {
@@ -343,7 +341,7 @@ export class FileStore extends BaseStore {
     fsyncDir(this.msgDir);
     this.blocks.set(id, b);
     this.active = b;
-    this.activeRecords = [];
+    this.activeIndex = new IndexBuilder();
     if (this.last > 0) {
       this.encode(RecordKind.Floor, this.first, 0n, "", null, null);
       this.encode(RecordKind.Last, this.last, this.lastTs, "", null, null);
@@ -357,7 +355,7 @@ export class FileStore extends BaseStore {
     const old = this.active;
     fsyncSync(old.fd);
     try {
-      writeIndexFile(old.idxPath, old.size, fstatSync(old.fd).mtimeMs, this.activeRecords);
+      writeIndexBuffer(old.idxPath, this.activeIndex.finish(old.size, fstatSync(old.fd).mtimeMs));
     } catch (err) {
       this.warn(`file store ${this.dir}: block ${old.id}: index not written: ${String(err)}`);
     }
@@ -381,10 +379,7 @@ export class FileStore extends BaseStore {
     const off = this.active.size + this.wlen;
     encodeRecord(this.wbuf, this.wlen, kind, seq, ts, subject, hdr, data);
     this.wlen += len;
-    this.activeRecords.push({
-      kind, seq, ts, off, len, subject,
-      hdrLen: hdr === null ? 0 : hdr.length, dataLen: data === null ? 0 : data.length,
-    });
+    this.activeIndex.add(kind, seq, ts, off, len, subject, hdr === null ? 0 : hdr.length, data === null ? 0 : data.length);
     if (this.wlen >= FLUSH_AT) this.flushWrites();
     else this.scheduleFlush();
     return off;
@@ -570,7 +565,7 @@ export class FileStore extends BaseStore {
 
   /** Erase: rewrite the record in place, zeroed, as kind Erased. */
   private overwrite(b: Block, e: MsgEntry): void {
-    const rec = erasedRecord(e.seq, e.len);
+    const rec = erasedRecord(e.seq, e.ts, e.len);
     if (b === this.raBlock) this.raBlock = null;
     if (b === this.active && e.off >= b.size) {
       rec.copy(this.wbuf, e.off - b.size);
@@ -581,7 +576,7 @@ export class FileStore extends BaseStore {
       }
     }
     if (b === this.active) {
-      for (const r of this.activeRecords) if (r.off === e.off) { r.kind = RecordKind.Erased; r.subject = ""; r.hdrLen = 0; r.dataLen = e.len - 32; }
+      this.activeIndex.erase(e.off);
     }
   }
 
@@ -715,7 +710,7 @@ export class FileStore extends BaseStore {
     const a = this.active;
     try {
       fsyncSync(a.fd);
-      writeIndexFile(a.idxPath, a.size, fstatSync(a.fd).mtimeMs, this.activeRecords);
+      writeIndexBuffer(a.idxPath, this.activeIndex.finish(a.size, fstatSync(a.fd).mtimeMs));
     } catch (err) {
       this.warn(`file store ${this.dir}: index not written on close: ${String(err)}`);
     }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { crc32, crc32Fallback, crc32Range } from "../../server/jetstream/crc.js";
 import { FileStore, type FileStoreOptions } from "../../server/jetstream/file-store.js";
-import { SubjectInterner } from "../../server/jetstream/file-store-block.js";
+import { readI64LE, SubjectInterner, writeI64LE } from "../../server/jetstream/file-store-block.js";
 import { StoreError, NO_LIMITS } from "../../server/jetstream/store.js";
 import { buf, tempDir } from "./helpers.js";
 
@@ -47,6 +47,17 @@ describe("file store recovery", () => {
     s = open();
     expect(subjects.map((_, i) => s.loadMsg(i + 1)?.subject)).toEqual(subjects);
     await s.close();
+  });
+
+  it("64-bit times are written and read as Buffer's LE methods do", () => {
+    for (const v of [0n, 1n, -1n, 1796320101606123456n, (1n << 63n) - 1n, -(1n << 63n), 0x0102030405060708n]) {
+      const a = Buffer.alloc(11);
+      const b = Buffer.alloc(11);
+      writeI64LE(a, v, 3);
+      b.writeBigInt64LE(v, 3);
+      expect(a).toEqual(b);
+      expect(readI64LE(b, 3)).toBe(v);
+    }
   });
 
   it("the subject interner returns each record's own subject, however many there are", () => {
@@ -169,6 +180,32 @@ describe("file store recovery", () => {
     expect(r.ioStats().scanned).toBe(0);
     expect(r.state()).toEqual(want);
     expect(payloads(r).length).toBe(100);
+  });
+
+  it("the active block's index, built as records are appended and erased, is what a scan of the block gives", async () => {
+    const { msgDir, open } = setup();
+    const s = open();
+    for (let i = 0; i < 40; i++) s.storeMsg(`subject.${"x".repeat(i % 9)}`, i % 3 === 0 ? buf("NATS/1.0\r\nA: b\r\n\r\n") : null, buf(`v${i}`));
+    await s.flush();
+    s.eraseMsg(7);
+    s.removeMsg(9);
+    s.eraseMsg(20);
+    s.skipMsg();
+    s.storeMsg("after", null, buf("z"));
+    s.eraseMsg(42);
+    const want = s.state();
+    await s.close();
+    const idx = join(msgDir, blocks(msgDir)[0]!.replace(".blk", ".idx"));
+    const built = readFileSync(idx);
+    rmSync(idx);
+    let r = open();
+    expect(r.ioStats().scanned).toBe(1);
+    expect(r.state()).toEqual(want);
+    await r.close();
+    expect(readFileSync(idx)).toEqual(built);
+    r = open();
+    expect(r.ioStats().scanned).toBe(0);
+    expect(r.state()).toEqual(want);
   });
 
   it("the stream's limits and config are kept in meta.json", async () => {
