@@ -52,11 +52,16 @@ export async function startPair(limits: Limits = {}, config = ""): Promise<Pair>
   const conf = join(dir, "nats.conf");
   // Ask the kernel for a free port, then hand it to nats-server.
   const natsPort = await freePort();
-  writeFileSync(conf, natsConfig(natsPort, limits) + config);
+  // With a connection limit the readiness probe must be gone before a test counts on the
+  // slots: nats-server may still hold it when the test connects, and then refuses the wrong
+  // connection. Its monitoring port says when it no longer does.
+  const monitorPort = limits.maxConnections === undefined ? 0 : await freePort();
+  writeFileSync(conf, natsConfig(natsPort, limits) + (monitorPort === 0 ? "" : `http: 127.0.0.1:${monitorPort}\n`) + config);
   const child: ChildProcess = spawn(NATS_SERVER!, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   await waitForPort(natsPort, child, () => stderr);
+  if (monitorPort !== 0) await untilNoConnections(monitorPort);
   return {
     gnatPort: gnat.port,
     natsPort,
@@ -99,6 +104,19 @@ export async function waitForPort(port: number, child: ChildProcess, err: () => 
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`nats-server did not listen on ${port}: ${err()}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Until nats-server's /varz counts no client connections (5 s at most). */
+async function untilNoConnections(monitorPort: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      const varz = (await (await fetch(`http://127.0.0.1:${monitorPort}/varz`)).json()) as { connections: number };
+      if (varz.connections === 0) return;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error("nats-server still counts a connection after 5 s");
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
