@@ -61,7 +61,14 @@ describe.skipIf(NATS_SERVER === null)("advisories against nats-server -js", () =
 
   test("the same advisories, subjects and JSON", () => {
     expect(results.nats.length).toBeGreaterThanOrEqual(8);
-    expect(results.gnat).toEqual(results.nats);
+    // gnat always ends with the stream's deletion. nats-server 2.9 now and then loses that one
+    // when the stream still has a consumer (1 in 40 deletes here, on a busy machine): then it is
+    // compared without it.
+    const deleted = results.gnat.filter((a) => a.startsWith("$JS.EVENT.ADVISORY.STREAM.DELETED.S "));
+    expect(deleted).toHaveLength(1);
+    expect(results.gnat.at(-1)).toBe(deleted[0]);
+    const natsLostIt = !results.nats.some((a) => a.startsWith("$JS.EVENT.ADVISORY.STREAM.DELETED.S "));
+    expect(natsLostIt ? results.gnat.slice(0, -1) : results.gnat).toEqual(results.nats);
   });
 });
 
