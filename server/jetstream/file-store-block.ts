@@ -175,29 +175,9 @@ const IDX_REC = 36;
 
 /** A block's records in index-file form (for writeIndexBuffer and IndexReader). */
 export function encodeIndex(blockSize: number, mtimeMs: number, records: RecordInfo[]): Buffer {
-  let n = IDX_HEAD + 4;
-  for (const r of records) n += IDX_REC + r.subject.length;
-  const buf = Buffer.allocUnsafe(n);
-  buf.writeUInt32LE(IDX_MAGIC, 0);
-  buf.writeUInt32LE(IDX_VERSION, 4);
-  buf.writeDoubleLE(blockSize, 8);
-  buf.writeDoubleLE(mtimeMs, 16);
-  let p = IDX_HEAD;
-  for (const r of records) {
-    buf[p] = r.kind;
-    buf[p + 1] = 0;
-    buf.writeUInt16LE(r.subject.length, p + 2);
-    buf.writeUInt32LE(r.hdrLen, p + 4);
-    buf.writeUInt32LE(r.dataLen, p + 8);
-    buf.writeUInt32LE(r.off, p + 12);
-    buf.writeDoubleLE(r.seq, p + 16);
-    writeI64LE(buf, r.ts, p + 24);
-    buf.writeUInt32LE(r.len, p + 32);
-    p += IDX_REC;
-    p += buf.latin1Write(r.subject, p, r.subject.length);
-  }
-  buf.writeUInt32LE(crc32(buf.subarray(0, p)), p);
-  return buf;
+  const b = new IndexBuilder();
+  for (const r of records) b.add(r.kind, r.seq, r.ts, r.off, r.len, r.subject, r.hdrLen, r.dataLen);
+  return b.finish(blockSize, mtimeMs);
 }
 
 /** Write an index (from encodeIndex). A torn index is caught by its CRC, so no fsync: the log is the truth. */
