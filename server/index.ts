@@ -192,14 +192,14 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       : new SystemEvents(this, this.accounts.system.router.internalClient(), false);
     // Monitoring first, as nats-server does: it is up by the time clients can connect.
     if (o.httpPort !== null) {
-      const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log);
+      const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log, o.httpEngine);
       await m.listen();
       this.monitor = m;
     }
     try {
       if (o.websocket !== null) {
         const ws = o.websocket;
-        this.wsListener = await listenWebSocket(ws, o, (socket) => this.accept(socket), this.log);
+        this.wsListener = await listenWebSocket(ws, o, (socket) => this.accept(socket), this.log, o.httpEngine);
         this.log.info(`Listening for websocket clients on ws://${ws.host || "0.0.0.0"}:${this.wsListener.port}`);
         this.log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
       }

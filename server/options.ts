@@ -54,6 +54,12 @@ export interface ServerOptions {
   httpPort: number | null;
   /** Interface for the monitoring port; "" means the client `host`, as nats-server does. */
   httpHost: string;
+  /**
+   * What serves HTTP and WebSocket (a gnat addition): "uws" (uWebSockets.js, an error where its
+   * binary cannot load), "node" (node:http and ws) or "auto" (uWS where it loads). The
+   * GNAT_HTTP_ENGINE environment variable says the same when this is "auto".
+   */
+  httpEngine: "auto" | "uws" | "node";
   /** Threshold alerts (a gnat addition, config key `alerts`); durations and latency in ms. */
   alerts: AlertsInput;
   /** A WebSocket listener for clients (nats-server's `websocket {}` block); null: none. */
@@ -132,6 +138,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   httpPort: null,
   httpHost: "",
   alerts: {},
+  httpEngine: "auto",
   websocket: null,
   authorization: null,
   lameDuckDuration: 2 * 60 * 1000,

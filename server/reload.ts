@@ -75,7 +75,7 @@ const json = (v: unknown): string => (v === null || v === undefined ? "<nil>" : 
 const plain = (v: unknown): string => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
 
 /** Keys an embedder supplies that no config file can say: carried over, never compared. */
-const CARRIED: readonly Key[] = ["logger", "noLog", "programName"];
+const CARRIED: readonly Key[] = ["logger", "noLog", "programName", "httpEngine"];
 
 /**
  * Every option and whether it may change while running (nats-server's reload.go). A key missing

@@ -1,9 +1,10 @@
-// The monitoring HTTP server (nats-server's -m / http_port), on uWebSockets.js. Read-only: each
-// request reads the server's counters and renders JSON; nothing here runs on the message path.
-// Handlers are synchronous (a uWS request is only valid until its handler returns), except
-// /metrics, whose registry is async and which therefore watches for the client going away.
+// The monitoring HTTP server (nats-server's -m / http_port), on the process's HTTP engine
+// (uWebSockets.js or node:http, transport/http-engine.ts). Read-only: each request reads the
+// server's counters and renders JSON; nothing here runs on the message path. Handlers answer
+// synchronously (a uWS request is only valid until its handler returns), except /metrics, whose
+// registry is async and which therefore watches for the client going away.
 import type { Logger } from "pino";
-import uWS from "uWebSockets.js";
+import { httpEngine, httpEngineName, TEXT_PLAIN, type HttpEngineName, type HttpReply, type HttpRequest, type HttpResponder, type Listener } from "../transport/http-engine.js";
 import { accountz, gatewayz, healthz, leafz, routez } from "./misc.js";
 import { ClosedConnections, connz } from "./connz.js";
 import { jsz } from "./jsz.js";
@@ -11,16 +12,14 @@ import { DashboardFiles, dashboardJson } from "./dashboard.js";
 import { Metrics } from "./metrics.js";
 import { BadRequest, Query, type MonitoredServer } from "./source.js";
 import { subsz } from "./subsz.js";
-import { CpuSampler, varz } from "./varz.js";
+import { CpuSampler, varz, type HttpInfo } from "./varz.js";
 
-interface Reply {
-  status: number;
-  body: string | Buffer;
-  contentType: string;
-}
+type Reply = HttpReply;
 
 const JSON_TYPE = "application/json";
-const STATUS_TEXT: Record<number, string> = { 200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 500: "500 Internal Server Error" };
+// nats-server allows any origin, so browser dashboards can read it.
+const CORS = { "Access-Control-Allow-Origin": "*" };
+const NOT_FOUND: Reply = { status: 404, body: "404 page not found\n", contentType: TEXT_PLAIN };
 
 type JsonHandler = (q: Query) => { status: number; body: Record<string, unknown> };
 
@@ -30,8 +29,7 @@ export class MonitorServer {
   /** Closed connections for /connz?state=closed, fed by the server as clients go. */
   readonly closedConnections = new ClosedConnections();
   readonly metrics: Metrics;
-  private readonly app: uWS.TemplatedApp = uWS.App();
-  private listenSocket: uWS.us_listen_socket | null = null;
+  private listener: Listener | null = null;
   private boundPort = 0;
   private readonly reqStats: Record<string, number> = {};
   private readonly cpu = new CpuSampler();
@@ -39,9 +37,15 @@ export class MonitorServer {
   private readonly healthz: JsonHandler = (q) => healthz(this.s, q);
   private readonly dashboard = new DashboardFiles();
 
-  constructor(private readonly s: MonitoredServer, readonly host: string, private readonly port: number, private readonly log: Logger) {
+  constructor(
+    private readonly s: MonitoredServer,
+    readonly host: string,
+    private readonly port: number,
+    private readonly log: Logger,
+    private readonly engine?: HttpEngineName | "auto",
+  ) {
     this.metrics = new Metrics(s);
-    const http = (): { host: string; port: number; reqStats: Record<string, number> } => ({ host: this.host, port: this.boundPort, reqStats: this.reqStats });
+    const http = (): HttpInfo => ({ host: this.host, port: this.boundPort, reqStats: this.reqStats, engine: this.engineName });
     this.routes.set("/varz", () => ok(varz(s, http(), this.cpu)));
     this.routes.set("/connz", (q) => ok(connz(s, this.closedConnections, q)));
     this.routes.set("/subsz", (q) => ok(subsz(s, q)));
@@ -53,8 +57,10 @@ export class MonitorServer {
     this.routes.set("/healthz", this.healthz);
     this.routes.set("/jsz", (q) => ok(jsz(s, q)));
     this.routes.set("/dashboard.json", () => ok(dashboardJson(s)));
-    this.app.any("/*", (res, req) => this.onRequest(res, req));
   }
+
+  /** Which HTTP engine serves this port. */
+  engineName = httpEngineName() ?? "node";
 
   get boundTo(): number {
     return this.boundPort;
@@ -67,40 +73,37 @@ export class MonitorServer {
     return `http://${dial}:${this.boundPort}`;
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.app.listen(this.host, this.port, (sock) => {
-        if (sock === false) {
-          reject(new Error(`can't listen to the monitor port: listen tcp ${this.host}:${this.port}: address unavailable or in use`));
-          return;
-        }
-        this.listenSocket = sock;
-        this.boundPort = uWS.us_socket_local_port(sock as unknown as uWS.us_socket);
-        this.log.info(`Starting http monitor on ${this.url}`);
-        resolve();
-      });
-    });
+  async listen(): Promise<void> {
+    const engine = await httpEngine(this.engine, this.log);
+    this.engineName = engine.name;
+    this.listener = await engine.listenHttp(this.host, this.port, (req, res) => this.onRequest(req, res), this.log);
+    this.boundPort = this.listener.port;
+    this.log.info(`Starting http monitor on ${this.url}`);
   }
 
   close(): void {
-    if (this.listenSocket !== null) uWS.us_listen_socket_close(this.listenSocket);
-    this.listenSocket = null;
+    this.listener?.close();
     // Also drop keep-alive connections, or they would keep the process alive.
-    (this.app as { close?: () => void }).close?.();
+    this.listener?.shutdown();
+    this.listener = null;
     this.metrics.close();
   }
 
-  private onRequest(res: uWS.HttpResponse, req: uWS.HttpRequest): void {
-    const method = req.getMethod();
-    const path = req.getUrl();
-    const query = new Query(new URLSearchParams(req.getQuery() ?? ""));
+  private onRequest(req: HttpRequest, res: HttpResponder): void {
+    const path = req.path;
     const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
-    if (method !== "get" && method !== "head") return this.send(res, { status: 404, body: "404 page not found\n", contentType: "text/plain; charset=utf-8" });
+    if (req.method !== "get" && req.method !== "head") return this.send(res, NOT_FOUND);
     this.reqStats[trimmed] = (this.reqStats[trimmed] ?? 0) + 1;
     if (trimmed === "/metrics") return this.serveMetrics(res);
     if (trimmed === "/" || trimmed.startsWith("/dashboard/")) return this.serveStatic(res, trimmed);
     const h = this.routes.get(trimmed);
-    if (h === undefined) return this.send(res, { status: 404, body: "404 page not found\n", contentType: "text/plain; charset=utf-8" });
+    if (h === undefined) return this.send(res, NOT_FOUND);
+    let query: Query;
+    try {
+      query = new Query(new URLSearchParams(req.query));
+    } catch {
+      return this.send(res, { status: 400, body: "bad query\n", contentType: TEXT_PLAIN });
+    }
     this.send(res, this.runJson(h, query));
   }
 
@@ -114,44 +117,38 @@ export class MonitorServer {
       if (cb !== "") return { status, body: `${cb}(${text})`, contentType: "application/javascript" };
       return { status, body: text, contentType: JSON_TYPE };
     } catch (e) {
-      if (e instanceof BadRequest) return { status: 400, body: e.message, contentType: "text/plain; charset=utf-8" };
+      if (e instanceof BadRequest) return { status: 400, body: e.message, contentType: TEXT_PLAIN };
       this.log.error({ err: e }, "monitor request failed");
-      return { status: 500, body: "internal error", contentType: "text/plain; charset=utf-8" };
+      return { status: 500, body: "internal error", contentType: TEXT_PLAIN };
     }
   }
 
-  private serveMetrics(res: uWS.HttpResponse): void {
-    let aborted = false;
-    res.onAborted(() => { aborted = true; });
+  private serveMetrics(res: HttpResponder): void {
+    // The responder ignores an answer to a client that went away.
+    res.onAborted(() => {});
     this.metrics.scrape().then(
-      (text) => { if (!aborted) this.send(res, { status: 200, body: text, contentType: this.metrics.contentType }); },
+      (text) => this.send(res, { status: 200, body: text, contentType: this.metrics.contentType }),
       (e: unknown) => {
         this.log.error({ err: e }, "metrics scrape failed");
-        if (!aborted) this.send(res, { status: 500, body: "internal error", contentType: "text/plain; charset=utf-8" });
+        this.send(res, { status: 500, body: "internal error", contentType: TEXT_PLAIN });
       },
     );
   }
 
-  private send(res: uWS.HttpResponse, r: Reply): void {
-    res.cork(() => {
-      res.writeStatus(STATUS_TEXT[r.status] ?? `${r.status} Error`)
-        .writeHeader("Content-Type", r.contentType)
-        // nats-server allows any origin, so browser dashboards can read it.
-        .writeHeader("Access-Control-Allow-Origin", "*")
-        .end(r.body);
-    });
+  private send(res: HttpResponder, r: Reply): void {
+    res.send({ ...r, headers: CORS });
   }
 
-  private serveStatic(res: uWS.HttpResponse, path: string): void {
+  private serveStatic(res: HttpResponder, path: string): void {
     let f;
     try {
       f = this.dashboard.get(path);
     } catch (e) {
       // A package installed without the dashboard's files (or uplot) still serves every endpoint.
       this.log.error({ err: e }, "dashboard files missing");
-      return this.send(res, { status: 500, body: "dashboard files missing\n", contentType: "text/plain; charset=utf-8" });
+      return this.send(res, { status: 500, body: "dashboard files missing\n", contentType: TEXT_PLAIN });
     }
-    if (f === undefined) return this.send(res, { status: 404, body: "404 page not found\n", contentType: "text/plain; charset=utf-8" });
+    if (f === undefined) return this.send(res, NOT_FOUND);
     this.send(res, { status: 200, body: f.body, contentType: f.contentType });
   }
 }

@@ -36,6 +36,8 @@ export interface HttpInfo {
   port: number;
   /** Requests served per path, nats-server's http_req_stats. */
   reqStats: Record<string, number>;
+  /** What serves HTTP and WebSocket here: "uws" or "node". */
+  engine: string;
 }
 
 export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Record<string, unknown> {
@@ -100,6 +102,8 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     slow_consumer_stats: { clients: s.slowConsumers, routes: 0, gateways: 0, leafs: 0 },
     // Newer nats-server releases report producers held back by flow control under this name.
     stalled_clients: s.stalledClients,
+    // gnat's own: uWebSockets.js or node:http serves this port (and WebSocket).
+    http_engine: http.engine,
   };
 }
 

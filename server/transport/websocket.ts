@@ -1,12 +1,13 @@
-// The WebSocket transport (nats-server's `websocket {}` listener), on uWebSockets.js. Adapter
-// only: each upgraded WebSocket is wrapped as a ClientSocket and handed to the server, which runs
-// the same connection over it as over TCP. The NATS protocol travels in binary frames as a byte
-// stream: the parser does not care where frames begin or end.
+// The WebSocket transport (nats-server's `websocket {}` listener). Adapter only: each upgraded
+// WebSocket is wrapped as a ClientSocket and handed to the server, which runs the same connection
+// over it as over TCP. The NATS protocol travels in binary frames as a byte stream: the parser
+// does not care where frames begin or end. The HTTP side (upgrade, framing, compression) is the
+// engine's: uWebSockets.js or node:http with ws (http-engine.ts).
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import uWS from "uWebSockets.js";
 import type { ClientSocket } from "../connection.js";
 import type { WebSocketOptions } from "../options.js";
+import { httpEngine, type HttpEngineName, type WsPeer, type WsSink } from "./http-engine.js";
 
 export interface WebSocketListener {
   /** The bound port (the chosen one when asked for 0). */
@@ -29,94 +30,93 @@ interface Limits {
  */
 const FRAME_MARGIN = 64 * 1024;
 
-/** What uWS keeps per WebSocket: the adapter, set once the socket opens. */
-interface UserData {
-  remoteAddress: string;
-  socket: WsClientSocket | null;
-}
-
 /**
- * A uWS WebSocket seen as the byte stream a connection reads and writes.
- *
- * Reads cannot be paused: this uWS build has no pause()/resume() on a WebSocket (only on HTTP
- * responses), so flow control cannot stall a WebSocket producer; it keeps reading, and what
- * bounds a receiver behind it is max_pending (slow consumer), as for any receiver.
+ * A WebSocket seen as the byte stream a connection reads and writes. Reads pause where the
+ * engine can (node:http with ws: the producer is slowed on the wire, as a TCP one is). On the
+ * uWS engine they cannot, so while paused the frames that still arrive wait here, in order, and
+ * reach the connection when it resumes: the producer is held back from the receivers either way,
+ * but on uWS what it sends meanwhile costs this server memory.
  */
-export class WsClientSocket extends EventEmitter implements ClientSocket {
+export class WsClientSocket extends EventEmitter implements ClientSocket, WsSink {
   readonly remoteAddress: string;
   readonly remotePort = 0;
   bytesWritten = 0;
   destroyed = false;
   writableNeedDrain = false;
+  private paused = false;
+  /** Frames that came while paused on an engine that cannot stop reading. */
+  private held: Buffer[] = [];
 
-  constructor(private readonly ws: uWS.WebSocket<UserData>, remoteAddress: string) {
+  constructor(private readonly peer: WsPeer, remoteAddress: string) {
     super();
     this.remoteAddress = remoteAddress;
   }
 
-  /** Bytes uWS holds for a client that is not reading fast enough (its backpressure). */
+  /** Bytes the engine holds for a client that is not reading fast enough. */
   get writableLength(): number {
-    return this.destroyed ? 0 : this.ws.getBufferedAmount();
+    return this.destroyed ? 0 : this.peer.bufferedAmount;
   }
 
   write(bytes: Uint8Array): boolean {
     if (this.destroyed) return false;
-    // uWS copies the bytes into the frame it builds (or its backpressure buffer), so the
-    // caller's buffer is free again on return.
-    const status = this.ws.send(bytes, true);
-    // The frame header counts too, as getBufferedAmount() includes it.
+    const ok = this.peer.send(bytes);
+    // The frame header counts too, as the engines' buffered amounts include it.
     this.bytesWritten += bytes.length + frameHeaderLength(bytes.length);
-    if (status === 1) return true;
-    if (status === 2) {
-      // Dropped: only happens past maxBackpressure, which is disabled; never lose bytes silently.
-      this.destroy();
-      return false;
-    }
-    this.writableNeedDrain = true;
-    return false;
+    if (!ok) this.writableNeedDrain = true;
+    return ok;
   }
 
   end(bytes?: Uint8Array): void {
     if (this.destroyed) return;
     if (bytes !== undefined) this.write(bytes);
     this.destroyed = true;
-    // A close frame after what is queued; uWS calls the close handler at once.
-    this.ws.end(1000);
+    // A close frame after what is queued; the engine reports the close at once.
+    this.peer.end(1000);
   }
 
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.ws.close();
+    this.peer.terminate();
   }
 
-  /** No read pause for WebSockets in this uWS build: see the class comment. */
   pause(): this {
+    this.paused = true;
+    this.peer.pause();
     return this;
   }
 
   resume(): this {
+    this.paused = false;
+    this.peer.resume();
+    // What waited goes first, until the connection pauses again.
+    while (this.held.length > 0 && !this.paused && !this.destroyed) this.emit("data", this.held.shift()!);
     return this;
   }
 
-  // ---- called by the listener ---------------------------------------------------------------
+  // ---- the engine's events ------------------------------------------------------------------
 
   /**
-   * A message from the client. Its ArrayBuffer is only valid during uWS's callback; the
-   * connection parses synchronously and copies what it keeps (partial lines, payloads), as it
-   * does for TCP reads into a shared buffer, so a view is enough.
+   * A message from the client. Its bytes may only be valid during the call (uWS); the connection
+   * parses synchronously and copies what it keeps (partial lines, payloads), as it does for TCP
+   * reads into a shared buffer, so a view is enough.
    */
-  onMessage(message: ArrayBuffer): void {
-    this.emit("data", Buffer.from(message));
+  message(data: Buffer): void {
+    if (this.paused || this.held.length > 0) {
+      // A copy: uWS's bytes are only valid during this call.
+      this.held.push(Buffer.from(data));
+      return;
+    }
+    this.emit("data", data);
   }
 
-  onDrain(): void {
-    if (this.destroyed || this.ws.getBufferedAmount() !== 0) return;
+  drain(): void {
+    if (this.destroyed || this.peer.bufferedAmount !== 0) return;
     this.writableNeedDrain = false;
     this.emit("drain");
   }
 
-  onClose(): void {
+  close(): void {
     this.destroyed = true;
     this.writableNeedDrain = false;
     this.emit("close");
@@ -127,71 +127,32 @@ function frameHeaderLength(n: number): number {
   return n < 126 ? 2 : n < 65536 ? 4 : 10;
 }
 
-export function listenWebSocket(
+export async function listenWebSocket(
   o: WebSocketOptions,
   limits: Limits,
   onSocket: (s: ClientSocket) => void,
   log: Logger,
+  engine?: HttpEngineName | "auto",
 ): Promise<WebSocketListener> {
   const host = o.host || "0.0.0.0";
   const origins = new OriginCheck(o.sameOrigin === true, o.allowedOrigins ?? []);
-  const app = uWS.App();
-  app.ws<UserData>("/*", {
-    compression: o.compression === true ? uWS.SHARED_COMPRESSOR : uWS.DISABLED,
-    maxPayloadLength: limits.maxPayload + limits.maxControlLine + FRAME_MARGIN,
-    // Backpressure is the connection's business (max_pending, write deadline): uWS must never
-    // drop a frame on its own, which it does past maxBackpressure unless that is 0.
-    maxBackpressure: 0,
-    // Liveness is NATS's PING/PONG, as with nats-server, which sends no WebSocket pings. (uWS
-    // still answers the client's WebSocket pings.)
-    idleTimeout: 0,
-    sendPingsAutomatically: false,
-    upgrade: (res, req, context) => {
-      // Everything is read from req now: it is only valid until this handler returns.
-      const key = req.getHeader("sec-websocket-key");
-      const protocol = req.getHeader("sec-websocket-protocol");
-      const extensions = req.getHeader("sec-websocket-extensions");
-      const origin = req.getHeader("origin") || req.getHeader("sec-websocket-origin");
-      const why = origins.check(origin, req.getHeader("host"));
-      const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
-      if (why !== null) {
-        log.error(`${remoteAddress} - websocket handshake error: origin not allowed: ${why}`);
-        res.writeStatus("403 Forbidden").end("Forbidden\n");
-        return;
-      }
-      const data: UserData = { remoteAddress, socket: null };
-      res.upgrade(data, key, protocol, extensions, context);
+  const e = await httpEngine(engine, log);
+  return e.listenWebSocket({
+    host,
+    port: o.port,
+    compression: o.compression === true,
+    maxPayload: limits.maxPayload + limits.maxControlLine + FRAME_MARGIN,
+    admit: (u) => {
+      const why = origins.check(u.origin, u.host);
+      if (why !== null) log.error(`${u.remoteAddress} - websocket handshake error: origin not allowed: ${why}`);
+      return why;
     },
-    open: (ws) => {
-      const data = ws.getUserData();
-      const socket = new WsClientSocket(ws, data.remoteAddress);
-      data.socket = socket;
+    open: (peer, remoteAddress) => {
+      const socket = new WsClientSocket(peer, remoteAddress);
       onSocket(socket);
+      return socket;
     },
-    message: (ws, message) => ws.getUserData().socket?.onMessage(message),
-    drain: (ws) => ws.getUserData().socket?.onDrain(),
-    close: (ws) => ws.getUserData().socket?.onClose(),
-  });
-  // Not an upgrade: answer as nats-server's handshake does (http.Error: status text as body).
-  app.any("/*", (res, req) => {
-    const get = req.getMethod().toLowerCase() === "get";
-    res.writeStatus(get ? "400 Bad Request" : "405 Method Not Allowed").end(get ? "Bad Request\n" : "Method Not Allowed\n");
-  });
-  return new Promise((resolve, reject) => {
-    app.listen(host, o.port, (sock) => {
-      if (sock === false) {
-        reject(new Error(`Unable to listen for websocket connections: listen tcp ${host}:${o.port}: address unavailable or in use`));
-        return;
-      }
-      const port = uWS.us_socket_local_port(sock as unknown as uWS.us_socket);
-      resolve({
-        port,
-        close: () => uWS.us_listen_socket_close(sock),
-        // Sockets still in the HTTP stage would otherwise keep the process alive.
-        shutdown: () => (app as { close?: () => void }).close?.(),
-      });
-    });
-  });
+  }, log);
 }
 
 /** nats-server's origin check (websocket.go checkOrigin), for `same_origin` and `allowed_origins`. */

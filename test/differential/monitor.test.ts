@@ -43,6 +43,7 @@ const NATS_ONLY: Record<string, string> = {
 const GNAT_ONLY: Record<string, string> = {
   slow_consumer_stats: "varz: 2.10 splits slow consumers by kind",
   stalled_clients: "varz: newer nats-server (2.12+) counts producers held back by flow control",
+  http_engine: "varz: gnat's own, which HTTP/WebSocket engine serves (uws or node)",
   server_id: "subsz: 2.10 wraps the sublist stats with server_id, now, total, offset, limit",
   now: "subsz: as server_id",
   total: "subsz and jsz: 2.10 reports the total (subscriptions listed / accounts)",

@@ -1,0 +1,205 @@
+// The uWebSockets.js engine: the fast path, where the package ships a native binary for this
+// platform and Node ABI and it loads (the build we use has them for Node ≤ 20 on glibc). The
+// package's own JavaScript fallback is never used: it breaks on current Node, and node:http is
+// the fallback we test (engine-node.ts).
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { Logger } from "pino";
+import {
+  STATUS_TEXT, listenError, notAnUpgrade,
+  type HttpEngine, type HttpHandler, type HttpReply, type HttpResponder, type Listener, type WsListenOptions, type WsPeer, type WsSink,
+} from "./http-engine.js";
+
+type Uws = typeof import("uWebSockets.js");
+type UwsResponse = import("uWebSockets.js").HttpResponse;
+type UwsSocket = import("uWebSockets.js").WebSocket<UserData>;
+type UwsListenSocket = import("uWebSockets.js").us_listen_socket;
+
+/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT, so a taken port is refused. */
+const EXCLUSIVE_PORT = 1;
+
+/** The native module, or why it cannot load. */
+export function loadUws(): { ok: true; uws: Uws } | { ok: false; why: string } {
+  const require = createRequire(import.meta.url);
+  let dir: string;
+  try {
+    dir = dirname(require.resolve("uWebSockets.js"));
+  } catch {
+    return { ok: false, why: "the uWebSockets.js package is not installed" };
+  }
+  const file = join(dir, "..", "binaries", `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
+  try {
+    return { ok: true, uws: require(file) as Uws };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+    return { ok: false, why: /Cannot find module/.test(msg) ? `no binary for Node ABI ${process.versions.modules}` : msg };
+  }
+}
+
+export function uwsEngine(uws: Uws): HttpEngine {
+  return {
+    name: "uws",
+    listenHttp: (host, port, handler, log) => listenHttp(uws, host, port, handler, log),
+    listenWebSocket: (o, log) => listenWs(uws, o, log),
+  };
+}
+
+function reply(res: UwsResponse, r: HttpReply): void {
+  res.cork(() => {
+    res.writeStatus(`${r.status} ${STATUS_TEXT[r.status] ?? "Error"}`).writeHeader("Content-Type", r.contentType);
+    if (r.headers !== undefined) for (const k in r.headers) res.writeHeader(k, r.headers[k]!);
+    res.end(r.body);
+  });
+}
+
+/** A handler's request, answered through a guard: once, and never after an abort. */
+function serve(res: UwsResponse, method: string, path: string, query: string, handler: HttpHandler, log: Logger): void {
+  let done = false;
+  let watching = false;
+  const responder: HttpResponder = {
+    send(r) {
+      if (done) return;
+      done = true;
+      reply(res, r);
+    },
+    onAborted(cb) {
+      watching = true;
+      res.onAborted(() => {
+        done = true;
+        cb();
+      });
+    },
+  };
+  try {
+    handler({ method, path, query }, responder);
+  } catch (e) {
+    log.error({ err: e }, "HTTP handler failed");
+    responder.send({ status: 500, body: "internal error\n", contentType: "text/plain; charset=utf-8" });
+  }
+  // uWS aborts the process if a response left open has no abort handler.
+  if (!done && !watching) res.onAborted(() => { done = true; });
+}
+
+function listenOn(uws: Uws, app: import("uWebSockets.js").TemplatedApp, what: string, host: string, port: number): Promise<Listener> {
+  return new Promise((resolve, reject) => {
+    // The native listen takes (host, port, options, cb); the typings know only two of the forms.
+    const listen = app.listen.bind(app) as unknown as (h: string, p: number, o: number, cb: (s: UwsListenSocket | false) => void) => void;
+    listen(host, port, EXCLUSIVE_PORT, (sock) => {
+      if (sock === false) {
+        reject(listenError(what, host, port, "bind: address already in use or unavailable"));
+        return;
+      }
+      resolve({
+        port: uws.us_socket_local_port(sock as unknown as import("uWebSockets.js").us_socket),
+        close: () => uws.us_listen_socket_close(sock),
+        // Keep-alive and HTTP-stage sockets would otherwise keep the process alive.
+        shutdown: () => (app as { close?: () => void }).close?.(),
+      });
+    });
+  });
+}
+
+function listenHttp(uws: Uws, host: string, port: number, handler: HttpHandler, log: Logger): Promise<Listener> {
+  const app = uws.App();
+  app.any("/*", (res, req) => serve(res, req.getMethod().toLowerCase(), req.getUrl(), req.getQuery() ?? "", handler, log));
+  return listenOn(uws, app, "can't listen to the monitor port", host, port);
+}
+
+/** What uWS keeps per WebSocket. */
+interface UserData {
+  remoteAddress: string;
+  sink: WsSink | null;
+}
+
+/** A uWS WebSocket as a WsPeer. Its reads cannot be paused: this build has no pause on a WebSocket. */
+class UwsPeer implements WsPeer {
+  constructor(private readonly ws: UwsSocket) {}
+
+  get bufferedAmount(): number {
+    return this.ws.getBufferedAmount();
+  }
+
+  send(bytes: Uint8Array): boolean {
+    // uWS copies the bytes into the frame it builds (or its backpressure buffer).
+    const status = this.ws.send(bytes, true);
+    if (status === 2) {
+      // Dropped: only past maxBackpressure, which is off; never lose bytes silently.
+      this.ws.close();
+      return false;
+    }
+    return status === 1;
+  }
+
+  end(code: number): void {
+    this.ws.end(code);
+  }
+
+  terminate(): void {
+    this.ws.close();
+  }
+
+  pause(): boolean {
+    return false;
+  }
+
+  resume(): void {}
+}
+
+function listenWs(uws: Uws, o: WsListenOptions, log: Logger): Promise<Listener> {
+  const app = uws.App();
+  app.ws<UserData>("/*", {
+    compression: o.compression ? uws.SHARED_COMPRESSOR : uws.DISABLED,
+    maxPayloadLength: o.maxPayload,
+    // Backpressure is the connection's business (max_pending, write deadline): uWS must never
+    // drop a frame on its own, which it does past maxBackpressure unless that is 0.
+    maxBackpressure: 0,
+    // Liveness is NATS's PING/PONG, as with nats-server, which sends no WebSocket pings.
+    idleTimeout: 0,
+    sendPingsAutomatically: false,
+    upgrade: (res, req, context) => {
+      // Everything is read from req now: it is only valid until this handler returns.
+      const key = req.getHeader("sec-websocket-key");
+      const protocol = req.getHeader("sec-websocket-protocol");
+      const extensions = req.getHeader("sec-websocket-extensions");
+      const origin = req.getHeader("origin") || req.getHeader("sec-websocket-origin");
+      const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+      let refused: string | null;
+      try {
+        refused = o.admit({ origin, host: req.getHeader("host"), remoteAddress });
+      } catch (e) {
+        log.error({ err: e }, "websocket upgrade failed");
+        reply(res, { status: 500, body: "Internal Server Error\n", contentType: "text/plain; charset=utf-8" });
+        return;
+      }
+      if (refused !== null) {
+        reply(res, { status: 403, body: "Forbidden\n", contentType: "text/plain; charset=utf-8" });
+        return;
+      }
+      res.upgrade<UserData>({ remoteAddress, sink: null }, key, protocol, extensions, context);
+    },
+    open: (ws) => {
+      const data = ws.getUserData();
+      try {
+        data.sink = o.open(new UwsPeer(ws), data.remoteAddress);
+      } catch (e) {
+        log.error({ err: e }, "websocket open failed");
+        ws.close();
+      }
+    },
+    message: (ws, message) => guard(log, () => ws.getUserData().sink?.message(Buffer.from(message))),
+    drain: (ws) => guard(log, () => ws.getUserData().sink?.drain()),
+    close: (ws) => guard(log, () => ws.getUserData().sink?.close()),
+  });
+  // Not an upgrade: answer as nats-server's handshake does (http.Error: status text as body).
+  app.any("/*", (res, req) => reply(res, notAnUpgrade(req.getMethod().toLowerCase())));
+  return listenOn(uws, app, "Unable to listen for websocket connections", o.host, o.port);
+}
+
+/** An exception thrown into uWS's native callback would end the process: log it instead. */
+function guard(log: Logger, f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    log.error({ err: e }, "websocket handler failed");
+  }
+}
