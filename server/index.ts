@@ -25,6 +25,7 @@ import { InternalClient, Router, type Subscription } from "./router.js";
 import { tmpdir } from "node:os";
 import { serveApi } from "./jetstream/api.js";
 import { JetStream, type JetStreamOptions } from "./jetstream/jetstream.js";
+import { lockStoreDir, type StoreLock } from "./jetstream/store-lock.js";
 import { MonitorServer } from "./monitor/http.js";
 import { Alerts, resolveAlerts } from "./monitor/alerts.js";
 import { clientInfo, SystemEvents } from "./events.js";
@@ -54,6 +55,8 @@ const serverIdGen = customAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 55);
 export { ReloadError } from "./reload.js";
 /** nats-server config files, for embedders: `startServer(loadConfigFile(path).options)`, and reload. */
 export { ConfigError, loadConfigFile } from "./config.js";
+/** What startServer throws when the JetStream store dir is in use by another server. */
+export { StoreLockedError } from "./jetstream/store-lock.js";
 
 export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   /** The options in force; a reload replaces the object (see reload()). */
@@ -120,6 +123,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   private listenerClosed: Promise<void> | null = null;
   private jetstreamStopped: Promise<void> | null = null;
   private readonly sleepers = new Set<() => void>();
+  /** The JetStream store dir's lock, held from start-up to close (store-lock.ts). */
+  private storeLock: StoreLock | null = null;
+  private jetstreamsClosed: Promise<void> | null = null;
 
   constructor(input: ServerOptionsInput = {}) {
     this.options = resolveOptions(input);
@@ -180,23 +186,28 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   async listen(): Promise<void> {
     const o = this.options;
     if (o.jetstream) {
-      if (this.accounts === null) this.startJetStream();
-      else startAccountJetStreams(this, this.accounts);
-    }
-    const alerts = resolveAlerts(o.alerts);
-    if (Object.keys(alerts.rules).length > 0) {
-      this.alerts = new Alerts(this, alerts, this.internalClient(), this.log);
-      this.alerts.start();
-    }
-    this.sysEvents = this.accounts === null ? new SystemEvents(this, this.internalClient())
-      : new SystemEvents(this, this.accounts.system.router.internalClient(), false);
-    // Monitoring first, as nats-server does: it is up by the time clients can connect.
-    if (o.httpPort !== null) {
-      const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log, o.httpEngine);
-      await m.listen();
-      this.monitor = m;
+      // One server per store dir, before anything is read from it (store-lock.ts); a second
+      // server throws StoreLockedError here, with nothing started.
+      this.storeLock = await lockStoreDir(this.jetStreamStoreDir);
     }
     try {
+      if (o.jetstream) {
+        if (this.accounts === null) this.startJetStream();
+        else startAccountJetStreams(this, this.accounts);
+      }
+      const alerts = resolveAlerts(o.alerts);
+      if (Object.keys(alerts.rules).length > 0) {
+        this.alerts = new Alerts(this, alerts, this.internalClient(), this.log);
+        this.alerts.start();
+      }
+      this.sysEvents = this.accounts === null ? new SystemEvents(this, this.internalClient())
+        : new SystemEvents(this, this.accounts.system.router.internalClient(), false);
+      // Monitoring first, as nats-server does: it is up by the time clients can connect.
+      if (o.httpPort !== null) {
+        const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log, o.httpEngine);
+        await m.listen();
+        this.monitor = m;
+      }
       if (o.websocket !== null) {
         const ws = o.websocket;
         this.wsListener = await listenWebSocket(ws, o, (socket) => this.accept(socket), this.log, o.httpEngine);
@@ -207,9 +218,13 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         ? await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log)
         : await listenTcp(o.host, o.port, (socket) => this.acceptTls(socket), this.log, { plainReads: false });
     } catch (e) {
+      // Nothing half started: what did start stops, and the store dir is let go.
       this.monitor?.close();
       this.wsListener?.close();
       this.wsListener?.shutdown();
+      this.alerts?.close();
+      await this.closeJetStreams();
+      await this.storeLock?.release();
       throw e;
     }
     this.boundPort = this.listener.port;
@@ -586,6 +601,19 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     return this.jetstreamStopped;
   }
 
+  /** Stop JetStream: the global account's, and each account's. */
+  private closeJetStreams(): Promise<void> {
+    this.jetstreamsClosed ??= (async () => {
+      await this.stopJetStream();
+      for (const a of this.accounts?.accounts.values() ?? []) {
+        if (a.jetstream === null) continue;
+        await a.jetstream.close();
+        a.jetstream.ic.close();
+      }
+    })();
+    return this.jetstreamsClosed;
+  }
+
   ldmInfo(c: ClientConnection): Buffer {
     return this.infoLine(c, `,"ldm":true`);
   }
@@ -630,15 +658,10 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     for (const c of this.clients.values()) c.socket.destroy();
     this.wsListener?.shutdown();
     await closed;
-    await this.stopJetStream();
-    if (this.accounts !== null) {
-      for (const a of this.accounts.accounts.values()) {
-        if (a.jetstream === null) continue;
-        await a.jetstream.close();
-        a.jetstream.ic.close();
-      }
-      this.accounts.close();
-    }
+    await this.closeJetStreams();
+    this.accounts?.close();
+    // After the stores are closed: another server may open the dir from now on.
+    await this.storeLock?.release();
     for (const f of [this.portsFile, this.pidFileWritten]) if (f) removeQuietly(f);
     this.log.info("Server Exiting..");
     this.log.flush?.();
