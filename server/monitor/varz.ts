@@ -11,6 +11,12 @@ import { DEFAULT_TLS_TIMEOUT_MS, tlsTimeoutMs, tlsVerify } from "../tls-options.
 
 const NS_PER_MS = 1e6;
 
+/**
+ * The machine's cores, read once, as nats-server reads runtime.NumCPU() once: os.cpus() parses
+ * /proc/cpuinfo on every call, which was most of a /varz request's time.
+ */
+const CORES = cpus().length;
+
 /** CPU use between two /varz calls, as nats-server samples it (a percentage of one core). */
 export class CpuSampler {
   private last = process.cpuUsage();
@@ -82,7 +88,7 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     now: goTime(now),
     uptime: goUptime(now - start),
     mem: process.memoryUsage.rss(),
-    cores: cpus().length,
+    cores: CORES,
     gomaxprocs: availableParallelism(),
     cpu: cpu.sample(),
     connections: s.clients.size,
