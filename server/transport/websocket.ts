@@ -46,6 +46,7 @@ export class WsClientSocket extends EventEmitter implements ClientSocket, WsSink
   private paused = false;
   /** Frames that came while paused on an engine that cannot stop reading. */
   private held: Buffer[] = [];
+  private replaying = false;
 
   constructor(private readonly peer: WsPeer, remoteAddress: string) {
     super();
@@ -89,9 +90,19 @@ export class WsClientSocket extends EventEmitter implements ClientSocket, WsSink
   resume(): this {
     this.paused = false;
     this.peer.resume();
-    // What waited goes first, until the connection pauses again.
-    while (this.held.length > 0 && !this.paused && !this.destroyed) this.emit("data", this.held.shift()!);
+    // What waited goes first, until the connection pauses again: on the next tick, as a TCP
+    // socket's data flows again after resume(), so whatever the caller does right after resuming
+    // (greeting a client it held back, say) comes before it.
+    if (this.held.length > 0 && !this.replaying) {
+      this.replaying = true;
+      process.nextTick(() => this.replay());
+    }
     return this;
+  }
+
+  private replay(): void {
+    this.replaying = false;
+    while (this.held.length > 0 && !this.paused && !this.destroyed) this.emit("data", this.held.shift()!);
   }
 
   // ---- the engine's events ------------------------------------------------------------------
