@@ -16,7 +16,7 @@
 // until the LOCK file is removed), and two servers starting at the same instant over a dead
 // holder's file can both take it: best effort, unlike the kernel lock.
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { createServer, type Server as NetServer } from "node:net";
 import { join, resolve } from "node:path";
 
@@ -61,9 +61,25 @@ export function defaultLockMethod(): StoreLockMethod {
  */
 export async function lockStoreDir(storeDir: string, method: StoreLockMethod = defaultLockMethod()): Promise<StoreLock> {
   const dir = resolve(storeDir);
-  mkdirSync(dir, { recursive: true });
+  makeStoreDir(dir);
   const real = realpathSync(dir);
   return method === "abstract-socket" ? lockWithSocket(dir, real) : lockWithPidFile(dir, real);
+}
+
+/** Create the store dir if missing; refuse one that is not a directory, in nats-server's words. */
+function makeStoreDir(dir: string): void {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new Error(`Can't start JetStream: could not create storage directory - ${(e as Error).message}`);
+    }
+    return;
+  }
+  if (!st.isDirectory()) throw new Error("Can't start JetStream: storage directory is not a directory");
 }
 
 /** The abstract socket name for a store dir's real path (well under the 107-byte limit). */

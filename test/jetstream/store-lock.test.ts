@@ -76,6 +76,14 @@ describe.each(methods)("%s", (method) => {
     await a.release();
   });
 
+  test("a store dir that is a file, or cannot be made, is refused with nats-server's words", async () => {
+    const d = dir();
+    const file = join(d, "not-a-dir");
+    writeFileSync(file, "x");
+    await expect(lockStoreDir(file, method)).rejects.toThrow(/^Can't start JetStream: storage directory is not a directory$/);
+    await expect(lockStoreDir(join(file, "below"), method)).rejects.toThrow(/^Can't start JetStream: could not create storage directory - ENOTDIR/);
+  });
+
   test("a LOCK file left by a dead process does not block", async () => {
     const d = dir();
     writeFileSync(join(d, LOCK_FILE), JSON.stringify({ pid: await deadPid(), started: "", locked: "", token: "x" }));
