@@ -8,7 +8,7 @@ import { isValidSubject } from "../protocol/subject.js";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { setHttpPort, WS_REQUIRES_TLS, type ServerOptions, type WebSocketOptions } from "./options.js";
-import { ALERT_NAMES, type AlertName, type AlertsInput } from "./monitor/alerts.js";
+import { ALERT_NAMES, type AlertName, type AlertsInput } from "./alerts-options.js";
 import { goDuration } from "./duration.js";
 import { mapTls } from "./config-tls.js";
 import {

@@ -1,7 +1,7 @@
 // Server options: the one shape that flags, config files and embedders all produce.
 // Names follow nats-server's config keys, camel-cased. Durations are milliseconds, sizes bytes.
 import type { Logger } from "pino";
-import { resolveAlerts, type AlertsInput } from "./monitor/alerts.js";
+import { resolveAlerts, type AlertsInput } from "./alerts-options.js";
 import { authConfigError, type AuthorizationOptions } from "./auth/auth.js";
 import { goDuration } from "./duration.js";
 import { tlsOptionsError, type TlsOptions } from "./tls-options.js";

@@ -7,7 +7,8 @@ import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterEach, describe, expect, test } from "vitest";
 import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
 import { configToOptions, parseConfig } from "../../server/config.js";
-import type { AlertEvent, AlertName } from "../../server/monitor/alerts.js";
+import type { AlertName } from "../../server/alerts-options.js";
+import type { AlertEvent } from "../../server/monitor/alerts.js";
 import { rawPublish, rawSubscriber } from "../flow/raw.js";
 import { tempDir } from "../jetstream/helpers.js";
 
