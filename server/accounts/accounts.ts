@@ -14,6 +14,7 @@ import { customAlphabet } from "nanoid";
 import { toWire } from "../../protocol/subject.js";
 import { Subscription, Router } from "../router.js";
 import { ResponseBridge, ServiceImportBridge, StreamImportBridge } from "./imports.js";
+import type { ResponseRoute } from "./bridged.js";
 import {
   DEFAULT_SYSTEM_ACCOUNT, findExport, GLOBAL_ACCOUNT, subjectMapper,
   type AccountJetStreamLimits, type AccountOptions, type AccountsOptions, type ImportOption, type ResponseType,
@@ -82,13 +83,6 @@ export class Account {
     this.responses.clear();
     if (this.responseSub !== null) this.router.unsubscribe(this.responseSub);
   }
-}
-
-interface ResponseRoute {
-  importer: Account;
-  reply: string;
-  type: ResponseType;
-  expires: number;
 }
 
 /** Every account of a server with `accounts` configured, and the imports between them. */

@@ -1,7 +1,7 @@
 // The import bridges between accounts' routers (see accounts.ts): a stream import's subscription
 // in the exporter, a service import's in the importer, and the exporter's `_R_.` reply route.
 import type { Client, Router, Subscription } from "../router.js";
-import type { Account, AccountRegistry } from "./accounts.js";
+import type { BridgedAccount, ImportDepth } from "./bridged.js";
 import type { ResponseType } from "./options.js";
 
 /** Imports feeding imports: deeper than this is a loop in the configuration; the message stops. */
@@ -23,7 +23,7 @@ abstract class Bridge implements Client {
   noResponders = false;
   readonly congested = false;
 
-  constructor(protected readonly source: Router, protected readonly registry: AccountRegistry) {}
+  constructor(protected readonly source: Router, protected readonly registry: ImportDepth) {}
 
   abstract deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean;
 
@@ -60,7 +60,7 @@ abstract class Bridge implements Client {
 /** Exporter's messages on the imported subject → the importer, under the mapped subject. */
 export class StreamImportBridge extends Bridge {
   constructor(source: Router, private readonly into: Router, private readonly map: ((s: string) => string) | null,
-    registry: AccountRegistry) {
+    registry: ImportDepth) {
     super(source, registry);
   }
 
@@ -76,9 +76,9 @@ export class StreamImportBridge extends Bridge {
 
 /** Importer's requests on the local subject → the exporter, with a reply routed back. */
 export class ServiceImportBridge extends Bridge {
-  constructor(private readonly importer: Account, private readonly exporter: Account,
+  constructor(private readonly importer: BridgedAccount, private readonly exporter: BridgedAccount,
     private readonly map: (s: string) => string, private readonly responseType: ResponseType,
-    private readonly thresholdMs: number, registry: AccountRegistry) {
+    private readonly thresholdMs: number, registry: ImportDepth) {
     super(importer.router, registry);
   }
 
@@ -134,7 +134,7 @@ export class ServiceImportBridge extends Bridge {
 
 /** Responses on an exporter's `_R_.<prefix>.<token>` → the requester in the importing account. */
 export class ResponseBridge extends Bridge {
-  constructor(private readonly exporter: Account, registry: AccountRegistry) {
+  constructor(private readonly exporter: BridgedAccount, registry: ImportDepth) {
     super(exporter.router, registry);
   }
 
