@@ -10,7 +10,7 @@ import { customAlphabet } from "nanoid";
 import type { ClientConnection } from "./connection.js";
 import type { JetStream } from "./jetstream/jetstream.js";
 import type { ServerOptions } from "./options.js";
-import type { InternalClient } from "./router.js";
+import type { InternalClient } from "./internal-client.js";
 
 export const CONNECT_EVENT_TYPE = "io.nats.server.advisory.v1.client_connect";
 export const DISCONNECT_EVENT_TYPE = "io.nats.server.advisory.v1.client_disconnect";

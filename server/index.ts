@@ -21,7 +21,8 @@ import { logLevel, openLog, type LogSink } from "./log.js";
 import { applyReload, diffOptions, NO_CONFIG_FILE, resolveReloaded, ReloadError, type ReloadHost } from "./reload.js";
 import { runLameDuck, type LameDuckHost } from "./lameduck.js";
 import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
-import { InternalClient, Router, type Subscription } from "./router.js";
+import { Router, type Subscription } from "./router.js";
+import { internalClient, InternalClient } from "./internal-client.js";
 import { tmpdir } from "node:os";
 import { serveApi } from "./jetstream/api.js";
 import { JetStream, type JetStreamOptions } from "./jetstream/jetstream.js";
@@ -37,7 +38,7 @@ import { accountStat, AccountRegistry } from "./accounts/accounts.js";
 import { startAccountJetStreams } from "./accounts/jetstream.js";
 
 export { type ServerOptions, type ServerOptionsInput } from "./options.js";
-export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions } from "./router.js";
+export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions } from "./internal-client.js";
 
 /** The version gnat advertises: clients gate JetStream features on it. */
 export const SERVER_VERSION = "2.10.0";
@@ -202,7 +203,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         this.alerts.start();
       }
       this.sysEvents = this.accounts === null ? new SystemEvents(this, this.internalClient())
-        : new SystemEvents(this, this.accounts.system.router.internalClient(), false);
+        : new SystemEvents(this, internalClient(this.accounts.system.router), false);
       // Monitoring first, as nats-server does: it is up by the time clients can connect.
       if (o.httpPort !== null) {
         const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log, o.httpEngine);
@@ -447,9 +448,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.log.debug({ cid: c.cid }, "producer stalled: a receiver is behind");
   }
 
-  /** A client that lives inside the server (see Router.internalClient). */
+  /** A client that lives inside the server (see internal-client.ts). */
   internalClient(opts: { echo?: boolean; noResponders?: boolean } = {}): InternalClient {
-    const ic = this.router.internalClient(opts);
+    const ic = internalClient(this.router, opts);
     return ic;
   }
 

@@ -6,7 +6,7 @@ import { serveApi, API_PREFIX } from "../jetstream/api.js";
 import { apiError, JsErrors } from "../jetstream/errors.js";
 import { JetStream, type JetStreamOptions } from "../jetstream/jetstream.js";
 import { goJSON } from "../jetstream/json.js";
-import type { InternalClient } from "../router.js";
+import { internalClient, type InternalClient } from "../internal-client.js";
 import type { Account, AccountRegistry } from "./accounts.js";
 import { localSubject } from "./options.js";
 import { subjectsCollide } from "../jetstream/subjects.js";
@@ -28,7 +28,7 @@ export function startAccountJetStreams(host: JetStreamHost, registry: AccountReg
     if (limits === null) {
       // An account that imports another's JetStream API is answered by that account instead.
       const importsApi = (acc.config.imports ?? []).some((i) => i.service !== undefined && subjectsCollide(localSubject(i), `${API_PREFIX}.>`));
-      if (!importsApi) serveNotEnabled(acc.router.internalClient());
+      if (!importsApi) serveNotEnabled(internalClient(acc.router));
       continue;
     }
     startJetStream(host, acc, limits);
@@ -49,7 +49,7 @@ function startJetStream(host: JetStreamHost, acc: Account, limits: NonNullable<A
     },
   };
   host.log.info({ account: acc.name, storeDir: opts.storeDir }, "Starting JetStream for account");
-  const js = new JetStream(acc.name, acc.router.internalClient(), opts);
+  const js = new JetStream(acc.name, internalClient(acc.router), opts);
   js.recover();
   serveApi(js);
   acc.jetstream = js;
