@@ -2,7 +2,7 @@
 // The gnat command: flags and config file → options → startServer; signals stop it cleanly,
 // reload its config file (SIGHUP), reopen its log file (SIGUSR1) or put it in lame duck mode
 // (SIGUSR2); --signal sends those to a running gnat.
-import { ConfigError } from "./config.js";
+import { ConfigError } from "./config/index.js";
 import { buildOptions, displayName, parseArgs, programName, tlsUsage, usage, UsageError, type ParsedArgs } from "./flags.js";
 import { GNAT_VERSION, SERVER_VERSION, startServer, type Server } from "./index.js";
 import type { ServerOptions } from "./options.js";

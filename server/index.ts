@@ -56,7 +56,7 @@ const serverIdGen = customAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 55);
 
 export { ReloadError } from "./reload.js";
 /** nats-server config files, for embedders: `startServer(loadConfigFile(path).options)`, and reload. */
-export { ConfigError, loadConfigFile } from "./config.js";
+export { ConfigError, loadConfigFile } from "./config/index.js";
 /** What startServer throws when the JetStream store dir is in use by another server. */
 export { StoreLockedError } from "./jetstream/store-lock.js";
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { configToOptions, parseConfig } from "../../server/config.js";
+import { configToOptions, parseConfig } from "../../server/config/index.js";
 import { startServer, type Server } from "../../server/index.js";
 import { freePort, NATS_SERVER, play, waitForPort, type Transcript } from "./harness.js";
 

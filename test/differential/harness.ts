@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Parser, type ParserHandler } from "../../protocol/parser.js";
 import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
-import { configToOptions, parseConfig } from "../../server/config.js";
+import { configToOptions, parseConfig } from "../../server/config/index.js";
 
 /** Path of nats-server, or null with the reason it is missing. */
 export function findNatsServer(): string | null {

@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterEach, describe, expect, test } from "vitest";
 import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
-import { configToOptions, parseConfig } from "../../server/config.js";
+import { configToOptions, parseConfig } from "../../server/config/index.js";
 import type { AlertName } from "../../server/alerts-options.js";
 import type { AlertEvent } from "../../server/monitor/alerts.js";
 import { rawPublish, rawSubscriber } from "../flow/raw.js";

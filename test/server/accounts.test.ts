@@ -3,7 +3,7 @@
 // README's example configuration.
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
-import { configToOptions, parseConfig } from "../../server/config.js";
+import { configToOptions, parseConfig } from "../../server/config/index.js";
 import { startServer, type Server } from "../../server/index.js";
 import { kits, take, text } from "../clients/kits.js";
 import { readmeAccountsConfig } from "./readme-accounts.js";

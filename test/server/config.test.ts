@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { ConfigError, configToOptions, loadConfigFile, parseConfig, parseDuration } from "../../server/config.js";
+import { ConfigError, configToOptions, loadConfigFile, parseConfig, parseDuration } from "../../server/config/index.js";
 import { NATS_SERVER } from "../differential/harness.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gnat-config-"));

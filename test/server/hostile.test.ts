@@ -120,7 +120,7 @@ const withoutInfo = (out: string): string => out.replace(INFO_LINE, "INFO <info>
  */
 async function both(limits: Limits, config: string, hostile: (port: number) => Promise<string>): Promise<[string, string | null]> {
   if (NATS_SERVER === null) {
-    const opts = config === "" ? {} : (await import("../../server/config.js")).configToOptions((await import("../../server/config.js")).parseConfig(config)).options;
+    const opts = config === "" ? {} : (await import("../../server/config/index.js")).configToOptions((await import("../../server/config/index.js")).parseConfig(config)).options;
     const s = await start({ ...limits, ...opts });
     return [withoutInfo(await hostile(s.port)), null];
   }

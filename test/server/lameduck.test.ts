@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
-import { configToOptions, ConfigError, parseConfig } from "../../server/config.js";
+import { configToOptions, ConfigError, parseConfig } from "../../server/config/index.js";
 import { freePort } from "../differential/harness.js";
 import { kits } from "../clients/kits.js";
 import { CLI, ensureBuilt, RawClient, refused, startProcess, type ServerProcess } from "./process-kit.js";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { connect } from "@nats-io/transport-node";
-import { loadConfigFile } from "../../server/config.js";
+import { loadConfigFile } from "../../server/config/index.js";
 import { buildOptions, parseArgs } from "../../server/flags.js";
 import { makeTestCerts, type TestCerts } from "../helpers/certs.js";
 import { ensureBuilt } from "./process-kit.js";

@@ -5,7 +5,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { configToOptions, parseConfig } from "../../server/config.js";
+import { configToOptions, parseConfig } from "../../server/config/index.js";
 import { startServer, type Server } from "../../server/index.js";
 import { rawPeer } from "./ws-helpers.js";
 

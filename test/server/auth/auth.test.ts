@@ -7,7 +7,7 @@ import bcrypt from "bcryptjs";
 import { describe, expect, test } from "vitest";
 import { defaultConnectOptions, type ConnectOptions } from "../../../protocol/connect.js";
 import { Authenticator, comparePasswords, newNonce, type BcryptCache } from "../../../server/auth/auth.js";
-import { configToOptions, parseConfig } from "../../../server/config.js";
+import { configToOptions, parseConfig } from "../../../server/config/index.js";
 import { startServer } from "../../../server/index.js";
 
 const creds = (fields: Partial<ConnectOptions>): ConnectOptions => ({ ...defaultConnectOptions(), ...fields });

@@ -1,8 +1,8 @@
 // nats-server's top-level `tls {}` block → TlsOptions, with its error texts. The files are loaded
 // here once, as nats-server does while parsing, so `-t` and startup report a bad certificate at
 // the block's position.
-import { checkTlsOptions } from "./transport/tls.js";
-import type { TlsOptions } from "./tls-options.js";
+import { checkTlsOptions } from "../transport/tls.js";
+import type { TlsOptions } from "../tls-options.js";
 
 type Value = unknown;
 
