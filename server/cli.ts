@@ -4,7 +4,7 @@
 // (SIGUSR2); --signal sends those to a running gnat.
 import { ConfigError } from "./config/index.js";
 import { buildOptions, displayName, parseArgs, programName, tlsUsage, usage, UsageError, type ParsedArgs } from "./flags.js";
-import { GNAT_VERSION, SERVER_VERSION, startServer, type Server } from "./index.js";
+import { GNAT_VERSION, SERVER_VERSION, startServer, type Server } from "./server.js";
 import type { ServerOptions } from "./options.js";
 import { processSignal } from "./signal.js";
 

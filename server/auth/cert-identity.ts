@@ -6,6 +6,8 @@
 // with the domain components appended, then without. The certificate is read from its DER here
 // (a few ASN.1 walks), once per connection, and only when mapping is on.
 
+import type { TLSSocket } from "node:tls";
+
 /** An attribute of a distinguished name: type ("CN") and value. */
 export interface DnAttribute {
   type: string;
@@ -208,6 +210,17 @@ function subjectOf(der: Buffer): Tlv {
   const subject = fields[(fields[0]?.tag === 0xa0 ? 1 : 0) + 4];
   if (subject === undefined) throw new Error("no subject");
   return subject;
+}
+
+/** The client certificate's identity for verify_and_map; null when there is none to read. */
+export function peerCertIdentity(s: TLSSocket): CertIdentity | null {
+  const x = s.getPeerX509Certificate();
+  if (x === undefined) return null;
+  try {
+    return certIdentity(x.raw);
+  } catch {
+    return null;
+  }
 }
 
 /** The identity a DER certificate offers; throws when the DER does not parse. */

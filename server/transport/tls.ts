@@ -170,6 +170,33 @@ export class TlsAcceptor<T> {
   }
 
   /**
+   * When INFO goes out on an accepted socket: `start(true)` for INFO in plain before the
+   * handshake, `start(false)` for the handshake first. With handshake_first and a fallback,
+   * whoever speaks first decides: a client that sends bytes first gets the handshake (the bytes
+   * stay in the socket's buffer, and the TLS socket reads them from there), one that waits
+   * fallbackMs gets INFO.
+   */
+  negotiate(raw: Socket, start: (infoFirst: boolean) => void): void {
+    const fallback = this.fallbackMs;
+    if (fallback === 0) {
+      start(!this.handshakeFirst);
+      return;
+    }
+    const decide = (clientFirst: boolean): void => {
+      clearTimeout(timer);
+      raw.off("readable", onReadable);
+      raw.off("close", onClose);
+      start(!clientFirst);
+    };
+    const onReadable = (): void => decide(true);
+    const onClose = (): void => clearTimeout(timer);
+    const timer = setTimeout(() => decide(false), fallback);
+    raw.on("readable", onReadable);
+    raw.once("close", onClose);
+    raw.on("error", () => raw.destroy());
+  }
+
+  /**
    * Run the handshake on an accepted socket; `onSecure` gets the secure socket and `ctx` once it
    * is done. A handshake that fails or does not finish in time closes the socket.
    */

@@ -1,0 +1,67 @@
+// The pid file (-P / pid_file) and the ports file (--ports_file_dir), as nats-server writes them:
+// at start-up, again when a reload changes where they go, and removed at shutdown.
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+
+/** The ports file's content: URLs per listener. */
+export interface Ports {
+  nats: string[];
+  monitoring?: string[];
+  websocket?: string[];
+}
+
+/** Where the side files go, from the options in force. */
+export interface SideFileOptions {
+  pidFile: string;
+  portsFileDir: string;
+  programName: string;
+}
+
+export class SideFiles {
+  private portsFile = "";
+  private pidFileWritten = "";
+
+  write(o: SideFileOptions, ports: () => Ports): void {
+    if (o.pidFile) {
+      writeAtomically(o.pidFile, String(process.pid));
+      this.pidFileWritten = o.pidFile;
+    }
+    if (o.portsFileDir) {
+      mkdirSync(o.portsFileDir, { recursive: true });
+      const name = basename(o.programName || "gnat").replace(/\.(c|m)?js$/, "");
+      this.portsFile = join(o.portsFileDir, `${name}_${process.pid}.ports`);
+      writeAtomically(this.portsFile, JSON.stringify(ports()));
+    }
+  }
+
+  /** After a reload: files whose place changed are removed, then both are written again. */
+  rewrite(prev: SideFileOptions, o: SideFileOptions, ports: () => Ports): void {
+    if (prev.pidFile !== o.pidFile && this.pidFileWritten) removeQuietly(this.pidFileWritten);
+    if (prev.portsFileDir !== o.portsFileDir && this.portsFile) removeQuietly(this.portsFile);
+    this.pidFileWritten = "";
+    this.portsFile = "";
+    this.write(o, ports);
+  }
+
+  remove(): void {
+    for (const f of [this.portsFile, this.pidFileWritten]) if (f) removeQuietly(f);
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Test harnesses poll for the ports and pid files and read them as soon as they appear: write a
+ * temporary file and rename it, so a reader never sees one half written.
+ */
+function writeAtomically(path: string, content: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, path);
+}

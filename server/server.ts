@@ -1,0 +1,642 @@
+// startServer(options): the one composition root. Everything a running server owns hangs off
+// the Server it returns; several can run in one process. The order things start and stop in,
+// the $G JetStream bootstrap, the connection registry, reload and lame duck live here; the
+// public API is re-exported by index.ts.
+import { join } from "node:path";
+import { customAlphabet } from "nanoid";
+import type { Logger } from "pino";
+import { errorLine, Errors } from "../protocol/errors.js";
+import { InternTable } from "../protocol/intern.js";
+import { ViewCache } from "../protocol/bytes.js";
+import { BufferPool } from "./outbound.js";
+import { ClientConnection, type ClientSocket, type ConnectionAccount, type ConnectionHost, type ConnectionInit } from "./connection.js";
+import { Authenticator, authRequired, newNonce } from "./auth/auth.js";
+import { AuthThrottle } from "./auth/throttle.js";
+import { peerCertIdentity } from "./auth/cert-identity.js";
+import { listenTcp, type TcpListener } from "./transport/tcp.js";
+import { TlsAcceptor, tlsVersionName, type TlsOptions } from "./transport/tls.js";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { SideFiles, type Ports } from "./process/side-files.js";
+import { listenWebSocket, type WebSocketListener } from "./transport/websocket.js";
+import { logLevel, openLog, type LogSink } from "./log.js";
+import { applyReload, diffOptions, NO_CONFIG_FILE, resolveReloaded, ReloadError, type ReloadHost } from "./reload.js";
+import { runLameDuck, type LameDuckHost } from "./lameduck.js";
+import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
+import { Router, type Subscription } from "./router.js";
+import { internalClient, InternalClient } from "./internal-client.js";
+import { tmpdir } from "node:os";
+import { serveApi } from "./jetstream/api.js";
+import { JetStream, type JetStreamOptions } from "./jetstream/jetstream.js";
+import { lockStoreDir, type StoreLock } from "./jetstream/store-lock.js";
+import { MonitorServer } from "./monitor/http.js";
+import { Alerts } from "./monitor/alerts.js";
+import { resolveAlerts } from "./alerts-options.js";
+import { clientInfo, SystemEvents } from "./events.js";
+import type { AuthenticatedUser } from "./auth/auth.js";
+import { NoAuthUserAuthenticator } from "./accounts/auth.js";
+import { mergedAuthorization, userAccounts, type AccountsOptions } from "./accounts/options.js";
+import { accountStat, AccountRegistry } from "./accounts/accounts.js";
+import { startAccountJetStreams } from "./accounts/jetstream.js";
+
+/** The version gnat advertises: clients gate JetStream features on it. */
+export const SERVER_VERSION = "2.10.0";
+export const GNAT_VERSION = "0.1.0";
+export const PROTO_VERSION = 1;
+
+/** A TLS client between accept and the end of its handshake: what its INFO already said. */
+interface TlsPending {
+  cid: number;
+  nonce: string;
+  infoSent: boolean;
+}
+
+const serverIdGen = customAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 55);
+
+export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
+  /** The options in force; a reload replaces the object (see reload()). */
+  options: ServerOptions;
+  readonly router = new Router();
+  /** Publish subjects seen recently, shared by every connection's parser. */
+  readonly intern = new InternTable(4096);
+  /** Outbound buffers, lent to connections while they have bytes queued. */
+  readonly buffers = new BufferPool();
+  /** null when anyone may connect. Replaced by a reload that changes authorization. */
+  authenticator: Authenticator | null = null;
+  /** Backoff for repeated failed logins; kept across reloads while authentication stays on. */
+  authThrottle: AuthThrottle | null = null;
+  readonly views = new ViewCache();
+  readonly log: Logger;
+  readonly serverId = `N${serverIdGen()}`;
+  readonly clients = new Map<number, ClientConnection>();
+  readonly startedAt = new Date();
+  /** When the options in force were loaded: start-up, then each reload (/varz config_load_time). */
+  configLoadedAt = this.startedAt;
+  /** The nats-server version advertised (INFO, /varz). */
+  readonly version = SERVER_VERSION;
+  /** Totals, for monitoring. */
+  totalConnections = 0;
+  slowConsumers = 0;
+  /** Times a producer was stalled by flow control (nats-server's varz stalled_clients). */
+  stalledClients = 0;
+
+  /** The accounts, when `accounts` are configured (null: everyone is in $G, on `router`). */
+  readonly accounts: AccountRegistry | null;
+  /** JetStream of the global account ("$G"), when enabled (and no accounts are configured). */
+  jetstream: JetStream | null = null;
+  /** The monitoring HTTP server, when a monitoring port is set. */
+  monitor: MonitorServer | null = null;
+  /** Threshold alerts, when any is configured. */
+  alerts: Alerts | null = null;
+  /** $SYS.ACCOUNT.<acc>.CONNECT / DISCONNECT events, sent while someone listens. */
+  private sysEvents: SystemEvents | null = null;
+
+  private listener: TcpListener | null = null;
+  /** Runs client TLS handshakes, when TLS is configured. */
+  private tlsAcceptor: TlsAcceptor<TlsPending> | null = null;
+  private wsListener: WebSocketListener | null = null;
+  private nextCid = 1;
+  private infoPrefix = "";
+  /** INFO for clients of a plain transport (WebSocket) while the client port has TLS. */
+  private plainInfoPrefix = "";
+  private dirty: ClientConnection[] = [];
+  private flushScheduled = false;
+  private readonly flushAll = (): void => this.flushDirty();
+  private closing: Promise<void> | null = null;
+  /** The pid and ports files, once written. */
+  private readonly sideFiles = new SideFiles();
+  private boundPort = 0;
+  /** Where log lines go, when the server made its own logger (a reload may redirect it). */
+  private readonly logSink: LogSink | null;
+  /**
+   * What reload() with no argument reads: the CLI sets it to re-read the -c file (with the
+   * command-line flags over it). An embedder may set it too.
+   */
+  configLoader: (() => ServerOptionsInput) | null = null;
+  private lameDuckRun: Promise<void> | null = null;
+  private listenersStopped = false;
+  private listenerClosed: Promise<void> | null = null;
+  private jetstreamStopped: Promise<void> | null = null;
+  private readonly sleepers = new Set<() => void>();
+  /** The JetStream store dir's lock, held from start-up to close (store-lock.ts). */
+  private storeLock: StoreLock | null = null;
+  private jetstreamsClosed: Promise<void> | null = null;
+
+  constructor(input: ServerOptionsInput = {}) {
+    this.options = resolveOptions(input);
+    const { log, sink } = openLog(this.options);
+    this.log = log;
+    this.logSink = sink;
+    const o = this.options;
+    this.accounts = o.accounts === null ? null
+      : new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);
+    this.setAuthorization(o.authorization);
+    const tls = o.tls;
+    // Certificates are read now, so a bad one fails startServer, as nats-server fails to start.
+    if (tls !== null) this.tlsAcceptor = new TlsAcceptor<TlsPending>(tls, this.log, (s, p) => this.acceptSecure(s, p));
+    const onAutoUnsubscribe = (sub: Subscription): void => {
+      if (sub.client instanceof ClientConnection) sub.client.forget(sub);
+    };
+    this.router.onAutoUnsubscribe = onAutoUnsubscribe;
+    for (const a of this.accounts?.accounts.values() ?? []) a.router.onAutoUnsubscribe = onAutoUnsubscribe;
+  }
+
+  /** ConnectionHost.accountFor: the account of an authenticated user. */
+  accountFor(user: AuthenticatedUser): ConnectionAccount {
+    return this.accounts === null ? this.globalAccount : this.accounts.forUser(user.name);
+  }
+
+  private readonly globalAccount: ConnectionAccount = { name: "$G", router: this.router };
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get host(): string {
+    return this.options.host;
+  }
+
+  /** A URL a local client can dial. */
+  get url(): string {
+    const h = this.options.host;
+    return `nats://${dialHost(h)}:${this.boundPort}`;
+  }
+
+  /** The monitoring URL (http://127.0.0.1:8222), or "" without monitoring. */
+  get monitorUrl(): string {
+    return this.monitor === null ? "" : this.monitor.url;
+  }
+
+  /** The WebSocket URL a local client can dial (ws://127.0.0.1:8080), or "" without one. */
+  get websocketUrl(): string {
+    const ws = this.options.websocket;
+    if (ws === null || this.wsListener === null) return "";
+    return `ws://${dialHost(ws.host || "0.0.0.0")}:${this.wsListener.port}`;
+  }
+
+  get serverName(): string {
+    return this.options.serverName || this.serverId;
+  }
+
+  async listen(): Promise<void> {
+    const o = this.options;
+    if (o.jetstream) {
+      // One server per store dir, before anything is read from it (store-lock.ts); a second
+      // server throws StoreLockedError here, with nothing started.
+      this.storeLock = await lockStoreDir(this.jetStreamStoreDir);
+    }
+    try {
+      if (o.jetstream) {
+        if (this.accounts === null) this.startJetStream();
+        else startAccountJetStreams(this, this.accounts);
+      }
+      const alerts = resolveAlerts(o.alerts);
+      if (Object.keys(alerts.rules).length > 0) {
+        this.alerts = new Alerts(this, alerts, this.internalClient(), this.log);
+        this.alerts.start();
+      }
+      this.sysEvents = this.accounts === null ? new SystemEvents(this, this.internalClient())
+        : new SystemEvents(this, internalClient(this.accounts.system.router), false);
+      // Monitoring first, as nats-server does: it is up by the time clients can connect.
+      if (o.httpPort !== null) {
+        const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log, o.httpEngine);
+        await m.listen();
+        this.monitor = m;
+      }
+      if (o.websocket !== null) {
+        const ws = o.websocket;
+        this.wsListener = await listenWebSocket(ws, o, (socket) => this.accept(socket), this.log, o.httpEngine);
+        this.log.info(`Listening for websocket clients on ws://${ws.host || "0.0.0.0"}:${this.wsListener.port}`);
+        this.log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+      }
+      this.listener = this.tlsAcceptor === null
+        ? await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log)
+        : await listenTcp(o.host, o.port, (socket) => this.acceptTls(socket), this.log, { plainReads: false });
+    } catch (e) {
+      // Nothing half started: what did start stops, and the store dir is let go.
+      this.monitor?.close();
+      this.wsListener?.close();
+      this.wsListener?.shutdown();
+      this.alerts?.close();
+      await this.closeJetStreams();
+      await this.storeLock?.release();
+      throw e;
+    }
+    this.boundPort = this.listener.port;
+    this.buildInfoPrefixes();
+    this.writeSideFiles();
+    this.log.info({ version: GNAT_VERSION, serverId: this.serverId, serverName: this.serverName }, "Starting gnat");
+    this.log.info(`Listening for client connections on ${o.host}:${this.boundPort}`);
+    if (this.tlsAcceptor !== null) this.log.info("TLS required for client connections");
+    if (o.maxPayload > MAX_PAYLOAD_WARN) {
+      this.log.warn("Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance");
+    }
+    this.log.info("Server is ready");
+  }
+
+  /** Where JetStream keeps its files: <storeDir>/jetstream/<account>/streams/<stream>. */
+  get jetStreamStoreDir(): string {
+    return this.options.storeDir || join(tmpdir(), "nats");
+  }
+
+  /** JetStream settings every account's JetStream starts from. */
+  jetStreamOptions(): JetStreamOptions {
+    const o = this.options;
+    return {
+      storeDir: this.jetStreamStoreDir,
+      maxMemory: o.maxMemoryStore,
+      maxStore: o.maxFileStore,
+      syncIntervalMs: o.syncInterval,
+      syncAlways: o.syncAlways,
+      serverName: this.serverName,
+      flushOutbound: this.flushAll,
+      log: this.log,
+      clientInfo: (cid) => {
+        const c = this.clients.get(cid);
+        return c === undefined ? null : clientInfo(c, null, this.serverName);
+      },
+    };
+  }
+
+  /** JetStream for the global account: its streams recovered from disk, then its API served. */
+  private startJetStream(): void {
+    const storeDir = this.jetStreamStoreDir;
+    this.log.info({ storeDir }, "Starting JetStream");
+    const js = new JetStream("$G", this.internalClient(), this.jetStreamOptions());
+    js.recover();
+    serveApi(js);
+    this.jetstream = js;
+  }
+
+  private buildInfoPrefixes(): void {
+    this.infoPrefix = this.buildInfoPrefix(this.options.tls !== null);
+    this.plainInfoPrefix = this.options.tls === null ? this.infoPrefix : this.buildInfoPrefix(false);
+  }
+
+  private buildInfoPrefix(tls: boolean): string {
+    const o = this.options;
+    const info = {
+      server_id: this.serverId,
+      server_name: this.serverName,
+      version: SERVER_VERSION,
+      proto: PROTO_VERSION,
+      go: `node${process.versions.node}`,
+      host: o.host,
+      port: this.boundPort,
+      headers: true,
+      ...(this.authenticator !== null && !this.authenticator.connectOptional ? { auth_required: true } : {}),
+      ...(tls ? { tls_required: true } : {}),
+      ...(tls && this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
+      max_payload: o.maxPayload,
+      ...(o.jetstream ? { jetstream: true } : {}),
+    };
+    const json = JSON.stringify(info);
+    return json.slice(0, -1);
+  }
+
+  infoLine(c: ClientConnection, extra = ""): Buffer {
+    // A TLS client's INFO went out before its handshake; one without TLS came another way.
+    return this.infoFor(c.cid, c.nonce, c.remoteAddress, c.tls !== null, extra);
+  }
+
+  private infoFor(cid: number, nonceValue: string, remoteAddress: string, tls: boolean, extra = ""): Buffer {
+    const ip = JSON.stringify(remoteAddress.startsWith("::ffff:") ? remoteAddress.slice(7) : remoteAddress);
+    // The nonce is base64url: nothing in it needs escaping.
+    const nonce = nonceValue === "" ? "" : `,"nonce":"${nonceValue}"`;
+    return Buffer.from(`INFO ${tls ? this.infoPrefix : this.plainInfoPrefix}${nonce},"client_id":${cid},"client_ip":${ip}${extra}} \r\n`, "latin1");
+  }
+
+  /**
+   * A client on a TLS port: INFO in plain text (unless handshake_first), then the handshake; the
+   * connection begins once the handshake is done. A client that never completes it is closed
+   * after the TLS timeout, without a word (as nats-server: nothing more can be said in plain).
+   */
+  private acceptTls(raw: Socket): void {
+    const tls = this.tlsAcceptor!;
+    if (this.closing !== null || this.lameDuckRun !== null) {
+      raw.destroy();
+      return;
+    }
+    const cid = this.nextCid++;
+    const nonce = this.authenticator?.nonceRequired === true ? newNonce() : "";
+    tls.negotiate(raw, (infoSent) => {
+      if (this.closing !== null) {
+        raw.destroy();
+        return;
+      }
+      if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? "", true));
+      this.log.debug({ cid, ip: raw.remoteAddress, port: raw.remotePort }, "starting TLS client connection handshake");
+      tls.upgrade(raw, { cid, nonce, infoSent });
+    });
+  }
+
+  private acceptSecure(s: TLSSocket, p: TlsPending): void {
+    const init: ConnectionInit = {
+      nonce: p.nonce,
+      infoSent: p.infoSent,
+      tls: { version: tlsVersionName(s.getProtocol()), cipher: s.getCipher().standardName, first: !p.infoSent },
+    };
+    if (this.authenticator?.tlsMap === true) init.cert = peerCertIdentity(s);
+    this.accept(s, p.cid, init);
+  }
+
+  /**
+   * New TLS settings (certificates, CA, verify, timeout) for connections from now on; open ones
+   * keep their session. Without an argument the configured files are read again (rotation in
+   * place). Throws, keeping the old settings, when the new ones do not load.
+   */
+  reloadTls(t?: TlsOptions): void {
+    if (this.tlsAcceptor === null) throw new Error("TLS is not configured on this server: it can be rotated, not turned on");
+    const next = t ?? this.tlsAcceptor.options;
+    // Who a certificate names is decided by the authenticator, built once.
+    if ((next.verifyAndMap === true) !== (this.tlsAcceptor.options.verifyAndMap === true)) {
+      throw new Error("verify_and_map cannot change without a restart");
+    }
+    this.tlsAcceptor.setOptions(next);
+    this.options.tls = next;
+    if (this.listener !== null) this.buildInfoPrefixes();
+  }
+
+  /** Take a new client connection from any transport. */
+  accept(socket: ClientSocket, assignedCid = 0, init: ConnectionInit = {}): void {
+    if (this.closing !== null || this.lameDuckRun !== null) {
+      socket.destroy();
+      return;
+    }
+    const cid = assignedCid > 0 ? assignedCid : this.nextCid++;
+    const c = new ClientConnection(cid, socket, this, init);
+    const max = this.options.maxConnections;
+    if (max > 0 && this.clients.size >= max) {
+      this.log.error({ cid }, "maximum connections exceeded");
+      socket.on("error", () => {});
+      if (init.infoSent !== true) socket.write(this.infoLine(c));
+      socket.end(errorLine(Errors.MaxConnections.text));
+      c.closed = true;
+      return;
+    }
+    this.clients.set(cid, c);
+    this.totalConnections++;
+    this.log.debug({ cid, ip: c.remoteAddress, port: c.remotePort }, "client connection created");
+    c.begin();
+  }
+
+  markDirty(c: ClientConnection): void {
+    this.dirty.push(c);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushAll);
+    }
+  }
+
+  /** Write every connection that has something queued, once each. */
+  flushDirty(): void {
+    this.flushScheduled = false;
+    const list = this.dirty;
+    if (list.length === 0) return;
+    this.dirty = [];
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if (c.dirty) c.flush();
+    }
+  }
+
+  clientConnected(c: ClientConnection): void {
+    const a = this.accounts?.connected(c);
+    if (a !== undefined) this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
+    this.sysEvents?.connected(c);
+  }
+
+  removeClient(c: ClientConnection, reason: string): void {
+    if (this.clients.delete(c.cid)) {
+      if (reason.startsWith("Slow Consumer")) this.slowConsumers++;
+      const a = c.connected ? this.accounts?.closed(c, reason) : undefined;
+      if (a !== undefined) this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
+      if (c.connected) this.sysEvents?.disconnected(c, reason);
+      this.monitor?.closedConnections.add(c, reason);
+      this.log.debug({ cid: c.cid, reason }, "client connection closed");
+    }
+  }
+
+  noteStall(c: ClientConnection): void {
+    this.stalledClients++;
+    this.log.debug({ cid: c.cid }, "producer stalled: a receiver is behind");
+  }
+
+  /** A client that lives inside the server (see internal-client.ts). */
+  internalClient(opts: { echo?: boolean; noResponders?: boolean } = {}): InternalClient {
+    const ic = internalClient(this.router, opts);
+    return ic;
+  }
+
+  private writeSideFiles(): void {
+    this.sideFiles.write(this.options, () => this.ports());
+  }
+
+  /** The ports file's content: URLs per listener, as nats-server writes them. */
+  ports(): Ports {
+    const h = this.options.host;
+    const hosts = h === "0.0.0.0" || h === "" || h === "::" ? ["127.0.0.1"] : [h.includes(":") ? `[${h}]` : h];
+    const out: Ports = { nats: hosts.map((x) => `nats://${x}:${this.boundPort}`) };
+    if (this.monitor !== null) out.monitoring = [this.monitor.url];
+    if (this.wsListener !== null) out.websocket = [this.websocketUrl];
+    return out;
+  }
+
+  // ---- config reload (reload.ts) -----------------------------------------------------------
+
+  /**
+   * Reload the configuration: `input` is a whole set of options, as startServer takes (absent
+   * keys take their defaults; a port of 0 keeps the bound one; logger, noLog and programName
+   * carry over). Without it, `configLoader` is read (the CLI's -c file). Throws, and changes
+   * nothing, when the options are invalid or change a key that cannot change while running
+   * (ReloadError: "config reload not supported for Port: old=4222, new=4333").
+   */
+  reload(input?: ServerOptionsInput): void {
+    let src = input;
+    if (src === undefined) {
+      if (this.configLoader === null) throw new ReloadError(NO_CONFIG_FILE);
+      src = this.configLoader();
+    }
+    const cur = { ...this.options, port: this.boundPort || this.options.port };
+    const next = resolveReloaded(src, cur);
+    const changed = diffOptions(cur, next, { tls: true, accounts: true });
+    applyReload(this, next, changed);
+    this.configLoadedAt = new Date();
+  }
+
+  /** See ReloadHost.prepareAccountsReload: the accounts, their exports, imports and JetStream stay. */
+  prepareAccountsReload(next: ServerOptions, prev: ServerOptions): () => void {
+    const reg = this.accounts;
+    const refuse = (why: string): never => {
+      throw new ReloadError(`config reload not supported for accounts: ${why}`);
+    };
+    if (reg === null || next.accounts === null || prev.accounts === null) return refuse("adding or removing accounts {} needs a restart");
+    const was = prev.accounts;
+    const now = next.accounts;
+    const names = (a: AccountsOptions): string => Object.keys(a).sort().join(",");
+    if (names(was) !== names(now)) refuse("accounts can only be added or removed with a restart");
+    for (const [name, a] of Object.entries(now)) {
+      const b = was[name]!;
+      for (const k of ["exports", "imports", "jetstream"] as const) {
+        if (JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)) refuse(`the ${k} of account ${name} can only change with a restart`);
+      }
+    }
+    const before = userAccounts(prev.authorization, was);
+    const after = userAccounts(next.authorization, now);
+    for (const [user, acc] of after) {
+      const old = before.get(user);
+      if (old !== undefined && old !== acc) refuse(`user ${user} can only move from account ${old} to ${acc} with a restart`);
+    }
+    return () => reg.setUsers(after);
+  }
+
+  setAuthorization(auth: ServerOptions["authorization"]): void {
+    // Users of every account authenticate through one authenticator, as in nats-server.
+    const o = this.options;
+    const merged = mergedAuthorization(auth, o.accounts);
+    const opts = { tlsMap: o.tls?.verifyAndMap === true };
+    this.authenticator = merged === null || !authRequired(merged) ? null
+      : o.noAuthUser !== "" ? new NoAuthUserAuthenticator(merged, o.noAuthUser, opts) : new Authenticator(merged, opts);
+    if (this.authenticator === null || auth?.throttle === false) this.authThrottle = null;
+    else this.authThrottle ??= new AuthThrottle(auth?.throttle ?? {});
+  }
+
+  applyLogging(o: ServerOptions): void {
+    if (!o.noLog) this.log.level = logLevel(o);
+    this.logSink?.setFile(o.logFile);
+  }
+
+  /** SIGUSR1: reopen the log file after rotation (nats-server's ReOpenLogFile). */
+  reopenLogFile(): void {
+    if (this.logSink?.reopen() === true) this.log.info("File log re-opened");
+    else this.log.info("File log re-open ignored, not a file logger");
+  }
+
+  restartAlerts(): void {
+    this.alerts?.close();
+    this.alerts = null;
+    const alerts = resolveAlerts(this.options.alerts);
+    if (Object.keys(alerts.rules).length > 0) {
+      this.alerts = new Alerts(this, alerts, this.internalClient(), this.log);
+      this.alerts.start();
+    }
+  }
+
+  rewriteSideFiles(prev: ServerOptions): void {
+    this.sideFiles.rewrite(prev, this.options, () => this.ports());
+  }
+
+  refreshInfo(): void {
+    if (this.listener !== null) this.buildInfoPrefixes();
+  }
+
+  // ---- lame duck mode (lameduck.ts) ---------------------------------------------------------
+
+  /** In lame duck mode (or shutting down after it). */
+  get inLameDuckMode(): boolean {
+    return this.lameDuckRun !== null;
+  }
+
+  /**
+   * Lame duck mode: stop accepting clients, send each an INFO with "ldm":true, wait
+   * lameDuckGracePeriod, close them spread over lameDuckDuration, then shut down. Resolves once
+   * the server is closed. Idempotent.
+   */
+  lameDuck(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    this.lameDuckRun ??= runLameDuck(this);
+    return this.lameDuckRun;
+  }
+
+  stopListening(): void {
+    if (this.listenersStopped) return;
+    this.listenersStopped = true;
+    this.listenerClosed = this.listener ? this.listener.close() : Promise.resolve();
+    this.tlsAcceptor?.close();
+    this.wsListener?.close();
+  }
+
+  stopJetStream(): Promise<void> {
+    const js = this.jetstream;
+    this.jetstreamStopped ??= js === null ? Promise.resolve() : js.close().then(() => js.ic.close());
+    return this.jetstreamStopped;
+  }
+
+  /** Stop JetStream: the global account's, and each account's. */
+  private closeJetStreams(): Promise<void> {
+    this.jetstreamsClosed ??= (async () => {
+      await this.stopJetStream();
+      for (const a of this.accounts?.accounts.values() ?? []) {
+        if (a.jetstream === null) continue;
+        await a.jetstream.close();
+        a.jetstream.ic.close();
+      }
+    })();
+    return this.jetstreamsClosed;
+  }
+
+  ldmInfo(c: ClientConnection): Buffer {
+    return this.infoLine(c, `,"ldm":true`);
+  }
+
+  sleep(ms: number): Promise<boolean> {
+    if (this.closing !== null) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(t);
+        this.sleepers.delete(wake);
+        resolve(this.closing !== null);
+      };
+      const t = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
+  /** Stop accepting, flush what is queued, close every client. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    for (const wake of [...this.sleepers]) wake();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.log.info("Initiating Shutdown...");
+    this.stopListening();
+    const closed = this.listenerClosed ?? Promise.resolve();
+    this.monitor?.close();
+    this.alerts?.close();
+    this.flushDirty();
+    const sockets: Promise<void>[] = [];
+    for (const c of [...this.clients.values()]) {
+      const s = c.socket;
+      if (!s.destroyed) sockets.push(new Promise((resolve) => s.once("close", () => resolve())));
+      c.close("Server Shutdown", true);
+    }
+    await Promise.race([
+      Promise.all(sockets),
+      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
+    for (const c of this.clients.values()) c.socket.destroy();
+    this.wsListener?.shutdown();
+    await closed;
+    await this.closeJetStreams();
+    this.accounts?.close();
+    // After the stores are closed: another server may open the dir from now on.
+    await this.storeLock?.release();
+    this.sideFiles.remove();
+    this.log.info("Server Exiting..");
+    this.log.flush?.();
+  }
+}
+
+/** A host a local client can dial for a listener bound to `h`. */
+function dialHost(h: string): string {
+  return h === "0.0.0.0" || h === "" ? "127.0.0.1" : h === "::" ? "[::1]" : h.includes(":") ? `[${h}]` : h;
+}
+
+/** Start a server; resolves once it is listening. `port: 0` (or -1) picks a free port. */
+export async function startServer(options: ServerOptionsInput = {}): Promise<Server> {
+  const s = new Server(options);
+  await s.listen();
+  return s;
+}
