@@ -6,8 +6,8 @@ import { msgHeaderLength, writeMsgHeader } from "../protocol/encode.js";
 import { Parser, type ParserHandler } from "../protocol/parser.js";
 import { InternTable } from "../protocol/intern.js";
 import { copyWords, viewOf } from "../protocol/bytes.js";
-import { Sublist } from "../server/sublist.js";
-import { Router, Subscription, type Client } from "../server/router.js";
+import { Sublist } from "../server/core/sublist.js";
+import { Router, Subscription, type Client } from "../server/core/router.js";
 
 interface Row { name: string; opsPerSec: number; unit: string; perOp: number; extra: string }
 

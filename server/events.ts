@@ -7,10 +7,10 @@
 // account. With accounts configured gnat does the same (the internal client is the system
 // account's). Without, gnat has only $G and sends them for $G to $G's subscribers, as it always has.
 import { customAlphabet } from "nanoid";
-import type { ClientConnection } from "./connection.js";
+import type { ClientConnection } from "./core/connection.js";
 import type { JetStream } from "./jetstream/jetstream.js";
 import type { ServerOptions } from "./options.js";
-import type { InternalClient } from "./internal-client.js";
+import type { InternalClient } from "./core/internal-client.js";
 
 export const CONNECT_EVENT_TYPE = "io.nats.server.advisory.v1.client_connect";
 export const DISCONNECT_EVENT_TYPE = "io.nats.server.advisory.v1.client_disconnect";

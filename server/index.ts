@@ -2,7 +2,7 @@
 // the options, config files, reload errors and the internal-client types. Nothing else lives here.
 export { GNAT_VERSION, PROTO_VERSION, SERVER_VERSION, Server, startServer } from "./server.js";
 export { type ServerOptions, type ServerOptionsInput } from "./options.js";
-export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions } from "./internal-client.js";
+export type { InternalClient, InternalMsg, InternalSubscription, PublishOptions } from "./core/internal-client.js";
 export { ReloadError } from "./reload.js";
 /** nats-server config files, for embedders: `startServer(loadConfigFile(path).options)`, and reload. */
 export { ConfigError, loadConfigFile } from "./config/index.js";

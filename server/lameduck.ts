@@ -3,7 +3,7 @@
 // spread over the rest of the lame duck duration (so they do not all reconnect at once), then
 // shut down.
 import type { Logger } from "pino";
-import type { ClientConnection } from "./connection.js";
+import type { ClientConnection } from "./core/connection.js";
 import type { ServerOptions } from "./options.js";
 
 export interface LameDuckHost {

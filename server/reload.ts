@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import { Errors } from "../protocol/errors.js";
 import { authRequired, type Authenticator, type AuthorizationOptions } from "./auth/auth.js";
-import type { ClientConnection } from "./connection.js";
+import type { ClientConnection } from "./core/connection.js";
 import { goDuration } from "./duration.js";
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
 import type { TlsOptions } from "./tls-options.js";

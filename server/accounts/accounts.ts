@@ -12,7 +12,7 @@
 // exactly as before; connections hold their account's router and never look anything up per message.
 import { customAlphabet } from "nanoid";
 import { toWire } from "../../protocol/subject.js";
-import { Subscription, Router } from "../router.js";
+import { Subscription, Router } from "../core/router.js";
 import { ResponseBridge, ServiceImportBridge, StreamImportBridge } from "./imports.js";
 import type { ResponseRoute } from "./bridged.js";
 import {

@@ -1,6 +1,6 @@
 // What the import bridges (imports.ts) need of an account and of the registry, so that they do
 // not import accounts.ts, which builds them (the accounts ↔ imports loop).
-import type { Router } from "../router.js";
+import type { Router } from "../core/router.js";
 import type { ResponseType } from "./options.js";
 
 /** The registry's count of imports feeding imports for the message being routed. */

@@ -1,6 +1,6 @@
 // The import bridges between accounts' routers (see accounts.ts): a stream import's subscription
 // in the exporter, a service import's in the importer, and the exporter's `_R_.` reply route.
-import type { Client, Router, Subscription } from "../router.js";
+import type { Client, Router, Subscription } from "../core/router.js";
 import type { BridgedAccount, ImportDepth } from "./bridged.js";
 import type { ResponseType } from "./options.js";
 

@@ -6,7 +6,7 @@ import { serveApi, API_PREFIX } from "../jetstream/api.js";
 import { apiError, JsErrors } from "../jetstream/errors.js";
 import { JetStream, type JetStreamOptions } from "../jetstream/jetstream.js";
 import { goJSON } from "../jetstream/json.js";
-import { internalClient, type InternalClient } from "../internal-client.js";
+import { internalClient, type InternalClient } from "../core/internal-client.js";
 import type { Account, AccountRegistry } from "./accounts.js";
 import { localSubject } from "./options.js";
 import { subjectsCollide } from "../jetstream/subjects.js";

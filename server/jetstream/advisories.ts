@@ -6,7 +6,7 @@
 // dead-letter stream captures MAX_DELIVERIES).
 
 import { randomInt } from "node:crypto";
-import type { InternalClient } from "../internal-client.js";
+import type { InternalClient } from "../core/internal-client.js";
 import { goJSON } from "./json.js";
 import { tsToRFC3339, type NsClock } from "./store.js";
 

@@ -3,7 +3,7 @@
 // subjects nats-server does not serve here get no reply, as from nats-server.
 
 import { fromWire } from "../../protocol/subject.js";
-import type { InternalMsg, InternalSubscription } from "../internal-client.js";
+import type { InternalMsg, InternalSubscription } from "../core/internal-client.js";
 import { checkStreamConfig, decodeStreamConfig, type JsonObject } from "./config.js";
 import { apiError, JsApiError, JsErrors, type ApiError, type ErrorDef } from "./errors.js";
 import type { JetStream } from "./jetstream.js";

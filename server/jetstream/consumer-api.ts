@@ -2,7 +2,7 @@
 // create (three subject forms), info, names, list, delete. Pull requests and acks are not API
 // requests: each consumer serves its own MSG.NEXT subject, and the account serves $JS.ACK.>.
 
-import type { InternalMsg } from "../internal-client.js";
+import type { InternalMsg } from "../core/internal-client.js";
 import { decodeCreateRequest } from "./consumer-config.js";
 import { apiError, JsApiError, JsErrors } from "./errors.js";
 import { decodeObject, err, intField, isEmptyRequest, ok, type Reply } from "./api.js";

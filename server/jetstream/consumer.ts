@@ -5,7 +5,7 @@
 
 import { mkdirSync, rmSync } from "node:fs";
 import { subjectMatches, toWire } from "../../protocol/subject.js";
-import type { InternalClient, InternalMsg, InternalSubscription } from "../internal-client.js";
+import type { InternalClient, InternalMsg, InternalSubscription } from "../core/internal-client.js";
 import type { Advisories } from "./advisories.js";
 import { StateFile } from "./state-file.js";
 import type { JsonObject } from "./config.js";

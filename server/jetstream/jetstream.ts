@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { InternalClient, InternalSubscription } from "../internal-client.js";
+import type { InternalClient, InternalSubscription } from "../core/internal-client.js";
 import { fromWire } from "../../protocol/subject.js";
 import { Advisories } from "./advisories.js";
 import { checkStreamConfig, checkStreamUpdate, configJSON, decodeStreamConfig, sameConfig, type StreamConfig } from "./config.js";

@@ -5,7 +5,7 @@
 
 import { decodeHeaders, type MsgHeaders } from "../../protocol/headers.js";
 import { fromWire, toWire } from "../../protocol/subject.js";
-import type { InternalClient, InternalMsg, InternalSubscription } from "../internal-client.js";
+import type { InternalClient, InternalMsg, InternalSubscription } from "../core/internal-client.js";
 import { configJSON, type JsonObject, type StreamConfig } from "./config.js";
 import type { Consumer } from "./consumer.js";
 import { apiError, JsApiError, JsErrors, type ApiError } from "./errors.js";

@@ -1,7 +1,7 @@
 // What monitoring sums over when accounts are configured: every account's router and JetStream.
 // Without accounts, just the server's router and $G's JetStream, as before.
 import type { JetStream } from "../jetstream/jetstream.js";
-import type { Router } from "../router.js";
+import type { Router } from "../core/router.js";
 import type { MonitoredServer } from "./source.js";
 
 export function accountRouters(s: MonitoredServer): { account: string; router: Router }[] {

@@ -5,7 +5,7 @@
 // gnat_alert_active{alert} in /metrics and kept for the dashboard.
 import type { Logger } from "pino";
 import type { JetStream } from "../jetstream/jetstream.js";
-import type { InternalClient } from "../internal-client.js";
+import type { InternalClient } from "../core/internal-client.js";
 import { ALERT_NAMES, alertSubject, type AlertName, type AlertRule, type AlertsOptions } from "../alerts-options.js";
 
 /** The JSON published on $GNAT.ALERT.<name>. */

@@ -1,6 +1,6 @@
 // /connz: open connections, and a bounded ring of closed ones, in nats-server's ConnInfo shape.
 // Everything is read from counters the connections keep anyway; nothing here runs per message.
-import type { ClientConnection } from "../connection.js";
+import type { ClientConnection } from "../core/connection.js";
 import { peerCertificates, type PeerCertInfo } from "./peer-certs.js";
 import { goDuration, goTime, goUptime } from "./format.js";
 import { BadRequest, type MonitoredServer, type Query } from "./source.js";

@@ -4,7 +4,7 @@
 // message and only while a monitor is running.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Stream } from "../jetstream/stream.js";
-import type { Router } from "../router.js";
+import type { Router } from "../core/router.js";
 import { accountRouters } from "./accounts.js";
 import type { MonitoredServer } from "./source.js";
 

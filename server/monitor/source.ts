@@ -1,9 +1,9 @@
 // What the monitor reads from a running server. An interface rather than the Server class, so
 // monitor/ depends on no composition root and a test can hand it a stand-in.
-import type { ClientConnection } from "../connection.js";
+import type { ClientConnection } from "../core/connection.js";
 import type { JetStream } from "../jetstream/jetstream.js";
 import type { ServerOptions } from "../options.js";
-import type { Router } from "../router.js";
+import type { Router } from "../core/router.js";
 import type { Alerts } from "./alerts.js";
 import type { AccountRegistry } from "../accounts/accounts.js";
 

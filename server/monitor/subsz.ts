@@ -2,7 +2,7 @@
 import { isValidLiteralSubject } from "../../protocol/subject.js";
 import { subDetail, type SubDetail } from "./connz.js";
 import { goTime } from "./format.js";
-import { literalMatches } from "../sublist.js";
+import { literalMatches } from "../core/sublist.js";
 import { BadRequest, type MonitoredServer, type Query } from "./source.js";
 import { accountRouters } from "./accounts.js";
 

@@ -4,7 +4,7 @@ import { availableParallelism, cpus } from "node:os";
 import { goTime, goUptime } from "./format.js";
 import { jetStreamConfig, jetStreamStats } from "./jsz.js";
 import { accountJetStreams, accountRouters } from "./accounts.js";
-import type { Router } from "../router.js";
+import type { Router } from "../core/router.js";
 import type { MonitoredServer } from "./source.js";
 import { authTimeoutMs } from "../auth/auth.js";
 import { DEFAULT_TLS_TIMEOUT_MS, tlsTimeoutMs, tlsVerify } from "../tls-options.js";

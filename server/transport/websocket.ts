@@ -5,7 +5,7 @@
 // engine's: uWebSockets.js or node:http with ws (http-engine.ts).
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import type { ClientSocket } from "../connection.js";
+import type { ClientSocket } from "../core/connection.js";
 import type { WebSocketOptions } from "../options.js";
 import { httpEngine, type HttpEngineName, type WsPeer, type WsSink } from "./http-engine.js";
 

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { STALL_CAP, STALL_MAX_MS, STALL_MIN_MS, stallMark, stallTtl } from "../../server/outbound.js";
+import { STALL_CAP, STALL_MAX_MS, STALL_MIN_MS, stallMark, stallTtl } from "../../server/core/outbound.js";
 
 test("the stall mark is half of max_pending, capped so many slow receivers stay cheap", () => {
   expect(stallMark(1024 * 1024)).toBe(512 * 1024);

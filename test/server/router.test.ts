@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
-import type { InternalMsg } from "../../server/internal-client.js";
+import type { InternalMsg } from "../../server/core/internal-client.js";
 
 let server: Server | null = null;
 afterEach(async () => {

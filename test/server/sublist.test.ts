@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { literalMatches, Sublist } from "../../server/sublist.js";
+import { literalMatches, Sublist } from "../../server/core/sublist.js";
 import { hasWildcard, subjectMatches } from "../../protocol/subject.js";
 
 interface Sub { subject: string; queue: string; id: string }

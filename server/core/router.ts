@@ -1,8 +1,8 @@
 // Subscriptions, queue groups, fan-out, request-reply and no-responders. Socket clients and
 // internal (callback) clients are both `Client`s: the router neither knows nor cares which.
-import { NO_RESPONDERS } from "../protocol/headers.js";
-import { hasWildcard, subjectMatches } from "../protocol/subject.js";
-import { viewOf } from "../protocol/bytes.js";
+import { NO_RESPONDERS } from "../../protocol/headers.js";
+import { hasWildcard, subjectMatches } from "../../protocol/subject.js";
+import { viewOf } from "../../protocol/bytes.js";
 import { Sublist, type MatchResult } from "./sublist.js";
 
 export interface Client {

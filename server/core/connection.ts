@@ -2,22 +2,22 @@
 // buffer that is written once per read (the server flushes every dirty connection in a
 // microtask after the read that dirtied it).
 import type { Logger } from "pino";
-import { copyWords, digits, viewOf, writeUint, type ViewCache } from "../protocol/bytes.js";
-import type { InternTable } from "../protocol/intern.js";
+import { copyWords, digits, viewOf, writeUint, type ViewCache } from "../../protocol/bytes.js";
+import type { InternTable } from "../../protocol/intern.js";
 import { POOLED_SIZE, ProducerStall, stallMark, stallTtl, type BufferPool } from "./outbound.js";
-import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../protocol/connect.js";
-import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../protocol/encode.js";
-import { errorLine, Errors, publishViolation, subscribeViolation, subscriptionRemoved, type ProtocolErrorDef } from "../protocol/errors.js";
-import { PermissionChecker } from "./auth/permissions.js";
-import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../protocol/parser.js";
-import { isValidSubject } from "../protocol/subject.js";
-import type { ServerOptions } from "./options.js";
-import type { AuthThrottle } from "./auth/throttle.js";
-import { authTimeoutMs, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache } from "./auth/auth.js";
+import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../../protocol/connect.js";
+import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../../protocol/encode.js";
+import { errorLine, Errors, publishViolation, subscribeViolation, subscriptionRemoved, type ProtocolErrorDef } from "../../protocol/errors.js";
+import { PermissionChecker } from "../auth/permissions.js";
+import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../../protocol/parser.js";
+import { isValidSubject } from "../../protocol/subject.js";
+import type { ServerOptions } from "../options.js";
+import type { AuthThrottle } from "../auth/throttle.js";
+import { authTimeoutMs, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache } from "../auth/auth.js";
 import { Subscription, type Client, type Router } from "./router.js";
-import type { CertIdentity } from "./auth/cert-identity.js";
-import { tlsTimeoutMs } from "./tls-options.js";
-import { sendsNoCredentials } from "./accounts/auth.js";
+import type { CertIdentity } from "../auth/cert-identity.js";
+import { tlsTimeoutMs } from "../tls-options.js";
+import { sendsNoCredentials } from "../accounts/auth.js";
 
 /**
  * What a connection needs of its byte stream. A net.Socket is one; other transports (WebSocket)

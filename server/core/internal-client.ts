@@ -1,7 +1,7 @@
 // Internal clients: server code (JetStream, events, alerts, the accounts' JetStream API) that
 // subscribes and publishes through a Router with callbacks instead of a socket.
-import { decodeHeaders, encodeHeaders, type MsgHeaders } from "../protocol/headers.js";
-import { fromWire, isValidLiteralSubject, isValidSubject, toWire } from "../protocol/subject.js";
+import { decodeHeaders, encodeHeaders, type MsgHeaders } from "../../protocol/headers.js";
+import { fromWire, isValidLiteralSubject, isValidSubject, toWire } from "../../protocol/subject.js";
 import { ProducerStall } from "./outbound.js";
 import { Subscription, type Client, type Router } from "./router.js";
 

@@ -3,7 +3,7 @@
 // subject in a bounded Map; a change drops only the cached subjects it can affect. While no
 // subscription has a wildcard, a match is one lookup of the whole subject in an index of
 // literal subscriptions, whose nodes keep their own result: no cache to fill or overflow.
-import { hasWildcard } from "../protocol/subject.js";
+import { hasWildcard } from "../../protocol/subject.js";
 
 export interface SublistEntry {
   readonly subject: string;
