@@ -43,7 +43,7 @@ async function start(kind: Kind, natsServer: string): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), `bench-consumers-${kind}-`));
   const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir];
   const child = kind === "gnat"
-    ? spawn(process.execPath, [join(root, "dist/server/cli.js"), ...args], { stdio: "ignore" })
+    ? spawn(process.execPath, [join(root, "dist/server/process/cli.js"), ...args], { stdio: "ignore" })
     : spawn(natsServer, args, { stdio: "ignore" });
   children.add(child);
   await waitListening(port, child);

@@ -35,7 +35,7 @@ function stillServes(port: number): Promise<boolean> {
 
 async function main(): Promise<void> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(here, "../server/cli.js"), "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  const child = spawn(process.execPath, [join(here, "../server/process/cli.js"), "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
   process.on("exit", () => child.kill("SIGKILL"));
   await waitListening(port, child);
   const idle = rssKb(child.pid!);

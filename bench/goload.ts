@@ -65,7 +65,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 async function startServer(kind: ServerKind, natsServer: string): Promise<RunningServer> {
   const port = await freePort();
   const child = kind === "gnat"
-    ? spawn(process.execPath, [join(root, "dist/server/cli.js"), "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" })
+    ? spawn(process.execPath, [join(root, "dist/server/process/cli.js"), "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" })
     : spawn(natsServer, ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
   children.add(child);
   await waitListening(port, child);
@@ -303,7 +303,7 @@ function summarize(reasons: string[]): string {
 async function main(): Promise<void> {
   const goVersion = buildGenerator();
   if (goVersion === null) return;
-  if (!existsSync(join(root, "dist/server/cli.js"))) throw new Error("build first: npm run build");
+  if (!existsSync(join(root, "dist/server/process/cli.js"))) throw new Error("build first: npm run build");
   const natsServer = which("nats-server") ?? (existsSync("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : null);
   const wanted = (value("servers") ?? "gnat,nats").split(",").filter((k): k is ServerKind => k === "gnat" || k === "nats");
   const kinds = wanted.filter((k) => k === "gnat" || natsServer !== null);
@@ -443,7 +443,7 @@ async function startJs(kind: JsKind, natsServer: string, dir: string, extraNode:
   const port = await freePort();
   const args = jsArgs(kind, dir, port);
   const child = kind === "nats" ? spawn(natsServer, args, { stdio: "ignore" })
-    : spawn(process.execPath, [...extraNode, join(root, "dist/server/cli.js"), ...args], { stdio: "ignore" });
+    : spawn(process.execPath, [...extraNode, join(root, "dist/server/process/cli.js"), ...args], { stdio: "ignore" });
   children.add(child);
   await waitListening(port, child);
   return { kind, port, pid: child.pid!, child, dir };
@@ -502,7 +502,7 @@ async function timeStartup(kind: JsKind, natsServer: string, dir: string, stream
   const args = jsArgs(kind, dir, port);
   const t0 = performance.now();
   const child = kind === "nats" ? spawn(natsServer, args, { stdio: "ignore" })
-    : spawn(process.execPath, [join(root, "dist/server/cli.js"), ...args], { stdio: "ignore" });
+    : spawn(process.execPath, [join(root, "dist/server/process/cli.js"), ...args], { stdio: "ignore" });
   children.add(child);
   const deadline = Date.now() + 120_000;
   for (;;) {

@@ -144,7 +144,7 @@ async function wsRun(t: Target, size: number, n: number): Promise<{ rate: number
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  const cli = join(import.meta.dirname, "..", "server", "cli.js");
+  const cli = join(import.meta.dirname, "..", "server", "process", "cli.js");
   const targets: Target[] = [];
   if (loadUws().ok) targets.push(await start("gnat (uWS)", process.execPath, [cli], { GNAT_HTTP_ENGINE: "uws" }));
   else console.log(`uWebSockets.js does not load on Node ${process.versions.node}: gnat runs on node:http only`);

@@ -61,7 +61,7 @@ async function startServerProcess(kind: ServerKind, configFile?: string): Promis
   let child: ChildProcess;
   const conf = configFile === undefined ? [] : ["-c", configFile];
   if (kind === "gnat") {
-    child = spawn(process.execPath, [join(root, "dist/server/cli.js"), ...conf, "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+    child = spawn(process.execPath, [join(root, "dist/server/process/cli.js"), ...conf, "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
   } else if (kind === "nats") {
     child = spawn(which("nats-server")!, [...conf, "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
   } else {
@@ -456,7 +456,7 @@ function fmt(n: number, digits = 2): string {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(join(root, "dist/server/cli.js"))) throw new Error("build first: npm run build");
+  if (!existsSync(join(root, "dist/server/process/cli.js"))) throw new Error("build first: npm run build");
   const wanted = (value("servers") ?? "gnat,nats,redis").split(",") as ServerKind[];
   const have = wanted.filter((k) => k === "gnat" || (k === "nats" ? which("nats-server") : which("redis-server")));
   for (const k of wanted) if (!have.includes(k)) console.warn(`*** ${k} is not installed: left out of this run ***`);

@@ -5,11 +5,11 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
-import { parseArgs, programName, UsageError } from "../../server/flags.js";
+import { parseArgs, programName, UsageError } from "../../server/process/flags.js";
 import { ensureBuilt } from "./process-kit.js";
 
 const root = resolve(import.meta.dirname, "../..");
-const CLI = join(root, "dist/server/cli.js");
+const CLI = join(root, "dist/server/process/cli.js");
 const children: ChildProcess[] = [];
 
 beforeAll(() => {
@@ -119,7 +119,7 @@ describe("flags", () => {
 
   test("names the program as invoked, without a .js extension", () => {
     expect(programName("/usr/local/bin/nats-server")).toBe("nats-server");
-    expect(programName("/x/dist/server/cli.js")).toBe("cli");
+    expect(programName("/x/dist/server/process/cli.js")).toBe("cli");
     expect(programName("/x/gnat.mjs")).toBe("gnat");
   });
 });

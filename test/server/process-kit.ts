@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { afterEach, beforeAll } from "vitest";
 
 const root = resolve(import.meta.dirname, "../..");
-export const CLI = join(root, "dist/server/cli.js");
+export const CLI = join(root, "dist/server/process/cli.js");
 
 /** npm test builds first; a lone `vitest run` may not have. */
 export function ensureBuilt(): void {

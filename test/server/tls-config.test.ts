@@ -7,12 +7,12 @@ import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import { loadConfigFile } from "../../server/config/index.js";
-import { buildOptions, parseArgs } from "../../server/flags.js";
+import { buildOptions, parseArgs } from "../../server/process/flags.js";
 import { makeTestCerts, type TestCerts } from "../helpers/certs.js";
 import { ensureBuilt } from "./process-kit.js";
 
 const root = resolve(import.meta.dirname, "../..");
-const CLI = join(root, "dist/server/cli.js");
+const CLI = join(root, "dist/server/process/cli.js");
 
 let certs: TestCerts;
 let dir: string;

@@ -2,13 +2,13 @@
 // compared key by key with the running ones against a table of what may change while running,
 // and refused whole (the running configuration stays) if any other key changed; else applied.
 import type { Logger } from "pino";
-import { Errors } from "../protocol/errors.js";
-import { authRequired, type Authenticator, type AuthorizationOptions } from "./auth/auth.js";
-import type { ClientConnection } from "./core/connection.js";
-import { goDuration } from "./duration.js";
-import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
-import type { TlsOptions } from "./tls-options.js";
-import { mergedAuthorization } from "./accounts/options.js";
+import { Errors } from "../../protocol/errors.js";
+import { authRequired, type Authenticator, type AuthorizationOptions } from "../auth/auth.js";
+import type { ClientConnection } from "../core/connection.js";
+import { goDuration } from "../duration.js";
+import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "../options.js";
+import type { TlsOptions } from "../tls-options.js";
+import { mergedAuthorization } from "../accounts/options.js";
 
 /** A reload that was refused; the running configuration is unchanged. */
 export class ReloadError extends Error {}

@@ -3,8 +3,8 @@
 // spread over the rest of the lame duck duration (so they do not all reconnect at once), then
 // shut down.
 import type { Logger } from "pino";
-import type { ClientConnection } from "./core/connection.js";
-import type { ServerOptions } from "./options.js";
+import type { ClientConnection } from "../core/connection.js";
+import type { ServerOptions } from "../options.js";
 
 export interface LameDuckHost {
   readonly options: ServerOptions;

@@ -1,8 +1,8 @@
 // nats-server's command-line flags, read the way Go's flag package reads them (-x, --x, -x=v,
 // -x v), so scripts written for nats-server work unchanged; then defaults < config < flags.
 import { basename } from "node:path";
-import { loadConfigFile } from "./config/index.js";
-import { resolveOptions, setHttpPort, type ServerOptions } from "./options.js";
+import { loadConfigFile } from "../config/index.js";
+import { resolveOptions, setHttpPort, type ServerOptions } from "../options.js";
 
 type Kind = "string" | "int" | "bool";
 

@@ -2,10 +2,10 @@
 // The gnat command: flags and config file → options → startServer; signals stop it cleanly,
 // reload its config file (SIGHUP), reopen its log file (SIGUSR1) or put it in lame duck mode
 // (SIGUSR2); --signal sends those to a running gnat.
-import { ConfigError } from "./config/index.js";
+import { ConfigError } from "../config/index.js";
 import { buildOptions, displayName, parseArgs, programName, tlsUsage, usage, UsageError, type ParsedArgs } from "./flags.js";
-import { GNAT_VERSION, SERVER_VERSION, startServer, type Server } from "./server.js";
-import type { ServerOptions } from "./options.js";
+import { GNAT_VERSION, SERVER_VERSION, startServer, type Server } from "../server.js";
+import type { ServerOptions } from "../options.js";
 import { processSignal } from "./signal.js";
 
 async function main(): Promise<number> {

@@ -3,7 +3,7 @@
 // so disabled levels cost nothing.
 import { pino, type Logger } from "pino";
 import pretty from "pino-pretty";
-import type { ServerOptions } from "./options.js";
+import type { ServerOptions } from "../options.js";
 
 export type { Logger };
 
