@@ -9,7 +9,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import {
   STATUS_TEXT, TEXT_PLAIN, listenError, notAnUpgrade,
   type HttpEngine, type HttpHandler, type HttpReply, type HttpResponder, type Listener, type WsListenOptions, type WsPeer, type WsSink,
-} from "./http-engine.js";
+} from "./engine-api.js";
 
 export function nodeEngine(): HttpEngine {
   return { name: "node", listenHttp, listenWebSocket };

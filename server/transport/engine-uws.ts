@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import {
   STATUS_TEXT, listenError, notAnUpgrade,
   type HttpEngine, type HttpHandler, type HttpReply, type HttpResponder, type Listener, type WsListenOptions, type WsPeer, type WsSink,
-} from "./http-engine.js";
+} from "./engine-api.js";
 
 type Uws = typeof import("uWebSockets.js");
 type UwsResponse = import("uWebSockets.js").HttpResponse;
