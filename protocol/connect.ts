@@ -54,3 +54,8 @@ export function applyConnect(into: ConnectOptions, json: string): void {
     target[key] = value;
   }
 }
+
+/** A CONNECT with no user, password, token, nkey or JWT. */
+export function sendsNoCredentials(opts: ConnectOptions): boolean {
+  return opts.user === "" && opts.pass === "" && opts.auth_token === "" && opts.nkey === "" && opts.jwt === "";
+}

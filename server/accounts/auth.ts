@@ -1,6 +1,6 @@
 // `no_auth_user`: a client whose CONNECT carries no credentials at all is that user (and so in
 // that user's account), as nats-server does. Credentials that are given are checked as usual.
-import type { ConnectOptions } from "../../protocol/connect.js";
+import { sendsNoCredentials, type ConnectOptions } from "../../protocol/connect.js";
 import { Authenticator, type AuthenticatedUser, type AuthorizationOptions, type BcryptCache } from "../auth/auth.js";
 
 export class NoAuthUserAuthenticator extends Authenticator {
@@ -23,9 +23,4 @@ export class NoAuthUserAuthenticator extends Authenticator {
     if (sendsNoCredentials(opts)) return this.fallback;
     return super.authenticate(opts, nonce, cache);
   }
-}
-
-/** A CONNECT with no user, password, token, nkey or JWT. */
-export function sendsNoCredentials(opts: ConnectOptions): boolean {
-  return opts.user === "" && opts.pass === "" && opts.auth_token === "" && opts.nkey === "" && opts.jwt === "";
 }

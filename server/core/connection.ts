@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { copyWords, digits, viewOf, writeUint, type ViewCache } from "../../protocol/bytes.js";
 import type { InternTable } from "../../protocol/intern.js";
 import { POOLED_SIZE, ProducerStall, stallMark, stallTtl, type BufferPool } from "./outbound.js";
-import { applyConnect, defaultConnectOptions, type ConnectOptions } from "../../protocol/connect.js";
+import { applyConnect, defaultConnectOptions, sendsNoCredentials, type ConnectOptions } from "../../protocol/connect.js";
 import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../../protocol/encode.js";
 import { errorLine, Errors, publishViolation, subscribeViolation, subscriptionRemoved, type ProtocolErrorDef } from "../../protocol/errors.js";
 import { PermissionChecker } from "../auth/permissions.js";
@@ -17,7 +17,6 @@ import { authTimeoutMs, newNonce, type AuthenticatedUser, type Authenticator, ty
 import { Subscription, type Client, type Router } from "./router.js";
 import type { CertIdentity } from "../auth/cert-identity.js";
 import { tlsTimeoutMs } from "../tls-options.js";
-import { sendsNoCredentials } from "../accounts/auth.js";
 
 /**
  * What a connection needs of its byte stream. A net.Socket is one; other transports (WebSocket)
