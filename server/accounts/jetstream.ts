@@ -9,7 +9,7 @@ import { goJSON } from "../jetstream/json.js";
 import { internalClient, type InternalClient } from "../core/internal-client.js";
 import type { Account, AccountRegistry } from "./accounts.js";
 import { localSubject } from "./options.js";
-import { subjectsCollide } from "../jetstream/subjects.js";
+import { subjectsCollide } from "../../protocol/subject.js";
 
 export interface JetStreamHost {
   jetStreamOptions(): JetStreamOptions;

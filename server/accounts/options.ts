@@ -1,10 +1,9 @@
 // Accounts as nats-server configures them (`accounts { A: { users, exports, imports, jetstream } }`,
 // `no_auth_user`, `system_account`), camel-cased, and the configuration errors nats-server gives
 // for combinations it refuses. Pure: no routers, no sockets.
-import { isValidLiteralSubject, isValidSubject } from "../../protocol/subject.js";
+import { isValidLiteralSubject, isValidSubject, subjectsCollide } from "../../protocol/subject.js";
 import type { AuthorizationOptions, NkeyUser, UserEntry } from "../auth/auth.js";
 import { patternCovers } from "../auth/permissions.js";
-import { subjectsCollide } from "../jetstream/subjects.js";
 
 /** nats-server's global account: every client outside a configured account. */
 export const GLOBAL_ACCOUNT = "$G";
