@@ -338,25 +338,5 @@ export function parseConfig(text: string, filename = "", env: Env = process.env)
   return parseWithMeta(text, filename, env).map;
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Go's time.ParseDuration, in milliseconds; null when malformed. */
-export function parseDuration(s: string): number | null {
-  let rest = s.trim();
-  let sign = 1;
-  if (rest.startsWith("-") || rest.startsWith("+")) {
-    if (rest[0] === "-") sign = -1;
-    rest = rest.slice(1);
-  }
-  if (rest === "0") return 0;
-  if (rest === "") return null;
-  let total = 0;
-  const re = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
-  while (rest.length > 0) {
-    const m = re.exec(rest);
-    if (!m) return null;
-    total += Number.parseFloat(m[1]!) * UNIT_MS[m[2]!]!;
-    rest = rest.slice(m[0].length);
-  }
-  return sign * total;
-}
+/** Go's time.ParseDuration, in milliseconds (duration.ts is its one home). */
+export { parseDuration } from "../duration.js";

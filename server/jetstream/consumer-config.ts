@@ -5,6 +5,7 @@
 
 import { randomInt } from "node:crypto";
 import { isValidLiteralSubject } from "../../protocol/subject.js";
+import { goDurationNs } from "../duration.js";
 import { JS_MAX_DESCRIPTION_LEN, JS_MAX_METADATA_LEN, type JsonObject, type StreamConfig } from "./config.js";
 import { JsApiError, JsErrors } from "./errors.js";
 import { isValidSubject, subjectMatches, subjectsCollide } from "./subjects.js";
@@ -251,7 +252,7 @@ export function checkConsumerConfig(c: ConsumerConfig, stream: StreamConfig): vo
     throw JsApiError.of(JsErrors.ConsumerMaxPendingAckExcess, { limit: limits.max_ack_pending! });
   }
   if ((limits.inactive_threshold ?? 0) > 0 && c.inactive_threshold > limits.inactive_threshold!) {
-    throw JsApiError.of(JsErrors.ConsumerInactiveThresholdExcess, { limit: goDuration(limits.inactive_threshold!) });
+    throw JsApiError.of(JsErrors.ConsumerInactiveThresholdExcess, { limit: goDurationNs(limits.inactive_threshold!) });
   }
   if (c.direct) {
     if (c.deliver_subject === "") throw JsApiError.of(JsErrors.ConsumerDirectRequiresPush);
@@ -300,17 +301,6 @@ export function checkConsumerConfig(c: ConsumerConfig, stream: StreamConfig): vo
   let mlen = 0;
   for (const [k, v] of Object.entries(c.metadata ?? {})) mlen += k.length + v.length;
   if (mlen > JS_MAX_METADATA_LEN) throw JsApiError.of(JsErrors.ConsumerMetadataLength, { limit: `${JS_MAX_METADATA_LEN / 1024}KB` });
-}
-
-/** Go's time.Duration String() for whole units, enough for limit texts. */
-function goDuration(ns: number): string {
-  if (ns % 1_000_000_000 === 0) {
-    let s = ns / 1_000_000_000;
-    const h = Math.floor(s / 3600); s -= h * 3600;
-    const m = Math.floor(s / 60); s -= m * 60;
-    return (h > 0 ? `${h}h` : "") + (h > 0 || m > 0 ? `${m}m` : "") + `${s}s`;
-  }
-  return `${ns / 1_000_000}ms`;
 }
 
 /** Whether two configs are equal (nats-server's reflect.DeepEqual on the defaulted config). */

@@ -5,6 +5,7 @@
 
 import { mkdirSync, rmSync } from "node:fs";
 import { subjectMatches, toWire } from "../../protocol/subject.js";
+import { goDurationNs, parseDurationNs } from "../duration.js";
 import type { InternalClient, InternalMsg, InternalSubscription } from "../core/internal-client.js";
 import type { Advisories } from "./advisories.js";
 import { StateFile } from "./state-file.js";
@@ -378,7 +379,7 @@ export class Consumer {
     const cfg = this.config;
     if (cfg.max_batch > 0 && req.batch > cfg.max_batch) return this.status(reply, `409 Exceeded MaxRequestBatch of ${cfg.max_batch}`);
     if (req.expiresNs > 0 && cfg.max_expires > 0 && req.expiresNs > cfg.max_expires) {
-      return this.status(reply, `409 Exceeded MaxRequestExpires of ${goDurationText(cfg.max_expires)}`);
+      return this.status(reply, `409 Exceeded MaxRequestExpires of ${goDurationNs(cfg.max_expires)}`);
     }
     if (req.maxBytes > 0 && cfg.max_bytes > 0 && req.maxBytes > cfg.max_bytes) {
       return this.status(reply, `409 Exceeded MaxRequestMaxBytes of ${cfg.max_bytes}`);
@@ -870,7 +871,7 @@ export class Consumer {
           delayNs = null;
         }
       } else {
-        delayNs = parseGoDuration(arg);
+        delayNs = parseDurationNs(arg);
       }
       if (delayNs === null) {
         this.host.warn(`JetStream consumer '$G > ${this.stream.name} > ${this.name}' bad NAK delay value: ${JSON.stringify(arg)}`);
@@ -1155,27 +1156,4 @@ export function parseNextRequest(data: Buffer): NextRequest | string {
   }
   if (/^[+-]?\d+$/.test(text)) out.batch = Number(text);
   return out;
-}
-
-/** Go time.ParseDuration for the simple forms clients send ("5s", "100ms", "1m30s"). */
-function parseGoDuration(s: string): number | null {
-  const units: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let pos = 0;
-  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
-    total += Number(m[1]) * units[m[2]!]!;
-    pos = re.lastIndex;
-  }
-  return pos === s.length && s.length > 0 ? Math.round(total) : null;
-}
-
-/** Go's Duration.String() for the values a limit takes. */
-function goDurationText(ns: number): string {
-  if (ns < 1e9) return ns % 1e6 === 0 ? `${ns / 1e6}ms` : `${ns / 1e3}µs`;
-  let s = ns / 1e9;
-  const h = Math.floor(s / 3600); s -= h * 3600;
-  const m = Math.floor(s / 60); s -= m * 60;
-  const sec = Number.isInteger(s) ? `${s}s` : `${s.toFixed(9).replace(/0+$/, "")}s`;
-  return (h > 0 ? `${h}h` : "") + (h > 0 || m > 0 ? `${m}m` : "") + sec;
 }

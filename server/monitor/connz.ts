@@ -2,7 +2,8 @@
 // Everything is read from counters the connections keep anyway; nothing here runs per message.
 import type { ClientConnection } from "../core/connection.js";
 import { peerCertificates, type PeerCertInfo } from "./peer-certs.js";
-import { goDuration, goTime, goUptime } from "./format.js";
+import { goDurationNs } from "../duration.js";
+import { goTime, goUptime } from "./format.js";
 import { BadRequest, type MonitoredServer, type Query } from "./source.js";
 
 /** nats-server DefaultConnListSize / DefaultMaxClosedClients. */
@@ -143,7 +144,7 @@ function render(r: ConnRow, now: number, subs: "none" | "list" | "detail", auth:
     o.stop = goTime(r.stopMs);
     o.reason = r.reason;
   }
-  o.rtt = goDuration(r.rttMs * 1e6);
+  o.rtt = goDurationNs(r.rttMs * 1e6);
   o.uptime = goUptime(end - r.startMs);
   o.idle = goUptime(end - r.lastMs);
   o.pending_bytes = r.pending;

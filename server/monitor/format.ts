@@ -15,32 +15,6 @@ export function goUptime(ms: number): string {
   return `${tsecs}s`;
 }
 
-/** Go's time.Duration.String() for a duration in nanoseconds ("0s", "850µs", "1.5ms", "2m3.5s"). */
-export function goDuration(ns: number): string {
-  if (ns === 0) return "0s";
-  const neg = ns < 0;
-  let d = Math.round(Math.abs(ns));
-  let out: string;
-  if (d < 1e9) {
-    if (d < 1e3) out = `${d}ns`;
-    else if (d < 1e6) out = `${trimFrac(d / 1e3)}µs`;
-    else out = `${trimFrac(d / 1e6)}ms`;
-  } else {
-    const h = Math.floor(d / 3.6e12);
-    d -= h * 3.6e12;
-    const m = Math.floor(d / 6e10);
-    d -= m * 6e10;
-    const s = `${trimFrac(d / 1e9)}s`;
-    out = h > 0 ? `${h}h${m}m${s}` : m > 0 ? `${m}m${s}` : s;
-  }
-  return neg ? `-${out}` : out;
-}
-
-/** Up to 9 fractional digits, trailing zeros dropped, as Go prints them. */
-function trimFrac(x: number): string {
-  return x.toFixed(9).replace(/\.?0+$/, "");
-}
-
 /** A Go time.Time in JSON: RFC 3339, UTC. Node clocks give milliseconds. */
 export function goTime(ms: number): string {
   return new Date(ms).toISOString();

@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { ConfigError, configToOptions, loadConfigFile, parseConfig, parseDuration } from "../../server/config/index.js";
+import { ConfigError, configToOptions, loadConfigFile, parseConfig } from "../../server/config/index.js";
 import { NATS_SERVER } from "../differential/harness.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gnat-config-"));
@@ -309,16 +309,6 @@ describe("config to options", () => {
       const e = errorOf(() => loadConfigFile(file(text), {}));
       expect(e.message).toContain(key);
     });
-
-  test("parses Go durations", () => {
-    expect(parseDuration("2m")).toBe(120_000);
-    expect(parseDuration("500ms")).toBe(500);
-    expect(parseDuration("1h30m")).toBe(5_400_000);
-    expect(parseDuration("1.5s")).toBe(1500);
-    expect(parseDuration("0")).toBe(0);
-    expect(parseDuration("10")).toBeNull();
-    expect(parseDuration("1x")).toBeNull();
-  });
 });
 
 describe.skipIf(NATS_SERVER === null)("config syntax agrees with nats-server (nats-server -t)", () => {
