@@ -4,7 +4,9 @@
 
 import { fromWire } from "../../protocol/subject.js";
 import type { InternalMsg, InternalSubscription } from "../core/internal-client.js";
+import { err, INVALID_JSON, isEmptyRequest, ok, type Reply } from "./api-reply.js";
 import { checkStreamConfig, decodeStreamConfig, type JsonObject } from "./config.js";
+import { boolField, decodeObject, intField, strField, uintField } from "./decode.js";
 import { apiError, JsApiError, JsErrors, type ApiError, type ErrorDef } from "./errors.js";
 import type { JetStream } from "./jetstream.js";
 import { goJSON } from "./json.js";
@@ -31,13 +33,6 @@ const T = {
 const NAMES_LIMIT = 1024;
 const LIST_LIMIT = 256;
 const MAX_SUBJECT_DETAILS = 100_000;
-
-/** A reply: the JSON body, and whether nats-server counts it as an API error. */
-export interface Reply {
-  body: JsonObject;
-  /** nats-server's sendAPIErrResponse (counts an error) vs sendAPIResponse. */
-  counted: "ok" | "error" | "uncounted";
-}
 
 export type Handler = (js: JetStream, tokens: string[], m: InternalMsg) => Reply | Promise<Reply>;
 
@@ -101,14 +96,6 @@ export function serveApi(js: JetStream): InternalSubscription {
   });
 }
 
-export function ok(body: JsonObject): Reply {
-  return { body, counted: "ok" };
-}
-
-export function err(type: string, e: ApiError, extra: JsonObject = {}): Reply {
-  return { body: { type, error: e, ...extra }, counted: "error" };
-}
-
 /** An unexpected exception: reported with the handler's type as a general stream error. */
 function failure(tokens: string[], e: unknown): Reply {
   const type = tokens[0] === "INFO" ? T.AccountInfo : T.StreamInfo;
@@ -121,58 +108,6 @@ function asApiError(e: unknown, wrap: ErrorDef): ApiError {
   if (e instanceof JsApiError) return e.api;
   return apiError(wrap, { err: e instanceof Error ? e.message : String(e) });
 }
-
-/** nats-server isEmptyRequest: no bytes, or a JSON object with no keys. */
-export function isEmptyRequest(data: Buffer): boolean {
-  if (data.length === 0) return true;
-  try {
-    const v: unknown = JSON.parse(data.toString("utf8"));
-    return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
-  } catch {
-    return false;
-  }
-}
-
-/** Decode an optional JSON request object; null when Go's Unmarshal would fail. */
-export function decodeObject(data: Buffer): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(data.toString("utf8"));
-    if (v === null) return {};
-    if (typeof v !== "object" || Array.isArray(v)) return null;
-    // Go matches field names case-insensitively.
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== null) out[k.toLowerCase()] = x;
-    return out;
-  } catch {
-    return null;
-  }
-}
-
-export function uintField(o: Record<string, unknown>, k: string): number | null {
-  const v = o[k];
-  if (v === undefined) return 0;
-  return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : null;
-}
-
-export function intField(o: Record<string, unknown>, k: string): number | null {
-  const v = o[k];
-  if (v === undefined) return 0;
-  return typeof v === "number" && Number.isInteger(v) ? v : null;
-}
-
-export function strField(o: Record<string, unknown>, k: string): string | null {
-  const v = o[k];
-  if (v === undefined) return "";
-  return typeof v === "string" ? v : null;
-}
-
-export function boolField(o: Record<string, unknown>, k: string): boolean | null {
-  const v = o[k];
-  if (v === undefined) return false;
-  return typeof v === "boolean" ? v : null;
-}
-
-export const INVALID_JSON = (): ApiError => apiError(JsErrors.InvalidJSON);
 
 // ---- handlers ---------------------------------------------------------------------------------
 

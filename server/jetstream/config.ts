@@ -4,6 +4,7 @@
 // back (field order and omitempty as nats-server 2.10 marshals it).
 
 import { isValidSubject, subjectsCollide } from "./subjects.js";
+import { bool, decodeJson, DecodeError, I64, int, objOrNull, oneOf, str, type JsonObject } from "./decode.js";
 import { invalidConfig, JsApiError, JsErrors } from "./errors.js";
 
 export type RetentionPolicy = "limits" | "interest" | "workqueue";
@@ -12,7 +13,7 @@ export type StorageKind = "file" | "memory";
 export type Compression = "none" | "s2";
 
 /** Plain JSON sub-objects gnat records but does not act on (placement, mirror, …). */
-export type JsonObject = { [k: string]: unknown };
+export type { JsonObject };
 
 export interface StreamConfig {
   name: string;
@@ -73,70 +74,16 @@ export const DEFAULT_DUPLICATE_WINDOW_NS = 2 * 60 * 1000 * NS_PER_MS;
 const MIN_WINDOW_NS = 100 * NS_PER_MS;
 const STREAM_MAX_REPLICAS = 5;
 
-class DecodeError extends Error {}
-
 const INT32 = 2 ** 31 - 1;
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /**
  * Decode request bytes into a StreamConfig. Throws JsApiError(InvalidJSON) where Go's
  * json.Unmarshal would fail: bad syntax, or a known field of the wrong type or enum value.
  */
 export function decodeStreamConfig(raw: Buffer | string): StreamConfig {
-  let v: unknown;
-  try {
-    v = JSON.parse(typeof raw === "string" ? raw : raw.toString("utf8"));
-  } catch {
-    throw JsApiError.of(JsErrors.InvalidJSON);
-  }
-  const cfg = zeroConfig();
-  if (v === null) return cfg; // Go: unmarshalling null into a struct is a no-op
-  if (!isObject(v)) throw JsApiError.of(JsErrors.InvalidJSON);
-  try {
-    applyFields(cfg, v);
-  } catch (e) {
-    if (e instanceof DecodeError) throw JsApiError.of(JsErrors.InvalidJSON);
-    throw e;
-  }
-  return cfg;
+  return decodeJson(raw, zeroConfig(), applyFields);
 }
 
-function str(v: unknown): string {
-  if (v === null) return "";
-  if (typeof v !== "string") throw new DecodeError();
-  return v;
-}
-
-function int(v: unknown, min: number, max: number): number {
-  if (v === null) return 0;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw new DecodeError();
-  return v;
-}
-
-function bool(v: unknown): boolean {
-  if (v === null) return false;
-  if (typeof v !== "boolean") throw new DecodeError();
-  return v;
-}
-
-function obj(v: unknown): JsonObject | null {
-  if (v === null) return null;
-  if (!isObject(v)) throw new DecodeError();
-  return v;
-}
-
-function oneOf<T extends string>(v: unknown, allowed: readonly T[], fold = false): T {
-  if (typeof v !== "string") throw new DecodeError();
-  const s = fold ? v.toLowerCase() : v;
-  const hit = allowed.find((a) => a === s);
-  if (hit === undefined) throw new DecodeError();
-  return hit;
-}
-
-const I64 = Number.MAX_SAFE_INTEGER;
 
 function applyFields(cfg: StreamConfig, v: JsonObject): void {
   // Go matches JSON keys to struct tags case-insensitively; the exact key wins when both occur.
@@ -172,17 +119,17 @@ function applyFields(cfg: StreamConfig, v: JsonObject): void {
       case "no_ack": cfg.no_ack = bool(x); break;
       case "template_owner": cfg.template_owner = str(x); break;
       case "duplicate_window": cfg.duplicate_window = int(x, -I64, I64); break;
-      case "placement": cfg.placement = obj(x); break;
-      case "mirror": cfg.mirror = obj(x); break;
+      case "placement": cfg.placement = objOrNull(x); break;
+      case "mirror": cfg.mirror = objOrNull(x); break;
       case "sources":
         if (x === null) cfg.sources = null;
-        else if (Array.isArray(x)) cfg.sources = x.map((s) => obj(s) ?? {});
+        else if (Array.isArray(x)) cfg.sources = x.map((s) => objOrNull(s) ?? {});
         else throw new DecodeError();
         break;
       case "compression": if (x !== null) cfg.compression = oneOf(x, ["none", "s2"] as const); else throw new DecodeError(); break;
       case "first_seq": cfg.first_seq = int(x, 0, I64); break;
-      case "subject_transform": cfg.subject_transform = obj(x); break;
-      case "republish": cfg.republish = obj(x); break;
+      case "subject_transform": cfg.subject_transform = objOrNull(x); break;
+      case "republish": cfg.republish = objOrNull(x); break;
       case "allow_direct": cfg.allow_direct = bool(x); break;
       case "mirror_direct": cfg.mirror_direct = bool(x); break;
       case "discard_new_per_subject": cfg.discard_new_per_subject = bool(x); break;
@@ -191,7 +138,7 @@ function applyFields(cfg: StreamConfig, v: JsonObject): void {
       case "deny_purge": cfg.deny_purge = bool(x); break;
       case "allow_rollup_hdrs": cfg.allow_rollup_hdrs = bool(x); break;
       case "consumer_limits": {
-        const o = obj(x);
+        const o = objOrNull(x);
         cfg.consumer_limits = {};
         if (o !== null) {
           for (const [ck, cx] of Object.entries(o)) {
@@ -203,7 +150,7 @@ function applyFields(cfg: StreamConfig, v: JsonObject): void {
         break;
       }
       case "metadata": {
-        const o = obj(x);
+        const o = objOrNull(x);
         if (o === null) { cfg.metadata = null; break; }
         const m: Record<string, string> = {};
         for (const [mk, mx] of Object.entries(o)) m[mk] = str(mx);

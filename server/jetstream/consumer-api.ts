@@ -5,7 +5,8 @@
 import type { InternalMsg } from "../core/internal-client.js";
 import { decodeCreateRequest } from "./consumer-config.js";
 import { apiError, JsApiError, JsErrors } from "./errors.js";
-import { decodeObject, err, intField, isEmptyRequest, ok, type Reply } from "./api.js";
+import { err, isEmptyRequest, ok, type Reply } from "./api-reply.js";
+import { decodeObject, intField } from "./decode.js";
 import type { JetStream } from "./jetstream.js";
 
 const T = {

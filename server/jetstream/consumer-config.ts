@@ -6,7 +6,8 @@
 import { randomInt } from "node:crypto";
 import { isValidLiteralSubject } from "../../protocol/subject.js";
 import { goDurationNs } from "../duration.js";
-import { JS_MAX_DESCRIPTION_LEN, JS_MAX_METADATA_LEN, type JsonObject, type StreamConfig } from "./config.js";
+import { JS_MAX_DESCRIPTION_LEN, JS_MAX_METADATA_LEN, type StreamConfig } from "./config.js";
+import { bool, decodeJson, decodeValue, DecodeError, int, obj, oneOf, str, strList, type JsonObject } from "./decode.js";
 import { JsApiError, JsErrors } from "./errors.js";
 import { isValidSubject, subjectMatches, subjectsCollide } from "./subjects.js";
 
@@ -67,9 +68,6 @@ export const MAX_ACK_PENDING_DEFAULT = 1000;
 export const WAIT_QUEUE_DEFAULT_MAX = 512;
 /** Ephemerals go after this long without interest when no inactive_threshold is set. */
 export const DELETE_WAIT_DEFAULT_NS = 5_000_000_000;
-const I64 = Number.MAX_SAFE_INTEGER;
-
-class DecodeError extends Error {}
 
 export interface CreateConsumerRequest {
   stream_name: string;
@@ -79,16 +77,8 @@ export interface CreateConsumerRequest {
 
 /** JSApiConsumerCreateRequest as Go decodes it; throws JsApiError(InvalidJSON). */
 export function decodeCreateRequest(raw: Buffer): CreateConsumerRequest {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw.toString("utf8"));
-  } catch {
-    throw JsApiError.of(JsErrors.InvalidJSON);
-  }
   const out: CreateConsumerRequest = { stream_name: "", config: zeroConsumerConfig(), action: "" };
-  if (v === null) return out;
-  if (!isObject(v)) throw JsApiError.of(JsErrors.InvalidJSON);
-  try {
+  return decodeJson(raw, out, (out, v) => {
     for (const [k, x] of Object.entries(v)) {
       switch (k.toLowerCase()) {
         case "stream_name": out.stream_name = str(x); break;
@@ -99,44 +89,7 @@ export function decodeCreateRequest(raw: Buffer): CreateConsumerRequest {
           break;
       }
     }
-  } catch (e) {
-    if (e instanceof DecodeError) throw JsApiError.of(JsErrors.InvalidJSON);
-    throw e;
-  }
-  return out;
-}
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-function obj(v: unknown): JsonObject {
-  if (!isObject(v)) throw new DecodeError();
-  return v;
-}
-function str(v: unknown): string {
-  if (v === null) return "";
-  if (typeof v !== "string") throw new DecodeError();
-  return v;
-}
-function int(v: unknown, min = -I64, max = I64): number {
-  if (v === null) return 0;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw new DecodeError();
-  return v;
-}
-function bool(v: unknown): boolean {
-  if (v === null) return false;
-  if (typeof v !== "boolean") throw new DecodeError();
-  return v;
-}
-function oneOf<T extends string>(v: unknown, allowed: readonly T[]): T {
-  const hit = allowed.find((a) => a === v);
-  if (hit === undefined) throw new DecodeError();
-  return hit;
-}
-function strList(v: unknown): string[] {
-  if (v === null) return [];
-  if (!Array.isArray(v)) throw new DecodeError();
-  return v.map(str);
+  });
 }
 
 function applyFields(c: ConsumerConfig, v: JsonObject): void {
@@ -354,12 +307,5 @@ export function consumerConfigJSON(c: ConsumerConfig): JsonObject {
 
 /** Decode a config persisted by consumerConfigJSON (recovery). */
 export function decodeConsumerConfig(v: unknown): ConsumerConfig {
-  const c = zeroConsumerConfig();
-  try {
-    applyFields(c, obj(v));
-  } catch (e) {
-    if (e instanceof DecodeError) throw JsApiError.of(JsErrors.InvalidJSON);
-    throw e;
-  }
-  return c;
+  return decodeValue(v, zeroConsumerConfig(), applyFields);
 }
