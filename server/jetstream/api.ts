@@ -11,7 +11,7 @@ import { apiError, JsApiError, JsErrors, type ApiError, type ErrorDef } from "./
 import type { JetStream } from "./jetstream.js";
 import { goJSON } from "./json.js";
 import { parseMsgGetRequest } from "./stream.js";
-import { consumerCreate, consumerDelete, consumerInfo, consumerList, consumerNames } from "./consumer-api.js";
+import { consumerCreate, consumerDelete, consumerInfo, consumerList, consumerNames } from "./consumer/api.js";
 import { tsToRFC3339, type PurgeRequest } from "./store.js";
 
 export const API_PREFIX = "$JS.API";

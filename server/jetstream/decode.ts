@@ -1,7 +1,7 @@
 // Decoding JSON requests as Go's encoding/json does for nats-server's structs: a known field of
 // the wrong type (or an enum value it does not know) fails the whole request as invalid JSON.
-// Shared by the stream config (config.ts), the consumer config (consumer-config.ts) and the
-// API's small request objects (api.ts, consumer-api.ts).
+// Shared by the stream config (config.ts), the consumer config (consumer/config.ts) and the
+// API's small request objects (api.ts, consumer/api.ts).
 
 import { JsApiError, JsErrors } from "./errors.js";
 

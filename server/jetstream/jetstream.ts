@@ -9,11 +9,11 @@ import type { InternalClient, InternalSubscription } from "../core/internal-clie
 import { fromWire } from "../../protocol/subject.js";
 import { Advisories } from "./advisories.js";
 import { checkStreamConfig, checkStreamUpdate, configJSON, decodeStreamConfig, sameConfig, type StreamConfig } from "./config.js";
-import { Consumer, type ConsumerHost } from "./consumer.js";
+import { Consumer, type ConsumerHost } from "./consumer/index.js";
 import {
   checkConsumerConfig, decodeConsumerConfig, ephemeralName, filtersOf, isDurable, sameConsumerConfig,
   setConsumerDefaults, type ConsumerAction, type ConsumerConfig,
-} from "./consumer-config.js";
+} from "./consumer/config.js";
 import { JS_MAX_NAME_LEN, isValidName } from "./config.js";
 import { JsApiError, JsErrors } from "./errors.js";
 import { FileStore } from "./file-store.js";
@@ -283,7 +283,8 @@ export class JetStream implements StreamHost, ConsumerHost {
   }
 
   consumerGone(c: Consumer): void {
-    if (c.stream.consumers.get(c.name) === c) this.deleteConsumer(c.stream, c.name);
+    const stream = this.streams.get(c.stream.name);
+    if (stream !== undefined && stream.consumers.get(c.name) === c) this.deleteConsumer(stream, c.name);
   }
 
   private openFileStore(dir: string, config?: PersistedMeta, limits?: StoreLimits): FileStore {

@@ -7,7 +7,7 @@ import { decodeHeaders, type MsgHeaders } from "../../protocol/headers.js";
 import { fromWire, toWire } from "../../protocol/subject.js";
 import type { InternalClient, InternalMsg, InternalSubscription } from "../core/internal-client.js";
 import { configJSON, type JsonObject, type StreamConfig } from "./config.js";
-import type { Consumer } from "./consumer.js";
+import type { Consumer, ConsumerStream } from "./consumer/index.js";
 import { apiError, JsApiError, JsErrors, type ApiError } from "./errors.js";
 import { goJSON } from "./json.js";
 import {
@@ -68,7 +68,7 @@ interface DedupeEntry {
   ts: bigint;
 }
 
-export class Stream {
+export class Stream implements ConsumerStream {
   private subs: InternalSubscription[] = [];
   /** Msg-Id → where it was stored; insertion order is time order, so expiry pops the front. */
   private readonly dedupe = new Map<string, DedupeEntry>();

@@ -1,7 +1,7 @@
-// The consumer's redelivery queue (RedeliveryQueue in server/jetstream/consumer.ts): order kept,
+// The consumer's redelivery queue (RedeliveryQueue in server/jetstream/consumer/redelivery-queue.ts): order kept,
 // membership answered without a scan, removal from the middle, put-back at the front.
 import { describe, expect, test } from "vitest";
-import { RedeliveryQueue } from "../../server/jetstream/consumer.js";
+import { RedeliveryQueue } from "../../server/jetstream/consumer/index.js";
 
 const drain = (q: RedeliveryQueue): number[] => {
   const out: number[] = [];

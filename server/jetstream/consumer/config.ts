@@ -4,12 +4,12 @@
 // omitempty as nats-server 2.10 marshals it).
 
 import { randomInt } from "node:crypto";
-import { isValidLiteralSubject } from "../../protocol/subject.js";
-import { goDurationNs } from "../duration.js";
-import { JS_MAX_DESCRIPTION_LEN, JS_MAX_METADATA_LEN, type StreamConfig } from "./config.js";
-import { bool, decodeJson, decodeValue, DecodeError, int, obj, oneOf, str, strList, type JsonObject } from "./decode.js";
-import { JsApiError, JsErrors } from "./errors.js";
-import { isValidSubject, subjectMatches, subjectsCollide } from "./subjects.js";
+import { isValidLiteralSubject } from "../../../protocol/subject.js";
+import { goDurationNs } from "../../duration.js";
+import { JS_MAX_DESCRIPTION_LEN, JS_MAX_METADATA_LEN, type StreamConfig } from "../config.js";
+import { bool, decodeJson, decodeValue, DecodeError, int, obj, oneOf, str, strList, type JsonObject } from "../decode.js";
+import { JsApiError, JsErrors } from "../errors.js";
+import { isValidSubject, subjectMatches, subjectsCollide } from "../subjects.js";
 
 export type DeliverPolicy = "all" | "last" | "new" | "by_start_sequence" | "by_start_time" | "last_per_subject";
 export type AckPolicy = "none" | "all" | "explicit";

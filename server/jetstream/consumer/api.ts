@@ -2,12 +2,12 @@
 // create (three subject forms), info, names, list, delete. Pull requests and acks are not API
 // requests: each consumer serves its own MSG.NEXT subject, and the account serves $JS.ACK.>.
 
-import type { InternalMsg } from "../core/internal-client.js";
-import { decodeCreateRequest } from "./consumer-config.js";
-import { apiError, JsApiError, JsErrors } from "./errors.js";
-import { err, isEmptyRequest, ok, type Reply } from "./api-reply.js";
-import { decodeObject, intField } from "./decode.js";
-import type { JetStream } from "./jetstream.js";
+import type { InternalMsg } from "../../core/internal-client.js";
+import { decodeCreateRequest } from "./config.js";
+import { apiError, JsApiError, JsErrors } from "../errors.js";
+import { err, isEmptyRequest, ok, type Reply } from "../api-reply.js";
+import { decodeObject, intField } from "../decode.js";
+import type { JetStream } from "../jetstream.js";
 
 const T = {
   Create: "io.nats.jetstream.api.v1.consumer_create_response",
