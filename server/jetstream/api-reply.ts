@@ -5,6 +5,10 @@
 import type { JsonObject } from "./decode.js";
 import { apiError, JsErrors, type ApiError } from "./errors.js";
 
+/** nats-server JSApiNamesLimit / JSApiListLimit: the page sizes of names and list replies. */
+export const NAMES_LIMIT = 1024;
+export const LIST_LIMIT = 256;
+
 /** A reply: the JSON body, and whether nats-server counts it as an API error. */
 export interface Reply {
   body: JsonObject;

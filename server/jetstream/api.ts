@@ -4,7 +4,7 @@
 
 import { fromWire } from "../../protocol/subject.js";
 import type { InternalMsg, InternalSubscription } from "../core/internal-client.js";
-import { err, INVALID_JSON, isEmptyRequest, ok, type Reply } from "./api-reply.js";
+import { err, INVALID_JSON, isEmptyRequest, LIST_LIMIT, NAMES_LIMIT, ok, type Reply } from "./api-reply.js";
 import { checkStreamConfig, decodeStreamConfig, type JsonObject } from "./config.js";
 import { boolField, decodeObject, intField, strField, uintField } from "./decode.js";
 import { apiError, JsApiError, JsErrors, type ApiError, type ErrorDef } from "./errors.js";
@@ -29,9 +29,7 @@ const T = {
   MsgDelete: "io.nats.jetstream.api.v1.stream_msg_delete_response",
 } as const;
 
-/** nats-server JSApiNamesLimit / JSApiListLimit / JSMaxSubjectDetails. */
-const NAMES_LIMIT = 1024;
-const LIST_LIMIT = 256;
+/** nats-server JSMaxSubjectDetails. */
 const MAX_SUBJECT_DETAILS = 100_000;
 
 export type Handler = (js: JetStream, tokens: string[], m: InternalMsg) => Reply | Promise<Reply>;
@@ -151,36 +149,29 @@ function streamUpdate(js: JetStream, tokens: string[], m: InternalMsg): Reply {
   }
 }
 
+/** A names or list request: { offset, subject } (both optional); null when malformed. */
+function pagedFilter(m: InternalMsg): { offset: number; filter: string } | null {
+  if (isEmptyRequest(m.data)) return { offset: 0, filter: "" };
+  const o = decodeObject(m.data);
+  const offset = o === null ? null : intField(o, "offset");
+  const filter = o === null ? null : strField(o, "subject");
+  return offset === null || filter === null ? null : { offset, filter };
+}
+
 function streamNames(js: JetStream, _tokens: string[], m: InternalMsg): Reply {
-  let offset = 0;
-  let filter = "";
-  if (!isEmptyRequest(m.data)) {
-    const o = decodeObject(m.data);
-    const off = o === null ? null : intField(o, "offset");
-    const subj = o === null ? null : strField(o, "subject");
-    if (off === null || subj === null) return err(T.StreamNames, INVALID_JSON(), { total: 0, offset: 0, limit: 0, streams: null });
-    offset = off;
-    filter = subj;
-  }
-  const all = js.filteredStreams(filter);
-  offset = Math.max(0, Math.min(offset, all.length));
+  const req = pagedFilter(m);
+  if (req === null) return err(T.StreamNames, INVALID_JSON(), { total: 0, offset: 0, limit: 0, streams: null });
+  const all = js.filteredStreams(req.filter);
+  const offset = Math.max(0, Math.min(req.offset, all.length));
   const page = all.slice(offset, offset + NAMES_LIMIT).map((s) => s.name);
   return ok({ type: T.StreamNames, total: all.length, offset, limit: NAMES_LIMIT, streams: page.length > 0 ? page : null });
 }
 
 function streamList(js: JetStream, _tokens: string[], m: InternalMsg): Reply {
-  let offset = 0;
-  let filter = "";
-  if (!isEmptyRequest(m.data)) {
-    const o = decodeObject(m.data);
-    const off = o === null ? null : intField(o, "offset");
-    const subj = o === null ? null : strField(o, "subject");
-    if (off === null || subj === null) return err(T.StreamList, INVALID_JSON(), { total: 0, offset: 0, limit: 0, streams: [] });
-    offset = off;
-    filter = subj;
-  }
-  const all = js.filteredStreams(filter);
-  offset = Math.max(0, Math.min(offset, all.length));
+  const req = pagedFilter(m);
+  if (req === null) return err(T.StreamList, INVALID_JSON(), { total: 0, offset: 0, limit: 0, streams: [] });
+  const all = js.filteredStreams(req.filter);
+  const offset = Math.max(0, Math.min(req.offset, all.length));
   const streams = all.slice(offset, offset + LIST_LIMIT).map((s) => s.infoJSON());
   return ok({ type: T.StreamList, total: all.length, offset, limit: LIST_LIMIT, streams });
 }

@@ -5,7 +5,7 @@
 import type { InternalMsg } from "../../core/internal-client.js";
 import { decodeCreateRequest } from "./config.js";
 import { apiError, JsApiError, JsErrors } from "../errors.js";
-import { err, isEmptyRequest, ok, type Reply } from "../api-reply.js";
+import { err, isEmptyRequest, LIST_LIMIT, NAMES_LIMIT, ok, type Reply } from "../api-reply.js";
 import { decodeObject, intField } from "../decode.js";
 import type { JetStream } from "../jetstream.js";
 
@@ -16,9 +16,6 @@ const T = {
   List: "io.nats.jetstream.api.v1.consumer_list_response",
   Delete: "io.nats.jetstream.api.v1.consumer_delete_response",
 } as const;
-
-const NAMES_LIMIT = 1024;
-const LIST_LIMIT = 256;
 
 /** tokens are the subject after "$JS.API.". */
 export function consumerCreate(js: JetStream, tokens: string[], m: InternalMsg): Reply {
