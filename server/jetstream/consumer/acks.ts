@@ -138,6 +138,7 @@ export class Acks {
       case "none":
         return;
     }
+    st.ackedTotal += acked.length;
     // Only interest and workqueue streams act on acks; a limits stream need not read the message.
     const stream = this.c.stream;
     if (!stream.removesOnAck) return;

@@ -185,6 +185,16 @@ export class Consumer {
     return this.st.pending.size;
   }
 
+  /** Messages acked (or terminated) since the consumer was created or loaded: for the dashboard's rates. */
+  get ackedTotal(): number {
+    return this.st.ackedTotal;
+  }
+
+  /** Redeliveries made since the consumer was created or loaded: for the dashboard's rates. */
+  get redeliveredTotal(): number {
+    return this.st.redeliveredTotal;
+  }
+
   /** Delivered more than once and not yet acked (info's num_redelivered). */
   get numRedelivered(): number {
     return this.st.rdc.size;

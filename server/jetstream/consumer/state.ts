@@ -40,6 +40,9 @@ export class ConsumerState {
    */
   lastDelivered = 0;
   lastAcked = 0;
+  /** Messages acked (or terminated) and redeliveries made since created or loaded: the dashboard's rates. */
+  ackedTotal = 0;
+  redeliveredTotal = 0;
 
   /** Place the consumer at its starting point (nats-server selectStartingSeqNo). */
   selectStart(store: StreamStore, config: ConsumerConfig): void {
@@ -127,6 +130,7 @@ export class ConsumerState {
         continue;
       }
       this.rdc.set(seq, dc - 1);
+      this.redeliveredTotal++;
       this.nextDc = dc;
       return sm;
     }
