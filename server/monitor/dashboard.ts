@@ -1,15 +1,17 @@
 // The live dashboard at / : a static page (server/monitor/dashboard/, shipped in the package) that
-// polls /dashboard.json once a second and charts the differences itself. The JSON is the server's
-// cumulative counters plus small lists; rates are left to the browser so the server keeps no
-// history for a page nobody may be watching.
+// polls /dashboard.json once a second. The JSON is the server's cumulative counters, small lists,
+// and the recent history of the charted figures (history.ts: one sample a second in a fixed
+// ring), so a page opened now draws the last minutes at once. `?since=<ms>` returns only the
+// samples taken after that time, which is what the page asks for after its first load.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import type { DashboardHistory } from "./history.js";
 import type { MonitoredServer } from "./source.js";
 
 const TOP_CONNECTIONS = 10;
 
-export function dashboardJson(s: MonitoredServer): Record<string, unknown> {
+export function dashboardJson(s: MonitoredServer, history: DashboardHistory | null = null, since = 0): Record<string, unknown> {
   const r = s.router;
   // Top connections by traffic rather than top subjects: per-subject counts would cost every
   // message a map update, while these counters are kept per connection anyway.
@@ -39,6 +41,7 @@ export function dashboardJson(s: MonitoredServer): Record<string, unknown> {
     streams,
     alerts: a === null ? [] : a.names.map((name) => ({ name, active: a.isActive(name), threshold: a.options.rules[name]?.threshold ?? 0, value: a.lastReading(name)?.value ?? 0, detail: a.lastReading(name)?.detail ?? "" })),
     recent_alerts: a === null ? [] : a.recent.slice(-20).reverse(),
+    history: history === null ? null : history.toJSON(since),
   };
 }
 

@@ -9,6 +9,7 @@ import { accountz, gatewayz, healthz, leafz, routez } from "./misc.js";
 import { ClosedConnections, connz } from "./connz.js";
 import { jsz } from "./jsz.js";
 import { DashboardFiles, dashboardJson } from "./dashboard.js";
+import { DashboardHistory } from "./history.js";
 import { Metrics } from "./metrics.js";
 import { BadRequest, Query, type MonitoredServer } from "./source.js";
 import { subsz } from "./subsz.js";
@@ -36,6 +37,9 @@ export class MonitorServer {
   private readonly routes = new Map<string, JsonHandler>();
   private readonly healthz: JsonHandler = (q) => healthz(this.s, q);
   private readonly dashboard = new DashboardFiles();
+  /** The dashboard's charts' last minutes, sampled once a second while the port is open. */
+  readonly history: DashboardHistory;
+  private readonly dashboardJson: JsonHandler;
 
   constructor(
     private readonly s: MonitoredServer,
@@ -56,7 +60,9 @@ export class MonitorServer {
     this.routes.set("/accountz", (q) => ok(accountz(s, q)));
     this.routes.set("/healthz", this.healthz);
     this.routes.set("/jsz", (q) => ok(jsz(s, q)));
-    this.routes.set("/dashboard.json", () => ok(dashboardJson(s)));
+    this.history = new DashboardHistory(s);
+    this.dashboardJson = (q) => ok(dashboardJson(s, this.history, q.int("since", true)));
+    this.routes.set("/dashboard.json", this.dashboardJson);
   }
 
   /** Which HTTP engine serves this port. */
@@ -78,6 +84,7 @@ export class MonitorServer {
     this.engineName = engine.name;
     this.listener = await engine.listenHttp(this.host, this.port, (req, res) => this.onRequest(req, res), this.log);
     this.boundPort = this.listener.port;
+    this.history.start();
     this.log.info(`Starting http monitor on ${this.url}`);
   }
 
@@ -86,6 +93,7 @@ export class MonitorServer {
     // Also drop keep-alive connections, or they would keep the process alive.
     this.listener?.shutdown();
     this.listener = null;
+    this.history.stop();
     this.metrics.close();
   }
 
@@ -110,8 +118,9 @@ export class MonitorServer {
   private runJson(h: JsonHandler, q: Query): Reply {
     try {
       const { status, body } = h(q);
-      // nats-server indents every endpoint's JSON except /healthz's.
-      const text = h === this.healthz ? JSON.stringify(body) : JSON.stringify(body, null, 2);
+      // nats-server indents every endpoint's JSON except /healthz's; the dashboard's own JSON,
+      // polled every second and mostly number arrays, is left compact too.
+      const text = h === this.healthz || h === this.dashboardJson ? JSON.stringify(body) : JSON.stringify(body, null, 2);
       // nats-server answers JSONP when asked (?callback=fn).
       const cb = q.str("callback");
       if (cb !== "") return { status, body: `${cb}(${text})`, contentType: "application/javascript" };
