@@ -1,16 +1,23 @@
-// gnat's live dashboard: polls /dashboard.json every second, turns the cumulative counters into
-// rates and charts the last five minutes with uPlot. Plain browser JavaScript, no build step.
+// gnat's live dashboard: polls /dashboard.json every second and charts the server's own history
+// (one sample a second, kept by the server: message rates, queue lengths, latencies), so the
+// first load already shows the last minutes. Plain browser JavaScript, no build step.
 "use strict";
 (function () {
   const KEEP = 300;
-  const xs = [], inMsgs = [], outMsgs = [], inBytes = [], outBytes = [];
-  let prev = null;
+  const FIELDS = ["t", "in_msgs", "out_msgs", "in_bytes", "out_bytes", "js_acks", "js_redeliveries",
+    "stream_msgs", "num_pending", "num_ack_pending", "store_p50_ms", "store_p99_ms", "client_rtt_ms", "loop_lag_ms"];
+  const hist = Object.fromEntries(FIELDS.map((f) => [f, []]));
+  let since = 0;
   const $ = (id) => document.getElementById(id);
   const fmt = (n) => {
-    if (n >= 1e9) return (n / 1e9).toFixed(2) + "G";
-    if (n >= 1e6) return (n / 1e6).toFixed(2) + "M";
-    if (n >= 1e4) return (n / 1e3).toFixed(1) + "k";
-    return String(Math.round(n));
+    if (n === null || n === undefined || Number.isNaN(n)) return "–";
+    const a = Math.abs(n);
+    if (a >= 1e9) return (n / 1e9).toFixed(2) + "G";
+    if (a >= 1e6) return (n / 1e6).toFixed(2) + "M";
+    if (a >= 1e4) return (n / 1e3).toFixed(1) + "k";
+    if (a >= 100 || Number.isInteger(n)) return String(Math.round(n));
+    if (a >= 1) return n.toFixed(1);
+    return String(+n.toPrecision(2));
   };
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
   const rows = (id, list, cells) => {
@@ -19,32 +26,60 @@
   const td = (v, cls) => `<td${cls ? ` class="${cls}"` : ""}>${esc(v)}</td>`;
   const num = (v) => td(fmt(v), "num");
 
-  const chart = (el, label) => new uPlot({
-    width: el.clientWidth || 600, height: 220,
-    series: [{}, { label: `${label} in`, stroke: "#1a73e8", width: 2 }, { label: `${label} out`, stroke: "#e8710a", width: 2 }],
-    axes: [{}, { values: (u, vals) => vals.map(fmt), size: 60 }],
-    scales: { x: { time: true } },
-  }, [xs, [], []], el);
-  const msgsChart = chart($("chart-msgs"), "msgs/s");
-  const bytesChart = chart($("chart-bytes"), "bytes/s");
+  const HEIGHT = 220;
+  // Every y axis starts at 0: a 3 % wobble must look like one, not like a spike.
+  const fromZero = (u, min, max) => [0, max > 0 ? max * 1.1 : 1];
+  // At least the last minute across: a fresh server's few samples start at the right, not
+  // stretched over the whole width with half-second ticks.
+  const lastMinute = (u, min, max) => [max === null ? Date.now() / 1000 - 60 : Math.min(min, max - 60), max === null ? Date.now() / 1000 : max];
+  const charts = [];
+  // The uPlot instances, for a look from the browser's console (and the tests).
+  window.gnatDashboard = { charts: {} };
+  const chart = (id, series) => {
+    const el = $(id);
+    const unit = el.dataset.unit;
+    const u = new uPlot({
+      width: el.clientWidth || 300, height: HEIGHT,
+      series: [{}, ...series.map(([field, label, stroke, dash]) => ({ label, stroke, width: 2, dash, value: (_, v) => fmt(v), spanGaps: false }))],
+      axes: [{}, { label: unit, values: (_, vals) => vals.map(fmt), size: 56 }],
+      scales: { x: { time: true, range: lastMinute }, y: { range: fromZero } },
+      // The legend names the series; the figures are in the tiles above.
+      legend: { live: false },
+    }, [[], ...series.map(() => [])], el);
+    const c = { u, el, fields: series.map((s) => s[0]) };
+    charts.push(c);
+    window.gnatDashboard.charts[id] = u;
+    return c;
+  };
+  chart("chart-rates", [["in_msgs", "in", "#1a73e8"], ["out_msgs", "out", "#e8710a", [6, 4]], ["js_acks", "JetStream acks", "#2e7d32"], ["js_redeliveries", "redeliveries", "#b3261e"]]);
+  chart("chart-queue", [["stream_msgs", "stream messages", "#1a73e8"], ["num_pending", "num_pending", "#e8710a"], ["num_ack_pending", "ack pending", "#8e24aa"]]);
+  chart("chart-latency", [["store_p50_ms", "store p50", "#1a73e8"], ["store_p99_ms", "store p99", "#b3261e"], ["client_rtt_ms", "client RTT", "#2e7d32"], ["loop_lag_ms", "loop lag", "#888", [4, 4]]]);
+  chart("chart-bytes", [["in_bytes", "in", "#1a73e8"], ["out_bytes", "out", "#e8710a", [6, 4]]]);
+
+  function addHistory(h) {
+    if (!h || !h.t || h.t.length === 0) return;
+    for (const f of FIELDS) hist[f].push(...(h[f] || h.t.map(() => null)));
+    const extra = hist.t.length - KEEP;
+    if (extra > 0) for (const f of FIELDS) hist[f].splice(0, extra);
+    since = hist.t[hist.t.length - 1];
+    const xs = hist.t.map((t) => t / 1000);
+    for (const c of charts) c.u.setData([xs, ...c.fields.map((f) => hist[f])]);
+    const last = (f) => hist[f][hist[f].length - 1];
+    $("rate-in-msgs").textContent = fmt(last("in_msgs"));
+    $("rate-out-msgs").textContent = fmt(last("out_msgs"));
+    $("rate-in-bytes").textContent = fmt(last("in_bytes"));
+    $("rate-out-bytes").textContent = fmt(last("out_bytes"));
+    $("rate-acks").textContent = fmt(last("js_acks"));
+    $("rate-redeliveries").textContent = fmt(last("js_redeliveries"));
+    $("stream-msgs").textContent = fmt(last("stream_msgs"));
+    $("num-pending").textContent = fmt(last("num_pending"));
+    $("num-ack-pending").textContent = fmt(last("num_ack_pending"));
+    $("store-p99").textContent = fmt(last("store_p99_ms"));
+  }
 
   function render(d) {
     $("server").textContent = `${d.server_name} · ${d.version}`;
-    if (prev !== null && d.now > prev.now) {
-      const dt = (d.now - prev.now) / 1000;
-      const rate = (k) => Math.max(0, (d[k] - prev[k]) / dt);
-      xs.push(d.now / 1000);
-      inMsgs.push(rate("in_msgs")); outMsgs.push(rate("out_msgs"));
-      inBytes.push(rate("in_bytes")); outBytes.push(rate("out_bytes"));
-      if (xs.length > KEEP) for (const a of [xs, inMsgs, outMsgs, inBytes, outBytes]) a.shift();
-      $("rate-in-msgs").textContent = fmt(inMsgs.at(-1));
-      $("rate-out-msgs").textContent = fmt(outMsgs.at(-1));
-      $("rate-in-bytes").textContent = fmt(inBytes.at(-1));
-      $("rate-out-bytes").textContent = fmt(outBytes.at(-1));
-      msgsChart.setData([xs, inMsgs, outMsgs]);
-      bytesChart.setData([xs, inBytes, outBytes]);
-    }
-    prev = d;
+    addHistory(d.history);
     $("connections").textContent = fmt(d.connections);
     $("subscriptions").textContent = fmt(d.subscriptions);
     $("slow-consumers").textContent = fmt(d.slow_consumers);
@@ -60,20 +95,23 @@
     rows("streams", streamRows, (r) => r.consumer === ""
       ? [td(r.stream), td(""), num(r.messages), num(r.bytes), td(""), td(""), td("")]
       : [td(""), td(r.consumer), td(""), td(""), num(r.num_pending), num(r.num_ack_pending), num(r.num_redelivered)]);
+    // The page counts its refreshes and the samples it holds (tests wait on these).
     document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+    document.body.dataset.samples = String(hist.t.length);
   }
 
   async function poll() {
     try {
-      const r = await fetch("./dashboard.json", { cache: "no-store" });
+      const r = await fetch(`./dashboard.json?since=${since}`, { cache: "no-store" });
       if (r.ok) render(await r.json());
     } catch (e) {
       // The server restarting: keep polling, the next answer fills the page again.
     }
     setTimeout(poll, 1000);
   }
-  window.addEventListener("resize", () => {
-    for (const [c, el] of [[msgsChart, $("chart-msgs")], [bytesChart, $("chart-bytes")]]) c.setSize({ width: el.clientWidth, height: 220 });
-  });
+  // Charts follow their boxes: the window resizing, the grid reflowing.
+  const resize = () => { for (const c of charts) if (c.el.clientWidth > 0 && c.el.clientWidth !== c.u.width) c.u.setSize({ width: c.el.clientWidth, height: HEIGHT }); };
+  if (typeof ResizeObserver === "function") { const ro = new ResizeObserver(resize); for (const c of charts) ro.observe(c.el); }
+  window.addEventListener("resize", resize);
   poll();
 })();
