@@ -37,7 +37,7 @@ interface Layout {
   scrollWidth: number; clientWidth: number; innerWidth: number;
   /** Elements sticking out of the page's width (outside boxes that scroll): for the message. */
   wide: string[];
-  charts: { id: string; left: number; right: number; plotWidth: number; boxWidth: number; axisLabel: string; yMin: number; points: number }[];
+  charts: { id: string; left: number; right: number; plotWidth: number; boxWidth: number; axisLabel: string; yMin: number; axes: number; points: number }[];
   lastColumn: { right: number; fits: boolean; scrollerRight: number; scrolls: boolean; unscrolled: boolean };
 }
 
@@ -46,9 +46,9 @@ function layout(page: Page): Promise<Layout> {
   return page.evaluate((ids) => {
     const charts = ids.map((id) => {
       const el = document.getElementById(id)!;
-      const u = (window as unknown as { gnatDashboard: { charts: Record<string, { width: number; axes: { label?: string }[]; scales: { y: { min: number } }; data: unknown[][]; root: HTMLElement }> } }).gnatDashboard.charts[id]!;
+      const u = (window as unknown as { gnatDashboard: { charts: Record<string, { width: number; axes: { label?: string }[]; scales: Record<string, { min: number }>; data: unknown[][]; root: HTMLElement }> } }).gnatDashboard.charts[id]!;
       const r = u.root.getBoundingClientRect();
-      return { id, left: r.left, right: r.right, plotWidth: u.width, boxWidth: el.clientWidth, axisLabel: u.axes[1]?.label ?? "", yMin: u.scales.y.min, points: u.data[0]!.length };
+      return { id, left: r.left, right: r.right, plotWidth: u.width, boxWidth: el.clientWidth, axisLabel: u.axes[1]?.label ?? "", yMin: Math.max(...Object.entries(u.scales).filter(([k]) => k !== "x").map(([, sc]) => Math.abs(sc.min))), axes: u.axes.length, points: u.data[0]!.length };
     });
     // The streams table's last column: on screen, or inside a box that scrolls to it.
     const cell = document.querySelector("#streams thead th:last-child")!;
@@ -80,6 +80,7 @@ function expectFits(l: Layout): void {
     // Sized to its box, not a fixed width.
     expect(Math.abs(c.plotWidth - c.boxWidth), c.id).toBeLessThanOrEqual(1);
     expect(c.axisLabel, c.id).toBe(CHARTS[c.id as keyof typeof CHARTS]);
+    // Every y scale (the rates chart has a second, on the right, for JetStream) starts at 0.
     expect(c.yMin, c.id).toBe(0);
   }
   const last = l.lastColumn;
@@ -143,6 +144,7 @@ test.skipIf(!haveChromium)("the dashboard charts rates, queue length and latency
   // First answer: the history is drawn at once, not one point at a time.
   const first = await layout(page);
   for (const c of first.charts) expect(c.points, c.id).toBeGreaterThanOrEqual(3);
+  expect(first.charts.find((c) => c.id === "chart-rates")!.axes).toBe(3);
   expect(await page.textContent("#connections")).toBe("2");
   // Queue length: the stream's messages and the consumers' num_pending as the server has them.
   const info = await jsm.streams.info("ORDERS");

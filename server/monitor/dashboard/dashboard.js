@@ -35,14 +35,17 @@
   const charts = [];
   // The uPlot instances, for a look from the browser's console (and the tests).
   window.gnatDashboard = { charts: {} };
-  const chart = (id, series) => {
+  // `right`: a second y axis on the right for series of another size (JetStream acks beside core
+  // traffic would be a flat line at 0 on the same scale).
+  const chart = (id, series, right) => {
     const el = $(id);
     const unit = el.dataset.unit;
     const u = new uPlot({
       width: el.clientWidth || 300, height: HEIGHT,
-      series: [{}, ...series.map(([field, label, stroke, dash]) => ({ label, stroke, width: 2, dash, value: (_, v) => fmt(v), spanGaps: false }))],
-      axes: [{}, { label: unit, values: (_, vals) => vals.map(fmt), size: 56 }],
-      scales: { x: { time: true, range: lastMinute }, y: { range: fromZero } },
+      series: [{}, ...series.map(([field, label, stroke, dash, scale]) => ({ label, stroke, width: 2, dash, scale: scale || "y", value: (_, v) => fmt(v), spanGaps: false }))],
+      axes: [{}, { label: unit, values: (_, vals) => vals.map(fmt), size: 56 },
+        ...(right ? [{ scale: right.scale, side: 1, label: right.label, values: (_, vals) => vals.map(fmt), size: 56, grid: { show: false } }] : [])],
+      scales: { x: { time: true, range: lastMinute }, y: { range: fromZero }, ...(right ? { [right.scale]: { range: fromZero } } : {}) },
       // The legend names the series; the figures are in the tiles above.
       legend: { live: false },
     }, [[], ...series.map(() => [])], el);
@@ -51,7 +54,8 @@
     window.gnatDashboard.charts[id] = u;
     return c;
   };
-  chart("chart-rates", [["in_msgs", "in", "#1a73e8"], ["out_msgs", "out", "#e8710a", [6, 4]], ["js_acks", "JetStream acks", "#2e7d32"], ["js_redeliveries", "redeliveries", "#b3261e"]]);
+  chart("chart-rates", [["in_msgs", "in", "#1a73e8"], ["out_msgs", "out", "#e8710a", [6, 4]], ["js_acks", "JetStream acks (right)", "#2e7d32", null, "js"], ["js_redeliveries", "redeliveries (right)", "#b3261e", null, "js"]],
+    { scale: "js", label: "JetStream msgs/s" });
   chart("chart-queue", [["stream_msgs", "stream messages", "#1a73e8"], ["num_pending", "num_pending", "#e8710a"], ["num_ack_pending", "ack pending", "#8e24aa"]]);
   chart("chart-latency", [["store_p50_ms", "store p50", "#1a73e8"], ["store_p99_ms", "store p99", "#b3261e"], ["client_rtt_ms", "client RTT", "#2e7d32"], ["loop_lag_ms", "loop lag", "#888", [4, 4]]]);
   chart("chart-bytes", [["in_bytes", "in", "#1a73e8"], ["out_bytes", "out", "#e8710a", [6, 4]]]);
