@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { parseArgs, programName, UsageError } from "../../server/process/flags.js";
 import { ensureBuilt } from "./process-kit.js";
+import { descendants, gone, killTree } from "../helpers/processes.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const CLI = join(root, "dist/server/process/cli.js");
@@ -17,8 +18,9 @@ beforeAll(() => {
   ensureBuilt();
 }, 120_000);
 
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+afterEach(async () => {
+  // The whole tree: script(1) runs its gnat in a session of its own.
+  await Promise.all(children.splice(0).map((c) => killTree(c)));
 });
 
 function run(args: string[], cmd = CLI): { status: number | null; stdout: string; stderr: string } {
@@ -263,5 +265,10 @@ describe("the gnat command", () => {
     });
     expect(text).toMatch(/\[\d\d:\d\d:\d\d\.\d{3}\] INFO: Starting gnat/);
     expect(text).not.toContain('{"level"');
+    // script runs gnat in a session of its own: stopping the test must stop that gnat too.
+    const tree = descendants(c.pid!);
+    expect(tree.some((p) => p.cmdline.includes(CLI))).toBe(true);
+    await killTree(c);
+    for (const p of tree) expect(await gone(p.pid, p.started, 2000), `${p.pid} ${p.cmdline} still running`).toBe(true);
   });
 });
