@@ -31,6 +31,8 @@ const shared = {
   testTimeout: 20_000,
   hookTimeout: 20_000,
   pool: "forks" as const,
+  // Fails the run, and kills them, if the tests leave gnat (or nats-server) processes running.
+  globalSetup: ["test/helpers/leftovers.ts"],
 };
 
 export default defineConfig({
