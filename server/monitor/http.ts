@@ -85,7 +85,9 @@ export class MonitorServer {
     this.listener = await engine.listenHttp(this.host, this.port, (req, res) => this.onRequest(req, res), this.log);
     this.boundPort = this.listener.port;
     this.history.start();
-    this.log.info(`Starting http monitor on ${this.url}`);
+    // What is bound, in nats-server's words (`Starting http monitor on 0.0.0.0:8222`), not the URL.
+    const h = this.host === "" ? "0.0.0.0" : this.host.includes(":") ? `[${this.host}]` : this.host;
+    this.log.info(`Starting http monitor on ${h}:${this.boundPort}`);
   }
 
   close(): void {

@@ -241,6 +241,18 @@ describe("the gnat command", () => {
     expect(existsSync(ports)).toBe(false);
   });
 
+  test("logs the addresses it binds, as nats-server does: all interfaces by default", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
+    const c = start(CLI, ["-p", "-1", "-m", "-1", "--ports_file_dir", dir]);
+    const out = output(c);
+    await waitFor(() => out.text().includes("Server is ready"));
+    const msgs = out.text().trim().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const file = readdirSync(dir).find((f) => f.endsWith(".ports"))!;
+    const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[]; monitoring: string[] };
+    expect(msgs).toContain(`Starting http monitor on 0.0.0.0:${new URL(ports.monitoring[0]!).port}`);
+    expect(msgs).toContain(`Listening for client connections on 0.0.0.0:${new URL(ports.nats[0]!).port}`);
+  });
+
   test("-V traces protocol lines with the connection id", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "-V", "--ports_file_dir", dir]);
