@@ -8,7 +8,10 @@ import { tlsOptionsError, type TlsOptions } from "./tls-options.js";
 import { accountsConfigError, mergedAuthorization, type AccountsOptions } from "./accounts/options.js";
 
 export interface ServerOptions {
-  /** Interface to listen on; nats-server's default is all interfaces. */
+  /**
+   * Interface to listen on. Embedded (startServer) the default is loopback, 127.0.0.1; the gnat
+   * command keeps nats-server's default, all interfaces (CLI_HOST).
+   */
   host: string;
   /** TCP port; 0 or -1 picks a free port. */
   port: number;
@@ -110,8 +113,12 @@ export const WS_REQUIRES_TLS = "websocket requires TLS configuration";
 
 export const DEFAULT_PORT = 4222;
 
+/** The gnat command's default interface, nats-server's: all of them. */
+export const CLI_HOST = "0.0.0.0";
+
 export const DEFAULTS: Readonly<ServerOptions> = {
-  host: "0.0.0.0",
+  // An embedded server is reachable from this machine only unless its caller asks otherwise.
+  host: "127.0.0.1",
   port: DEFAULT_PORT,
   serverName: "",
   maxPayload: 1024 * 1024,

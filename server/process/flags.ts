@@ -2,7 +2,7 @@
 // -x v), so scripts written for nats-server work unchanged; then defaults < config < flags.
 import { basename } from "node:path";
 import { loadConfigFile } from "../config/index.js";
-import { resolveOptions, setHttpPort, type ServerOptions } from "../options.js";
+import { CLI_HOST, resolveOptions, setHttpPort, type ServerOptions } from "../options.js";
 
 type Kind = "string" | "int" | "bool";
 
@@ -204,6 +204,8 @@ export function buildOptions(parsed: ParsedArgs, program: string): { options: Se
     warnings.push(...loaded.warnings);
   }
   const merged: Partial<ServerOptions> = { ...fromFile, ...parsed.flags, programName: program };
+  // nats-server's default interface, all of them (an embedded server's is loopback).
+  merged.host ??= CLI_HOST;
   // -user/-pass/-auth override single keys of the file's authorization block, not the block.
   if (fromFile.authorization && parsed.flags.authorization) {
     merged.authorization = { ...fromFile.authorization, ...parsed.flags.authorization };

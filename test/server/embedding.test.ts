@@ -1,5 +1,7 @@
 // Embedding: what `import { startServer } from "gnat"` gives an application or a test suite.
 import { connect } from "@nats-io/transport-node";
+import { connect as tcpConnect } from "node:net";
+import { networkInterfaces } from "node:os";
 import { describe, expect, test } from "vitest";
 
 describe("embedding", () => {
@@ -45,5 +47,29 @@ describe("embedding", () => {
     await s.close();
     await closed;
     expect(nc.isClosed()).toBe(true);
+  });
+
+  test("with no host given it listens on loopback only, where its url points", async () => {
+    const { startServer } = await import("gnat");
+    const s = await startServer({ port: 0, httpPort: 0, noLog: true });
+    try {
+      expect(s.host).toBe("127.0.0.1");
+      expect(s.url).toBe(`nats://127.0.0.1:${s.port}`);
+      // Not reachable on another interface of this machine (where it has one).
+      const other = Object.values(networkInterfaces()).flat().find((a) => a?.family === "IPv4" && !a.internal)?.address;
+      const reach = (host: string, port: number) => new Promise<boolean>((res) => {
+        const sock = tcpConnect(port, host);
+        sock.once("connect", () => (sock.destroy(), res(true)));
+        sock.once("error", () => res(false));
+      });
+      expect(await reach("127.0.0.1", s.port)).toBe(true);
+      const monitorPort = Number(new URL(s.monitorUrl).port);
+      if (other !== undefined) {
+        expect(await reach(other, s.port)).toBe(false);
+        expect(await reach(other, monitorPort)).toBe(false);
+      }
+    } finally {
+      await s.close();
+    }
   });
 });
