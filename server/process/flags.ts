@@ -189,9 +189,13 @@ export function displayName(program: string): string {
   return program === "cli" ? "gnat" : program;
 }
 
-/** The program name as invoked: a symlink called nats-server names the ports file after itself. */
+/**
+ * The program name as invoked, for the ports file (`<name>_<pid>.ports`) as nats-server names it:
+ * `gnat` for the npm bin or the bare cli.js, `nats-server` through a symlink of that name.
+ */
 export function programName(argv1: string | undefined): string {
-  return basename(argv1 ?? "gnat").replace(/\.(c|m)?js$/, "") || "gnat";
+  const name = basename(argv1 ?? "gnat").replace(/\.(c|m)?js$/, "");
+  return name === "" || name === "cli" ? "gnat" : name;
 }
 
 /** Build the final options: defaults < config file < flags. Throws ConfigError / UsageError. */

@@ -21,7 +21,7 @@ export async function startGnat(args: string[], portsDir: string): Promise<Runni
   children.push(child);
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const file = join(portsDir, `cli_${child.pid}.ports`);
+  const file = join(portsDir, `gnat_${child.pid}.ports`);
   // The ports file is written (atomically) once the streams are recovered and the port is bound.
   const deadline = Date.now() + 10_000;
   while (!existsSync(file)) {

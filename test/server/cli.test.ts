@@ -121,7 +121,8 @@ describe("flags", () => {
 
   test("names the program as invoked, without a .js extension", () => {
     expect(programName("/usr/local/bin/nats-server")).toBe("nats-server");
-    expect(programName("/x/dist/server/process/cli.js")).toBe("cli");
+    expect(programName("/x/dist/server/process/cli.js")).toBe("gnat");
+    expect(programName("/x/node_modules/.bin/gnat")).toBe("gnat");
     expect(programName("/x/gnat.mjs")).toBe("gnat");
   });
 });
@@ -184,7 +185,7 @@ describe("the gnat command", () => {
   test("-p -1 with --ports_file_dir writes the chosen port, and a client connects to it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir]);
-    const file = await waitFor(() => readdirSync(dir).find((f) => f === `cli_${c.pid}.ports`));
+    const file = await waitFor(() => readdirSync(dir).find((f) => f === `gnat_${c.pid}.ports`));
     const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] };
     const port = Number(new URL(ports.nats[0]!).port);
     expect(await roundTrip(port)).toContain("MSG hello 1 2\r\nhi\r\n");
@@ -193,7 +194,7 @@ describe("the gnat command", () => {
   test("--auth TOKEN makes clients without the token fail and clients with it work", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir, "--auth", "t0k"]);
-    const file = await waitFor(() => readdirSync(dir).find((f) => f === `cli_${c.pid}.ports`));
+    const file = await waitFor(() => readdirSync(dir).find((f) => f === `gnat_${c.pid}.ports`));
     const port = Number(new URL((JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] }).nats[0]!).port);
     expect(await roundTrip(port)).toContain("-ERR 'Authorization Violation'\r\n");
     expect(await roundTrip(port, { auth_token: "t0k" })).toContain("MSG hello 1 2\r\nhi\r\n");
@@ -217,6 +218,14 @@ describe("the gnat command", () => {
     await nc.close();
   });
 
+  test("run as the npm bin (a symlink named gnat), the ports file is gnat_<pid>.ports", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-bin-"));
+    const link = join(dir, "gnat");
+    symlinkSync(CLI, link);
+    const c = start(link, ["-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir], { direct: true });
+    await waitFor(() => readdirSync(dir).find((f) => f === `gnat_${c.pid}.ports`));
+  });
+
   test("flags override the config file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const conf = join(dir, "c.conf");
@@ -232,7 +241,7 @@ describe("the gnat command", () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const pid = join(dir, "gnat.pid");
     const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "-P", pid, "--ports_file_dir", dir]);
-    const ports = join(dir, `cli_${c.pid}.ports`);
+    const ports = join(dir, `gnat_${c.pid}.ports`);
     await waitFor(() => existsSync(pid) && existsSync(ports));
     expect(readFileSync(pid, "utf8")).toBe(String(c.pid));
     c.kill("SIGTERM");
