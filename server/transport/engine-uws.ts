@@ -3,6 +3,7 @@
 // package's own JavaScript fallback is never used: it breaks on current Node, and node:http is
 // the fallback we test (engine-node.ts).
 import { createRequire } from "node:module";
+import { createServer as createTcpServer } from "node:net";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import {
@@ -80,7 +81,39 @@ function serve(res: UwsResponse, method: string, path: string, query: string, ha
   if (!done && !watching) res.onAborted(() => { done = true; });
 }
 
-function listenOn(uws: Uws, app: import("uWebSockets.js").TemplatedApp, what: string, host: string, port: number): Promise<Listener> {
+/** A port the kernel picks as free on host (node binds port 0 and lets it go). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createTcpServer();
+    probe.once("error", reject);
+    probe.listen({ host, port: 0, exclusive: true }, () => {
+      const a = probe.address();
+      probe.close(() => resolve(typeof a === "object" && a !== null ? a.port : 0));
+    });
+  });
+}
+
+/**
+ * Listen on host:port; 0 (or -1): any free port. This uWS build sets no SO_REUSEADDR, and a port
+ * it bound as 0 cannot be bound again, by anyone, while connections the server closed (a stop, a
+ * crash) are in TIME_WAIT: a server restarted on the port it was given would fail for a minute
+ * where nats-server starts. A port uWS binds by number has no such trouble, so for "any port"
+ * the kernel's pick comes from a node probe and uWS binds that number (again if it was taken in
+ * between).
+ */
+async function listenOn(uws: Uws, app: import("uWebSockets.js").TemplatedApp, what: string, host: string, port: number): Promise<Listener> {
+  if (port > 0) return listenUws(uws, app, what, host, port);
+  for (let attempt = 1; ; attempt++) {
+    const picked = await freePort(host);
+    try {
+      return await listenUws(uws, app, what, host, picked);
+    } catch (e) {
+      if (attempt === 5) throw e;
+    }
+  }
+}
+
+function listenUws(uws: Uws, app: import("uWebSockets.js").TemplatedApp, what: string, host: string, port: number): Promise<Listener> {
   return new Promise((resolve, reject) => {
     // The native listen takes (host, port, options, cb); the typings know only two of the forms.
     const listen = app.listen.bind(app) as unknown as (h: string, p: number, o: number, cb: (s: UwsListenSocket | false) => void) => void;
