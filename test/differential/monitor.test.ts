@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
 import { tempDir } from "../jetstream/helpers.js";
 import { freePort, NATS_SERVER, waitForPort } from "./harness.js";
@@ -151,9 +151,13 @@ describe.skipIf(NATS_SERVER === null)("monitoring endpoints against nats-server 
     await waitForPort(port, child, () => stderr);
     // nats-server opens its monitoring port before its client port, which waitForPort sees (INFO).
     clients.push(...(await drive(gnat.url)), ...(await drive(`nats://127.0.0.1:${port}`)));
-    // Closed connections are recorded as the server sees the socket close.
-    await new Promise((r) => setTimeout(r, 100));
     natsMonitor = `http://127.0.0.1:${mport}`;
+    // Closed connections are recorded as each server sees the socket close: wait until both list
+    // the one drive() closed (delta).
+    await Promise.all([gnat.monitorUrl, natsMonitor].map((m) => vi.waitFor(async () => {
+      const r = (await (await fetch(`${m}/connz?state=closed`)).json()) as { connections?: { name?: string }[] | null };
+      expect((r.connections ?? []).some((c) => c.name === "delta")).toBe(true);
+    }, { timeout: 5000, interval: 20 })));
     results = { gnat: await fetchAll(gnat.monitorUrl), nats: await fetchAll(natsMonitor) };
   });
 

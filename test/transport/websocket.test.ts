@@ -144,8 +144,8 @@ describe("WebSocket transport", () => {
     await sub.waitFor(/PONG\r\nPONG\r\n/);
     const before = 1;
     const p = await rawPeer(server.websocketUrl);
-    p.ws.send("CONNECT {\"verbose\":false}\r\nPUB midway 100\r\nonly part of the paylo");
-    await new Promise((r) => setTimeout(r, 50));
+    // Written to the kernel before the drop below, so the server reads the partial message first.
+    await new Promise<void>((resolve) => p.ws.send("CONNECT {\"verbose\":false}\r\nPUB midway 100\r\nonly part of the paylo", () => resolve()));
     expect(server.clients.size).toBe(before + 1);
     // No close frame: the TCP connection just drops.
     p.ws.terminate();
