@@ -58,18 +58,55 @@ export function hasWildcard(subject: string): boolean {
   return false;
 }
 
-/** Does the literal subject match the (possibly wildcard) pattern? */
+/**
+ * Does the literal subject match the (possibly wildcard) pattern? nats-server's rules: `*` takes
+ * one token, `>` one or more at the end. Walked in place, token by token: no split, no
+ * allocation (a wildcard change in the sublist runs it over every cached subject). This file is
+ * the one home of subject matching: the sublist's cache, permissions, stream subjects, consumer
+ * filters, imports/exports and the monitor's filters all match through it.
+ */
 export function subjectMatches(pattern: string, literal: string): boolean {
-  const p = pattern.split(".");
-  const l = literal.split(".");
-  const np = p.length;
-  for (let i = 0; i < np; i++) {
-    const t = p[i];
-    if (t === ">") return l.length > i;
-    if (i >= l.length) return false;
-    if (t !== "*" && t !== l[i]) return false;
+  const pn = pattern.length;
+  const ln = literal.length;
+  let pi = 0;
+  let li = 0;
+  for (;;) {
+    let pe = pattern.indexOf(".", pi);
+    if (pe < 0) pe = pn;
+    if (li > ln) return false; // the literal has no token left for this one
+    let le = literal.indexOf(".", li);
+    if (le < 0) le = ln;
+    const plen = pe - pi;
+    if (plen === 1 && pattern.charCodeAt(pi) === GT) return true;
+    if (plen !== 1 || pattern.charCodeAt(pi) !== STAR) {
+      if (plen !== le - li) return false;
+      for (let k = 0; k < plen; k++) if (pattern.charCodeAt(pi + k) !== literal.charCodeAt(li + k)) return false;
+    }
+    pi = pe + 1;
+    li = le + 1;
+    if (pi > pn) return li > ln;
   }
-  return p.length === l.length;
+}
+
+/**
+ * subjectMatches with the pattern split once beforehand (a permission entry, a stream filter),
+ * for checks that run per message.
+ */
+export function tokensMatch(p: readonly string[], s: string): boolean {
+  const n = s.length;
+  let start = 0;
+  for (let i = 0; i < p.length; i++) {
+    // The subject has run out of tokens.
+    if (start > n) return false;
+    const t = p[i]!;
+    // `>` needs at least one more token, and there is one.
+    if (t === ">") return true;
+    let end = s.indexOf(".", start);
+    if (end < 0) end = n;
+    if (t !== "*" && (end - start !== t.length || !s.startsWith(t, start))) return false;
+    start = end + 1;
+  }
+  return start > n;
 }
 
 /** Convert between JS strings and gnat's latin1 wire strings (identity for ASCII). */
@@ -97,24 +134,7 @@ export function subjectMatcher(filter: string): (subject: string) => boolean {
   if (filter === "" || filter === ">") return matchAll;
   if (!hasWildcard(filter)) return (s) => s === filter;
   const p = filter.split(".");
-  const np = p.length;
-  const fwc = p[np - 1] === ">";
-  return (s) => {
-    let start = 0;
-    const n = s.length;
-    for (let i = 0; i < np; i++) {
-      if (start > n) return false;
-      const t = p[i]!;
-      if (fwc && i === np - 1) return start < n;
-      let end = s.indexOf(".", start);
-      if (end < 0) end = n;
-      if (t !== "*") {
-        if (end - start !== t.length || !s.startsWith(t, start)) return false;
-      }
-      start = end + 1;
-    }
-    return start > n;
-  };
+  return (s) => tokensMatch(p, s);
 }
 
 function matchAll(): boolean { return true; }

@@ -3,6 +3,8 @@
 // subscriptions that may cover a denied subject. Subscribe entries may name a queue group
 // (`"foo.> workers"`); `allowResponses` lets a user answer requests delivered to it.
 
+import { tokensMatch } from "../../protocol/subject.js";
+
 /** `allow` / `deny` subject patterns (wildcards allowed); an absent list does not restrict. */
 export interface SubjectPermission {
   allow?: string[];
@@ -37,34 +39,13 @@ export interface Permissions {
  * `foo.*` is covered by `foo.*` or `foo.>`, not by `foo.bar`.
  */
 export function patternCovers(pattern: string, subject: string): boolean {
-  return hasEmptyToken(subject) ? false : tokensCover(pattern.split("."), subject);
+  return hasEmptyToken(subject) ? false : tokensMatch(pattern.split("."), subject);
 }
 
 /** nats-server's sublist matches nothing for a subject with an empty token ("a..b", "a."). */
 function hasEmptyToken(s: string): boolean {
   const n = s.length;
   return n === 0 || s.charCodeAt(0) === 46 || s.charCodeAt(n - 1) === 46 || s.includes("..");
-}
-
-/**
- * Whether pattern tokens (split once, when the checker is built) cover `subject`, walked in
- * place: no split, no allocation per check. The subject has no empty token.
- */
-function tokensCover(p: readonly string[], s: string): boolean {
-  const n = s.length;
-  let start = 0;
-  for (let i = 0; i < p.length; i++) {
-    // The subject has run out of tokens.
-    if (start > n) return false;
-    const t = p[i]!;
-    // `>` needs at least one more token, and there is one.
-    if (t === ">") return true;
-    let end = s.indexOf(".", start);
-    if (end < 0) end = n;
-    if (t !== "*" && (end - start !== t.length || !s.startsWith(t, start))) return false;
-    start = end + 1;
-  }
-  return start > n;
 }
 
 /** A subscribe entry split into its subject and optional queue group ("" for none). */
@@ -87,7 +68,7 @@ const compile = (patterns: readonly string[]): Pattern[] => patterns.map((p) => 
 
 function anyCovers(patterns: readonly Pattern[], subject: string): boolean {
   if (hasEmptyToken(subject)) return false;
-  for (const p of patterns) if (tokensCover(p, subject)) return true;
+  for (const p of patterns) if (tokensMatch(p, subject)) return true;
   return false;
 }
 
@@ -112,7 +93,7 @@ function listMatches(entries: readonly SubEntry[], subject: string, queue: strin
   let plain = false;
   let queued: SubEntry[] | null = null;
   for (const e of entries) {
-    if (!tokensCover(e.tokens, subject)) continue;
+    if (!tokensMatch(e.tokens, subject)) continue;
     if (e.queue === "") plain = true;
     else (queued ??= []).push(e);
   }

@@ -3,7 +3,7 @@
 // subject in a bounded Map; a change drops only the cached subjects it can affect. While no
 // subscription has a wildcard, a match is one lookup of the whole subject in an index of
 // literal subscriptions, whose nodes keep their own result: no cache to fill or overflow.
-import { hasWildcard } from "../../protocol/subject.js";
+import { hasWildcard, subjectMatches } from "../../protocol/subject.js";
 
 export interface SublistEntry {
   readonly subject: string;
@@ -47,8 +47,6 @@ class Level<S> {
 }
 
 const DOT = 46;
-const STAR = 42;
-const GT = 62;
 
 /** What a trie walk gathers. */
 interface Acc<S> {
@@ -88,33 +86,6 @@ function walk<S>(level: Level<S>, subject: string, start: number, acc: Acc<S>): 
   if (lit !== undefined) {
     if (last) collect(lit, acc);
     else if (lit.next !== null) walk(lit.next, subject, end + 1, acc);
-  }
-}
-
-/**
- * Does `literal` match `pattern`? As subjectMatches, token by token in place: a wildcard change
- * runs it over every cached subject, so it must not allocate.
- */
-export function literalMatches(pattern: string, literal: string): boolean {
-  const pn = pattern.length;
-  const ln = literal.length;
-  let pi = 0;
-  let li = 0;
-  for (;;) {
-    let pe = pattern.indexOf(".", pi);
-    if (pe < 0) pe = pn;
-    if (li > ln) return false; // the literal has no token left for this one
-    let le = literal.indexOf(".", li);
-    if (le < 0) le = ln;
-    const plen = pe - pi;
-    if (plen === 1 && pattern.charCodeAt(pi) === GT) return true;
-    if (plen !== 1 || pattern.charCodeAt(pi) !== STAR) {
-      if (plen !== le - li) return false;
-      for (let k = 0; k < plen; k++) if (pattern.charCodeAt(pi + k) !== literal.charCodeAt(li + k)) return false;
-    }
-    pi = pe + 1;
-    li = le + 1;
-    if (pi > pn) return li > ln;
   }
 }
 
@@ -321,7 +292,7 @@ export class Sublist<S extends SublistEntry> {
       return;
     }
     for (const key of this.cache.keys()) {
-      if (literalMatches(subject, key)) this.cache.delete(key);
+      if (subjectMatches(subject, key)) this.cache.delete(key);
     }
   }
 

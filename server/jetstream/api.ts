@@ -2,7 +2,7 @@
 // nats-server's (jetstream_api.go): a "type", then either the error or the payload. Requests to
 // subjects nats-server does not serve here get no reply, as from nats-server.
 
-import { fromWire } from "../../protocol/subject.js";
+import { fromWire, tokensMatch } from "../../protocol/subject.js";
 import type { InternalMsg, InternalSubscription } from "../core/internal-client.js";
 import { err, INVALID_JSON, isEmptyRequest, LIST_LIMIT, NAMES_LIMIT, ok, type Reply } from "./api-reply.js";
 import { checkStreamConfig, decodeStreamConfig, type JsonObject } from "./config.js";
@@ -56,14 +56,10 @@ const ROUTES: Array<[string[], Handler]> = [
   [["CONSUMER", "LIST", "*"], consumerList],
 ];
 
+/** The handler for an API subject's tokens after `$JS.API.`, matched as subjects are (protocol/subject.ts). */
 function route(tokens: string[]): Handler | null {
-  for (const [pattern, h] of ROUTES) {
-    const tail = pattern[pattern.length - 1] === ">";
-    if (tail ? tokens.length < pattern.length : pattern.length !== tokens.length) continue;
-    let ok = true;
-    for (let i = 0; i < pattern.length && ok; i++) ok = pattern[i] === "*" || pattern[i] === ">" || pattern[i] === tokens[i];
-    if (ok) return h;
-  }
+  const rest = tokens.join(".");
+  for (const [pattern, h] of ROUTES) if (tokensMatch(pattern, rest)) return h;
   return null;
 }
 

@@ -2,7 +2,7 @@
 import { isValidLiteralSubject } from "../../protocol/subject.js";
 import { subDetail, type SubDetail } from "./connz.js";
 import { goTime } from "./format.js";
-import { literalMatches } from "../core/sublist.js";
+import { subjectMatches } from "../../protocol/subject.js";
 import { BadRequest, type MonitoredServer, type Query } from "./source.js";
 import { accountRouters } from "./accounts.js";
 
@@ -53,7 +53,7 @@ export function subsz(s: MonitoredServer, q: Query): Record<string, unknown> {
       for (const sub of router.sublist.all()) {
         // Server-internal subscriptions (JetStream's, imports') have no client connection to name.
         if (sub.client.cid < 0) continue;
-        if (test !== "" && !literalMatches(sub.subject, test)) continue;
+        if (test !== "" && !subjectMatches(sub.subject, test)) continue;
         list.push({ account, ...subDetail(sub, sub.client.cid) });
       }
     }

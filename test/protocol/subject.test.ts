@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { fromWire, hasWildcard, isValidLiteralSubject, isValidSubject, subjectMatcher, subjectMatches, toWire } from "../../protocol/subject.js";
+import { fromWire, hasWildcard, isValidLiteralSubject, isValidSubject, subjectMatcher, subjectMatches, tokensMatch, toWire } from "../../protocol/subject.js";
+import { patternCovers } from "../../server/auth/permissions.js";
 
 describe("subjects", () => {
   test.each(["foo", "foo.bar", "*", ">", "foo.*", "foo.>", "*.bar.>", "foo*.bar", "a.b.c.d.e.f", "$JS.API.INFO", "ü.x"])(
@@ -51,5 +52,55 @@ describe("subjects", () => {
       expect(subjectMatches(f, s)).toBe(want);
     }
     expect(subjectMatcher("")("any.thing")).toBe(true);
+  });
+});
+
+// subject.ts is the one home of subject matching. Every pattern and literal of up to three tokens
+// drawn from a small alphabet (empty tokens included), checked against a reference written the
+// plain way, and the matchers built on it (split-once tokens, a compiled filter, the
+// permission check) against each other.
+describe("one matcher, every way it is used", () => {
+  const toks = ["a", "b", "ab", "*", ">", ""];
+  const gen = (n: number): string[] => {
+    if (n === 0) return [""];
+    const out: string[] = [];
+    for (const rest of gen(n - 1)) for (const t of toks) out.push(rest === "" ? t : `${rest}.${t}`);
+    return out;
+  };
+  const patterns = [...new Set([...gen(1), ...gen(2), ...gen(3)])];
+  const literals = patterns.filter((x) => !hasWildcard(x));
+  /** nats-server's rule, the obvious way: `*` one token, `>` one or more at the end. */
+  const reference = (pattern: string, literal: string): boolean => {
+    const p = pattern.split(".");
+    const l = literal.split(".");
+    for (let i = 0; i < p.length; i++) {
+      if (p[i] === ">") return l.length > i;
+      if (i >= l.length || (p[i] !== "*" && p[i] !== l[i])) return false;
+    }
+    return p.length === l.length;
+  };
+
+  test("subjectMatches is the reference", () => {
+    for (const p of patterns) for (const l of literals) expect(subjectMatches(p, l), `${p} ~ ${l}`).toBe(reference(p, l));
+  });
+
+  test("tokensMatch (the pattern split once) and subjectMatcher (compiled) agree with it", () => {
+    for (const p of patterns) {
+      const split = p.split(".");
+      const compiled = p === "" ? null : subjectMatcher(p);
+      for (const l of literals) {
+        expect(tokensMatch(split, l), `${p} ~ ${l}`).toBe(subjectMatches(p, l));
+        if (compiled !== null) expect(compiled(l), `${p} ~ ${l}`).toBe(subjectMatches(p, l));
+      }
+    }
+  });
+
+  test("a permission covers what the pattern matches, except subjects with an empty token (nats-server matches none)", () => {
+    for (const p of patterns) {
+      for (const l of literals) {
+        const empty = l === "" || l.startsWith(".") || l.endsWith(".") || l.includes("..");
+        expect(patternCovers(p, l), `${p} ~ ${l}`).toBe(empty ? false : subjectMatches(p, l));
+      }
+    }
   });
 });

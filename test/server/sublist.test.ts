@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { literalMatches, Sublist } from "../../server/core/sublist.js";
+import { Sublist } from "../../server/core/sublist.js";
 import { hasWildcard, subjectMatches } from "../../protocol/subject.js";
 
 interface Sub { subject: string; queue: string; id: string }
@@ -198,21 +198,6 @@ describe("sublist", () => {
     l.remove(q);
     expect(l.match("a.b")).toEqual({ psubs: [], qsubs: [] });
     expect(l.size).toBe(0);
-  });
-
-  test("literalMatches agrees with subjectMatches", () => {
-    const toks = ["a", "b", "ab", "*", ">", ""];
-    const gen = (n: number): string[] => {
-      if (n === 0) return [""];
-      const out: string[] = [];
-      for (const rest of gen(n - 1)) for (const t of toks) out.push(rest === "" ? t : `${rest}.${t}`);
-      return out;
-    };
-    const patterns = [...gen(1), ...gen(2), ...gen(3)];
-    const literals = patterns.filter((x) => !x.includes("*") && !x.includes(">"));
-    for (const p of patterns) {
-      for (const lit of literals) expect(literalMatches(p, lit), `${p} ~ ${lit}`).toBe(subjectMatches(p, lit));
-    }
   });
 
   test("agrees with a brute-force matcher while wildcard subscriptions come and go", () => {
