@@ -17,33 +17,9 @@ import { authTimeoutMs, newNonce, type AuthenticatedUser, type Authenticator, ty
 import { Subscription, type Client, type Router } from "./router.js";
 import type { CertIdentity } from "../auth/cert-identity.js";
 import { tlsTimeoutMs } from "../tls-options.js";
+import type { ClientSocket, ConnectionAccount, ConnectionInit, ConnectionTls } from "./connection-types.js";
 
-/**
- * What a connection needs of its byte stream. A net.Socket is one; other transports (WebSocket)
- * provide the same few members.
- */
-export interface ClientSocket {
-  readonly remoteAddress?: string | undefined;
-  readonly remotePort?: number | undefined;
-  /** Bytes accepted by write() but not yet handed to the kernel. */
-  readonly writableLength: number;
-  /** Bytes accepted by write() so far, those still queued included. */
-  readonly bytesWritten: number;
-  readonly destroyed: boolean;
-  /** A write() returned false and "drain" has not been emitted since. */
-  readonly writableNeedDrain: boolean;
-  write(bytes: Uint8Array): boolean;
-  /** Stop reading (flow control); resume() starts again. */
-  pause(): unknown;
-  resume(): unknown;
-  end(): unknown;
-  end(bytes: Uint8Array): unknown;
-  destroy(): unknown;
-  on(event: "data", listener: (chunk: Buffer) => void): unknown;
-  on(event: "error", listener: (err: Error) => void): unknown;
-  on(event: "drain" | "close" | "end", listener: () => void): unknown;
-  once(event: "close", listener: () => void): unknown;
-}
+export type { ClientSocket, ConnectionAccount, ConnectionInit, ConnectionTls } from "./connection-types.js";
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionHost {
@@ -67,34 +43,6 @@ export interface ConnectionHost {
   noteStall(c: ClientConnection): void;
   /** The account an authenticated user belongs to (servers with accounts configured). */
   accountFor?(user: AuthenticatedUser): ConnectionAccount;
-}
-
-/** What a connection holds of its account: the name, and the router of its subject space. */
-export interface ConnectionAccount {
-  readonly name: string;
-  readonly router: Router;
-}
-
-/** What a transport settled before the connection began (TLS: INFO went out before the handshake). */
-export interface ConnectionInit {
-  /** The nonce the INFO already sent carried. */
-  nonce?: string;
-  /** INFO was sent already (in plain text, before the TLS handshake). */
-  infoSent?: boolean;
-  /** The TLS session, for monitoring; absent on plain connections. */
-  tls?: ConnectionTls;
-  /** The client certificate's identity (verify_and_map). */
-  cert?: CertIdentity | null;
-}
-
-/** A TLS connection's session, as /connz shows it. */
-export interface ConnectionTls {
-  /** "1.3" */
-  version: string;
-  /** "TLS_AES_128_GCM_SHA256" */
-  cipher: string;
-  /** The handshake came before INFO (handshake_first). */
-  first: boolean;
 }
 
 const FIRST_CLIENT_PING_MS = 2000;
