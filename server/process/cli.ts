@@ -3,6 +3,7 @@
 // reload its config file (SIGHUP), reopen its log file (SIGUSR1) or put it in lame duck mode
 // (SIGUSR2); --signal sends those to a running gnat.
 import { ConfigError } from "../config/index.js";
+import { CLIENT_USAGE, isClientCommand, runClientCommand } from "./client-commands.js";
 import { buildOptions, displayName, parseArgs, programName, tlsUsage, usage, UsageError, type ParsedArgs } from "./flags.js";
 import { GNAT_VERSION, SERVER_VERSION, startServer, type Server } from "../server.js";
 import type { ServerOptions } from "../options.js";
@@ -11,12 +12,13 @@ import { processSignal } from "./signal.js";
 async function main(): Promise<number> {
   const invoked = programName(process.argv[1]);
   const program = displayName(invoked);
+  if (isClientCommand(process.argv[2])) return runClientCommand(process.argv.slice(2));
   let parsed: ParsedArgs;
   let built: { options: ServerOptions; warnings: string[] };
   try {
     parsed = parseArgs(process.argv.slice(2));
     if (parsed.state.help) {
-      process.stdout.write(`${usage(program)}\n`);
+      process.stdout.write(`${usage(program)}\n\n${CLIENT_USAGE}\n`);
       return 0;
     }
     if (parsed.state.helpTls) {
