@@ -41,7 +41,8 @@ export function reqCommand(program: Command): void {
         } else {
           const it = await nc.requestMany(subject, payload, {
             maxWait: Math.round(timeout),
-            ...(replies === 0 ? {} : { maxMessages: replies }),
+            // "count" stops at the n-th reply; "timer" takes all that come within the timeout.
+            ...(replies === 0 ? { strategy: "timer" as const } : { strategy: "count" as const, maxMessages: replies }),
             ...(headers === undefined ? {} : { headers }),
           });
           let n = 0;
