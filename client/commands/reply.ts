@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import type { Command } from "commander";
 import { connectionOptions, connectWith, type ConnectionFlags } from "../connect.js";
 import { parseCount, parseDuration } from "../duration.js";
-import { ClientError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { render } from "../template.js";
 import { buildHeaders, collect, sleep } from "./common.js";
 
@@ -48,7 +48,7 @@ export function replyCommand(program: Command): void {
     .action(async (subject: string, body: string | undefined, flags: ReplyFlags) => {
       const count = flags.count === undefined ? 0 : parseCount(flags.count, "--count");
       const pause = flags.sleep === undefined ? 0 : parseDuration(flags.sleep, "--sleep");
-      if (body === undefined && flags.command === undefined && flags.echo !== true) throw new ClientError("nothing to reply with: give a BODY, --echo or --command");
+      if (body === undefined && flags.command === undefined && flags.echo !== true) throw new UsageError("nothing to reply with: give a BODY, --echo or --command");
       const { nc } = await connectWith(flags);
       const sub = nc.subscribe(subject, { queue: flags.queue, ...(count === 0 ? {} : { max: count }) });
       await nc.flush();

@@ -95,6 +95,10 @@ describe("bad input", () => {
     expectOneLineError(await gnat(["context"], env), 2, /missing subcommand/);
   });
 
+  test("reply with nothing to reply with is a usage error, exit 2", async () => {
+    expectOneLineError(await gnat(["reply", "svc"], env), 2, /nothing to reply with/);
+  });
+
   test("an unreachable server is one line and exit 1", async () => {
     const port = await freePort();
     expectOneLineError(await gnat(["pub", "x", "y", "-s", `nats://127.0.0.1:${port}`], env), 1, new RegExp(`cannot connect to nats://127\\.0\\.0\\.1:${port}: .*refused`));
