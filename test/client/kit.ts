@@ -5,12 +5,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeAll } from "vitest";
-import { configToOptions, parseConfig } from "../../server/config.js";
+import { configToOptions, parseConfig } from "../../server/config/index.js";
 import { startServer } from "../../server/index.js";
 import { freePort, NATS_SERVER, waitForPort } from "../differential/harness.js";
 
 const root = resolve(import.meta.dirname, "../..");
-export const CLI = join(root, "dist/server/cli.js");
+export const CLI = join(root, "dist/server/process/cli.js");
 
 export interface Target {
   url: string;

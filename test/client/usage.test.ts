@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import bcrypt from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { freePort } from "../differential/harness.js";
-import { CLIENT_COMMANDS, clientEntry } from "../../server/client-commands.js";
+import { CLIENT_COMMANDS, clientEntry } from "../../server/process/client-commands.js";
 import { clientSuite, gnat, start, startTarget, type Target } from "./kit.js";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -153,6 +153,19 @@ describe("the gnat command", () => {
     };
     walk(join(root, "server"));
     walk(join(root, "protocol"));
+    expect(offenders).toEqual([]);
+  });
+
+  test("the client imports nothing from server/", () => {
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (p.endsWith(".ts") && /from "(\.\.\/)+server\//.test(readFileSync(p, "utf8"))) offenders.push(p);
+      }
+    };
+    walk(join(root, "client"));
     expect(offenders).toEqual([]);
   });
 });
