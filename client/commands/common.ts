@@ -1,5 +1,5 @@
 // What several commands share: header flags, the body from stdin, printing a message.
-import type { Msg, MsgHdrs } from "@nats-io/transport-node";
+import type { MsgHdrs } from "@nats-io/transport-node";
 import { UsageError } from "../errors.js";
 import { render } from "../template.js";
 
@@ -32,11 +32,19 @@ export async function bodyOrStdin(body: string | undefined): Promise<string> {
   return Buffer.concat(chunks).toString();
 }
 
+/** What printing needs of a message: a core Msg or a JetStream JsMsg. */
+export interface Printable {
+  subject: string;
+  reply?: string | undefined;
+  headers?: MsgHdrs | undefined;
+  string(): string;
+}
+
 /** natscli's layout of a received message; --raw is the body alone. */
-export function formatMsg(m: Msg, n: number, opts: { raw?: boolean; headersOnly?: boolean }): string {
+export function formatMsg(m: Printable, n: number, opts: { raw?: boolean; headersOnly?: boolean; title?: string }): string {
   const headerLines = m.headers === undefined ? [] : [...m.headers.keys()].flatMap((k) => m.headers!.values(k).map((v) => `${k}: ${v}`));
   if (opts.headersOnly === true) return headerLines.length === 0 ? "" : `${headerLines.join("\n")}\n`;
   if (opts.raw === true) return `${m.string()}\n`;
-  const head = `[#${n}] Received on "${m.subject}"${m.reply !== undefined && m.reply !== "" ? ` with reply "${m.reply}"` : ""}`;
+  const head = opts.title ?? `[#${n}] Received on "${m.subject}"${m.reply !== undefined && m.reply !== "" ? ` with reply "${m.reply}"` : ""}`;
   return `${head}\n${headerLines.length === 0 ? "" : `${headerLines.join("\n")}\n`}\n${m.string()}\n\n`;
 }

@@ -12,7 +12,7 @@ export const CLIENT_COMMANDS: readonly string[] = ["pub", "sub", "req", "request
 /** For the server's --help: the client commands beside the server's flags. */
 export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' for each one's flags):
     pub SUBJECT [BODY]                       publish a message (--count, --sleep, -H key:value, --reply)
-    sub SUBJECT                              print messages (--queue, --count, --raw, --headers-only)
+    sub SUBJECT                              print messages (--queue, --count, --raw, --headers-only, --stream)
     req|request SUBJECT [BODY]               send a request, print the reply (--replies, --timeout)
     reply SUBJECT [BODY]                     answer requests (--command, --echo, --queue)
     server info|ping|passwd|check connection server details, round trip, bcrypt, Nagios check
