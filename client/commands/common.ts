@@ -3,9 +3,9 @@ import type { MsgHdrs } from "@nats-io/transport-node";
 import { UsageError } from "../errors.js";
 import { render } from "../template.js";
 
-/** commander's accumulator for a repeatable flag. */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/** commander's accumulator for a repeatable flag (no default, so --help shows none). */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -8,7 +8,7 @@ import { buildHeaders, bodyOrStdin, collect, sleep } from "./common.js";
 interface PubFlags extends ConnectionFlags {
   count: string;
   sleep?: string;
-  header: string[];
+  header?: string[];
   reply?: string;
   quiet?: boolean;
 }
@@ -20,7 +20,7 @@ export function pubCommand(program: Command): void {
     .argument("[body]", "message body")
     .option("--count <n>", "publish this many messages", "1")
     .option("--sleep <duration>", "pause between messages")
-    .option("-H, --header <key:value>", "add a header (repeatable)", collect, [])
+    .option("-H, --header <key:value>", "add a header (repeatable)", collect)
     .option("--reply <subject>", "reply subject to send with the message")
     .option("-q, --quiet", "print nothing on success"))
     .action(async (subject: string, body: string | undefined, flags: PubFlags) => {
@@ -32,7 +32,7 @@ export function pubCommand(program: Command): void {
       try {
         for (let i = 1; i <= count; i++) {
           const payload = templated ? render(text, { count: i }) : text;
-          const headers = await buildHeaders(flags.header, i);
+          const headers = await buildHeaders(flags.header ?? [], i);
           nc.publish(subject, payload, {
             ...(headers === undefined ? {} : { headers }),
             ...(flags.reply === undefined ? {} : { reply: flags.reply }),

@@ -16,7 +16,7 @@ interface ReplyFlags extends ConnectionFlags {
   command?: string;
   echo?: boolean;
   sleep?: string;
-  header: string[];
+  header?: string[];
 }
 
 function runCommand(command: string, input: Buffer): Promise<Buffer> {
@@ -44,7 +44,7 @@ export function replyCommand(program: Command): void {
     .option("--command <cmd>", "run this shell command for each request and reply with its output")
     .option("--echo", "reply with the request's body and headers")
     .option("--sleep <duration>", "wait this long before each reply")
-    .option("-H, --header <key:value>", "add a header to each reply (repeatable)", collect, []))
+    .option("-H, --header <key:value>", "add a header to each reply (repeatable)", collect))
     .action(async (subject: string, body: string | undefined, flags: ReplyFlags) => {
       const count = flags.count === undefined ? 0 : parseCount(flags.count, "--count");
       const pause = flags.sleep === undefined ? 0 : parseDuration(flags.sleep, "--sleep");
@@ -65,7 +65,7 @@ export function replyCommand(program: Command): void {
         if (flags.command !== undefined) data = await runCommand(render(flags.command, { count: n, request: m.string() }), Buffer.from(m.data));
         else if (flags.echo === true) data = m.data;
         else data = render(body ?? "", { count: n, request: m.string() });
-        const headers = flags.echo === true ? m.headers : await buildHeaders(flags.header, n);
+        const headers = flags.echo === true ? m.headers : await buildHeaders(flags.header ?? [], n);
         m.respond(data, headers === undefined ? undefined : { headers });
       }
       await nc.flush();

@@ -8,7 +8,7 @@ import { hasTemplate, render } from "../template.js";
 import { bodyOrStdin, buildHeaders, collect, formatMsg } from "./common.js";
 
 interface ReqFlags extends ConnectionFlags {
-  header: string[];
+  header?: string[];
   replies: string;
   raw?: boolean;
 }
@@ -18,7 +18,7 @@ export function reqCommand(program: Command): void {
     .description("send a request and print the reply (or, with --replies, several)")
     .argument("<subject>", "subject to send the request to")
     .argument("[body]", "request body (templates as pub; stdin when absent and not a terminal)")
-    .option("-H, --header <key:value>", "add a header (repeatable)", collect, [])
+    .option("-H, --header <key:value>", "add a header (repeatable)", collect)
     .option("--replies <n>", "wait for this many replies (0: all that come within --timeout)", "1")
     .option("-r, --raw", "print the reply bodies only"))
     .action(async (subject: string, body: string | undefined, flags: ReqFlags) => {
@@ -26,7 +26,7 @@ export function reqCommand(program: Command): void {
       const timeout = timeoutMs(flags);
       const text = await bodyOrStdin(body);
       const payload = hasTemplate(text) ? render(text, { count: 1 }) : text;
-      const headers = await buildHeaders(flags.header, 1);
+      const headers = await buildHeaders(flags.header ?? [], 1);
       const { nc } = await connectWith(flags);
       const nats = await import("@nats-io/transport-node");
       const started = performance.now();
