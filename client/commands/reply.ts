@@ -68,7 +68,10 @@ export function replyCommand(program: Command): void {
         const headers = flags.echo === true ? m.headers : await buildHeaders(flags.header ?? [], n);
         m.respond(data, headers === undefined ? undefined : { headers });
       }
-      await nc.flush();
-      await nc.close();
+      // Stopped by a signal, the connection is closed already: nothing to flush.
+      if (!nc.isClosed()) {
+        await nc.flush();
+        await nc.close();
+      }
     });
 }
