@@ -5,6 +5,7 @@ import { resolveAlerts, type AlertsInput } from "./alerts-options.js";
 import { authConfigError, type AuthorizationOptions } from "./auth/auth.js";
 import { goDuration } from "./duration.js";
 import { tlsOptionsError, type TlsOptions } from "./tls-options.js";
+import { clusterConfigError, clusterDefaults, type ClusterOptions } from "./cluster/options.js";
 import { accountsConfigError, mergedAuthorization, type AccountsOptions } from "./accounts/options.js";
 
 export interface ServerOptions {
@@ -87,6 +88,8 @@ export interface ServerOptions {
   noAuthUser: string;
   /** The account that receives $SYS events (nats-server `system_account`); "": `$SYS`. */
   systemAccount: string;
+  /** Routes to the other servers of a cluster; null: this server is alone. */
+  cluster: ClusterOptions | null;
 }
 
 /** nats-server's `websocket {}` settings, camel-cased. */
@@ -154,6 +157,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   accounts: null,
   noAuthUser: "",
   systemAccount: "",
+  cluster: null,
 };
 
 /** Payloads above this work but are discouraged (nats-server warns the same). */
@@ -174,6 +178,10 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
   if (o.port === -1) o.port = 0;
   if (o.httpPort === -1) o.httpPort = 0;
   if (o.websocket !== null && o.websocket.port === -1) o.websocket = { ...o.websocket, port: 0 };
+  if (o.cluster !== null) {
+    o.cluster = { ...clusterDefaults(), ...o.cluster };
+    if (o.cluster.port === -1) o.cluster.port = 0;
+  }
   validateOptions(o);
   return o;
 }
@@ -195,6 +203,10 @@ export function validateOptions(o: ServerOptions): void {
     throw new Error(`invalid value for httpPort: ${String(o.httpPort)}`);
   }
   resolveAlerts(o.alerts);
+  if (o.cluster !== null) {
+    const err = clusterConfigError(o.cluster);
+    if (err !== null) throw new Error(err);
+  }
   const ws = o.websocket;
   if (ws !== null) {
     if (typeof ws.port !== "number" || !Number.isInteger(ws.port) || ws.port < -1 || ws.port > 65535) {

@@ -38,6 +38,8 @@ import { NoAuthUserAuthenticator } from "./accounts/auth.js";
 import { mergedAuthorization, userAccounts, type AccountsOptions } from "./accounts/options.js";
 import { accountStat, AccountRegistry } from "./accounts/accounts.js";
 import { startAccountJetStreams } from "./accounts/jetstream.js";
+import { Cluster, type ClusterHost } from "./cluster/cluster.js";
+import { networkInterfaces } from "node:os";
 
 /** The version gnat advertises: clients gate JetStream features on it. */
 export const SERVER_VERSION = "2.10.0";
@@ -99,7 +101,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   private infoPrefix = "";
   /** INFO for clients of a plain transport (WebSocket) while the client port has TLS. */
   private plainInfoPrefix = "";
-  private dirty: ClientConnection[] = [];
+  private dirty: { dirty: boolean; flush(): void }[] = [];
+  /** Routes to the other servers of the cluster, when `cluster` is configured. */
+  cluster: Cluster | null = null;
   private flushScheduled = false;
   private readonly flushAll = (): void => this.flushDirty();
   private closing: Promise<void> | null = null;
@@ -223,6 +227,23 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       throw e;
     }
     this.boundPort = this.listener.port;
+    if (o.cluster !== null) {
+      const cluster = new Cluster(this.clusterHost(), o.cluster);
+      try {
+        await cluster.listen();
+      } catch (e) {
+        await cluster.close();
+        await this.listener.close();
+        this.monitor?.close();
+        this.wsListener?.close();
+        this.wsListener?.shutdown();
+        this.alerts?.close();
+        await this.closeJetStreams();
+        await this.storeLock?.release();
+        throw e;
+      }
+      this.cluster = cluster;
+    }
     this.buildInfoPrefixes();
     this.writeSideFiles();
     this.log.info({ version: GNAT_VERSION, serverId: this.serverId, serverName: this.serverName }, "Starting gnat");
@@ -289,9 +310,78 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       ...(tls && this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
       max_payload: o.maxPayload,
       ...(o.jetstream ? { jetstream: true } : {}),
+      ...this.clusterInfo(),
     };
     const json = JSON.stringify(info);
     return json.slice(0, -1);
+  }
+
+  /** The client INFO's cluster part: the cluster's name and every server's client URLs. */
+  private clusterInfo(): Record<string, unknown> {
+    const c = this.cluster;
+    if (c === null) return {};
+    const out: Record<string, unknown> = { cluster: c.name };
+    if (c.options.noAdvertise) return out;
+    const peers = c.peerClientUrls();
+    const urls = [...this.ownClientUrls()];
+    for (const u of peers.nats) if (!urls.includes(u)) urls.push(u);
+    if (urls.length > 0) out.connect_urls = urls;
+    const ws = [...this.ownWebSocketUrls()];
+    for (const u of peers.ws) if (!ws.includes(u)) ws.push(u);
+    if (ws.length > 0) out.ws_connect_urls = ws;
+    return out;
+  }
+
+  /** MonitoredServer.clusterStats: the routes, for /routez and /varz. */
+  readonly clusterStats = (): ReturnType<Cluster["stats"]> | null => this.cluster?.stats() ?? null;
+
+  /** MonitoredServer.connectUrls: the cluster's client URLs, as clients' INFO has them. */
+  readonly connectUrls = (): string[] => (this.clusterInfo().connect_urls as string[] | undefined) ?? [];
+
+  /** This server's client URLs as other servers advertise them: every interface's, for 0.0.0.0. */
+  ownClientUrls(): string[] {
+    return listenUrls(this.options.host, this.boundPort);
+  }
+
+  ownWebSocketUrls(): string[] {
+    const ws = this.options.websocket;
+    if (ws === null || this.wsListener === null) return [];
+    return listenUrls(ws.host || "0.0.0.0", this.wsListener.port);
+  }
+
+  /** The cluster's client URLs changed: every client that takes async INFO gets a new one. */
+  connectUrlsChanged(): void {
+    if (this.listener === null) return;
+    const before = this.infoPrefix;
+    this.buildInfoPrefixes();
+    if (this.infoPrefix === before || this.closing !== null) return;
+    for (const c of this.clients.values()) {
+      if (c.connected && !c.closed && c.opts.protocol >= 1) c.queue(this.infoLine(c));
+    }
+  }
+
+  private clusterHost(): ClusterHost {
+    const s = this;
+    return {
+      serverId: s.serverId,
+      get serverName() { return s.serverName; },
+      version: SERVER_VERSION,
+      log: s.log,
+      buffers: s.buffers,
+      get maxPayload() { return s.options.maxPayload; },
+      get maxControlLine() { return s.options.maxControlLine; },
+      get maxPending() { return s.options.maxPending; },
+      get pingInterval() { return s.options.pingInterval; },
+      get pingMax() { return s.options.pingMax; },
+      get jetstream() { return s.options.jetstream; },
+      routers: () => s.accounts === null ? [s.router] : [...s.accounts.accounts.values()].map((a) => a.router),
+      routerFor: (name) => s.accounts === null ? (name === "$G" ? s.router : null) : s.accounts.accounts.get(name)?.router ?? null,
+      ownClientUrls: () => s.ownClientUrls(),
+      ownWebSocketUrls: () => s.ownWebSocketUrls(),
+      connectUrlsChanged: () => s.connectUrlsChanged(),
+      nextCid: () => s.nextCid++,
+      markDirty: (r) => s.markDirty(r),
+    };
   }
 
   infoLine(c: ClientConnection, extra = ""): Buffer {
@@ -380,7 +470,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     c.begin();
   }
 
-  markDirty(c: ClientConnection): void {
+  markDirty(c: { dirty: boolean; flush(): void }): void {
     this.dirty.push(c);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -544,6 +634,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
    */
   lameDuck(): Promise<void> {
     if (this.closing !== null) return this.closing;
+    if (this.lameDuckRun === null) this.cluster?.enterLameDuck();
     this.lameDuckRun ??= runLameDuck(this);
     return this.lameDuckRun;
   }
@@ -602,6 +693,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   private async doClose(): Promise<void> {
     this.log.info("Initiating Shutdown...");
     this.stopListening();
+    const clusterClosed = this.cluster?.close() ?? Promise.resolve();
     const closed = this.listenerClosed ?? Promise.resolve();
     this.monitor?.close();
     this.alerts?.close();
@@ -619,6 +711,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     for (const c of this.clients.values()) c.socket.destroy();
     this.wsListener?.shutdown();
     await closed;
+    await clusterClosed;
     await this.closeJetStreams();
     this.accounts?.close();
     // After the stores are closed: another server may open the dir from now on.
@@ -627,6 +720,25 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.log.info("Server Exiting..");
     this.log.flush?.();
   }
+}
+
+/**
+ * The "host:port" URLs other servers advertise for a listener bound to `h`: for every interface
+ * (0.0.0.0, ::), each non-loopback address, as nats-server lists them.
+ */
+function listenUrls(h: string, port: number): string[] {
+  if (h !== "0.0.0.0" && h !== "" && h !== "::") return [`${h.includes(":") ? `[${h}]` : h}:${port}`];
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.internal) continue;
+      if (a.family === "IPv4") v4.push(`${a.address}:${port}`);
+      else if (!a.address.startsWith("fe80:")) v6.push(`[${a.address}]:${port}`);
+    }
+  }
+  const all = [...v4, ...v6];
+  return all.length > 0 ? all : [`127.0.0.1:${port}`];
 }
 
 /** A host a local client can dial for a listener bound to `h`. */

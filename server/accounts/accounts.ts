@@ -100,13 +100,13 @@ export class AccountRegistry {
     this.accounts.set(GLOBAL_ACCOUNT, this.global);
     for (const [name, cfg] of Object.entries(options)) {
       if (name === GLOBAL_ACCOUNT) continue;
-      this.accounts.set(name, new Account(name, new Router(), cfg));
+      this.accounts.set(name, new Account(name, new Router(name), cfg));
     }
     const sys = systemAccount || DEFAULT_SYSTEM_ACCOUNT;
     let system = this.accounts.get(sys);
     if (system === undefined) {
       if (systemAccount !== "" && systemAccount !== DEFAULT_SYSTEM_ACCOUNT) throw new Error("error resolving system account: account missing");
-      system = new Account(sys, new Router(), {});
+      system = new Account(sys, new Router(sys), {});
       this.accounts.set(sys, system);
     }
     this.system = system;

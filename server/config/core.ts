@@ -13,6 +13,7 @@ import { mapJetStream } from "./jetstream.js";
 import { mapAlerts, mapHttp } from "./monitoring.js";
 import { mapAuthorization, mapAccounts } from "./auth.js";
 import { mapWebSocket } from "./websocket.js";
+import { mapCluster } from "./cluster.js";
 
 export interface LoadedConfig {
   options: Partial<ServerOptions>;
@@ -30,7 +31,7 @@ const REFUSED = new Set([
 /** nats-server keys of features gnat does not have yet: ignored, with a warning. */
 const NOT_YET = new Set([
   "client_advertise", "trace_verbose", "logtime", "mappings", "maps", "disable_sublist_cache",
-  "no_sublist_cache", "http_base_path", "cluster", "gateway",
+  "no_sublist_cache", "http_base_path",
   "leaf", "leafnodes", "logfile_size_limit",
   "log_size_limit", "syslog", "remote_syslog", "prof_port", "max_traced_msg_len",
   "max_sub_tokens", "max_subscription_tokens", "mode", "urls", "url", "no_system_account", "no_system", "no_sys_acc", "no_header_support",
@@ -194,6 +195,13 @@ function mapConfig(p: Parsed): LoadedConfig {
       case "system":
         options.systemAccount = str(key, v);
         break;
+      case "cluster":
+        mapCluster(key, v, options, { fail, int, bool, str, duration, warnings });
+        // nats-server routes only with a port: a block without one (or 0) is no cluster.
+        if (options.cluster?.port === 0) options.cluster = null;
+        break;
+      case "gateway":
+        throw fail(key, "'gateway' is not supported by gnat: superclusters (gateways) are out of its scope; refusing to start rather than run without the gateway configured");
       case "websocket":
       case "ws":
         mapWebSocket(key, v, options, { fail, int, bool, str, duration, warnings }, where);

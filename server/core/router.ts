@@ -1,12 +1,33 @@
 // Subscriptions, queue groups, fan-out, request-reply and no-responders. Socket clients and
 // internal (callback) clients are both `Client`s: the router neither knows nor cares which.
+// A link to another server (a route or a leafnode connection) is a Client too, with a `link`:
+// its subscriptions stand for interest on the other side, and a message for any of them goes
+// across once, with the queue groups the other side is to deliver it to (see Link).
 import { NO_RESPONDERS } from "../../protocol/headers.js";
 import { hasWildcard, subjectMatches } from "../../protocol/subject.js";
 import { viewOf } from "../../protocol/bytes.js";
 import { Sublist, type MatchResult } from "./sublist.js";
 
+/**
+ * What the router needs of a connection to another server. Its subscriptions stand for the other
+ * side's interest (a queue subscription's `weight` is how many members the other side has).
+ */
+export interface Link {
+  readonly kind: "route" | "leaf";
+  /**
+   * Send one message across: once, whatever number of this link's subscriptions matched.
+   * `queues`: the queue groups whose chosen member is on the other side (empty: none). `shown`
+   * differs from `subject` for a JetStream delivery (see Router.publish). Returns false when the
+   * link could not take it (closed).
+   */
+  forward(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
+    buf: Buffer, start: number, end: number, shown: string): boolean;
+}
+
 export interface Client {
   readonly cid: number;
+  /** Set on a connection to another server (route, leafnode); absent on clients. */
+  readonly link?: Link;
   /** Deliver own publications to own subscriptions. */
   echo: boolean;
   /** Wants a 503 status message for requests nobody receives. */
@@ -39,6 +60,8 @@ export class Subscription {
   /** Auto-unsubscribe after this many deliveries; 0 means no limit. */
   max = 0;
   closed = false;
+  /** A link's queue subscription: how many members the other side has (RS+'s weight). */
+  weight = 1;
   private prefix: Buffer | null = null;
   private prefixDv: DataView | null = null;
 
@@ -61,6 +84,16 @@ export class Subscription {
 
 export class Router {
   readonly sublist = new Sublist<Subscription>();
+  /** Subscriptions of links (routes, leafnodes) in the sublist: while 0, routing never looks for them. */
+  private linkSubs = 0;
+  /**
+   * Told of every change in interest: a subscription that starts (+1) or ends (-1), a link's
+   * queue subscription by its weight (and its changes). Links' subscriptions included: the
+   * cluster tells other servers of local interest through it. null: nobody listens.
+   */
+  onInterest: ((sub: Subscription, delta: number) => void) | null = null;
+  /** The queue groups a message from a link is to be delivered to (RMSG's queue list), while it is routed. */
+  private queueFilter: readonly string[] | null = null;
   private nextInternalCid = -1;
   private lastSubject = "";
   private lastResult: MatchResult<Subscription> = { psubs: [], qsubs: [] };
@@ -89,8 +122,13 @@ export class Router {
   /** Literal subject → callbacks for "someone subscribed to it" (JetStream push consumers). */
   private readonly interestWatchers = new Map<string, Set<() => void>>();
 
+  /** @param account the account this router is the subject space of (routes name it). */
+  constructor(readonly account = "$G") {}
+
   subscribe(sub: Subscription): void {
     this.sublist.insert(sub);
+    if (sub.client.link !== undefined) this.linkSubs++;
+    this.onInterest?.(sub, members(sub));
     const watchers = this.interestWatchers;
     if (watchers.size === 0) return;
     if (!hasWildcard(sub.subject)) {
@@ -130,6 +168,33 @@ export class Router {
     if (sub.closed) return;
     sub.closed = true;
     this.sublist.remove(sub);
+    if (sub.client.link !== undefined) this.linkSubs--;
+    this.onInterest?.(sub, -members(sub));
+  }
+
+  /**
+   * A link's queue subscription changed weight (RS+ again with a new count). The sublist keeps
+   * the same object, so its cached results see the new weight.
+   */
+  reweigh(sub: Subscription, weight: number): void {
+    const was = sub.weight;
+    sub.weight = weight;
+    if (!sub.closed && weight !== was) this.onInterest?.(sub, weight - was);
+  }
+
+  /**
+   * Route a message that came over a link. `queues` (RMSG's list) names the queue groups this
+   * server is to deliver it to; null: none.
+   */
+  publishFromLink(from: Client, subject: string, reply: string, queues: readonly string[] | null, hdrLen: number,
+    buf: Buffer, start: number, end: number, shown: string = subject): boolean {
+    const outerQ = this.queueFilter;
+    this.queueFilter = queues;
+    try {
+      return this.publish(from, subject, reply, hdrLen, buf, start, end, shown);
+    } finally {
+      this.queueFilter = outerQ;
+    }
   }
 
   /**
@@ -168,23 +233,133 @@ export class Router {
     }
     let delivered = false;
     const psubs = r.psubs;
-    for (let i = 0; i < psubs.length; i++) {
-      if (this.deliverTo(from, psubs[i]!, shown, reply, hdrLen, buf, start, end)) delivered = true;
+    if (this.linkSubs === 0) {
+      for (let i = 0; i < psubs.length; i++) {
+        if (this.deliverTo(from, psubs[i]!, shown, reply, hdrLen, buf, start, end)) delivered = true;
+      }
+      const qsubs = r.qsubs;
+      for (let g = 0; g < qsubs.length; g++) {
+        const group = qsubs[g]!;
+        const n = group.length;
+        // Start at a random member; move on to the next when one cannot take it.
+        const first = n === 1 ? 0 : (Math.random() * n) | 0;
+        for (let k = 0; k < n; k++) {
+          if (this.deliverTo(from, group[(first + k) % n]!, shown, reply, hdrLen, buf, start, end)) {
+            delivered = true;
+            break;
+          }
+        }
+      }
+    } else {
+      delivered = this.routeWithLinks(from, r, subject, reply, hdrLen, buf, start, end, shown);
     }
-    const qsubs = r.qsubs;
+    if (!delivered && reply.length !== 0 && from.noResponders) this.noResponders(from, reply);
+    return delivered;
+  }
+
+  /**
+   * Routing while links hold subscriptions. As nats-server: a message goes to each link once
+   * (with the queue groups it is to serve there); a message from a route never goes to another
+   * route (the mesh is full); a queue group picks one member in the whole cluster, each link
+   * counting as many members as it has (its weight), except that a message from a route picks
+   * a local member (it was sent here for one).
+   */
+  private routeWithLinks(from: Client, r: MatchResult<Subscription>, subject: string, reply: string, hdrLen: number,
+    buf: Buffer, start: number, end: number, shown: string): boolean {
+    const fromLink = from.link;
+    let delivered = false;
+    let targets: Subscription[] | null = null;
+    let targetQueues: string[][] | null = null;
+    const addTarget = (sub: Subscription, queue: string): void => {
+      targets ??= [];
+      targetQueues ??= [];
+      const c = sub.client;
+      for (let t = 0; t < targets.length; t++) {
+        if (targets[t]!.client === c) {
+          if (queue !== "") targetQueues[t]!.push(queue);
+          return;
+        }
+      }
+      targets.push(sub);
+      targetQueues.push(queue === "" ? [] : [queue]);
+    };
+    const psubs = r.psubs;
+    for (let i = 0; i < psubs.length; i++) {
+      const sub = psubs[i]!;
+      const link = sub.client.link;
+      if (link !== undefined) {
+        if (mayForward(from, fromLink, sub.client, link)) addTarget(sub, "");
+        continue;
+      }
+      if (this.deliverTo(from, sub, shown, reply, hdrLen, buf, start, end)) delivered = true;
+    }
+    const qf = this.queueFilter;
+    // A message from a link serves only the queue groups it names.
+    const qsubs = fromLink !== undefined && qf === null ? [] : r.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
       const group = qsubs[g]!;
       const n = group.length;
-      // Start at a random member; move on to the next when one cannot take it.
-      const first = n === 1 ? 0 : (Math.random() * n) | 0;
+      if (n === 0) continue;
+      if (qf !== null && !qf.includes(group[0]!.queue)) continue;
+      if (fromLink !== undefined) {
+        // Sent here for a member of ours: a local one, else (none could take it) a leaf's.
+        let spare: Subscription | null = null;
+        const first = n === 1 ? 0 : (Math.random() * n) | 0;
+        let done = false;
+        for (let k = 0; k < n && !done; k++) {
+          const sub = group[(first + k) % n]!;
+          const link = sub.client.link;
+          if (link !== undefined) {
+            if (link.kind === "leaf" && spare === null && sub.client !== from) spare = sub;
+            continue;
+          }
+          if (this.deliverTo(from, sub, shown, reply, hdrLen, buf, start, end)) {
+            delivered = true;
+            done = true;
+          }
+        }
+        if (!done && spare !== null) addTarget(spare, spare.queue);
+        continue;
+      }
+      // From a client: one member of the whole cluster, links weighted by their member counts.
+      let total = 0;
       for (let k = 0; k < n; k++) {
-        if (this.deliverTo(from, group[(first + k) % n]!, shown, reply, hdrLen, buf, start, end)) {
+        const sub = group[k]!;
+        total += sub.client.link !== undefined ? sub.weight : 1;
+      }
+      let pick = Math.random() * total;
+      let first = 0;
+      for (; first < n - 1; first++) {
+        const sub = group[first]!;
+        pick -= sub.client.link !== undefined ? sub.weight : 1;
+        if (pick < 0) break;
+      }
+      for (let k = 0; k < n; k++) {
+        const sub = group[(first + k) % n]!;
+        const link = sub.client.link;
+        if (link !== undefined) {
+          if (!mayForward(from, fromLink, sub.client, link)) continue;
+          addTarget(sub, sub.queue);
+          break;
+        }
+        if (this.deliverTo(from, sub, shown, reply, hdrLen, buf, start, end)) {
           delivered = true;
           break;
         }
       }
     }
-    if (!delivered && reply.length !== 0 && from.noResponders) this.noResponders(from, reply);
+    if (targets !== null) {
+      const ts: Subscription[] = targets;
+      const tq: string[][] = targetQueues!;
+      for (let t = 0; t < ts.length; t++) {
+        const c = ts[t]!.client;
+        if (c.link!.forward(this.account, subject, reply, tq[t]!, hdrLen, buf, start, end, shown)) {
+          delivered = true;
+          this.countOut(end - start);
+          if (c.congested) from.stallOn(c);
+        }
+      }
+    }
     return delivered;
   }
 
@@ -238,6 +413,21 @@ export class Router {
   takeInternalCid(): number {
     return this.nextInternalCid--;
   }
+}
+
+/** How many queue members a subscription stands for: a link's, its weight; any other, one. */
+function members(sub: Subscription): number {
+  return sub.queue !== "" && sub.client.link !== undefined ? sub.weight : 1;
+}
+
+/**
+ * Whether a message from `from` may cross to `to`'s link. Never back where it came from; never
+ * from one route to another (every server has a route to every other).
+ */
+function mayForward(from: Client, fromLink: Link | undefined, to: Client, link: Link): boolean {
+  if (from === to) return false;
+  if (fromLink === undefined) return true;
+  return !(fromLink.kind === "route" && link.kind === "route");
 }
 
 const CRLF = Buffer.from("\r\n");

@@ -54,7 +54,7 @@ export class MonitorServer {
     this.routes.set("/connz", (q) => ok(connz(s, this.closedConnections, q)));
     this.routes.set("/subsz", (q) => ok(subsz(s, q)));
     this.routes.set("/subscriptionsz", (q) => ok(subsz(s, q)));
-    this.routes.set("/routez", () => ok(routez(s)));
+    this.routes.set("/routez", (q) => ok(routez(s, q)));
     this.routes.set("/leafz", () => ok(leafz(s)));
     this.routes.set("/gatewayz", () => ok(gatewayz(s)));
     this.routes.set("/accountz", (q) => ok(accountz(s, q)));

@@ -1,11 +1,37 @@
 // Endpoints of features gnat does not have (clustering, gateways, leaf nodes), in nats-server's
 // empty shapes so tools that poll them keep working; and /accountz and /healthz.
-import { goTime } from "./format.js";
+import { goTime, goUptime } from "./format.js";
+import { goDurationNs } from "../duration.js";
 import { BadRequest, type MonitoredServer, type Query } from "./source.js";
 import type { Account } from "../accounts/accounts.js";
 
-export function routez(s: MonitoredServer): Record<string, unknown> {
-  return { server_id: s.serverId, now: goTime(Date.now()), num_routes: 0, routes: [] };
+/** nats-server's Routez: each route with its counters (and, with subs=1, the other side's interest). */
+export function routez(s: MonitoredServer, q: Query): Record<string, unknown> {
+  const now = Date.now();
+  const stats = s.clusterStats?.() ?? null;
+  const subs = q.bool("subs");
+  const routes = (stats?.routes ?? []).map((r) => ({
+    rid: r.rid,
+    remote_id: r.remoteId,
+    remote_name: r.remoteName,
+    did_solicit: r.didSolicit,
+    is_configured: r.isConfigured,
+    ip: r.ip,
+    port: r.port,
+    start: goTime(r.startMs),
+    last_activity: goTime(r.lastActivityMs),
+    rtt: goDurationNs(r.rttMs * 1e6),
+    uptime: goUptime(now - r.startMs),
+    idle: goUptime(now - r.lastActivityMs),
+    pending_size: r.pendingBytes,
+    in_msgs: r.inMsgs,
+    out_msgs: r.outMsgs,
+    in_bytes: r.inBytes,
+    out_bytes: r.outBytes,
+    subscriptions: r.subscriptions.length,
+    ...(subs ? { subscriptions_list: r.subscriptions } : {}),
+  }));
+  return { server_id: s.serverId, now: goTime(now), num_routes: routes.length, routes };
 }
 
 export function leafz(s: MonitoredServer): Record<string, unknown> {

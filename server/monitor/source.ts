@@ -26,6 +26,43 @@ export interface MonitoredServer {
   readonly alerts: Alerts | null;
   /** The accounts, when configured. */
   readonly accounts?: AccountRegistry | null;
+  /** The cluster's routes, when `cluster` is configured (a read-only view). */
+  readonly clusterStats?: (() => ClusterStats | null) | undefined;
+  /** The cluster's client URLs (every server's), as clients' INFO carries them. */
+  readonly connectUrls?: (() => string[]) | undefined;
+}
+
+/** What monitoring reads of the cluster. */
+export interface ClusterStats {
+  name: string;
+  host: string;
+  port: number;
+  /** Seconds. */
+  authTimeout: number;
+  /** The configured route URLs (credentials removed). */
+  urls: string[];
+  routes: RouteStat[];
+}
+
+/** One route, as /routez shows it. */
+export interface RouteStat {
+  rid: number;
+  remoteId: string;
+  remoteName: string;
+  didSolicit: boolean;
+  isConfigured: boolean;
+  ip: string;
+  port: number;
+  startMs: number;
+  lastActivityMs: number;
+  rttMs: number;
+  pendingBytes: number;
+  inMsgs: number;
+  outMsgs: number;
+  inBytes: number;
+  outBytes: number;
+  /** The other side's interest here: subjects. */
+  subscriptions: string[];
 }
 
 /** A query parameter nats-server would reject: answered 400 with nats-server's text. */

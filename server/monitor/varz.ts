@@ -5,7 +5,7 @@ import { goTime, goUptime } from "./format.js";
 import { jetStreamConfig, jetStreamStats } from "./jsz.js";
 import { accountJetStreams, accountRouters } from "./accounts.js";
 import type { Router } from "../core/router.js";
-import type { MonitoredServer } from "./source.js";
+import type { ClusterStats, MonitoredServer } from "./source.js";
 import { authTimeoutMs } from "../auth/auth.js";
 import { DEFAULT_TLS_TIMEOUT_MS, tlsTimeoutMs, tlsVerify } from "../tls-options.js";
 
@@ -53,6 +53,8 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
   const r = s.accounts === undefined || s.accounts === null ? s.router : sumRouters(accountRouters(s).map((a) => a.router));
   const jss = accountJetStreams(s);
   const js = jss[0] ?? null;
+  const cs = s.clusterStats?.() ?? null;
+  const urls = s.connectUrls?.() ?? [];
   return {
     server_id: s.serverId,
     server_name: s.serverName,
@@ -76,7 +78,7 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     max_control_line: o.maxControlLine,
     max_payload: o.maxPayload,
     max_pending: o.maxPending,
-    cluster: {},
+    cluster: clusterVarz(cs),
     gateway: {},
     leaf: {},
     mqtt: {},
@@ -93,8 +95,9 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     cpu: cpu.sample(),
     connections: s.clients.size,
     total_connections: s.totalConnections,
-    routes: 0,
-    remotes: 0,
+    ...(urls.length > 0 ? { connect_urls: urls } : {}),
+    routes: cs?.routes.length ?? 0,
+    remotes: cs?.routes.length ?? 0,
     leafnodes: 0,
     in_msgs: r.inMsgs,
     out_msgs: r.outMsgs,
@@ -124,4 +127,17 @@ function sumRouters(list: Router[]): { inMsgs: number; outMsgs: number; inBytes:
     t.sublist.size += r.sublist.size;
   }
   return t;
+}
+
+/** nats-server's ClusterOptsVarz: {} when not clustered. */
+function clusterVarz(cs: ClusterStats | null): Record<string, unknown> {
+  if (cs === null) return {};
+  return {
+    name: cs.name,
+    addr: cs.host,
+    cluster_port: cs.port,
+    auth_timeout: cs.authTimeout,
+    ...(cs.urls.length > 0 ? { urls: cs.urls } : {}),
+    tls_timeout: 2,
+  };
 }

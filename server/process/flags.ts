@@ -1,5 +1,6 @@
 // nats-server's command-line flags, read the way Go's flag package reads them (-x, --x, -x=v,
 // -x v), so scripts written for nats-server work unchanged; then defaults < config < flags.
+import { clusterDefaults, type ClusterOptions } from "../cluster/options.js";
 import { basename } from "node:path";
 import { loadConfigFile } from "../config/index.js";
 import { CLI_HOST, resolveOptions, setHttpPort, type ServerOptions } from "../options.js";
@@ -30,6 +31,8 @@ interface TlsFlags {
 
 interface CliState {
   configFile: string;
+  /** The cluster flags, merged over the file's cluster block. */
+  cluster: ClusterFlags;
   /** --signal: send this command to a running gnat and exit. */
   signal: string;
   tls: TlsFlags;
@@ -74,12 +77,13 @@ const FLAGS: FlagDef[] = [
   { names: ["log_size_limit"], kind: "int", help: "", unsupported: "warn" },
   { names: ["max_traced_msg_len"], kind: "int", help: "", unsupported: "warn" },
   { names: ["profile"], kind: "int", help: "", unsupported: "warn" },
-  { names: ["routes"], kind: "string", help: "", unsupported: "warn" },
-  { names: ["cluster", "cluster_listen"], kind: "string", help: "", unsupported: "warn" },
-  { names: ["cluster_advertise"], kind: "string", help: "", unsupported: "warn" },
-  { names: ["no_advertise"], kind: "bool", help: "", unsupported: "warn" },
-  { names: ["connect_retries"], kind: "int", help: "", unsupported: "warn" },
-  { names: ["cluster_name"], kind: "string", help: "", unsupported: "warn" },
+  // Cluster: merged into the file's cluster block in buildOptions (clusterFlags).
+  { names: ["routes"], kind: "string", arg: "<rurl-1, rurl-2>", help: "Routes to solicit and connect", apply: (_o, v, s) => { s.cluster.routes = String(v); } },
+  { names: ["cluster", "cluster_listen"], kind: "string", arg: "<cluster-url>", help: "Cluster URL for solicited routes", apply: (_o, v, s) => { s.cluster.listen = String(v); } },
+  { names: ["cluster_name"], kind: "string", arg: "<string>", help: "Cluster Name, if not set one will be dynamically generated", apply: (_o, v, s) => { s.cluster.name = String(v); } },
+  { names: ["no_advertise"], kind: "bool", help: "Do not advertise known cluster information to clients", apply: (_o, v, s) => { s.cluster.noAdvertise = Boolean(v); } },
+  { names: ["cluster_advertise"], kind: "string", arg: "<string>", help: "Cluster URL to advertise to other servers", apply: (_o, v, s) => { s.cluster.advertise = String(v); } },
+  { names: ["connect_retries"], kind: "int", arg: "<number>", help: "For implicit routes, number of connect retries", apply: (_o, v, s) => { s.cluster.connectRetries = Number(v); } },
   { names: ["help_tls"], kind: "bool", help: "TLS help", apply: (_o, v, s) => { s.helpTls = Boolean(v); } },
 ];
 
@@ -106,7 +110,7 @@ export interface ParsedArgs {
 /** Parse argv (without node and script) as Go's flag package would. Throws UsageError. */
 export function parseArgs(argv: string[]): ParsedArgs {
   const flags: Partial<ServerOptions> = {};
-  const state: CliState = { configFile: "", signal: "", tls: { set: false, disabled: false }, testConfig: false, help: false, helpTls: false, version: false };
+  const state: CliState = { configFile: "", cluster: {}, signal: "", tls: { set: false, disabled: false }, testConfig: false, help: false, helpTls: false, version: false };
   const warnings: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -214,6 +218,8 @@ export function buildOptions(parsed: ParsedArgs, program: string): { options: Se
   if (fromFile.authorization && parsed.flags.authorization) {
     merged.authorization = { ...fromFile.authorization, ...parsed.flags.authorization };
   }
+  const cluster = clusterFlags(fromFile.cluster ?? null, parsed.state.cluster);
+  if (cluster !== undefined) merged.cluster = cluster;
   const t = parsed.state.tls;
   if (t.disabled) merged.tls = null;
   else if (t.set) {
@@ -235,3 +241,52 @@ export function buildOptions(parsed: ParsedArgs, program: string): { options: Se
   return { options, warnings };
 }
 
+
+interface ClusterFlags {
+  listen?: string;
+  routes?: string;
+  name?: string;
+  noAdvertise?: boolean;
+  advertise?: string;
+  connectRetries?: number;
+}
+
+/**
+ * The cluster flags over the file's cluster block, as nats-server merges them: --cluster sets
+ * the listen address (and, with user:pass@, the route credentials; "" turns clustering off),
+ * --routes replaces the file's routes. undefined: the flags change nothing.
+ */
+function clusterFlags(file: ClusterOptions | null, f: ClusterFlags): ClusterOptions | null | undefined {
+  if (Object.keys(f).length === 0) return undefined;
+  let c: ClusterOptions | null = file === null ? null : { ...file };
+  if (f.listen !== undefined) {
+    if (f.listen === "") {
+      c = null;
+    } else {
+      const random = f.listen.endsWith(":-1");
+      let u: URL;
+      try {
+        u = new URL(random ? `${f.listen.slice(0, -3)}:0` : f.listen);
+      } catch {
+        throw new Error(`parse ${JSON.stringify(f.listen)}: invalid URI for request`);
+      }
+      c = { ...(c ?? clusterDefaults()) };
+      c.host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
+      c.port = random ? -1 : Number.parseInt(u.port || "0", 10);
+      if (u.username !== "") {
+        if (u.password === "") throw new Error("expected cluster password to be set");
+        c.authorization = { ...c.authorization, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+      }
+    }
+  }
+  if (f.routes !== undefined) {
+    if (c === null) throw new Error("solicited routes require cluster capabilities, e.g. --cluster");
+    c.routes = f.routes.split(",").map((r) => r.trim()).filter((r) => r !== "");
+  }
+  if (c === null) return f.listen === "" ? null : undefined;
+  if (f.name !== undefined) c.name = f.name;
+  if (f.noAdvertise !== undefined) c.noAdvertise = f.noAdvertise;
+  if (f.advertise !== undefined) c.advertise = f.advertise;
+  if (f.connectRetries !== undefined) c.connectRetries = f.connectRetries;
+  return c;
+}

@@ -103,8 +103,8 @@ describe("flags", () => {
   });
 
   test("warns about other nats-server flags it does not support yet", () => {
-    expect(parseArgs(["--routes", "nats://x:6222"]).warnings).toEqual([
-      "flag -routes is not supported by gnat yet and is ignored",
+    expect(parseArgs(["--client_advertise", "x:4222"]).warnings).toEqual([
+      "flag -client_advertise is not supported by gnat yet and is ignored",
     ]);
   });
 

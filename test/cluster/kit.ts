@@ -1,0 +1,180 @@
+// Cluster nodes for tests, on loopback: gnat in-process or as a child process, nats-server as a
+// child process, all in one cluster ("c1") and meshed by gossip from the first node's route
+// URL. Waits are on what the nodes report (/routez, the in-process cluster), never on time.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
+import { freePort, NATS_SERVER, waitForPort } from "../differential/harness.js";
+import { CLI, ensureBuilt } from "../server/process-kit.js";
+
+export type Kind = "gnat" | "nats" | "gnat-process";
+
+export interface Node {
+  kind: Kind;
+  name: string;
+  /** Client URL. */
+  url: string;
+  port: number;
+  clusterPort: number;
+  /** The in-process server (kind "gnat"). */
+  server: Server | null;
+  /** How many routes the node has registered now. */
+  routeCount(): Promise<number>;
+  /** kill -9 (a process) or close (in-process). */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+  /** Everything a process logged. */
+  log(): string;
+}
+
+export interface NodeOptions {
+  name: string;
+  kind: Kind;
+  /** Route URLs to dial (nats-route://127.0.0.1:port). */
+  routes?: string[];
+  /** Use these ports (a restart on the same ports). */
+  port?: number;
+  clusterPort?: number;
+  /** Extra nats-server config text (both kinds read it). */
+  config?: string;
+  /** Extra options for an in-process gnat. */
+  gnat?: ServerOptionsInput;
+  clusterName?: string;
+}
+
+export async function startNode(o: NodeOptions): Promise<Node> {
+  const port = o.port ?? await freePort();
+  const clusterPort = o.clusterPort ?? await freePort();
+  const routes = o.routes ?? [];
+  const name = o.clusterName ?? "c1";
+  if (o.kind === "gnat") {
+    const server = await startServer({
+      host: "127.0.0.1", port, noLog: true, serverName: o.name,
+      cluster: { name, host: "127.0.0.1", port: clusterPort, routes, noAdvertise: false, connectRetries: 5, advertise: "" },
+      ...o.gnat,
+    });
+    let stopped = false;
+    const stop = async (): Promise<void> => {
+      if (stopped) return;
+      stopped = true;
+      await server.close();
+    };
+    return {
+      kind: o.kind, name: o.name, url: `nats://127.0.0.1:${port}`, port, clusterPort, server,
+      routeCount: async () => server.cluster?.remotes.size ?? 0,
+      kill: stop, stop, log: () => "",
+    };
+  }
+  const monitorPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "gnat-cluster-"));
+  const conf = join(dir, "node.conf");
+  writeFileSync(conf, [
+    `listen: 127.0.0.1:${port}`,
+    `http: 127.0.0.1:${monitorPort}`,
+    `server_name: ${o.name}`,
+    `cluster {`,
+    `  name: ${name}`,
+    `  listen: 127.0.0.1:${clusterPort}`,
+    `  connect_retries: 5`,
+    ...(routes.length > 0 ? [`  routes: [${routes.map((r) => JSON.stringify(r)).join(", ")}]`] : []),
+    `}`,
+    o.config ?? "",
+  ].join("\n"));
+  let child: ChildProcess;
+  if (o.kind === "nats") {
+    child = spawn(NATS_SERVER!, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+  } else {
+    ensureBuilt();
+    child = spawn(process.execPath, [CLI, "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+  }
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  await waitForPort(port, child, () => out);
+  const kill = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  };
+  return {
+    kind: o.kind, name: o.name, url: `nats://127.0.0.1:${port}`, port, clusterPort, server: null,
+    routeCount: async () => {
+      try {
+        const r = (await (await fetch(`http://127.0.0.1:${monitorPort}/routez`)).json()) as { num_routes: number };
+        return r.num_routes;
+      } catch {
+        return -1;
+      }
+    },
+    kill,
+    stop: async () => {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    log: () => out,
+  };
+}
+
+/** Poll `f` until it is true (10 s at most); throws `what` on time-out. */
+export async function until(f: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await f()) return;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Until every node has a route to every other. */
+export async function meshed(nodes: Node[]): Promise<void> {
+  await until(async () => {
+    for (const n of nodes) if ((await n.routeCount()) !== nodes.length - 1) return false;
+    return true;
+  }, `a full mesh of ${nodes.map((n) => `${n.kind}:${n.name}`).join(", ")}`, 15_000);
+}
+
+/** Start nodes of the given kinds: the first is the seed, the rest dial it and learn the others. */
+export async function startCluster(kinds: Kind[], prefix = "n"): Promise<Node[]> {
+  const nodes: Node[] = [];
+  const seed = await startNode({ name: `${prefix}0`, kind: kinds[0]! });
+  nodes.push(seed);
+  for (let i = 1; i < kinds.length; i++) {
+    nodes.push(await startNode({ name: `${prefix}${i}`, kind: kinds[i]!, routes: [`nats-route://127.0.0.1:${seed.clusterPort}`] }));
+  }
+  await meshed(nodes);
+  return nodes;
+}
+
+let probes = 0;
+
+/**
+ * Until `pub`'s server knows every subscription `sub` made so far: `sub` answers a probe subject
+ * subscribed last, and interest travels in order, so once the probe is answered across the
+ * cluster the earlier subscriptions have arrived too.
+ */
+export async function interestArrived(sub: NatsConnection, pub: NatsConnection): Promise<void> {
+  const subject = `probe.${process.pid}.${++probes}`;
+  const s = sub.subscribe(subject, { callback: (_e, m) => m.respond() });
+  await sub.flush();
+  try {
+    await until(async () => {
+      try {
+        await pub.request(subject, undefined, { timeout: 200 });
+        return true;
+      } catch {
+        return false;
+      }
+    }, `interest from one node to another (${subject})`);
+  } finally {
+    s.unsubscribe();
+  }
+}
+
+export function connectTo(n: Node, opts: Parameters<typeof connect>[0] = {}): Promise<NatsConnection> {
+  return connect({ servers: n.url, ...opts });
+}
