@@ -215,7 +215,9 @@ export class Cluster implements RouteHost {
     }
     this.authed.add(r);
     if (typeof c.cluster === "string" && c.cluster !== "" && c.cluster !== this.name && !this.adoptName(c.cluster, false)) {
-      this.log.error({ rid: r.cid }, `Rejecting connection, cluster name "${c.cluster}" does not match "${this.name}"`);
+      const text = `Rejecting connection, cluster name "${c.cluster}" does not match "${this.name}"`;
+      this.log.error({ rid: r.cid }, text);
+      r.queue(`-ERR '${text}'\r\n`);
       r.close("Cluster Name Conflict", true);
     }
   }
@@ -249,10 +251,20 @@ export class Cluster implements RouteHost {
     }
     r.info = info;
     r.headers = info.headers === true;
-    if (this.remotes.has(info.server_id)) {
-      this.log.debug({ rid: r.cid, remote: info.server_id }, "Detected duplicate remote route");
-      r.close("Duplicate Route", false);
-      return;
+    const existing = this.remotes.get(info.server_id);
+    if (existing !== undefined) {
+      // Two servers that dial each other at once end up with two routes. Both sides keep the
+      // one dialled by the server with the smaller id, so they agree without a word (a
+      // nats-server keeps the older one: when it and we disagree, both close and dial again).
+      const mine = this.host.serverId < info.server_id;
+      if (r.solicited !== mine || existing.solicited === mine) {
+        this.log.debug({ rid: r.cid, remote: info.server_id }, "Detected duplicate remote route");
+        r.close("Duplicate Route", false);
+        return;
+      }
+      this.log.debug({ rid: existing.cid, remote: info.server_id }, "Detected duplicate remote route");
+      this.remotes.delete(info.server_id);
+      existing.close("Duplicate Route", false);
     }
     r.registered = true;
     this.remotes.set(info.server_id, r);

@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
 import { freePort, NATS_SERVER, waitForPort } from "../differential/harness.js";
+import { pino } from "pino";
+import { configToOptions, parseConfig } from "../../server/config/index.js";
 import { CLI, ensureBuilt } from "../server/process-kit.js";
 
 export type Kind = "gnat" | "nats" | "gnat-process";
@@ -38,8 +40,10 @@ export interface NodeOptions {
   /** Use these ports (a restart on the same ports). */
   port?: number;
   clusterPort?: number;
-  /** Extra nats-server config text (both kinds read it). */
+  /** Extra config text (every kind reads it). */
   config?: string;
+  /** Extra lines inside the cluster block. */
+  clusterConfig?: string;
   /** Extra options for an in-process gnat. */
   gnat?: ServerOptionsInput;
   clusterName?: string;
@@ -50,10 +54,25 @@ export async function startNode(o: NodeOptions): Promise<Node> {
   const clusterPort = o.clusterPort ?? await freePort();
   const routes = o.routes ?? [];
   const name = o.clusterName ?? "c1";
+  // One config for every kind: nats-server and a gnat process read it from a file, an
+  // in-process gnat through gnat's own config reader.
+  const clusterBlock = [
+    `cluster {`,
+    `  name: ${name}`,
+    `  listen: 127.0.0.1:${clusterPort}`,
+    `  connect_retries: 5`,
+    ...(routes.length > 0 ? [`  routes: [${routes.map((r) => JSON.stringify(r)).join(", ")}]`] : []),
+    o.clusterConfig ?? "",
+    `}`,
+    o.config ?? "",
+  ].join("\n");
   if (o.kind === "gnat") {
+    // Its log lines, kept for tests that look for what it said.
+    const lines: string[] = [];
+    const logger = pino({ level: "debug", base: null }, { write: (l: string) => void lines.push(l) });
     const server = await startServer({
-      host: "127.0.0.1", port, noLog: true, serverName: o.name,
-      cluster: { name, host: "127.0.0.1", port: clusterPort, routes, noAdvertise: false, connectRetries: 5, advertise: "" },
+      ...configToOptions(parseConfig(clusterBlock)).options,
+      host: "127.0.0.1", port, logger, serverName: o.name,
       ...o.gnat,
     });
     let stopped = false;
@@ -65,7 +84,8 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     return {
       kind: o.kind, name: o.name, url: `nats://127.0.0.1:${port}`, port, clusterPort, server,
       routeCount: async () => server.cluster?.remotes.size ?? 0,
-      kill: stop, stop, log: () => "",
+      kill: stop, stop,
+      log: () => lines.map((l) => (JSON.parse(l) as { msg: string }).msg).join("\n"),
     };
   }
   const monitorPort = await freePort();
@@ -75,13 +95,7 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     `listen: 127.0.0.1:${port}`,
     `http: 127.0.0.1:${monitorPort}`,
     `server_name: ${o.name}`,
-    `cluster {`,
-    `  name: ${name}`,
-    `  listen: 127.0.0.1:${clusterPort}`,
-    `  connect_retries: 5`,
-    ...(routes.length > 0 ? [`  routes: [${routes.map((r) => JSON.stringify(r)).join(", ")}]`] : []),
-    `}`,
-    o.config ?? "",
+    clusterBlock,
   ].join("\n"));
   let child: ChildProcess;
   if (o.kind === "nats") {
@@ -177,4 +191,17 @@ export async function interestArrived(sub: NatsConnection, pub: NatsConnection):
 
 export function connectTo(n: Node, opts: Parameters<typeof connect>[0] = {}): Promise<NatsConnection> {
   return connect({ servers: n.url, ...opts });
+}
+
+/**
+ * Start nodes that each list every node's route URL, their own included (the usual way a
+ * cluster's config is written): routes to self are dropped, routes dialled both ways at once
+ * settle on one per pair.
+ */
+export async function startFullyConfigured(kinds: Kind[], prefix = "f"): Promise<Node[]> {
+  const ports = await Promise.all(kinds.map(async () => ({ port: await freePort(), clusterPort: await freePort() })));
+  const routes = ports.map((p) => `nats-route://127.0.0.1:${p.clusterPort}`);
+  const nodes = await Promise.all(kinds.map((kind, i) => startNode({ name: `${prefix}${i}`, kind, routes, ...ports[i]! })));
+  await meshed(nodes);
+  return nodes;
 }
