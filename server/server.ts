@@ -118,6 +118,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
    */
   configLoader: (() => ServerOptionsInput) | null = null;
   private lameDuckRun: Promise<void> | null = null;
+  private ldmInfoBuilt = false;
   private listenersStopped = false;
   private listenerClosed: Promise<void> | null = null;
   private jetstreamStopped: Promise<void> | null = null;
@@ -323,10 +324,12 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     const out: Record<string, unknown> = { cluster: c.name };
     if (c.options.noAdvertise) return out;
     const peers = c.peerClientUrls();
-    const urls = [...this.ownClientUrls()];
+    // In lame duck mode clients are sent elsewhere: only the other servers' URLs.
+    const ldm = this.lameDuckRun !== null;
+    const urls = ldm ? [] : [...this.ownClientUrls()];
     for (const u of peers.nats) if (!urls.includes(u)) urls.push(u);
     if (urls.length > 0) out.connect_urls = urls;
-    const ws = [...this.ownWebSocketUrls()];
+    const ws = ldm ? [] : [...this.ownWebSocketUrls()];
     for (const u of peers.ws) if (!ws.includes(u)) ws.push(u);
     if (ws.length > 0) out.ws_connect_urls = ws;
     return out;
@@ -667,6 +670,11 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   }
 
   ldmInfo(c: ClientConnection): Buffer {
+    // Once: the INFO of a lame duck lists the other servers only (see clusterInfo).
+    if (!this.ldmInfoBuilt) {
+      this.ldmInfoBuilt = true;
+      this.buildInfoPrefixes();
+    }
     return this.infoLine(c, `,"ldm":true`);
   }
 

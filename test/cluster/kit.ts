@@ -27,6 +27,8 @@ export interface Node {
   routeCount(): Promise<number>;
   /** kill -9 (a process) or close (in-process). */
   kill(): Promise<void>;
+  /** Send a process a signal (SIGUSR2: nats-server's lame duck mode). */
+  signal(sig: NodeJS.Signals): void;
   stop(): Promise<void>;
   /** Everything a process logged. */
   log(): string;
@@ -85,6 +87,10 @@ export async function startNode(o: NodeOptions): Promise<Node> {
       kind: o.kind, name: o.name, url: `nats://127.0.0.1:${port}`, port, clusterPort, server,
       routeCount: async () => server.cluster?.remotes.size ?? 0,
       kill: stop, stop,
+      signal: (sig) => {
+        if (sig === "SIGUSR2") void server.lameDuck();
+        else throw new Error(`in-process gnat takes no ${sig}`);
+      },
       log: () => lines.map((l) => (JSON.parse(l) as { msg: string }).msg).join("\n"),
     };
   }
@@ -126,6 +132,7 @@ export async function startNode(o: NodeOptions): Promise<Node> {
       }
     },
     kill,
+    signal: (sig) => void child.kill(sig),
     stop: async () => {
       await kill();
       rmSync(dir, { recursive: true, force: true });
