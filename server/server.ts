@@ -583,6 +583,20 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     return () => reg.setUsers(after);
   }
 
+  /** See ReloadHost.prepareClusterReload. */
+  prepareClusterReload(next: ServerOptions, prev: ServerOptions): () => string[] {
+    const c = this.cluster;
+    if (c === null || next.cluster === null || prev.cluster === null) {
+      const port = (o: ServerOptions): number => (o.cluster === null ? 0 : o === prev ? c?.port ?? o.cluster.port : o.cluster.port);
+      throw new ReloadError(`config reload not supported for cluster port: old=${port(prev)}, new=${port(next)}`);
+    }
+    try {
+      return c.prepareReload(next.cluster);
+    } catch (e) {
+      throw new ReloadError((e as Error).message);
+    }
+  }
+
   setAuthorization(auth: ServerOptions["authorization"]): void {
     // Users of every account authenticate through one authenticator, as in nats-server.
     const o = this.options;

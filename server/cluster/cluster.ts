@@ -76,9 +76,12 @@ export class Cluster implements RouteHost {
   private lameDuck = false;
   /** Accepted routes whose CONNECT passed authorization. */
   private readonly authed = new WeakSet<Route>();
+  /** The options in force (a reload replaces them). */
+  options: ClusterOptions;
   readonly log: Logger;
 
-  constructor(private readonly host: ClusterHost, readonly options: ClusterOptions) {
+  constructor(private readonly host: ClusterHost, options: ClusterOptions) {
+    this.options = options;
     this.log = host.log;
     this.dynamicName = options.name === "";
     this.name = options.name === "" ? host.serverId.slice(0, 22) : options.name;
@@ -447,6 +450,57 @@ export class Cluster implements RouteHost {
   enterLameDuck(): void {
     this.lameDuck = true;
     this.announce();
+  }
+
+  /**
+   * Check a reloaded cluster block; throws (nats-server's words) what a running cluster cannot
+   * take, else returns what applies it, which returns the log lines.
+   */
+  prepareReload(next: ClusterOptions): () => string[] {
+    const cur = this.options;
+    if (next.host !== cur.host) throw new Error(`config reload not supported for cluster host: old=${cur.host}, new=${next.host}`);
+    if (next.port !== cur.port && next.port !== this.boundPort) throw new Error(`config reload not supported for cluster port: old=${this.boundPort}, new=${next.port}`);
+    return () => {
+      const notes: string[] = [];
+      const was = new Set(cur.routes.map((u) => parseRouteUrl(u).hostPort));
+      const now = new Map(next.routes.map((u) => [parseRouteUrl(u).hostPort, parseRouteUrl(u)] as const));
+      const advertiseChanged = next.noAdvertise !== cur.noAdvertise || next.advertise !== cur.advertise;
+      const otherChanged = JSON.stringify({ ...next, routes: [] }) !== JSON.stringify({ ...cur, routes: [] });
+      this.options = { ...next, port: this.boundPort };
+      if (next.name !== "" && next.name !== this.name) {
+        this.name = next.name;
+        this.log.info(`Cluster name updated to ${next.name}`);
+      }
+      if (otherChanged) notes.push("Reloaded: cluster");
+      let routesChanged = false;
+      for (const hp of was) {
+        if (now.has(hp)) continue;
+        routesChanged = true;
+        const d = this.dialers.get(hp);
+        if (d === undefined) continue;
+        this.dialers.delete(hp);
+        if (d.timer !== null) clearTimeout(d.timer);
+        d.socket?.destroy();
+        d.self = true;
+        if (d.route !== null) {
+          this.log.info({ rid: d.route.cid }, `Removing route ${d.url.display}`);
+          d.route.close("Route Removed", true);
+        }
+      }
+      for (const [hp, url] of now) {
+        if (was.has(hp)) continue;
+        routesChanged = true;
+        const d = this.dialers.get(hp);
+        if (d !== undefined) d.explicit = true;
+        else this.dial(url, true);
+      }
+      if (routesChanged) notes.push("Reloaded: cluster routes");
+      if (advertiseChanged) {
+        this.announce();
+        this.host.connectUrlsChanged();
+      }
+      return notes;
+    };
   }
 
   /** What monitoring shows (/routez, /varz's cluster): copies, not the live routes. */

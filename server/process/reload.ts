@@ -46,10 +46,16 @@ export interface ReloadHost {
    * accounts change is refused.
    */
   prepareAccountsReload?: ((next: ServerOptions, prev: ServerOptions) => () => void) | undefined;
+  /**
+   * A cluster change: throws a ReloadError when it is more than a running cluster can take
+   * (turning clustering on or off, its host or port); else returns what applies it (routes
+   * added and removed, authorization, name, advertising).
+   */
+  prepareClusterReload?: ((next: ServerOptions, prev: ServerOptions) => () => string[]) | undefined;
 }
 
 type Key = keyof ServerOptions;
-type Group = "logging" | "auth" | "limits" | "connections" | "files" | "alerts" | "tls" | "accounts";
+type Group = "logging" | "auth" | "limits" | "connections" | "files" | "alerts" | "tls" | "accounts" | "cluster";
 
 interface Refused {
   reload: false;
@@ -117,6 +123,8 @@ export const RELOAD_RULES: Readonly<Record<string, Rule>> = {
   // Hooks: options the TLS and accounts work adds. Refused unless the server has the hook.
   tls: { reload: true, group: "tls", notes: () => ["Reloaded: tls"] },
   accounts: { reload: true, group: "accounts", notes: () => ["Reloaded: accounts"] },
+  // Its lines come from applying it (which parts changed).
+  cluster: { reload: true, group: "cluster", notes: () => [] },
 };
 
 /** nats-server's lines for an authorization change, one per part that changed. */
@@ -159,6 +167,9 @@ export function resolveReloaded(input: ServerOptionsInput, cur: ServerOptions): 
   if (next.websocket !== null && next.websocket.port === 0 && cur.websocket !== null) {
     next.websocket = { ...next.websocket, port: cur.websocket.port };
   }
+  if (next.cluster !== null && next.cluster.port === 0 && cur.cluster !== null) {
+    next.cluster = { ...next.cluster, port: cur.cluster.port };
+  }
   return next;
 }
 
@@ -199,6 +210,11 @@ export function applyReload(host: ReloadHost, next: ServerOptions, changed: Key[
   }
   // First, while nothing has changed: what cannot be applied refuses the whole reload.
   const applyAccounts = groups.has("accounts") ? host.prepareAccountsReload?.(next, prev) : undefined;
+  let applyCluster: (() => string[]) | undefined;
+  if (groups.has("cluster")) {
+    if (host.prepareClusterReload === undefined) throw new ReloadError("config reload not supported for cluster: turning clustering on needs a restart");
+    applyCluster = host.prepareClusterReload(next, prev);
+  }
   if (groups.has("tls")) {
     if (next.tls === null || prev.tls === null) throw new ReloadError("config reload not supported for TLS: turning TLS on or off needs a restart");
     try {
@@ -214,6 +230,7 @@ export function applyReload(host: ReloadHost, next: ServerOptions, changed: Key[
     const rule = RELOAD_RULES[k];
     if (rule?.reload === true) notes.push(...rule.notes(next, prev));
   }
+  if (applyCluster !== undefined) notes.push(...applyCluster());
   for (const n of notes) host.log.info(n);
   applyAccounts?.();
   // Users of accounts authenticate with the rest: a change to them is an authorization change.
