@@ -1,6 +1,6 @@
 // The threshold alerts' options (config key `alerts`, ServerOptions.alerts): names, rules, defaults
 // and their validation. Below the options so they need not import the monitor that runs them.
-export const ALERT_NAMES = ["consumer_pending", "slow_consumers", "store_usage", "publish_latency_p99"] as const;
+export const ALERT_NAMES = ["consumer_pending", "slow_consumers", "store_usage", "publish_latency_p99", "link_down"] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
 /** The subject an alert's events are published on. */
@@ -10,7 +10,8 @@ export interface AlertRule {
   /**
    * The alert's condition is `value >= threshold`. Units: consumer_pending messages,
    * slow_consumers cut-offs within `window`, store_usage a share of the limit (0..1],
-   * publish_latency_p99 milliseconds.
+   * publish_latency_p99 milliseconds, link_down configured links (routes, leafnode remotes) not
+   * connected.
    */
   threshold: number;
   /** How long (ms) the condition must hold before the alert fires; 0 fires at the first tick. */

@@ -11,7 +11,7 @@ import type { BufferPool } from "../core/outbound.js";
 import type { Router, Subscription } from "../core/router.js";
 import { Route, type RouteConnect, type RouteHost, type RouteInfo } from "./route.js";
 import { parseRouteUrl, type ClusterOptions, type RouteUrl } from "./options.js";
-import type { ClusterStats, RouteStat } from "../monitor/source.js";
+import type { ClusterStats, DownLink, RouteStat } from "../monitor/source.js";
 
 /** What the cluster needs of the server. */
 export interface ClusterHost {
@@ -56,6 +56,8 @@ interface Dialer {
   route: Route | null;
   /** The URL turned out to be this server: never dialled again. */
   self: boolean;
+  /** The server it reached last (its INFO's id); "" before any. */
+  remoteId: string;
 }
 
 export class Cluster implements RouteHost {
@@ -151,7 +153,7 @@ export class Cluster implements RouteHost {
   private dial(url: RouteUrl, explicit: boolean): void {
     const key = url.hostPort;
     if (this.closing || this.dialers.has(key)) return;
-    const d: Dialer = { url, explicit, timer: null, socket: null, attempts: 0, route: null, self: false };
+    const d: Dialer = { url, explicit, timer: null, socket: null, attempts: 0, route: null, self: false, remoteId: "" };
     this.dialers.set(key, d);
     this.connect(d);
   }
@@ -254,6 +256,10 @@ export class Cluster implements RouteHost {
     }
     r.info = info;
     r.headers = info.headers === true;
+    if (r.solicited) {
+      const d = this.dialers.get(r.url);
+      if (d !== undefined) d.remoteId = info.server_id;
+    }
     const existing = this.remotes.get(info.server_id);
     if (existing !== undefined) {
       // Two servers that dial each other at once end up with two routes. Both sides keep the
@@ -543,7 +549,19 @@ export class Cluster implements RouteHost {
         }
       }),
       routes,
+      down: this.downRoutes(),
     };
+  }
+
+  /** Configured routes with no route up to the server they lead to. */
+  private downRoutes(): DownLink[] {
+    const out: DownLink[] = [];
+    for (const d of this.dialers.values()) {
+      if (!d.explicit || d.self) continue;
+      if (d.remoteId !== "" && this.remotes.has(d.remoteId)) continue;
+      out.push({ kind: "route", url: d.url.hostPort });
+    }
+    return out;
   }
 
   close(): Promise<void> {

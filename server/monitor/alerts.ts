@@ -6,6 +6,7 @@
 import type { Logger } from "pino";
 import type { JetStream } from "../jetstream/jetstream.js";
 import type { InternalClient } from "../core/internal-client.js";
+import type { DownLink } from "./source.js";
 import { ALERT_NAMES, alertSubject, type AlertName, type AlertRule, type AlertsOptions } from "../alerts-options.js";
 
 /** The JSON published on $GNAT.ALERT.<name>. */
@@ -27,6 +28,8 @@ export interface AlertedServer {
   readonly serverId: string;
   readonly slowConsumers: number;
   readonly jetstream: JetStream | null;
+  /** Configured links (routes, leafnode remotes) that are down now. */
+  readonly downLinks?: (() => DownLink[]) | undefined;
 }
 
 interface Reading {
@@ -140,6 +143,7 @@ export class Alerts {
       case "slow_consumers": return this.slowConsumersIn(rule.window, now);
       case "store_usage": return this.storeUsage();
       case "publish_latency_p99": return this.latencyP99(rule.window, now);
+      case "link_down": return this.linksDown();
     }
   }
 
@@ -193,6 +197,11 @@ export class Alerts {
     xs.sort((a, b) => a - b);
     const p99 = xs[Math.max(0, Math.ceil(xs.length * 0.99) - 1)]!;
     return { value: p99, detail: `p99 of ${xs.length} stores in the last ${window / 1000}s (ms)` };
+  }
+
+  private linksDown(): Reading {
+    const down = this.s.downLinks?.() ?? [];
+    return { value: down.length, detail: down.map((d) => `${d.kind} ${d.url}`).join(", ") };
   }
 
   private emit(name: AlertName, state: AlertEvent["state"], r: Reading, rule: AlertRule, since: number): void {

@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Stream } from "../jetstream/stream.js";
 import type { Router } from "../core/router.js";
 import { accountRouters } from "./accounts.js";
-import type { MonitoredServer } from "./source.js";
+import type { MonitoredServer, RouteStat } from "./source.js";
 
 /** Names and help of every gnat metric (README's list is checked against this in a test). */
 export const METRICS = {
@@ -28,6 +28,14 @@ export const METRICS = {
   consumerRedelivered: ["gnat_jetstream_consumer_num_redelivered", "Messages delivered more than once and not yet acked."],
   apiRequests: ["gnat_jetstream_api_requests_total", "JetStream API requests handled."],
   apiErrors: ["gnat_jetstream_api_errors_total", "JetStream API requests answered with an error."],
+  links: ["gnat_links", "Links to other servers up now, by kind (route, leaf)."],
+  linkMessagesIn: ["gnat_link_messages_in_total", "Messages received over one link (a route or leafnode connection)."],
+  linkMessagesOut: ["gnat_link_messages_out_total", "Messages sent over one link."],
+  linkBytesIn: ["gnat_link_bytes_in_total", "Payload bytes received over one link."],
+  linkBytesOut: ["gnat_link_bytes_out_total", "Payload bytes sent over one link."],
+  linkRtt: ["gnat_link_rtt_seconds", "Round-trip time of one link's last PING/PONG."],
+  linkPending: ["gnat_link_pending_bytes", "Bytes queued for one link and not yet written."],
+  linksDown: ["gnat_links_down", "Configured links (routes, leafnode remotes) that are not connected now."],
   alertActive: ["gnat_alert_active", "1 while a gnat threshold alert (config `alerts`) is firing, else 0; one series per configured alert."],
   ackLatency: ["gnat_jetstream_consumer_ack_latency_seconds", "Time from a consumer's delivery of a message to its ack (explicit ack policy), per consumer."],
   storeLatency: ["gnat_jetstream_store_latency_seconds", "Time from a publish reaching a stream to the message being durable (written, or fsynced with sync_interval: always)."],
@@ -113,6 +121,39 @@ export class Metrics {
     perConsumer(METRICS.consumerRedelivered, "num_redelivered");
     counter(METRICS.apiRequests, () => s.jetstream?.apiTotal ?? 0);
     counter(METRICS.apiErrors, () => s.jetstream?.apiErrors ?? 0);
+
+    // Links to other servers: one series per link, labelled by kind and the other server.
+    const links = (): { kind: string; remote: string; remote_id: string; st: RouteStat }[] =>
+      (s.clusterStats?.()?.routes ?? []).map((st) => ({ kind: "route", remote: st.remoteName, remote_id: st.remoteId, st }));
+    const linkLabels = ["kind", "remote", "remote_id"] as const;
+    const perLink = (m: readonly [string, string], read: (st: RouteStat) => number, type: "counter" | "gauge"): void => {
+      const opts = { name: m[0], help: m[1], registers, labelNames: linkLabels };
+      if (type === "gauge") {
+        new Gauge({ ...opts, collect() {
+          this.reset();
+          for (const l of links()) this.set({ kind: l.kind, remote: l.remote, remote_id: l.remote_id }, read(l.st));
+        } });
+      } else {
+        new Counter({ ...opts, collect() {
+          this.reset();
+          for (const l of links()) this.inc({ kind: l.kind, remote: l.remote, remote_id: l.remote_id }, read(l.st));
+        } });
+      }
+    };
+    new Gauge({
+      name: METRICS.links[0], help: METRICS.links[1], registers, labelNames: ["kind"] as const,
+      collect() {
+        this.reset();
+        if (s.clusterStats?.() != null) this.set({ kind: "route" }, links().filter((l) => l.kind === "route").length);
+      },
+    });
+    perLink(METRICS.linkMessagesIn, (st) => st.inMsgs, "counter");
+    perLink(METRICS.linkMessagesOut, (st) => st.outMsgs, "counter");
+    perLink(METRICS.linkBytesIn, (st) => st.inBytes, "counter");
+    perLink(METRICS.linkBytesOut, (st) => st.outBytes, "counter");
+    perLink(METRICS.linkRtt, (st) => st.rttMs / 1000, "gauge");
+    perLink(METRICS.linkPending, (st) => st.pendingBytes, "gauge");
+    gauge(METRICS.linksDown, () => s.clusterStats?.()?.down.length ?? 0);
 
     const [an, ah] = METRICS.alertActive;
     new Gauge({

@@ -41,7 +41,16 @@ export interface ClusterStats {
   authTimeout: number;
   /** The configured route URLs (credentials removed). */
   urls: string[];
+  /** Configured routes that are not connected now. */
+  down: DownLink[];
   routes: RouteStat[];
+}
+
+/** A link to another server that should be up and is not (the link_down alert). */
+export interface DownLink {
+  kind: "route" | "leaf";
+  /** Where it dials (host:port). */
+  url: string;
 }
 
 /** One route, as /routez shows it. */

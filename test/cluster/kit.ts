@@ -44,6 +44,8 @@ export interface NodeOptions {
   clusterPort?: number;
   /** Extra config text (every kind reads it). */
   config?: string;
+  /** A nats-server's monitoring port (else a free one). */
+  monitorPort?: number;
   /** Extra lines inside the cluster block. */
   clusterConfig?: string;
   /** Extra options for an in-process gnat. */
@@ -94,7 +96,7 @@ export async function startNode(o: NodeOptions): Promise<Node> {
       log: () => lines.map((l) => (JSON.parse(l) as { msg: string }).msg).join("\n"),
     };
   }
-  const monitorPort = await freePort();
+  const monitorPort = o.monitorPort ?? await freePort();
   const dir = mkdtempSync(join(tmpdir(), "gnat-cluster-"));
   const conf = join(dir, "node.conf");
   writeFileSync(conf, [
