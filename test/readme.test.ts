@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type Server } from "../server/index.js";
 import { makeTestCerts } from "./helpers/certs.js";
 import { ensureBuilt } from "./server/process-kit.js";
+import { freePort } from "./differential/harness.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const CLI = join(ROOT, "dist/server/process/cli.js");
@@ -53,12 +54,16 @@ const SKIP: Record<string, string> = {
   "scrape_configs:": "Prometheus's own config: nothing of gnat's in it but the port",
 };
 
-type Kind = "config" | "ts" | "shell" | "telnet" | "prometheus-rules" | "layout" | "skip";
+type Kind = "config" | "ts" | "shell" | "cluster" | "telnet" | "prometheus-rules" | "layout" | "skip";
+
+/** The Scaling out section's samples: three nodes, then a client on each end. */
+const CLUSTER_FIRSTS = ["npx gnat -a 127.0.0.1 -p 4222 -n a --cluster", "npx gnat sub -s nats://127.0.0.1:4224"];
 
 function kindOf(b: Block): Kind {
   const first = b.text.split("\n")[0]!;
   if (first in SKIP) return "skip";
   if (b.lang === "ts") return "ts";
+  if (b.lang === "sh" && CLUSTER_FIRSTS.some((f) => first.startsWith(f))) return "cluster";
   if (b.lang === "sh") return "shell";
   if (b.lang === "yaml" && b.text.startsWith("groups:")) return "prometheus-rules";
   if (first.startsWith("$ telnet")) return "telnet";
@@ -231,6 +236,41 @@ describe("shell samples of the gnat client", () => {
     }
   });
 });
+
+test("the cluster sample: three gnats mesh by gossip and a message crosses from a to c", async () => {
+  const [nodes, clients] = CLUSTER_FIRSTS.map((f) => all.find((b) => b.text.startsWith(f))!);
+  expect(nodes).toBeDefined();
+  expect(clients).toBeDefined();
+  // The sample's fixed ports become free ones, the same way in every command.
+  const ports = new Map<string, string>();
+  for (const p of ["4222", "4223", "4224", "6222", "6223", "6224"]) ports.set(p, String(await freePort()));
+  // Through sh, as typed (its quoting included), with `exec` so a kill reaches gnat itself.
+  const local = (cmd: string): string[] => ["-c", `exec ${cmd.replace(/\s*&$/, "").replace(/\b(4222|4223|4224|6222|6223|6224)\b/g, (m) => ports.get(m)!)
+    .replace("npx gnat ", `"${process.execPath}" "${CLI}" `)}`];
+  const procs = nodes!.text.split("\n").filter((l) => l.startsWith("npx gnat ")).map((l) => spawn("sh", local(l), { stdio: "ignore" }));
+  try {
+    const [subCmd, pubCmd] = clients!.text.split("\n").filter((l) => l.startsWith("npx gnat "));
+    // Until the mesh carries it: the subscriber on c (started again while c is not up yet) gets
+    // what is published on a, published again until it does.
+    let out = "";
+    let sub: ReturnType<typeof spawn> | null = null;
+    const deadline = Date.now() + 20_000;
+    while (!out.includes("across the cluster")) {
+      if (Date.now() > deadline) throw new Error(`the message never reached c: ${out}`);
+      if (sub === null || sub.exitCode !== null) {
+        sub = spawn("sh", local(subCmd!), { stdio: ["ignore", "pipe", "ignore"] });
+        sub.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+        procs.push(sub);
+      }
+      await run("sh", local(pubCmd!)).catch(() => {});
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(out).toMatch(/demo\.hello/);
+  } finally {
+    for (const p of procs) p.kill("SIGKILL");
+    await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once("exit", r)))));
+  }
+}, 30_000);
 
 test("the telnet session is what gnat sends", async () => {
   const b = all.find((x) => kindOf(x) === "telnet")!;
