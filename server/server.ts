@@ -534,6 +534,10 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     const hosts = h === "0.0.0.0" || h === "" || h === "::" ? ["127.0.0.1"] : [h.includes(":") ? `[${h}]` : h];
     const out: Ports = { nats: hosts.map((x) => `nats://${x}:${this.boundPort}`) };
     if (this.monitor !== null) out.monitoring = [this.monitor.url];
+    if (this.cluster !== null) {
+      const c = this.cluster.options.host;
+      out.cluster = [`nats://${c === "0.0.0.0" || c === "" || c === "::" ? "127.0.0.1" : c.includes(":") ? `[${c}]` : c}:${this.cluster.port}`];
+    }
     if (this.wsListener !== null) out.websocket = [this.websocketUrl];
     return out;
   }

@@ -7,6 +7,7 @@ import { basename, join } from "node:path";
 export interface Ports {
   nats: string[];
   monitoring?: string[];
+  cluster?: string[];
   websocket?: string[];
 }
 

@@ -1,4 +1,5 @@
 // The gnat command as users and test harnesses run it: real processes, real sockets.
+import { connect as netConnect } from "node:net";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -189,6 +190,26 @@ describe("the gnat command", () => {
     const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] };
     const port = Number(new URL(ports.nats[0]!).port);
     expect(await roundTrip(port)).toContain("MSG hello 1 2\r\nhi\r\n");
+  });
+
+  test("with --cluster, the ports file names the cluster port too (nats.js's test harness reads it)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
+    const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "--cluster", "nats://127.0.0.1:-1", "--ports_file_dir", dir]);
+    const file = await waitFor(() => readdirSync(dir).find((f) => f === `gnat_${c.pid}.ports`));
+    const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[]; cluster: string[] };
+    expect(Object.keys(ports)).toEqual(["nats", "cluster"]);
+    const port = Number(new URL(ports.cluster[0]!).port);
+    expect(port).toBeGreaterThan(0);
+    // A route speaks first, as nats-server's does: its INFO.
+    const info = await new Promise<string>((resolve, reject) => {
+      const s = netConnect(port, "127.0.0.1");
+      s.once("data", (d: Buffer) => {
+        s.destroy();
+        resolve(d.toString("latin1"));
+      });
+      s.once("error", reject);
+    });
+    expect(info).toMatch(/^INFO \{"server_id":"N[A-Z0-9]+",.*"cluster":"[A-Za-z0-9]+"/);
   });
 
   test("--auth TOKEN makes clients without the token fail and clients with it work", async () => {
