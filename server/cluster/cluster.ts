@@ -4,7 +4,10 @@
 // (a new route's INFO is passed on to the others, who dial it), tells every route of this
 // server's interest per account (RS+/RS-, queue groups with their member counts) and keeps the
 // client URLs of the whole cluster for the clients' INFO (connect_urls).
-import { connect as netConnect, type Socket } from "node:net";
+import { connect as netConnect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect, TLSSocket, type SecureContext } from "node:tls";
+import { linkSecureContext } from "../transport/tls.js";
+import { tlsTimeoutMs } from "../tls-options.js";
 import type { Logger } from "pino";
 import { listenTcp, type TcpListener } from "../transport/tcp.js";
 import type { BufferPool } from "../core/outbound.js";
@@ -82,9 +85,17 @@ export class Cluster implements RouteHost {
   options: ClusterOptions;
   readonly log: Logger;
 
+  /** The routes' TLS (both ends), when the cluster block has tls. */
+  private tls: { context: SecureContext; verify: boolean; insecure: boolean; timeout: number } | null = null;
+
   constructor(private readonly host: ClusterHost, options: ClusterOptions) {
     this.options = options;
     this.log = host.log;
+    const t = options.tls;
+    // Loaded now: a bad certificate fails the start, as nats-server does.
+    if (t !== undefined) {
+      this.tls = { context: linkSecureContext(t).context, verify: t.verify === true, insecure: t.insecure === true, timeout: tlsTimeoutMs(t) };
+    }
     this.dynamicName = options.name === "";
     this.name = options.name === "" ? host.serverId.slice(0, 22) : options.name;
   }
@@ -104,7 +115,8 @@ export class Cluster implements RouteHost {
 
   async listen(): Promise<void> {
     const o = this.options;
-    this.listener = await listenTcp(o.host, o.port, (s) => this.accept(s), this.log);
+    // With TLS the handshake reads the socket itself (no shared read buffer).
+    this.listener = await listenTcp(o.host, o.port, (s) => this.accept(s), this.log, this.tls === null ? {} : { plainReads: false });
     this.boundPort = this.listener.port;
     for (const r of this.host.routers()) this.follow(r);
     this.log.info(`Cluster name is ${this.name}`);
@@ -127,7 +139,33 @@ export class Cluster implements RouteHost {
 
   // ---- accepting and dialling ---------------------------------------------------------------
 
-  private accept(socket: Socket): void {
+  private accept(raw: Socket): void {
+    if (this.closing) {
+      raw.destroy();
+      return;
+    }
+    const tls = this.tls;
+    if (tls === null) return this.accepted(raw);
+    // A route's TLS handshake comes first, before INFO.
+    const ts = new TLSSocket(raw, { isServer: true, secureContext: tls.context, requestCert: tls.verify, rejectUnauthorized: tls.verify });
+    const timer = setTimeout(() => {
+      this.log.error({ remote: `${raw.remoteAddress}:${raw.remotePort}` }, "TLS route handshake timeout");
+      ts.destroy();
+    }, tls.timeout);
+    timer.unref();
+    ts.once("secure", () => {
+      clearTimeout(timer);
+      this.accepted(ts);
+    });
+    ts.once("error", (err) => {
+      clearTimeout(timer);
+      this.log.error({ remote: `${raw.remoteAddress}:${raw.remotePort}`, err: err.message }, `TLS route handshake error: ${err.message}`);
+      ts.destroy();
+    });
+    raw.resume();
+  }
+
+  private accepted(socket: Socket): void {
     if (this.closing) {
       socket.destroy();
       return;
@@ -161,21 +199,34 @@ export class Cluster implements RouteHost {
   private connect(d: Dialer): void {
     if (this.closing || d.self) return;
     d.attempts++;
-    const socket = netConnect({ host: d.url.host, port: d.url.port, noDelay: true });
+    const tls = this.tls;
+    const socket: Socket = tls === null
+      ? netConnect({ host: d.url.host, port: d.url.port, noDelay: true })
+      // The handshake first; the other side's certificate is checked against the URL's host
+      // (and the block's ca_file) unless `insecure`.
+      : tlsConnect({
+        host: d.url.host, port: d.url.port, secureContext: tls.context, rejectUnauthorized: !tls.insecure,
+        ...(isIP(d.url.host) === 0 ? { servername: d.url.host } : {}),
+      });
     d.socket = socket;
     const onError = (err: Error): void => {
       d.socket = null;
       this.log.debug({ url: d.url.display, err: err.message }, "Error trying to connect to route");
+      if (tls !== null && !/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT/.test(err.message)) {
+        this.log.error({ url: d.url.display, err: err.message }, `TLS route handshake error: ${err.message}`);
+      }
+      socket.destroy();
       this.retry(d);
     };
     socket.once("error", onError);
-    socket.once("connect", () => {
+    socket.once(tls === null ? "connect" : "secureConnect", () => {
       socket.off("error", onError);
       d.socket = null;
       if (this.closing) {
         socket.destroy();
         return;
       }
+      if (tls !== null) socket.setNoDelay(true);
       const r = new Route(this.host.nextCid(), socket, this, true, d.url.hostPort, this.host.maxPending);
       d.route = r;
       d.attempts = 0;
@@ -184,7 +235,7 @@ export class Cluster implements RouteHost {
       const connect: Record<string, unknown> = {
         echo: true, verbose: false, pedantic: false,
         ...(d.url.user !== "" ? { user: d.url.user, pass: d.url.pass } : {}),
-        tls_required: false, headers: true, name: this.host.serverId, cluster: this.name,
+        tls_required: this.tls !== null, headers: true, name: this.host.serverId, cluster: this.name,
         ...(this.dynamicName ? { cluster_dynamic: true } : {}),
       };
       r.queue(`CONNECT ${JSON.stringify(connect)}\r\n`);
@@ -416,6 +467,7 @@ export class Cluster implements RouteHost {
       port: this.boundPort,
       headers: true,
       ...(o.authorization?.user !== undefined ? { auth_required: true } : {}),
+      ...(this.tls !== null ? { tls_required: true, tls_verify: true } : {}),
       max_payload: this.host.maxPayload,
       ...(this.host.jetstream ? { jetstream: true } : {}),
       ...(withNonce ? { nonce: nonce() } : {}),

@@ -1,3 +1,5 @@
+import type { TlsOptions } from "../tls-options.js";
+
 // The `cluster {}` options (nats-server's ClusterOpts, the parts gnat has) and route URLs.
 
 export interface ClusterOptions {
@@ -17,6 +19,12 @@ export interface ClusterOptions {
   connectRetries: number;
   /** host:port other servers are to dial for this one (advertised as the route INFO's ip). */
   advertise: string;
+  /**
+   * TLS on every route, both ways (the handshake comes first, as nats-server's routes do): the
+   * certificate is shown when accepting and when dialling; `verify` asks the other side for its
+   * certificate; `insecure` dials without checking the other side's.
+   */
+  tls?: TlsOptions & { insecure?: boolean };
 }
 
 export const DEFAULT_CLUSTER_PORT = 6222;

@@ -3,7 +3,8 @@
 // that does not start.
 import type { ServerOptions } from "../options.js";
 import { clusterDefaults, type ClusterOptions } from "../cluster/options.js";
-import type { ConfigValue } from "./parse.js";
+import { parseDuration, type ConfigValue } from "./parse.js";
+import { mapTls } from "./tls.js";
 import { isMap, parseListen, REFUSE_REASON, type Readers } from "./readers.js";
 
 export function mapCluster(key: string, v: ConfigValue, options: Partial<ServerOptions>, r: Readers): void {
@@ -75,7 +76,12 @@ export function mapCluster(key: string, v: ConfigValue, options: Partial<ServerO
           throw r.fail(key, `'${key}.${mk}' is not supported by gnat: routes are not compressed; set compression: off or leave it out`);
         }
         break;
-      case "tls":
+      case "tls": {
+        const insecure = isMap(mv) ? Object.entries(mv).find(([tk]) => tk.toLowerCase() === "insecure")?.[1] : undefined;
+        c.tls = mapTls(mk, mv, { fail: r.fail, parseDuration });
+        if (insecure === true) c.tls.insecure = true;
+        break;
+      }
       case "permissions":
         throw r.fail(key, `'${key}.${mk}' ${REFUSE_REASON}`);
       default:

@@ -6,7 +6,7 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Socket } from "node:net";
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
+import { createSecureContext, createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import { tlsOptionsError, tlsTimeoutMs, tlsVerify, type TlsOptions } from "../tls-options.js";
 
@@ -83,6 +83,20 @@ function makeTlsServer(t: TlsOptions): TlsServer {
       rejectUnauthorized: verify,
       handshakeTimeout: tlsTimeoutMs(t),
     });
+  } catch (e) {
+    throw new Error(pairError(e as Error));
+  }
+}
+
+/**
+ * The certificate, key and CA of a TLS block as a secure context, for a connection that is both
+ * ends at once (a route: it accepts with the certificate and dials with it too). Throws
+ * nats-server's texts.
+ */
+export function linkSecureContext(t: TlsOptions): { context: SecureContext; hasCa: boolean } {
+  const m = loadMaterial(t);
+  try {
+    return { context: createSecureContext({ ...m, minVersion: "TLSv1.2" }), hasCa: m.ca !== undefined };
   } catch (e) {
     throw new Error(pairError(e as Error));
   }

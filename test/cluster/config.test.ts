@@ -41,7 +41,8 @@ describe("cluster {} block", () => {
   });
 
   test.each([
-    ["cluster { port: 1, tls { cert_file: x } }", /cluster\.tls' is not supported by gnat yet: refusing to start/],
+    ["cluster { port: 1, permissions { import: a } }", /cluster\.permissions' is not supported by gnat yet: refusing to start/],
+    ["cluster { port: 1, tls { cert_file: /nonexistent/x.pem, key_file: /nonexistent/x.key } }", /open \/nonexistent\/x\.pem: no such file or directory/],
     ["cluster { port: 1, pool_size: 3 }", /pool_size' is not supported by gnat: it speaks one route per server/],
     ["cluster { port: 1, compression: s2_auto }", /compression' is not supported by gnat: routes are not compressed/],
     ["cluster { port: 1, accounts: [A] }", /cluster\.accounts' is not supported by gnat yet/],

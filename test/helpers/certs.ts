@@ -89,3 +89,8 @@ export function readPlainInfo(raw: import("node:net").Socket): Promise<string> {
     raw.on("data", onData);
   });
 }
+
+/** A certificate for both ends of a route (serverAuth and clientAuth), for localhost and 127.0.0.1. */
+export function makeRouteCert(certs: TestCerts, name = "route", ca = "ca"): CertPair {
+  return makeLeaf(certs.dir, ca, name, "/O=gnat/CN=localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth,clientAuth\n");
+}
