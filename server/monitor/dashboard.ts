@@ -27,6 +27,11 @@ export function dashboardJson(s: MonitoredServer, history: DashboardHistory | nu
       consumers: [...st.consumers.values()].map((c) => ({ name: c.name, num_pending: c.numPending(), num_ack_pending: c.numAckPending, num_redelivered: c.numRedelivered })),
     };
   });
+  const cs = s.clusterStats?.() ?? null;
+  const links = (cs?.routes ?? []).map((l) => ({
+    kind: "route", remote: l.remoteName || l.remoteId, ip: `${l.ip}:${l.port}`, rtt_ms: l.rttMs,
+    in_msgs: l.inMsgs, out_msgs: l.outMsgs, in_bytes: l.inBytes, out_bytes: l.outBytes, pending_bytes: l.pendingBytes,
+  }));
   const a = s.alerts;
   return {
     now: Date.now(),
@@ -39,6 +44,8 @@ export function dashboardJson(s: MonitoredServer, history: DashboardHistory | nu
     top_connections: top,
     jetstream: js !== null,
     streams,
+    links,
+    links_down: cs?.down ?? [],
     alerts: a === null ? [] : a.names.map((name) => ({ name, active: a.isActive(name), threshold: a.options.rules[name]?.threshold ?? 0, value: a.lastReading(name)?.value ?? 0, detail: a.lastReading(name)?.detail ?? "" })),
     recent_alerts: a === null ? [] : a.recent.slice(-20).reverse(),
     history: history === null ? null : history.toJSON(since),

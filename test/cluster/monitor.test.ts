@@ -102,3 +102,20 @@ describe.skipIf(skip)(`links in /metrics and the link_down alert${skip ? ` (${SK
     }
   });
 });
+
+describe.skipIf(skip)(`links on the dashboard${skip ? ` (${SKIP_REASON})` : ""}`, () => {
+  it("/dashboard.json lists each route with its peer and counters, and configured routes that are down", async () => {
+    const n = await startNode({ name: "peer", kind: "nats" });
+    const mon = await freePort();
+    const g = await startNode({ name: "g", kind: "gnat", routes: [`nats-route://127.0.0.1:${n.clusterPort}`, "nats-route://127.0.0.1:1"], gnat: { httpPort: mon, httpHost: "127.0.0.1" } });
+    try {
+      await until(async () => (await g.routeCount()) === 1, "the route to the peer");
+      const d = (await (await fetch(`http://127.0.0.1:${mon}/dashboard.json`)).json()) as { links: { kind: string; remote: string }[]; links_down: { url: string }[] };
+      expect(d.links).toMatchObject([{ kind: "route", remote: "peer" }]);
+      expect(d.links_down).toEqual([{ kind: "route", url: "127.0.0.1:1" }]);
+    } finally {
+      await g.stop();
+      await n.stop();
+    }
+  });
+});

@@ -243,7 +243,7 @@ describe("monitoring endpoints", () => {
 
   test("README lists every metric the server exposes", () => {
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-    for (const [name] of Object.values(METRICS)) expect(readme, name).toMatch(new RegExp(`\\| \`${name}(\\{[a-z,]+\\})?\` \\|`));
+    for (const [name] of Object.values(METRICS)) expect(readme, name).toMatch(new RegExp(`\\| \`${name}(\\{[a-z_,]+\\})?\` \\|`));
   });
 
   test("unknown paths are 404 and the root page links the endpoints", async () => {

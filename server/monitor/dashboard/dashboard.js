@@ -91,6 +91,11 @@
     rows("alerts", d.alerts, (a) => [td(a.name), td(a.active ? "firing" : "ok", a.active ? "firing" : "ok"), td(+a.value.toFixed(4), "num"), td(a.threshold, "num"), td(a.detail)]);
     rows("recent-alerts", d.recent_alerts, (e) => [td(new Date(e.since).toLocaleTimeString()), td(e.name), td(e.state, e.state), td(+e.value.toFixed(4), "num")]);
     rows("connections-table", d.top_connections, (c) => [td(c.cid), td(c.name), td(c.ip), num(c.in_msgs), num(c.out_msgs), num(c.in_bytes), num(c.out_bytes), num(c.pending_bytes)]);
+    // Links up, then configured ones that are down (shown as such).
+    const linkRows = [...(d.links || []), ...(d.links_down || []).map((l) => ({ kind: l.kind, remote: "down", ip: l.url, down: true }))];
+    rows("links", linkRows, (l) => l.down
+      ? [td(l.kind), td("down", "firing"), td(l.ip), td(""), td(""), td(""), td(""), td(""), td("")]
+      : [td(l.kind), td(l.remote), td(l.ip), td(+l.rtt_ms.toFixed(3), "num"), num(l.in_msgs), num(l.out_msgs), num(l.in_bytes), num(l.out_bytes), num(l.pending_bytes)]);
     const streamRows = [];
     for (const s of d.streams) {
       streamRows.push({ stream: s.name, consumer: "", messages: s.messages, bytes: s.bytes });
