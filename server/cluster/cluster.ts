@@ -437,7 +437,10 @@ export class Cluster implements RouteHost {
 
   /** A subscription here started or ended: tell the routes when the account's interest changed. */
   private localInterest(router: Router, sub: Subscription, delta: number): void {
-    if (sub.client.link?.kind === "route" || delta === 0) return;
+    // Not a route's (the mesh is full), nor a hub's heard on a leafnode connection where this
+    // server is the spoke (nats-server keeps those from its routes).
+    const link = sub.client.link;
+    if (link?.kind === "route" || link?.spoke === true || delta === 0) return;
     const rm = this.interest.get(router);
     if (rm === undefined) return;
     const key = sub.queue === "" ? sub.subject : `${sub.subject} ${sub.queue}`;

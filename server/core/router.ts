@@ -15,6 +15,17 @@ import { Sublist, type MatchResult } from "./sublist.js";
 export interface Link {
   readonly kind: "route" | "leaf";
   /**
+   * A leafnode connection on which this server is the spoke (it solicited the connection to a
+   * hub): what comes from it does not go on to routes, nor what comes from routes to it
+   * (nats-server's isSpokeLeafNode). Absent or false on routes and on a hub's leafnode connections.
+   */
+  readonly spoke?: boolean;
+  /**
+   * The cluster the server on the other side of a leafnode connection is part of ("" or absent:
+   * none): a message is not passed from one leafnode connection to another of the same cluster.
+   */
+  readonly remoteCluster?: string;
+  /**
    * Send one message across: once, whatever number of this link's subscriptions matched.
    * `queues`: the queue groups whose chosen member is on the other side (empty: none). `shown`
    * differs from `subject` for a JetStream delivery (see Router.publish). Returns false when the
@@ -92,6 +103,8 @@ export class Router {
    * cluster tells other servers of local interest through it. null: nobody listens.
    */
   onInterest: ((sub: Subscription, delta: number) => void) | null = null;
+  /** Told of the same changes as onInterest, after it (the leafnodes listen here). */
+  private interestListeners: ((sub: Subscription, delta: number) => void)[] = [];
   /** The queue groups a message from a link is to be delivered to (RMSG's queue list), while it is routed. */
   private queueFilter: readonly string[] | null = null;
   private nextInternalCid = -1;
@@ -125,10 +138,24 @@ export class Router {
   /** @param account the account this router is the subject space of (routes name it). */
   constructor(readonly account = "$G") {}
 
+  /** Also tell `fn` of every change in interest (see onInterest). Returns a stop function. */
+  addInterestListener(fn: (sub: Subscription, delta: number) => void): () => void {
+    this.interestListeners = [...this.interestListeners, fn];
+    return () => {
+      this.interestListeners = this.interestListeners.filter((f) => f !== fn);
+    };
+  }
+
+  private interestChanged(sub: Subscription, delta: number): void {
+    this.onInterest?.(sub, delta);
+    const ls = this.interestListeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!(sub, delta);
+  }
+
   subscribe(sub: Subscription): void {
     this.sublist.insert(sub);
     if (sub.client.link !== undefined) this.linkSubs++;
-    this.onInterest?.(sub, members(sub));
+    this.interestChanged(sub, members(sub));
     const watchers = this.interestWatchers;
     if (watchers.size === 0) return;
     if (!hasWildcard(sub.subject)) {
@@ -169,7 +196,7 @@ export class Router {
     sub.closed = true;
     this.sublist.remove(sub);
     if (sub.client.link !== undefined) this.linkSubs--;
-    this.onInterest?.(sub, -members(sub));
+    this.interestChanged(sub, -members(sub));
   }
 
   /**
@@ -179,7 +206,7 @@ export class Router {
   reweigh(sub: Subscription, weight: number): void {
     const was = sub.weight;
     sub.weight = weight;
-    if (!sub.closed && weight !== was) this.onInterest?.(sub, weight - was);
+    if (!sub.closed && weight !== was) this.interestChanged(sub, weight - was);
   }
 
   /**
@@ -260,9 +287,11 @@ export class Router {
   /**
    * Routing while links hold subscriptions. As nats-server: a message goes to each link once
    * (with the queue groups it is to serve there); a message from a route never goes to another
-   * route (the mesh is full); a queue group picks one member in the whole cluster, each link
+   * route (the mesh is full); a queue group picks one member in the whole cluster, each route
    * counting as many members as it has (its weight), except that a message from a route picks
-   * a local member (it was sent here for one).
+   * a local member (it was sent here for one). A leafnode's queue members are a fallback: a
+   * group sends a message across a leafnode connection only when no member here or across a
+   * route could take it (nats-server 2.9). See mayForward for which link a message may cross to.
    */
   private routeWithLinks(from: Client, r: MatchResult<Subscription>, subject: string, reply: string, hdrLen: number,
     buf: Buffer, start: number, end: number, shown: string): boolean {
@@ -288,7 +317,7 @@ export class Router {
       const sub = psubs[i]!;
       const link = sub.client.link;
       if (link !== undefined) {
-        if (mayForward(from, fromLink, sub.client, link)) addTarget(sub, "");
+        if (mayForward(from, fromLink, sub.client, link, subject)) addTarget(sub, "");
         continue;
       }
       if (this.deliverTo(from, sub, shown, reply, hdrLen, buf, start, end)) delivered = true;
@@ -301,7 +330,7 @@ export class Router {
       const n = group.length;
       if (n === 0) continue;
       if (qf !== null && !qf.includes(group[0]!.queue)) continue;
-      if (fromLink !== undefined) {
+      if (fromLink !== undefined && fromLink.kind === "route") {
         // Sent here for a member of ours: a local one, else (none could take it) a leaf's.
         let spare: Subscription | null = null;
         const first = n === 1 ? 0 : (Math.random() * n) | 0;
@@ -321,32 +350,39 @@ export class Router {
         if (!done && spare !== null) addTarget(spare, spare.queue);
         continue;
       }
-      // From a client: one member of the whole cluster, links weighted by their member counts.
+      // From a client (or a leafnode, for the groups it names): one member of the whole
+      // cluster, routes weighted by their member counts; a leafnode's members only when no
+      // other could take it.
       let total = 0;
-      for (let k = 0; k < n; k++) {
-        const sub = group[k]!;
-        total += sub.client.link !== undefined ? sub.weight : 1;
-      }
+      for (let k = 0; k < n; k++) total += pickWeight(group[k]!);
       let pick = Math.random() * total;
       let first = 0;
       for (; first < n - 1; first++) {
-        const sub = group[first]!;
-        pick -= sub.client.link !== undefined ? sub.weight : 1;
+        pick -= pickWeight(group[first]!);
         if (pick < 0) break;
       }
+      let spare: Subscription | null = null;
+      let done = false;
       for (let k = 0; k < n; k++) {
         const sub = group[(first + k) % n]!;
         const link = sub.client.link;
         if (link !== undefined) {
-          if (!mayForward(from, fromLink, sub.client, link)) continue;
+          if (sub.client === from) continue;
+          if (link.kind === "leaf") {
+            if (spare === null && mayForward(from, fromLink, sub.client, link, subject)) spare = sub;
+            continue;
+          }
           addTarget(sub, sub.queue);
+          done = true;
           break;
         }
         if (this.deliverTo(from, sub, shown, reply, hdrLen, buf, start, end)) {
           delivered = true;
+          done = true;
           break;
         }
       }
+      if (!done && spare !== null) addTarget(spare, spare.queue);
     }
     if (targets !== null) {
       const ts: Subscription[] = targets;
@@ -420,14 +456,27 @@ function members(sub: Subscription): number {
   return sub.queue !== "" && sub.client.link !== undefined ? sub.weight : 1;
 }
 
+/** A queue member's share when a group picks one: a route's member count; a leafnode's none (a fallback). */
+function pickWeight(sub: Subscription): number {
+  const link = sub.client.link;
+  if (link === undefined) return 1;
+  return link.kind === "leaf" ? 0 : sub.weight;
+}
+
 /**
- * Whether a message from `from` may cross to `to`'s link. Never back where it came from; never
- * from one route to another (every server has a route to every other).
+ * Whether a message from `from` may cross to `to`'s link (nats-server's processMsgResults). Never
+ * back where it came from; never from one route to another (every server has a route to every
+ * other). To a route: not what came from a hub (on a connection where this server is the spoke).
+ * To a leafnode: from a route, only where this server is the hub (a hub of ours hears it from its
+ * own server), except service import replies; from another leafnode, not within one cluster.
  */
-function mayForward(from: Client, fromLink: Link | undefined, to: Client, link: Link): boolean {
+function mayForward(from: Client, fromLink: Link | undefined, to: Client, link: Link, subject: string): boolean {
   if (from === to) return false;
   if (fromLink === undefined) return true;
-  return !(fromLink.kind === "route" && link.kind === "route");
+  if (link.kind === "route") return fromLink.kind !== "route" && fromLink.spoke !== true;
+  if (fromLink.kind === "route") return link.spoke !== true || subject.startsWith("_R_.");
+  const rc = fromLink.remoteCluster ?? "";
+  return rc === "" || rc !== (link.remoteCluster ?? "");
 }
 
 const CRLF = Buffer.from("\r\n");
