@@ -6,6 +6,7 @@ import { authConfigError, type AuthorizationOptions } from "./auth/auth.js";
 import { goDuration } from "./duration.js";
 import { tlsOptionsError, type TlsOptions } from "./tls-options.js";
 import { clusterConfigError, clusterDefaults, type ClusterOptions } from "./cluster/options.js";
+import { leafConfigError, leafDefaults, type LeafNodeOptions } from "./cluster/leaf-options.js";
 import { accountsConfigError, mergedAuthorization, type AccountsOptions } from "./accounts/options.js";
 
 export interface ServerOptions {
@@ -90,6 +91,8 @@ export interface ServerOptions {
   systemAccount: string;
   /** Routes to the other servers of a cluster; null: this server is alone. */
   cluster: ClusterOptions | null;
+  /** Leafnode connections: a listener for leafs (hub) and remotes (leaf); null: none. */
+  leafnodes: LeafNodeOptions | null;
 }
 
 /** nats-server's `websocket {}` settings, camel-cased. */
@@ -158,6 +161,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   noAuthUser: "",
   systemAccount: "",
   cluster: null,
+  leafnodes: null,
 };
 
 /** Payloads above this work but are discouraged (nats-server warns the same). */
@@ -182,6 +186,10 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
     o.cluster = { ...clusterDefaults(), ...o.cluster };
     if (o.cluster.port === -1) o.cluster.port = 0;
   }
+  if (o.leafnodes !== null) {
+    // Port -1 stays: 0 means no leafnode listener (remotes only), as in nats-server.
+    o.leafnodes = { ...leafDefaults(), ...o.leafnodes };
+  }
   validateOptions(o);
   return o;
 }
@@ -205,6 +213,10 @@ export function validateOptions(o: ServerOptions): void {
   resolveAlerts(o.alerts);
   if (o.cluster !== null) {
     const err = clusterConfigError(o.cluster);
+    if (err !== null) throw new Error(err);
+  }
+  if (o.leafnodes !== null) {
+    const err = leafConfigError(o.leafnodes, o.accounts === null ? null : Object.keys(o.accounts), o.systemAccount);
     if (err !== null) throw new Error(err);
   }
   const ws = o.websocket;

@@ -1,6 +1,6 @@
 // A parsed config → ServerOptions: the top-level keys (listen, limits, logging, files), the keys
 // refused or not yet supported, and each block handed to its own mapping (jetstream.ts, auth.ts,
-// tls.ts, websocket.ts, monitoring.ts).
+// tls.ts, websocket.ts, monitoring.ts, cluster.ts, leafnodes.ts).
 import { authConfigError } from "../auth/auth.js";
 import { readFileSync } from "node:fs";
 import { setHttpPort, type ServerOptions } from "../options.js";
@@ -14,6 +14,7 @@ import { mapAlerts, mapHttp } from "./monitoring.js";
 import { mapAuthorization, mapAccounts } from "./auth.js";
 import { mapWebSocket } from "./websocket.js";
 import { mapCluster } from "./cluster.js";
+import { mapLeafNodes } from "./leafnodes.js";
 
 export interface LoadedConfig {
   options: Partial<ServerOptions>;
@@ -32,7 +33,7 @@ const REFUSED = new Set([
 const NOT_YET = new Set([
   "client_advertise", "trace_verbose", "logtime", "mappings", "maps", "disable_sublist_cache",
   "no_sublist_cache", "http_base_path",
-  "leaf", "leafnodes", "logfile_size_limit",
+  "logfile_size_limit",
   "log_size_limit", "syslog", "remote_syslog", "prof_port", "max_traced_msg_len",
   "max_sub_tokens", "max_subscription_tokens", "mode", "urls", "url", "no_system_account", "no_system", "no_sys_acc", "no_header_support",
   "connect_error_reports", "reconnect_error_reports", "mqtt", "server_tags",
@@ -202,6 +203,14 @@ function mapConfig(p: Parsed): LoadedConfig {
         break;
       case "gateway":
         throw fail(key, "'gateway' is not supported by gnat: superclusters (gateways) are out of its scope; refusing to start rather than run without the gateway configured");
+      case "leafnodes":
+      case "leaf":
+        mapLeafNodes(key, v, options, { fail, int, bool, str, duration, warnings });
+        // Neither a listener nor a remote: no leafnodes, as in nats-server.
+        if (options.leafnodes !== undefined && options.leafnodes !== null && options.leafnodes.port === 0 && options.leafnodes.remotes.length === 0) {
+          options.leafnodes = null;
+        }
+        break;
       case "websocket":
       case "ws":
         mapWebSocket(key, v, options, { fail, int, bool, str, duration, warnings }, where);

@@ -1,0 +1,141 @@
+// The `leafnodes {}` options (nats-server's LeafNodeOpts and RemoteLeafOpts, the parts gnat
+// has): a listener for leafnode connections (this server as a hub) and remotes to solicit (this
+// server as a leaf of another's hub), with leafnode URLs.
+
+/** One remote (a hub this server connects to as a leaf). */
+export interface LeafRemoteOptions {
+  /** nats-leaf://[user:pass@]host:port (nats:// is taken too); tried in turn. */
+  urls: string[];
+  /** The local account the connection binds; "" is the global account ($G). */
+  account: string;
+  /** Take the URLs in the order given (nats-server shuffles them otherwise). */
+  noRandomize?: boolean;
+  /** This side acts as the hub on this connection (nats-server's `hub: true`). */
+  hub?: boolean;
+  /** Subjects not sent to the other side (`deny_exports`). */
+  denyExports?: string[];
+  /** Subjects not taken from the other side (`deny_imports`). */
+  denyImports?: string[];
+}
+
+/** One entry of the hub's `authorization { users: [...] }`. */
+export interface LeafUser {
+  user: string;
+  password: string;
+  /** The account its leafnode connection binds; "" is $G. */
+  account?: string;
+}
+
+export interface LeafNodeOptions {
+  /** Where leafnode connections are accepted. */
+  host: string;
+  /** The leafnode listener's port, as nats-server: 0 none (remotes only), -1 any free port. */
+  port: number;
+  /** What an accepted leafnode's CONNECT must carry, and the account it binds. */
+  authorization?: { user?: string; password?: string; timeout?: number; account?: string; users?: LeafUser[] };
+  /** host:port advertised to leafs in leafnode_urls (instead of the listener's). */
+  advertise: string;
+  /** Do not tell the cluster's routes of this server's leafnode URL. */
+  noAdvertise: boolean;
+  /** Seconds between attempts to connect to a remote (nats-server's default: 1). */
+  reconnect: number;
+  remotes: LeafRemoteOptions[];
+}
+
+export const DEFAULT_LEAFNODE_PORT = 7422;
+/** nats-server's DEFAULT_LEAF_NODE_RECONNECT, seconds. */
+export const DEFAULT_LEAF_RECONNECT_S = 1;
+
+export function leafDefaults(): LeafNodeOptions {
+  return { host: "0.0.0.0", port: 0, advertise: "", noAdvertise: false, reconnect: DEFAULT_LEAF_RECONNECT_S, remotes: [] };
+}
+
+export interface LeafUrl {
+  host: string;
+  port: number;
+  /** host:port. */
+  hostPort: string;
+  user: string;
+  pass: string;
+  /** The URL without credentials, for logs and monitoring. */
+  display: string;
+}
+
+/**
+ * A remote's URL, as nats-server takes it: nats-leaf://, nats:// (or none) with an optional
+ * user:pass@. TLS (tls://) and WebSocket (ws://, wss://) remotes throw: gnat does not build them.
+ */
+export function parseLeafUrl(s: string): LeafUrl {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(s)?.[1]?.toLowerCase() ?? "";
+  if (scheme === "ws" || scheme === "wss") {
+    throw new Error(`leafnode remote ${redact(s)}: leafnode connections over WebSocket are not supported by gnat yet: refusing to start rather than run without this remote`);
+  }
+  if (scheme === "tls") {
+    throw new Error(`leafnode remote ${redact(s)}: leafnode connections over TLS are not supported by gnat yet: refusing to start rather than run less protected than configured`);
+  }
+  if (scheme !== "" && scheme !== "nats-leaf" && scheme !== "nats") {
+    throw new Error(`error parsing leafnode url [${JSON.stringify(redact(s))}]: unsupported scheme ${JSON.stringify(scheme)}`);
+  }
+  let u: URL;
+  try {
+    u = new URL(scheme === "" ? `nats-leaf://${s}` : s);
+  } catch {
+    throw new Error(`error parsing leafnode url [${JSON.stringify(redact(s))}]`);
+  }
+  if (u.hostname === "") throw new Error(`error parsing leafnode url [${JSON.stringify(redact(s))}]: missing host`);
+  const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
+  const port = u.port === "" ? DEFAULT_LEAFNODE_PORT : Number.parseInt(u.port, 10);
+  const hp = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return {
+    host,
+    port,
+    hostPort: hp,
+    user: decodeURIComponent(u.username),
+    pass: decodeURIComponent(u.password),
+    display: `${u.protocol}//${hp}`,
+  };
+}
+
+/** A URL with its password hidden, for errors. */
+function redact(s: string): string {
+  return s.replace(/(\/\/[^:@/]*):[^@/]*@/, "$1:xxxxx@");
+}
+
+/**
+ * Check leafnode options against the accounts there are (null: only $G and $SYS); returns the
+ * first problem, in nats-server's words where it has some.
+ */
+export function leafConfigError(l: LeafNodeOptions, accounts: readonly string[] | null, systemAccount: string): string | null {
+  if (!Number.isInteger(l.port) || l.port < -1 || l.port > 65535) return `invalid leafnode port: ${l.port}`;
+  if (!Number.isFinite(l.reconnect) || l.reconnect <= 0) return `invalid leafnode reconnect interval: ${l.reconnect}`;
+  const names = new Set(["", "$G", systemAccount || "$SYS", ...(accounts ?? [])]);
+  const exists = (acc: string | undefined, where: string): string | null =>
+    acc === undefined || names.has(acc) ? null : `cannot find local account ${JSON.stringify(acc)} specified in leafnode ${where}`;
+  const a = l.authorization;
+  if (a !== undefined) {
+    if (a.users !== undefined && a.users.length > 0 && a.user !== undefined) return "can not have a single user/pass and a users array";
+    const seen = new Set<string>();
+    for (const u of a.users ?? []) {
+      if (seen.has(u.user)) return `duplicate user ${JSON.stringify(u.user)} detected in leafnode authorization`;
+      seen.add(u.user);
+      const e = exists(u.account, "authorization");
+      if (e !== null) return e;
+    }
+    const e = exists(a.account, "authorization");
+    if (e !== null) return e;
+    if (a.timeout !== undefined && (!Number.isFinite(a.timeout) || a.timeout <= 0)) return "leafnode authorization timeout must be positive";
+  }
+  for (const r of l.remotes) {
+    if (r.urls.length === 0) return "leafnode remote has no url";
+    for (const u of r.urls) {
+      try {
+        parseLeafUrl(u);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    }
+    const e = exists(r.account, "remote");
+    if (e !== null) return e;
+  }
+  return null;
+}
