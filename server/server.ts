@@ -39,6 +39,8 @@ import { mergedAuthorization, userAccounts, type AccountsOptions } from "./accou
 import { accountStat, AccountRegistry } from "./accounts/accounts.js";
 import { startAccountJetStreams } from "./accounts/jetstream.js";
 import { Cluster, type ClusterHost } from "./cluster/cluster.js";
+import { LeafNodes, type LeafNodesHost } from "./cluster/leafnodes.js";
+import { defaultConnectOptions } from "../protocol/connect.js";
 import { networkInterfaces } from "node:os";
 
 /** The version gnat advertises: clients gate JetStream features on it. */
@@ -104,6 +106,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   private dirty: { dirty: boolean; flush(): void }[] = [];
   /** Routes to the other servers of the cluster, when `cluster` is configured. */
   cluster: Cluster | null = null;
+  /** Leafnode connections (a listener for leafs, remotes to hubs), when `leafnodes` is configured. */
+  leafnodes: LeafNodes | null = null;
   private flushScheduled = false;
   private readonly flushAll = (): void => this.flushDirty();
   private closing: Promise<void> | null = null;
@@ -245,6 +249,24 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       }
       this.cluster = cluster;
     }
+    if (o.leafnodes !== null) {
+      const leafnodes = new LeafNodes(this.leafNodesHost(), o.leafnodes);
+      try {
+        await leafnodes.start();
+      } catch (e) {
+        await leafnodes.close();
+        await this.cluster?.close();
+        await this.listener.close();
+        this.monitor?.close();
+        this.wsListener?.close();
+        this.wsListener?.shutdown();
+        this.alerts?.close();
+        await this.closeJetStreams();
+        await this.storeLock?.release();
+        throw e;
+      }
+      this.leafnodes = leafnodes;
+    }
     this.buildInfoPrefixes();
     this.writeSideFiles();
     this.log.info({ version: GNAT_VERSION, serverId: this.serverId, serverName: this.serverName }, "Starting gnat");
@@ -385,6 +407,45 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       ownClientUrls: () => s.ownClientUrls(),
       ownWebSocketUrls: () => s.ownWebSocketUrls(),
       connectUrlsChanged: () => s.connectUrlsChanged(),
+      nextCid: () => s.nextCid++,
+      markDirty: (r) => s.markDirty(r),
+    };
+  }
+
+  /** MonitoredServer.leafStats: the leafnode connections, for /leafz and /varz. */
+  readonly leafStats = (): ReturnType<LeafNodes["stats"]> | null => this.leafnodes?.stats() ?? null;
+
+  private leafNodesHost(): LeafNodesHost {
+    const s = this;
+    return {
+      serverId: s.serverId,
+      get serverName() { return s.serverName; },
+      version: SERVER_VERSION,
+      log: s.log,
+      buffers: s.buffers,
+      get maxPayload() { return s.options.maxPayload; },
+      get maxControlLine() { return s.options.maxControlLine; },
+      get maxPending() { return s.options.maxPending; },
+      get pingInterval() { return s.options.pingInterval; },
+      get pingMax() { return s.options.pingMax; },
+      get jetstream() { return s.options.jetstream; },
+      get systemAccount() { return s.accounts?.system.name ?? s.options.systemAccount; },
+      // nats-server: a server with remotes and no cluster goes by its server name (when it has one).
+      clusterName: () => s.cluster?.name
+        ?? ((s.options.leafnodes?.remotes.length ?? 0) > 0 ? s.options.serverName : ""),
+      routers: () => s.accounts === null ? [s.router] : [...s.accounts.accounts.values()].map((a) => a.router),
+      routerFor: (name) => s.accounts === null ? (name === "$G" ? s.router : null) : s.accounts.accounts.get(name)?.router ?? null,
+      authenticate: (user, pass) => {
+        const auth = s.authenticator;
+        if (auth === null) return { account: "$G", permissions: false };
+        const o = defaultConnectOptions();
+        o.user = user;
+        o.pass = pass;
+        const u = auth.authenticate(o, "", new Map());
+        return u === null ? null : { account: s.accountFor(u).name, permissions: u.permissions !== null };
+      },
+      accountJetStream: (name) => s.accounts === null ? name === "$G" && s.jetstream !== null
+        : (s.accounts.accounts.get(name)?.jetstream ?? null) !== null,
       nextCid: () => s.nextCid++,
       markDirty: (r) => s.markDirty(r),
     };
@@ -723,6 +784,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.log.info("Initiating Shutdown...");
     this.stopListening();
     const clusterClosed = this.cluster?.close() ?? Promise.resolve();
+    const leafsClosed = this.leafnodes?.close() ?? Promise.resolve();
     const closed = this.listenerClosed ?? Promise.resolve();
     this.monitor?.close();
     this.alerts?.close();
@@ -741,6 +803,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.wsListener?.shutdown();
     await closed;
     await clusterClosed;
+    await leafsClosed;
     await this.closeJetStreams();
     this.accounts?.close();
     // After the stores are closed: another server may open the dir from now on.

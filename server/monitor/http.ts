@@ -55,7 +55,7 @@ export class MonitorServer {
     this.routes.set("/subsz", (q) => ok(subsz(s, q)));
     this.routes.set("/subscriptionsz", (q) => ok(subsz(s, q)));
     this.routes.set("/routez", (q) => ok(routez(s, q)));
-    this.routes.set("/leafz", () => ok(leafz(s)));
+    this.routes.set("/leafz", (q) => ok(leafz(s, q)));
     this.routes.set("/gatewayz", () => ok(gatewayz(s)));
     this.routes.set("/accountz", (q) => ok(accountz(s, q)));
     this.routes.set("/healthz", this.healthz);

@@ -1,5 +1,6 @@
-// Endpoints of features gnat does not have (clustering, gateways, leaf nodes), in nats-server's
-// empty shapes so tools that poll them keep working; and /accountz and /healthz.
+// /routez and /leafz (the cluster's routes and the leafnode connections), /gatewayz in
+// nats-server's empty shape (gnat has no gateways) so tools that poll it keep working; and
+// /accountz and /healthz.
 import { goTime, goUptime } from "./format.js";
 import { goDurationNs } from "../duration.js";
 import { BadRequest, type MonitoredServer, type Query } from "./source.js";
@@ -34,8 +35,28 @@ export function routez(s: MonitoredServer, q: Query): Record<string, unknown> {
   return { server_id: s.serverId, now: goTime(now), num_routes: routes.length, routes };
 }
 
-export function leafz(s: MonitoredServer): Record<string, unknown> {
-  return { server_id: s.serverId, now: goTime(Date.now()), leafnodes: 0, leafs: [] };
+/**
+ * nats-server's Leafz: each leafnode connection with its counters (with subs=1, the other side's
+ * interest; with acc, one account's). No connection: "leafs" is [], as nats-server 2.10 has it
+ * (2.9 says null).
+ */
+export function leafz(s: MonitoredServer, q: Query): Record<string, unknown> {
+  const stats = s.leafStats?.() ?? null;
+  const subs = q.bool("subs");
+  const acc = q.str("acc");
+  const leafs = (stats?.leafs ?? []).filter((l) => acc === "" || l.account === acc).map((l) => ({
+    account: l.account,
+    ip: l.ip,
+    port: l.port,
+    rtt: goDurationNs(l.rttMs * 1e6),
+    in_msgs: l.inMsgs,
+    out_msgs: l.outMsgs,
+    in_bytes: l.inBytes,
+    out_bytes: l.outBytes,
+    subscriptions: l.subscriptions.length,
+    ...(subs ? { subscriptions_list: l.subscriptions } : {}),
+  }));
+  return { server_id: s.serverId, now: goTime(Date.now()), leafnodes: leafs.length, leafs };
 }
 
 export function gatewayz(s: MonitoredServer): Record<string, unknown> {
@@ -71,7 +92,7 @@ function accountDetail(s: MonitoredServer, a: Account): Record<string, unknown> 
     expired: false,
     complete: true,
     jetstream_enabled: a.jetstream !== null,
-    leafnode_connections: 0,
+    leafnode_connections: (s.leafStats?.()?.leafs ?? []).filter((l) => l.account === a.name).length,
     client_connections: clients,
     subscriptions: sl.size,
   };

@@ -30,6 +30,33 @@ export interface MonitoredServer {
   readonly clusterStats?: (() => ClusterStats | null) | undefined;
   /** The cluster's client URLs (every server's), as clients' INFO carries them. */
   readonly connectUrls?: (() => string[]) | undefined;
+  /** The leafnode connections and options, when `leafnodes` is configured. */
+  readonly leafStats?: (() => LeafStats | null) | undefined;
+}
+
+/** What monitoring reads of the leafnodes (/leafz, /varz's leaf). */
+export interface LeafStats {
+  /** The leafnode listener, when there is one. */
+  host: string;
+  port: number;
+  /** Seconds; 0 without a listener. */
+  authTimeout: number;
+  remotes: { localAccount: string; urls: string[]; denyImports: string[]; denyExports: string[] }[];
+  leafs: LeafStat[];
+}
+
+/** One leafnode connection, as /leafz shows it. */
+export interface LeafStat {
+  account: string;
+  ip: string;
+  port: number;
+  rttMs: number;
+  inMsgs: number;
+  outMsgs: number;
+  inBytes: number;
+  outBytes: number;
+  /** The other side's interest here: subjects. */
+  subscriptions: string[];
 }
 
 /** What monitoring reads of the cluster. */

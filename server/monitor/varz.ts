@@ -5,7 +5,7 @@ import { goTime, goUptime } from "./format.js";
 import { jetStreamConfig, jetStreamStats } from "./jsz.js";
 import { accountJetStreams, accountRouters } from "./accounts.js";
 import type { Router } from "../core/router.js";
-import type { ClusterStats, MonitoredServer } from "./source.js";
+import type { ClusterStats, LeafStats, MonitoredServer } from "./source.js";
 import { authTimeoutMs } from "../auth/auth.js";
 import { DEFAULT_TLS_TIMEOUT_MS, tlsTimeoutMs, tlsVerify } from "../tls-options.js";
 
@@ -54,6 +54,7 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
   const jss = accountJetStreams(s);
   const js = jss[0] ?? null;
   const cs = s.clusterStats?.() ?? null;
+  const ls = s.leafStats?.() ?? null;
   const urls = s.connectUrls?.() ?? [];
   return {
     server_id: s.serverId,
@@ -80,7 +81,7 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     max_pending: o.maxPending,
     cluster: clusterVarz(cs),
     gateway: {},
-    leaf: {},
+    leaf: leafVarz(ls),
     mqtt: {},
     websocket: {},
     jetstream: js === null ? {} : { config: jetStreamConfig(s), stats: jetStreamStats(jss) },
@@ -98,7 +99,7 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     ...(urls.length > 0 ? { connect_urls: urls } : {}),
     routes: cs?.routes.length ?? 0,
     remotes: cs?.routes.length ?? 0,
-    leafnodes: 0,
+    leafnodes: ls?.leafs.length ?? 0,
     in_msgs: r.inMsgs,
     out_msgs: r.outMsgs,
     in_bytes: r.inBytes,
@@ -127,6 +128,26 @@ function sumRouters(list: Router[]): { inMsgs: number; outMsgs: number; inBytes:
     t.sublist.size += r.sublist.size;
   }
   return t;
+}
+
+/** nats-server's LeafNodeOptsVarz: {} without leafnodes; the listener's part only with one. */
+function leafVarz(ls: LeafStats | null): Record<string, unknown> {
+  if (ls === null) return {};
+  return {
+    ...(ls.port !== 0 ? { host: ls.host, port: ls.port, auth_timeout: ls.authTimeout, tls_timeout: 2 } : {}),
+    ...(ls.remotes.length > 0 ? {
+      remotes: ls.remotes.map((r) => ({
+        local_account: r.localAccount,
+        urls: r.urls,
+        ...(r.denyImports.length > 0 || r.denyExports.length > 0 ? {
+          deny: {
+            ...(r.denyExports.length > 0 ? { exports: r.denyExports } : {}),
+            ...(r.denyImports.length > 0 ? { imports: r.denyImports } : {}),
+          },
+        } : {}),
+      })),
+    } : {}),
+  };
 }
 
 /** nats-server's ClusterOptsVarz: {} when not clustered. */

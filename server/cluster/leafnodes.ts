@@ -1,0 +1,677 @@
+// Leafnodes: this server as a leaf of other servers' hubs (remotes it dials, and dials again
+// while they are down) and as a hub for leafs that dial its leafnode port, in nats-server 2.9's
+// leafnode protocol, so gnat and nats-server mix on either side. Each connection is bound to one
+// account. The interest told across (LS+/LS-, queue groups with their member counts) follows
+// nats-server's rules: a hub tells a leaf of the whole account (its clients, its routes' and its
+// other leafs' interest); a leaf tells its hub of its own clients and of the leafs it is a hub
+// for, never of what it heard from a hub or a route. A loop (a leaf that hears its own loop
+// detection subject, `$LDS.…`, come back) is broken with nats-server's "Loop detected" error, and
+// the soliciting side waits 30 s before it tries again.
+import { connect as netConnect, type Socket } from "node:net";
+import { networkInterfaces } from "node:os";
+import { customAlphabet } from "nanoid";
+import type { Logger } from "pino";
+import { listenTcp, type TcpListener } from "../transport/tcp.js";
+import type { BufferPool } from "../core/outbound.js";
+import type { Router, Subscription } from "../core/router.js";
+import { LeafConn, type LeafConnect, type LeafConnHost, type LeafInfo } from "./leaf.js";
+import { parseLeafUrl, type LeafNodeOptions, type LeafRemoteOptions, type LeafUrl } from "./leaf-options.js";
+import type { LeafStats } from "../monitor/source.js";
+
+/** What the leafnodes need of the server. */
+export interface LeafNodesHost {
+  readonly serverId: string;
+  readonly serverName: string;
+  readonly version: string;
+  readonly log: Logger;
+  readonly buffers: BufferPool;
+  readonly maxPayload: number;
+  readonly maxControlLine: number;
+  readonly maxPending: number;
+  readonly pingInterval: number;
+  readonly pingMax: number;
+  readonly jetstream: boolean;
+  readonly systemAccount: string;
+  /** The name this server's cluster goes by on leafnode connections ("" none). */
+  clusterName(): string;
+  /** Every account's router (the leafnodes follow their interest). */
+  routers(): Iterable<Router>;
+  routerFor(account: string): Router | null;
+  /**
+   * A leaf's CONNECT credentials checked as a client's (no leafnode authorization configured):
+   * the account they bind, or null when refused. `permissions`: the user has permissions.
+   */
+  authenticate(user: string, pass: string): { account: string; permissions: boolean } | null;
+  /** Whether `account` has JetStream (a leaf's CONNECT says so). */
+  accountJetStream(account: string): boolean;
+  nextCid(): number;
+  markDirty(r: { dirty: boolean; flush(): void }): void;
+}
+
+/** nats-server's delays before a solicited leafnode tries again after a loop or a cluster name clash. */
+export const LEAF_LOOP_DELAY_MS = 30_000;
+/** How long a solicited connection waits for the hub's first INFO (DEFAULT_LEAFNODE_INFO_WAIT). */
+const INFO_WAIT_MS = 1000;
+/** How long it waits for the hub's answer to its CONNECT (connectProcessTimeout). */
+const CONNECT_PROCESS_MS = 2000;
+const DEFAULT_AUTH_TIMEOUT_S = 2;
+const LDS_PREFIX = "$LDS.";
+/** What a leafnode connection of an account other than the system's never carries (nats-server's denyAllClientJs). */
+const DENY_CLIENT_JS = ["$JS.API.>", "$KV.>", "$OBJ.>"];
+/** The same for the system account of a server without JetStream (denyAllJs). */
+const DENY_ALL_JS = ["$JSC.>", "$NRG.>", "$JS.API.>", "$KV.>", "$OBJ.>"];
+
+const ldsToken = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 22);
+
+/** A configured remote: the hub this server dials as a leaf, and the connection while it is up. */
+interface Remote {
+  readonly opts: LeafRemoteOptions;
+  /** The configured URLs, then those the hub's INFO told of; tried in turn. */
+  urls: LeafUrl[];
+  readonly configured: LeafUrl[];
+  /** The URL being tried, or the connected one. */
+  current: LeafUrl | null;
+  /** Credentials of the configured URLs, for URLs learnt from INFO (which carry none). */
+  user: string;
+  pass: string;
+  timer: NodeJS.Timeout | null;
+  socket: Socket | null;
+  conn: LeafConn | null;
+  attempts: number;
+  /** Wait this long before the next attempt (a loop was detected, …); 0: the reconnect interval. */
+  delayMs: number;
+}
+
+export class LeafNodes implements LeafConnHost {
+  private listener: TcpListener | null = null;
+  private boundPort = 0;
+  /** Every leafnode connection, bound or not yet. */
+  readonly conns = new Set<LeafConn>();
+  /** Bound connections by account router. */
+  private readonly byRouter = new Map<Router, Set<LeafConn>>();
+  private readonly remotes: Remote[] = [];
+  private readonly remoteOf = new Map<LeafConn, Remote>();
+  /** Each account's loop detection subject ($LDS.<random>). */
+  private readonly lds = new Map<Router, string>();
+  private readonly unfollow: (() => void)[] = [];
+  /** Timers of connections in their handshake (auth timeout, INFO wait, CONNECT answer). */
+  private readonly handshakeTimers = new Map<LeafConn, NodeJS.Timeout>();
+  private readonly infoReceived = new WeakSet<LeafConn>();
+  private closing = false;
+  readonly log: Logger;
+
+  constructor(private readonly host: LeafNodesHost, readonly options: LeafNodeOptions) {
+    this.log = host.log;
+    for (const r of options.remotes) {
+      const configured = r.urls.map(parseLeafUrl);
+      const urls = [...configured];
+      if (r.noRandomize !== true) shuffle(urls);
+      const withCreds = configured.find((u) => u.user !== "");
+      this.remotes.push({
+        opts: r, urls, configured, current: null, user: withCreds?.user ?? "", pass: withCreds?.pass ?? "",
+        timer: null, socket: null, conn: null, attempts: 0, delayMs: 0,
+      });
+    }
+  }
+
+  // LeafConnHost
+  get buffers(): BufferPool { return this.host.buffers; }
+  get maxPayload(): number { return this.host.maxPayload; }
+  get maxControlLine(): number { return this.host.maxControlLine; }
+  get pingInterval(): number { return this.host.pingInterval; }
+  get pingMax(): number { return this.host.pingMax; }
+  markDirty(r: { dirty: boolean; flush(): void }): void { this.host.markDirty(r); }
+
+  /** The leafnode listener's port (0: none). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async start(): Promise<void> {
+    for (const router of this.host.routers()) this.follow(router);
+    const o = this.options;
+    if (o.port !== 0) {
+      this.listener = await listenTcp(o.host, o.port === -1 ? 0 : o.port, (s) => this.accept(s), this.log);
+      this.boundPort = this.listener.port;
+      this.log.info(`Listening for leafnode connections on ${hostPort(o.host, this.boundPort)}`);
+      if (o.advertise !== "") this.log.info(`Advertise address for leafnode is set to ${this.ownUrl()}`);
+    }
+    for (const r of this.remotes) this.connect(r);
+  }
+
+  private follow(router: Router): void {
+    if (!this.lds.has(router)) this.lds.set(router, LDS_PREFIX + ldsToken());
+    this.unfollow.push(router.addInterestListener((sub, delta) => this.interestChanged(router, sub, delta)));
+  }
+
+  // ---- the hub side: accepting ------------------------------------------------------------
+
+  private accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const l = new LeafConn(this.host.nextCid(), socket, this, false, "", this.host.maxPending);
+    this.conns.add(l);
+    this.log.info({ lid: l.cid, remote: `${l.remoteAddress}:${l.remotePort}` }, "Leafnode connection created");
+    l.queue(this.infoLine({ client_id: l.cid, nonce: nonce(), info_on_connect: true }));
+    l.flush();
+    const timeout = (this.options.authorization?.timeout ?? DEFAULT_AUTH_TIMEOUT_S) * 1000;
+    this.handshakeTimer(l, timeout, () => {
+      this.log.error({ lid: l.cid }, "Authentication Timeout");
+      l.sendErrAndClose("Authentication Timeout", "Authentication Timeout");
+    });
+  }
+
+  onLeafConnect(l: LeafConn, c: LeafConnect): void {
+    if (l.solicited || l.registered || l.closed) return;
+    const bound = this.authorize(l, c);
+    if (bound === null) return;
+    if (typeof c.lang === "string" && c.lang !== "") {
+      this.log.error({ lid: l.cid }, "attempted to connect to leaf node port");
+      l.sendErrAndClose("attempted to connect to leaf node port", "Incorrect Port");
+      return;
+    }
+    const cn = this.host.clusterName();
+    if (cn !== "" && typeof c.cluster === "string" && c.cluster === cn) {
+      this.log.error({ lid: l.cid }, "remote leafnode has same cluster name");
+      l.sendErrAndClose("remote leafnode has same cluster name", "Cluster Names Identical");
+      return;
+    }
+    if (typeof c.gateway === "string" && c.gateway !== "") {
+      const text = `Rejecting connection from gateway ${JSON.stringify(c.gateway)} on the leafnode port`;
+      this.log.error({ lid: l.cid }, text);
+      l.sendErrAndClose(text, "Wrong Gateway");
+      return;
+    }
+    this.clearHandshake(l);
+    l.headers = c.headers === true;
+    l.remoteServer = typeof c.name === "string" ? c.name : "";
+    l.remoteId = typeof c.server_id === "string" ? c.server_id : "";
+    if (c.is_hub === true) l.spoke = true;
+    if (typeof c.cluster === "string") l.remoteCluster = c.cluster;
+    const denyPub = Array.isArray(c.deny_pub) ? c.deny_pub.filter((x): x is string => typeof x === "string") : [];
+    // A leaf reconnecting before we saw its old connection go: the new one replaces it.
+    if (l.remoteServer !== "") {
+      for (const o of this.conns) {
+        if (o !== l && !o.solicited && o.registered && o.remoteServer === l.remoteServer
+          && o.remoteCluster === l.remoteCluster && o.account === bound.account) {
+          o.sendErrAndClose("Duplicate Remote LeafNode Connection", "Duplicate Remote LeafNode Connection");
+          this.log.warn({ lid: l.cid }, "Replacing connection from same server");
+          break;
+        }
+      }
+    }
+    this.register(l, bound.account, bound.router, denyPub, []);
+    l.queue(this.infoLine({ client_id: l.cid, info_on_connect: true, connect_info: true, remote_account: bound.account }));
+    this.sendInitialInterest(l);
+  }
+
+  /** The account an accepted leaf's CONNECT binds, or null (refused: the connection is closed). */
+  private authorize(l: LeafConn, c: LeafConnect): { account: string; router: Router } | null {
+    const user = typeof c.user === "string" ? c.user : "";
+    const pass = typeof c.pass === "string" ? c.pass : "";
+    const a = this.options.authorization;
+    let account: string | null = null;
+    let permissions = false;
+    if (a?.user !== undefined) {
+      if (user === a.user && pass === (a.password ?? "")) account = a.account ?? "";
+    } else if (a?.users !== undefined && a.users.length > 0) {
+      const u = a.users.find((x) => x.user === user);
+      if (u !== undefined && pass === u.password) account = u.account ?? "";
+    } else {
+      const r = this.host.authenticate(user, pass);
+      if (r !== null) {
+        account = r.account;
+        permissions = r.permissions;
+      }
+    }
+    if (account === null) {
+      this.log.error({ lid: l.cid, user }, "authentication error");
+      l.sendErrAndClose("Authorization Violation", "Authentication Failure");
+      return null;
+    }
+    if (permissions) {
+      this.log.error({ lid: l.cid, user }, `leafnode user ${JSON.stringify(user)} has permissions, which gnat does not apply to leafnode connections yet: refused`);
+      l.sendErrAndClose("Authorization Violation", "Authentication Failure");
+      return null;
+    }
+    if (account === "") account = "$G";
+    const router = this.host.routerFor(account);
+    if (router === null) {
+      this.log.error({ lid: l.cid, account }, `Unable to lookup account ${account} for leafnode connection`);
+      l.sendErrAndClose("Authorization Violation", "Missing Account");
+      return null;
+    }
+    return { account, router };
+  }
+
+  // ---- the leaf side: soliciting ----------------------------------------------------------
+
+  private connect(r: Remote): void {
+    if (this.closing) return;
+    const url = this.pickUrl(r);
+    r.attempts++;
+    this.log.debug({ url: url.display }, `Trying to connect as leafnode to remote server on ${JSON.stringify(url.hostPort)}`);
+    const socket = netConnect({ host: url.host, port: url.port, noDelay: true });
+    r.socket = socket;
+    const onError = (err: Error): void => {
+      r.socket = null;
+      const text = `Error trying to connect as leafnode to remote server ${JSON.stringify(url.hostPort)} (attempt ${r.attempts}): ${err.message}`;
+      if (r.attempts === 1) this.log.error(text);
+      else this.log.debug(text);
+      this.retry(r);
+    };
+    socket.once("error", onError);
+    socket.once("connect", () => {
+      socket.off("error", onError);
+      r.socket = null;
+      if (this.closing) {
+        socket.destroy();
+        return;
+      }
+      const account = r.opts.account === "" ? "$G" : r.opts.account;
+      const l = new LeafConn(this.host.nextCid(), socket, this, true, url.hostPort, this.host.maxPending);
+      if (r.opts.hub === true) l.spoke = false;
+      r.conn = l;
+      this.conns.add(l);
+      this.remoteOf.set(l, r);
+      this.log.info({ lid: l.cid, remote: url.hostPort }, `Leafnode connection created for account: ${account}`);
+      this.handshakeTimer(l, INFO_WAIT_MS, () => {
+        this.log.error({ lid: l.cid }, "leafnode: no INFO from the remote server in time");
+        l.close("Read Error", false);
+      });
+    });
+  }
+
+  /** The next URL to try: the one after the last tried. */
+  private pickUrl(r: Remote): LeafUrl {
+    if (r.current !== null && r.urls.length > 1 && r.urls[0]!.hostPort === r.current.hostPort) r.urls.push(r.urls.shift()!);
+    r.current = r.urls[0]!;
+    return r.current;
+  }
+
+  private retry(r: Remote): void {
+    if (this.closing || r.timer !== null) return;
+    const delay = r.delayMs > 0 ? r.delayMs : this.options.reconnect * 1000;
+    r.delayMs = 0;
+    r.timer = setTimeout(() => {
+      r.timer = null;
+      this.connect(r);
+    }, delay);
+    r.timer.unref();
+  }
+
+  onLeafInfo(l: LeafConn, info: LeafInfo): void {
+    if (!l.solicited) return;
+    const r = this.remoteOf.get(l);
+    if (r === undefined) return;
+    const first = !this.infoReceived.has(l);
+    if (first) {
+      this.infoReceived.add(l);
+      // The INFO of a leafnode port has our client id and the hub's leafnode URLs; a client or
+      // route port's has not.
+      if (typeof info.client_id !== "number" || info.client_id === 0 || !Array.isArray(info.leafnode_urls)) {
+        this.log.error({ lid: l.cid }, "attempted to connect to wrong port");
+        l.close("Incorrect Port", false);
+        return;
+      }
+      if (info.tls_required === true) {
+        this.log.error({ lid: l.cid }, "leafnode: the remote server requires TLS, which gnat does not build for leafnode connections yet");
+        l.close("TLS Handshake Error", false);
+        return;
+      }
+      l.info = info;
+      l.headers = info.headers === true;
+      l.remoteServer = info.server_name !== undefined && info.server_name !== "" ? info.server_name : info.server_id;
+      l.remoteId = info.server_id;
+      l.remoteCluster = typeof info.cluster === "string" ? info.cluster : "";
+    }
+    if (Array.isArray(info.leafnode_urls) && info.leafnode_urls.length > 0) this.learnUrls(r, info.leafnode_urls);
+    if (first) {
+      this.sendConnect(l, r);
+      if (info.info_on_connect === true) {
+        // A 2.9 hub answers the CONNECT with a second INFO (connect_info): then we are bound.
+        this.handshakeTimer(l, CONNECT_PROCESS_MS, () => {
+          l.sendErrAndClose("Stale Leaf Node Connection - Closing", "Stale Connection");
+        });
+        return;
+      }
+    } else if (info.connect_info !== true || l.registered) {
+      return;
+    }
+    this.finishSolicited(l, r);
+  }
+
+  private sendConnect(l: LeafConn, r: Remote): void {
+    const url = r.current;
+    const user = url !== null && url.user !== "" ? url.user : r.user;
+    const pass = url !== null && url.user !== "" ? url.pass : r.pass;
+    const cluster = this.host.clusterName();
+    const account = r.opts.account === "" ? "$G" : r.opts.account;
+    const connect: Record<string, unknown> = {
+      version: this.host.version,
+      ...(user !== "" ? { user, pass } : {}),
+      tls_required: false,
+      server_id: this.host.serverId,
+      name: this.host.serverName,
+      ...(r.opts.hub === true ? { is_hub: true } : {}),
+      ...(cluster !== "" ? { cluster } : {}),
+      headers: true,
+      ...(this.host.accountJetStream(account) ? { jetstream: true } : {}),
+      ...(r.opts.denyImports !== undefined && r.opts.denyImports.length > 0 ? { deny_pub: r.opts.denyImports } : {}),
+    };
+    l.queue(`CONNECT ${JSON.stringify(connect)}\r\n`);
+    l.flush();
+  }
+
+  private finishSolicited(l: LeafConn, r: Remote): void {
+    this.clearHandshake(l);
+    const account = r.opts.account === "" ? "$G" : r.opts.account;
+    const router = this.host.routerFor(account);
+    if (router === null) {
+      this.log.error({ lid: l.cid }, `Unable to lookup account ${account} for solicited leafnode connection`);
+      l.close("Missing Account", false);
+      return;
+    }
+    r.attempts = 0;
+    this.register(l, account, router, r.opts.denyExports ?? [], r.opts.denyImports ?? []);
+    this.sendInitialInterest(l);
+  }
+
+  /** The hub's leafnode URLs, then the configured ones (nats-server's doUpdateLNURLs). */
+  private learnUrls(r: Remote, urls: string[]): void {
+    const next: LeafUrl[] = [];
+    for (const s of urls) {
+      let u: LeafUrl;
+      try {
+        u = parseLeafUrl(`nats-leaf://${s}`);
+      } catch {
+        continue;
+      }
+      if (r.configured.some((c) => c.hostPort === u.hostPort) || next.some((c) => c.hostPort === u.hostPort)) continue;
+      next.push(u);
+    }
+    r.urls = [...next, ...r.configured];
+  }
+
+  // ---- both sides -------------------------------------------------------------------------
+
+  private register(l: LeafConn, account: string, router: Router, pubDeny: string[], subDeny: string[]): void {
+    const js = this.jsDeny(account);
+    l.pubDeny = [...js, ...pubDeny];
+    l.subDeny = [...js, ...subDeny];
+    l.bind(account, router);
+    let set = this.byRouter.get(router);
+    if (set === undefined) this.byRouter.set(router, (set = new Set()));
+    set.add(l);
+    const who = l.remoteCluster !== "" ? `${l.remoteServer}/${l.remoteCluster}` : l.remoteServer;
+    this.log.info({ lid: l.cid, account, remote: who, hub: !l.spoke }, `Leafnode connection registered for account ${account} (${l.spoke ? "to hub" : "from leaf"} ${who})`);
+  }
+
+  /** JetStream's subjects never cross (nats-server, unless a JetStream domain is extended, which gnat does not do). */
+  private jsDeny(account: string): string[] {
+    if (account === (this.host.systemAccount || "$SYS")) return this.host.jetstream ? [] : DENY_ALL_JS;
+    return DENY_CLIENT_JS;
+  }
+
+  onLeafError(l: LeafConn, text: string): void {
+    this.log.error({ lid: l.cid, remote: l.remoteName() }, `Leafnode Error ${text}`);
+    const r = this.remoteOf.get(l);
+    if (text.includes("remote leafnode has same cluster name")) {
+      if (r !== undefined) r.delayMs = LEAF_LOOP_DELAY_MS;
+      this.log.error({ lid: l.cid }, `Leafnode connection dropped with same cluster name error. Delaying attempt to reconnect for ${LEAF_LOOP_DELAY_MS / 1000}s`);
+      return;
+    }
+    if (text.includes("Loop detected")) this.loopDetected(l, false);
+  }
+
+  /** nats-server's handleLeafNodeLoop: tell the other side (when we found it), and wait before dialling again. */
+  private loopDetected(l: LeafConn, sendErr: boolean): void {
+    const r = this.remoteOf.get(l);
+    if (r !== undefined) r.delayMs = LEAF_LOOP_DELAY_MS;
+    const text = `Loop detected for leafnode account=${JSON.stringify(l.account)}. Delaying attempt to reconnect for ${LEAF_LOOP_DELAY_MS / 1000}s`;
+    if (sendErr) l.queue(`-ERR '${text}'\r\n`);
+    this.log.error({ lid: l.cid }, text);
+    l.close("Protocol Violation", true);
+  }
+
+  acceptSub(l: LeafConn, subject: string): boolean {
+    const router = l.router;
+    if (router === null) return false;
+    const lds = subject.startsWith(LDS_PREFIX);
+    if (lds && subject === this.lds.get(router)) {
+      this.loopDetected(l, true);
+      return false;
+    }
+    if (lds || subject.startsWith("$GR.") || subject.startsWith("_GR_.")) return true;
+    // Interest in what may not be sent there: a hub refuses the leaf (nats-server's leafSubPermViolation).
+    if (!subject.includes("*") && !subject.includes(">") && !l.canPublish(subject)) {
+      if (l.spoke) return false;
+      l.queue(`-ERR 'Permissions Violation for Subscription to ${JSON.stringify(subject)}'\r\n`);
+      this.log.error({ lid: l.cid }, `Subscription Violation on ${JSON.stringify(subject)} - Check other side configuration`);
+      l.close("Protocol Violation", true);
+      return false;
+    }
+    return true;
+  }
+
+  onLeafClosed(l: LeafConn, reason: string): void {
+    this.conns.delete(l);
+    this.clearHandshake(l);
+    if (l.router !== null) this.byRouter.get(l.router)?.delete(l);
+    this.log.info({ lid: l.cid, remote: l.remoteName(), reason }, `Leafnode connection closed: ${reason}`);
+    const r = this.remoteOf.get(l);
+    if (r !== undefined) {
+      this.remoteOf.delete(l);
+      if (r.conn === l) r.conn = null;
+      this.retry(r);
+    }
+  }
+
+  private handshakeTimer(l: LeafConn, ms: number, fire: () => void): void {
+    this.clearHandshake(l);
+    const t = setTimeout(() => {
+      this.handshakeTimers.delete(l);
+      if (!l.closed && !l.registered) fire();
+    }, ms);
+    t.unref();
+    this.handshakeTimers.set(l, t);
+  }
+
+  private clearHandshake(l: LeafConn): void {
+    const t = this.handshakeTimers.get(l);
+    if (t !== undefined) clearTimeout(t);
+    this.handshakeTimers.delete(l);
+  }
+
+  // ---- interest ---------------------------------------------------------------------------
+
+  /**
+   * Whether `sub` is interest to tell `l` of (nats-server's updateLeafNodes and updateSmap): not
+   * its own; not a leaf's of the same cluster as `l`'s other side; not what `l` may not carry;
+   * and to a hub, only our clients' and the leafs' we are a hub for. The loop detection
+   * subjects always pass.
+   */
+  private tells(l: LeafConn, sub: Subscription): boolean {
+    const c = sub.client;
+    if (c === l) return false;
+    const link = c.link;
+    if (!sub.subject.startsWith(LDS_PREFIX)) {
+      if (link?.kind === "leaf" && (link.remoteCluster ?? "") !== "" && link.remoteCluster === l.remoteCluster) return false;
+      if (!l.canSubscribe(sub.subject)) return false;
+    }
+    if (l.spoke && link !== undefined && !(link.kind === "leaf" && link.spoke !== true)) return false;
+    return true;
+  }
+
+  /** A just-bound connection: everything there is to tell it, and our loop detection subject. */
+  private sendInitialInterest(l: LeafConn): void {
+    const router = l.router!;
+    const smap = l.smap!;
+    for (const sub of router.sublist.all()) {
+      if (sub.closed || !this.tells(l, sub)) continue;
+      const key = sub.queue === "" ? sub.subject : `${sub.subject} ${sub.queue}`;
+      const n = sub.queue !== "" && sub.client.link !== undefined ? sub.weight : 1;
+      smap.set(key, (smap.get(key) ?? 0) + n);
+    }
+    const lds = this.lds.get(router);
+    if (lds !== undefined) smap.set(lds, (smap.get(lds) ?? 0) + 1);
+    let out = "";
+    for (const [key, n] of smap) {
+      out += subLine(key, n);
+      if (out.length > 32 * 1024) {
+        l.queue(out);
+        out = "";
+      }
+    }
+    if (out !== "") l.queue(out);
+  }
+
+  /** A subscription of the account started or ended: tell each of its leafnode connections that should know. */
+  private interestChanged(router: Router, sub: Subscription, delta: number): void {
+    if (delta === 0) return;
+    const set = this.byRouter.get(router);
+    if (set === undefined || set.size === 0) return;
+    const key = sub.queue === "" ? sub.subject : `${sub.subject} ${sub.queue}`;
+    for (const l of set) {
+      if (!l.registered || l.closed || l.smap === null || !this.tells(l, sub)) continue;
+      const smap = l.smap;
+      const was = smap.get(key) ?? 0;
+      if (was === 0 && delta < 0) continue;
+      const n = Math.max(0, was + delta);
+      if (n > 0) smap.set(key, n);
+      else smap.delete(key);
+      // Plain interest is news when it starts or ends; a queue group's count always is.
+      if (sub.queue === "" && was > 0 && n > 0) continue;
+      l.queue(n > 0 ? subLine(key, n) : `LS- ${key}\r\n`);
+    }
+  }
+
+  // ---- INFO -------------------------------------------------------------------------------
+
+  /** This server's leafnode URL (host:port), as its INFO's leafnode_urls carry it. */
+  ownUrl(): string {
+    const o = this.options;
+    if (o.advertise !== "") return o.advertise;
+    return hostPort(publicHost(o.host), this.boundPort);
+  }
+
+  private infoLine(extra: Record<string, unknown>): string {
+    const o = this.options;
+    const own = this.ownUrl();
+    const colon = own.lastIndexOf(":");
+    const cluster = this.host.clusterName();
+    const { client_id, nonce: n, ...rest } = extra;
+    const info: Record<string, unknown> = {
+      server_id: this.host.serverId,
+      server_name: this.host.serverName,
+      version: this.host.version,
+      proto: 1,
+      go: `node${process.versions.node}`,
+      host: o.advertise !== "" ? own.slice(0, colon).replace(/^\[|\]$/g, "") : publicHost(o.host),
+      port: o.advertise !== "" ? Number.parseInt(own.slice(colon + 1), 10) : this.boundPort,
+      headers: true,
+      auth_required: true,
+      max_payload: this.host.maxPayload,
+      ...(this.host.jetstream ? { jetstream: true } : {}),
+      ip: own,
+      client_id,
+      ...(n !== undefined ? { nonce: n } : {}),
+      ...(cluster !== "" ? { cluster } : {}),
+      ...rest,
+      leafnode_urls: [own],
+    };
+    if (info.remote_account !== undefined) {
+      // nats-server puts it last.
+      const ra = info.remote_account;
+      delete info.remote_account;
+      info.remote_account = ra;
+    }
+    return `INFO ${JSON.stringify(info)}\r\n`;
+  }
+
+  // ---- monitoring and closing -------------------------------------------------------------
+
+  /** What /leafz and /varz show: copies, not the live connections. */
+  stats(): LeafStats {
+    const leafs = [];
+    for (const l of this.conns) {
+      if (!l.registered) continue;
+      const subs: string[] = [];
+      for (const sub of l.subs.values()) subs.push(sub.subject);
+      leafs.push({
+        cid: l.cid,
+        account: l.account,
+        ip: l.remoteAddress,
+        port: l.remotePort,
+        rttMs: l.rtt,
+        inMsgs: l.inMsgs,
+        outMsgs: l.outMsgs,
+        inBytes: l.inBytes,
+        outBytes: l.outBytes,
+        subscriptions: subs,
+      });
+    }
+    leafs.sort((a, b) => a.cid - b.cid);
+    const o = this.options;
+    return {
+      host: o.port !== 0 ? o.host : "",
+      port: this.boundPort,
+      authTimeout: o.port !== 0 ? o.authorization?.timeout ?? DEFAULT_AUTH_TIMEOUT_S : 0,
+      remotes: o.remotes.map((r) => ({
+        localAccount: r.account === "" ? "$G" : r.account,
+        urls: r.urls.map((u) => parseLeafUrl(u).hostPort),
+        denyImports: r.denyImports ?? [],
+        denyExports: r.denyExports ?? [],
+      })),
+      leafs: leafs.map(({ cid: _cid, ...rest }) => rest),
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing = true;
+    for (const r of this.remotes) {
+      if (r.timer !== null) clearTimeout(r.timer);
+      r.timer = null;
+      r.socket?.destroy();
+    }
+    for (const l of [...this.conns]) l.close("Server Shutdown", true);
+    for (const stop of this.unfollow) stop();
+    this.unfollow.length = 0;
+    return this.listener?.close() ?? Promise.resolve();
+  }
+}
+
+function subLine(key: string, n: number): string {
+  // A queue group's line carries its member count; a plain one, nothing.
+  return key.includes(" ") ? `LS+ ${key} ${n}\r\n` : `LS+ ${key}\r\n`;
+}
+
+function hostPort(h: string, port: number): string {
+  return `${h.includes(":") ? `[${h}]` : h}:${port}`;
+}
+
+/** A listener on every interface is advertised by its first non-loopback address, as nats-server does. */
+function publicHost(h: string): string {
+  if (h !== "0.0.0.0" && h !== "" && h !== "::") return h;
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (!a.internal && a.family === "IPv4") return a.address;
+  }
+  return "127.0.0.1";
+}
+
+function shuffle<T>(a: T[]): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = (Math.random() * (i + 1)) | 0;
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+}
+
+const NONCE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+function nonce(): string {
+  let s = "";
+  for (let i = 0; i < 15; i++) s += NONCE_CHARS[(Math.random() * 64) | 0];
+  return s;
+}
