@@ -17,6 +17,7 @@ import type { Router, Subscription } from "../core/router.js";
 import { LeafConn, type LeafConnect, type LeafConnHost, type LeafInfo } from "./leaf.js";
 import { parseLeafUrl, type LeafNodeOptions, type LeafRemoteOptions, type LeafUrl } from "./leaf-options.js";
 import type { LeafStats } from "../monitor/source.js";
+import { comparePasswords } from "../auth/auth.js";
 
 /** What the leafnodes need of the server. */
 export interface LeafNodesHost {
@@ -214,11 +215,12 @@ export class LeafNodes implements LeafConnHost {
     const a = this.options.authorization;
     let account: string | null = null;
     let permissions = false;
+    // Passwords may be bcrypt hashes, as the client users' (nats-server's comparePasswords).
     if (a?.user !== undefined) {
-      if (user === a.user && pass === (a.password ?? "")) account = a.account ?? "";
+      if (user === a.user && comparePasswords(a.password ?? "", pass, new Map())) account = a.account ?? "";
     } else if (a?.users !== undefined && a.users.length > 0) {
       const u = a.users.find((x) => x.user === user);
-      if (u !== undefined && pass === u.password) account = u.account ?? "";
+      if (u !== undefined && comparePasswords(u.password, pass, new Map())) account = u.account ?? "";
     } else {
       const r = this.host.authenticate(user, pass);
       if (r !== null) {

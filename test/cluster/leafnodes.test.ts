@@ -361,3 +361,67 @@ describe.skipIf(NO_NATS)(`a leaf of a cluster's node${NO_NATS ? ` (${SKIP_REASON
     }, 30_000);
   }
 });
+
+describe.skipIf(NO_NATS)(`leafnode authorization and deny lists${NO_NATS ? ` (${SKIP_REASON})` : ""}`, () => {
+  const servers: LeafServer[] = [];
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.stop();
+  });
+
+  it("a gnat hub's leafnodes authorization binds the leaf to its account; wrong credentials are refused", async () => {
+    const hub = await startLeafServer({
+      kind: "gnat", name: "auth-hub", hub: true,
+      config: "accounts { A { users [ { user: a, password: pa } ] } }",
+      leafnodes: "  authorization { user: leafy, password: \"$2b$04$k7p39e.NgX4Tmm15u73UYe9sPd8PmEPT80zsLbyyKMrCgV.bXR.h6\", account: A }",
+    });
+    servers.push(hub);
+    const good = await startLeafServer({ kind: "nats", name: "auth-good", leafnodes: remoteTo(hub, { user: "leafy", pass: "s3cret" }) });
+    servers.push(good);
+    const bad = await startLeafServer({ kind: "nats", name: "auth-bad", leafnodes: remoteTo(hub, { user: "leafy", pass: "wrong" }) });
+    servers.push(bad);
+    await leafsUp([hub, good]);
+    await until(() => bad.log().includes("Authorization Violation"), "the wrong password refused");
+    expect(((await hub.monitor("/leafz")) as { leafs: { account: string }[] }).leafs.map((l) => l.account)).toEqual(["A"]);
+    const [ca, cl] = [await connect({ servers: hub.url, user: "a", pass: "pa" }), await connect({ servers: good.url })];
+    try {
+      const got: string[] = [];
+      ca.subscribe("in.a", { callback: (_e, m) => got.push(m.string()) });
+      await interestArrived(ca, cl);
+      cl.publish("in.a", "to account A");
+      await until(() => got.length === 1, "the leaf's message in account A");
+    } finally {
+      await ca.close();
+      await cl.close();
+    }
+  }, 30_000);
+
+  it("deny_exports keeps a leaf's messages home; deny_imports keeps the hub's away", async () => {
+    const hub = await startLeafServer({ kind: "nats", name: "deny-hub", hub: true });
+    servers.push(hub);
+    const leaf = await startLeafServer({
+      kind: "gnat", name: "deny-leaf",
+      leafnodes: `  remotes [ { url: "nats-leaf://127.0.0.1:${hub.leafPort}", deny_exports: ["secret.>"], deny_imports: ["private.>"] } ]`,
+    });
+    servers.push(leaf);
+    await leafsUp([hub, leaf]);
+    const [ch, cl] = [await connect({ servers: hub.url }), await connect({ servers: leaf.url })];
+    try {
+      const got: string[] = [];
+      for (const s of ["secret.x", "public.x"]) ch.subscribe(s, { callback: (_e, m) => got.push(`hub<${m.string()}`) });
+      for (const s of ["private.x", "open.x"]) cl.subscribe(s, { callback: (_e, m) => got.push(`leaf<${m.string()}`) });
+      await interestArrived(ch, cl);
+      await interestArrived(cl, ch);
+      cl.publish("secret.x", "s");
+      cl.publish("public.x", "p");
+      ch.publish("private.x", "q");
+      ch.publish("open.x", "o");
+      await until(() => got.length >= 2, "the allowed messages");
+      await interestArrived(ch, cl);
+      await interestArrived(cl, ch);
+      expect(got.sort()).toEqual(["hub<p", "leaf<o"]);
+    } finally {
+      await ch.close();
+      await cl.close();
+    }
+  }, 30_000);
+});
