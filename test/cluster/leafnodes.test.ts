@@ -395,6 +395,29 @@ describe.skipIf(NO_NATS)(`leafnode authorization and deny lists${NO_NATS ? ` (${
     }
   }, 30_000);
 
+  it("a remote with hub: true plays the hub on the connection it dials (nats-server's is_hub)", async () => {
+    const listener = await startLeafServer({ kind: "nats", name: "hub-true-listener", hub: true });
+    servers.push(listener);
+    const dialler = await startLeafServer({ kind: "gnat", name: "hub-true-dialler", leafnodes: `  remotes [ { url: "nats-leaf://127.0.0.1:${listener.leafPort}", hub: true } ]` });
+    servers.push(dialler);
+    await leafsUp([listener, dialler]);
+    const [cn, cg] = [await connect({ servers: listener.url }), await connect({ servers: dialler.url })];
+    try {
+      const got: string[] = [];
+      cn.subscribe("to.n", { callback: (_e, m) => got.push(`n<${m.string()}`) });
+      cg.subscribe("to.g", { callback: (_e, m) => got.push(`g<${m.string()}`) });
+      await interestArrived(cn, cg);
+      await interestArrived(cg, cn);
+      cg.publish("to.n", "1");
+      cn.publish("to.g", "2");
+      await until(() => got.length >= 2, "a message each way");
+      expect(got.sort()).toEqual(["g<2", "n<1"]);
+    } finally {
+      await cn.close();
+      await cg.close();
+    }
+  }, 30_000);
+
   it("deny_exports keeps a leaf's messages home; deny_imports keeps the hub's away", async () => {
     const hub = await startLeafServer({ kind: "nats", name: "deny-hub", hub: true });
     servers.push(hub);
