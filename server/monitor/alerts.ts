@@ -6,7 +6,6 @@
 import type { Logger } from "pino";
 import type { JetStream } from "../jetstream/jetstream.js";
 import type { InternalClient } from "../core/internal-client.js";
-import type { DownLink } from "./source.js";
 import { ALERT_NAMES, alertSubject, type AlertName, type AlertRule, type AlertsOptions } from "../alerts-options.js";
 
 /** The JSON published on $GNAT.ALERT.<name>. */
@@ -21,6 +20,13 @@ export interface AlertEvent {
   /** Which stream/consumer or storage the value belongs to, when it belongs to one. */
   detail: string;
   server_id: string;
+}
+
+/** A link to another server that should be up and is not (the link_down alert). */
+export interface DownLink {
+  kind: "route" | "leaf";
+  /** Where it dials (host:port). */
+  url: string;
 }
 
 /** What the alerts read from a running server. */

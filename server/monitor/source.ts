@@ -4,7 +4,8 @@ import type { ClientConnection } from "../core/connection.js";
 import type { JetStream } from "../jetstream/jetstream.js";
 import type { ServerOptions } from "../options.js";
 import type { Router } from "../core/router.js";
-import type { Alerts } from "./alerts.js";
+import type { Alerts, DownLink } from "./alerts.js";
+export type { DownLink } from "./alerts.js";
 import type { AccountRegistry } from "../accounts/accounts.js";
 
 export interface MonitoredServer {
@@ -71,13 +72,6 @@ export interface ClusterStats {
   /** Configured routes that are not connected now. */
   down: DownLink[];
   routes: RouteStat[];
-}
-
-/** A link to another server that should be up and is not (the link_down alert). */
-export interface DownLink {
-  kind: "route" | "leaf";
-  /** Where it dials (host:port). */
-  url: string;
 }
 
 /** One route, as /routez shows it. */
