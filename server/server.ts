@@ -361,7 +361,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   readonly clusterStats = (): ReturnType<Cluster["stats"]> | null => this.cluster?.stats() ?? null;
 
   /** AlertedServer.downLinks: configured routes (and leafnode remotes) not connected now. */
-  readonly downLinks = (): ReturnType<Cluster["stats"]>["down"] => this.cluster?.stats().down ?? [];
+  readonly downLinks = (): ReturnType<Cluster["stats"]>["down"] => [...(this.cluster?.stats().down ?? []), ...(this.leafnodes?.stats().down ?? [])];
 
   /** MonitoredServer.connectUrls: the cluster's client URLs, as clients' INFO has them. */
   readonly connectUrls = (): string[] => (this.clusterInfo().connect_urls as string[] | undefined) ?? [];

@@ -604,6 +604,9 @@ export class LeafNodes implements LeafConnHost {
       for (const sub of l.subs.values()) subs.push(sub.subject);
       leafs.push({
         cid: l.cid,
+        name: l.remoteServer || l.remoteId,
+        id: l.remoteId,
+        pendingBytes: l.pendingBytes,
         account: l.account,
         ip: l.remoteAddress,
         port: l.remotePort,
@@ -628,6 +631,9 @@ export class LeafNodes implements LeafConnHost {
         denyExports: r.denyExports ?? [],
       })),
       leafs: leafs.map(({ cid: _cid, ...rest }) => rest),
+      // A remote is down while it has no bound connection to its hub.
+      down: this.remotes.filter((r) => r.conn === null || !r.conn.registered)
+        .map((r) => ({ kind: "leaf" as const, url: (r.current ?? r.configured[0])?.hostPort ?? "" })),
     };
   }
 

@@ -28,9 +28,12 @@ export function dashboardJson(s: MonitoredServer, history: DashboardHistory | nu
     };
   });
   const cs = s.clusterStats?.() ?? null;
-  const links = (cs?.routes ?? []).map((l) => ({
-    kind: "route", remote: l.remoteName || l.remoteId, ip: `${l.ip}:${l.port}`, rtt_ms: l.rttMs,
-    in_msgs: l.inMsgs, out_msgs: l.outMsgs, in_bytes: l.inBytes, out_bytes: l.outBytes, pending_bytes: l.pendingBytes,
+  const ls = s.leafStats?.() ?? null;
+  const links = [
+    ...(cs?.routes ?? []).map((l) => ({ kind: "route", remote: l.remoteName || l.remoteId, ip: `${l.ip}:${l.port}`, l })),
+    ...(ls?.leafs ?? []).map((l) => ({ kind: "leaf", remote: `${l.name} (${l.account})`, ip: `${l.ip}:${l.port}`, l })),
+  ].map(({ kind, remote, ip, l }) => ({
+    kind, remote, ip, rtt_ms: l.rttMs, in_msgs: l.inMsgs, out_msgs: l.outMsgs, in_bytes: l.inBytes, out_bytes: l.outBytes, pending_bytes: l.pendingBytes,
   }));
   const a = s.alerts;
   return {
@@ -45,7 +48,7 @@ export function dashboardJson(s: MonitoredServer, history: DashboardHistory | nu
     jetstream: js !== null,
     streams,
     links,
-    links_down: cs?.down ?? [],
+    links_down: [...(cs?.down ?? []), ...(ls?.down ?? [])],
     alerts: a === null ? [] : a.names.map((name) => ({ name, active: a.isActive(name), threshold: a.options.rules[name]?.threshold ?? 0, value: a.lastReading(name)?.value ?? 0, detail: a.lastReading(name)?.detail ?? "" })),
     recent_alerts: a === null ? [] : a.recent.slice(-20).reverse(),
     history: history === null ? null : history.toJSON(since),

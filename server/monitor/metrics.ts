@@ -6,7 +6,17 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Stream } from "../jetstream/stream.js";
 import type { Router } from "../core/router.js";
 import { accountRouters } from "./accounts.js";
-import type { MonitoredServer, RouteStat } from "./source.js";
+import type { MonitoredServer } from "./source.js";
+
+/** What the link metrics read of a route or a leafnode connection. */
+interface LinkFigures {
+  inMsgs: number;
+  outMsgs: number;
+  inBytes: number;
+  outBytes: number;
+  rttMs: number;
+  pendingBytes: number;
+}
 
 /** Names and help of every gnat metric (README's list is checked against this in a test). */
 export const METRICS = {
@@ -123,10 +133,12 @@ export class Metrics {
     counter(METRICS.apiErrors, () => s.jetstream?.apiErrors ?? 0);
 
     // Links to other servers: one series per link, labelled by kind and the other server.
-    const links = (): { kind: string; remote: string; remote_id: string; st: RouteStat }[] =>
-      (s.clusterStats?.()?.routes ?? []).map((st) => ({ kind: "route", remote: st.remoteName, remote_id: st.remoteId, st }));
+    const links = (): { kind: string; remote: string; remote_id: string; st: LinkFigures }[] => [
+      ...(s.clusterStats?.()?.routes ?? []).map((st) => ({ kind: "route", remote: st.remoteName, remote_id: st.remoteId, st })),
+      ...(s.leafStats?.()?.leafs ?? []).map((st) => ({ kind: "leaf", remote: st.name, remote_id: st.id, st })),
+    ];
     const linkLabels = ["kind", "remote", "remote_id"] as const;
-    const perLink = (m: readonly [string, string], read: (st: RouteStat) => number, type: "counter" | "gauge"): void => {
+    const perLink = (m: readonly [string, string], read: (st: LinkFigures) => number, type: "counter" | "gauge"): void => {
       const opts = { name: m[0], help: m[1], registers, labelNames: linkLabels };
       if (type === "gauge") {
         new Gauge({ ...opts, collect() {
@@ -144,7 +156,9 @@ export class Metrics {
       name: METRICS.links[0], help: METRICS.links[1], registers, labelNames: ["kind"] as const,
       collect() {
         this.reset();
-        if (s.clusterStats?.() != null) this.set({ kind: "route" }, links().filter((l) => l.kind === "route").length);
+        const ls = links();
+        if (s.clusterStats?.() != null) this.set({ kind: "route" }, ls.filter((l) => l.kind === "route").length);
+        if (s.leafStats?.() != null) this.set({ kind: "leaf" }, ls.filter((l) => l.kind === "leaf").length);
       },
     });
     perLink(METRICS.linkMessagesIn, (st) => st.inMsgs, "counter");
@@ -153,7 +167,7 @@ export class Metrics {
     perLink(METRICS.linkBytesOut, (st) => st.outBytes, "counter");
     perLink(METRICS.linkRtt, (st) => st.rttMs / 1000, "gauge");
     perLink(METRICS.linkPending, (st) => st.pendingBytes, "gauge");
-    gauge(METRICS.linksDown, () => s.clusterStats?.()?.down.length ?? 0);
+    gauge(METRICS.linksDown, () => (s.clusterStats?.()?.down.length ?? 0) + (s.leafStats?.()?.down.length ?? 0));
 
     const [an, ah] = METRICS.alertActive;
     new Gauge({

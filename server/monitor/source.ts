@@ -44,10 +44,16 @@ export interface LeafStats {
   authTimeout: number;
   remotes: { localAccount: string; urls: string[]; denyImports: string[]; denyExports: string[] }[];
   leafs: LeafStat[];
+  /** Configured remotes that are not connected now. */
+  down: DownLink[];
 }
 
 /** One leafnode connection, as /leafz shows it. */
 export interface LeafStat {
+  /** The other server's name (or id) and id. */
+  name: string;
+  id: string;
+  pendingBytes: number;
   account: string;
   ip: string;
   port: number;

@@ -119,3 +119,33 @@ describe.skipIf(skip)(`links on the dashboard${skip ? ` (${SKIP_REASON})` : ""}`
     }
   });
 });
+
+describe.skipIf(skip)(`leafnode links in /metrics and link_down${skip ? ` (${SKIP_REASON})` : ""}`, () => {
+  it("counts a leafnode connection per link and fires link_down while its remote is down", async () => {
+    const leafPort = await freePort();
+    const hub = await startNode({ name: "hub", kind: "nats", config: `leafnodes { listen: 127.0.0.1:${leafPort} }` });
+    const mon = await freePort();
+    const g = await startNode({
+      name: "edge", kind: "gnat", clusterName: "edge", config: `leafnodes { reconnect: 1, remotes [ { url: "nats-leaf://127.0.0.1:${leafPort}" } ] }`,
+      gnat: { httpPort: mon, httpHost: "127.0.0.1", alerts: { interval: 50, link_down: { threshold: 1 } } },
+    });
+    const c = await connectTo(g);
+    try {
+      const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${mon}/metrics`)).text();
+      await until(async () => /^gnat_links\{kind="leaf"\} 1$/m.test(await metrics()), "the leaf link counted");
+      const events: { state: string; detail: string }[] = [];
+      c.subscribe("$GNAT.ALERT.link_down", { callback: (_e, m) => events.push(m.json()) });
+      await c.flush();
+      expect(await metrics()).toMatch(/^gnat_link_messages_in_total\{kind="leaf",remote="hub",remote_id="N[A-Z0-9]+"\} \d+$/m);
+      await hub.kill();
+      await until(() => events.length === 1, "link_down fires for the leaf remote");
+      expect(events[0]).toMatchObject({ state: "firing", detail: `leaf 127.0.0.1:${leafPort}` });
+      const d = (await (await fetch(`http://127.0.0.1:${mon}/dashboard.json`)).json()) as { links_down: unknown[] };
+      expect(d.links_down).toEqual([{ kind: "leaf", url: `127.0.0.1:${leafPort}` }]);
+    } finally {
+      await c.close();
+      await g.stop();
+      await hub.stop();
+    }
+  });
+});
