@@ -4,6 +4,7 @@
 // found with indexOf; a payload is handed on as a slice of the chunk it arrived in, copied only
 // when it straddles chunks. Pure: no sockets, no timers.
 import { parseSize } from "./parser.js";
+import { InternTable } from "./intern.js";
 
 export interface LinkParserHandler {
   onInfo(json: string): void;
@@ -41,24 +42,27 @@ export interface LinkParserOptions {
 const LF = 10;
 const NO_QUEUES: readonly string[] = [];
 
-/** A message whose payload has not all arrived yet. */
-interface PendingMsg {
-  account: string;
-  subject: string;
-  reply: string;
-  queues: readonly string[];
-  hdrLen: number;
-  origin: string;
-  /** Payload bytes plus CRLF. */
-  need: number;
-}
-
 export class LinkParser {
   /** Bytes of an unfinished line or payload. */
   private rest: Buffer[] = [];
   private restLen = 0;
-  private pending: PendingMsg | null = null;
+  /** A message line was read and its payload is awaited (the fields below describe it). */
+  private pending = false;
+  private pAccount = "";
+  private pSubject = "";
+  private pReply = "";
+  private pQueues: readonly string[] = NO_QUEUES;
+  private pHdrLen = -1;
+  private pOrigin = "";
+  /** Payload bytes plus CRLF. */
+  private pNeed = 0;
   private closed = false;
+  /** Token bounds of the message line being read by the fast path (start, end pairs). */
+  private readonly toks = new Int32Array(64);
+  /** Subjects seen recently: the same bytes give back the same string (no new one per message). */
+  private readonly intern = new InternTable(1024);
+  private lastAccount = "";
+  private lastAccountBytes = Buffer.alloc(0);
 
   constructor(private readonly h: LinkParserHandler, private readonly o: LinkParserOptions) {}
 
@@ -66,7 +70,7 @@ export class LinkParser {
     this.closed = true;
     this.rest = [];
     this.restLen = 0;
-    this.pending = null;
+    this.pending = false;
   }
 
   parse(chunk: Buffer): void {
@@ -74,8 +78,7 @@ export class LinkParser {
     let buf = chunk;
     if (this.restLen !== 0) {
       // Wait for the whole payload before joining: one copy however many chunks it spans.
-      const p = this.pending;
-      if (p !== null && this.restLen + chunk.length < p.need) {
+      if (this.pending && this.restLen + chunk.length < this.pNeed) {
         this.rest.push(Buffer.from(chunk));
         this.restLen += chunk.length;
         return;
@@ -88,16 +91,16 @@ export class LinkParser {
     let pos = 0;
     const n = buf.length;
     while (pos < n && !this.closed) {
-      const p = this.pending;
-      if (p !== null) {
-        if (n - pos < p.need) break;
-        const end = pos + p.need;
+      if (this.pending) {
+        const need = this.pNeed;
+        if (n - pos < need) break;
+        const end = pos + need;
         if (buf[end - 2] !== 13 || buf[end - 1] !== LF) {
           this.fail("payload not followed by CRLF");
           return;
         }
-        this.pending = null;
-        this.h.onMsg(p.account, p.subject, p.reply, p.queues, p.hdrLen, buf, pos, end, p.origin);
+        this.pending = false;
+        this.h.onMsg(this.pAccount, this.pSubject, this.pReply, this.pQueues, this.pHdrLen, buf, pos, end, this.pOrigin);
         pos = end;
         continue;
       }
@@ -110,6 +113,12 @@ export class LinkParser {
         break;
       }
       const lineEnd = lf > pos && buf[lf - 1] === 13 ? lf - 1 : lf;
+      // The hot lines, RMSG and HMSG on a route, are read from the bytes; the rest as text.
+      if (this.o.accounts && lineEnd - pos > 5 && buf[pos + 2] === 0x53 && buf[pos + 3] === 0x47 && buf[pos + 4] === 0x20 && buf[pos + 1] === 0x4d
+        && (buf[pos] === 0x52 || buf[pos] === 0x48) && this.fastMsg(buf, pos + 5, lineEnd, buf[pos] === 0x48)) {
+        pos = lf + 1;
+        continue;
+      }
       const line = buf.toString("latin1", pos, lineEnd);
       pos = lf + 1;
       this.line(line);
@@ -120,6 +129,94 @@ export class LinkParser {
       this.rest = [Buffer.from(tail)];
       this.restLen = tail.length;
     }
+  }
+
+  /**
+   * RMSG/HMSG arguments read from the bytes: account subject [reply | + reply q… | "|" q…]
+   * [hdr] size. Returns false (the line is then read as text, with its error) when it is not
+   * well formed.
+   */
+  private fastMsg(buf: Buffer, s: number, e: number, headers: boolean): boolean {
+    const t = this.toks;
+    let k = 0;
+    let start = -1;
+    for (let i = s; i < e; i++) {
+      const c = buf[i]!;
+      if (c === 32 || c === 9) {
+        if (start >= 0) {
+          if (k >= 62) return false;
+          t[k++] = start;
+          t[k++] = i;
+          start = -1;
+        }
+      } else if (start < 0) {
+        start = i;
+      }
+    }
+    if (start >= 0) {
+      if (k >= 62) return false;
+      t[k++] = start;
+      t[k++] = e;
+    }
+    const n = k >> 1;
+    const sizes = headers ? 2 : 1;
+    const rest = n - 2 - sizes;
+    if (rest < 0) return false;
+    const size = parseSize(buf, t[(n - 1) * 2]!, t[(n - 1) * 2 + 1]!);
+    const hdrLen = headers ? parseSize(buf, t[(n - 2) * 2]!, t[(n - 2) * 2 + 1]!) : -1;
+    if (size < 0 || (headers && (hdrLen < 0 || hdrLen > size))) return false;
+    if (size > this.o.maxPayload && this.o.maxPayload > 0) return false;
+    const account = this.accountOf(buf, t[0]!, t[1]!);
+    const subject = this.intern.get(buf, t[2]!, t[3]!);
+    let reply = "";
+    let queues = NO_QUEUES;
+    if (rest === 1) {
+      reply = buf.toString("latin1", t[4]!, t[5]!);
+    } else if (rest > 1) {
+      if (t[5]! - t[4]! !== 1) return false;
+      const ind = buf[t[4]!];
+      let q = 6;
+      if (ind === 0x2b) {
+        reply = buf.toString("latin1", t[6]!, t[7]!);
+        q = 8;
+      } else if (ind !== 0x7c) {
+        return false;
+      }
+      const qs: string[] = [];
+      for (let i = q; i < (n - sizes) * 2; i += 2) qs.push(this.intern.get(buf, t[i]!, t[i + 1]!));
+      queues = qs;
+    }
+    this.expect(account, subject, reply, queues, hdrLen, "", size + 2);
+    return true;
+  }
+
+  private expect(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number, origin: string, need: number): void {
+    this.pending = true;
+    this.pAccount = account;
+    this.pSubject = subject;
+    this.pReply = reply;
+    this.pQueues = queues;
+    this.pHdrLen = hdrLen;
+    this.pOrigin = origin;
+    this.pNeed = need;
+  }
+
+  /** The account's name as a string, the last one reused (a route mostly carries one or two). */
+  private accountOf(buf: Buffer, s: number, e: number): string {
+    const last = this.lastAccountBytes;
+    if (last.length === e - s) {
+      let same = true;
+      for (let i = 0; i < last.length; i++) {
+        if (last[i] !== buf[s + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.lastAccount;
+    }
+    this.lastAccount = buf.toString("latin1", s, e);
+    this.lastAccountBytes = Buffer.from(buf.subarray(s, e));
+    return this.lastAccount;
   }
 
   private fail(detail: string): void {
@@ -221,7 +318,7 @@ export class LinkParser {
     const hdrLen = headers ? toSize(a[a.length - 2]!) : -1;
     if (size < 0 || (headers && (hdrLen < 0 || hdrLen > size))) return this.fail(`bad message size: ${JSON.stringify(arg)}`);
     if (size > this.o.maxPayload && this.o.maxPayload > 0) return this.fail("maximum payload exceeded");
-    this.pending = { account, subject, reply, queues, hdrLen, origin, need: size + 2 };
+    this.expect(account, subject, reply, queues, hdrLen, origin, size + 2);
   }
 }
 

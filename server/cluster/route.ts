@@ -65,6 +65,8 @@ export interface RouteConnect {
 const PING = Buffer.from("PING\r\n");
 const PONG = Buffer.from("PONG\r\n");
 const EMPTY = Buffer.alloc(0);
+/** Subjects whose RMSG line start a route keeps. */
+const PREFIX_CACHE = 4096;
 /** nats-server pings a new route after about a second, then every ping_interval. */
 const FIRST_PING_MS = 1000;
 
@@ -104,6 +106,7 @@ export class Route implements Client, Link, LinkParserHandler {
   });
   private pingTimer: NodeJS.Timeout | null = null;
   private unknownAccounts: Set<string> | null = null;
+  private readonly prefixes = new Map<string, Buffer>();
   private pingsOut = 0;
   private pingSent = 0;
 
@@ -263,27 +266,56 @@ export class Route implements Client, Link, LinkParserHandler {
     }
     // nats-server carries a JetStream delivery's shown subject after '@' on the reply.
     if (shown !== subject && reply.length !== 0) reply = `${reply}@${shown}`;
-    let head = `${hdrLen >= 0 ? "HMSG" : "RMSG"} ${account} ${subject} `;
-    if (queues.length !== 0) {
-      head += reply.length !== 0 ? `+ ${reply} ` : "| ";
-      for (let i = 0; i < queues.length; i++) head += `${queues[i]} `;
-    } else if (reply.length !== 0) {
-      head += `${reply} `;
+    let off: number;
+    if (hdrLen < 0 && reply.length === 0 && queues.length === 0) {
+      // The common line, "RMSG <account> <subject> <size>": its start is kept per subject.
+      const prefix = this.prefixOf(account, subject);
+      const need = prefix.length + digits(size) + 2 + size + 2;
+      if (this.outLen + need > this.outBuf.length) this.makeRoom(need);
+      const out = this.outBuf;
+      off = this.outLen;
+      for (let i = 0; i < prefix.length; i++) out[off + i] = prefix[i]!;
+      off += prefix.length;
+    } else {
+      let head = `${hdrLen >= 0 ? "HMSG" : "RMSG"} ${account} ${subject} `;
+      if (queues.length !== 0) {
+        head += reply.length !== 0 ? `+ ${reply} ` : "| ";
+        for (let i = 0; i < queues.length; i++) head += `${queues[i]} `;
+      } else if (reply.length !== 0) {
+        head += `${reply} `;
+      }
+      if (hdrLen >= 0) head += `${hdrLen} `;
+      const need = head.length + digits(size) + 2 + size + 2;
+      if (this.outLen + need > this.outBuf.length) this.makeRoom(need);
+      off = this.outLen + this.outBuf.write(head, this.outLen, "latin1");
     }
-    if (hdrLen >= 0) head += `${hdrLen} `;
-    const need = head.length + digits(size) + 2 + size + 2;
-    if (this.outLen + need > this.outBuf.length) this.makeRoom(need);
     const out = this.outBuf;
-    let off = this.outLen + out.write(head, this.outLen, "latin1");
     off = writeUint(out, off, size);
     out[off++] = 13;
     out[off++] = 10;
-    off += buf.copy(out, off, start, end);
+    // Small payloads are copied here: a Buffer.copy call costs more than the bytes.
+    if (end - start <= 64) {
+      for (let i = start; i < end; i++) out[off++] = buf[i]!;
+    } else {
+      off += buf.copy(out, off, start, end);
+    }
     this.outLen = off;
     this.outMsgs++;
     this.outBytes += size;
     this.markDirty();
     return true;
+  }
+
+  /** "RMSG <account> <subject> " as bytes, built once per subject (a bounded cache). */
+  private prefixOf(account: string, subject: string): Buffer {
+    const key = account === "$G" ? subject : `${account} ${subject}`;
+    let p = this.prefixes.get(key);
+    if (p === undefined) {
+      if (this.prefixes.size >= PREFIX_CACHE) this.prefixes.clear();
+      p = Buffer.from(`RMSG ${account} ${subject} `, "latin1");
+      this.prefixes.set(key, p);
+    }
+    return p;
   }
 
   /** Queue protocol bytes (INFO, CONNECT, RS+, PING …). */

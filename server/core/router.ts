@@ -105,6 +105,9 @@ export class Router {
   onInterest: ((sub: Subscription, delta: number) => void) | null = null;
   /** Told of the same changes as onInterest, after it (the leafnodes listen here). */
   private interestListeners: ((sub: Subscription, delta: number) => void)[] = [];
+  /** routeWithLinks' target lists, one per nesting depth, and the depth now. */
+  private readonly targetLists: TargetList[] = [];
+  private linkDepth = 0;
   /** The queue groups a message from a link is to be delivered to (RMSG's queue list), while it is routed. */
   private queueFilter: readonly string[] | null = null;
   private nextInternalCid = -1;
@@ -295,36 +298,34 @@ export class Router {
    */
   private routeWithLinks(from: Client, r: MatchResult<Subscription>, subject: string, reply: string, hdrLen: number,
     buf: Buffer, start: number, end: number, shown: string): boolean {
+    // The links this message goes to, gathered first and sent once each at the end. One list
+    // per nesting depth (a delivery may publish in turn), reused from message to message.
+    const depth = this.linkDepth++;
+    try {
+      return this.routeWithLinksAt(from, r, subject, reply, hdrLen, buf, start, end, shown, this.targetLists[depth] ??= new TargetList());
+    } finally {
+      this.linkDepth--;
+    }
+  }
+
+  private routeWithLinksAt(from: Client, r: MatchResult<Subscription>, subject: string, reply: string, hdrLen: number,
+    buf: Buffer, start: number, end: number, shown: string, tl: TargetList): boolean {
     const fromLink = from.link;
     let delivered = false;
-    let targets: Subscription[] | null = null;
-    let targetQueues: string[][] | null = null;
-    const addTarget = (sub: Subscription, queue: string): void => {
-      targets ??= [];
-      targetQueues ??= [];
-      const c = sub.client;
-      for (let t = 0; t < targets.length; t++) {
-        if (targets[t]!.client === c) {
-          if (queue !== "") targetQueues[t]!.push(queue);
-          return;
-        }
-      }
-      targets.push(sub);
-      targetQueues.push(queue === "" ? [] : [queue]);
-    };
+    tl.reset();
     const psubs = r.psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i]!;
       const link = sub.client.link;
       if (link !== undefined) {
-        if (mayForward(from, fromLink, sub.client, link, subject)) addTarget(sub, "");
+        if (mayForward(from, fromLink, sub.client, link, subject)) tl.add(sub, "");
         continue;
       }
       if (this.deliverTo(from, sub, shown, reply, hdrLen, buf, start, end)) delivered = true;
     }
     const qf = this.queueFilter;
     // A message from a link serves only the queue groups it names.
-    const qsubs = fromLink !== undefined && qf === null ? [] : r.qsubs;
+    const qsubs = fromLink !== undefined && qf === null ? NO_GROUPS : r.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
       const group = qsubs[g]!;
       const n = group.length;
@@ -347,7 +348,7 @@ export class Router {
             done = true;
           }
         }
-        if (!done && spare !== null) addTarget(spare, spare.queue);
+        if (!done && spare !== null) tl.add(spare, spare.queue);
         continue;
       }
       // From a client (or a leafnode, for the groups it names): one member of the whole
@@ -372,7 +373,7 @@ export class Router {
             if (spare === null && mayForward(from, fromLink, sub.client, link, subject)) spare = sub;
             continue;
           }
-          addTarget(sub, sub.queue);
+          tl.add(sub, sub.queue);
           done = true;
           break;
         }
@@ -382,18 +383,14 @@ export class Router {
           break;
         }
       }
-      if (!done && spare !== null) addTarget(spare, spare.queue);
+      if (!done && spare !== null) tl.add(spare, spare.queue);
     }
-    if (targets !== null) {
-      const ts: Subscription[] = targets;
-      const tq: string[][] = targetQueues!;
-      for (let t = 0; t < ts.length; t++) {
-        const c = ts[t]!.client;
-        if (c.link!.forward(this.account, subject, reply, tq[t]!, hdrLen, buf, start, end, shown)) {
-          delivered = true;
-          this.countOut(end - start);
-          if (c.congested) from.stallOn(c);
-        }
+    for (let t = 0; t < tl.size; t++) {
+      const c = tl.subs[t]!.client;
+      if (c.link!.forward(this.account, subject, reply, tl.queuesOf(t), hdrLen, buf, start, end, shown)) {
+        delivered = true;
+        this.countOut(end - start);
+        if (c.congested) from.stallOn(c);
       }
     }
     return delivered;
@@ -448,6 +445,40 @@ export class Router {
   /** The next cid of an internal client (negative: monitoring lists no connection for it). */
   takeInternalCid(): number {
     return this.nextInternalCid--;
+  }
+}
+
+const NO_GROUPS: readonly (readonly Subscription[])[] = [];
+const NO_QUEUES: readonly string[] = [];
+
+/** The links one message goes to (each once), with the queue groups it serves on each. */
+class TargetList {
+  readonly subs: Subscription[] = [];
+  private readonly queues: string[][] = [];
+  size = 0;
+
+  reset(): void {
+    this.size = 0;
+  }
+
+  add(sub: Subscription, queue: string): void {
+    const c = sub.client;
+    for (let t = 0; t < this.size; t++) {
+      if (this.subs[t]!.client === c) {
+        if (queue !== "") this.queues[t]!.push(queue);
+        return;
+      }
+    }
+    const t = this.size++;
+    this.subs[t] = sub;
+    const q = (this.queues[t] ??= []);
+    if (q.length !== 0) q.length = 0;
+    if (queue !== "") q.push(queue);
+  }
+
+  queuesOf(t: number): readonly string[] {
+    const q = this.queues[t]!;
+    return q.length === 0 ? NO_QUEUES : q;
   }
 }
 
