@@ -3,21 +3,12 @@
 // interest (RS+/RS-), and what they match goes across once as RMSG/HMSG. What comes from the
 // other server (RMSG/HMSG) is routed here like a client's publish. Registering, gossip and
 // reconnecting are the cluster's (cluster.ts).
-import type { Logger } from "pino";
-import { LinkParser, type LinkParserHandler } from "../../protocol/route-parser.js";
-import { digits, writeUint } from "../../protocol/bytes.js";
-import { BufferPool, ProducerStall, stallMark, stallTtl } from "../core/outbound.js";
-import { Subscription, type Client, type Link, type Router } from "../core/router.js";
+import { Subscription, type Router } from "../core/router.js";
 import type { ClientSocket } from "../core/connection-types.js";
+import { FIRST_PING_MS, LinkConnection, type LinkConnectionHost } from "./link-connection.js";
 
 /** What a route needs of the cluster it belongs to. */
-export interface RouteHost {
-  readonly log: Logger;
-  readonly buffers: BufferPool;
-  readonly maxPayload: number;
-  readonly maxControlLine: number;
-  readonly pingInterval: number;
-  readonly pingMax: number;
+export interface RouteHost extends LinkConnectionHost {
   /** The router of an account, or null when this server does not know it. */
   routerFor(account: string): Router | null;
   /** The route's INFO or CONNECT arrived (JSON parsed). */
@@ -25,8 +16,6 @@ export interface RouteHost {
   onRouteConnect(r: Route, connect: RouteConnect): void;
   /** The route closed, for `reason`. */
   onRouteClosed(r: Route, reason: string): void;
-  /** Queue `r` for a flush once the current work is done. */
-  markDirty(r: { dirty: boolean; flush(): void }): void;
 }
 
 /** The INFO a server sends on a route (the fields gnat reads). */
@@ -62,76 +51,25 @@ export interface RouteConnect {
   tls_required?: boolean;
 }
 
-const PING = Buffer.from("PING\r\n");
-const PONG = Buffer.from("PONG\r\n");
-const EMPTY = Buffer.alloc(0);
 /** Subjects whose RMSG line start a route keeps. */
 const PREFIX_CACHE = 4096;
-/** nats-server pings a new route after about a second, then every ping_interval. */
-const FIRST_PING_MS = 1000;
 
-export class Route implements Client, Link, LinkParserHandler {
+export class Route extends LinkConnection {
   readonly kind = "route";
-  readonly link: Link = this;
-  echo = true;
-  noResponders = false;
-  closed = false;
-  closeReason = "";
-  /** Set once the other side's INFO was accepted (registered with the cluster). */
-  registered = false;
   /** What the other side's INFO said (null before it came). */
   info: RouteInfo | null = null;
-  /** The other side sends HMSG (its INFO or CONNECT said headers). */
-  headers = false;
-  readonly start = Date.now();
-  /** Counters, for /routez and /varz. */
-  inMsgs = 0;
-  inBytes = 0;
-  outMsgs = 0;
-  outBytes = 0;
   /** The other side's interest: "account subject[ queue]" → its subscription here. */
   readonly subs = new Map<string, { sub: Subscription; router: Router }>();
-  dirty = false;
-  congested = false;
-  rtt = 0;
-  lastActivity = Date.now();
-
-  private readonly parser: LinkParser;
-  private outBuf: Buffer = EMPTY;
-  private outLen = 0;
-  private readonly stallMarkBytes: number;
-  private held: Client[] | null = null;
-  private readonly stall = new ProducerStall<Client>(() => this.socket.pause(), () => {
-    if (!this.closed) this.socket.resume();
-  });
-  private pingTimer: NodeJS.Timeout | null = null;
   private unknownAccounts: Set<string> | null = null;
   private readonly prefixes = new Map<string, Buffer>();
-  private pingsOut = 0;
-  private pingSent = 0;
 
   /**
    * @param solicited this server dialled it (`url` is where to); else it was accepted.
    */
-  constructor(readonly cid: number, readonly socket: ClientSocket, private readonly host: RouteHost,
-    readonly solicited: boolean, readonly url: string, private readonly maxPending: number) {
-    this.stallMarkBytes = stallMark(maxPending);
-    this.parser = new LinkParser(this, { accounts: true, maxControlLine: Math.max(host.maxControlLine, 64 * 1024), maxPayload: host.maxPayload });
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("drain", () => this.onDrain());
-    socket.on("error", () => this.close("Read Error", false));
-    socket.on("close", () => this.close("Client Closed", false));
-    socket.on("end", () => this.close("Client Closed", true));
+  constructor(cid: number, socket: ClientSocket, private readonly host: RouteHost,
+    solicited: boolean, url: string, maxPending: number) {
+    super(cid, socket, host, solicited, url, maxPending, { accounts: true }, "rid");
     this.armPing(FIRST_PING_MS);
-  }
-
-  get remoteAddress(): string {
-    const a = this.socket.remoteAddress ?? "";
-    return a.startsWith("::ffff:") ? a.slice(7) : a;
-  }
-
-  get remotePort(): number {
-    return this.socket.remotePort ?? 0;
   }
 
   /** The other server's id, once its INFO came. */
@@ -139,22 +77,7 @@ export class Route implements Client, Link, LinkParserHandler {
     return this.info?.server_id ?? "";
   }
 
-  get pendingBytes(): number {
-    return this.outLen + this.socket.writableLength;
-  }
-
   // ---- inbound ----------------------------------------------------------------------------
-
-  private onData(chunk: Buffer): void {
-    if (this.closed) return;
-    this.lastActivity = Date.now();
-    try {
-      this.parser.parse(chunk);
-    } catch (err) {
-      this.host.log.error({ rid: this.cid, err }, "internal error while processing route data");
-      this.close("Internal Error", true);
-    }
-  }
 
   onInfo(json: string): void {
     let info: RouteInfo;
@@ -176,17 +99,6 @@ export class Route implements Client, Link, LinkParserHandler {
     }
     this.host.onRouteConnect(this, c);
   }
-
-  onPing(): void {
-    this.queue(PONG);
-  }
-
-  onPong(): void {
-    this.pingsOut = 0;
-    if (this.pingSent > 0) this.rtt = Math.max(1, Date.now() - this.pingSent);
-  }
-
-  onOk(): void {}
 
   onErr(text: string): void {
     this.host.log.error({ rid: this.cid, remote: this.remoteName() }, `Route Error '${text}'`);
@@ -266,43 +178,20 @@ export class Route implements Client, Link, LinkParserHandler {
     }
     // nats-server carries a JetStream delivery's shown subject after '@' on the reply.
     if (shown !== subject && reply.length !== 0) reply = `${reply}@${shown}`;
-    let off: number;
     if (hdrLen < 0 && reply.length === 0 && queues.length === 0) {
       // The common line, "RMSG <account> <subject> <size>": its start is kept per subject.
-      const prefix = this.prefixOf(account, subject);
-      const need = prefix.length + digits(size) + 2 + size + 2;
-      if (this.outLen + need > this.outBuf.length) this.makeRoom(need);
-      const out = this.outBuf;
-      off = this.outLen;
-      for (let i = 0; i < prefix.length; i++) out[off + i] = prefix[i]!;
-      off += prefix.length;
-    } else {
-      let head = `${hdrLen >= 0 ? "HMSG" : "RMSG"} ${account} ${subject} `;
-      if (queues.length !== 0) {
-        head += reply.length !== 0 ? `+ ${reply} ` : "| ";
-        for (let i = 0; i < queues.length; i++) head += `${queues[i]} `;
-      } else if (reply.length !== 0) {
-        head += `${reply} `;
-      }
-      if (hdrLen >= 0) head += `${hdrLen} `;
-      const need = head.length + digits(size) + 2 + size + 2;
-      if (this.outLen + need > this.outBuf.length) this.makeRoom(need);
-      off = this.outLen + this.outBuf.write(head, this.outLen, "latin1");
+      this.writeMsg(this.prefixOf(account, subject), size, buf, start, end);
+      return true;
     }
-    const out = this.outBuf;
-    off = writeUint(out, off, size);
-    out[off++] = 13;
-    out[off++] = 10;
-    // Small payloads are copied here: a Buffer.copy call costs more than the bytes.
-    if (end - start <= 64) {
-      for (let i = start; i < end; i++) out[off++] = buf[i]!;
-    } else {
-      off += buf.copy(out, off, start, end);
+    let head = `${hdrLen >= 0 ? "HMSG" : "RMSG"} ${account} ${subject} `;
+    if (queues.length !== 0) {
+      head += reply.length !== 0 ? `+ ${reply} ` : "| ";
+      for (let i = 0; i < queues.length; i++) head += `${queues[i]} `;
+    } else if (reply.length !== 0) {
+      head += `${reply} `;
     }
-    this.outLen = off;
-    this.outMsgs++;
-    this.outBytes += size;
-    this.markDirty();
+    if (hdrLen >= 0) head += `${hdrLen} `;
+    this.writeMsg(head, size, buf, start, end);
     return true;
   }
 
@@ -318,94 +207,9 @@ export class Route implements Client, Link, LinkParserHandler {
     return p;
   }
 
-  /** Queue protocol bytes (INFO, CONNECT, RS+, PING …). */
-  queue(bytes: Buffer | string): void {
-    if (this.closed) return;
-    const b = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
-    if (this.outLen + b.length > this.outBuf.length) this.makeRoom(b.length);
-    this.outBuf.set(b, this.outLen);
-    this.outLen += b.length;
-    this.markDirty();
-  }
-
-  private markDirty(): void {
-    if (!this.dirty) {
-      this.dirty = true;
-      this.host.markDirty(this);
-    }
-  }
-
-  private makeRoom(need: number): void {
-    if (this.outLen > 0) this.flush();
-    this.outBuf = this.host.buffers.take(need);
-  }
-
-  flush(): void {
-    this.dirty = false;
-    const len = this.outLen;
-    if (len === 0 || this.socket.destroyed) return;
-    const buf = this.outBuf;
-    this.outLen = 0;
-    this.outBuf = EMPTY;
-    // The socket keeps the buffer until written: a fresh one is taken for what comes next.
-    this.socket.write(len === buf.length ? buf : buf.subarray(0, len));
-    const pending = this.socket.writableLength;
-    if (pending === 0) this.host.buffers.give(buf);
-    else if (pending > this.stallMarkBytes && this.socket.writableNeedDrain) this.congested = true;
-  }
-
-  private onDrain(): void {
-    if (this.socket.writableLength !== 0) return;
-    this.congested = false;
-    const held = this.held;
-    if (held === null) return;
-    this.held = null;
-    for (let i = 0; i < held.length; i++) held[i]!.release(this);
-  }
-
-  // ---- flow control (see Client in router.ts) ---------------------------------------------
-
-  holdProducer(producer: Client): void {
-    (this.held ??= []).push(producer);
-  }
-
-  stallTtl(): number {
-    return stallTtl(this.pendingBytes, this.stallMarkBytes, this.maxPending);
-  }
-
-  stallOn(receiver: Client): void {
-    if (!this.closed && this.stall.add(receiver)) receiver.holdProducer(this);
-  }
-
-  release(receiver: Client): void {
-    this.stall.release(receiver);
-  }
-
-  deliver(): boolean {
-    // Never called: the router hands a link's messages to forward().
-    return false;
-  }
-
-  // ---- pings and closing ------------------------------------------------------------------
-
-  private armPing(ms: number): void {
-    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
-    this.pingTimer = setTimeout(() => this.onPingTimer(), ms);
-    this.pingTimer.unref();
-  }
-
-  private onPingTimer(): void {
-    this.pingTimer = null;
-    if (this.closed) return;
-    if (this.pingsOut + 1 > this.host.pingMax) {
-      this.host.log.debug({ rid: this.cid }, "stale route connection");
-      this.close("Stale Connection", true);
-      return;
-    }
-    this.pingsOut++;
-    this.pingSent = Date.now();
-    this.queue(PING);
-    this.armPing(this.host.pingInterval);
+  protected override stale(): void {
+    this.host.log.debug({ rid: this.cid }, "stale route connection");
+    super.stale();
   }
 
   /** A name for log lines: the other server's name, else its address. */
@@ -413,35 +217,12 @@ export class Route implements Client, Link, LinkParserHandler {
     return this.info?.server_name ?? `${this.remoteAddress}:${this.remotePort}`;
   }
 
-  close(reason: string, flush: boolean): void {
-    if (this.closed) return;
-    this.parser.close();
-    if (flush && this.outLen > 0 && !this.socket.destroyed) this.flush();
-    this.closed = true;
-    this.closeReason = reason;
-    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
-    this.pingTimer = null;
+  protected dropInterest(): void {
     for (const { sub, router } of this.subs.values()) router.unsubscribe(sub);
     this.subs.clear();
-    this.congested = false;
-    this.onDrainRelease();
-    this.stall.clear();
-    this.outBuf = EMPTY;
-    this.outLen = 0;
-    if (flush && !this.socket.destroyed) {
-      this.socket.end();
-      const t = setTimeout(() => this.socket.destroy(), 1000);
-      t.unref();
-      this.socket.once("close", () => clearTimeout(t));
-    } else {
-      this.socket.destroy();
-    }
-    this.host.onRouteClosed(this, reason);
   }
 
-  private onDrainRelease(): void {
-    const held = this.held;
-    this.held = null;
-    if (held !== null) for (let i = 0; i < held.length; i++) held[i]!.release(this);
+  protected closedFor(reason: string): void {
+    this.host.onRouteClosed(this, reason);
   }
 }

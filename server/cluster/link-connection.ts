@@ -1,0 +1,294 @@
+// What a connection to another server is, whatever protocol it speaks (a route, a leafnode
+// connection): a router Client with a Link, a socket with pooled outbound buffers flushed once
+// per turn, flow control both ways (a congested link stalls the producers feeding it; a
+// congested receiver pauses the link's reads), PING/PONG with a stale check, and one way to
+// close. route.ts and leaf.ts add their protocol's lines on top.
+import type { Logger } from "pino";
+import { LinkParser, type LinkParserHandler, type LinkParserOptions } from "../../protocol/route-parser.js";
+import { digits, writeUint } from "../../protocol/bytes.js";
+import { BufferPool, ProducerStall, stallMark, stallTtl } from "../core/outbound.js";
+import type { Client, Link, Subscription } from "../core/router.js";
+import type { ClientSocket } from "../core/connection-types.js";
+
+/** What every link needs of the room that holds it (the cluster, the leafnodes). */
+export interface LinkConnectionHost {
+  readonly log: Logger;
+  readonly buffers: BufferPool;
+  readonly maxPayload: number;
+  readonly maxControlLine: number;
+  readonly pingInterval: number;
+  readonly pingMax: number;
+  /** Queue `c` for a flush once the current work is done. */
+  markDirty(c: { dirty: boolean; flush(): void }): void;
+}
+
+const PING = Buffer.from("PING\r\n");
+const PONG = Buffer.from("PONG\r\n");
+const EMPTY = Buffer.alloc(0);
+/** nats-server pings a new route or leafnode connection after about a second, then every ping_interval. */
+export const FIRST_PING_MS = 1000;
+
+export abstract class LinkConnection implements Client, Link, LinkParserHandler {
+  abstract readonly kind: "route" | "leaf";
+  readonly link: Link = this;
+  echo = true;
+  noResponders = false;
+  closed = false;
+  closeReason = "";
+  /** The handshake is done: subscriptions and messages count from now on. */
+  registered = false;
+  /** The other side sends and takes HMSG. */
+  headers = false;
+  readonly start = Date.now();
+  /** Counters, for /routez, /leafz and /metrics. */
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  dirty = false;
+  congested = false;
+  rtt = 0;
+  lastActivity = Date.now();
+
+  protected readonly parser: LinkParser;
+  private outBuf: Buffer = EMPTY;
+  private outLen = 0;
+  private readonly stallMarkBytes: number;
+  private held: Client[] | null = null;
+  private readonly stall = new ProducerStall<Client>(() => this.socket.pause(), () => {
+    if (!this.closed) this.socket.resume();
+  });
+  private pingTimer: NodeJS.Timeout | null = null;
+  private pingsOut = 0;
+  private pingSent = 0;
+
+  /**
+   * @param solicited this server dialled it (`url` is where to); else it was accepted.
+   * @param logKey the field that names it in log lines ("rid" for routes, "lid" for leafs).
+   */
+  constructor(readonly cid: number, readonly socket: ClientSocket, private readonly linkHost: LinkConnectionHost,
+    readonly solicited: boolean, readonly url: string, private readonly maxPending: number,
+    parser: Pick<LinkParserOptions, "accounts">, protected readonly logKey: "rid" | "lid") {
+    this.stallMarkBytes = stallMark(maxPending);
+    this.parser = new LinkParser(this, { accounts: parser.accounts, maxControlLine: Math.max(linkHost.maxControlLine, 64 * 1024), maxPayload: linkHost.maxPayload });
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("drain", () => this.onDrain());
+    socket.on("error", () => this.close("Read Error", false));
+    socket.on("close", () => this.close("Client Closed", false));
+    socket.on("end", () => this.close("Client Closed", true));
+  }
+
+  get remoteAddress(): string {
+    const a = this.socket.remoteAddress ?? "";
+    return a.startsWith("::ffff:") ? a.slice(7) : a;
+  }
+
+  get remotePort(): number {
+    return this.socket.remotePort ?? 0;
+  }
+
+  get pendingBytes(): number {
+    return this.outLen + this.socket.writableLength;
+  }
+
+  // ---- the protocol's lines (LinkParserHandler), in route.ts and leaf.ts ---------------------
+
+  abstract onInfo(json: string): void;
+  abstract onConnect(json: string): void;
+  abstract onErr(text: string): void;
+  abstract onParseError(detail: string): void;
+  abstract onSub(account: string, subject: string, queue: string, weight: number, origin: string): void;
+  abstract onUnsub(account: string, subject: string, queue: string): void;
+  abstract onMsg(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
+    buf: Buffer, start: number, end: number, origin: string): void;
+  abstract forward(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
+    buf: Buffer, start: number, end: number, shown: string): boolean;
+  /** The other side's subscriptions leave the router (the link closed). */
+  protected abstract dropInterest(): void;
+  /** Tell the room the link closed, for `reason`. */
+  protected abstract closedFor(reason: string): void;
+
+  // ---- inbound ----------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastActivity = Date.now();
+    try {
+      this.parser.parse(chunk);
+    } catch (err) {
+      // A bug must cost one link, never the process.
+      this.linkHost.log.error({ [this.logKey]: this.cid, err }, `internal error while processing ${this.kind === "route" ? "route" : "leafnode"} data`);
+      this.close("Internal Error", true);
+    }
+  }
+
+  onPing(): void {
+    this.queue(PONG);
+  }
+
+  onPong(): void {
+    this.pingsOut = 0;
+    if (this.pingSent > 0) this.rtt = Math.max(1, Date.now() - this.pingSent);
+  }
+
+  onOk(): void {}
+
+  // ---- outbound ---------------------------------------------------------------------------
+
+  /**
+   * Queue one message line and its payload: `head` (the line up to the size, its trailing space
+   * included), the size, CRLF, then `buf[start, end)` (payload plus CRLF).
+   */
+  protected writeMsg(head: string | Buffer, size: number, buf: Buffer, start: number, end: number): void {
+    const headLen = head.length;
+    const need = headLen + digits(size) + 2 + (end - start);
+    if (this.outLen + need > this.outBuf.length) this.makeRoom(need);
+    const out = this.outBuf;
+    let off = this.outLen;
+    if (typeof head === "string") {
+      off += out.write(head, off, "latin1");
+    } else {
+      for (let i = 0; i < headLen; i++) out[off + i] = head[i]!;
+      off += headLen;
+    }
+    off = writeUint(out, off, size);
+    out[off++] = 13;
+    out[off++] = 10;
+    // Small payloads are copied here: a Buffer.copy call costs more than the bytes.
+    if (end - start <= 64) {
+      for (let i = start; i < end; i++) out[off++] = buf[i]!;
+    } else {
+      off += buf.copy(out, off, start, end);
+    }
+    this.outLen = off;
+    this.outMsgs++;
+    this.outBytes += size;
+    this.markDirty();
+  }
+
+  /** Queue protocol bytes (INFO, CONNECT, RS+/LS+, PING …). */
+  queue(bytes: Buffer | string): void {
+    if (this.closed) return;
+    const b = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
+    if (this.outLen + b.length > this.outBuf.length) this.makeRoom(b.length);
+    this.outBuf.set(b, this.outLen);
+    this.outLen += b.length;
+    this.markDirty();
+  }
+
+  private markDirty(): void {
+    if (!this.dirty) {
+      this.dirty = true;
+      this.linkHost.markDirty(this);
+    }
+  }
+
+  private makeRoom(need: number): void {
+    if (this.outLen > 0) this.flush();
+    this.outBuf = this.linkHost.buffers.take(need);
+  }
+
+  flush(): void {
+    this.dirty = false;
+    const len = this.outLen;
+    if (len === 0 || this.socket.destroyed) return;
+    const buf = this.outBuf;
+    this.outLen = 0;
+    this.outBuf = EMPTY;
+    // The socket keeps the buffer until written: a fresh one is taken for what comes next.
+    this.socket.write(len === buf.length ? buf : buf.subarray(0, len));
+    const pending = this.socket.writableLength;
+    if (pending === 0) this.linkHost.buffers.give(buf);
+    else if (pending > this.stallMarkBytes && this.socket.writableNeedDrain) this.congested = true;
+  }
+
+  private onDrain(): void {
+    if (this.socket.writableLength !== 0) return;
+    this.congested = false;
+    this.releaseProducers();
+  }
+
+  private releaseProducers(): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    for (let i = 0; i < held.length; i++) held[i]!.release(this);
+  }
+
+  // ---- flow control (see Client in router.ts) ---------------------------------------------
+
+  holdProducer(producer: Client): void {
+    (this.held ??= []).push(producer);
+  }
+
+  stallTtl(): number {
+    return stallTtl(this.pendingBytes, this.stallMarkBytes, this.maxPending);
+  }
+
+  stallOn(receiver: Client): void {
+    if (!this.closed && this.stall.add(receiver)) receiver.holdProducer(this);
+  }
+
+  release(receiver: Client): void {
+    this.stall.release(receiver);
+  }
+
+  deliver(_sub: Subscription): boolean {
+    // Never called: the router hands a link's messages to forward().
+    return false;
+  }
+
+  // ---- pings and closing ------------------------------------------------------------------
+
+  protected armPing(ms: number): void {
+    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(() => this.onPingTimer(), ms);
+    this.pingTimer.unref();
+  }
+
+  /** No PONG to `ping_max` PINGs in a row: the other side is gone. */
+  protected stale(): void {
+    this.close("Stale Connection", true);
+  }
+
+  private onPingTimer(): void {
+    this.pingTimer = null;
+    if (this.closed) return;
+    if (this.pingsOut + 1 > this.linkHost.pingMax) return this.stale();
+    this.pingsOut++;
+    this.pingSent = Date.now();
+    this.queue(PING);
+    this.armPing(this.linkHost.pingInterval);
+  }
+
+  /**
+   * Close the link once. With `flush`, what is queued (an -ERR, say) is written first and the
+   * socket ended gracefully; without, it is destroyed.
+   */
+  close(reason: string, flush: boolean): void {
+    if (this.closed) return;
+    this.parser.close();
+    if (flush && this.outLen > 0 && !this.socket.destroyed) this.flush();
+    this.closed = true;
+    this.closeReason = reason;
+    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
+    this.pingTimer = null;
+    this.dropInterest();
+    // Producers this link held go on at once; those it waited on forget it when they drain.
+    this.congested = false;
+    this.releaseProducers();
+    this.stall.clear();
+    this.outBuf = EMPTY;
+    this.outLen = 0;
+    if (flush && !this.socket.destroyed) {
+      this.socket.end();
+      // A peer that never reads must not hold the socket open forever.
+      const t = setTimeout(() => this.socket.destroy(), 1000);
+      t.unref();
+      this.socket.once("close", () => clearTimeout(t));
+    } else {
+      this.socket.destroy();
+    }
+    this.closedFor(reason);
+  }
+}
