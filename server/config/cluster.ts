@@ -5,6 +5,7 @@ import type { ServerOptions } from "../options.js";
 import { clusterDefaults, type ClusterOptions } from "../cluster/options.js";
 import { parseDuration, type ConfigValue } from "./parse.js";
 import { mapTls } from "./tls.js";
+import { linkAuthorization } from "./leafnodes.js";
 import { isMap, parseListen, REFUSE_REASON, type Readers } from "./readers.js";
 
 export function mapCluster(key: string, v: ConfigValue, options: Partial<ServerOptions>, r: Readers): void {
@@ -44,26 +45,8 @@ export function mapCluster(key: string, v: ConfigValue, options: Partial<ServerO
         c.advertise = r.str(mk, mv);
         break;
       case "authorization": {
-        if (!isMap(mv)) throw r.fail(mk, "Expected cluster authorization to be a map");
-        const a: NonNullable<ClusterOptions["authorization"]> = {};
-        for (const [ak, av] of Object.entries(mv)) {
-          switch (ak.toLowerCase()) {
-            case "user":
-            case "username":
-              a.user = r.str(ak, av);
-              break;
-            case "pass":
-            case "password":
-              a.password = r.str(ak, av);
-              break;
-            case "timeout":
-              a.timeout = typeof av === "number" ? av : r.duration(ak, av) / 1000;
-              break;
-            default:
-              throw r.fail(key, `'${key}.${mk}.${ak}' ${REFUSE_REASON}`);
-          }
-        }
-        c.authorization = a;
+        const { user, password, timeout } = linkAuthorization(key, mk, mv, r, "cluster");
+        c.authorization = { ...(user !== undefined ? { user } : {}), ...(password !== undefined ? { password } : {}), ...(timeout !== undefined ? { timeout } : {}) };
         break;
       }
       case "pool_size":

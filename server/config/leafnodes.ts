@@ -27,7 +27,7 @@ export function mapLeafNodes(key: string, v: ConfigValue, options: Partial<Serve
         l.host = r.str(mk, mv);
         break;
       case "authorization":
-        l.authorization = leafAuthorization(key, mk, mv, r);
+        l.authorization = linkAuthorization(key, mk, mv, r, "leafnode");
         break;
       case "remotes":
         if (!Array.isArray(mv)) throw r.fail(mk, `Expected remotes field to be an array, got ${typeof mv}`);
@@ -58,8 +58,13 @@ export function mapLeafNodes(key: string, v: ConfigValue, options: Partial<Serve
   options.leafnodes = l;
 }
 
-function leafAuthorization(key: string, mk: string, v: ConfigValue, r: Readers): NonNullable<LeafNodeOptions["authorization"]> {
-  if (!isMap(v)) throw r.fail(mk, "Expected leafnode authorization to be a map");
+/**
+ * The `authorization {}` of a leafnodes or cluster block: user, password, timeout (seconds, or a
+ * duration string), and for leafnodes (`accounts`) the account leafs bind to and `users` with
+ * theirs. Anything else is refused.
+ */
+export function linkAuthorization(key: string, mk: string, v: ConfigValue, r: Readers, what: "leafnode" | "cluster"): NonNullable<LeafNodeOptions["authorization"]> {
+  if (!isMap(v)) throw r.fail(mk, `Expected ${what} authorization to be a map`);
   const a: NonNullable<LeafNodeOptions["authorization"]> = {};
   for (const [ak, av] of Object.entries(v)) {
     switch (ak.toLowerCase()) {
@@ -76,9 +81,11 @@ function leafAuthorization(key: string, mk: string, v: ConfigValue, r: Readers):
         a.timeout = typeof av === "number" ? av : r.duration(ak, av) / 1000;
         break;
       case "account":
+        if (what !== "leafnode") throw r.fail(key, `'${key}.${mk}.${ak}' ${REFUSE_REASON}`);
         a.account = r.str(ak, av);
         break;
       case "users": {
+        if (what !== "leafnode") throw r.fail(key, `'${key}.${mk}.${ak}' ${REFUSE_REASON}`);
         if (!Array.isArray(av)) throw r.fail(ak, `Expected users field to be an array, got ${typeof av}`);
         a.users = av.map((u) => {
           if (!isMap(u)) throw r.fail(ak, "Expected user entry to be a map/struct");
