@@ -278,6 +278,11 @@ export abstract class BaseStore implements StreamStore {
     return e === undefined ? null : this.readMsg(e);
   }
 
+  subjectOf(seq: number): string | null {
+    this.checkOpen();
+    return this.table.get(seq)?.subject ?? null;
+  }
+
   loadNextMsg(filter: string, fromSeq: number): StoredMsg | null {
     this.checkOpen();
     const seq = this.nextSeq(filter, Math.max(fromSeq, this.first, 1));

@@ -144,6 +144,8 @@ export interface StreamStore {
   whenDurable(seq: number): Promise<void>;
 
   loadMsg(seq: number): StoredMsg | null;
+  /** The subject (wire form) of message seq from the index, no read; null when it is not stored. */
+  subjectOf(seq: number): string | null;
   /** The message with the highest sequence whose subject matches filter. */
   loadLastMsg(filter: string): StoredMsg | null;
   /** The first message with seq ≥ fromSeq whose subject matches filter. */

@@ -63,6 +63,38 @@ describe.each(factories)("StreamStore contract: $name", (factory: StoreFactory) 
     expect(store.loadMsg(1)!.data.toString()).toBe("hello");
   });
 
+  it("keeps a copy of a view into a bigger buffer (the publish path hands the store a read buffer's slice)", async () => {
+    await open();
+    const read = buf("PUB-LINE NATS/1.0\r\nA: b\r\n\r\npayload\r\nNEXT");
+    const hdr = read.subarray(9, 27);
+    const data = read.subarray(27, 34);
+    store.storeMsg("v.\u00e9", hdr, data);
+    read.fill(0);
+    const m = store.loadMsg(1)!;
+    expect(m.subject).toBe("v.\u00e9");
+    expect(m.hdr!.toString()).toBe("NATS/1.0\r\nA: b\r\n\r\n");
+    expect(m.data.toString()).toBe("payload");
+    await store.whenDurable(1);
+    await survivesReopen();
+    expect(store.loadMsg(1)!.subject).toBe("v.\u00e9");
+  });
+
+  it("subjectOf answers from the index: the stored subject, null once gone", async () => {
+    await open();
+    store.storeMsg("a.\u00ff", null, buf("one"));
+    store.storeMsg("b", null, buf("two"));
+    expect(store.subjectOf(1)).toBe("a.\u00ff");
+    expect(store.subjectOf(2)).toBe("b");
+    expect(store.subjectOf(3)).toBeNull();
+    expect(store.subjectOf(0)).toBeNull();
+    store.removeMsg(1);
+    expect(store.subjectOf(1)).toBeNull();
+    await store.whenDurable(2);
+    await survivesReopen();
+    expect(store.subjectOf(2)).toBe("b");
+    expect(store.subjectOf(1)).toBeNull();
+  });
+
   it("timestamps in nanoseconds close to now, increasing", async () => {
     await open();
     const a = store.storeMsg("foo", null, buf(""));

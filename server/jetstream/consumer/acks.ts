@@ -139,12 +139,13 @@ export class Acks {
         return;
     }
     st.ackedTotal += acked.length;
-    // Only interest and workqueue streams act on acks; a limits stream need not read the message.
+    // Only interest and workqueue streams act on acks, and they need only the message's subject,
+    // which the store's index has: no message is read (from disk, for a file store) per ack.
     const stream = this.c.stream;
     if (!stream.removesOnAck) return;
     for (const seq of acked) {
-      const sm = stream.store.loadMsg(seq);
-      if (sm !== null) stream.acked(seq, sm.subject);
+      const subject = stream.store.subjectOf(seq);
+      if (subject !== null) stream.acked(seq, subject);
     }
   }
 
