@@ -31,7 +31,8 @@ export type InternalHandler = (msg: InternalMsg) => void;
 /**
  * A handler that sees the delivery as the router has it: subject and reply in wire form, and
  * `buf[start, end)` the payload plus CRLF (headers first when hdrLen >= 0). Nothing is copied,
- * so it must copy whatever it keeps before returning. For hot internal subscribers (acks).
+ * so it must copy whatever it keeps before returning. For hot internal subscribers (acks, a
+ * stream taking its published messages).
  */
 export type RawInternalHandler = (subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number) => void;
 
@@ -166,8 +167,12 @@ export class InternalClient implements Client {
    * through here.
    */
   reply(subject: string, body: string): boolean {
-    const wire = toWire(subject);
-    if (!isValidLiteralSubject(wire)) throw new Error(`invalid publish subject: ${subject}`);
+    return this.replyWire(toWire(subject), body);
+  }
+
+  /** reply() to a subject already in wire form (a publisher's reply subject as it came in). */
+  replyWire(wire: string, body: string): boolean {
+    if (!isValidLiteralSubject(wire)) throw new Error(`invalid publish subject: ${fromWire(wire)}`);
     const n = Buffer.byteLength(body);
     const msg = Buffer.allocUnsafe(n + 2);
     msg.write(body, 0, "utf8");

@@ -5,7 +5,7 @@
 
 import { decodeHeaders, type MsgHeaders } from "../../protocol/headers.js";
 import { fromWire, toWire } from "../../protocol/subject.js";
-import type { InternalClient, InternalMsg, InternalSubscription } from "../core/internal-client.js";
+import type { InternalClient, InternalMsg, InternalSubscription, RawInternalHandler } from "../core/internal-client.js";
 import { configJSON, type JsonObject, type StreamConfig } from "./config.js";
 import type { Consumer, ConsumerStream } from "./consumer/index.js";
 import { apiError, JsApiError, JsErrors, type ApiError } from "./errors.js";
@@ -56,6 +56,7 @@ export function storeLimits(c: StreamConfig): StoreLimits {
 
 interface PendingReply {
   durable: Promise<void>;
+  /** Wire form, as the publisher sent it. */
   reply: string;
   body: string;
 }
@@ -112,10 +113,24 @@ export class Stream implements ConsumerStream {
     return this.ackPrefixText;
   }
 
+  /**
+   * The publish path's one handler: the router's delivery as it is (subject and reply in wire
+   * form, headers and payload a view of the publisher's buffer), copied once, by the store.
+   */
+  private readonly onPublished: RawInternalHandler = (subject, reply, hdrLen, buf, start, end) => {
+    if (this.closed) return;
+    const hdr = hdrLen > 0 ? buf.subarray(start, start + hdrLen) : null;
+    const data = buf.subarray(hdrLen >= 0 ? start + hdrLen : start, end - 2);
+    if (this.config.no_ack) reply = "";
+    const err = this.process(subject, reply, hdr, data);
+    if (err === null || reply === "") return;
+    this.sendAfterDurable(this.store.fastState().last_seq, reply, err);
+  };
+
   /** Start capturing the stream's subjects (and serving direct gets when allowed). */
   start(): void {
     const ic = this.host.ic;
-    for (const s of this.config.subjects) this.subs.push(ic.subscribe(s, (m) => this.onMessage(m)));
+    for (const s of this.config.subjects) this.subs.push(ic.subscribeRaw(s, this.onPublished));
     if (this.config.allow_direct) {
       const base = `$JS.API.DIRECT.GET.${this.name}`;
       // nats-server serves direct gets from a queue group so that replicas and mirrors share them.
@@ -154,24 +169,18 @@ export class Stream implements ConsumerStream {
 
   // ---- publish path ---------------------------------------------------------------------------
 
-  private onMessage(m: InternalMsg): void {
-    if (this.closed) return;
-    const reply = this.config.no_ack ? "" : m.reply;
-    const err = this.process(m);
-    if (err === null || reply === "") return;
-    this.sendAfterDurable(this.store.fastState().last_seq, reply, err);
-  }
-
-  /** Returns an error reply, or null when the message was handled (its ack is queued). */
-  private process(m: InternalMsg): string | null {
+  /**
+   * Returns an error reply, or null when the message was handled (its ack is queued). `subject`
+   * and `reply` are wire strings; `hdr` and `data` may be views of a read buffer: only the store
+   * keeps them (it copies), nothing else holds them past this call.
+   */
+  private process(subject: string, reply: string, hdr: Buffer | null, data: Buffer): string | null {
     const observe = this.host.storeLatency;
     const t0 = observe !== null ? performance.now() : 0;
     const cfg = this.config;
     const name = cfg.name;
-    const reply = cfg.no_ack ? "" : m.reply;
     if (cfg.sealed) return errAck(name, apiError(JsErrors.StreamSealed));
 
-    const hdr = m.headerBytes !== null && m.headerBytes.length > 0 ? m.headerBytes : null;
     let msgId = "";
     let rollup = "";
     let h: MsgHeaders | null = null;
@@ -195,7 +204,7 @@ export class Stream implements ConsumerStream {
       const expSubjSeq = header(h, JsHeaders.ExpectedLastSubjSeq);
       if (expSubjSeq !== "") {
         const want = parseSeq(expSubjSeq);
-        const have = this.store.lastSeqForSubject(toWire(m.subject));
+        const have = this.store.lastSeqForSubject(subject);
         if (have !== want) return errAck(name, apiError(JsErrors.StreamWrongLastSequence, { seq: have }));
       }
 
@@ -221,13 +230,12 @@ export class Stream implements ConsumerStream {
     }
 
     const hl = hdr === null ? 0 : hdr.length;
-    if (cfg.max_msg_size >= 0 && hl + m.data.length > cfg.max_msg_size) {
+    if (cfg.max_msg_size >= 0 && hl + data.length > cfg.max_msg_size) {
       return errAck(name, apiError(JsErrors.StreamMessageExceedsMaximum));
     }
     if (hl > MAX_HEADER_LEN) return errAck(name, apiError(JsErrors.StreamHeaderExceedsMaximum));
     if (this.host.resourcesExceeded(this)) return errAck(name, apiError(JsErrors.InsufficientResources));
 
-    const subject = toWire(m.subject);
     if (cfg.retention === "interest" && !this.hasInterest(subject)) {
       // Nobody will ever consume it: nats-server burns the sequence instead of storing, and acks.
       const seq = this.store.skipMsg();
@@ -237,18 +245,18 @@ export class Stream implements ConsumerStream {
       return null;
     }
     // An account's own JetStream limits (accounts config): nats-server's wouldExceedLimits.
-    if (this.host.accountLimitExceeded?.(this, this.store.msgSize(subject, hdr, m.data)) === true) {
+    if (this.host.accountLimitExceeded?.(this, this.store.msgSize(subject, hdr, data)) === true) {
       return errAck(name, apiError(JsErrors.AccountResourcesExceeded));
     }
     if (cfg.discard === "new") {
-      const why = this.discardNewReason(subject, hdr, m.data);
+      const why = this.discardNewReason(subject, hdr, data);
       if (why !== "") return errAck(name, apiError(JsErrors.StreamStoreFailed, { err: why }));
     }
 
     let seq: number;
     let ts: bigint;
     try {
-      ({ seq, ts } = this.store.storeMsg(subject, hdr, m.data, this.host.clock.now()));
+      ({ seq, ts } = this.store.storeMsg(subject, hdr, data, this.host.clock.now()));
     } catch (e) {
       const text = e instanceof StoreError ? e.message : String(e);
       this.host.warn(`JetStream failed to store a msg on stream '${name}': ${text}`);
@@ -356,7 +364,7 @@ export class Stream implements ConsumerStream {
         const r = this.replies[this.repliesHead]!;
         this.replies[this.repliesHead++] = DONE;
         try {
-          ic.reply(r.reply, failure ?? r.body);
+          ic.replyWire(r.reply, failure ?? r.body);
         } catch {
           // A reply subject no one could subscribe to: nobody to answer, the others still are.
         }
