@@ -5,18 +5,21 @@
 // durable consumers on one stream cost each server. Everything goes to 127.0.0.1, every run is
 // bounded by a message count and a timeout, and every message is checked to arrive.
 //
-//   npm run bench:consumers -- [--quick] [--rounds N] [--messages N] [--scenarios pull,push,…] [--no-warmup] [--write]
+//   npm run bench:consumers -- [--quick] [--rounds N] [--messages N] [--scenarios pull,workqueue,push,…] [--no-warmup] [--write]
+//   GNAT_CLI=/other/dist/server/process/cli.js …   # measure another build of gnat
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { cpuTicks, freePort, rssKb, waitListening } from "./procs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
+/** The gnat to run: this build's, or another's (GNAT_CLI=/path/to/dist/server/process/cli.js, to compare builds). */
+const GNAT_CLI = process.env["GNAT_CLI"] ?? join(root, "dist/server/process/cli.js");
 const argv = process.argv.slice(2);
 const flag = (n: string): boolean => argv.includes(`--${n}`);
 const value = (n: string): string | undefined => {
@@ -43,7 +46,7 @@ async function start(kind: Kind, natsServer: string): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), `bench-consumers-${kind}-`));
   const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir];
   const child = kind === "gnat"
-    ? spawn(process.execPath, [join(root, "dist/server/process/cli.js"), ...args], { stdio: "ignore" })
+    ? spawn(process.execPath, [GNAT_CLI, ...args], { stdio: "ignore" })
     : spawn(natsServer, args, { stdio: "ignore" });
   children.add(child);
   await waitListening(port, child);
@@ -79,9 +82,9 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** A file stream holding `n` messages (published without acks, then counted). */
-async function fill(nc: NatsConnection, n: number): Promise<void> {
+async function fill(nc: NatsConnection, n: number, retention: RetentionPolicy = RetentionPolicy.Limits): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: "B", subjects: ["b.>"], storage: StorageType.File });
+  await jsm.streams.add({ name: "B", subjects: ["b.>"], storage: StorageType.File, retention });
   for (let i = 0; i < n; i++) {
     nc.publish(`b.${i % 16}`, PAYLOAD);
     if (i % 10_000 === 9_999) await nc.flush();
@@ -96,9 +99,9 @@ async function fill(nc: NatsConnection, n: number): Promise<void> {
 
 interface Result { scenario: string; kind: Kind; msgsPerSec: number; cpuTicks: number; note: string }
 
-async function pullFetchAck(s: Running): Promise<Result> {
+async function pullFetchAck(s: Running, retention: RetentionPolicy = RetentionPolicy.Limits): Promise<Result> {
   const nc = await connect({ servers: `127.0.0.1:${s.port}` });
-  await fill(nc, N);
+  await fill(nc, N, retention);
   const jsm = await jetstreamManager(nc);
   await jsm.consumers.add("B", { durable_name: "pull", ack_policy: AckPolicy.Explicit, max_ack_pending: 10_000 });
   const c = await jetstream(nc).consumers.get("B", "pull");
@@ -118,9 +121,12 @@ async function pullFetchAck(s: Running): Promise<Result> {
   const secs = (performance.now() - t0) / 1000;
   const info = await jsm.consumers.info("B", "pull");
   const ticks = cpuTicks(s.pid) - c0;
+  const left = retention === RetentionPolicy.Limits ? 0 : (await jsm.streams.info("B")).state.messages;
   await nc.close();
-  return { scenario: "pull fetch (batches of 500) + ack", kind: s.kind, msgsPerSec: got / secs, cpuTicks: ticks,
-    note: info.num_ack_pending === 0 && info.num_pending === 0 ? "" : `ack pending ${info.num_ack_pending}` };
+  return {
+    scenario: `pull fetch (batches of 500) + ack${retention === RetentionPolicy.Limits ? "" : `, ${retention} stream`}`, kind: s.kind, msgsPerSec: got / secs, cpuTicks: ticks,
+    note: [info.num_ack_pending === 0 && info.num_pending === 0 ? "" : `ack pending ${info.num_ack_pending}`, left === 0 ? "" : `${left} left in the stream`].filter((x) => x !== "").join("; "),
+  };
 }
 
 async function pushThroughput(s: Running): Promise<Result> {
@@ -198,7 +204,9 @@ async function thousandConsumers(s: Running): Promise<Result> {
 }
 
 const SCENARIOS: { name: string; run: (s: Running) => Promise<Result> }[] = [
-  { name: "pull", run: pullFetchAck },
+  { name: "pull", run: (s) => pullFetchAck(s) },
+  // Every ack removes the message: the stream learns the acked message's subject per ack.
+  { name: "workqueue", run: (s) => pullFetchAck(s, RetentionPolicy.Workqueue) },
   { name: "push", run: pushThroughput },
   { name: "redelivery", run: redelivery },
   { name: "memory", run: thousandConsumers },

@@ -20,6 +20,8 @@ import { freePort, rssKb, sleep, waitListening, which } from "./procs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
+/** The gnat to run: this build's, or another's (GNAT_CLI=/path/to/dist/server/process/cli.js, to compare builds). */
+const GNAT_CLI = process.env["GNAT_CLI"] ?? join(root, "dist/server/process/cli.js");
 const GO_SRC = join(root, "bench/go/loadgen");
 const GO_BIN = join(root, "dist/bench/go/loadgen");
 const NATS_GO = "/usr/share/gocode/src/github.com/nats-io/nats.go";
@@ -65,7 +67,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 async function startServer(kind: ServerKind, natsServer: string): Promise<RunningServer> {
   const port = await freePort();
   const child = kind === "gnat"
-    ? spawn(process.execPath, [join(root, "dist/server/process/cli.js"), "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" })
+    ? spawn(process.execPath, [GNAT_CLI, "-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" })
     : spawn(natsServer, ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
   children.add(child);
   await waitListening(port, child);
@@ -303,7 +305,7 @@ function summarize(reasons: string[]): string {
 async function main(): Promise<void> {
   const goVersion = buildGenerator();
   if (goVersion === null) return;
-  if (!existsSync(join(root, "dist/server/process/cli.js"))) throw new Error("build first: npm run build");
+  if (!existsSync(GNAT_CLI)) throw new Error("build first: npm run build");
   const natsServer = which("nats-server") ?? (existsSync("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : null);
   const wanted = (value("servers") ?? "gnat,nats").split(",").filter((k): k is ServerKind => k === "gnat" || k === "nats");
   const kinds = wanted.filter((k) => k === "gnat" || natsServer !== null);
@@ -443,7 +445,7 @@ async function startJs(kind: JsKind, natsServer: string, dir: string, extraNode:
   const port = await freePort();
   const args = jsArgs(kind, dir, port);
   const child = kind === "nats" ? spawn(natsServer, args, { stdio: "ignore" })
-    : spawn(process.execPath, [...extraNode, join(root, "dist/server/process/cli.js"), ...args], { stdio: "ignore" });
+    : spawn(process.execPath, [...extraNode, GNAT_CLI, ...args], { stdio: "ignore" });
   children.add(child);
   await waitListening(port, child);
   return { kind, port, pid: child.pid!, child, dir };
@@ -502,7 +504,7 @@ async function timeStartup(kind: JsKind, natsServer: string, dir: string, stream
   const args = jsArgs(kind, dir, port);
   const t0 = performance.now();
   const child = kind === "nats" ? spawn(natsServer, args, { stdio: "ignore" })
-    : spawn(process.execPath, [join(root, "dist/server/process/cli.js"), ...args], { stdio: "ignore" });
+    : spawn(process.execPath, [GNAT_CLI, ...args], { stdio: "ignore" });
   children.add(child);
   const deadline = Date.now() + 120_000;
   for (;;) {
