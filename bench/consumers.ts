@@ -6,9 +6,10 @@
 // bounded by a message count and a timeout, and every message is checked to arrive.
 //
 //   npm run bench:consumers -- [--quick] [--rounds N] [--messages N] [--scenarios pull,workqueue,push,…] [--no-warmup] [--write]
-//   GNAT_CLI=/other/dist/server/process/cli.js …   # measure another build of gnat
+//   GNAT_CLI=/other/dist/server/process/cli.js …       # measure that build of gnat instead of this one
+//   GNAT_BASE_CLI=/base/dist/server/process/cli.js …  # and that one too ("gnat-base"), interleaved: before/after in one session
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +21,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
 /** The gnat to run: this build's, or another's (GNAT_CLI=/path/to/dist/server/process/cli.js, to compare builds). */
 const GNAT_CLI = process.env["GNAT_CLI"] ?? join(root, "dist/server/process/cli.js");
+/** A second build run alongside, as "gnat-base": a before/after in one interleaved session. */
+const GNAT_BASE_CLI = process.env["GNAT_BASE_CLI"] ?? "";
 const argv = process.argv.slice(2);
 const flag = (n: string): boolean => argv.includes(`--${n}`);
 const value = (n: string): string | undefined => {
@@ -33,7 +36,7 @@ const N = Number(value("messages") ?? (QUICK ? 20_000 : 100_000));
 const CONSUMERS = 1_000;
 const PAYLOAD = new Uint8Array(128).fill(120);
 
-type Kind = "gnat" | "nats";
+type Kind = "gnat" | "gnat-base" | "nats";
 interface Running { kind: Kind; port: number; pid: number; child: ChildProcess; dir: string }
 
 const children = new Set<ChildProcess>();
@@ -45,9 +48,9 @@ async function start(kind: Kind, natsServer: string): Promise<Running> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `bench-consumers-${kind}-`));
   const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir];
-  const child = kind === "gnat"
-    ? spawn(process.execPath, [GNAT_CLI, ...args], { stdio: "ignore" })
-    : spawn(natsServer, args, { stdio: "ignore" });
+  const child = kind === "nats"
+    ? spawn(natsServer, args, { stdio: "ignore" })
+    : spawn(process.execPath, [kind === "gnat-base" ? GNAT_BASE_CLI : GNAT_CLI, ...args], { stdio: "ignore" });
   children.add(child);
   await waitListening(port, child);
   return { kind, port, pid: child.pid!, child, dir };
@@ -97,7 +100,7 @@ async function fill(nc: NatsConnection, n: number, retention: RetentionPolicy = 
   }
 }
 
-interface Result { scenario: string; kind: Kind; msgsPerSec: number; cpuTicks: number; note: string }
+interface Result { scenario: string; kind: Kind; msgsPerSec: number; cpuTicks: number; note: string; round?: number }
 
 async function pullFetchAck(s: Running, retention: RetentionPolicy = RetentionPolicy.Limits): Promise<Result> {
   const nc = await connect({ servers: `127.0.0.1:${s.port}` });
@@ -219,16 +222,21 @@ async function main(): Promise<void> {
     return;
   }
   const version = spawnSync(natsServer, ["--version"], { encoding: "utf8" }).stdout.trim();
+  if (GNAT_BASE_CLI !== "" && !existsSync(GNAT_BASE_CLI)) throw new Error(`GNAT_BASE_CLI: no ${GNAT_BASE_CLI}`);
+  // --write keeps this build's section: a comparison with another build is written up by hand.
+  if (flag("write") && (process.env["GNAT_CLI"] !== undefined || GNAT_BASE_CLI !== "")) throw new Error("--write with GNAT_CLI or GNAT_BASE_CLI: not this build's numbers");
+  const kinds: Kind[] = GNAT_BASE_CLI !== "" ? ["gnat", "gnat-base", "nats"] : ["gnat", "nats"];
   const only = value("scenarios")?.split(",");
   const results: Result[] = [];
   for (const sc of SCENARIOS.filter((x) => !only || only.some((o) => x.name.includes(o)))) {
     // One untimed run against each server first: this client's own JIT warm-up would otherwise
     // land on whichever server is measured first (each measured run gets a fresh server anyway).
-    if (WARMUP) for (const kind of ["nats", "gnat"] as Kind[]) await runOn(kind, natsServer, sc.run);
+    if (WARMUP) for (const kind of [...kinds].reverse()) await runOn(kind, natsServer, sc.run);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const kind of (round % 2 === 0 ? ["gnat", "nats"] : ["nats", "gnat"]) as Kind[]) {
+      // Each round starts with the next server (two servers: gnat first, then nats-server first, …).
+      for (const kind of kinds.map((_, i) => kinds[(i + round) % kinds.length]!)) {
         const r = await runOn(kind, natsServer, sc.run);
-        results.push(r);
+        results.push({ ...r, round });
         process.stderr.write(`  ${r.scenario} ${kind}: ${Math.round(r.msgsPerSec)}/s ${r.note}\n`);
       }
     }
@@ -237,21 +245,27 @@ async function main(): Promise<void> {
     const a = [...xs].sort((x, y) => x - y);
     return a[Math.floor(a.length / 2)] ?? 0;
   };
+  // With a base build: each run over the base build's run of the same round (median of those).
+  const withBase = kinds.includes("gnat-base");
   const rows = [
     `Date: ${new Date().toISOString()}; ${version}; node ${process.version}; ${ROUNDS} round(s), ${N} messages of 128 B per run (redelivery: ${N / 4})`,
     `Command: npm run bench:consumers --${QUICK ? " --quick" : ""} --rounds ${ROUNDS}${value("messages") !== undefined ? ` --messages ${N}` : ""}${WARMUP ? "" : " --no-warmup"}${only ? ` --scenarios ${only.join(",")}` : ""}`,
+    ...(GNAT_BASE_CLI !== "" || process.env["GNAT_CLI"] !== undefined ? [`Builds: gnat = ${GNAT_CLI}${GNAT_BASE_CLI !== "" ? `; gnat-base = ${GNAT_BASE_CLI}` : ""}`] : []),
     WARMUP ? "Each scenario starts with one untimed run against each server (it warms the client, not the servers: every run gets a fresh server)." : "No warm-up runs.",
     "",
-    "| scenario | server | msgs/s (median) | ratio to nats-server | server CPU ticks | notes |",
-    "|---|---|---:|---:|---:|---|",
+    `| scenario | server | msgs/s (median) | ratio to nats-server |${withBase ? " ratio to gnat-base (same round, median) |" : ""} server CPU ticks | notes |`,
+    `|---|---|---:|---:|${withBase ? "---:|" : ""}---:|---|`,
   ];
   for (const name of [...new Set(results.map((r) => r.scenario))]) {
     const of = (k: Kind): Result[] => results.filter((r) => r.scenario === name && r.kind === k);
     const base = median(of("nats").map((r) => r.msgsPerSec));
-    for (const k of ["gnat", "nats"] as Kind[]) {
+    const baseIn = (round: number | undefined): number => of("gnat-base").find((r) => r.round === round)?.msgsPerSec ?? 0;
+    for (const k of kinds) {
       const rs = of(k);
       const m = median(rs.map((r) => r.msgsPerSec));
-      rows.push(`| ${name} | ${k === "nats" ? "nats-server" : "gnat"} | ${Math.round(m).toLocaleString("en")} | ${base ? (m / base).toFixed(2) + "×" : ""} | ${median(rs.map((r) => r.cpuTicks))} | ${rs.map((r) => r.note).filter(Boolean).join("; ")} |`);
+      const vsBase = median(rs.filter((r) => baseIn(r.round) > 0).map((r) => r.msgsPerSec / baseIn(r.round)));
+      const label = k === "nats" ? "nats-server" : k === "gnat-base" ? "gnat, base build (GNAT_BASE_CLI)" : "gnat";
+      rows.push(`| ${name} | ${label} | ${Math.round(m).toLocaleString("en")} | ${base ? (m / base).toFixed(2) + "×" : ""} |${withBase ? ` ${vsBase > 0 ? vsBase.toFixed(2) + "×" : ""} |` : ""} ${median(rs.map((r) => r.cpuTicks))} | ${rs.map((r) => r.note).filter(Boolean).join("; ")} |`);
     }
   }
   const table = rows.join("\n");

@@ -7,7 +7,11 @@
 //   npm run bench:go -- [--quick] [--rounds N] [--scenarios a,b] [--servers gnat,nats] [--write] [--strict]
 //   npm run bench:go -- --sustained [--quick] [--scale X] [--write]     # 20 M 1 → 1 and 3 M × 8, zero loss expected
 //   npm run bench:go -- --firehose [--bytes 10e9] [--size 65536] [--write]  # one producer, one reading subscriber
-//   npm run bench:go -- --jetstream [--quick] [--rounds N] [--startup-bytes 1e9] [--write]   # acked publishing, start-up
+//   npm run bench:go -- --jetstream [--quick] [--rounds N] [--startup-bytes 1e9] [--no-startup] [--servers gnat,gnat-always,gnat-base,nats] [--write]
+//
+// GNAT_CLI=/other/dist/server/process/cli.js: run that build of gnat instead of this one.
+// GNAT_BASE_CLI=/base/dist/server/process/cli.js (--jetstream only): run that build as well, as
+// "gnat-base" (default sync), interleaved with the others, to compare two builds in one session.
 //
 // --strict: exit 1 if any run lost, duplicated, reordered or corrupted a message.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -22,6 +26,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
 /** The gnat to run: this build's, or another's (GNAT_CLI=/path/to/dist/server/process/cli.js, to compare builds). */
 const GNAT_CLI = process.env["GNAT_CLI"] ?? join(root, "dist/server/process/cli.js");
+/** A second build measured alongside (--jetstream): a before/after in one interleaved session. */
+const GNAT_BASE_CLI = process.env["GNAT_BASE_CLI"] ?? "";
 const GO_SRC = join(root, "bench/go/loadgen");
 const GO_BIN = join(root, "dist/bench/go/loadgen");
 const NATS_GO = "/usr/share/gocode/src/github.com/nats-io/nats.go";
@@ -306,6 +312,8 @@ async function main(): Promise<void> {
   const goVersion = buildGenerator();
   if (goVersion === null) return;
   if (!existsSync(GNAT_CLI)) throw new Error("build first: npm run build");
+  // --write keeps this build's sections: a comparison with another build is written up by hand.
+  if (WRITE && (process.env["GNAT_CLI"] !== undefined || GNAT_BASE_CLI !== "")) throw new Error("--write with GNAT_CLI or GNAT_BASE_CLI: not this build's numbers");
   const natsServer = which("nats-server") ?? (existsSync("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : null);
   const wanted = (value("servers") ?? "gnat,nats").split(",").filter((k): k is ServerKind => k === "gnat" || k === "nats");
   const kinds = wanted.filter((k) => k === "gnat" || natsServer !== null);
@@ -426,10 +434,14 @@ npm run bench:load                              # the Node generator, then this 
 // (default sync policy, and sync_interval: always) and nats-server -js (its default), interleaved;
 // then the start-up time of a ~1 GB file stream of 1 KiB messages on each server.
 
-type JsKind = "gnat" | "gnat-always" | "nats";
+type JsKind = "gnat" | "gnat-always" | "gnat-base" | "nats";
 interface JsServer { kind: JsKind; port: number; pid: number; child: ChildProcess; dir: string; }
 
-const JS_LABEL: Record<JsKind, string> = { gnat: "gnat (default sync)", "gnat-always": "gnat (sync_interval: always)", nats: "nats-server (default)" };
+const JS_LABEL: Record<JsKind, string> = {
+  gnat: "gnat (default sync)", "gnat-always": "gnat (sync_interval: always)",
+  "gnat-base": "gnat, base build (GNAT_BASE_CLI, default sync)", nats: "nats-server (default)",
+};
+const jsCli = (kind: JsKind): string => (kind === "gnat-base" ? GNAT_BASE_CLI : GNAT_CLI);
 
 function jsArgs(kind: JsKind, dir: string, port: number): string[] {
   if (kind === "gnat-always") {
@@ -445,7 +457,7 @@ async function startJs(kind: JsKind, natsServer: string, dir: string, extraNode:
   const port = await freePort();
   const args = jsArgs(kind, dir, port);
   const child = kind === "nats" ? spawn(natsServer, args, { stdio: "ignore" })
-    : spawn(process.execPath, [...extraNode, GNAT_CLI, ...args], { stdio: "ignore" });
+    : spawn(process.execPath, [...extraNode, jsCli(kind), ...args], { stdio: "ignore" });
   children.add(child);
   await waitListening(port, child);
   return { kind, port, pid: child.pid!, child, dir };
@@ -504,7 +516,7 @@ async function timeStartup(kind: JsKind, natsServer: string, dir: string, stream
   const args = jsArgs(kind, dir, port);
   const t0 = performance.now();
   const child = kind === "nats" ? spawn(natsServer, args, { stdio: "ignore" })
-    : spawn(process.execPath, [GNAT_CLI, ...args], { stdio: "ignore" });
+    : spawn(process.execPath, [jsCli(kind), ...args], { stdio: "ignore" });
   children.add(child);
   const deadline = Date.now() + 120_000;
   for (;;) {
@@ -520,7 +532,10 @@ async function timeStartup(kind: JsKind, natsServer: string, dir: string, stream
 }
 
 async function jetstreamMain(goVersion: string, natsServer: string | null): Promise<void> {
-  const kinds: JsKind[] = natsServer === null ? ["gnat", "gnat-always"] : ["gnat", "gnat-always", "nats"];
+  if (GNAT_BASE_CLI !== "" && !existsSync(GNAT_BASE_CLI)) throw new Error(`GNAT_BASE_CLI: no ${GNAT_BASE_CLI}`);
+  const all: JsKind[] = ["gnat", "gnat-always", ...(GNAT_BASE_CLI !== "" ? ["gnat-base" as const] : []), ...(natsServer !== null ? ["nats" as const] : [])];
+  const only = value("servers")?.split(",");
+  const kinds = all.filter((k) => !only || only.includes(k));
   if (natsServer === null) console.warn("*** nats-server is not installed: left out of this run (no ratios) ***");
   const base = join(tmpdir(), `gnat-jsbench-${process.pid}`);
   const started = Date.now();
@@ -540,7 +555,9 @@ async function jetstreamMain(goVersion: string, natsServer: string | null): Prom
       try {
         for (const k of kinds) servers.push(await startJs(k, natsServer ?? "", join(base, `${k}-${runs.length}`)));
         for (let round = 1; round <= ROUNDS; round++) {
-          for (const s of servers) {
+          // Each round starts with the next server: no server always runs first (or last).
+          const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!);
+          for (const s of order) {
             const { gen } = await runGenerator(s, sc);
             runs.push({ scenario: sc.name, kind: s.kind, round, gen });
             process.stderr.write(`  ${sc.name} / ${s.kind} / round ${round}: ${fmt(gen.msgsPerSec)}/s` +
@@ -591,10 +608,15 @@ async function jetstreamMain(goVersion: string, natsServer: string | null): Prom
     }
 
     // ---- report ----
-    const rows = ["| scenario | server | acked msgs/s | ratio to nats-server | msgs per server CPU-s | acks checked |", "|---|---|---:|---:|---:|---|"];
+    // With a base build: each run over the base build's run of the same round (median of those),
+    // steadier on a noisy machine than a ratio of medians taken minutes apart.
+    const withBase = kinds.includes("gnat-base");
+    const rows = [`| scenario | server | acked msgs/s | ratio to nats-server |${withBase ? " ratio to gnat-base (same round, median) |" : ""} msgs per server CPU-s | acks checked |`,
+      `|---|---|---:|---:|${withBase ? "---:|" : ""}---:|---|`];
     for (const sc of scenarios) {
       const of = (k: JsKind): JsRun[] => runs.filter((r) => r.scenario === sc.name && r.kind === k);
       const natsMed = median(of("nats").map((r) => r.gen.msgsPerSec));
+      const baseIn = (round: number): number => of("gnat-base").find((r) => r.round === round)?.gen.msgsPerSec ?? 0;
       for (const k of kinds) {
         const rs = of(k);
         const med = median(rs.map((r) => r.gen.msgsPerSec));
@@ -602,7 +624,8 @@ async function jetstreamMain(goVersion: string, natsServer: string | null): Prom
         const acks = rs.reduce((a, r) => a + r.gen.delivered, 0);
         const collisions = rs.reduce((a, r) => a + (r.gen.replyCollisions ?? 0), 0);
         const okCell = `${acks.toLocaleString("en")} ok${collisions > 0 ? ` (+${collisions} nats.go reply-token collision${collisions > 1 ? "s" : ""})` : ""}`;
-        rows.push(`| ${sc.name} | ${JS_LABEL[k]} | ${fmt(med)} | ${natsMed > 0 ? `${(med / natsMed).toFixed(2)}×` : ""} | ${fmt(median(rs.map((r) => r.gen.msgsPerCpuSec ?? 0)))} | ${bad === 0 ? okCell : `**${bad} of ${rs.length} runs not clean**`} |`);
+        const vsBase = median(rs.filter((r) => baseIn(r.round) > 0).map((r) => r.gen.msgsPerSec / baseIn(r.round)));
+        rows.push(`| ${sc.name} | ${JS_LABEL[k]} | ${fmt(med)} | ${natsMed > 0 ? `${(med / natsMed).toFixed(2)}×` : ""} |${withBase ? ` ${vsBase > 0 ? `${vsBase.toFixed(2)}×` : ""} |` : ""} ${fmt(median(rs.map((r) => r.gen.msgsPerCpuSec ?? 0)))} | ${bad === 0 ? okCell : `**${bad} of ${rs.length} runs not clean**`} |`);
       }
     }
     let startupTable = "";
@@ -621,6 +644,7 @@ async function jetstreamMain(goVersion: string, natsServer: string | null): Prom
       `Machine: ${cpus().length} cores, ${cpus()[0]?.model ?? "?"}; node ${process.version}; ${natsVersion}; ${goVersion}, nats.go (Debian)`,
       `Command: npm run bench:go -- ${argv.join(" ")}`.trimEnd(),
       `Rounds: ${ROUNDS} (median shown; servers interleaved), scale ${SCALE}, ${size} B payloads; took ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      ...(GNAT_BASE_CLI !== "" || process.env["GNAT_CLI"] !== undefined ? [`Builds: gnat = ${GNAT_CLI}${GNAT_BASE_CLI !== "" ? `; gnat-base = ${GNAT_BASE_CLI}` : ""}`] : []),
     ].join("\n");
     const issues = runs.filter((r) => !r.gen.ok).length;
     const text = `${header}\n\n${rows.join("\n")}\n${startupTable}\n\n${issues === 0 ? "Every ack checked: no errors, sequences 1..n each once, in order." : `*** ${issues} run(s) not clean ***`}\n`;
