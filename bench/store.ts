@@ -1,8 +1,9 @@
 // JetStream store benchmark: storeMsg throughput for 1 KiB messages into the memory store, the
 // file store (default sync, and syncAlways with N concurrent writers each waiting for its
 // ack), and file store start-up time for a large stream (with index files, and with them
-// deleted so every block is scanned). Each scenario checks the store holds what was written
-// before its number is printed.
+// deleted so every block is scanned), and the two ways an ack can learn the acked message's
+// subject (loadMsg, subjectOf). Each scenario checks the store holds what was written before its
+// number is printed.
 // Run: npm run build && node dist/bench/store.js [--msgs 200000] [--mb 200] [--dir /path]
 import { mkdtempSync, readdirSync, rmSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -94,6 +95,30 @@ async function main(): Promise<void> {
     const ms = await writers(s, n, w);
     check(s, n);
     report(`file, syncAlways, ${w} concurrent writer(s)`, n, ms);
+    await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  {
+    // An ack on an interest or work-queue stream needs the acked message's subject: read the
+    // message (a pread once it has left the write buffer) or ask the index. Each way twice,
+    // alternating; the second pass of each is reported.
+    const dir = tempDir();
+    const s = FileStore.open({ dir });
+    await publish(s, N);
+    const pass = (subjectOf: (seq: number) => string | null): number => {
+      const t0 = performance.now();
+      for (let seq = 1; seq <= N; seq++) if (subjectOf(seq) !== `orders.${(seq - 1) & 255}`) throw new Error(`subject of ${seq}`);
+      return performance.now() - t0;
+    };
+    const load = (seq: number): string | null => s.loadMsg(seq)?.subject ?? null;
+    const index = (seq: number): string | null => s.subjectOf(seq);
+    pass(load);
+    pass(index);
+    const loadMs = pass(load);
+    const indexMs = pass(index);
+    const line = `an acked message's subject, file, ${N} msgs: loadMsg ${Math.round(N / (loadMs / 1000))}/s, subjectOf ${Math.round(N / (indexMs / 1000))}/s`;
+    rows.push(line);
+    console.log(line);
     await s.close();
     rmSync(dir, { recursive: true, force: true });
   }
