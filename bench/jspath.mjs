@@ -7,7 +7,9 @@
 //
 // It takes dist directories, so two builds compare in one interleaved session: every run is a
 // fresh `node` process, the builds take turns (each round starts with the next one), and the
-// report gives each build's median and its ratio to the first build's run of the same round.
+// report gives each build's median and its ratio to the first build's run of the same round, for
+// wall-clock throughput and for messages per CPU-second of the process (user + system, all its
+// threads): on a shared machine the second moves much less, since waiting for a core costs none.
 // Plain JavaScript, not TypeScript, because it loads whichever build it is given at run time.
 //
 //   node bench/jspath.mjs [--rounds 5] [--messages 200000] [--cases memory,file,memory+hdr,file+hdr] [dist dir …]
@@ -69,12 +71,14 @@ async function child(dist, kase, n) {
     };
     await run(20_000);
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await run(n);
     const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
     await new Promise((r) => setTimeout(r, 50));
     const stored = store.fastState().last_seq;
     if (stored !== 20_000 + n || acks !== Math.ceil((20_000 + n) / 4)) throw new Error(`stored ${stored}, acks ${acks}`);
-    console.log(JSON.stringify({ perSec: n / (ms / 1000) }));
+    console.log(JSON.stringify({ perSec: n / (ms / 1000), perCpuSec: n / ((cpu.user + cpu.system) / 1e6) }));
     await store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -96,26 +100,29 @@ function parent() {
   const rows = [];
   for (const kase of cases) {
     const per = dists.map(() => []);
+    const cpu = dists.map(() => []);
     for (let round = 0; round < rounds; round++) {
       for (let j = 0; j < dists.length; j++) {
         const d = (j + round) % dists.length;
         const r = spawnSync(process.execPath, [self, "--child", kase, "--messages", String(n), dists[d]], { encoding: "utf8", timeout: 300_000 });
         if (r.status !== 0) throw new Error(`${kase} on ${dists[d]}: ${r.stderr || r.error}`);
-        per[d][round] = JSON.parse(r.stdout.trim().split("\n").pop()).perSec;
-        process.stderr.write(`  ${kase} / ${dists[d]} / round ${round + 1}: ${fmt(per[d][round])}/s\n`);
+        const out = JSON.parse(r.stdout.trim().split("\n").pop());
+        per[d][round] = out.perSec;
+        cpu[d][round] = out.perCpuSec;
+        process.stderr.write(`  ${kase} / ${dists[d]} / round ${round + 1}: ${fmt(out.perSec)}/s, ${fmt(out.perCpuSec)} per CPU-s\n`);
       }
     }
     for (let d = 0; d < dists.length; d++) {
-      const vsFirst = median(per[d].map((x, round) => x / per[0][round]));
-      rows.push(`| ${kase} | ${dists[d]} | ${fmt(median(per[d]))} | ${vsFirst.toFixed(2)}× | ${per[d].map(fmt).join(", ")} |`);
+      const vs = (xs) => median(xs[d].map((x, round) => x / xs[0][round])).toFixed(2);
+      rows.push(`| ${kase} | ${dists[d]} | ${fmt(median(per[d]))} | ${vs(per)}× | ${fmt(median(cpu[d]))} | ${vs(cpu)}× | ${cpu[d].map(fmt).join(", ")} |`);
     }
   }
   console.log([
     `Date: ${new Date().toISOString()}; node ${process.version}; ${rounds} round(s), ${n.toLocaleString("en")} messages of 128 B per run after 20,000 untimed`,
     `Command: node bench/jspath.mjs ${argv.join(" ")}`.trimEnd(),
     "",
-    "| case | build (dist) | msgs/s (median) | ratio to the first build (same round, median) | runs |",
-    "|---|---|---:|---:|---|",
+    "| case | build (dist) | msgs/s (median) | ratio to the first build | msgs per CPU-s (median) | ratio to the first build | msgs per CPU-s, each run |",
+    "|---|---|---:|---:|---:|---:|---|",
     ...rows,
   ].join("\n"));
 }
