@@ -2,11 +2,13 @@
 // commands and flags on the official nats.js client. The server's cli.ts hands over when the
 // first argument names one of these, so a server start never loads this module or its packages.
 import { Command, CommanderError } from "commander";
+import { consumerCommand } from "./commands/consumer.js";
 import { contextCommand } from "./commands/context.js";
 import { pubCommand } from "./commands/pub.js";
 import { replyCommand } from "./commands/reply.js";
 import { reqCommand } from "./commands/req.js";
 import { serverCommand } from "./commands/server.js";
+import { streamCommand } from "./commands/stream.js";
 import { subCommand } from "./commands/sub.js";
 import { ClientError, describeError, UsageError } from "./errors.js";
 
@@ -24,6 +26,8 @@ function program(): Command {
   reqCommand(p);
   replyCommand(p);
   serverCommand(p);
+  streamCommand(p);
+  consumerCommand(p);
   contextCommand(p);
   // A group with no subcommand named: say what is missing, in one line, as a usage error.
   for (const group of p.commands.filter((c) => c.commands.length > 0)) {

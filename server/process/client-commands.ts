@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The first arguments that make gnat a client; anything else starts the server. */
-export const CLIENT_COMMANDS: readonly string[] = ["pub", "sub", "req", "request", "reply", "server", "context"];
+export const CLIENT_COMMANDS: readonly string[] = ["pub", "sub", "req", "request", "reply", "server", "context", "stream", "str", "consumer", "con"];
 
 /** For the server's --help: the client commands beside the server's flags. */
 export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' for each one's flags):
@@ -16,6 +16,8 @@ export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' f
     req|request SUBJECT [BODY]               send a request, print the reply (--replies, --timeout)
     reply SUBJECT [BODY]                     answer requests (--command, --echo, --queue)
     server info|ping|passwd|check connection server details, round trip, bcrypt, Nagios check
+    stream ls|info|add|edit|rm|purge|get|view JetStream streams (--json; -f to skip "Really …?")
+    consumer ls|info|add|rm|next             JetStream consumers (add --pull --deliver all --defaults)
     context add|select|ls|rm|show            named connection settings
     Connection: -s/--server, --user, --password, --token, --creds, --nkey, --tlscert, --tlskey,
     --tlsca, --timeout, --context (default server: $NATS_URL, the selected context, nats://127.0.0.1:4222)`;
