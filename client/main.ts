@@ -4,6 +4,8 @@
 import { Command, CommanderError } from "commander";
 import { consumerCommand } from "./commands/consumer.js";
 import { contextCommand } from "./commands/context.js";
+import { kvCommand } from "./commands/kv.js";
+import { objCommand } from "./commands/obj.js";
 import { pubCommand } from "./commands/pub.js";
 import { replyCommand } from "./commands/reply.js";
 import { reqCommand } from "./commands/req.js";
@@ -28,6 +30,8 @@ function program(): Command {
   serverCommand(p);
   streamCommand(p);
   consumerCommand(p);
+  kvCommand(p);
+  objCommand(p);
   contextCommand(p);
   // A group with no subcommand named: say what is missing, in one line, as a usage error.
   for (const group of p.commands.filter((c) => c.commands.length > 0)) {

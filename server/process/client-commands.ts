@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The first arguments that make gnat a client; anything else starts the server. */
-export const CLIENT_COMMANDS: readonly string[] = ["pub", "sub", "req", "request", "reply", "server", "context", "stream", "str", "consumer", "con"];
+export const CLIENT_COMMANDS: readonly string[] = ["pub", "sub", "req", "request", "reply", "server", "context", "stream", "str", "consumer", "con", "kv", "obj", "object"];
 
 /** For the server's --help: the client commands beside the server's flags. */
 export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' for each one's flags):
@@ -18,6 +18,8 @@ export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' f
     server info|ping|passwd|check connection server details, round trip, bcrypt, Nagios check
     stream ls|info|add|edit|rm|purge|get|view JetStream streams (--json; -f to skip "Really …?")
     consumer ls|info|add|rm|next             JetStream consumers (add --pull --deliver all --defaults)
+    kv add|info|get|put|del|watch|ls|history key-value buckets
+    obj add|put|get|ls|info|rm               object store buckets (a progress bar for large files)
     context add|select|ls|rm|show            named connection settings
     Connection: -s/--server, --user, --password, --token, --creds, --nkey, --tlscert, --tlskey,
     --tlsca, --timeout, --context (default server: $NATS_URL, the selected context, nats://127.0.0.1:4222)`;

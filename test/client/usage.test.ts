@@ -117,7 +117,7 @@ describe("the gnat command", () => {
     const r = await gnat(["--help"], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/-p, --port/);
-    for (const c of ["pub SUBJECT", "sub SUBJECT", "req|request", "reply SUBJECT", "server info", "context add", "stream ls", "consumer ls"]) expect(r.stdout).toContain(c);
+    for (const c of ["pub SUBJECT", "sub SUBJECT", "req|request", "reply SUBJECT", "server info", "context add", "stream ls", "consumer ls", "kv add", "obj add"]) expect(r.stdout).toContain(c);
   });
 
   test.each(CLIENT_COMMANDS)("gnat %s --help lists its flags", async (cmd) => {
