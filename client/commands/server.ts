@@ -1,4 +1,4 @@
-// gnat server info | ping | passwd | check connection: the parts of natscli's `nats server` that
+// gnat server info | ping | passwd | check connection (check stream|consumer|jetstream: check.ts): the parts of natscli's `nats server` that
 // need no $SYS account. info prints the INFO the server sent this client.
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { connectionOptions, connectWith, natsOptions, type ConnectionFlags } from "../connect.js";
 import { formatDuration, parseCount, parseDuration } from "../duration.js";
 import { ClientError, describeError, UsageError } from "../errors.js";
+import { jetstreamChecks } from "./check.js";
 
 export function serverCommand(program: Command): void {
   const server = program.command("server").description("server information, ping, password hashing and health checks");
@@ -96,6 +97,7 @@ export function serverCommand(program: Command): void {
     .action(async (flags: CheckFlags) => {
       process.exitCode = await checkConnection(flags);
     });
+  jetstreamChecks(check);
 }
 
 interface CheckFlags extends ConnectionFlags {

@@ -15,8 +15,11 @@ export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' f
     sub SUBJECT                              print messages (--queue, --count, --raw, --headers-only, --stream)
     req|request SUBJECT [BODY]               send a request, print the reply (--replies, --timeout)
     reply SUBJECT [BODY]                     answer requests (--command, --echo, --queue)
-    server info|ping|passwd|check connection server details, round trip, bcrypt, Nagios check
-    stream ls|info|add|edit|rm|purge|get|view JetStream streams (--json; -f to skip "Really …?")
+    server info|ping|passwd                  server details, round trip, bcrypt a password
+    server check connection|stream|consumer|jetstream
+                                             Nagios checks (exit 0 OK, 1 WARNING, 2 CRITICAL)
+    stream ls|info|add|edit|rm|purge|get|view
+                                             JetStream streams (--json; -f to skip "Really …?")
     consumer ls|info|add|rm|next             JetStream consumers (add --pull --deliver all --defaults)
     kv add|info|get|put|del|watch|ls|history key-value buckets
     obj add|put|get|ls|info|rm               object store buckets (a progress bar for large files)
