@@ -219,9 +219,9 @@ describe("shell samples of the gnat client", () => {
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.stdin.end("s3cret\n");
-    // Commands that run until stopped (sub, reply) are given a second, then stopped; the others
+    // Commands that run until stopped (sub, reply, kv watch) are given a second, then stopped; the others
     // run to their end (a busy machine may take seconds just to start Node).
-    const longRunning = /^npx gnat (sub|reply) /.test(cmd);
+    const longRunning = /^npx gnat (sub|reply|kv watch) /.test(cmd);
     const timer = setTimeout(() => child.kill("SIGINT"), longRunning ? 1000 : 20_000);
     const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
     clearTimeout(timer);
