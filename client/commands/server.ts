@@ -93,8 +93,15 @@ export function serverCommand(program: Command): void {
     .option("--rtt-warning <duration>", "warning threshold for the round trip", "500ms")
     .option("--rtt-critical <duration>", "critical threshold for the round trip", "1s")
     .option("--req-warning <duration>", "warning threshold for a request", "500ms")
-    .option("--req-critical <duration>", "critical threshold for a request", "1s"))
-    .action(async (flags: CheckFlags) => {
+    .option("--req-critical <duration>", "critical threshold for a request", "1s")
+    // natscli's names for the warning thresholds.
+    .option("--connect-warn <duration>", "the same as --connect-warning (natscli's name)")
+    .option("--rtt-warn <duration>", "the same as --rtt-warning (natscli's name)")
+    .option("--req-warn <duration>", "the same as --req-warning (natscli's name)"))
+    .action(async (flags: CheckFlags & { connectWarn?: string; rttWarn?: string; reqWarn?: string }) => {
+      flags.connectWarning = flags.connectWarn ?? flags.connectWarning;
+      flags.rttWarning = flags.rttWarn ?? flags.rttWarning;
+      flags.reqWarning = flags.reqWarn ?? flags.reqWarning;
       process.exitCode = await checkConnection(flags);
     });
   jetstreamChecks(check);

@@ -69,6 +69,12 @@ accounts { APP: { jetstream: { max_streams: 4, max_consumers: 10, max_mem: 1M, m
     nagios(await run(["server", "check", "consumer", "--stream", "CHK", "--consumer", "NOPE"]), /^CRITICAL CHK_NOPE Crit:could not load info: consumer not found\n$/);
   });
 
+  test.skipIf(skip)("connection takes natscli's --rtt-warn as well as --rtt-warning", async () => {
+    const r = await run(["server", "check", "connection", "--rtt-warn", "1ns"]);
+    expect(r.stdout).toMatch(/^WARNING Connection WARN:rtt time /);
+    expect(r.code).toBe(1);
+  });
+
   test.skipIf(skip)("jetstream: the account's usage in percent of its limits", async () => {
     nagios(await run(["server", "check", "jetstream"]), /^OK JetStream \| memory=\d+B memory_pct=0%;75;90 storage=0B storage_pct=0%;75;90 streams=1 streams_pct=25% consumers=1 consumers_pct=10% replicas_ok=1 replicas_no_leader=0 replicas_missing_replicas=0 replicas_lagged=0;;200 replicas_not_seen=0\.0000s;;5\.0000 replicas_fail=0\n$/);
     nagios(await run(["server", "check", "jetstream", "--streams-warn", "20", "--streams-critical", "50", "--no-replicas"]), /^WARNING JetStream Warn:25% streams \| [^\n]* streams_pct=25%;20;50 consumers=1 consumers_pct=10%\n$/);
