@@ -25,6 +25,8 @@ export interface Node {
   server: Server | null;
   /** How many routes the node has registered now. */
   routeCount(): Promise<number>;
+  /** What /routez?subs=1 says (nats-server, gnat as a process) or the in-process cluster's stats. */
+  routez(): Promise<Routez>;
   /** kill -9 (a process) or close (in-process). */
   kill(): Promise<void>;
   /** Send a process a signal (SIGUSR2: nats-server's lame duck mode). */
@@ -51,6 +53,17 @@ export interface NodeOptions {
   /** Extra options for an in-process gnat. */
   gnat?: ServerOptionsInput;
   clusterName?: string;
+  /** host:port the other nodes are to dial for this one (cluster advertise). */
+  advertise?: string;
+}
+
+/** The parts of /routez the tests read. */
+export interface Routez {
+  /** The node's own id. */
+  server_id: string;
+  num_routes: number;
+  /** (nats-server 2.9 has no remote_name: the other node is known by its id.) */
+  routes: { remote_id: string; subscriptions_list?: string[] }[];
 }
 
 export async function startNode(o: NodeOptions): Promise<Node> {
@@ -65,6 +78,7 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     `  name: ${name}`,
     `  listen: 127.0.0.1:${clusterPort}`,
     `  connect_retries: 5`,
+    ...(o.advertise !== undefined ? [`  advertise: "${o.advertise}"`] : []),
     ...(routes.length > 0 ? [`  routes: [${routes.map((r) => JSON.stringify(r)).join(", ")}]`] : []),
     o.clusterConfig ?? "",
     `}`,
@@ -88,6 +102,11 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     return {
       kind: o.kind, name: o.name, url: `nats://127.0.0.1:${port}`, port, clusterPort, server,
       routeCount: async () => server.cluster?.remotes.size ?? 0,
+      routez: async () => {
+        const st = server.cluster?.stats();
+        const routes = (st?.routes ?? []).map((r) => ({ remote_id: r.remoteId, subscriptions_list: r.subscriptions }));
+        return { server_id: server.serverId, num_routes: routes.length, routes };
+      },
       kill: stop, stop,
       signal: (sig) => {
         if (sig === "SIGUSR2") void server.lameDuck();
@@ -133,6 +152,7 @@ export async function startNode(o: NodeOptions): Promise<Node> {
         return -1;
       }
     },
+    routez: async () => (await (await fetch(`http://127.0.0.1:${monitorPort}/routez?subs=1`)).json()) as Routez,
     kill,
     signal: (sig) => void child.kill(sig),
     stop: async () => {
