@@ -7,16 +7,24 @@
 //     subscription lost, none left behind);
 //   - a subscriber on any node hears a publisher on any other again, within a bound;
 // and over the whole run no queue-group message reached two members and no subscriber got a
-// message twice. The seed is printed; FAULT_SEED=<n> replays one; a seed that failed once is
-// kept in REGRESSION_SEEDS.
+// message twice. The seed is printed; FAULT_SEED=<n> replays one (with -t naming the mix); a seed
+// that failed once is kept in REGRESSION_SEEDS.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { freePort, NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { FaultNet, pairKey, type Fault } from "./fault-proxy.js";
 import { connectTo, startNode, until, type Kind, type Node, type Routez } from "./kit.js";
 
+/**
+ * How the nodes find each other: "seed", the others dial the first and learn the rest by gossip
+ * (one dialler per link); "all", every node is given every node's route URL, its own included
+ * (nats-server's usual cluster config: links dialled from both ends, duplicates and a route to
+ * self to drop).
+ */
+type Topology = "seed" | "all";
+
 /** Seeds that once failed: each runs on every run, with the mix it failed in. */
-const REGRESSION_SEEDS: { seed: number; kinds: Kind[] }[] = [];
+const REGRESSION_SEEDS: { seed: number; kinds: Kind[]; topology: Topology }[] = [];
 
 const STEPS = 5;
 /** Pings every second, two missed make a route stale: a black hole of 2-3 s drops it. */
@@ -65,16 +73,20 @@ function describeStep(s: Step, names: string[]): string {
 
 const envSeed = process.env["FAULT_SEED"];
 const randomSeed = envSeed !== undefined ? Number(envSeed) : (Date.now() ^ (process.pid << 8)) >>> 0;
-const CASES: { seed: number; kinds: Kind[]; note: string }[] = [
-  { seed: randomSeed, kinds: ["gnat", "nats", "gnat"], note: envSeed !== undefined ? "FAULT_SEED" : "random" },
-  { seed: (randomSeed ^ 0x5eed) >>> 0, kinds: ["nats", "gnat", "nats"], note: envSeed !== undefined ? "FAULT_SEED" : "random" },
-  { seed: (randomSeed ^ 0xfa17) >>> 0, kinds: ["gnat", "gnat", "gnat"], note: envSeed !== undefined ? "FAULT_SEED" : "random" },
+const note = envSeed !== undefined ? "FAULT_SEED" : "random";
+// Each mix draws its own seed from the run's; FAULT_SEED gives every mix that very seed.
+const seedFor = (salt: number): number => (envSeed !== undefined ? randomSeed : (randomSeed ^ salt) >>> 0);
+const CASES: { seed: number; kinds: Kind[]; topology: Topology; note: string }[] = [
+  { seed: seedFor(0), kinds: ["gnat", "nats", "gnat"], topology: "seed", note },
+  { seed: seedFor(0x5eed), kinds: ["nats", "gnat", "nats"], topology: "seed", note },
+  { seed: seedFor(0xfa17), kinds: ["gnat", "gnat", "gnat"], topology: "seed", note },
+  { seed: seedFor(0xa11), kinds: ["gnat", "nats", "gnat"], topology: "all", note },
   ...REGRESSION_SEEDS.map((r) => ({ ...r, note: "regression" })),
 ];
 
 for (const c of CASES) {
   const needsNats = c.kinds.includes("nats");
-  const title = `${c.kinds.join(" + ")}, seed ${c.seed} (${c.note})`;
+  const title = `${c.kinds.join(" + ")}, ${c.topology === "all" ? "every route configured" : "gossip from a seed"}, seed ${c.seed} (${c.note})`;
   describe.skipIf(needsNats && NATS_SERVER === null)(`route faults in ${title}${needsNats && NATS_SERVER === null ? ` (${SKIP_REASON})` : ""}`, () => {
     const names = c.kinds.map((_, i) => `s${c.seed % 10000}-${i}`);
     const steps = schedule(c.seed);
@@ -95,17 +107,21 @@ for (const c of CASES) {
     let running = false;
     let pumps: Promise<void>[] = [];
     const log: string[] = [];
+    /** The clients' disconnects, reconnects, errors (printed: none is expected). */
+    const events: string[] = [];
+    const t0 = Date.now();
 
     beforeAll(async () => {
-      console.log(`route faults: seed ${c.seed} (${c.note}) in ${c.kinds.join(" + ")}; replay with FAULT_SEED=${c.seed}`);
+      console.log(`route faults: seed ${c.seed} (${c.note}) in ${c.kinds.join(" + ")} (${c.topology}); replay with FAULT_SEED=${c.seed} and -t "${c.kinds.join(" \\+ ")}, ${c.topology === "all" ? "every route" : "gossip"}"`);
       for (const [i, s] of steps.entries()) console.log(`  step ${i}: ${describeStep(s, names)}`);
       const clusterPorts = await Promise.all(c.kinds.map(() => freePort()));
       const proxies = await Promise.all(c.kinds.map((_, i) => net.proxy(names[i]!, clusterPorts[i]!)));
       for (let i = 0; i < c.kinds.length; i++) {
         nodes.push(await startNode({
           name: names[i]!, kind: c.kinds[i]!, clusterPort: clusterPorts[i]!,
-          // The others dial the seed through its proxy; gossip leads them to each other's proxies.
-          routes: i === 0 ? [] : [`nats-route://127.0.0.1:${proxies[0]!.port}`],
+          // Through the proxies only; gossip leads the nodes to each other's proxies too.
+          routes: c.topology === "all" ? proxies.map((p) => `nats-route://127.0.0.1:${p.port}`)
+            : i === 0 ? [] : [`nats-route://127.0.0.1:${proxies[0]!.port}`],
           advertise: `127.0.0.1:${proxies[i]!.port}`,
           config: `ping_interval: "${PING_MS}ms"\nping_max: ${PING_MAX}`,
           gnat: { pingInterval: PING_MS, pingMax: PING_MAX },
@@ -114,8 +130,19 @@ for (const c of CASES) {
       for (const n of nodes) byId.set((await n.routez()).server_id, nodes.indexOf(n));
       await healed("start");
       for (let i = 0; i < nodes.length; i++) {
-        const nc = await connectTo(nodes[i]!, { name: `client-${names[i]}` });
+        // Should the client be cut off (a stale ping on this busy machine), it comes back to its
+        // own node, so each node's interest stays what the test says it is.
+        const nc = await connectTo(nodes[i]!, {
+          name: `client-${names[i]}`, noRandomize: true, ignoreClusterUpdates: true, maxReconnectAttempts: -1, reconnectTimeWait: 100,
+        });
         conns.push(nc);
+        void (async () => {
+          for await (const st of nc.status()) {
+            if (st.type === "ping") continue;
+            const t = `${((Date.now() - t0) / 1000).toFixed(2)}s client of ${names[i]}: ${st.type} ${JSON.stringify(st).slice(0, 200)}`;
+            events.push(t);
+          }
+        })();
         nc.subscribe("t.all", { callback: (_e, m) => count(fanout[i]!, m.string(), `fan-out at ${names[i]}`) });
         for (let k = 0; k < 2; k++) nc.subscribe("t.q", { queue: "workers", callback: (_e, m) => count(queued, m.string(), "queue group") });
         nc.subscribe(`t.probe.${i}`, { callback: (_e, m) => void probes[i]!.add(m.string()) });
@@ -206,7 +233,7 @@ for (const c of CASES) {
           // A fresh payload each try: the probe subscriber hears one of them within the bound.
           await until(async () => {
             conns[from]!.publish(`t.probe.${to}`, `${prefix}${++marker}`);
-            await conns[from]!.flush();
+            await conns[from]!.flush().catch(() => {});
             for (const p of probes[to]!) if (p.startsWith(prefix)) return true;
             return false;
           }, `${names[to]} hears ${names[from]} (${what})`, HEAL_BOUND_MS);
@@ -217,6 +244,7 @@ for (const c of CASES) {
     it(`keeps routes, interest and exactly-once queue delivery through ${STEPS} faults`, async () => {
       for (const [i, s] of steps.entries()) {
         const what = `step ${i} (${describeStep(s, names)})`;
+        events.push(`${((Date.now() - t0) / 1000).toFixed(2)}s ${what}`);
         const pairs = s.pair !== null ? [pairKey(names[s.pair[0]]!, names[s.pair[1]]!)]
           : [0, 1, 2].filter((o) => o !== s.node).map((o) => pairKey(names[s.node]!, names[o]!));
         const fault: Fault | null = s.fault === "delay" ? { kind: "delay", ms: s.ms } : s.fault === "blackhole" ? { kind: "blackhole" }
@@ -258,7 +286,13 @@ for (const c of CASES) {
           }
         }
         net.heal();
-        await converged(what);
+        events.push(`${((Date.now() - t0) / 1000).toFixed(2)}s healed`);
+        try {
+          await converged(what);
+        } catch (e) {
+          console.log(events.join("\n"));
+          throw e;
+        }
         log.push(`${what}: fewest routes while it lasted ${fewest.join("/")}; healed`);
       }
       running = false;
@@ -271,6 +305,10 @@ for (const c of CASES) {
       for (const f of fanout) for (let n = 0; n < nodes.length; n++) expect([...f.keys()].some((id) => id.startsWith(`${n}:`))).toBe(true);
       expect(queued.size).toBeGreaterThan(0);
       for (const l of log) console.log(`  ${l}`);
+      // A client's disconnect is no failure (the servers may drop a client whose pings lag on a
+      // loaded machine) but is worth seeing.
+      const drops = events.filter((e) => / client of .*: disconnect/.test(e));
+      if (drops.length > 0) console.log(`client disconnects:\n${events.join("\n")}`);
       console.log(`route faults seed ${c.seed}: ${log.length} faults healed; ${queued.size} queue messages, ${fanout.map((f) => f.size).join("/")} fan-out deliveries; connections per pair ${JSON.stringify(Object.fromEntries(net.accepted))}`);
     }, 60_000);
   });
