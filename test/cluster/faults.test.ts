@@ -6,6 +6,7 @@
 //   - /routez's subscription lists of every route are exactly the other node's interest (no
 //     subscription lost, none left behind);
 //   - a subscriber on any node hears a publisher on any other again, within a bound;
+//   - every client's connect_urls lists every node again;
 // and over the whole run no queue-group message reached two members and no subscriber got a
 // message twice. The seed is printed; FAULT_SEED=<n> replays one (with -t naming the mix); a seed
 // that failed once is kept in REGRESSION_SEEDS.
@@ -26,7 +27,7 @@ type Topology = "seed" | "all";
 /** Seeds that once failed: each runs on every run, with the mix it failed in. */
 const REGRESSION_SEEDS: { seed: number; kinds: Kind[]; topology: Topology }[] = [];
 
-const STEPS = 5;
+const STEPS = 4;
 /** Pings every second, two missed make a route stale: a black hole of 2-3 s drops it. */
 const PING_MS = 1000;
 const PING_MAX = 2;
@@ -81,6 +82,7 @@ const CASES: { seed: number; kinds: Kind[]; topology: Topology; note: string }[]
   { seed: seedFor(0x5eed), kinds: ["nats", "gnat", "nats"], topology: "seed", note },
   { seed: seedFor(0xfa17), kinds: ["gnat", "gnat", "gnat"], topology: "seed", note },
   { seed: seedFor(0xa11), kinds: ["gnat", "nats", "gnat"], topology: "all", note },
+  { seed: seedFor(0xb0b), kinds: ["gnat-process", "gnat-process", "nats"], topology: "all", note },
   ...REGRESSION_SEEDS.map((r) => ({ ...r, note: "regression" })),
 ];
 
@@ -92,7 +94,9 @@ for (const c of CASES) {
     const steps = schedule(c.seed);
     const net = new FaultNet(120_000);
     const nodes: Node[] = [];
+    /** Per node: the client that publishes and subscribes the traffic, and a quiet one for probes. */
     const conns: NatsConnection[] = [];
+    const probers: NatsConnection[] = [];
     /** Node index by server id (from /routez). */
     const byId = new Map<string, number>();
     /** Each node's subjects of interest now ("t." ones), as its client subscribed them. */
@@ -103,6 +107,9 @@ for (const c of CASES) {
     const queued = new Map<string, number>();
     const probes: Set<string>[] = [new Set(), new Set(), new Set()];
     const dupes: string[] = [];
+    /** Per subscriber node, per publishing node: the last fan-out message heard (when, which). */
+    const lastFrom = [0, 1, 2].map(() => [0, 1, 2].map(() => ({ at: 0, seq: 0 })));
+    const published = [0, 0, 0];
     let maxRoutes = 0;
     let running = false;
     let pumps: Promise<void>[] = [];
@@ -123,7 +130,7 @@ for (const c of CASES) {
           routes: c.topology === "all" ? proxies.map((p) => `nats-route://127.0.0.1:${p.port}`)
             : i === 0 ? [] : [`nats-route://127.0.0.1:${proxies[0]!.port}`],
           advertise: `127.0.0.1:${proxies[i]!.port}`,
-          config: `ping_interval: "${PING_MS}ms"\nping_max: ${PING_MAX}`,
+          config: `ping_interval: "${PING_MS}ms"\nping_max: ${PING_MAX}${c.kinds[i] === "nats" ? "\ndebug: true" : ""}`,
           gnat: { pingInterval: PING_MS, pingMax: PING_MAX },
         }));
       }
@@ -143,10 +150,28 @@ for (const c of CASES) {
             events.push(t);
           }
         })();
-        nc.subscribe("t.all", { callback: (_e, m) => count(fanout[i]!, m.string(), `fan-out at ${names[i]}`) });
+        nc.subscribe("t.all", {
+          callback: (_e, m) => {
+            const id = m.string();
+            count(fanout[i]!, id, `fan-out at ${names[i]}`);
+            const from = Number(id.slice(0, id.indexOf(":")));
+            lastFrom[i]![from] = { at: Date.now(), seq: Number(id.slice(id.indexOf(":") + 1)) };
+          },
+        });
         for (let k = 0; k < 2; k++) nc.subscribe("t.q", { queue: "workers", callback: (_e, m) => count(queued, m.string(), "queue group") });
-        nc.subscribe(`t.probe.${i}`, { callback: (_e, m) => void probes[i]!.add(m.string()) });
-        for (const s of ["t.all", "t.q", `t.probe.${i}`]) interest[i]!.add(s);
+        // Probes go through a connection of their own that carries little else: one whose reader
+        // fell behind may sit still for seconds on this VM's loopback (the sender's kernel keeps
+        // megabytes unsent while the receiver's queue is empty: a window update lost, retried on
+        // a backed-off timer; seen with ss -ti), which says nothing about the routes.
+        const pc = await connectTo(nodes[i]!, {
+          name: `prober-${names[i]}`, noRandomize: true, ignoreClusterUpdates: true, maxReconnectAttempts: -1, reconnectTimeWait: 100,
+        });
+        probers.push(pc);
+        pc.subscribe(`t.probe.${i}`, { callback: (_e, m) => void probes[i]!.add(m.string()) });
+        await pc.flush();
+        // Interest only (nothing is published there): a wildcard must come back too.
+        nc.subscribe(`t.wild.${i}.*`);
+        for (const s of ["t.all", "t.q", `t.probe.${i}`, `t.wild.${i}.*`]) interest[i]!.add(s);
         await nc.flush();
       }
       await converged("start");
@@ -157,10 +182,58 @@ for (const c of CASES) {
     afterAll(async () => {
       running = false;
       await Promise.all(pumps).catch(() => {});
-      for (const nc of conns) await nc.close().catch(() => {});
+      for (const nc of [...conns, ...probers]) await nc.close().catch(() => {});
       for (const n of nodes) await n.stop();
       await net.close();
     });
+
+    /** What the process nodes logged about connections (nats-server runs with debug on), and their counters. */
+    async function printLogs(): Promise<void> {
+      for (const n of nodes) {
+        if (n.monitorUrl === null) continue;
+        try {
+          const rz = (await (await fetch(`${n.monitorUrl}/routez`)).json()) as { routes: Record<string, unknown>[] };
+          const cz = (await (await fetch(`${n.monitorUrl}/connz`)).json()) as { connections: Record<string, unknown>[] };
+          const pick = (o: Record<string, unknown>, ks: string[]): string => ks.map((k) => `${k}=${JSON.stringify(o[k])}`).join(" ");
+          console.log(`${n.kind} ${n.name} routes: ${rz.routes.map((r) => pick(r, ["rid", "remote_id", "in_msgs", "out_msgs", "pending_size", "rtt"])).join(" | ")}`);
+          console.log(`${n.kind} ${n.name} clients: ${cz.connections.map((r) => pick(r, ["cid", "name", "in_msgs", "out_msgs", "pending_bytes", "subscriptions"])).join(" | ")}`);
+        } catch (e) {
+          console.log(`${n.name}: ${(e as Error).message}`);
+        }
+      }
+      for (const n of nodes) {
+        const lines = n.log().split("\n").filter((l) => /slow|stale|closed|error|ERR|WRN|stall|duplicate/i.test(l) && !/\$SYS/.test(l));
+        if (lines.length > 0) console.log(`${n.kind} ${n.name}:\n${lines.slice(-60).join("\n")}`);
+      }
+    }
+
+    /**
+     * On a failure: what each traffic client last heard from each node, the client sockets as
+     * the kernel sees them, and (traffic stopped) which hop loses a probe.
+     */
+    async function diagnose(): Promise<void> {
+      const now = Date.now();
+      console.log(`published so far: ${published.join("/")}`);
+      for (let i = 0; i < nodes.length; i++) {
+        console.log(`${names[i]}'s client last heard: ${lastFrom[i]!.map((l, j) => `from ${names[j]} #${l.seq} ${((now - l.at) / 1000).toFixed(2)}s ago`).join(", ")}`);
+      }
+      try {
+        const { execSync } = await import("node:child_process");
+        for (const n of nodes) console.log(`sockets of ${n.name}'s client port:\n${execSync(`ss -tniH "( sport = :${n.port} or dport = :${n.port} )"`, { encoding: "utf8" })}`);
+      } catch { /* no ss */ }
+      running = false;
+      await Promise.all(pumps);
+      for (let from = 0; from < nodes.length; from++) {
+        for (let to = 0; to < nodes.length; to++) {
+          if (from === to) continue;
+          const had = probes[to]!.size;
+          for (let k = 0; k < 10; k++) probers[from]!.publish(`t.probe.${to}`, `diagnose ${from}→${to} ${k}`);
+          await Promise.race([probers[from]!.flush(), new Promise((r) => setTimeout(r, 1000))]);
+          await until(() => probes[to]!.size - had === 10, "").catch(() => {});
+          console.log(`diagnose ${names[from]} → ${names[to]}, traffic stopped: ${probes[to]!.size - had} of 10 probes arrived`);
+        }
+      }
+    }
 
     function count(m: Map<string, number>, id: string, what: string): void {
       const n = (m.get(id) ?? 0) + 1;
@@ -172,8 +245,9 @@ for (const c of CASES) {
     async function publish(nc: NatsConnection, i: number): Promise<void> {
       let seq = 0;
       while (running && !nc.isClosed()) {
-        for (let k = 0; k < 20; k++) {
+        for (let k = 0; k < 10; k++) {
           seq++;
+          published[i] = seq;
           nc.publish("t.all", `${i}:${seq}`);
           nc.publish("t.q", `${i}:${seq}`);
         }
@@ -217,6 +291,7 @@ for (const c of CASES) {
     /** After a heal: the mesh, the routes' interest, and messages from every node to every node. */
     async function converged(what: string): Promise<void> {
       await healed(what);
+      events.push(`${((Date.now() - t0) / 1000).toFixed(2)}s meshed`);
       let mismatch: string | null = "not checked";
       await until(async () => {
         const rzs = await Promise.all(nodes.map((n) => n.routez()));
@@ -226,19 +301,27 @@ for (const c of CASES) {
       }, `/routez subscriptions converge (${what})`, HEAL_BOUND_MS).catch((e: Error) => {
         throw new Error(`${e.message}: ${mismatch}`);
       });
+      events.push(`${((Date.now() - t0) / 1000).toFixed(2)}s routez subscriptions converged`);
+      // Every client is told of every node's client URL again.
+      const urls = JSON.stringify(nodes.map((n) => `127.0.0.1:${n.port}`).sort());
+      await until(() => probers.every((nc) => JSON.stringify([...(nc.info?.connect_urls ?? [])].sort()) === urls),
+        `every client's connect_urls list every node (${what}): ${probers.map((nc) => JSON.stringify(nc.info?.connect_urls)).join(" ")}`, HEAL_BOUND_MS);
+      events.push(`${((Date.now() - t0) / 1000).toFixed(2)}s connect_urls converged`);
       for (let to = 0; to < nodes.length; to++) {
         for (let from = 0; from < nodes.length; from++) {
           if (from === to) continue;
           const prefix = `${what} ${from}→${to} `;
           // A fresh payload each try: the probe subscriber hears one of them within the bound.
           await until(async () => {
-            conns[from]!.publish(`t.probe.${to}`, `${prefix}${++marker}`);
-            await conns[from]!.flush().catch(() => {});
+            probers[from]!.publish(`t.probe.${to}`, `${prefix}${++marker}`);
+            // (A flush waits for a PONG however long it takes: bounded here, so `until` is.)
+            await Promise.race([probers[from]!.flush().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
             for (const p of probes[to]!) if (p.startsWith(prefix)) return true;
             return false;
           }, `${names[to]} hears ${names[from]} (${what})`, HEAL_BOUND_MS);
         }
       }
+      events.push(`${((Date.now() - t0) / 1000).toFixed(2)}s every node hears every other`);
     }
 
     it(`keeps routes, interest and exactly-once queue delivery through ${STEPS} faults`, async () => {
@@ -291,6 +374,8 @@ for (const c of CASES) {
           await converged(what);
         } catch (e) {
           console.log(events.join("\n"));
+          await printLogs();
+          await diagnose();
           throw e;
         }
         log.push(`${what}: fewest routes while it lasted ${fewest.join("/")}; healed`);
@@ -308,7 +393,10 @@ for (const c of CASES) {
       // A client's disconnect is no failure (the servers may drop a client whose pings lag on a
       // loaded machine) but is worth seeing.
       const drops = events.filter((e) => / client of .*: disconnect/.test(e));
-      if (drops.length > 0) console.log(`client disconnects:\n${events.join("\n")}`);
+      if (drops.length > 0) {
+        console.log(`client disconnects:\n${events.join("\n")}`);
+        await printLogs();
+      }
       console.log(`route faults seed ${c.seed}: ${log.length} faults healed; ${queued.size} queue messages, ${fanout.map((f) => f.size).join("/")} fan-out deliveries; connections per pair ${JSON.stringify(Object.fromEntries(net.accepted))}`);
     }, 60_000);
   });

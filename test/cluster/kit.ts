@@ -23,6 +23,8 @@ export interface Node {
   clusterPort: number;
   /** The in-process server (kind "gnat"). */
   server: Server | null;
+  /** A process's monitoring URL (http://127.0.0.1:port); null in-process. */
+  monitorUrl: string | null;
   /** How many routes the node has registered now. */
   routeCount(): Promise<number>;
   /** What /routez?subs=1 says (nats-server, gnat as a process) or the in-process cluster's stats. */
@@ -100,7 +102,7 @@ export async function startNode(o: NodeOptions): Promise<Node> {
       await server.close();
     };
     return {
-      kind: o.kind, name: o.name, url: `nats://127.0.0.1:${port}`, port, clusterPort, server,
+      kind: o.kind, name: o.name, url: `nats://127.0.0.1:${port}`, port, clusterPort, server, monitorUrl: null,
       routeCount: async () => server.cluster?.remotes.size ?? 0,
       routez: async () => {
         const st = server.cluster?.stats();
@@ -144,6 +146,7 @@ export async function startNode(o: NodeOptions): Promise<Node> {
   };
   return {
     kind: o.kind, name: o.name, url: `nats://127.0.0.1:${port}`, port, clusterPort, server: null,
+    monitorUrl: `http://127.0.0.1:${monitorPort}`,
     routeCount: async () => {
       try {
         const r = (await (await fetch(`http://127.0.0.1:${monitorPort}/routez`)).json()) as { num_routes: number };
