@@ -460,14 +460,18 @@ export class Cluster implements RouteHost {
   /** The INFO this server sends on a route. */
   infoLine(withNonce: boolean): string {
     const o = this.options;
+    // With an advertise, host and port are the advertised ones as well as ip, as in nats-server's
+    // INFO: a nats-server builds the URL of a route it accepted from INFO's host:port and dials
+    // it to get the route back, so the listen address would bypass what was advertised.
+    const adv = o.advertise !== "" ? splitHostPort(o.advertise, this.boundPort) : null;
     const info: Record<string, unknown> = {
       server_id: this.host.serverId,
       server_name: this.host.serverName,
       version: this.host.version,
       proto: 1,
       go: `node${process.versions.node}`,
-      host: o.host,
-      port: this.boundPort,
+      host: adv?.host ?? o.host,
+      port: adv?.port ?? this.boundPort,
       headers: true,
       ...(o.authorization?.user !== undefined ? { auth_required: true } : {}),
       ...(this.tls !== null ? { tls_required: true, tls_verify: true } : {}),
@@ -476,7 +480,7 @@ export class Cluster implements RouteHost {
       ...(withNonce ? { nonce: nonce() } : {}),
       cluster: this.name,
       ...(this.dynamicName ? { cluster_dynamic: true } : {}),
-      ...(o.advertise !== "" ? { ip: `nats-route://${o.advertise}/` } : {}),
+      ...(adv !== null ? { ip: `nats-route://${hostForUrl(adv.host)}:${adv.port}/` } : {}),
     };
     if (!o.noAdvertise) {
       const urls = this.host.ownClientUrls();
@@ -638,6 +642,13 @@ export class Cluster implements RouteHost {
 function subLine(account: string, key: string, n: number): string {
   // A queue group's line carries its member count; a plain one, nothing.
   return key.includes(" ") ? `RS+ ${account} ${key} ${n}\r\n` : `RS+ ${account} ${key}\r\n`;
+}
+
+/** host[:port] or [v6][:port], the port `defaultPort` when absent (nats-server's parseHostPort). */
+function splitHostPort(hp: string, defaultPort: number): { host: string; port: number } {
+  const m = /^\[([^\]]*)\](?::(\d+))?$/.exec(hp) ?? /^([^:]*)(?::(\d+))?$/.exec(hp);
+  if (m === null) return { host: hp, port: defaultPort };
+  return { host: m[1]!, port: m[2] !== undefined ? Number.parseInt(m[2], 10) : defaultPort };
 }
 
 function hostForUrl(h: string): string {
