@@ -55,6 +55,19 @@ export class FaultNet {
     return n;
   }
 
+  /** Every open connection, for a failure's report. */
+  describe(): string[] {
+    const out: string[] = [];
+    for (const p of this.proxies) {
+      for (const pipe of p.pipes) {
+        const dir = (d: Direction): string => `${d.q.length} chunks/${d.bytes} B held${d.done ? ", ended" : ""}${d.waitingDrain ? ", waiting for drain" : ""}`;
+        out.push(`${p.owner}'s proxy: ${pipe.dialer || "(not yet known)"} → ${p.owner}${pipe.closed ? " (reset)" : ""}; up ${dir(pipe.up)}; down ${dir(pipe.down)}; `
+          + `sockets ${pipe.client.destroyed ? "closed" : "open"}/${pipe.server.destroyed ? "closed" : "open"}`);
+      }
+    }
+    return out;
+  }
+
   faultOf(pair: string): Fault | undefined {
     return this.faults.get(pair);
   }
