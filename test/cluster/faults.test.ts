@@ -86,7 +86,6 @@ const CASES: { seed: number; kinds: Kind[]; topology: Topology; note: string }[]
   { seed: seedFor(0), kinds: ["gnat", "nats", "gnat"], topology: "seed", note },
   { seed: seedFor(0x5eed), kinds: ["nats", "gnat", "nats"], topology: "seed", note },
   { seed: seedFor(0xfa17), kinds: ["gnat", "gnat", "gnat"], topology: "seed", note },
-  { seed: seedFor(0xa11), kinds: ["gnat", "nats", "gnat"], topology: "all", note },
   { seed: seedFor(0xb0b), kinds: ["gnat-process", "gnat-process", "nats"], topology: "all", note },
   ...REGRESSION_SEEDS.map((r) => ({ ...r, note: "regression" })),
 ];
