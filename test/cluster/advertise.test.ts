@@ -1,8 +1,8 @@
 // Cluster advertise: the route INFO a node sends names the advertised address in `host` and
 // `port` as well as `ip`, as nats-server's does (setRouteInfoHostPortAndIP). A nats-server that
 // accepted a route builds the route's URL from INFO's host:port and dials it to get the route
-// back (2.9 retries an accepted route when its own id sorts first), so a listen address there
-// sends it round whatever the advertise was for (a proxy, a NAT, a container's mapped port).
+// back (2.9.10 retries a registered route that saw a duplicate of itself), so a listen address
+// there sends it round whatever the advertise was for (a proxy, a NAT, a container's mapped port).
 // Found by the route faults test (seed 1356524042, nats + gnat + nats): after a black hole the
 // nats-server node dialled gnat's listen port directly, past the proxy the cluster advertised.
 import { connect } from "node:net";

@@ -26,9 +26,10 @@ type Topology = "seed" | "all";
 
 /** Seeds that once failed: each runs on every run, with the mix it failed in. */
 const REGRESSION_SEEDS: { seed: number; kinds: Kind[]; topology: Topology }[] = [
-  // After a black hole on the gnat–nats-server link, the nats-server (its id sorting first)
-  // dialled the route back at gnat's listen port, past the advertised proxy: gnat's route INFO
-  // gave its listen host:port with the advertise only in ip (see advertise.test.ts).
+  // After a black hole on the gnat–nats-server link, the nats-server (its route had seen a
+  // duplicate of itself) dialled the route back at gnat's listen port, past the advertised
+  // proxy: gnat's route INFO gave its listen host:port, the advertise only in ip (see
+  // advertise.test.ts).
   { seed: 1356524042, kinds: ["nats", "gnat", "nats"], topology: "seed" },
 ];
 
