@@ -12,7 +12,8 @@ import { connect } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { tempDir } from "./helpers.js";
-import { ensureBuilt, exited, killChildren, rng, startGnat, type Running } from "./child-gnat.js";
+import { ensureBuilt, spawnGnat, stopAll, type Listening } from "../kit/processes.js";
+import { prng as rng } from "../../bench/fuzz/engine.js";
 
 const N = 3000;
 const ROUNDS = 4;
@@ -21,8 +22,8 @@ const DURABLE = "worker";
 const cleanups: Array<() => void> = [];
 
 beforeAll(ensureBuilt, 120_000);
-afterEach(() => {
-  killChildren();
+afterEach(async () => {
+  await stopAll();
   for (const f of cleanups.splice(0)) f();
 });
 
@@ -39,7 +40,7 @@ interface Ledger {
 }
 
 /** Fetch and ackAck until `killAfter` confirms arrived (then SIGKILL), or everything is confirmed. */
-async function work(r: Running, ledger: Ledger, killAfter: number | null): Promise<number> {
+async function work(r: Listening, ledger: Ledger, killAfter: number | null): Promise<number> {
   const nc = await connect({ servers: r.url, reconnect: false });
   const c = await jetstream(nc).consumers.get(STREAM, DURABLE);
   let confirmsThisRound = 0;
@@ -68,7 +69,7 @@ async function work(r: Running, ledger: Ledger, killAfter: number | null): Promi
   } catch (e) {
     if (!killed) throw new Error(`${(e as Error).message} (round state: ${confirmsThisRound} confirmed this round, ${ledger.confirmed.size}/${N} in all, ${ledger.deliveries} deliveries, killAfter ${killAfter})`);
   }
-  if (killed) await exited(r.child);
+  if (killed) await r.exited();
   await nc.close().catch(() => {});
   return confirmsThisRound;
 }
@@ -79,7 +80,7 @@ async function crashRounds(seed: number, startArgs: (dir: string) => string[]): 
   cleanups.push(store.remove, ports.remove);
   const rand = rng(seed);
   const args = startArgs(store.dir);
-  let r = await startGnat(args, ports.dir);
+  let r = await spawnGnat(args, ports.dir);
   {
     const nc = await connect({ servers: r.url, reconnect: false });
     const jsm = await jetstreamManager(nc);
@@ -99,7 +100,7 @@ async function crashRounds(seed: number, startArgs: (dir: string) => string[]): 
     const got = await work(r, ledger, killAfter);
     for (const s of ledger.confirmed) ledger.durable.add(s);
     log.push(`round ${round}: killed after ${got} confirmed acks; ${ledger.confirmed.size}/${N} confirmed, ${ledger.acked.size} acked, ${ledger.deliveries} deliveries`);
-    r = await startGnat(args, ports.dir);
+    r = await spawnGnat(args, ports.dir);
   }
   await work(r, ledger, null);
   // Acks sent just before a kill may never have reached the server: those messages are still
@@ -120,7 +121,7 @@ async function crashRounds(seed: number, startArgs: (dir: string) => string[]): 
   }
   await nc.close();
   r.child.kill("SIGKILL");
-  await exited(r.child);
+  await r.exited();
   console.log(`seed ${seed}:\n  ${log.join("\n  ")}`);
   expect(ledger.violations.slice(0, 10), "messages confirmed before a kill were delivered again").toEqual([]);
   expect(ledger.acked.size).toBe(N);

@@ -11,7 +11,8 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { tempDir } from "./helpers.js";
-import { ensureBuilt, exited, killChildren, rng, startGnat, type Running } from "./child-gnat.js";
+import { ensureBuilt, spawnGnat, stopAll, type Listening } from "../kit/processes.js";
+import { prng as rng } from "../../bench/fuzz/engine.js";
 
 const ROUNDS = 5;
 const IN_FLIGHT = 256;
@@ -20,8 +21,8 @@ const cleanups: Array<() => void> = [];
 
 beforeAll(ensureBuilt, 120_000);
 
-afterEach(() => {
-  killChildren();
+afterEach(async () => {
+  await stopAll();
   for (const f of cleanups.splice(0)) f();
 });
 
@@ -57,7 +58,7 @@ interface Ledger {
  * soon as `killAfter` acks of this round arrived. Resolves once the server is dead and the
  * connection closed; every ack that reached the client counts as acknowledged.
  */
-async function publishUntilKilled(r: Running, ledger: Ledger, killAfter: number, rand: () => number): Promise<number> {
+async function publishUntilKilled(r: Listening, ledger: Ledger, killAfter: number, rand: () => number): Promise<number> {
   const nc = await connect({ servers: r.url, reconnect: false });
   let inFlight = 0;
   let acksThisRound = 0;
@@ -100,7 +101,7 @@ async function publishUntilKilled(r: Running, ledger: Ledger, killAfter: number,
   };
   await nc.flush();
   pump();
-  await exited(r.child);
+  await r.exited();
   await nc.closed();
   expect(errors).toEqual([]);
   return acksThisRound;
@@ -154,7 +155,7 @@ async function crashRounds(seed: number, startArgs: (dir: string) => string[]): 
   const args = startArgs(store.dir);
   const ledger: Ledger = { acked: new Map(), published: 0 };
 
-  let r = await startGnat(args, ports.dir);
+  let r = await spawnGnat(args, ports.dir);
   const nc = await connect({ servers: r.url, reconnect: false });
   await (await jetstreamManager(nc)).streams.add({ name: STREAM, subjects: ["crash.>"], storage: StorageType.File });
   await nc.close();
@@ -163,12 +164,12 @@ async function crashRounds(seed: number, startArgs: (dir: string) => string[]): 
   for (let round = 1; round <= ROUNDS; round++) {
     const killAfter = 1 + Math.floor(rand() * 1500);
     const acks = await publishUntilKilled(r, ledger, killAfter, rand);
-    r = await startGnat(args, ports.dir);
+    r = await spawnGnat(args, ports.dir);
     const { stored, unackedStored } = await verify(r.url, ledger);
     log.push(`round ${round}: killed after ${acks} acks; ${stored} stored, ${ledger.acked.size} acked, ${unackedStored} unacked kept, ${ledger.published} published`);
   }
   r.child.kill("SIGKILL");
-  await exited(r.child);
+  await r.exited();
   expect(ledger.acked.size).toBeGreaterThan(ROUNDS);
   console.log(`seed ${seed}:\n  ${log.join("\n  ")}`);
 }

@@ -13,13 +13,13 @@ import { jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
 import { tempDir } from "../jetstream/helpers.js";
-import { ensureBuilt, exited, killChildren, startGnat, type Running } from "../jetstream/child-gnat.js";
+import { ensureBuilt, spawnGnat, stopAll, type Listening } from "../kit/processes.js";
 import { CLI, refused } from "../server/process-kit.js";
 
 const cleanups: Array<() => void | Promise<void>> = [];
 beforeAll(ensureBuilt, 120_000);
 afterEach(async () => {
-  killChildren();
+  await stopAll();
   for (const f of cleanups.splice(0).reverse()) await f();
 });
 
@@ -105,15 +105,15 @@ function startError(o: ServerOptionsInput): Promise<string> {
   return startServer(o).then(async (s) => { await s.close(); return "started"; }, (e: Error) => e.message);
 }
 
-async function stopGnat(r: Running): Promise<void> {
+async function stopGnat(r: Listening): Promise<void> {
   r.child.kill("SIGTERM");
-  await exited(r.child);
+  await r.exited();
 }
 
 describe("one store dir, two servers", () => {
   test("a second gnat CLI on the store dir refuses to start, naming the dir and the holder's pid; the first keeps every acked message", async () => {
     const d = dirs();
-    const a = await startGnat(["-js", "-sd", d.store], d.ports);
+    const a = await spawnGnat(["-js", "-sd", d.store], d.ports);
     expect(await publish(a.url, 0, 100)).toEqual(range(1, 100));
 
     const second = await refusedCli(d.store);
@@ -124,14 +124,14 @@ describe("one store dir, two servers", () => {
 
     expect(await publish(a.url, 100, 100)).toEqual(range(101, 100));
     await stopGnat(a);
-    const again = await startGnat(["-js", "-sd", d.store], d.ports);
+    const again = await spawnGnat(["-js", "-sd", d.store], d.ports);
     expect(await readAll(again.url)).toEqual(range(0, 200).map((i) => `m-${i}`));
     await stopGnat(again);
   });
 
   test("an embedded startServer on the store dir of a running gnat throws the same error and leaves nothing listening", async () => {
     const d = dirs();
-    const a = await startGnat(["-js", "-sd", d.store], d.ports);
+    const a = await spawnGnat(["-js", "-sd", d.store], d.ports);
     expect(await publish(a.url, 0, 50)).toEqual(range(1, 50));
 
     const port = await freePort();
@@ -143,7 +143,7 @@ describe("one store dir, two servers", () => {
 
     expect(await publish(a.url, 50, 50)).toEqual(range(51, 50));
     await stopGnat(a);
-    const again = await startGnat(["-js", "-sd", d.store], d.ports);
+    const again = await spawnGnat(["-js", "-sd", d.store], d.ports);
     expect(await readAll(again.url)).toEqual(range(0, 100).map((i) => `m-${i}`));
     await stopGnat(again);
   });
@@ -166,11 +166,11 @@ describe("one store dir, two servers", () => {
 describe("a lock left behind never blocks a restart", () => {
   test("kill -9 the holder: a restart on the same dir starts at once and has the messages", async () => {
     const d = dirs();
-    const a = await startGnat(["-js", "-sd", d.store], d.ports);
+    const a = await spawnGnat(["-js", "-sd", d.store], d.ports);
     expect(await publish(a.url, 0, 100)).toEqual(range(1, 100));
     a.child.kill("SIGKILL");
-    await exited(a.child);
-    const again = await startGnat(["-js", "-sd", d.store], d.ports);
+    await a.exited();
+    const again = await spawnGnat(["-js", "-sd", d.store], d.ports);
     expect(await readAll(again.url)).toEqual(range(0, 100).map((i) => `m-${i}`));
     await stopGnat(again);
   });
