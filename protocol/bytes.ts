@@ -1,3 +1,4 @@
+// Tested by test/protocol/encode.test.ts.
 // Byte helpers for the hot path. Node's Buffer has fast latin1 slice/write methods that its
 // type definitions leave out; latin1 maps one char to one byte, which is how gnat carries
 // subjects, sids and replies (see subject.ts).

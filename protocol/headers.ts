@@ -1,3 +1,4 @@
+// Tested by test/protocol/encode.test.ts.
 // NATS/1.0 header blocks: `NATS/1.0[ code[ description]]\r\n(Key: Value\r\n)*\r\n`.
 // The server passes client headers through untouched; these helpers serve internal clients
 // and the status messages the server itself sends.

@@ -1,3 +1,4 @@
+// Tested by test/protocol/parser.test.ts.
 // A table of recent subject strings, keyed by their bytes. A subject seen recently comes back as
 // the very same string: no allocation, and caches keyed by it (a Map keeps a string's hash in the
 // string) hash it for free. One table can serve every parser of a server (it is only a cache).

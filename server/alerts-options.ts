@@ -1,3 +1,4 @@
+// Tested by test/monitor/alerts.test.ts.
 // The threshold alerts' options (config key `alerts`, ServerOptions.alerts): names, rules, defaults
 // and their validation. Below the options so they need not import the monitor that runs them.
 export const ALERT_NAMES = ["consumer_pending", "slow_consumers", "store_usage", "publish_latency_p99", "link_down"] as const;

@@ -1,3 +1,4 @@
+// Tested by test/server/embedding.test.ts and test/server/config.test.ts.
 // Server options: the one shape that flags, config files and embedders all produce.
 // Names follow nats-server's config keys, camel-cased. Durations are milliseconds, sizes bytes.
 import type { Logger } from "pino";

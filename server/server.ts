@@ -1,3 +1,4 @@
+// Tested by test/server/embedding.test.ts.
 // startServer(options): the one composition root. Everything a running server owns hangs off
 // the Server it returns; several can run in one process. The order things start and stop in,
 // the $G JetStream bootstrap, the connection registry, reload and lame duck live here; the

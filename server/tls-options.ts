@@ -1,3 +1,4 @@
+// Tested by test/server/tls-config.test.ts.
 // TLS settings for the client port: their shape, defaults and checks. No sockets here (the
 // listener side is transport/tls.ts), so options and connections can read them.
 

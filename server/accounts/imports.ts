@@ -1,3 +1,4 @@
+// Tested by test/server/accounts.test.ts (and test/differential/accounts.test.ts).
 // The import bridges between accounts' routers (see accounts.ts): a stream import's subscription
 // in the exporter, a service import's in the importer, and the exporter's `_R_.` reply route.
 import type { Client, Router, Subscription } from "../core/router.js";

@@ -1,3 +1,4 @@
+// Tested by test/server/accounts.test.ts.
 // Accounts as nats-server configures them (`accounts { A: { users, exports, imports, jetstream } }`,
 // `no_auth_user`, `system_account`), camel-cased, and the configuration errors nats-server gives
 // for combinations it refuses. Pure: no routers, no sockets.

@@ -1,3 +1,4 @@
+// Tested by test/server/config.test.ts.
 // A parsed config → ServerOptions: the top-level keys (listen, limits, logging, files), the keys
 // refused or not yet supported, and each block handed to its own mapping (jetstream.ts, auth.ts,
 // tls.ts, websocket.ts, monitoring.ts, cluster.ts, leafnodes.ts).

@@ -1,3 +1,4 @@
+// Tested by test/server/config.test.ts.
 // The monitoring keys: `http` (the monitoring listener) and gnat's own `alerts` block.
 import { setHttpPort, type ServerOptions } from "../options.js";
 import { ALERT_NAMES, type AlertName, type AlertsInput } from "../alerts-options.js";

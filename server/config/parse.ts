@@ -1,3 +1,4 @@
+// Tested by test/server/config.test.ts.
 // nats-server's configuration syntax, read into gnat's options. The grammar: `key: value`,
 // `key = value` or `key value`; `{}` blocks and `[]` arrays; `#` and `//` comments; `include`;
 // `$VAR` variables (the file's own keys in scope, then the environment); sizes with k/kb/m/mb…

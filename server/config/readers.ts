@@ -1,3 +1,4 @@
+// Tested by test/server/config.test.ts.
 // What every block's mapping shares: the typed readers (each error at the key's file and line),
 // the map test, the refusal wording and nats-server's `listen` address form.
 import { ConfigError, type ConfigValue, type ConfigMap } from "./parse.js";

@@ -1,3 +1,4 @@
+// Tested by test/clients/clients.test.ts, test/server/robustness.test.ts and test/differential/transcripts.test.ts.
 // One client connection: socket bytes → parser → router, and router deliveries → one outbound
 // buffer that is written once per read (the server flushes every dirty connection in a
 // microtask after the read that dirtied it).

@@ -1,3 +1,4 @@
+// Tested by test/server/router.test.ts.
 // Internal clients: server code (JetStream, events, alerts, the accounts' JetStream API) that
 // subscribes and publishes through a Router with callbacks instead of a socket.
 import { decodeHeaders, encodeHeaders, type MsgHeaders } from "../../protocol/headers.js";

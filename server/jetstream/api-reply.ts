@@ -1,3 +1,4 @@
+// Tested by test/jetstream/api.test.ts and test/jetstream/errors.test.ts.
 // A JetStream API reply as nats-server shapes it (jetstream_api.go): a "type", then either the
 // error or the payload, and whether it counts as an API error. Shared by the stream half of the
 // API (api.ts) and the consumer half (consumer/api.ts).

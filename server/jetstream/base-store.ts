@@ -1,3 +1,4 @@
+// Tested by test/jetstream/store-contract.test.ts.
 // The semantics every store shares (sequences, limits, purge/compact rules, filtered reads),
 // written once so the memory and file stores cannot drift apart. Subclasses only decide where
 // bytes live: the persist* hooks are told about each change after the index has made it.

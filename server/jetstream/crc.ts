@@ -1,3 +1,4 @@
+// Tested by test/jetstream/file-store.test.ts.
 // CRC-32 (IEEE, as zlib/gzip): zlib.crc32 where Node has it (20.15+, 22.2+), otherwise a
 // table-driven fallback, so package.json's engines (>=20.11) still hold.
 

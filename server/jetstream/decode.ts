@@ -1,3 +1,4 @@
+// Tested by test/jetstream/api.test.ts and test/differential/jetstream.test.ts.
 // Decoding JSON requests as Go's encoding/json does for nats-server's structs: a known field of
 // the wrong type (or an enum value it does not know) fails the whole request as invalid JSON.
 // Shared by the stream config (config.ts), the consumer config (consumer/config.ts) and the

@@ -1,3 +1,4 @@
+// Tested by test/jetstream/file-store.test.ts.
 // On-disk formats of the file store: the record log inside a block file, the scan that
 // recovers it, and the per-block index file that lets start-up skip the scan.
 //

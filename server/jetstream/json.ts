@@ -1,3 +1,4 @@
+// Tested by test/differential/jetstream.test.ts (replies compared byte for byte).
 // JSON as Go's encoding/json writes it: same as JSON.stringify except that <, > and & (and the
 // JavaScript line separators) are escaped. Clients do not care, but byte-identical replies make
 // differential tests and captured transcripts comparable.

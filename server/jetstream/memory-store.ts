@@ -1,3 +1,4 @@
+// Tested by test/jetstream/store-contract.test.ts.
 // Memory store: the index entries hold the payloads. Durable the moment storeMsg returns.
 
 import { BaseStore } from "./base-store.js";

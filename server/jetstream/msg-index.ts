@@ -1,3 +1,4 @@
+// Tested by test/jetstream/store-contract.test.ts.
 // In-memory index shared by both stores: one entry per live message, addressable by sequence,
 // plus per-subject sorted sequence lists. The memory store keeps payloads in the entries; the
 // file store keeps where the record lives on disk.

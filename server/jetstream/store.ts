@@ -1,3 +1,4 @@
+// Tested by test/jetstream/store-contract.test.ts.
 // The stream storage contract: what the JetStream stream layer may ask of a store, and nothing
 // about how it is kept. Modelled on nats-server's server/store.go (StreamStore); memory-store.ts
 // and file-store.ts implement it and pass one shared contract suite

@@ -1,3 +1,4 @@
+// Tested by test/jetstream/api.test.ts.
 // One stream: its checked config, its store, the subscription on its subjects, and the publish
 // path of nats-server's processJetStreamMsg (expected-* headers, dedupe, rollup, discard new,
 // size limits, the ack once the store says the message is durable). Talks to the router only

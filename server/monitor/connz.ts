@@ -1,3 +1,4 @@
+// Tested by test/monitor/monitor.test.ts.
 // /connz: open connections, and a bounded ring of closed ones, in nats-server's ConnInfo shape.
 // Everything is read from counters the connections keep anyway; nothing here runs per message.
 import type { ClientConnection } from "../core/connection.js";

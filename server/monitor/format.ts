@@ -1,3 +1,4 @@
+// Tested by test/monitor/monitor.test.ts and test/differential/monitor.test.ts.
 // How nats-server renders times and durations in its monitoring JSON, so tools that parse its
 // output (nats-top, the nats CLI, Grafana dashboards) parse gnat's too.
 

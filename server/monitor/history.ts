@@ -1,3 +1,4 @@
+// Tested by test/monitor/dashboard-history.test.ts.
 // The dashboard's history: one sample a second of the figures its charts draw (message rates,
 // queue lengths, latencies), kept in a fixed ring so a page opened now draws the last minutes at
 // once instead of dashes. Runs only while monitoring is on (MonitorServer starts and stops it);

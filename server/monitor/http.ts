@@ -1,3 +1,4 @@
+// Tested by test/monitor/monitor.test.ts and test/transport/http-engine.test.ts.
 // The monitoring HTTP server (nats-server's -m / http_port), on the process's HTTP engine
 // (uWebSockets.js or node:http, transport/http-engine.ts). Read-only: each request reads the
 // server's counters and renders JSON; nothing here runs on the message path. Handlers answer

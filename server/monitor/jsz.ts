@@ -1,3 +1,4 @@
+// Tested by test/monitor/monitor.test.ts.
 // /jsz: JetStream totals, and per stream / consumer detail on request, in nats-server's JSInfo
 // shape: one account_details entry per account with JetStream ($G's alone without accounts).
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// Tested by test/monitor/monitor.test.ts.
 // /metrics: Prometheus exposition through prom-client. Every figure is read at scrape time by a
 // collect callback from counters the server keeps anyway, so scraping costs the message path
 // nothing; the one exception, the JetStream store-latency histogram, is observed per stored

@@ -1,3 +1,4 @@
+// Tested by test/monitor/monitor.test.ts (and test/cluster/monitor.test.ts, test/cluster/leafnodes.test.ts).
 // /routez and /leafz (the cluster's routes and the leafnode connections), /gatewayz in
 // nats-server's empty shape (gnat has no gateways) so tools that poll it keep working; and
 // /accountz and /healthz.

@@ -1,3 +1,4 @@
+// Tested by test/differential/tls.test.ts.
 // /connz?auth=true: the certificates a TLS client presented, in nats-server's TLSPeerCert shape.
 // Read from the socket on request only.
 import { createHash, X509Certificate } from "node:crypto";

@@ -1,3 +1,4 @@
+// Tested by test/monitor/monitor.test.ts.
 // /subsz: the subject index's statistics, and its subscriptions on request (nats-server Subsz).
 import { isValidLiteralSubject } from "../../protocol/subject.js";
 import { subDetail, type SubDetail } from "./connz.js";

@@ -1,3 +1,4 @@
+// Tested by test/monitor/monitor.test.ts and test/differential/monitor.test.ts.
 // /varz: the server's configuration and totals, in nats-server's Varz shape and units
 // (durations in nanoseconds, times RFC 3339, mem in bytes, cpu in percent of one core).
 import { availableParallelism, cpus } from "node:os";

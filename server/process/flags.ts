@@ -1,3 +1,4 @@
+// Tested by test/server/cli.test.ts.
 // nats-server's command-line flags, read the way Go's flag package reads them (-x, --x, -x=v,
 // -x v), so scripts written for nats-server work unchanged; then defaults < config < flags.
 import { clusterDefaults, type ClusterOptions } from "../cluster/options.js";

@@ -1,3 +1,4 @@
+// Tested by test/server/cli.test.ts.
 // Logging through pino: one JSON line per event; human-readable when stderr is a terminal.
 // Hot paths check `log.isLevelEnabled(...)` (or a flag taken from it) before building a message,
 // so disabled levels cost nothing.

@@ -1,3 +1,4 @@
+// Tested by test/server/cli.test.ts.
 // The pid file (-P / pid_file) and the ports file (--ports_file_dir), as nats-server writes them:
 // at start-up, again when a reload changes where they go, and removed at shutdown.
 import { mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";

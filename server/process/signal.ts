@@ -1,3 +1,4 @@
+// Tested by test/server/cli.test.ts and test/server/reload-embedding.test.ts.
 // `--signal <command>[=<pid|pid file>]` (nats-server's -sl): send a running gnat the signal for a
 // command and exit. Without a pid, the gnat processes on this machine are looked up (nats-server
 // asks pgrep for "nats-server"; a gnat is a node process running the same script as this one).

@@ -1,3 +1,4 @@
+// Tested by test/transport/http-engine.test.ts.
 // What an HTTP/WebSocket engine is (http-engine.ts picks one): the request, reply, listener and
 // WebSocket peer interfaces both engine-node.ts and engine-uws.ts implement, and the bytes they share.
 import type { Logger } from "pino";

@@ -1,3 +1,4 @@
+// Tested by test/transport/http-engine.test.ts.
 // The node:http engine, with the `ws` package for WebSockets: the path that runs wherever Node
 // does. It answers as the uWS engine does (engine-uws.ts), and unlike that build it can pause a
 // WebSocket's reads, so flow control slows a WebSocket producer as it does a TCP one.

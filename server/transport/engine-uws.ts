@@ -1,3 +1,4 @@
+// Tested by test/transport/http-engine.test.ts.
 // The uWebSockets.js engine: the fast path, where the package ships a native binary for this
 // platform and Node ABI and it loads (the build we use has them for Node ≤ 20 on glibc). The
 // package's own JavaScript fallback is never used: it breaks on current Node, and node:http is

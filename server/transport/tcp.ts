@@ -1,3 +1,4 @@
+// Tested by test/clients/clients.test.ts and test/server/robustness.test.ts.
 // The TCP transport: a listener that hands each accepted socket to the server. Adapter only —
 // no protocol or routing here.
 import { createServer, type Server as NetServer, type Socket } from "node:net";

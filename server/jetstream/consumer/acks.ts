@@ -1,3 +1,4 @@
+// Tested by test/jetstream/consumer.test.ts.
 // Acks of a consumer (nats-server processAckMsg, processNak, processTerm, the ack-wait timer):
 // what each ack body does to the pending messages and the ack floor, and the one timer that
 // sends expired messages to the redelivery queue.

@@ -1,3 +1,4 @@
+// Tested by test/jetstream/consumer.test.ts (restart) and test/jetstream/consumer-crash.test.ts.
 // A durable's state on disk (file streams): written soon after a change, at most once per
 // PERSIST_EVERY_MS, and at once (fsynced with sync_interval: always) before a double ack is
 // confirmed. Two slots written in turn (state-file.ts), so a crash leaves the old or the new.

@@ -1,3 +1,4 @@
+// Tested by test/jetstream/consumer.test.ts.
 // Pull consumers: the requests waiting on $JS.API.CONSUMER.MSG.NEXT (nats-server's waiting
 // queue), their expiry and heartbeats, and the status each ends with.
 

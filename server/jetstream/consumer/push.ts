@@ -1,3 +1,4 @@
+// Tested by test/jetstream/consumer.test.ts.
 // Push consumers: idle heartbeats to the deliver subject and flow control (nats-server's
 // $JS.FC requests, with its slow-start window).
 

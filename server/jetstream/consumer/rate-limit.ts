@@ -1,3 +1,4 @@
+// Tested by test/jetstream/consumer.test.ts.
 // rate_limit_bps of a push consumer.
 
 /**

@@ -1,3 +1,4 @@
+// Tested by test/jetstream/consumer.test.ts.
 // replay_policy original: messages go out as far apart as they were stored.
 
 import type { StoredMsg } from "../store.js";

@@ -1,3 +1,4 @@
+// Tested by test/jetstream/consumer.test.ts.
 // Where a consumer is: the next stream and consumer sequences, the ack floor, what waits on an
 // ack, what is due again, and the last-per-subject messages still to go. Its start position
 // (nats-server selectStartingSeqNo), the next message to deliver (getNextMsg) and the
