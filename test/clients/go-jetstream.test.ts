@@ -9,7 +9,9 @@ import { dirname, join } from "node:path";
 import { buildGo, goMissing } from "./go-build.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
-import { NATS_SERVER, SKIP_REASON, freePort, waitForPort } from "../differential/harness.js";
+import { NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
+import { startGnat } from "../kit/gnat.js";
+import { freePort, spawnNatsServer } from "../kit/processes.js";
 
 const SRC = join(import.meta.dirname, "../../bench/go/jsconform");
 const why = goMissing;
@@ -58,7 +60,7 @@ describe.skipIf(why !== "")("nats.go JetStream against gnat", () => {
   let storeDir = "";
   beforeAll(async () => {
     storeDir = mkdtempSync(join(tmpdir(), "gnat-gojs-"));
-    server = await startServer({ host: "127.0.0.1", port: 0, jetstream: true, storeDir, noLog: true });
+    server = await startGnat({ jetstream: true, storeDir });
   });
   afterAll(async () => {
     await server?.close();
@@ -87,14 +89,9 @@ describe.skipIf(why !== "" || NATS_SERVER === null)(`nats.go JetStream against n
   let dir = "";
   let stop: (signal?: NodeJS.Signals) => Promise<void> = async () => {};
   async function startNats(): Promise<void> {
-    const child = spawn(NATS_SERVER!, ["-js", "-sd", dir, "-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    await waitForPort(port, child, () => stderr);
+    const nats = await spawnNatsServer(["-js", "-sd", dir, "-a", "127.0.0.1", "-p", String(port)], port);
     stop = async (signal = "SIGKILL") => {
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      child.kill(signal);
-      await exited;
+      await nats.stop(signal);
     };
   }
   beforeAll(async () => {

@@ -1,52 +1,40 @@
 // A gnat restarted on its WebSocket port while a nats.ws client keeps reconnecting to it starts,
 // and the client gets back in (nats-server does the same), on each HTTP/WebSocket engine.
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { connect, StringCodec, type NatsConnection } from "nats.ws";
 import WebSocket from "ws";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { ENGINES } from "../helpers/engines.js";
 import { killTree } from "../helpers/processes.js";
-import { ensureBuilt } from "../server/process-kit.js";
-
-const CLI = join(resolve(import.meta.dirname, "../.."), "dist/server/process/cli.js");
+import { startGnat } from "../kit/gnat.js";
+import { ensureBuilt, spawnGnat, stopAll } from "../kit/processes.js";
 
 (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
 
 const sc = StringCodec();
 const servers: Server[] = [];
 const clients: NatsConnection[] = [];
-const procs: ChildProcess[] = [];
 beforeAll(() => ensureBuilt(), 120_000);
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
   await Promise.all(servers.splice(0).map((s) => s.close()));
-  await Promise.all(procs.splice(0).map((c) => killTree(c)));
+  await stopAll();
 });
 
 /** A gnat process on `engine`; resolves with its WebSocket URL once its ports file is written. */
 async function startProcess(engine: string, dir: string, wsPort: number): Promise<{ child: ChildProcess; ws: string }> {
   const conf = join(dir, `ws-${wsPort}.conf`);
   writeFileSync(conf, `listen: 127.0.0.1:-1\nports_file_dir: ${JSON.stringify(dir)}\nwebsocket { host: 127.0.0.1, port: ${wsPort}, no_tls: true }\n`);
-  const child = spawn(process.execPath, [CLI, "-c", conf], { env: { ...process.env, GNAT_HTTP_ENGINE: engine }, stdio: ["ignore", "ignore", "pipe"] });
-  procs.push(child);
-  let err = "";
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const file = join(dir, `gnat_${child.pid}.ports`);
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(file)) {
-    if (child.exitCode !== null) throw new Error(`gnat exited with ${child.exitCode}: ${err}`);
-    if (Date.now() > deadline) throw new Error(`no ports file: ${err}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return { child, ws: (JSON.parse(readFileSync(file, "utf8")) as { websocket: string[] }).websocket[0]! };
+  const p = await spawnGnat(["-c", conf], dir, { env: { ...process.env, GNAT_HTTP_ENGINE: engine } });
+  return { child: p.child, ws: p.ports["websocket"]![0]! };
 }
 
 function start(engine: (typeof ENGINES)[number], wsPort: number): Promise<Server> {
-  return startServer({ host: "127.0.0.1", port: 0, noLog: true, httpEngine: engine, websocket: { host: "127.0.0.1", port: wsPort, noTls: true } });
+  return startGnat({ httpEngine: engine, websocket: { host: "127.0.0.1", port: wsPort, noTls: true } });
 }
 
 /** Resolves at the client's first status event of `type` from now on. */

@@ -2,14 +2,15 @@
 // API subject nats-server serves (with that subject's response type), the global account too
 // once accounts are configured, and an account past its stream / consumer limits gets the same
 // error bytes.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { configToOptions, parseConfig } from "../../server/config/index.js";
-import { startServer, type Server } from "../../server/index.js";
-import { freePort, NATS_SERVER, play, waitForPort, type Transcript } from "./harness.js";
+import type { Server } from "../../server/index.js";
+import { NATS_SERVER, play, type Transcript } from "./harness.js";
+import { startGnat } from "../kit/gnat.js";
+import { freePort, spawnNatsServer, type Launched } from "../kit/processes.js";
 
 const accounts = `
 authorization { users: [ { user: g, password: g } ] }
@@ -58,23 +59,18 @@ const notEnabled = (user: string): Transcript => ({
 
 describe.skipIf(NATS_SERVER === null)("per-account JetStream (differential)", () => {
   let gnat: Server;
-  let child: ChildProcess;
+  let nats: Launched;
   let natsPort = 0;
   const dirs = [mkdtempSync(join(tmpdir(), "gnat-accjs-")), mkdtempSync(join(tmpdir(), "nats-accjs-"))];
   beforeAll(async () => {
-    gnat = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...configToOptions(parseConfig(config(dirs[0]!))).options });
+    gnat = await startGnat({ ...configToOptions(parseConfig(config(dirs[0]!))).options });
     natsPort = await freePort();
     const conf = join(dirs[1]!, "nats.conf");
     writeFileSync(conf, `listen: 127.0.0.1:${natsPort}\n${config(dirs[1]!)}`);
-    child = spawn(NATS_SERVER!, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    await waitForPort(natsPort, child, () => stderr);
+    nats = await spawnNatsServer(["-c", conf], natsPort);
   });
   afterAll(async () => {
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGKILL");
-    await exited;
+    await nats.stop();
     await gnat.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });

@@ -1,29 +1,25 @@
 // The examples run unchanged against nats-server -js (as test/examples/ runs them against gnat):
 // what they demonstrate is NATS behaviour, not gnat's.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { tempDir } from "../jetstream/helpers.js";
-import { freePort, NATS_SERVER, SKIP_REASON, waitForPort } from "./harness.js";
+import { NATS_SERVER, SKIP_REASON } from "./harness.js";
+import { freePort, spawnNatsServer, type Launched } from "../kit/processes.js";
 
 describe.skipIf(NATS_SERVER === null)("examples against nats-server -js", () => {
-  let child: ChildProcess;
+  let nats: Launched;
   let url = "";
   const dir = tempDir("nats-examples-");
 
   beforeAll(async () => {
     const port = await freePort();
-    child = spawn(NATS_SERVER!, ["-js", "-sd", dir.dir, "-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    await waitForPort(port, child, () => stderr);
+    nats = await spawnNatsServer(["-js", "-sd", dir.dir, "-a", "127.0.0.1", "-p", String(port)], port);
     url = `nats://127.0.0.1:${port}`;
   });
 
   afterAll(async () => {
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGKILL");
-    await exited;
+    await nats.stop();
     dir.remove();
   });
 

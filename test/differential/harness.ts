@@ -1,22 +1,18 @@
 // Differential testing: the same raw bytes to nats-server and to gnat, outputs compared byte for
 // byte after normalising INFO (its ids, ports and version differ by design).
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Parser, type ParserHandler } from "../../protocol/parser.js";
-import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
+import type { Server, ServerOptionsInput } from "../../server/index.js";
 import { configToOptions, parseConfig } from "../../server/config/index.js";
+import { startGnat } from "../kit/gnat.js";
+import { freePort, NATS_SERVER, spawnNatsServer } from "../kit/processes.js";
+import { until, waitForPort as kitWaitForPort } from "../kit/wait.js";
 
-/** Path of nats-server, or null with the reason it is missing. */
-export function findNatsServer(): string | null {
-  const r = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" });
-  const p = r.stdout.trim();
-  return r.status === 0 && p ? p : null;
-}
-
-export const NATS_SERVER = findNatsServer();
+export { NATS_SERVER, freePort };
 export const SKIP_REASON = "nats-server is not installed: differential tests SKIPPED (apt-get install -y nats-server; CI installs it)";
 if (NATS_SERVER === null) console.warn(`\n*** ${SKIP_REASON} ***\n`);
 
@@ -47,7 +43,7 @@ export interface Pair {
  */
 export async function startPair(limits: Limits = {}, config = ""): Promise<Pair> {
   const extra = config === "" ? {} : configToOptions(parseConfig(config)).options;
-  const gnat: Server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...limits, ...extra });
+  const gnat: Server = await startGnat({ ...limits, ...extra });
   const dir = mkdtempSync(join(tmpdir(), "gnat-diff-"));
   const conf = join(dir, "nats.conf");
   // Ask the kernel for a free port, then hand it to nats-server.
@@ -57,67 +53,33 @@ export async function startPair(limits: Limits = {}, config = ""): Promise<Pair>
   // connection. Its monitoring port says when it no longer does.
   const monitorPort = limits.maxConnections === undefined ? 0 : await freePort();
   writeFileSync(conf, natsConfig(natsPort, limits) + (monitorPort === 0 ? "" : `http: 127.0.0.1:${monitorPort}\n`) + config);
-  const child: ChildProcess = spawn(NATS_SERVER!, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  await waitForPort(natsPort, child, () => stderr);
+  const nats = await spawnNatsServer(["-c", conf], natsPort);
   if (monitorPort !== 0) await untilNoConnections(monitorPort);
   return {
     gnatPort: gnat.port,
     natsPort,
     async close() {
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      child.kill("SIGKILL");
-      await exited;
+      await nats.stop();
       await gnat.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    import("node:net").then(({ createServer }) => {
-      const s = createServer();
-      s.listen(0, "127.0.0.1", () => {
-        const a = s.address();
-        const port = typeof a === "object" && a ? a.port : 0;
-        s.close(() => resolve(port));
-      });
-      s.on("error", reject);
-    }, reject);
-  });
-}
-
-export async function waitForPort(port: number, child: ChildProcess, err: () => string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited: ${err()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("data", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nats-server did not listen on ${port}: ${err()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/**
+ * Until nats-server, started as `child`, greets on `port` (5 s at most): the kit's waitForPort in
+ * the shape test/client/kit.ts and test/cluster/kit.ts import it in; new code takes spawnNatsServer from test/kit.
+ */
+export function waitForPort(port: number, child: ChildProcess, err: () => string): Promise<void> {
+  return kitWaitForPort(port, { timeout: 5000, child, stderr: err, name: "nats-server" });
 }
 
 /** Until nats-server's /varz counts no client connections (5 s at most). */
 async function untilNoConnections(monitorPort: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      const varz = (await (await fetch(`http://127.0.0.1:${monitorPort}/varz`)).json()) as { connections: number };
-      if (varz.connections === 0) return;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error("nats-server still counts a connection after 5 s");
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await until(async () => {
+    const varz = (await (await fetch(`http://127.0.0.1:${monitorPort}/varz`)).json()) as { connections: number };
+    return varz.connections === 0;
+  }, { timeout: 5000, what: "nats-server's /varz to count no connection" });
 }
 
 /** One step of a transcript: bytes to send on a connection. */
@@ -295,19 +257,14 @@ export interface JetStreamPair {
 /** gnat in-process and a nats-server child, both with JetStream on a store dir of their own. */
 export async function startJetStreamPair(prefix: string): Promise<JetStreamPair> {
   const dirs = [mkdtempSync(join(tmpdir(), `gnat-${prefix}-`)), mkdtempSync(join(tmpdir(), `nats-${prefix}-`))];
-  const gnat = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dirs[0]! });
+  const gnat = await startGnat({ jetstream: true, storeDir: dirs[0]! });
   const port = await freePort();
-  const child = spawn(NATS_SERVER!, ["-js", "-sd", dirs[1]!, "-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  await waitForPort(port, child, () => stderr);
+  const nats = await spawnNatsServer(["-js", "-sd", dirs[1]!, "-a", "127.0.0.1", "-p", String(port)], port);
   return {
     gnat,
     natsUrl: `nats://127.0.0.1:${port}`,
     stop: async () => {
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      child.kill("SIGKILL");
-      await exited;
+      await nats.stop();
       await gnat.close();
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     },

@@ -2,13 +2,14 @@
 // a monitoring port, then every endpoint fetched from both and compared by key set and JSON value
 // type, recursively (array elements merged under `path[]`). Differences are allowed only with a
 // reason: 2.10 / newer fields gnat follows, and what gnat does not have (clustering, $SYS, TLS).
-import { spawn, type ChildProcess } from "node:child_process";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { tempDir } from "../jetstream/helpers.js";
-import { freePort, NATS_SERVER, waitForPort } from "./harness.js";
+import { NATS_SERVER } from "./harness.js";
+import { startGnat } from "../kit/gnat.js";
+import { freePort, spawnNatsServer, type Launched } from "../kit/processes.js";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -136,20 +137,17 @@ async function fetchAll(base: string): Promise<Map<string, { status: number; bod
 
 describe.skipIf(NATS_SERVER === null)("monitoring endpoints against nats-server -m", () => {
   let gnat: Server;
-  let child: ChildProcess;
+  let nats: Launched;
   const dirs = [tempDir("gnat-mondiff-"), tempDir("nats-mondiff-")];
   let results: { gnat: Map<string, { status: number; body: Json }>; nats: Map<string, { status: number; body: Json }> };
   const clients: NatsConnection[] = [];
   let natsMonitor = "";
 
   beforeAll(async () => {
-    gnat = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true, jetstream: true, storeDir: dirs[0]!.dir });
+    gnat = await startGnat({ httpPort: 0, jetstream: true, storeDir: dirs[0]!.dir });
     const [port, mport] = [await freePort(), await freePort()];
-    child = spawn(NATS_SERVER!, ["-js", "-sd", dirs[1]!.dir, "-a", "127.0.0.1", "-p", String(port), "-m", String(mport)], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    await waitForPort(port, child, () => stderr);
-    // nats-server opens its monitoring port before its client port, which waitForPort sees (INFO).
+    nats = await spawnNatsServer(["-js", "-sd", dirs[1]!.dir, "-a", "127.0.0.1", "-p", String(port), "-m", String(mport)], port);
+    // nats-server opens its monitoring port before its client port, which spawnNatsServer waits for (INFO).
     clients.push(...(await drive(gnat.url)), ...(await drive(`nats://127.0.0.1:${port}`)));
     natsMonitor = `http://127.0.0.1:${mport}`;
     // Closed connections are recorded as each server sees the socket close: wait until both list
@@ -163,9 +161,7 @@ describe.skipIf(NATS_SERVER === null)("monitoring endpoints against nats-server 
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGKILL");
-    await exited;
+    await nats.stop();
     await gnat.close();
     for (const d of dirs) d.remove();
   });

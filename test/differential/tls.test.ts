@@ -7,12 +7,12 @@ import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { makeClientCert, makeTestCerts, readPlainInfo, type CertPair, type TestCerts } from "../helpers/certs.js";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer } from "../../server/index.js";
-import { freePort, NATS_SERVER, startPair, waitForPort, type Pair } from "./harness.js";
+import { NATS_SERVER, startPair, type Pair } from "./harness.js";
+import { startGnat } from "../kit/gnat.js";
+import { freePort, spawnNatsServer } from "../kit/processes.js";
 
 let certs: TestCerts;
 beforeAll(() => {
@@ -184,15 +184,12 @@ describe.skipIf(NATS_SERVER === null)("TLS (differential)", () => {
   test("/connz?auth=true shows the same tls_peer_certs, and the same tls_version", async () => {
     const odd = makeClientCert(certs, "peer-odd", "/DC=com/DC=example/O=gnat/OU=b/OU=a/CN=carol/emailAddress=carol@example.com");
     const tls = { certFile: certs.server.cert, keyFile: certs.server.key, caFile: certs.ca, verify: true };
-    const gnat = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true, tls });
+    const gnat = await startGnat({ httpPort: 0, tls });
     const dir = mkdtempSync(join(tmpdir(), "gnat-tls-mon-"));
     const [port, http] = [await freePort(), await freePort()];
     writeFileSync(join(dir, "n.conf"), `listen: 127.0.0.1:${port}\nhttp: 127.0.0.1:${http}\n${tlsBlock(", verify: true")}`);
-    const child = spawn(NATS_SERVER!, ["-c", join(dir, "n.conf")], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    const nats = await spawnNatsServer(["-c", join(dir, "n.conf")], port);
     try {
-      await waitForPort(port, child, () => stderr);
       const peers = await Promise.all([[gnat.port, gnat.monitorUrl], [port, `http://127.0.0.1:${http}`]].map(async ([p, url]) => {
         const out: unknown[] = [];
         for (const cert of [certs.alice, odd]) {
@@ -210,9 +207,7 @@ describe.skipIf(NATS_SERVER === null)("TLS (differential)", () => {
       expect(peers[0]).toEqual(peers[1]);
       expect((peers[1]![1] as { peers: { subject: string }[] }).peers[0]!.subject).toContain("CN=carol,OU=b+OU=a,O=gnat,");
     } finally {
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      child.kill("SIGKILL");
-      await exited;
+      await nats.stop();
       await gnat.close();
       rmSync(dir, { recursive: true, force: true });
     }

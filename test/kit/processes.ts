@@ -112,22 +112,27 @@ export interface Listening extends Launched {
   url: string;
 }
 
+export interface GnatProcess extends Listening {
+  /** The ports file: "nats", and "monitoring", "websocket"… where those listen. */
+  ports: Record<string, string[]>;
+}
+
 /**
  * gnat's CLI with `args`, on 127.0.0.1 and a port of its choosing, found through the ports
  * file it writes to `portsDir` once it is ready (streams recovered, port bound).
  */
-export async function spawnGnat(args: string[], portsDir: string, ms = 10_000): Promise<Listening> {
-  const p = launch(process.execPath, [CLI, ...args, "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", portsDir]);
+export async function spawnGnat(args: string[], portsDir: string, opts: { env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<GnatProcess> {
+  const p = launch(process.execPath, [CLI, ...args, "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", portsDir], opts.env === undefined ? {} : { env: opts.env });
   const file = join(portsDir, `gnat_${p.child.pid}.ports`);
   try {
-    await until(() => p.child.exitCode !== null || existsSync(file), { timeout: ms, what: `gnat's ports file ${file}` });
+    await until(() => p.child.exitCode !== null || existsSync(file), { timeout: opts.timeout ?? 10_000, what: `gnat's ports file ${file}` });
   } catch (e) {
     throw new Error(`${(e as Error).message}: ${p.log()}`);
   }
   if (p.child.exitCode !== null) throw new Error(`gnat exited with ${p.child.exitCode}: ${p.log()}`);
-  const { nats } = JSON.parse(readFileSync(file, "utf8")) as { nats: string[] };
-  const url = nats[0]!;
-  return { ...p, url, port: Number(new URL(url).port) };
+  const ports = JSON.parse(readFileSync(file, "utf8")) as Record<string, string[]>;
+  const url = ports["nats"]![0]!;
+  return { ...p, url, port: Number(new URL(url).port), ports };
 }
 
 /**
