@@ -4,23 +4,19 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "../jetstream/helpers.js";
 import { createGroup, createTopic, drainGroup, produce, startMember } from "../../examples/consumer-groups.mjs";
+import { gnatSuite } from "../kit/gnat.js";
+import { settle } from "../kit/wait.js";
 
-let server: Server;
-const store = tempDir("gnat-ex-cg-");
+const server = gnatSuite({ jetstream: true }, "gnat-ex-cg-");
 let conns: NatsConnection[] = [];
 
 beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
-  conns = await Promise.all([0, 1, 2, 3].map(() => connect({ servers: server.url })));
+  conns = await Promise.all([0, 1, 2, 3].map(() => connect({ servers: server().url })));
 });
 
 afterAll(async () => {
   for (const c of conns) await c.close();
-  await server.close();
-  store.remove();
 });
 
 type Rec = { offset: number; value: string };
@@ -67,8 +63,7 @@ describe("consumer groups example", () => {
     await createGroup(admin, "g");
     const got: Rec[] = [];
     const stop = await startMember(conns[1]!, "g", (r: Rec) => { got.push(r); });
-    const until = Date.now() + 3000;
-    while (got.length < 5 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await settle(() => got.length >= 5, { timeout: 3000, interval: 5 });
     await stop();
     const rest = all(await drainGroup([conns[2]!, conns[3]!], "g"));
     expect([...got.map((r) => r.value), ...rest.map((r) => r.value)].sort()).toEqual(Array.from({ length: 30 }, (_, i) => `r${i}`).sort());
@@ -77,7 +72,7 @@ describe("consumer groups example", () => {
 
   test("the script runs against gnat and exits 0", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ["examples/consumer-groups.mjs"], {
-      env: { ...process.env, NATS_URL: server.url }, timeout: 55_000,
+      env: { ...process.env, NATS_URL: server().url }, timeout: 55_000,
     });
     expect(stdout).toContain("[group-a] 100 records");
     expect(stdout).toContain("[group-b] 100 records");

@@ -5,6 +5,7 @@ import { AckPolicy, jetstream, type JetStreamClient, type JetStreamManager } fro
 import { describe, expect, test } from "vitest";
 import type { Server } from "../../server/index.js";
 import { jetStreamSuite } from "./helpers.js";
+import { settle } from "../kit/wait.js";
 
 let server: Server;
 let nc: NatsConnection;
@@ -186,8 +187,7 @@ describe("advisories", () => {
     await jsm.consumers.add("WORK", { durable_name: "W", ack_policy: AckPolicy.Explicit, ack_wait: 100_000_000, max_deliver: 1 });
     const cons = await js.consumers.get("WORK", "W");
     expect((await cons.next({ expires: 1000 }))!.string()).toBe("poison");
-    const end = Date.now() + 3000;
-    while ((await jsm.streams.info("DLQ")).state.messages < 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await settle(async () => (await jsm.streams.info("DLQ")).state.messages >= 1, { timeout: 3000, interval: 20 });
     const m = await jsm.streams.getMessage("DLQ", { seq: 1 });
     expect(m!.json()).toMatchObject({ stream: "WORK", consumer: "W", stream_seq: 1, deliveries: 1 });
     // The poison message stays in the work-queue stream, so it can be copied from there.

@@ -4,8 +4,10 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { JetStreamApiError, StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, KvWatchInclude, type KV, type KvWatchEntry } from "@nats-io/kv";
 import { describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { jetStreamSuite, tempDir } from "./helpers.js";
+import { startGnat } from "../kit/gnat.js";
+import { settle } from "../kit/wait.js";
 
 let server: Server;
 let nc: NatsConnection;
@@ -72,7 +74,7 @@ describe("KV buckets", () => {
 
   test("a file bucket keeps its values over a restart", async () => {
     const dir = tempDir("gnat-jskv-restart-");
-    let s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+    let s = await startGnat({ jetstream: true, storeDir: dir.dir });
     let c = await connect({ servers: s.url });
     try {
       const kv = await new Kvm(c).create("F", { history: 3 });
@@ -80,7 +82,7 @@ describe("KV buckets", () => {
       await kv.put("k", "v2");
       await c.close();
       await s.close();
-      s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+      s = await startGnat({ jetstream: true, storeDir: dir.dir });
       c = await connect({ servers: s.url });
       const kv2 = await new Kvm(c).open("F");
       const e = (await kv2.get("k"))!;
@@ -236,8 +238,7 @@ describe("KV TTL", () => {
     const kv = await kvm.create("T", { ttl: 500 });
     await kv.put("a", "1");
     expect((await kv.get("a"))!.string()).toBe("1");
-    const end = Date.now() + 5000;
-    while ((await kv.get("a")) !== null && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    await settle(async () => (await kv.get("a")) === null, { timeout: 5000, interval: 100 });
     expect(await kv.get("a")).toBeNull();
     expect((await kv.status()).values).toBe(0);
   });

@@ -37,6 +37,14 @@ export async function until<T>(cond: () => T | Promise<T>, opts: UntilOptions = 
 }
 
 /**
+ * Poll `cond` until it is truthy or `timeout` has passed, and never throw: for a wait that an
+ * assertion right after it checks (so the failure shows the assertion's values).
+ */
+export async function settle(cond: () => unknown, opts: Omit<UntilOptions, "what"> = {}): Promise<void> {
+  await until(cond, opts).catch(() => {});
+}
+
+/**
  * Until something on 127.0.0.1:`port` accepts a connection and sends its first bytes (a NATS
  * server's INFO). With `child`, fails early (with `stderr()`) if that process exits.
  */

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { parseArgs, programName, UsageError } from "../../server/process/flags.js";
+import { until } from "../kit/wait.js";
 import { ensureBuilt } from "./process-kit.js";
 import { descendants, gone, killTree } from "../helpers/processes.js";
 
@@ -34,16 +35,6 @@ function start(cmd: string, args: string[], opts: { direct?: boolean } = {}): Ch
   const c = opts.direct ? spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }) : spawn(process.execPath, [cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   children.push(c);
   return c;
-}
-
-async function waitFor<T>(fn: () => T | undefined | null | false, ms = 8000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function output(c: ChildProcess): { text: () => string } {
@@ -186,7 +177,7 @@ describe("the gnat command", () => {
   test("-p -1 with --ports_file_dir writes the chosen port, and a client connects to it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir]);
-    const file = await waitFor(() => readdirSync(dir).find((f) => f === `gnat_${c.pid}.ports`));
+    const file = await until(() => readdirSync(dir).find((f) => f === `gnat_${c.pid}.ports`), { timeout: 8000, interval: 20 });
     const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] };
     const port = Number(new URL(ports.nats[0]!).port);
     expect(await roundTrip(port)).toContain("MSG hello 1 2\r\nhi\r\n");
@@ -195,7 +186,7 @@ describe("the gnat command", () => {
   test("with --cluster, the ports file names the cluster port too (nats.js's test harness reads it)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "--cluster", "nats://127.0.0.1:-1", "--ports_file_dir", dir]);
-    const file = await waitFor(() => readdirSync(dir).find((f) => f === `gnat_${c.pid}.ports`));
+    const file = await until(() => readdirSync(dir).find((f) => f === `gnat_${c.pid}.ports`), { timeout: 8000, interval: 20 });
     const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[]; cluster: string[] };
     expect(Object.keys(ports)).toEqual(["nats", "cluster"]);
     const port = Number(new URL(ports.cluster[0]!).port);
@@ -215,7 +206,7 @@ describe("the gnat command", () => {
   test("--auth TOKEN makes clients without the token fail and clients with it work", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir, "--auth", "t0k"]);
-    const file = await waitFor(() => readdirSync(dir).find((f) => f === `gnat_${c.pid}.ports`));
+    const file = await until(() => readdirSync(dir).find((f) => f === `gnat_${c.pid}.ports`), { timeout: 8000, interval: 20 });
     const port = Number(new URL((JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] }).nats[0]!).port);
     expect(await roundTrip(port)).toContain("-ERR 'Authorization Violation'\r\n");
     expect(await roundTrip(port, { auth_token: "t0k" })).toContain("MSG hello 1 2\r\nhi\r\n");
@@ -229,7 +220,7 @@ describe("the gnat command", () => {
     writeFileSync(conf, `listen: 127.0.0.1:-1\nports_file_dir: ${JSON.stringify(dir)}\n`);
     // Run the link itself, as a harness does: the shebang starts node.
     const c = start(link, ["-c", conf], { direct: true });
-    const file = await waitFor(() => readdirSync(dir).find((f) => f === `nats-server_${c.pid}.ports`));
+    const file = await until(() => readdirSync(dir).find((f) => f === `nats-server_${c.pid}.ports`), { timeout: 8000, interval: 20 });
     const { nats } = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] };
     const { connect: natsConnect } = await import("@nats-io/transport-node");
     const nc = await natsConnect({ servers: nats[0]! });
@@ -244,7 +235,7 @@ describe("the gnat command", () => {
     const link = join(dir, "gnat");
     symlinkSync(CLI, link);
     const c = start(link, ["-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir], { direct: true });
-    await waitFor(() => readdirSync(dir).find((f) => f === `gnat_${c.pid}.ports`));
+    await until(() => readdirSync(dir).find((f) => f === `gnat_${c.pid}.ports`), { timeout: 8000, interval: 20 });
   });
 
   test("flags override the config file", async () => {
@@ -252,7 +243,7 @@ describe("the gnat command", () => {
     const conf = join(dir, "c.conf");
     writeFileSync(conf, `port: 1\nhost: 127.0.0.1\nports_file_dir: ${JSON.stringify(dir)}\n`);
     const c = start(CLI, ["-c", conf, "-p", "-1"]);
-    const file = await waitFor(() => readdirSync(dir).find((f) => f.endsWith(".ports")));
+    const file = await until(() => readdirSync(dir).find((f) => f.endsWith(".ports")), { timeout: 8000, interval: 20 });
     const port = Number(new URL((JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] }).nats[0]!).port);
     expect(port).not.toBe(1);
     expect(c.exitCode).toBeNull();
@@ -263,7 +254,7 @@ describe("the gnat command", () => {
     const pid = join(dir, "gnat.pid");
     const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "-P", pid, "--ports_file_dir", dir]);
     const ports = join(dir, `gnat_${c.pid}.ports`);
-    await waitFor(() => existsSync(pid) && existsSync(ports));
+    await until(() => existsSync(pid) && existsSync(ports), { timeout: 8000, interval: 20 });
     expect(readFileSync(pid, "utf8")).toBe(String(c.pid));
     c.kill("SIGTERM");
     expect(await exited(c)).toBe(0);
@@ -275,7 +266,7 @@ describe("the gnat command", () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const c = start(CLI, ["-p", "-1", "-m", "-1", "--ports_file_dir", dir]);
     const out = output(c);
-    await waitFor(() => out.text().includes("Server is ready"));
+    await until(() => out.text().includes("Server is ready"), { timeout: 8000, interval: 20 });
     const msgs = out.text().trim().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg);
     const file = readdirSync(dir).find((f) => f.endsWith(".ports"))!;
     const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[]; monitoring: string[] };
@@ -287,10 +278,10 @@ describe("the gnat command", () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const c = start(CLI, ["-a", "127.0.0.1", "-p", "-1", "-V", "--ports_file_dir", dir]);
     const out = output(c);
-    const file = await waitFor(() => readdirSync(dir).find((f) => f.endsWith(".ports")));
+    const file = await until(() => readdirSync(dir).find((f) => f.endsWith(".ports")), { timeout: 8000, interval: 20 });
     const port = Number(new URL((JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] }).nats[0]!).port);
     await roundTrip(port);
-    const line = await waitFor(() => out.text().split("\n").find((l) => l.includes("<<- [PING]")));
+    const line = await until(() => out.text().split("\n").find((l) => l.includes("<<- [PING]")), { timeout: 8000, interval: 20 });
     expect(JSON.parse(line)).toMatchObject({ level: 10, cid: 1, msg: "<<- [PING]" });
     expect(out.text()).toContain("->> [MSG hello 1 2]");
   });
@@ -301,10 +292,10 @@ describe("the gnat command", () => {
     const log = join(dir, "tty.log");
     const c = spawn("script", ["-qfc", `${process.execPath} ${CLI} -a 127.0.0.1 -p -1 --ports_file_dir ${dir}`, log], { stdio: "ignore" });
     children.push(c);
-    const text = await waitFor(() => {
+    const text = await until(() => {
       const t = existsSync(log) ? readFileSync(log, "utf8").replace(/\x1b\[[0-9;]*m/g, "") : "";
       return t.includes("Server is ready") ? t : null;
-    });
+    }, { timeout: 8000, interval: 20 });
     expect(text).toMatch(/\[\d\d:\d\d:\d\d\.\d{3}\] INFO: Starting gnat/);
     expect(text).not.toContain('{"level"');
     // script runs gnat in a session of its own: stopping the test must stop that gnat too.

@@ -1,39 +1,27 @@
 // The WebSocket transport over real sockets: a raw `ws` peer, a TCP peer, bad input, options.
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
-import { connect as netConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { configToOptions, parseConfig } from "../../server/config/index.js";
 import { startServer, type Server } from "../../server/index.js";
+import { rawClient } from "../kit/clients.js";
+import { settle } from "../kit/wait.js";
 import { rawPeer } from "./ws-helpers.js";
+import { startGnat } from "../kit/gnat.js";
 
 let server: Server;
 beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, maxPayload: 4096, websocket: { host: "127.0.0.1", port: 0, noTls: true } });
+  server = await startGnat({ maxPayload: 4096, websocket: { host: "127.0.0.1", port: 0, noTls: true } });
 });
 afterAll(async () => {
   await server.close();
 });
 
-/** A TCP client past CONNECT, with everything it receives as one string. */
-async function tcpPeer(port: number): Promise<{ s: Socket; text: () => string; waitFor: (re: RegExp) => Promise<void> }> {
-  const s = netConnect(port, "127.0.0.1");
-  let got = "";
-  s.on("data", (d) => (got += d.toString("latin1")));
-  const waitFor = async (re: RegExp): Promise<void> => {
-    for (let i = 0; i < 300 && !re.test(got); i++) await new Promise((r) => setTimeout(r, 10));
-    if (!re.test(got)) throw new Error(`timed out waiting for ${re}; got ${JSON.stringify(got)}`);
-  };
-  s.write("CONNECT {\"verbose\":false}\r\nPING\r\n");
-  await waitFor(/PONG\r\n/);
-  return { s, text: () => got, waitFor };
-}
-
 /** Wait until the server has `n` clients (closing ones take a turn of the event loop to go). */
 async function clientsSettle(n: number): Promise<void> {
-  for (let i = 0; i < 200 && server.clients.size !== n; i++) await new Promise((r) => setTimeout(r, 10));
+  await settle(() => server.clients.size === n, { timeout: 2000 });
   expect(server.clients.size).toBe(n);
 }
 
@@ -98,15 +86,15 @@ describe("WebSocket transport", () => {
     const w = await rawPeer(server.websocketUrl);
     w.ws.send("CONNECT {\"verbose\":false}\r\nSUB to.ws 1\r\nPING\r\n");
     await w.waitFor(/PONG\r\n/);
-    const t = await tcpPeer(server.port);
-    t.s.write("SUB to.tcp 1\r\nPING\r\n");
+    const t = await rawClient(server.port);
+    t.write("SUB to.tcp 1\r\nPING\r\n");
     await t.waitFor(/PONG\r\nPONG\r\n/);
-    t.s.write("PUB to.ws 8\r\nfrom tcp\r\n");
+    t.write("PUB to.ws 8\r\nfrom tcp\r\n");
     w.ws.send("PUB to.tcp 7\r\nfrom ws\r\n");
     await w.waitFor(/MSG to\.ws 1 8\r\nfrom tcp\r\n/);
     await t.waitFor(/MSG to\.tcp 1 7\r\nfrom ws\r\n/);
     w.ws.close();
-    t.s.destroy();
+    t.close();
   });
 
   test("answers a plain HTTP request with 400 and goes on serving WebSocket clients", async () => {
@@ -139,8 +127,8 @@ describe("WebSocket transport", () => {
 
   test("a client that goes away in the middle of a message is removed and delivers nothing", async () => {
     await clientsSettle(0);
-    const sub = await tcpPeer(server.port);
-    sub.s.write("SUB midway 1\r\nPING\r\n");
+    const sub = await rawClient(server.port);
+    sub.write("SUB midway 1\r\nPING\r\n");
     await sub.waitFor(/PONG\r\nPONG\r\n/);
     const before = 1;
     const p = await rawPeer(server.websocketUrl);
@@ -150,10 +138,10 @@ describe("WebSocket transport", () => {
     // No close frame: the TCP connection just drops.
     p.ws.terminate();
     await clientsSettle(before);
-    sub.s.write("PING\r\n");
+    sub.write("PING\r\n");
     await sub.waitFor(/PONG\r\nPONG\r\nPONG\r\n/);
     expect(sub.text()).not.toContain("MSG midway");
-    sub.s.destroy();
+    sub.close();
   });
 
   test("a client that closes in the middle of a line is removed cleanly", async () => {
