@@ -3,8 +3,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createUser } from "@nats-io/nkeys";
 import bcrypt from "bcryptjs";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { kits, take, text } from "./kits.js";
+import { startGnat } from "../kit/gnat.js";
 
 let tokenServer: Server;
 let usersServer: Server;
@@ -14,12 +15,10 @@ let respServer: Server;
 const nkeyUser = createUser();
 const stranger = createUser();
 beforeAll(async () => {
-  permServer = await startServer({
-    host: "127.0.0.1", port: 0, noLog: true,
+  permServer = await startGnat({
     authorization: { users: [{ user: "u", password: "p", permissions: { publish: { deny: ["perm.secret"] }, subscribe: { deny: ["perm.secret"] } } }] },
   });
-  respServer = await startServer({
-    host: "127.0.0.1", port: 0, noLog: true,
+  respServer = await startGnat({
     authorization: {
       users: [
         { user: "svc", password: "svc", permissions: { subscribe: { allow: ["svc.>", "svc.q workers"] }, allowResponses: { max: 1, expires: 60_000 } } },
@@ -27,10 +26,9 @@ beforeAll(async () => {
       ],
     },
   });
-  nkeyServer = await startServer({ host: "127.0.0.1", port: 0, noLog: true, authorization: { nkeys: [{ nkey: nkeyUser.getPublicKey() }] } });
-  tokenServer = await startServer({ host: "127.0.0.1", port: 0, noLog: true, authorization: { token: "s3cr3t" } });
-  usersServer = await startServer({
-    host: "127.0.0.1", port: 0, noLog: true,
+  nkeyServer = await startGnat({ authorization: { nkeys: [{ nkey: nkeyUser.getPublicKey() }] } });
+  tokenServer = await startGnat({ authorization: { token: "s3cr3t" } });
+  usersServer = await startGnat({
     authorization: { users: [{ user: "alice", password: "wonder" }, { user: "bob", password: bcrypt.hashSync("builder", 4) }] },
   });
 });

@@ -1,14 +1,15 @@
 // The official clients against gnat, over real sockets. Every behaviour runs with both clients.
 import { connect as netConnect } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { isNoResponders, kits, take, text, type Conn } from "./kits.js";
+import { startGnat } from "../kit/gnat.js";
 
 let server: Server;
 let small: Server;
 beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true });
-  small = await startServer({ host: "127.0.0.1", port: 0, noLog: true, maxPayload: 1024 });
+  server = await startGnat();
+  small = await startGnat({ maxPayload: 1024 });
 });
 afterAll(async () => {
   await Promise.all([server.close(), small.close()]);
@@ -200,7 +201,7 @@ describe("the server itself", () => {
   });
 
   test("cuts off a slow consumer while a fast one keeps receiving and the publisher stays", async () => {
-    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, maxPending: 256 * 1024, maxPayload: 64 * 1024 });
+    const s = await startGnat({ maxPending: 256 * 1024, maxPayload: 64 * 1024 });
     try {
       // The slow consumer: subscribes, then never reads.
       const slow = netConnect(s.port, "127.0.0.1");

@@ -6,7 +6,8 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { buildGo, goMissing } from "./go-build.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
+import { startGnat } from "../kit/gnat.js";
 
 const SRC = join(import.meta.dirname, "../../bench/go/loadgen");
 const why = goMissing;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   bin = buildGo(SRC, "loadgen");
   // A 2 MiB byte budget (64 MiB by default) makes "behind for a while" happen within a short
   // run: before flow control, these runs lost 40-80% of their messages to cut-off subscribers.
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, maxPending: 2 * 1024 * 1024 });
+  server = await startGnat({ maxPending: 2 * 1024 * 1024 });
 }, 120_000);
 afterAll(async () => {
   await server?.close();

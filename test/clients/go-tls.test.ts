@@ -4,8 +4,9 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { buildGo, goMissing } from "./go-build.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { makeTestCerts, type TestCerts } from "../helpers/certs.js";
+import { startGnat } from "../kit/gnat.js";
 
 const SRC = join(import.meta.dirname, "go-tls");
 const why = goMissing;
@@ -20,8 +21,8 @@ beforeAll(async () => {
   certs = makeTestCerts();
   bin = buildGo(SRC, "client");
   const tls = { certFile: certs.server.cert, keyFile: certs.server.key, caFile: certs.ca };
-  plain = await startServer({ host: "127.0.0.1", port: 0, noLog: true, tls });
-  verifying = await startServer({ host: "127.0.0.1", port: 0, noLog: true, tls: { ...tls, verify: true } });
+  plain = await startGnat({ tls });
+  verifying = await startGnat({ tls: { ...tls, verify: true } });
 }, 120_000);
 afterAll(async () => {
   await Promise.all([plain?.close(), verifying?.close()]);

@@ -4,7 +4,8 @@ import { connect as tcpConnect } from "nats";
 import { connect, headers, StringCodec, type NatsConnection } from "nats.ws";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
+import { startGnat } from "../kit/gnat.js";
 
 (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
 
@@ -12,7 +13,7 @@ const sc = StringCodec();
 let server: Server;
 let nc: NatsConnection;
 beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, websocket: { host: "127.0.0.1", port: 0, noTls: true } });
+  server = await startGnat({ websocket: { host: "127.0.0.1", port: 0, noTls: true } });
   nc = await connect({ servers: server.websocketUrl });
 });
 afterAll(async () => {

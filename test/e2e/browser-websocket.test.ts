@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { connect as tcpConnect } from "nats";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
+import { startGnat } from "../kit/gnat.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -47,7 +48,7 @@ describe.skipIf(!haveChromium)("a browser page with nats.ws", () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, websocket: { host: "127.0.0.1", port: 0, noTls: true } });
+    server = await startGnat({ websocket: { host: "127.0.0.1", port: 0, noTls: true } });
     const bundle = readFileSync(bundlePath);
     http = createServer((req, res) => {
       if (req.url === "/nats.js") {

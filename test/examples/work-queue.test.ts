@@ -4,28 +4,20 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
-import { tempDir } from "../jetstream/helpers.js";
+import { afterAll, describe, expect, test } from "vitest";
 import { DLQ, STREAM, deadLetters, produce, setup, startDeadLetters, startWorker } from "../../examples/work-queue.mjs";
+import { gnatSuite } from "../kit/gnat.js";
 
-let server: Server;
-const store = tempDir("gnat-ex-wq-");
+const server = gnatSuite({ jetstream: true }, "gnat-ex-wq-");
 const conns: NatsConnection[] = [];
 const open = async (): Promise<NatsConnection> => {
-  const c = await connect({ servers: server.url });
+  const c = await connect({ servers: server().url });
   conns.push(c);
   return c;
 };
 
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
-});
-
 afterAll(async () => {
   for (const c of conns) if (!c.isClosed()) await c.close();
-  await server.close();
-  store.remove();
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -88,7 +80,7 @@ describe("work queue example", () => {
 
   test("the script runs against gnat and exits 0", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ["examples/work-queue.mjs"], {
-      env: { ...process.env, NATS_URL: server.url }, timeout: 55_000,
+      env: { ...process.env, NATS_URL: server().url }, timeout: 55_000,
     });
     expect(stdout).toContain('[dlq] task #7 "poison" moved to TASKS_DLQ');
     expect(stdout).toMatch(/"Hello World!" done \(delivery 2\)/);

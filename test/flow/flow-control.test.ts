@@ -2,9 +2,10 @@
 // and gets every message, in order. Publishers write raw PUB frames as fast as the kernel takes
 // them; one subscriber in each fan-out reads deliberately slowly (but steadily).
 import { afterEach, describe, expect, test } from "vitest";
-import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
+import { type Server, type ServerOptionsInput } from "../../server/index.js";
 import { kits } from "../clients/kits.js";
 import { payload, rawPublish, rawSubscriber, type RawSubscriber } from "./raw.js";
+import { startGnat } from "../kit/gnat.js";
 
 let server: Server | null = null;
 afterEach(async () => {
@@ -13,7 +14,7 @@ afterEach(async () => {
 });
 
 async function start(opts: ServerOptionsInput = {}): Promise<Server> {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...opts });
+  server = await startGnat({ ...opts });
   return server;
 }
 

@@ -8,6 +8,7 @@ import { Kvm } from "@nats-io/kv";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
 import { tempDir } from "./helpers.js";
+import { startGnat } from "../kit/gnat.js";
 
 const store = tempDir("gnat-js-accounts-");
 const options = (): ServerOptionsInput => ({
@@ -183,8 +184,8 @@ describe("per-account JetStream", () => {
 describe("JetStream API imported from another account", () => {
   test("an account without JetStream that imports another's API uses that account's JetStream", async () => {
     const dir = tempDir("gnat-js-import-");
-    const s = await startServer({
-      host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir,
+    const s = await startGnat({
+      jetstream: true, storeDir: dir.dir,
       accounts: {
         JS: { users: [{ user: "js", password: "js" }], jetstream: true, exports: [{ service: "$JS.API.>" }] },
         U: { users: [{ user: "u", password: "u" }], imports: [{ service: { account: "JS", subject: "$JS.API.>" } }] },

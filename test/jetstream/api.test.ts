@@ -5,8 +5,9 @@ import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamManager }
 import { Kvm } from "@nats-io/kv";
 import { connect as connectV2 } from "nats";
 import { describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { jetStreamSuite, tempDir } from "./helpers.js";
+import { startGnat } from "../kit/gnat.js";
 
 let server: Server;
 let nc: NatsConnection;
@@ -41,7 +42,7 @@ describe("turning JetStream on", () => {
   });
 
   test("without JetStream, an API request has no responders, as from nats-server", async () => {
-    const plain = await startServer({ host: "127.0.0.1", port: 0, noLog: true });
+    const plain = await startGnat();
     const c = await connect({ servers: plain.url });
     try {
       await expect(c.request("$JS.API.INFO", "", { timeout: 1000 })).rejects.toThrow(/no responders/i);
@@ -388,7 +389,7 @@ describe("persistence", () => {
   test("file streams and their messages come back after a restart; memory streams do not", async () => {
     const dir = tempDir("gnat-jsrestart-");
     try {
-      const s1 = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+      const s1 = await startGnat({ jetstream: true, storeDir: dir.dir });
       const c1 = await connect({ servers: s1.url });
       const m1 = await jetstreamManager(c1);
       await m1.streams.add({ name: "F", subjects: ["f"], max_msgs: 100, allow_direct: true });
@@ -401,7 +402,7 @@ describe("persistence", () => {
       await c1.close();
       await s1.close();
 
-      const s2 = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+      const s2 = await startGnat({ jetstream: true, storeDir: dir.dir });
       const c2 = await connect({ servers: s2.url });
       try {
         const m2 = await jetstreamManager(c2);

@@ -9,9 +9,10 @@ import {
 import { Kvm } from "@nats-io/kv";
 import { AckPolicy as AckPolicyV2, connect as connectV2, consumerOpts, createInbox } from "nats";
 import { describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { StateFile } from "../../server/jetstream/state-file.js";
 import { jetStreamSuite, tempDir } from "./helpers.js";
+import { startGnat } from "../kit/gnat.js";
 
 let server: Server;
 let nc: NatsConnection;
@@ -511,7 +512,7 @@ describe("durable state on file streams", () => {
   async function acrossRestart(n: number, before: (c: NatsConnection) => Promise<void>,
     after: (c: NatsConnection) => Promise<void>, between: (dir: string) => void = () => {}): Promise<void> {
     const dir = tempDir("gnat-jscons-restart-");
-    let s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+    let s = await startGnat({ jetstream: true, storeDir: dir.dir });
     let c2 = await connect({ servers: s.url });
     try {
       const m2 = await jetstreamManager(c2);
@@ -523,7 +524,7 @@ describe("durable state on file streams", () => {
       await c2.close();
       await s.close();
       between(dir.dir);
-      s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+      s = await startGnat({ jetstream: true, storeDir: dir.dir });
       c2 = await connect({ servers: s.url });
       await after(c2);
     } finally {

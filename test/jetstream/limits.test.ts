@@ -5,8 +5,9 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterEach, describe, expect, test } from "vitest";
 import { serveApi } from "../../server/jetstream/api.js";
 import { JetStream } from "../../server/jetstream/jetstream.js";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { tempDir } from "./helpers.js";
+import { startGnat } from "../kit/gnat.js";
 
 const BUDGET = 20_000;
 const opened: Array<() => Promise<void>> = [];
@@ -20,13 +21,13 @@ async function serve(opts: { maxFileStore?: number; maxMemoryStore?: number; dir
   const dir = opts.dir ?? store!.dir;
   let server: Server;
   if (opts.writeFault === undefined) {
-    server = await startServer({
-      host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir,
+    server = await startGnat({
+      jetstream: true, storeDir: dir,
       maxFileStore: opts.maxFileStore ?? -1, maxMemoryStore: opts.maxMemoryStore ?? -1,
     });
   } else {
     // The server's own JetStream cannot take a fault hook: compose one by hand, as index.ts does.
-    server = await startServer({ host: "127.0.0.1", port: 0, noLog: true });
+    server = await startGnat();
     const js = new JetStream("$G", server.internalClient(), {
       storeDir: dir, maxMemory: -1, maxStore: -1, syncIntervalMs: 120_000, syncAlways: false,
       serverName: server.serverName, log: server.log, writeFault: opts.writeFault,

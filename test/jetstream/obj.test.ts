@@ -6,8 +6,9 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { Objm, type ObjectWatchInfo } from "@nats-io/obj";
 import { describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { jetStreamSuite, tempDir } from "./helpers.js";
+import { startGnat } from "../kit/gnat.js";
 
 let server: Server;
 let nc: NatsConnection;
@@ -66,14 +67,14 @@ describe("object store", () => {
 
   test("a 10 MB object in a file bucket survives a restart", async () => {
     const dir = tempDir("gnat-jsobj-restart-");
-    let s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+    let s = await startGnat({ jetstream: true, storeDir: dir.dir });
     let c = await connect({ servers: s.url });
     try {
       const data = randomBytes(10 * 1024 * 1024);
       await (await new Objm(c).create("R")).put({ name: "big" }, streamOf(data));
       await c.close();
       await s.close();
-      s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+      s = await startGnat({ jetstream: true, storeDir: dir.dir });
       c = await connect({ servers: s.url });
       const os = await new Objm(c).open("R");
       expect((await os.info("big"))!.size).toBe(data.length);

@@ -11,6 +11,7 @@ import type { AlertName } from "../../server/alerts-options.js";
 import type { AlertEvent } from "../../server/monitor/alerts.js";
 import { rawPublish, rawSubscriber } from "../flow/raw.js";
 import { tempDir } from "../jetstream/helpers.js";
+import { startGnat } from "../kit/gnat.js";
 
 let server: Server | null = null;
 let nc: NatsConnection | null = null;
@@ -27,7 +28,7 @@ afterEach(async () => {
 async function start(opts: ServerOptionsInput): Promise<{ s: Server; nc: NatsConnection }> {
   const d = tempDir("gnat-alerts-");
   dirs.push(d);
-  server = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true, jetstream: true, storeDir: d.dir, ...opts });
+  server = await startGnat({ httpPort: 0, jetstream: true, storeDir: d.dir, ...opts });
   nc = await connect({ servers: server.url });
   return { s: server, nc };
 }

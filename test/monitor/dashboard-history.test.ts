@@ -4,9 +4,10 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, expect, test, vi } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { DashboardHistory, HISTORY_SAMPLES } from "../../server/monitor/history.js";
 import { tempDir } from "../jetstream/helpers.js";
+import { startGnat } from "../kit/gnat.js";
 
 const store = tempDir("gnat-history-");
 const servers: Server[] = [];
@@ -19,7 +20,7 @@ afterAll(async () => {
 });
 
 test("samples rates, queue lengths and store latency, and keeps a fixed number of samples", async () => {
-  const server = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true, jetstream: true, storeDir: store.dir });
+  const server = await startGnat({ httpPort: 0, jetstream: true, storeDir: store.dir });
   servers.push(server);
   const nc = await connect({ servers: server.url });
   clients.push(nc);
@@ -85,11 +86,11 @@ test("samples rates, queue lengths and store latency, and keeps a fixed number o
 });
 
 test("runs only while monitoring is on: started with the monitoring port, stopped on close, served in /dashboard.json", async () => {
-  const plain = await startServer({ host: "127.0.0.1", port: 0, noLog: true });
+  const plain = await startGnat();
   servers.push(plain);
   expect(plain.monitor).toBeNull();
 
-  const server = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true });
+  const server = await startGnat({ httpPort: 0 });
   const history = server.monitor!.history;
   expect(history.running).toBe(true);
   // The timer's first sample, served with the rest of the page's JSON.

@@ -8,8 +8,9 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, expect, test, vi } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { tempDir } from "../jetstream/helpers.js";
+import { startGnat } from "../kit/gnat.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -104,8 +105,8 @@ async function chartsFollow(page: Page): Promise<void> {
 const tile = async (page: Page, id: string): Promise<number> => Number.parseFloat((await page.textContent(`#${id}`)) ?? "");
 
 test.skipIf(!haveChromium)("the dashboard charts rates, queue length and latency from the server's history, fits a desktop and a phone, and moves with traffic", async () => {
-  server = await startServer({
-    host: "127.0.0.1", port: 0, httpPort: 0, noLog: true, jetstream: true, storeDir: store.dir,
+  server = await startGnat({
+    httpPort: 0, jetstream: true, storeDir: store.dir,
     alerts: { interval: 100, consumer_pending: { threshold: 50 }, slow_consumers: { threshold: 5 } },
   });
   const pub = await connect({ servers: server.url, name: "orders-api" });

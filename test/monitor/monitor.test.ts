@@ -5,10 +5,11 @@ import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { METRICS } from "../../server/monitor/metrics.js";
 import { tempDir } from "../jetstream/helpers.js";
 import { parsePrometheusText } from "./prom-text.js";
+import { startGnat } from "../kit/gnat.js";
 
 type Obj = Record<string, unknown>;
 
@@ -32,7 +33,7 @@ describe("monitoring endpoints", () => {
   const store = tempDir("gnat-monitor-");
 
   beforeAll(async () => {
-    server = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true, jetstream: true, storeDir: store.dir });
+    server = await startGnat({ httpPort: 0, jetstream: true, storeDir: store.dir });
     a = await connect({ servers: server.url, name: "alpha" });
     b = await connect({ servers: server.url, name: "beta" });
     c = await connect({ servers: server.url, name: "gamma" });
@@ -256,14 +257,14 @@ describe("monitoring endpoints", () => {
 
 describe("monitoring lifecycle", () => {
   test("without a monitoring port there is no monitor", async () => {
-    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true });
+    const s = await startGnat();
     expect(s.monitorUrl).toBe("");
     expect(s.ports().monitoring).toBeUndefined();
     await s.close();
   });
 
   test("close() stops the monitoring listener", async () => {
-    const s = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true });
+    const s = await startGnat({ httpPort: 0 });
     const url = s.monitorUrl;
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     await s.close();
@@ -272,7 +273,7 @@ describe("monitoring lifecycle", () => {
 
   test("the ports file names the monitoring URL as nats-server's does", async () => {
     const dir = tempDir("gnat-ports-");
-    const s = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true, portsFileDir: dir.dir });
+    const s = await startGnat({ httpPort: 0, portsFileDir: dir.dir });
     const file = readdirSync(dir.dir).find((f) => f.endsWith(".ports"))!;
     expect(JSON.parse(readFileSync(join(dir.dir, file), "utf8"))).toEqual({ nats: [s.url], monitoring: [s.monitorUrl] });
     await s.close();
@@ -281,7 +282,7 @@ describe("monitoring lifecycle", () => {
 
   test("an explicit ack is timed from its delivery, per consumer", async () => {
     const dir = tempDir("gnat-acklat-");
-    const s = await startServer({ host: "127.0.0.1", port: 0, httpPort: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+    const s = await startGnat({ httpPort: 0, jetstream: true, storeDir: dir.dir });
     const nc = await connect({ servers: s.url });
     try {
       const jsm = await jetstreamManager(nc);
@@ -305,7 +306,7 @@ describe("monitoring lifecycle", () => {
 
   test("a JetStream server with a monitor times stored messages; without one it reads no clock", async () => {
     const dir = tempDir("gnat-lat-");
-    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir.dir });
+    const s = await startGnat({ jetstream: true, storeDir: dir.dir });
     expect(s.jetstream!.storeLatency).toBeNull();
     await s.close();
     dir.remove();

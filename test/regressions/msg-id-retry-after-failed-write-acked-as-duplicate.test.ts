@@ -6,15 +6,15 @@ import { connect, headers } from "@nats-io/transport-node";
 import { afterAll, expect, test } from "vitest";
 import { serveApi } from "../../server/jetstream/api.js";
 import { JetStream } from "../../server/jetstream/jetstream.js";
-import { startServer } from "../../server/index.js";
 import { tempDir } from "../jetstream/helpers.js";
+import { startGnat } from "../kit/gnat.js";
 
 const store = tempDir("gnat-msgid-retry-");
 afterAll(() => store.remove());
 
 test("a Msg-Id whose write failed is stored, not called a duplicate, when the publisher retries", async () => {
   let full = false;
-  const server = await startServer({ host: "127.0.0.1", port: 0, noLog: true });
+  const server = await startGnat();
   const js = new JetStream("$G", server.internalClient(), {
     storeDir: store.dir, maxMemory: -1, maxStore: -1, syncIntervalMs: 120_000, syncAlways: false,
     serverName: server.serverName, log: server.log,

@@ -1,18 +1,14 @@
 // Regression: a queue subscriber received the wrong bytes (the payload offset was shadowed by
 // the queue member index), e.g. "MSG foo 1 26" carrying the protocol text instead of "a".
 import { connect } from "node:net";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import { expect, test } from "vitest";
+import { gnatSuite } from "../kit/gnat.js";
 
-let server: Server;
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true });
-});
-afterAll(() => server.close());
+const server = gnatSuite();
 
 test("a queue subscriber receives exactly the published payload", async () => {
   const out = await new Promise<string>((resolve, reject) => {
-    const s = connect(server.port, "127.0.0.1");
+    const s = connect(server().port, "127.0.0.1");
     let buf = "";
     const timer = setTimeout(() => reject(new Error(`timeout: ${JSON.stringify(buf)}`)), 3000);
     s.on("data", (d) => {

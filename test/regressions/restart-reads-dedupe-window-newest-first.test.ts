@@ -9,8 +9,9 @@ import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, expect, test } from "vitest";
 import type { FileStore } from "../../server/jetstream/file-store.js";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { tempDir } from "../jetstream/helpers.js";
+import { startGnat } from "../kit/gnat.js";
 
 const store = tempDir("gnat-dedupe-restart-");
 afterAll(() => store.remove());
@@ -18,7 +19,7 @@ afterAll(() => store.remove());
 const MSGS = 3000;
 const body = Buffer.alloc(1024, 0x61);
 
-const start = (): Promise<Server> => startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: store.dir });
+const start = (): Promise<Server> => startGnat({ jetstream: true, storeDir: store.dir });
 const reads = (server: Server, stream = "R"): number => (server.jetstream!.streams.get(stream)!.store as FileStore).ioStats().reads;
 
 /** A server on the shared store dir, a client of it, both closed when fn is done. */

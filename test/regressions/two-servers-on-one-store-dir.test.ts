@@ -15,6 +15,7 @@ import { startServer, type Server, type ServerOptionsInput } from "../../server/
 import { tempDir } from "../jetstream/helpers.js";
 import { ensureBuilt, spawnGnat, stopAll, type Listening } from "../kit/processes.js";
 import { CLI, refused } from "../server/process-kit.js";
+import { startGnat } from "../kit/gnat.js";
 
 const cleanups: Array<() => void | Promise<void>> = [];
 beforeAll(ensureBuilt, 120_000);
@@ -150,7 +151,7 @@ describe("one store dir, two servers", () => {
 
   test("two embedded servers in one process: the second throws, naming this process", async () => {
     const d = dirs();
-    const a = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: d.store });
+    const a = await startGnat({ jetstream: true, storeDir: d.store });
     cleanups.push(() => a.close());
     expect(await startError({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: d.store }))
       .toBe(inUse(d.store, process.pid));
@@ -179,7 +180,7 @@ describe("a lock left behind never blocks a restart", () => {
     const d = dirs();
     // As a killed server's LOCK file whose pid was reused by some other process.
     writeFileSync(join(d.store, "LOCK"), JSON.stringify({ pid: process.pid, started: new Date().toISOString() }));
-    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: d.store });
+    const s = await startGnat({ jetstream: true, storeDir: d.store });
     await s.close();
   });
 });
@@ -188,7 +189,7 @@ describe("in one process", () => {
   test("start on dir X, close, start on X again", async () => {
     const d = dirs();
     for (let i = 0; i < 3; i++) {
-      const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: d.store });
+      const s = await startGnat({ jetstream: true, storeDir: d.store });
       expect(await publish(s.url, i * 10, 10)).toEqual(range(i * 10 + 1, 10));
       await s.close();
     }
@@ -199,7 +200,7 @@ describe("in one process", () => {
     const y = dirs();
     const servers: Server[] = [];
     for (const dir of [x.store, y.store]) {
-      const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir });
+      const s = await startGnat({ jetstream: true, storeDir: dir });
       cleanups.push(() => s.close());
       servers.push(s);
     }
@@ -213,7 +214,7 @@ describe("in one process", () => {
     cleanups.push(() => new Promise<void>((r) => blocker.close(() => r())));
     const port = (blocker.address() as { port: number }).port;
     await expect(startServer({ host: "127.0.0.1", port, noLog: true, jetstream: true, storeDir: d.store })).rejects.toThrow(/EADDRINUSE|in use/);
-    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: d.store });
+    const s = await startGnat({ jetstream: true, storeDir: d.store });
     expect(await publish(s.url, 0, 5)).toEqual(range(1, 5));
     await s.close();
   });

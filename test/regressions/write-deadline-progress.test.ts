@@ -1,19 +1,15 @@
 // Regression: the write deadline cut off a consumer that was keeping up but never fully drained
 // under sustained load. Like nats-server's, the deadline is for a write that makes no progress.
 import { connect, type Socket } from "node:net";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import { expect, test } from "vitest";
+import { gnatSuite } from "../kit/gnat.js";
 
-let server: Server;
-beforeAll(async () => {
-  // A large byte budget, so only the write deadline can cut a consumer off.
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, writeDeadline: 1000, maxPending: 1024 * 1024 * 1024, maxPayload: 65536 });
-});
-afterAll(() => server.close());
+// A large byte budget, so only the write deadline can cut a consumer off.
+const server = gnatSuite({ writeDeadline: 1000, maxPending: 1024 * 1024 * 1024, maxPayload: 65536 });
 
 function subscriber(subject: string): Promise<Socket> {
   return new Promise((resolve) => {
-    const s = connect(server.port, "127.0.0.1");
+    const s = connect(server().port, "127.0.0.1");
     let b = "";
     s.on("data", function f(d: Buffer) {
       b += d.toString("latin1");
@@ -39,7 +35,7 @@ test("a consumer that keeps reading is not cut off, one that stops is", async ()
   const reader = setInterval(() => {
     steady.read(65536);
   }, 10);
-  const pub = connect(server.port, "127.0.0.1");
+  const pub = connect(server().port, "127.0.0.1");
   pub.on("error", () => {});
   pub.write('CONNECT {"verbose":false}\r\n');
   const frames = Buffer.from(`PUB flood 16384\r\n${"x".repeat(16384)}\r\n`.repeat(4));
@@ -57,11 +53,11 @@ test("a consumer that keeps reading is not cut off, one that stops is", async ()
   // alike — can be descheduled for a few hundred milliseconds.)
   // The stalled one was cut off within its deadline (a paused socket does not see its own
   // close, so ask the server); the steady one, behind all along, is still there.
-  await expect.poll(() => server.slowConsumers, { timeout: 8000 }).toBeGreaterThanOrEqual(1);
+  await expect.poll(() => server().slowConsumers, { timeout: 8000 }).toBeGreaterThanOrEqual(1);
   clearInterval(reader);
-  expect(server.slowConsumers).toBe(1);
+  expect(server().slowConsumers).toBe(1);
   expect(steadyClosed).toBe(false);
-  expect(server.clients.size).toBe(2);
+  expect(server().clients.size).toBe(2);
   steady.destroy();
   stalled.destroy();
   pub.destroy();

@@ -4,11 +4,12 @@
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { configToOptions, parseConfig } from "../../server/config/index.js";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { kits, take, text } from "../clients/kits.js";
 import { readmeAccountsConfig } from "./readme-accounts.js";
 import { rawPublish, rawSubscriber } from "../flow/raw.js";
 import { createUser } from "@nats-io/nkeys";
+import { startGnat } from "../kit/gnat.js";
 
 
 /** A raw client: everything it received, and waits on what is to come. */
@@ -105,7 +106,7 @@ const shopReceives = (protocol: string): Promise<string> => received(SHOP, "SUB 
 
 beforeAll(async () => {
   const { options } = configToOptions(parseConfig(readmeAccountsConfig()));
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, httpPort: 0, ...options });
+  server = await startGnat({ httpPort: 0, ...options });
 });
 afterAll(async () => {
   await server.close();
@@ -173,7 +174,7 @@ describe("isolation", () => {
 describe("a second CONNECT", () => {
   test("into another account leaves earlier subscriptions in the first, and UNSUB and close still remove them there", async () => {
     // A server of its own: subscriptions of other tests' closing clients would move the counts.
-    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...configToOptions(parseConfig(readmeAccountsConfig())).options });
+    const s = await startGnat({ ...configToOptions(parseConfig(readmeAccountsConfig())).options });
     const shopSubs = (): number => s.accounts!.get("SHOP")!.router.sublist.size;
     const before = shopSubs();
     const c = await Raw.open(s.port, SHOP);
@@ -357,7 +358,7 @@ describe("system account", () => {
 describe("account connection events", () => {
   test("each connect and disconnect in an account reports its connection count and traffic to the system account, on both subjects", async () => {
     // A server of its own: other tests' clients closing late would add events.
-    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...configToOptions(parseConfig(readmeAccountsConfig())).options });
+    const s = await startGnat({ ...configToOptions(parseConfig(readmeAccountsConfig())).options });
     const admin = await Raw.open(s.port, ADMIN);
     admin.send("SUB $SYS.ACCOUNT.SUPPORT.SERVER.CONNS 1\r\nSUB $SYS.SERVER.ACCOUNT.SUPPORT.CONNS 2\r\n");
     await admin.sync();
@@ -451,7 +452,7 @@ describe("monitoring", () => {
 describe("configuration", () => {
   const load = (text: string): unknown => configToOptions(parseConfig(text)).options;
   const startWith = (text: string): Promise<unknown> =>
-    startServer({ host: "127.0.0.1", port: 0, noLog: true, ...(load(text) as object) }).then((s) => s.close(), (e: Error) => e.message);
+    startGnat({ ...(load(text) as object) }).then((s) => s.close(), (e: Error) => e.message);
 
   test("an import the export's accounts list does not name is not authorized, as nats-server words it", () => {
     expect(() => load('accounts { A: { exports: [ {stream: "x", accounts: [B]} ] }, B: {}, C: { imports: [ {stream: {account: A, subject: "x"}} ] } }'))
@@ -518,8 +519,7 @@ describe("configuration", () => {
 
 describe("stream responses", () => {
   test("a service exported with response_type stream may answer a request several times", async () => {
-    const s = await startServer({
-      host: "127.0.0.1", port: 0, noLog: true,
+    const s = await startGnat({
       accounts: {
         A: { users: [{ user: "a", password: "a" }], exports: [{ service: "feed", responseType: "stream" }] },
         B: { users: [{ user: "b", password: "b" }], imports: [{ service: { account: "A", subject: "feed" } }] },
@@ -547,7 +547,7 @@ describe("response threshold", () => {
       A: { users: [ {user: a, password: a} ], exports: [ {service: "feed", response_type: stream, response_threshold: "1s"} ] }
       B: { users: [ {user: b, password: b} ], imports: [ {service: {account: A, subject: "feed"}} ] }
     }`));
-    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...options });
+    const s = await startGnat({ ...options });
     const a = await Raw.open(s.port, { user: "a", pass: "a" });
     a.send("SUB feed 1\r\n");
     await a.sync();
@@ -575,8 +575,7 @@ describe("response threshold", () => {
 
 describe("flow control across accounts", () => {
   test("a slow subscriber behind a stream import stalls the exporter's producer instead of being cut off", async () => {
-    const s = await startServer({
-      host: "127.0.0.1", port: 0, noLog: true,
+    const s = await startGnat({
       accounts: {
         E: { users: [{ user: "e", password: "e" }], exports: [{ stream: "flow" }] },
         I: { users: [{ user: "i", password: "i" }], imports: [{ stream: { account: "E", subject: "flow" } }] },
@@ -597,8 +596,7 @@ describe("flow control across accounts", () => {
 
 describe("users outside any account", () => {
   test("authorization users are in $G, apart from every account; account users keep their permissions", async () => {
-    const s = await startServer({
-      host: "127.0.0.1", port: 0, noLog: true,
+    const s = await startGnat({
       authorization: { users: [{ user: "g", password: "g" }] },
       accounts: { A: { users: [{ user: "a", password: "a", permissions: { publish: { deny: ["secret.>"] } } }] } },
     });
@@ -624,7 +622,7 @@ describe("users outside any account", () => {
       { user: admin, password: y }
     ] }
     no_auth_user: guest`));
-    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...options });
+    const s = await startGnat({ ...options });
     const anon = await Raw.open(s.port);
     anon.send("SUB public.news 1\r\nPUB public.news 1\r\nx\r\nPUB private 1\r\ny\r\n");
     await anon.until("-ERR 'Permissions Violation for Publish to \"private\"'\r\n");
@@ -639,8 +637,7 @@ describe("users outside any account", () => {
   });
 
   test("with accounts but no users anywhere, everyone shares $G", async () => {
-    const s = await startServer({
-      host: "127.0.0.1", port: 0, noLog: true,
+    const s = await startGnat({
       accounts: { A: { exports: [{ stream: "x" }] }, B: { imports: [{ stream: { account: "A", subject: "x" } }] } },
     });
     const c1 = await Raw.open(s.port);
@@ -658,8 +655,7 @@ describe("users outside any account", () => {
 describe("nkey users and mapped imports", () => {
   test("an nkey user lands in its account; a stream import with `to` arrives under the mapped subject", async () => {
     const kp = createUser();
-    const s = await startServer({
-      host: "127.0.0.1", port: 0, noLog: true,
+    const s = await startGnat({
       accounts: {
         A: { users: [{ user: "a", password: "a" }], exports: [{ stream: "metrics.*" }] },
         B: { nkeys: [{ nkey: kp.getPublicKey() }], imports: [{ stream: { account: "A", subject: "metrics.*" }, to: "a.metrics.*" }] },

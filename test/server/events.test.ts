@@ -2,7 +2,8 @@
 // in its ConnectEventMsg / DisconnectEventMsg shapes (server/events.go, v2.10).
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterEach, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
+import { startGnat } from "../kit/gnat.js";
 
 let server: Server | null = null;
 const conns: NatsConnection[] = [];
@@ -16,7 +17,7 @@ afterEach(async () => {
 type Obj = Record<string, unknown>;
 
 test("a subscriber to $SYS.ACCOUNT.*.CONNECT and .DISCONNECT sees clients come and go, in nats-server's shapes", async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true });
+  server = await startGnat();
   const watcher = await connect({ servers: server.url });
   conns.push(watcher);
   const connects = watcher.subscribe("$SYS.ACCOUNT.*.CONNECT", { max: 1 });
@@ -55,7 +56,7 @@ test("a subscriber to $SYS.ACCOUNT.*.CONNECT and .DISCONNECT sees clients come a
 });
 
 test("without a subscriber no event is built or published", async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true });
+  server = await startGnat();
   const before = server.router.inMsgs;
   const c = await connect({ servers: server.url });
   await c.close();

@@ -2,29 +2,25 @@
 // split at random places (bench/fuzz/engine.ts). Bounded: a million frames or 40 s; `npm run fuzz`
 // runs a long campaign.
 import { connect } from "node:net";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import { expect, test } from "vitest";
 import { fuzz } from "../../bench/fuzz/engine.js";
+import { gnatSuite, startGnat } from "../kit/gnat.js";
 
-let server: Server;
-beforeAll(async () => {
-  // A small payload limit makes "huge announced payload" frames common.
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, maxPayload: 64 * 1024 });
-});
-afterAll(() => server.close());
+// A small payload limit makes "huge announced payload" frames common.
+const server = gnatSuite({ maxPayload: 64 * 1024 });
 
 test("fuzzed frames: no crash, only nats-server's -ERR texts, still serving, memory bounded", async () => {
   const rssBefore = process.memoryUsage().rss;
-  const r = await fuzz(server.port, { seed: 20261125, frames: 1_000_000, maxMs: 40_000 });
+  const r = await fuzz(server().port, { seed: 20261125, frames: 1_000_000, maxMs: 40_000 });
   expect(r.frames).toBeGreaterThan(10_000);
   expect(r.unexpected).toEqual([]);
   // The fuzz hit the error paths, not just the happy ones.
   expect(r.errors.get("Unknown Protocol Operation") ?? 0).toBeGreaterThan(0);
   // Every fuzz connection is gone from the server.
-  await expect.poll(() => server.clients.size, { timeout: 10_000 }).toBe(0);
+  await expect.poll(() => server().clients.size, { timeout: 10_000 }).toBe(0);
   // A well-behaved client is served as usual.
   const out = await new Promise<string>((resolve, reject) => {
-    const s = connect(server.port, "127.0.0.1");
+    const s = connect(server().port, "127.0.0.1");
     let buf = "";
     s.on("data", (d) => {
       buf += d.toString("latin1");
@@ -39,7 +35,7 @@ test("fuzzed frames: no crash, only nats-server's -ERR texts, still serving, mem
 }, 60_000);
 
 test("fuzzed frames with token auth on: the same, and unauthenticated input is refused", async () => {
-  const authed = await startServer({ host: "127.0.0.1", port: 0, noLog: true, maxPayload: 64 * 1024, authorization: { token: "s3cret" } });
+  const authed = await startGnat({ maxPayload: 64 * 1024, authorization: { token: "s3cret" } });
   try {
     const r = await fuzz(authed.port, { seed: 7, frames: 300_000, maxMs: 20_000, token: "s3cret" });
     expect(r.unexpected).toEqual([]);

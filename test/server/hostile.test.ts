@@ -5,9 +5,10 @@
 // compared with what nats-server sends it. (Garbage in general: robustness.test.ts, fuzz.test.ts.)
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
-import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
+import { type Server, type ServerOptionsInput } from "../../server/index.js";
 import { NATS_SERVER, startPair, type Limits, type Pair } from "../differential/harness.js";
 import { rawPeer } from "../transport/ws-helpers.js";
+import { startGnat } from "../kit/gnat.js";
 
 let server: Server | null = null;
 afterEach(async () => {
@@ -16,7 +17,7 @@ afterEach(async () => {
 });
 
 async function start(opts: ServerOptionsInput = {}): Promise<Server> {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...opts });
+  server = await startGnat({ ...opts });
   return server;
 }
 

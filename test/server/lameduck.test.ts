@@ -10,6 +10,7 @@ import { configToOptions, ConfigError, parseConfig } from "../../server/config/i
 import { freePort } from "../differential/harness.js";
 import { kits } from "../clients/kits.js";
 import { CLI, ensureBuilt, RawClient, refused, startProcess, type ServerProcess } from "./process-kit.js";
+import { startGnat } from "../kit/gnat.js";
 
 const servers: Server[] = [];
 const procs: ServerProcess[] = [];
@@ -24,7 +25,7 @@ afterEach(async () => {
 });
 
 async function server(opts: Parameters<typeof startServer>[0] = {}): Promise<Server> {
-  const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...opts });
+  const s = await startGnat({ ...opts });
   servers.push(s);
   return s;
 }

@@ -1,19 +1,13 @@
 import { connect as netConnect, type Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import { describe, expect, test } from "vitest";
+import { gnatSuite } from "../kit/gnat.js";
 
-let server: Server;
-beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, maxPayload: 4096, maxControlLine: 512 });
-});
-afterAll(async () => {
-  await server.close();
-});
+const server = gnatSuite({ maxPayload: 4096, maxControlLine: 512 });
 
 /** Open a raw socket, send bytes, and collect everything until the server closes it or `until` shows up. */
 function session(bytes: Buffer | string, until?: string, timeoutMs = 3000): Promise<{ out: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
-    const sock: Socket = netConnect(server.port, "127.0.0.1");
+    const sock: Socket = netConnect(server().port, "127.0.0.1");
     let out = "";
     const timer = setTimeout(() => {
       sock.destroy();
@@ -50,7 +44,7 @@ describe("bad input", () => {
     await Promise.all(runs);
     const check = await session("CONNECT {\"verbose\":false}\r\nSUB ok 1\r\nPUB ok 2\r\nhi\r\nPING\r\n", "PONG\r\n");
     expect(check.out).toContain("MSG ok 1 2\r\nhi\r\n");
-    expect(server.clients.size).toBeLessThanOrEqual(1);
+    expect(server().clients.size).toBeLessThanOrEqual(1);
   });
 
   test("a huge unterminated control line is cut off, not buffered", async () => {
@@ -66,9 +60,9 @@ describe("bad input", () => {
   });
 
   test("a client that disconnects mid-payload leaves no subscription behind", async () => {
-    const before = server.router.sublist.size;
+    const before = server().router.sublist.size;
     await new Promise<void>((resolve) => {
-      const sock = netConnect(server.port, "127.0.0.1", () => {
+      const sock = netConnect(server().port, "127.0.0.1", () => {
         sock.write("SUB a 1\r\nSUB b 2\r\nPUB a 100\r\nabc");
         sock.end();
       });
@@ -76,7 +70,7 @@ describe("bad input", () => {
       sock.on("error", () => resolve());
       sock.resume();
     });
-    await expect.poll(() => server.router.sublist.size).toBe(before);
+    await expect.poll(() => server().router.sublist.size).toBe(before);
   });
 });
 

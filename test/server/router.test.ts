@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import type { InternalMsg } from "../../server/core/internal-client.js";
+import { startGnat } from "../kit/gnat.js";
 
 let server: Server | null = null;
 afterEach(async () => {
@@ -9,7 +10,7 @@ afterEach(async () => {
 });
 
 async function start(): Promise<Server> {
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true });
+  server = await startGnat();
   return server;
 }
 

@@ -4,9 +4,10 @@
 import { connect, createServer as netServer, type Server as NetServer } from "node:net";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { loadUws } from "../../server/transport/engine-uws.js";
 import { ENGINES } from "../helpers/engines.js";
+import { startGnat } from "../kit/gnat.js";
 
 /** Send raw bytes, collect what comes back until the server closes (closed) or `ms` passes. */
 function rawExchange(port: number, bytes: string | Buffer, ms = 500): Promise<{ got: string; closed: boolean }> {
@@ -50,7 +51,7 @@ const wsPort = (s: Server): number => Number(new URL(s.websocketUrl).port);
 const httpPort = (s: Server): number => Number(new URL(s.monitorUrl).port);
 
 test("the engine in use is the one GNAT_HTTP_ENGINE names, else uWS where it loads", async () => {
-  const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, httpPort: 0 });
+  const s = await startGnat({ httpPort: 0 });
   try {
     const env = process.env["GNAT_HTTP_ENGINE"];
     expect((await varz(s))["http_engine"]).toBe(env === "uws" || env === "node" ? env : loadUws().ok ? "uws" : "node");
@@ -60,14 +61,14 @@ test("the engine in use is the one GNAT_HTTP_ENGINE names, else uWS where it loa
 });
 
 test.runIf(!loadUws().ok)("forcing uWS where it cannot load fails the start with the reason", async () => {
-  await expect(startServer({ host: "127.0.0.1", port: 0, noLog: true, httpPort: 0, httpEngine: "uws" }))
+  await expect(startGnat({ httpPort: 0, httpEngine: "uws" }))
     .rejects.toThrow(/^uWebSockets\.js cannot load on Node /);
 });
 
 describe.each(ENGINES)("on %s", (engine) => {
   let server: Server;
   beforeAll(async () => {
-    server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, httpPort: 0, httpEngine: engine,
+    server = await startGnat({ httpPort: 0, httpEngine: engine,
       websocket: { host: "127.0.0.1", port: 0, noTls: true } });
   });
   afterAll(() => server.close());
@@ -78,12 +79,12 @@ describe.each(ENGINES)("on %s", (engine) => {
 
   test("a second server refuses a monitoring port that is taken, as nats-server does, and the first goes on", async () => {
     const p = httpPort(server);
-    await expect(startServer({ host: "127.0.0.1", port: 0, noLog: true, httpPort: p, httpEngine: engine }))
+    await expect(startGnat({ httpPort: p, httpEngine: engine }))
       .rejects.toThrow(`can't listen to the monitor port: listen tcp 127.0.0.1:${p}: bind: address already in use`);
     const other = await holdPort();
     try {
       const q = portOf(other);
-      await expect(startServer({ host: "127.0.0.1", port: 0, noLog: true, httpPort: q, httpEngine: engine }))
+      await expect(startGnat({ httpPort: q, httpEngine: engine }))
         .rejects.toThrow(`can't listen to the monitor port: listen tcp 127.0.0.1:${q}: bind: address already in use`);
     } finally {
       other.close();
@@ -93,7 +94,7 @@ describe.each(ENGINES)("on %s", (engine) => {
 
   test("a second server refuses a WebSocket port that is taken", async () => {
     const p = wsPort(server);
-    await expect(startServer({ host: "127.0.0.1", port: 0, noLog: true, httpEngine: engine, websocket: { host: "127.0.0.1", port: p, noTls: true } }))
+    await expect(startGnat({ httpEngine: engine, websocket: { host: "127.0.0.1", port: p, noTls: true } }))
       .rejects.toThrow(`Unable to listen for websocket connections: listen tcp 127.0.0.1:${p}: bind: address already in use`);
     const ws = new WebSocket(server.websocketUrl);
     const first = await new Promise<string>((resolve) => ws.once("message", (d: Buffer) => resolve(d.toString())));

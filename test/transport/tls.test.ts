@@ -3,24 +3,16 @@ import { once } from "node:events";
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import { startServer } from "../../server/index.js";
 import { makeTestCerts, readPlainInfo, type TestCerts, type CertPair } from "../helpers/certs.js";
 import { rawPeer } from "./ws-helpers.js";
+import { startGnat, withGnat } from "../kit/gnat.js";
 
 let certs: TestCerts;
 beforeAll(() => {
   certs = makeTestCerts();
 });
 afterAll(() => certs.cleanup());
-
-async function withServer(tls: Parameters<typeof startServer>[0], fn: (s: Server) => Promise<void>): Promise<void> {
-  const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...tls });
-  try {
-    await fn(s);
-  } finally {
-    await s.close();
-  }
-}
 
 /** Collects what a socket receives; `until` waits for a pattern. */
 class Reader {
@@ -100,7 +92,7 @@ const tlsOpts = (extra: Record<string, unknown> = {}) => ({
 
 describe("TLS on the client port", () => {
   it("sends INFO in plain text with tls_required, then speaks NATS inside TLS", async () => {
-    await withServer(tlsOpts(), async (s) => {
+    await withGnat(tlsOpts(), async (s) => {
       const c = await tlsClient(s.port);
       const info = infoOf(c.plainInfo);
       expect(info.tls_required).toBe(true);
@@ -114,7 +106,7 @@ describe("TLS on the client port", () => {
   });
 
   it("puts tls_verify in INFO and refuses a client without a certificate under verify", async () => {
-    await withServer(tlsOpts({ verify: true }), async (s) => {
+    await withGnat(tlsOpts({ verify: true }), async (s) => {
       const ok = await tlsClient(s.port, { pair: certs.alice });
       expect(infoOf(ok.plainInfo).tls_verify).toBe(true);
       ok.socket.write("PING\r\n");
@@ -129,7 +121,7 @@ describe("TLS on the client port", () => {
   });
 
   it("refuses a client certificate from a CA it does not trust under verify", async () => {
-    await withServer(tlsOpts({ verify: true }), async (s) => {
+    await withGnat(tlsOpts({ verify: true }), async (s) => {
       const attempt = tlsClient(s.port, { pair: certs.otherServer }).then(async (c) => {
         c.socket.write("PING\r\n");
         await c.reader.until((t) => t.includes("PONG"));
@@ -139,7 +131,7 @@ describe("TLS on the client port", () => {
   });
 
   it("with handshake_first, the handshake comes first and INFO arrives inside TLS", async () => {
-    await withServer({ ...tlsOpts({ handshakeFirst: true }), httpPort: 0 }, async (s) => {
+    await withGnat({ ...tlsOpts({ handshakeFirst: true }), httpPort: 0 }, async (s) => {
       const c = await tlsClient(s.port, { first: true });
       const text = await c.reader.until((t) => t.includes("\r\n"));
       expect(infoOf(text).tls_required).toBe(true);
@@ -152,7 +144,7 @@ describe("TLS on the client port", () => {
   });
 
   it("with a handshake_first fallback, takes a handshake-first client and a usual one alike", async () => {
-    await withServer({ ...tlsOpts({ handshakeFirst: true, handshakeFirstFallback: 100 }), httpPort: 0 }, async (s) => {
+    await withGnat({ ...tlsOpts({ handshakeFirst: true, handshakeFirstFallback: 100 }), httpPort: 0 }, async (s) => {
       const first = await tlsClient(s.port, { first: true });
       const info = await first.reader.until((t) => t.includes("\r\n"));
       expect(infoOf(info).tls_required).toBe(true);
@@ -170,7 +162,7 @@ describe("TLS on the client port", () => {
   });
 
   it("closes a plain client that sends CONNECT instead of a handshake, after INFO and nothing else", async () => {
-    await withServer(tlsOpts(), async (s) => {
+    await withGnat(tlsOpts(), async (s) => {
       const { socket, reader } = await plain(s.port);
       await reader.until((t) => t.includes("\r\n"));
       socket.write("CONNECT {}\r\nPING\r\n");
@@ -180,7 +172,7 @@ describe("TLS on the client port", () => {
   });
 
   it("closes a client that sends garbage shaped like a TLS record", async () => {
-    await withServer(tlsOpts(), async (s) => {
+    await withGnat(tlsOpts(), async (s) => {
       const { socket, reader } = await plain(s.port);
       await reader.until((t) => t.includes("\r\n"));
       socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]));
@@ -194,7 +186,7 @@ describe("TLS on the client port", () => {
   });
 
   it("closes a client whose handshake does not complete within the TLS timeout", async () => {
-    await withServer(tlsOpts({ timeout: 300 }), async (s) => {
+    await withGnat(tlsOpts({ timeout: 300 }), async (s) => {
       const { reader } = await plain(s.port);
       const t0 = Date.now();
       await reader.until((t) => t.includes("\r\n"));
@@ -208,7 +200,7 @@ describe("TLS on the client port", () => {
   it("with pinned_certs, lets in only clients whose key is pinned", async () => {
     const spki = (p: string): string => createHash("sha256")
       .update(new X509Certificate(certs.pem(p)).publicKey.export({ type: "spki", format: "der" })).digest("hex");
-    await withServer(tlsOpts({ verify: true, pinnedCerts: [spki(certs.alice.cert).toUpperCase()] }), async (s) => {
+    await withGnat(tlsOpts({ verify: true, pinnedCerts: [spki(certs.alice.cert).toUpperCase()] }), async (s) => {
       const alice = await tlsClient(s.port, { pair: certs.alice });
       alice.socket.write("PING\r\n");
       await alice.reader.until((t) => t.includes("PONG"));
@@ -221,7 +213,7 @@ describe("TLS on the client port", () => {
   });
 
   it("closing the server cuts off handshakes still under way", async () => {
-    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...tlsOpts({ timeout: 20_000 }) });
+    const s = await startGnat({ ...tlsOpts({ timeout: 20_000 }) });
     const { reader } = await plain(s.port);
     await reader.until((t) => t.includes("\r\n"));
     const t0 = Date.now();
@@ -231,7 +223,7 @@ describe("TLS on the client port", () => {
   });
 
   it("carries large and many messages intact through TLS", async () => {
-    await withServer(tlsOpts(), async (s) => {
+    await withGnat(tlsOpts(), async (s) => {
       const sub = await tlsClient(s.port);
       const pub = await tlsClient(s.port);
       sub.socket.write("CONNECT {\"verbose\":false}\r\nSUB big 1\r\nPING\r\n");
@@ -252,7 +244,7 @@ describe("TLS on the client port", () => {
   });
 
   it("tells WebSocket clients (plain ws://) no tls_required while the client port has TLS", async () => {
-    await withServer({ ...tlsOpts(), websocket: { port: 0, noTls: true } }, async (s) => {
+    await withGnat({ ...tlsOpts(), websocket: { port: 0, noTls: true } }, async (s) => {
       const peer = await rawPeer(s.websocketUrl);
       const info = infoOf(await peer.waitFor(/\r\n/));
       expect(info.tls_required).toBeUndefined();
@@ -265,7 +257,7 @@ describe("TLS on the client port", () => {
 
   it("takes certificates as PEM text when embedded", async () => {
     const tls = { certPem: certs.pem(certs.server.cert), keyPem: certs.pem(certs.server.key) };
-    await withServer({ tls }, async (s) => {
+    await withGnat({ tls }, async (s) => {
       const c = await tlsClient(s.port);
       c.socket.write("PING\r\n");
       await c.reader.until((t) => t.includes("PONG"));
@@ -274,7 +266,7 @@ describe("TLS on the client port", () => {
   });
 
   it("rotates certificates for new connections with reloadTls, leaving open ones alone", async () => {
-    await withServer(tlsOpts(), async (s) => {
+    await withGnat(tlsOpts(), async (s) => {
       const before = await tlsClient(s.port);
       s.reloadTls({ certFile: certs.otherServer.cert, keyFile: certs.otherServer.key });
       // The old CA no longer vouches for the server; the new one does.
@@ -289,7 +281,7 @@ describe("TLS on the client port", () => {
   });
 
   it("keeps the old certificates when a reload's do not load", async () => {
-    await withServer(tlsOpts(), async (s) => {
+    await withGnat(tlsOpts(), async (s) => {
       expect(() => s.reloadTls({ certFile: certs.server.cert, keyFile: `${certs.dir}/missing.pem` }))
         .toThrow(`error parsing X509 certificate/key pair: open ${certs.dir}/missing.pem: no such file or directory`);
       const c = await tlsClient(s.port);
@@ -311,7 +303,7 @@ describe("TLS on the client port", () => {
 
 describe("TLS in monitoring", () => {
   it("/varz has tls_required, tls_verify and tls_timeout; /connz has tls_version and tls_cipher_suite", async () => {
-    await withServer({ ...tlsOpts({ verify: true, timeout: 1500 }), httpPort: 0 }, async (s) => {
+    await withGnat({ ...tlsOpts({ verify: true, timeout: 1500 }), httpPort: 0 }, async (s) => {
       const c = await tlsClient(s.port, { pair: certs.alice });
       c.socket.write("CONNECT {}\r\nPING\r\n");
       await c.reader.until((t) => t.includes("PONG"));
@@ -330,7 +322,7 @@ describe("TLS in monitoring", () => {
   });
 
   it("plain servers report no TLS in /varz and /connz", async () => {
-    await withServer({ httpPort: 0 }, async (s) => {
+    await withGnat({ httpPort: 0 }, async (s) => {
       const { socket, reader } = await plain(s.port);
       socket.write("CONNECT {}\r\nPING\r\n");
       await reader.until((t) => t.includes("PONG"));
@@ -356,7 +348,7 @@ describe("verify_and_map", () => {
   });
 
   it("maps the email SAN to a user whose permissions then apply", async () => {
-    await withServer(mapOpts(), async (s) => {
+    await withGnat(mapOpts(), async (s) => {
       const c = await tlsClient(s.port, { pair: certs.alice });
       expect(infoOf(c.plainInfo).auth_required).toBe(true);
       c.socket.write("CONNECT {\"verbose\":false}\r\nPUB alice.x 0\r\n\r\nPUB bob.x 0\r\n\r\nPING\r\n");
@@ -367,7 +359,7 @@ describe("verify_and_map", () => {
   });
 
   it("maps the subject DN in nats-server's RFC 2253 form", async () => {
-    await withServer(mapOpts(), async (s) => {
+    await withGnat(mapOpts(), async (s) => {
       const c = await tlsClient(s.port, { pair: certs.bob });
       c.socket.write("CONNECT {\"verbose\":false}\r\nPUB anything 0\r\n\r\nPING\r\n");
       expect(await c.reader.until((t) => t.includes("PONG"))).toBe("PONG\r\n");
@@ -376,7 +368,7 @@ describe("verify_and_map", () => {
   });
 
   it("answers a certificate that names no user with Authorization Violation and closes", async () => {
-    await withServer(mapOpts(), async (s) => {
+    await withGnat(mapOpts(), async (s) => {
       const c = await tlsClient(s.port, { pair: certs.mallory });
       c.socket.write("CONNECT {\"user\":\"CN=bob,O=gnat\"}\r\nPING\r\n");
       await c.reader.closedNow();

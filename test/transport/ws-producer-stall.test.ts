@@ -4,9 +4,10 @@
 // which cannot stop reading a WebSocket, its frames wait in the server until the receiver drains.
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import type { Server } from "../../server/index.js";
 import { payload, rawSubscriber } from "../flow/raw.js";
 import { ENGINES } from "../helpers/engines.js";
+import { startGnat } from "../kit/gnat.js";
 
 /** Publish n messages over a WebSocket, 64 KiB frames, at most 16 frames in flight; resolves on the PONG after the last. */
 async function wsPublish(url: string, subject: string, n: number, size: number): Promise<WebSocket> {
@@ -50,7 +51,7 @@ describe.each(ENGINES)("on %s", (engine) => {
   let server: Server;
   beforeAll(async () => {
     // A small byte budget: a receiver that is not protected by the stall is cut off quickly.
-    server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, maxPending: 4 * 1024 * 1024, httpEngine: engine,
+    server = await startGnat({ maxPending: 4 * 1024 * 1024, httpEngine: engine,
       websocket: { host: "127.0.0.1", port: 0, noTls: true } });
   });
   afterAll(() => server.close());

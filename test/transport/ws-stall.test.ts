@@ -1,21 +1,16 @@
 // A WebSocket subscriber that is slow but keeps reading: like a TCP one, its backlog stalls the
 // TCP producer feeding it, and it gets every message, in order, without being cut off.
 import WebSocket from "ws";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startServer, type Server } from "../../server/index.js";
+import { expect, test } from "vitest";
 import { rawPublish } from "../flow/raw.js";
+import { gnatSuite } from "../kit/gnat.js";
 
-let server: Server;
-beforeAll(async () => {
-  // A small byte budget: without the stall the subscriber would be cut off quickly.
-  server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, maxPending: 4 * 1024 * 1024,
-    websocket: { host: "127.0.0.1", port: 0, noTls: true } });
-});
-afterAll(() => server.close());
+// A small byte budget: without the stall the subscriber would be cut off quickly.
+const server = gnatSuite({ maxPending: 4 * 1024 * 1024, websocket: { host: "127.0.0.1", port: 0, noTls: true } });
 
 test("a slow WebSocket subscriber stalls the TCP producer and receives every message in order", async () => {
   const n = 20_000;
-  const ws = new WebSocket(server.websocketUrl);
+  const ws = new WebSocket(server().websocketUrl);
   let buf = Buffer.alloc(0);
   let next = 1;
   let failure = "";
@@ -51,13 +46,13 @@ test("a slow WebSocket subscriber stalls the TCP producer and receives every mes
   await new Promise<void>((r) => ws.on("open", () => r()));
   ws.send('CONNECT {"verbose":false}\r\nSUB ws.stall 1\r\nPING\r\n');
   await ready;
-  const stallsBefore = server.stalledClients;
-  const pub = await rawPublish(server.port, "ws.stall", n, 1024);
+  const stallsBefore = server().stalledClients;
+  const pub = await rawPublish(server().port, "ws.stall", n, 1024);
   await Promise.race([all, closed]);
   expect(failure).toBe("");
   expect(next - 1).toBe(n);
-  expect(server.slowConsumers).toBe(0);
-  expect(server.stalledClients).toBeGreaterThan(stallsBefore);
+  expect(server().slowConsumers).toBe(0);
+  expect(server().stalledClients).toBeGreaterThan(stallsBefore);
   pub.destroy();
   ws.terminate();
 }, 60_000);

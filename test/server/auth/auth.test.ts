@@ -8,7 +8,7 @@ import { describe, expect, test } from "vitest";
 import { defaultConnectOptions, type ConnectOptions } from "../../../protocol/connect.js";
 import { Authenticator, comparePasswords, newNonce, type BcryptCache } from "../../../server/auth/auth.js";
 import { configToOptions, parseConfig } from "../../../server/config/index.js";
-import { startServer } from "../../../server/index.js";
+import { startGnat } from "../../kit/gnat.js";
 
 const creds = (fields: Partial<ConnectOptions>): ConnectOptions => ({ ...defaultConnectOptions(), ...fields });
 
@@ -156,7 +156,7 @@ describe("README Authentication examples", () => {
   /** Start a server from README example `i`, run `fn` against its port, close it. */
   async function withExample(i: number, fn: (port: number) => Promise<void>): Promise<void> {
     const { options } = configToOptions(parseConfig(examples[i]!));
-    const server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...options });
+    const server = await startGnat({ ...options });
     try {
       await fn(server.port);
     } finally {
@@ -205,7 +205,7 @@ describe("README Authentication examples", () => {
 
   test("the permissions example allows and denies as it says", async () => {
     const { options } = configToOptions(parseConfig(examples[3]!));
-    const server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...options });
+    const server = await startGnat({ ...options });
     try {
       const ops = 'CONNECT {"user":"sensor","pass":"s3nsor","verbose":false}\r\nSUB commands.sensor.1 1\r\nSUB commands.other 2\r\n' +
         "PUB telemetry.temp 1\r\nx\r\nPUB telemetry.admin.reset 1\r\nx\r\nPUB commands.sensor.1 2\r\nok\r\nPING\r\n";
@@ -220,7 +220,7 @@ describe("README Authentication examples", () => {
 
   test.each(expected.map((e, i) => [i, ...e] as const))("example %i admits the right credentials and refuses wrong ones", async (i, ok, bad) => {
     const { options } = configToOptions(parseConfig(examples[i]!));
-    const server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...options });
+    const server = await startGnat({ ...options });
     try {
       expect(await exchange(server.port, () => `CONNECT ${ok}\r\nPING\r\n`)).toBe("+OK\r\nPONG\r\n");
       expect(await exchange(server.port, () => `CONNECT ${bad}\r\nPING\r\n`)).toBe("-ERR 'Authorization Violation'\r\n");
@@ -232,7 +232,7 @@ describe("README Authentication examples", () => {
   test("the nkey user of the users example signs in (its seed is kept here, for the test only)", async () => {
     const kp = fromSeed(new TextEncoder().encode("SUAMHDXOB3D4YJLM3622WV5QJ3HVCUPSUAXDGHLADEWEVVKYUYHLKGLYNA"));
     const { options } = configToOptions(parseConfig(examples[2]!));
-    const server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...options });
+    const server = await startGnat({ ...options });
     try {
       const signed = (info: string): string => {
         const nonce = String((JSON.parse(info.slice(5)) as { nonce?: unknown }).nonce);
