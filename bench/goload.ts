@@ -1,4 +1,4 @@
-// The Go load generator (bench/go/loadgen, on Debian's nats.go) driving gnat and nats-server side
+// The Go load generator (go/loadgen, on Debian's nats.go) driving gnat and nats-server side
 // by side: builds the generator, starts both servers fresh per scenario, runs rounds interleaved
 // (gnat, nats-server, gnat, …), and reports throughput, the ratio to nats-server, messages per
 // server CPU-second, loss, peak RSS (sampled every 100 ms) and RSS once the clients have left.
@@ -28,7 +28,7 @@ const root = join(here, "../..");
 const GNAT_CLI = process.env["GNAT_CLI"] ?? join(root, "dist/server/process/cli.js");
 /** A second build measured alongside (--jetstream): a before/after in one interleaved session. */
 const GNAT_BASE_CLI = process.env["GNAT_BASE_CLI"] ?? "";
-const GO_SRC = join(root, "bench/go/loadgen");
+const GO_SRC = join(root, "go/loadgen");
 const GO_BIN = join(root, "dist/bench/go/loadgen");
 const NATS_GO = "/usr/share/gocode/src/github.com/nats-io/nats.go";
 
@@ -86,7 +86,7 @@ function stopServer(s: RunningServer): void {
 }
 
 // ---- building the generator ---------------------------------------------------------------------
-/** Builds bench/go/loadgen in GOPATH mode against Debian's nats.go; null (and why) if Go is not there. */
+/** Builds go/loadgen in GOPATH mode against Debian's nats.go; null (and why) if Go is not there. */
 function buildGenerator(): string | null {
   // $GO picks a toolchain (GO=none to skip the Go generator).
   const goBin = process.env["GO"] !== undefined ? (existsSync(process.env["GO"]) ? process.env["GO"] : null)
@@ -412,7 +412,7 @@ async function main(): Promise<void> {
 
 const ABOUT = `A second generator, written in Go on nats.go 1.22 (Debian's golang-github-nats-io-go-nats-dev,
 built in GOPATH mode: no module download), because a Node generator missed a data-loss bug that a
-Go client found at once. \`bench/go/loadgen\` runs one scenario against one server and prints one
+Go client found at once. \`go/loadgen\` runs one scenario against one server and prints one
 JSON line; \`bench/goload.ts\` builds it into dist/bench/go/, starts gnat and nats-server fresh per
 scenario and interleaves them. The producer publishes as fast as nats.go lets it, then Flush().
 Every payload starts with its sequence number; every subscriber connection (or a queue group as a

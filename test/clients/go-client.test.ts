@@ -1,5 +1,5 @@
 // nats.go (Debian's golang-github-nats-io-go-nats-dev) against gnat, through the Go load
-// generator in bench/go/loadgen: a client from another runtime, publishing as fast as it can.
+// generator in go/loadgen: a client from another runtime, publishing as fast as it can.
 // The symptom that started the flow-control work: gnat cut off subscribers that were reading and
 // lost most of the messages; nats-server delivered all of them.
 import { spawn } from "node:child_process";
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Server } from "../../server/index.js";
 import { startGnat } from "../kit/gnat.js";
 
-const SRC = join(import.meta.dirname, "../../bench/go/loadgen");
+const SRC = join(import.meta.dirname, "../../go/loadgen");
 const why = goMissing;
 if (why) console.warn(`\n*** SKIPPING the nats.go tests: ${why} ***\n`);
 

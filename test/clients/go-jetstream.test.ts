@@ -1,5 +1,5 @@
 // nats.go's JetStream API (Debian's nats.go 1.22: the legacy nc.JetStream() context, KV and
-// object store) against gnat, through the checks in bench/go/jsconform. The same program runs
+// object store) against gnat, through the checks in go/jsconform. The same program runs
 // against nats-server -js below: a check failing on gnat and passing there is a gnat bug, one
 // failing on both is a bug in the check.
 import { spawn } from "node:child_process";
@@ -13,7 +13,7 @@ import { NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { startGnat } from "../kit/gnat.js";
 import { freePort, spawnNatsServer } from "../kit/processes.js";
 
-const SRC = join(import.meta.dirname, "../../bench/go/jsconform");
+const SRC = join(import.meta.dirname, "../../go/jsconform");
 const why = goMissing;
 if (why) console.warn(`\n*** SKIPPING the nats.go JetStream tests: ${why} ***\n`);
 

@@ -2,7 +2,7 @@
 // missed that message. gnat's timestamps were up to 1 ms behind the wall clock (its ns clock was
 // anchored on Date.now(), truncated to the ms), and opt_start_time was read with Date.parse, which
 // drops everything past the ms. nats-server stamps and compares in ns. Found by
-// bench/go/jsconform's push check (nats.go: StartTime(time.Now()), publish, nothing delivered).
+// go/jsconform's push check (nats.go: StartTime(time.Now()), publish, nothing delivered).
 import { type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { expect, test } from "vitest";

@@ -1,7 +1,7 @@
 // Regression: CONSUMER.INFO reported num_waiting for pull requests whose requester had gone (no
 // interest left on the reply subject) until they expired; nats-server drops those first
 // (processWaiting) and counts live requests only. Found with a nats.go probe next to
-// bench/go/jsconform (a Fetch from a connection that then closed: num_waiting stayed 1 on gnat,
+// go/jsconform (a Fetch from a connection that then closed: num_waiting stayed 1 on gnat,
 // 0 on nats-server).
 import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";

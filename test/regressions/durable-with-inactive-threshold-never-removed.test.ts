@@ -1,6 +1,6 @@
 // Regression: a durable consumer with an inactive_threshold stayed for ever; only ephemerals
 // were timed out. nats-server (2.9 on) removes a durable too once it has been inactive for its
-// inactive_threshold, and one without a threshold never. Found by bench/go/jsconform's pull
+// inactive_threshold, and one without a threshold never. Found by go/jsconform's pull
 // check (nats.go: AddConsumer{Durable, InactiveThreshold}, ConsumerInfo never said not found).
 import { type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";

@@ -2,7 +2,7 @@
 // intervals after its last message (a fixed interval timer that skipped a tick when the consumer
 // had pushed within it). nats-server resets its heartbeat timer on each delivery, so the
 // heartbeat comes one interval after; nats.go checks for activity every two intervals and could
-// report an active consumer as inactive. Found by a nats.go probe next to bench/go/jsconform
+// report an active consumer as inactive. Found by a nats.go probe next to go/jsconform
 // (max heartbeat gap 200 ms at idle_heartbeat 100 ms; nats-server ~104 ms). Pull requests with an
 // idle_heartbeat had the same timer; nats-server sends theirs one interval after the last message.
 import { createInbox, type NatsConnection } from "@nats-io/transport-node";

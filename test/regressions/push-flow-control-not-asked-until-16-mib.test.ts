@@ -1,7 +1,7 @@
 // Regression: a push consumer with flow control sent its first flow-control request only after
 // 16 MiB and held back only at 32 MiB, where nats-server starts with a 2 MiB window (1/16 of
 // JsFlowControlMaxPending): it asks once more than 1 MiB is unanswered, stops at 2 MiB, and
-// doubles the window with each reply. Found by bench/go/jsconform's push check (nats.go saw no
+// doubles the window with each reply. Found by go/jsconform's push check (nats.go saw no
 // flow-control request over 5,000 messages of 1 KiB; nats-server sent them).
 import { type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";

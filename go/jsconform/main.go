@@ -31,7 +31,7 @@
 // Only 127.0.0.1 is dialled. Build (GOPATH mode, Debian's nats.go, no network):
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOPROXY=off GOCACHE=/tmp/gocache \
-//	  go build -o /tmp/jsconform ./bench/go/jsconform
+//	  go build -o /tmp/jsconform ./go/jsconform
 //
 // Run:
 //

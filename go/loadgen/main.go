@@ -16,7 +16,7 @@
 // Build (GOPATH mode, Debian's nats.go; no network):
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOPROXY=off GOCACHE=/tmp/gocache \
-//	  go build -o /tmp/loadgen ./bench/go/loadgen
+//	  go build -o /tmp/loadgen ./go/loadgen
 //
 // Run:
 //
