@@ -1,3 +1,4 @@
+// Tested by test/client/usage.test.ts.
 // `gnat pub …`, `gnat sub …` and the other client commands live in client/, apart from the
 // server: cli.ts asks here whether its first argument names one, and if so hands the command line
 // over. client/main.js is found by looking upwards from this file, so it is found whichever folder
