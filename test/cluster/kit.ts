@@ -1,16 +1,15 @@
 // Cluster nodes for tests, on loopback: gnat in-process or as a child process, nats-server as a
 // child process, all in one cluster ("c1") and meshed by gossip from the first node's route
 // URL. Waits are on what the nodes report (/routez, the in-process cluster), never on time.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { startServer, type Server, type ServerOptionsInput } from "../../server/index.js";
-import { freePort, NATS_SERVER, waitForPort } from "../differential/harness.js";
 import { pino } from "pino";
 import { configToOptions, parseConfig } from "../../server/config/index.js";
-import { CLI, ensureBuilt } from "../server/process-kit.js";
+import { CLI, ensureBuilt, freePort, launch, spawnNatsServer, type Launched } from "../kit/processes.js";
+import { until as kitUntil, waitForPort } from "../kit/wait.js";
 
 export type Kind = "gnat" | "nats" | "gnat-process";
 
@@ -126,24 +125,19 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     `server_name: ${o.name}`,
     clusterBlock,
   ].join("\n"));
-  let child: ChildProcess;
+  // The kit's launcher: output captured, the process tree killed (SIGKILL) and waited for on stop.
+  let p: Launched;
   if (o.kind === "nats") {
-    child = spawn(NATS_SERVER!, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+    p = await spawnNatsServer(["-c", conf], port);
   } else {
     ensureBuilt();
-    child = spawn(process.execPath, [CLI, "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+    p = launch(process.execPath, [CLI, "-c", conf]);
+    await waitForPort(port, { timeout: 5000, child: p.child, stderr: p.log, name: "gnat" }).catch(async (e: unknown) => {
+      await p.stop();
+      throw e;
+    });
   }
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  await waitForPort(port, child, () => out);
-  const kill = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await exited;
-    }
-  };
+  const kill = (): Promise<void> => p.stop();
   return {
     kind: o.kind, name: o.name, url: `nats://127.0.0.1:${port}`, port, clusterPort, server: null,
     monitorUrl: `http://127.0.0.1:${monitorPort}`,
@@ -157,23 +151,18 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     },
     routez: async () => (await (await fetch(`http://127.0.0.1:${monitorPort}/routez?subs=1`)).json()) as Routez,
     kill,
-    signal: (sig) => void child.kill(sig),
+    signal: (sig) => void p.child.kill(sig),
     stop: async () => {
       await kill();
       rmSync(dir, { recursive: true, force: true });
     },
-    log: () => out,
+    log: p.log,
   };
 }
 
-/** Poll `f` until it is true (10 s at most); throws `what` on time-out. */
+/** Poll `f` until it is true (10 s at most, every 20 ms): the kit's until; throws naming `what`. */
 export async function until(f: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await f()) return;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await kitUntil(f, { timeout: ms, interval: 20, what });
 }
 
 /** Until every node has a route to every other. */
