@@ -2,14 +2,13 @@
 // text nats-server gets, through gnat's own config reader) or nats-server as a child process.
 // Each has a client port, a monitoring port and, when asked, a leafnode port; a restart keeps
 // the ports. Waits are on what the servers report (/leafz, the in-process leafnodes), never on time.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { startServer, type Server } from "../../server/index.js";
 import { loadConfigFile } from "../../server/config/index.js";
-import { freePort, NATS_SERVER, waitForPort } from "../differential/harness.js";
+import { freePort, spawnNatsServer, type Launched } from "../kit/processes.js";
 import { until } from "./kit.js";
 
 export type LeafKind = "gnat" | "nats";
@@ -66,10 +65,10 @@ export async function startLeafServer(o: LeafServerOptions): Promise<LeafServer>
     ...leafBlock,
     o.config ?? "",
   ].join("\n"));
+  // What earlier runs logged (a restart keeps it), and the running nats-server's own log.
   let out = "";
   let server: Server | null = null;
-  let child: ChildProcess | null = null;
-  let exited: Promise<void> = Promise.resolve();
+  let proc: Launched | null = null;
 
   const start = async (): Promise<void> => {
     if (o.kind === "gnat") {
@@ -77,12 +76,8 @@ export async function startLeafServer(o: LeafServerOptions): Promise<LeafServer>
       server = await startServer({ ...loadConfigFile(conf).options, logger });
       return;
     }
-    const c = spawn(NATS_SERVER!, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
-    child = c;
-    c.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-    c.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-    exited = new Promise<void>((r) => c.once("exit", () => r()));
-    await waitForPort(port, c, () => out);
+    // The kit's launcher: output captured, ready when its port greets, tree killed on stop.
+    proc = await spawnNatsServer(["-c", conf], port);
   };
   const kill = async (): Promise<void> => {
     if (server !== null) {
@@ -90,12 +85,12 @@ export async function startLeafServer(o: LeafServerOptions): Promise<LeafServer>
       server = null;
       await s.close();
     }
-    const c = child;
-    if (c !== null && c.exitCode === null && c.signalCode === null) {
-      c.kill("SIGKILL");
-      await exited;
+    const p = proc;
+    if (p !== null) {
+      proc = null;
+      await p.stop();
+      out += p.log();
     }
-    child = null;
   };
   await start();
   const monitor = async (path: string): Promise<Record<string, unknown>> =>
@@ -117,7 +112,7 @@ export async function startLeafServer(o: LeafServerOptions): Promise<LeafServer>
       await kill();
       rmSync(dir, { recursive: true, force: true });
     },
-    log: () => out,
+    log: () => out + (proc?.log() ?? ""),
   };
 }
 
