@@ -2,18 +2,11 @@
 // output and exit codes from both.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SKIP_REASON } from "../differential/harness.js";
+import { until } from "../kit/wait.js";
 import { clientSuite, gnat, HAS_NATS_SERVER, KINDS, start, startTarget, type Target } from "./kit.js";
 
 const { env, running } = clientSuite();
 
-/** Polls `cond` until it holds (10 s at most). */
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 const track = <T extends { child: unknown }>(r: T): T => {
   running.push(r as never);
   return r;
@@ -69,7 +62,7 @@ describe.each(KINDS)("against %s", (kind) => {
     await b.wait(/Subscribing on work in group q/);
     expect((await gnat(["pub", "work", "m{{Count}}", "--count", "20", "-q", ...s], env)).code).toBe(0);
     const lines = (): string[] => (a.stdout() + b.stdout()).split("\n").filter((l) => l !== "");
-    await until(() => lines().length >= 20);
+    await until(() => lines().length >= 20, { timeout: 10_000, interval: 20, what: "20 messages between the queue members" });
     expect(new Set(lines()).size).toBe(20);
     expect(lines()).toHaveLength(20);
   });

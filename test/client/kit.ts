@@ -1,16 +1,13 @@
 // The gnat client as users run it: a child process of dist/server/cli.js (the `gnat` bin), against
 // a gnat started in this process or a nats-server child, waiting on what it prints.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterEach, beforeAll } from "vitest";
 import { configToOptions, parseConfig } from "../../server/config/index.js";
-import { startServer } from "../../server/index.js";
-import { freePort, NATS_SERVER, waitForPort } from "../differential/harness.js";
-
-const root = resolve(import.meta.dirname, "../..");
-export const CLI = join(root, "dist/server/process/cli.js");
+import { startGnat } from "../kit/gnat.js";
+import { CLI, ensureBuilt, freePort, NATS_SERVER, spawnNatsServer } from "../kit/processes.js";
 
 export interface Target {
   url: string;
@@ -25,23 +22,18 @@ export const HAS_NATS_SERVER = NATS_SERVER !== null;
 export async function startTarget(kind: TargetKind, config = ""): Promise<Target> {
   if (kind === "gnat") {
     const extra = config === "" ? {} : configToOptions(parseConfig(config)).options;
-    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, ...extra });
+    const s = await startGnat(extra);
     return { url: `nats://127.0.0.1:${s.port}`, close: () => s.close() };
   }
   const dir = mkdtempSync(join(tmpdir(), "gnat-client-ns-"));
   const port = await freePort();
   const conf = join(dir, "nats.conf");
   writeFileSync(conf, `listen: 127.0.0.1:${port}\n${config}`);
-  const child = spawn(NATS_SERVER!, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-  await waitForPort(port, child, () => err);
+  const nats = await spawnNatsServer(["-c", conf], port);
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: nats.url,
     async close() {
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      child.kill("SIGKILL");
-      await exited;
+      await nats.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -69,10 +61,7 @@ export function clientSuite(): { env: NodeJS.ProcessEnv; running: Running[] } {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome };
   delete env.NATS_URL;
   const running: Running[] = [];
-  beforeAll(() => {
-    // npm test builds first; a lone `vitest run` may not have.
-    if (!existsSync(CLI) || !existsSync(join(root, "dist/client/main.js"))) spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
-  }, 120_000);
+  beforeAll(() => ensureBuilt(), 120_000);
   afterEach(() => {
     for (const r of running.splice(0)) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGKILL");
   });

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { CLI, clientSuite, gnat, startTarget, type Target } from "./kit.js";
+import { CLI } from "../kit/processes.js";
+import { clientSuite, gnat, startTarget, type Target } from "./kit.js";
 
 const { env } = clientSuite();
 const run = promisify(execFile);

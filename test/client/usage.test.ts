@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import bcrypt from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { freePort } from "../differential/harness.js";
+import { freePort } from "../kit/processes.js";
 import { CLIENT_COMMANDS, clientEntry } from "../../server/process/client-commands.js";
 import { clientSuite, gnat, start, startTarget, type Target } from "./kit.js";
 

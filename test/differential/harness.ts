@@ -1,6 +1,5 @@
 // Differential testing: the same raw bytes to nats-server and to gnat, outputs compared byte for
 // byte after normalising INFO (its ids, ports and version differ by design).
-import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,7 +9,7 @@ import type { Server, ServerOptionsInput } from "../../server/index.js";
 import { configToOptions, parseConfig } from "../../server/config/index.js";
 import { startGnat } from "../kit/gnat.js";
 import { freePort, NATS_SERVER, spawnNatsServer } from "../kit/processes.js";
-import { until, waitForPort as kitWaitForPort } from "../kit/wait.js";
+import { until } from "../kit/wait.js";
 
 export { NATS_SERVER, freePort };
 export const SKIP_REASON = "nats-server is not installed: differential tests SKIPPED (apt-get install -y nats-server; CI installs it)";
@@ -64,14 +63,6 @@ export async function startPair(limits: Limits = {}, config = ""): Promise<Pair>
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/**
- * Until nats-server, started as `child`, greets on `port` (5 s at most): the kit's waitForPort in
- * the shape test/client/kit.ts and test/cluster/kit.ts import it in; new code takes spawnNatsServer from test/kit.
- */
-export function waitForPort(port: number, child: ChildProcess, err: () => string): Promise<void> {
-  return kitWaitForPort(port, { timeout: 5000, child, stderr: err, name: "nats-server" });
 }
 
 /** Until nats-server's /varz counts no client connections (5 s at most). */

@@ -15,7 +15,8 @@ export const CLI = join(root, "dist/server/process/cli.js");
 export function ensureBuilt(): void {
   // npm run build, not a bare tsc: it also makes cli.js executable (the nats-server symlink test
   // runs it directly) and copies the dashboard.
-  if (!existsSync(CLI)) spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
+  // The client commands (`gnat pub`, …) are dist/client/main.js, which cli.js hands over to.
+  if (!existsSync(CLI) || !existsSync(join(root, "dist/client/main.js"))) spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
 }
 
 /** Path of nats-server on PATH, or null. */
