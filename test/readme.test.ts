@@ -6,19 +6,17 @@
 // be in /metrics, and the layout's folders must exist. A block nobody classified fails the test:
 // a new sample gets a check, or a reason in SKIP.
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { connect as netConnect } from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startServer, type Server } from "../server/index.js";
 import { makeTestCerts } from "./helpers/certs.js";
-import { ensureBuilt } from "./server/process-kit.js";
-import { freePort } from "./differential/harness.js";
+import { gnatSuite, tempDir } from "./kit/gnat.js";
+import { CLI, ensureBuilt, freePort } from "./kit/processes.js";
+import { settle } from "./kit/wait.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const CLI = join(ROOT, "dist/server/process/cli.js");
 const run = promisify(execFile);
 
 interface Block {
@@ -74,19 +72,15 @@ function kindOf(b: Block): Kind {
 
 const all = blocks();
 
-let server: Server;
+const server = gnatSuite({ jetstream: true, httpPort: 0, alerts: { consumer_pending: { threshold: 1000, for: 30_000 } } }, "gnat-readme-js-");
 let certs: ReturnType<typeof makeTestCerts>;
-let work: string;
-beforeAll(async () => {
+const workDir = tempDir("gnat-readme-");
+const work = workDir.dir;
+beforeAll(() => {
   ensureBuilt();
-  server = await startServer({ port: 0, jetstream: true, storeDir: mkdtempSync(join(tmpdir(), "gnat-readme-js-")), httpPort: 0,
-    alerts: { consumer_pending: { threshold: 1000, for: 30_000 } } });
   certs = makeTestCerts();
-  work = mkdtempSync(join(tmpdir(), "gnat-readme-"));
 }, 60_000);
-afterAll(async () => {
-  await server?.close();
-});
+afterAll(() => workDir.remove());
 
 test("every block of the README is classified (a new one needs a check here, or a reason in SKIP)", () => {
   const unclassified = all.filter((b) => kindOf(b) === "skip" && !(b.text.split("\n")[0]! in SKIP));
@@ -161,7 +155,7 @@ describe("TypeScript blocks", () => {
   /** Run a sample as a module in the repository (so "gnat" and the clients resolve), against our server. */
   async function runSample(code: string): Promise<string> {
     const file = join(ROOT, "test", `.readme-run-${process.pid}-${Math.random().toString(36).slice(2)}.mjs`);
-    writeFileSync(file, code.replaceAll("nats://127.0.0.1:4222", server.url));
+    writeFileSync(file, code.replaceAll("nats://127.0.0.1:4222", server().url));
     try {
       const { stdout } = await run(process.execPath, [file], { cwd: ROOT, timeout: 20_000 });
       return stdout;
@@ -209,9 +203,9 @@ describe("shell samples of the gnat client", () => {
   const lines = shell.flatMap((b) => b.text.split("\n").map((l, i) => ({ line: b.line + 1 + i, cmd: l.replace(/\s+#.*$/, "").trim() })))
     .filter((x) => x.cmd.startsWith("npx gnat ") || x.cmd.startsWith("echo "));
   test.each(lines.map((x) => [x.line, x.cmd]))("README.md:%i %s", async (_line, cmd) => {
-    const env = { ...process.env, NATS_URL: server.url, XDG_CONFIG_HOME: work };
+    const env = { ...process.env, NATS_URL: server().url, XDG_CONFIG_HOME: work };
     // Nothing leaves this machine: the context sample's example host is this server.
-    const sh = (cmd.startsWith("npx gnat ") ? "exec " : "") + cmd.replaceAll("npx gnat ", `"${process.execPath}" "${CLI}" `).replaceAll("nats://nats.example:4222", server.url).replaceAll("nats://127.0.0.1:4222", server.url)
+    const sh = (cmd.startsWith("npx gnat ") ? "exec " : "") + cmd.replaceAll("npx gnat ", `"${process.execPath}" "${CLI}" `).replaceAll("nats://nats.example:4222", server().url).replaceAll("nats://127.0.0.1:4222", server().url)
       .replace(/\s*&$/, "").replace(/; echo \$\?$/, "");
     const child = spawn("sh", ["-c", sh], { env, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
@@ -279,12 +273,11 @@ test("the cluster sample: three gnats mesh by gossip and a message crosses from 
 test("the telnet session is what gnat sends", async () => {
   const b = all.find((x) => kindOf(x) === "telnet")!;
   const lines = b.text.split("\n").slice(1);
-  const s = netConnect(server.port, "127.0.0.1");
+  const s = netConnect(server().port, "127.0.0.1");
   let got = "";
   s.on("data", (d: Buffer) => (got += d.toString("latin1")));
-  const waitFor = async (n: number): Promise<void> => {
-    for (let i = 0; i < 300 && got.split("\r\n").length - 1 < n; i++) await new Promise((r) => setTimeout(r, 10));
-  };
+  // Until n lines have come (3 s at most; the comparison below shows what did).
+  const waitFor = (n: number): Promise<void> => settle(() => got.split("\r\n").length - 1 >= n, { timeout: 3000, interval: 10 });
   // The client's lines are what follows the server's INFO and each reply; payload lines follow their op.
   const client = ["SUB foo 1", "PUB foo 5", "hello", "PING"];
   const expected = lines.filter((l, i) => !(client.includes(l) && !(l === "hello" && lines[i - 1]?.startsWith("MSG"))));
@@ -301,7 +294,7 @@ test("the Prometheus rules name metrics gnat exports", async () => {
   const rules = all.find((x) => kindOf(x) === "prometheus-rules")!;
   const names = [...new Set([...rules.text.matchAll(/\b(gnat_[a-z_]+)/g)].map((m) => m[1]!.replace(/_bucket$/, "")))];
   expect(names.length).toBeGreaterThan(3);
-  const metrics = await (await fetch(`${server.monitorUrl}/metrics`)).text();
+  const metrics = await (await fetch(`${server().monitorUrl}/metrics`)).text();
   for (const n of names) expect(metrics, n).toMatch(new RegExp(`^# TYPE ${n} `, "m"));
 });
 
