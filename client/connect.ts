@@ -1,3 +1,4 @@
+// Tested by test/client/commands.test.ts (and test/client/usage.test.ts: contexts, unreachable servers).
 // natscli's connection flags, on every command that connects, and what they become: nats.js
 // connection options, with a context (--context, or the selected one) filling what the flags
 // leave out.

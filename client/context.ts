@@ -1,3 +1,4 @@
+// Tested by test/client/usage.test.ts.
 // Named connection settings, as natscli's contexts: one JSON file per context in
 // $XDG_CONFIG_HOME/gnat/context/ (or ~/.config/gnat/context/), the selected one's name in
 // context.txt beside that folder.

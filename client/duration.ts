@@ -1,3 +1,4 @@
+// Tested by test/client/usage.test.ts.
 // Go-style durations, as natscli takes them: "500ms", "1.5s", "1m30s", "250us", "2h"; a bare
 // number is seconds.
 import { UsageError } from "./errors.js";

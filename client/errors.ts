@@ -1,3 +1,4 @@
+// Tested by test/client/usage.test.ts.
 // The client's two kinds of failure: a usage error (exit 2) and everything else (exit 1). Both
 // reach the user as one line, `gnat: <message>`, on stderr.
 

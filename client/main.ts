@@ -1,3 +1,4 @@
+// Tested by test/client/usage.test.ts.
 // The gnat command as a NATS client: `gnat pub|sub|req|reply|server|context …`, natscli's
 // commands and flags on the official nats.js client. The server's cli.ts hands over when the
 // first argument names one of these, so a server start never loads this module or its packages.

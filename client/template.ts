@@ -1,3 +1,4 @@
+// Tested by test/client/commands.test.ts.
 // natscli's body templates, the few it documents for pub, req and reply: {{ Count }},
 // {{ TimeStamp }} (RFC 3339), {{ Unix }}, {{ UnixNano }}, {{ Time }}, {{ ID }} (a unique id),
 // {{ Random 10 100 }} (a random string of 10 to 100 characters) and, when answering a request,

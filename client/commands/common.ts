@@ -1,3 +1,4 @@
+// Tested by test/client/commands.test.ts.
 // What several commands share: header flags, the body from stdin, printing a message.
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { UsageError } from "../errors.js";

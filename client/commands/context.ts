@@ -1,3 +1,4 @@
+// Tested by test/client/usage.test.ts.
 // gnat context add | select | ls | rm | show: natscli's named connection settings.
 import type { Command } from "commander";
 import { CONTEXT_KEYS, contextPath, listContexts, loadContext, removeContext, saveContext, selectContext, selectedContext, type Context } from "../context.js";

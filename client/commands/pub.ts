@@ -1,3 +1,4 @@
+// Tested by test/client/commands.test.ts.
 // gnat pub SUBJECT [BODY]: natscli's `nats pub`.
 import type { Command } from "commander";
 import { connectionOptions, connectWith, type ConnectionFlags } from "../connect.js";

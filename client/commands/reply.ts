@@ -1,3 +1,4 @@
+// Tested by test/client/commands.test.ts.
 // gnat reply SUBJECT [BODY]: natscli's `nats reply`, answering each request with BODY (templates
 // as pub, and {{ Request }} for the request's body) or with what --command prints, the request
 // body on its stdin. Like natscli it joins the queue group NATS-RPLY-22, so several repliers

@@ -1,3 +1,4 @@
+// Tested by test/client/commands.test.ts.
 // gnat req SUBJECT [BODY]: natscli's `nats request`. The reply's body goes to stdout; unlike
 // natscli, no responders (and a timeout) is an error, exit 1, so a script can tell.
 import type { Command } from "commander";

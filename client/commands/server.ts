@@ -1,3 +1,4 @@
+// Tested by test/client/commands.test.ts (and test/client/usage.test.ts: passwd).
 // gnat server info | ping | passwd | check connection (check stream|consumer|jetstream: check.ts): the parts of natscli's `nats server` that
 // need no $SYS account. info prints the INFO the server sent this client.
 import { randomBytes } from "node:crypto";

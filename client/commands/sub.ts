@@ -1,3 +1,4 @@
+// Tested by test/client/commands.test.ts (and test/client/stream.test.ts: --stream).
 // gnat sub SUBJECT: natscli's `nats sub`. "Subscribing on …" goes to stderr once the server has
 // the subscription, so a script (or a test) can wait for it before publishing. With --stream it
 // reads a JetStream stream through an ordered consumer (ephemeral, nothing to clean up).
