@@ -1,3 +1,4 @@
+// Tested by test/cluster/routes.test.ts (and the other test/cluster/ files: mesh, lame duck, reload, route authorization).
 // The cluster: this server's routes to the other servers of a NATS cluster, in nats-server's own
 // route protocol, so gnat and nats-server nodes mix in one full mesh. It listens for routes,
 // dials the configured ones (again and again while they are down), learns the rest by gossip

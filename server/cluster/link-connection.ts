@@ -1,3 +1,4 @@
+// Tested by test/cluster/routes.test.ts (routes) and test/cluster/leafnodes.test.ts (leafnode connections).
 // What a connection to another server is, whatever protocol it speaks (a route, a leafnode
 // connection): a router Client with a Link, a socket with pooled outbound buffers flushed once
 // per turn, flow control both ways (a congested link stalls the producers feeding it; a

@@ -1,3 +1,4 @@
+// Tested by test/cluster/config.test.ts.
 import type { TlsOptions } from "../tls-options.js";
 
 // The `cluster {}` options (nats-server's ClusterOpts, the parts gnat has) and route URLs.

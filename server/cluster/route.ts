@@ -1,3 +1,4 @@
+// Tested by test/cluster/routes.test.ts (and test/cluster/route-auth.test.ts).
 // One route: a connection to another server of the cluster, speaking nats-server's route
 // protocol. To the router it is a Client with a `link`: its subscriptions are the other server's
 // interest (RS+/RS-), and what they match goes across once as RMSG/HMSG. What comes from the

@@ -1,3 +1,4 @@
+// Tested by test/cluster/config.test.ts.
 // nats-server's `cluster {}` block → ClusterOptions. Keys gnat does not build are refused, never
 // accepted and ignored: a cluster that silently runs otherwise than configured is worse than one
 // that does not start.
