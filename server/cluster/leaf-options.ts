@@ -1,3 +1,4 @@
+// Tested by test/cluster/leaf-config.test.ts.
 // The `leafnodes {}` options (nats-server's LeafNodeOpts and RemoteLeafOpts, the parts gnat
 // has): a listener for leafnode connections (this server as a hub) and remotes to solicit (this
 // server as a leaf of another's hub), with leafnode URLs.

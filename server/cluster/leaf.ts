@@ -1,3 +1,4 @@
+// Tested by test/cluster/leafnodes.test.ts.
 // One leafnode connection, in nats-server's leafnode protocol: to a hub this server solicited
 // (this server is the spoke) or from a leaf that connected to our leafnode port (this server is
 // the hub). Bound to one account of this server. To the router it is a Client with a `link`: its
