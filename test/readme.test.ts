@@ -13,8 +13,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { makeTestCerts } from "./helpers/certs.js";
 import { gnatSuite, tempDir } from "./kit/gnat.js";
-import { CLI, ensureBuilt, freePort } from "./kit/processes.js";
-import { settle } from "./kit/wait.js";
+import { CLI, ensureBuilt, freePort, launch, type Launched } from "./kit/processes.js";
+import { settle, until } from "./kit/wait.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const run = promisify(execFile);
@@ -247,28 +247,28 @@ test("the cluster sample: three gnats mesh by gossip and a message crosses from 
   // Through sh, as typed (its quoting included), with `exec` so a kill reaches gnat itself.
   const local = (cmd: string): string[] => ["-c", `exec ${cmd.replace(/\s*&$/, "").replace(/\b(4222|4223|4224|6222|6223|6224)\b/g, (m) => ports.get(m)!)
     .replace("npx gnat ", `"${process.execPath}" "${CLI}" `)}`];
-  const procs = nodes!.text.split("\n").filter((l) => l.startsWith("npx gnat ")).map((l) => spawn("sh", local(l), { stdio: "ignore" }));
+  // The kit's launcher: each stopped with its process tree (SIGKILL), and waited for.
+  const procs: Launched[] = nodes!.text.split("\n").filter((l) => l.startsWith("npx gnat ")).map((l) => launch("sh", local(l)));
   try {
     const [subCmd, pubCmd] = clients!.text.split("\n").filter((l) => l.startsWith("npx gnat "));
     // Until the mesh carries it: the subscriber on c (started again while c is not up yet) gets
-    // what is published on a, published again until it does.
+    // what is published on a, published again until it does. `out` is the subscribers' stdout.
     let out = "";
-    let sub: ReturnType<typeof spawn> | null = null;
-    const deadline = Date.now() + 20_000;
-    while (!out.includes("across the cluster")) {
-      if (Date.now() > deadline) throw new Error(`the message never reached c: ${out}`);
-      if (sub === null || sub.exitCode !== null) {
-        sub = spawn("sh", local(subCmd!), { stdio: ["ignore", "pipe", "ignore"] });
-        sub.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    let sub: Launched | null = null;
+    await until(async () => {
+      if (sub === null || sub.child.exitCode !== null) {
+        sub = launch("sh", local(subCmd!));
+        sub.child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
         procs.push(sub);
       }
       await run("sh", local(pubCmd!)).catch(() => {});
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return out.includes("across the cluster");
+    }, { timeout: 20_000, interval: 100, what: "the message to reach c" }).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}: ${out}`);
+    });
     expect(out).toMatch(/demo\.hello/);
   } finally {
-    for (const p of procs) p.kill("SIGKILL");
-    await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once("exit", r)))));
+    for (const p of procs) await p.stop();
   }
 }, 30_000);
 
