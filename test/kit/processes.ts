@@ -143,6 +143,10 @@ export async function spawnGnat(args: string[], portsDir: string, opts: { env?: 
 export async function spawnNatsServer(args: string[], port: number, ms = 5000): Promise<Listening> {
   if (NATS_SERVER === null) throw new Error("nats-server is not installed");
   const p = launch(NATS_SERVER, args);
-  await waitForPort(port, { timeout: ms, child: p.child, stderr: p.log, name: "nats-server" });
+  // One that never greets is not left running.
+  await waitForPort(port, { timeout: ms, child: p.child, stderr: p.log, name: "nats-server" }).catch(async (e: unknown) => {
+    await p.stop();
+    throw e;
+  });
   return { ...p, port, url: `nats://127.0.0.1:${port}` };
 }
