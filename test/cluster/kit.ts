@@ -67,7 +67,22 @@ export interface Routez {
   routes: { remote_id: string; subscriptions_list?: string[] }[];
 }
 
+/**
+ * Start a node. The ports it picks are free when asked for but not reserved: on this shared
+ * machine another process may bind one (or use it as a connection's local port) before the node
+ * does. A node that fails to bind is started again on newly picked ports (3 tries in all).
+ */
 export async function startNode(o: NodeOptions): Promise<Node> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNodeOnce(o);
+    } catch (e) {
+      if (attempt === 3 || !/address already in use|EADDRINUSE/i.test(String(e))) throw e;
+    }
+  }
+}
+
+async function startNodeOnce(o: NodeOptions): Promise<Node> {
   const port = o.port ?? await freePort();
   const clusterPort = o.clusterPort ?? await freePort();
   const routes = o.routes ?? [];
@@ -126,18 +141,23 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     clusterBlock,
   ].join("\n"));
   // The kit's launcher: output captured, the process tree killed (SIGKILL) and waited for on stop.
-  let p: Launched;
-  if (o.kind === "nats") {
-    p = await spawnNatsServer(["-c", conf], port);
-  } else {
-    ensureBuilt();
-    p = launch(process.execPath, [CLI, "-c", conf]);
-    await waitForPort(port, { timeout: 5000, child: p.child, stderr: p.log, name: "gnat" }).catch(async (e: unknown) => {
-      await p.stop();
-      throw e;
-    });
+  let p: Launched | undefined;
+  try {
+    if (o.kind === "nats") {
+      p = await spawnNatsServer(["-c", conf], port);
+    } else {
+      ensureBuilt();
+      p = launch(process.execPath, [CLI, "-c", conf]);
+      await waitForPort(port, { timeout: 5000, child: p.child, stderr: p.log, name: "gnat" });
+    }
+  } catch (e) {
+    // spawnNatsServer stops its process itself when it fails; a gnat process is stopped here.
+    await p?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   }
-  const kill = (): Promise<void> => p.stop();
+  const proc = p;
+  const kill = (): Promise<void> => proc.stop();
   return {
     kind: o.kind, name: o.name, url: `nats://127.0.0.1:${port}`, port, clusterPort, server: null,
     monitorUrl: `http://127.0.0.1:${monitorPort}`,
@@ -151,12 +171,12 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     },
     routez: async () => (await (await fetch(`http://127.0.0.1:${monitorPort}/routez?subs=1`)).json()) as Routez,
     kill,
-    signal: (sig) => void p.child.kill(sig),
+    signal: (sig) => void proc.child.kill(sig),
     stop: async () => {
       await kill();
       rmSync(dir, { recursive: true, force: true });
     },
-    log: p.log,
+    log: proc.log,
   };
 }
 
