@@ -1,3 +1,4 @@
+// Tested by test/client/jetstream.test.ts (and test/client/terminal.test.ts: the questions and the progress bar).
 // What the JetStream commands print and ask, as natscli does: boxed tables (cli-table3), a
 // "Label: value" column layout for info, sizes and counts for people, and the questions —
 // "Really delete …?" before a destructive act, values the flags left out — asked on a terminal

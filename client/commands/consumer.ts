@@ -1,3 +1,4 @@
+// Tested by test/client/jetstream.test.ts.
 // gnat consumer ls|info|add|rm|next: natscli's `nats consumer`. add takes natscli's flags
 // (--pull, --deliver, --ack, --filter, …) and asks on a terminal for what they leave out unless
 // --defaults; next pulls from a pull consumer and acknowledges what it prints (--no-ack not to).

@@ -1,3 +1,4 @@
+// Tested by test/client/jetstream.test.ts (and test/client/kv-obj.test.ts, test/client/check.test.ts).
 // What the JetStream commands (stream, consumer, kv, obj, server check stream|consumer|jetstream)
 // share: a connection with a JetStream manager that is closed whatever happens, the server's own
 // error text, and natscli's long durations ("1d", "1w", "1y" besides Go's units).

@@ -1,3 +1,4 @@
+// Tested by test/client/kv-obj.test.ts.
 // gnat kv add|info|get|put|del|watch|ls|history: natscli's `nats kv`, on @nats-io/kv. A bucket
 // is a stream named KV_<bucket>; `kv ls` lists those, `kv del BUCKET` removes one (asking first).
 import type { Command } from "commander";

@@ -1,3 +1,4 @@
+// Tested by test/client/kv-obj.test.ts (and test/client/terminal.test.ts: the progress bar).
 // gnat obj add|put|get|ls|info|rm: natscli's `nats object`, on @nats-io/obj. Files go up and
 // come down as streams of chunks, with a progress bar on stderr (a terminal only) for objects of
 // a mebibyte or more; an object or file that would be replaced is asked about unless -f.

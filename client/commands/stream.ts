@@ -1,3 +1,4 @@
+// Tested by test/client/jetstream.test.ts (and test/client/terminal.test.ts).
 // gnat stream ls|info|add|edit|rm|purge|get|view: natscli's `nats stream`, on the JetStream
 // manager of @nats-io/jetstream. Readable output by default, --json for scripts; rm, purge and
 // edit ask first unless -f; add asks for what its flags leave out, on a terminal, unless --defaults.
