@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CLI } from "../kit/processes.js";
+import { until } from "../kit/wait.js";
 import { clientSuite, gnat, startTarget, type Target } from "./kit.js";
 
 const { env } = clientSuite();
@@ -39,13 +40,13 @@ function inTmux(args: string[]): { socket: string; screen(): Promise<string>; ke
 
 /** Until the screen shows `re` (10 s at most): the prompt is there to answer. */
 async function screenShows(t: { screen(): Promise<string> }, re: RegExp): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const s = await t.screen();
-    if (re.test(s)) return s;
-    if (Date.now() > deadline) throw new Error(`the screen never showed ${re}:\n${s}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let last = "";
+  return until(async () => {
+    last = await t.screen();
+    return re.test(last) ? last : null;
+  }, { timeout: 10_000, interval: 50, what: `the screen to show ${re}` }).catch((e: unknown) => {
+    throw new Error(`${(e as Error).message}:\n${last}`);
+  });
 }
 
 describe.skipIf(!HAS_TMUX)("on a terminal", () => {
