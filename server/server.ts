@@ -234,7 +234,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     }
     this.boundPort = this.listener.port;
     if (o.cluster !== null) {
-      const cluster = new Cluster(this.clusterHost(), o.cluster);
+      const cluster = new Cluster(this.linkHost(), o.cluster);
       try {
         await cluster.listen();
       } catch (e) {
@@ -251,7 +251,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       this.cluster = cluster;
     }
     if (o.leafnodes !== null) {
-      const leafnodes = new LeafNodes(this.leafNodesHost(), o.leafnodes);
+      const leafnodes = new LeafNodes(this.linkHost(), o.leafnodes);
       try {
         await leafnodes.start();
       } catch (e) {
@@ -389,34 +389,11 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     }
   }
 
-  private clusterHost(): ClusterHost {
-    const s = this;
-    return {
-      serverId: s.serverId,
-      get serverName() { return s.serverName; },
-      version: SERVER_VERSION,
-      log: s.log,
-      buffers: s.buffers,
-      get maxPayload() { return s.options.maxPayload; },
-      get maxControlLine() { return s.options.maxControlLine; },
-      get maxPending() { return s.options.maxPending; },
-      get pingInterval() { return s.options.pingInterval; },
-      get pingMax() { return s.options.pingMax; },
-      get jetstream() { return s.options.jetstream; },
-      routers: () => s.accounts === null ? [s.router] : [...s.accounts.accounts.values()].map((a) => a.router),
-      routerFor: (name) => s.accounts === null ? (name === "$G" ? s.router : null) : s.accounts.accounts.get(name)?.router ?? null,
-      ownClientUrls: () => s.ownClientUrls(),
-      ownWebSocketUrls: () => s.ownWebSocketUrls(),
-      connectUrlsChanged: () => s.connectUrlsChanged(),
-      nextCid: () => s.nextCid++,
-      markDirty: (r) => s.markDirty(r),
-    };
-  }
-
   /** MonitoredServer.leafStats: the leafnode connections, for /leafz and /varz. */
   readonly leafStats = (): ReturnType<LeafNodes["stats"]> | null => this.leafnodes?.stats() ?? null;
 
-  private leafNodesHost(): LeafNodesHost {
+  /** What routes and leafnodes see of the server: one object serves both. */
+  private linkHost(): ClusterHost & LeafNodesHost {
     const s = this;
     return {
       serverId: s.serverId,
@@ -436,6 +413,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         ?? ((s.options.leafnodes?.remotes.length ?? 0) > 0 ? s.options.serverName : ""),
       routers: () => s.accounts === null ? [s.router] : [...s.accounts.accounts.values()].map((a) => a.router),
       routerFor: (name) => s.accounts === null ? (name === "$G" ? s.router : null) : s.accounts.accounts.get(name)?.router ?? null,
+      ownClientUrls: () => s.ownClientUrls(),
+      ownWebSocketUrls: () => s.ownWebSocketUrls(),
+      connectUrlsChanged: () => s.connectUrlsChanged(),
       authenticate: (user, pass) => {
         const auth = s.authenticator;
         if (auth === null) return { account: "$G", permissions: false };

@@ -12,34 +12,19 @@ import { tlsTimeoutMs } from "../tls-options.js";
 import type { Logger } from "pino";
 import { listenTcp, type TcpListener } from "../transport/tcp.js";
 import type { BufferPool } from "../core/outbound.js";
+import type { LinkRoomHost } from "./link-connection.js";
 import type { Router, Subscription } from "../core/router.js";
 import { Route, type RouteConnect, type RouteHost, type RouteInfo } from "./route.js";
 import { parseRouteUrl, type ClusterOptions, type RouteUrl } from "./options.js";
 import type { ClusterStats, DownLink, RouteStat } from "../monitor/source.js";
 
 /** What the cluster needs of the server. */
-export interface ClusterHost {
-  readonly serverId: string;
-  readonly serverName: string;
-  readonly version: string;
-  readonly log: Logger;
-  readonly buffers: BufferPool;
-  readonly maxPayload: number;
-  readonly maxControlLine: number;
-  readonly maxPending: number;
-  readonly pingInterval: number;
-  readonly pingMax: number;
-  readonly jetstream: boolean;
-  /** Every account's router (the cluster follows their interest). */
-  routers(): Iterable<Router>;
-  routerFor(account: string): Router | null;
+export interface ClusterHost extends LinkRoomHost {
   /** This server's own client URLs ("host:port"), as its INFO advertises them. */
   ownClientUrls(): string[];
   ownWebSocketUrls(): string[];
   /** The cluster's client URLs changed: tell the clients (an async INFO). */
   connectUrlsChanged(): void;
-  nextCid(): number;
-  markDirty(r: { dirty: boolean; flush(): void }): void;
   /** A route closed (for /routez's history and the alerts). */
   routeClosed?(r: Route, reason: string): void;
 }

@@ -184,20 +184,7 @@ export class LeafConn extends LinkConnection {
 
   onMsg(_account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
     buf: Buffer, start: number, end: number): void {
-    this.inMsgs++;
-    this.inBytes += end - start - 2;
-    const router = this.router;
-    if (!this.registered || router === null) return;
-    let shown = subject;
-    // A JetStream delivery: the stream's subject rides after '@' on the ack reply.
-    if (reply.startsWith("$JS.ACK.")) {
-      const at = reply.lastIndexOf("@");
-      if (at > 0 && at < reply.length - 1) {
-        shown = reply.slice(at + 1);
-        reply = reply.slice(0, at);
-      }
-    }
-    router.publishFromLink(this, subject, reply, queues.length === 0 ? null : queues, hdrLen, buf, start, end, shown);
+    this.publishIn(this.router, subject, reply, queues, hdrLen, buf, start, end);
   }
 
   // ---- outbound ---------------------------------------------------------------------------
@@ -214,14 +201,7 @@ export class LeafConn extends LinkConnection {
       hdrLen = -1;
     }
     if (shown !== subject && reply.length !== 0) reply = `${reply}@${shown}`;
-    let head = `${hdrLen >= 0 ? "HMSG" : "LMSG"} ${subject} `;
-    if (queues.length !== 0) {
-      head += reply.length !== 0 ? `+ ${reply} ` : "| ";
-      for (let i = 0; i < queues.length; i++) head += `${queues[i]} `;
-    } else if (reply.length !== 0) {
-      head += `${reply} `;
-    }
-    if (hdrLen >= 0) head += `${hdrLen} `;
+    const head = `${hdrLen >= 0 ? "HMSG" : "LMSG"} ${subject} ${LinkConnection.headTail(reply, queues, hdrLen)}`;
     this.writeMsg(head, size, buf, start, end);
     return true;
   }

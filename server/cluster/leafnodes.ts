@@ -13,6 +13,7 @@ import { customAlphabet } from "nanoid";
 import type { Logger } from "pino";
 import { listenTcp, type TcpListener } from "../transport/tcp.js";
 import type { BufferPool } from "../core/outbound.js";
+import type { LinkRoomHost } from "./link-connection.js";
 import type { Router, Subscription } from "../core/router.js";
 import { LeafConn, type LeafConnect, type LeafConnHost, type LeafInfo } from "./leaf.js";
 import { parseLeafUrl, type LeafNodeOptions, type LeafRemoteOptions, type LeafUrl } from "./leaf-options.js";
@@ -20,24 +21,10 @@ import type { LeafStats } from "../monitor/source.js";
 import { comparePasswords } from "../auth/auth.js";
 
 /** What the leafnodes need of the server. */
-export interface LeafNodesHost {
-  readonly serverId: string;
-  readonly serverName: string;
-  readonly version: string;
-  readonly log: Logger;
-  readonly buffers: BufferPool;
-  readonly maxPayload: number;
-  readonly maxControlLine: number;
-  readonly maxPending: number;
-  readonly pingInterval: number;
-  readonly pingMax: number;
-  readonly jetstream: boolean;
+export interface LeafNodesHost extends LinkRoomHost {
   readonly systemAccount: string;
   /** The name this server's cluster goes by on leafnode connections ("" none). */
   clusterName(): string;
-  /** Every account's router (the leafnodes follow their interest). */
-  routers(): Iterable<Router>;
-  routerFor(account: string): Router | null;
   /**
    * A leaf's CONNECT credentials checked as a client's (no leafnode authorization configured):
    * the account they bind, or null when refused. `permissions`: the user has permissions.
@@ -45,8 +32,6 @@ export interface LeafNodesHost {
   authenticate(user: string, pass: string): { account: string; permissions: boolean } | null;
   /** Whether `account` has JetStream (a leaf's CONNECT says so). */
   accountJetStream(account: string): boolean;
-  nextCid(): number;
-  markDirty(r: { dirty: boolean; flush(): void }): void;
 }
 
 /** nats-server's delays before a solicited leafnode tries again after a loop or a cluster name clash. */

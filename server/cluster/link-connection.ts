@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { LinkParser, type LinkParserHandler, type LinkParserOptions } from "../../protocol/route-parser.js";
 import { digits, writeUint } from "../../protocol/bytes.js";
 import { BufferPool, ProducerStall, stallMark, stallTtl } from "../core/outbound.js";
-import type { Client, Link, Subscription } from "../core/router.js";
+import type { Client, Link, Router, Subscription } from "../core/router.js";
 import type { ClientSocket } from "../core/connection-types.js";
 
 /** What every link needs of the room that holds it (the cluster, the leafnodes). */
@@ -21,6 +21,19 @@ export interface LinkConnectionHost {
   readonly pingMax: number;
   /** Queue `c` for a flush once the current work is done. */
   markDirty(c: { dirty: boolean; flush(): void }): void;
+}
+
+/** What the server gives a room of links (the cluster, the leafnodes): its identity and limits. */
+export interface LinkRoomHost extends LinkConnectionHost {
+  readonly serverId: string;
+  readonly serverName: string;
+  readonly version: string;
+  readonly maxPending: number;
+  readonly jetstream: boolean;
+  /** Every account's router (the links follow their interest). */
+  routers(): Iterable<Router>;
+  routerFor(account: string): Router | null;
+  nextCid(): number;
 }
 
 const PING = Buffer.from("PING\r\n");
@@ -135,6 +148,40 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
   onOk(): void {}
 
   // ---- outbound ---------------------------------------------------------------------------
+
+  /**
+   * A message that came across the link: counted, then published into `router` (null: not
+   * registered, or no such account here). A JetStream delivery's stream subject rides after '@'
+   * on its ack reply; it is split off and shown as the message's subject.
+   */
+  protected publishIn(router: Router | null, subject: string, reply: string, queues: readonly string[],
+    hdrLen: number, buf: Buffer, start: number, end: number): void {
+    this.inMsgs++;
+    this.inBytes += end - start - 2;
+    if (!this.registered || router === null) return;
+    let shown = subject;
+    if (reply.startsWith("$JS.ACK.")) {
+      const at = reply.lastIndexOf("@");
+      if (at > 0 && at < reply.length - 1) {
+        shown = reply.slice(at + 1);
+        reply = reply.slice(0, at);
+      }
+    }
+    router.publishFromLink(this, subject, reply, queues.length === 0 ? null : queues, hdrLen, buf, start, end, shown);
+  }
+
+  /** The rest of an RMSG/LMSG/HMSG line after its subject: reply, queues, header length. */
+  protected static headTail(reply: string, queues: readonly string[], hdrLen: number): string {
+    let tail = "";
+    if (queues.length !== 0) {
+      tail += reply.length !== 0 ? `+ ${reply} ` : "| ";
+      for (let i = 0; i < queues.length; i++) tail += `${queues[i]} `;
+    } else if (reply.length !== 0) {
+      tail += `${reply} `;
+    }
+    if (hdrLen >= 0) tail += `${hdrLen} `;
+    return tail;
+  }
 
   /**
    * Queue one message line and its payload: `head` (the line up to the size, its trailing space

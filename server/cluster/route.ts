@@ -148,21 +148,8 @@ export class Route extends LinkConnection {
 
   onMsg(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
     buf: Buffer, start: number, end: number): void {
-    this.inMsgs++;
-    this.inBytes += end - start - 2;
-    if (!this.registered) return;
-    const router = this.host.routerFor(account);
-    if (router === null) return;
-    let shown = subject;
-    // A JetStream delivery: the stream's subject rides after '@' on the ack reply.
-    if (reply.startsWith("$JS.ACK.")) {
-      const at = reply.lastIndexOf("@");
-      if (at > 0 && at < reply.length - 1) {
-        shown = reply.slice(at + 1);
-        reply = reply.slice(0, at);
-      }
-    }
-    router.publishFromLink(this, subject, reply, queues.length === 0 ? null : queues, hdrLen, buf, start, end, shown);
+    this.publishIn(this.registered ? this.host.routerFor(account) : null, subject, reply, queues, hdrLen, buf,
+      start, end);
   }
 
   // ---- outbound ---------------------------------------------------------------------------
@@ -184,14 +171,7 @@ export class Route extends LinkConnection {
       this.writeMsg(this.prefixOf(account, subject), size, buf, start, end);
       return true;
     }
-    let head = `${hdrLen >= 0 ? "HMSG" : "RMSG"} ${account} ${subject} `;
-    if (queues.length !== 0) {
-      head += reply.length !== 0 ? `+ ${reply} ` : "| ";
-      for (let i = 0; i < queues.length; i++) head += `${queues[i]} `;
-    } else if (reply.length !== 0) {
-      head += `${reply} `;
-    }
-    if (hdrLen >= 0) head += `${hdrLen} `;
+    const head = `${hdrLen >= 0 ? "HMSG" : "RMSG"} ${account} ${subject} ${LinkConnection.headTail(reply, queues, hdrLen)}`;
     this.writeMsg(head, size, buf, start, end);
     return true;
   }
