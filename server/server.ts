@@ -195,6 +195,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       // server throws StoreLockedError here, with nothing started.
       this.storeLock = await lockStoreDir(this.jetStreamStoreDir);
     }
+    let cluster: Cluster | null = null;
+    let leafnodes: LeafNodes | null = null;
     try {
       if (o.jetstream) {
         if (this.accounts === null) this.startJetStream();
@@ -222,8 +224,22 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       this.listener = this.tlsAcceptor === null
         ? await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log)
         : await listenTcp(o.host, o.port, (socket) => this.acceptTls(socket), this.log, { plainReads: false });
+      this.boundPort = this.listener.port;
+      if (o.cluster !== null) {
+        cluster = new Cluster(this.linkHost(), o.cluster);
+        await cluster.listen();
+        this.cluster = cluster;
+      }
+      if (o.leafnodes !== null) {
+        leafnodes = new LeafNodes(this.linkHost(), o.leafnodes);
+        await leafnodes.start();
+        this.leafnodes = leafnodes;
+      }
     } catch (e) {
       // Nothing half started: what did start stops, and the store dir is let go.
+      await leafnodes?.close();
+      await cluster?.close();
+      await this.listener?.close();
       this.monitor?.close();
       this.wsListener?.close();
       this.wsListener?.shutdown();
@@ -231,42 +247,6 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       await this.closeJetStreams();
       await this.storeLock?.release();
       throw e;
-    }
-    this.boundPort = this.listener.port;
-    if (o.cluster !== null) {
-      const cluster = new Cluster(this.linkHost(), o.cluster);
-      try {
-        await cluster.listen();
-      } catch (e) {
-        await cluster.close();
-        await this.listener.close();
-        this.monitor?.close();
-        this.wsListener?.close();
-        this.wsListener?.shutdown();
-        this.alerts?.close();
-        await this.closeJetStreams();
-        await this.storeLock?.release();
-        throw e;
-      }
-      this.cluster = cluster;
-    }
-    if (o.leafnodes !== null) {
-      const leafnodes = new LeafNodes(this.linkHost(), o.leafnodes);
-      try {
-        await leafnodes.start();
-      } catch (e) {
-        await leafnodes.close();
-        await this.cluster?.close();
-        await this.listener.close();
-        this.monitor?.close();
-        this.wsListener?.close();
-        this.wsListener?.shutdown();
-        this.alerts?.close();
-        await this.closeJetStreams();
-        await this.storeLock?.release();
-        throw e;
-      }
-      this.leafnodes = leafnodes;
     }
     this.buildInfoPrefixes();
     this.writeSideFiles();
