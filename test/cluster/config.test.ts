@@ -1,6 +1,7 @@
 // The cluster's configuration, as nats-server reads it: the `cluster {}` block, the cluster flags
 // over it, and what is refused (gateways; cluster keys gnat does not build) rather than ignored.
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -8,6 +9,9 @@ import { loadConfigFile } from "../../server/config/index.js";
 import { buildOptions, parseArgs } from "../../server/process/flags.js";
 import { parseRouteUrl } from "../../server/cluster/options.js";
 import { resolveOptions } from "../../server/options.js";
+import { startServer } from "../../server/index.js";
+import { tempDir } from "../kit/gnat.js";
+import { freePort } from "../kit/processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gnat-cluster-conf-"));
 let n = 0;
@@ -96,5 +100,27 @@ describe("route URLs", () => {
     expect(parseRouteUrl("nats-route://a%40b:p%3Aw@127.0.0.1:7000")).toMatchObject({ host: "127.0.0.1", port: 7000, user: "a@b", pass: "p:w", hostPort: "127.0.0.1:7000" });
     expect(parseRouteUrl("nats://[::1]:7000")).toMatchObject({ host: "::1", port: 7000, hostPort: "[::1]:7000" });
     expect(parseRouteUrl("nats://host")).toMatchObject({ port: 6222 });
+  });
+});
+
+describe("a cluster port that is taken", () => {
+  test("startServer throws, and what had started stops: the client port and the store are free again", async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, "127.0.0.1", r));
+    const taken = (holder.address() as { port: number }).port;
+    const port = await freePort();
+    const store = tempDir("gnat-cluster-taken-");
+    const opts = { host: "127.0.0.1", port, noLog: true, jetstream: true, storeDir: store.dir };
+    try {
+      await expect(startServer({ ...opts, cluster: { host: "127.0.0.1", port: taken } }))
+        .rejects.toThrow(/address already in use|EADDRINUSE/i);
+      // The same client port and store directory start at once: nothing of the first was left.
+      const s = await startServer(opts);
+      expect(s.port).toBe(port);
+      await s.close();
+    } finally {
+      holder.close();
+      store.remove();
+    }
   });
 });
