@@ -4,8 +4,7 @@
 // one subject-index match otherwise.
 //
 // nats-server sends these for accounts other than the global one, and only inside the system
-// account. With accounts configured gnat does the same (the internal client is the system
-// account's). Without, gnat has only $G and sends them for $G to $G's subscribers, as it always has.
+// account (the internal client is the system account's), with or without `accounts` configured.
 import { customAlphabet } from "nanoid";
 import type { ClientConnection } from "./core/connection.js";
 import type { JetStream } from "./jetstream/jetstream.js";
@@ -30,17 +29,15 @@ export interface EventSource {
 
 export class SystemEvents {
   private seq = 0;
-  /**
-   * `ic` publishes where the events are seen; `global`: also for clients of $G (gnat without
-   * accounts, where $G is all there is).
-   */
-  constructor(private readonly s: EventSource, private readonly ic: InternalClient, private readonly global = true) {}
+  /** `ic` publishes where the events are seen: the system account. */
+  constructor(private readonly s: EventSource, private readonly ic: InternalClient) {}
 
   /**
    * nats-server's account_connections event, on `$SYS.ACCOUNT.<acc>.SERVER.CONNS` and (as 2.10
    * keeps it for compatibility) `$SYS.SERVER.ACCOUNT.<acc>.CONNS`; `stat` is built only when heard.
    */
   accountConnections(account: string, stat: () => Record<string, unknown>): void {
+    if (account === GLOBAL) return;
     const subjects = [`$SYS.SERVER.ACCOUNT.${account}.CONNS`, `$SYS.ACCOUNT.${account}.SERVER.CONNS`].filter((s) => this.ic.hasInterest(s));
     if (subjects.length === 0) return;
     const now = new Date();
@@ -53,7 +50,7 @@ export class SystemEvents {
   }
 
   connected(c: ClientConnection): void {
-    if (!this.global && c.account === GLOBAL) return;
+    if (c.account === GLOBAL) return;
     const subject = `$SYS.ACCOUNT.${c.account}.CONNECT`;
     if (!this.ic.hasInterest(subject)) return;
     const now = new Date();
@@ -65,7 +62,7 @@ export class SystemEvents {
   }
 
   disconnected(c: ClientConnection, reason: string): void {
-    if (!this.global && c.account === GLOBAL) return;
+    if (c.account === GLOBAL) return;
     const subject = `$SYS.ACCOUNT.${c.account}.DISCONNECT`;
     if (!this.ic.hasInterest(subject)) return;
     const now = new Date();

@@ -27,7 +27,6 @@ import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOption
 import { Router, type Subscription } from "./core/router.js";
 import { internalClient, InternalClient } from "./core/internal-client.js";
 import { tmpdir } from "node:os";
-import { serveApi } from "./jetstream/api.js";
 import { JetStream, type JetStreamOptions } from "./jetstream/jetstream.js";
 import { lockStoreDir, type StoreLock } from "./jetstream/store-lock.js";
 import { MonitorServer } from "./monitor/http.js";
@@ -85,10 +84,11 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   /** Times a producer was stalled by flow control (nats-server's varz stalled_clients). */
   stalledClients = 0;
 
-  /** The accounts, when `accounts` are configured (null: everyone is in $G, on `router`). */
-  readonly accounts: AccountRegistry | null;
-  /** JetStream of the global account ("$G"), when enabled (and no accounts are configured). */
-  jetstream: JetStream | null = null;
+  /**
+   * The accounts: $G (on `router`) and the system account always, as in nats-server; the
+   * configured ones beside them.
+   */
+  readonly accounts: AccountRegistry;
   /** The monitoring HTTP server, when a monitoring port is set. */
   monitor: MonitorServer | null = null;
   /** Threshold alerts, when any is configured. */
@@ -130,7 +130,6 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   private readonly sleepers = new Set<() => void>();
   /** The JetStream store dir's lock, held from start-up to close (store-lock.ts). */
   private storeLock: StoreLock | null = null;
-  private jetstreamsClosed: Promise<void> | null = null;
 
   constructor(input: ServerOptionsInput = {}) {
     this.options = resolveOptions(input);
@@ -138,8 +137,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.log = log;
     this.logSink = sink;
     const o = this.options;
-    this.accounts = o.accounts === null ? null
-      : new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);
+    this.accounts = new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);
     this.setAuthorization(o.authorization);
     const tls = o.tls;
     // Certificates are read now, so a bad one fails startServer, as nats-server fails to start.
@@ -148,15 +146,18 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       if (sub.client instanceof ClientConnection) sub.client.forget(sub);
     };
     this.router.onAutoUnsubscribe = onAutoUnsubscribe;
-    for (const a of this.accounts?.accounts.values() ?? []) a.router.onAutoUnsubscribe = onAutoUnsubscribe;
+    for (const a of this.accounts.accounts.values()) a.router.onAutoUnsubscribe = onAutoUnsubscribe;
   }
 
   /** ConnectionHost.accountFor: the account of an authenticated user. */
   accountFor(user: AuthenticatedUser): ConnectionAccount {
-    return this.accounts === null ? this.globalAccount : this.accounts.forUser(user.name);
+    return this.accounts.forUser(user.name);
   }
 
-  private readonly globalAccount: ConnectionAccount = { name: "$G", router: this.router };
+  /** JetStream of the global account ($G), when it has one. */
+  get jetstream(): JetStream | null {
+    return this.accounts.global.jetstream;
+  }
 
   get port(): number {
     return this.boundPort;
@@ -199,16 +200,14 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     let leafnodes: LeafNodes | null = null;
     try {
       if (o.jetstream) {
-        if (this.accounts === null) this.startJetStream();
-        else startAccountJetStreams(this, this.accounts);
+        startAccountJetStreams(this, this.accounts);
       }
       const alerts = resolveAlerts(o.alerts);
       if (Object.keys(alerts.rules).length > 0) {
         this.alerts = new Alerts(this, alerts, this.internalClient(), this.log);
         this.alerts.start();
       }
-      this.sysEvents = this.accounts === null ? new SystemEvents(this, this.internalClient())
-        : new SystemEvents(this, internalClient(this.accounts.system.router), false);
+      this.sysEvents = new SystemEvents(this, internalClient(this.accounts.system.router));
       // Monitoring first, as nats-server does: it is up by the time clients can connect.
       if (o.httpPort !== null) {
         const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log, o.httpEngine);
@@ -244,7 +243,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       this.wsListener?.close();
       this.wsListener?.shutdown();
       this.alerts?.close();
-      await this.closeJetStreams();
+      await this.stopJetStream();
       await this.storeLock?.release();
       throw e;
     }
@@ -281,16 +280,6 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         return c === undefined ? null : clientInfo(c, null, this.serverName);
       },
     };
-  }
-
-  /** JetStream for the global account: its streams recovered from disk, then its API served. */
-  private startJetStream(): void {
-    const storeDir = this.jetStreamStoreDir;
-    this.log.info({ storeDir }, "Starting JetStream");
-    const js = new JetStream("$G", this.internalClient(), this.jetStreamOptions());
-    js.recover();
-    serveApi(js);
-    this.jetstream = js;
   }
 
   private buildInfoPrefixes(): void {
@@ -387,12 +376,12 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       get pingInterval() { return s.options.pingInterval; },
       get pingMax() { return s.options.pingMax; },
       get jetstream() { return s.options.jetstream; },
-      get systemAccount() { return s.accounts?.system.name ?? s.options.systemAccount; },
+      get systemAccount() { return s.accounts.system.name; },
       // nats-server: a server with remotes and no cluster goes by its server name (when it has one).
       clusterName: () => s.cluster?.name
         ?? ((s.options.leafnodes?.remotes.length ?? 0) > 0 ? s.options.serverName : ""),
-      routers: () => s.accounts === null ? [s.router] : [...s.accounts.accounts.values()].map((a) => a.router),
-      routerFor: (name) => s.accounts === null ? (name === "$G" ? s.router : null) : s.accounts.accounts.get(name)?.router ?? null,
+      routers: () => [...s.accounts.accounts.values()].map((a) => a.router),
+      routerFor: (name) => s.accounts.accounts.get(name)?.router ?? null,
       ownClientUrls: () => s.ownClientUrls(),
       ownWebSocketUrls: () => s.ownWebSocketUrls(),
       connectUrlsChanged: () => s.connectUrlsChanged(),
@@ -405,8 +394,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         const u = auth.authenticate(o, "", new Map());
         return u === null ? null : { account: s.accountFor(u).name, permissions: u.permissions !== null };
       },
-      accountJetStream: (name) => s.accounts === null ? name === "$G" && s.jetstream !== null
-        : (s.accounts.accounts.get(name)?.jetstream ?? null) !== null,
+      accountJetStream: (name) => (s.accounts.accounts.get(name)?.jetstream ?? null) !== null,
       nextCid: () => s.nextCid++,
       markDirty: (r) => s.markDirty(r),
     };
@@ -519,7 +507,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   }
 
   clientConnected(c: ClientConnection): void {
-    const a = this.accounts?.connected(c);
+    const a = this.accounts.connected(c);
     if (a !== undefined) this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
     this.sysEvents?.connected(c);
   }
@@ -527,7 +515,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   removeClient(c: ClientConnection, reason: string): void {
     if (this.clients.delete(c.cid)) {
       if (reason.startsWith("Slow Consumer")) this.slowConsumers++;
-      const a = c.connected ? this.accounts?.closed(c, reason) : undefined;
+      const a = c.connected ? this.accounts.closed(c, reason) : undefined;
       if (a !== undefined) this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
       if (c.connected) this.sysEvents?.disconnected(c, reason);
       this.monitor?.closedConnections.add(c, reason);
@@ -592,7 +580,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     const refuse = (why: string): never => {
       throw new ReloadError(`config reload not supported for accounts: ${why}`);
     };
-    if (reg === null || next.accounts === null || prev.accounts === null) return refuse("adding or removing accounts {} needs a restart");
+    if (next.accounts === null || prev.accounts === null) return refuse("adding or removing accounts {} needs a restart");
     const was = prev.accounts;
     const now = next.accounts;
     const names = (a: AccountsOptions): string => Object.keys(a).sort().join(",");
@@ -693,23 +681,17 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.wsListener?.close();
   }
 
+  /** Stop every account's JetStream (lame duck mode does it before the clients go; close() after). */
   stopJetStream(): Promise<void> {
-    const js = this.jetstream;
-    this.jetstreamStopped ??= js === null ? Promise.resolve() : js.close().then(() => js.ic.close());
-    return this.jetstreamStopped;
-  }
-
-  /** Stop JetStream: the global account's, and each account's. */
-  private closeJetStreams(): Promise<void> {
-    this.jetstreamsClosed ??= (async () => {
-      await this.stopJetStream();
-      for (const a of this.accounts?.accounts.values() ?? []) {
-        if (a.jetstream === null) continue;
-        await a.jetstream.close();
-        a.jetstream.ic.close();
+    this.jetstreamStopped ??= (async () => {
+      for (const a of this.accounts.accounts.values()) {
+        const js = a.jetstream;
+        if (js === null) continue;
+        await js.close();
+        js.ic.close();
       }
     })();
-    return this.jetstreamsClosed;
+    return this.jetstreamStopped;
   }
 
   ldmInfo(c: ClientConnection): Buffer {
@@ -765,8 +747,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     await closed;
     await clusterClosed;
     await leafsClosed;
-    await this.closeJetStreams();
-    this.accounts?.close();
+    await this.stopJetStream();
+    this.accounts.close();
     // After the stores are closed: another server may open the dir from now on.
     await this.storeLock?.release();
     this.sideFiles.remove();

@@ -85,7 +85,10 @@ export class Account {
   }
 }
 
-/** Every account of a server with `accounts` configured, and the imports between them. */
+/**
+ * Every account of a server, and the imports between them: $G and the system account always
+ * (as nats-server has them), and the configured ones.
+ */
 export class AccountRegistry {
   readonly accounts = new Map<string, Account>();
   readonly global: Account;
@@ -95,8 +98,10 @@ export class AccountRegistry {
   /** Nesting of import deliveries in progress (see imports.ts, MAX_IMPORT_DEPTH). */
   depth = 0;
 
-  constructor(globalRouter: Router, options: AccountsOptions, systemAccount: string, globalUsers: Iterable<string>) {
-    this.global = new Account(GLOBAL_ACCOUNT, globalRouter, {});
+  /** `options` null: no `accounts` configured, everyone is in $G, which has JetStream when the server does. */
+  constructor(globalRouter: Router, configured: AccountsOptions | null, systemAccount: string, globalUsers: Iterable<string>) {
+    const options = configured ?? {};
+    this.global = new Account(GLOBAL_ACCOUNT, globalRouter, configured === null ? { jetstream: true } : {});
     this.accounts.set(GLOBAL_ACCOUNT, this.global);
     for (const [name, cfg] of Object.entries(options)) {
       if (name === GLOBAL_ACCOUNT) continue;

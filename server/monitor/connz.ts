@@ -173,8 +173,7 @@ function render(r: ConnRow, now: number, subs: "none" | "list" | "detail", auth:
 }
 
 function knownAccount(s: MonitoredServer, name: string): boolean {
-  const reg = s.accounts;
-  return reg === undefined || reg === null ? name === "$G" : reg.get(name) !== undefined;
+  return s.accounts.get(name) !== undefined;
 }
 
 export function connz(s: MonitoredServer, closed: ClosedConnections, q: Query): Record<string, unknown> {

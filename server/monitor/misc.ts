@@ -72,7 +72,6 @@ export function gatewayz(s: MonitoredServer): Record<string, unknown> {
 export function accountz(s: MonitoredServer, q: Query): Record<string, unknown> {
   const reg = s.accounts;
   const now = goTime(Date.now());
-  if (reg === undefined || reg === null) return { server_id: s.serverId, now, accounts: ["$G"] };
   const name = q.str("acc");
   if (name === "") return { server_id: s.serverId, now, system_account: reg.system.name, accounts: [...reg.accounts.keys()] };
   const a = reg.get(name);

@@ -25,8 +25,8 @@ export interface MonitoredServer {
   readonly stalledClients: number;
   readonly jetstream: JetStream | null;
   readonly alerts: Alerts | null;
-  /** The accounts, when configured. */
-  readonly accounts?: AccountRegistry | null;
+  /** The accounts: $G, the system account, and the configured ones. */
+  readonly accounts: AccountRegistry;
   /** The cluster's routes, when `cluster` is configured (a read-only view). */
   readonly clusterStats?: (() => ClusterStats | null) | undefined;
   /** The cluster's client URLs (every server's), as clients' INFO carries them. */

@@ -51,7 +51,7 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
   const o = s.options;
   const now = Date.now();
   const start = s.startedAt.getTime();
-  const r = s.accounts === undefined || s.accounts === null ? s.router : sumRouters(accountRouters(s).map((a) => a.router));
+  const r = sumRouters(accountRouters(s).map((a) => a.router));
   const jss = accountJetStreams(s);
   const js = jss[0] ?? null;
   const cs = s.clusterStats?.() ?? null;
@@ -109,7 +109,7 @@ export function varz(s: MonitoredServer, http: HttpInfo, cpu: CpuSampler): Recor
     subscriptions: r.sublist.size,
     http_req_stats: { ...http.reqStats },
     config_load_time: goTime((s.configLoadedAt ?? s.startedAt).getTime()),
-    ...(s.accounts !== undefined && s.accounts !== null ? { system_account: s.accounts.system.name } : {}),
+    system_account: s.accounts.system.name,
     slow_consumer_stats: { clients: s.slowConsumers, routes: 0, gateways: 0, leafs: 0 },
     // Newer nats-server releases report producers held back by flow control under this name.
     stalled_clients: s.stalledClients,

@@ -36,9 +36,7 @@ function shape(v: Json, prefix = "", out = new Map<string, string>()): Map<strin
 }
 
 /** Only nats-server has these, and why gnat does not (a prefix covers the keys below it). */
-const NATS_ONLY: Record<string, string> = {
-  system_account: "gnat has no $SYS account (varz, accountz)",
-};
+const NATS_ONLY: Record<string, string> = {};
 
 /** Only gnat has these: fields nats-server 2.10 (or newer) has and Debian's 2.9.10 does not. */
 const GNAT_ONLY: Record<string, string> = {

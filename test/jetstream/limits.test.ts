@@ -34,7 +34,7 @@ async function serve(opts: { maxFileStore?: number; maxMemoryStore?: number; dir
     });
     js.recover();
     serveApi(js);
-    server.jetstream = js;
+    server.accounts.global.jetstream = js;
   }
   const nc = await connect({ servers: server.url });
   let closed = false;

@@ -180,11 +180,11 @@ describe("monitoring endpoints", () => {
     expect((await json(server, "/subscriptionsz")).num_subscriptions).toBe(s.num_subscriptions);
   });
 
-  test("/routez, /leafz and /gatewayz answer nats-server's empty shapes; /accountz names $G", async () => {
+  test("/routez, /leafz and /gatewayz answer nats-server's empty shapes; /accountz names $G and $SYS, as nats-server's does", async () => {
     expect(await json(server, "/routez")).toMatchObject({ num_routes: 0, routes: [] });
     expect(await json(server, "/leafz")).toMatchObject({ leafnodes: 0, leafs: [] });
     expect(await json(server, "/gatewayz")).toMatchObject({ outbound_gateways: {}, inbound_gateways: {} });
-    expect((await json(server, "/accountz")).accounts).toEqual(["$G"]);
+    expect((await json(server, "/accountz")).accounts).toEqual(["$G", "$SYS"]);
   });
 
   test("/healthz is ok, also when asked about JetStream only", async () => {

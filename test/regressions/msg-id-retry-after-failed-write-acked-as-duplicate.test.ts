@@ -21,7 +21,7 @@ test("a Msg-Id whose write failed is stored, not called a duplicate, when the pu
     writeFault: () => (full ? Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }) : null),
   });
   serveApi(js);
-  server.jetstream = js;
+  server.accounts.global.jetstream = js;
   const nc = await connect({ servers: server.url });
   try {
     await nc.request("$JS.API.STREAM.CREATE.R", JSON.stringify({ name: "R", subjects: ["r"] }));
