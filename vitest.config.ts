@@ -27,6 +27,29 @@ function uwsLoads(): boolean {
   }
 }
 
+// Files that load the CPU or measure time (fuzzing, floods, soaks, kill -9 loops, fault injection,
+// heartbeat timing): `npm test` runs them after the rest, one at a time, so they never share the
+// machine with each other (scripts/test.mjs). The rest wait on sockets and child processes more
+// than they compute, and run several at once.
+const SERIAL = [
+  "test/flow/**/*.test.ts",
+  "test/transport/ws-producer-stall.test.ts",
+  "test/server/fuzz.test.ts",
+  "test/server/hostile.test.ts",
+  "test/cluster/soak.test.ts",
+  "test/cluster/faults.test.ts",
+  "test/jetstream/crash.test.ts",
+  "test/jetstream/consumer-crash.test.ts",
+  "test/clients/go-jetstream.test.ts",
+  "test/clients/go-client.test.ts",
+  "test/examples/**/*.test.ts",
+  "test/regressions/idle-heartbeat-late-by-up-to-one-interval.test.ts",
+  "test/regressions/fast-producer-cuts-reading-consumer.test.ts",
+  "test/regressions/write-deadline-progress.test.ts",
+];
+// The serial files that HTTP or WebSocket serve (run again on node:http, as above).
+const SERIAL_HTTP = ["test/flow/**/*.test.ts", "test/transport/ws-producer-stall.test.ts"];
+
 const shared = {
   testTimeout: 20_000,
   hookTimeout: 20_000,
@@ -35,13 +58,22 @@ const shared = {
   globalSetup: ["test/helpers/leftovers.ts"],
 };
 
+// GNAT_TEST_PHASE (set by scripts/test.mjs): "parallel" or "serial" runs that half alone;
+// unset (a plain `npx vitest run`), both halves in one run.
+const phase = process.env["GNAT_TEST_PHASE"];
+const parallel = phase !== "serial";
+const serial = phase !== "parallel";
+const nodeHttp = uwsLoads() && process.env["GNAT_HTTP_ENGINE"] === undefined;
+const onNode = { GNAT_HTTP_ENGINE: "node" };
+
 export default defineConfig({
   test: {
+    ...(phase === "parallel" ? { maxWorkers: 3, minWorkers: 1 } : phase === "serial" ? { maxWorkers: 1, minWorkers: 1 } : {}),
     projects: [
-      { test: { ...shared, name: "default", include: ["test/**/*.test.ts"] } },
-      ...(uwsLoads() && process.env["GNAT_HTTP_ENGINE"] === undefined
-        ? [{ test: { ...shared, name: "node-http", include: HTTP_AND_WEBSOCKET, env: { GNAT_HTTP_ENGINE: "node" } } }]
-        : []),
+      ...(parallel ? [{ test: { ...shared, name: "default", include: ["test/**/*.test.ts"], exclude: SERIAL } }] : []),
+      ...(parallel && nodeHttp ? [{ test: { ...shared, name: "node-http", include: HTTP_AND_WEBSOCKET, exclude: SERIAL, env: onNode } }] : []),
+      ...(serial ? [{ test: { ...shared, name: "serial", include: SERIAL } }] : []),
+      ...(serial && nodeHttp ? [{ test: { ...shared, name: "serial-node-http", include: SERIAL_HTTP, env: onNode } }] : []),
     ],
   },
 });
