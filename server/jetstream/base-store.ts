@@ -4,7 +4,7 @@
 // bytes live: the persist* hooks are told about each change after the index has made it.
 
 import { hasWildcard, subjectMatcher } from "../../protocol/subject.js";
-import { MsgEntry, SeqList, SeqTable } from "./msg-index.js";
+import { MsgEntry, SeqList, SeqTable, type EntryTable } from "./msg-index.js";
 import {
   NO_LIMITS, NsClock, StoreError, StoreErrorCode,
   type PurgeRequest, type RemoveCallback, type StorageType, type StoredMsg, type StoreLimits,
@@ -16,7 +16,7 @@ export abstract class BaseStore implements StreamStore {
   onRemove: RemoveCallback | null = null;
 
   protected limits: StoreLimits = { ...NO_LIMITS };
-  protected readonly table = new SeqTable();
+  protected readonly table: EntryTable;
   protected readonly subjects = new Map<string, SeqList>();
   protected first = 0;
   protected last = 0;
@@ -27,6 +27,10 @@ export abstract class BaseStore implements StreamStore {
   protected closed = false;
   protected readonly clock = new NsClock();
   private ageTimer: NodeJS.Timeout | null = null;
+
+  constructor(table: EntryTable = new SeqTable()) {
+    this.table = table;
+  }
 
   // ---- hooks -------------------------------------------------------------------------------
 
@@ -134,7 +138,7 @@ export abstract class BaseStore implements StreamStore {
     }
     const next = this.table.nextLive(this.first + 1, this.last);
     this.first = next;
-    this.firstTs = this.table.get(next)?.ts ?? 0n;
+    this.firstTs = this.table.tsOf(next);
     this.table.trim(next);
   }
 
@@ -183,7 +187,7 @@ export abstract class BaseStore implements StreamStore {
     if (seq <= this.last) {
       const next = this.msgs > 0 ? this.table.nextLive(seq, this.last) : 0;
       if (next === 0) { this.first = this.last + 1; this.firstTs = 0n; this.table.clear(this.first); }
-      else { this.first = next; this.firstTs = this.table.get(next)?.ts ?? 0n; this.table.trim(next); }
+      else { this.first = next; this.firstTs = this.table.tsOf(next); this.table.trim(next); }
     } else {
       // Past the end: the next message stored gets seq.
       this.last = seq - 1;
@@ -264,9 +268,8 @@ export abstract class BaseStore implements StreamStore {
     if (this.closed) return;
     const cutoff = this.clock.now() - BigInt(this.limits.maxAgeMs) * 1_000_000n;
     while (this.msgs > 0) {
-      const e = this.table.get(this.first);
-      if (e === undefined || e.ts > cutoff) break;
-      this.unindex(e, false, false);
+      if (!this.table.has(this.first) || this.table.tsOf(this.first) > cutoff) break;
+      this.unindex(this.table.get(this.first)!, false, false);
     }
     this.scheduleAgeCheck();
   }
@@ -281,7 +284,7 @@ export abstract class BaseStore implements StreamStore {
 
   subjectOf(seq: number): string | null {
     this.checkOpen();
-    return this.table.get(seq)?.subject ?? null;
+    return this.table.subjectOf(seq) ?? null;
   }
 
   loadNextMsg(filter: string, fromSeq: number): StoredMsg | null {
@@ -319,8 +322,8 @@ export abstract class BaseStore implements StreamStore {
       return best;
     }
     for (let s = from; s <= this.last; s++) {
-      const e = this.table.get(s);
-      if (e !== undefined && match(e.subject)) return s;
+      const subject = this.table.subjectOf(s);
+      if (subject !== undefined && match(subject)) return s;
     }
     return 0;
   }
@@ -336,8 +339,8 @@ export abstract class BaseStore implements StreamStore {
     }
     const match = subjectMatcher(filter);
     for (let s = Math.max(from, this.first); s <= to; s++) {
-      const e = this.table.get(s);
-      if (e !== undefined && match(e.subject)) out.push(s);
+      const subject = this.table.subjectOf(s);
+      if (subject !== undefined && match(subject)) out.push(s);
     }
     return out;
   }
@@ -361,8 +364,8 @@ export abstract class BaseStore implements StreamStore {
       return n;
     }
     for (let s = from; s <= this.last; s++) {
-      const e = this.table.get(s);
-      if (e !== undefined && (match === null || match(e.subject))) n++;
+      const subject = this.table.subjectOf(s);
+      if (subject !== undefined && (match === null || match(subject))) n++;
     }
     return n;
   }
@@ -375,8 +378,7 @@ export abstract class BaseStore implements StreamStore {
   nextSeqWithHeaders(fromSeq: number): number {
     this.checkOpen();
     for (let seq = Math.max(fromSeq, this.first); seq <= this.last; seq++) {
-      const e = this.table.get(seq);
-      if (e !== undefined && e.hdrLen > 0) return seq;
+      if (this.table.hasHeaders(seq)) return seq;
     }
     return 0;
   }
@@ -393,7 +395,7 @@ export abstract class BaseStore implements StreamStore {
       const seq = this.table.nextLive(mid, hi);
       if (seq === 0) {
         hi = mid - 1;
-      } else if (this.table.get(seq)!.ts >= ts) {
+      } else if (this.table.tsOf(seq) >= ts) {
         found = seq;
         hi = mid - 1;
       } else {
@@ -436,7 +438,7 @@ export abstract class BaseStore implements StreamStore {
   state(): StreamState {
     const st = this.fastState();
     if (st.num_deleted > 0) {
-      for (let s = this.first; s <= this.last; s++) if (this.table.get(s) === undefined) st.deleted.push(s);
+      for (let s = this.first; s <= this.last; s++) if (!this.table.has(s)) st.deleted.push(s);
     }
     return st;
   }

@@ -1,0 +1,120 @@
+// The file store's column index and the compact per-subject lists, against the object table
+// they replace: the same random appends, holes and removals (across chunk boundaries and block
+// runs) must answer every query the same way.
+
+import { describe, expect, it } from "vitest";
+import { ColumnTable } from "../../server/jetstream/column-index.js";
+import { MsgEntry, SeqList, SeqTable } from "../../server/jetstream/msg-index.js";
+import { fileStoreMsgSize } from "../../server/jetstream/store.js";
+
+/** A tiny deterministic PRNG, so a failure reproduces. */
+function rng(seed: number): () => number {
+  let x = seed;
+  return () => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return x / 2 ** 32; };
+}
+
+const size = (len: number, hdr: boolean): number => len - 32 + 30 + (hdr ? 4 : 0);
+
+describe("ColumnTable", () => {
+  it("answers like SeqTable through appends, holes, removals, trims across chunks", () => {
+    const r = rng(7);
+    const col = new ColumnTable(size);
+    const obj = new SeqTable();
+    let seq = 40_000; // not at a chunk start
+    col.clear(seq); obj.clear(seq);
+    let first = seq;
+    let block = 3;
+    const live: number[] = [];
+    for (let i = 0; i < 60_000; i++) {
+      const x = r();
+      if (x < 0.05) { col.put(seq, undefined); obj.put(seq, undefined); seq++; continue; }
+      if (x < 0.25 && live.length > 0) {
+        const k = Math.floor(r() * live.length);
+        const s = live[k]!;
+        live.splice(k, 1);
+        col.delete(s); obj.delete(s);
+        continue;
+      }
+      if (x < 0.26) block++;
+      const hdr = r() < 0.3;
+      const subject = `s.${Math.floor(r() * 50)}`;
+      const len = 32 + subject.length + (hdr ? 12 : 0) + Math.floor(r() * 100);
+      const e = new MsgEntry(seq, subject, BigInt(seq) * 1000n + 7n, size(len, hdr), hdr ? 1 : 0, null, null, block, seq * 3, len);
+      col.put(seq, e); obj.put(seq, e);
+      live.push(seq);
+      seq++;
+      if (x > 0.999 && live.length > 0) {
+        // Remove a front stretch and trim, as limits do.
+        live.sort((a, b) => a - b);
+        const cut = live[Math.floor(live.length / 2)]!;
+        while (live.length > 0 && live[0]! < cut) { const s = live.shift()!; col.delete(s); obj.delete(s); }
+        first = cut;
+        col.trim(first); obj.trim(first);
+      }
+    }
+    let checked = 0;
+    for (let s = first - 5; s <= seq + 5; s++) {
+      const a = col.get(s);
+      const b = obj.get(s);
+      expect(a === undefined).toBe(b === undefined);
+      expect(col.has(s)).toBe(b !== undefined);
+      expect(col.subjectOf(s)).toBe(b?.subject);
+      expect(col.tsOf(s)).toBe(b?.ts ?? 0n);
+      expect(col.hasHeaders(s)).toBe((b?.hdrLen ?? 0) > 0);
+      if (a !== undefined && b !== undefined) {
+        expect([a.seq, a.size, a.block, a.off, a.len]).toEqual([b.seq, b.size, b.block, b.off, b.len]);
+        checked++;
+      }
+      if (s % 97 === 0) {
+        expect(col.nextLive(s, s + 500)).toBe(obj.nextLive(s, s + 500));
+        expect(col.prevLive(s - 500, s)).toBe(obj.prevLive(s - 500, s));
+      }
+    }
+    expect(checked).toBe(live.length);
+    expect(col.subjectCount).toBe(new Set(live.map((s) => obj.get(s)!.subject)).size);
+  });
+
+  it("derives the file store's reported size from the record length", () => {
+    const hdr = Buffer.from("NATS/1.0\r\nA: b\r\n\r\n");
+    const data = Buffer.from("payload");
+    expect(size(32 + 3 + data.length, false)).toBe(fileStoreMsgSize("foo", null, data));
+    expect(size(32 + 3 + hdr.length + data.length, true)).toBe(fileStoreMsgSize("foo", hdr, data));
+  });
+
+  it("frees a subject id with the subject's last message", () => {
+    const col = new ColumnTable(size);
+    for (let s = 1; s <= 1000; s++) col.put(s, new MsgEntry(s, `k.${s}`, 1n, 0, 0, null, null, 1, 0, 40));
+    for (let s = 1; s <= 999; s++) col.delete(s);
+    expect(col.subjectCount).toBe(1);
+    col.put(1001, new MsgEntry(1001, "k.new", 1n, 0, 0, null, null, 1, 0, 40));
+    expect(col.subjectOf(1001)).toBe("k.new");
+    expect(col.subjectOf(1000)).toBe("k.1000");
+  });
+});
+
+describe("SeqList", () => {
+  it("matches a plain sorted array through pushes and removals", () => {
+    const r = rng(11);
+    const list = new SeqList();
+    const ref: number[] = [];
+    let seq = 1;
+    for (let i = 0; i < 20_000; i++) {
+      const x = r();
+      if (x < 0.55 || ref.length === 0) { seq += 1 + Math.floor(r() * 3); list.push(seq); ref.push(seq); }
+      else if (x < 0.85) { list.remove(ref[0]!); ref.shift(); }
+      else { const k = Math.floor(r() * ref.length); list.remove(ref[k]!); ref.splice(k, 1); }
+      if (i % 101 === 0 || ref.length < 3) {
+        expect(list.count).toBe(ref.length);
+        expect(list.first).toBe(ref[0] ?? 0);
+        expect(list.last).toBe(ref[ref.length - 1] ?? 0);
+        const probe = (ref[0] ?? 0) + Math.floor(r() * (seq - (ref[0] ?? 0) + 2));
+        const idx = ref.findIndex((s) => s >= probe);
+        expect(list.nextFrom(probe)).toBe(idx < 0 ? 0 : ref[idx]!);
+        expect(list.countFrom(probe)).toBe(idx < 0 ? 0 : ref.length - idx);
+      }
+    }
+    expect(list.toArray()).toEqual(ref);
+    list.remove(12345678); // not there: no change
+    expect(list.count).toBe(ref.length);
+  });
+});
