@@ -82,6 +82,19 @@ export abstract class BaseStore implements StreamStore {
     list.push(e.seq);
   }
 
+  /**
+   * index() for a message its store has already placed in the table (the file store's recovery,
+   * which writes the columns straight from its index files). Leaves last/lastTs to the caller.
+   */
+  protected indexPlaced(seq: number, subject: string, size: number): void {
+    if (this.msgs === 0) { this.first = seq; this.firstTs = this.table.tsOf(seq); }
+    this.msgs++;
+    this.bytes += size;
+    let list = this.subjects.get(subject);
+    if (list === undefined) { list = new SeqList(); this.subjects.set(subject, list); }
+    list.push(seq);
+  }
+
   skipMsg(seq?: number): number {
     this.checkOpen();
     const next = this.last + 1;

@@ -24,6 +24,8 @@ class Chunk {
   off: Uint32Array;
   len: Uint32Array;
   flags: Uint8Array;
+  /** The bytes of ts (for putPlaced). */
+  tsBytes: Uint8Array;
   live = 0;
 
   constructor(cap: number) {
@@ -32,6 +34,7 @@ class Chunk {
     this.off = new Uint32Array(cap);
     this.len = new Uint32Array(cap);
     this.flags = new Uint8Array(cap);
+    this.tsBytes = new Uint8Array(this.ts.buffer);
   }
 
   /** Make index i addressable. */
@@ -42,7 +45,7 @@ class Chunk {
     while (n <= i) n *= 2;
     n = Math.min(n, CHUNK);
     const subj = new Uint32Array(n); subj.set(this.subj); this.subj = subj;
-    const ts = new BigInt64Array(n); ts.set(this.ts); this.ts = ts;
+    const ts = new BigInt64Array(n); ts.set(this.ts); this.ts = ts; this.tsBytes = new Uint8Array(ts.buffer);
     const off = new Uint32Array(n); off.set(this.off); this.off = off;
     const len = new Uint32Array(n); len.set(this.len); this.len = len;
     const flags = new Uint8Array(n); flags.set(this.flags); this.flags = flags;
@@ -50,6 +53,7 @@ class Chunk {
 }
 
 const FIRST_CAP = 64;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Bytes of index memory a stored message costs in a full chunk (for docs and tests). */
 export const COLUMN_BYTES_PER_MSG = 4 + 8 + 4 + 4 + 1;
@@ -141,6 +145,33 @@ export class ColumnTable implements EntryTable {
     c.live++;
     const n = this.runBlock.length;
     if (n === 0 || this.runBlock[n - 1] !== e.block) { this.runSeq.push(seq); this.runBlock.push(e.block); }
+  }
+
+  /**
+   * put() from an index file's record: the time is copied as its 8 bytes from src[tsAt] (native
+   * little-endian, as BigInt64Array holds it on every platform Node runs on).
+   */
+  putPlaced(seq: number, subject: string, src: Buffer, tsAt: number, off: number, len: number, hdr: boolean, block: number): void {
+    if (this.top === 0 && this.chunks.length === 0) this.c0 = Math.floor(seq / CHUNK);
+    this.top = seq;
+    const k = Math.floor(seq / CHUNK) - this.c0;
+    while (this.chunks.length <= k) this.chunks.push(null);
+    let c = this.chunks[k]!;
+    const i = seq & (CHUNK - 1);
+    if (c === null) { c = new Chunk(Math.min(CHUNK, Math.max(FIRST_CAP, i + 1))); this.chunks[k] = c; }
+    c.reserve(i);
+    c.subj[i] = this.intern(subject);
+    if (LITTLE_ENDIAN) {
+      const tb = c.tsBytes;
+      const at = i * 8;
+      for (let b = 0; b < 8; b++) tb[at + b] = src[tsAt + b]!;
+    } else c.ts[i] = src.readBigInt64LE(tsAt);
+    c.off[i] = off;
+    c.len[i] = len;
+    c.flags[i] = hdr ? HDR : 0;
+    c.live++;
+    const n = this.runBlock.length;
+    if (n === 0 || this.runBlock[n - 1] !== block) { this.runSeq.push(seq); this.runBlock.push(block); }
   }
 
   delete(seq: number): void {

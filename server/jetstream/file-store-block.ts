@@ -263,6 +263,8 @@ export class IndexReader {
   get off(): number { return this.buf.readUInt32LE(this.p + 12); }
   get seq(): number { return this.buf.readDoubleLE(this.p + 16); }
   get ts(): bigint { return readI64LE(this.buf, this.p + 24); }
+  /** Where the current record's time (i64 LE) is in the buffer, to copy it without a BigInt. */
+  get tsAt(): number { return this.p + 24; }
   get len(): number { return this.buf.readUInt32LE(this.p + 32); }
   get subjectLength(): number { return this.buf.readUInt16LE(this.p + 2); }
   subject(interner: SubjectInterner): string { return interner.get(this.buf, this.p + IDX_REC, this.subjectLength); }

@@ -109,6 +109,8 @@ export class FileStore extends BaseStore {
   private readonly writeFault: ((bytes: number) => Error | null) | null;
   private config: unknown;
 
+  /** The index (the same object as this.table), for recovery's bulk path. */
+  private readonly cols: ColumnTable;
   private readonly blocks = new Map<number, Block>();
   private active!: Block;
   /** Records of the active block, for its index file when it is sealed. */
@@ -147,7 +149,9 @@ export class FileStore extends BaseStore {
   private constructor(opts: FileStoreOptions) {
     // fileStoreMsgSize from the record length: the record is REC_OVERHEAD (32) + subject +
     // header + payload, the reported size 30 + the same (+ 4 when there are headers).
-    super(new ColumnTable((len, hdr) => len - REC_OVERHEAD + 30 + (hdr ? 4 : 0)));
+    const cols = new ColumnTable((len, hdr) => len - REC_OVERHEAD + 30 + (hdr ? 4 : 0));
+    super(cols);
+    this.cols = cols;
     this.dir = opts.dir;
     this.msgDir = join(opts.dir, "msgs");
     this.blockSize = opts.blockSize ?? 8 * 1024 * 1024;
@@ -218,8 +222,7 @@ export class FileStore extends BaseStore {
       .sort((a, b) => a - b);
 
     // Every block's records come as an index buffer (its index file, or its scan encoded the
-    // same way) and are read in place: a record becomes an object only as the MsgEntry it
-    // indexes. Tombstones and floors can sit in later blocks than their targets, so one pass
+    // same way) and are read in place into the index columns: no object per record. Tombstones and floors can sit in later blocks than their targets, so one pass
     // collects them and a second indexes the messages.
     let floor = 0;
     let lastSeen = 0;
@@ -294,7 +297,10 @@ export class FileStore extends BaseStore {
         if (seq < floor || tombs.has(seq)) continue;
         const hl = r.hdrLen;
         const size = 22 + r.subjectLength + (hl > 0 ? 4 + hl : 0) + r.dataLen + 8;
-        this.index(new MsgEntry(seq, r.subject(subjects), r.ts, size, hl, null, null, b.id, r.off, r.len));
+        // Straight into the columns: no entry object, no BigInt for the time.
+        const subject = r.subject(subjects);
+        this.cols.putPlaced(seq, subject, idx, r.tsAt, r.off, r.len, hl > 0, b.id);
+        this.indexPlaced(seq, subject, size);
         b.live++;
       }
     }
