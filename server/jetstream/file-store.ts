@@ -137,6 +137,8 @@ export class FileStore extends BaseStore {
   private removing = false;
   /** Sealed blocks with an open descriptor, oldest opened first. */
   private readFds: Block[] = [];
+  /** Sealed blocks whose index file an erase removed: rewritten at close (see release). */
+  private staleIndex = new Set<Block>();
   private nWrites = 0;
   private nFsyncs = 0;
   private nReads = 0;
@@ -581,6 +583,7 @@ export class FileStore extends BaseStore {
       rec.copy(this.wbuf, e.off - b.size);
     } else {
       try { unlinkSync(b.idxPath); } catch { /* none */ }
+      if (b !== this.active) this.staleIndex.add(b);
       try { writeSync(this.openFd(b), rec, 0, rec.length, e.off); } catch (err) {
         this.warn(`file store ${this.dir}: erase of ${e.seq} failed: ${String(err)}`);
       }
@@ -724,6 +727,21 @@ export class FileStore extends BaseStore {
     } catch (err) {
       this.warn(`file store ${this.dir}: index not written on close: ${String(err)}`);
     }
+    // A sealed block with an erased record lost its index file; without it the next start-up
+    // would read the block whole.
+    for (const b of this.staleIndex) {
+      if (this.blocks.get(b.id) !== b) continue;
+      try {
+        const buf = readFileSync(b.path);
+        const scan = scanBlock(buf);
+        if (scan.corrupt.length === 0 && scan.validEnd === buf.length) {
+          writeIndexBuffer(b.idxPath, encodeIndex(buf.length, statSync(b.path).mtimeMs, scan.records));
+        }
+      } catch (err) {
+        this.warn(`file store ${this.dir}: block ${b.id}: index not written on close: ${String(err)}`);
+      }
+    }
+    this.staleIndex.clear();
     while (this.syncInFlight) await new Promise((r) => setImmediate(r));
     for (const d of this.awaitingSync) d.resolve();
     this.awaitingSync = [];
