@@ -131,12 +131,8 @@ export class ColumnTable implements EntryTable {
     if (this.top === 0 && this.chunks.length === 0) this.c0 = Math.floor(seq / CHUNK);
     this.top = seq;
     if (e === undefined) return;
-    const k = Math.floor(seq / CHUNK) - this.c0;
-    while (this.chunks.length <= k) this.chunks.push(null);
-    let c = this.chunks[k]!;
+    const c = this.chunkFor(seq);
     const i = seq & (CHUNK - 1);
-    if (c === null) { c = new Chunk(Math.min(CHUNK, Math.max(FIRST_CAP, i + 1))); this.chunks[k] = c; }
-    c.reserve(i);
     c.subj[i] = this.intern(e.subject);
     c.ts[i] = e.ts;
     c.off[i] = e.off;
@@ -154,12 +150,8 @@ export class ColumnTable implements EntryTable {
   putPlaced(seq: number, subject: string, src: Buffer, tsAt: number, off: number, len: number, hdr: boolean, block: number): void {
     if (this.top === 0 && this.chunks.length === 0) this.c0 = Math.floor(seq / CHUNK);
     this.top = seq;
-    const k = Math.floor(seq / CHUNK) - this.c0;
-    while (this.chunks.length <= k) this.chunks.push(null);
-    let c = this.chunks[k]!;
+    const c = this.chunkFor(seq);
     const i = seq & (CHUNK - 1);
-    if (c === null) { c = new Chunk(Math.min(CHUNK, Math.max(FIRST_CAP, i + 1))); this.chunks[k] = c; }
-    c.reserve(i);
     c.subj[i] = this.intern(subject);
     if (LITTLE_ENDIAN) {
       const tb = c.tsBytes;
@@ -172,6 +164,23 @@ export class ColumnTable implements EntryTable {
     c.live++;
     const n = this.runBlock.length;
     if (n === 0 || this.runBlock[n - 1] !== block) { this.runSeq.push(seq); this.runBlock.push(block); }
+  }
+
+  /**
+   * The chunk seq goes in, made and grown as needed. A stream's first chunk starts small; once a
+   * stream has needed a second, chunks are made whole (no regrowing, no heap holes left behind).
+   */
+  private chunkFor(seq: number): Chunk {
+    const k = Math.floor(seq / CHUNK) - this.c0;
+    while (this.chunks.length <= k) this.chunks.push(null);
+    let c = this.chunks[k]!;
+    const i = seq & (CHUNK - 1);
+    if (c === null) {
+      c = new Chunk(this.chunks.length > 1 ? CHUNK : Math.min(CHUNK, Math.max(FIRST_CAP, i + 1)));
+      this.chunks[k] = c;
+    }
+    c.reserve(i);
+    return c;
   }
 
   delete(seq: number): void {

@@ -324,10 +324,21 @@ export class IndexBuilder {
     }
   }
 
-  /** The index file for the block as it is now (a copy: appends may go on). */
+  /** Empty again, for the next block, keeping the buffer (grown once, not once per block). */
+  reset(): void { this.end = IDX_HEAD; }
+
+  /**
+   * The index file for the block as it is now: a view of the builder's buffer, valid until the
+   * next add or reset (write it out at once). Not a copy: a block's index is megabytes, and a
+   * fresh one per sealed block left the malloc heap full of holes.
+   */
   finish(blockSize: number, mtimeMs: number): Buffer {
-    const out = Buffer.allocUnsafe(this.end + 4);
-    this.buf.copy(out, 0, 0, this.end);
+    if (this.end + 4 > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.end + 4);
+      this.buf.copy(bigger, 0, 0, this.end);
+      this.buf = bigger;
+    }
+    const out = this.buf.subarray(0, this.end + 4);
     out.writeUInt32LE(IDX_MAGIC, 0);
     out.writeUInt32LE(IDX_VERSION, 4);
     out.writeDoubleLE(blockSize, 8);

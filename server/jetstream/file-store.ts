@@ -353,7 +353,7 @@ export class FileStore extends BaseStore {
     fsyncDir(this.msgDir);
     this.blocks.set(id, b);
     this.active = b;
-    this.activeIndex = new IndexBuilder();
+    this.activeIndex.reset();
     if (this.last > 0) {
       this.encode(RecordKind.Floor, this.first, 0n, "", null, null);
       this.encode(RecordKind.Last, this.last, this.lastTs, "", null, null);

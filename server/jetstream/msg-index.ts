@@ -22,93 +22,138 @@ export class MsgEntry {
   ) {}
 }
 
+/** Sequences a page of a SeqList holds (4 KiB). */
+const PAGE = 512;
+
 /**
- * Ascending sequences of one subject, in a Float64Array (8 bytes a message, where a JS array of
- * numbers costs that plus its growth slack and a per-list header twice as big). A subject with
- * one message (KV keys, mostly) keeps it in a field and no array at all. Removal is almost always
- * from the front (limits, age, per-subject max), so the front is a moving head index.
+ * Ascending sequences of one subject, in pages of Float64Array (8 bytes a message, where a JS
+ * array of numbers costs that plus its growth slack). Pages never grow once full, so a long list
+ * costs no reallocation, and the malloc heap is not left full of the holes that one array per
+ * subject, reallocated as it grows, made (that roughly doubled RSS over live memory). Only the
+ * first page of a list grows (from 4), so a short list stays small; a subject with one message
+ * (KV keys, mostly) keeps it in a field and has no page at all. Removal is almost always from
+ * the front (limits, age, per-subject max): a moving head, and whole pages dropped.
  */
 export class SeqList {
-  private a: Float64Array | null = null;
-  private h = 0;
+  private pages: Float64Array[] = [];
+  /** Used range [starts[i], ends[i]) of pages[i]; never empty. */
+  private starts: number[] = [];
+  private ends: number[] = [];
   private n = 0;
-  /** The only sequence while a is null; 0 for an empty list. */
+  /** The only sequence while there are no pages; 0 for an empty list. */
   private one = 0;
 
-  get count(): number { return this.a === null ? (this.one === 0 ? 0 : 1) : this.n - this.h; }
-  get first(): number { return this.a === null ? this.one : this.a[this.h]!; }
-  get last(): number { return this.a === null ? this.one : this.a[this.n - 1]!; }
+  get count(): number { return this.pages.length === 0 ? (this.one === 0 ? 0 : 1) : this.n; }
+  get first(): number { return this.pages.length === 0 ? this.one : this.pages[0]![this.starts[0]!]!; }
+  get last(): number {
+    const k = this.pages.length - 1;
+    return k < 0 ? this.one : this.pages[k]![this.ends[k]! - 1]!;
+  }
 
   push(seq: number): void {
-    if (this.a === null) {
+    if (this.pages.length === 0) {
       if (this.one === 0) { this.one = seq; return; }
-      this.a = new Float64Array(4);
-      this.a[0] = this.one;
-      this.h = 0;
+      const p = new Float64Array(4);
+      p[0] = this.one;
+      this.pages.push(p); this.starts.push(0); this.ends.push(1);
       this.n = 1;
       this.one = 0;
     }
-    if (this.n === this.a.length) {
-      const live = this.n - this.h;
-      if (this.h * 2 >= this.a.length) this.a.copyWithin(0, this.h, this.n);
-      else {
-        const b = new Float64Array(Math.ceil(live * 1.5) + 2);
-        b.set(this.a.subarray(this.h, this.n));
-        this.a = b;
+    const k = this.pages.length - 1;
+    let p = this.pages[k]!;
+    const e = this.ends[k]!;
+    if (e === p.length) {
+      if (p.length < PAGE && this.starts[k] === 0) {
+        // The first page grows until it is a full page.
+        const bigger = new Float64Array(Math.min(PAGE, p.length * 2));
+        bigger.set(p);
+        this.pages[k] = p = bigger;
+      } else {
+        p = new Float64Array(PAGE);
+        this.pages.push(p); this.starts.push(0); this.ends.push(0);
+        p[0] = seq;
+        this.ends[k + 1] = 1;
+        this.n++;
+        return;
       }
-      this.h = 0;
-      this.n = live;
     }
-    this.a[this.n++] = seq;
+    p[e] = seq;
+    this.ends[k] = e + 1;
+    this.n++;
   }
 
   remove(seq: number): void {
-    const a = this.a;
-    if (a === null) { if (this.one === seq) this.one = 0; return; }
-    if (a[this.h] === seq) this.h++;
+    if (this.pages.length === 0) { if (this.one === seq) this.one = 0; return; }
+    let k: number;
+    let i: number;
+    if (this.pages[0]![this.starts[0]!] === seq) { k = 0; i = this.starts[0]!; this.starts[0] = i + 1; }
     else {
-      const i = this.lowerBound(seq);
-      if (i >= this.n || a[i] !== seq) return;
-      a.copyWithin(i, i + 1, this.n);
-      this.n--;
+      k = this.pageFor(seq);
+      if (k >= this.pages.length) return;
+      i = this.lowerBoundIn(k, seq);
+      const p = this.pages[k]!;
+      if (i >= this.ends[k]! || p[i] !== seq) return;
+      p.copyWithin(i, i + 1, this.ends[k]!);
+      this.ends[k]!--;
     }
-    const live = this.n - this.h;
-    if (live <= 1) { this.one = live === 1 ? a[this.h]! : 0; this.a = null; this.h = this.n = 0; }
-    else if (live * 4 < a.length && a.length > 64) {
-      this.a = a.slice(this.h, this.n + Math.ceil(live / 2));
-      this.n = live;
-      this.h = 0;
+    this.n--;
+    if (this.starts[k] === this.ends[k]) { this.pages.splice(k, 1); this.starts.splice(k, 1); this.ends.splice(k, 1); }
+    if (this.n <= 1) {
+      this.one = this.n === 1 ? this.pages[0]![this.starts[0]!]! : 0;
+      this.pages = []; this.starts = []; this.ends = [];
+      this.n = 0;
     }
   }
 
-  /** Index of the first element ≥ seq (a is not null). */
-  private lowerBound(seq: number): number {
-    const a = this.a!;
-    let lo = this.h;
-    let hi = this.n;
+  /** Index of the first page whose last sequence is ≥ seq (pages.length when none). */
+  private pageFor(seq: number): number {
+    let lo = 0;
+    let hi = this.pages.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (a[mid]! < seq) lo = mid + 1; else hi = mid;
+      if (this.pages[mid]![this.ends[mid]! - 1]! < seq) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Index in page k of its first sequence ≥ seq. */
+  private lowerBoundIn(k: number, seq: number): number {
+    const p = this.pages[k]!;
+    let lo = this.starts[k]!;
+    let hi = this.ends[k]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (p[mid]! < seq) lo = mid + 1; else hi = mid;
     }
     return lo;
   }
 
   /** First sequence ≥ seq, 0 when none. */
   nextFrom(seq: number): number {
-    if (this.a === null) return this.one >= seq ? this.one : 0;
-    const i = this.lowerBound(seq);
-    return i < this.n ? this.a[i]! : 0;
+    if (this.pages.length === 0) return this.one >= seq ? this.one : 0;
+    const k = this.pageFor(seq);
+    return k < this.pages.length ? this.pages[k]![this.lowerBoundIn(k, seq)]! : 0;
   }
 
   countFrom(seq: number): number {
-    if (this.a === null) return this.one !== 0 && this.one >= seq ? 1 : 0;
-    return this.n - this.lowerBound(seq);
+    if (this.pages.length === 0) return this.one !== 0 && this.one >= seq ? 1 : 0;
+    const k = this.pageFor(seq);
+    const np = this.pages.length;
+    if (k >= np) return 0;
+    const inPage = this.ends[k]! - this.lowerBoundIn(k, seq);
+    // Sum the shorter side: the pages after k, or (from the total) the pages before it.
+    let n = 0;
+    if (np - k < k) { for (let j = k + 1; j < np; j++) n += this.ends[j]! - this.starts[j]!; return inPage + n; }
+    for (let j = 0; j < k; j++) n += this.ends[j]! - this.starts[j]!;
+    return this.n - n - (this.ends[k]! - this.starts[k]!) + inPage;
   }
 
   /** A copy, for callers that remove while iterating. */
   toArray(): number[] {
-    if (this.a === null) return this.one === 0 ? [] : [this.one];
-    return Array.from(this.a.subarray(this.h, this.n));
+    if (this.pages.length === 0) return this.one === 0 ? [] : [this.one];
+    const out: number[] = [];
+    for (let k = 0; k < this.pages.length; k++) for (let i = this.starts[k]!; i < this.ends[k]!; i++) out.push(this.pages[k]![i]!);
+    return out;
   }
 }
 

@@ -97,13 +97,15 @@ describe("SeqList", () => {
     const r = rng(11);
     const list = new SeqList();
     const ref: number[] = [];
+    let maxLen = 0;
     let seq = 1;
-    for (let i = 0; i < 20_000; i++) {
+    for (let i = 0; i < 40_000; i++) {
       const x = r();
-      if (x < 0.55 || ref.length === 0) { seq += 1 + Math.floor(r() * 3); list.push(seq); ref.push(seq); }
+      if (x < (i < 20_000 ? 0.7 : 0.4) || ref.length === 0) { seq += 1 + Math.floor(r() * 3); list.push(seq); ref.push(seq); }
       else if (x < 0.85) { list.remove(ref[0]!); ref.shift(); }
       else { const k = Math.floor(r() * ref.length); list.remove(ref[k]!); ref.splice(k, 1); }
-      if (i % 101 === 0 || ref.length < 3) {
+      maxLen = Math.max(maxLen, ref.length);
+      if (i % 101 === 0 || ref.length < 3 || i % 1000 < 5) {
         expect(list.count).toBe(ref.length);
         expect(list.first).toBe(ref[0] ?? 0);
         expect(list.last).toBe(ref[ref.length - 1] ?? 0);
@@ -114,6 +116,7 @@ describe("SeqList", () => {
       }
     }
     expect(list.toArray()).toEqual(ref);
+    expect(maxLen).toBeGreaterThan(2000); // many pages, then emptied down again
     list.remove(12345678); // not there: no change
     expect(list.count).toBe(ref.length);
   });
