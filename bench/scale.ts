@@ -14,7 +14,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
-import { freePort, rssKb, sleep, waitListening, which } from "./procs.js";
+import { connect as tcpConnect } from "node:net";
+import { freePort, rssKb, sleep, which } from "./procs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GNAT_CLI = process.env["GNAT_CLI"] ?? join(here, "../server/process/cli.js");
@@ -45,8 +46,23 @@ async function start(kind: Kind, dir: string, natsServer: string): Promise<Proc>
     ? spawn(natsServer, args, { stdio: "ignore" })
     : spawn(process.execPath, [kind === "gnat-base" ? GNAT_BASE_CLI : GNAT_CLI, ...args], { stdio: "ignore" });
   children.add(child);
-  await waitListening(port, child);
+  await listening(port, child);
   return { child, port, t0 };
+}
+
+/** Like procs.waitListening, with room for a slow start (a big store on a busy machine). */
+async function listening(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = tcpConnect(port, "127.0.0.1", () => { s.destroy(); resolve(true); });
+      s.on("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${port}`);
+    await sleep(5);
+  }
 }
 
 /** SIGTERM (a clean shutdown: stores closed) and wait for the exit. */

@@ -24,6 +24,8 @@ export class MsgEntry {
 
 /** Sequences a page of a SeqList holds (4 KiB). */
 const PAGE = 512;
+const NO_PAGES: Float64Array[] = [];
+const NO_NUMS: number[] = [];
 
 /**
  * Ascending sequences of one subject, in pages of Float64Array (8 bytes a message, where a JS
@@ -35,10 +37,12 @@ const PAGE = 512;
  * the front (limits, age, per-subject max): a moving head, and whole pages dropped.
  */
 export class SeqList {
-  private pages: Float64Array[] = [];
+  // Empty arrays shared by every list without pages: a KV bucket has a list per key, mostly of
+  // one message, and three arrays each were ~100 bytes a key. Replaced, never mutated, while empty.
+  private pages: Float64Array[] = NO_PAGES;
   /** Used range [starts[i], ends[i]) of pages[i]; never empty. */
-  private starts: number[] = [];
-  private ends: number[] = [];
+  private starts: number[] = NO_NUMS;
+  private ends: number[] = NO_NUMS;
   private n = 0;
   /** The only sequence while there are no pages; 0 for an empty list. */
   private one = 0;
@@ -55,7 +59,7 @@ export class SeqList {
       if (this.one === 0) { this.one = seq; return; }
       const p = new Float64Array(4);
       p[0] = this.one;
-      this.pages.push(p); this.starts.push(0); this.ends.push(1);
+      this.pages = [p]; this.starts = [0]; this.ends = [1];
       this.n = 1;
       this.one = 0;
     }
@@ -100,7 +104,7 @@ export class SeqList {
     if (this.starts[k] === this.ends[k]) { this.pages.splice(k, 1); this.starts.splice(k, 1); this.ends.splice(k, 1); }
     if (this.n <= 1) {
       this.one = this.n === 1 ? this.pages[0]![this.starts[0]!]! : 0;
-      this.pages = []; this.starts = []; this.ends = [];
+      this.pages = NO_PAGES; this.starts = NO_NUMS; this.ends = NO_NUMS;
       this.n = 0;
     }
   }
