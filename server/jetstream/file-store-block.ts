@@ -235,8 +235,14 @@ export class SubjectInterner {
 export class IndexReader {
   private p = -1;
   private nextAt = IDX_HEAD;
+  private readonly end: number;
+  // A DataView reads the fields without Buffer's per-call checks: start-up reads every record.
+  private readonly dv: DataView;
 
-  constructor(private readonly buf: Buffer) {}
+  constructor(private readonly buf: Buffer) {
+    this.end = buf.length - 4;
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  }
 
   /** A reader placed on the record at a position an earlier reader of buf reported. */
   static at(buf: Buffer, position: number): IndexReader {
@@ -251,22 +257,22 @@ export class IndexReader {
 
   /** Move to the next record; false past the last. */
   next(): boolean {
-    if (this.nextAt >= this.buf.length - 4) return false;
+    if (this.nextAt >= this.end) return false;
     this.p = this.nextAt;
-    this.nextAt = this.p + IDX_REC + this.buf.readUInt16LE(this.p + 2);
+    this.nextAt = this.p + IDX_REC + this.dv.getUint16(this.p + 2, true);
     return true;
   }
 
   get kind(): number { return this.buf[this.p]!; }
-  get hdrLen(): number { return this.buf.readUInt32LE(this.p + 4); }
-  get dataLen(): number { return this.buf.readUInt32LE(this.p + 8); }
-  get off(): number { return this.buf.readUInt32LE(this.p + 12); }
-  get seq(): number { return this.buf.readDoubleLE(this.p + 16); }
+  get hdrLen(): number { return this.dv.getUint32(this.p + 4, true); }
+  get dataLen(): number { return this.dv.getUint32(this.p + 8, true); }
+  get off(): number { return this.dv.getUint32(this.p + 12, true); }
+  get seq(): number { return this.dv.getFloat64(this.p + 16, true); }
   get ts(): bigint { return readI64LE(this.buf, this.p + 24); }
   /** Where the current record's time (i64 LE) is in the buffer, to copy it without a BigInt. */
   get tsAt(): number { return this.p + 24; }
-  get len(): number { return this.buf.readUInt32LE(this.p + 32); }
-  get subjectLength(): number { return this.buf.readUInt16LE(this.p + 2); }
+  get len(): number { return this.dv.getUint32(this.p + 32, true); }
+  get subjectLength(): number { return this.dv.getUint16(this.p + 2, true); }
   subject(interner: SubjectInterner): string { return interner.get(this.buf, this.p + IDX_REC, this.subjectLength); }
 }
 
