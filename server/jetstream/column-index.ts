@@ -8,6 +8,7 @@
 // the block of a sequence is found from the runs of sequences each block holds (one pair per
 // block, not per message). get() builds a transient MsgEntry for the callers that need one.
 
+import type { ByteReader, ByteWriter } from "./file-store-snapshot.js";
 import { MsgEntry, type EntryTable } from "./msg-index.js";
 
 const SHIFT = 14;
@@ -251,6 +252,60 @@ export class ColumnTable implements EntryTable {
     this.freeIds = [];
     this.runSeq = [];
     this.runBlock = [];
+  }
+
+  /** Everything, for the file store's snapshot at a clean close (file-store-snapshot.ts). */
+  exportTo(w: ByteWriter): void {
+    w.f64(this.c0);
+    w.f64(this.top);
+    w.u32(this.chunks.length);
+    for (const c of this.chunks) {
+      if (c === null) { w.u32(0); continue; }
+      w.u32(c.subj.length);
+      w.f64(c.live);
+      w.raw(c.subj); w.raw(c.ts); w.raw(c.off); w.raw(c.len); w.raw(c.flags);
+    }
+    w.u32(this.names.length);
+    for (let id = 0; id < this.names.length; id++) { w.str(this.names[id] ?? null); w.u32(this.refs[id] ?? 0); }
+    w.u32(this.freeIds.length);
+    for (const id of this.freeIds) w.u32(id);
+    w.u32(this.runSeq.length);
+    for (let i = 0; i < this.runSeq.length; i++) { w.f64(this.runSeq[i]!); w.f64(this.runBlock[i]!); }
+  }
+
+  /** Replace everything with what exportTo wrote. */
+  importFrom(r: ByteReader): void {
+    this.c0 = r.f64();
+    this.top = r.f64();
+    const n = r.u32();
+    this.chunks = [];
+    for (let k = 0; k < n; k++) {
+      const cap = r.u32();
+      if (cap === 0) { this.chunks.push(null); continue; }
+      if (cap > CHUNK) throw new RangeError("snapshot: bad chunk");
+      const c = new Chunk(cap);
+      c.live = r.f64();
+      r.into(c.subj); r.into(c.ts); r.into(c.off); r.into(c.len); r.into(c.flags);
+      this.chunks.push(c);
+    }
+    const ids = r.u32();
+    this.names = [];
+    this.refs = [];
+    this.ids.clear();
+    for (let id = 0; id < ids; id++) {
+      const name = r.str();
+      this.names.push(name ?? undefined);
+      this.refs.push(r.u32());
+      if (id > 0 && name !== null) this.ids.set(name, id);
+    }
+    if (this.names.length === 0) { this.names = [""]; this.refs = [0]; }
+    const nf = r.u32();
+    this.freeIds = [];
+    for (let i = 0; i < nf; i++) this.freeIds.push(r.u32());
+    const nr = r.u32();
+    this.runSeq = [];
+    this.runBlock = [];
+    for (let i = 0; i < nr; i++) { this.runSeq.push(r.f64()); this.runBlock.push(r.f64()); }
   }
 
   /** Distinct subjects with a live message (for tests). */

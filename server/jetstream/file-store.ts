@@ -29,6 +29,7 @@ import {
   writeIndexBuffer,
 } from "./file-store-block.js";
 import { ColumnTable } from "./column-index.js";
+import { readSnapshot, writeSnapshot, type SnapBlock } from "./file-store-snapshot.js";
 import { MsgEntry } from "./msg-index.js";
 import { crc32Range } from "./crc.js";
 import {
@@ -63,6 +64,8 @@ export interface IoStats {
   reads: number;
   /** Blocks read whole at start-up because their index file was missing or stale. */
   scanned: number;
+  /** The last start-up took the index from a clean close's snapshot (file-store-snapshot.ts). */
+  snapshot: boolean;
   blocks: number;
 }
 
@@ -143,6 +146,7 @@ export class FileStore extends BaseStore {
   private nFsyncs = 0;
   private nReads = 0;
   private nScanned = 0;
+  private fromSnapshot = false;
 
   static open(opts: FileStoreOptions): FileStore {
     return new FileStore(opts);
@@ -222,6 +226,7 @@ export class FileStore extends BaseStore {
       .filter((f) => /^\d+\.blk$/.test(f))
       .map((f) => parseInt(f, 10))
       .sort((a, b) => a - b);
+    if (!this.reloadPending && this.loadSnapshot(ids)) return;
 
     // Every block's records come as an index buffer (its index file, or its scan encoded the
     // same way) and are read in place into the index columns: no object per record. Tombstones and floors can sit in later blocks than their targets, so one pass
@@ -314,12 +319,55 @@ export class FileStore extends BaseStore {
       this.table.clear(this.first);
     }
 
-    // The last block stays active if it has room; its index file goes, as it will change.
-    const lastId = ids[ids.length - 1];
+    this.startActive(ids[ids.length - 1], perBlock[perBlock.length - 1]?.[1] ?? null);
+  }
+
+  /**
+   * The index as a clean close left it (file-store-snapshot.ts), when the block files are still
+   * exactly those it describes; false (nothing changed) otherwise.
+   */
+  private loadSnapshot(ids: number[]): boolean {
+    let tailIdx: Buffer | null = null;
+    const matches = (blocks: SnapBlock[]): boolean => {
+      if (blocks.length !== ids.length) return false;
+      for (let i = 0; i < blocks.length; i++) {
+        const sb = blocks[i]!;
+        if (sb.id !== ids[i]) return false;
+        const st = statSync(this.blockFor(sb.id).path);
+        if (st.size !== sb.size || st.mtimeMs !== sb.mtimeMs) return false;
+        if (i === blocks.length - 1 && sb.size < this.blockSize) {
+          tailIdx = loadIndex(this.blockFor(sb.id).idxPath, st.size, st.mtimeMs);
+          if (tailIdx === null) return false;
+        }
+      }
+      return true;
+    };
+    let st;
+    try {
+      st = readSnapshot(this.dir, this.cols, this.subjects, matches);
+    } catch (err) {
+      this.warn(`file store ${this.dir}: index snapshot unreadable, rebuilding from the blocks: ${String(err)}`);
+      st = null;
+    }
+    if (st === null) { this.resetIndex(); return false; }
+    this.first = st.first; this.last = st.last; this.firstTs = st.firstTs; this.lastTs = st.lastTs;
+    this.msgs = st.msgs; this.bytes = st.bytes;
+    for (const sb of st.blocks) {
+      const b = this.blockFor(sb.id);
+      b.size = sb.size; b.live = sb.live; b.minMsg = sb.minMsg; b.maxMsg = sb.maxMsg; b.tombs = sb.tombs;
+      this.blocks.set(b.id, b);
+    }
+    this.fromSnapshot = true;
+    this.startActive(ids[ids.length - 1], tailIdx);
+    return true;
+  }
+
+  /** The last block stays active if it has room (resumed with its index); its index file goes, as it will change. */
+  private startActive(lastId: number | undefined, tailIdx: Buffer | null): void {
     const tail = lastId === undefined ? undefined : this.blocks.get(lastId);
     if (tail !== undefined && tail.size < this.blockSize) {
       this.active = tail;
-      this.activeIndex = new IndexBuilder(perBlock[perBlock.length - 1]![1]);
+      this.activeIndex = new IndexBuilder(tailIdx);
       this.openFd(tail);
       try { unlinkSync(tail.idxPath); } catch { /* none */ }
     } else {
@@ -535,7 +583,10 @@ export class FileStore extends BaseStore {
 
   /** I/O counters (for monitoring, and to show batching and group commit at work). */
   ioStats(): IoStats {
-    return { writes: this.nWrites, fsyncs: this.nFsyncs, reads: this.nReads, scanned: this.nScanned, blocks: this.blocks.size };
+    return {
+      writes: this.nWrites, fsyncs: this.nFsyncs, reads: this.nReads, scanned: this.nScanned, snapshot: this.fromSnapshot,
+      blocks: this.blocks.size,
+    };
   }
 
   // ---- hooks ---------------------------------------------------------------------------------
@@ -742,10 +793,29 @@ export class FileStore extends BaseStore {
       }
     }
     this.staleIndex.clear();
+    this.saveSnapshot();
     while (this.syncInFlight) await new Promise((r) => setImmediate(r));
     for (const d of this.awaitingSync) d.resolve();
     this.awaitingSync = [];
     for (const b of this.blocks.values()) if (b.fd >= 0) { closeSync(b.fd); b.fd = -1; }
+  }
+
+  /** At a clean close: the whole index in one file, for a start-up that does not rebuild it. */
+  private saveSnapshot(): void {
+    if (this.reloadPending || this.wlen > 0) return;
+    try {
+      const blocks: SnapBlock[] = [];
+      for (const b of [...this.blocks.values()].sort((x, y) => x.id - y.id)) {
+        const st = statSync(b.path);
+        if (st.size !== b.size) return;
+        blocks.push({ id: b.id, size: b.size, mtimeMs: st.mtimeMs, live: b.live, minMsg: b.minMsg, maxMsg: b.maxMsg, tombs: b.tombs });
+      }
+      writeSnapshot(this.dir, {
+        first: this.first, last: this.last, firstTs: this.firstTs, lastTs: this.lastTs, msgs: this.msgs, bytes: this.bytes, blocks,
+      }, this.cols, this.subjects);
+    } catch (err) {
+      this.warn(`file store ${this.dir}: index snapshot not written: ${String(err)}`);
+    }
   }
 
   async delete(): Promise<void> {

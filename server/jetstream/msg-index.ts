@@ -152,6 +152,34 @@ export class SeqList {
     return this.n - n - (this.ends[k]! - this.starts[k]!) + inPage;
   }
 
+  /** The sequences in one array (for the file store's snapshot). */
+  toFloat64(): Float64Array {
+    if (this.pages.length === 0) return this.one === 0 ? new Float64Array(0) : Float64Array.of(this.one);
+    const out = new Float64Array(this.n);
+    let at = 0;
+    for (let k = 0; k < this.pages.length; k++) {
+      out.set(this.pages[k]!.subarray(this.starts[k]!, this.ends[k]!), at);
+      at += this.ends[k]! - this.starts[k]!;
+    }
+    return out;
+  }
+
+  /** A list of these ascending sequences (full pages copied, no push per sequence). */
+  static fromSorted(seqs: Float64Array): SeqList {
+    const l = new SeqList();
+    if (seqs.length === 1) { l.one = seqs[0]!; return l; }
+    if (seqs.length === 0) return l;
+    l.pages = []; l.starts = []; l.ends = [];
+    for (let at = 0; at < seqs.length; at += PAGE) {
+      const end = Math.min(seqs.length, at + PAGE);
+      const p = new Float64Array(l.pages.length === 0 && end === seqs.length ? Math.max(4, end - at) : PAGE);
+      p.set(seqs.subarray(at, end));
+      l.pages.push(p); l.starts.push(0); l.ends.push(end - at);
+    }
+    l.n = seqs.length;
+    return l;
+  }
+
   /** A copy, for callers that remove while iterating. */
   toArray(): number[] {
     if (this.pages.length === 0) return this.one === 0 ? [] : [this.one];

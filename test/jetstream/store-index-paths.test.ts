@@ -1,4 +1,5 @@
-// Every way the file store's index comes back, against the state it had: a clean stop, a crash
+// Every way the file store's index comes back, against the state it had: a clean stop (through
+// the close's snapshot of the whole index, and without it through the index files), a crash
 // (the directory as a kill -9 leaves it, with and without a torn last record), an index file
 // deleted, one corrupted, one cut in half (a summary half-written when the disk filled), an
 // index that cannot be written at all, and after compaction and purges. Each must give the same
@@ -6,7 +7,7 @@
 // message, and the answers the stream layer asks of the index (pending counts, last by subject,
 // the headers scan that rebuilds the dedupe window, sequence from time).
 
-import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FileStore } from "../../server/jetstream/file-store.js";
@@ -61,19 +62,76 @@ async function build(d: string): Promise<FileStore> {
   return s;
 }
 
+const snap = (d: string): string => join(d, "index.snap");
 const idxFiles = (d: string): string[] => readdirSync(join(d, "msgs")).filter((f) => f.endsWith(".idx")).sort((a, b) => parseInt(a) - parseInt(b));
 const blkFiles = (d: string): string[] => readdirSync(join(d, "msgs")).filter((f) => f.endsWith(".blk")).sort((a, b) => parseInt(a) - parseInt(b));
 
 describe("file store: every index path gives back the same stream", () => {
-  it("after a clean stop, with every index file present: no block is scanned", async () => {
+  it("after a clean stop: from the index snapshot, which is then deleted; without it, from the index files", async () => {
     const d = dir();
     const s = await build(d);
     const want = snapshot(s);
     expect(want.state.num_deleted).toBeGreaterThan(5);
     await s.close();
-    const r = FileStore.open({ dir: d, blockSize: 2048 });
-    expect(r.ioStats().scanned).toBe(0);
+    expect(existsSync(snap(d))).toBe(true);
+    let r = FileStore.open({ dir: d, blockSize: 2048 });
+    expect(r.ioStats()).toMatchObject({ snapshot: true, scanned: 0 });
+    expect(existsSync(snap(d))).toBe(false); // used once: never the state of a later crash
     expect(snapshot(r)).toEqual(want);
+    // It goes on as a store: a new message, a removal, another clean restart.
+    r.storeMsg("a.9", null, Buffer.from("after"));
+    r.removeMsg(want.state.first_seq);
+    const want2 = snapshot(r);
+    await r.close();
+    r = FileStore.open({ dir: d, blockSize: 2048 });
+    expect(r.ioStats().snapshot).toBe(true);
+    expect(snapshot(r)).toEqual(want2);
+    await r.close();
+    rmSync(snap(d));
+    r = FileStore.open({ dir: d, blockSize: 2048 });
+    expect(r.ioStats()).toMatchObject({ snapshot: false, scanned: 0 });
+    expect(snapshot(r)).toEqual(want2);
+    await r.close();
+  });
+
+  it("an index snapshot that is corrupt, cut short, stale or unwritable is not used, and nothing is lost", async () => {
+    const d = dir();
+    const s = await build(d);
+    const want = snapshot(s);
+    await s.close();
+    const good = readFileSync(snap(d));
+    const warnings: string[] = [];
+    const open = (): FileStore => FileStore.open({ dir: d, blockSize: 2048, onWarning: (m) => warnings.push(m) });
+    // A flipped byte (the CRC fails) and a snapshot cut in half (a full disk, a crash while writing).
+    const flipped = Buffer.from(good);
+    flipped[Math.floor(flipped.length / 3)]! ^= 0x01;
+    for (const bad of [flipped, good.subarray(0, good.length >> 1)]) {
+      writeFileSync(snap(d), bad);
+      const r = open();
+      expect(r.ioStats().snapshot).toBe(false);
+      expect(snapshot(r)).toEqual(want);
+      await r.close();
+    }
+    // Stale: the stream changed after the close that wrote it (here, put back over a newer one).
+    let r = open();
+    r.storeMsg("c", null, Buffer.from("newer"));
+    r.removeMsg(want.state.last_seq);
+    const newer = snapshot(r);
+    await r.close();
+    writeFileSync(snap(d), good);
+    r = open();
+    expect(r.ioStats().snapshot).toBe(false);
+    expect(snapshot(r)).toEqual(newer);
+    // A snapshot that cannot be written (a directory where its temporary goes): a warning, and
+    // the next start reads the index files.
+    mkdirSync(snap(d) + ".tmp");
+    await r.close();
+    expect(warnings.join()).toMatch(/snapshot not written/);
+    expect(existsSync(snap(d))).toBe(false);
+    rmSync(snap(d) + ".tmp", { recursive: true });
+    r = open();
+    expect(r.ioStats()).toMatchObject({ snapshot: false, scanned: 0 });
+    expect(snapshot(r)).toEqual(newer);
     await r.close();
   });
 
@@ -103,6 +161,7 @@ describe("file store: every index path gives back the same stream", () => {
     const s = await build(d);
     const want = snapshot(s);
     await s.close();
+    rmSync(snap(d));
     const idx = idxFiles(d);
     expect(idx.length).toBeGreaterThan(5);
     const p = (i: number): string => join(d, "msgs", idx[i]!);
@@ -117,6 +176,7 @@ describe("file store: every index path gives back the same stream", () => {
     expect(snapshot(r)).toEqual(want);
     await r.close();
     // Rebuilt index files were written back: the next start reads none of the blocks.
+    rmSync(snap(d));
     const again = FileStore.open({ dir: d, blockSize: 2048 });
     expect(again.ioStats().scanned).toBe(0);
     expect(snapshot(again)).toEqual(want);
@@ -133,6 +193,7 @@ describe("file store: every index path gives back the same stream", () => {
     const want = snapshot(s);
     await s.close();
     for (let id = 1; id <= 4; id++) rmSync(join(d, "msgs", `${id}.idx`), { recursive: true });
+    rmSync(snap(d));
     const r = FileStore.open({ dir: d, blockSize: 2048 });
     expect(r.ioStats().scanned).toBeGreaterThan(0);
     expect(snapshot(r)).toEqual(want);
@@ -155,6 +216,7 @@ describe("file store: every index path gives back the same stream", () => {
     expect(snapshot(r)).toEqual(want);
     // And again without any index file.
     await r.close();
+    rmSync(snap(d));
     for (const f of idxFiles(d)) rmSync(join(d, "msgs", f));
     const again = FileStore.open({ dir: d, blockSize: 2048 });
     expect(snapshot(again)).toEqual(want);
