@@ -15,7 +15,7 @@
 // A block is append-only except for erase, which rewrites one record in place with the same
 // length as kind Erased and zeroed contents.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, statSync, writeSync } from "node:fs";
 import { crc32, crc32Range } from "./crc.js";
 
 export const RecordKind = {
@@ -206,6 +206,41 @@ export function loadIndex(path: string, blockSize: number, mtimeMs: number): Buf
     p += IDX_REC + buf.readUInt16LE(p + 2);
   }
   return p === end ? buf : null;
+}
+
+/**
+ * A block's records as an index buffer: its index file when that is valid for the block as it is
+ * now, else a scan of the block. A scan cuts a torn tail (fsynced) and reports corrupt stretches
+ * through warn; a clean block that stays sealed (not the last, or full) gets its index file back,
+ * or every start-up would read it whole again (a copy or restore that does not keep mtimes makes
+ * every index stale). The last block may become the active one, whose index is not kept; a
+ * damaged block is scanned, and reported, at each start. size: the block's length after.
+ */
+export function readBlockIndex(
+  path: string, idxPath: string, last: boolean, blockSize: number, warn: (m: string) => void,
+): { idx: Buffer; size: number; scanned: boolean } {
+  const st = statSync(path);
+  const idx = loadIndex(idxPath, st.size, st.mtimeMs);
+  if (idx !== null) return { idx, size: st.size, scanned: false };
+  const buf = readFileSync(path);
+  const scan = scanBlock(buf);
+  for (const [off, len] of scan.corrupt) warn(`skipped ${len} corrupt bytes at offset ${off}`);
+  let size = st.size;
+  if (scan.validEnd < buf.length) {
+    warn(`cut torn tail of ${buf.length - scan.validEnd} bytes at offset ${scan.validEnd}`);
+    const fd = openSync(path, "r+");
+    try { ftruncateSync(fd, scan.validEnd); fsyncSync(fd); } finally { closeSync(fd); }
+    size = scan.validEnd;
+  }
+  const built = encodeIndex(st.size, st.mtimeMs, scan.records);
+  if ((!last || size >= blockSize) && scan.corrupt.length === 0 && scan.validEnd === buf.length) {
+    try {
+      writeIndexBuffer(idxPath, built);
+    } catch (err) {
+      warn(`index not written: ${String(err)}`);
+    }
+  }
+  return { idx: built, size, scanned: true };
 }
 
 /**

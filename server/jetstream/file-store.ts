@@ -24,7 +24,7 @@ import {
 import { join } from "node:path";
 import { BaseStore } from "./base-store.js";
 import {
-  encodeIndex, encodeRecord, erasedRecord, fsyncDir, IndexBuilder, IndexReader, loadIndex, MAX_SUBJECT,
+  encodeIndex, encodeRecord, erasedRecord, fsyncDir, IndexBuilder, IndexReader, loadIndex, MAX_SUBJECT, readBlockIndex,
   REC_HDR, REC_OVERHEAD, RecordKind, recordLength, scanBlock, SubjectInterner, writeFileAtomic,
   writeIndexBuffer,
 } from "./file-store-block.js";
@@ -242,36 +242,11 @@ export class FileStore extends BaseStore {
 
     for (let i = 0; i < ids.length; i++) {
       const b = this.blockFor(ids[i]!);
-      const st = statSync(b.path);
-      b.size = st.size;
-      let idx = loadIndex(b.idxPath, st.size, st.mtimeMs);
-      if (idx === null) {
-        this.nScanned++;
-        const buf = readFileSync(b.path);
-        const scan = scanBlock(buf);
-        for (const [off, len] of scan.corrupt) {
-          this.warn(`file store ${this.dir}: block ${b.id}: skipped ${len} corrupt bytes at offset ${off}`);
-        }
-        if (scan.validEnd < buf.length) {
-          this.warn(`file store ${this.dir}: block ${b.id}: cut torn tail of ${buf.length - scan.validEnd} bytes at offset ${scan.validEnd}`);
-          const fd = openSync(b.path, "r+");
-          try { ftruncateSync(fd, scan.validEnd); fsyncSync(fd); } finally { closeSync(fd); }
-          b.size = scan.validEnd;
-        }
-        idx = encodeIndex(st.size, st.mtimeMs, scan.records);
-        // A clean sealed block gets its index back, or every start-up would read it whole
-        // again (a copy or restore that does not keep mtimes makes every index stale). The
-        // last block may become the active one, whose index is not kept; a damaged block is
-        // scanned, and reported, at each start.
-        const sealed = i < ids.length - 1 || b.size >= this.blockSize;
-        if (sealed && scan.corrupt.length === 0 && scan.validEnd === buf.length) {
-          try {
-            writeIndexBuffer(b.idxPath, idx);
-          } catch (err) {
-            this.warn(`file store ${this.dir}: block ${b.id}: index not written: ${String(err)}`);
-          }
-        }
-      }
+      const got = readBlockIndex(b.path, b.idxPath, i === ids.length - 1, this.blockSize,
+        (m) => this.warn(`file store ${this.dir}: block ${b.id}: ${m}`));
+      b.size = got.size;
+      if (got.scanned) this.nScanned++;
+      const idx = got.idx;
       this.blocks.set(b.id, b);
       perBlock.push([b, idx]);
       const r = new IndexReader(idx);
