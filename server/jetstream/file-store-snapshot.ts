@@ -11,7 +11,7 @@
 // only ever the state of the close that wrote it. Otherwise start-up falls back to the per-block
 // index files (and those to scanning their block), as after a crash.
 
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import type { ColumnTable } from "./column-index.js";
 import { crc32 } from "./crc.js";
 import { SeqList } from "./msg-index.js";
@@ -79,32 +79,77 @@ export class ByteWriter {
   }
 }
 
-/** Reads what ByteWriter wrote; throws RangeError past the end. */
+/**
+ * Reads what ByteWriter wrote, from a file descriptor: fields through a 64 KiB window, typed
+ * arrays straight into their own memory (no buffer the size of the file). The CRC-32 of every
+ * byte read so far is kept; throws RangeError past the end.
+ */
 export class ByteReader {
-  private at = 0;
-  constructor(private readonly buf: Buffer, private readonly end: number) {}
+  private readonly win = Buffer.allocUnsafe(1 << 16);
+  private wpos = 0;
+  private wlen = 0;
+  /** File offset of win[wlen]. */
+  private filePos = 0;
+  crc = 0;
 
-  private need(n: number): number {
-    const p = this.at;
-    if (p + n > this.end) throw new RangeError("snapshot too short");
-    this.at = p + n;
-    return p;
+  constructor(private readonly fd: number, private readonly end: number) {}
+
+  /** Make n bytes available at win[wpos]. */
+  private fill(n: number): void {
+    const rem = this.wlen - this.wpos;
+    if (rem >= n) return;
+    if (n > this.win.length || this.filePos + (n - rem) > this.end) throw new RangeError("snapshot too short");
+    this.win.copy(this.win, 0, this.wpos, this.wlen);
+    this.wpos = 0;
+    this.wlen = rem;
+    const want = Math.min(this.win.length - rem, this.end - this.filePos);
+    let got = 0;
+    while (got < want) {
+      const k = readSync(this.fd, this.win, rem + got, want - got, this.filePos + got);
+      if (k === 0) throw new RangeError("snapshot too short");
+      got += k;
+    }
+    this.crc = crc32(this.win.subarray(rem, rem + got), this.crc);
+    this.wlen = rem + got;
+    this.filePos += got;
   }
-  u32(): number { return this.buf.readUInt32LE(this.need(4)); }
-  f64(): number { return this.buf.readDoubleLE(this.need(8)); }
-  i64(): bigint { return this.buf.readBigInt64LE(this.need(8)); }
+
+  u32(): number { this.fill(4); const v = this.win.readUInt32LE(this.wpos); this.wpos += 4; return v; }
+  f64(): number { this.fill(8); const v = this.win.readDoubleLE(this.wpos); this.wpos += 8; return v; }
+  i64(): bigint { this.fill(8); const v = this.win.readBigInt64LE(this.wpos); this.wpos += 8; return v; }
   str(): string | null {
     const n = this.u32();
     if (n === 0xffffffff) return null;
-    const p = this.need(n);
-    return this.buf.latin1Slice(p, p + n);
+    this.fill(n);
+    const s = this.win.latin1Slice(this.wpos, this.wpos + n);
+    this.wpos += n;
+    return s;
   }
+
   /** Fill a typed array with the next bytes. */
   into(a: ArrayBufferView): void {
-    const p = this.need(a.byteLength);
-    this.buf.copy(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), 0, p, p + a.byteLength);
+    const dst = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    const fromWin = Math.min(dst.length, this.wlen - this.wpos);
+    this.win.copy(dst, 0, this.wpos, this.wpos + fromWin);
+    this.wpos += fromWin;
+    let at = fromWin;
+    if (at === dst.length) return;
+    if (this.filePos + (dst.length - at) > this.end) throw new RangeError("snapshot too short");
+    while (at < dst.length) {
+      const k = readSync(this.fd, dst, at, dst.length - at, this.filePos);
+      if (k === 0) throw new RangeError("snapshot too short");
+      this.crc = crc32(dst.subarray(at, at + k), this.crc);
+      at += k;
+      this.filePos += k;
+    }
   }
-  get done(): boolean { return this.at === this.end; }
+
+  /** Everything up to the trailing CRC was read, and the CRC holds. */
+  verify(): boolean {
+    if (this.wpos !== this.wlen || this.filePos !== this.end) return false;
+    const tail = Buffer.allocUnsafe(4);
+    return readSync(this.fd, tail, 0, 4, this.end) === 4 && tail.readUInt32LE(0) === this.crc;
+  }
 }
 
 /** Write the snapshot (tmp file, rename). No fsync: a torn or lost one only means a slower start. */
@@ -153,43 +198,46 @@ export function writeSnapshot(dir: string, st: SnapState, table: ColumnTable, su
 
 /**
  * Read and delete the snapshot. On success the table and subjects hold the index and the
- * stream's counters and blocks are returned; null when there is none or it fails its checks
- * (the caller must then reset table and subjects, which may be partly filled, and recover).
- * `matches` checks the block list against the files on disk.
+ * stream's counters and blocks are returned; null (or a RangeError) when there is none or it
+ * fails its checks — the caller must then reset table and subjects, which may be partly filled,
+ * and recover. `matches` checks the block list against the files on disk.
  */
 export function readSnapshot(
   dir: string, table: ColumnTable, subjects: Map<string, SeqList>, matches: (blocks: SnapBlock[]) => boolean,
 ): SnapState | null {
   const path = `${dir}/${SNAPSHOT_FILE}`;
-  let buf: Buffer;
-  try { buf = readFileSync(path); } catch { return null; }
-  rmSync(path, { force: true });
-  if (buf.length < 16) return null;
-  const end = buf.length - 4;
-  if (crc32(buf.subarray(0, end)) !== buf.readUInt32LE(end)) return null;
-  const r = new ByteReader(buf, end);
-  if (r.u32() !== MAGIC || r.u32() !== VERSION || r.u32() !== (LITTLE_ENDIAN ? 1 : 0)) return null;
-  const st: SnapState = {
-    first: r.f64(), last: r.f64(), firstTs: r.i64(), lastTs: r.i64(), msgs: r.f64(), bytes: r.f64(), blocks: [],
-  };
-  const nb = r.u32();
-  for (let i = 0; i < nb; i++) {
-    const b: SnapBlock = { id: r.f64(), size: r.f64(), mtimeMs: r.f64(), live: r.f64(), minMsg: r.f64(), maxMsg: r.f64(), tombs: [] };
-    const nt = r.u32();
-    for (let k = 0; k < nt; k++) b.tombs.push(r.f64());
-    st.blocks.push(b);
+  let fd: number;
+  try { fd = openSync(path, "r"); } catch { return null; }
+  try {
+    rmSync(path, { force: true });
+    const size = fstatSync(fd).size;
+    if (size < 16) return null;
+    const r = new ByteReader(fd, size - 4);
+    if (r.u32() !== MAGIC || r.u32() !== VERSION || r.u32() !== (LITTLE_ENDIAN ? 1 : 0)) return null;
+    const st: SnapState = {
+      first: r.f64(), last: r.f64(), firstTs: r.i64(), lastTs: r.i64(), msgs: r.f64(), bytes: r.f64(), blocks: [],
+    };
+    const nb = r.u32();
+    for (let i = 0; i < nb; i++) {
+      const b: SnapBlock = { id: r.f64(), size: r.f64(), mtimeMs: r.f64(), live: r.f64(), minMsg: r.f64(), maxMsg: r.f64(), tombs: [] };
+      const nt = r.u32();
+      for (let k = 0; k < nt; k++) b.tombs.push(r.f64());
+      st.blocks.push(b);
+    }
+    if (!matches(st.blocks)) return null;
+    // Read as it streams in; trusted (returned) only once the CRC over all of it holds.
+    table.importFrom(r);
+    const ns = r.u32();
+    for (let i = 0; i < ns; i++) {
+      const subject = r.str();
+      const n = r.u32();
+      if (subject === null || n === 0 || n > size) throw new RangeError("snapshot: bad subject list");
+      const seqs = new Float64Array(n);
+      r.into(seqs);
+      subjects.set(subject, SeqList.fromSorted(seqs));
+    }
+    return r.verify() ? st : null;
+  } finally {
+    closeSync(fd);
   }
-  if (!matches(st.blocks)) return null;
-  table.importFrom(r);
-  const ns = r.u32();
-  for (let i = 0; i < ns; i++) {
-    const subject = r.str();
-    const n = r.u32();
-    const seqs = new Float64Array(n);
-    r.into(seqs);
-    if (subject === null || n === 0) throw new RangeError("snapshot: bad subject list");
-    subjects.set(subject, SeqList.fromSorted(seqs));
-  }
-  if (!r.done) throw new RangeError("snapshot: trailing bytes");
-  return st;
 }
