@@ -1,4 +1,4 @@
-// Tested by test/jetstream/store-index-paths.test.ts.
+// Tested by test/jetstream/store-index-paths.test.ts and test/jetstream/snapshot-restart.test.ts.
 // A file stream's whole in-memory index written at a clean close as one checksummed file,
 // <dir>/index.snap, and read back at the next open instead of every block's index file: the
 // columns and sequence lists are copied in as they were (memcpy, no work per message), so a
