@@ -19,19 +19,20 @@
 
 import {
   closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync,
-  readFileSync, readSync, rmSync, statSync, unlinkSync, writeSync,
+  readFileSync, rmSync, statSync, unlinkSync, writeSync,
 } from "node:fs";
 import { join } from "node:path";
 import { BaseStore } from "./base-store.js";
 import {
-  encodeIndex, encodeRecord, erasedRecord, fsyncDir, IndexBuilder, IndexReader, loadIndex, MAX_SUBJECT, readBlockIndex,
-  REC_HDR, REC_OVERHEAD, RecordKind, recordLength, scanBlock, SubjectInterner, writeFileAtomic,
+  encodeIndex, encodeRecord, erasedRecord, fsyncDir, IndexBuilder, loadIndex, MAX_SUBJECT, readBlockIndex,
+  REC_OVERHEAD, RecordKind, recordLength, scanBlock, writeFileAtomic,
   writeIndexBuffer,
 } from "./file-store-block.js";
 import { ColumnTable } from "./column-index.js";
+import { Block, recoverBlocks } from "./file-store-recover.js";
+import { ReadAhead, storedAt } from "./file-store-read.js";
 import { readSnapshot, writeSnapshot, type SnapBlock } from "./file-store-snapshot.js";
 import { MsgEntry } from "./msg-index.js";
-import { crc32Range } from "./crc.js";
 import {
   fileStoreMsgSize, NO_LIMITS, StorageType, StoreError, StoreErrorCode,
   type StoredMsg, type StoreLimits,
@@ -80,20 +81,6 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
-class Block {
-  fd = -1;
-  /** Bytes on disk (written). */
-  size = 0;
-  /** Live messages in this block. */
-  live = 0;
-  /** Targets of the Tomb records this block holds (carried forward if it is removed early). */
-  tombs: number[] = [];
-  /** Range of the message sequences written here (to tell where a tombstone's target lives). */
-  minMsg = 0;
-  maxMsg = 0;
-  constructor(readonly id: number, readonly path: string, readonly idxPath: string) {}
-}
-
 const FLUSH_AT = 1 << 20;
 /** Sealed blocks keep a read descriptor open up to this many; the oldest opened is closed. */
 const MAX_READ_FDS = 64;
@@ -120,11 +107,8 @@ export class FileStore extends BaseStore {
   private activeIndex = new IndexBuilder();
 
   private wbuf = Buffer.allocUnsafe(FLUSH_AT * 2);
-  /** Read-ahead window over one block's flushed bytes (see readAhead). */
-  private raBuf = Buffer.allocUnsafe(0);
-  private raBlock: Block | null = null;
-  private raStart = 0;
-  private raLen = 0;
+  /** Read-ahead window over one block's flushed bytes (file-store-read.ts). */
+  private readonly ra = new ReadAhead(READ_AHEAD);
   private wlen = 0;
   private flushQueued = false;
   private floorPending = false;
@@ -144,7 +128,6 @@ export class FileStore extends BaseStore {
   private staleIndex = new Set<Block>();
   private nWrites = 0;
   private nFsyncs = 0;
-  private nReads = 0;
   private nScanned = 0;
   private fromSnapshot = false;
 
@@ -228,73 +211,29 @@ export class FileStore extends BaseStore {
       .sort((a, b) => a - b);
     if (!this.reloadPending && this.loadSnapshot(ids)) return;
 
-    // Every block's records come as an index buffer (its index file, or its scan encoded the
-    // same way) and are read in place into the index columns: no object per record. Tombstones and floors can sit in later blocks than their targets, so one pass
-    // collects them and a second indexes the messages.
-    let floor = 0;
-    let lastSeen = 0;
-    // Where the newest record is, not its time: reading a BigInt per record to keep the last
-    // one made start-up of a million-message stream ~45 ms slower.
-    let lastSeenIdx: Buffer | null = null;
-    let lastSeenPos = 0;
-    const tombs = new Set<number>();
-    const perBlock: Array<[Block, Buffer]> = [];
-
-    for (let i = 0; i < ids.length; i++) {
-      const b = this.blockFor(ids[i]!);
-      const got = readBlockIndex(b.path, b.idxPath, i === ids.length - 1, this.blockSize,
-        (m) => this.warn(`file store ${this.dir}: block ${b.id}: ${m}`));
-      b.size = got.size;
-      if (got.scanned) this.nScanned++;
-      const idx = got.idx;
-      this.blocks.set(b.id, b);
-      perBlock.push([b, idx]);
-      const r = new IndexReader(idx);
-      while (r.next()) {
-        const seq = r.seq;
-        switch (r.kind) {
-          case RecordKind.Msg:
-            if (b.minMsg === 0) b.minMsg = seq;
-            b.maxMsg = seq;
-            break;
-          case RecordKind.Tomb: tombs.add(seq); b.tombs.push(seq); continue;
-          case RecordKind.Floor: if (seq > floor) floor = seq; continue;
-        }
-        if (seq > lastSeen) { lastSeen = seq; lastSeenIdx = idx; lastSeenPos = r.position; }
-      }
-    }
-
-    let prev = 0;
-    const subjects = new SubjectInterner();
-    for (const [b, idx] of perBlock) {
-      const r = new IndexReader(idx);
-      while (r.next()) {
-        if (r.kind !== RecordKind.Msg) continue;
-        const seq = r.seq;
-        if (seq <= prev) {
-          this.warn(`file store ${this.dir}: block ${b.id}: sequence ${seq} out of order, ignored`);
-          continue;
-        }
-        prev = seq;
-        if (seq < floor || tombs.has(seq)) continue;
-        const hl = r.hdrLen;
-        const size = 22 + r.subjectLength + (hl > 0 ? 4 + hl : 0) + r.dataLen + 8;
+    const got = recoverBlocks(ids, {
+      blockFor: (id) => this.blockFor(id),
+      readIndex: (b, last) => {
+        const r = readBlockIndex(b.path, b.idxPath, last, this.blockSize, (m) => this.warn(`file store ${this.dir}: block ${b.id}: ${m}`));
+        if (r.scanned) this.nScanned++;
+        return r;
+      },
+      warn: (m) => this.warn(`file store ${this.dir}: ${m}`),
+      place: (seq, subject, idx, tsAt, off, len, hasHdr, b, size) => {
         // Straight into the columns: no entry object, no BigInt for the time.
-        const subject = r.subject(subjects);
-        this.cols.putPlaced(seq, subject, idx, r.tsAt, r.off, r.len, hl > 0, b.id);
+        this.cols.putPlaced(seq, subject, idx, tsAt, off, len, hasHdr, b.id);
         this.indexPlaced(seq, subject, size);
-        b.live++;
-      }
-    }
-    const lastSeenTs = lastSeenIdx === null ? 0n : IndexReader.at(lastSeenIdx, lastSeenPos).ts;
-    const last = Math.max(lastSeen, floor - 1, this.last);
-    if (last > this.last) { this.last = last; this.lastTs = lastSeenTs || this.lastTs; }
+      },
+    });
+    for (const b of got.blocks) this.blocks.set(b.id, b);
+    const last = Math.max(got.lastSeen, got.floor - 1, this.last);
+    if (last > this.last) { this.last = last; this.lastTs = got.lastSeenTs || this.lastTs; }
     if (this.msgs === 0 && this.last > 0) {
       this.first = this.last + 1;
       this.table.clear(this.first);
     }
 
-    this.startActive(ids[ids.length - 1], perBlock[perBlock.length - 1]?.[1] ?? null);
+    this.startActive(ids[ids.length - 1], got.tailIdx);
   }
 
   /**
@@ -559,7 +498,7 @@ export class FileStore extends BaseStore {
   /** I/O counters (for monitoring, and to show batching and group commit at work). */
   ioStats(): IoStats {
     return {
-      writes: this.nWrites, fsyncs: this.nFsyncs, reads: this.nReads, scanned: this.nScanned, snapshot: this.fromSnapshot,
+      writes: this.nWrites, fsyncs: this.nFsyncs, reads: this.ra.reads, scanned: this.nScanned, snapshot: this.fromSnapshot,
       blocks: this.blocks.size,
     };
   }
@@ -604,7 +543,7 @@ export class FileStore extends BaseStore {
   /** Erase: rewrite the record in place, zeroed, as kind Erased. */
   private overwrite(b: Block, e: MsgEntry): void {
     const rec = erasedRecord(e.seq, e.ts, e.len);
-    if (b === this.raBlock) this.raBlock = null;
+    this.ra.forget(b);
     if (b === this.active && e.off >= b.size) {
       rec.copy(this.wbuf, e.off - b.size);
     } else {
@@ -643,7 +582,7 @@ export class FileStore extends BaseStore {
    * synced) first, or the messages would come back after a restart.
    */
   private removeBlock(b: Block): void {
-    if (b === this.raBlock) this.raBlock = null;
+    this.ra.forget(b);
     let oldest = true;
     for (const id of this.blocks.keys()) if (id < b.id) { oldest = false; break; }
     if (!oldest) {
@@ -685,63 +624,13 @@ export class FileStore extends BaseStore {
       buf = Buffer.from(this.wbuf.subarray(rel, rel + e.len));
       at = 0;
     } else {
-      buf = this.readAhead(b, e.off, e.len);
-      at = this.raAt;
+      buf = this.ra.read(b, () => this.openFd(b), e.off, e.len);
+      at = this.ra.at;
       if (at < 0) return null;
     }
-    // The index entry already knows the subject, sequence and time: check that the record is
-    // the one it names and intact (length, kind, sequence, CRC), and slice out the rest.
-    const len = e.len;
-    const sl = e.subject.length;
-    const hl = buf.readUInt32LE(at + 8);
-    if (buf.readUInt32LE(at) !== len || buf[at + 4] !== RecordKind.Msg || buf.readUInt16LE(at + 6) !== sl
-      || sl + hl > len - REC_OVERHEAD || buf.readDoubleLE(at + 12) !== e.seq
-      || crc32Range(buf, at + 4, at + len - 4) !== buf.readUInt32LE(at + len - 4)) {
-      this.warn(`file store ${this.dir}: message ${e.seq} unreadable in block ${b.id}`);
-      return null;
-    }
-    const hs = at + REC_HDR + sl;
-    return {
-      subject: e.subject, seq: e.seq, ts: e.ts,
-      hdr: hl > 0 ? buf.subarray(hs, hs + hl) : null,
-      data: buf.subarray(hs + hl, at + len - 4),
-    };
-  }
-
-  /**
-   * Consumers read a stream in order: one read of up to READ_AHEAD bytes serves the records
-   * after it too, instead of a system call per message. Returns the buffer holding the record,
-   * which starts at `this.raAt` (-1 when it could not be read). Each read goes into a fresh
-   * chunk, so the messages sliced out of one stay valid after the next read (no copy per
-   * message; a chunk lives as long as a message that points into it).
-   */
-  private raAt = 0;
-
-  private readAhead(b: Block, off: number, len: number): Buffer {
-    let rel = off - this.raStart;
-    if (b !== this.raBlock || rel < 0 || rel + len > this.raLen) {
-      if (len > READ_AHEAD) {
-        const big = Buffer.allocUnsafeSlow(len);
-        this.nReads++;
-        const n = readSync(this.openFd(b), big, 0, len, off);
-        this.raAt = n === len ? 0 : -1;
-        return big;
-      }
-      const want = Math.max(len, Math.min(READ_AHEAD, b.size - off));
-      this.raBlock = null;
-      this.raBuf = Buffer.allocUnsafeSlow(want);
-      this.nReads++;
-      this.raLen = readSync(this.openFd(b), this.raBuf, 0, want, off);
-      this.raBlock = b;
-      this.raStart = off;
-      rel = 0;
-      if (this.raLen < len) {
-        this.raAt = -1;
-        return this.raBuf;
-      }
-    }
-    this.raAt = rel;
-    return this.raBuf;
+    const m = storedAt(buf, at, e);
+    if (m === null) this.warn(`file store ${this.dir}: message ${e.seq} unreadable in block ${b.id}`);
+    return m;
   }
 
   protected async release(): Promise<void> {
