@@ -11,6 +11,9 @@ import { configJSON, type JsonObject, type StreamConfig } from "./config.js";
 import type { Consumer, ConsumerStream } from "./consumer/index.js";
 import { apiError, JsApiError, JsErrors, type ApiError } from "./errors.js";
 import { goJSON } from "./json.js";
+import { republishHeaders } from "./republish.js";
+import { Sourcing, type SourcingHost, type SourcingTarget } from "./sourcing.js";
+import { compileTransform, type SubjectTransform } from "./transform.js";
 import {
   NsClock, StoreError, tsToRFC3339, type PurgeRequest, type StoredMsg, type StoreLimits, type StreamStore,
 } from "./store.js";
@@ -30,7 +33,7 @@ const ROLLUP_SUBJECT = "sub";
 const ROLLUP_ALL = "all";
 
 /** What a stream needs from its account. */
-export interface StreamHost {
+export interface StreamHost extends SourcingHost {
   readonly ic: InternalClient;
   readonly clock: NsClock;
   /** Account-wide resource check before storing (nats-server js.limitsExceeded). */
@@ -70,8 +73,15 @@ interface DedupeEntry {
   ts: bigint;
 }
 
-export class Stream implements ConsumerStream {
+export class Stream implements ConsumerStream, SourcingTarget {
   private subs: InternalSubscription[] = [];
+  /** Told after each message this stream stores: the mirrors and sources reading it. */
+  readonly followers = new Set<() => void>();
+  /** The stream's mirror or sources, when it has them. */
+  sourcing: Sourcing | null = null;
+  /** The stream's subject_transform and republish, compiled (wire-form subjects). */
+  private subjectTr: SubjectTransform | null = null;
+  private republishTr: SubjectTransform | null = null;
   /** Msg-Id → where it was stored; insertion order is time order, so expiry pops the front. */
   private readonly dedupe = new Map<string, DedupeEntry>();
   private lastMsgId = "";
@@ -129,28 +139,46 @@ export class Stream implements ConsumerStream {
   };
 
   /** Start capturing the stream's subjects (and serving direct gets when allowed). */
-  start(): void {
+  start(previous: Sourcing | null = null): void {
     const ic = this.host.ic;
+    const c = this.config;
+    this.subjectTr = c.subject_transform === null ? null : compileTransform(toWire(c.subject_transform.src), toWire(c.subject_transform.dest));
+    this.republishTr = c.republish === null ? null : compileTransform(toWire(c.republish.src), toWire(c.republish.dest));
     for (const s of this.config.subjects) this.subs.push(ic.subscribeRaw(s, this.onPublished));
+    if (c.mirror !== null || (c.sources !== null && c.sources.length > 0)) {
+      this.sourcing = new Sourcing(this.host, this, c.mirror, c.sources ?? []);
+      this.sourcing.start(previous);
+    }
+    if (c.mirror !== null && c.mirror_direct) {
+      // nats-server: a mirror answers direct gets for its origin too, from the same queue group.
+      const base = `$JS.API.DIRECT.GET.${c.mirror.name}`;
+      this.subs.push(ic.subscribe(base, (m) => this.onDirectGet(m, false, base), { queue: "_sys_" }));
+      this.subs.push(ic.subscribe(`${base}.>`, (m) => this.onDirectGet(m, true, base), { queue: "_sys_" }));
+    }
     if (this.config.allow_direct) {
       const base = `$JS.API.DIRECT.GET.${this.name}`;
       // nats-server serves direct gets from a queue group so that replicas and mirrors share them.
-      this.subs.push(ic.subscribe(base, (m) => this.onDirectGet(m, false), { queue: "_sys_" }));
-      this.subs.push(ic.subscribe(`${base}.>`, (m) => this.onDirectGet(m, true), { queue: "_sys_" }));
+      this.subs.push(ic.subscribe(base, (m) => this.onDirectGet(m, false, base), { queue: "_sys_" }));
+      this.subs.push(ic.subscribe(`${base}.>`, (m) => this.onDirectGet(m, true, base), { queue: "_sys_" }));
     }
   }
 
-  stop(): void {
+  stop(): Sourcing | null {
     for (const s of this.subs) s.unsubscribe();
     this.subs = [];
+    const was = this.sourcing;
+    was?.stop();
+    this.sourcing = null;
+    return was;
   }
 
   /** Replace the config (already checked by checkStreamUpdate) and re-subscribe. */
   update(cfg: StreamConfig): void {
-    this.stop();
+    const sourcing = this.stop();
     this.config = cfg;
     this.store.updateConfig(storeLimits(cfg));
-    this.start();
+    // Sources kept across the update carry on from where they were.
+    this.start(sourcing);
   }
 
   async close(): Promise<void> {
@@ -181,6 +209,7 @@ export class Stream implements ConsumerStream {
     const cfg = this.config;
     const name = cfg.name;
     if (cfg.sealed) return errAck(name, apiError(JsErrors.StreamSealed));
+    if (this.subjectTr !== null) subject = this.subjectTr.map(subject) ?? subject;
 
     let msgId = "";
     let rollup = "";
@@ -254,6 +283,7 @@ export class Stream implements ConsumerStream {
       if (why !== "") return errAck(name, apiError(JsErrors.StreamStoreFailed, { err: why }));
     }
 
+    const rpLast = this.republishTr === null ? 0 : this.store.lastSeqForSubject(subject);
     let seq: number;
     let ts: bigint;
     try {
@@ -273,8 +303,91 @@ export class Stream implements ConsumerStream {
     else if (rollup === ROLLUP_ALL) this.store.purge({ keep: 1 });
 
     if (reply !== "") this.sendAfterDurable(seq, reply, `${this.ackPrefix}${seq}}`);
-    for (const c of this.consumers.values()) c.signalNew();
+    this.stored(subject, hdr, data, seq, ts, rpLast);
     return null;
+  }
+
+  /** After a message is stored: republish it, wake consumers and whoever mirrors or sources us. */
+  private stored(subject: string, hdr: Buffer | null, data: Buffer, seq: number, ts: bigint, rpLast: number): void {
+    const rp = this.republishTr;
+    if (rp !== null) {
+      const dest = rp.map(subject);
+      if (dest !== null) {
+        const headersOnly = this.config.republish?.headers_only === true;
+        const h = republishHeaders(hdr, this.name, fromWire(subject), seq, tsToRFC3339(ts), rpLast, headersOnly ? data.length : -1);
+        this.host.ic.publish(fromWire(dest), headersOnly ? Buffer.alloc(0) : Buffer.from(data), { headers: h });
+      }
+    }
+    for (const c of this.consumers.values()) c.signalNew();
+    for (const f of this.followers) f();
+  }
+
+  // ---- mirrors and sources (SourcingTarget) -----------------------------------------------------
+
+  get lastSeq(): number {
+    return this.store.fastState().last_seq;
+  }
+
+  get msgs(): number {
+    return this.store.fastState().msgs;
+  }
+
+  storeMirrored(subject: string, hdr: Buffer | null, data: Buffer, ts: bigint, seq: number): boolean {
+    if (this.closed) return false;
+    const st = this.store.fastState();
+    // Sequences the origin no longer has (purged, expired, filtered out) stay empty here.
+    if (st.last_seq < seq - 1) {
+      if (st.msgs === 0) this.store.compact(seq);
+      else while (this.store.fastState().last_seq < seq - 1) this.store.skipMsg();
+    }
+    return this.storeCopy(subject, hdr, data, ts);
+  }
+
+  storeSourced(subject: string, hdr: Buffer, data: Buffer): boolean {
+    if (this.closed) return false;
+    const h = decodeHeaders(hdr);
+    const msgId = h === null ? "" : header(h, JsHeaders.MsgId);
+    // Sourced messages dedupe on Nats-Msg-Id, as published ones do (nats-server processJetStreamMsg).
+    if (msgId !== "" && this.checkMsgId(msgId) !== null) return true;
+    const ok = this.storeCopy(subject, hdr, data, this.host.clock.now());
+    if (ok && msgId !== "") {
+      this.lastMsgId = msgId;
+      this.dedupe.set(msgId, { seq: this.lastSeq, ts: this.host.clock.now() });
+    }
+    return true;
+  }
+
+  /** Store a copied message under this stream's own limits; a refused one is logged and passed. */
+  private storeCopy(subject: string, hdr: Buffer | null, data: Buffer, ts: bigint): boolean {
+    const cfg = this.config;
+    const hl = hdr === null ? 0 : hdr.length;
+    if (cfg.max_msg_size >= 0 && hl + data.length > cfg.max_msg_size) {
+      this.host.warn(`JetStream stream '${this.name}' dropped a copied message of ${hl + data.length} bytes: larger than its max_msg_size`);
+      return true;
+    }
+    if (cfg.discard === "new" && this.discardNewReason(subject, hdr, data) !== "") {
+      this.host.warn(`JetStream stream '${this.name}' dropped a copied message: discard new and the stream is full`);
+      return true;
+    }
+    const rpLast = this.republishTr === null ? 0 : this.store.lastSeqForSubject(subject);
+    let seq: number;
+    try {
+      ({ seq, ts } = this.store.storeMsg(subject, hdr, data, ts));
+    } catch (e) {
+      this.host.warn(`JetStream failed to store a copied msg on stream '${this.name}': ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
+    this.watchWrite(seq);
+    this.stored(subject, hdr, data, seq, ts, rpLast);
+    return true;
+  }
+
+  *newestWithHeaders(): Iterable<StoredMsg> {
+    const st = this.store.fastState();
+    for (let seq = st.last_seq; seq >= st.first_seq && seq > 0; seq--) {
+      const m = this.store.loadMsg(seq);
+      if (m !== null && m.hdr !== null) yield m;
+    }
   }
 
   /** Whether a consumer will take this subject (wire form): interest retention keeps it then. */
@@ -481,6 +594,7 @@ export class Stream implements ConsumerStream {
       state: this.stateJSON(details, subjectsFilter),
     };
     if (cluster !== null) o.cluster = cluster;
+    if (this.sourcing !== null) Object.assign(o, this.sourcing.infoJSON());
     o.ts = tsToRFC3339(this.host.clock.now());
     return o;
   }
@@ -504,7 +618,7 @@ export class Stream implements ConsumerStream {
 
   // ---- direct get -----------------------------------------------------------------------------
 
-  private onDirectGet(m: InternalMsg, bySubject: boolean): void {
+  private onDirectGet(m: InternalMsg, bySubject: boolean, base: string): void {
     if (m.reply === "") return;
     const ic = this.host.ic;
     const status = (text: string): void => { ic.publish(m.reply, Buffer.alloc(0), { headers: Buffer.from(`NATS/1.0 ${text}\r\n\r\n`) }); };
@@ -513,7 +627,7 @@ export class Stream implements ConsumerStream {
     let nextFor = "";
     if (bySubject) {
       if (m.data.length !== 0) return status("408 Bad Request");
-      const prefix = `$JS.API.DIRECT.GET.${this.name}.`;
+      const prefix = `${base}.`;
       lastFor = m.subject.startsWith(prefix) ? m.subject.slice(prefix.length) : "";
       if (lastFor === "") return status("408 Bad Request");
     } else {
