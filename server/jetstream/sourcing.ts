@@ -36,7 +36,9 @@ export interface SourcingTarget {
 /** What a link needs of its origin stream. */
 export interface SourceOrigin {
   readonly followers: Set<() => void>;
+  readonly lastSeq: number;
   readonly store: {
+    whenDurable(seq: number): Promise<void>;
     loadNextMsg(filter: string, fromSeq: number): StoredMsg | null;
     numPending(filter: string, fromSeq: number): number;
     seqFromTime(ts: bigint): number;
@@ -104,16 +106,16 @@ class Link {
     this.origin = null;
   }
 
-  /** The next message after sseq that the filters take, and its subject after the transforms. */
-  next(): { m: StoredMsg; subject: string } | null {
+  /** The next message in (sseq, upto] that the filters take, and its subject after the transforms. */
+  next(upto: number): { m: StoredMsg; subject: string } | null {
     const o = this.origin!;
     if (this.filters.length <= 1) {
       const m = o.store.loadNextMsg(this.filters[0] ?? "", this.sseq + 1);
-      if (m === null) return null;
+      if (m === null || m.seq > upto) return null;
       const tr = this.trs[0];
       return { m, subject: tr === undefined || tr === null ? m.subject : (tr.map(m.subject) ?? m.subject) };
     }
-    for (let m = o.store.loadNextMsg("", this.sseq + 1); m !== null; m = o.store.loadNextMsg("", m.seq + 1)) {
+    for (let m = o.store.loadNextMsg("", this.sseq + 1); m !== null && m.seq <= upto; m = o.store.loadNextMsg("", m.seq + 1)) {
       for (let i = 0; i < this.filters.length; i++) {
         if (!filterMatches(this.filters[i]!, m.subject)) continue;
         const tr = this.trs[i];
@@ -152,6 +154,8 @@ function notFound(): ApiError {
 export class Sourcing {
   private readonly links: Link[];
   private scheduled = false;
+  private running = false;
+  private again = false;
   private stopped = false;
   private readonly wake = (): void => {
     if (this.scheduled || this.stopped) return;
@@ -210,26 +214,55 @@ export class Sourcing {
     for (const l of this.links) l.unbind();
   }
 
-  /** Copy what each origin has past its link's sequence, a batch per link per turn. */
   private readonly pump = (): void => {
     this.scheduled = false;
     if (this.stopped) return;
-    let more = false;
-    for (const l of this.links) {
-      if (l.origin === null) continue;
-      let n = 0;
-      for (; n < BATCH; n++) {
-        const next = l.next();
-        if (next === null) break;
-        const { m, subject } = next;
-        if (!this.copy(l, m, subject)) break;
-        l.sseq = m.seq;
-      }
-      if (n > 0) l.lastActive = this.host.clock.now();
-      if (n === BATCH) more = true;
+    if (this.running) {
+      this.again = true;
+      return;
     }
-    if (more) this.wake();
+    void this.run();
   };
+
+  /**
+   * Copy what each origin has past its link's sequence, a batch per link per turn. Only what the
+   * origin has made durable is copied: after a kill the origin never lacks a message its copies
+   * hold (it would number a new one the same).
+   */
+  private async run(): Promise<void> {
+    this.running = true;
+    let more = false;
+    try {
+      for (const l of this.links) {
+        const o = l.origin;
+        if (o === null) continue;
+        const upto = o.lastSeq;
+        if (upto <= l.sseq) continue;
+        try {
+          await o.store.whenDurable(upto);
+        } catch {
+          continue; // a failed write took those messages out of the origin: nothing to copy
+        }
+        if (this.stopped || l.origin !== o) continue;
+        let n = 0;
+        for (; n < BATCH; n++) {
+          const next = l.next(upto);
+          if (next === null) break;
+          const { m, subject } = next;
+          if (!this.copy(l, m, subject)) break;
+          l.sseq = m.seq;
+        }
+        if (n > 0) l.lastActive = this.host.clock.now();
+        if (n === BATCH) more = true;
+      }
+    } finally {
+      this.running = false;
+    }
+    if (more || this.again) {
+      this.again = false;
+      this.wake();
+    }
+  }
 
   private copy(l: Link, m: StoredMsg, subject: string): boolean {
     if (this.mirror !== null) {
