@@ -6,11 +6,12 @@
 
 import { decodeHeaders, type MsgHeaders } from "../../protocol/headers.js";
 import { fromWire, toWire } from "../../protocol/subject.js";
-import type { InternalClient, InternalMsg, InternalSubscription, RawInternalHandler } from "../core/internal-client.js";
+import type { InternalClient, InternalSubscription, RawInternalHandler } from "../core/internal-client.js";
 import { configJSON, type JsonObject, type StreamConfig } from "./config.js";
 import type { Consumer, ConsumerStream } from "./consumer/index.js";
 import { apiError, JsApiError, JsErrors, type ApiError } from "./errors.js";
 import { goJSON } from "./json.js";
+import { serveDirectGet } from "./direct-get.js";
 import { republishHeaders } from "./republish.js";
 import { Sourcing, type SourcingHost, type SourcingTarget } from "./sourcing.js";
 import { compileTransform, type SubjectTransform } from "./transform.js";
@@ -152,14 +153,12 @@ export class Stream implements ConsumerStream, SourcingTarget {
     if (c.mirror !== null && c.mirror_direct) {
       // nats-server: a mirror answers direct gets for its origin too, from the same queue group.
       const base = `$JS.API.DIRECT.GET.${c.mirror.name}`;
-      this.subs.push(ic.subscribe(base, (m) => this.onDirectGet(m, false, base), { queue: "_sys_" }));
-      this.subs.push(ic.subscribe(`${base}.>`, (m) => this.onDirectGet(m, true, base), { queue: "_sys_" }));
+      this.subs.push(...serveDirectGet(ic, base, this.name, (seq, lastFor, nextFor) => this.getMsg(seq, lastFor, nextFor)));
     }
     if (this.config.allow_direct) {
       const base = `$JS.API.DIRECT.GET.${this.name}`;
       // nats-server serves direct gets from a queue group so that replicas and mirrors share them.
-      this.subs.push(ic.subscribe(base, (m) => this.onDirectGet(m, false, base), { queue: "_sys_" }));
-      this.subs.push(ic.subscribe(`${base}.>`, (m) => this.onDirectGet(m, true, base), { queue: "_sys_" }));
+      this.subs.push(...serveDirectGet(ic, base, this.name, (seq, lastFor, nextFor) => this.getMsg(seq, lastFor, nextFor)));
     }
   }
 
@@ -615,78 +614,6 @@ export class Stream implements ConsumerStream, SourcingTarget {
     if (seq > 0) return this.store.loadMsg(seq);
     return this.store.loadLastMsg(toWire(lastFor));
   }
-
-  // ---- direct get -----------------------------------------------------------------------------
-
-  private onDirectGet(m: InternalMsg, bySubject: boolean, base: string): void {
-    if (m.reply === "") return;
-    const ic = this.host.ic;
-    const status = (text: string): void => { ic.publish(m.reply, Buffer.alloc(0), { headers: Buffer.from(`NATS/1.0 ${text}\r\n\r\n`) }); };
-    let seq = 0;
-    let lastFor = "";
-    let nextFor = "";
-    if (bySubject) {
-      if (m.data.length !== 0) return status("408 Bad Request");
-      const prefix = `${base}.`;
-      lastFor = m.subject.startsWith(prefix) ? m.subject.slice(prefix.length) : "";
-      if (lastFor === "") return status("408 Bad Request");
-    } else {
-      if (m.data.length === 0) return status("408 Empty Request");
-      const req = parseMsgGetRequest(m.data);
-      if (req === null) return status("408 Malformed Request");
-      ({ seq, lastFor, nextFor } = req);
-      if (seq === 0 && lastFor === "" && nextFor === "") return status("408 Empty Request");
-      if ((seq > 0 && lastFor !== "") || (lastFor !== "" && nextFor !== "")) return status("408 Bad Request");
-    }
-    const sm = this.getMsg(seq, lastFor, nextFor);
-    if (sm === null) return status("404 Message Not Found");
-    ic.publish(m.reply, sm.data, { headers: directGetHeaders(this.name, sm) });
-  }
-}
-
-/** nats-server's direct-get reply headers: the stored ones (if any) plus where the message lives. */
-function directGetHeaders(stream: string, sm: StoredMsg): Buffer {
-  const extra = `Nats-Stream: ${stream}\r\nNats-Subject: ${fromWire(sm.subject)}\r\nNats-Sequence: ${sm.seq}\r\nNats-Time-Stamp: ${tsToRFC3339(sm.ts)}\r\n\r\n`;
-  if (sm.hdr === null || sm.hdr.length === 0) return Buffer.from(`NATS/1.0\r\n${extra}`, "latin1");
-  // Drop the stored block's closing CRLF and append ours.
-  return Buffer.concat([sm.hdr.subarray(0, sm.hdr.length - 2), Buffer.from(extra, "latin1")]);
-}
-
-export interface MsgGetRequest {
-  seq: number;
-  lastFor: string;
-  nextFor: string;
-}
-
-/** JSApiMsgGetRequest as Go decodes it; null when it would not decode. */
-export function parseMsgGetRequest(data: Buffer): MsgGetRequest | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(data.toString("utf8"));
-  } catch {
-    return null;
-  }
-  const out: MsgGetRequest = { seq: 0, lastFor: "", nextFor: "" };
-  if (v === null) return out;
-  if (typeof v !== "object" || Array.isArray(v)) return null;
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    if (x === null) continue;
-    switch (k.toLowerCase()) {
-      case "seq":
-        if (typeof x !== "number" || !Number.isInteger(x) || x < 0) return null;
-        out.seq = x;
-        break;
-      case "last_by_subj":
-        if (typeof x !== "string") return null;
-        out.lastFor = x;
-        break;
-      case "next_by_subj":
-        if (typeof x !== "string") return null;
-        out.nextFor = x;
-        break;
-    }
-  }
-  return out;
 }
 
 function header(h: MsgHeaders, key: string): string {
