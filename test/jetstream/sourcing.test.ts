@@ -3,6 +3,7 @@
 // kills: test/jetstream/sourcing-crash.test.ts.
 import { headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, JetStreamApiError, type JetStreamManager, type StreamConfig, type StreamInfo } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { describe, expect, test } from "vitest";
 import { startGnat } from "../kit/gnat.js";
 import { until } from "../kit/wait.js";
@@ -24,11 +25,10 @@ async function pub(subject: string, data: string, hdrs: Record<string, string> =
 
 /** Stream info once `pred` holds for it. */
 async function infoWhen(name: string, pred: (si: StreamInfo) => boolean, what = `${name} caught up`): Promise<StreamInfo> {
-  let last: StreamInfo | null = null;
   return until(async () => {
-    last = await jsm.streams.info(name);
-    return pred(last) ? last : null;
-  }, { timeout: 5000, interval: 20, what: `${what} (last state ${JSON.stringify(last?.state)})` });
+    const si = await jsm.streams.info(name);
+    return pred(si) ? si : null;
+  }, { timeout: 5000, interval: 20, what });
 }
 
 /** Every message of a stream: seq, subject, payload and the Nats-Stream-Source header. */
@@ -329,6 +329,28 @@ describe("subject_transform and republish", () => {
       expect([m.subject, m.data.length, m.headers?.get("Nats-Msg-Size")]).toEqual(["rp.r.a", 0, "5"]);
     }
     expect((await jsm.streams.info("R")).config.republish).toEqual({ src: ">", dest: "rp.>", headers_only: true });
+  });
+});
+
+describe("KV buckets (@nats-io/kv) with mirror and sources", () => {
+  test("a bucket sourcing another has its keys under its own name; a mirror bucket answers the origin's gets", async () => {
+    const kvm = new Kvm(nc);
+    const a = await kvm.create("A", { history: 5 });
+    await a.put("k", "v1");
+    await a.put("k", "v2");
+    await a.put("j", "j1");
+    await kvm.create("B", { mirror: { name: "A" } });
+    const c = await kvm.create("C", { sources: [{ name: "A" }] });
+    // Both keep one value per key (history 1): k's first value is gone, from the mirror at its origin seq.
+    expect((await infoWhen("KV_B", (s) => s.state.last_seq === 3)).state.messages).toBe(2);
+    await infoWhen("KV_C", (s) => s.sources?.[0]?.lag === 0 && s.state.last_seq === 3);
+    expect([(await c.get("k"))?.string(), (await c.get("j"))?.string()]).toEqual(["v2", "j1"]);
+    const keys: string[] = [];
+    for await (const k of await c.keys()) keys.push(k);
+    expect(keys.sort()).toEqual(["j", "k"]);
+    // The origin gone, its mirror (mirror_direct, as the client asks) still answers gets for it.
+    await jsm.streams.delete("KV_A");
+    expect((await a.get("k"))?.string()).toBe("v2");
   });
 });
 
