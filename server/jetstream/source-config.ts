@@ -75,7 +75,7 @@ export function decodeSource(x: unknown): StreamSource {
       case "opt_start_time":
         if (v === null) { out.opt_start_time = ""; break; }
         if (typeof v !== "string" || rfc3339ToNs(v) === null) throw new DecodeError();
-        out.opt_start_time = v;
+        out.opt_start_time = goTime(v);
         break;
       case "filter_subject": out.filter_subject = str(v); break;
       case "subject_transforms":
@@ -97,6 +97,18 @@ export function decodeSource(x: unknown): StreamSource {
     }
   }
   return out;
+}
+
+/**
+ * An RFC3339 time as Go marshals it back: the fraction without trailing zeros (none when all are
+ * zero), a zero offset written "Z", any other offset kept.
+ */
+function goTime(t: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:\d\d)$/.exec(t);
+  if (m === null) return t;
+  const frac = (m[2] ?? "").replace(/0+$/, "");
+  const zone = m[3] === "z" || m[3] === "+00:00" || m[3] === "-00:00" ? "Z" : m[3]!;
+  return `${m[1]}${frac === "" ? "" : `.${frac}`}${zone}`;
 }
 
 export function sourceJSON(s: StreamSource): JsonObject {
