@@ -344,14 +344,16 @@ export class Stream implements ConsumerStream, SourcingTarget {
 
   storeSourced(subject: string, hdr: Buffer, data: Buffer): boolean {
     if (this.closed) return false;
-    const h = decodeHeaders(hdr);
+    // Most copies carry no Msg-Id: look for the name before parsing the whole header block.
+    const h = hdr.includes(JsHeaders.MsgId) ? decodeHeaders(hdr) : null;
     const msgId = h === null ? "" : header(h, JsHeaders.MsgId);
     // Sourced messages dedupe on Nats-Msg-Id, as published ones do (nats-server processJetStreamMsg).
     if (msgId !== "" && this.checkMsgId(msgId) !== null) return true;
-    const ok = this.storeCopy(subject, hdr, data, this.host.clock.now());
+    const ts = this.host.clock.now();
+    const ok = this.storeCopy(subject, hdr, data, ts);
     if (ok && msgId !== "") {
       this.lastMsgId = msgId;
-      this.dedupe.set(msgId, { seq: this.lastSeq, ts: this.host.clock.now() });
+      this.dedupe.set(msgId, { seq: this.lastSeq, ts });
     }
     return true;
   }
