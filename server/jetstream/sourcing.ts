@@ -25,8 +25,11 @@ export interface SourcingTarget {
   readonly name: string;
   readonly lastSeq: number;
   readonly msgs: number;
-  /** A mirror's copy: stored at the origin's sequence `seq`, with the origin's time. */
-  storeMirrored(subject: string, hdr: Buffer | null, data: Buffer, ts: bigint, seq: number): boolean;
+  /**
+   * A mirror's copy: stored at the origin's sequence `seq`, with the origin's time. "later": the
+   * gap before it is being filled, ask again on the next turn.
+   */
+  storeMirrored(subject: string, hdr: Buffer | null, data: Buffer, ts: bigint, seq: number): boolean | "later";
   /** A source's copy: stored as a new message (its own sequence and time). */
   storeSourced(subject: string, hdr: Buffer, data: Buffer): boolean;
   /** Newest first: the messages with headers, for finding where each source got to. */
@@ -249,7 +252,9 @@ export class Sourcing {
           const next = l.next(upto);
           if (next === null) break;
           const { m, subject } = next;
-          if (!this.copy(l, m, subject)) break;
+          const done = this.copy(l, m, subject);
+          if (done === "later") more = true;
+          if (done !== true) break;
           l.sseq = m.seq;
         }
         if (n > 0) l.lastActive = this.host.clock.now();
@@ -264,7 +269,7 @@ export class Sourcing {
     }
   }
 
-  private copy(l: Link, m: StoredMsg, subject: string): boolean {
+  private copy(l: Link, m: StoredMsg, subject: string): boolean | "later" {
     if (this.mirror !== null) {
       // A re-created origin below what the mirror holds: passed over (see bind).
       if (m.seq <= this.target.lastSeq) return true;
@@ -280,11 +285,6 @@ export class Sourcing {
     return { sources: this.links.map((l) => l.infoJSON(clock)) };
   }
 
-  /** Whether the mirror is close enough to its origin to answer direct gets for it. */
-  get mirrorCaughtUp(): boolean {
-    const l = this.links[0];
-    return this.mirror !== null && l !== undefined && l.origin !== null && l.lag() < 10;
-  }
 }
 
 /** A header block with one more header (a new block when there was none). */

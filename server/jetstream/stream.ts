@@ -30,6 +30,7 @@ export const JsHeaders = {
 } as const;
 
 const MAX_HEADER_LEN = 0xffff;
+const MAX_SKIPS_PER_TURN = 16_384;
 const ROLLUP_SUBJECT = "sub";
 const ROLLUP_ALL = "all";
 
@@ -331,13 +332,18 @@ export class Stream implements ConsumerStream, SourcingTarget {
     return this.store.fastState().msgs;
   }
 
-  storeMirrored(subject: string, hdr: Buffer | null, data: Buffer, ts: bigint, seq: number): boolean {
+  storeMirrored(subject: string, hdr: Buffer | null, data: Buffer, ts: bigint, seq: number): boolean | "later" {
     if (this.closed) return false;
     const st = this.store.fastState();
     // Sequences the origin no longer has (purged, expired, filtered out) stay empty here.
     if (st.last_seq < seq - 1) {
       if (st.msgs === 0) this.store.compact(seq);
-      else while (this.store.fastState().last_seq < seq - 1) this.store.skipMsg();
+      else {
+        // One record per skipped sequence: a long gap is filled a slice per turn of the event loop.
+        const until = Math.min(seq - 1, st.last_seq + MAX_SKIPS_PER_TURN);
+        for (let s = st.last_seq + 1; s <= until; s++) this.store.skipMsg(s);
+        if (until < seq - 1) return "later";
+      }
     }
     return this.storeCopy(subject, hdr, data, ts);
   }

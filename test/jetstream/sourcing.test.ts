@@ -81,6 +81,27 @@ describe("mirrors", () => {
     expect((await contents("M")).map(([seq, subj]) => [seq, subj])).toEqual([[2, "o.b"], [4, "o.b"]]);
   });
 
+  test("a filtered mirror fills a long gap of other subjects, a slice per turn of the event loop", async () => {
+    await jsm.streams.add({ name: "O", subjects: ["o.>"], storage: "memory" });
+    await jsm.streams.add({ name: "M", mirror: { name: "O", filter_subject: "o.rare" }, storage: "memory" });
+    await pub("o.rare", "first");
+    for (let i = 0; i < 40_000; i++) nc.publish("o.common", "x");
+    await pub("o.rare", "second");
+    const si = await infoWhen("M", (s) => s.state.messages === 2);
+    expect([si.state.first_seq, si.state.last_seq, si.mirror?.lag]).toEqual([1, 40_002, 0]);
+    expect((await jsm.streams.getMessage("M", { seq: 40_002 })).string()).toBe("second");
+  });
+
+  test("copies chain: a mirror of a stream that sources another follows both hops", async () => {
+    await jsm.streams.add({ name: "A", subjects: ["a"] });
+    await jsm.streams.add({ name: "S", sources: [{ name: "A" }] });
+    await jsm.streams.add({ name: "M", mirror: { name: "S" } });
+    await pub("a", "hop");
+    await infoWhen("M", (s) => s.state.messages === 1);
+    const m = await jsm.streams.getMessage("M", { seq: 1 });
+    expect([m.string(), m.header?.get("Nats-Stream-Source")]).toEqual(["hop", "A 1 > >"]);
+  });
+
   test("opt_start_seq and opt_start_time start a mirror part way through its origin", async () => {
     await jsm.streams.add({ name: "O", subjects: ["o.>"] });
     for (let i = 1; i <= 3; i++) await pub("o.a", `m${i}`);
