@@ -367,6 +367,8 @@ export class Stream implements ConsumerStream, SourcingTarget {
   /** Store a copied message under this stream's own limits; a refused one is logged and passed. */
   private storeCopy(subject: string, hdr: Buffer | null, data: Buffer, ts: bigint): boolean {
     const cfg = this.config;
+    // A sealed stream takes nothing more, copies included.
+    if (cfg.sealed) return true;
     const hl = hdr === null ? 0 : hdr.length;
     if (cfg.max_msg_size >= 0 && hl + data.length > cfg.max_msg_size) {
       this.host.warn(`JetStream stream '${this.name}' dropped a copied message of ${hl + data.length} bytes: larger than its max_msg_size`);

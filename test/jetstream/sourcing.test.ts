@@ -248,6 +248,17 @@ describe("sources", () => {
     expect((await contents("S")).map(([, , d]) => d)).toEqual(["old1", "old2", "old3", "new1"]);
   });
 
+  test("a sealed stream takes no more copies from its sources", async () => {
+    await jsm.streams.add({ name: "A", subjects: ["a"] });
+    await jsm.streams.add({ name: "S", sources: [{ name: "A" }] });
+    await pub("a", "1");
+    await infoWhen("S", (s) => s.state.messages === 1);
+    await jsm.streams.update("S", { sources: [{ name: "A" }], sealed: true });
+    await pub("a", "2");
+    const si = await infoWhen("S", (s) => s.sources?.[0]?.lag === 0 && (s.sources?.[0]?.active ?? -1) >= 0, "S passed over A's second message");
+    expect(si.state.messages).toBe(1);
+  });
+
   test("sourced messages dedupe on Nats-Msg-Id across sources", async () => {
     await jsm.streams.add({ name: "A", subjects: ["a"] });
     await jsm.streams.add({ name: "B", subjects: ["b"] });
