@@ -366,6 +366,31 @@ describe("subject_transform and republish", () => {
   });
 });
 
+describe("monitoring", () => {
+  test("/jsz?streams=1 reports a mirror's and a source's lag, as nats-server's StreamDetail does", async () => {
+    const store = tempDir("gnat-sourcing-jsz-");
+    const s = await startGnat({ jetstream: true, storeDir: store.dir, httpPort: 0 });
+    try {
+      const c = await (await import("@nats-io/transport-node")).connect({ servers: s.url });
+      const m = await (await import("@nats-io/jetstream")).jetstreamManager(c);
+      await m.streams.add({ name: "O", subjects: ["o"] });
+      await m.streams.add({ name: "M", mirror: { name: "O" } });
+      await m.streams.add({ name: "S", sources: [{ name: "O" }, { name: "GONE" }] });
+      await jetstream(c).publish("o", "x");
+      await until(async () => (await m.streams.info("S")).state.messages === 1 && (await m.streams.info("M")).state.messages === 1);
+      const z = await (await fetch(`${s.monitorUrl}/jsz?streams=1`)).json() as { account_details: Array<{ stream_detail: Array<Record<string, unknown>> }> };
+      const by = new Map(z.account_details[0]!.stream_detail.map((d) => [d["name"], d]));
+      expect(by.get("M")?.["mirror"]).toMatchObject({ name: "O", lag: 0 });
+      expect(by.get("S")?.["sources"]).toMatchObject([{ name: "O", lag: 0 }, { name: "GONE", active: -1, error: { err_code: 10059 } }]);
+      expect(by.get("O")?.["mirror"]).toBeUndefined();
+      await c.close();
+    } finally {
+      await s.close();
+      store.remove();
+    }
+  });
+});
+
 describe("KV buckets (@nats-io/kv) with mirror and sources", () => {
   test("a bucket sourcing another has its keys under its own name; a mirror bucket answers the origin's gets", async () => {
     const kvm = new Kvm(nc);
