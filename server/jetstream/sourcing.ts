@@ -19,6 +19,8 @@ export const SOURCE_HEADER = "Nats-Stream-Source";
 
 /** Messages copied per link per turn before yielding to the event loop. */
 const BATCH = 256;
+/** nats-server's idle heartbeat of a mirror or source consumer (sourceHealthHB). */
+const HEARTBEAT_NS = 1_000_000_000n;
 
 /** What a sourcing stream is to its links. */
 export interface SourcingTarget {
@@ -68,7 +70,7 @@ class Link {
   private readonly filters: string[];
   private readonly trs: Array<SubjectTransform | null>;
 
-  constructor(readonly cfg: StreamSource, readonly wake: () => void) {
+  constructor(readonly cfg: StreamSource, readonly wake: () => void, private readonly clock: NsClock) {
     this.iname = sourceIndexName(cfg);
     const parts = this.iname.split(" ");
     this.header = [parts[1]!, parts[2]!];
@@ -97,6 +99,7 @@ class Link {
     if (this.bound !== null && this.bound !== origin && !mirror) this.resumeAt(0);
     this.bound = origin;
     origin.followers.add(this.wake);
+    this.lastActive = this.clock.now();
     if (this.fresh) {
       this.fresh = false;
       if (this.cfg.opt_start_seq > 0) this.sseq = this.cfg.opt_start_seq - 1;
@@ -140,8 +143,11 @@ class Link {
 
   infoJSON(clock: NsClock): JsonObject {
     const o: JsonObject = { name: this.cfg.name, lag: this.lag() };
-    // nats-server: nanoseconds since the origin was last heard from, -1 when never.
-    o.active = this.origin === null || this.lastActive === 0n ? -1 : Number(clock.now() - this.lastActive);
+    // nats-server: nanoseconds since the origin was last heard from (a copy, or the heartbeat its
+    // consumer sends every second when idle), -1 without an origin. A link in the same process is
+    // live as long as its origin exists: idle, it is reported as heard from at its last
+    // whole-second "heartbeat", so tools that alarm on a stale source (`--seen-critical`) do not.
+    o.active = this.origin === null ? -1 : Number((clock.now() - this.lastActive) % HEARTBEAT_NS);
     if (this.origin === null) o.error = notFound();
     if (this.cfg.filter_subject !== "") o.filter_subject = this.cfg.filter_subject;
     if (this.cfg.subject_transforms.length > 0) o.subject_transforms = this.cfg.subject_transforms.map((t) => ({ src: t.src, dest: t.dest }));
@@ -167,7 +173,7 @@ export class Sourcing {
   };
 
   constructor(private readonly host: SourcingHost, private readonly target: SourcingTarget, readonly mirror: StreamSource | null, sources: StreamSource[]) {
-    this.links = mirror !== null ? [new Link(mirror, this.wake)] : sources.map((s) => new Link(s, this.wake));
+    this.links = mirror !== null ? [new Link(mirror, this.wake, host.clock)] : sources.map((s) => new Link(s, this.wake, host.clock));
   }
 
   /** Find where each link got to (from the stream's own messages), bind the origins, catch up. */
