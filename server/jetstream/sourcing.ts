@@ -293,10 +293,19 @@ export class Sourcing {
 
 }
 
-/** A header block with one more header (a new block when there was none). */
+/**
+ * A copy's header block: the origin's, without an earlier Nats-Stream-Source (a source of a
+ * source names only its own origin) or Nats-Expected-* headers (checked once, at the first
+ * publish), and with `key: value` added (nats-server processInboundSourceMsg).
+ */
 export function withHeader(hdr: Buffer | null, key: string, value: string): Buffer {
   const line = Buffer.from(`${key}: ${value}\r\n\r\n`, "latin1");
   if (hdr === null || hdr.length < 4) return Buffer.concat([Buffer.from("NATS/1.0\r\n", "latin1"), line]);
+  if (hdr.includes(key) || hdr.includes("Nats-Expected-")) {
+    const lines = hdr.toString("latin1").split("\r\n");
+    const kept = lines.filter((l, i) => i === 0 || (l !== "" && !l.startsWith(`${key}:`) && !l.startsWith("Nats-Expected-")));
+    return Buffer.concat([Buffer.from(`${kept.join("\r\n")}\r\n`, "latin1"), line]);
+  }
   return Buffer.concat([hdr.subarray(0, hdr.length - 2), line]);
 }
 

@@ -262,6 +262,16 @@ describe("sources", () => {
     expect(si.state.messages).toBe(1);
   });
 
+  test("a source of a source names only its own origin, and Nats-Expected-* headers are not copied", async () => {
+    await jsm.streams.add({ name: "A", subjects: ["a"] });
+    await jsm.streams.add({ name: "S1", sources: [{ name: "A" }] });
+    await jsm.streams.add({ name: "S2", sources: [{ name: "S1" }] });
+    await pub("a", "x", { "Nats-Expected-Stream": "A", "X-Keep": "1" });
+    await infoWhen("S2", (s) => s.state.messages === 1);
+    const m = await jsm.streams.getMessage("S2", { seq: 1 });
+    expect([m.header?.values("Nats-Stream-Source"), m.header?.get("X-Keep"), m.header?.has("Nats-Expected-Stream")]).toEqual([["S1 1 > >"], "1", false]);
+  });
+
   test("sourced messages dedupe on Nats-Msg-Id across sources", async () => {
     await jsm.streams.add({ name: "A", subjects: ["a"] });
     await jsm.streams.add({ name: "B", subjects: ["b"] });
