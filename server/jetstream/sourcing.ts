@@ -95,8 +95,10 @@ class Link {
     this.origin = origin;
     if (origin === null) return;
     // A re-created origin numbers from the start again: a source reads it from its beginning;
-    // a mirror, which must keep the origin's sequences, waits until it passes what it holds.
-    if (this.bound !== null && this.bound !== origin && !mirror) this.resumeAt(0);
+    // a mirror, which must keep the origin's sequences, waits until it passes what it holds. A
+    // stream's last sequence never goes down, so an origin behind what was copied from it is a
+    // new one too (a memory stream re-created after a restart, say).
+    if (!mirror && ((this.bound !== null && this.bound !== origin) || origin.lastSeq < this.sseq)) this.resumeAt(0);
     this.bound = origin;
     origin.followers.add(this.wake);
     this.lastActive = this.clock.now();

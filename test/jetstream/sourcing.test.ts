@@ -460,6 +460,36 @@ describe("restarts", () => {
   });
 });
 
+describe("restarts: an origin that did not survive", () => {
+  test("a file source of a memory stream reads the stream re-created after a restart from its start", async () => {
+    const store = tempDir("gnat-sourcing-memorigin-");
+    const { connect } = await import("@nats-io/transport-node");
+    const { jetstreamManager } = await import("@nats-io/jetstream");
+    try {
+      let s = await startGnat({ jetstream: true, storeDir: store.dir });
+      let c = await connect({ servers: s.url });
+      let m = await jetstreamManager(c);
+      await m.streams.add({ name: "O", subjects: ["o"], storage: "memory" });
+      await m.streams.add({ name: "S", sources: [{ name: "O" }] });
+      for (let i = 1; i <= 3; i++) await jetstream(c).publish("o", `before ${i}`);
+      await until(async () => (await m.streams.info("S")).state.messages === 3);
+      await c.close();
+      await s.close();
+      s = await startGnat({ jetstream: true, storeDir: store.dir });
+      c = await connect({ servers: s.url });
+      m = await jetstreamManager(c);
+      await m.streams.add({ name: "O", subjects: ["o"], storage: "memory" });
+      await jetstream(c).publish("o", "after 1");
+      await until(async () => (await m.streams.info("S")).state.messages === 4, { what: "S copied the new O's first message" });
+      expect((await m.streams.getMessage("S", { seq: 4 })).header?.get("Nats-Stream-Source")).toBe("O 1 > >");
+      await c.close();
+      await s.close();
+    } finally {
+      store.remove();
+    }
+  });
+});
+
 describe("transforms (unit)", () => {
   test("wildcards by $n and {{wildcard(n)}}, a trailing >, and subjects that do not match", () => {
     const t = compileTransform("a.*.b.*", "x.{{ wildcard(2) }}.$1")!;
