@@ -21,6 +21,8 @@ export const SOURCE_HEADER = "Nats-Stream-Source";
 const BATCH = 256;
 /** nats-server's idle heartbeat of a mirror or source consumer (sourceHealthHB). */
 const HEARTBEAT_NS = 1_000_000_000n;
+/** nats-server dgetCaughtUpThresh: a mirror this close to its origin answers its direct gets. */
+const MIRROR_DIRECT_LAG = 10;
 
 /** What a sourcing stream is to its links. */
 export interface SourcingTarget {
@@ -174,6 +176,9 @@ export class Sourcing {
     setImmediate(this.pump);
   };
 
+  /** Called once a mirror is within MIRROR_DIRECT_LAG of its origin (then never again). */
+  onCaughtUp: (() => void) | null = null;
+
   constructor(private readonly host: SourcingHost, private readonly target: SourcingTarget, readonly mirror: StreamSource | null, sources: StreamSource[]) {
     this.links = mirror !== null ? [new Link(mirror, this.wake, host.clock)] : sources.map((s) => new Link(s, this.wake, host.clock));
   }
@@ -271,6 +276,7 @@ export class Sourcing {
     } finally {
       this.running = false;
     }
+    this.checkCaughtUp();
     if (more || this.again) {
       this.again = false;
       this.wake();
@@ -285,6 +291,16 @@ export class Sourcing {
     }
     const value = `${l.cfg.name} ${m.seq} ${l.header[0]} ${l.header[1]}`;
     return this.target.storeSourced(subject, withHeader(m.hdr, SOURCE_HEADER, value), m.data);
+  }
+
+  /** nats-server starts serving a mirror's direct gets once it is "mostly caught up". */
+  private checkCaughtUp(): void {
+    const f = this.onCaughtUp;
+    const l = this.links[0];
+    if (f === null || this.stopped || this.mirror === null || l === undefined || l.origin === null) return;
+    if (l.lag() >= MIRROR_DIRECT_LAG) return;
+    this.onCaughtUp = null;
+    f();
   }
 
   infoJSON(): { mirror?: JsonObject; sources?: JsonObject[] } {

@@ -148,13 +148,17 @@ export class Stream implements ConsumerStream, SourcingTarget {
     this.republishTr = c.republish === null ? null : compileTransform(toWire(c.republish.src), toWire(c.republish.dest));
     for (const s of this.config.subjects) this.subs.push(ic.subscribeRaw(s, this.onPublished));
     if (c.mirror !== null || (c.sources !== null && c.sources.length > 0)) {
-      this.sourcing = new Sourcing(this.host, this, c.mirror, c.sources ?? []);
-      this.sourcing.start(previous);
-    }
-    if (c.mirror !== null && c.mirror_direct) {
-      // nats-server: a mirror answers direct gets for its origin too, from the same queue group.
-      const base = `$JS.API.DIRECT.GET.${c.mirror.name}`;
-      this.subs.push(...serveDirectGet(ic, base, this.name, (seq, lastFor, nextFor) => this.getMsg(seq, lastFor, nextFor)));
+      const sourcing = new Sourcing(this.host, this, c.mirror, c.sources ?? []);
+      this.sourcing = sourcing;
+      if (c.mirror !== null && c.mirror_direct) {
+        // nats-server: a mirror close to its origin answers direct gets for it too, from the same
+        // queue group as the origin.
+        const base = `$JS.API.DIRECT.GET.${c.mirror.name}`;
+        sourcing.onCaughtUp = () => {
+          if (this.sourcing === sourcing) this.subs.push(...serveDirectGet(ic, base, this.name, (seq, lastFor, nextFor) => this.getMsg(seq, lastFor, nextFor)));
+        };
+      }
+      sourcing.start(previous);
     }
     if (this.config.allow_direct) {
       const base = `$JS.API.DIRECT.GET.${this.name}`;
