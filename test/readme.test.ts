@@ -192,6 +192,11 @@ describe("TypeScript blocks", () => {
     expect(out).toMatch(/^nats:\/\/127\.0\.0\.1:\d+\n$/);
   });
 
+  test("the mirrors and sources sample prints what its comments say", async () => {
+    const out = await runSample(`${block('import { connect } from "@nats-io/transport-node";\nimport { jetstream, jetstreamManager } from "@nats-io/jetstream";\n\nconst nc = await connect({ servers: "nats://127.0.0.1:4222" });\nconst jsm = await jetstreamManager(nc);\nconst js = jetstream(nc);\nawait jsm.streams.add({ name: "SHOP_EU"')}\nawait nc.close();\n`);
+    expect(out).toBe("2 [ 'SHOP_EU lag 0', 'SHOP_US lag 0' ]\nSHOP_US 1 shop.us.> shop.america.>\n0\n");
+  });
+
   test("the JetStream tour prints what its comments say", async () => {
     const out = await runSample(`${block('import { connect } from "@nats-io/transport-node";\nimport { jetstream')}\nawait nc.close();\n`);
     expect(out).toBe("ORDERS 1\ntrue\n{ id: 1 }\n1\n");

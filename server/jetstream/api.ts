@@ -10,7 +10,7 @@ import { boolField, decodeObject, intField, strField, uintField } from "./decode
 import { apiError, JsApiError, JsErrors, type ApiError, type ErrorDef } from "./errors.js";
 import type { JetStream } from "./jetstream.js";
 import { goJSON } from "./json.js";
-import { parseMsgGetRequest } from "./stream.js";
+import { parseMsgGetRequest } from "./direct-get.js";
 import { consumerCreate, consumerDelete, consumerInfo, consumerList, consumerNames } from "./consumer/api.js";
 import { tsToRFC3339, type PurgeRequest } from "./store.js";
 

@@ -6,6 +6,10 @@
 import { isValidSubject, subjectsCollide } from "./subjects.js";
 import { bool, decodeJson, DecodeError, I64, int, objOrNull, oneOf, str, type JsonObject } from "./decode.js";
 import { invalidConfig, JsApiError, JsErrors } from "./errors.js";
+import {
+  checkMirrorAndSources, checkRePublish, decodeRePublish, decodeSource, decodeTransform, rePublishJSON, sourceJSON,
+  type RePublish, type StreamSource, type SubjectTransformConfig,
+} from "./source-config.js";
 
 export type RetentionPolicy = "limits" | "interest" | "workqueue";
 export type DiscardPolicy = "old" | "new";
@@ -35,12 +39,12 @@ export interface StreamConfig {
   /** Nanoseconds. */
   duplicate_window: number;
   placement: JsonObject | null;
-  mirror: JsonObject | null;
-  sources: JsonObject[] | null;
+  mirror: StreamSource | null;
+  sources: StreamSource[] | null;
   compression: Compression;
   first_seq: number;
-  subject_transform: JsonObject | null;
-  republish: JsonObject | null;
+  subject_transform: SubjectTransformConfig | null;
+  republish: RePublish | null;
   allow_direct: boolean;
   mirror_direct: boolean;
   discard_new_per_subject: boolean;
@@ -120,16 +124,16 @@ function applyFields(cfg: StreamConfig, v: JsonObject): void {
       case "template_owner": cfg.template_owner = str(x); break;
       case "duplicate_window": cfg.duplicate_window = int(x, -I64, I64); break;
       case "placement": cfg.placement = objOrNull(x); break;
-      case "mirror": cfg.mirror = objOrNull(x); break;
+      case "mirror": cfg.mirror = x === null ? null : decodeSource(x); break;
       case "sources":
         if (x === null) cfg.sources = null;
-        else if (Array.isArray(x)) cfg.sources = x.map((s) => objOrNull(s) ?? {});
+        else if (Array.isArray(x)) cfg.sources = x.map(decodeSource);
         else throw new DecodeError();
         break;
       case "compression": if (x !== null) cfg.compression = oneOf(x, ["none", "s2"] as const); else throw new DecodeError(); break;
       case "first_seq": cfg.first_seq = int(x, 0, I64); break;
-      case "subject_transform": cfg.subject_transform = objOrNull(x); break;
-      case "republish": cfg.republish = objOrNull(x); break;
+      case "subject_transform": cfg.subject_transform = x === null ? null : decodeTransform(x); break;
+      case "republish": cfg.republish = x === null ? null : decodeRePublish(x); break;
       case "allow_direct": cfg.allow_direct = bool(x); break;
       case "mirror_direct": cfg.mirror_direct = bool(x); break;
       case "discard_new_per_subject": cfg.discard_new_per_subject = bool(x); break;
@@ -196,6 +200,7 @@ export function checkStreamConfig(input: StreamConfig, _ctx: CheckContext = {}):
   if (cfg.max_bytes === 0) cfg.max_bytes = -1;
   if (cfg.max_msg_size === 0) cfg.max_msg_size = -1;
   if (cfg.max_consumers === 0) cfg.max_consumers = -1;
+  // nats-server 2.10: a mirror keeps no duplicate window (sources do, as 2.9.10 and 2.10 do).
   if (cfg.duplicate_window === 0 && cfg.mirror === null) {
     cfg.duplicate_window = cfg.max_age !== 0 && cfg.max_age < DEFAULT_DUPLICATE_WINDOW_NS ? cfg.max_age : DEFAULT_DUPLICATE_WINDOW_NS;
   }
@@ -209,14 +214,11 @@ export function checkStreamConfig(input: StreamConfig, _ctx: CheckContext = {}):
     if (cfg.max_msgs_per_subject <= 0) throw invalidConfig("discard new per subject requires max msgs per subject > 0");
   }
 
-  // Not built yet: refuse rather than accept a stream that silently does less than asked.
-  if (cfg.mirror !== null) throw invalidConfig("stream mirrors are not supported by gnat yet");
-  if (cfg.sources !== null && cfg.sources.length > 0) throw invalidConfig("stream sources are not supported by gnat yet");
-  if (cfg.subject_transform !== null) throw invalidConfig("stream subject transforms are not supported by gnat yet");
-  if (cfg.republish !== null) throw invalidConfig("stream republish is not supported by gnat yet");
+  checkMirrorAndSources(cfg, subjectsCollide);
 
   if (cfg.subjects.length === 0) {
-    cfg.subjects.push(cfg.name);
+    // A mirror or a stream with sources takes no subjects of its own unless given some.
+    if (cfg.mirror === null && (cfg.sources === null || cfg.sources.length === 0)) cfg.subjects.push(cfg.name);
   } else {
     const dset = new Set<string>();
     for (const subj of cfg.subjects) {
@@ -246,6 +248,7 @@ export function checkStreamConfig(input: StreamConfig, _ctx: CheckContext = {}):
       }
     }
   }
+  cfg.republish = checkRePublish(cfg, subjectsCollide);
   return cfg;
 }
 
@@ -282,6 +285,10 @@ export function checkStreamUpdate(old: StreamConfig, next: StreamConfig): Stream
   if (!cfg.sealed && old.sealed) throw invalidConfig("stream configuration update can not unseal a sealed stream");
   if (!cfg.deny_delete && old.deny_delete) throw invalidConfig("stream configuration update can not cancel deny message deletes");
   if (!cfg.deny_purge && old.deny_purge) throw invalidConfig("stream configuration update can not cancel deny purge");
+  // nats-server 2.10: a mirror's configuration is fixed, and a stream can not become or stop being one.
+  if (JSON.stringify(old.mirror === null ? null : sourceJSON(old.mirror)) !== JSON.stringify(cfg.mirror === null ? null : sourceJSON(cfg.mirror))) {
+    throw JsApiError.of(JsErrors.StreamMirrorNotUpdatable);
+  }
   if (cfg.sealed) {
     // A sealed stream keeps everything it has and takes nothing more.
     cfg.max_age = 0;
@@ -317,12 +324,12 @@ export function configJSON(c: StreamConfig): JsonObject {
   if (c.template_owner !== "") o.template_owner = c.template_owner;
   if (c.duplicate_window !== 0) o.duplicate_window = c.duplicate_window;
   if (c.placement !== null) o.placement = c.placement;
-  if (c.mirror !== null) o.mirror = c.mirror;
-  if (c.sources !== null && c.sources.length > 0) o.sources = c.sources;
+  if (c.mirror !== null) o.mirror = sourceJSON(c.mirror);
+  if (c.sources !== null && c.sources.length > 0) o.sources = c.sources.map(sourceJSON);
   o.compression = c.compression;
   if (c.first_seq !== 0) o.first_seq = c.first_seq;
-  if (c.subject_transform !== null) o.subject_transform = c.subject_transform;
-  if (c.republish !== null) o.republish = c.republish;
+  if (c.subject_transform !== null) o.subject_transform = { src: c.subject_transform.src, dest: c.subject_transform.dest };
+  if (c.republish !== null) o.republish = rePublishJSON(c.republish);
   o.allow_direct = c.allow_direct;
   o.mirror_direct = c.mirror_direct;
   if (c.discard_new_per_subject) o.discard_new_per_subject = true;

@@ -106,6 +106,21 @@ export const JsErrors = {
   ConsumerMaxPendingAckExcess: { constant: "JSConsumerMaxPendingAckExcessErrF", code: 400, err_code: 10121, description: "consumer max ack pending exceeds system limit of {limit}" },
   ConsumerInactiveThresholdExcess: { constant: "JSConsumerInactiveThresholdExcess", code: 400, err_code: 10153, description: "consumer inactive threshold exceeds system limit of {limit}" },
   MaximumConsumersLimit: { constant: "JSMaximumConsumersLimitErr", code: 400, err_code: 10026, description: "maximum consumers limit reached" },
+  MirrorWithFirstSeq: { constant: "JSMirrorWithFirstSeqErr", code: 400, err_code: 10143, description: "stream mirrors can not have first sequence configured" },
+  MirrorWithSubjects: { constant: "JSMirrorWithSubjectsErr", code: 400, err_code: 10034, description: "stream mirrors can not contain subjects" },
+  MirrorWithSources: { constant: "JSMirrorWithSourcesErr", code: 400, err_code: 10031, description: "stream mirrors can not also contain other sources" },
+  MirrorMultipleFiltersNotAllowed: { constant: "JSMirrorMultipleFiltersNotAllowed", code: 400, err_code: 10150, description: "mirror with multiple subject transforms cannot also have a single subject filter" },
+  MirrorInvalidSubjectFilter: { constant: "JSMirrorInvalidSubjectFilter", code: 400, err_code: 10151, description: "mirror subject filter is invalid" },
+  MirrorOverlappingSubjectFilters: { constant: "JSMirrorOverlappingSubjectFilters", code: 400, err_code: 10152, description: "mirror subject filters can not overlap" },
+  MirrorInvalidStreamName: { constant: "JSMirrorInvalidStreamName", code: 400, err_code: 10142, description: "mirrored stream name is invalid" },
+  MirrorMaxMessageSizeTooBig: { constant: "JSMirrorMaxMessageSizeTooBigErr", code: 400, err_code: 10030, description: "stream mirror must have max message size >= source" },
+  SourceInvalidStreamName: { constant: "JSSourceInvalidStreamName", code: 400, err_code: 10141, description: "sourced stream name is invalid" },
+  SourceDuplicateDetected: { constant: "JSSourceDuplicateDetected", code: 400, err_code: 10140, description: "duplicate source configuration detected" },
+  SourceMultipleFiltersNotAllowed: { constant: "JSSourceMultipleFiltersNotAllowed", code: 400, err_code: 10144, description: "source with multiple subject transforms cannot also have a single subject filter" },
+  SourceInvalidTransformDestination: { constant: "JSSourceInvalidTransformDestination", code: 400, err_code: 10146, description: "source transform destination is invalid" },
+  SourceInvalidSubjectFilter: { constant: "JSSourceInvalidSubjectFilter", code: 400, err_code: 10145, description: "source subject filter is invalid" },
+  SourceOverlappingSubjectFilters: { constant: "JSSourceOverlappingSubjectFilters", code: 400, err_code: 10147, description: "source filters can not overlap" },
+  SourceMaxMessageSizeTooBig: { constant: "JSSourceMaxMessageSizeTooBigErr", code: 400, err_code: 10046, description: "stream source must have max message size >= target" },
 } as const satisfies Record<string, ErrorDef>;
 
 export type JsErrorName = keyof typeof JsErrors;

@@ -19,6 +19,8 @@ import { JsApiError, JsErrors } from "./errors.js";
 import { FileStore } from "./file-store.js";
 import { MemoryStore } from "./memory-store.js";
 import { NsClock, type StoreLimits, type StreamStore } from "./store.js";
+import { checkAgainstStreams, subjectTransformError, type OtherStream } from "./source-config.js";
+import type { SourceOrigin } from "./sourcing.js";
 import { Stream, storeLimits, type StreamHost } from "./stream.js";
 import { subjectsCollide } from "./subjects.js";
 
@@ -168,6 +170,31 @@ export class JetStream implements StreamHost, ConsumerHost {
     this.opts.log.warn(msg);
   }
 
+  /** A mirror's or source's origin in this account (SourcingHost). */
+  origin(name: string): SourceOrigin | null {
+    return this.streams.get(name) ?? null;
+  }
+
+  /** Streams came or went: every mirror and source binds to its origin as things are now. */
+  private originsChanged(): void {
+    for (const s of this.streams.values()) s.sourcing?.originsChanged();
+  }
+
+  /**
+   * The checks of a config against the account's other streams (origins' max_msg_size, source
+   * cycles, the mirror taking its origin's allow_direct) and of its own subject transform.
+   */
+  private checkWithOthers(cfg: StreamConfig, update: boolean): StreamConfig {
+    const lookup = (name: string): OtherStream | null => {
+      const s = name === cfg.name ? undefined : this.streams.get(name);
+      return s === undefined ? null : s.config;
+    };
+    const mirrorDirect = checkAgainstStreams(cfg, lookup, subjectsCollide);
+    const trErr = subjectTransformError(cfg.subject_transform);
+    if (trErr !== null) throw JsApiError.of(update ? JsErrors.StreamUpdate : JsErrors.StreamCreate, { err: trErr });
+    return mirrorDirect === cfg.mirror_direct ? cfg : { ...cfg, mirror_direct: mirrorDirect };
+  }
+
   /** Recreate the file streams found under the store dir (memory streams do not survive). */
   recover(): void {
     const dir = this.streamsDir;
@@ -193,6 +220,8 @@ export class JetStream implements StreamHost, ConsumerHost {
         void store?.close();
       }
     }
+    // Origins restored after the streams that read them.
+    this.originsChanged();
   }
 
   private recoverConsumers(stream: Stream, sdir: string): void {
@@ -307,7 +336,7 @@ export class JetStream implements StreamHost, ConsumerHost {
 
   /** nats-server addStream for a standalone server. Returns the stream (existing if identical). */
   addStream(requested: StreamConfig): Stream {
-    const cfg = checkStreamConfig(requested);
+    const cfg = this.checkWithOthers(checkStreamConfig(requested), false);
     if (cfg.num_replicas > 1) throw JsApiError.of(JsErrors.StreamReplicasNotSupported);
     const existing = this.streams.get(cfg.name);
     if (existing !== undefined) {
@@ -331,14 +360,15 @@ export class JetStream implements StreamHost, ConsumerHost {
     const stream = new Stream(this, cfg, store, created);
     this.streams.set(cfg.name, stream);
     stream.start();
+    this.originsChanged();
     this.advisories.stream("create", cfg.name);
     return stream;
   }
 
   /** nats-server stream update: checked config, update rules, then applied in place. */
   updateStream(requested: StreamConfig): Stream {
-    const checked = checkStreamConfig(requested);
-    const stream = this.lookup(checked.name);
+    const stream = this.lookup(checkStreamConfig(requested).name);
+    const checked = this.checkWithOthers(checkStreamConfig(requested), true);
     const cfg = checkStreamUpdate(stream.config, checked);
     if (cfg.num_replicas !== stream.config.num_replicas && cfg.num_replicas > 1) {
       throw JsApiError.of(JsErrors.StreamReplicasNotSupported);
@@ -356,6 +386,7 @@ export class JetStream implements StreamHost, ConsumerHost {
   async deleteStream(name: string): Promise<void> {
     const s = this.lookup(name);
     this.streams.delete(name);
+    this.originsChanged();
     const consumers = [...s.consumers.keys()];
     await s.delete();
     // As nats-server: the consumers' advisories, then the stream's.

@@ -6,11 +6,15 @@
 
 import { decodeHeaders, type MsgHeaders } from "../../protocol/headers.js";
 import { fromWire, toWire } from "../../protocol/subject.js";
-import type { InternalClient, InternalMsg, InternalSubscription, RawInternalHandler } from "../core/internal-client.js";
+import type { InternalClient, InternalSubscription, RawInternalHandler } from "../core/internal-client.js";
 import { configJSON, type JsonObject, type StreamConfig } from "./config.js";
 import type { Consumer, ConsumerStream } from "./consumer/index.js";
 import { apiError, JsApiError, JsErrors, type ApiError } from "./errors.js";
 import { goJSON } from "./json.js";
+import { serveDirectGet } from "./direct-get.js";
+import { republishHeaders } from "./republish.js";
+import { Sourcing, type SourcingHost, type SourcingTarget } from "./sourcing.js";
+import { compileTransform, type SubjectTransform } from "./transform.js";
 import {
   NsClock, StoreError, tsToRFC3339, type PurgeRequest, type StoredMsg, type StoreLimits, type StreamStore,
 } from "./store.js";
@@ -26,11 +30,12 @@ export const JsHeaders = {
 } as const;
 
 const MAX_HEADER_LEN = 0xffff;
+const MAX_SKIPS_PER_TURN = 16_384;
 const ROLLUP_SUBJECT = "sub";
 const ROLLUP_ALL = "all";
 
 /** What a stream needs from its account. */
-export interface StreamHost {
+export interface StreamHost extends SourcingHost {
   readonly ic: InternalClient;
   readonly clock: NsClock;
   /** Account-wide resource check before storing (nats-server js.limitsExceeded). */
@@ -70,8 +75,15 @@ interface DedupeEntry {
   ts: bigint;
 }
 
-export class Stream implements ConsumerStream {
+export class Stream implements ConsumerStream, SourcingTarget {
   private subs: InternalSubscription[] = [];
+  /** Told after each message this stream stores: the mirrors and sources reading it. */
+  readonly followers = new Set<() => void>();
+  /** The stream's mirror or sources, when it has them. */
+  sourcing: Sourcing | null = null;
+  /** The stream's subject_transform and republish, compiled (wire-form subjects). */
+  private subjectTr: SubjectTransform | null = null;
+  private republishTr: SubjectTransform | null = null;
   /** Msg-Id → where it was stored; insertion order is time order, so expiry pops the front. */
   private readonly dedupe = new Map<string, DedupeEntry>();
   private lastMsgId = "";
@@ -129,28 +141,48 @@ export class Stream implements ConsumerStream {
   };
 
   /** Start capturing the stream's subjects (and serving direct gets when allowed). */
-  start(): void {
+  start(previous: Sourcing | null = null): void {
     const ic = this.host.ic;
+    const c = this.config;
+    this.subjectTr = c.subject_transform === null ? null : compileTransform(toWire(c.subject_transform.src), toWire(c.subject_transform.dest));
+    this.republishTr = c.republish === null ? null : compileTransform(toWire(c.republish.src), toWire(c.republish.dest));
     for (const s of this.config.subjects) this.subs.push(ic.subscribeRaw(s, this.onPublished));
+    if (c.mirror !== null || (c.sources !== null && c.sources.length > 0)) {
+      const sourcing = new Sourcing(this.host, this, c.mirror, c.sources ?? []);
+      this.sourcing = sourcing;
+      if (c.mirror !== null && c.mirror_direct) {
+        // nats-server: a mirror close to its origin answers direct gets for it too, from the same
+        // queue group as the origin.
+        const base = `$JS.API.DIRECT.GET.${c.mirror.name}`;
+        sourcing.onCaughtUp = () => {
+          if (this.sourcing === sourcing) this.subs.push(...serveDirectGet(ic, base, this.name, (seq, lastFor, nextFor) => this.getMsg(seq, lastFor, nextFor)));
+        };
+      }
+      sourcing.start(previous);
+    }
     if (this.config.allow_direct) {
       const base = `$JS.API.DIRECT.GET.${this.name}`;
       // nats-server serves direct gets from a queue group so that replicas and mirrors share them.
-      this.subs.push(ic.subscribe(base, (m) => this.onDirectGet(m, false), { queue: "_sys_" }));
-      this.subs.push(ic.subscribe(`${base}.>`, (m) => this.onDirectGet(m, true), { queue: "_sys_" }));
+      this.subs.push(...serveDirectGet(ic, base, this.name, (seq, lastFor, nextFor) => this.getMsg(seq, lastFor, nextFor)));
     }
   }
 
-  stop(): void {
+  stop(): Sourcing | null {
     for (const s of this.subs) s.unsubscribe();
     this.subs = [];
+    const was = this.sourcing;
+    was?.stop();
+    this.sourcing = null;
+    return was;
   }
 
   /** Replace the config (already checked by checkStreamUpdate) and re-subscribe. */
   update(cfg: StreamConfig): void {
-    this.stop();
+    const sourcing = this.stop();
     this.config = cfg;
     this.store.updateConfig(storeLimits(cfg));
-    this.start();
+    // Sources kept across the update carry on from where they were.
+    this.start(sourcing);
   }
 
   async close(): Promise<void> {
@@ -181,6 +213,7 @@ export class Stream implements ConsumerStream {
     const cfg = this.config;
     const name = cfg.name;
     if (cfg.sealed) return errAck(name, apiError(JsErrors.StreamSealed));
+    if (this.subjectTr !== null) subject = this.subjectTr.map(subject) ?? subject;
 
     let msgId = "";
     let rollup = "";
@@ -254,6 +287,7 @@ export class Stream implements ConsumerStream {
       if (why !== "") return errAck(name, apiError(JsErrors.StreamStoreFailed, { err: why }));
     }
 
+    const rpLast = this.republishTr === null ? 0 : this.store.lastSeqForSubject(subject);
     let seq: number;
     let ts: bigint;
     try {
@@ -273,8 +307,100 @@ export class Stream implements ConsumerStream {
     else if (rollup === ROLLUP_ALL) this.store.purge({ keep: 1 });
 
     if (reply !== "") this.sendAfterDurable(seq, reply, `${this.ackPrefix}${seq}}`);
-    for (const c of this.consumers.values()) c.signalNew();
+    this.stored(subject, hdr, data, seq, ts, rpLast);
     return null;
+  }
+
+  /** After a message is stored: republish it, wake consumers and whoever mirrors or sources us. */
+  private stored(subject: string, hdr: Buffer | null, data: Buffer, seq: number, ts: bigint, rpLast: number): void {
+    const rp = this.republishTr;
+    if (rp !== null) {
+      const dest = rp.map(subject);
+      if (dest !== null) {
+        const headersOnly = this.config.republish?.headers_only === true;
+        const h = republishHeaders(hdr, this.name, fromWire(subject), seq, tsToRFC3339(ts), rpLast, headersOnly ? data.length : -1);
+        this.host.ic.publish(fromWire(dest), headersOnly ? Buffer.alloc(0) : Buffer.from(data), { headers: h });
+      }
+    }
+    for (const c of this.consumers.values()) c.signalNew();
+    for (const f of this.followers) f();
+  }
+
+  // ---- mirrors and sources (SourcingTarget) -----------------------------------------------------
+
+  get lastSeq(): number {
+    return this.store.fastState().last_seq;
+  }
+
+  get msgs(): number {
+    return this.store.fastState().msgs;
+  }
+
+  storeMirrored(subject: string, hdr: Buffer | null, data: Buffer, ts: bigint, seq: number): boolean | "later" {
+    if (this.closed) return false;
+    const st = this.store.fastState();
+    // Sequences the origin no longer has (purged, expired, filtered out) stay empty here.
+    if (st.last_seq < seq - 1) {
+      if (st.msgs === 0) this.store.compact(seq);
+      else {
+        // One record per skipped sequence: a long gap is filled a slice per turn of the event loop.
+        const until = Math.min(seq - 1, st.last_seq + MAX_SKIPS_PER_TURN);
+        for (let s = st.last_seq + 1; s <= until; s++) this.store.skipMsg(s);
+        if (until < seq - 1) return "later";
+      }
+    }
+    return this.storeCopy(subject, hdr, data, ts);
+  }
+
+  storeSourced(subject: string, hdr: Buffer, data: Buffer): boolean {
+    if (this.closed) return false;
+    // Most copies carry no Msg-Id: look for the name before parsing the whole header block.
+    const h = hdr.includes(JsHeaders.MsgId) ? decodeHeaders(hdr) : null;
+    const msgId = h === null ? "" : header(h, JsHeaders.MsgId);
+    // Sourced messages dedupe on Nats-Msg-Id, as published ones do (nats-server processJetStreamMsg).
+    if (msgId !== "" && this.checkMsgId(msgId) !== null) return true;
+    const ts = this.host.clock.now();
+    const ok = this.storeCopy(subject, hdr, data, ts);
+    if (ok && msgId !== "") {
+      this.lastMsgId = msgId;
+      this.dedupe.set(msgId, { seq: this.lastSeq, ts });
+    }
+    return true;
+  }
+
+  /** Store a copied message under this stream's own limits; a refused one is logged and passed. */
+  private storeCopy(subject: string, hdr: Buffer | null, data: Buffer, ts: bigint): boolean {
+    const cfg = this.config;
+    // A sealed stream takes nothing more, copies included.
+    if (cfg.sealed) return true;
+    const hl = hdr === null ? 0 : hdr.length;
+    if (cfg.max_msg_size >= 0 && hl + data.length > cfg.max_msg_size) {
+      this.host.warn(`JetStream stream '${this.name}' dropped a copied message of ${hl + data.length} bytes: larger than its max_msg_size`);
+      return true;
+    }
+    if (cfg.discard === "new" && this.discardNewReason(subject, hdr, data) !== "") {
+      this.host.warn(`JetStream stream '${this.name}' dropped a copied message: discard new and the stream is full`);
+      return true;
+    }
+    const rpLast = this.republishTr === null ? 0 : this.store.lastSeqForSubject(subject);
+    let seq: number;
+    try {
+      ({ seq, ts } = this.store.storeMsg(subject, hdr, data, ts));
+    } catch (e) {
+      this.host.warn(`JetStream failed to store a copied msg on stream '${this.name}': ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
+    this.watchWrite(seq);
+    this.stored(subject, hdr, data, seq, ts, rpLast);
+    return true;
+  }
+
+  *newestWithHeaders(): Iterable<StoredMsg> {
+    const st = this.store.fastState();
+    for (let seq = st.last_seq; seq >= st.first_seq && seq > 0; seq--) {
+      const m = this.store.loadMsg(seq);
+      if (m !== null && m.hdr !== null) yield m;
+    }
   }
 
   /** Whether a consumer will take this subject (wire form): interest retention keeps it then. */
@@ -481,6 +607,7 @@ export class Stream implements ConsumerStream {
       state: this.stateJSON(details, subjectsFilter),
     };
     if (cluster !== null) o.cluster = cluster;
+    if (this.sourcing !== null) Object.assign(o, this.sourcing.infoJSON());
     o.ts = tsToRFC3339(this.host.clock.now());
     return o;
   }
@@ -501,78 +628,6 @@ export class Stream implements ConsumerStream {
     if (seq > 0) return this.store.loadMsg(seq);
     return this.store.loadLastMsg(toWire(lastFor));
   }
-
-  // ---- direct get -----------------------------------------------------------------------------
-
-  private onDirectGet(m: InternalMsg, bySubject: boolean): void {
-    if (m.reply === "") return;
-    const ic = this.host.ic;
-    const status = (text: string): void => { ic.publish(m.reply, Buffer.alloc(0), { headers: Buffer.from(`NATS/1.0 ${text}\r\n\r\n`) }); };
-    let seq = 0;
-    let lastFor = "";
-    let nextFor = "";
-    if (bySubject) {
-      if (m.data.length !== 0) return status("408 Bad Request");
-      const prefix = `$JS.API.DIRECT.GET.${this.name}.`;
-      lastFor = m.subject.startsWith(prefix) ? m.subject.slice(prefix.length) : "";
-      if (lastFor === "") return status("408 Bad Request");
-    } else {
-      if (m.data.length === 0) return status("408 Empty Request");
-      const req = parseMsgGetRequest(m.data);
-      if (req === null) return status("408 Malformed Request");
-      ({ seq, lastFor, nextFor } = req);
-      if (seq === 0 && lastFor === "" && nextFor === "") return status("408 Empty Request");
-      if ((seq > 0 && lastFor !== "") || (lastFor !== "" && nextFor !== "")) return status("408 Bad Request");
-    }
-    const sm = this.getMsg(seq, lastFor, nextFor);
-    if (sm === null) return status("404 Message Not Found");
-    ic.publish(m.reply, sm.data, { headers: directGetHeaders(this.name, sm) });
-  }
-}
-
-/** nats-server's direct-get reply headers: the stored ones (if any) plus where the message lives. */
-function directGetHeaders(stream: string, sm: StoredMsg): Buffer {
-  const extra = `Nats-Stream: ${stream}\r\nNats-Subject: ${fromWire(sm.subject)}\r\nNats-Sequence: ${sm.seq}\r\nNats-Time-Stamp: ${tsToRFC3339(sm.ts)}\r\n\r\n`;
-  if (sm.hdr === null || sm.hdr.length === 0) return Buffer.from(`NATS/1.0\r\n${extra}`, "latin1");
-  // Drop the stored block's closing CRLF and append ours.
-  return Buffer.concat([sm.hdr.subarray(0, sm.hdr.length - 2), Buffer.from(extra, "latin1")]);
-}
-
-export interface MsgGetRequest {
-  seq: number;
-  lastFor: string;
-  nextFor: string;
-}
-
-/** JSApiMsgGetRequest as Go decodes it; null when it would not decode. */
-export function parseMsgGetRequest(data: Buffer): MsgGetRequest | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(data.toString("utf8"));
-  } catch {
-    return null;
-  }
-  const out: MsgGetRequest = { seq: 0, lastFor: "", nextFor: "" };
-  if (v === null) return out;
-  if (typeof v !== "object" || Array.isArray(v)) return null;
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    if (x === null) continue;
-    switch (k.toLowerCase()) {
-      case "seq":
-        if (typeof x !== "number" || !Number.isInteger(x) || x < 0) return null;
-        out.seq = x;
-        break;
-      case "last_by_subj":
-        if (typeof x !== "string") return null;
-        out.lastFor = x;
-        break;
-      case "next_by_subj":
-        if (typeof x !== "string") return null;
-        out.nextFor = x;
-        break;
-    }
-  }
-  return out;
 }
 
 function header(h: MsgHeaders, key: string): string {

@@ -58,6 +58,9 @@ function streamDetail(s: Stream, serverName: string, consumers: boolean, config:
       return ci;
     });
   }
+  // nats-server's StreamDetail: the mirror's or sources' lag and activity, as in stream info.
+  if (info.mirror !== undefined) o.mirror = info.mirror;
+  if (info.sources !== undefined) o.sources = info.sources;
   return o;
 }
 
