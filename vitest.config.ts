@@ -40,6 +40,7 @@ const SERIAL = [
   "test/cluster/faults.test.ts",
   "test/jetstream/crash.test.ts",
   "test/jetstream/consumer-crash.test.ts",
+  "test/jetstream/sourcing-crash.test.ts",
   "test/clients/go-jetstream.test.ts",
   "test/clients/go-client.test.ts",
   "test/examples/**/*.test.ts",
