@@ -8,7 +8,7 @@ import { goDuration } from "./duration.js";
 import { tlsOptionsError, type TlsOptions } from "./tls-options.js";
 import { clusterConfigError, clusterDefaults, type ClusterOptions } from "./cluster/options.js";
 import { leafConfigError, leafDefaults, type LeafNodeOptions } from "./cluster/leaf-options.js";
-import { accountsConfigError, mergedAuthorization, type AccountsOptions } from "./accounts/options.js";
+import { accountsConfigError, mappingsConfigError, mergedAuthorization, type AccountsOptions, type MappingsOptions } from "./accounts/options.js";
 
 export interface ServerOptions {
   /**
@@ -86,6 +86,11 @@ export interface ServerOptions {
    * imports and JetStream. null: one account ($G) for everyone, as before.
    */
   accounts: AccountsOptions | null;
+  /**
+   * nats-server's top-level `mappings {}`: subject mappings of the global account's publishes
+   * (an account's own are in its `accounts` entry). null: none.
+   */
+  mappings: MappingsOptions | null;
   /** A client whose CONNECT has no credentials is this user (nats-server `no_auth_user`). */
   noAuthUser: string;
   /** The account that receives $SYS events (nats-server `system_account`); "": `$SYS`. */
@@ -159,6 +164,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   lameDuckGracePeriod: 10 * 1000,
   tls: null,
   accounts: null,
+  mappings: null,
   noAuthUser: "",
   systemAccount: "",
   cluster: null,
@@ -242,6 +248,8 @@ export function validateOptions(o: ServerOptions): void {
     const err = tlsOptionsError(o.tls);
     if (err !== null) throw new Error(err);
   }
+  const mapErr = mappingsConfigError(o.mappings);
+  if (mapErr !== null) throw new Error(mapErr);
   const accErr = accountsConfigError(o.accounts, o.noAuthUser, o.authorization, o.systemAccount);
   if (accErr !== null) throw new Error(accErr);
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");

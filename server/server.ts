@@ -35,7 +35,7 @@ import { resolveAlerts } from "./alerts-options.js";
 import { clientInfo, SystemEvents } from "./events.js";
 import type { AuthenticatedUser } from "./auth/auth.js";
 import { NoAuthUserAuthenticator } from "./accounts/auth.js";
-import { mergedAuthorization, userAccounts, type AccountsOptions } from "./accounts/options.js";
+import { buildMappings, GLOBAL_ACCOUNT, mergedAuthorization, userAccounts, type AccountsOptions } from "./accounts/options.js";
 import { accountStat, AccountRegistry } from "./accounts/accounts.js";
 import { startAccountJetStreams } from "./accounts/jetstream.js";
 import { Cluster, type ClusterHost } from "./cluster/cluster.js";
@@ -147,6 +147,22 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     };
     this.router.onAutoUnsubscribe = onAutoUnsubscribe;
     for (const a of this.accounts.accounts.values()) a.router.onAutoUnsubscribe = onAutoUnsubscribe;
+    this.applyMappings();
+  }
+
+  /**
+   * Each account's subject mappings from the options in force (at start and after a reload): the
+   * top-level `mappings` are the global account's.
+   */
+  applyMappings(): void {
+    const o = this.options;
+    const cluster = (): string => this.cluster?.name ?? o.cluster?.name ?? "";
+    const global = { ...(o.accounts?.[GLOBAL_ACCOUNT]?.mappings ?? {}), ...(o.mappings ?? {}) };
+    this.router.mappings = buildMappings(global, cluster);
+    for (const a of this.accounts.accounts.values()) {
+      if (a.router !== this.router) a.router.mappings = buildMappings(o.accounts?.[a.name]?.mappings, cluster);
+    }
+    this.leafnodes?.mappingsChanged();
   }
 
   /** ConnectionHost.accountFor: the account of an authenticated user. */

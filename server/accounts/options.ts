@@ -5,6 +5,8 @@
 import { isValidLiteralSubject, isValidSubject, subjectsCollide } from "../../protocol/subject.js";
 import type { AuthorizationOptions, NkeyUser, UserEntry } from "../auth/auth.js";
 import { patternCovers } from "../auth/permissions.js";
+import { SubjectMappings, type MapDestination } from "../../protocol/subject-mapping.js";
+import { toWire } from "../../protocol/subject.js";
 
 /** nats-server's global account: every client outside a configured account. */
 export const GLOBAL_ACCOUNT = "$G";
@@ -54,6 +56,49 @@ export interface AccountOptions {
   imports?: ImportOption[];
   /** true (or limits): this account has JetStream of its own, when the server has JetStream. */
   jetstream?: boolean | AccountJetStreamLimits;
+  /** Subject mappings of the account's publishes (nats-server `mappings`). */
+  mappings?: MappingsOptions;
+}
+
+/**
+ * nats-server's `mappings`: source subject → one destination (a subject, weight 100) or weighted
+ * destinations.
+ */
+export type MappingsOptions = Record<string, string | MapDestination[]>;
+
+const destinations = (d: string | MapDestination[]): MapDestination[] => (typeof d === "string" ? [{ subject: d, weight: 100 }] : d);
+
+/** Why nats-server would refuse this mapping (its error text), or null. */
+export function mappingError(src: string, dests: string | MapDestination[]): string | null {
+  try {
+    new SubjectMappings().add(toWire(src), destinations(dests).map((d) => ({ ...d, subject: toWire(d.subject) })));
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** The mappings as the router applies them (subjects in wire form); null when there are none. */
+export function buildMappings(m: MappingsOptions | null | undefined, cluster?: () => string): SubjectMappings | null {
+  if (m === null || m === undefined || Object.keys(m).length === 0) return null;
+  const out = new SubjectMappings(cluster);
+  for (const [src, d] of Object.entries(m)) {
+    out.add(toWire(src), destinations(d).map((x) => ({ ...x, subject: toWire(x.subject) })));
+  }
+  return out;
+}
+
+/** The first mapping nats-server would refuse, as its config error says it, or null. */
+export function mappingsConfigError(m: MappingsOptions | null | undefined): string | null {
+  for (const [src, d] of Object.entries(m ?? {})) {
+    if (!isValidSubject(src)) return `Subject ${JSON.stringify(src)} is not a valid subject`;
+    const err = mappingError(src, d);
+    if (err !== null) {
+      return typeof d === "string" ? `Error adding mapping for ${JSON.stringify(src)} to ${JSON.stringify(d)} : ${err}`
+        : `Error adding mapping for ${JSON.stringify(src)} : ${err}`;
+    }
+  }
+  return null;
 }
 
 /** Accounts by name. */
@@ -103,6 +148,8 @@ export function accountsConfigError(accounts: AccountsOptions | null, noAuthUser
   }
   for (const [name, a] of Object.entries(accounts ?? {})) {
     if (name === "" || /\s/.test(name)) return `invalid account name "${name}"`;
+    const mapErr = mappingsConfigError(a.mappings);
+    if (mapErr !== null) return mapErr;
     for (const e of a.exports ?? []) {
       const subject = e.stream ?? e.service;
       if (subject === undefined || (e.stream !== undefined && e.service !== undefined)) return "Export needs a stream or a service subject";

@@ -68,6 +68,7 @@ export class LeafConn extends LinkConnection {
   readonly kind = "leaf";
   /** Leafnode connections are never echo: what came across does not go back. */
   override echo = false;
+  protected override readonly mapsSubjects = true;
   /** This server is the spoke on this connection (see Link.spoke). Set by the handshake. */
   spoke: boolean;
   /** The other server's cluster (its CONNECT's or INFO's), "" when none. */

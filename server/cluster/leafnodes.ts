@@ -504,6 +504,11 @@ export class LeafNodes implements LeafConnHost {
     }
     const lds = this.lds.get(router);
     if (lds !== undefined) smap.set(lds, (smap.get(lds) ?? 0) + 1);
+    // The account's mapping sources, so what the other side publishes on them comes here to be
+    // mapped (nats-server's initLeafNodeSmapAndSendSubs).
+    for (const src of router.mappings?.sources() ?? []) {
+      if (!l.spoke || l.canSubscribe(src)) smap.set(src, (smap.get(src) ?? 0) + 1);
+    }
     let out = "";
     for (const [key, n] of smap) {
       out += subLine(key, n);
@@ -513,6 +518,26 @@ export class LeafNodes implements LeafConnHost {
       }
     }
     if (out !== "") l.queue(out);
+  }
+
+  /**
+   * Mappings changed (a reload): each connection is told of the sources it does not know yet
+   * (nats-server's forceAddToSmap). A source no longer mapped is not taken back, as in nats-server.
+   */
+  mappingsChanged(): void {
+    for (const [router, set] of this.byRouter) {
+      const sources = router.mappings?.sources() ?? [];
+      if (sources.length === 0) continue;
+      for (const l of set) {
+        if (!l.registered || l.closed || l.smap === null) continue;
+        for (const src of sources) {
+          if ((l.smap.get(src) ?? 0) !== 0 || (l.spoke && !l.canSubscribe(src))) continue;
+          l.smap.set(src, 1);
+          l.queue(subLine(src, 1));
+        }
+        l.flush();
+      }
+    }
   }
 
   /** A subscription of the account started or ended: tell each of its leafnode connections that should know. */

@@ -154,6 +154,9 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
    * registered, or no such account here). A JetStream delivery's stream subject rides after '@'
    * on its ack reply; it is split off and shown as the message's subject.
    */
+  /** What comes in is mapped by the account's subject mappings (leafnode connections, not routes). */
+  protected readonly mapsSubjects: boolean = false;
+
   protected publishIn(router: Router | null, subject: string, reply: string, queues: readonly string[],
     hdrLen: number, buf: Buffer, start: number, end: number): void {
     this.inMsgs++;
@@ -165,6 +168,16 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
       if (at > 0 && at < reply.length - 1) {
         shown = reply.slice(at + 1);
         reply = reply.slice(0, at);
+      }
+    }
+    if (this.mapsSubjects && router.mappings !== null) {
+      // The account's subject mappings apply to what a leafnode sends, as to a client's publish
+      // (what a route brings was mapped where it was published).
+      const mapped = router.mapped(subject);
+      if (mapped !== subject) {
+        if (shown === subject) shown = mapped;
+        subject = mapped;
+        if (subject === "") return;
       }
     }
     router.publishFromLink(this, subject, reply, queues.length === 0 ? null : queues, hdrLen, buf, start, end, shown);

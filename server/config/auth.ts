@@ -1,5 +1,6 @@
 // nats-server's `authorization {}` block (token, user/password, users and nkeys with their
 // permissions) and `accounts {}` (users, exports, imports, JetStream limits per account).
+import { mapMappings } from "./mappings.js";
 import { authConfigError, isPublicUserKey, type AuthorizationOptions, type NkeyUser, type UserEntry } from "../auth/auth.js";
 import { DEFAULT_RESPONSE_PERMISSION, type Permissions, type ResponsePermission, type SubjectPermission } from "../auth/permissions.js";
 import { isValidSubject } from "../../protocol/subject.js";
@@ -224,6 +225,10 @@ export function mapAccounts(key: string, v: ConfigValue, r: Readers): AccountsOp
           break;
         case "jetstream":
           acc.jetstream = mapAccountJetStream(key, mv, r);
+          break;
+        case "mappings":
+        case "maps":
+          acc.mappings = mapMappings(key, mv, r, av, mk);
           break;
         default:
           throw r.fail(key, `'${key}.${name}.${mk}' ${REFUSE_REASON}`);

@@ -16,6 +16,7 @@ import { mapAuthorization, mapAccounts } from "./auth.js";
 import { mapWebSocket } from "./websocket.js";
 import { mapCluster } from "./cluster.js";
 import { mapLeafNodes } from "./leafnodes.js";
+import { mapMappings } from "./mappings.js";
 
 export interface LoadedConfig {
   options: Partial<ServerOptions>;
@@ -32,7 +33,7 @@ const REFUSED = new Set([
 
 /** nats-server keys of features gnat does not have yet: ignored, with a warning. */
 const NOT_YET = new Set([
-  "client_advertise", "trace_verbose", "logtime", "mappings", "maps", "disable_sublist_cache",
+  "client_advertise", "trace_verbose", "logtime", "disable_sublist_cache",
   "no_sublist_cache", "http_base_path",
   "logfile_size_limit",
   "log_size_limit", "syslog", "remote_syslog", "prof_port", "max_traced_msg_len",
@@ -57,6 +58,10 @@ function mapConfig(p: Parsed): LoadedConfig {
   const where = (key: string): [string, number, number] => positions?.get(key) ?? [p.file, 0, 0];
   const fail = (key: string, reason: string): ConfigError => {
     const [f, l, c] = where(key);
+    return new ConfigError(f, l, c, reason);
+  };
+  const failIn = (map: ConfigMap, key: string, reason: string): ConfigError => {
+    const [f, l, c] = p.meta.positions.get(map)?.get(key) ?? where("");
     return new ConfigError(f, l, c, reason);
   };
   const int = (key: string, v: ConfigValue, min = 0): number => {
@@ -187,8 +192,12 @@ function mapConfig(p: Parsed): LoadedConfig {
       case "tls":
         options.tls = mapTls(key, v, { fail, parseDuration });
         break;
+      case "mappings":
+      case "maps":
+        options.mappings = mapMappings(key, v, { fail, int, bool, str, duration, warnings, failIn });
+        break;
       case "accounts":
-        options.accounts = mapAccounts(key, v, { fail, int, bool, str, duration, warnings });
+        options.accounts = mapAccounts(key, v, { fail, int, bool, str, duration, warnings, failIn });
         break;
       case "no_auth_user":
         options.noAuthUser = str(key, v);

@@ -10,6 +10,8 @@ export interface Readers {
   str: (key: string, v: ConfigValue) => string;
   duration: (key: string, v: ConfigValue) => number;
   warnings: string[];
+  /** An error at a key of a nested map (its own line), when the mapping knows the map's positions. */
+  failIn?: (map: ConfigMap, key: string, reason: string) => ConfigError;
 }
 
 export const STORAGE_UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };

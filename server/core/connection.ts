@@ -354,6 +354,9 @@ export class ClientConnection implements Client, ParserHandler {
     if (this.trace) this.tracePub(subject, reply, hdrLen, buf.subarray(start, end));
     this.inMsgs++;
     this.inBytes += end - start - 2;
+    // The account's subject mappings come first: permissions and routing see the mapped subject
+    // (nats-server maps in its parser, before processInboundClientMsg checks permissions).
+    if (this.router.mappings !== null) subject = this.router.mapped(subject);
     // Dropped with an -ERR (and no +OK); the connection stays, as in nats-server.
     if (this.perms !== null && !this.perms.canPublish(subject)) return this.sendViolation(publishViolation(subject));
     if (this.opts.verbose) this.queue(OK);

@@ -6,6 +6,7 @@
 import { NO_RESPONDERS } from "../../protocol/headers.js";
 import { hasWildcard, subjectMatches } from "../../protocol/subject.js";
 import { viewOf } from "../../protocol/bytes.js";
+import type { SubjectMappings } from "../../protocol/subject-mapping.js";
 import { Sublist, type MatchResult } from "./sublist.js";
 
 /**
@@ -131,6 +132,19 @@ export class Router {
    * message's sequences): matched past the caches, which they would only churn.
    */
   private readonly oneOffPrefixes: string[] = [];
+
+  /**
+   * The account's subject mappings (null: none). Applied where a message enters the account from
+   * a client or a leafnode connection (connection.ts, cluster/leaf.ts), as nats-server does: what
+   * routes, JetStream and internal clients publish is already mapped, or is not to be.
+   */
+  mappings: SubjectMappings | null = null;
+
+  /** The subject a client's or leafnode's message on `subject` is routed on ("" drops it). */
+  mapped(subject: string): string {
+    const m = this.mappings;
+    return m === null ? subject : m.map(subject);
+  }
 
   /** Called when a subscription ends by reaching its max, so its owner can forget it. */
   onAutoUnsubscribe: (sub: Subscription) => void = () => {};

@@ -52,10 +52,12 @@ export interface ReloadHost {
    * added and removed, authorization, name, advertising).
    */
   prepareClusterReload?: ((next: ServerOptions, prev: ServerOptions) => () => string[]) | undefined;
+  /** Each account's subject mappings from the options now in force. */
+  applyMappings?: (() => void) | undefined;
 }
 
 type Key = keyof ServerOptions;
-type Group = "logging" | "auth" | "limits" | "connections" | "files" | "alerts" | "tls" | "accounts" | "cluster";
+type Group = "logging" | "auth" | "limits" | "connections" | "files" | "alerts" | "tls" | "accounts" | "cluster" | "mappings";
 
 interface Refused {
   reload: false;
@@ -123,6 +125,8 @@ export const RELOAD_RULES: Readonly<Record<string, Rule>> = {
   // Hooks: options the TLS and accounts work adds. Refused unless the server has the hook.
   tls: { reload: true, group: "tls", notes: () => ["Reloaded: tls"] },
   accounts: { reload: true, group: "accounts", notes: () => ["Reloaded: accounts"] },
+  // nats-server keeps top-level mappings as the global account's: its reload says "accounts".
+  mappings: { reload: true, group: "mappings", notes: (n, p) => (same(n.accounts, p.accounts) ? ["Reloaded: accounts"] : []) },
   // Its lines come from applying it (which parts changed).
   cluster: { reload: true, group: "cluster", notes: () => [] },
 };
@@ -233,6 +237,7 @@ export function applyReload(host: ReloadHost, next: ServerOptions, changed: Key[
   if (applyCluster !== undefined) notes.push(...applyCluster());
   for (const n of notes) host.log.info(n);
   applyAccounts?.();
+  if (groups.has("mappings") || groups.has("accounts")) host.applyMappings?.();
   // Users of accounts authenticate with the rest: a change to them is an authorization change.
   if (groups.has("auth") || applyAccounts !== undefined) reloadAuthorization(host, next.authorization, mergedAuthorization(next.authorization, next.accounts));
   if (groups.has("limits") || groups.has("logging")) {
