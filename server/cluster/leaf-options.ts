@@ -1,7 +1,11 @@
 // Tested by test/cluster/leaf-config.test.ts.
 // The `leafnodes {}` options (nats-server's LeafNodeOpts and RemoteLeafOpts, the parts gnat
 // has): a listener for leafnode connections (this server as a hub) and remotes to solicit (this
-// server as a leaf of another's hub), with leafnode URLs.
+// server as a leaf of another's hub), with leafnode URLs, and TLS on either side.
+import type { TlsOptions } from "../tls-options.js";
+
+/** A remote's `tls {}`: this server's certificate (optional), the CA that signs the hub's, `insecure`. */
+export type LeafRemoteTls = TlsOptions & { insecure?: boolean };
 
 /** One remote (a hub this server connects to as a leaf). */
 export interface LeafRemoteOptions {
@@ -17,6 +21,11 @@ export interface LeafRemoteOptions {
   denyExports?: string[];
   /** Subjects not taken from the other side (`deny_imports`). */
   denyImports?: string[];
+  /**
+   * TLS to this hub (a tls:// URL without it: the system's CAs). Also used, as nats-server does,
+   * when the hub's INFO asks for TLS.
+   */
+  tls?: LeafRemoteTls;
 }
 
 /** One entry of the hub's `authorization { users: [...] }`. */
@@ -41,6 +50,11 @@ export interface LeafNodeOptions {
   /** Seconds between attempts to connect to a remote (nats-server's default: 1). */
   reconnect: number;
   remotes: LeafRemoteOptions[];
+  /**
+   * TLS on accepted leafnode connections: INFO in plain text (it says tls_required), then the
+   * handshake, as nats-server; `verify` asks the leaf for a certificate the CA signed.
+   */
+  tls?: TlsOptions;
 }
 
 export const DEFAULT_LEAFNODE_PORT = 7422;
@@ -60,21 +74,20 @@ export interface LeafUrl {
   pass: string;
   /** The URL without credentials, for logs and monitoring. */
   display: string;
+  /** tls://: the connection goes over TLS. */
+  tls: boolean;
 }
 
 /**
- * A remote's URL, as nats-server takes it: nats-leaf://, nats:// (or none) with an optional
- * user:pass@. TLS (tls://) and WebSocket (ws://, wss://) remotes throw: gnat does not build them.
+ * A remote's URL, as nats-server takes it: nats-leaf://, nats://, tls:// (or none) with an
+ * optional user:pass@. WebSocket remotes (ws://, wss://) throw: gnat does not build them.
  */
 export function parseLeafUrl(s: string): LeafUrl {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(s)?.[1]?.toLowerCase() ?? "";
   if (scheme === "ws" || scheme === "wss") {
     throw new Error(`leafnode remote ${redact(s)}: leafnode connections over WebSocket are not supported by gnat yet: refusing to start rather than run without this remote`);
   }
-  if (scheme === "tls") {
-    throw new Error(`leafnode remote ${redact(s)}: leafnode connections over TLS are not supported by gnat yet: refusing to start rather than run less protected than configured`);
-  }
-  if (scheme !== "" && scheme !== "nats-leaf" && scheme !== "nats") {
+  if (scheme !== "" && scheme !== "nats-leaf" && scheme !== "nats" && scheme !== "tls") {
     throw new Error(`error parsing leafnode url [${JSON.stringify(redact(s))}]: unsupported scheme ${JSON.stringify(scheme)}`);
   }
   let u: URL;
@@ -94,6 +107,7 @@ export function parseLeafUrl(s: string): LeafUrl {
     user: decodeURIComponent(u.username),
     pass: decodeURIComponent(u.password),
     display: `${u.protocol}//${hp}`,
+    tls: scheme === "tls",
   };
 }
 

@@ -92,6 +92,8 @@ export class LeafConn extends LinkConnection {
   smap: Map<string, number> | null = null;
   /** The other side's interest: "subject[ queue]" → its subscription here. */
   readonly subs = new Map<string, Subscription>();
+  /** The connection runs over TLS. */
+  secure = false;
 
   /**
    * @param solicited this server dialled it (a remote; `url` is where to); else it was accepted.

@@ -7,7 +7,8 @@
 // for, never of what it heard from a hub or a route. A loop (a leaf that hears its own loop
 // detection subject, `$LDS.…`, come back) is broken with nats-server's "Loop detected" error, and
 // the soliciting side waits 30 s before it tries again.
-import { connect as netConnect, type Socket } from "node:net";
+import { connect as netConnect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect, TLSSocket, type SecureContext } from "node:tls";
 import { networkInterfaces } from "node:os";
 import { customAlphabet } from "nanoid";
 import type { Logger } from "pino";
@@ -19,6 +20,8 @@ import { LeafConn, type LeafConnect, type LeafConnHost, type LeafInfo } from "./
 import { parseLeafUrl, type LeafNodeOptions, type LeafRemoteOptions, type LeafUrl } from "./leaf-options.js";
 import type { LeafStats } from "../monitor/source.js";
 import { comparePasswords } from "../auth/auth.js";
+import { dialSecureContext, linkSecureContext } from "../transport/tls.js";
+import { tlsTimeoutMs, tlsVerify } from "../tls-options.js";
 
 /** What the leafnodes need of the server. */
 export interface LeafNodesHost extends LinkRoomHost {
@@ -49,9 +52,19 @@ const DENY_ALL_JS = ["$JSC.>", "$NRG.>", "$JS.API.>", "$KV.>", "$OBJ.>"];
 
 const ldsToken = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 22);
 
+/** nats-server's DEFAULT_LEAF_TLS_TIMEOUT. */
+const LEAF_TLS_TIMEOUT_MS = 2000;
+
 /** A configured remote: the hub this server dials as a leaf, and the connection while it is up. */
 interface Remote {
   readonly opts: LeafRemoteOptions;
+  /**
+   * TLS to this hub: the remote's tls block, or (a tls:// URL, a hub whose INFO asked for it)
+   * the system's CAs. null: plain until a hub asks.
+   */
+  tls: SecureContext | null;
+  /** A configured URL is tls://, or the remote has a tls block: always TLS. */
+  readonly wantsTls: boolean;
   /** The configured URLs, then those the hub's INFO told of; tried in turn. */
   urls: LeafUrl[];
   readonly configured: LeafUrl[];
@@ -85,17 +98,24 @@ export class LeafNodes implements LeafConnHost {
   private readonly infoReceived = new WeakSet<LeafConn>();
   private closing = false;
   readonly log: Logger;
+  /** TLS on accepted connections (the hub side), when the block has tls. */
+  private readonly tls: { context: SecureContext; verify: boolean; timeout: number } | null;
 
   constructor(private readonly host: LeafNodesHost, readonly options: LeafNodeOptions) {
     this.log = host.log;
+    const t = options.tls;
+    // Certificates are read now, so a bad one fails the start.
+    this.tls = t === undefined ? null : { context: linkSecureContext(t).context, verify: tlsVerify(t), timeout: tlsTimeoutMs(t) };
     for (const r of options.remotes) {
       const configured = r.urls.map(parseLeafUrl);
       const urls = [...configured];
       if (r.noRandomize !== true) shuffle(urls);
       const withCreds = configured.find((u) => u.user !== "");
+      const wantsTls = r.tls !== undefined || configured.some((u) => u.tls);
       this.remotes.push({
         opts: r, urls, configured, current: null, user: withCreds?.user ?? "", pass: withCreds?.pass ?? "",
         timer: null, socket: null, conn: null, attempts: 0, delayMs: 0,
+        tls: wantsTls ? dialSecureContext(r.tls ?? {}) : null, wantsTls,
       });
     }
   }
@@ -117,7 +137,8 @@ export class LeafNodes implements LeafConnHost {
     for (const router of this.host.routers()) this.follow(router);
     const o = this.options;
     if (o.port !== 0) {
-      this.listener = await listenTcp(o.host, o.port === -1 ? 0 : o.port, (s) => this.accept(s), this.log);
+      // With TLS the handshake reads the socket itself (no shared read buffer).
+      this.listener = await listenTcp(o.host, o.port === -1 ? 0 : o.port, (s) => this.accept(s), this.log, this.tls === null ? {} : { plainReads: false });
       this.boundPort = this.listener.port;
       this.log.info(`Listening for leafnode connections on ${hostPort(o.host, this.boundPort)}`);
       if (o.advertise !== "") this.log.info(`Advertise address for leafnode is set to ${this.ownUrl()}`);
@@ -137,11 +158,49 @@ export class LeafNodes implements LeafConnHost {
       socket.destroy();
       return;
     }
-    const l = new LeafConn(this.host.nextCid(), socket, this, false, "", this.host.maxPending);
+    const cid = this.host.nextCid();
+    const info = this.infoLine({ client_id: cid, nonce: nonce(), info_on_connect: true });
+    const tls = this.tls;
+    if (tls === null) {
+      this.accepted(socket, cid, info);
+      return;
+    }
+    // As nats-server: INFO in plain text (it says tls_required), then the leaf starts the handshake.
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.write(info);
+    const ts = new TLSSocket(socket, { isServer: true, secureContext: tls.context, requestCert: tls.verify, rejectUnauthorized: tls.verify });
+    const timer = setTimeout(() => {
+      this.log.error({ remote }, "TLS leafnode handshake timeout");
+      ts.destroy();
+    }, tls.timeout);
+    timer.unref();
+    ts.once("secure", () => {
+      clearTimeout(timer);
+      ts.setNoDelay(true);
+      this.accepted(ts, cid, null, true);
+    });
+    ts.once("error", (err) => {
+      clearTimeout(timer);
+      this.log.error({ remote, err: err.message }, `TLS leafnode handshake error: ${err.message}`);
+      ts.destroy();
+    });
+    socket.resume();
+  }
+
+  /** A leafnode connection accepted (over TLS: handshake done; `info` already sent then, null). */
+  private accepted(socket: Socket, cid: number, info: string | null, secure = false): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const l = new LeafConn(cid, socket, this, false, "", this.host.maxPending);
+    l.secure = secure;
     this.conns.add(l);
-    this.log.info({ lid: l.cid, remote: `${l.remoteAddress}:${l.remotePort}` }, "Leafnode connection created");
-    l.queue(this.infoLine({ client_id: l.cid, nonce: nonce(), info_on_connect: true }));
-    l.flush();
+    this.log.info({ lid: l.cid, remote: `${l.remoteAddress}:${l.remotePort}`, tls: secure }, "Leafnode connection created");
+    if (info !== null) {
+      l.queue(info);
+      l.flush();
+    }
     const timeout = (this.options.authorization?.timeout ?? DEFAULT_AUTH_TIMEOUT_S) * 1000;
     this.handshakeTimer(l, timeout, () => {
       this.log.error({ lid: l.cid }, "Authentication Timeout");
@@ -252,23 +311,85 @@ export class LeafNodes implements LeafConnHost {
     socket.once("error", onError);
     socket.once("connect", () => {
       socket.off("error", onError);
-      r.socket = null;
       if (this.closing) {
+        r.socket = null;
         socket.destroy();
         return;
       }
-      const account = r.opts.account === "" ? "$G" : r.opts.account;
-      const l = new LeafConn(this.host.nextCid(), socket, this, true, url.hostPort, this.host.maxPending);
-      if (r.opts.hub === true) l.spoke = false;
-      r.conn = l;
-      this.conns.add(l);
-      this.remoteOf.set(l, r);
-      this.log.info({ lid: l.cid, remote: url.hostPort }, `Leafnode connection created for account: ${account}`);
-      this.handshakeTimer(l, INFO_WAIT_MS, () => {
-        this.log.error({ lid: l.cid }, "leafnode: no INFO from the remote server in time");
-        l.close("Read Error", false);
+      // The hub's INFO comes in plain text first; it says whether TLS follows (nats-server reads
+      // it before its handshake too).
+      readInfoLine(socket, INFO_WAIT_MS, (err, line) => {
+        if (err !== null || line === null) {
+          r.socket = null;
+          socket.destroy();
+          this.log.error({ url: url.display }, err?.message ?? "leafnode: no INFO from the remote server");
+          this.retry(r);
+          return;
+        }
+        let asksTls = false;
+        try {
+          asksTls = (JSON.parse(line.toString("latin1").slice(5)) as LeafInfo).tls_required === true;
+        } catch {
+          // The parser will say what is wrong with it.
+        }
+        if (!r.wantsTls && !asksTls) {
+          r.socket = null;
+          this.solicited(r, url, socket, line, false);
+          return;
+        }
+        // A hub that asks for TLS without our tls block: the system's CAs (nats-server does the same).
+        r.tls ??= dialSecureContext({});
+        const tlsOpts = r.opts.tls;
+        const ts = tlsConnect({
+          socket, secureContext: r.tls, rejectUnauthorized: tlsOpts?.insecure !== true,
+          ...(isIP(url.host) === 0 ? { servername: url.host } : {}),
+        });
+        const timeout = tlsOpts?.timeout !== undefined && tlsOpts.timeout > 0 ? tlsOpts.timeout : LEAF_TLS_TIMEOUT_MS;
+        const timer = setTimeout(() => {
+          this.log.error({ url: url.display }, "TLS leafnode handshake timeout");
+          ts.destroy();
+        }, timeout);
+        timer.unref();
+        const onTlsError = (e: Error): void => {
+          clearTimeout(timer);
+          r.socket = null;
+          this.log.error({ url: url.display, err: e.message }, `TLS leafnode handshake error: ${e.message}`);
+          ts.destroy();
+          this.retry(r);
+        };
+        ts.once("error", onTlsError);
+        ts.once("secureConnect", () => {
+          clearTimeout(timer);
+          ts.off("error", onTlsError);
+          r.socket = null;
+          ts.setNoDelay(true);
+          this.solicited(r, url, ts, line, true);
+        });
+        socket.resume();
       });
     });
+  }
+
+  /** A solicited connection is up (over TLS: handshake done); `info` is the hub's INFO line, read already. */
+  private solicited(r: Remote, url: LeafUrl, socket: Socket, info: Buffer, secure: boolean): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const account = r.opts.account === "" ? "$G" : r.opts.account;
+    const l = new LeafConn(this.host.nextCid(), socket, this, true, url.hostPort, this.host.maxPending);
+    l.secure = secure;
+    if (r.opts.hub === true) l.spoke = false;
+    r.conn = l;
+    this.conns.add(l);
+    this.remoteOf.set(l, r);
+    this.log.info({ lid: l.cid, remote: url.hostPort, tls: secure }, `Leafnode connection created for account: ${account}`);
+    this.handshakeTimer(l, INFO_WAIT_MS, () => {
+      this.log.error({ lid: l.cid }, "leafnode: no INFO from the remote server in time");
+      l.close("Read Error", false);
+    });
+    l.receive(info);
+    socket.resume();
   }
 
   /** The next URL to try: the one after the last tried. */
@@ -303,11 +424,6 @@ export class LeafNodes implements LeafConnHost {
         l.close("Incorrect Port", false);
         return;
       }
-      if (info.tls_required === true) {
-        this.log.error({ lid: l.cid }, "leafnode: the remote server requires TLS, which gnat does not build for leafnode connections yet");
-        l.close("TLS Handshake Error", false);
-        return;
-      }
       l.info = info;
       l.headers = info.headers === true;
       l.remoteServer = info.server_name !== undefined && info.server_name !== "" ? info.server_name : info.server_id;
@@ -339,7 +455,7 @@ export class LeafNodes implements LeafConnHost {
     const connect: Record<string, unknown> = {
       version: this.host.version,
       ...(user !== "" ? { user, pass } : {}),
-      tls_required: false,
+      tls_required: l.secure,
       server_id: this.host.serverId,
       name: this.host.serverName,
       ...(r.opts.hub === true ? { is_hub: true } : {}),
@@ -585,6 +701,7 @@ export class LeafNodes implements LeafConnHost {
       port: o.advertise !== "" ? Number.parseInt(own.slice(colon + 1), 10) : this.boundPort,
       headers: true,
       auth_required: true,
+      ...(this.tls !== null ? { tls_required: true, ...(this.tls.verify ? { tls_verify: true } : {}) } : {}),
       max_payload: this.host.maxPayload,
       ...(this.host.jetstream ? { jetstream: true } : {}),
       ip: own,
@@ -659,6 +776,35 @@ export class LeafNodes implements LeafConnHost {
     this.unfollow.length = 0;
     return this.listener?.close() ?? Promise.resolve();
   }
+}
+
+/**
+ * Read one line (a hub's INFO) from a socket that has just connected, in `ms` at most; the socket
+ * is left paused with nothing else read from it after the line (bytes that came with it in the
+ * same chunk are handed over too: a plain hub may say more).
+ */
+function readInfoLine(socket: Socket, ms: number, done: (err: Error | null, line: Buffer | null) => void): void {
+  let buf: Buffer = Buffer.alloc(0);
+  const finish = (err: Error | null, line: Buffer | null): void => {
+    clearTimeout(timer);
+    socket.off("data", onData);
+    socket.off("error", onErr);
+    socket.off("close", onClose);
+    socket.pause();
+    done(err, line);
+  };
+  const onData = (d: Buffer): void => {
+    buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+    if (buf.includes(10)) finish(null, buf);
+    else if (buf.length > 64 * 1024) finish(new Error("leafnode: the remote server's INFO is too long"), null);
+  };
+  const onErr = (e: Error): void => finish(e, null);
+  const onClose = (): void => finish(new Error("leafnode: the remote server closed the connection before its INFO"), null);
+  const timer = setTimeout(() => finish(new Error("leafnode: no INFO from the remote server in time"), null), ms);
+  timer.unref();
+  socket.on("data", onData);
+  socket.once("error", onErr);
+  socket.once("close", onClose);
 }
 
 function subLine(key: string, n: number): string {

@@ -124,6 +124,11 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
 
   // ---- inbound ----------------------------------------------------------------------------
 
+  /** Bytes read off the socket before this connection took it over (a hub's INFO, read first). */
+  receive(chunk: Buffer): void {
+    this.onData(chunk);
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.lastActivity = Date.now();

@@ -1,10 +1,14 @@
-// nats-server's `leafnodes {}` block (alias `leaf`) → LeafNodeOptions. Keys gnat does not build
-// (TLS, credentials, WebSocket remotes, min_version) are refused, never accepted and ignored: a
-// leafnode that silently runs otherwise than configured is worse than a server that does not start.
+// nats-server's `leafnodes {}` block (alias `leaf`) → LeafNodeOptions, with TLS on the hub side
+// (`tls {}`) and on each remote (`tls {}`, tls:// URLs). Keys gnat does not build (credentials,
+// WebSocket remotes, min_version) are refused, never accepted and ignored: a leafnode that
+// silently runs otherwise than configured is worse than a server that does not start.
 import type { ServerOptions } from "../options.js";
 import { leafDefaults, type LeafNodeOptions, type LeafRemoteOptions, type LeafUser } from "../cluster/leaf-options.js";
 import type { ConfigValue } from "./parse.js";
 import { isMap, parseListen, REFUSE_REASON, type Readers } from "./readers.js";
+import { mapTls } from "./tls.js";
+import { parseDuration } from "./parse.js";
+import { dialSecureContext } from "../transport/tls.js";
 
 const NOT_BUILT = "is not supported by gnat yet: refusing to start rather than run a leafnode otherwise than configured";
 
@@ -47,7 +51,8 @@ export function mapLeafNodes(key: string, v: ConfigValue, options: Partial<Serve
         l.noAdvertise = r.bool(mk, mv);
         break;
       case "tls":
-        throw r.fail(key, `'${key}.${mk}' ${REFUSE_REASON}`);
+        l.tls = mapTls(mk, mv, { fail: r.fail, parseDuration });
+        break;
       case "min_version":
       case "minimum_version":
         throw r.fail(key, `'${key}.${mk}' ${NOT_BUILT}`);
@@ -150,8 +155,14 @@ function leafRemote(key: string, mk: string, v: ConfigValue, r: Readers): LeafRe
       case "creds":
       case "credentials":
         throw r.fail(key, `'${key}.${mk}.${rk}': leafnode credentials (user JWT and nkey seed, for a hub in operator mode) are not supported by gnat yet: refusing to start rather than connect otherwise than configured`);
-      case "tls":
-        throw r.fail(key, `'${key}.${mk}.${rk}' ${REFUSE_REASON}`);
+      case "tls": {
+        const insecure = isMap(rv) ? Object.entries(rv).find(([tk]) => tk.toLowerCase() === "insecure")?.[1] : undefined;
+        remote.tls = mapTls(rk, rv, { fail: r.fail, parseDuration }, (t) => {
+          dialSecureContext(t);
+        });
+        if (insecure === true) remote.tls.insecure = true;
+        break;
+      }
       case "ws_compress":
       case "ws_compression":
       case "websocket_compress":

@@ -20,7 +20,11 @@ const TLS_REFUSED = new Set([
   "verify_cert_and_check_known_urls", "connection_rate_limit", "allow_insecure_cipher_suites", "min_version",
 ]);
 
-export function mapTls(key: string, v: Value, r: TlsReaders): TlsOptions {
+/**
+ * `check` loads the files (a listener's needs a certificate and key; a dialling side's, such as a
+ * leafnode remote's, may do without).
+ */
+export function mapTls(key: string, v: Value, r: TlsReaders, check: (t: TlsOptions) => void = checkTlsOptions): TlsOptions {
   if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Date) {
     throw r.fail(key, "error parsing tls config, expected a map");
   }
@@ -89,7 +93,7 @@ export function mapTls(key: string, v: Value, r: TlsReaders): TlsOptions {
     }
   }
   try {
-    checkTlsOptions(t);
+    check(t);
   } catch (e) {
     throw r.fail(key, (e as Error).message);
   }

@@ -102,6 +102,24 @@ export function linkSecureContext(t: TlsOptions): { context: SecureContext; hasC
   }
 }
 
+/**
+ * The secure context of a connection this server dials as a client (a leafnode remote): the
+ * certificate and key are optional (both or neither: the hub may not ask for one), the CA checks
+ * the server's certificate (without it: the system's CAs). Throws nats-server's texts.
+ */
+export function dialSecureContext(t: TlsOptions): SecureContext {
+  const hasCert = t.certFile !== undefined || t.certPem !== undefined;
+  const hasKey = t.keyFile !== undefined || t.keyPem !== undefined;
+  if (hasCert && !hasKey) throw new Error("missing 'key_file' in TLS configuration");
+  if (!hasCert && hasKey) throw new Error("missing 'cert_file' in TLS configuration");
+  if (hasCert) return linkSecureContext(t).context;
+  let ca: Buffer | string | undefined;
+  if (t.caPem !== undefined) ca = t.caPem;
+  else if (t.caFile !== undefined) ca = readPem(t.caFile);
+  if (ca !== undefined && !hasCertificate(String(ca))) throw new Error("failed to parse root ca certificate");
+  return createSecureContext({ ...(ca !== undefined ? { ca } : {}), minVersion: "TLSv1.2" });
+}
+
 /** Load the TLS settings once to check them (config files, startup); throws nats-server's text. */
 export function checkTlsOptions(t: TlsOptions): void {
   makeTlsServer(t).close();

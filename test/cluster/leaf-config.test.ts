@@ -56,16 +56,18 @@ describe("leafnodes {} block", () => {
 
   test("URLs: nats-leaf:// and nats:// with credentials, the default port 7422", () => {
     expect(parseLeafUrl("nats-leaf://u:p%40@h:1")).toMatchObject({ host: "h", port: 1, user: "u", pass: "p@", display: "nats-leaf://h:1" });
-    expect(parseLeafUrl("10.1.2.3")).toMatchObject({ hostPort: "10.1.2.3:7422" });
+    expect(parseLeafUrl("10.1.2.3")).toMatchObject({ hostPort: "10.1.2.3:7422", tls: false });
+    expect(parseLeafUrl("tls://u:p@h:1")).toMatchObject({ host: "h", port: 1, user: "u", display: "tls://h:1", tls: true });
   });
 
   test.each([
-    ["leafnodes { port: 7422, tls { cert_file: x } }", /'leafnodes\.tls' is not supported by gnat yet: refusing to start/],
-    ["leafnodes { remotes [ { url: 'nats-leaf://h:1', tls { ca_file: x } } ] }", /'leafnodes\.remotes\.tls' is not supported by gnat yet/],
+    // nats-server's texts for a bad TLS block (leaf TLS itself: test/cluster/leaf-tls.test.ts).
+    ["leafnodes { port: 7422, tls { cert_file: x } }", /missing 'key_file' in TLS configuration/],
+    ["leafnodes { remotes [ { url: 'nats-leaf://h:1', tls { ca_file: /nonexist } } ] }", /open \/nonexist: no such file or directory/],
+    ["leafnodes { remotes [ { url: 'nats-leaf://h:1', tls { cert_file: /nonexist } } ] }", /missing 'key_file' in TLS configuration/],
     ["leafnodes { remotes [ { url: 'nats-leaf://h:1', credentials: '/x.creds' } ] }", /leafnode credentials \(user JWT and nkey seed, for a hub in operator mode\) are not supported by gnat yet/],
     ["leafnodes { remotes [ { url: 'ws://h:1' } ] }", /over WebSocket are not supported by gnat yet/],
     ["leafnodes { remotes [ { url: 'wss://h:1' } ] }", /over WebSocket are not supported by gnat yet/],
-    ["leafnodes { remotes [ { url: 'tls://h:1' } ] }", /over TLS are not supported by gnat yet/],
     ["leafnodes { remotes [ { url: 'nats-leaf://h:1', ws_compression: true } ] }", /over WebSocket are not supported by gnat yet/],
     ["leafnodes { port: 7422, min_version: 2.8.0 }", /'leafnodes\.min_version' is not supported by gnat yet/],
     ["leafnodes { port: 7422, authorization { user: a, password: b, users: [ { user: c, password: d } ] } }", /can not have a single user\/pass and a users array/],
