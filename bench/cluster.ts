@@ -7,10 +7,14 @@
 // bounded by its message count and a time-out. The generator is bench/load's (raw-socket
 // publisher and byte-counting subscriber in worker threads).
 //
-//   npm run bench:cluster -- [--quick] [--rounds N] [--write]
+// With --leaf the link is a leafnode connection instead: four hub/leaf pairs (every mix of gnat
+// and nats-server), each measured both ways (published on the leaf, read on the hub, and the
+// reverse), as ratios to nats-server's pair in the same direction.
+//
+//   npm run bench:cluster -- [--leaf] [--quick] [--rounds N] [--write]
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -31,6 +35,7 @@ const QUICK = flag("quick");
 const ROUNDS = Number(value("rounds") ?? (QUICK ? 1 : 3));
 const SCALE = QUICK ? 0.25 : 1;
 const WRITE = flag("write");
+const LEAF = flag("leaf");
 const CLK_TCK = 100;
 const BATCH = 1000;
 
@@ -42,6 +47,8 @@ interface ClusterNode {
   monitor: number;
   pid: number;
   child: ChildProcess;
+  /** Where its link's interest is listed: /routez or /leafz. */
+  link: "route" | "leaf";
 }
 
 // ---- servers ------------------------------------------------------------------------------------
@@ -63,13 +70,36 @@ async function startNode(kind: Kind, name: string, clusterPort: number, routeTo?
   const monitor = await freePort();
   const args = ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitor), "--cluster_name", name,
     "--cluster", `nats://127.0.0.1:${clusterPort}`, ...(routeTo !== undefined ? ["--routes", `nats://127.0.0.1:${routeTo}`] : [])];
+  return spawnServer(kind, args, port, monitor, "route");
+}
+
+async function spawnServer(kind: Kind, args: string[], port: number, monitor: number, link: "route" | "leaf"): Promise<ClusterNode> {
   const child = kind === "gnat"
     ? spawn(process.execPath, [join(root, "dist/server/process/cli.js"), ...args], { stdio: "ignore" })
     : spawn(which("nats-server")!, args, { stdio: "ignore" });
   children.add(child);
   await waitListening(port, child);
   await waitListening(monitor, child);
-  return { kind, port, monitor, pid: child.pid!, child };
+  return { kind, port, monitor, pid: child.pid!, child, link };
+}
+
+const confDir = mkdtempSync(join(tmpdir(), "gnat-bench-leaf-"));
+process.on("exit", () => rmSync(confDir, { recursive: true, force: true }));
+
+/** A hub (leafnode listener) and a leaf dialling it, from config files (same for both kinds). */
+async function startLeafPair(hubKind: Kind, leafKind: Kind, name: string): Promise<[ClusterNode, ClusterNode]> {
+  const leafPort = await freePort();
+  const start = async (kind: Kind, who: string, block: string): Promise<ClusterNode> => {
+    const port = await freePort();
+    const monitor = await freePort();
+    const conf = join(confDir, `${name}-${who}.conf`);
+    writeFileSync(conf, `server_name: ${name}-${who}\nleafnodes {\n${block}\n}\n`);
+    return spawnServer(kind, ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitor), "-c", conf], port, monitor, "leaf");
+  };
+  const hub = await start(hubKind, "hub", `  listen: 127.0.0.1:${leafPort}`);
+  const leaf = await start(leafKind, "leaf", `  remotes [ { url: "nats-leaf://127.0.0.1:${leafPort}" } ]`);
+  for (const n of [hub, leaf]) await until(n, (r) => r.num_routes === 1, `${name}: the leafnode link between ${hubKind} and ${leafKind}`);
+  return [hub, leaf];
 }
 
 interface Routez {
@@ -77,7 +107,12 @@ interface Routez {
   routes: { subscriptions_list?: string[] }[];
 }
 
+/** The node's links and their interest: /routez, or /leafz read the same way. */
 async function routez(n: ClusterNode): Promise<Routez> {
+  if (n.link === "leaf") {
+    const l = (await (await fetch(`http://127.0.0.1:${n.monitor}/leafz?subs=1`)).json()) as { leafnodes: number; leafs: Routez["routes"] };
+    return { num_routes: l.leafnodes, routes: l.leafs ?? [] };
+  }
   return (await (await fetch(`http://127.0.0.1:${n.monitor}/routez?subs=1`)).json()) as Routez;
 }
 
@@ -214,15 +249,27 @@ async function main(): Promise<void> {
   if (!existsSync(join(root, "dist/server/process/cli.js"))) throw new Error("build first: npm run build");
   if (which("nats-server") === null) throw new Error("nats-server is not installed: this benchmark compares against it");
   const started = Date.now();
-  const gg = await startPair("gnat", "gnat", "bench-gg");
-  const gn = await startPair("gnat", "nats", "bench-gn");
-  const nn = await startPair("nats", "nats", "bench-nn");
-  const PAIRS: { name: string; a: ClusterNode; b: ClusterNode }[] = [
-    { name: "gnat → gnat", a: gg[0], b: gg[1] },
-    { name: "gnat → nats-server", a: gn[0], b: gn[1] },
-    { name: "nats-server → gnat", a: gn[1], b: gn[0] },
-    { name: "nats-server → nats-server", a: nn[0], b: nn[1] },
-  ];
+  const PAIRS: { name: string; a: ClusterNode; b: ClusterNode; base: string }[] = [];
+  if (LEAF) {
+    const base = (dir: string): string => `nats-server ${dir}`;
+    for (const [h, l] of [["gnat", "gnat"], ["gnat", "nats"], ["nats", "gnat"], ["nats", "nats"]] as [Kind, Kind][]) {
+      const [hub, leaf] = await startLeafPair(h, l, `bench-${h}-${l}`);
+      const n = (k: Kind): string => (k === "gnat" ? "gnat" : "nats-server");
+      PAIRS.push({ name: `${n(l)} leaf → ${n(h)} hub`, a: leaf, b: hub, base: base("leaf → nats-server hub") });
+      PAIRS.push({ name: `${n(h)} hub → ${n(l)} leaf`, a: hub, b: leaf, base: base("hub → nats-server leaf") });
+    }
+  } else {
+    const gg = await startPair("gnat", "gnat", "bench-gg");
+    const gn = await startPair("gnat", "nats", "bench-gn");
+    const nn = await startPair("nats", "nats", "bench-nn");
+    const base = "nats-server → nats-server";
+    PAIRS.push(
+      { name: "gnat → gnat", a: gg[0], b: gg[1], base },
+      { name: "gnat → nats-server", a: gn[0], b: gn[1], base },
+      { name: "nats-server → gnat", a: gn[1], b: gn[0], base },
+      { name: "nats-server → nats-server", a: nn[0], b: nn[1], base },
+    );
+  }
   const results: Result[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
@@ -238,13 +285,13 @@ async function main(): Promise<void> {
     killAll();
   }
   const rows = [
-    "| payload | publisher's node → subscriber's node | msgs/s | ratio to nats-server → nats-server | msgs per server CPU-s (both nodes) | per CPU-s of A / of B |",
+    `| payload | publisher's node → subscriber's node | msgs/s | ratio to nats-server ${LEAF ? "in the same direction" : "→ nats-server"} | msgs per server CPU-s (both nodes) | per CPU-s of A / of B |`,
     "|---|---|---:|---:|---:|---:|",
   ];
   for (const { size } of SIZES) {
     const med = (pair: string, f: (r: Result) => number): number => median(results.filter((r) => r.pair === pair && r.size === size).map(f));
-    const base = med("nats-server → nats-server", (r) => r.msgsPerSec);
     for (const pr of PAIRS) {
+      const base = med(pr.base, (r) => r.msgsPerSec);
       const m = med(pr.name, (r) => r.msgsPerSec);
       rows.push(`| ${size === 1024 ? "1 KiB" : `${size} B`} | ${pr.name} | ${fmt(m)} | ${(m / base).toFixed(2)}× | ${fmt(med(pr.name, (r) => r.perCpu))} | ${fmt(med(pr.name, (r) => r.perCpuA))} / ${fmt(med(pr.name, (r) => r.perCpuB))} |`);
     }
@@ -256,7 +303,7 @@ async function main(): Promise<void> {
     `Machine: ${cpus().length} cores, ${cpus()[0]?.model ?? "?"}; node ${process.version}; ${natsVersion}`,
     `Command: npm run bench:cluster -- ${argv.join(" ")}`.trimEnd(),
     `Rounds: ${ROUNDS} (median shown; every pair and size once per round), ${SIZES.map((s) => `${fmt(s.msgs * SCALE)} × ${s.size} B`).join(", ")} per run; took ${((Date.now() - started) / 1000).toFixed(0)} s`,
-    "Each run: one publisher connection on node A, one subscriber connection on node B, one route between them; msgs/s from the",
+    `Each run: one publisher connection on node A, one subscriber connection on node B, one ${LEAF ? "leafnode connection" : "route"} between them; msgs/s from the`,
     "publisher's first write to the subscriber's last byte. The servers' CPU is both nodes' user + system time over the run.",
   ].join("\n");
   const perRun = ["", "Every run (msgs/s, in round order):", ...SIZES.flatMap(({ size }) => PAIRS.map((pr) => `- ${size} B, ${pr.name}: ${all(pr.name, size)}`))].join("\n");
@@ -265,8 +312,9 @@ async function main(): Promise<void> {
   if (WRITE) {
     const path = join(root, "bench/RESULTS.md");
     const old = readFileSync(path, "utf8");
-    const section = `## Routes\n\n${header}\n\n${table}\n${perRun}\n`;
-    const re = /## Routes\n[\s\S]*?(?=\n## |$)/;
+    const title = LEAF ? "## Leafnode links (measured)" : "## Routes";
+    const section = `${title}\n\n${header}\n\n${table}\n${perRun}\n`;
+    const re = LEAF ? /## Leafnode links \(measured\)\n[\s\S]*?(?=\n## |$)/ : /## Routes\n[\s\S]*?(?=\n## |$)/;
     writeFileSync(path, re.test(old) ? old.replace(re, section) : `${old.trimEnd()}\n\n${section}`);
     console.log(`written to ${path}`);
   }

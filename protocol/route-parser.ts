@@ -113,9 +113,11 @@ export class LinkParser {
         break;
       }
       const lineEnd = lf > pos && buf[lf - 1] === 13 ? lf - 1 : lf;
-      // The hot lines, RMSG and HMSG on a route, are read from the bytes; the rest as text.
-      if (this.o.accounts && lineEnd - pos > 5 && buf[pos + 2] === 0x53 && buf[pos + 3] === 0x47 && buf[pos + 4] === 0x20 && buf[pos + 1] === 0x4d
-        && (buf[pos] === 0x52 || buf[pos] === 0x48) && this.fastMsg(buf, pos + 5, lineEnd, buf[pos] === 0x48)) {
+      // The hot lines, RMSG and HMSG on a route, LMSG and HMSG on a leafnode connection, are read
+      // from the bytes; the rest as text.
+      if (lineEnd - pos > 5 && buf[pos + 2] === 0x53 && buf[pos + 3] === 0x47 && buf[pos + 4] === 0x20 && buf[pos + 1] === 0x4d
+        && (buf[pos] === 0x48 || buf[pos] === (this.o.accounts ? 0x52 : 0x4c))
+        && this.fastMsg(buf, pos + 5, lineEnd, buf[pos] === 0x48, this.o.accounts)) {
         pos = lf + 1;
         continue;
       }
@@ -132,11 +134,11 @@ export class LinkParser {
   }
 
   /**
-   * RMSG/HMSG arguments read from the bytes: account subject [reply | + reply q… | "|" q…]
-   * [hdr] size. Returns false (the line is then read as text, with its error) when it is not
-   * well formed.
+   * RMSG/HMSG (LMSG/HMSG without the account) arguments read from the bytes: [account] subject
+   * [reply | + reply q… | "|" q…] [hdr] size. Returns false (the line is then read as text, with
+   * its error) when it is not well formed.
    */
-  private fastMsg(buf: Buffer, s: number, e: number, headers: boolean): boolean {
+  private fastMsg(buf: Buffer, s: number, e: number, headers: boolean, withAccount: boolean): boolean {
     const t = this.toks;
     let k = 0;
     let start = -1;
@@ -160,25 +162,29 @@ export class LinkParser {
     }
     const n = k >> 1;
     const sizes = headers ? 2 : 1;
-    const rest = n - 2 - sizes;
+    // Token pairs before the reply part: the account (routes) and the subject.
+    const lead = withAccount ? 2 : 1;
+    const rest = n - lead - sizes;
     if (rest < 0) return false;
     const size = parseSize(buf, t[(n - 1) * 2]!, t[(n - 1) * 2 + 1]!);
     const hdrLen = headers ? parseSize(buf, t[(n - 2) * 2]!, t[(n - 2) * 2 + 1]!) : -1;
     if (size < 0 || (headers && (hdrLen < 0 || hdrLen > size))) return false;
     if (size > this.o.maxPayload && this.o.maxPayload > 0) return false;
-    const account = this.accountOf(buf, t[0]!, t[1]!);
-    const subject = this.intern.get(buf, t[2]!, t[3]!);
+    const account = withAccount ? this.accountOf(buf, t[0]!, t[1]!) : "";
+    const sj = (lead - 1) * 2;
+    const subject = this.intern.get(buf, t[sj]!, t[sj + 1]!);
+    const b = lead * 2;
     let reply = "";
     let queues = NO_QUEUES;
     if (rest === 1) {
-      reply = buf.toString("latin1", t[4]!, t[5]!);
+      reply = buf.toString("latin1", t[b]!, t[b + 1]!);
     } else if (rest > 1) {
-      if (t[5]! - t[4]! !== 1) return false;
-      const ind = buf[t[4]!];
-      let q = 6;
+      if (t[b + 1]! - t[b]! !== 1) return false;
+      const ind = buf[t[b]!];
+      let q = b + 2;
       if (ind === 0x2b) {
-        reply = buf.toString("latin1", t[6]!, t[7]!);
-        q = 8;
+        reply = buf.toString("latin1", t[b + 2]!, t[b + 3]!);
+        q = b + 4;
       } else if (ind !== 0x7c) {
         return false;
       }

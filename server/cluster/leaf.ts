@@ -94,6 +94,8 @@ export class LeafConn extends LinkConnection {
   readonly subs = new Map<string, Subscription>();
   /** The connection runs over TLS. */
   secure = false;
+  /** "LMSG <subject> " by subject (a bounded cache). */
+  private readonly prefixes = new Map<string, Buffer>();
 
   /**
    * @param solicited this server dialled it (a remote; `url` is where to); else it was accepted.
@@ -204,6 +206,17 @@ export class LeafConn extends LinkConnection {
       hdrLen = -1;
     }
     if (shown !== subject && reply.length !== 0) reply = `${reply}@${shown}`;
+    if (hdrLen < 0 && reply.length === 0 && queues.length === 0) {
+      // The common line, "LMSG <subject> <size>": its start is kept per subject (as a route's).
+      let p = this.prefixes.get(subject);
+      if (p === undefined) {
+        if (this.prefixes.size >= PREFIX_CACHE) this.prefixes.clear();
+        p = Buffer.from(`LMSG ${subject} `, "latin1");
+        this.prefixes.set(subject, p);
+      }
+      this.writeMsg(p, size, buf, start, end);
+      return true;
+    }
     const head = `${hdrLen >= 0 ? "HMSG" : "LMSG"} ${subject} ${LinkConnection.headTail(reply, queues, hdrLen)}`;
     this.writeMsg(head, size, buf, start, end);
     return true;
@@ -236,6 +249,9 @@ export class LeafConn extends LinkConnection {
     this.host.onLeafClosed(this, reason);
   }
 }
+
+/** Subjects whose LMSG line start is kept (a bounded cache, cleared when full). */
+const PREFIX_CACHE = 1024;
 
 /** Whether `subject` (a subscription's, wildcards taken as they are) falls under one of `deny`. */
 function denied(deny: readonly string[], subject: string): boolean {

@@ -76,6 +76,33 @@ describe("leafnode lines (no account)", () => {
   });
 });
 
+describe("leafnode message lines, read from the bytes", () => {
+  const LEAF = "LMSG foo 5\r\nhello\r\nLMSG foo reply 2\r\nhi\r\nLMSG foo | q1 q2 0\r\n\r\nHMSG foo + r q 12 14\r\nNATS/1.0\r\n\r\nhi\r\n"
+    + "HMSG foo r 12 12\r\nNATS/1.0\r\n\r\n\r\nlmsg low 1\r\nx\r\nLMSG  two\tspaces  1\r\ny\r\n";
+  const WANT_LEAF = ["MSG |foo|||-1|hello\r\n|", "MSG |foo|reply||-1|hi\r\n|", "MSG |foo||q1,q2|-1|\r\n|", "MSG |foo|r|q|12|NATS/1.0\r\n\r\nhi\r\n|",
+    "MSG |foo|r||12|NATS/1.0\r\n\r\n\r\n|", "MSG |low|||-1|x\r\n|", "MSG |two|spaces||-1|y\r\n|"];
+  const all = Buffer.from(LEAF, "latin1");
+  test("the same messages however the bytes are split", () => {
+    for (let cut = 0; cut < all.length; cut++) {
+      const { h, out } = collect(false);
+      const p = new LinkParser(h, { accounts: false, maxControlLine: 4096, maxPayload: 1 << 20 });
+      p.parse(all.subarray(0, cut));
+      p.parse(all.subarray(cut));
+      expect(out, `cut at ${cut}`).toEqual(WANT_LEAF);
+    }
+  });
+  test.each([
+    ["no size", "LMSG foo\r\n", /bad message arguments/],
+    ["a bad size", "LMSG foo xx\r\n", /bad message size/],
+    ["a bad reply indicator", "LMSG foo * r q 1\r\nx\r\n", /reply indicator/],
+    ["a header size past the size", "HMSG foo 9 3\r\nabc\r\n", /bad message size/],
+  ])("%s is reported", (_what, text, re) => {
+    const { h, out } = collect(false);
+    new LinkParser(h, { accounts: false, maxControlLine: 4096, maxPayload: 1 << 20 }).parse(Buffer.from(text, "latin1"));
+    expect(out.at(-1)).toMatch(re);
+  });
+});
+
 describe("bad lines are reported, not thrown", () => {
   test.each([
     ["an unknown op", "FOO bar\r\n", /unknown protocol operation/],
