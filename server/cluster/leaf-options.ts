@@ -74,20 +74,20 @@ export interface LeafUrl {
   pass: string;
   /** The URL without credentials, for logs and monitoring. */
   display: string;
-  /** tls://: the connection goes over TLS. */
+  /** tls:// or wss://: the connection goes over TLS. */
   tls: boolean;
+  /** ws:// or wss://: over WebSocket (nats-server's websocket port, path /leafnode). */
+  ws: boolean;
 }
 
 /**
- * A remote's URL, as nats-server takes it: nats-leaf://, nats://, tls:// (or none) with an
- * optional user:pass@. WebSocket remotes (ws://, wss://) throw: gnat does not build them.
+ * A remote's URL, as nats-server takes it: nats-leaf://, nats://, tls://, ws://, wss:// (or
+ * none) with an optional user:pass@ (a WebSocket URL's default port is 80 or 443).
  */
 export function parseLeafUrl(s: string): LeafUrl {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(s)?.[1]?.toLowerCase() ?? "";
-  if (scheme === "ws" || scheme === "wss") {
-    throw new Error(`leafnode remote ${redact(s)}: leafnode connections over WebSocket are not supported by gnat yet: refusing to start rather than run without this remote`);
-  }
-  if (scheme !== "" && scheme !== "nats-leaf" && scheme !== "nats" && scheme !== "tls") {
+  const ws = scheme === "ws" || scheme === "wss";
+  if (scheme !== "" && scheme !== "nats-leaf" && scheme !== "nats" && scheme !== "tls" && !ws) {
     throw new Error(`error parsing leafnode url [${JSON.stringify(redact(s))}]: unsupported scheme ${JSON.stringify(scheme)}`);
   }
   let u: URL;
@@ -98,7 +98,7 @@ export function parseLeafUrl(s: string): LeafUrl {
   }
   if (u.hostname === "") throw new Error(`error parsing leafnode url [${JSON.stringify(redact(s))}]: missing host`);
   const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
-  const port = u.port === "" ? DEFAULT_LEAFNODE_PORT : Number.parseInt(u.port, 10);
+  const port = u.port !== "" ? Number.parseInt(u.port, 10) : scheme === "ws" ? 80 : scheme === "wss" ? 443 : DEFAULT_LEAFNODE_PORT;
   const hp = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   return {
     host,
@@ -107,7 +107,8 @@ export function parseLeafUrl(s: string): LeafUrl {
     user: decodeURIComponent(u.username),
     pass: decodeURIComponent(u.password),
     display: `${u.protocol}//${hp}`,
-    tls: scheme === "tls",
+    tls: scheme === "tls" || scheme === "wss",
+    ws,
   };
 }
 

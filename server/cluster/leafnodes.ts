@@ -21,6 +21,8 @@ import { parseLeafUrl, type LeafNodeOptions, type LeafRemoteOptions, type LeafUr
 import type { LeafStats } from "../monitor/source.js";
 import { comparePasswords } from "../auth/auth.js";
 import { dialSecureContext, linkSecureContext } from "../transport/tls.js";
+import type { ClientSocket } from "../core/connection-types.js";
+import { dialLeafWs } from "./leaf-ws.js";
 import { tlsTimeoutMs, tlsVerify } from "../tls-options.js";
 
 /** What the leafnodes need of the server. */
@@ -74,7 +76,8 @@ interface Remote {
   user: string;
   pass: string;
   timer: NodeJS.Timeout | null;
-  socket: Socket | null;
+  /** A dial under way (a TCP socket, or a WebSocket's), destroyed on close. */
+  socket: { destroy(): unknown } | null;
   conn: LeafConn | null;
   attempts: number;
   /** Wait this long before the next attempt (a loop was detected, …); 0: the reconnect interval. */
@@ -111,7 +114,8 @@ export class LeafNodes implements LeafConnHost {
       const urls = [...configured];
       if (r.noRandomize !== true) shuffle(urls);
       const withCreds = configured.find((u) => u.user !== "");
-      const wantsTls = r.tls !== undefined || configured.some((u) => u.tls);
+      // wss:// brings its own TLS (the WebSocket's): the tls block then only configures it.
+      const wantsTls = configured.some((u) => u.tls && !u.ws) || (r.tls !== undefined && configured.some((u) => !u.ws));
       this.remotes.push({
         opts: r, urls, configured, current: null, user: withCreds?.user ?? "", pass: withCreds?.pass ?? "",
         timer: null, socket: null, conn: null, attempts: 0, delayMs: 0,
@@ -298,6 +302,10 @@ export class LeafNodes implements LeafConnHost {
     if (this.closing) return;
     const url = this.pickUrl(r);
     r.attempts++;
+    if (url.ws) {
+      this.connectWs(r, url);
+      return;
+    }
     this.log.debug({ url: url.display }, `Trying to connect as leafnode to remote server on ${JSON.stringify(url.hostPort)}`);
     const socket = netConnect({ host: url.host, port: url.port, noDelay: true });
     r.socket = socket;
@@ -370,8 +378,37 @@ export class LeafNodes implements LeafConnHost {
     });
   }
 
-  /** A solicited connection is up (over TLS: handshake done); `info` is the hub's INFO line, read already. */
-  private solicited(r: Remote, url: LeafUrl, socket: Socket, info: Buffer, secure: boolean): void {
+  /**
+   * A remote over WebSocket (ws://, wss://): the upgrade at /leafnode on the hub's websocket port,
+   * then the same handshake inside binary frames (over wss the TLS is the WebSocket's).
+   */
+  private connectWs(r: Remote, url: LeafUrl): void {
+    this.log.debug({ url: url.display }, `Trying to connect as leafnode to remote server on ${JSON.stringify(url.hostPort)}`);
+    const tlsOpts = r.opts.tls;
+    if (url.tls) r.tls ??= dialSecureContext(tlsOpts ?? {});
+    const ws = dialLeafWs({
+      host: url.host, port: url.port, secure: url.tls, rejectUnauthorized: tlsOpts?.insecure !== true,
+      ...(r.tls !== null ? { secureContext: r.tls } : {}),
+      timeoutMs: tlsOpts?.timeout !== undefined && tlsOpts.timeout > 0 ? tlsOpts.timeout : LEAF_TLS_TIMEOUT_MS,
+    }, (err, socket) => {
+      r.socket = null;
+      if (err !== null || socket === null) {
+        const text = `Error trying to connect as leafnode to remote server ${JSON.stringify(url.hostPort)} (attempt ${r.attempts}): ${err?.message ?? "closed"}`;
+        if (r.attempts === 1) this.log.error(text);
+        else this.log.debug(text);
+        this.retry(r);
+        return;
+      }
+      this.solicited(r, url, socket, null, url.tls);
+    });
+    r.socket = { destroy: () => ws.terminate() };
+  }
+
+  /**
+   * A solicited connection is up (over TLS: handshake done); `info` is the hub's INFO line, read
+   * already (null over WebSocket: it is the first message still to come).
+   */
+  private solicited(r: Remote, url: LeafUrl, socket: ClientSocket, info: Buffer | null, secure: boolean): void {
     if (this.closing) {
       socket.destroy();
       return;
@@ -388,7 +425,7 @@ export class LeafNodes implements LeafConnHost {
       this.log.error({ lid: l.cid }, "leafnode: no INFO from the remote server in time");
       l.close("Read Error", false);
     });
-    l.receive(info);
+    if (info !== null) l.receive(info);
     socket.resume();
   }
 
@@ -430,7 +467,8 @@ export class LeafNodes implements LeafConnHost {
       l.remoteId = info.server_id;
       l.remoteCluster = typeof info.cluster === "string" ? info.cluster : "";
     }
-    if (Array.isArray(info.leafnode_urls) && info.leafnode_urls.length > 0) this.learnUrls(r, info.leafnode_urls);
+    // A WebSocket remote keeps its URLs: the hub's leafnode_urls are of its leafnode port.
+    if (Array.isArray(info.leafnode_urls) && info.leafnode_urls.length > 0 && !r.configured.some((u) => u.ws)) this.learnUrls(r, info.leafnode_urls);
     if (first) {
       this.sendConnect(l, r);
       if (info.info_on_connect === true) {

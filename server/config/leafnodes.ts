@@ -1,6 +1,6 @@
 // nats-server's `leafnodes {}` block (alias `leaf`) → LeafNodeOptions, with TLS on the hub side
-// (`tls {}`) and on each remote (`tls {}`, tls:// URLs). Keys gnat does not build (credentials,
-// WebSocket remotes, min_version) are refused, never accepted and ignored: a leafnode that
+// (`tls {}`) and on each remote (`tls {}`, tls:// URLs), remotes over WebSocket (ws://, wss://).
+// Keys gnat does not build (credentials, WebSocket compression and no-masking, min_version) are refused, never accepted and ignored: a leafnode that
 // silently runs otherwise than configured is worse than a server that does not start.
 import type { ServerOptions } from "../options.js";
 import { leafDefaults, type LeafNodeOptions, type LeafRemoteOptions, type LeafUser } from "../cluster/leaf-options.js";
@@ -169,7 +169,7 @@ function leafRemote(key: string, mk: string, v: ConfigValue, r: Readers): LeafRe
       case "websocket_compression":
       case "ws_no_masking":
       case "websocket_no_masking":
-        throw r.fail(key, `'${key}.${mk}.${rk}': leafnode connections over WebSocket are not supported by gnat yet`);
+        throw r.fail(key, `'${key}.${mk}.${rk}': WebSocket compression and unmasked frames on leafnode connections are not supported by gnat yet`);
       default:
         throw r.fail(key, `'${key}.${mk}.${rk}' ${NOT_BUILT}`);
     }

@@ -57,7 +57,9 @@ describe("leafnodes {} block", () => {
   test("URLs: nats-leaf:// and nats:// with credentials, the default port 7422", () => {
     expect(parseLeafUrl("nats-leaf://u:p%40@h:1")).toMatchObject({ host: "h", port: 1, user: "u", pass: "p@", display: "nats-leaf://h:1" });
     expect(parseLeafUrl("10.1.2.3")).toMatchObject({ hostPort: "10.1.2.3:7422", tls: false });
-    expect(parseLeafUrl("tls://u:p@h:1")).toMatchObject({ host: "h", port: 1, user: "u", display: "tls://h:1", tls: true });
+    expect(parseLeafUrl("tls://u:p@h:1")).toMatchObject({ host: "h", port: 1, user: "u", display: "tls://h:1", tls: true, ws: false });
+    expect(parseLeafUrl("ws://h")).toMatchObject({ port: 80, tls: false, ws: true });
+    expect(parseLeafUrl("wss://h:8443")).toMatchObject({ port: 8443, tls: true, ws: true });
   });
 
   test.each([
@@ -66,9 +68,7 @@ describe("leafnodes {} block", () => {
     ["leafnodes { remotes [ { url: 'nats-leaf://h:1', tls { ca_file: /nonexist } } ] }", /open \/nonexist: no such file or directory/],
     ["leafnodes { remotes [ { url: 'nats-leaf://h:1', tls { cert_file: /nonexist } } ] }", /missing 'key_file' in TLS configuration/],
     ["leafnodes { remotes [ { url: 'nats-leaf://h:1', credentials: '/x.creds' } ] }", /leafnode credentials \(user JWT and nkey seed, for a hub in operator mode\) are not supported by gnat yet/],
-    ["leafnodes { remotes [ { url: 'ws://h:1' } ] }", /over WebSocket are not supported by gnat yet/],
-    ["leafnodes { remotes [ { url: 'wss://h:1' } ] }", /over WebSocket are not supported by gnat yet/],
-    ["leafnodes { remotes [ { url: 'nats-leaf://h:1', ws_compression: true } ] }", /over WebSocket are not supported by gnat yet/],
+    ["leafnodes { remotes [ { url: 'ws://h:1', ws_compression: true } ] }", /WebSocket compression and unmasked frames on leafnode connections are not supported by gnat yet/],
     ["leafnodes { port: 7422, min_version: 2.8.0 }", /'leafnodes\.min_version' is not supported by gnat yet/],
     ["leafnodes { port: 7422, authorization { user: a, password: b, users: [ { user: c, password: d } ] } }", /can not have a single user\/pass and a users array/],
     ["leafnodes { port: 7422, authorization { users: [ { user: c, password: d }, { user: c, password: e } ] } }", /duplicate user "c" detected in leafnode authorization/],
@@ -84,7 +84,7 @@ describe("leafnodes {} block", () => {
   });
 
   test("an embedder's leafnodes options are checked the same way", async () => {
-    await expect(startServer({ port: 0, noLog: true, leafnodes: { host: "127.0.0.1", port: 0, advertise: "", noAdvertise: false, reconnect: 1, remotes: [{ urls: ["ws://h:1"], account: "" }] } }))
-      .rejects.toThrow(/over WebSocket are not supported by gnat yet/);
+    await expect(startServer({ port: 0, noLog: true, leafnodes: { host: "127.0.0.1", port: 0, advertise: "", noAdvertise: false, reconnect: 1, remotes: [{ urls: ["gopher://h:1"], account: "" }] } }))
+      .rejects.toThrow(/unsupported scheme "gopher"/);
   });
 });
