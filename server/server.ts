@@ -232,7 +232,17 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       }
       if (o.websocket !== null) {
         const ws = o.websocket;
-        this.wsListener = await listenWebSocket(ws, o, (socket) => this.accept(socket), this.log, o.httpEngine);
+        this.wsListener = await listenWebSocket(ws, o, (socket, leaf) => {
+          if (!leaf) return this.accept(socket);
+          // A leaf dialling this hub over WebSocket (path /leafnode), as nats-server takes them.
+          const ln = this.leafnodes;
+          if (ln === null || ln.port === 0) {
+            this.log.error("Not configured to accept leaf node connections");
+            socket.destroy();
+            return;
+          }
+          ln.acceptSocket(socket);
+        }, this.log, o.httpEngine);
         this.log.info(`Listening for websocket clients on ws://${ws.host || "0.0.0.0"}:${this.wsListener.port}`);
         this.log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
       }

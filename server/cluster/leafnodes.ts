@@ -191,8 +191,21 @@ export class LeafNodes implements LeafConnHost {
     socket.resume();
   }
 
+  /**
+   * A leaf that dialled the websocket port (path /leafnode): the same handshake inside frames (the
+   * WebSocket's own TLS, if any, is the transport's; the leafnode tls block is not applied again).
+   */
+  acceptSocket(socket: ClientSocket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const cid = this.host.nextCid();
+    this.accepted(socket, cid, this.infoLine({ client_id: cid, nonce: nonce(), info_on_connect: true }));
+  }
+
   /** A leafnode connection accepted (over TLS: handshake done; `info` already sent then, null). */
-  private accepted(socket: Socket, cid: number, info: string | null, secure = false): void {
+  private accepted(socket: ClientSocket, cid: number, info: string | null, secure = false): void {
     if (this.closing) {
       socket.destroy();
       return;

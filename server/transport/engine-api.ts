@@ -77,7 +77,8 @@ export interface WsListenOptions {
   maxPayload: number;
   /** null: upgrade; otherwise refused with 403 (the reason is the caller's to log). */
   admit(u: WsUpgrade): string | null;
-  open(peer: WsPeer, remoteAddress: string): WsSink;
+  /** `path`: the upgrade request's path ("/leafnode…" makes a leafnode connection, as in nats-server). */
+  open(peer: WsPeer, remoteAddress: string, path: string): WsSink;
 }
 
 export interface HttpEngine {

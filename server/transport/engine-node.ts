@@ -205,7 +205,7 @@ function listenWebSocket(o: WsListenOptions, log: Logger): Promise<Listener> {
     wss.handleUpgrade(req, socket, head, (ws) => {
       const peer = new WsLibPeer(ws, socket);
       try {
-        peer.sink = o.open(peer, remoteAddress);
+        peer.sink = o.open(peer, remoteAddress, (req.url ?? "/").split("?")[0]!);
       } catch (e) {
         log.error({ err: e }, "websocket open failed");
         ws.terminate();

@@ -142,6 +142,8 @@ function listenHttp(uws: Uws, host: string, port: number, handler: HttpHandler, 
 /** What uWS keeps per WebSocket. */
 interface UserData {
   remoteAddress: string;
+  /** The upgrade request's path. */
+  path: string;
   sink: WsSink | null;
 }
 
@@ -197,6 +199,7 @@ function listenWs(uws: Uws, o: WsListenOptions, log: Logger): Promise<Listener> 
       const extensions = req.getHeader("sec-websocket-extensions");
       const origin = req.getHeader("origin") || req.getHeader("sec-websocket-origin");
       const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+      const path = req.getUrl();
       let refused: string | null;
       try {
         refused = o.admit({ origin, host: req.getHeader("host"), remoteAddress });
@@ -209,12 +212,12 @@ function listenWs(uws: Uws, o: WsListenOptions, log: Logger): Promise<Listener> 
         reply(res, { status: 403, body: "Forbidden\n", contentType: "text/plain; charset=utf-8" });
         return;
       }
-      res.upgrade<UserData>({ remoteAddress, sink: null }, key, protocol, extensions, context);
+      res.upgrade<UserData>({ remoteAddress, path, sink: null }, key, protocol, extensions, context);
     },
     open: (ws) => {
       const data = ws.getUserData();
       try {
-        data.sink = o.open(new UwsPeer(ws), data.remoteAddress);
+        data.sink = o.open(new UwsPeer(ws), data.remoteAddress, data.path);
       } catch (e) {
         log.error({ err: e }, "websocket open failed");
         ws.close();

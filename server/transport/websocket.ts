@@ -138,10 +138,14 @@ function frameHeaderLength(n: number): number {
   return n < 126 ? 2 : n < 65536 ? 4 : 10;
 }
 
+/** nats-server's leafNodeWSPath: an upgrade on a path under it is a leafnode connection. */
+export const LEAF_WS_PATH = "/leafnode";
+
+/** `onSocket`'s `leaf`: the upgrade's path was /leafnode… (a leaf dialling this hub, as nats-server tells them apart). */
 export async function listenWebSocket(
   o: WebSocketOptions,
   limits: Limits,
-  onSocket: (s: ClientSocket) => void,
+  onSocket: (s: ClientSocket, leaf: boolean) => void,
   log: Logger,
   engine?: HttpEngineName | "auto",
 ): Promise<WebSocketListener> {
@@ -158,9 +162,9 @@ export async function listenWebSocket(
       if (why !== null) log.error(`${u.remoteAddress} - websocket handshake error: origin not allowed: ${why}`);
       return why;
     },
-    open: (peer, remoteAddress) => {
+    open: (peer, remoteAddress, path) => {
       const socket = new WsClientSocket(peer, remoteAddress);
-      onSocket(socket);
+      onSocket(socket, path.startsWith(LEAF_WS_PATH));
       return socket;
     },
   }, log);

@@ -1,13 +1,18 @@
 // Leafnodes over WebSocket, as nats-server runs them: a remote with a ws:// (or wss://) URL
 // upgrades at /leafnode on the hub's websocket port and speaks the leafnode protocol in binary
-// frames. gnat as the leaf of a nats-server hub (and nats-server's own leaf as the reference):
-// messages both ways, a request across, and wss:// with the hub's certificate checked.
+// frames. gnat as the leaf of a nats-server hub and as the hub of gnat and nats-server leafs
+// (nats-server on both ends as the reference): messages both ways, a request across, wss:// with
+// the hub's certificate checked (nats-server hubs: gnat's websocket port has no TLS yet), and a
+// hub with no leafnodes block refusing with nats-server's log line.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { freePort, NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { makeRouteCert, makeTestCerts, type TestCerts } from "../helpers/certs.js";
 import { interestArrived, until } from "./kit.js";
 import { leafsUp, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
+import { startGnat } from "../kit/gnat.js";
+import { leafDefaults } from "../../server/cluster/leaf-options.js";
+import { loadUws } from "../../server/transport/engine-uws.js";
 
 const NO_NATS = NATS_SERVER === null;
 let certs: TestCerts;
@@ -79,3 +84,57 @@ for (const leafKind of ["gnat", "nats"] as LeafKind[]) {
     });
   });
 }
+
+for (const leafKind of ["gnat", "nats"] as LeafKind[]) {
+  describe.skipIf(NO_NATS)(`${leafKind} leaf of a gnat hub over WebSocket${NO_NATS ? ` (${SKIP_REASON})` : ""}`, () => {
+    it("the hub's websocket port takes the leaf at /leafnode, and messages and requests cross", async () => {
+      const { hub, wsPort } = await hubWithWebSocket("gnat", `gh1-${leafKind}`, false);
+      const leaf = await startLeafServer({ kind: leafKind, name: `gl1-${leafKind}`, leafnodes: `  remotes [ { url: "ws://127.0.0.1:${wsPort}" } ]` });
+      servers.push(leaf);
+      await leafsUp([hub, leaf]);
+      await crosses(hub, leaf, `gws${leafKind}`);
+    });
+  });
+}
+
+describe.skipIf(NO_NATS)("a hub without a leafnode port", () => {
+  it("refuses a leaf on its websocket port with nats-server's log line", async () => {
+    const logs: string[] = [];
+    for (const kind of ["gnat", "nats"] as LeafKind[]) {
+      const wsPort = await freePort();
+      const hub = await startLeafServer({ kind, name: `nl-${kind}`, config: `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }` });
+      servers.push(hub);
+      const leaf = await startLeafServer({ kind: "gnat", name: `nl-leaf-${kind}`, leafnodes: `  remotes [ { url: "ws://127.0.0.1:${wsPort}" } ]` });
+      servers.push(leaf);
+      await until(() => /Not configured to accept leaf node connections/.test(hub.log()), `${kind}: the refusal logged`);
+      expect(await leaf.leafCount()).toBe(0);
+      logs.push(kind);
+    }
+    expect(logs).toEqual(["gnat", "nats"]);
+  });
+});
+
+describe("a gnat hub takes WebSocket leafs on either HTTP engine", () => {
+  for (const engine of ["node", "uws"] as const) {
+    it.skipIf(engine === "uws" && !loadUws().ok)(`${engine}`, async () => {
+      const hub = await startGnat({ httpEngine: engine, websocket: { host: "127.0.0.1", port: 0, noTls: true },
+        leafnodes: { ...leafDefaults(), host: "127.0.0.1", port: -1 } });
+      const leaf = await startGnat({ leafnodes: { ...leafDefaults(), remotes: [{ urls: [hub.websocketUrl], account: "" }] } });
+      try {
+        const onHub = await connect({ servers: hub.url });
+        const onLeaf = await connect({ servers: leaf.url });
+        conns.push(onHub, onLeaf);
+        const got: string[] = [];
+        onHub.subscribe("eng.up", { callback: (_e, m) => got.push(m.string()) });
+        await interestArrived(onHub, onLeaf);
+        onLeaf.publish("eng.up", engine);
+        await until(() => got.length === 1, "the message over the WebSocket leaf link");
+        expect(got).toEqual([engine]);
+      } finally {
+        for (const c of conns.splice(0)) await c.close().catch(() => {});
+        await leaf.close();
+        await hub.close();
+      }
+    });
+  }
+});
