@@ -48,6 +48,7 @@ const SKIP: Record<string, string> = {
   "Failed to reload server configuration: config reload not supported for Port: old=4222, new=4333": "a log line: test/server/reload.test.ts checks the text",
   "[doomed] took #1 \"Hello World!\" and crashes without acking": "example output: test/examples checks it",
   "[producer] 100 records at offsets 1..100": "example output: test/examples checks it",
+  "[customer-0] partition 0, 10 records in order, handled by member-1": "example output: test/examples/partitions.test.ts checks it",
   '<script type="module">': "a page: test/e2e/browser-websocket.test.ts runs nats.ws in Chromium",
   "scrape_configs:": "Prometheus's own config: nothing of gnat's in it but the port",
 };
