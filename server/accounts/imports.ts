@@ -127,7 +127,10 @@ export class ServiceImportBridge extends Bridge {
       msg = Buffer.concat([buf.subarray(start, start + hdrLen - 2), line, buf.subarray(start + hdrLen - 2, end)]);
       hl = hdrLen + line.length;
     }
-    this.forward(this.exporter.router, this.map(subject), mapped, hl, msg, 0, msg.length);
+    // The exporter's own subject mappings apply to the request, as nats-server's processServiceImport does.
+    const to = this.exporter.router.mapped(this.map(subject));
+    if (to === "") return false;
+    this.forward(this.exporter.router, to, mapped, hl, msg, 0, msg.length);
     // As nats-server 2.9: a request that reached the import counts as delivered (no 503).
     return true;
   }

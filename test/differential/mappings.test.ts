@@ -229,3 +229,37 @@ describe.skipIf(NATS_SERVER === null)("mappings and publish permissions (differe
     expect(gnat).toEqual(nats);
   });
 });
+
+const SERVICE = `
+accounts {
+  A: { users: [ {user: a, password: a} ], exports: [ {service: "svc.v"} ], mappings: { "svc.v": "svc.v2" } }
+  B: { users: [ {user: b, password: b} ], imports: [ {service: {account: A, subject: "svc.v"}} ] }
+}
+`;
+
+describe.skipIf(NATS_SERVER === null)("an exporter's mappings and its service imports (differential)", () => {
+  let pair: Pair;
+  beforeAll(async () => {
+    pair = await startPair({}, SERVICE);
+  });
+  afterAll(async () => {
+    await pair?.close();
+  });
+  test("a request through a service import is mapped by the exporting account", async () => {
+    const t: Transcript = {
+      conns: 2,
+      steps: [
+        { conn: 0, send: as("a") },
+        { conn: 0, send: "SUB svc.v 1\r\nSUB svc.v2 2\r\n" },
+        { conn: 1, send: as("b") },
+        { conn: 1, send: "SUB _INBOX.x 9\r\nPUB svc.v _INBOX.x 2\r\nhi\r\n" },
+        { conn: 0, send: "", waitFor: "hi\r\n" },
+      ],
+    };
+    const norm = (out: string[]): string[] => out.map((o) => o.replace(/_R_\.[A-Za-z0-9]+\.[A-Za-z0-9]+/g, "_R_.<reply>")
+      .replace(/(HMSG \S+ \d+ \S+ )\d+ \d+(\r\n[^]*?"rtt":)\d+/g, "$1<len>$2<rtt>"));
+    const [gnat, nats] = await Promise.all([play(pair.gnatPort, t), play(pair.natsPort, t)]);
+    expect(nats[0]).toMatch(/HMSG svc\.v2 2 _R_/);
+    expect(norm(gnat)).toEqual(norm(nats));
+  });
+});
