@@ -7,8 +7,8 @@
 // for, never of what it heard from a hub or a route. A loop (a leaf that hears its own loop
 // detection subject, `$LDS.…`, come back) is broken with nats-server's "Loop detected" error, and
 // the soliciting side waits 30 s before it tries again.
-import { connect as netConnect, isIP, type Socket } from "node:net";
-import { connect as tlsConnect, TLSSocket, type SecureContext } from "node:tls";
+import type { Socket } from "node:net";
+import type { SecureContext } from "node:tls";
 import { networkInterfaces } from "node:os";
 import { customAlphabet } from "nanoid";
 import type { Logger } from "pino";
@@ -23,6 +23,7 @@ import { comparePasswords } from "../auth/auth.js";
 import { dialSecureContext, linkSecureContext } from "../transport/tls.js";
 import type { ClientSocket } from "../core/connection-types.js";
 import { dialLeafWs } from "./leaf-ws.js";
+import { acceptLeafTls, dialLeaf } from "./leaf-dial.js";
 import { tlsTimeoutMs, tlsVerify } from "../tls-options.js";
 
 /** What the leafnodes need of the server. */
@@ -171,24 +172,10 @@ export class LeafNodes implements LeafConnHost {
     }
     // As nats-server: INFO in plain text (it says tls_required), then the leaf starts the handshake.
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    socket.write(info);
-    const ts = new TLSSocket(socket, { isServer: true, secureContext: tls.context, requestCert: tls.verify, rejectUnauthorized: tls.verify });
-    const timer = setTimeout(() => {
-      this.log.error({ remote }, "TLS leafnode handshake timeout");
-      ts.destroy();
-    }, tls.timeout);
-    timer.unref();
-    ts.once("secure", () => {
-      clearTimeout(timer);
-      ts.setNoDelay(true);
-      this.accepted(ts, cid, null, true);
+    acceptLeafTls(socket, info, tls, (ts) => this.accepted(ts, cid, null, true), (why) => {
+      if (why === "timeout") this.log.error({ remote }, "TLS leafnode handshake timeout");
+      else this.log.error({ remote, err: why }, `TLS leafnode handshake error: ${why}`);
     });
-    ts.once("error", (err) => {
-      clearTimeout(timer);
-      this.log.error({ remote, err: err.message }, `TLS leafnode handshake error: ${err.message}`);
-      ts.destroy();
-    });
-    socket.resume();
   }
 
   /**
@@ -320,74 +307,34 @@ export class LeafNodes implements LeafConnHost {
       return;
     }
     this.log.debug({ url: url.display }, `Trying to connect as leafnode to remote server on ${JSON.stringify(url.hostPort)}`);
-    const socket = netConnect({ host: url.host, port: url.port, noDelay: true });
-    r.socket = socket;
-    const onError = (err: Error): void => {
+    const tlsOpts = r.opts.tls;
+    r.socket = dialLeaf({
+      host: url.host, port: url.port, wantsTls: r.wantsTls, insecure: tlsOpts?.insecure === true,
+      // A hub that asks for TLS without our tls block: the system's CAs (nats-server does the same).
+      tlsContext: () => (r.tls ??= dialSecureContext({})),
+      tlsTimeoutMs: tlsOpts?.timeout !== undefined && tlsOpts.timeout > 0 ? tlsOpts.timeout : LEAF_TLS_TIMEOUT_MS,
+      infoWaitMs: INFO_WAIT_MS,
+    }, (fail, ok) => {
       r.socket = null;
-      const text = `Error trying to connect as leafnode to remote server ${JSON.stringify(url.hostPort)} (attempt ${r.attempts}): ${err.message}`;
-      if (r.attempts === 1) this.log.error(text);
-      else this.log.debug(text);
-      this.retry(r);
-    };
-    socket.once("error", onError);
-    socket.once("connect", () => {
-      socket.off("error", onError);
-      if (this.closing) {
-        r.socket = null;
-        socket.destroy();
+      if (ok !== null && !this.closing) {
+        this.solicited(r, url, ok.socket, ok.info, ok.secure);
         return;
       }
-      // The hub's INFO comes in plain text first; it says whether TLS follows (nats-server reads
-      // it before its handshake too).
-      readInfoLine(socket, INFO_WAIT_MS, (err, line) => {
-        if (err !== null || line === null) {
-          r.socket = null;
-          socket.destroy();
-          this.log.error({ url: url.display }, err?.message ?? "leafnode: no INFO from the remote server");
-          this.retry(r);
-          return;
+      if (ok !== null) ok.socket.destroy();
+      if (fail !== null) {
+        const { stage, err } = fail;
+        if (stage === "tls") {
+          if (err.message === "timeout") this.log.error({ url: url.display }, "TLS leafnode handshake timeout");
+          else this.log.error({ url: url.display, err: err.message }, `TLS leafnode handshake error: ${err.message}`);
+        } else if (stage === "info") {
+          this.log.error({ url: url.display }, err.message);
+        } else {
+          const text = `Error trying to connect as leafnode to remote server ${JSON.stringify(url.hostPort)} (attempt ${r.attempts}): ${err.message}`;
+          if (r.attempts === 1) this.log.error(text);
+          else this.log.debug(text);
         }
-        let asksTls = false;
-        try {
-          asksTls = (JSON.parse(line.toString("latin1").slice(5)) as LeafInfo).tls_required === true;
-        } catch {
-          // The parser will say what is wrong with it.
-        }
-        if (!r.wantsTls && !asksTls) {
-          r.socket = null;
-          this.solicited(r, url, socket, line, false);
-          return;
-        }
-        // A hub that asks for TLS without our tls block: the system's CAs (nats-server does the same).
-        r.tls ??= dialSecureContext({});
-        const tlsOpts = r.opts.tls;
-        const ts = tlsConnect({
-          socket, secureContext: r.tls, rejectUnauthorized: tlsOpts?.insecure !== true,
-          ...(isIP(url.host) === 0 ? { servername: url.host } : {}),
-        });
-        const timeout = tlsOpts?.timeout !== undefined && tlsOpts.timeout > 0 ? tlsOpts.timeout : LEAF_TLS_TIMEOUT_MS;
-        const timer = setTimeout(() => {
-          this.log.error({ url: url.display }, "TLS leafnode handshake timeout");
-          ts.destroy();
-        }, timeout);
-        timer.unref();
-        const onTlsError = (e: Error): void => {
-          clearTimeout(timer);
-          r.socket = null;
-          this.log.error({ url: url.display, err: e.message }, `TLS leafnode handshake error: ${e.message}`);
-          ts.destroy();
-          this.retry(r);
-        };
-        ts.once("error", onTlsError);
-        ts.once("secureConnect", () => {
-          clearTimeout(timer);
-          ts.off("error", onTlsError);
-          r.socket = null;
-          ts.setNoDelay(true);
-          this.solicited(r, url, ts, line, true);
-        });
-        socket.resume();
-      });
+      }
+      this.retry(r);
     });
   }
 
@@ -827,35 +774,6 @@ export class LeafNodes implements LeafConnHost {
     this.unfollow.length = 0;
     return this.listener?.close() ?? Promise.resolve();
   }
-}
-
-/**
- * Read one line (a hub's INFO) from a socket that has just connected, in `ms` at most; the socket
- * is left paused with nothing else read from it after the line (bytes that came with it in the
- * same chunk are handed over too: a plain hub may say more).
- */
-function readInfoLine(socket: Socket, ms: number, done: (err: Error | null, line: Buffer | null) => void): void {
-  let buf: Buffer = Buffer.alloc(0);
-  const finish = (err: Error | null, line: Buffer | null): void => {
-    clearTimeout(timer);
-    socket.off("data", onData);
-    socket.off("error", onErr);
-    socket.off("close", onClose);
-    socket.pause();
-    done(err, line);
-  };
-  const onData = (d: Buffer): void => {
-    buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
-    if (buf.includes(10)) finish(null, buf);
-    else if (buf.length > 64 * 1024) finish(new Error("leafnode: the remote server's INFO is too long"), null);
-  };
-  const onErr = (e: Error): void => finish(e, null);
-  const onClose = (): void => finish(new Error("leafnode: the remote server closed the connection before its INFO"), null);
-  const timer = setTimeout(() => finish(new Error("leafnode: no INFO from the remote server in time"), null), ms);
-  timer.unref();
-  socket.on("data", onData);
-  socket.once("error", onErr);
-  socket.once("close", onClose);
 }
 
 function subLine(key: string, n: number): string {

@@ -117,3 +117,27 @@ describe.skipIf(NO_NATS)("leafnode TLS on the wire", () => {
     expect(await leaf.leafCount()).toBe(0);
   });
 });
+
+describe("a hub that never finishes the handshake", () => {
+  it("is given up on after the remote's TLS timeout and dialled again", async () => {
+    // A fake hub: a leafnode INFO that asks for TLS, then silence.
+    const { createServer } = await import("node:net");
+    let dials = 0;
+    const fake = createServer((s) => {
+      dials++;
+      s.on("error", () => {});
+      s.write(`INFO ${JSON.stringify({ server_id: "FAKE", version: "2.9.10", headers: true, tls_required: true, client_id: 1, leafnode_urls: [] })}\r\n`);
+    });
+    await new Promise<void>((r) => fake.listen(0, "127.0.0.1", r));
+    const port = (fake.address() as { port: number }).port;
+    const leaf = await start("gnat", "tw-silent", {
+      leafnodes: `  reconnect: 1\n  remotes [ { url: "tls://127.0.0.1:${port}", tls { ca_file: "${certs.ca}", timeout: 0.3 } } ]`,
+    });
+    try {
+      await until(() => dials >= 2, "a second dial after the handshake timed out");
+      expect(leaf.log()).toMatch(/TLS leafnode handshake timeout/);
+    } finally {
+      fake.close();
+    }
+  });
+});
