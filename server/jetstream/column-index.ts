@@ -8,7 +8,7 @@
 // the block of a sequence is found from the runs of sequences each block holds (one pair per
 // block, not per message). get() builds a transient MsgEntry for the callers that need one.
 
-import type { ByteReader, ByteWriter } from "./file-store-snapshot.js";
+import type { ByteReader, ByteWriter } from "./byte-io.js";
 import { MsgEntry, type EntryTable } from "./msg-index.js";
 
 const SHIFT = 14;
