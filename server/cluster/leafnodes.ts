@@ -9,7 +9,6 @@
 // the soliciting side waits 30 s before it tries again.
 import type { Socket } from "node:net";
 import type { SecureContext } from "node:tls";
-import { networkInterfaces } from "node:os";
 import { customAlphabet } from "nanoid";
 import type { Logger } from "pino";
 import { listenTcp, type TcpListener } from "../transport/tcp.js";
@@ -25,6 +24,7 @@ import type { ClientSocket } from "../core/connection-types.js";
 import { dialLeafWs } from "./leaf-ws.js";
 import { acceptLeafTls, dialLeaf } from "./leaf-dial.js";
 import { tlsTimeoutMs, tlsVerify } from "../tls-options.js";
+import { DEFAULT_AUTH_TIMEOUT_S, hostPort, leafInfoLine, leafStats, nonce, publicHost, shuffle, subLine } from "./leaf-info.js";
 
 /** What the leafnodes need of the server. */
 export interface LeafNodesHost extends LinkRoomHost {
@@ -46,7 +46,6 @@ export const LEAF_LOOP_DELAY_MS = 30_000;
 const INFO_WAIT_MS = 1000;
 /** How long it waits for the hub's answer to its CONNECT (connectProcessTimeout). */
 const CONNECT_PROCESS_MS = 2000;
-const DEFAULT_AUTH_TIMEOUT_S = 2;
 const LDS_PREFIX = "$LDS.";
 /** What a leafnode connection of an account other than the system's never carries (nats-server's denyAllClientJs). */
 const DENY_CLIENT_JS = ["$JS.API.>", "$KV.>", "$OBJ.>"];
@@ -684,82 +683,14 @@ export class LeafNodes implements LeafConnHost {
   }
 
   private infoLine(extra: Record<string, unknown>): string {
-    const o = this.options;
-    const own = this.ownUrl();
-    const colon = own.lastIndexOf(":");
-    const cluster = this.host.clusterName();
-    const { client_id, nonce: n, ...rest } = extra;
-    const info: Record<string, unknown> = {
-      server_id: this.host.serverId,
-      server_name: this.host.serverName,
-      version: this.host.version,
-      proto: 1,
-      go: `node${process.versions.node}`,
-      host: o.advertise !== "" ? own.slice(0, colon).replace(/^\[|\]$/g, "") : publicHost(o.host),
-      port: o.advertise !== "" ? Number.parseInt(own.slice(colon + 1), 10) : this.boundPort,
-      headers: true,
-      auth_required: true,
-      ...(this.tls !== null ? { tls_required: true, ...(this.tls.verify ? { tls_verify: true } : {}) } : {}),
-      max_payload: this.host.maxPayload,
-      ...(this.host.jetstream ? { jetstream: true } : {}),
-      ip: own,
-      client_id,
-      ...(n !== undefined ? { nonce: n } : {}),
-      ...(cluster !== "" ? { cluster } : {}),
-      ...rest,
-      leafnode_urls: [own],
-    };
-    if (info.remote_account !== undefined) {
-      // nats-server puts it last.
-      const ra = info.remote_account;
-      delete info.remote_account;
-      info.remote_account = ra;
-    }
-    return `INFO ${JSON.stringify(info)}\r\n`;
+    return leafInfoLine(this.host, this.options, this.ownUrl(), this.boundPort, this.tls, extra);
   }
 
   // ---- monitoring and closing -------------------------------------------------------------
 
   /** What /leafz and /varz show: copies, not the live connections. */
   stats(): LeafStats {
-    const leafs = [];
-    for (const l of this.conns) {
-      if (!l.registered) continue;
-      const subs: string[] = [];
-      for (const sub of l.subs.values()) subs.push(sub.subject);
-      leafs.push({
-        cid: l.cid,
-        name: l.remoteServer || l.remoteId,
-        id: l.remoteId,
-        pendingBytes: l.pendingBytes,
-        account: l.account,
-        ip: l.remoteAddress,
-        port: l.remotePort,
-        rttMs: l.rtt,
-        inMsgs: l.inMsgs,
-        outMsgs: l.outMsgs,
-        inBytes: l.inBytes,
-        outBytes: l.outBytes,
-        subscriptions: subs,
-      });
-    }
-    leafs.sort((a, b) => a.cid - b.cid);
-    const o = this.options;
-    return {
-      host: o.port !== 0 ? o.host : "",
-      port: this.boundPort,
-      authTimeout: o.port !== 0 ? o.authorization?.timeout ?? DEFAULT_AUTH_TIMEOUT_S : 0,
-      remotes: o.remotes.map((r) => ({
-        localAccount: r.account === "" ? "$G" : r.account,
-        urls: r.urls.map((u) => parseLeafUrl(u).hostPort),
-        denyImports: r.denyImports ?? [],
-        denyExports: r.denyExports ?? [],
-      })),
-      leafs: leafs.map(({ cid: _cid, ...rest }) => rest),
-      // A remote is down while it has no bound connection to its hub.
-      down: this.remotes.filter((r) => r.conn === null || !r.conn.registered)
-        .map((r) => ({ kind: "leaf" as const, url: (r.current ?? r.configured[0])?.hostPort ?? "" })),
-    };
+    return leafStats(this.conns, this.options, this.boundPort, this.remotes);
   }
 
   close(): Promise<void> {
@@ -774,37 +705,4 @@ export class LeafNodes implements LeafConnHost {
     this.unfollow.length = 0;
     return this.listener?.close() ?? Promise.resolve();
   }
-}
-
-function subLine(key: string, n: number): string {
-  // A queue group's line carries its member count; a plain one, nothing.
-  return key.includes(" ") ? `LS+ ${key} ${n}\r\n` : `LS+ ${key}\r\n`;
-}
-
-function hostPort(h: string, port: number): string {
-  return `${h.includes(":") ? `[${h}]` : h}:${port}`;
-}
-
-/** A listener on every interface is advertised by its first non-loopback address, as nats-server does. */
-function publicHost(h: string): string {
-  if (h !== "0.0.0.0" && h !== "" && h !== "::") return h;
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (!a.internal && a.family === "IPv4") return a.address;
-  }
-  return "127.0.0.1";
-}
-
-function shuffle<T>(a: T[]): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = (Math.random() * (i + 1)) | 0;
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-}
-
-const NONCE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-function nonce(): string {
-  let s = "";
-  for (let i = 0; i < 15; i++) s += NONCE_CHARS[(Math.random() * 64) | 0];
-  return s;
 }
