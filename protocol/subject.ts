@@ -159,3 +159,21 @@ export function subjectsCollide(a: string, b: string): boolean {
   // Different lengths collide only if the shorter one ends in '>' (handled above).
   return false;
 }
+
+/**
+ * nats-server subjectIsSubsetMatch: every subject `subj` matches is matched by `test` (a `*` or
+ * `>` in `subj` is covered only by a wildcard in `test`).
+ */
+export function subjectIsSubsetMatch(subj: string, test: string): boolean {
+  const a = subj.split(".");
+  const b = test.split(".");
+  for (let i = 0; i < b.length; i++) {
+    const t = b[i]!;
+    if (t === ">") return true;
+    const s = a[i];
+    if (s === undefined) return false;
+    if (t === "*") { if (s === ">") return false; continue; }
+    if (s !== t) return false;
+  }
+  return a.length === b.length;
+}

@@ -4,6 +4,7 @@
 // back (field order and omitempty as nats-server 2.10 marshals it).
 
 import { isValidSubject, subjectsCollide } from "./subjects.js";
+import { subjectIsSubsetMatch } from "../../protocol/subject.js";
 import { bool, decodeJson, DecodeError, I64, int, objOrNull, oneOf, str, type JsonObject } from "./decode.js";
 import { invalidConfig, JsApiError, JsErrors } from "./errors.js";
 import {
@@ -230,11 +231,11 @@ export function checkStreamConfig(input: StreamConfig, _ctx: CheckContext = {}):
       }
       if (!cfg.no_ack) {
         for (const ns of ["$JS.>", "$JSC.>", "$NRG.>"]) {
-          if (subjectsCollide(subj, ns) && !isSubsetMatch(subj, "$JS.EVENT.>")) {
+          if (subjectsCollide(subj, ns) && !subjectIsSubsetMatch(subj, "$JS.EVENT.>")) {
             throw invalidConfig("subjects that overlap with jetstream api require no-ack to be true");
           }
         }
-        if (subjectsCollide(subj, "$SYS.>") && !isSubsetMatch(subj, "$SYS.ACCOUNT.>")) {
+        if (subjectsCollide(subj, "$SYS.>") && !subjectIsSubsetMatch(subj, "$SYS.ACCOUNT.>")) {
           throw invalidConfig("subjects that overlap with system api require no-ack to be true");
         }
       }
@@ -250,21 +251,6 @@ export function checkStreamConfig(input: StreamConfig, _ctx: CheckContext = {}):
   }
   cfg.republish = checkRePublish(cfg, subjectsCollide);
   return cfg;
-}
-
-/** nats-server subjectIsSubsetMatch: every subject `subj` matches is matched by `test`. */
-function isSubsetMatch(subj: string, test: string): boolean {
-  const a = subj.split(".");
-  const b = test.split(".");
-  for (let i = 0; i < b.length; i++) {
-    const t = b[i]!;
-    if (t === ">") return true;
-    const s = a[i];
-    if (s === undefined) return false;
-    if (t === "*") { if (s === ">") return false; continue; }
-    if (s !== t) return false;
-  }
-  return a.length === b.length;
 }
 
 function goQuote(s: string): string {

@@ -8,6 +8,7 @@ import { bool, DecodeError, I64, int, obj, str, type JsonObject } from "./decode
 import { invalidConfig, JsApiError, JsErrors } from "./errors.js";
 import { rfc3339ToNs } from "./store.js";
 import { compileTransform, isValidFilter, TransformError } from "./transform.js";
+import { subjectIsSubsetMatch } from "../../protocol/subject.js";
 
 export interface SubjectTransformConfig {
   src: string;
@@ -142,21 +143,6 @@ function validName(name: string): boolean {
   return name !== "" && !/[ \t\r\n\f.*>]/.test(name);
 }
 
-/** Whether one subject filter is a subset of another (nats-server subjectIsSubsetMatch). */
-function isSubset(subj: string, test: string): boolean {
-  const a = subj.split(".");
-  const b = test.split(".");
-  for (let i = 0; i < b.length; i++) {
-    const t = b[i]!;
-    if (t === ">") return true;
-    const s = a[i];
-    if (s === undefined) return false;
-    if (t === "*") { if (s === ">") return false; continue; }
-    if (s !== t) return false;
-  }
-  return a.length === b.length;
-}
-
 const EXTERNAL_REFUSED = "stream mirrors and sources with an external API prefix (another domain or account) are not supported by gnat yet";
 
 /** What the sourcing checks need from the rest of the config. */
@@ -204,7 +190,7 @@ export function checkMirrorAndSources(cfg: SourcingConfig, collide: (a: string, 
     for (const [i, tr] of src.subject_transforms.entries()) {
       if (!isValidFilter(tr.src)) throw JsApiError.of(JsErrors.SourceInvalidSubjectFilter);
       for (const [j, o] of src.subject_transforms.entries()) {
-        if (i !== j && isSubset(tr.src, o.src)) throw JsApiError.of(JsErrors.SourceOverlappingSubjectFilters);
+        if (i !== j && subjectIsSubsetMatch(tr.src, o.src)) throw JsApiError.of(JsErrors.SourceOverlappingSubjectFilters);
       }
     }
     if (src.filter_subject !== "" && !isValidFilter(src.filter_subject)) throw JsApiError.of(JsErrors.SourceInvalidSubjectFilter);

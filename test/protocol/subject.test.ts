@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { fromWire, hasWildcard, isValidLiteralSubject, isValidSubject, subjectMatcher, subjectMatches, tokensMatch, toWire } from "../../protocol/subject.js";
+import { fromWire, hasWildcard, isValidLiteralSubject, isValidSubject, subjectIsSubsetMatch, subjectMatcher, subjectMatches, tokensMatch, toWire } from "../../protocol/subject.js";
 import { patternCovers } from "../../server/auth/permissions.js";
 
 describe("subjects", () => {
@@ -102,5 +102,20 @@ describe("one matcher, every way it is used", () => {
         expect(patternCovers(p, l), `${p} ~ ${l}`).toBe(empty ? false : subjectMatches(p, l));
       }
     }
+  });
+});
+
+describe("subjectIsSubsetMatch (nats-server's, for stream and source filters)", () => {
+  test("a filter is a subset of one that matches everything it matches", () => {
+    expect(subjectIsSubsetMatch("a.b", "a.*")).toBe(true);
+    expect(subjectIsSubsetMatch("a.*", "a.*")).toBe(true);
+    expect(subjectIsSubsetMatch("a.*.c", "a.>")).toBe(true);
+    expect(subjectIsSubsetMatch("$JS.EVENT.ADVISORY.x", "$JS.EVENT.>")).toBe(true);
+  });
+  test("a wildcard is covered only by a wildcard; lengths must agree without >", () => {
+    expect(subjectIsSubsetMatch("a.*", "a.b")).toBe(false);
+    expect(subjectIsSubsetMatch("a.>", "a.*")).toBe(false);
+    expect(subjectIsSubsetMatch("a.b.c", "a.*")).toBe(false);
+    expect(subjectIsSubsetMatch("a", "a.>")).toBe(false);
   });
 });
