@@ -168,12 +168,14 @@ export function subjectIsSubsetMatch(subj: string, test: string): boolean {
   const a = subj.split(".");
   const b = test.split(".");
   for (let i = 0; i < b.length; i++) {
-    const t = b[i]!;
-    if (t === ">") return true;
+    // As nats-server: a test longer than the subject fails before its `>` is looked at.
     const s = a[i];
     if (s === undefined) return false;
-    if (t === "*") { if (s === ">") return false; continue; }
-    if (s !== t) return false;
+    const t = b[i]!;
+    if (t === ">") return true;
+    if (s === ">") return false;
+    if (s === "*") { if (t !== "*") return false; continue; }
+    if (t !== "*" && s !== t) return false;
   }
   return a.length === b.length;
 }
