@@ -3,6 +3,7 @@
 // has): a listener for leafnode connections (this server as a hub) and remotes to solicit (this
 // server as a leaf of another's hub), with leafnode URLs, and TLS on either side.
 import type { TlsOptions } from "../tls-options.js";
+import { parseLinkUrl } from "./options.js";
 
 /** A remote's `tls {}`: this server's certificate (optional), the CA that signs the hub's, `insecure`. */
 export type LeafRemoteTls = TlsOptions & { insecure?: boolean };
@@ -90,26 +91,9 @@ export function parseLeafUrl(s: string): LeafUrl {
   if (scheme !== "" && scheme !== "nats-leaf" && scheme !== "nats" && scheme !== "tls" && !ws) {
     throw new Error(`error parsing leafnode url [${JSON.stringify(redact(s))}]: unsupported scheme ${JSON.stringify(scheme)}`);
   }
-  let u: URL;
-  try {
-    u = new URL(scheme === "" ? `nats-leaf://${s}` : s);
-  } catch {
-    throw new Error(`error parsing leafnode url [${JSON.stringify(redact(s))}]`);
-  }
-  if (u.hostname === "") throw new Error(`error parsing leafnode url [${JSON.stringify(redact(s))}]: missing host`);
-  const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
-  const port = u.port !== "" ? Number.parseInt(u.port, 10) : scheme === "ws" ? 80 : scheme === "wss" ? 443 : DEFAULT_LEAFNODE_PORT;
-  const hp = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-  return {
-    host,
-    port,
-    hostPort: hp,
-    user: decodeURIComponent(u.username),
-    pass: decodeURIComponent(u.password),
-    display: `${u.protocol}//${hp}`,
-    tls: scheme === "tls" || scheme === "wss",
-    ws,
-  };
+  const dflt = scheme === "ws" ? 80 : scheme === "wss" ? 443 : DEFAULT_LEAFNODE_PORT;
+  const { scheme: _scheme, ...url } = parseLinkUrl(s, "leafnode", "nats-leaf", dflt, redact(s));
+  return { ...url, tls: scheme === "tls" || scheme === "wss", ws };
 }
 
 /** A URL with its password hidden, for errors. */

@@ -45,26 +45,37 @@ export interface RouteUrl {
   display: string;
 }
 
-/** nats-route://user:pass@host:port (or nats://): throws on anything else, as nats-server does. */
-export function parseRouteUrl(s: string): RouteUrl {
+/**
+ * A route's or leafnode remote's URL, parsed as nats-server parses it: `bare` is put in front of a
+ * URL without a scheme, `kind` names it in errors ("route", "leafnode"), `shown` is the URL as
+ * errors may show it (a remote's, with its password hidden), `port` the default port.
+ */
+export function parseLinkUrl(s: string, kind: string, bare: string, port: number, shown = s): RouteUrl & { scheme: string } {
   let u: URL;
   try {
-    u = new URL(s.includes("://") ? s : `nats-route://${s}`);
+    u = new URL(s.includes("://") ? s : `${bare}://${s}`);
   } catch {
-    throw new Error(`error parsing route url [${JSON.stringify(s)}]`);
+    throw new Error(`error parsing ${kind} url [${JSON.stringify(shown)}]`);
   }
-  if (u.hostname === "") throw new Error(`error parsing route url [${JSON.stringify(s)}]: missing host`);
+  if (u.hostname === "") throw new Error(`error parsing ${kind} url [${JSON.stringify(shown)}]: missing host`);
   const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
-  const port = u.port === "" ? DEFAULT_CLUSTER_PORT : Number.parseInt(u.port, 10);
-  const hp = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const p = u.port === "" ? port : Number.parseInt(u.port, 10);
+  const hp = `${host.includes(":") ? `[${host}]` : host}:${p}`;
   return {
     host,
-    port,
+    port: p,
     hostPort: hp,
     user: decodeURIComponent(u.username),
     pass: decodeURIComponent(u.password),
     display: `${u.protocol}//${hp}`,
+    scheme: u.protocol.slice(0, -1),
   };
+}
+
+/** nats-route://user:pass@host:port (or nats://): throws on anything else, as nats-server does. */
+export function parseRouteUrl(s: string): RouteUrl {
+  const { scheme: _scheme, ...url } = parseLinkUrl(s, "route", "nats-route", DEFAULT_CLUSTER_PORT);
+  return url;
 }
 
 /** Check cluster options; throws the first problem. */
