@@ -37,7 +37,8 @@ import type { AuthenticatedUser } from "./auth/auth.js";
 import { NoAuthUserAuthenticator } from "./accounts/auth.js";
 import { buildMappings, GLOBAL_ACCOUNT, mergedAuthorization, userAccounts, type AccountsOptions } from "./accounts/options.js";
 import { accountStat, AccountRegistry } from "./accounts/accounts.js";
-import { startAccountJetStreams } from "./accounts/jetstream.js";
+import { startAccountJetStream, startAccountJetStreams } from "./accounts/jetstream.js";
+import { operatorMode, type OperatorMode } from "./accounts/operator-mode.js";
 import { Cluster, type ClusterHost } from "./cluster/cluster.js";
 import { LeafNodes, type LeafNodesHost } from "./cluster/leafnodes.js";
 import { defaultConnectOptions } from "../protocol/connect.js";
@@ -89,6 +90,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
    * configured ones beside them.
    */
   readonly accounts: AccountRegistry;
+  /** Operator mode (accounts and users from JWTs), when `operator` is configured. */
+  readonly operator: OperatorMode | null;
   /** The monitoring HTTP server, when a monitoring port is set. */
   monitor: MonitorServer | null = null;
   /** Threshold alerts, when any is configured. */
@@ -137,7 +140,17 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.log = log;
     this.logSink = sink;
     const o = this.options;
-    this.accounts = new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);
+    const s = this;
+    this.operator = o.operators.length === 0 ? null : operatorMode(o, this.router, {
+      log: this.log,
+      clients: this.clients,
+      get options() { return s.options; },
+      startAccountJetStream: (acc) => {
+        if (s.options.jetstream) startAccountJetStream(s, acc);
+      },
+    });
+    this.accounts = this.operator?.registry
+      ?? new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);
     this.setAuthorization(o.authorization);
     const tls = o.tls;
     // Certificates are read now, so a bad one fails startServer, as nats-server fails to start.
@@ -167,7 +180,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
 
   /** ConnectionHost.accountFor: the account of an authenticated user. */
   accountFor(user: AuthenticatedUser): ConnectionAccount {
-    return this.accounts.forUser(user.name);
+    return user.account === undefined ? this.accounts.forUser(user.name) : this.accounts.get(user.account) ?? this.accounts.global;
   }
 
   /** JetStream of the global account ($G), when it has one. */
@@ -645,8 +658,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     const o = this.options;
     const merged = mergedAuthorization(auth, o.accounts);
     const opts = { tlsMap: o.tls?.verifyAndMap === true };
-    this.authenticator = merged === null || !authRequired(merged) ? null
-      : o.noAuthUser !== "" ? new NoAuthUserAuthenticator(merged, o.noAuthUser, opts) : new Authenticator(merged, opts);
+    this.authenticator = this.operator !== null ? this.operator.authenticator
+      : merged === null || !authRequired(merged) ? null
+        : o.noAuthUser !== "" ? new NoAuthUserAuthenticator(merged, o.noAuthUser, opts) : new Authenticator(merged, opts);
     if (this.authenticator === null || auth?.throttle === false) this.authThrottle = null;
     else this.authThrottle ??= new AuthThrottle(auth?.throttle ?? {});
   }
@@ -775,6 +789,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     await leafsClosed;
     await this.stopJetStream();
     this.accounts.close();
+    this.operator?.accounts.close();
     // After the stores are closed: another server may open the dir from now on.
     await this.storeLock?.release();
     this.sideFiles.remove();
