@@ -77,7 +77,8 @@ export class SystemEvents {
     }));
   }
 
-  private serverInfo(now: Date): Record<string, unknown> {
+  /** nats-server's ServerInfo of events and $SYS replies (each use takes the next seq). */
+  serverInfo(now = new Date()): Record<string, unknown> {
     const js = this.s.jetstream !== null;
     return {
       name: this.s.serverName, host: this.s.options.host, id: this.s.serverId, ver: this.s.version,

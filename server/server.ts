@@ -39,6 +39,7 @@ import { buildMappings, GLOBAL_ACCOUNT, mergedAuthorization, userAccounts, type 
 import { accountStat, AccountRegistry } from "./accounts/accounts.js";
 import { startAccountJetStream, startAccountJetStreams } from "./accounts/jetstream.js";
 import { operatorMode, type OperatorMode } from "./accounts/operator-mode.js";
+import { serveClaims } from "./accounts/claims-api.js";
 import { Cluster, type ClusterHost } from "./cluster/cluster.js";
 import { LeafNodes, type LeafNodesHost } from "./cluster/leafnodes.js";
 import { defaultConnectOptions } from "../protocol/connect.js";
@@ -237,6 +238,10 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         this.alerts.start();
       }
       this.sysEvents = new SystemEvents(this, internalClient(this.accounts.system.router));
+      if (this.operator !== null) {
+        const ev = this.sysEvents;
+        serveClaims(internalClient(this.accounts.system.router), this.operator.accounts, () => ev.serverInfo(), this.log);
+      }
       // Monitoring first, as nats-server does: it is up by the time clients can connect.
       if (o.httpPort !== null) {
         const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log, o.httpEngine);

@@ -15,8 +15,23 @@ export type Claims = ClaimsData<Nats>;
 
 /** A decoded, signature-checked JWT, or the reason it is not one. */
 export function decodeJwt(token: string): Claims {
-  if (typeof token !== "string" || token.split(".").length !== 3) throw new Error("invalid jwt");
-  const c = decode<Nats>(token.trim());
+  if (typeof token !== "string" || token.split(".").length !== 3) throw new Error("expected 3 chunks");
+  let c: Claims;
+  try {
+    c = decode<Nats>(token.trim());
+  } catch (e) {
+    // nats-server's wording for a signature that does not hold (V2 for claims of version 2).
+    const m = (e as Error).message;
+    if (!/sig|getPublicKey|checksum|invalid/i.test(m)) throw e;
+    let version = 1;
+    try {
+      const body = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as { nats?: { version?: unknown } };
+      if (body.nats?.version === 2) version = 2;
+    } catch {
+      // Not even JSON: version 1, as nats-server reads it.
+    }
+    throw new Error(`claim failed V${version} signature verification`);
+  }
   if (typeof c !== "object" || c === null || typeof c.sub !== "string" || typeof c.iss !== "string") throw new Error("invalid jwt claims");
   if (typeof c.nats !== "object" || c.nats === null) (c as { nats: Nats }).nats = {};
   return c;
@@ -112,10 +127,13 @@ export function jwtPermissions(n: Nats): Permissions | null {
   return p;
 }
 
-/** A limit of a claim: a number, where -1 (or absent) is "no limit" (returned as -1). */
+/**
+ * A limit of a claim, -1 for none. One the JWT leaves out is 0, as nats-server 2.9 reads it
+ * (Go's zero value): an account JWT without `limits` allows no connections.
+ */
 export function limit(n: Nats, key: string): number {
   const v = n[key];
-  return typeof v === "number" && Number.isFinite(v) ? v : -1;
+  return typeof v === "number" && Number.isFinite(v) ? v : 0;
 }
 
 /** nats-server's validateSrc: the client's IP is in one of the user's `src` networks (none: any). */

@@ -3,7 +3,7 @@
 // several), `resolver` (`MEMORY`, or `{ type: full, dir, allow_delete, interval }`) and
 // `resolver_preload` (account public key → account JWT).
 import { readFileSync } from "node:fs";
-import { extractJwt } from "../auth/jwt.js";
+import { decodeTyped, extractJwt } from "../auth/jwt.js";
 import type { ResolverOptions } from "../accounts/operator-options.js";
 import type { ServerOptions } from "../options.js";
 import { type ConfigValue } from "./parse.js";
@@ -23,7 +23,13 @@ export function mapOperator(key: string, v: ConfigValue, o: Partial<ServerOption
       if (!item.startsWith("eyJ")) throw r.fail(key, `error parsing operator JWT: ${(e as Error).message}`);
       text = item;
     }
-    jwts.push(extractJwt(text));
+    const jwt = extractJwt(text);
+    try {
+      decodeTyped(jwt, "operator");
+    } catch (e) {
+      throw r.fail(key, `error parsing operator JWT: ${(e as Error).message}`);
+    }
+    jwts.push(jwt);
   }
   o.operators = jwts;
 }
@@ -79,6 +85,11 @@ export function mapResolverPreload(key: string, v: ConfigValue, o: Partial<Serve
   const out: Record<string, string> = {};
   for (const [k, jv] of Object.entries(v)) {
     if (typeof jv !== "string") throw r.fail(key, "preload map value should be a string JWT");
+    try {
+      decodeTyped(jv.trim(), "account");
+    } catch {
+      throw r.fail(key, "invalid account JWT");
+    }
     out[k] = jv.trim();
   }
   o.resolverPreload = out;
