@@ -305,6 +305,12 @@ export class ClientConnection implements Client, ParserHandler {
       if (acc !== undefined) this.joinAccount(acc);
       this.parser.connectRequired = false;
       this.clearAuthTimer();
+      // A user allowed no subscriptions at all is told at once and closed, as by nats-server.
+      if (this.maxSubs === 0) {
+        this.log.error({ cid: this.cid }, "maximum subscriptions exceeded");
+        this.sendErr(Errors.MaxSubscriptions);
+        return this.close("Maximum Subscriptions Exceeded", true);
+      }
     }
     if (o.verbose) this.queue(OK);
     if (!this.connectReceived) {
@@ -456,8 +462,14 @@ export class ClientConnection implements Client, ParserHandler {
 
   onPing(): void {
     if (this.trace) this.traceIn("PING");
+    const first = this.lastRemotePing === 0;
     this.lastRemotePing = Date.now();
     this.queue(PONG);
+    // As nats-server 2.9: the first PONG is followed by an INFO with the client's own max_payload
+    // when its user's limit (a JWT's) is not the server's.
+    if (first && this.connectReceived && this.parser.maxPayload !== this.host.options.maxPayload && this.opts.protocol >= 1) {
+      this.queue(Buffer.from(this.host.infoLine(this).toString("latin1").replace(/"max_payload":\d+/, `"max_payload":${this.parser.maxPayload}`), "latin1"));
+    }
   }
 
   onPong(): void {

@@ -49,6 +49,8 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
     const expired = await makeAccount(op.okp, "E", {}, { exp: now() - 10 });
     const oneConn = await makeAccount(op.okp, "ONE", { limits: { ...OPEN_LIMITS, conn: 1 } });
     const noBearer = await makeAccount(op.okp, "NB", { limits: { ...OPEN_LIMITS, disallow_bearer: true } });
+    // Limits the JWT leaves out are 0 (no subscriptions, no payload), as nats-server 2.9 reads them.
+    const partial = await makeAccount(op.okp, "P", { limits: { conn: 5 } });
 
     users.plain = await makeUser(a.akp, { pub: { allow: ["foo", "svc.>"] }, sub: { allow: ["foo", "feed.>"] } });
     users.open = await makeUser(a.akp);
@@ -61,6 +63,7 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
     users.ofExpiredAccount = await makeUser(expired.akp);
     users.oneConn = await makeUser(oneConn.akp);
     users.noBearer = await makeUser(noBearer.akp, { bearer_token: true });
+    users.partial = await makeUser(partial.akp);
     users.src = await makeUser(a.akp, { src: ["10.0.0.0/8"] });
     users.srcOk = await makeUser(a.akp, { src: ["127.0.0.1/32"] });
     users.wsOnly = await makeUser(a.akp, { allowed_connection_types: ["WEBSOCKET"] });
@@ -72,7 +75,7 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
     users.resp = await makeUser(a.akp, { pub: { allow: [] }, sub: { allow: ["req"] }, resp: { max: 1, ttl: 0 } });
     users.b = await makeUser(b.akp);
     users.c = await makeUser(c.akp);
-    pair = await startPair({}, operatorConfig(op, [a, b, c, stranger, expired, oneConn, noBearer]) + "authorization { timeout: 1 }\n");
+    pair = await startPair({}, operatorConfig(op, [a, b, c, stranger, expired, oneConn, noBearer, partial]) + "authorization { timeout: 1 }\n");
   });
   afterAll(async () => {
     await pair?.close();
@@ -82,7 +85,9 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
   const CLOSES = (send: Send, timeoutMs?: number): Transcript => ({ steps: [{ send }], until: "close", ...(timeoutMs ? { timeoutMs } : {}) });
   const same = async (t: Transcript): Promise<string[]> => {
     // Service-import reply subjects are random on both.
-    const norm = (o: string[]): string[] => o.map((x) => x.replace(/_R_\.[A-Za-z0-9.]+/g, "_R_.<reply>"));
+    // An INFO after the greeting is compared by its max_payload (ids and ports differ).
+    const norm = (o: string[]): string[] => o.map((x) => x.replace(/_R_\.[A-Za-z0-9.]+/g, "_R_.<reply>")
+      .replace(/INFO \{[^\r]*"max_payload":(\d+)[^\r]*\} \r\n/g, "INFO <max_payload=$1>\r\n"));
     const [gnat, nats] = (await Promise.all([play(pair.gnatPort, t), play(pair.natsPort, t)])).map(norm);
     expect(nats![0]!.startsWith("INFO <info>\r\n"), "nats-server greeted with INFO").toBe(true);
     expect(gnat).toEqual(nats);
@@ -123,7 +128,14 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
   test("a connection type the user may not use is refused", () => same(CLOSES(as("wsOnly"))));
   test("an allowed connection type is accepted", () => same(steps(as("stdOk"))));
   test("the user's subscription limit holds", () => same(steps(as("subs1"), "SUB a 1\r\nSUB b 2\r\n")));
-  test("the user's payload limit holds", () => same({ steps: [{ send: as("payload4") }, { send: "PUB foo 4\r\nfour\r\nPUB foo 5\r\nfive!\r\n" }], until: "close" }));
+  test("an account JWT that leaves its limits out allows no subscriptions: the client is told and closed", async () => {
+    const out = await same({ steps: [{ send: as("partial") }], until: "close" });
+    expect(out[0]).toContain("-ERR 'maximum subscriptions exceeded'");
+  });
+  test("the user's payload limit holds, and the first PONG brings an INFO with it", async () => {
+    const out = await same({ steps: [{ send: as("payload4") }, { send: "PING\r\n", waitFor: "PONG" }, { send: "PUB foo 4\r\nfour\r\nPUB foo 5\r\nfive!\r\n" }], until: "close" });
+    expect(out[0]).toContain("INFO <max_payload=4>");
+  });
   test("a scoped signing key's template gives the permissions", async () => {
     const out = await same(steps(as("scoped"), "SUB scoped.> 1\r\nPUB scoped.U.x 1\r\na\r\nPUB other 1\r\nb\r\n"));
     expect(out[0]).toContain("MSG scoped.U.x 1 1");
