@@ -40,6 +40,8 @@ import { accountStat, AccountRegistry } from "./accounts/accounts.js";
 import { startAccountJetStream, startAccountJetStreams } from "./accounts/jetstream.js";
 import { operatorMode, type OperatorMode } from "./accounts/operator-mode.js";
 import { serveClaims } from "./accounts/claims-api.js";
+import { serveSysRequests } from "./monitor/sys-requests.js";
+import { ClosedConnections } from "./monitor/connz.js";
 import { Cluster, type ClusterHost } from "./cluster/cluster.js";
 import { LeafNodes, type LeafNodesHost } from "./cluster/leafnodes.js";
 import { defaultConnectOptions } from "../protocol/connect.js";
@@ -238,9 +240,17 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         this.alerts.start();
       }
       this.sysEvents = new SystemEvents(this, internalClient(this.accounts.system.router));
-      if (this.operator !== null) {
+      {
+        // Requests to the server, in the system account only (as nats-server answers them).
         const ev = this.sysEvents;
-        serveClaims(internalClient(this.accounts.system.router), this.operator.accounts, () => ev.serverInfo(), this.log);
+        const sys = internalClient(this.accounts.system.router);
+        const noneClosed = new ClosedConnections(1);
+        serveSysRequests(sys, this, {
+          closed: () => this.monitor?.closedConnections ?? noneClosed,
+          http: () => ({ host: this.monitor?.host ?? "", port: this.monitor?.boundTo ?? 0, reqStats: {}, engine: this.monitor?.engineName ?? "" }),
+          serverInfo: () => ev.serverInfo(),
+        });
+        if (this.operator !== null) serveClaims(sys, this.operator.accounts, () => ev.serverInfo(), this.log);
       }
       // Monitoring first, as nats-server does: it is up by the time clients can connect.
       if (o.httpPort !== null) {
