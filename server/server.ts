@@ -41,6 +41,7 @@ import { startAccountJetStream, startAccountJetStreams } from "./accounts/jetstr
 import { operatorMode, type OperatorMode } from "./accounts/operator-mode.js";
 import { serveClaims } from "./accounts/claims-api.js";
 import { serveSysRequests } from "./monitor/sys-requests.js";
+import { serveUserInfo } from "./monitor/user-info.js";
 import { ClosedConnections } from "./monitor/connz.js";
 import { Cluster, type ClusterHost } from "./cluster/cluster.js";
 import { LeafNodes, type LeafNodesHost } from "./cluster/leafnodes.js";
@@ -150,6 +151,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       get options() { return s.options; },
       startAccountJetStream: (acc) => {
         if (s.options.jetstream) startAccountJetStream(s, acc);
+        s.serveUserInfo(acc.router);
       },
     });
     this.accounts = this.operator?.registry
@@ -179,6 +181,28 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       if (a.router !== this.router) a.router.mappings = buildMappings(o.accounts?.[a.name]?.mappings, cluster);
     }
     this.leafnodes?.mappingsChanged();
+  }
+
+  /** $SYS.REQ.USER.INFO in an account (each has it, as in nats-server 2.10), once events run. */
+  private serveUserInfo(router: Router): void {
+    const ev = this.sysEvents;
+    if (ev !== null) serveUserInfo(internalClient(router), (cid) => this.clients.get(cid), () => ev.serverInfo());
+  }
+
+  /**
+   * What nats-server answers over NATS: the monitoring and claims requests in the system account,
+   * $SYS.REQ.USER.INFO in every account.
+   */
+  private serveSystemRequests(ev: SystemEvents): void {
+    for (const a of this.accounts.accounts.values()) this.serveUserInfo(a.router);
+    const sys = internalClient(this.accounts.system.router);
+    const noneClosed = new ClosedConnections(1);
+    serveSysRequests(sys, this, {
+      closed: () => this.monitor?.closedConnections ?? noneClosed,
+      http: () => ({ host: this.monitor?.host ?? "", port: this.monitor?.boundTo ?? 0, reqStats: {}, engine: this.monitor?.engineName ?? "" }),
+      serverInfo: () => ev.serverInfo(),
+    });
+    if (this.operator !== null) serveClaims(sys, this.operator.accounts, () => ev.serverInfo(), this.log);
   }
 
   /** ConnectionHost.accountFor: the account of an authenticated user. */
@@ -240,18 +264,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         this.alerts.start();
       }
       this.sysEvents = new SystemEvents(this, internalClient(this.accounts.system.router));
-      {
-        // Requests to the server, in the system account only (as nats-server answers them).
-        const ev = this.sysEvents;
-        const sys = internalClient(this.accounts.system.router);
-        const noneClosed = new ClosedConnections(1);
-        serveSysRequests(sys, this, {
-          closed: () => this.monitor?.closedConnections ?? noneClosed,
-          http: () => ({ host: this.monitor?.host ?? "", port: this.monitor?.boundTo ?? 0, reqStats: {}, engine: this.monitor?.engineName ?? "" }),
-          serverInfo: () => ev.serverInfo(),
-        });
-        if (this.operator !== null) serveClaims(sys, this.operator.accounts, () => ev.serverInfo(), this.log);
-      }
+      this.serveSystemRequests(this.sysEvents);
       // Monitoring first, as nats-server does: it is up by the time clients can connect.
       if (o.httpPort !== null) {
         const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log, o.httpEngine);

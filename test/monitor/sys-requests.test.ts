@@ -110,3 +110,23 @@ describe("$SYS.REQ requests", () => {
     await expect(nc.request("$SYS.REQ.SERVER.PING.VARZ", "", { timeout: 1000 })).rejects.toThrow(/no responders|503/i);
   });
 });
+
+describe("$SYS.REQ.USER.INFO", () => {
+  test("a client of any account learns its user, account and permissions; with a JWT, when it expires", async () => {
+    const gnat = await startGnat(configToOptions(parseConfig(`accounts {
+  SYS: { users: [ { user: sys, password: sys } ] }
+  A: { users: [ { user: a, password: a, permissions: { publish: ["x", "$SYS.REQ.USER.INFO"], subscribe: "_INBOX.>" } } ] }
+}
+system_account: SYS
+`)).options);
+    try {
+      const nc = await connectNode(gnat.url, { user: "a", pass: "a" });
+      const r = (await nc.request("$SYS.REQ.USER.INFO", "", { timeout: 3000 })).json<Reply>();
+      expect(r.data).toEqual({ user: "a", account: "A", permissions: { publish: { allow: ["x", "$SYS.REQ.USER.INFO"] }, subscribe: { allow: ["_INBOX.>"] } } });
+      expect(r.server?.id).toBe(gnat.serverId);
+      await nc.close();
+    } finally {
+      await gnat.close();
+    }
+  });
+});

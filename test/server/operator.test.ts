@@ -50,6 +50,15 @@ describe("operator mode with the official client", () => {
     const c = [...server.clients.values()].find((x) => x.user?.name === u.ukp.getPublicKey());
     expect(c?.account).toBe(a.id);
   });
+  test("$SYS.REQ.USER.INFO tells a JWT user its key, account, permissions and time left", async () => {
+    const u = await makeUser(a.akp, { pub: { allow: ["$SYS.REQ.USER.INFO"] }, sub: { allow: ["_INBOX.>"] } }, { exp: now() + 100 });
+    const nc = await connectNode(server, { authenticator: credsAuthenticator(u.creds) });
+    open.push(nc);
+    const r = (await nc.request("$SYS.REQ.USER.INFO", "", { timeout: 3000 })).json<{ data: Record<string, unknown> }>();
+    expect(r.data).toMatchObject({ user: u.ukp.getPublicKey(), account: a.id, permissions: { publish: { allow: ["$SYS.REQ.USER.INFO"] } } });
+    expect(r.data.expires as number).toBeGreaterThan(90e9);
+    expect(r.data.expires as number).toBeLessThanOrEqual(101e9);
+  });
   test("jwtAuthenticator with the seed connects", async () => {
     const u = await makeUser(a.akp);
     const nc = await connectNode(server, { authenticator: jwtAuthenticator(u.jwt, u.ukp.getSeed()) });
