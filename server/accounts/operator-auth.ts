@@ -11,7 +11,7 @@ import type { ConnectOptions } from "../../protocol/connect.js";
 import { Authenticator, verifyNonce, type AuthenticatedUser, type BcryptCache, type PeerInfo } from "../auth/auth.js";
 import type { CertIdentity } from "../auth/cert-identity.js";
 import {
-  connectionTypeAllowed, connectTimes, decodeTyped, isPublicKey, isRevoked, jwtPermissions, limit, sourceAllowed, timeIssue,
+  connectionTypeAllowed, connectTimes, decodeTyped, isPublicKey, isRevoked, jwtPermissions, jwtVersion, limit, sourceAllowed, timeIssue,
   type Claims, type Nats,
 } from "../auth/jwt.js";
 import type { OperatorAccounts, JwtAccount, SigningScope } from "./operator.js";
@@ -80,15 +80,19 @@ export class OperatorAuthenticator extends Authenticator {
     }
     if (times.validForMs > 0) expiresAt = Math.min(expiresAt ?? Infinity, Date.now() + times.validForMs);
     const permissions = jwtPermissions(n) ?? jwtPermissions((acc.claims.nats.default_permissions ?? {}) as Nats);
+    // A scoped key's template is the user's limits (its JWT carries none of its own). nats-server
+    // migrates a version 1 user JWT with no limits; an account's limits it reads as they are.
+    const uv = scope !== null ? 2 : jwtVersion(uc);
+    const av = 2;
     const user: AuthenticatedUser = {
       name: uc.sub,
       permissions,
       account: acc.id,
       ...(expiresAt !== undefined ? { expiresAt } : {}),
-      maxSubscriptions: minLimit(limit(n, "subs"), limit(accLimits, "subs")),
-      maxPayload: minLimit(limit(n, "payload"), limit(accLimits, "payload")),
+      maxSubscriptions: minLimit(limit(n, "subs", uv), limit(accLimits, "subs", av)),
+      maxPayload: minLimit(limit(n, "payload", uv), limit(accLimits, "payload", av)),
     };
-    const maxConns = limit(accLimits, "conn");
+    const maxConns = limit(accLimits, "conn", av);
     if (maxConns >= 0 && this.connections(acc.id) >= maxConns) return { ...user, refused: MAX_ACCOUNT_CONNECTIONS };
     return user;
   }

@@ -128,12 +128,18 @@ export function jwtPermissions(n: Nats): Permissions | null {
 }
 
 /**
- * A limit of a claim, -1 for none. One the JWT leaves out is 0, as nats-server 2.9 reads it
- * (Go's zero value): an account JWT without `limits` allows no connections.
+ * A limit of a claim, -1 for none. One a version 2 JWT leaves out is 0, as nats-server 2.9 reads
+ * it (Go's zero value): an account JWT without `limits` allows no connections. nats-server
+ * migrates version 1 user JWTs (`alg: ed25519`, no `nats.version`) with no limits: -1 for them.
  */
-export function limit(n: Nats, key: string): number {
+export function limit(n: Nats, key: string, version = 2): number {
   const v = n[key];
-  return typeof v === "number" && Number.isFinite(v) ? v : 0;
+  return typeof v === "number" && Number.isFinite(v) ? v : version === 2 ? 0 : -1;
+}
+
+/** A claim's JWT version: 2 when its `nats.version` says so, else 1. */
+export function jwtVersion(c: { nats: Nats }): number {
+  return c.nats.version === 2 ? 2 : 1;
 }
 
 /** nats-server's validateSrc: the client's IP is in one of the user's `src` networks (none: any). */

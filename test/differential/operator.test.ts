@@ -1,7 +1,7 @@
 // Operator mode against nats-server: the same operator, accounts and users (made here with
 // @nats-io/jwt) on both servers; every CONNECT accepted or refused with the same bytes.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { KeyPair } from "@nats-io/jwt";
+import { Algorithms, encodeAccount, encodeUser, type KeyPair } from "@nats-io/jwt";
 import { NATS_SERVER, play, startPair, type Pair, type Transcript } from "./harness.js";
 import {
   connectAs, createAccount, createOperator, createUser, makeAccount, makeActivation, makeOperator, makeUser, now, operatorConfig,
@@ -18,6 +18,7 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
   const users: Record<string, TestUser> = {};
   let aSigner: KeyPair;
   let scope: KeyPair;
+  const extra: TestAccount[] = [];
 
   beforeAll(async () => {
     op = await makeOperator({ signingKey: true });
@@ -64,6 +65,13 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
     users.oneConn = await makeUser(oneConn.akp);
     users.noBearer = await makeUser(noBearer.akp, { bearer_token: true });
     users.partial = await makeUser(partial.akp);
+    // Version 1 JWTs (alg ed25519, the type outside nats), as older nsc wrote them: a user's
+    // limits left out mean none (an account's still mean 0).
+    const v1kp = createAccount();
+    const v1 = { akp: v1kp, id: v1kp.getPublicKey(), jwt: await encodeAccount("V1", v1kp, { limits: OPEN_LIMITS }, { signer: op.okp, algorithm: Algorithms.v1 }) };
+    const v1user = createUser();
+    users.v1 = { ukp: v1user, jwt: await encodeUser("U", v1user, v1kp, {}, { algorithm: Algorithms.v1, scopedUser: true }), creds: new Uint8Array() };
+    extra.push(v1);
     users.src = await makeUser(a.akp, { src: ["10.0.0.0/8"] });
     users.srcOk = await makeUser(a.akp, { src: ["127.0.0.1/32"] });
     users.wsOnly = await makeUser(a.akp, { allowed_connection_types: ["WEBSOCKET"] });
@@ -75,7 +83,7 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
     users.resp = await makeUser(a.akp, { pub: { allow: [] }, sub: { allow: ["req"] }, resp: { max: 1, ttl: 0 } });
     users.b = await makeUser(b.akp);
     users.c = await makeUser(c.akp);
-    pair = await startPair({}, operatorConfig(op, [a, b, c, stranger, expired, oneConn, noBearer, partial]) + "authorization { timeout: 1 }\n");
+    pair = await startPair({}, operatorConfig(op, [a, b, c, stranger, expired, oneConn, noBearer, partial, ...extra]) + "authorization { timeout: 1 }\n");
   });
   afterAll(async () => {
     await pair?.close();
@@ -131,6 +139,10 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
   test("an account JWT that leaves its limits out allows no subscriptions: the client is told and closed", async () => {
     const out = await same({ steps: [{ send: as("partial") }], until: "close" });
     expect(out[0]).toContain("-ERR 'maximum subscriptions exceeded'");
+  });
+  test("version 1 account and user JWTs are accepted, the user with no limits where it names none", async () => {
+    const out = await same(steps(as("v1"), "SUB x 1\r\nPUB x 2\r\nhi\r\n"));
+    expect(out[0]).toContain("MSG x 1 2");
   });
   test("the user's payload limit holds, and the first PONG brings an INFO with it", async () => {
     const out = await same({ steps: [{ send: as("payload4") }, { send: "PING\r\n", waitFor: "PONG" }, { send: "PUB foo 4\r\nfour\r\nPUB foo 5\r\nfive!\r\n" }], until: "close" });
