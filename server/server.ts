@@ -585,6 +585,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       const a = c.connected ? this.accounts.closed(c, reason) : undefined;
       if (a !== undefined) this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
       if (c.connected) this.sysEvents?.disconnected(c, reason);
+      else if (reason === Errors.AuthorizationViolation.text) this.sysEvents?.authError(c);
       this.monitor?.closedConnections.add(c, reason);
       this.log.debug({ cid: c.cid, reason }, "client connection closed");
     }

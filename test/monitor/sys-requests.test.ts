@@ -105,6 +105,26 @@ describe("$SYS.REQ requests", () => {
     if (n !== null) expect(n.error?.code).toBe(400);
   });
 
+  test("a refused CONNECT is an auth error event in the system account, shaped as nats-server's", async () => {
+    const events: Record<string, Record<string, unknown>> = {};
+    for (const server of Object.keys(urls)) {
+      const sys = await as(server, "sys");
+      const sub = sys.subscribe("$SYS.SERVER.*.CLIENT.AUTH.ERR", { max: 1 });
+      await sys.flush();
+      await expect(connectNode(urls[server]!, { user: "a", pass: "wrong", name: "intruder", reconnect: false })).rejects.toThrow(/Authorization Violation/);
+      for await (const m of sub) events[server] = m.json<Record<string, unknown>>();
+    }
+    const g = events.gnat!;
+    expect(g).toMatchObject({ type: "io.nats.server.advisory.v1.client_disconnect", reason: "Authentication Failure", client: { name: "intruder" } });
+    if (events.nats !== undefined) {
+      const n = events.nats;
+      expect(keys(g)).toEqual(keys(n));
+      expect(g.reason).toBe(n.reason);
+      const missing = keys(n.client as Record<string, unknown>).filter((k) => !keys(g.client as Record<string, unknown>).includes(k));
+      expect(missing.filter((k) => !["rtt", "user", "acc", "server", "name_tag"].includes(k))).toEqual([]);
+    }
+  });
+
   test("a client of another account gets no responder", async () => {
     const nc = await as("gnat", "a");
     await expect(nc.request("$SYS.REQ.SERVER.PING.VARZ", "", { timeout: 1000 })).rejects.toThrow(/no responders|503/i);
