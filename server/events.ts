@@ -79,11 +79,10 @@ export class SystemEvents {
 
   /**
    * nats-server's auth error event, on `$SYS.SERVER.<id>.CLIENT.AUTH.ERR`: a client_disconnect
-   * advisory (reason "Authentication Failure") for a client whose CONNECT was refused. System
-   * account only: not sent where gnat runs without accounts.
+   * advisory (reason "Authentication Failure") for a client whose CONNECT was refused, in the
+   * system account.
    */
   authError(c: ClientConnection): void {
-    if (this.global) return;
     const subject = `$SYS.SERVER.${this.s.serverId}.CLIENT.AUTH.ERR`;
     if (!this.ic.hasInterest(subject)) return;
     const now = new Date();
