@@ -13,7 +13,8 @@ import { until } from "../kit/wait.js";
 import { loadConfigFile } from "../../server/config/index.js";
 import { connectTimes, sourceAllowed, isRevoked, jwtPermissions } from "../../server/auth/jwt.js";
 import type { Server } from "../../server/server.js";
-import { makeAccount, makeOperator, makeUser, now, operatorConfig, type TestAccount, type TestOperator } from "../helpers/operator.js";
+import { rawPeer } from "../transport/ws-helpers.js";
+import { connectAs, makeAccount, makeOperator, makeUser, now, operatorConfig, type TestAccount, type TestOperator } from "../helpers/operator.js";
 
 const opts = (op: TestOperator, accounts: TestAccount[]) => ({
   operators: [op.jwt], systemAccount: op.sys.getPublicKey(), resolver: { type: "memory" as const },
@@ -85,6 +86,33 @@ describe("operator mode with the official client", () => {
     const u = await makeUser(a.akp, {}, { exp: now() - 1 });
     await expect(connectNode(server, { authenticator: credsAuthenticator(u.creds), reconnect: false })).rejects.toThrow(/Authorization Violation/);
     expect(lines.some((l) => l.includes("claim is expired"))).toBe(true);
+  });
+});
+
+describe("allowed connection types over WebSocket", () => {
+  test("a WEBSOCKET-only user connects over WebSocket and is refused over TCP; a STANDARD-only user the other way round", async () => {
+    const op = await makeOperator();
+    const a = await makeAccount(op.okp, "A");
+    const server = await startGnat({ ...opts(op, [a]), websocket: { port: 0, noTls: true } });
+    try {
+      const wsOnly = await makeUser(a.akp, { allowed_connection_types: ["WEBSOCKET"] });
+      const stdOnly = await makeUser(a.akp, { allowed_connection_types: ["STANDARD"] });
+      const overWs = async (u: typeof wsOnly): Promise<string> => {
+        const peer = await rawPeer(server.websocketUrl);
+        const info = JSON.parse((await peer.waitFor(/INFO .*\r\n/)).slice(5).trim()) as Record<string, unknown>;
+        peer.ws.send(connectAs(u)(info) + "PING\r\n");
+        const out = await peer.waitFor(/PONG|Authorization Violation/);
+        peer.ws.close();
+        return out;
+      };
+      expect(await overWs(wsOnly)).toContain("PONG");
+      expect(await overWs(stdOnly)).toContain("-ERR 'Authorization Violation'");
+      await expect(connectNode(server, { authenticator: credsAuthenticator(wsOnly.creds), reconnect: false })).rejects.toThrow(/Authorization Violation/);
+      const nc = await connectNode(server, { authenticator: credsAuthenticator(stdOnly.creds) });
+      await nc.close();
+    } finally {
+      await server.close();
+    }
   });
 });
 
