@@ -49,6 +49,7 @@ function startJetStream(host: JetStreamHost, acc: Account, limits: NonNullable<A
       maxStore: limits.maxStore ?? -1,
       maxStreams: limits.maxStreams ?? -1,
       maxConsumers: limits.maxConsumers ?? -1,
+      ...(limits.tier !== undefined ? { tier: limits.tier } : {}),
     },
   };
   host.log.info({ account: acc.name, storeDir: opts.storeDir }, "Starting JetStream for account");

@@ -256,10 +256,14 @@ export function accountOptions(c: Claims): AccountOptions {
 export function jetStreamLimits(n: Nats): AccountJetStreamLimits | null {
   const lim = (typeof n.limits === "object" && n.limits !== null ? n.limits : {}) as Nats;
   const tiers = (typeof lim.tiered_limits === "object" && lim.tiered_limits !== null ? lim.tiered_limits : {}) as Record<string, Nats>;
-  const t = tiers.R1 ?? Object.values(tiers)[0];
-  const src: Nats = t !== undefined && typeof t === "object" && t !== null ? t : lim;
+  const tier = "R1" in tiers ? "R1" : Object.keys(tiers)[0];
+  const t = tier === undefined ? undefined : tiers[tier];
+  const tiered = t !== undefined && typeof t === "object" && t !== null;
+  const src: Nats = tiered ? t : lim;
   const mem = typeof src.mem_storage === "number" ? src.mem_storage : 0;
   const disk = typeof src.disk_storage === "number" ? src.disk_storage : 0;
   if (mem === 0 && disk === 0) return null;
-  return { maxMemory: mem, maxStore: disk, maxStreams: limit(src, "streams"), maxConsumers: limit(src, "consumer") };
+  const out: AccountJetStreamLimits = { maxMemory: mem, maxStore: disk, maxStreams: limit(src, "streams"), maxConsumers: limit(src, "consumer") };
+  if (tiered && tier !== undefined) out.tier = tier;
+  return out;
 }

@@ -89,11 +89,21 @@ describe("JetStream from account JWTs", () => {
   });
 
   test("the R1 tier of tiered limits is the account's JetStream (nats-server 2.9 alone refuses streams under tiers only)", async () => {
+    // Account info reports the tier as nats-server does: tiers.R1, the top-level limits zeroed.
+    const infos: Record<string, unknown> = {};
+    for (const s of servers()) {
+      const nc = await connectNode(urls[s]!, { authenticator: credsAuthenticator(users.tiered!.creds) });
+      conns.push(nc);
+      const r = (await nc.request("$JS.API.INFO", "", { timeout: 3000 })).json<Record<string, unknown>>();
+      infos[s] = { limits: r.limits, tiers: r.tiers };
+    }
+    expect(infos.gnat).toMatchObject({ tiers: { R1: { limits: { max_memory: 1024 * 1024, max_storage: -1, max_streams: 2, max_consumers: -1 } } } });
+    if (infos.nats !== undefined) expect(infos.gnat).toEqual(infos.nats);
     const m = await jsm("gnat", "tiered");
     expect(await codeOf(m.streams.add({ name: "T1", subjects: ["t1"], storage: "memory" as never, max_bytes: 1024 }))).toBe("ok");
     const info = await m.getAccountInfo();
     expect(info.streams).toBe(1);
-    expect(info.limits).toMatchObject({ max_memory: 1024 * 1024, max_streams: 2 });
+    expect(info.tiers?.R1?.limits).toMatchObject({ max_memory: 1024 * 1024, max_streams: 2 });
     if (urls.nats !== undefined) {
       const n = await jsm("nats", "tiered");
       expect(await codeOf(n.streams.add({ name: "T1", subjects: ["t1"], storage: "memory" as never, max_bytes: 1024 }))).toBe("no JetStream default or applicable tiered limit present");
