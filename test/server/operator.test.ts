@@ -116,6 +116,36 @@ describe("allowed connection types over WebSocket", () => {
   });
 });
 
+describe("config reload in operator mode", () => {
+  test("a reload that keeps the operator keeps its users connected; a new operator, resolver or preload is refused", async () => {
+    const op = await makeOperator();
+    const a = await makeAccount(op.okp, "A");
+    const server = await startGnat(opts(op, [a]));
+    try {
+      const u = await makeUser(a.akp);
+      const nc = await connectNode(server, { authenticator: credsAuthenticator(u.creds) });
+      server.reload({ ...opts(op, [a]), host: "127.0.0.1", port: 0, noLog: true, maxPayload: 2048 });
+      await nc.flush();
+      expect(server.options.maxPayload).toBe(2048);
+      const other = await makeOperator({ operator: { system_account: op.sys.getPublicKey() } });
+      expect(() => server.reload({ ...opts(op, [a]), operators: [other.jwt], host: "127.0.0.1", port: 0, noLog: true }))
+        .toThrow(/config reload not supported for TrustedOperators/);
+      expect(() => server.reload({ ...opts(op, []), host: "127.0.0.1", port: 0, noLog: true })).toThrow(/config reload not supported for resolverPreloads/);
+      const dir = tempDir("gnat-op-reload-");
+      try {
+        expect(() => server.reload({ ...opts(op, [a]), resolver: { type: "full", dir: dir.dir }, host: "127.0.0.1", port: 0, noLog: true }))
+          .toThrow(/config reload not supported for AccountResolver/);
+      } finally {
+        dir.remove();
+      }
+      await nc.flush();
+      await nc.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("account expiry", () => {
   test("clients of an account whose JWT expires are told and closed", async () => {
     const op = await makeOperator();
