@@ -11,7 +11,8 @@ import { DEFAULT_SYSTEM_ACCOUNT } from "./options.js";
 import { operatorTrust } from "./operator-options.js";
 import { DirResolver, MemoryResolver, type AccountResolver } from "./resolver.js";
 import { OperatorAccounts } from "./operator.js";
-import { OperatorAuthenticator } from "./operator-auth.js";
+import { MAX_ACCOUNT_CONNECTIONS, OperatorAuthenticator } from "./operator-auth.js";
+import { limit } from "../auth/jwt.js";
 import type { Router } from "../core/router.js";
 
 export interface OperatorModeHost {
@@ -51,9 +52,20 @@ export function operatorMode(o: ServerOptions, globalRouter: Router, host: Opera
     },
     accountUpdated: (id) => {
       // As nats-server: each client of the account is checked against the new JWT (a revoked
-      // user, or one whose signing key is gone, is closed; a scope's new template applies).
-      for (const c of [...host.clients.values()]) {
-        if (c.account !== id || !c.connected || c.closed) continue;
+      // user, or one whose signing key is gone, is closed; a scope's new template applies), and
+      // past a lowered connection limit the newest are closed, oldest kept.
+      const claims = accounts.known.get(id)?.claims;
+      const lim = (typeof claims?.nats.limits === "object" && claims.nats.limits !== null ? claims.nats.limits : {}) as Record<string, unknown>;
+      const maxConns = limit(lim, "conn");
+      let count = 0;
+      const theirs = [...host.clients.values()].filter((c) => c.account === id && c.connected && !c.closed).sort((x, y) => x.cid - y.cid);
+      for (const c of theirs) {
+        if (maxConns >= 0 && count >= maxConns) {
+          host.log.error({ cid: c.cid }, MAX_ACCOUNT_CONNECTIONS);
+          c.sendErrClose(Errors.MaxAccountConnections);
+          continue;
+        }
+        count++;
         if (authenticator.revoked(c.opts)) {
           host.log.debug({ cid: c.cid }, "user authentication revoked");
           c.sendErrClose(Errors.UserAuthenticationRevoked);

@@ -11,7 +11,7 @@ import { connectNode } from "../kit/clients.js";
 import { NATS_SERVER, freePort, spawnGnat, spawnNatsServer, stopAll } from "../kit/processes.js";
 import { until } from "../kit/wait.js";
 import { configToOptions, parseConfig } from "../../server/config/index.js";
-import { createAccount, makeAccount, makeOperator, makeUser, type TestOperator } from "../helpers/operator.js";
+import { createAccount, makeAccount, makeOperator, makeUser, OPEN_LIMITS, type TestOperator } from "../helpers/operator.js";
 
 const t = tempDir("gnat-resolver-");
 afterAll(() => t.remove());
@@ -158,6 +158,33 @@ describe("claims updates reach connected clients", () => {
       await keep.flush();
       await expect(connectNode(gnat.url, { authenticator: credsAuthenticator(u.creds), reconnect: false })).rejects.toThrow(/Authorization Violation/);
       await keep.close();
+      await sys.close();
+    } finally {
+      await gnat.close();
+    }
+  });
+
+  test("a lowered connection limit closes the newest clients past it and keeps the oldest", async () => {
+    const op = await makeOperator();
+    const akp = createAccount();
+    const a = await makeAccount(op.okp, "A", {}, { akp });
+    const o = configToOptions(parseConfig(fullConfig(op).text)).options;
+    const gnat = await startGnat({ ...o, resolverPreload: { ...o.resolverPreload, [a.id]: a.jwt } });
+    try {
+      const u = await makeUser(akp);
+      const ncs: NatsConnection[] = [];
+      for (let i = 0; i < 3; i++) {
+        const nc = await connectNode(gnat.url, { authenticator: credsAuthenticator(u.creds), reconnect: false });
+        await nc.flush();
+        ncs.push(nc);
+      }
+      const sys = await sysConnection(gnat.url, op);
+      const one = await makeAccount(op.okp, "A", { limits: { ...OPEN_LIMITS, conn: 1 } }, { akp });
+      expect((await push(sys, a.id, one.jwt)).data?.code).toBe(200);
+      for (const nc of ncs.slice(1)) expect(String(await nc.closed())).toMatch(/maximum account active connections exceeded/);
+      await ncs[0]!.flush();
+      expect(ncs[0]!.isClosed()).toBe(false);
+      await ncs[0]!.close();
       await sys.close();
     } finally {
       await gnat.close();
