@@ -41,7 +41,7 @@ export function mapResolver(key: string, v: ConfigValue, o: Partial<ServerOption
       o.resolver = { type: "memory" };
       return;
     }
-    throw r.fail(key, `'${key}: ${v}' is not supported by gnat yet (MEMORY and the full directory resolver are): refusing to start rather than run less protected than configured`);
+    throw r.fail(key, `'${key}: ${v}' is not supported by gnat yet: refusing to start rather than run less protected than configured (MEMORY and the full directory resolver are supported)`);
   }
   if (!isMap(v)) throw r.fail(key, "resolver should be MEMORY or a map");
   let type = "";
@@ -71,7 +71,7 @@ export function mapResolver(key: string, v: ConfigValue, o: Partial<ServerOption
     }
   }
   if (type.toUpperCase() !== "FULL") {
-    throw r.fail(key, `resolver type '${type}' is not supported by gnat yet (full is): refusing to start rather than run less protected than configured`);
+    throw r.fail(key, `resolver type '${type}' is not supported by gnat yet: refusing to start rather than run less protected than configured (full is supported)`);
   }
   if (dir === "") throw r.fail(key, "dir has no value and needs to point to a directory");
   const res: ResolverOptions = { type: "full", dir, allowDelete };

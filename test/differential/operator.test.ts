@@ -18,6 +18,8 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
   const users: Record<string, TestUser> = {};
   let aSigner: KeyPair;
   let scope: KeyPair;
+  /** Account R's key: its JWT is pushed again, with a revocation, by a test. */
+  const rkp = createAccount();
   const extra: TestAccount[] = [];
 
   beforeAll(async () => {
@@ -72,6 +74,7 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
     const v1user = createUser();
     users.v1 = { ukp: v1user, jwt: await encodeUser("U", v1user, v1kp, {}, { algorithm: Algorithms.v1, scopedUser: true }), creds: new Uint8Array() };
     extra.push(v1);
+    extra.push(await makeAccount(op.okp, "R", {}, { akp: rkp }));
     users.src = await makeUser(a.akp, { src: ["10.0.0.0/8"] });
     users.srcOk = await makeUser(a.akp, { src: ["127.0.0.1/32"] });
     users.wsOnly = await makeUser(a.akp, { allowed_connection_types: ["WEBSOCKET"] });
@@ -185,9 +188,44 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
     expect(without[0]).not.toContain("MSG svc.private");
     expect(without[1]).toContain("503");
   });
+  test("a revocation pushed by a system user closes the revoked user with User Authentication Revoked", async () => {
+    const ukp = createUser();
+    const victim = await makeUser(rkp, {}, { ukp });
+    const sysUser = await makeUser(op.sys);
+    const revoking = await makeAccount(op.okp, "R", { revocations: { [ukp.getPublicKey()]: now() + 5 } }, { akp: rkp });
+    const out = await same({
+      conns: 2,
+      steps: [
+        { send: connectAs(victim), conn: 0 },
+        { send: connectAs(sysUser), conn: 1 },
+        { send: `PUB $SYS.REQ.ACCOUNT.${rkp.getPublicKey()}.CLAIMS.UPDATE ${revoking.jwt.length}\r\n${revoking.jwt}\r\n`, conn: 1 },
+      ],
+      waitClose: [0],
+    });
+    expect(out[0]).toContain("-ERR 'User Authentication Revoked'");
+  });
   test("a user JWT that expires while connected is told and closed", async () => {
     users.shortLived = await makeUser(a.akp, {}, { exp: now() + 2 });
     const out = await same({ steps: [{ send: as("shortLived") }, { send: "PING\r\n", waitFor: "PONG" }], until: "close", timeoutMs: 5000 });
     expect(out[0]).toContain("-ERR 'User Authentication Expired'");
   });
+});
+
+describe.skipIf(NATS_SERVER === null)("operator mode: account expiry (differential)", () => {
+  test("clients of an account whose JWT expires are told Account Authentication Expired and closed", async () => {
+    const op = await makeOperator();
+    const a = await makeAccount(op.okp, "A", {}, { exp: now() + 5 });
+    const pair = await startPair({}, operatorConfig(op, [a]));
+    try {
+      const u = await makeUser(a.akp);
+      const [gnat, nats] = await Promise.all([
+        play(pair.gnatPort, { steps: [{ send: connectAs(u) }], until: "close", timeoutMs: 9000 }),
+        play(pair.natsPort, { steps: [{ send: connectAs(u) }], until: "close", timeoutMs: 9000 }),
+      ]);
+      expect(nats[0]).toContain("-ERR 'Account Authentication Expired'");
+      expect(gnat).toEqual(nats);
+    } finally {
+      await pair.close();
+    }
+  }, 20_000);
 });
