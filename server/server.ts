@@ -191,10 +191,11 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
 
   /**
    * What nats-server answers over NATS: the monitoring and claims requests in the system account,
-   * $SYS.REQ.USER.INFO in every account.
+   * $SYS.REQ.USER.INFO in every account but $G.
    */
   private serveSystemRequests(ev: SystemEvents): void {
-    for (const a of this.accounts.accounts.values()) this.serveUserInfo(a.router);
+    // Not in $G: its subject space stays the clients' own (counts of its subscriptions included).
+    for (const a of this.accounts.accounts.values()) if (a !== this.accounts.global) this.serveUserInfo(a.router);
     const sys = internalClient(this.accounts.system.router);
     const noneClosed = new ClosedConnections(1);
     serveSysRequests(sys, this, {
