@@ -121,6 +121,9 @@ describe.skipIf(NATS_SERVER === null)("operator mode (differential)", () => {
     const forged = [h, Buffer.from(JSON.stringify(claims)).toString("base64url"), s].join(".");
     await same(CLOSES(as("plain", { jwt: forged })));
   });
+  test("an account JWT in place of a user JWT is refused", () => same(CLOSES(as("plain", { jwt: a.jwt }))));
+  test("a JWT whose payload is not JSON is refused", () => same(CLOSES(as("plain", { jwt: `${users.plain!.jwt.split(".")[0]}.bm90IGpzb24.${users.plain!.jwt.split(".")[2]}` }))));
+  test("a signature that is not base64 is refused", () => same(CLOSES(as("plain", { sig: "***not base64***" }))));
   test("a nonce signed by another key is refused", () => same(CLOSES(connectAs({ ukp: createUser(), jwt: users.plain!.jwt }))));
   test("a missing signature is refused", () => same(CLOSES(as("plain", {}, false))));
   test("a user signed by one of the account's signing keys is accepted", () => same(steps(as("bySigner"), "SUB x 1\r\nPUB x 1\r\nz\r\n")));
