@@ -19,6 +19,10 @@ export const Errors = {
   AuthorizationViolation: { text: "Authorization Violation", close: true },
   AuthenticationTimeout: { text: "Authentication Timeout", close: true },
   NoRespondersRequiresHeaders: { text: "no responders requires headers support", close: true },
+  UserAuthenticationExpired: { text: "User Authentication Expired", close: true },
+  UserAuthenticationRevoked: { text: "User Authentication Revoked", close: true },
+  AccountAuthenticationExpired: { text: "Account Authentication Expired", close: true },
+  MaxAccountConnections: { text: "maximum account active connections exceeded", close: true },
 } as const satisfies Record<string, ProtocolErrorDef>;
 
 export type ErrorName = keyof typeof Errors;

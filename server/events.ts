@@ -77,7 +77,29 @@ export class SystemEvents {
     }));
   }
 
-  private serverInfo(now: Date): Record<string, unknown> {
+  /**
+   * nats-server's auth error event, on `$SYS.SERVER.<id>.CLIENT.AUTH.ERR`: a client_disconnect
+   * advisory (reason "Authentication Failure") for a client whose CONNECT was refused, in the
+   * system account.
+   */
+  authError(c: ClientConnection): void {
+    const subject = `$SYS.SERVER.${this.s.serverId}.CLIENT.AUTH.ERR`;
+    if (!this.ic.hasInterest(subject)) return;
+    const now = new Date();
+    const client = clientInfo(c, now);
+    if (c.opts.jwt !== "") client.jwt = c.opts.jwt;
+    this.ic.publish(subject, JSON.stringify({
+      type: DISCONNECT_EVENT_TYPE, id: eventId(), timestamp: now.toISOString(),
+      server: this.serverInfo(now),
+      client,
+      sent: { msgs: c.inMsgs, bytes: c.inBytes },
+      received: { msgs: c.outMsgs, bytes: c.outBytes },
+      reason: "Authentication Failure",
+    }));
+  }
+
+  /** nats-server's ServerInfo of events and $SYS replies (each use takes the next seq). */
+  serverInfo(now = new Date()): Record<string, unknown> {
     const js = this.s.jetstream !== null;
     return {
       name: this.s.serverName, host: this.s.options.host, id: this.s.serverId, ver: this.s.version,

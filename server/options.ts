@@ -9,6 +9,7 @@ import { tlsOptionsError, type TlsOptions } from "./tls-options.js";
 import { clusterConfigError, clusterDefaults, type ClusterOptions } from "./cluster/options.js";
 import { leafConfigError, leafDefaults, type LeafNodeOptions } from "./cluster/leaf-options.js";
 import { accountsConfigError, mappingsConfigError, mergedAuthorization, type AccountsOptions, type MappingsOptions } from "./accounts/options.js";
+import { operatorConfigError, type ResolverOptions } from "./accounts/operator-options.js";
 
 export interface ServerOptions {
   /**
@@ -95,6 +96,15 @@ export interface ServerOptions {
   noAuthUser: string;
   /** The account that receives $SYS events (nats-server `system_account`); "": `$SYS`. */
   systemAccount: string;
+  /**
+   * Operator mode (nats-server `operator`): the trusted operator JWTs; empty: off. Accounts and
+   * users then come from JWTs (see README, Operator mode), through `resolver`.
+   */
+  operators: string[];
+  /** Where account JWTs come from in operator mode (nats-server `resolver`); null: none. */
+  resolver: ResolverOptions | null;
+  /** Account JWTs known from the start (nats-server `resolver_preload`), by account public key. */
+  resolverPreload: Record<string, string>;
   /** Routes to the other servers of a cluster; null: this server is alone. */
   cluster: ClusterOptions | null;
   /** Leafnode connections: a listener for leafs (hub) and remotes (leaf); null: none. */
@@ -167,6 +177,9 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   mappings: null,
   noAuthUser: "",
   systemAccount: "",
+  operators: [],
+  resolver: null,
+  resolverPreload: {},
   cluster: null,
   leafnodes: null,
 };
@@ -250,8 +263,13 @@ export function validateOptions(o: ServerOptions): void {
   }
   const mapErr = mappingsConfigError(o.mappings);
   if (mapErr !== null) throw new Error(mapErr);
-  const accErr = accountsConfigError(o.accounts, o.noAuthUser, o.authorization, o.systemAccount);
-  if (accErr !== null) throw new Error(accErr);
+  if (o.operators.length > 0) {
+    const err = operatorConfigError(o, o.systemAccount, o.accounts, o.authorization);
+    if (err !== null) throw new Error(err);
+  } else {
+    const accErr = accountsConfigError(o.accounts, o.noAuthUser, o.authorization, o.systemAccount);
+    if (accErr !== null) throw new Error(accErr);
+  }
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");
   if (o.maxPending > 0 && o.maxPayload > o.maxPending) {
     throw new Error(`max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`);

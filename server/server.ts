@@ -37,7 +37,12 @@ import type { AuthenticatedUser } from "./auth/auth.js";
 import { NoAuthUserAuthenticator } from "./accounts/auth.js";
 import { buildMappings, GLOBAL_ACCOUNT, mergedAuthorization, userAccounts, type AccountsOptions } from "./accounts/options.js";
 import { accountStat, AccountRegistry } from "./accounts/accounts.js";
-import { startAccountJetStreams } from "./accounts/jetstream.js";
+import { startAccountJetStream, startAccountJetStreams } from "./accounts/jetstream.js";
+import { operatorMode, type OperatorMode } from "./accounts/operator-mode.js";
+import { serveClaims } from "./accounts/claims-api.js";
+import { serveSysRequests } from "./monitor/sys-requests.js";
+import { serveUserInfo } from "./monitor/user-info.js";
+import { ClosedConnections } from "./monitor/connz.js";
 import { Cluster, type ClusterHost } from "./cluster/cluster.js";
 import { LeafNodes, type LeafNodesHost } from "./cluster/leafnodes.js";
 import { defaultConnectOptions } from "../protocol/connect.js";
@@ -89,6 +94,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
    * configured ones beside them.
    */
   readonly accounts: AccountRegistry;
+  /** Operator mode (accounts and users from JWTs), when `operator` is configured. */
+  readonly operator: OperatorMode | null;
   /** The monitoring HTTP server, when a monitoring port is set. */
   monitor: MonitorServer | null = null;
   /** Threshold alerts, when any is configured. */
@@ -137,7 +144,18 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.log = log;
     this.logSink = sink;
     const o = this.options;
-    this.accounts = new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);
+    const s = this;
+    this.operator = o.operators.length === 0 ? null : operatorMode(o, this.router, {
+      log: this.log,
+      clients: this.clients,
+      get options() { return s.options; },
+      startAccountJetStream: (acc) => {
+        if (s.options.jetstream) startAccountJetStream(s, acc);
+        s.serveUserInfo(acc.router);
+      },
+    });
+    this.accounts = this.operator?.registry
+      ?? new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);
     this.setAuthorization(o.authorization);
     const tls = o.tls;
     // Certificates are read now, so a bad one fails startServer, as nats-server fails to start.
@@ -165,9 +183,32 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.leafnodes?.mappingsChanged();
   }
 
+  /** $SYS.REQ.USER.INFO in an account (each has it, as in nats-server 2.10), once events run. */
+  private serveUserInfo(router: Router): void {
+    const ev = this.sysEvents;
+    if (ev !== null) serveUserInfo(internalClient(router), (cid) => this.clients.get(cid), () => ev.serverInfo());
+  }
+
+  /**
+   * What nats-server answers over NATS: the monitoring and claims requests in the system account,
+   * $SYS.REQ.USER.INFO in every account but $G.
+   */
+  private serveSystemRequests(ev: SystemEvents): void {
+    // Not in $G: its subject space stays the clients' own (counts of its subscriptions included).
+    for (const a of this.accounts.accounts.values()) if (a !== this.accounts.global) this.serveUserInfo(a.router);
+    const sys = internalClient(this.accounts.system.router);
+    const noneClosed = new ClosedConnections(1);
+    serveSysRequests(sys, this, {
+      closed: () => this.monitor?.closedConnections ?? noneClosed,
+      http: () => ({ host: this.monitor?.host ?? "", port: this.monitor?.boundTo ?? 0, reqStats: {}, engine: this.monitor?.engineName ?? "" }),
+      serverInfo: () => ev.serverInfo(),
+    });
+    if (this.operator !== null) serveClaims(sys, this.operator.accounts, () => ev.serverInfo(), this.log);
+  }
+
   /** ConnectionHost.accountFor: the account of an authenticated user. */
   accountFor(user: AuthenticatedUser): ConnectionAccount {
-    return this.accounts.forUser(user.name);
+    return user.account === undefined ? this.accounts.forUser(user.name) : this.accounts.get(user.account) ?? this.accounts.global;
   }
 
   /** JetStream of the global account ($G), when it has one. */
@@ -224,6 +265,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         this.alerts.start();
       }
       this.sysEvents = new SystemEvents(this, internalClient(this.accounts.system.router));
+      this.serveSystemRequests(this.sysEvents);
       // Monitoring first, as nats-server does: it is up by the time clients can connect.
       if (o.httpPort !== null) {
         const m = new MonitorServer(this, o.httpHost || o.host, o.httpPort, this.log, o.httpEngine);
@@ -544,6 +586,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       const a = c.connected ? this.accounts.closed(c, reason) : undefined;
       if (a !== undefined) this.sysEvents?.accountConnections(a.name, () => accountStat(a, this.clients.values()));
       if (c.connected) this.sysEvents?.disconnected(c, reason);
+      else if (reason === Errors.AuthorizationViolation.text) this.sysEvents?.authError(c);
       this.monitor?.closedConnections.add(c, reason);
       this.log.debug({ cid: c.cid, reason }, "client connection closed");
     }
@@ -645,8 +688,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     const o = this.options;
     const merged = mergedAuthorization(auth, o.accounts);
     const opts = { tlsMap: o.tls?.verifyAndMap === true };
-    this.authenticator = merged === null || !authRequired(merged) ? null
-      : o.noAuthUser !== "" ? new NoAuthUserAuthenticator(merged, o.noAuthUser, opts) : new Authenticator(merged, opts);
+    this.authenticator = this.operator !== null ? this.operator.authenticator
+      : merged === null || !authRequired(merged) ? null
+        : o.noAuthUser !== "" ? new NoAuthUserAuthenticator(merged, o.noAuthUser, opts) : new Authenticator(merged, opts);
     if (this.authenticator === null || auth?.throttle === false) this.authThrottle = null;
     else this.authThrottle ??= new AuthThrottle(auth?.throttle ?? {});
   }
@@ -775,6 +819,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     await leafsClosed;
     await this.stopJetStream();
     this.accounts.close();
+    this.operator?.accounts.close();
     // After the stores are closed: another server may open the dir from now on.
     await this.storeLock?.release();
     this.sideFiles.remove();

@@ -6,7 +6,7 @@
 // be in /metrics, and the layout's folders must exist. A block nobody classified fails the test:
 // a new sample gets a check, or a reason in SKIP.
 import { execFile, spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { makeTestCerts } from "./helpers/certs.js";
 import { gnatSuite, tempDir } from "./kit/gnat.js";
 import { CLI, ensureBuilt, freePort, launch, type Launched } from "./kit/processes.js";
-import { settle, until } from "./kit/wait.js";
+import { settle, until, waitForPort } from "./kit/wait.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const run = promisify(execFile);
@@ -201,6 +201,34 @@ describe("TypeScript blocks", () => {
   test("the JetStream tour prints what its comments say", async () => {
     const out = await runSample(`${block('import { connect } from "@nats-io/transport-node";\nimport { jetstream')}\nawait nc.close();\n`);
     expect(out).toBe("ORDERS 1\ntrue\n{ id: 1 }\n1\n");
+  });
+
+  test("operator mode: the script makes the JWTs and gnat.conf, gnat starts with it, alice connects with her creds", async () => {
+    const dir = join(work, "operator-mode");
+    mkdirSync(dir, { recursive: true });
+    // Each sample as a module in the repository (so the packages resolve), run in `dir`.
+    const runIn = async (code: string): Promise<string> => {
+      const file = join(ROOT, "test", `.readme-op-${process.pid}-${Math.random().toString(36).slice(2)}.mjs`);
+      writeFileSync(file, code);
+      try {
+        return (await run(process.execPath, [file], { cwd: dir, timeout: 20_000 })).stdout;
+      } finally {
+        rmSync(file, { force: true });
+      }
+    };
+    await runIn(block('import { writeFileSync } from "node:fs";\nimport { createAccount'));
+    const checked = await run(process.execPath, [CLI, "-t", "-c", "gnat.conf"], { cwd: dir });
+    expect(checked.stdout + checked.stderr).toContain("test is successful");
+    const port = await freePort();
+    const g = launch(process.execPath, [CLI, "-c", "gnat.conf", "-a", "127.0.0.1", "-p", String(port)], { cwd: dir });
+    try {
+      await waitForPort(port, { child: g.child, stderr: g.log, name: "gnat" });
+      const out = await runIn(block('import { readFileSync } from "node:fs";\nimport { connect, credsAuthenticator }').replaceAll("nats://127.0.0.1:4222", `nats://127.0.0.1:${port}`));
+      expect(out).toBe("orders.new: one book\n");
+      expect(existsSync(join(dir, "jwt"))).toBe(true);
+    } finally {
+      await g.stop();
+    }
   });
 });
 

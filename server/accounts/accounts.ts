@@ -126,6 +126,18 @@ export class AccountRegistry {
     }
   }
 
+  /**
+   * Operator mode: an account whose JWT was resolved after start. Its exporters are added first
+   * (the imports are wired here, against them).
+   */
+  add(name: string, config: AccountOptions): Account {
+    const acc = new Account(name, new Router(name), config);
+    acc.router.onAutoUnsubscribe = this.global.router.onAutoUnsubscribe;
+    this.accounts.set(name, acc);
+    for (const imp of config.imports ?? []) this.addImport(acc, imp);
+    return acc;
+  }
+
   /** A config reload: who is in which account now (user name or nkey → account name). */
   setUsers(users: Map<string, string>): void {
     this.users.clear();

@@ -23,16 +23,19 @@ const minLimit = (server: number, account: number | undefined): number => {
 
 /** Start each account's JetStream (or its "not enabled" answer). */
 export function startAccountJetStreams(host: JetStreamHost, registry: AccountRegistry): void {
-  for (const acc of registry.accounts.values()) {
-    const limits = acc.jetstreamLimits;
-    if (limits === null) {
-      // An account that imports another's JetStream API is answered by that account instead.
-      const importsApi = (acc.config.imports ?? []).some((i) => i.service !== undefined && subjectsCollide(localSubject(i), `${API_PREFIX}.>`));
-      if (!importsApi) serveNotEnabled(internalClient(acc.router));
-      continue;
-    }
-    startJetStream(host, acc, limits);
+  for (const acc of registry.accounts.values()) startAccountJetStream(host, acc);
+}
+
+/** One account's JetStream, or its "not enabled" answer (operator mode: an account resolved later). */
+export function startAccountJetStream(host: JetStreamHost, acc: Account): void {
+  const limits = acc.jetstreamLimits;
+  if (limits === null) {
+    // An account that imports another's JetStream API is answered by that account instead.
+    const importsApi = (acc.config.imports ?? []).some((i) => i.service !== undefined && subjectsCollide(localSubject(i), `${API_PREFIX}.>`));
+    if (!importsApi) serveNotEnabled(internalClient(acc.router));
+    return;
   }
+  startJetStream(host, acc, limits);
 }
 
 function startJetStream(host: JetStreamHost, acc: Account, limits: NonNullable<Account["jetstreamLimits"]>): void {
@@ -46,6 +49,7 @@ function startJetStream(host: JetStreamHost, acc: Account, limits: NonNullable<A
       maxStore: limits.maxStore ?? -1,
       maxStreams: limits.maxStreams ?? -1,
       maxConsumers: limits.maxConsumers ?? -1,
+      ...(limits.tier !== undefined ? { tier: limits.tier } : {}),
     },
   };
   host.log.info({ account: acc.name, storeDir: opts.storeDir }, "Starting JetStream for account");

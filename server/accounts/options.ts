@@ -47,6 +47,8 @@ export interface AccountJetStreamLimits {
   maxStore?: number;
   maxStreams?: number;
   maxConsumers?: number;
+  /** Operator mode: the limits are this tier's of the account JWT ("R1"), reported as a tier. */
+  tier?: string;
 }
 
 export interface AccountOptions {

@@ -50,6 +50,22 @@ export interface AuthenticatedUser {
   readonly name: string;
   /** What it may publish and subscribe to; null: anything. */
   readonly permissions: Permissions | null;
+  /** The account the credentials name (operator mode); absent: found by the user's name. */
+  readonly account?: string;
+  /** When the credentials stop being valid (ms since the epoch): the client is closed then. */
+  readonly expiresAt?: number;
+  /** The user's own limits (JWT); -1 or absent: the server's. */
+  readonly maxSubscriptions?: number;
+  readonly maxPayload?: number;
+  /** Refused with this error rather than 'Authorization Violation' (an account's connection limit). */
+  readonly refused?: string;
+}
+
+/** What authentication may know of the peer: its IP and connection type (JWT `src`, `allowed_connection_types`). */
+export interface PeerInfo {
+  readonly host: string;
+  /** nats-server's connection type: STANDARD, WEBSOCKET … */
+  readonly type: string;
 }
 
 /** nats-server's AUTH_TIMEOUT. */
@@ -130,7 +146,7 @@ export class Authenticator {
    * up among the nkey users only; otherwise the users list, then a token, then a single user.
    * Under verify_and_map the users list is searched by the certificate's identity (`cert`).
    */
-  authenticate(opts: ConnectOptions, nonce: string, cache: BcryptCache, cert: CertIdentity | null = null): AuthenticatedUser | null {
+  authenticate(opts: ConnectOptions, nonce: string, cache: BcryptCache, cert: CertIdentity | null = null, _peer?: PeerInfo): AuthenticatedUser | null {
     const c = this.config;
     if (this.nkeys !== null && opts.nkey !== "") {
       const k = this.nkeys.get(opts.nkey);
@@ -164,7 +180,7 @@ export function newNonce(): string {
 }
 
 /** An ed25519 signature of the nonce, base64url (or, as nats-server also takes, std base64). */
-function verifyNonce(nkey: string, nonce: string, sig: string): boolean {
+export function verifyNonce(nkey: string, nonce: string, sig: string): boolean {
   if (sig === "" || nonce === "") return false;
   const bytes = /^[A-Za-z0-9_-]*$/.test(sig) ? Buffer.from(sig, "base64url") : Buffer.from(sig, "base64");
   try {

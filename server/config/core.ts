@@ -17,6 +17,7 @@ import { mapWebSocket } from "./websocket.js";
 import { mapCluster } from "./cluster.js";
 import { mapLeafNodes } from "./leafnodes.js";
 import { mapMappings } from "./mappings.js";
+import { mapOperator, mapResolver, mapResolverPreload } from "./operator.js";
 
 export interface LoadedConfig {
   options: Partial<ServerOptions>;
@@ -25,9 +26,8 @@ export interface LoadedConfig {
 
 /** Keys that would leave the server less protected than its operator believes if ignored. */
 const REFUSED = new Set([
-  "ocsp", "operator", "operators", "roots", "root",
-  "root_operators", "root_operator", "resolver", "account_resolver", "accounts_resolver",
-  "resolver_tls", "resolver_preload", "resolver_pinned_accounts", "trusted", "trusted_keys", "allow_non_tls", "https", "https_port",
+  "ocsp",
+  "resolver_tls", "resolver_pinned_accounts", "trusted", "trusted_keys", "allow_non_tls", "https", "https_port",
   "users", "nkeys",
 ]);
 
@@ -205,6 +205,22 @@ function mapConfig(p: Parsed): LoadedConfig {
       case "system_account":
       case "system":
         options.systemAccount = str(key, v);
+        break;
+      case "operator":
+      case "operators":
+      case "roots":
+      case "root":
+      case "root_operators":
+      case "root_operator":
+        mapOperator(key, v, options, { fail, int, bool, str, duration, warnings });
+        break;
+      case "resolver":
+      case "account_resolver":
+      case "accounts_resolver":
+        mapResolver(key, v, options, { fail, int, bool, str, duration, warnings });
+        break;
+      case "resolver_preload":
+        mapResolverPreload(key, v, options, { fail, int, bool, str, duration, warnings });
         break;
       case "cluster":
         mapCluster(key, v, options, { fail, int, bool, str, duration, warnings });

@@ -11,6 +11,8 @@ import type { Router } from "./router.js";
 export interface ClientSocket {
   readonly remoteAddress?: string | undefined;
   readonly remotePort?: number | undefined;
+  /** nats-server's connection type (JWT allowed_connection_types); absent: STANDARD. */
+  readonly connectionType?: string;
   /** Bytes accepted by write() but not yet handed to the kernel. */
   readonly writableLength: number;
   /** Bytes accepted by write() so far, those still queued included. */

@@ -14,7 +14,7 @@ import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../
 import { isValidSubject } from "../../protocol/subject.js";
 import type { ServerOptions } from "../options.js";
 import type { AuthThrottle } from "../auth/throttle.js";
-import { authTimeoutMs, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache } from "../auth/auth.js";
+import { authTimeoutMs, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache, type PeerInfo } from "../auth/auth.js";
 import { Subscription, type Client, type Router } from "./router.js";
 import type { CertIdentity } from "../auth/cert-identity.js";
 import { tlsTimeoutMs } from "../tls-options.js";
@@ -114,6 +114,10 @@ export class ClientConnection implements Client, ParserHandler {
   private sawOp = false;
   /** Who the client authenticated as (null while authentication is off or pending). */
   user: AuthenticatedUser | null = null;
+  /** The user's own subscription limit (JWT); -1: the server's. */
+  private maxSubs = -1;
+  /** Closes the client when its credentials expire (user JWT exp, connect times). */
+  private expiryTimer: NodeJS.Timeout | null = null;
   /** Until a CONNECT is accepted: close the client if it does not send one in time. */
   private authTimer: NodeJS.Timeout | null = null;
   private bcryptCache: BcryptCache | null = null;
@@ -275,7 +279,11 @@ export class ClientConnection implements Client, ParserHandler {
         return this.sendErrClose(Errors.AuthorizationViolation);
       }
       this.bcryptCache ??= new Map();
-      const user = auth.authenticate(o, this.nonce, this.bcryptCache, this.cert);
+      const user = auth.authenticate(o, this.nonce, this.bcryptCache, this.cert, this.peer());
+      if (user?.refused !== undefined) {
+        this.log.error({ cid: this.cid, user: user.name }, user.refused);
+        return this.sendErrClose({ text: user.refused, close: true });
+      }
       if (user === null) {
         const delay = this.host.authThrottle?.failed(this.remoteAddress) ?? 0;
         this.log.error({ cid: this.cid, user: o.user, ...(delay > 0 ? { ip: this.remoteAddress, backoffMs: delay } : {}) }, "authorization violation");
@@ -292,12 +300,17 @@ export class ClientConnection implements Client, ParserHandler {
         }, delay);
         return;
       }
-      this.user = user;
-      this.perms = user.permissions === null ? null : new PermissionChecker(user.permissions);
+      this.setUser(user);
       const acc = this.host.accountFor?.(user);
       if (acc !== undefined) this.joinAccount(acc);
       this.parser.connectRequired = false;
       this.clearAuthTimer();
+      // A user allowed no subscriptions at all is told at once and closed, as by nats-server.
+      if (this.maxSubs === 0) {
+        this.log.error({ cid: this.cid }, "maximum subscriptions exceeded");
+        this.sendErr(Errors.MaxSubscriptions);
+        return this.close("Maximum Subscriptions Exceeded", true);
+      }
     }
     if (o.verbose) this.queue(OK);
     if (!this.connectReceived) {
@@ -305,6 +318,33 @@ export class ClientConnection implements Client, ParserHandler {
       this.rtt = Math.max(1, Date.now() - this.start);
       this.armPing(Math.min(this.host.options.pingInterval, FIRST_CLIENT_PING_MS) * (1 + Math.random() * 0.2));
       this.host.clientConnected(this);
+    }
+  }
+
+  /** Who the client is, to authentication: its IP and connection type. */
+  private peer(): PeerInfo {
+    return { host: this.remoteAddress, type: this.socket.connectionType ?? "STANDARD" };
+  }
+
+  /**
+   * The authenticated user's permissions, its own limits (a user JWT's subs and payload, never
+   * above the server's) and the expiry of its credentials (closed then, as nats-server does).
+   */
+  private setUser(user: AuthenticatedUser): void {
+    this.user = user;
+    this.perms = user.permissions === null ? null : new PermissionChecker(user.permissions);
+    this.maxSubs = user.maxSubscriptions ?? -1;
+    const pay = user.maxPayload ?? -1;
+    const server = this.host.options.maxPayload;
+    this.parser.maxPayload = pay >= 0 && (server <= 0 || pay < server) ? pay : server;
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (user.expiresAt !== undefined) {
+      this.expiryTimer = setTimeout(() => {
+        this.expiryTimer = null;
+        this.log.debug({ cid: this.cid, user: user.name }, "user authentication expired");
+        this.sendErrClose(Errors.UserAuthenticationExpired);
+      }, Math.max(0, Math.min(user.expiresAt - Date.now(), 2 ** 31 - 1)));
     }
   }
 
@@ -371,8 +411,9 @@ export class ClientConnection implements Client, ParserHandler {
     if ((this.perms !== null && !this.perms.canSubscribe(subject, queue)) || queue === SYS_GROUP) {
       return this.sendViolation(subscribeViolation(subject, queue));
     }
-    const max = this.host.options.maxSubscriptions;
-    if (max > 0 && this.subs.size >= max) {
+    const server = this.host.options.maxSubscriptions;
+    const max = this.maxSubs >= 0 && (server <= 0 || this.maxSubs < server) ? this.maxSubs : server;
+    if ((max > 0 || this.maxSubs === 0) && this.subs.size >= max) {
       this.log.error({ cid: this.cid }, "maximum subscriptions exceeded");
       return this.sendErr(Errors.MaxSubscriptions);
     }
@@ -421,8 +462,14 @@ export class ClientConnection implements Client, ParserHandler {
 
   onPing(): void {
     if (this.trace) this.traceIn("PING");
+    const first = this.lastRemotePing === 0;
     this.lastRemotePing = Date.now();
     this.queue(PONG);
+    // As nats-server 2.9: the first PONG is followed by an INFO with the client's own max_payload
+    // when its user's limit (a JWT's) is not the server's.
+    if (first && this.connectReceived && this.parser.maxPayload !== this.host.options.maxPayload && this.opts.protocol >= 1) {
+      this.queue(Buffer.from(this.host.infoLine(this).toString("latin1").replace(/"max_payload":\d+/, `"max_payload":${this.parser.maxPayload}`), "latin1"));
+    }
   }
 
   onPong(): void {
@@ -703,14 +750,13 @@ export class ClientConnection implements Client, ParserHandler {
       return false;
     }
     this.bcryptCache ??= new Map();
-    const user = auth.authenticate(this.opts, this.nonce, this.bcryptCache, this.cert);
+    const user = auth.authenticate(this.opts, this.nonce, this.bcryptCache, this.cert, this.peer());
     if (user === null) {
       this.log.error({ cid: this.cid, user: this.opts.user }, "authorization violation");
       this.sendErrClose(Errors.AuthorizationViolation);
       return false;
     }
-    this.user = user;
-    this.perms = user.permissions === null ? null : new PermissionChecker(user.permissions);
+    this.setUser(user);
     const perms = this.perms;
     if (perms === null) return true;
     for (const [sid, sub] of this.subs) {
@@ -769,6 +815,8 @@ export class ClientConnection implements Client, ParserHandler {
     if (this.pingTimer !== null) clearTimeout(this.pingTimer);
     if (this.writeTimer !== null) clearTimeout(this.writeTimer);
     this.clearAuthTimer();
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
     this.pingTimer = null;
     this.writeTimer = null;
     for (const sub of this.subs.values()) this.routerOf(sub).unsubscribe(sub);

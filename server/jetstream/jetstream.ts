@@ -41,7 +41,7 @@ export interface JetStreamOptions {
    * The account's own JetStream limits (accounts config); ≤ 0 is unlimited. Absent: the global
    * account, which has none (reported as -1). maxMemory / maxStore above already include them.
    */
-  accountLimits?: { maxMemory: number; maxStore: number; maxStreams: number; maxConsumers: number };
+  accountLimits?: { maxMemory: number; maxStore: number; maxStreams: number; maxConsumers: number; tier?: string };
   /**
    * Hand what connections have queued to their sockets now (the server's end-of-read flush, run
    * early). A consumer calls it a few messages into a long delivery run so the receiver starts
@@ -474,6 +474,31 @@ export class JetStream implements StreamHost, ConsumerHost {
         memory_max_stream_bytes: -1, storage_max_stream_bytes: -1, max_bytes_required: false,
       },
       api: { total: this.apiTotal, errors: this.apiErrors },
+      ...this.tiersJSON(),
+    };
+  }
+
+  /**
+   * An account whose limits are a tier (an operator-mode JWT's `tiered_limits`): nats-server
+   * reports them under `tiers.<tier>` (as the JWT has them, 0 included) and zeroes the top-level ones.
+   */
+  private tiersJSON(): Record<string, unknown> {
+    const al = this.opts.accountLimits;
+    if (al?.tier === undefined) return {};
+    return {
+      limits: {
+        max_memory: 0, max_storage: 0, max_streams: 0, max_consumers: 0, max_ack_pending: 0,
+        memory_max_stream_bytes: 0, storage_max_stream_bytes: 0, max_bytes_required: false,
+      },
+      tiers: {
+        [al.tier]: {
+          memory: this.usage("memory"), storage: this.usage("file"), streams: this.streams.size, consumers: this.consumerCount(),
+          limits: {
+            max_memory: al.maxMemory, max_storage: al.maxStore, max_streams: al.maxStreams, max_consumers: al.maxConsumers,
+            max_ack_pending: -1, memory_max_stream_bytes: -1, storage_max_stream_bytes: -1, max_bytes_required: false,
+          },
+        },
+      },
     };
   }
 

@@ -106,6 +106,11 @@ export const RELOAD_RULES: Readonly<Record<string, Rule>> = {
   websocket: { reload: false, field: "Websocket", show: json },
   lameDuckDuration: { reload: false, field: "LameDuckDuration", show: dur },
   lameDuckGracePeriod: { reload: false, field: "LameDuckGracePeriod", show: dur },
+  // Operator mode: the trust and where accounts come from stay as started (nats-server refuses a
+  // new operator too; account JWTs change at run time through claims updates instead).
+  operators: { reload: false, field: "TrustedOperators", show: (v) => `[${(v as string[]).length} operator JWT(s)]` },
+  resolver: { reload: false, field: "AccountResolver", show: json },
+  resolverPreload: { reload: false, field: "resolverPreloads", show: (v) => `[${Object.keys(v as object).join(" ")}]` },
 
   debug: { reload: true, group: "logging", notes: (n) => [`Reloaded: debug = ${n.debug}`] },
   trace: { reload: true, group: "logging", notes: (n) => [`Reloaded: trace = ${n.trace}`] },

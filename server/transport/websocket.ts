@@ -38,6 +38,7 @@ const FRAME_MARGIN = 64 * 1024;
  * but on uWS what it sends meanwhile costs this server memory.
  */
 export class WsClientSocket extends EventEmitter implements ClientSocket, WsSink {
+  readonly connectionType = "WEBSOCKET";
   readonly remoteAddress: string;
   readonly remotePort = 0;
   bytesWritten = 0;

@@ -60,7 +60,7 @@ describe("the error table", () => {
   test("every -ERR text gnat can send is exercised against nats-server by a transcript", async () => {
     const { readFileSync } = await import("node:fs");
     const { join } = await import("node:path");
-    const transcripts = ["transcripts", "auth"]
+    const transcripts = ["transcripts", "auth", "operator"]
       .map((f) => readFileSync(join(import.meta.dirname, `../differential/${f}.test.ts`), "utf8")).join("\n");
     // Each error is provoked by a named transcript; the name says which one.
     const provokedBy: Record<string, RegExp> = {
@@ -76,6 +76,10 @@ describe("the error table", () => {
       NoRespondersRequiresHeaders: /no_responders without headers is refused/,
       AuthorizationViolation: /a wrong token is an Authorization Violation/,
       AuthenticationTimeout: /never sends CONNECT gets Authentication Timeout/,
+      UserAuthenticationExpired: /expires while connected is told and closed/,
+      UserAuthenticationRevoked: /closes the revoked user with User Authentication Revoked/,
+      AccountAuthenticationExpired: /told Account Authentication Expired and closed/,
+      MaxAccountConnections: /connection limit refuses the second client/,
     };
     expect(Object.keys(provokedBy).sort()).toEqual(Object.keys(Errors).sort());
     for (const [name, re] of Object.entries(provokedBy)) expect(transcripts, name).toMatch(re);

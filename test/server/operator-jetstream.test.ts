@@ -1,0 +1,120 @@
+// JetStream in operator mode: an account has JetStream when its JWT's limits grant storage, within
+// the JWT's streams / consumer / storage limits; an account without gets "JetStream not enabled
+// for account". The same accounts on nats-server (when installed) answer with the same codes.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { startGnat } from "../kit/gnat.js";
+import { connectNode } from "../kit/clients.js";
+import { NATS_SERVER, freePort, spawnNatsServer, type Listening } from "../kit/processes.js";
+import { configToOptions, parseConfig } from "../../server/config/index.js";
+import type { Server } from "../../server/server.js";
+import { makeAccount, makeOperator, makeUser, operatorConfig, OPEN_LIMITS, type TestUser } from "../helpers/operator.js";
+
+describe("JetStream from account JWTs", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gnat-opjs-"));
+  let gnat: Server;
+  let nats: Listening | null = null;
+  const urls: Record<string, string> = {};
+  const users: Record<string, TestUser> = {};
+  const conns: NatsConnection[] = [];
+
+  beforeAll(async () => {
+    const op = await makeOperator();
+    const js = await makeAccount(op.okp, "JS", {
+      limits: { ...OPEN_LIMITS, mem_storage: 1024 * 1024, disk_storage: 1024 * 1024, streams: 1, consumer: 1 },
+    });
+    const tiered = await makeAccount(op.okp, "T", {
+      limits: { ...OPEN_LIMITS, tiered_limits: { R1: { mem_storage: 1024 * 1024, disk_storage: -1, streams: 2, consumer: -1 } } },
+    });
+    const none = await makeAccount(op.okp, "NONE");
+    users.js = await makeUser(js.akp);
+    users.tiered = await makeUser(tiered.akp);
+    users.none = await makeUser(none.akp);
+    const conf = (store: string): string => operatorConfig(op, [js, tiered, none]) + `jetstream { store_dir: "${store}" }\n`;
+    gnat = await startGnat(configToOptions(parseConfig(conf(join(dir, "gnat")))).options);
+    urls.gnat = gnat.url;
+    if (NATS_SERVER !== null) {
+      const port = await freePort();
+      writeFileSync(join(dir, "n.conf"), `listen: 127.0.0.1:${port}\n${conf(join(dir, "nats"))}`);
+      nats = await spawnNatsServer(["-c", join(dir, "n.conf")], port);
+      urls.nats = nats.url;
+    }
+  });
+  afterAll(async () => {
+    for (const c of conns) await c.close().catch(() => {});
+    await nats?.stop();
+    await gnat?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function jsm(server: string, user: string) {
+    const nc = await connectNode(urls[server]!, { authenticator: credsAuthenticator(users[user]!.creds) });
+    conns.push(nc);
+    return jetstreamManager(nc);
+  }
+  const servers = (): string[] => Object.keys(urls);
+  const codeOf = async (p: Promise<unknown>): Promise<number | string> => {
+    try {
+      await p;
+      return "ok";
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+
+  test("an account whose JWT grants storage has JetStream, with the JWT's limits in its account info", async () => {
+    for (const s of servers()) {
+      const m = await jsm(s, "js");
+      const info = await m.getAccountInfo();
+      expect(info.limits, s).toMatchObject({ max_memory: 1024 * 1024, max_storage: 1024 * 1024, max_streams: 1, max_consumers: 1 });
+    }
+  });
+
+  test("past the JWT's stream and consumer limits: nats-server's error codes", async () => {
+    const got: Record<string, unknown[]> = {};
+    for (const s of servers()) {
+      const m = await jsm(s, "js");
+      const first = await codeOf(m.streams.add({ name: "S1", subjects: ["s1"], storage: "memory" as never, max_bytes: 1024 }));
+      const second = await codeOf(m.streams.add({ name: "S2", subjects: ["s2"], storage: "memory" as never, max_bytes: 1024 }));
+      const c1 = await codeOf(m.consumers.add("S1", { durable_name: "c1", ack_policy: "explicit" as never }));
+      const c2 = await codeOf(m.consumers.add("S1", { durable_name: "c2", ack_policy: "explicit" as never }));
+      got[s] = [first, second, c1, c2];
+    }
+    expect(got.gnat).toEqual(["ok", "maximum number of streams reached", "ok", "maximum consumers limit reached"]);
+    if (got.nats !== undefined) expect(got.gnat).toEqual(got.nats);
+  });
+
+  test("the R1 tier of tiered limits is the account's JetStream (nats-server 2.9 alone refuses streams under tiers only)", async () => {
+    // Account info reports the tier as nats-server does: tiers.R1, the top-level limits zeroed.
+    const infos: Record<string, unknown> = {};
+    for (const s of servers()) {
+      const nc = await connectNode(urls[s]!, { authenticator: credsAuthenticator(users.tiered!.creds) });
+      conns.push(nc);
+      const r = (await nc.request("$JS.API.INFO", "", { timeout: 3000 })).json<Record<string, unknown>>();
+      infos[s] = { limits: r.limits, tiers: r.tiers };
+    }
+    expect(infos.gnat).toMatchObject({ tiers: { R1: { limits: { max_memory: 1024 * 1024, max_storage: -1, max_streams: 2, max_consumers: -1 } } } });
+    if (infos.nats !== undefined) expect(infos.gnat).toEqual(infos.nats);
+    const m = await jsm("gnat", "tiered");
+    expect(await codeOf(m.streams.add({ name: "T1", subjects: ["t1"], storage: "memory" as never, max_bytes: 1024 }))).toBe("ok");
+    const info = await m.getAccountInfo();
+    expect(info.streams).toBe(1);
+    expect(info.tiers?.R1?.limits).toMatchObject({ max_memory: 1024 * 1024, max_streams: 2 });
+    if (urls.nats !== undefined) {
+      const n = await jsm("nats", "tiered");
+      expect(await codeOf(n.streams.add({ name: "T1", subjects: ["t1"], storage: "memory" as never, max_bytes: 1024 }))).toBe("no JetStream default or applicable tiered limit present");
+    }
+  });
+
+  test("an account whose JWT grants no storage is answered 'JetStream not enabled for account'", async () => {
+    for (const s of servers()) {
+      const m = await jsm(s, "none").then((x) => x, (e: unknown) => e);
+      const code = m instanceof Error ? String(m.message) : await codeOf((m as Awaited<ReturnType<typeof jsm>>).getAccountInfo());
+      expect(String(code), s).toMatch(/10039|not enabled/i);
+    }
+  });
+});
