@@ -76,10 +76,13 @@ describe.skipIf(skip)(`links in /metrics and the link_down alert${skip ? ` (${SK
     const c = await connectTo(g);
     try {
       await meshed([g, n]);
+      const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${mon}/metrics`)).text();
+      // link_down may have fired while the route was still being dialled at start: wait until it
+      // is quiet, so its "resolved" is not taken for the next event.
+      await until(async () => /^gnat_alert_active\{alert="link_down"\} 0$/m.test(await metrics()), "link_down quiet");
       const events: { state: string; detail: string }[] = [];
       c.subscribe("$GNAT.ALERT.link_down", { callback: (_e, m) => events.push(m.json()) });
       await c.flush();
-      const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${mon}/metrics`)).text();
       let text = await metrics();
       expect(text).toMatch(/^gnat_links\{kind="route"\} 1$/m);
       expect(text).toMatch(/^gnat_link_messages_out_total\{kind="route",remote="peer",remote_id="N[A-Z0-9]+"\} \d+$/m);
@@ -132,7 +135,12 @@ describe.skipIf(skip)(`leafnode links in /metrics and link_down${skip ? ` (${SKI
     const c = await connectTo(g);
     try {
       const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${mon}/metrics`)).text();
-      await until(async () => /^gnat_links\{kind="leaf"\} 1$/m.test(await metrics()), "the leaf link counted");
+      // The link counted and the alert quiet again: link_down may have fired while the remote
+      // was still dialling at start, and its "resolved" must not be taken for the next event.
+      await until(async () => {
+        const m = await metrics();
+        return /^gnat_links\{kind="leaf"\} 1$/m.test(m) && /^gnat_alert_active\{alert="link_down"\} 0$/m.test(m);
+      }, "the leaf link counted and link_down quiet");
       const events: { state: string; detail: string }[] = [];
       c.subscribe("$GNAT.ALERT.link_down", { callback: (_e, m) => events.push(m.json()) });
       await c.flush();
