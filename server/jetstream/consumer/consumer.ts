@@ -122,7 +122,10 @@ export class Consumer {
       this.activityTimer = setInterval(() => this.checkActivity(thresholdMs), Math.min(thresholdMs, 1000));
       this.activityTimer.unref();
     }
-    this.persistence.schedule();
+    // A new durable is on disk before the API answers (nats-server writes its meta.inf then): a
+    // kill right after the create must not lose it. A restored one only has its state refreshed.
+    if (restored === null) this.persistence.write();
+    else this.persistence.schedule();
     this.kick();
   }
 
@@ -169,7 +172,7 @@ export class Consumer {
   update(cfg: ConsumerConfig): void {
     this.config = cfg;
     this.applyConfig();
-    this.persistence.schedule();
+    this.persistence.write();
     this.kick();
   }
 
