@@ -83,6 +83,12 @@ export interface ServerOptions {
   /** TLS for the client port (nats-server's `tls {}`, --tls*); null: plain TCP. See README, TLS. */
   tls: TlsOptions | null;
   /**
+   * nats-server 2.10's `allow_non_tls`: with `tls`, clients with and without TLS share the port.
+   * INFO says `tls_available` rather than `tls_required`, and a client whose first bytes after
+   * it are a TLS handshake gets one; any other goes on in plain text.
+   */
+  allowNonTls: boolean;
+  /**
    * nats-server's `accounts {}`: each account its own subject space, with its users, exports,
    * imports and JetStream. null: one account ($G) for everyone, as before.
    */
@@ -173,6 +179,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   lameDuckDuration: 2 * 60 * 1000,
   lameDuckGracePeriod: 10 * 1000,
   tls: null,
+  allowNonTls: false,
   accounts: null,
   mappings: null,
   noAuthUser: "",

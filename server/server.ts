@@ -351,11 +351,16 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   }
 
   private buildInfoPrefixes(): void {
+    if (this.options.tls !== null && this.options.allowNonTls) {
+      // One INFO for both: it goes out before the client shows whether it wants TLS.
+      this.infoPrefix = this.plainInfoPrefix = this.buildInfoPrefix(false, true);
+      return;
+    }
     this.infoPrefix = this.buildInfoPrefix(this.options.tls !== null);
     this.plainInfoPrefix = this.options.tls === null ? this.infoPrefix : this.buildInfoPrefix(false);
   }
 
-  private buildInfoPrefix(tls: boolean): string {
+  private buildInfoPrefix(tls: boolean, tlsAvailable = false): string {
     const o = this.options;
     const info = {
       server_id: this.serverId,
@@ -368,7 +373,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       headers: true,
       ...(this.authenticator !== null && !this.authenticator.connectOptional ? { auth_required: true } : {}),
       ...(tls ? { tls_required: true } : {}),
-      ...(tls && this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
+      ...((tls || tlsAvailable) && this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
+      ...(tlsAvailable ? { tls_available: true } : {}),
       max_payload: o.maxPayload,
       ...(o.jetstream ? { jetstream: true } : {}),
       ...this.clusterInfo(),
@@ -499,8 +505,23 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         return;
       }
       if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? "", true));
-      this.log.debug({ cid, ip: raw.remoteAddress, port: raw.remotePort }, "starting TLS client connection handshake");
-      tls.upgrade(raw, { cid, nonce, infoSent });
+      const handshake = (): void => {
+        this.log.debug({ cid, ip: raw.remoteAddress, port: raw.remotePort }, "starting TLS client connection handshake");
+        tls.upgrade(raw, { cid, nonce, infoSent });
+      };
+      if (!infoSent || !this.options.allowNonTls) {
+        handshake();
+        return;
+      }
+      // allow_non_tls: the client's first byte decides (0x16 starts a TLS handshake record).
+      tls.sniff(raw, (wantsTls) => {
+        if (this.closing !== null) raw.destroy();
+        else if (wantsTls) handshake();
+        else {
+          this.accept(raw, cid, { nonce, infoSent: true });
+          raw.resume();
+        }
+      });
     });
   }
 
