@@ -4,6 +4,7 @@
 // time, each file's count printed beside nats-server 2.9.10's (the runner's baselines).
 // About 40 minutes: too long for CI. `npm run test:peer -- kv/tests/kv_test.ts` runs one file.
 //   PEER_RUNNER   the runner (default: ../shared/peer/run-peer.sh above the package root)
+//   PEER_GNAT     the gnat CLI to run (default: dist/server/process/cli.js)
 //   PEER_WORK     its work folder (default /tmp/peer-work-gnat): logs in $PEER_WORK/logs
 //   NATSJS_GIT, PEER_FILE_TIMEOUT, PEER_IGNORE: passed on to the runner (see its README).
 import { spawn } from "node:child_process";
@@ -11,7 +12,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 const root = process.cwd();
-const CLI = join(root, "dist", "server", "process", "cli.js");
+// PEER_GNAT: another built gnat (a copy of dist/, say, so a build during the run changes nothing).
+const CLI = process.env.PEER_GNAT ? resolve(process.env.PEER_GNAT) : join(root, "dist", "server", "process", "cli.js");
 const DIRS = ["core/tests", "jetstream/tests", "kv/tests", "obj/tests"];
 
 /** The runner: PEER_RUNNER, or the first shared/peer/run-peer.sh in a folder above the package. */

@@ -125,9 +125,11 @@ export interface WebSocketOptions {
   port: number;
   /**
    * Plain ws:// without TLS. nats-server refuses a WebSocket listener with neither TLS nor this,
-   * and gnat (which has no TLS yet) does the same, so it must be said out loud.
+   * and gnat does the same, so it must be said out loud.
    */
   noTls?: boolean;
+  /** wss://: the listener's certificate and key (nats-server's `websocket { tls {} }`). */
+  tls?: TlsOptions;
   /** permessage-deflate, when the client offers it. */
   compression?: boolean;
   /** Refuse an upgrade whose Origin is not the host it was sent to. */
@@ -251,7 +253,7 @@ export function validateOptions(o: ServerOptions): void {
     if (typeof ws.port !== "number" || !Number.isInteger(ws.port) || ws.port < -1 || ws.port > 65535) {
       throw new Error(`invalid value for websocket.port: ${String(ws.port)}`);
     }
-    if (ws.noTls !== true) throw new Error(WS_REQUIRES_TLS);
+    if (ws.noTls !== true && ws.tls === undefined) throw new Error(WS_REQUIRES_TLS);
     for (const origin of ws.allowedOrigins ?? []) {
       if (!URL.canParse(origin)) throw new Error(`unable to parse allowed origin: ${origin}`);
     }

@@ -239,7 +239,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   get websocketUrl(): string {
     const ws = this.options.websocket;
     if (ws === null || this.wsListener === null) return "";
-    return `ws://${dialHost(ws.host || "0.0.0.0")}:${this.wsListener.port}`;
+    return `${ws.tls !== undefined ? "wss" : "ws"}://${dialHost(ws.host || "0.0.0.0")}:${this.wsListener.port}`;
   }
 
   get serverName(): string {
@@ -285,8 +285,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
           }
           ln.acceptSocket(socket);
         }, this.log, o.httpEngine);
-        this.log.info(`Listening for websocket clients on ws://${ws.host || "0.0.0.0"}:${this.wsListener.port}`);
-        this.log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+        this.log.info(`Listening for websocket clients on ${ws.tls !== undefined ? "wss" : "ws"}://${ws.host || "0.0.0.0"}:${this.wsListener.port}`);
+        if (ws.tls === undefined) this.log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
       }
       this.listener = this.tlsAcceptor === null
         ? await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log)

@@ -23,14 +23,14 @@ function readPem(path: string): Buffer {
   }
 }
 
-interface Material {
+export interface Material {
   cert: Buffer | string;
   key: Buffer | string;
   ca?: Buffer | string;
 }
 
 /** Read the certificate, key and CA; throws with nats-server's texts. */
-function loadMaterial(t: TlsOptions): Material {
+export function loadMaterial(t: TlsOptions): Material {
   const err = tlsOptionsError(t);
   if (err !== null) throw new Error(err);
   let cert: Buffer | string;
