@@ -111,6 +111,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   private infoPrefix = "";
   /** INFO for clients of a plain transport (WebSocket) while the client port has TLS. */
   private plainInfoPrefix = "";
+  private wssInfoPrefix = "";
+  /** The sockets that came over wss:// (their INFO says tls_required). */
+  private readonly wssSockets = new WeakSet<ClientSocket>();
   private dirty: { dirty: boolean; flush(): void }[] = [];
   /** Routes to the other servers of the cluster, when `cluster` is configured. */
   cluster: Cluster | null = null;
@@ -275,7 +278,10 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       if (o.websocket !== null) {
         const ws = o.websocket;
         this.wsListener = await listenWebSocket(ws, o, (socket, leaf) => {
-          if (!leaf) return this.accept(socket);
+          if (!leaf) {
+            if (ws.tls !== undefined) this.wssSockets.add(socket);
+            return this.accept(socket);
+          }
           // A leaf dialling this hub over WebSocket (path /leafnode), as nats-server takes them.
           const ln = this.leafnodes;
           if (ln === null || ln.port === 0) {
@@ -351,6 +357,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   }
 
   private buildInfoPrefixes(): void {
+    // A wss:// client's INFO says TLS is required and available, as nats-server's does.
+    this.wssInfoPrefix = this.options.websocket?.tls !== undefined ? this.buildInfoPrefix(true, true, false) : "";
     if (this.options.tls !== null && this.options.allowNonTls) {
       // One INFO for both: it goes out before the client shows whether it wants TLS.
       this.infoPrefix = this.plainInfoPrefix = this.buildInfoPrefix(false, true);
@@ -360,7 +368,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.plainInfoPrefix = this.options.tls === null ? this.infoPrefix : this.buildInfoPrefix(false);
   }
 
-  private buildInfoPrefix(tls: boolean, tlsAvailable = false): string {
+  private buildInfoPrefix(tls: boolean, tlsAvailable = false, clientPort = true): string {
     const o = this.options;
     const info = {
       server_id: this.serverId,
@@ -373,7 +381,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       headers: true,
       ...(this.authenticator !== null && !this.authenticator.connectOptional ? { auth_required: true } : {}),
       ...(tls ? { tls_required: true } : {}),
-      ...((tls || tlsAvailable) && this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
+      ...(clientPort && (tls || tlsAvailable) && this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
       ...(tlsAvailable ? { tls_available: true } : {}),
       max_payload: o.maxPayload,
       ...(o.jetstream ? { jetstream: true } : {}),
@@ -476,14 +484,15 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
 
   infoLine(c: ClientConnection, extra = ""): Buffer {
     // A TLS client's INFO went out before its handshake; one without TLS came another way.
-    return this.infoFor(c.cid, c.nonce, c.remoteAddress, c.tls !== null, extra);
+    const prefix = c.tls !== null ? this.infoPrefix : this.wssSockets.has(c.socket) ? this.wssInfoPrefix : this.plainInfoPrefix;
+    return this.infoFor(c.cid, c.nonce, c.remoteAddress, prefix, extra);
   }
 
-  private infoFor(cid: number, nonceValue: string, remoteAddress: string, tls: boolean, extra = ""): Buffer {
+  private infoFor(cid: number, nonceValue: string, remoteAddress: string, prefix: string, extra = ""): Buffer {
     const ip = JSON.stringify(remoteAddress.startsWith("::ffff:") ? remoteAddress.slice(7) : remoteAddress);
     // The nonce is base64url: nothing in it needs escaping.
     const nonce = nonceValue === "" ? "" : `,"nonce":"${nonceValue}"`;
-    return Buffer.from(`INFO ${tls ? this.infoPrefix : this.plainInfoPrefix}${nonce},"client_id":${cid},"client_ip":${ip}${extra}} \r\n`, "latin1");
+    return Buffer.from(`INFO ${prefix}${nonce},"client_id":${cid},"client_ip":${ip}${extra}} \r\n`, "latin1");
   }
 
   /**
@@ -504,7 +513,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         raw.destroy();
         return;
       }
-      if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? "", true));
+      if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? "", this.infoPrefix));
       const handshake = (): void => {
         this.log.debug({ cid, ip: raw.remoteAddress, port: raw.remotePort }, "starting TLS client connection handshake");
         tls.upgrade(raw, { cid, nonce, infoSent });

@@ -70,9 +70,12 @@ describe.each(ENGINES)("wss:// on the %s engine", (engine) => {
     expect("text" in got).toBe(false);
   });
 
-  test("a client that trusts it gets INFO first", async () => {
+  test("a client that trusts it gets INFO first, saying TLS is required and available (as nats-server's)", async () => {
     const got = await firstMessage(server.websocketUrl.replace("127.0.0.1", "localhost"), certs.pem(certs.ca));
-    expect("text" in got && got.text.startsWith("INFO {")).toBe(true);
+    const text = "text" in got ? got.text : "";
+    const info = JSON.parse(/^INFO (\{.*\}) \r\n/.exec(text)?.[1] ?? "{}") as Record<string, unknown>;
+    expect(info).toMatchObject({ tls_required: true, tls_available: true });
+    expect(info["tls_verify"]).toBeUndefined();
   });
 });
 
