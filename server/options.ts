@@ -83,6 +83,12 @@ export interface ServerOptions {
   /** TLS for the client port (nats-server's `tls {}`, --tls*); null: plain TCP. See README, TLS. */
   tls: TlsOptions | null;
   /**
+   * nats-server 2.10's `allow_non_tls`: with `tls`, clients with and without TLS share the port.
+   * INFO says `tls_available` rather than `tls_required`, and a client whose first bytes after
+   * it are a TLS handshake gets one; any other goes on in plain text.
+   */
+  allowNonTls: boolean;
+  /**
    * nats-server's `accounts {}`: each account its own subject space, with its users, exports,
    * imports and JetStream. null: one account ($G) for everyone, as before.
    */
@@ -119,9 +125,11 @@ export interface WebSocketOptions {
   port: number;
   /**
    * Plain ws:// without TLS. nats-server refuses a WebSocket listener with neither TLS nor this,
-   * and gnat (which has no TLS yet) does the same, so it must be said out loud.
+   * and gnat does the same, so it must be said out loud.
    */
   noTls?: boolean;
+  /** wss://: the listener's certificate and key (nats-server's `websocket { tls {} }`). */
+  tls?: TlsOptions;
   /** permessage-deflate, when the client offers it. */
   compression?: boolean;
   /** Refuse an upgrade whose Origin is not the host it was sent to. */
@@ -173,6 +181,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   lameDuckDuration: 2 * 60 * 1000,
   lameDuckGracePeriod: 10 * 1000,
   tls: null,
+  allowNonTls: false,
   accounts: null,
   mappings: null,
   noAuthUser: "",
@@ -244,7 +253,7 @@ export function validateOptions(o: ServerOptions): void {
     if (typeof ws.port !== "number" || !Number.isInteger(ws.port) || ws.port < -1 || ws.port > 65535) {
       throw new Error(`invalid value for websocket.port: ${String(ws.port)}`);
     }
-    if (ws.noTls !== true) throw new Error(WS_REQUIRES_TLS);
+    if (ws.noTls !== true && ws.tls === undefined) throw new Error(WS_REQUIRES_TLS);
     for (const origin of ws.allowedOrigins ?? []) {
       if (!URL.canParse(origin)) throw new Error(`unable to parse allowed origin: ${origin}`);
     }

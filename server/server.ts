@@ -111,6 +111,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   private infoPrefix = "";
   /** INFO for clients of a plain transport (WebSocket) while the client port has TLS. */
   private plainInfoPrefix = "";
+  private wssInfoPrefix = "";
+  /** The sockets that came over wss:// (their INFO says tls_required). */
+  private readonly wssSockets = new WeakSet<ClientSocket>();
   private dirty: { dirty: boolean; flush(): void }[] = [];
   /** Routes to the other servers of the cluster, when `cluster` is configured. */
   cluster: Cluster | null = null;
@@ -239,7 +242,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   get websocketUrl(): string {
     const ws = this.options.websocket;
     if (ws === null || this.wsListener === null) return "";
-    return `ws://${dialHost(ws.host || "0.0.0.0")}:${this.wsListener.port}`;
+    return `${ws.tls !== undefined ? "wss" : "ws"}://${dialHost(ws.host || "0.0.0.0")}:${this.wsListener.port}`;
   }
 
   get serverName(): string {
@@ -275,7 +278,10 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       if (o.websocket !== null) {
         const ws = o.websocket;
         this.wsListener = await listenWebSocket(ws, o, (socket, leaf) => {
-          if (!leaf) return this.accept(socket);
+          if (!leaf) {
+            if (ws.tls !== undefined) this.wssSockets.add(socket);
+            return this.accept(socket);
+          }
           // A leaf dialling this hub over WebSocket (path /leafnode), as nats-server takes them.
           const ln = this.leafnodes;
           if (ln === null || ln.port === 0) {
@@ -285,8 +291,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
           }
           ln.acceptSocket(socket);
         }, this.log, o.httpEngine);
-        this.log.info(`Listening for websocket clients on ws://${ws.host || "0.0.0.0"}:${this.wsListener.port}`);
-        this.log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+        this.log.info(`Listening for websocket clients on ${ws.tls !== undefined ? "wss" : "ws"}://${ws.host || "0.0.0.0"}:${this.wsListener.port}`);
+        if (ws.tls === undefined) this.log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
       }
       this.listener = this.tlsAcceptor === null
         ? await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log)
@@ -351,11 +357,18 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   }
 
   private buildInfoPrefixes(): void {
+    // A wss:// client's INFO says TLS is required and available, as nats-server's does.
+    this.wssInfoPrefix = this.options.websocket?.tls !== undefined ? this.buildInfoPrefix(true, true, false) : "";
+    if (this.options.tls !== null && this.options.allowNonTls) {
+      // One INFO for both: it goes out before the client shows whether it wants TLS.
+      this.infoPrefix = this.plainInfoPrefix = this.buildInfoPrefix(false, true);
+      return;
+    }
     this.infoPrefix = this.buildInfoPrefix(this.options.tls !== null);
     this.plainInfoPrefix = this.options.tls === null ? this.infoPrefix : this.buildInfoPrefix(false);
   }
 
-  private buildInfoPrefix(tls: boolean): string {
+  private buildInfoPrefix(tls: boolean, tlsAvailable = false, clientPort = true): string {
     const o = this.options;
     const info = {
       server_id: this.serverId,
@@ -368,7 +381,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       headers: true,
       ...(this.authenticator !== null && !this.authenticator.connectOptional ? { auth_required: true } : {}),
       ...(tls ? { tls_required: true } : {}),
-      ...(tls && this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
+      ...(clientPort && (tls || tlsAvailable) && this.tlsAcceptor?.verify === true ? { tls_verify: true } : {}),
+      ...(tlsAvailable ? { tls_available: true } : {}),
       max_payload: o.maxPayload,
       ...(o.jetstream ? { jetstream: true } : {}),
       ...this.clusterInfo(),
@@ -470,14 +484,15 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
 
   infoLine(c: ClientConnection, extra = ""): Buffer {
     // A TLS client's INFO went out before its handshake; one without TLS came another way.
-    return this.infoFor(c.cid, c.nonce, c.remoteAddress, c.tls !== null, extra);
+    const prefix = c.tls !== null ? this.infoPrefix : this.wssSockets.has(c.socket) ? this.wssInfoPrefix : this.plainInfoPrefix;
+    return this.infoFor(c.cid, c.nonce, c.remoteAddress, prefix, extra);
   }
 
-  private infoFor(cid: number, nonceValue: string, remoteAddress: string, tls: boolean, extra = ""): Buffer {
+  private infoFor(cid: number, nonceValue: string, remoteAddress: string, prefix: string, extra = ""): Buffer {
     const ip = JSON.stringify(remoteAddress.startsWith("::ffff:") ? remoteAddress.slice(7) : remoteAddress);
     // The nonce is base64url: nothing in it needs escaping.
     const nonce = nonceValue === "" ? "" : `,"nonce":"${nonceValue}"`;
-    return Buffer.from(`INFO ${tls ? this.infoPrefix : this.plainInfoPrefix}${nonce},"client_id":${cid},"client_ip":${ip}${extra}} \r\n`, "latin1");
+    return Buffer.from(`INFO ${prefix}${nonce},"client_id":${cid},"client_ip":${ip}${extra}} \r\n`, "latin1");
   }
 
   /**
@@ -498,9 +513,24 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         raw.destroy();
         return;
       }
-      if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? "", true));
-      this.log.debug({ cid, ip: raw.remoteAddress, port: raw.remotePort }, "starting TLS client connection handshake");
-      tls.upgrade(raw, { cid, nonce, infoSent });
+      if (infoSent) raw.write(this.infoFor(cid, nonce, raw.remoteAddress ?? "", this.infoPrefix));
+      const handshake = (): void => {
+        this.log.debug({ cid, ip: raw.remoteAddress, port: raw.remotePort }, "starting TLS client connection handshake");
+        tls.upgrade(raw, { cid, nonce, infoSent });
+      };
+      if (!infoSent || !this.options.allowNonTls) {
+        handshake();
+        return;
+      }
+      // allow_non_tls: the client's first byte decides (0x16 starts a TLS handshake record).
+      tls.sniff(raw, (wantsTls) => {
+        if (this.closing !== null) raw.destroy();
+        else if (wantsTls) handshake();
+        else {
+          this.accept(raw, cid, { nonce, infoSent: true });
+          raw.resume();
+        }
+      });
     });
   }
 

@@ -183,6 +183,11 @@ export class AccountRegistry {
       const map = local !== null ? (s: string) => prefix + local(s) : prefix === "" ? null : (s: string) => prefix + s;
       const bridge = new StreamImportBridge(exporter.router, importer.router, map, this);
       exporter.router.subscribe(new Subscription(bridge, subject, "", `import:${importer.name}`));
+      // A subscriber appearing in the importer is interest in the exporter (bridge.wants): a
+      // push consumer there waiting for one is told to look again.
+      importer.router.addInterestListener((sub, delta) => {
+        if (delta > 0 && !(sub.client instanceof StreamImportBridge)) exporter.router.pokeWatchers(subject);
+      });
     } else {
       const local = toWire(imp.to ?? ref.subject);
       const exp = findExport(exporter.config, "service", ref.subject, importer.name);

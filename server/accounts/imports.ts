@@ -45,13 +45,29 @@ abstract class Bridge implements Client {
     // Producers are released by the receiver they waited on, not by the bridge.
   }
 
-  /** Publish into `into`; whether anyone there received it. */
-  protected forward(into: Router, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+  /** `fn`, unless imports are already nested too deep (a loop in the configuration): then false. */
+  protected nested(fn: () => boolean): boolean {
     const reg = this.registry;
     if (reg.depth >= MAX_IMPORT_DEPTH) return false;
     reg.depth++;
     try {
-      return into.publish(this, subject, reply, hdrLen, buf, start, end);
+      return fn();
+    } finally {
+      reg.depth--;
+    }
+  }
+
+  /**
+   * Publish into `into` on `subject`; whether anyone there received it. A message shown with a
+   * subject of its own (a JetStream delivery) keeps it; any other is shown as published.
+   */
+  protected forward(into: Router, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number,
+    routed: string, shown: string): boolean {
+    const reg = this.registry;
+    if (reg.depth >= MAX_IMPORT_DEPTH) return false;
+    reg.depth++;
+    try {
+      return into.publish(this, subject, reply, hdrLen, buf, start, end, shown === routed ? subject : shown);
     } finally {
       reg.depth--;
     }
@@ -65,13 +81,28 @@ export class StreamImportBridge extends Bridge {
     super(source, registry);
   }
 
-  deliver(_sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+  /**
+   * Interest in the exporter stands for the importer's subscribers (nats-server's shadow
+   * subscriptions): a JetStream push consumer delivering there is bound only while someone in
+   * the importing account listens. What came through another stream import does not count.
+   */
+  wants(subject: string): boolean {
+    return this.nested(() => {
+      const local = this.map === null ? subject : this.map(subject);
+      const r = this.into.sublist.match(local);
+      const counts = (s: Subscription): boolean => !(s.client instanceof StreamImportBridge) && (s.client.wants === undefined || s.client.wants(local));
+      return r.psubs.some(counts) || r.qsubs.some((g) => g.some(counts));
+    });
+  }
+
+  deliver(_sub: Subscription, shown: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+    const subject = this.source.routing ?? shown;
     // As nats-server: what arrived through a stream import is not passed on by another (stream
     // imports do not chain; service imports do).
     if (this.source.publisher instanceof StreamImportBridge) return false;
     // Delivered only if someone in the importer took it: a request nobody anywhere receives
     // still gets its 503 (nats-server's import subscriptions exist only for subscribers).
-    return this.forward(this.into, this.map === null ? subject : this.map(subject), reply, hdrLen, buf, start, end);
+    return this.forward(this.into, this.map === null ? subject : this.map(subject), reply, hdrLen, buf, start, end, subject, shown);
   }
 }
 
@@ -83,7 +114,8 @@ export class ServiceImportBridge extends Bridge {
     super(importer.router, registry);
   }
 
-  deliver(_sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+  deliver(_sub: Subscription, shown: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+    const subject = this.source.routing ?? shown;
     const mapped = reply === "" ? "" : this.exporter.addResponse(this.importer, reply, this.responseType, this.thresholdMs, this.registry);
     // As nats-server: the request carries who asked (Nats-Request-Info: the account, the
     // requester's RTT in ns); a request passing through a second import keeps the first
@@ -130,7 +162,7 @@ export class ServiceImportBridge extends Bridge {
     // The exporter's own subject mappings apply to the request, as nats-server's processServiceImport does.
     const to = this.exporter.router.mapped(this.map(subject));
     if (to === "") return false;
-    this.forward(this.exporter.router, to, mapped, hl, msg, 0, msg.length);
+    this.forward(this.exporter.router, to, mapped, hl, msg, 0, msg.length, subject, shown);
     // As nats-server 2.9: a request that reached the import counts as delivered (no 503).
     return true;
   }
@@ -142,7 +174,15 @@ export class ResponseBridge extends Bridge {
     super(exporter.router, registry);
   }
 
-  deliver(_sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+  /** A response is wanted while its route lasts and the requester's account listens on the reply. */
+  wants(subject: string): boolean {
+    const route = this.exporter.responses.get(subject.slice(this.exporter.replyPrefix.length));
+    if (route === undefined || route.expires <= Date.now()) return false;
+    return this.nested(() => route.importer.router.interested(route.reply).yes);
+  }
+
+  deliver(_sub: Subscription, shown: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
+    const subject = this.source.routing ?? shown;
     const token = subject.slice(this.exporter.replyPrefix.length);
     const route = this.exporter.responses.get(token);
     if (route === undefined) return false;
@@ -151,7 +191,7 @@ export class ResponseBridge extends Bridge {
       return false;
     }
     if (route.type === "singleton") this.exporter.responses.delete(token);
-    this.forward(route.importer.router, route.reply, reply, hdrLen, buf, start, end);
+    this.forward(route.importer.router, route.reply, reply, hdrLen, buf, start, end, subject, shown);
     return true;
   }
 }

@@ -27,7 +27,7 @@ export interface LoadedConfig {
 /** Keys that would leave the server less protected than its operator believes if ignored. */
 const REFUSED = new Set([
   "ocsp",
-  "resolver_tls", "resolver_pinned_accounts", "trusted", "trusted_keys", "allow_non_tls", "https", "https_port",
+  "resolver_tls", "resolver_pinned_accounts", "trusted", "trusted_keys", "https", "https_port",
   "users", "nkeys",
 ]);
 
@@ -195,6 +195,9 @@ function mapConfig(p: Parsed): LoadedConfig {
       case "mappings":
       case "maps":
         options.mappings = mapMappings(key, v, { fail, int, bool, str, duration, warnings, failIn });
+        break;
+      case "allow_non_tls":
+        options.allowNonTls = bool(key, v);
         break;
       case "accounts":
         options.accounts = mapAccounts(key, v, { fail, int, bool, str, duration, warnings, failIn });

@@ -1,10 +1,11 @@
 // nats-server's `websocket {}` block (alias `ws`) → WebSocketOptions.
 import { WS_REQUIRES_TLS, type ServerOptions, type WebSocketOptions } from "../options.js";
-import type { ConfigValue } from "./parse.js";
+import { parseDuration, type ConfigValue } from "./parse.js";
 import { type Readers, parseListen } from "./readers.js";
+import { mapTls } from "./tls.js";
 
 /** Keys of the websocket block that change who may connect: refused until gnat has them. */
-const WS_REFUSED = new Set(["tls", "authorization", "authentication", "jwt_cookie", "no_auth_user"]);
+const WS_REFUSED = new Set(["authorization", "authentication", "jwt_cookie", "no_auth_user"]);
 
 /** nats-server's `websocket {}` (alias `ws`) block. Port 0 or none: no WebSocket listener. */
 export function mapWebSocket(
@@ -40,6 +41,13 @@ export function mapWebSocket(
       case "no_tls":
         ws.noTls = r.bool(mk, mv);
         break;
+      case "tls":
+        ws.tls = mapTls(mk, mv, { fail: r.fail, parseDuration });
+        // Client certificates on the WebSocket port are not built yet: refused, not ignored.
+        if (ws.tls.verify === true || ws.tls.verifyAndMap === true || (ws.tls.pinnedCerts?.length ?? 0) > 0) {
+          throw r.fail(key, `'${key}.${mk}' with client certificates (verify, verify_and_map, pinned_certs) is not supported by gnat yet: refusing to start rather than run less protected than configured`);
+        }
+        break;
       case "compress":
       case "compression":
         ws.compression = r.bool(mk, mv);
@@ -70,6 +78,6 @@ export function mapWebSocket(
     options.websocket = null;
     return;
   }
-  if (ws.noTls !== true) throw r.fail(key, WS_REQUIRES_TLS);
+  if (ws.noTls !== true && ws.tls === undefined) throw r.fail(key, WS_REQUIRES_TLS);
   options.websocket = ws;
 }

@@ -129,10 +129,11 @@ export class InternalClient implements Client {
   hasInterest(subject: string): boolean {
     const gen = this.router.sublist.genId;
     if (subject === this.interestSubject && gen === this.interestGen) return this.interestAnswer;
-    const r = this.router.sublist.match(toWire(subject));
-    this.interestSubject = subject;
+    const r = this.router.interested(toWire(subject));
+    // An answer that depends on another account's subscriptions is not kept.
+    this.interestSubject = r.stable ? subject : "";
     this.interestGen = gen;
-    return (this.interestAnswer = r.psubs.length > 0 || r.qsubs.length > 0);
+    return (this.interestAnswer = r.yes);
   }
 
   /**

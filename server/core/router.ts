@@ -50,6 +50,12 @@ export interface Client {
    * false when the client could not take it (closed).
    */
   deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean;
+  /**
+   * Set on a client whose subscription stands for interest elsewhere (an account's import
+   * bridge, nats-server's shadow subscriptions): whether a message on `subject` would reach
+   * anyone there now. Absent: a subscription is interest.
+   */
+  wants?(subject: string): boolean;
 
   // Flow control. A receiver whose pending outbound bytes pass its stall mark is `congested`;
   // whoever delivers to it is then stalled (a socket stops being read, an internal publisher is
@@ -126,6 +132,12 @@ export class Router {
    * subscriber can tell who sent what it handles (JetStream's API audit names the requester).
    */
   publisher: Client | null = null;
+  /**
+   * The subject the message being routed was published to (null between publishes). Receivers
+   * are handed the subject it is shown with, which differs for JetStream's deliveries; the
+   * account bridges need the one it was routed on.
+   */
+  routing: string | null = null;
 
   /**
    * Subject prefixes whose subjects are each published once (JetStream's ack subjects carry the
@@ -197,6 +209,39 @@ export class Router {
     return false;
   }
 
+  /**
+   * Whether a publish to the literal `subject` (wire form) would reach anyone. `stable` is
+   * false when a subscription that answered stands for interest elsewhere (Client.wants):
+   * then the answer may change without this router's subscriptions changing.
+   */
+  interested(subject: string): { yes: boolean; stable: boolean } {
+    const r = this.sublist.match(subject);
+    let stable = true;
+    for (const sub of r.psubs) {
+      if (sub.client.wants === undefined) return { yes: true, stable };
+      stable = false;
+      if (sub.client.wants(subject)) return { yes: true, stable };
+    }
+    for (const group of r.qsubs) {
+      for (const sub of group) {
+        if (sub.client.wants === undefined) return { yes: true, stable };
+        stable = false;
+        if (sub.client.wants(subject)) return { yes: true, stable };
+      }
+    }
+    return { yes: false, stable };
+  }
+
+  /**
+   * Call the watchers of every subject matching `pattern`: interest in them may have appeared
+   * elsewhere (an importing account subscribed). They check again; a call too many is harmless.
+   */
+  pokeWatchers(pattern: string): void {
+    for (const [subject, cbs] of this.interestWatchers) {
+      if (subjectMatches(pattern, subject)) for (const cb of cbs) cb();
+    }
+  }
+
   /** Call `cb` whenever a subscription matching the literal `subject` appears. Returns a stop function. */
   watchInterest(subject: string, cb: () => void): () => void {
     let set = this.interestWatchers.get(subject);
@@ -249,9 +294,12 @@ export class Router {
   publish(from: Client, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number,
     shown: string = subject, oneOff = false): boolean {
     const outer = this.publisher;
+    const outerSubject = this.routing;
     this.publisher = from;
+    this.routing = subject;
     const delivered = this.route(from, subject, reply, hdrLen, buf, start, end, shown, oneOff);
     this.publisher = outer;
+    this.routing = outerSubject;
     return delivered;
   }
 

@@ -3,11 +3,17 @@
 // collect callback from counters the server keeps anyway, so scraping costs the message path
 // nothing; the one exception, the JetStream store-latency histogram, is observed per stored
 // message and only while a monitor is running.
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { createRequire } from "node:module";
+import type * as PromClient from "prom-client";
 import type { Stream } from "../jetstream/stream.js";
 import type { Router } from "../core/router.js";
 import { accountRouters } from "./accounts.js";
 import type { MonitoredServer } from "./source.js";
+
+// prom-client (and the OpenTelemetry API it loads) is a hundred files: read when a monitor is
+// first built, not at every start (clients' test harnesses give a new server seconds to start).
+let promClient: typeof PromClient | null = null;
+const prom = (): typeof PromClient => (promClient ??= createRequire(import.meta.url)("prom-client") as typeof PromClient);
 
 /** What the link metrics read of a route or a leafnode connection. */
 interface LinkFigures {
@@ -58,18 +64,18 @@ const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 const ACK_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
 export class Metrics {
-  readonly registry = new Registry();
-  private readonly latency: Histogram;
+  readonly registry = new (prom().Registry)();
+  private readonly latency: PromClient.Histogram;
   private detach: (() => void) | null = null;
 
   constructor(s: MonitoredServer) {
     const registers = [this.registry];
     // A counter's value is the server's own counter: reset, then add it, at each scrape.
     const counter = (m: readonly [string, string], read: () => number): void => {
-      new Counter({ name: m[0], help: m[1], registers, collect() { this.reset(); this.inc(read()); } });
+      new (prom().Counter)({ name: m[0], help: m[1], registers, collect() { this.reset(); this.inc(read()); } });
     };
     const gauge = (m: readonly [string, string], read: () => number): void => {
-      new Gauge({ name: m[0], help: m[1], registers, collect() { this.set(read()); } });
+      new (prom().Gauge)({ name: m[0], help: m[1], registers, collect() { this.set(read()); } });
     };
     // Every account's router (just the server's without accounts).
     const sum = (read: (r: Router) => number): number => {
@@ -88,7 +94,7 @@ export class Metrics {
     counter(METRICS.stalls, () => s.stalledClients);
 
     const [pn, ph] = METRICS.clientPending;
-    new Gauge({
+    new (prom().Gauge)({
       name: pn, help: ph, registers, labelNames: ["cid", "name"] as const,
       collect() {
         // Closed connections must drop out, so start from nothing each time.
@@ -98,7 +104,7 @@ export class Metrics {
     });
 
     const perStream = (m: readonly [string, string], read: (st: Stream) => number): void => {
-      new Gauge({
+      new (prom().Gauge)({
         name: m[0], help: m[1], registers, labelNames: ["stream"] as const,
         collect() {
           this.reset();
@@ -112,7 +118,7 @@ export class Metrics {
     perStream(METRICS.streamConsumers, (st) => st.consumers.size);
 
     const perConsumer = (m: readonly [string, string], field: "num_pending" | "num_ack_pending" | "num_redelivered"): void => {
-      new Gauge({
+      new (prom().Gauge)({
         name: m[0], help: m[1], registers, labelNames: ["stream", "consumer"] as const,
         collect() {
           this.reset();
@@ -142,18 +148,18 @@ export class Metrics {
     const perLink = (m: readonly [string, string], read: (st: LinkFigures) => number, type: "counter" | "gauge"): void => {
       const opts = { name: m[0], help: m[1], registers, labelNames: linkLabels };
       if (type === "gauge") {
-        new Gauge({ ...opts, collect() {
+        new (prom().Gauge)({ ...opts, collect() {
           this.reset();
           for (const l of links()) this.set({ kind: l.kind, remote: l.remote, remote_id: l.remote_id }, read(l.st));
         } });
       } else {
-        new Counter({ ...opts, collect() {
+        new (prom().Counter)({ ...opts, collect() {
           this.reset();
           for (const l of links()) this.inc({ kind: l.kind, remote: l.remote, remote_id: l.remote_id }, read(l.st));
         } });
       }
     };
-    new Gauge({
+    new (prom().Gauge)({
       name: METRICS.links[0], help: METRICS.links[1], registers, labelNames: ["kind"] as const,
       collect() {
         this.reset();
@@ -171,7 +177,7 @@ export class Metrics {
     gauge(METRICS.linksDown, () => (s.clusterStats?.()?.down.length ?? 0) + (s.leafStats?.()?.down.length ?? 0));
 
     const [an, ah] = METRICS.alertActive;
-    new Gauge({
+    new (prom().Gauge)({
       name: an, help: ah, registers, labelNames: ["alert"] as const,
       collect() {
         const a = s.alerts;
@@ -179,9 +185,9 @@ export class Metrics {
       },
     });
 
-    this.latency = new Histogram({ name: METRICS.storeLatency[0], help: METRICS.storeLatency[1], buckets: LATENCY_BUCKETS, registers });
+    this.latency = new (prom().Histogram)({ name: METRICS.storeLatency[0], help: METRICS.storeLatency[1], buckets: LATENCY_BUCKETS, registers });
     const js = s.jetstream;
-    const acks = new Histogram({ name: METRICS.ackLatency[0], help: METRICS.ackLatency[1], buckets: ACK_BUCKETS, registers,
+    const acks = new (prom().Histogram)({ name: METRICS.ackLatency[0], help: METRICS.ackLatency[1], buckets: ACK_BUCKETS, registers,
       labelNames: ["stream", "consumer"] as const });
     if (js !== null) {
       const h = this.latency;

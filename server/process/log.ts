@@ -3,7 +3,8 @@
 // Hot paths check `log.isLevelEnabled(...)` (or a flag taken from it) before building a message,
 // so disabled levels cost nothing.
 import { pino, type Logger } from "pino";
-import pretty from "pino-pretty";
+import { createRequire } from "node:module";
+import type PinoPretty from "pino-pretty";
 import type { ServerOptions } from "../options.js";
 
 export type { Logger };
@@ -67,7 +68,9 @@ let stderrDestination: Destination | null = null;
 function openDestination(file: string): Destination {
   if (file) return pino.destination({ dest: file, sync: true, mkdir: true });
   if (process.stderr.isTTY) {
-    // Synchronous and in-process: no worker thread, nothing lost at exit.
+    // Synchronous and in-process: no worker thread, nothing lost at exit. Read only for a
+    // terminal: it is forty files a server logging to a pipe or a file never needs.
+    const pretty = createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
     return pretty({ sync: true, destination: 2, colorize: true, ignore: "pid,hostname", translateTime: "SYS:HH:MM:ss.l" });
   }
   stderrDestination ??= pino.destination({ fd: 2, sync: true });

@@ -79,6 +79,8 @@ export interface WsListenOptions {
   admit(u: WsUpgrade): string | null;
   /** `path`: the upgrade request's path ("/leafnode…" makes a leafnode connection, as in nats-server). */
   open(peer: WsPeer, remoteAddress: string, path: string): WsSink;
+  /** wss://: the certificate and key (PEM), and the CA when one was given. Absent: ws://. */
+  tls?: { cert: Buffer | string; key: Buffer | string; ca?: Buffer | string };
 }
 
 export interface HttpEngine {

@@ -3,6 +3,7 @@
 // does. It answers as the uWS engine does (engine-uws.ts), and unlike that build it can pause a
 // WebSocket's reads, so flow control slows a WebSocket producer as it does a TCP one.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
@@ -86,9 +87,15 @@ function listenOn(server: Server, what: string, host: string, port: number, sock
   });
 }
 
-/** A server whose own errors (a bad request line, a reset) are logged and never thrown. */
-function httpServer(log: Logger, onRequest: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  const server = createServer({ noDelay: true }, onRequest);
+/**
+ * A server whose own errors (a bad request line, a reset) are logged and never thrown. With
+ * `tls`, an HTTPS server (nats-server's floor, TLS 1.2).
+ */
+function httpServer(log: Logger, onRequest: (req: IncomingMessage, res: ServerResponse) => void, tls?: WsListenOptions["tls"]): Server {
+  const server: Server = tls === undefined
+    ? createServer({ noDelay: true }, onRequest)
+    : createHttpsServer({ ...tls, minVersion: "TLSv1.2", noDelay: true }, onRequest);
+  if (tls !== undefined) server.on("tlsClientError", (err: Error) => log.debug({ err }, "websocket TLS handshake error"));
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
     log.debug({ err }, "HTTP client error");
     if (err.code === "ECONNRESET" || !socket.writable) {
@@ -182,7 +189,7 @@ function listenWebSocket(o: WsListenOptions, log: Logger): Promise<Listener> {
     perMessageDeflate: o.compression ? { serverNoContextTakeover: true, clientNoContextTakeover: true } : false,
   });
   const sockets = new Set<Duplex>();
-  const server = httpServer(log, (req, res) => reply(res, notAnUpgrade((req.method ?? "GET").toLowerCase())));
+  const server = httpServer(log, (req, res) => reply(res, notAnUpgrade((req.method ?? "GET").toLowerCase())), o.tls);
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", (err) => log.debug({ err }, "websocket socket error"));
     const remoteAddress = (socket as Socket).remoteAddress ?? "";

@@ -5,6 +5,8 @@
 // the fallback we test (engine-node.ts).
 import { createRequire } from "node:module";
 import { createServer as createTcpServer } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import {
@@ -181,8 +183,32 @@ class UwsPeer implements WsPeer {
   resume(): void {}
 }
 
-function listenWs(uws: Uws, o: WsListenOptions, log: Logger): Promise<Listener> {
-  const app = uws.App();
+/**
+ * uWS's SSL app reads its certificate and key from files: the PEM (which may have come as text)
+ * is written to a private temporary directory, removed once the listener shuts down.
+ */
+function sslApp(uws: Uws, tls: NonNullable<WsListenOptions["tls"]>): { app: import("uWebSockets.js").TemplatedApp; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "gnat-wss-"));
+  const put = (name: string, pem: Buffer | string): string => {
+    const f = join(dir, name);
+    writeFileSync(f, pem, { mode: 0o600 });
+    return f;
+  };
+  const opts: import("uWebSockets.js").AppOptions = { cert_file_name: put("cert.pem", tls.cert), key_file_name: put("key.pem", tls.key) };
+  if (tls.ca !== undefined) opts.ca_file_name = put("ca.pem", tls.ca);
+  try {
+    return { app: uws.SSLApp(opts), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function listenWs(uws: Uws, o: WsListenOptions, log: Logger): Promise<Listener> {
+  let remove = (): void => {};
+  let app: import("uWebSockets.js").TemplatedApp;
+  if (o.tls === undefined) app = uws.App();
+  else ({ app, remove } = sslApp(uws, o.tls));
   app.ws<UserData>("/*", {
     compression: o.compression ? uws.SHARED_COMPRESSOR : uws.DISABLED,
     maxPayloadLength: o.maxPayload,
@@ -229,7 +255,14 @@ function listenWs(uws: Uws, o: WsListenOptions, log: Logger): Promise<Listener> 
   });
   // Not an upgrade: answer as nats-server's handshake does (http.Error: status text as body).
   app.any("/*", (res, req) => reply(res, notAnUpgrade(req.getMethod().toLowerCase())));
-  return listenOn(uws, app, "Unable to listen for websocket connections", o.host, o.port);
+  let l: Listener;
+  try {
+    l = await listenOn(uws, app, "Unable to listen for websocket connections", o.host, o.port);
+  } catch (e) {
+    remove();
+    throw e;
+  }
+  return { port: l.port, close: () => l.close(), shutdown: () => { l.shutdown(); remove(); } };
 }
 
 /** An exception thrown into uWS's native callback would end the process: log it instead. */

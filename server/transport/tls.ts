@@ -23,14 +23,14 @@ function readPem(path: string): Buffer {
   }
 }
 
-interface Material {
+export interface Material {
   cert: Buffer | string;
   key: Buffer | string;
   ca?: Buffer | string;
 }
 
 /** Read the certificate, key and CA; throws with nats-server's texts. */
-function loadMaterial(t: TlsOptions): Material {
+export function loadMaterial(t: TlsOptions): Material {
   const err = tlsOptionsError(t);
   if (err !== null) throw new Error(err);
   let cert: Buffer | string;
@@ -225,6 +225,32 @@ export class TlsAcceptor<T> {
     const timer = setTimeout(() => decide(false), fallback);
     raw.on("readable", onReadable);
     raw.once("close", onClose);
+    raw.on("error", () => raw.destroy());
+  }
+
+  /**
+   * allow_non_tls, after INFO: whether the client's first byte starts a TLS handshake record
+   * (0x16). The bytes stay in the socket for whoever reads next. A client that says nothing for
+   * the TLS timeout goes on in plain text, as nats-server's.
+   */
+  sniff(raw: Socket, decide: (wantsTls: boolean) => void): void {
+    let done = false;
+    const finish = (wantsTls: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      raw.off("readable", onReadable);
+      decide(wantsTls);
+    };
+    const onReadable = (): void => {
+      const chunk = raw.read() as Buffer | null;
+      if (chunk === null || chunk.length === 0) return;
+      raw.unshift(chunk);
+      finish(chunk[0] === 0x16);
+    };
+    const timer = setTimeout(() => finish(false), this.timeoutMs);
+    raw.on("readable", onReadable);
+    raw.once("close", () => { clearTimeout(timer); done = true; });
     raw.on("error", () => raw.destroy());
   }
 

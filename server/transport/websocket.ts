@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { ClientSocket } from "../core/connection.js";
 import type { WebSocketOptions } from "../options.js";
 import { httpEngine, type HttpEngineName, type WsPeer, type WsSink } from "./http-engine.js";
+import { loadMaterial } from "./tls.js";
 
 export interface WebSocketListener {
   /** The bound port (the chosen one when asked for 0). */
@@ -151,12 +152,13 @@ export async function listenWebSocket(
   engine?: HttpEngineName | "auto",
 ): Promise<WebSocketListener> {
   const host = o.host || "0.0.0.0";
-  const origins = new OriginCheck(o.sameOrigin === true, o.allowedOrigins ?? []);
+  const origins = new OriginCheck(o.sameOrigin === true, o.allowedOrigins ?? [], o.tls !== undefined);
   const e = await httpEngine(engine, log);
   return e.listenWebSocket({
     host,
     port: o.port,
     compression: o.compression === true,
+    ...(o.tls !== undefined ? { tls: loadMaterial(o.tls) } : {}),
     maxPayload: limits.maxPayload + limits.maxControlLine + FRAME_MARGIN,
     admit: (u) => {
       const why = origins.check(u.origin, u.host);
@@ -175,7 +177,7 @@ export async function listenWebSocket(
 class OriginCheck {
   private readonly allowed = new Map<string, { scheme: string; port: string }>();
 
-  constructor(private readonly same: boolean, allowedOrigins: string[]) {
+  constructor(private readonly same: boolean, allowedOrigins: string[], private readonly tls = false) {
     for (const ao of allowedOrigins) {
       const u = parseUrl(ao);
       if (u !== null) this.allowed.set(u.host, { scheme: u.scheme, port: u.port });
@@ -190,7 +192,7 @@ class OriginCheck {
     const o = parseUrl(origin);
     if (o === null) return `parse "${origin}": invalid URI for request`;
     if (this.same) {
-      const r = parseUrl(`http://${requestHost}`);
+      const r = parseUrl(`${this.tls ? "https" : "http"}://${requestHost}`);
       if (r === null || r.host !== o.host || r.port !== o.port) return "not same origin";
     }
     if (this.allowed.size > 0) {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type Server } from "../../server/index.js";
 import { makeTestCerts, type TestCerts } from "../helpers/certs.js";
 import { kits, take, text, type ConnectOpts } from "./kits.js";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 
 let certs: TestCerts;
 let plainTls: Server;
@@ -105,5 +106,36 @@ describe.each(kits)("$name over TLS", (kit) => {
       .then(() => null, (e: unknown) => e as Error & { code?: string });
     expect(err).toBeInstanceOf(Error);
     expect(err!.name === "AuthorizationError" || err!.code === "AUTHORIZATION_VIOLATION").toBe(true);
+  });
+});
+
+// allow_non_tls (issue #23; nats.js `tls - available connects with or without`): one port, and
+// the official client upgrades when it is given TLS options and stays plain when told `tls: null`.
+describe("@nats-io/transport-node with allow_non_tls", () => {
+  let mixed: Server;
+  beforeAll(async () => {
+    mixed = await startServer({ host: "127.0.0.1", port: 0, noLog: true, allowNonTls: true, tls: { certFile: certs.server.cert, keyFile: certs.server.key, caFile: certs.ca } });
+  });
+  afterAll(() => mixed.close());
+  const encrypted = (nc: NatsConnection): boolean =>
+    (nc as unknown as { protocol: { transport: { isEncrypted(): boolean } } }).protocol.transport.isEncrypted();
+
+  test("a client with the CA upgrades and one with tls: null stays plain, on the same port", async () => {
+    const [a, b] = await Promise.all([
+      connect({ servers: mixed.url, tls: { caFile: certs.ca } }),
+      connect({ servers: mixed.url, tls: null }),
+    ]);
+    await Promise.all([a.flush(), b.flush()]);
+    expect(encrypted(a)).toBe(true);
+    expect(encrypted(b)).toBe(false);
+    const sub = b.subscribe("mixed", { max: 1 });
+    await b.flush();
+    a.publish("mixed", "across");
+    expect(text((await take(sub, 1))[0]!)).toBe("across");
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test("a client that does not trust the certificate is refused the upgrade", async () => {
+    await expect(connect({ servers: mixed.url, reconnect: false })).rejects.toThrow();
   });
 });

@@ -181,6 +181,43 @@ describe.skipIf(NATS_SERVER === null)("TLS (differential)", () => {
     });
   });
 
+  // nats-server 2.10's allow_non_tls (issue #23, nats.js `tls - available connects with or
+  // without`): one port, INFO with tls_available, and the client's first byte decides.
+  describe("allow_non_tls", () => {
+    let pair: Pair;
+    beforeAll(async () => {
+      pair = await startPair({}, `allow_non_tls: true\n${tlsBlock()}`);
+    });
+    afterAll(() => pair?.close());
+
+    test("INFO has the same keys on both, tls_available and no tls_required", async () => {
+      const [g, n] = await Promise.all([pair.gnatPort, pair.natsPort].map(async (p) => {
+        const seen = await plainSession(p, "", 500);
+        return JSON.parse(/^INFO (\{.*\}) \r\n/.exec(seen.plain)![1]!) as Record<string, unknown>;
+      }));
+      const keys = (o: Record<string, unknown>): string[] => Object.keys(o).filter((k) => k !== "git_commit").sort();
+      expect(keys(g!)).toEqual(keys(n!));
+      expect(g!["tls_available"]).toBe(true);
+      expect(g!["tls_required"]).toBeUndefined();
+    });
+
+    test("a plain client speaks NATS in plain text on both", async () => {
+      for (const port of [pair.gnatPort, pair.natsPort]) {
+        const seen = await plainSession(port, "CONNECT {\"verbose\":false}\r\nPING\r\n", 1000);
+        expect(seen.plain.replace(/^INFO \{.*\} \r\n/, "")).toBe("PONG\r\n");
+      }
+    });
+
+    test("a client that starts a handshake after INFO speaks NATS inside TLS on both", async () => {
+      for (const port of [pair.gnatPort, pair.natsPort]) {
+        const c = await upgrade(port);
+        c.socket.write("CONNECT {\"verbose\":false}\r\nPING\r\n");
+        expect(await c.until("PONG\r\n")).toBe("PONG\r\n");
+        c.socket.destroy();
+      }
+    });
+  });
+
   test("/connz?auth=true shows the same tls_peer_certs, and the same tls_version", async () => {
     const odd = makeClientCert(certs, "peer-odd", "/DC=com/DC=example/O=gnat/OU=b/OU=a/CN=carol/emailAddress=carol@example.com");
     const tls = { certFile: certs.server.cert, keyFile: certs.server.key, caFile: certs.ca, verify: true };

@@ -203,7 +203,7 @@ describe("config to options", () => {
 
   test.each(["authorization { users: [ { user: a, password: b } ], auth_callout: { issuer: x } }", "accounts { A: { limits: { max_conn: 1 } } }",
     "accounts { A: { users: [ { user: a, password: b, account: B } ] } }", "tls { cert_file: x, cipher_suites: [a] }", "tls { cert_file: x, ocsp_peer: true }",
-    'resolver: URL("http://localhost:9090/jwt/v1/accounts/")', "websocket { port: 1, tls { cert_file: x } }", "cluster { port: 1, permissions { import: a } }"])(
+    'resolver: URL("http://localhost:9090/jwt/v1/accounts/")', "websocket { port: 1, authorization { token: x } }", "cluster { port: 1, permissions { import: a } }"])(
     "refuses to start with %s rather than run unprotected", (text) => {
       const e = errorOf(() => loadConfigFile(file(text), {}));
       expect(e.message).toMatch(/not supported by gnat yet: refusing to start/);

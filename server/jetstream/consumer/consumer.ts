@@ -122,7 +122,10 @@ export class Consumer {
       this.activityTimer = setInterval(() => this.checkActivity(thresholdMs), Math.min(thresholdMs, 1000));
       this.activityTimer.unref();
     }
-    this.persistence.schedule();
+    // A new durable is on disk before the API answers (nats-server writes its meta.inf then): a
+    // kill right after the create must not lose it. A restored one only has its state refreshed.
+    if (restored === null) this.persistence.write();
+    else this.persistence.schedule();
     this.kick();
   }
 
@@ -169,7 +172,7 @@ export class Consumer {
   update(cfg: ConsumerConfig): void {
     this.config = cfg;
     this.applyConfig();
-    this.persistence.schedule();
+    this.persistence.write();
     this.kick();
   }
 
@@ -341,8 +344,12 @@ export class Consumer {
           return;
         }
       }
+      let ackReply: string | null = null;
       if (wr !== null && wr.maxBytes) {
-        const size = msgSize(sm);
+        // As nats-server: a pull's max_bytes counts the ack subject too (subject, reply,
+        // headers, payload), so the pending bytes its end-of-pull status reports agree.
+        ackReply = this.ackReply(sm, dc);
+        const size = msgSize(sm) + ackReply.length;
         if (size > wr.b) {
           // Cannot send it to this requester: put it back and end the request.
           st.unget(sm.seq, dc, this.config);
@@ -355,7 +362,7 @@ export class Consumer {
         sinceClock = 0;
         now = Date.now();
       }
-      this.deliver(sm, dc, wr !== null ? wr.reply : this.config.deliver_subject, now);
+      this.deliver(sm, dc, wr !== null ? wr.reply : this.config.deliver_subject, now, ackReply);
       // A pull batch goes out as it is built, so the requester works on its first messages while
       // the rest are read (nats-server's writer goroutine sends as it goes; the end-of-read flush
       // alone held a batch of 500 back ~0.5 ms). Push runs keep the big writes.
@@ -379,7 +386,13 @@ export class Consumer {
     return (this.lastToWire = toWire(to));
   }
 
-  private deliver(sm: StoredMsg, dc: number, to: string, nowMs: number): void {
+  /** The ack subject of the next delivery of `sm` (delivery count `dc`, the next consumer sequence). */
+  private ackReply(sm: StoredMsg, dc: number): string {
+    // The fixed part is built (in wire form) once; the rest is ASCII digits.
+    return `${this.ackPrefix()}${dc}.${sm.seq}.${this.st.dseq}.${sm.ts}.${this.numPending()}`;
+  }
+
+  private deliver(sm: StoredMsg, dc: number, to: string, nowMs: number, ackReply: string | null = null): void {
     const st = this.st;
     let dseq: number;
     const p = st.pending.get(sm.seq);
@@ -395,9 +408,7 @@ export class Consumer {
       if (!this.ackNone) st.pending.set(sm.seq, { dseq, deadline, at: nowMs });
     }
     st.lastDelivered = nowMs;
-    const pendingCount = this.numPending();
-    // The ack subject's fixed part is built (in wire form) once; the rest is ASCII digits.
-    const ackReply = `${this.ackPrefix()}${dc}.${sm.seq}.${dseq}.${sm.ts}.${pendingCount}`;
+    ackReply ??= `${this.ackPrefix()}${dc}.${sm.seq}.${dseq}.${sm.ts}.${this.numPending()}`;
     let hdr = sm.hdr;
     let data = sm.data;
     if (this.config.headers_only) {
