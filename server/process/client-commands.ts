@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The first arguments that make gnat a client; anything else starts the server. */
-export const CLIENT_COMMANDS: readonly string[] = ["pub", "sub", "req", "request", "reply", "server", "context", "stream", "str", "consumer", "con", "kv", "obj", "object"];
+export const CLIENT_COMMANDS: readonly string[] = ["pub", "sub", "req", "request", "reply", "bench", "server", "context", "stream", "str", "consumer", "con", "kv", "obj", "object"];
 
 /** For the server's --help: the client commands beside the server's flags. */
 export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' for each one's flags):
@@ -16,6 +16,8 @@ export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' f
     sub SUBJECT                              print messages (--queue, --count, --raw, --headers-only, --stream)
     req|request SUBJECT [BODY]               send a request, print the reply (--replies, --timeout)
     reply SUBJECT [BODY]                     answer requests (--command, --echo, --queue)
+    bench SUBJECT                            benchmark (--pub N --sub M --msgs X --size S, --js,
+                                             --request, --reply, --csv FILE)
     server info|ping|passwd                  server details, round trip, bcrypt a password
     server check connection|stream|consumer|jetstream
                                              Nagios checks (exit 0 OK, 1 WARNING, 2 CRITICAL)
