@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The first arguments that make gnat a client; anything else starts the server. */
-export const CLIENT_COMMANDS: readonly string[] = ["pub", "sub", "req", "request", "reply", "bench", "server", "context", "stream", "str", "consumer", "con", "kv", "obj", "object"];
+export const CLIENT_COMMANDS: readonly string[] = ["pub", "sub", "req", "request", "reply", "bench", "top", "server", "context", "stream", "str", "consumer", "con", "kv", "obj", "object"];
 
 /** For the server's --help: the client commands beside the server's flags. */
 export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' for each one's flags):
@@ -18,6 +18,7 @@ export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' f
     reply SUBJECT [BODY]                     answer requests (--command, --echo, --queue)
     bench SUBJECT                            benchmark (--pub N --sub M --msgs X --size S, --js,
                                              --request, --reply, --csv FILE)
+    top [MONITOR_URL]                        live view of a server's monitoring endpoints (q quits)
     server info|ping|passwd                  server details, round trip, bcrypt a password
     server check connection|stream|consumer|jetstream
                                              Nagios checks (exit 0 OK, 1 WARNING, 2 CRITICAL)
