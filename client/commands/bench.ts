@@ -221,7 +221,9 @@ async function runJetStream(subject: string, p: Plan, flags: BenchFlags, setup: 
       await jsm.streams.add({ name: stream, subjects: [subject], storage: flags.storage === "file" ? StorageType.File : StorageType.Memory, num_replicas: Number(flags.replicas) });
       process.stderr.write(`Created stream "${stream}" on ${subject} (${flags.storage}); 'gnat stream rm ${stream}' removes it\n`);
     } catch (err) {
-      throw new ClientError(`cannot create stream "${stream}": ${jsText(err)}`);
+      const text = jsText(err);
+      // The subject is another stream's already: name that one.
+      throw new ClientError(`cannot create stream "${stream}": ${text}${/overlap/i.test(text) ? " (--stream NAME uses an existing stream)" : ""}`);
     }
   }
   if (flags.purge === true) await jsm.streams.purge(stream);
