@@ -25,7 +25,8 @@ export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' f
     stream ls|info|add|edit|rm|purge|get|view
                                              JetStream streams (--json; -f to skip "Really …?")
     consumer ls|info|add|rm|next             JetStream consumers (add --pull --deliver all --defaults)
-    kv add|info|get|put|del|watch|ls|history key-value buckets
+    kv add|info|get|put|create|update|del|purge|watch|ls|history
+                                             key-value buckets
     obj add|put|get|ls|info|rm               object store buckets (a progress bar for large files)
     context add|select|ls|rm|show            named connection settings
     Connection: -s/--server, --user, --password, --token, --creds, --nkey, --tlscert, --tlskey,
