@@ -22,7 +22,7 @@ export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' f
     server info|ping|passwd                  server details, round trip, bcrypt a password
     server check connection|stream|consumer|jetstream
                                              Nagios checks (exit 0 OK, 1 WARNING, 2 CRITICAL)
-    stream ls|info|add|edit|rm|purge|get|view
+    stream ls|report|info|add|edit|rm|purge|get|view
                                              JetStream streams (--json; -f to skip "Really …?")
     consumer ls|info|add|rm|next             JetStream consumers (add --pull --deliver all --defaults)
     kv add|info|get|put|create|update|del|purge|watch|ls|history

@@ -69,6 +69,16 @@ describe.each(KINDS)("against %s with JetStream", (kind) => {
     expect(JSON.parse(ok(await run(["stream", "ls", "--json", "--subject", "orders.new"])).stdout)).toEqual(["ORDERS"]);
   });
 
+  test.skipIf(skip)("stream report: a row per stream with storage, consumers, messages, bytes, replicas; --json", async () => {
+    const r = ok(await run(["stream", "report"]));
+    expect(r.stderr).toBe("Obtaining Stream stats\n");
+    expect(r.stdout).toMatch(/^╭─+╮\n│ +Stream Report +│\n├/);
+    expect(r.stdout).toMatch(/│ Stream +│ Storage +│ Consumers +│ Messages +│ Bytes +│ Lost +│ Deleted +│ Replicas +│/);
+    expect(r.stdout).toMatch(/│ ORDERS +│ Memory +│ 0 +│ 4 +│ \d+ B +│ 0 +│ 0 +│ 1 +│/);
+    const rows = JSON.parse(ok(await run(["stream", "report", "--json"])).stdout) as { stream: string; messages: number; storage: string }[];
+    expect(rows.map((x) => [x.stream, x.messages])).toEqual([["LOGS", 0], ["ORDERS", 4]]);
+  });
+
   test.skipIf(skip)("stream info: readable, --state, --json", async () => {
     const r = ok(await run(["stream", "info", "ORDERS"]));
     expect(r.stdout).toMatch(/^Information for Stream ORDERS created /);
@@ -210,7 +220,7 @@ describe("without JetStream, and bad input", () => {
   });
 
   test("unknown and missing subcommands, missing arguments: usage errors, exit 2", async () => {
-    expectError(await gnat(["stream", "frob"], env), 2, /stream: unknown subcommand 'frob' \(ls, info, add, edit, rm, purge, get, view\)/);
+    expectError(await gnat(["stream", "frob"], env), 2, /stream: unknown subcommand 'frob' \(ls, report, info, add, edit, rm, purge, get, view\)/);
     expectError(await gnat(["consumer"], env), 2, /consumer: missing subcommand/);
     expectError(await gnat(["stream", "info"], env), 2, /missing required argument 'stream'/);
     expectError(await gnat(["consumer", "next", "S"], env), 2, /missing required argument 'consumer'/);
