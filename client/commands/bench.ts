@@ -234,6 +234,9 @@ async function runJetStream(subject: string, p: Plan, flags: BenchFlags, setup: 
     const shared = { left: p.msgs, finish };
     const pullers: Promise<Sample>[] = [];
     if (p.subs > 0) {
+      // A run stopped before its clean-up (Ctrl-C) leaves its durable behind, perhaps with the
+      // other deliver policy: the name is bench's own, so start from a new one.
+      await jsm.consumers.delete(stream, flags.consumer).catch(() => {});
       try {
         await jsm.consumers.add(stream, {
           durable_name: flags.consumer,
