@@ -24,7 +24,7 @@ export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' f
                                              Nagios checks (exit 0 OK, 1 WARNING, 2 CRITICAL)
     stream ls|report|info|add|edit|rm|purge|get|view
                                              JetStream streams (--json; -f to skip "Really …?")
-    consumer ls|info|add|rm|next             JetStream consumers (add --pull --deliver all --defaults)
+    consumer ls|report|info|add|rm|next      JetStream consumers (add --pull --deliver all --defaults)
     kv add|info|get|put|create|update|del|purge|watch|ls|history
                                              key-value buckets
     obj add|put|get|ls|info|rm               object store buckets (a progress bar for large files)
