@@ -44,6 +44,7 @@ const SERIAL = [
   "test/clients/go-jetstream.test.ts",
   "test/clients/go-client.test.ts",
   "test/examples/**/*.test.ts",
+  "test/client/bench.test.ts",
   "test/regressions/idle-heartbeat-late-by-up-to-one-interval.test.ts",
   "test/regressions/fast-producer-cuts-reading-consumer.test.ts",
   "test/regressions/write-deadline-progress.test.ts",

@@ -1,8 +1,9 @@
 // Tested by test/client/usage.test.ts.
-// The gnat command as a NATS client: `gnat pub|sub|req|reply|server|context …`, natscli's
+// The gnat command as a NATS client: `gnat pub|sub|req|reply|bench|top|server|context …`, natscli's
 // commands and flags on the official nats.js client. The server's cli.ts hands over when the
 // first argument names one of these, so a server start never loads this module or its packages.
 import { Command, CommanderError } from "commander";
+import { benchCommand } from "./commands/bench.js";
 import { consumerCommand } from "./commands/consumer.js";
 import { contextCommand } from "./commands/context.js";
 import { kvCommand } from "./commands/kv.js";
@@ -13,6 +14,7 @@ import { reqCommand } from "./commands/req.js";
 import { serverCommand } from "./commands/server.js";
 import { streamCommand } from "./commands/stream.js";
 import { subCommand } from "./commands/sub.js";
+import { topCommand } from "./commands/top.js";
 import { ClientError, describeError, UsageError } from "./errors.js";
 
 function program(): Command {
@@ -28,6 +30,8 @@ function program(): Command {
   subCommand(p);
   reqCommand(p);
   replyCommand(p);
+  benchCommand(p);
+  topCommand(p);
   serverCommand(p);
   streamCommand(p);
   consumerCommand(p);

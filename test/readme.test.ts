@@ -42,7 +42,7 @@ function blocks(): Block[] {
 /** Blocks that are output or prose, not something to run, keyed by their first line. */
 const SKIP: Record<string, string> = {
   "npm install && npm start    # builds, then serves NATS on 0.0.0.0:4222, JetStream stored in ./data,": "the two commands: CI runs them",
-  "npx gnat -p 4222": "starts a server on a fixed port: test/server/cli.test.ts starts the CLI",
+  "npx gnat -p 4222 -m 8222 -js": "starts a server on fixed ports: test/server/cli.test.ts starts the CLI",
   "npm run build": "the nats-server symlink recipe: test/server/cli.test.ts runs gnat through such a symlink",
   "npm start                              # terminal 1: gnat with JetStream on 127.0.0.1:4222": "the examples: test/examples and test/differential/examples.test.ts run them",
   "Failed to reload server configuration: config reload not supported for Port: old=4222, new=4333": "a log line: test/server/reload.test.ts checks the text",
@@ -242,7 +242,10 @@ describe("shell samples of the gnat client", () => {
     const env = { ...process.env, NATS_URL: server().url, XDG_CONFIG_HOME: work };
     // Nothing leaves this machine: the context sample's example host is this server.
     const sh = (cmd.startsWith("npx gnat ") ? "exec " : "") + cmd.replaceAll("npx gnat ", `"${process.execPath}" "${CLI}" `).replaceAll("nats://nats.example:4222", server().url).replaceAll("nats://127.0.0.1:4222", server().url)
-      .replace(/\s*&$/, "").replace(/; echo \$\?$/, "");
+      .replaceAll("127.0.0.1:8222", new URL(server().monitorUrl).host)
+      .replace(/\s*&$/, "").replace(/; echo \$\?$/, "")
+      // gnat top draws on a terminal; here, one snapshot instead.
+      + (cmd.startsWith("npx gnat top ") ? " -o -" : "");
     const child = spawn("sh", ["-c", sh], { env, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
     let stdout = "";

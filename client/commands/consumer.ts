@@ -1,5 +1,5 @@
 // Tested by test/client/jetstream.test.ts.
-// gnat consumer ls|info|add|rm|next: natscli's `nats consumer`. add takes natscli's flags
+// gnat consumer ls|report|info|add|rm|next: natscli's `nats consumer`. add takes natscli's flags
 // (--pull, --deliver, --ack, --filter, …) and asks on a terminal for what they leave out unless
 // --defaults; next pulls from a pull consumer and acknowledges what it prints (--no-ack not to).
 import type { Command } from "commander";
@@ -172,6 +172,34 @@ export function consumerCommand(program: Command): void {
         ["Name", "Description", "Created", "Ack Pending", "Unprocessed", "Last Delivery"],
         infos.map((ci) => [ci.name, ci.config.description ?? "", when(ci.created), count(ci.num_ack_pending), count(ci.num_pending),
           ci.delivered.stream_seq === 0 ? "never" : ci.delivered.last_active === undefined ? "" : `${ago(ci.delivered.last_active as unknown as string)}`])));
+    }));
+
+  connectionOptions(consumer.command("report")
+    .description("a table of a stream's consumers: mode, ack policy and wait, ack pending, redelivered, unprocessed, ack floor")
+    .argument("<stream>", "stream name")
+    .option("-j, --json", "the rows as JSON"))
+    .action(async (stream: string, f: Common) => withJetStream(f, async ({ jsm }) => {
+      await api(`could not load stream ${stream}`, () => jsm.streams.info(stream));
+      const infos: ConsumerInfo[] = [];
+      await api(`could not list consumers of ${stream}`, async () => {
+        for await (const ci of jsm.consumers.list(stream)) infos.push(ci);
+      });
+      infos.sort((a, b) => a.name.localeCompare(b.name));
+      const rows = infos.map((ci) => ({
+        consumer: ci.name,
+        mode: ci.config.deliver_subject === undefined || ci.config.deliver_subject === "" ? "Pull" : "Push",
+        ack_policy: cap(ci.config.ack_policy),
+        ack_wait: goDuration(ci.config.ack_wait ?? 0),
+        ack_pending: ci.num_ack_pending,
+        redelivered: ci.num_redelivered,
+        unprocessed: ci.num_pending,
+        ack_floor: ci.ack_floor.stream_seq,
+      }));
+      if (f.json === true) return printJson(rows);
+      if (rows.length === 0) return void process.stdout.write(`No Consumers defined on stream ${stream}\n`);
+      process.stdout.write(await renderTable(`Consumer report for ${stream} with ${rows.length} consumer${rows.length === 1 ? "" : "s"}`,
+        ["Consumer", "Mode", "Ack Policy", "Ack Wait", "Ack Pending", "Redelivered", "Unprocessed", "Ack Floor"],
+        rows.map((r) => [r.consumer, r.mode, r.ack_policy, r.ack_wait, count(r.ack_pending), count(r.redelivered), count(r.unprocessed), count(r.ack_floor)])));
     }));
 
   connectionOptions(consumer.command("info").alias("nfo")

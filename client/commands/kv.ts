@@ -1,5 +1,5 @@
 // Tested by test/client/kv-obj.test.ts.
-// gnat kv add|info|get|put|del|watch|ls|history: natscli's `nats kv`, on @nats-io/kv. A bucket
+// gnat kv add|info|get|put|create|update|del|purge|watch|ls|history: natscli's `nats kv`, on @nats-io/kv. A bucket
 // is a stream named KV_<bucket>; `kv ls` lists those, `kv del BUCKET` removes one (asking first).
 import type { Command } from "commander";
 import type { KV, KvEntry, KvStatus } from "@nats-io/kv";
@@ -68,7 +68,7 @@ function entryJson(e: KvEntry): Record<string, unknown> {
 }
 
 export function kvCommand(program: Command): void {
-  const kv = program.command("kv").description("key-value buckets: add, info, get, put, del, watch, ls, history");
+  const kv = program.command("kv").description("key-value buckets: add, info, get, put, create, update, del, purge, watch, ls, history");
 
   connectionOptions(kv.command("add").alias("new")
     .description("create a bucket")
@@ -131,6 +131,47 @@ export function kvCommand(program: Command): void {
         process.stdout.write(`${v}\n`);
       });
     });
+
+  connectionOptions(kv.command("create")
+    .description("put a value into a key only if the key is new (or was deleted); the value from stdin when none is given")
+    .argument("<bucket>", "bucket name")
+    .argument("<key>", "key")
+    .argument("[value]", "the value; stdin when missing"))
+    .action(async (bucket: string, key: string, value: string | undefined, f: Common) => {
+      const v = await bodyOrStdin(value);
+      await withJetStream(f, async (c) => {
+        const b = await openBucket(c, bucket);
+        await api(`could not create ${bucket} > ${key}`, () => b.create(key, v));
+        process.stdout.write(`${v}\n`);
+      });
+    });
+
+  connectionOptions(kv.command("update")
+    .description("put a value into a key only if its last revision is REVISION (compare and set)")
+    .argument("<bucket>", "bucket name")
+    .argument("<key>", "key")
+    .argument("<value>", "the value (- for stdin)")
+    .argument("<revision>", "the revision the key must be at"))
+    .action(async (bucket: string, key: string, value: string, revision: string, f: Common) => {
+      const rev = parseCount(revision, "REVISION");
+      const v = await bodyOrStdin(value === "-" ? undefined : value);
+      await withJetStream(f, async (c) => {
+        const b = await openBucket(c, bucket);
+        await api(`could not update ${bucket} > ${key}`, () => b.update(key, v, rev));
+        process.stdout.write(`${v}\n`);
+      });
+    });
+
+  connectionOptions(kv.command("purge")
+    .description("delete a key and every value it had (asks first unless -f)")
+    .argument("<bucket>", "bucket name")
+    .argument("<key>", "key")
+    .option("-f, --force", "purge without asking"))
+    .action(async (bucket: string, key: string, f: Common) => withJetStream(f, async (c) => {
+      const b = await openBucket(c, bucket);
+      await confirm(`Purge key ${bucket} > ${key}?`, f.force);
+      await api(`could not purge ${bucket} > ${key}`, () => b.purge(key));
+    }));
 
   connectionOptions(kv.command("get")
     .description("print a key's value")

@@ -1,5 +1,5 @@
 // Tested by test/client/jetstream.test.ts (and test/client/terminal.test.ts).
-// gnat stream ls|info|add|edit|rm|purge|get|view: natscli's `nats stream`, on the JetStream
+// gnat stream ls|report|info|add|edit|rm|purge|get|view: natscli's `nats stream`, on the JetStream
 // manager of @nats-io/jetstream. Readable output by default, --json for scripts; rm, purge and
 // edit ask first unless -f; add asks for what its flags leave out, on a terminal, unless --defaults.
 import type { Command } from "commander";
@@ -207,6 +207,34 @@ export function streamCommand(program: Command): void {
       process.stdout.write(await renderTable(f.subject === undefined ? "Streams" : `Streams matching ${f.subject}`,
         ["Name", "Description", "Created", "Messages", "Size", "Last Message"],
         shown.map((si) => [si.config.name, si.config.description ?? "", when(si.created), count(si.state.messages), bytes(si.state.bytes), si.state.messages === 0 ? "never" : ago(si.state.last_ts)])));
+    }));
+
+  connectionOptions(stream.command("report")
+    .description("a table of every stream's storage, consumers, messages, bytes, lost and deleted messages, replicas")
+    .option("-a, --all", "include system streams (KV_…, OBJ_…)")
+    .option("-j, --json", "the rows as JSON"))
+    .action(async (f: Common & { all?: boolean }) => withJetStream(f, async ({ jsm }) => {
+      const infos: StreamInfo[] = [];
+      if (f.json !== true) process.stderr.write("Obtaining Stream stats\n");
+      await api("could not list streams", async () => {
+        for await (const si of jsm.streams.list()) infos.push(si);
+      });
+      const shown = infos.filter((si) => f.all === true || !/^(KV|OBJ)_/.test(si.config.name))
+        .sort((a, b) => a.state.bytes - b.state.bytes || a.config.name.localeCompare(b.config.name));
+      const rows = shown.map((si) => ({
+        stream: si.config.name,
+        storage: cap(si.config.storage),
+        consumers: si.state.consumer_count,
+        messages: si.state.messages,
+        bytes: si.state.bytes,
+        lost: si.state.lost?.msgs?.length ?? 0,
+        deleted: si.state.num_deleted ?? 0,
+        replicas: si.config.num_replicas,
+      }));
+      if (f.json === true) return printJson(rows);
+      if (rows.length === 0) return void process.stdout.write("No Streams defined\n");
+      process.stdout.write(await renderTable("Stream Report", ["Stream", "Storage", "Consumers", "Messages", "Bytes", "Lost", "Deleted", "Replicas"],
+        rows.map((r) => [r.stream, r.storage, count(r.consumers), count(r.messages), bytes(r.bytes), count(r.lost), count(r.deleted), r.replicas])));
     }));
 
   connectionOptions(stream.command("info").alias("nfo")

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The first arguments that make gnat a client; anything else starts the server. */
-export const CLIENT_COMMANDS: readonly string[] = ["pub", "sub", "req", "request", "reply", "server", "context", "stream", "str", "consumer", "con", "kv", "obj", "object"];
+export const CLIENT_COMMANDS: readonly string[] = ["pub", "sub", "req", "request", "reply", "bench", "top", "server", "context", "stream", "str", "consumer", "con", "kv", "obj", "object"];
 
 /** For the server's --help: the client commands beside the server's flags. */
 export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' for each one's flags):
@@ -16,13 +16,17 @@ export const CLIENT_USAGE = `Client commands (natscli's; 'gnat COMMAND --help' f
     sub SUBJECT                              print messages (--queue, --count, --raw, --headers-only, --stream)
     req|request SUBJECT [BODY]               send a request, print the reply (--replies, --timeout)
     reply SUBJECT [BODY]                     answer requests (--command, --echo, --queue)
+    bench SUBJECT                            benchmark (--pub N --sub M --msgs X --size S, --js,
+                                             --request, --reply, --csv FILE)
+    top [MONITOR_URL]                        live view of a server's monitoring endpoints (q quits)
     server info|ping|passwd                  server details, round trip, bcrypt a password
     server check connection|stream|consumer|jetstream
                                              Nagios checks (exit 0 OK, 1 WARNING, 2 CRITICAL)
-    stream ls|info|add|edit|rm|purge|get|view
+    stream ls|report|info|add|edit|rm|purge|get|view
                                              JetStream streams (--json; -f to skip "Really …?")
-    consumer ls|info|add|rm|next             JetStream consumers (add --pull --deliver all --defaults)
-    kv add|info|get|put|del|watch|ls|history key-value buckets
+    consumer ls|report|info|add|rm|next      JetStream consumers (add --pull --deliver all --defaults)
+    kv add|info|get|put|create|update|del|purge|watch|ls|history
+                                             key-value buckets
     obj add|put|get|ls|info|rm               object store buckets (a progress bar for large files)
     context add|select|ls|rm|show            named connection settings
     Connection: -s/--server, --user, --password, --token, --creds, --nkey, --tlscert, --tlskey,

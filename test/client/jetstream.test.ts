@@ -69,6 +69,16 @@ describe.each(KINDS)("against %s with JetStream", (kind) => {
     expect(JSON.parse(ok(await run(["stream", "ls", "--json", "--subject", "orders.new"])).stdout)).toEqual(["ORDERS"]);
   });
 
+  test.skipIf(skip)("stream report: a row per stream with storage, consumers, messages, bytes, replicas; --json", async () => {
+    const r = ok(await run(["stream", "report"]));
+    expect(r.stderr).toBe("Obtaining Stream stats\n");
+    expect(r.stdout).toMatch(/^╭─+╮\n│ +Stream Report +│\n├/);
+    expect(r.stdout).toMatch(/│ Stream +│ Storage +│ Consumers +│ Messages +│ Bytes +│ Lost +│ Deleted +│ Replicas +│/);
+    expect(r.stdout).toMatch(/│ ORDERS +│ Memory +│ 0 +│ 4 +│ \d+ B +│ 0 +│ 0 +│ 1 +│/);
+    const rows = JSON.parse(ok(await run(["stream", "report", "--json"])).stdout) as { stream: string; messages: number; storage: string }[];
+    expect(rows.map((x) => [x.stream, x.messages])).toEqual([["LOGS", 0], ["ORDERS", 4]]);
+  });
+
   test.skipIf(skip)("stream info: readable, --state, --json", async () => {
     const r = ok(await run(["stream", "info", "ORDERS"]));
     expect(r.stdout).toMatch(/^Information for Stream ORDERS created /);
@@ -153,6 +163,19 @@ describe.each(KINDS)("against %s with JetStream", (kind) => {
     expectError(await run(["consumer", "next", "ORDERS", "PUSH"]), 1, /ORDERS > PUSH is a push consumer/);
   });
 
+  test.skipIf(skip)("consumer report: mode, ack policy and wait, ack pending, redelivered, unprocessed, ack floor per consumer", async () => {
+    const r = ok(await run(["consumer", "report", "ORDERS"]));
+    expect(r.stdout).toMatch(/│ +Consumer report for ORDERS with 2 consumers +│/);
+    expect(r.stdout).toMatch(/│ Consumer +│ Mode +│ Ack Policy +│ Ack Wait +│ Ack Pending +│ Redelivered +│ Unprocessed +│ Ack Floor +│/);
+    expect(r.stdout).toMatch(/│ PULL +│ Pull +│ Explicit +│ 30s +│ 1 +│ 0 +│ 0 +│ 2 +│/);
+    // The ack floor of a new deliver-new consumer: nats-server says 0, gnat the stream's last
+    // sequence (a server difference, not the report's).
+    expect(r.stdout).toMatch(/│ PUSH +│ Push +│ None +│ \S+ +│ 0 +│ 0 +│ 0 +│ \d+ +│/);
+    const rows = JSON.parse(ok(await run(["consumer", "report", "ORDERS", "--json"])).stdout) as { consumer: string; ack_pending: number }[];
+    expect(rows.map((x) => [x.consumer, x.ack_pending])).toEqual([["PULL", 1], ["PUSH", 0]]);
+    expectError(await run(["consumer", "report", "NOPE"]), 1, /could not load stream NOPE: stream not found/);
+  });
+
   test.skipIf(skip)("consumer rm asks first; -f removes; then the server says consumer not found", async () => {
     expectError(await run(["consumer", "rm", "ORDERS", "PUSH"]), 1, /Really delete Consumer ORDERS > PUSH: not confirmed/);
     expect(JSON.parse(ok(await run(["consumer", "ls", "ORDERS", "--json"])).stdout)).toEqual(["PULL", "PUSH"]);
@@ -210,7 +233,7 @@ describe("without JetStream, and bad input", () => {
   });
 
   test("unknown and missing subcommands, missing arguments: usage errors, exit 2", async () => {
-    expectError(await gnat(["stream", "frob"], env), 2, /stream: unknown subcommand 'frob' \(ls, info, add, edit, rm, purge, get, view\)/);
+    expectError(await gnat(["stream", "frob"], env), 2, /stream: unknown subcommand 'frob' \(ls, report, info, add, edit, rm, purge, get, view\)/);
     expectError(await gnat(["consumer"], env), 2, /consumer: missing subcommand/);
     expectError(await gnat(["stream", "info"], env), 2, /missing required argument 'stream'/);
     expectError(await gnat(["consumer", "next", "S"], env), 2, /missing required argument 'consumer'/);

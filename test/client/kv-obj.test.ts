@@ -52,6 +52,26 @@ describe.each(KINDS)("against %s with JetStream", (kind) => {
       expectError(await run(["kv", "add", "X", "--history", "100"]), 2, /invalid value "100" for --history: expected 1 to 64/);
     });
 
+    test.skipIf(skip)("create only makes new keys, update is compare-and-set, purge drops a key's history (asking first)", async () => {
+      ok(await run(["kv", "add", "CAS", "--history", "5"]));
+      expect(ok(await run(["kv", "create", "CAS", "k", "one"])).stdout).toBe("one\n");
+      expectError(await run(["kv", "create", "CAS", "k", "two"]), 1, /could not create CAS > k: wrong last sequence: 1/);
+      expectError(await run(["kv", "update", "CAS", "k", "two", "7"]), 1, /could not update CAS > k: wrong last sequence: 1/);
+      expect(ok(await run(["kv", "update", "CAS", "k", "two", "1"])).stdout).toBe("two\n");
+      expect(ok(await run(["kv", "get", "CAS", "k", "--raw"])).stdout).toBe("two");
+      expectError(await run(["kv", "update", "CAS", "k", "x", "first"]), 2, /invalid value "first" for REVISION/);
+      // Not confirmed (no answer on stdin): nothing done.
+      expectError(await run(["kv", "purge", "CAS", "k"], ""), 1, /Purge key CAS > k: not confirmed, nothing done/);
+      expect(JSON.parse(ok(await run(["kv", "history", "CAS", "k", "--json"])).stdout)).toHaveLength(2);
+      ok(await run(["kv", "purge", "CAS", "k", "-f"]));
+      const h = JSON.parse(ok(await run(["kv", "history", "CAS", "k", "--json"])).stdout) as { operation: string }[];
+      expect(h.map((e) => e.operation)).toEqual(["PURGE"]);
+      // A purged key is new again for create.
+      expect(ok(await run(["kv", "create", "CAS", "k", "again"])).stdout).toBe("again\n");
+      // The tests below count the buckets.
+      ok(await run(["kv", "del", "CAS", "-f"]));
+    });
+
     test.skipIf(skip)("put prints the value, get shows it (--raw, --revision, --json), stdin is a value too", async () => {
       expect(ok(await run(["kv", "put", "CONFIG", "color", "blue"])).stdout).toBe("blue\n");
       expect(ok(await run(["kv", "put", "CONFIG", "color", "red"])).stdout).toBe("red\n");
