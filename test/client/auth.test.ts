@@ -1,5 +1,5 @@
-// The connection flags that prove who the client is — --token, --nkey, --tlsca/--tlscert/--tlskey
-// (and a token or user:password in the URL) — as a child process against gnat and nats-server
+// The connection flags that prove who the client is — --token, --nkey, --creds (operator mode),
+// --tlsca/--tlscert/--tlskey (and a token or user:password in the URL) — as a child process against gnat and nats-server
 // configured to require them: accepted with the right credentials, one line and exit 1 without.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -7,6 +7,7 @@ import { createUser } from "@nats-io/nkeys";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SKIP_REASON } from "../differential/harness.js";
 import { makeTestCerts, type TestCerts } from "../helpers/certs.js";
+import { makeAccount, makeOperator, makeUser, operatorConfig } from "../helpers/operator.js";
 import { clientSuite, gnat, HAS_NATS_SERVER, KINDS, startTarget, type Run, type Target } from "./kit.js";
 
 const { env } = clientSuite();
@@ -62,6 +63,24 @@ describe.each(KINDS)("credentials against %s", (kind) => {
     // A seed file that is not there: one line naming it, before any connection.
     const missing = await gnat(["pub", "x", "hi", "--nkey", join(certs.dir, "none.nk"), "-s", t.url], env);
     expect(missing.stderr).toMatch(/^gnat: cannot read nkey seed file \S+none\.nk: ENOENT\n$/);
+    expect(missing.code).toBe(1);
+  });
+
+  test.skipIf(skip)("--creds with a user's creds file in operator mode", async () => {
+    const op = await makeOperator();
+    const acc = await makeAccount(op.okp, "A");
+    const user = await makeUser(acc.akp);
+    const stranger = await makeUser((await makeAccount(op.okp, "B")).akp); // an account the server does not know
+    const credsFile = join(certs.dir, `${kind}-user.creds`);
+    writeFileSync(credsFile, user.creds);
+    const strangerFile = join(certs.dir, `${kind}-stranger.creds`);
+    writeFileSync(strangerFile, stranger.creds);
+    const t = await serve(operatorConfig(op, [acc]));
+    ok(await gnat(["pub", "x", "hi", "--creds", credsFile, "-s", t.url], env));
+    refused(await gnat(["pub", "x", "hi", "--creds", strangerFile, "-s", t.url], env), /authorization violation/i);
+    refused(await gnat(["pub", "x", "hi", "-s", t.url], env), /authorization violation/i);
+    const missing = await gnat(["pub", "x", "hi", "--creds", join(certs.dir, "none.creds"), "-s", t.url], env);
+    expect(missing.stderr).toMatch(/^gnat: [^\n]*none\.creds[^\n]*\n$/);
     expect(missing.code).toBe(1);
   });
 
