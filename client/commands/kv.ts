@@ -118,33 +118,23 @@ export function kvCommand(program: Command): void {
       process.stdout.write(statusText(st));
     }));
 
-  connectionOptions(kv.command("put")
-    .description("put a value into a key (the value from stdin when none is given)")
-    .argument("<bucket>", "bucket name")
-    .argument("<key>", "key")
-    .argument("[value]", "the value; stdin when missing"))
-    .action(async (bucket: string, key: string, value: string | undefined, f: Common) => {
-      const v = await bodyOrStdin(value);
-      await withJetStream(f, async (c) => {
-        const b = await openBucket(c, bucket);
-        await api(`could not put ${bucket} > ${key}`, () => b.put(key, v));
-        process.stdout.write(`${v}\n`);
+  // put and create: a value into a key (create only if the key is new or was deleted).
+  for (const [verb, what] of [["put", "put a value into a key"],
+    ["create", "put a value into a key only if the key is new (or was deleted)"]] as const) {
+    connectionOptions(kv.command(verb)
+      .description(`${what}; the value from stdin when none is given`)
+      .argument("<bucket>", "bucket name")
+      .argument("<key>", "key")
+      .argument("[value]", "the value; stdin when missing"))
+      .action(async (bucket: string, key: string, value: string | undefined, f: Common) => {
+        const v = await bodyOrStdin(value);
+        await withJetStream(f, async (c) => {
+          const b = await openBucket(c, bucket);
+          await api(`could not ${verb} ${bucket} > ${key}`, () => verb === "put" ? b.put(key, v) : b.create(key, v));
+          process.stdout.write(`${v}\n`);
+        });
       });
-    });
-
-  connectionOptions(kv.command("create")
-    .description("put a value into a key only if the key is new (or was deleted); the value from stdin when none is given")
-    .argument("<bucket>", "bucket name")
-    .argument("<key>", "key")
-    .argument("[value]", "the value; stdin when missing"))
-    .action(async (bucket: string, key: string, value: string | undefined, f: Common) => {
-      const v = await bodyOrStdin(value);
-      await withJetStream(f, async (c) => {
-        const b = await openBucket(c, bucket);
-        await api(`could not create ${bucket} > ${key}`, () => b.create(key, v));
-        process.stdout.write(`${v}\n`);
-      });
-    });
+  }
 
   connectionOptions(kv.command("update")
     .description("put a value into a key only if its last revision is REVISION (compare and set)")
