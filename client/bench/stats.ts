@@ -2,6 +2,7 @@
 // What `gnat bench` measures and how it reports it: one Sample per publisher or subscriber
 // (messages, bytes, first and last instant, one latency per message), rates and exact
 // percentiles from the sorted latencies, natscli's summary lines and its CSV columns.
+import { bytes } from "../ui.js";
 
 /** One client's run. Times are performance.now() milliseconds; latencies are milliseconds. */
 export class Sample {
@@ -109,17 +110,9 @@ export function groupRate(samples: Sample[]): { msgs: number; bytes: number; sec
 
 const comma = (n: number): string => Math.round(n).toLocaleString("en-US");
 
-/** humanize.IBytes, as natscli prints throughput: "150 MiB", "1.2 KiB". */
+/** humanize.IBytes, as natscli prints throughput: "150 MiB", "1.2 KiB" (client/ui.ts's, rounded below 1 KiB). */
 export function ibytes(n: number): string {
-  if (n < 1024) return `${Math.round(n)} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = -1;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ${units[i]}`;
+  return bytes(n < 1024 ? Math.round(n) : n);
 }
 
 /** A latency for people: "35µs", "1.24ms", "2.50s". */
