@@ -17,13 +17,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
-import type { Role, WorkerMsg } from "./load/worker.js";
+import { spawnRole, withTimeout } from "./load/spawn.js";
 import { cpuTicks, freePort, sleep, waitListening, which } from "./procs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
-const WORKER = join(here, "load/worker.js");
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
@@ -138,46 +136,6 @@ async function startPair(a: Kind, b: Kind, name: string): Promise<[ClusterNode, 
 }
 
 // ---- generator (bench/load's workers) -----------------------------------------------------------
-interface Handle {
-  worker: Worker;
-  ready: Promise<void>;
-  done: Promise<Extract<WorkerMsg, { type: "done" }>>;
-  go(): void;
-}
-
-function spawnRole(role: Role): Handle {
-  const worker = new Worker(WORKER, { workerData: role });
-  let readyResolve!: () => void;
-  let doneResolve!: (m: Extract<WorkerMsg, { type: "done" }>) => void;
-  let readyReject!: (e: Error) => void;
-  let doneReject!: (e: Error) => void;
-  const ready = new Promise<void>((r, j) => {
-    readyResolve = r;
-    readyReject = j;
-  });
-  const done = new Promise<Extract<WorkerMsg, { type: "done" }>>((r, j) => {
-    doneResolve = r;
-    doneReject = j;
-  });
-  ready.catch(() => {});
-  done.catch(() => {});
-  const fail = (e: Error): void => {
-    readyReject(e);
-    doneReject(e);
-  };
-  worker.on("message", (m: WorkerMsg) => {
-    if (m.type === "ready") readyResolve();
-    else if (m.type === "done") doneResolve(m);
-    else fail(new Error(m.message));
-  });
-  worker.on("error", fail);
-  return { worker, ready, done, go: () => worker.postMessage("go") };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, j) => setTimeout(() => j(new Error(`${what} timed out after ${ms} ms`)), ms).unref())]);
-}
-
 const SID = "10000";
 
 // ---- one run ------------------------------------------------------------------------------------

@@ -11,13 +11,12 @@ import { connect, type Socket } from "node:net";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
-import type { Role, WorkerMsg } from "./load/worker.js";
+import type { WorkerMsg } from "./load/worker.js";
+import { spawnRole, withTimeout, type Handle } from "./load/spawn.js";
 import { cpuTicks, freePort, rssKb, waitListening, which } from "./procs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
-const WORKER = join(here, "load/worker.js");
 const SINK = join(here, "load/sink.js");
 
 // ---- options ------------------------------------------------------------------------------------
@@ -76,44 +75,6 @@ async function startServerProcess(kind: ServerKind, configFile?: string): Promis
 const CLK_TCK = 100;
 
 // ---- generator ----------------------------------------------------------------------------------
-interface Handle {
-  worker: Worker;
-  ready: Promise<void>;
-  done: Promise<Extract<WorkerMsg, { type: "done" }>>;
-  go(): void;
-}
-
-function spawnRole(role: Role): Handle {
-  const worker = new Worker(WORKER, { workerData: role });
-  let readyResolve!: () => void;
-  let doneResolve!: (m: Extract<WorkerMsg, { type: "done" }>) => void;
-  let fail!: (e: Error) => void;
-  const ready = new Promise<void>((r, j) => {
-    readyResolve = r;
-    fail = j;
-  });
-  const done = new Promise<Extract<WorkerMsg, { type: "done" }>>((r, j) => {
-    doneResolve = r;
-    const prev = fail;
-    fail = (e) => {
-      prev(e);
-      j(e);
-    };
-  });
-  done.catch(() => {});
-  worker.on("message", (m: WorkerMsg) => {
-    if (m.type === "ready") readyResolve();
-    else if (m.type === "done") doneResolve(m);
-    else fail(new Error(m.message));
-  });
-  worker.on("error", (e) => fail(e));
-  return { worker, ready, done, go: () => worker.postMessage("go") };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, j) => setTimeout(() => j(new Error(`${what} timed out after ${ms} ms`)), ms).unref())]);
-}
-
 // ---- frames -------------------------------------------------------------------------------------
 const natsPub = (subject: string, payload: string): string => `PUB ${subject} ${payload.length}\r\n${payload}\r\n`;
 const natsMsgLen = (subject: string, sid: string, size: number): number => `MSG ${subject} ${sid} ${size}\r\n`.length + size + 2;
