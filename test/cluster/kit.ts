@@ -148,7 +148,7 @@ async function startNodeOnce(o: NodeOptions): Promise<Node> {
     } else {
       ensureBuilt();
       p = launch(process.execPath, [CLI, "-c", conf]);
-      await waitForPort(port, { timeout: 5000, child: p.child, stderr: p.log, name: "gnat" });
+      await waitForPort(port, { timeout: 15_000, child: p.child, stderr: p.log, name: "gnat" });
     }
   } catch (e) {
     // spawnNatsServer stops its process itself when it fails; a gnat process is stopped here.
