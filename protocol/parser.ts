@@ -134,6 +134,8 @@ export class Parser {
   private readonly ends = new Int32Array(MAX_ARGS + 1);
 
   private readonly intern: InternTable;
+  /** While suspended: the bytes not parsed yet, in arrival order. */
+  private held: Buffer[] | null = null;
 
   constructor(private readonly handler: ParserHandler,
     opts: { maxControlLine?: number; maxPayload?: number; intern?: InternTable; buffers?: PayloadBuffers } = {}) {
@@ -147,6 +149,31 @@ export class Parser {
   /** Stop parsing for good (the connection is closing). */
   close(): void {
     this.state = CLOSED;
+    this.held = null;
+  }
+
+  /**
+   * Parse nothing more until resume(): what follows the op being handled, and every chunk after
+   * it, is kept in arrival order. For a CONNECT whose answer comes later (an auth callout):
+   * nats-server blocks the client's reader there, so nothing sent after it acts before it.
+   */
+  suspend(): void {
+    if (this.state !== CLOSED) this.held ??= [];
+  }
+
+  get suspended(): boolean {
+    return this.held !== null;
+  }
+
+  /** Parse what was kept while suspended; a handler may suspend again part-way. */
+  resume(): void {
+    const held = this.held;
+    this.held = null;
+    if (held === null) return;
+    for (let k = 0; k < held.length; k++) {
+      // parse() keeps what it is given while suspended: the rest stays in order.
+      this.parse(held[k]!);
+    }
   }
 
   get closed(): boolean {
@@ -154,6 +181,10 @@ export class Parser {
   }
 
   parse(buf: Buffer): void {
+    if (this.held !== null) {
+      if (this.state !== CLOSED) this.held.push(Buffer.from(buf));
+      return;
+    }
     const n = buf.length;
     let i = 0;
     while (i < n) {
@@ -513,6 +544,11 @@ export class Parser {
         return this.startPayload(buf, next);
       case OP_CONNECT:
         h.onConnect(Buffer.from(a.subarray(s, e)));
+        if (this.held !== null) {
+          // The handler suspended parsing: the rest of this chunk waits with what comes later.
+          if (next < buf.length) this.held.push(Buffer.from(buf.subarray(next)));
+          return buf.length;
+        }
         return next;
       case OP_INFO:
         h.onInfo(Buffer.from(a.subarray(s, e)));

@@ -4,14 +4,15 @@
 // the $G JetStream bootstrap, the connection registry, reload and lame duck live here; the
 // public API is re-exported by index.ts.
 import { join } from "node:path";
-import { customAlphabet } from "nanoid";
+import { createCurve, createServer, type KeyPair } from "@nats-io/nkeys";
 import type { Logger } from "pino";
 import { errorLine, Errors } from "../protocol/errors.js";
 import { InternTable } from "../protocol/intern.js";
 import { ViewCache } from "../protocol/bytes.js";
 import { BufferPool } from "./core/outbound.js";
 import { ClientConnection, type ClientSocket, type ConnectionAccount, type ConnectionHost, type ConnectionInit } from "./core/connection.js";
-import { Authenticator, authRequired, newNonce } from "./auth/auth.js";
+import { Authenticator, authRequired, authTimeoutMs, newNonce } from "./auth/auth.js";
+import { tlsTimeoutMs } from "./tls-options.js";
 import { AuthThrottle } from "./auth/throttle.js";
 import { peerCertIdentity } from "./auth/cert-identity.js";
 import { listenTcp, type TcpListener } from "./transport/tcp.js";
@@ -39,6 +40,7 @@ import { buildMappings, GLOBAL_ACCOUNT, mergedAuthorization, userAccounts, type 
 import { accountStat, AccountRegistry } from "./accounts/accounts.js";
 import { startAccountJetStream, startAccountJetStreams } from "./accounts/jetstream.js";
 import { operatorMode, type OperatorMode } from "./accounts/operator-mode.js";
+import { AuthCallout, type CalloutHost } from "./accounts/auth-callout.js";
 import { serveClaims } from "./accounts/claims-api.js";
 import { serveSysRequests } from "./monitor/sys-requests.js";
 import { serveUserInfo } from "./monitor/user-info.js";
@@ -60,7 +62,6 @@ interface TlsPending {
   infoSent: boolean;
 }
 
-const serverIdGen = customAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 55);
 
 export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   /** The options in force; a reload replaces the object (see reload()). */
@@ -76,7 +77,13 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   authThrottle: AuthThrottle | null = null;
   readonly views = new ViewCache();
   readonly log: Logger;
-  readonly serverId = `N${serverIdGen()}`;
+  /** The server's nkey, as in nats-server 2.10: its public key is the server's id, and it signs auth callout requests. */
+  private readonly identity: KeyPair = createServer();
+  readonly serverId = this.identity.getPublicKey();
+  /** The server's curve key (auth callout xkey encryption), made when first needed. */
+  private curve: KeyPair | null = null;
+  /** The auth callout in force, when `auth_callout` is configured. */
+  private callout: AuthCallout | null = null;
   readonly clients = new Map<number, ClientConnection>();
   readonly startedAt = new Date();
   /** When the options in force were loaded: start-up, then each reload (/varz config_load_time). */
@@ -721,8 +728,29 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.authenticator = this.operator !== null ? this.operator.authenticator
       : merged === null || !authRequired(merged) ? null
         : o.noAuthUser !== "" ? new NoAuthUserAuthenticator(merged, o.noAuthUser, opts) : new Authenticator(merged, opts);
+    this.callout?.close();
+    this.callout = null;
+    if (this.authenticator !== null && this.operator === null && auth?.callout !== undefined) {
+      this.callout = new AuthCallout(auth.callout, this.calloutHost());
+      this.authenticator.external = this.callout;
+    }
     if (this.authenticator === null || auth?.throttle === false) this.authThrottle = null;
     else this.authThrottle ??= new AuthThrottle(auth?.throttle ?? {});
+  }
+
+  private calloutHost(): CalloutHost {
+    const s = this;
+    return {
+      log: this.log,
+      identity: this.identity,
+      curveKey: () => (s.curve ??= createCurve()),
+      serverId: () => ({
+        name: s.serverName, host: s.options.host, id: s.serverId, version: s.version,
+        ...(s.cluster?.name !== undefined ? { cluster: s.cluster.name } : {}),
+      }),
+      account: (name) => s.accounts.get(name),
+      timeoutMs: () => authTimeoutMs(s.options.authorization, s.options.tls === null ? null : tlsTimeoutMs(s.options.tls)),
+    };
   }
 
   applyLogging(o: ServerOptions): void {

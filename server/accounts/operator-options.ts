@@ -78,6 +78,8 @@ export function operatorConfigError(op: OperatorModeOptions, systemAccount: stri
   if (op.resolver === null) return "operators require an account resolver to be configured";
   if (accounts !== null && Object.keys(accounts).length > 0) return "operators do not allow Accounts to be configured directly";
   if ((authorization?.users?.length ?? 0) > 0 || (authorization?.nkeys?.length ?? 0) > 0) return "operators do not allow users to be configured directly";
+  // nats-server 2.10: in operator mode a callout is an account's (its JWT's authorization claims).
+  if (authorization?.callout !== undefined) return "operators do not allow authorization callouts to be configured directly";
   if (systemAccount !== "") {
     const named = trust.operators.map((c) => c.nats.system_account).filter((s) => typeof s === "string" && s !== "");
     if (named.length > 0 && !named.includes(systemAccount)) return "system_account in config and operator JWT must be identical";

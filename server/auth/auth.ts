@@ -42,6 +42,44 @@ export interface AuthorizationOptions {
    * nats-server. Not a nats-server config key: programmatic only.
    */
   throttle?: Partial<AuthThrottleOptions> | false;
+  /** `auth_callout {}` (nats-server 2.10): a service decides who connects, and as whom. */
+  callout?: AuthCalloutOptions;
+}
+
+/** nats-server 2.10's `authorization { auth_callout { issuer, auth_users, account, xkey } }`. */
+export interface AuthCalloutOptions {
+  /** The account public key (`A…`) the service signs the users it authorizes with. */
+  issuer: string;
+  /** Users (names or nkeys) authenticated as configured and never sent to the service: its own. */
+  authUsers: string[];
+  /** The account the requests are sent in (`$SYS.REQ.USER.AUTH`); `$G` when not given. */
+  account: string;
+  /** The service's public curve key (`X…`): requests are encrypted to it. */
+  xkey?: string;
+}
+
+/** What a connection tells an auth callout about its client (the request's client_info and connect_opts). */
+export interface CalloutClient {
+  readonly opts: ConnectOptions;
+  /** The nonce its INFO carried; "" when none. */
+  readonly nonce: string;
+  readonly cid: number;
+  readonly host: string;
+  /** nats-server's connection type: STANDARD, WEBSOCKET … */
+  readonly type: string;
+  /** The TLS session; null on plain connections. */
+  readonly tls: { readonly version: string; readonly cipher: string } | null;
+}
+
+/**
+ * Authorization decided elsewhere, later (an auth callout): the connection holds the client's
+ * input until the answer comes. Built on the middle floor; the connection sees only this.
+ */
+export interface ExternalAuthorizer {
+  /** Whether this CONNECT goes to the service: everyone's but the auth users'. */
+  decides(opts: ConnectOptions): boolean;
+  /** The user the service authorized, or null (refused, invalid answer, no answer in time). */
+  authorize(client: CalloutClient): Promise<AuthenticatedUser | null>;
 }
 
 /** Who a connection authenticated as. */
@@ -90,7 +128,7 @@ const BCRYPT = /^\$2[abxy]\$\d{2}\$.*/;
 
 /** Whether options turn authentication on. */
 export function authRequired(a: AuthorizationOptions | null): boolean {
-  return a !== null && (a.token !== undefined || a.user !== undefined || a.users !== undefined || a.nkeys !== undefined);
+  return a !== null && (a.token !== undefined || a.user !== undefined || a.users !== undefined || a.nkeys !== undefined || a.callout !== undefined);
 }
 
 /** nats-server's configuration errors for combinations it refuses. Returns null when fine. */
@@ -112,6 +150,15 @@ export function authConfigError(a: AuthorizationOptions): string | null {
     }
   }
   if (a.timeout !== undefined && (!Number.isFinite(a.timeout) || a.timeout <= 0)) return "authorization timeout must be positive";
+  return a.callout === undefined ? null : calloutConfigError(a.callout);
+}
+
+/** nats-server's errors for an `auth_callout {}` block. Returns null when fine. */
+export function calloutConfigError(c: AuthCalloutOptions): string | null {
+  if (c.issuer === "") return "Authorization callouts require an issuer to be specified";
+  if (!isPublicKeyOf(c.issuer, "A")) return `Expected callout user to be a valid public account nkey, got ${JSON.stringify(c.issuer)}`;
+  if (c.xkey !== undefined && !isPublicKeyOf(c.xkey, "X")) return `Expected callout xkey to be a valid public xkey, got ${JSON.stringify(c.xkey)}`;
+  if (c.authUsers.length === 0) return "Authorization callouts require authorized users to be specified";
   return null;
 }
 
@@ -121,6 +168,8 @@ export class Authenticator {
   private readonly nkeys: Map<string, NkeyUser> | null;
   /** tls verify_and_map: users are named by the client certificate, not the CONNECT. */
   readonly tlsMap: boolean;
+  /** An auth callout, when one is configured: it decides for every CONNECT but the auth users'. */
+  external: ExternalAuthorizer | null = null;
   private readonly userNames: string[];
 
   constructor(private readonly config: AuthorizationOptions, opts: { tlsMap?: boolean } = {}) {
@@ -193,7 +242,12 @@ export function verifyNonce(nkey: string, nonce: string, sig: string): boolean {
 
 /** A public user nkey: `U…`, 56 characters, a valid checksum. */
 export function isPublicUserKey(nkey: string): boolean {
-  if (!nkey.startsWith("U") || nkey.length !== 56) return false;
+  return isPublicKeyOf(nkey, "U");
+}
+
+/** A public nkey of the given prefix (U user, A account, X curve), 56 characters, a valid checksum. */
+function isPublicKeyOf(nkey: string, prefix: "U" | "A" | "X"): boolean {
+  if (!nkey.startsWith(prefix) || nkey.length !== 56) return false;
   try {
     fromPublic(nkey);
     return true;

@@ -1,15 +1,14 @@
 // nats-server's `authorization {}` block (token, user/password, users and nkeys with their
 // permissions) and `accounts {}` (users, exports, imports, JetStream limits per account).
 import { mapMappings } from "./mappings.js";
-import { authConfigError, isPublicUserKey, type AuthorizationOptions, type NkeyUser, type UserEntry } from "../auth/auth.js";
+import { authConfigError, calloutConfigError, isPublicUserKey, type AuthCalloutOptions, type AuthorizationOptions, type NkeyUser, type UserEntry } from "../auth/auth.js";
 import { DEFAULT_RESPONSE_PERMISSION, type Permissions, type ResponsePermission, type SubjectPermission } from "../auth/permissions.js";
 import { isValidSubject } from "../../protocol/subject.js";
 import type { AccountJetStreamLimits, AccountOptions, AccountsOptions, ExportOption, ImportOption } from "../accounts/options.js";
 import { type ConfigValue, parseDuration } from "./parse.js";
 import { type Readers, STORAGE_UNITS, isMap, REFUSE_REASON } from "./readers.js";
 
-/** Keys of `authorization {}` (and of its users) that gnat does not implement yet: refused. */
-const AUTH_REFUSED = new Set(["auth_callout", "auth_hook"]);
+/** Keys of a user entry that gnat does not implement yet: refused. */
 const USER_REFUSED = new Set(["account", "allowed_connection_types", "connection_types"]);
 
 /** nats-server's `authorization {}` block: a token, one user/password, or a users list. */
@@ -18,11 +17,14 @@ export function mapAuthorization(key: string, v: ConfigValue, r: Readers): Autho
   const a: AuthorizationOptions = {};
   for (const [mk, mv] of Object.entries(v)) {
     const k = mk.toLowerCase();
-    if (AUTH_REFUSED.has(k)) throw r.fail(key, `'${key}.${mk}' ${REFUSE_REASON}`);
     switch (k) {
       case "user":
       case "username":
         a.user = r.str(mk, mv);
+        break;
+      case "auth_callout":
+      case "auth_hook":
+        a.callout = mapAuthCallout(mk, mv, r);
         break;
       case "pass":
       case "password":
@@ -61,6 +63,37 @@ export function mapAuthorization(key: string, v: ConfigValue, r: Readers): Autho
     r.warnings.push(`${key}.default_permissions apply to users lists only: the token or single user has no permissions`);
   }
   return a;
+}
+
+/** nats-server 2.10's `auth_callout { issuer, auth_users, account, xkey }` (its parseAuthCallout). */
+function mapAuthCallout(key: string, v: ConfigValue, r: Readers): AuthCalloutOptions {
+  if (!isMap(v)) throw r.fail(key, `Expected authorization callout to be a map/struct, got ${JSON.stringify(v)}`);
+  const c: AuthCalloutOptions = { issuer: "", authUsers: [], account: "$G" };
+  for (const [mk, mv] of Object.entries(v)) {
+    switch (mk.toLowerCase()) {
+      case "issuer":
+        c.issuer = r.str(mk, mv);
+        break;
+      case "account":
+      case "acc":
+        c.account = r.str(mk, mv);
+        break;
+      case "auth_users":
+      case "users":
+        if (!Array.isArray(mv)) throw r.fail(mk, `Expected auth_users field to be an array, got ${typeof mv}`);
+        c.authUsers = mv.map((u) => r.str(mk, u));
+        break;
+      case "xkey":
+      case "key":
+        c.xkey = r.str(mk, mv);
+        break;
+      default:
+        throw r.fail(mk, `Unknown field ${JSON.stringify(mk)} parsing authorization callout`);
+    }
+  }
+  const err = calloutConfigError(c);
+  if (err !== null) throw r.fail(key, err);
+  return c;
 }
 
 function mapUser(key: string, v: ConfigValue, r: Readers): UserEntry | NkeyUser {

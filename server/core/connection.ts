@@ -14,7 +14,7 @@ import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../
 import { isValidSubject } from "../../protocol/subject.js";
 import type { ServerOptions } from "../options.js";
 import type { AuthThrottle } from "../auth/throttle.js";
-import { authTimeoutMs, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache, type PeerInfo } from "../auth/auth.js";
+import { authTimeoutMs, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache, type ExternalAuthorizer, type PeerInfo } from "../auth/auth.js";
 import { Subscription, type Client, type Router } from "./router.js";
 import type { CertIdentity } from "../auth/cert-identity.js";
 import { tlsTimeoutMs } from "../tls-options.js";
@@ -280,6 +280,9 @@ export class ClientConnection implements Client, ParserHandler {
       }
       this.bcryptCache ??= new Map();
       const user = auth.authenticate(o, this.nonce, this.bcryptCache, this.cert, this.peer());
+      // An auth callout decides for everyone but its auth users, whatever the rest says of them.
+      const external = auth.external;
+      if (external !== null && external.decides(o)) return this.awaitCallout(external);
       if (user?.refused !== undefined) {
         this.log.error({ cid: this.cid, user: user.name }, user.refused);
         return this.sendErrClose({ text: user.refused, close: true });
@@ -300,24 +303,68 @@ export class ClientConnection implements Client, ParserHandler {
         }, delay);
         return;
       }
-      this.setUser(user);
-      const acc = this.host.accountFor?.(user);
-      if (acc !== undefined) this.joinAccount(acc);
-      this.parser.connectRequired = false;
-      this.clearAuthTimer();
-      // A user allowed no subscriptions at all is told at once and closed, as by nats-server.
-      if (this.maxSubs === 0) {
-        this.log.error({ cid: this.cid }, "maximum subscriptions exceeded");
-        this.sendErr(Errors.MaxSubscriptions);
-        return this.close("Maximum Subscriptions Exceeded", true);
-      }
+      if (!this.admit(user)) return;
     }
-    if (o.verbose) this.queue(OK);
+    this.connectAccepted();
+  }
+
+  /** The authenticated user takes the connection: its account, permissions and limits. False when closed for them. */
+  private admit(user: AuthenticatedUser): boolean {
+    this.setUser(user);
+    const acc = this.host.accountFor?.(user);
+    if (acc !== undefined) this.joinAccount(acc);
+    this.parser.connectRequired = false;
+    this.clearAuthTimer();
+    // A user allowed no subscriptions at all is told at once and closed, as by nats-server.
+    if (this.maxSubs === 0) {
+      this.log.error({ cid: this.cid }, "maximum subscriptions exceeded");
+      this.sendErr(Errors.MaxSubscriptions);
+      this.close("Maximum Subscriptions Exceeded", true);
+      return false;
+    }
+    return true;
+  }
+
+  private connectAccepted(): void {
+    if (this.opts.verbose) this.queue(OK);
     if (!this.connectReceived) {
       this.connectReceived = true;
       this.rtt = Math.max(1, Date.now() - this.start);
       this.armPing(Math.min(this.host.options.pingInterval, FIRST_CLIENT_PING_MS) * (1 + Math.random() * 0.2));
       this.host.clientConnected(this);
+    }
+  }
+
+  /**
+   * The auth callout decides (auth/auth.ts ExternalAuthorizer). As nats-server blocks the client's
+   * reader there, nothing sent after this CONNECT is read or acted on until the answer has come;
+   * then it is, in order. The service's own deadline (the auth timeout) replaces the auth timer.
+   */
+  private awaitCallout(external: ExternalAuthorizer): void {
+    this.clearAuthTimer();
+    this.parser.suspend();
+    this.socket.pause();
+    const client = { opts: { ...this.opts }, nonce: this.nonce, cid: this.cid, host: this.remoteAddress, type: this.peer().type, tls: this.tls };
+    external.authorize(client).then((user) => this.calloutDone(user), (err: unknown) => {
+      this.log.error({ cid: this.cid, err }, "internal error in auth callout");
+      this.calloutDone(null);
+    });
+  }
+
+  private calloutDone(user: AuthenticatedUser | null): void {
+    if (this.closed) return;
+    if (user === null) {
+      this.log.error({ cid: this.cid, user: this.opts.user }, "authorization violation");
+      return this.sendErrClose(Errors.AuthorizationViolation);
+    }
+    if (!this.admit(user)) return;
+    this.connectAccepted();
+    if (!this.stall.active) this.socket.resume();
+    try {
+      this.parser.resume();
+    } catch (err) {
+      this.log.error({ cid: this.cid, err }, "internal error while processing client data");
+      this.close("Internal Error", true);
     }
   }
 
@@ -664,7 +711,8 @@ export class ClientConnection implements Client, ParserHandler {
   private endStall(timedOut: boolean): void {
     if (timedOut) this.log.debug({ cid: this.cid }, "timed out of fast producer stall");
     this.stalledMs += Date.now() - this.stallStart;
-    if (!this.closed) this.socket.resume();
+    // Not while an auth callout holds the client's input.
+    if (!this.closed && !this.parser.suspended) this.socket.resume();
   }
 
   /**
@@ -749,6 +797,8 @@ export class ClientConnection implements Client, ParserHandler {
       this.close("Client Closed", true);
       return false;
     }
+    // Whom the auth callout let in stays in: the service is not asked again.
+    if (auth.external !== null && auth.external.decides(this.opts) && this.user !== null) return true;
     this.bcryptCache ??= new Map();
     const user = auth.authenticate(this.opts, this.nonce, this.bcryptCache, this.cert, this.peer());
     if (user === null) {

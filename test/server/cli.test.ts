@@ -159,10 +159,10 @@ describe("the gnat command", () => {
   test("a config with an authorization key gnat lacks refuses to start", () => {
     const dir = mkdtempSync(join(tmpdir(), "gnat-cli-"));
     const conf = join(dir, "auth.conf");
-    writeFileSync(conf, "authorization { auth_callout { issuer: x } }\n");
+    writeFileSync(conf, "authorization { users: [ { user: a, password: b, allowed_connection_types: [STANDARD] } ] }\n");
     const r = run(["-c", conf]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/'authorization.auth_callout' is not supported by gnat yet: refusing to start/);
+    expect(r.stderr).toMatch(/'authorization.users.allowed_connection_types' is not supported by gnat yet: refusing to start/);
   });
 
   test("-t tests a config and exits", () => {

@@ -201,7 +201,7 @@ describe("config to options", () => {
     expect(errorOf(() => loadConfigFile(file("jetstream: maybe"), {})).message).toMatch(/Expected 'enabled' or 'disabled'/);
   });
 
-  test.each(["authorization { users: [ { user: a, password: b } ], auth_callout: { issuer: x } }", "accounts { A: { limits: { max_conn: 1 } } }",
+  test.each(["authorization { users: [ { user: a, password: b, allowed_connection_types: [STANDARD] } ] }", "accounts { A: { limits: { max_conn: 1 } } }",
     "accounts { A: { users: [ { user: a, password: b, account: B } ] } }", "tls { cert_file: x, cipher_suites: [a] }", "tls { cert_file: x, ocsp_peer: true }",
     'resolver: URL("http://localhost:9090/jwt/v1/accounts/")', "websocket { port: 1, authorization { token: x } }", "cluster { port: 1, permissions { import: a } }"])(
     "refuses to start with %s rather than run unprotected", (text) => {
