@@ -204,6 +204,50 @@ describe("parser", () => {
   });
 });
 
+describe("suspending after CONNECT (auth callout)", () => {
+  const input = 'CONNECT {"a":1}\r\nSUB foo 1\r\nPUB foo 5\r\nhello\r\nCONNECT {"b":2}\r\nPING\r\n';
+  const all = parse(input);
+
+  /** A recorder that suspends its parser at each CONNECT; `resume()` releases one. */
+  function suspending(chunks: number[]): { events: Event[]; resume: () => void; parser: Parser } {
+    const r = new Recorder();
+    const p = new Parser(r);
+    const onConnect = r.onConnect.bind(r);
+    r.onConnect = (arg) => {
+      onConnect(arg);
+      p.suspend();
+    };
+    const buf = Buffer.from(input, "latin1");
+    let at = 0;
+    for (const cut of [...chunks, buf.length]) {
+      p.parse(buf.subarray(at, cut));
+      at = cut;
+    }
+    return { events: r.events, resume: () => p.resume(), parser: p };
+  }
+
+  test("nothing after a suspending CONNECT is parsed until resume, then all of it in order, at every split", () => {
+    for (let cut = 0; cut <= input.length; cut++) {
+      const s = suspending(cut === 0 ? [] : [cut]);
+      expect(s.events, `split at ${cut}`).toEqual([all[0]]);
+      expect(s.parser.suspended).toBe(true);
+      s.resume();
+      // The second CONNECT suspends again: the PING after it waits.
+      expect(s.events, `split at ${cut}`).toEqual(all.slice(0, 4));
+      s.resume();
+      expect(s.events, `split at ${cut}`).toEqual(all);
+      expect(s.parser.suspended).toBe(false);
+    }
+  });
+
+  test("close drops what was held", () => {
+    const s = suspending([]);
+    s.parser.close();
+    s.resume();
+    expect(s.events).toEqual([all[0]]);
+  });
+});
+
 describe("PUB line fast path", () => {
   /**
    * The fast path only runs with "PUB " in view at the start of an op. Cutting the input after
