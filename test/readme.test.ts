@@ -230,6 +230,38 @@ describe("TypeScript blocks", () => {
       await g.stop();
     }
   });
+
+  test("auth callout: gnat with the config, the service in the background, alice let in and bob refused", async () => {
+    const dir = join(work, "auth-callout");
+    mkdirSync(dir, { recursive: true });
+    const conf = all.find((b) => b.text.startsWith("accounts {\n  AUTH: { users: [ { user: auth, password: auth-secret } ] }"));
+    if (conf === undefined) throw new Error("no README auth callout config");
+    writeFileSync(join(dir, "callout.conf"), conf.text);
+    const port = await freePort();
+    const url = `nats://127.0.0.1:${port}`;
+    const g = launch(process.execPath, [CLI, "-c", "callout.conf", "-a", "127.0.0.1", "-p", String(port)], { cwd: dir });
+    const files: string[] = [];
+    const module = (code: string): string => {
+      const file = join(ROOT, "test", `.readme-callout-${process.pid}-${files.length}.mjs`);
+      // The samples are TypeScript only in their type imports and annotations.
+      writeFileSync(file, code.replaceAll("nats://127.0.0.1:4222", url).replace(", type AuthorizationRequest", "")
+        .replace("decode<AuthorizationRequest>(", "decode(").replace(" as AuthorizationRequest", "").replace(/const users: Record<[^=]*= /, "const users = "));
+      files.push(file);
+      return file;
+    };
+    let service: Launched | null = null;
+    try {
+      await waitForPort(port, { child: g.child, stderr: g.log, name: "gnat" });
+      service = launch(process.execPath, [module(block('import { connect } from "@nats-io/transport-node";\nimport { decode, encodeAuthorizationResponse'))], { cwd: ROOT });
+      await service.waitLog(/auth service ready/);
+      const out = await run(process.execPath, [module(block('import { connect } from "@nats-io/transport-node";\n\nconst alice'))], { cwd: ROOT, timeout: 20_000 });
+      expect(out.stdout).toBe("orders.new: one book\nAuthorization Violation\n");
+    } finally {
+      await service?.stop();
+      await g.stop();
+      for (const f of files) rmSync(f, { force: true });
+    }
+  });
 });
 
 describe("shell samples of the gnat client", () => {
