@@ -730,7 +730,11 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         : o.noAuthUser !== "" ? new NoAuthUserAuthenticator(merged, o.noAuthUser, opts) : new Authenticator(merged, opts);
     this.callout?.close();
     this.callout = null;
-    if (this.authenticator !== null && this.operator === null && auth?.callout !== undefined) {
+    if (this.operator !== null) {
+      // Operator mode: an account's JWT may name auth users; its users are then called out in it.
+      this.callout = new AuthCallout(null, this.calloutHost(), this.operator.accounts);
+      this.operator.authenticator.external = this.callout;
+    } else if (this.authenticator !== null && auth?.callout !== undefined) {
       this.callout = new AuthCallout(auth.callout, this.calloutHost());
       this.authenticator.external = this.callout;
     }

@@ -1,22 +1,28 @@
-// Tested by test/accounts/auth-callout.test.ts.
-// Auth callout (nats-server 2.10, ADR-26), in config mode: a client that is not one of the
-// auth_users is described to a service in a server-signed authorization request JWT, published on
-// $SYS.REQ.USER.AUTH in the callout account (sealed to the service's xkey when one is configured,
-// the server's own xkey in the Nats-Server-Xkey header). The service answers with an authorization
-// response JWT for this server (`aud`) and the user key the request named (`sub`), carrying either
-// an `error` or a user JWT signed by the configured issuer: the user lands in the account its `aud`
-// names, with the JWT's permissions and expiry. Anything else, and no answer within the auth
-// timeout, is a refusal; the connection answers it with 'Authorization Violation'.
+// Tested by test/server/auth-callout.test.ts.
+// Auth callout (nats-server 2.10, ADR-26): a client that is not one of the auth_users is described
+// to a service in a server-signed authorization request JWT, published on $SYS.REQ.USER.AUTH in
+// the callout account (sealed to the service's xkey when one is configured, the server's own xkey
+// in the Nats-Server-Xkey header). The service answers with an authorization response JWT for this
+// server (`aud`) and the user key the request named (`sub`), carrying either an `error` or a user
+// JWT. In config mode (`authorization { auth_callout }`) the user JWT is signed by the configured
+// issuer and its `aud` names the account the user lands in. In operator mode the callout is an
+// account's (its JWT's `authorization`: auth_users, allowed_accounts, xkey): users of that account
+// are called out in it, and the user JWT is signed by it or by an allowed account (or their
+// signing keys), the user landing in the signer's account. The user gets the JWT's permissions and
+// expiry. Anything else, and no answer within the auth timeout, is a refusal; the connection
+// answers it with 'Authorization Violation'.
 import type { Logger } from "pino";
 import { Algorithms, encode, type ClaimsData } from "@nats-io/jwt";
 import { createUser, type KeyPair } from "@nats-io/nkeys";
 import type { AuthCalloutOptions, AuthenticatedUser, CalloutClient, ExternalAuthorizer } from "../auth/auth.js";
 import type { ConnectOptions } from "../../protocol/connect.js";
-import { claimType, connectTimes, connectionTypeAllowed, decodeJwt, decodeTyped, jwtPermissions, timeIssue, type Claims } from "../auth/jwt.js";
+import { claimType, connectTimes, connectionTypeAllowed, decodeJwt, decodeTyped, jwtPermissions, timeIssue, type Claims, type Nats } from "../auth/jwt.js";
 import type { Permissions } from "../auth/permissions.js";
 import { internalClient, type InternalClient } from "../core/internal-client.js";
 import type { ConnectionAccount } from "../core/connection-types.js";
 import type { Router } from "../core/router.js";
+import type { JwtAccount, OperatorAccounts } from "./operator.js";
+import { applyTemplate, emptyPermissions } from "./operator-auth.js";
 
 /** Where the requests go, in the callout account (nats-server's AuthCalloutSubject). */
 export const AUTH_CALLOUT_SUBJECT = "$SYS.REQ.USER.AUTH";
@@ -73,48 +79,101 @@ function clientType(type: string): string {
 /** Why a callout refused, in nats-server's words (it logs them with the first letter capitalised). */
 class Refusal extends Error {}
 
+/** Where one request goes: the account it is sent in, the request's `sub`, the xkey to seal it to. */
+interface CalloutTarget {
+  account: ConnectionAccount;
+  /** The issuer (config mode) or the account's public key (operator mode). */
+  subject: string;
+  xkey: string | undefined;
+  /** Operator mode: the callout account's JWT. */
+  jwt: JwtAccount | null;
+  /** Operator mode: its `authorization` claims. */
+  ext: ExternalAuth | null;
+}
+
+/** An account JWT's `authorization` claims (jwt's ExternalAuthorization). */
+interface ExternalAuth {
+  authUsers: string[];
+  allowedAccounts: string[];
+  xkey: string;
+}
+
+/** The account JWT's external authorization, when it names auth users (jwt's HasExternalAuthorization). */
+function externalAuth(a: JwtAccount | undefined): ExternalAuth | null {
+  const raw = a?.claims.nats.authorization;
+  if (typeof raw !== "object" || raw === null) return null;
+  const r = raw as Nats;
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+  const authUsers = list(r.auth_users);
+  if (authUsers.length === 0) return null;
+  return { authUsers, allowedAccounts: list(r.allowed_accounts), xkey: typeof r.xkey === "string" ? r.xkey : "" };
+}
+
 export class AuthCallout implements ExternalAuthorizer {
   private readonly authUsers: Set<string>;
   /** One internal client per account router the requests are sent in. */
   private readonly clients = new Map<Router, InternalClient>();
 
-  constructor(private readonly options: AuthCalloutOptions, private readonly host: CalloutHost) {
-    this.authUsers = new Set(options.authUsers);
+  /**
+   * Config mode: `options`. Operator mode: `operator`, the accounts known from JWTs (options
+   * null: the callouts are the accounts').
+   */
+  constructor(private readonly options: AuthCalloutOptions | null, private readonly host: CalloutHost,
+    private readonly operator: OperatorAccounts | null = null) {
+    this.authUsers = new Set(options?.authUsers ?? []);
   }
 
-  decides(opts: ConnectOptions): boolean {
-    return !this.authUsers.has(rawAuthUser(opts));
+  decides(opts: ConnectOptions, user: AuthenticatedUser | null): boolean {
+    if (this.operator === null) return !this.authUsers.has(rawAuthUser(opts));
+    // Operator mode: a user of an account whose JWT names auth users, and not one of them.
+    if (user === null || user.account === undefined) return false;
+    const ext = externalAuth(this.operator.known.get(user.account));
+    return ext !== null && !ext.authUsers.includes(rawAuthUser(opts));
   }
 
   async authorize(client: CalloutClient): Promise<AuthenticatedUser | null> {
-    const o = this.options;
-    const log = this.host.log;
     try {
       return await this.ask(client);
     } catch (e) {
       const m = (e as Error).message;
       const why = m.length > 0 ? m[0]!.toUpperCase() + m.slice(1) : m;
-      log.warn({ cid: client.cid, account: o.account }, why);
+      this.host.log.warn({ cid: client.cid }, why);
       return null;
     }
   }
 
-  private async ask(client: CalloutClient): Promise<AuthenticatedUser> {
-    const o = this.options;
+  /** The account the request is sent in, and how. */
+  private target(client: CalloutClient): CalloutTarget {
     const h = this.host;
-    const acc = h.account(o.account);
-    if (acc === undefined) throw new Refusal(`No valid account ${JSON.stringify(o.account)} for auth callout request: account not found`);
+    const o = this.options;
+    if (o !== null) {
+      const account = h.account(o.account);
+      if (account === undefined) throw new Refusal(`No valid account ${JSON.stringify(o.account)} for auth callout request: account not found`);
+      return { account, subject: o.issuer, xkey: o.xkey, jwt: null, ext: null };
+    }
+    const id = client.user?.account ?? "";
+    const jwt = this.operator?.known.get(id);
+    const account = h.account(id);
+    const ext = externalAuth(jwt);
+    if (jwt === undefined || account === undefined || ext === null) throw new Refusal(`No valid account ${JSON.stringify(id)} for auth callout request: account not found`);
+    return { account, subject: id, xkey: ext.xkey === "" ? undefined : ext.xkey, jwt, ext };
+  }
+
+  private async ask(client: CalloutClient): Promise<AuthenticatedUser> {
+    const h = this.host;
+    const t = this.target(client);
+    const acc = t.account;
     // A fresh user key per request: the response must name it, so an old one cannot be replayed.
     const user = createUser();
     const userKey = user.getPublicKey();
     const server = h.serverId();
-    const curve = o.xkey === undefined ? null : h.curveKey();
+    const curve = t.xkey === undefined ? null : h.curveKey();
     const timeout = h.timeoutMs();
-    const request = await encode(Algorithms.v2, this.requestClaims(client, userKey, server, curve, timeout), h.identity);
+    const request = await encode(Algorithms.v2, this.requestClaims(client, t.subject, userKey, server, curve, timeout), h.identity);
     let data = Buffer.from(request);
     const headers: [string, string][] = [];
     if (curve !== null) {
-      data = Buffer.from(curve.seal(data, o.xkey!));
+      data = Buffer.from(curve.seal(data, t.xkey!));
       headers.push([AUTH_REQUEST_XKEY_HEADER, curve.getPublicKey()]);
     }
     const ic = this.client(acc.router);
@@ -125,7 +184,7 @@ export class AuthCallout implements ExternalAuthorizer {
     } catch {
       throw new Refusal(`authorization callout response not received in time on account ${JSON.stringify(acc.name)}`);
     }
-    return this.decide(reply, client, userKey, server.id, curve, acc.name);
+    return this.decide(reply, client, userKey, server.id, curve, t);
   }
 
   private client(router: Router): InternalClient {
@@ -139,7 +198,7 @@ export class AuthCallout implements ExternalAuthorizer {
   }
 
   /** The authorization request claims (jwt's AuthorizationRequestClaims). */
-  private requestClaims(c: CalloutClient, userKey: string, server: CalloutServerId, curve: KeyPair | null, timeoutMs: number): ClaimsData<unknown> {
+  private requestClaims(c: CalloutClient, subject: string, userKey: string, server: CalloutServerId, curve: KeyPair | null, timeoutMs: number): ClaimsData<unknown> {
     const o = c.opts;
     const connectOpts: Record<string, unknown> = {};
     const put = (to: Record<string, unknown>, k: string, v: string | number | undefined): void => {
@@ -175,22 +234,24 @@ export class AuthCallout implements ExternalAuthorizer {
     nats.version = 2;
     return {
       aud: AUTH_REQUEST_AUDIENCE,
-      sub: this.options.issuer,
+      sub: subject,
       exp: Math.floor((Date.now() + timeoutMs) / 1000),
       nats,
     } as unknown as ClaimsData<unknown>;
   }
 
   /** The service's answer: the user it authorizes, or a Refusal with nats-server's reason. */
-  private decide(raw: Buffer, client: CalloutClient, userKey: string, serverId: string, curve: KeyPair | null, account: string): AuthenticatedUser {
-    const o = this.options;
+  private decide(raw: Buffer, client: CalloutClient, userKey: string, serverId: string, curve: KeyPair | null, t: CalloutTarget): AuthenticatedUser {
+    const account = t.account.name;
     if (raw.length === 0) throw new Refusal(`auth callout violation: "no reason supplied" on account ${JSON.stringify(account)}`);
     let token = raw;
+    let sealed = false;
     // A sealed request may get a sealed answer; a JWT starts "eyJ".
     if (curve !== null && !raw.subarray(0, 3).equals(Buffer.from("eyJ"))) {
-      const opened = curve.open(raw, o.xkey!);
+      const opened = curve.open(raw, t.xkey!);
       if (opened === null) throw new Refusal(`error decrypting auth callout response on account ${JSON.stringify(account)}: failed to open`);
       token = Buffer.from(opened);
+      sealed = true;
     }
     let cr: Claims;
     try {
@@ -205,6 +266,11 @@ export class AuthCallout implements ExternalAuthorizer {
     if (cr.aud !== serverId) throw new Refusal("auth callout violation: auth callout response is not for server");
     const err = cr.nats.error;
     if (typeof err === "string" && err !== "") throw new Refusal(`auth callout service returned an error: ${err}`);
+    // Operator mode: a response in clear is signed by the callout account or one of its signing keys.
+    if (t.jwt !== null && !sealed) {
+      const pk = typeof cr.nats.issuer_account === "string" && cr.nats.issuer_account !== "" ? cr.nats.issuer_account : cr.iss;
+      if (pk !== t.jwt.id && !t.jwt.signingKeys.has(pk)) throw new Refusal("auth callout signing key is unknown");
+    }
     let uc: Claims;
     try {
       uc = decodeTyped(typeof cr.nats.jwt === "string" ? cr.nats.jwt : "", "user");
@@ -216,33 +282,67 @@ export class AuthCallout implements ExternalAuthorizer {
     if (uc.sub !== userKey) {
       throw new Refusal(`Expected authorized user of ${JSON.stringify(userKey)} but got ${JSON.stringify(uc.sub)} on account ${JSON.stringify(account)}`);
     }
-    const n = uc.nats;
+    let n = uc.nats;
     const times = connectTimes(n);
     if (!times.allowed) throw new Refusal(`authorized user on account ${JSON.stringify(account)} outside of valid connect times`);
     if (!connectionTypeAllowed(n.allowed_connection_types, client.type)) {
       throw new Refusal(`authorized user on account ${JSON.stringify(account)} using invalid connection type`);
     }
-    if (typeof n.issuer_account === "string" && n.issuer_account !== "") {
-      throw new Refusal(`error non operator mode account ${JSON.stringify(account)}: attempted to use issuer_account`);
+    let target: ConnectionAccount;
+    let defaults: Permissions | null = null;
+    if (t.jwt === null) {
+      const o = this.options!;
+      if (typeof n.issuer_account === "string" && n.issuer_account !== "") {
+        throw new Refusal(`error non operator mode account ${JSON.stringify(account)}: attempted to use issuer_account`);
+      }
+      if (uc.iss !== o.issuer) {
+        throw new Refusal(`wrong issuer for auth callout response on account ${JSON.stringify(account)}, expected ${JSON.stringify(o.issuer)} got ${JSON.stringify(uc.iss)}`);
+      }
+      // Config mode: the user JWT's audience names the account the user lands in.
+      const placement = typeof uc.aud === "string" ? uc.aud : "";
+      const found = this.host.account(placement);
+      if (found === undefined) {
+        throw new Refusal(`no valid account ${JSON.stringify(placement)} for auth callout response on account ${JSON.stringify(account)}: account not found`);
+      }
+      target = found;
+    } else {
+      // Operator mode: the user lands in the account that signed it: the callout account, or one
+      // its JWT allows (allowed_accounts, "*" alone for any).
+      const issuerAccount = typeof n.issuer_account === "string" && n.issuer_account !== "" ? n.issuer_account : uc.iss;
+      const allowed = t.ext!.allowedAccounts;
+      if (issuerAccount !== t.jwt.id && !(allowed.length === 1 && allowed[0] === "*") && !allowed.includes(issuerAccount)) {
+        throw new Refusal(`account ${JSON.stringify(uc.iss)} not permitted as valid account option for auth callout for account ${JSON.stringify(account)}`);
+      }
+      const acc = this.operator!.lookup(issuerAccount);
+      const found = acc === null ? undefined : this.host.account(acc.id);
+      if (acc === null || found === undefined) {
+        throw new Refusal(`no valid account ${JSON.stringify(issuerAccount)} for auth callout response on account ${JSON.stringify(account)}: account not found`);
+      }
+      if (!acc.signingKeys.has(uc.iss)) throw new Refusal(`user JWT issuer ${JSON.stringify(uc.iss)} is not known`);
+      const scope = acc.signingKeys.get(uc.iss) ?? null;
+      if (scope !== null) {
+        if (!emptyPermissions(n)) throw new Refusal("user JWT is not valid: scoped users require no permissions or limits set");
+        const tpl = applyTemplate(scope, uc, acc);
+        if (tpl === null) throw new Refusal("user JWT generated invalid permissions");
+        n = tpl;
+      }
+      defaults = jwtPermissions((acc.claims.nats.default_permissions ?? {}) as Nats);
+      target = found;
     }
-    if (uc.iss !== o.issuer) {
-      throw new Refusal(`wrong issuer for auth callout response on account ${JSON.stringify(account)}, expected ${JSON.stringify(o.issuer)} got ${JSON.stringify(uc.iss)}`);
-    }
-    // Config mode: the user JWT's audience names the account the user lands in.
-    const placement = typeof uc.aud === "string" ? uc.aud : "";
-    const target = this.host.account(placement);
-    if (target === undefined) {
-      throw new Refusal(`no valid account ${JSON.stringify(placement)} for auth callout response on account ${JSON.stringify(account)}: account not found`);
-    }
-    let permissions = jwtPermissions(n);
-    // A user in the callout account may not send requests as the server does.
-    if (target.name === o.account) permissions = denyPublish(permissions, AUTH_CALLOUT_SUBJECT);
+    // (In the callout account, restrict() adds the deny of the callout subject.)
+    const permissions = jwtPermissions(n) ?? defaults;
     let expiresAt: number | undefined;
     if (typeof uc.exp === "number" && uc.exp > 0) expiresAt = uc.exp * 1000;
     if (times.validForMs > 0) expiresAt = Math.min(expiresAt ?? Infinity, Date.now() + times.validForMs);
     // The user JWT's name, when it has one, is who the client is from now on (nats-server).
     const name = typeof uc.name === "string" && uc.name !== "" ? uc.name : rawAuthUser(client.opts);
     return { name, permissions, account: target.name, ...(expiresAt !== undefined ? { expiresAt } : {}) };
+  }
+
+  restrict(account: string, permissions: Permissions | null): Permissions | null {
+    const calloutAccount = this.operator === null ? this.options!.account === account : externalAuth(this.operator.known.get(account)) !== null;
+    // A client of the callout account may not send requests as the server does.
+    return calloutAccount ? denyPublish(permissions, AUTH_CALLOUT_SUBJECT) : permissions;
   }
 
   /** The internal clients' subscriptions go with the callout (a reload builds a new one). */
@@ -254,6 +354,7 @@ export class AuthCallout implements ExternalAuthorizer {
 
 /** nats-server's mergeDenyPermissions for publish: `subject` added to the deny list. */
 function denyPublish(p: Permissions | null, subject: string): Permissions {
+  if (p?.publish?.deny?.includes(subject) === true) return p;
   const out: Permissions = { ...(p ?? {}) };
   const pub = { ...(out.publish ?? {}) };
   pub.deny = [...(pub.deny ?? []), subject];

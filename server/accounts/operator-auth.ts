@@ -118,7 +118,7 @@ function minLimit(a: number, b: number): number {
 }
 
 /** nats-server's HasEmptyPermissions: a user of a scoped key sets nothing of its own. */
-function emptyPermissions(n: Nats): boolean {
+export function emptyPermissions(n: Nats): boolean {
   const empty = (v: unknown): boolean => v === undefined || v === null || (Array.isArray(v) && v.length === 0) ||
     (typeof v === "object" && Object.values(v as object).every((x) => empty(x)));
   if (!empty(n.pub) || !empty(n.sub) || !empty(n.resp) || !empty(n.src) || !empty(n.times)) return false;
@@ -134,7 +134,7 @@ const MUSTACHE = /\{\{[^}]*\}\}/g;
  * scope's pub/sub lists are filled in (a tag with several values gives one entry per value).
  * Null when a template names something the JWTs do not have.
  */
-function applyTemplate(scope: SigningScope, uc: Claims, acc: JwtAccount): Nats | null {
+export function applyTemplate(scope: SigningScope, uc: Claims, acc: JwtAccount): Nats | null {
   const tagValues = (tags: unknown, name: string): string[] =>
     (Array.isArray(tags) ? tags : []).filter((t): t is string => typeof t === "string" && t.toLowerCase().startsWith(`${name.toLowerCase()}:`))
       .map((t) => t.slice(name.length + 1));

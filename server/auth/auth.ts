@@ -69,6 +69,8 @@ export interface CalloutClient {
   readonly type: string;
   /** The TLS session; null on plain connections. */
   readonly tls: { readonly version: string; readonly cipher: string } | null;
+  /** Who its credentials alone made it (operator mode: the account the callout runs in); null: no one. */
+  readonly user: AuthenticatedUser | null;
 }
 
 /**
@@ -76,10 +78,18 @@ export interface CalloutClient {
  * input until the answer comes. Built on the middle floor; the connection sees only this.
  */
 export interface ExternalAuthorizer {
-  /** Whether this CONNECT goes to the service: everyone's but the auth users'. */
-  decides(opts: ConnectOptions): boolean;
+  /**
+   * Whether this CONNECT goes to the service: everyone's but the auth users'. `user` is who the
+   * credentials alone make it (operator mode: a user of an account whose JWT names auth users).
+   */
+  decides(opts: ConnectOptions, user: AuthenticatedUser | null): boolean;
   /** The user the service authorized, or null (refused, invalid answer, no answer in time). */
   authorize(client: CalloutClient): Promise<AuthenticatedUser | null>;
+  /**
+   * The permissions of any client accepted into `account`: in the callout account, publishing to
+   * the callout subject is denied (nats-server's mergeDenyPermissions), auth users included.
+   */
+  restrict(account: string, permissions: Permissions | null): Permissions | null;
 }
 
 /** Who a connection authenticated as. */

@@ -282,7 +282,7 @@ export class ClientConnection implements Client, ParserHandler {
       const user = auth.authenticate(o, this.nonce, this.bcryptCache, this.cert, this.peer());
       // An auth callout decides for everyone but its auth users, whatever the rest says of them.
       const external = auth.external;
-      if (external !== null && external.decides(o)) return this.awaitCallout(external);
+      if (external !== null && external.decides(o, user)) return this.awaitCallout(external, user);
       if (user?.refused !== undefined) {
         this.log.error({ cid: this.cid, user: user.name }, user.refused);
         return this.sendErrClose({ text: user.refused, close: true });
@@ -310,8 +310,10 @@ export class ClientConnection implements Client, ParserHandler {
 
   /** The authenticated user takes the connection: its account, permissions and limits. False when closed for them. */
   private admit(user: AuthenticatedUser): boolean {
-    this.setUser(user);
     const acc = this.host.accountFor?.(user);
+    const external = this.host.authenticator?.external ?? null;
+    if (external !== null) user = { ...user, permissions: external.restrict(acc?.name ?? this.account, user.permissions) };
+    this.setUser(user);
     if (acc !== undefined) this.joinAccount(acc);
     this.parser.connectRequired = false;
     this.clearAuthTimer();
@@ -340,11 +342,11 @@ export class ClientConnection implements Client, ParserHandler {
    * reader there, nothing sent after this CONNECT is read or acted on until the answer has come;
    * then it is, in order. The service's own deadline (the auth timeout) replaces the auth timer.
    */
-  private awaitCallout(external: ExternalAuthorizer): void {
+  private awaitCallout(external: ExternalAuthorizer, user: AuthenticatedUser | null): void {
     this.clearAuthTimer();
     this.parser.suspend();
     this.socket.pause();
-    const client = { opts: { ...this.opts }, nonce: this.nonce, cid: this.cid, host: this.remoteAddress, type: this.peer().type, tls: this.tls };
+    const client = { opts: { ...this.opts }, nonce: this.nonce, cid: this.cid, host: this.remoteAddress, type: this.peer().type, tls: this.tls, user };
     external.authorize(client).then((user) => this.calloutDone(user), (err: unknown) => {
       this.log.error({ cid: this.cid, err }, "internal error in auth callout");
       this.calloutDone(null);
@@ -797,10 +799,10 @@ export class ClientConnection implements Client, ParserHandler {
       this.close("Client Closed", true);
       return false;
     }
-    // Whom the auth callout let in stays in: the service is not asked again.
-    if (auth.external !== null && auth.external.decides(this.opts) && this.user !== null) return true;
     this.bcryptCache ??= new Map();
     const user = auth.authenticate(this.opts, this.nonce, this.bcryptCache, this.cert, this.peer());
+    // Whom the auth callout let in stays in: the service is not asked again.
+    if (auth.external !== null && this.user !== null && auth.external.decides(this.opts, user)) return true;
     if (user === null) {
       this.log.error({ cid: this.cid, user: this.opts.user }, "authorization violation");
       this.sendErrClose(Errors.AuthorizationViolation);

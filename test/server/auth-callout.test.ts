@@ -7,11 +7,11 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createAccount, createUser, decode, encodeAuthorizationResponse, encodeUser, type KeyPair } from "@nats-io/jwt";
 import { createCurve } from "@nats-io/nkeys";
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import { credsAuthenticator, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { startGnat, tempDir } from "../kit/gnat.js";
 import { connectNode, RawClient } from "../kit/clients.js";
 import type { Server } from "../../server/server.js";
-import { makeOperator } from "../helpers/operator.js";
+import { makeAccount, makeOperator, makeUser, type TestAccount, type TestOperator } from "../helpers/operator.js";
 import { loadConfigFile } from "../../server/config/index.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -201,7 +201,8 @@ describe("auth callout (config mode)", () => {
     const before = svc.requests.length;
     const nc = await connectNode(server, { user: "auth", pass: "pwd" });
     open.push(nc);
-    expect((await userInfo(nc)).account).toBe("AUTH");
+    // In the callout account, as every client there (auth.go: c.acc.Name == authAccountName).
+    expect(await userInfo(nc)).toMatchObject({ account: "AUTH", permissions: { publish: { deny: ["$SYS.REQ.USER.AUTH"] } } });
     expect(await refused(server, { user: "auth", pass: "wrong" })).toBe("-ERR 'Authorization Violation'\r\n");
     expect(svc.requests.length).toBe(before);
   });
@@ -333,5 +334,91 @@ describe("auth_callout in a config file (opts.go parseAuthCallout)", () => {
     await expect(startGnat({
       operators: [op.jwt], resolver: { type: "memory" }, authorization: { callout: { issuer: iss, authUsers: ["a"], account: "$G" } },
     })).rejects.toThrow("operators do not allow authorization callouts to be configured directly");
+  });
+});
+
+describe("auth callout in operator mode: an account JWT's authorization claims (TestAuthCalloutOperatorModeBasics)", () => {
+  let server: Server;
+  let op: TestOperator;
+  let authAcc: TestAccount;
+  let t: TestAccount;
+  const tSigning = createAccount();
+  const service = createUser();
+  let svc: Service;
+  let svcConn: NatsConnection;
+  let sentinel: Uint8Array;
+  const open: NatsConnection[] = [];
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    op = await makeOperator();
+    t = await makeAccount(op.okp, "TEST", { signing_keys: [tSigning.getPublicKey()] });
+    // The AUTH account names its service's user as an auth user, and TEST as an account its users may be placed in.
+    authAcc = await makeAccount(op.okp, "AUTH", { authorization: { auth_users: [service.getPublicKey()], allowed_accounts: [t.id] } });
+    server = await startGnat({
+      logger: pino({ level: "warn", base: null }, { write: (l: string) => void lines.push(l) }), noLog: false,
+      operators: [op.jwt], systemAccount: op.sys.getPublicKey(), resolver: { type: "memory" },
+      resolverPreload: { [op.sys.getPublicKey()]: op.sysJwt, [authAcc.id]: authAcc.jwt, [t.id]: t.jwt },
+    });
+    svcConn = await connectNode(server, { authenticator: credsAuthenticator((await makeUser(authAcc.akp, {}, { ukp: service })).creds) });
+    svc = new Service(svcConn);
+    await svc.start();
+    // Everyone else connects as this bearer user of AUTH, and says who they are in other CONNECT fields.
+    sentinel = (await makeUser(authAcc.akp, { bearer_token: true })).creds;
+  });
+  afterAll(async () => {
+    for (const nc of open) await nc.close().catch(() => {});
+    await svcConn.close();
+    await server.close();
+  });
+
+  /** A user JWT for the request's key, signed by `signer` for `account` (issuer_account when they differ). */
+  const placed = (req: Request, account: KeyPair | string, signer?: KeyPair): Promise<string> =>
+    encodeUser("dlc", req.nats.user_nkey, account, { pub: { allow: ["$SYS.REQ.USER.INFO"] }, sub: { allow: ["_INBOX.>"] } }, signer !== undefined ? { signer } : {});
+  /** The response, signed by the AUTH account (operator mode: the callout account or its signing key). */
+  const answer = (req: Request, data: { jwt?: string; error?: string }, by: KeyPair = authAcc.akp): Promise<string> =>
+    encodeAuthorizationResponse(req.nats.user_nkey, req.nats.server_id.id, by, data, {});
+
+  test("the service's own user is not called out, and may not publish to $SYS.REQ.USER.AUTH in its account", async () => {
+    expect(svc.requests.length).toBe(0);
+    const info = await userInfo(svcConn);
+    expect(info.account).toBe(authAcc.id);
+    expect(info.permissions).toEqual({ publish: { deny: ["$SYS.REQ.USER.AUTH"] } });
+  });
+
+  test("a user the service signs with an allowed account lands in that account; the request names the callout account", async () => {
+    svc.decide = async (req, m) => (m.headers === undefined && req.nats.connect_opts.user === undefined ? answer(req, { jwt: await placed(req, t.akp) }) : "");
+    const before = svc.requests.length;
+    const nc = await connectNode(server, { authenticator: credsAuthenticator(sentinel), token: "secret" });
+    open.push(nc);
+    const info = await userInfo(nc);
+    expect(info.account).toBe(t.id);
+    expect(info.user).toBe("dlc");
+    expect(info.permissions).toEqual({ publish: { allow: ["$SYS.REQ.USER.INFO"] }, subscribe: { allow: ["_INBOX.>"] } });
+    expect(svc.requests[before]!.sub).toBe(authAcc.id);
+  });
+
+  test("signed by the allowed account's signing key (issuer_account) it lands there too", async () => {
+    svc.decide = async (req) => answer(req, { jwt: await placed(req, t.id, tSigning) });
+    const nc = await connectNode(server, { authenticator: credsAuthenticator(sentinel), token: "sk" });
+    open.push(nc);
+    expect((await userInfo(nc)).account).toBe(t.id);
+  });
+
+  test.each([
+    ["a user of an account the callout's JWT does not allow", async (req: Request) => answer(req, { jwt: await placed(req, createAccount()) }),
+      /^Account "A\w+" not permitted as valid account option for auth callout for account "A\w+"$/],
+    ["a response signed by a key the callout account does not list", async (req: Request) => answer(req, { jwt: await placed(req, t.akp) }, createAccount()),
+      /^Auth callout signing key is unknown$/],
+    ["an empty response", async () => "", /no reason supplied/],
+  ])("refused for %s", async (_what, decide, reason) => {
+    svc.decide = decide as Decide;
+    const before = svc.requests.length;
+    const logged = lines.length;
+    const err = await connectNode(server, { authenticator: credsAuthenticator(sentinel), token: "x" }).then(() => "", (e: Error) => e.message);
+    expect(err).toMatch(/Authorization Violation/);
+    expect(svc.requests.length).toBe(before + 1);
+    const msgs = lines.slice(logged).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(msgs.some((m) => reason.test(m)), msgs.join("\n")).toBe(true);
   });
 });
