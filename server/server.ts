@@ -213,7 +213,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       http: () => ({ host: this.monitor?.host ?? "", port: this.monitor?.boundTo ?? 0, reqStats: {}, engine: this.monitor?.engineName ?? "" }),
       serverInfo: () => ev.serverInfo(),
     });
-    if (this.operator !== null) serveClaims(sys, this.operator.accounts, () => ev.serverInfo(), this.log);
+    if (this.operator !== null) serveClaims(sys, this.operator.accounts, () => ev.serverInfo(), this.log, this.accounts.system.name);
   }
 
   /** ConnectionHost.accountFor: the account of an authenticated user. */

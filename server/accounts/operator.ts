@@ -49,6 +49,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class OperatorAccounts {
   readonly known = new Map<string, JwtAccount>();
 
+  /** Accounts deleted from the resolver (allow_delete): as expired until a new JWT comes. */
+  private readonly deleted = new Set<string>();
+
   constructor(readonly trust: OperatorTrust, readonly resolver: AccountResolver, private readonly host: OperatorHost) {}
 
   /**
@@ -165,6 +168,7 @@ export class OperatorAccounts {
     const have = this.known.get(c.sub);
     if (have !== undefined && c.iat < have.claims.iat) return "jwt is older than the one held";
     if (!this.resolver.store(c.sub, jwt)) return "resolver is read only";
+    this.deleted.delete(c.sub);
     if (have === undefined) return null;
     have.claims = c;
     have.jwt = jwt;
@@ -189,8 +193,25 @@ export class OperatorAccounts {
     a.expiryTimer.unref();
   }
 
-  /** Whether the account's JWT has expired. */
+  /**
+   * A claims delete (nats-server's $SYS.REQ.CLAIMS.DELETE, its removeCb): the JWT leaves the
+   * resolver, and the account, if in use, is as expired: its clients are closed and no one
+   * connects to it until a claims update brings it back. Returns an error text, or null.
+   */
+  remove(id: string): string | null {
+    if (!this.resolver.remove(id)) return "store is not set up to for delete";
+    this.deleted.add(id);
+    const a = this.known.get(id);
+    if (a !== undefined) {
+      this.host.log.debug({ account: id }, `Disable account ${id} due to remove`);
+      this.host.accountExpired(id);
+    }
+    return null;
+  }
+
+  /** Whether the account's JWT has expired (or the account was deleted). */
   expired(a: JwtAccount): boolean {
+    if (this.deleted.has(a.id)) return true;
     // From the expiry's first millisecond, when its clients were closed.
     const exp = a.claims.exp;
     return typeof exp === "number" && exp > 0 && exp * 1000 <= Date.now();

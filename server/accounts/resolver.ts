@@ -79,10 +79,17 @@ export class DirResolver implements AccountResolver {
     return true;
   }
 
+  /** `allow_delete`: claims deletes are taken. */
+  get deleteAllowed(): boolean {
+    return this.allowDelete;
+  }
+
   remove(account: string): boolean {
     if (!this.allowDelete) return false;
+    // A JWT that is not there is deleted already (nats-server's store.delete).
     rmSync(join(this.dir, `${account}.jwt`), { force: true });
-    return this.cache.delete(account);
+    this.cache.delete(account);
+    return true;
   }
 
   list(): string[] {

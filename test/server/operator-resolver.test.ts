@@ -11,19 +11,20 @@ import { connectNode } from "../kit/clients.js";
 import { NATS_SERVER, freePort, spawnGnat, spawnNatsServer, stopAll } from "../kit/processes.js";
 import { until } from "../kit/wait.js";
 import { configToOptions, parseConfig } from "../../server/config/index.js";
-import { createAccount, makeAccount, makeOperator, makeUser, OPEN_LIMITS, type TestOperator } from "../helpers/operator.js";
+import { createAccount, createOperator, makeAccount, makeOperator, makeUser, OPEN_LIMITS, type TestOperator } from "../helpers/operator.js";
+import { encodeGeneric } from "@nats-io/jwt";
 
 const t = tempDir("gnat-resolver-");
 afterAll(() => t.remove());
 afterEach(() => stopAll());
 
 let n = 0;
-function fullConfig(op: TestOperator, extra = ""): { dir: string; text: string } {
+function fullConfig(op: TestOperator, extra = "", allowDelete = false): { dir: string; text: string } {
   const dir = join(t.dir, `jwt-${++n}`);
   mkdirSync(dir, { recursive: true });
   return {
     dir,
-    text: `operator: ${op.jwt}\nsystem_account: ${op.sys.getPublicKey()}\nresolver { type: full, dir: "${dir}", allow_delete: false }\n` +
+    text: `operator: ${op.jwt}\nsystem_account: ${op.sys.getPublicKey()}\nresolver { type: full, dir: "${dir}", allow_delete: ${allowDelete} }\n` +
       `resolver_preload: {\n  ${op.sys.getPublicKey()}: ${op.sysJwt}\n}\n${extra}`,
   };
 }
@@ -220,6 +221,97 @@ describe("claims updates reach connected clients", () => {
       nc.publish("one", "x");
       await until(() => errors.some((e) => e.includes('Publish to "one"')), { what: "the violation for one" });
       await nc.close();
+      await sys.close();
+    } finally {
+      await gnat.close();
+    }
+  });
+});
+
+describe("claims deletes (allow_delete)", () => {
+  /** A delete request: generic claims listing `accounts`, for `subject`, signed by `signer`. */
+  const deletion = (subject: TestOperator["okp"] | string, data: Record<string, unknown>, signer?: TestOperator["okp"]): Promise<string> =>
+    encodeGeneric("delete", subject, "generic", data, signer !== undefined ? { signer } : {});
+  type Reply = { data?: Record<string, unknown>; error?: Record<string, unknown> };
+  const del = async (nc: NatsConnection, token: string): Promise<Reply> => {
+    const r = (await nc.request("$SYS.REQ.CLAIMS.DELETE", token, { timeout: 3000 })).json<Reply & { server: unknown }>();
+    return { ...(r.data !== undefined ? { data: r.data } : {}), ...(r.error !== undefined ? { error: r.error } : {}) };
+  };
+
+  test("answered as nats-server answers them, with and without allow_delete", async () => {
+    const op = await makeOperator();
+    const servers: [string, string, boolean][] = [];
+    const gnats = [];
+    for (const allow of [true, false]) {
+      const g = await startGnat(configToOptions(parseConfig(fullConfig(op, "", allow).text)).options);
+      gnats.push(g);
+      servers.push([`gnat allow_delete: ${allow}`, g.url, allow]);
+      if (NATS_SERVER !== null) {
+        const port = await freePort();
+        const file = join(t.dir, `nats-del-${++n}.conf`);
+        writeFileSync(file, fullConfig(op, `port: ${port}\nhost: 127.0.0.1\n`, allow).text);
+        servers.push([`nats-server allow_delete: ${allow}`, (await spawnNatsServer(["-c", file], port)).url, allow]);
+      }
+    }
+    try {
+      const answers: Record<string, Reply[]> = {};
+      for (const [name, url] of servers) {
+        const sys = await sysConnection(url, op);
+        const b = await makeAccount(op.okp, "B");
+        await push(sys, b.id, b.jwt);
+        const opKey = op.okp.getPublicKey();
+        answers[name] = [
+          await del(sys, await deletion(op.okp, { accounts: [b.id] })),
+          await del(sys, await deletion(opKey, { accounts: [b.id] }, createOperator())),
+          await del(sys, await deletion(createOperator(), { accounts: [b.id] })),
+          await del(sys, await deletion(op.okp, { accounts: [op.sys.getPublicKey()] })),
+          await del(sys, await deletion(op.okp, { accounts: ["nope"] })),
+          await del(sys, await deletion(op.okp, {})),
+        ];
+        await sys.close();
+      }
+      const by = (k: string): string => k.replace(/^(?:gnat|nats-server) /, "");
+      for (const [name, , allow] of servers) {
+        const a = answers[name]!;
+        if (allow) {
+          expect(a[0], name).toEqual({ data: { code: 200, message: "deleted 1 accounts" } });
+          const failed = (why: string, sub = op.okp.getPublicKey()): Reply => ({ error: { code: 500, description: `delete accounts request by ${sub} failed - ${why}` } });
+          expect(a[1], name).toEqual(failed("not self signed"));
+          expect(a[2]!.error?.description, name).toMatch(/failed - not trusted$/);
+          expect(a.slice(3), name).toEqual([failed("not allowed to delete system account"), failed("malformed request"), failed("malformed request")]);
+        } else {
+          expect(a[0], name).toEqual({ error: { code: 500, description: `delete accounts request by ${op.okp.getPublicKey()} failed - delete must be enabled in server config` } });
+        }
+        // Same as nats-server's, where it ran.
+        const twin = Object.keys(answers).find((k) => k !== name && by(k) === by(name));
+        if (twin !== undefined && name.startsWith("gnat")) {
+          const strip = (r: Reply[]): unknown[] => r.map((x) => JSON.stringify(x).replace(/by O[A-Z2-7]{55}/g, "by O…"));
+          expect(strip(a), name).toEqual(strip(answers[twin]!));
+        }
+      }
+    } finally {
+      for (const g of gnats) await g.close();
+    }
+  });
+
+  test("a deleted account's JWT leaves the directory, its clients are closed and none connects until it is pushed again", async () => {
+    const op = await makeOperator();
+    const { dir, text } = fullConfig(op, "", true);
+    const gnat = await startGnat(configToOptions(parseConfig(text)).options);
+    try {
+      const sys = await sysConnection(gnat.url, op);
+      const b = await makeAccount(op.okp, "B");
+      await push(sys, b.id, b.jwt);
+      const u = await makeUser(b.akp);
+      const nc = await connectNode(gnat.url, { authenticator: credsAuthenticator(u.creds), reconnect: false });
+      const closed = nc.closed();
+      expect(await del(sys, await deletion(op.okp, { accounts: [b.id] }))).toEqual({ data: { code: 200, message: "deleted 1 accounts" } });
+      expect(String(await closed)).toMatch(/Account Authentication Expired/i);
+      expect(existsSync(join(dir, `${b.id}.jwt`))).toBe(false);
+      await expect(connectNode(gnat.url, { authenticator: credsAuthenticator(u.creds) })).rejects.toThrow(/Authorization Violation/);
+      await push(sys, b.id, await (await makeAccount(op.okp, "B", {}, { akp: b.akp })).jwt);
+      const back = await connectNode(gnat.url, { authenticator: credsAuthenticator(u.creds) });
+      await back.close();
       await sys.close();
     } finally {
       await gnat.close();
