@@ -41,6 +41,7 @@ import { accountStat, AccountRegistry } from "./accounts/accounts.js";
 import { startAccountJetStream, startAccountJetStreams } from "./accounts/jetstream.js";
 import { operatorMode, type OperatorMode } from "./accounts/operator-mode.js";
 import { AuthCallout, type CalloutHost } from "./accounts/auth-callout.js";
+import { DEFAULT_RESOLVER_INTERVAL_MS } from "./accounts/operator-options.js";
 import { serveClaims } from "./accounts/claims-api.js";
 import { serveSysRequests } from "./monitor/sys-requests.js";
 import { serveUserInfo } from "./monitor/user-info.js";
@@ -82,6 +83,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   readonly serverId = this.identity.getPublicKey();
   /** The server's curve key (auth callout xkey encryption), made when first needed. */
   private curve: KeyPair | null = null;
+  /** The claims requests' timer (the directory resolver's sync), in operator mode. */
+  private claims: { close(): void } | null = null;
   /** The auth callout in force, when `auth_callout` is configured. */
   private callout: AuthCallout | null = null;
   readonly clients = new Map<number, ClientConnection>();
@@ -213,7 +216,13 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       http: () => ({ host: this.monitor?.host ?? "", port: this.monitor?.boundTo ?? 0, reqStats: {}, engine: this.monitor?.engineName ?? "" }),
       serverInfo: () => ev.serverInfo(),
     });
-    if (this.operator !== null) serveClaims(sys, this.operator.accounts, () => ev.serverInfo(), this.log, this.accounts.system.name);
+    if (this.operator !== null) {
+      const r = this.options.resolver;
+      const sync = r?.type === "full"
+        ? { client: internalClient(this.accounts.system.router, { echo: false }), interval: r.interval !== undefined && r.interval > 0 ? r.interval : DEFAULT_RESOLVER_INTERVAL_MS, serverId: this.serverId }
+        : null;
+      this.claims = serveClaims(sys, this.operator.accounts, () => ev.serverInfo(), this.log, this.accounts.system.name, sync);
+    }
   }
 
   /** ConnectionHost.accountFor: the account of an authenticated user. */
@@ -882,6 +891,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     await this.stopJetStream();
     this.accounts.close();
     this.operator?.accounts.close();
+    this.claims?.close();
     // After the stores are closed: another server may open the dir from now on.
     await this.storeLock?.release();
     this.sideFiles.remove();

@@ -5,16 +5,29 @@
 // is the older form of the first, `$SYS.REQ.ACCOUNT.<id>.CLAIMS.LOOKUP` answers with the JWT
 // held (an empty message when none), `$SYS.REQ.CLAIMS.LIST` with the accounts held. With the full
 // resolver, `$SYS.REQ.CLAIMS.DELETE` takes a generic JWT self-signed by the operator (or one of its
-// signing keys) listing accounts to delete (`allow_delete: true`). Replies have nats-server's
-// ServerAPIClaimUpdateResponse shape.
+// signing keys) listing accounts to delete (`allow_delete: true`), and the servers keep their
+// directories alike (`interval`): each asks `$SYS.REQ.CLAIMS.PACK` with the hash of what it holds
+// (a queue group of the servers answers: nothing when the hashes match, else one `<key>|<jwt>`
+// message per account and an empty one to end), and takes what is newer. Replies have
+// nats-server's ServerAPIClaimUpdateResponse shape.
+import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { InternalClient, InternalMsg } from "../core/internal-client.js";
 import { decodeJwt, decodeTyped, isPublicKey, type Claims } from "../auth/jwt.js";
 import type { OperatorAccounts } from "./operator.js";
 import { DirResolver } from "./resolver.js";
 
+/** The directory resolver's sync: an internal client of the system account that does not hear itself (echo off). */
+export interface ClaimsSync {
+  client: InternalClient;
+  /** ms between pack requests (nats-server's default: 2 minutes). */
+  interval: number;
+  /** The server's id, to name its reply inbox. */
+  serverId: string;
+}
+
 export function serveClaims(ic: InternalClient, accounts: OperatorAccounts, serverInfo: () => Record<string, unknown>, log: Logger,
-  systemAccount = ""): void {
+  systemAccount = "", sync: ClaimsSync | null = null): { close(): void } {
   // nats-server's respondToUpdate: the account left out when the request is not about one.
   const respond = (reply: string, account: string, message: string, err: string | null): void => {
     const about = account === "" ? "" : ` - ${account}`;
@@ -90,8 +103,80 @@ export function serveClaims(ic: InternalClient, accounts: OperatorAccounts, serv
     else respond(m.reply, "", `deleted ${passed} accounts, failed for ${errs.length}`, errs.join("\n"));
   };
   if (dir !== null) ic.subscribe("$SYS.REQ.CLAIMS.DELETE", (m) => deleteRequest(m, dir));
+  const timer = dir !== null && sync !== null ? serveSync(dir, accounts, sync, log) : null;
   ic.subscribe("$SYS.REQ.CLAIMS.LIST", (m) => {
     if (m.reply === "") return;
     ic.publish(m.reply, JSON.stringify({ server: serverInfo(), data: accounts.resolver.list() }));
   });
+  return {
+    close: () => {
+      if (timer !== null) clearInterval(timer);
+    },
+  };
+}
+
+/** nats-server's DirJWTStore.Hash: the XOR of the SHA-256 of every JWT held (not expired). */
+export function storeHash(jwts: Iterable<string>): Buffer {
+  const out = Buffer.alloc(32);
+  for (const jwt of jwts) {
+    const h = createHash("sha256").update(jwt).digest();
+    for (let i = 0; i < 32; i++) out[i]! ^= h[i]!;
+  }
+  return out;
+}
+
+/** The JWTs a pack carries and the hash counts: those not expired (nats-server's PackWalk). */
+function packable(dir: DirResolver): [string, string][] {
+  const now = Math.floor(Date.now() / 1000);
+  const out: [string, string][] = [];
+  for (const id of dir.list()) {
+    const jwt = dir.fetch(id);
+    if (jwt === null) continue;
+    try {
+      const exp = decodeJwt(jwt).exp;
+      if (typeof exp === "number" && exp > 0 && exp < now) continue;
+    } catch {
+      continue;
+    }
+    out.push([id, jwt]);
+  }
+  return out;
+}
+
+/** Answer pack requests, and ask for one every `interval`, merging what is newer. */
+function serveSync(dir: DirResolver, accounts: OperatorAccounts, sync: ClaimsSync, log: Logger): NodeJS.Timeout {
+  const ic = sync.client;
+  // One server of the cluster answers each request (a queue group); the asker's own member never does (echo off).
+  ic.subscribe("$SYS.REQ.CLAIMS.PACK", (m) => {
+    if (m.reply === "") return;
+    const held = packable(dir);
+    if (m.data.equals(storeHash(held.map(([, j]) => j)))) {
+      ic.publish(m.reply, "");
+      return;
+    }
+    for (const [id, jwt] of held) ic.publish(m.reply, `${id}|${jwt}`);
+    ic.publish(m.reply, "");
+  }, { queue: "responder" });
+  const inbox = `$SYS._INBOX.${sync.serverId.slice(0, 8)}.${randomBytes(8).toString("hex")}`;
+  ic.subscribe(inbox, (m) => {
+    if (m.data.length === 0) return;
+    for (const line of m.data.toString("utf8").split("\n")) {
+      if (line === "") continue;
+      const [id, jwt, ...rest] = line.split("|");
+      if (id === undefined || jwt === undefined || rest.length > 0 || !isPublicKey(id, "A")) {
+        log.error(`Merging resulted in error: line in package didn't contain 2 entries: ${JSON.stringify(line)}`);
+        return;
+      }
+      // What is held already changes nothing (and is not applied again).
+      if (dir.fetch(id) === jwt.trim()) continue;
+      const err = accounts.update(jwt.trim(), id);
+      if (err !== null) log.debug({ account: id }, `merge of account JWT skipped: ${err}`);
+      else log.debug({ account: id }, "account JWT merged from a pack");
+    }
+  });
+  const timer = setInterval(() => {
+    ic.publish("$SYS.REQ.CLAIMS.PACK", storeHash(packable(dir).map(([, j]) => j)), { reply: inbox });
+  }, sync.interval);
+  timer.unref();
+  return timer;
 }

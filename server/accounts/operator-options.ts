@@ -14,9 +14,12 @@ export type ResolverOptions =
     dir: string;
     /** Claims updates may delete accounts ($SYS.REQ.CLAIMS.DELETE). */
     allowDelete?: boolean;
-    /** ms between syncs with other servers (gnat has no account sync yet: kept, unused). */
+    /** ms between syncs with the other servers ($SYS.REQ.CLAIMS.PACK); 0 or absent: a minute, as nats-server. */
     interval?: number;
   };
+
+/** nats-server's DirAccResolver sync interval when none (or 0) is configured. */
+export const DEFAULT_RESOLVER_INTERVAL_MS = 60_000;
 
 export interface OperatorModeOptions {
   /** Trusted operator JWTs (already read from their files). */

@@ -13,6 +13,7 @@ import { until } from "../kit/wait.js";
 import { configToOptions, parseConfig } from "../../server/config/index.js";
 import { createAccount, createOperator, makeAccount, makeOperator, makeUser, OPEN_LIMITS, type TestOperator } from "../helpers/operator.js";
 import { encodeGeneric } from "@nats-io/jwt";
+import { storeHash } from "../../server/accounts/claims-api.js";
 
 const t = tempDir("gnat-resolver-");
 afterAll(() => t.remove());
@@ -312,6 +313,89 @@ describe("claims deletes (allow_delete)", () => {
       await push(sys, b.id, await (await makeAccount(op.okp, "B", {}, { akp: b.akp })).jwt);
       const back = await connectNode(gnat.url, { authenticator: credsAuthenticator(u.creds) });
       await back.close();
+      await sys.close();
+    } finally {
+      await gnat.close();
+    }
+  });
+});
+
+describe("the directory resolver's sync (interval, $SYS.REQ.CLAIMS.PACK)", () => {
+  /** Ask one pack: every message until the empty one that ends it. */
+  async function pack(nc: NatsConnection, hash: Uint8Array): Promise<string[]> {
+    const inbox = `_INBOX.pack.${Math.random().toString(36).slice(2)}`;
+    const lines: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      nc.subscribe(inbox, {
+        callback: (_e, m) => {
+          if (m.data.length === 0) resolve();
+          else lines.push(m.string());
+        },
+      });
+    });
+    await nc.flush();
+    nc.publish("$SYS.REQ.CLAIMS.PACK", hash, { reply: inbox });
+    await done;
+    return lines.sort();
+  }
+
+  test("a pack request is answered as nats-server answers it: the JWTs held when the hash differs, nothing when it matches", async () => {
+    const op = await makeOperator();
+    const servers: [string, string][] = [];
+    const g = await startGnat(configToOptions(parseConfig(fullConfig(op).text)).options);
+    servers.push(["gnat", g.url]);
+    if (NATS_SERVER !== null) {
+      const port = await freePort();
+      const file = join(t.dir, `nats-pack-${++n}.conf`);
+      writeFileSync(file, fullConfig(op, `port: ${port}\nhost: 127.0.0.1\n`).text);
+      servers.push(["nats-server", (await spawnNatsServer(["-c", file], port)).url]);
+    }
+    try {
+      const b = await makeAccount(op.okp, "B");
+      const answers: Record<string, string[][]> = {};
+      for (const [name, url] of servers) {
+        const sys = await sysConnection(url, op);
+        await push(sys, b.id, b.jwt);
+        const all = await pack(sys, new Uint8Array(32));
+        const same = await pack(sys, storeHash([op.sysJwt, b.jwt]));
+        answers[name] = [all, same];
+        await sys.close();
+      }
+      expect(answers.gnat).toEqual([[`${op.sys.getPublicKey()}|${op.sysJwt}`, `${b.id}|${b.jwt}`].sort(), []]);
+      if (answers["nats-server"] !== undefined) expect(answers.gnat).toEqual(answers["nats-server"]);
+    } finally {
+      await g.close();
+    }
+  });
+
+  test("every interval gnat asks for a pack and takes the newer JWTs: an account it never had becomes usable", async () => {
+    const op = await makeOperator();
+    const gnat = await startGnat(configToOptions(parseConfig(fullConfig(op).text.replace("allow_delete: false", "allow_delete: false, interval: \"100ms\""))).options);
+    try {
+      const b = await makeAccount(op.okp, "B");
+      const forged = await makeAccount((await makeOperator()).okp, "X");
+      // Another server of the cluster, as far as gnat can tell: a member of the responder queue group.
+      const sys = await sysConnection(gnat.url, op);
+      const asked: Buffer[] = [];
+      sys.subscribe("$SYS.REQ.CLAIMS.PACK", {
+        queue: "responder",
+        callback: (_e, m) => {
+          asked.push(Buffer.from(m.data));
+          m.respond(`${b.id}|${b.jwt}\n${forged.id}|${forged.jwt}`);
+          m.respond(new Uint8Array(0));
+        },
+      });
+      await sys.flush();
+      const u = await makeUser(b.akp);
+      await until(async () => connectNode(gnat.url, { authenticator: credsAuthenticator(u.creds) }).then(async (nc) => {
+        await nc.close();
+        return true;
+      }, () => false), { what: "account B merged from a pack", timeout: 10_000 });
+      // The request carries the hash of what gnat held then (its system account's JWT at first).
+      expect(asked[0]!.equals(storeHash([op.sysJwt]))).toBe(true);
+      // Only what the operator signed is taken.
+      const look = await sys.request(`$SYS.REQ.ACCOUNT.${forged.id}.CLAIMS.LOOKUP`, "", { timeout: 3000 });
+      expect(look.data.length).toBe(0);
       await sys.close();
     } finally {
       await gnat.close();
