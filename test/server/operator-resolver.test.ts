@@ -14,6 +14,7 @@ import { configToOptions, parseConfig } from "../../server/config/index.js";
 import { createAccount, createOperator, makeAccount, makeOperator, makeUser, OPEN_LIMITS, type TestOperator } from "../helpers/operator.js";
 import { encodeGeneric } from "@nats-io/jwt";
 import { storeHash } from "../../server/accounts/claims-api.js";
+import { meshed, startNode } from "../cluster/kit.js";
 
 const t = tempDir("gnat-resolver-");
 afterAll(() => t.remove());
@@ -399,6 +400,44 @@ describe("the directory resolver's sync (interval, $SYS.REQ.CLAIMS.PACK)", () =>
       await sys.close();
     } finally {
       await gnat.close();
+    }
+  });
+});
+
+describe.skipIf(NATS_SERVER === null)("the pack sync across a cluster of gnat and nats-server", () => {
+  test("an account pushed to nats-server reaches gnat through the sync, and one pushed to gnat reaches nats-server", async () => {
+    const op = await makeOperator();
+    const conf = (name: string): string => {
+      const dir = join(t.dir, `sync-${name}-${++n}`);
+      mkdirSync(dir, { recursive: true });
+      return `operator: ${op.jwt}\nsystem_account: ${op.sys.getPublicKey()}\nresolver { type: full, dir: "${dir}", interval: "200ms" }\n` +
+        `resolver_preload: {\n  ${op.sys.getPublicKey()}: ${op.sysJwt}\n}\n`;
+    };
+    const ns = await startNode({ name: "ns", kind: "nats", config: conf("ns") });
+    const g = await startNode({ name: "g", kind: "gnat", config: conf("g"), routes: [`nats-route://127.0.0.1:${ns.clusterPort}`] });
+    try {
+      await meshed([ns, g]);
+      const canConnect = (url: string, creds: Uint8Array) => async (): Promise<boolean> =>
+        connectNode(url, { authenticator: credsAuthenticator(creds), reconnect: false }).then(async (nc) => {
+          await nc.close();
+          return true;
+        }, () => false);
+      const b = await makeAccount(op.okp, "B");
+      const ub = await makeUser(b.akp);
+      const toNs = await sysConnection(ns.url, op);
+      expect((await push(toNs, b.id, b.jwt)).data?.message).toBe("jwt updated");
+      await until(canConnect(g.url, ub.creds), { what: "gnat to know account B", timeout: 15_000 });
+
+      const c = await makeAccount(op.okp, "C");
+      const uc = await makeUser(c.akp);
+      const toG = await sysConnection(g.url, op);
+      expect((await push(toG, c.id, c.jwt)).data?.message).toBe("jwt updated");
+      await until(canConnect(ns.url, uc.creds), { what: "nats-server to know account C", timeout: 15_000 });
+      await toNs.close();
+      await toG.close();
+    } finally {
+      await g.stop();
+      await ns.stop();
     }
   });
 });
