@@ -357,6 +357,9 @@ export class ClientConnection implements Client, ParserHandler {
     if (this.closed) return;
     if (user === null) {
       this.log.error({ cid: this.cid, user: this.opts.user }, "authorization violation");
+      // Read again (what comes is dropped with the parser) so the peer's FIN is seen and the
+      // socket closes now, not at the write deadline.
+      this.socket.resume();
       return this.sendErrClose(Errors.AuthorizationViolation);
     }
     if (!this.admit(user)) return;

@@ -103,7 +103,8 @@ describe("auth callout (config mode)", () => {
     server = await startGnat({
       logger, noLog: false,
       accounts: { AUTH: { users: [{ user: "auth", password: "pwd" }] }, B: {} },
-      authorization: { timeout: 1000, callout: { issuer: issuer.getPublicKey(), authUsers: ["auth"], account: "AUTH" } },
+      // A loaded machine must not turn a slow answer into a refusal: the timeout has its own test.
+      authorization: { timeout: 5000, callout: { issuer: issuer.getPublicKey(), authUsers: ["auth"], account: "AUTH" } },
     });
     auth = await connectNode(server, { user: "auth", pass: "pwd" });
     svc = new Service(auth);
@@ -183,8 +184,6 @@ describe("auth callout (config mode)", () => {
       /^No valid account "NOPE" for auth callout response on account "AUTH"/],
     ["a user JWT that has expired", async (req: Request) => response(req, { jwt: await userJwt(req, "B", {}, { exp: Math.floor(Date.now() / 1000) - 10 }) }),
       /^Error validating user JWT: claim is expired$/],
-    ["no answer within the auth timeout (select … time.After(authTimeout))", async () => null,
-      /^Authorization callout response not received in time on account "AUTH"$/],
   ])("refused for %s: -ERR 'Authorization Violation' and the close", async (_what, decide, reason) => {
     svc.decide = decide as Decide;
     const before = svc.requests.length;
@@ -194,6 +193,27 @@ describe("auth callout (config mode)", () => {
     // The reason is logged (Warnf(errStr)), first letter capitalised as nats-server's titleCase does.
     const msgs = lines.slice(logged).map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(msgs.some((m) => reason.test(m)), msgs.join("\n")).toBe(true);
+  });
+
+  test("no answer within the auth timeout is a refusal (select … time.After(authTimeout)); there is no 503 for a missing service", async () => {
+    const lines: string[] = [];
+    const quick = await startGnat({
+      logger: pino({ level: "warn", base: null }, { write: (l: string) => void lines.push(l) }), noLog: false,
+      accounts: { AUTH: { users: [{ user: "auth", password: "pwd" }] } },
+      authorization: { timeout: 300, callout: { issuer: issuer.getPublicKey(), authUsers: ["auth"], account: "AUTH" } },
+    });
+    let closing: Promise<void> | null = null;
+    try {
+      expect(await refused(quick, { user: "slow", pass: "x" })).toBe("-ERR 'Authorization Violation'\r\n");
+      expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContain('Authorization callout response not received in time on account "AUTH"');
+      // Regression: the refused socket was left paused, so its FIN went unread and the server
+      // kept it until the write deadline (10 s): closing the server waited that long.
+      closing = quick.close();
+      const late = Symbol("late");
+      expect(await Promise.race([closing.then(() => "closed"), new Promise((r) => setTimeout(() => r(late), 5000).unref())])).toBe("closed");
+    } finally {
+      await (closing ?? quick.close());
+    }
   });
 
   test("auth_users bypass the callout, and one with a wrong password is refused without it (TestAuthCalloutAuthUserFailDoesNotInvokeCallout)", async () => {
@@ -259,7 +279,7 @@ describe("auth callout with xkey (TestAuthCalloutServerConfigEncryption)", () =>
   beforeAll(async () => {
     server = await startGnat({
       authorization: {
-        timeout: 1000, users: [{ user: "auth", password: "pwd" }],
+        timeout: 5000, users: [{ user: "auth", password: "pwd" }],
         callout: { issuer: issuer.getPublicKey(), authUsers: ["auth"], account: "$G", xkey: curve.getPublicKey() },
       },
     });
