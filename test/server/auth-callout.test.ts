@@ -361,6 +361,10 @@ describe("auth callout in operator mode: an account JWT's authorization claims (
   let server: Server;
   let op: TestOperator;
   let authAcc: TestAccount;
+  /** A second callout account whose JWT names an xkey: its requests are sealed. */
+  let sealedAcc: TestAccount;
+  const sealedService = createUser();
+  const curve = createCurve();
   let t: TestAccount;
   const tSigning = createAccount();
   const service = createUser();
@@ -375,10 +379,11 @@ describe("auth callout in operator mode: an account JWT's authorization claims (
     t = await makeAccount(op.okp, "TEST", { signing_keys: [tSigning.getPublicKey()] });
     // The AUTH account names its service's user as an auth user, and TEST as an account its users may be placed in.
     authAcc = await makeAccount(op.okp, "AUTH", { authorization: { auth_users: [service.getPublicKey()], allowed_accounts: [t.id] } });
+    sealedAcc = await makeAccount(op.okp, "SEALED", { authorization: { auth_users: [sealedService.getPublicKey()], allowed_accounts: [], xkey: curve.getPublicKey() } });
     server = await startGnat({
       logger: pino({ level: "warn", base: null }, { write: (l: string) => void lines.push(l) }), noLog: false,
       operators: [op.jwt], systemAccount: op.sys.getPublicKey(), resolver: { type: "memory" },
-      resolverPreload: { [op.sys.getPublicKey()]: op.sysJwt, [authAcc.id]: authAcc.jwt, [t.id]: t.jwt },
+      resolverPreload: { [op.sys.getPublicKey()]: op.sysJwt, [authAcc.id]: authAcc.jwt, [t.id]: t.jwt, [sealedAcc.id]: sealedAcc.jwt },
     });
     svcConn = await connectNode(server, { authenticator: credsAuthenticator((await makeUser(authAcc.akp, {}, { ukp: service })).creds) });
     svc = new Service(svcConn);
@@ -423,6 +428,22 @@ describe("auth callout in operator mode: an account JWT's authorization claims (
     const nc = await connectNode(server, { authenticator: credsAuthenticator(sentinel), token: "sk" });
     open.push(nc);
     expect((await userInfo(nc)).account).toBe(t.id);
+  });
+
+  test("an account JWT's xkey seals the requests; the user it signs itself lands in it (TestAuthCalloutOperatorModeEncryption)", async () => {
+    const conn = await connectNode(server, { authenticator: credsAuthenticator((await makeUser(sealedAcc.akp, {}, { ukp: sealedService })).creds) });
+    open.push(conn);
+    const sealed = new Service(conn);
+    sealed.open = (m) => new TextDecoder().decode(curve.open(m.data, m.headers?.get("Nats-Server-Xkey") ?? "") ?? new Uint8Array(0));
+    sealed.decide = async (req) => curve.seal(new TextEncoder().encode(await answer(req, { jwt: await placed(req, sealedAcc.akp) }, sealedAcc.akp)), req.nats.server_id.xkey!);
+    await sealed.start();
+    const nc = await connectNode(server, { authenticator: credsAuthenticator((await makeUser(sealedAcc.akp, { bearer_token: true })).creds), token: "t" });
+    open.push(nc);
+    const info = await userInfo(nc);
+    expect(info.account).toBe(sealedAcc.id);
+    // Placed in the callout account itself: the callout subject is denied it.
+    expect(info.permissions).toEqual({ publish: { allow: ["$SYS.REQ.USER.INFO"], deny: ["$SYS.REQ.USER.AUTH"] }, subscribe: { allow: ["_INBOX.>"] } });
+    expect(sealed.requests.map((r) => r.sub)).toEqual([sealedAcc.id]);
   });
 
   test.each([
