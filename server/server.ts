@@ -14,7 +14,7 @@ import { ClientConnection, type ClientSocket, type ConnectionAccount, type Conne
 import { Authenticator, authRequired, authTimeoutMs, newNonce } from "./auth/auth.js";
 import { tlsTimeoutMs } from "./tls-options.js";
 import { AuthThrottle } from "./auth/throttle.js";
-import { peerCertIdentity } from "./auth/cert-identity.js";
+import { peerCertIdentity, peerCertsPem } from "./auth/cert-identity.js";
 import { listenTcp, type TcpListener } from "./transport/tcp.js";
 import { TlsAcceptor, tlsVersionName, type TlsOptions } from "./transport/tls.js";
 import type { Socket } from "node:net";
@@ -557,6 +557,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       tls: { version: tlsVersionName(s.getProtocol()), cipher: s.getCipher().standardName, first: !p.infoSent },
     };
     if (this.authenticator?.tlsMap === true) init.cert = peerCertIdentity(s);
+    init.peerCerts = () => peerCertsPem(s);
     this.accept(s, p.cid, init);
   }
 

@@ -229,7 +229,16 @@ export class AuthCallout implements ExternalAuthorizer {
     if (server.tags !== undefined && server.tags.length > 0) serverId.tags = server.tags;
     if (curve !== null) serverId.xkey = curve.getPublicKey();
     const nats: Record<string, unknown> = { server_id: serverId, user_nkey: userKey, client_info: clientInfo, connect_opts: connectOpts };
-    if (c.tls !== null) nats.client_tls = { version: c.tls.version, cipher: c.tls.cipher };
+    if (c.tls !== null) {
+      // nats-server: the verified chains when the client was verified, else the certificates it presented.
+      const certs = c.tls.certs;
+      const tls: Record<string, unknown> = { version: c.tls.version, cipher: c.tls.cipher };
+      if (certs !== undefined && certs.certs.length > 0) {
+        if (certs.verified) tls.verified_chains = [certs.certs];
+        else tls.certs = certs.certs;
+      }
+      nats.client_tls = tls;
+    }
     nats.type = "authorization_request";
     nats.version = 2;
     return {

@@ -67,8 +67,8 @@ export interface CalloutClient {
   readonly host: string;
   /** nats-server's connection type: STANDARD, WEBSOCKET … */
   readonly type: string;
-  /** The TLS session; null on plain connections. */
-  readonly tls: { readonly version: string; readonly cipher: string } | null;
+  /** The TLS session and the client's certificates (PEM); null on plain connections. */
+  readonly tls: { readonly version: string; readonly cipher: string; readonly certs?: { verified: boolean; certs: string[] } } | null;
   /** Who its credentials alone made it (operator mode: the account the callout runs in); null: no one. */
   readonly user: AuthenticatedUser | null;
 }

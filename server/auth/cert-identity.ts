@@ -213,6 +213,24 @@ function subjectOf(der: Buffer): Tlv {
 }
 
 /** The client certificate's identity for verify_and_map; null when there is none to read. */
+/**
+ * The client's certificates as PEM, for an auth callout's client_tls: the chain Node verified
+ * (leaf first, up to the CA) when the client was verified, else the certificate it presented.
+ */
+export function peerCertsPem(s: TLSSocket): { verified: boolean; certs: string[] } {
+  const pem = (der: Buffer): string => `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/.{1,64}/g, "$&\n")}-----END CERTIFICATE-----\n`;
+  const leaf = s.getPeerCertificate(true);
+  if (leaf === null || leaf.raw === undefined) return { verified: false, certs: [] };
+  if (!s.authorized) return { verified: false, certs: [pem(leaf.raw)] };
+  const chain: string[] = [];
+  const seen = new Set<string>();
+  for (let c: typeof leaf | undefined = leaf; c?.raw !== undefined && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+    seen.add(c.fingerprint256);
+    chain.push(pem(c.raw));
+  }
+  return { verified: true, certs: chain };
+}
+
 export function peerCertIdentity(s: TLSSocket): CertIdentity | null {
   const x = s.getPeerX509Certificate();
   if (x === undefined) return null;

@@ -49,6 +49,8 @@ export interface ConnectionInit {
   tls?: ConnectionTls;
   /** The client certificate's identity (verify_and_map). */
   cert?: CertIdentity | null;
+  /** The client's certificates as PEM, read when an auth callout asks (verified: the chain Node checked). */
+  peerCerts?: () => { verified: boolean; certs: string[] };
 }
 
 /** A TLS connection's session, as /connz shows it. */

@@ -130,6 +130,7 @@ export class ClientConnection implements Client, ParserHandler {
   /** The TLS session; null on plain connections. */
   readonly tls: ConnectionTls | null;
   private readonly cert: CertIdentity | null;
+  private readonly peerCerts: (() => { verified: boolean; certs: string[] }) | null;
   private readonly infoSent: boolean;
   private writeTimer: NodeJS.Timeout | null = null;
 
@@ -152,6 +153,7 @@ export class ClientConnection implements Client, ParserHandler {
     this.nonce = init.nonce ?? (host.authenticator?.nonceRequired === true ? newNonce() : "");
     this.tls = init.tls ?? null;
     this.cert = init.cert ?? null;
+    this.peerCerts = init.peerCerts ?? null;
     this.infoSent = init.infoSent === true;
     this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload, intern: host.intern, buffers: host.buffers });
     // Before CONNECT a client is pedantic, as in nats-server.
@@ -346,7 +348,8 @@ export class ClientConnection implements Client, ParserHandler {
     this.clearAuthTimer();
     this.parser.suspend();
     this.socket.pause();
-    const client = { opts: { ...this.opts }, nonce: this.nonce, cid: this.cid, host: this.remoteAddress, type: this.peer().type, tls: this.tls, user };
+    const tls = this.tls === null ? null : { ...this.tls, ...(this.peerCerts !== null ? { certs: this.peerCerts() } : {}) };
+    const client = { opts: { ...this.opts }, nonce: this.nonce, cid: this.cid, host: this.remoteAddress, type: this.peer().type, tls, user };
     external.authorize(client).then((user) => this.calloutDone(user), (err: unknown) => {
       this.log.error({ cid: this.cid, err }, "internal error in auth callout");
       this.calloutDone(null);

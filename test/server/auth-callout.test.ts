@@ -12,6 +12,7 @@ import { startGnat, tempDir } from "../kit/gnat.js";
 import { connectNode, RawClient } from "../kit/clients.js";
 import type { Server } from "../../server/server.js";
 import { makeAccount, makeOperator, makeUser, type TestAccount, type TestOperator } from "../helpers/operator.js";
+import { makeTestCerts, type TestCerts } from "../helpers/certs.js";
 import { loadConfigFile } from "../../server/config/index.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -461,5 +462,42 @@ describe("auth callout in operator mode: an account JWT's authorization claims (
     expect(svc.requests.length).toBe(before + 1);
     const msgs = lines.slice(logged).map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(msgs.some((m) => reason.test(m)), msgs.join("\n")).toBe(true);
+  });
+});
+
+describe("auth callout over TLS (TestAuthCalloutClientTLSCerts)", () => {
+  let certs: TestCerts;
+  let server: Server;
+  let auth: NatsConnection;
+  let svc: Service;
+
+  beforeAll(async () => {
+    certs = makeTestCerts();
+    server = await startGnat({
+      tls: { certFile: certs.server.cert, keyFile: certs.server.key, caFile: certs.ca, verify: true },
+      authorization: { timeout: 5000, users: [{ user: "auth", password: "pwd" }], callout: { issuer: issuer.getPublicKey(), authUsers: ["auth"], account: "$G" } },
+    });
+    const tls = { caFile: certs.ca, certFile: certs.bob.cert, keyFile: certs.bob.key };
+    auth = await connectNode(server, { user: "auth", pass: "pwd", tls });
+    svc = new Service(auth);
+    await svc.start();
+  });
+  afterAll(async () => {
+    await auth.close();
+    await server.close();
+    certs.cleanup();
+  });
+
+  test("the request carries the TLS version, cipher and the verified chain: the client's certificate, then the CA", async () => {
+    svc.decide = async (req) => response(req, { jwt: await userJwt(req, "$G") });
+    const nc = await connectNode(server, { user: "alice", pass: "x", tls: { caFile: certs.ca, certFile: certs.alice.cert, keyFile: certs.alice.key } });
+    await nc.close();
+    const tls = (svc.requests.at(-1) as unknown as { nats: { client_tls: { version: string; cipher: string; verified_chains: string[][] } } }).nats.client_tls;
+    expect(tls.version).toMatch(/^1\.[23]$/);
+    expect(tls.cipher).toMatch(/^TLS_/);
+    // The same certificates, whatever the PEM's line wrapping.
+    const der = (pem: string): string => pem.replace(/-----[A-Z ]+-----|\s/g, "");
+    expect(tls.verified_chains.length).toBe(1);
+    expect(tls.verified_chains[0]!.map(der)).toEqual([der(certs.pem(certs.alice.cert)), der(certs.pem(certs.ca))]);
   });
 });
