@@ -294,7 +294,7 @@ describe("claims deletes (allow_delete)", () => {
     } finally {
       for (const g of gnats) await g.close();
     }
-  });
+  }, 60_000);
 
   test("a deleted account's JWT leaves the directory, its clients are closed and none connects until it is pushed again", async () => {
     const op = await makeOperator();
@@ -439,5 +439,5 @@ describe.skipIf(NATS_SERVER === null)("the pack sync across a cluster of gnat an
       await g.stop();
       await ns.stop();
     }
-  });
+  }, 60_000);
 });
