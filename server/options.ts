@@ -6,6 +6,7 @@ import { resolveAlerts, type AlertsInput } from "./alerts-options.js";
 import { authConfigError, type AuthorizationOptions } from "./auth/auth.js";
 import { goDuration } from "./duration.js";
 import { tlsOptionsError, type TlsOptions } from "./tls-options.js";
+import { isValidSubject } from "../protocol/subject.js";
 import { clusterConfigError, clusterDefaults, type ClusterOptions } from "./cluster/options.js";
 import { leafConfigError, leafDefaults, type LeafNodeOptions } from "./cluster/leaf-options.js";
 import { accountsConfigError, mappingsConfigError, mergedAuthorization, type AccountsOptions, type MappingsOptions } from "./accounts/options.js";
@@ -47,6 +48,11 @@ export interface ServerOptions {
   jetstream: boolean;
   /** Where file-storage streams live; "" means a temp-dir default, as nats-server does. */
   storeDir: string;
+  /**
+   * The JetStream domain (nats-server `jetstream { domain }`; "" none): the API then also answers
+   * on `$JS.<domain>.API.>`, and a leafnode link to a server of another domain carries that prefix.
+   */
+  jetStreamDomain: string;
   /** JetStream limits for memory / file storage in bytes; -1 (or 0) means unlimited. */
   maxMemoryStore: number;
   maxFileStore: number;
@@ -168,6 +174,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   noLog: false,
   jetstream: false,
   storeDir: "",
+  jetStreamDomain: "",
   maxMemoryStore: -1,
   maxFileStore: -1,
   syncInterval: 2 * 60 * 1000,
@@ -279,8 +286,19 @@ export function validateOptions(o: ServerOptions): void {
     const accErr = accountsConfigError(o.accounts, o.noAuthUser, o.authorization, o.systemAccount);
     if (accErr !== null) throw new Error(accErr);
   }
+  const domErr = jetStreamDomainError(o.jetStreamDomain);
+  if (domErr !== null) throw new Error(domErr);
   if (o.maxPayload > 2 ** 31 - 1) throw new Error("max_payload value is too big");
   if (o.maxPending > 0 && o.maxPayload > o.maxPending) {
     throw new Error(`max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`);
   }
+}
+
+/** nats-server validateJetStreamOptions: the domain makes a valid `$JS.<domain>.API.>` and is a name. */
+export function jetStreamDomainError(d: string): string | null {
+  if (typeof d !== "string") return `invalid value for jetStreamDomain: ${String(d)}`;
+  if (d === "") return null;
+  if (!isValidSubject(`$JS.${d}.API.>`)) return `invalid domain name: derived "$JS.${d}.API.>" is not a valid subject`;
+  if (/[.*>]/.test(d)) return "invalid domain name: may not contain ., * or >";
+  return null;
 }

@@ -30,14 +30,15 @@ import { internalClient, InternalClient } from "./core/internal-client.js";
 import { tmpdir } from "node:os";
 import { JetStream, type JetStreamOptions } from "./jetstream/jetstream.js";
 import { lockStoreDir, type StoreLock } from "./jetstream/store-lock.js";
+import { domainMappings } from "./jetstream/api.js";
 import { MonitorServer } from "./monitor/http.js";
 import { Alerts } from "./monitor/alerts.js";
 import { resolveAlerts } from "./alerts-options.js";
 import { clientInfo, SystemEvents } from "./events.js";
 import type { AuthenticatedUser } from "./auth/auth.js";
 import { NoAuthUserAuthenticator } from "./accounts/auth.js";
-import { buildMappings, GLOBAL_ACCOUNT, mergedAuthorization, userAccounts, type AccountsOptions } from "./accounts/options.js";
-import { accountStat, AccountRegistry } from "./accounts/accounts.js";
+import { buildMappings, GLOBAL_ACCOUNT, mergedAuthorization, userAccounts, type AccountsOptions, type MappingsOptions } from "./accounts/options.js";
+import { accountStat, AccountRegistry, type Account } from "./accounts/accounts.js";
 import { startAccountJetStream, startAccountJetStreams } from "./accounts/jetstream.js";
 import { operatorMode, type OperatorMode } from "./accounts/operator-mode.js";
 import { AuthCallout, type CalloutHost } from "./accounts/auth-callout.js";
@@ -188,10 +189,16 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   applyMappings(): void {
     const o = this.options;
     const cluster = (): string => this.cluster?.name ?? o.cluster?.name ?? "";
+    // With a JetStream domain, each account with JetStream also maps `$JS.<domain>.API.…` onto its
+    // API (nats-server's enableAllJetStreamServiceImportsAndMappings); configured mappings win.
+    const domain = o.jetstream && o.jetStreamDomain !== "" ? domainMappings(o.jetStreamDomain) : null;
+    const sys = this.accounts.system;
+    const withDomain = (a: Account, m: MappingsOptions | undefined): MappingsOptions | undefined =>
+      domain === null || a === sys || a.jetstreamLimits === null ? m : { ...domain, ...(m ?? {}) };
     const global = { ...(o.accounts?.[GLOBAL_ACCOUNT]?.mappings ?? {}), ...(o.mappings ?? {}) };
-    this.router.mappings = buildMappings(global, cluster);
+    this.router.mappings = buildMappings(withDomain(this.accounts.global, global), cluster);
     for (const a of this.accounts.accounts.values()) {
-      if (a.router !== this.router) a.router.mappings = buildMappings(o.accounts?.[a.name]?.mappings, cluster);
+      if (a.router !== this.router) a.router.mappings = buildMappings(withDomain(a, o.accounts?.[a.name]?.mappings), cluster);
     }
     this.leafnodes?.mappingsChanged();
   }
@@ -363,6 +370,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       syncIntervalMs: o.syncInterval,
       syncAlways: o.syncAlways,
       serverName: this.serverName,
+      ...(o.jetStreamDomain !== "" ? { domain: o.jetStreamDomain } : {}),
       flushOutbound: this.flushAll,
       log: this.log,
       clientInfo: (cid) => {
@@ -402,6 +410,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       max_payload: o.maxPayload,
       ...(o.jetstream ? { jetstream: true } : {}),
       ...this.clusterInfo(),
+      ...(o.jetStreamDomain !== "" ? { domain: o.jetStreamDomain } : {}),
     };
     const json = JSON.stringify(info);
     return json.slice(0, -1);
@@ -474,6 +483,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       get pingInterval() { return s.options.pingInterval; },
       get pingMax() { return s.options.pingMax; },
       get jetstream() { return s.options.jetstream; },
+      get jetStreamDomain() { return s.options.jetStreamDomain; },
       get systemAccount() { return s.accounts.system.name; },
       // nats-server: a server with remotes and no cluster goes by its server name (when it has one).
       clusterName: () => s.cluster?.name

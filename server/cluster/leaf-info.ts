@@ -24,6 +24,8 @@ export interface InfoSource {
   readonly version: string;
   readonly maxPayload: number;
   readonly jetstream: boolean;
+  /** The JetStream domain ("" none), told to the other side as nats-server tells it. */
+  readonly jetStreamDomain: string;
   clusterName(): string;
 }
 
@@ -50,6 +52,7 @@ export function leafInfoLine(host: InfoSource, o: LeafNodeOptions, own: string, 
     client_id,
     ...(n !== undefined ? { nonce: n } : {}),
     ...(cluster !== "" ? { cluster } : {}),
+    ...(host.jetStreamDomain !== "" ? { domain: host.jetStreamDomain } : {}),
     ...rest,
     leafnode_urls: [own],
   };

@@ -36,6 +36,8 @@ export interface LeafNodesHost extends LinkRoomHost {
    * the account they bind, or null when refused. `permissions`: the user has permissions.
    */
   authenticate(user: string, pass: string): { account: string; permissions: boolean } | null;
+  /** The JetStream domain ("" none). */
+  readonly jetStreamDomain: string;
   /** Whether `account` has JetStream (a leaf's CONNECT says so). */
   accountJetStream(account: string): boolean;
 }
@@ -49,7 +51,7 @@ const CONNECT_PROCESS_MS = 2000;
 const LDS_PREFIX = "$LDS.";
 /** What a leafnode connection of an account other than the system's never carries (nats-server's denyAllClientJs). */
 const DENY_CLIENT_JS = ["$JS.API.>", "$KV.>", "$OBJ.>"];
-/** The same for the system account of a server without JetStream (denyAllJs). */
+/** The same for the system account when JetStream is not extended across (denyAllJs). */
 const DENY_ALL_JS = ["$JSC.>", "$NRG.>", "$JS.API.>", "$KV.>", "$OBJ.>"];
 
 const ldsToken = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 22);
@@ -250,7 +252,7 @@ export class LeafNodes implements LeafConnHost {
         }
       }
     }
-    this.register(l, bound.account, bound.router, denyPub, []);
+    this.register(l, bound.account, bound.router, denyPub, [], typeof c.domain === "string" ? c.domain : "");
     l.queue(this.infoLine({ client_id: l.cid, info_on_connect: true, connect_info: true, remote_account: bound.account }));
     this.sendInitialInterest(l);
   }
@@ -454,6 +456,7 @@ export class LeafNodes implements LeafConnHost {
       ...(user !== "" ? { user, pass } : {}),
       tls_required: l.secure,
       server_id: this.host.serverId,
+      ...(this.host.jetStreamDomain !== "" ? { domain: this.host.jetStreamDomain } : {}),
       name: this.host.serverName,
       ...(r.opts.hub === true ? { is_hub: true } : {}),
       ...(cluster !== "" ? { cluster } : {}),
@@ -475,7 +478,7 @@ export class LeafNodes implements LeafConnHost {
       return;
     }
     r.attempts = 0;
-    this.register(l, account, router, r.opts.denyExports ?? [], r.opts.denyImports ?? []);
+    this.register(l, account, router, r.opts.denyExports ?? [], r.opts.denyImports ?? [], typeof l.info?.domain === "string" ? l.info.domain : "");
     this.sendInitialInterest(l);
   }
 
@@ -497,10 +500,10 @@ export class LeafNodes implements LeafConnHost {
 
   // ---- both sides -------------------------------------------------------------------------
 
-  private register(l: LeafConn, account: string, router: Router, pubDeny: string[], subDeny: string[]): void {
-    const js = this.jsDeny(account);
-    l.pubDeny = [...js, ...pubDeny];
-    l.subDeny = [...js, ...subDeny];
+  private register(l: LeafConn, account: string, router: Router, pubDeny: string[], subDeny: string[], remoteDomain: string): void {
+    const { both, out } = this.jsDeny(account, remoteDomain);
+    l.pubDeny = [...both, ...out, ...pubDeny];
+    l.subDeny = [...both, ...subDeny];
     l.bind(account, router);
     let set = this.byRouter.get(router);
     if (set === undefined) this.byRouter.set(router, (set = new Set()));
@@ -509,10 +512,21 @@ export class LeafNodes implements LeafConnHost {
     this.log.info({ lid: l.cid, account, remote: who, hub: !l.spoke }, `Leafnode connection registered for account ${account} (${l.spoke ? "to hub" : "from leaf"} ${who})`);
   }
 
-  /** JetStream's subjects never cross (nats-server, unless a JetStream domain is extended, which gnat does not do). */
-  private jsDeny(account: string): string[] {
-    if (account === (this.host.systemAccount || "$SYS")) return this.host.jetstream ? [] : DENY_ALL_JS;
-    return DENY_CLIENT_JS;
+  /**
+   * What of JetStream may not cross (nats-server's addLeafNodeConnection): `$JS.API.>` never does in
+   * a client account (so a request is answered once, by the side it names); the system account
+   * carries JetStream's own traffic only when both sides are one domain (the same name, JetStream
+   * on). Across two domains, requests for ours (`$JS.<domain>.API.>`, which each JetStream
+   * account maps onto its API) are not sent out: they are answered here.
+   */
+  private jsDeny(account: string, remoteDomain: string): { both: string[]; out: string[] } {
+    const ours = this.host.jetStreamDomain;
+    const sys = account === (this.host.systemAccount || "$SYS");
+    const differ = ours !== remoteDomain || (!this.host.jetstream && ours === "");
+    if (!differ) return { both: sys ? [] : DENY_CLIENT_JS, out: [] };
+    const out = ours !== "" && this.host.jetstream && !sys ? [`$JS.${ours}.API.>`] : [];
+    if (!sys) this.log.info(`JetStream using domains: local ${JSON.stringify(ours)}, remote ${JSON.stringify(remoteDomain)}`);
+    return { both: sys ? DENY_ALL_JS : DENY_CLIENT_JS, out };
   }
 
   onLeafError(l: LeafConn, text: string): void {

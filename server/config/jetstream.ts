@@ -51,6 +51,9 @@ export function mapJetStream(key: string, v: ConfigValue, options: Partial<Serve
       case "max_file":
         options.maxFileStore = size(mk, mv);
         break;
+      case "domain":
+        options.jetStreamDomain = r.str(mk, mv);
+        break;
       case "enable":
       case "enabled":
         enable = r.bool(mk, mv);

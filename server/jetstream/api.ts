@@ -16,6 +16,20 @@ import { tsToRFC3339, type PurgeRequest } from "./store.js";
 
 export const API_PREFIX = "$JS.API";
 
+/**
+ * nats-server generateJSMappingTable: what an account with JetStream in domain `d` maps, so
+ * `$JS.<d>.API.…` (from its own clients, or from across a leafnode) reaches its `$JS.API.…`.
+ */
+export function domainMappings(d: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [suffix, to] of [["INFO", "$JS.API.INFO"], ["STREAM.>", "$JS.API.STREAM.>"], ["CONSUMER.>", "$JS.API.CONSUMER.>"],
+    ["DIRECT.>", "$JS.API.DIRECT.>"], ["META.>", "$JS.API.META.>"], ["SERVER.>", "$JS.API.SERVER.>"],
+    ["ACCOUNT.>", "$JS.API.ACCOUNT.>"], ["$KV.>", "$KV.>"], ["$OBJ.>", "$OBJ.>"]]) {
+    out[`$JS.${d}.API.${suffix}`] = to!;
+  }
+  return out;
+}
+
 const T = {
   AccountInfo: "io.nats.jetstream.api.v1.account_info_response",
   StreamCreate: "io.nats.jetstream.api.v1.stream_create_response",
@@ -138,7 +152,7 @@ function streamUpdate(js: JetStream, tokens: string[], m: InternalMsg): Reply {
     const cfg = checkStreamConfig(decodeStreamConfig(m.data));
     if (cfg.name !== name) return err(T.StreamUpdate, apiError(JsErrors.StreamMismatch));
     const s = js.updateStream(cfg);
-    const info = s.infoJSON();
+    const info = s.infoJSON(false, "", null, js.domain);
     return ok({ type: T.StreamUpdate, ...info });
   } catch (e) {
     return err(T.StreamUpdate, asApiError(e, JsErrors.StreamUpdate));
@@ -168,7 +182,7 @@ function streamList(js: JetStream, _tokens: string[], m: InternalMsg): Reply {
   if (req === null) return err(T.StreamList, INVALID_JSON(), { total: 0, offset: 0, limit: 0, streams: [] });
   const all = js.filteredStreams(req.filter);
   const offset = Math.max(0, Math.min(req.offset, all.length));
-  const streams = all.slice(offset, offset + LIST_LIMIT).map((s) => s.infoJSON());
+  const streams = all.slice(offset, offset + LIST_LIMIT).map((s) => s.infoJSON(false, "", null, js.domain));
   return ok({ type: T.StreamList, total: all.length, offset, limit: LIST_LIMIT, streams });
 }
 
@@ -190,7 +204,7 @@ function streamInfo(js: JetStream, tokens: string[], m: InternalMsg): Reply {
   }
   const s = js.streams.get(name);
   if (s === undefined) return err(T.StreamInfo, apiError(JsErrors.StreamNotFound), paged);
-  const info = s.infoJSON(details, "", { leader: js.serverName });
+  const info = s.infoJSON(details, "", { leader: js.serverName }, js.domain);
   if (subjects !== "") {
     const count = s.subjectsCount(subjects);
     if (count > 0) {

@@ -34,6 +34,8 @@ export interface JetStreamOptions {
   syncAlways: boolean;
   /** The server's name, reported as the stream's cluster leader (nats-server does the same). */
   serverName: string;
+  /** The JetStream domain ("" none): in acks, infos and advisories, as nats-server reports it. */
+  domain?: string;
   log: Logger;
   /** nats-server's ClientInfo of a client connection, by cid (for the API audit advisory). */
   clientInfo?: (cid: number) => Record<string, unknown> | null;
@@ -77,7 +79,7 @@ export class JetStream implements StreamHost, ConsumerHost {
   readonly advisories: Advisories;
 
   constructor(readonly account: string, readonly ic: InternalClient, readonly opts: JetStreamOptions) {
-    this.advisories = new Advisories(ic, this.clock);
+    this.advisories = new Advisories(ic, this.clock, opts.domain ?? "");
     this.ackSub = ic.subscribeRaw("$JS.ACK.>", (subject, reply, hdrLen, buf, start, end) =>
       this.onAck(subject, reply, buf.subarray(hdrLen >= 0 ? start + hdrLen : start, end - 2)));
     // Every ack subject names one delivery: caching its match would only evict useful entries.
@@ -131,6 +133,10 @@ export class JetStream implements StreamHost, ConsumerHost {
 
   get serverName(): string {
     return this.opts.serverName;
+  }
+
+  get domain(): string {
+    return this.opts.domain ?? "";
   }
 
   flushOutbound(): void {
@@ -473,6 +479,7 @@ export class JetStream implements StreamHost, ConsumerHost {
         max_consumers: lim(al?.maxConsumers), max_ack_pending: -1,
         memory_max_stream_bytes: -1, storage_max_stream_bytes: -1, max_bytes_required: false,
       },
+      ...(this.domain !== "" ? { domain: this.domain } : {}),
       api: { total: this.apiTotal, errors: this.apiErrors },
       ...this.tiersJSON(),
     };

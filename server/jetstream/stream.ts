@@ -38,6 +38,8 @@ const ROLLUP_ALL = "all";
 export interface StreamHost extends SourcingHost {
   readonly ic: InternalClient;
   readonly clock: NsClock;
+  /** The JetStream domain ("" none): acks and infos carry it. */
+  readonly domain?: string;
   /** Account-wide resource check before storing (nats-server js.limitsExceeded). */
   resourcesExceeded(stream: Stream): boolean;
   /** Storing `size` more bytes would take the account past its own limits (accounts config). */
@@ -117,11 +119,15 @@ export class Stream implements ConsumerStream, SourcingTarget {
     return this.config.name;
   }
 
-  /** `{"stream":"NAME", "seq":` — nats-server writes its acks by hand, space included. */
+  /**
+   * `{"stream":"NAME", "seq":` (with a domain: `{"stream":"NAME", "domain":"D", "seq":`) —
+   * nats-server writes its acks by hand, spaces included.
+   */
   private get ackPrefix(): string {
     if (this.ackPrefixFor !== this.config.name) {
       this.ackPrefixFor = this.config.name;
-      this.ackPrefixText = `{"stream":${goJSON(this.config.name)}, "seq":`;
+      const d = this.host.domain ?? "";
+      this.ackPrefixText = `{"stream":${goJSON(this.config.name)}, ${d !== "" ? `"domain":${goJSON(d)}, ` : ""}"seq":`;
     }
     return this.ackPrefixText;
   }
@@ -230,7 +236,7 @@ export class Stream implements ConsumerStream, SourcingTarget {
         const dde = this.checkMsgId(msgId);
         if (dde !== null) {
           // nats-server writes this reply by hand, space included.
-          if (reply !== "") this.sendAfterDurable(dde.seq, reply, `{"stream":${goJSON(name)}, "seq":${dde.seq},"duplicate": true}`);
+          if (reply !== "") this.sendAfterDurable(dde.seq, reply, `${this.ackPrefix}${dde.seq},"duplicate": true}`);
           return null;
         }
       }
@@ -600,12 +606,13 @@ export class Stream implements ConsumerStream, SourcingTarget {
   }
 
   /** StreamInfo JSON without the envelope (config, created, state, ts). */
-  infoJSON(details = false, subjectsFilter = "", cluster: JsonObject | null = null): JsonObject {
+  infoJSON(details = false, subjectsFilter = "", cluster: JsonObject | null = null, domain = ""): JsonObject {
     const o: JsonObject = {
       config: configJSON(this.config),
       created: tsToRFC3339(this.created),
       state: this.stateJSON(details, subjectsFilter),
     };
+    if (domain !== "") o.domain = domain;
     if (cluster !== null) o.cluster = cluster;
     if (this.sourcing !== null) Object.assign(o, this.sourcing.infoJSON());
     o.ts = tsToRFC3339(this.host.clock.now());

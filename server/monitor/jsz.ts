@@ -25,6 +25,7 @@ export function jetStreamConfig(s: MonitoredServer): Record<string, unknown> {
     // nats-server leaves these out unless configured.
     ...(o.syncIntervalMs !== DEFAULT_SYNC_INTERVAL_MS ? { sync_interval: o.syncIntervalMs * 1e6 } : {}),
     ...(o.syncAlways ? { sync_always: true } : {}),
+    ...(o.domain !== undefined && o.domain !== "" ? { domain: o.domain } : {}),
   };
 }
 
