@@ -1,0 +1,120 @@
+// The edge-to-cluster redundancy story (issue #19), end to end on loopback: a gnat leaf (JetStream
+// domain `edge`) takes acknowledged publishes while a 3-node nats-server JetStream cluster (domain
+// `hub`) holds an R3 mirror of its stream, over the leafnode link (`external: {api: "$JS.edge.API"}`).
+// Once the mirror's lag is 0, gnat is killed with SIGKILL and its store deleted: every acknowledged
+// message is read back from the cluster, in order, once; then a fresh gnat sources the stream back
+// from the cluster (`external: {api: "$JS.hub.API"}`) and serves it again.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureBuilt, freePort, NATS_SERVER, spawnGnat, spawnNatsServer, type GnatProcess, type Listening } from "../kit/processes.js";
+import { until } from "../kit/wait.js";
+
+const SKIP = NATS_SERVER === null;
+const N = 300;
+
+interface ClusterNode { name: string; port: number; leafPort: number; proc: Listening }
+
+async function startCluster(dir: string): Promise<ClusterNode[]> {
+  const ports = await Promise.all([0, 1, 2].map(async () => ({ port: await freePort(), cluster: await freePort(), leaf: await freePort() })));
+  const routes = ports.map((p) => `"nats-route://127.0.0.1:${p.cluster}"`).join(", ");
+  return Promise.all(ports.map(async (p, i) => {
+    const name = `hub${i + 1}`;
+    const conf = join(dir, `${name}.conf`);
+    writeFileSync(conf, [
+      `server_name: ${name}`,
+      `listen: 127.0.0.1:${p.port}`,
+      `jetstream { domain: hub, store_dir: "${join(dir, name)}" }`,
+      `cluster { name: hub, listen: 127.0.0.1:${p.cluster}, routes: [${routes}] }`,
+      `leafnodes { listen: 127.0.0.1:${p.leaf} }`,
+    ].join("\n"));
+    return { name, port: p.port, leafPort: p.leaf, proc: await spawnNatsServer(["-c", conf], p.port) };
+  }));
+}
+
+async function startEdge(dir: string, store: string, hubs: ClusterNode[]): Promise<GnatProcess> {
+  const conf = join(dir, "edge.conf");
+  writeFileSync(conf, [
+    `server_name: edge1`,
+    `jetstream { domain: edge, store_dir: "${store}" }`,
+    `leafnodes { remotes [ { urls: [${hubs.map((h) => `"nats-leaf://127.0.0.1:${h.leafPort}"`).join(", ")}] } ] }`,
+  ].join("\n"));
+  return spawnGnat(["-c", conf], dir);
+}
+
+describe.skipIf(SKIP)("edge to cluster: a gnat leaf's stream mirrored R3 on nats-server, restored from it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gnat-edge-"));
+  let hubs: ClusterNode[] = [];
+  let edge: GnatProcess | null = null;
+  let onHub: NatsConnection;
+  const acked: Array<{ seq: number; data: string }> = [];
+
+  beforeAll(async () => {
+    ensureBuilt();
+    hubs = await startCluster(dir);
+    onHub = await connect({ servers: hubs.map((h) => `nats://127.0.0.1:${h.port}`) });
+    // The cluster's JetStream is ready once its meta group answers.
+    const jsm = await jetstreamManager(onHub, { checkAPI: false });
+    await until(async () => jsm.getAccountInfo().then(() => true, () => false), { timeout: 20_000, what: "the cluster's JetStream" });
+  }, 30_000);
+
+  afterAll(async () => {
+    await onHub?.close().catch(() => {});
+    await edge?.stop();
+    for (const h of hubs) await h.proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const mirrorInfo = async (): Promise<StreamInfo> => (await jetstreamManager(onHub)).streams.info("BACKUP");
+
+  it("the cluster mirrors the edge stream (R3) until its lag is 0", async () => {
+    const store = join(dir, "edge-store");
+    mkdirSync(store);
+    edge = await startEdge(dir, store, hubs);
+    // The hub reaches the edge's API once the leafnode link is up.
+    const edgeJsm = await jetstreamManager(onHub, { domain: "edge", checkAPI: false });
+    await until(async () => edgeJsm.getAccountInfo().then((a) => a.domain === "edge", () => false), { timeout: 15_000, what: "the edge's API from the hub" });
+    await edgeJsm.streams.add({ name: "EDGE", subjects: ["edge.>"] });
+
+    const jsm = await jetstreamManager(onHub);
+    await jsm.streams.add({ name: "BACKUP", num_replicas: 3, mirror: { name: "EDGE", external: { api: "$JS.edge.API", deliver: "" } } });
+
+    // Acknowledged publishes on the edge itself, while the mirror runs.
+    const onEdge = await connect({ servers: edge.url });
+    const js = jetstream(onEdge);
+    for (let i = 1; i <= N; i++) {
+      const data = `m${i}`;
+      const ack = await js.publish(`edge.${i % 7}`, data);
+      expect(ack.domain).toBe("edge");
+      acked.push({ seq: ack.seq, data });
+    }
+    await onEdge.close();
+    expect(acked.map((a) => a.seq)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+
+    const si = await until(async () => {
+      const i = await mirrorInfo();
+      return i.state.messages === N && i.mirror?.lag === 0 ? i : null;
+    }, { timeout: 20_000, what: `the mirror holding ${N} messages with lag 0` });
+    expect(si.config.num_replicas).toBe(3);
+    expect(si.state.last_seq).toBe(N);
+    expect(si.cluster?.replicas?.length).toBe(2);
+  }, 60_000);
+
+  it("kill -9 the edge and delete its store: every acked message is in the cluster, in order, once", async () => {
+    await edge!.stop("SIGKILL");
+    edge = null;
+    rmSync(join(dir, "edge-store"), { recursive: true, force: true });
+    const js = jetstream(onHub);
+    const c = await js.consumers.get("BACKUP");
+    const got: Array<{ seq: number; data: string }> = [];
+    const msgs = await c.fetch({ max_messages: N, expires: 5000 });
+    for await (const m of msgs) {
+      got.push({ seq: m.seq, data: m.string() });
+      if (got.length === N) break;
+    }
+    expect(got).toEqual(acked);
+  }, 30_000);
+});
