@@ -8,7 +8,8 @@ import { bool, DecodeError, I64, int, obj, str, type JsonObject } from "./decode
 import { invalidConfig, JsApiError, JsErrors } from "./errors.js";
 import { rfc3339ToNs } from "./store.js";
 import { compileTransform, isValidFilter, TransformError } from "./transform.js";
-import { subjectIsSubsetMatch } from "../../protocol/subject.js";
+import { createHash } from "node:crypto";
+import { isValidLiteralSubject, subjectIsSubsetMatch, toWire } from "../../protocol/subject.js";
 
 export interface SubjectTransformConfig {
   src: string;
@@ -130,20 +131,37 @@ export function rePublishJSON(r: RePublish): JsonObject {
   return o;
 }
 
-/** nats-server composeIName: the source's name with its filters and destinations. */
+/**
+ * nats-server composeIName: the source's name (with `:<hash of the API prefix>` for an external
+ * one) with its filters and destinations.
+ */
 export function sourceIndexName(s: StreamSource): string {
-  if (s.subject_transforms.length === 0) return [s.name, s.filter_subject === "" ? ">" : s.filter_subject, ">"].join(" ");
+  const name = sourceName(s);
+  if (s.subject_transforms.length === 0) return [name, s.filter_subject === "" ? ">" : s.filter_subject, ">"].join(" ");
   const srcs = s.subject_transforms.map((t) => (t.src === "" ? ">" : t.src));
   const dests = s.subject_transforms.map((t) => (t.dest === "" ? ">" : t.dest));
-  return [s.name, srcs.join("\f"), dests.join("\f")].join(" ");
+  return [name, srcs.join("\f"), dests.join("\f")].join(" ");
+}
+
+/** The name a source's copies carry in Nats-Stream-Source: `<name>`, or `<name>:<hash>` for an external one. */
+export function sourceName(s: StreamSource): string {
+  return s.external === null ? s.name : `${s.name}:${nameHash(s.external.api)}`;
+}
+
+const DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** nats-server getHash: 8 base-62 characters of the name's SHA-256. */
+export function nameHash(name: string): string {
+  const b = createHash("sha256").update(name).digest();
+  let out = "";
+  for (let i = 0; i < 8; i++) out += DIGITS[b[i]! % 62];
+  return out;
 }
 
 /** nats-server isValidName. */
 function validName(name: string): boolean {
   return name !== "" && !/[ \t\r\n\f.*>]/.test(name);
 }
-
-const EXTERNAL_REFUSED = "stream mirrors and sources with an external API prefix (another domain or account) are not supported by gnat yet";
 
 /** What the sourcing checks need from the rest of the config. */
 export interface SourcingConfig {
@@ -176,7 +194,6 @@ export function checkMirrorAndSources(cfg: SourcingConfig, collide: (a: string, 
     if (m.external === null && !validName(m.name)) throw JsApiError.of(JsErrors.MirrorInvalidStreamName);
     if (m.filter_subject !== "" && !isValidFilter(m.filter_subject)) throw JsApiError.of(JsErrors.MirrorInvalidSubjectFilter);
     for (const tr of m.subject_transforms) checkDest(tr, true);
-    if (m.external !== null) throw invalidConfig(EXTERNAL_REFUSED);
   }
   const inames = new Set<string>();
   for (const src of cfg.sources ?? []) {
@@ -184,7 +201,8 @@ export function checkMirrorAndSources(cfg: SourcingConfig, collide: (a: string, 
     const iname = sourceIndexName(src);
     if (inames.has(iname)) throw JsApiError.of(JsErrors.SourceDuplicateDetected);
     inames.add(iname);
-    if (src.external !== null) throw invalidConfig(EXTERNAL_REFUSED);
+    // nats-server checks an external source's filters only on the other side.
+    if (src.external !== null) continue;
     if (src.filter_subject !== "" && src.subject_transforms.length !== 0) throw JsApiError.of(JsErrors.SourceMultipleFiltersNotAllowed);
     for (const tr of src.subject_transforms) checkDest(tr, false);
     for (const [i, tr] of src.subject_transforms.entries()) {
@@ -265,11 +283,13 @@ export function checkAgainstStreams(
     }
   }
   for (const src of cfg.sources ?? []) {
+    if (src.external !== null) continue;
     const o = lookup(src.name);
     if (o !== null && cfg.max_msg_size > 0 && o.max_msg_size > 0 && cfg.max_msg_size < o.max_msg_size) {
       throw JsApiError.of(JsErrors.SourceMaxMessageSizeTooBig);
     }
   }
+  checkExternalPrefixes(cfg, lookup, collide);
   // Cycle check, breadth first from this stream through sources and mirrors.
   const toVisit: Array<{ name: string; subjects: string[]; mirror: StreamSource | null; sources: StreamSource[] | null }> = [cfg];
   const visited = new Set<string>();
@@ -294,4 +314,34 @@ export function checkAgainstStreams(
     }
   }
   return mirrorDirect;
+}
+
+/**
+ * nats-server checkStreamCfg on `external`: each delivery prefix a literal subject that does not
+ * take in the subjects of the local origins, each API prefix a literal subject other than
+ * `$JS.API` (the account's own API).
+ */
+function checkExternalPrefixes(cfg: SourcingConfig, lookup: (name: string) => OtherStream | null, collide: (a: string, b: string) => boolean): void {
+  const all = [...(cfg.mirror !== null ? [cfg.mirror] : []), ...(cfg.sources ?? [])];
+  const originSubjects: string[] = [];
+  const delivery: string[] = [];
+  const api: string[] = [];
+  for (const s of all) {
+    if (s.external === null) {
+      originSubjects.push(...(lookup(s.name)?.subjects ?? []));
+      continue;
+    }
+    if (s.external.deliver !== "") delivery.push(s.external.deliver);
+    if (s.external.api !== "") api.push(s.external.api);
+  }
+  for (const pfx of delivery) {
+    if (!isValidLiteralSubject(toWire(pfx))) throw JsApiError.of(JsErrors.StreamInvalidExternalDeliverySubj, { prefix: pfx });
+    for (const sub of originSubjects) {
+      if (collide(sub, `${pfx}.${sub}`)) throw JsApiError.of(JsErrors.StreamExternalDelPrefixOverlaps, { prefix: pfx, subject: sub });
+    }
+  }
+  for (const pfx of api) {
+    if (!isValidLiteralSubject(toWire(pfx))) throw invalidConfig(`stream external api prefix ${JSON.stringify(pfx)} must be a valid subject without wildcards`);
+    if (collide(pfx, "$JS.API")) throw JsApiError.of(JsErrors.StreamExternalApiOverlap, { prefix: pfx, subject: "$JS.API" });
+  }
 }

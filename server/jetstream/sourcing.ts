@@ -11,7 +11,9 @@ import { decodeHeaders } from "../../protocol/headers.js";
 import { toWire } from "../../protocol/subject.js";
 import { apiError, JsErrors, type ApiError } from "./errors.js";
 import type { JsonObject } from "./decode.js";
-import { sourceIndexName, type StreamSource } from "./source-config.js";
+import { sourceIndexName, sourceName, type StreamSource } from "./source-config.js";
+import { RemoteLink } from "./remote-source.js";
+import type { InternalClient } from "../core/internal-client.js";
 import { rfc3339ToNs, type NsClock, type StoredMsg } from "./store.js";
 import { compileTransform, filterMatches, type SubjectTransform } from "./transform.js";
 
@@ -54,6 +56,8 @@ export interface SourceOrigin {
 
 export interface SourcingHost {
   readonly clock: NsClock;
+  /** The account's internal client: an `external` link is a JetStream client through it. */
+  readonly ic: InternalClient;
   origin(name: string): SourceOrigin | null;
   warn(msg: string): void;
 }
@@ -165,7 +169,12 @@ function notFound(): ApiError {
 
 /** The links of one stream: its mirror, or its sources. */
 export class Sourcing {
+  /** The links to origins in this account. */
   private readonly links: Link[];
+  /** The links through another JetStream's API (`external`). */
+  private readonly remotes: RemoteLink[];
+  /** Every link, in the config's order (for the info). */
+  private readonly all: Array<Link | RemoteLink>;
   private scheduled = false;
   private running = false;
   private again = false;
@@ -180,28 +189,33 @@ export class Sourcing {
   onCaughtUp: (() => void) | null = null;
 
   constructor(private readonly host: SourcingHost, private readonly target: SourcingTarget, readonly mirror: StreamSource | null, sources: StreamSource[]) {
-    this.links = mirror !== null ? [new Link(mirror, this.wake, host.clock)] : sources.map((s) => new Link(s, this.wake, host.clock));
+    const cfgs = mirror !== null ? [mirror] : sources;
+    this.all = cfgs.map((c) => (c.external === null ? new Link(c, this.wake, host.clock)
+      : new RemoteLink(c, mirror !== null, host, target, (subject, hdr, data, ts, sseq) => this.copyRemote(c, subject, hdr, data, ts, sseq))));
+    this.links = this.all.filter((l): l is Link => l instanceof Link);
+    this.remotes = this.all.filter((l): l is RemoteLink => l instanceof RemoteLink);
   }
 
   /** Find where each link got to (from the stream's own messages), bind the origins, catch up. */
   start(previous: Sourcing | null = null): void {
     if (this.mirror !== null) {
-      this.links[0]!.resumeAt(this.target.lastSeq);
+      this.all[0]!.resumeAt(this.target.lastSeq);
     } else {
-      const before = new Map(previous?.links.map((l) => [l.iname, l.sseq]) ?? []);
-      const missing = new Map<string, Link>();
-      for (const l of this.links) {
+      const before = new Map(previous?.all.map((l) => [l.iname, l.sseq]) ?? []);
+      const missing = new Map<string, Link | RemoteLink>();
+      for (const l of this.all) {
         const at = before.get(l.iname);
         if (at !== undefined) l.resumeAt(at);
         else missing.set(l.iname, l);
       }
       if (missing.size > 0 && this.target.msgs > 0) this.scanBack(missing);
     }
+    for (const r of this.remotes) r.start();
     this.originsChanged();
   }
 
   /** nats-server startingSequenceForSources: the newest copy of each source names its sequence. */
-  private scanBack(missing: Map<string, Link>): void {
+  private scanBack(missing: Map<string, Link | RemoteLink>): void {
     for (const m of this.target.newestWithHeaders()) {
       const h = m.hdr === null ? null : decodeHeaders(m.hdr);
       const v = h?.values.get(SOURCE_HEADER)?.[0];
@@ -228,6 +242,23 @@ export class Sourcing {
   stop(): void {
     this.stopped = true;
     for (const l of this.links) l.unbind();
+    for (const r of this.remotes) r.stop();
+  }
+
+  /** A copy from an `external` origin (see RemoteDeliver). */
+  private copyRemote(cfg: StreamSource, subject: string, hdr: Buffer | null, data: Buffer, ts: bigint, sseq: number): boolean {
+    if (this.stopped) return false;
+    if (this.mirror !== null) {
+      if (sseq <= this.target.lastSeq) return true;
+      let done: boolean | "later";
+      // A long gap is filled a slice per call; a delivery cannot wait for the next turn.
+      do done = this.target.storeMirrored(subject, hdr, data, ts, sseq);
+      while (done === "later");
+      if (done) this.checkCaughtUp();
+      return done;
+    }
+    const [, filter, dest] = sourceIndexName(cfg).split(" ");
+    return this.target.storeSourced(subject, withHeader(hdr, SOURCE_HEADER, `${sourceName(cfg)} ${sseq} ${filter} ${dest}`), data);
   }
 
   private readonly pump = (): void => {
@@ -296,8 +327,8 @@ export class Sourcing {
   /** nats-server starts serving a mirror's direct gets once it is "mostly caught up". */
   private checkCaughtUp(): void {
     const f = this.onCaughtUp;
-    const l = this.links[0];
-    if (f === null || this.stopped || this.mirror === null || l === undefined || l.origin === null) return;
+    const l = this.all[0];
+    if (f === null || this.stopped || this.mirror === null || l === undefined || (l instanceof Link && l.origin === null)) return;
     if (l.lag() >= MIRROR_DIRECT_LAG) return;
     this.onCaughtUp = null;
     f();
@@ -305,8 +336,9 @@ export class Sourcing {
 
   infoJSON(): { mirror?: JsonObject; sources?: JsonObject[] } {
     const clock = this.host.clock;
-    if (this.mirror !== null) return { mirror: this.links[0]!.infoJSON(clock) };
-    return { sources: this.links.map((l) => l.infoJSON(clock)) };
+    const info = (l: Link | RemoteLink): JsonObject => (l instanceof Link ? l.infoJSON(clock) : l.infoJSON());
+    if (this.mirror !== null) return { mirror: info(this.all[0]!) };
+    return { sources: this.all.map(info) };
   }
 
 }

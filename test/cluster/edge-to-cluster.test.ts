@@ -117,4 +117,31 @@ describe.skipIf(SKIP)("edge to cluster: a gnat leaf's stream mirrored R3 on nats
     }
     expect(got).toEqual(acked);
   }, 30_000);
+
+  it("a fresh edge sources the stream back from the cluster and serves it again", async () => {
+    const store = join(dir, "edge-store-2");
+    mkdirSync(store);
+    edge = await startEdge(dir, store, hubs);
+    const onEdge = await connect({ servers: edge.url });
+    try {
+      const jsm = await jetstreamManager(onEdge);
+      await jsm.streams.add({ name: "RESTORED", sources: [{ name: "BACKUP", external: { api: "$JS.hub.API", deliver: "" } }] });
+      const si = await until(async () => {
+        const i = await jsm.streams.info("RESTORED");
+        return i.state.messages === N && i.sources?.[0]?.lag === 0 ? i : null;
+      }, { timeout: 20_000, what: `the restored stream holding ${N} messages` });
+      expect(si.sources?.[0]?.external?.api).toBe("$JS.hub.API");
+      const c = await jetstream(onEdge).consumers.get("RESTORED");
+      const got: string[] = [];
+      const msgs = await c.fetch({ max_messages: N, expires: 5000 });
+      for await (const m of msgs) {
+        got.push(m.string());
+        expect(m.headers?.get("Nats-Stream-Source")).toMatch(new RegExp(`^BACKUP:[0-9A-Za-z]{8} ${got.length} > >$`));
+        if (got.length === N) break;
+      }
+      expect(got).toEqual(acked.map((a) => a.data));
+    } finally {
+      await onEdge.close();
+    }
+  }, 30_000);
 });
