@@ -315,7 +315,10 @@ describe("config errors (nats-server 2.10's checks and codes)", () => {
     ["a stream sourcing itself", { sources: [{ name: "SELF" }] }, [500, 10052, "detected cycle"]],
     ["republish into its own subjects", { subjects: ["r.*"], republish: { src: "r.*", dest: "r.x" } }, [500, 10052, "stream configuration for republish destination forms a cycle"]],
     ["republish with a bad transform", { subjects: ["r.*"], republish: { src: "r.*", dest: "rp.>" } }, [500, 10052, "stream configuration for republish with transform from 'r.*' to 'rp.>' not valid"]],
-    ["external (not supported by gnat yet)", { mirror: { name: "O", external: { api: "$JS.hub.API", deliver: "" } } }, [500, 10052, "stream mirrors and sources with an external API prefix (another domain or account) are not supported by gnat yet"]],
+    // nats-server 2.10 stream.go checkStreamCfg on `external` (errors.json 10021, 10024).
+    ["external api prefix of the account's own API", { mirror: { name: "O", external: { api: "$JS.API", deliver: "" } } }, [400, 10021, "stream external api prefix $JS.API must not overlap with $JS.API"]],
+    ["external api prefix with a wildcard", { sources: [{ name: "O", external: { api: "$JS.*.API", deliver: "" } }] }, [500, 10052, "stream external api prefix \"$JS.*.API\" must be a valid subject without wildcards"]],
+    ["external delivery prefix with a wildcard", { mirror: { name: "O", external: { api: "$JS.hub.API", deliver: "d.>" } } }, [400, 10024, "stream external delivery prefix d.> must not contain wildcards"]],
   ])("%s", async (_what, cfg, want) => {
     const name = cfg.sources?.[0]?.name === "SELF" ? "SELF" : "BAD";
     expect(await apiErr(jsm.streams.add({ name, ...cfg } as StreamConfig))).toEqual(want);
