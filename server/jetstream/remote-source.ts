@@ -152,34 +152,50 @@ export class RemoteLink {
     this.requesting = true;
     this.lastRequest = Date.now();
     const req = JSON.stringify({ stream_name: this.cfg.name, config });
-    this.host.ic.request(subject, req, { timeout: CREATE_TIMEOUT_MS }).then((m) => {
-      this.requesting = false;
-      if (this.stopped) return;
-      let r: JsonObject;
-      try {
-        r = JSON.parse(m.data.toString()) as JsonObject;
-      } catch {
-        this.host.warn(`JetStream bad ${this.what()} consumer create response: ${JSON.stringify(m.data.toString())}`);
-        this.retry();
-        return;
-      }
-      if (r.error !== undefined || typeof r.name !== "string") {
-        this.err = (r.error ?? null) as ApiError | null;
-        this.host.warn(`JetStream error response for create ${this.what()} consumer: ${JSON.stringify(r.error)}`);
-        this.retry();
-        return;
-      }
-      this.err = null;
-      this.cname = r.name;
-      this.lastActive = this.host.clock.now();
-      const delivered = r.delivered as { stream_seq?: number } | undefined;
-      if (this.mirror && typeof delivered?.stream_seq === "number" && delivered.stream_seq > this.sseq) this.sseq = delivered.stream_seq;
-      if (typeof r.num_pending === "number") this.lagN = r.num_pending;
-    }, () => {
-      // No answer (the link is down, the origin has no JetStream yet): ask again later.
+    // The answer is handled as it is routed (not a promise's turn later): the consumer's first
+    // messages may come in the same read, right behind it.
+    const inbox = `_INBOX.${token()}`;
+    const timer = setTimeout(() => {
+      sub.unsubscribe();
       this.requesting = false;
       this.retry();
-    });
+    }, CREATE_TIMEOUT_MS);
+    timer.unref();
+    const sub = this.host.ic.subscribe(inbox, (m) => {
+      clearTimeout(timer);
+      this.requesting = false;
+      if (!this.stopped) this.created(m.data, m.headers()?.code ?? 0);
+    }, { max: 1 });
+    this.host.ic.publish(subject, req, { reply: inbox });
+  }
+
+  /** The answer to a consumer create request. */
+  private created(data: Buffer, status: number): void {
+    // No responders (the link is down, the origin's JetStream is not there): ask again later.
+    if (status === 503) {
+      this.retry();
+      return;
+    }
+    let r: JsonObject;
+    try {
+      r = JSON.parse(data.toString()) as JsonObject;
+    } catch {
+      this.host.warn(`JetStream bad ${this.what()} consumer create response: ${JSON.stringify(data.toString())}`);
+      this.retry();
+      return;
+    }
+    if (r.error !== undefined || typeof r.name !== "string") {
+      this.err = (r.error ?? null) as ApiError | null;
+      this.host.warn(`JetStream error response for create ${this.what()} consumer: ${JSON.stringify(r.error)}`);
+      this.retry();
+      return;
+    }
+    this.err = null;
+    this.cname = r.name;
+    this.lastActive = this.host.clock.now();
+    const delivered = r.delivered as { stream_seq?: number } | undefined;
+    if (this.mirror && typeof delivered?.stream_seq === "number" && delivered.stream_seq > this.sseq) this.sseq = delivered.stream_seq;
+    if (typeof r.num_pending === "number" && this.dseq === 0) this.lagN = r.num_pending;
   }
 
   private startOptions(config: JsonObject): void {
@@ -205,7 +221,11 @@ export class RemoteLink {
     if (!reply.startsWith("$JS.ACK.")) return;
     const t = reply.split(".");
     const b = t.length === 9 ? 2 : t.length >= 11 ? 4 : -1;
-    if (b < 0 || this.cname === "" || t[b + 1] !== this.cname) return;
+    if (b < 0) return;
+    // Only this consumer delivers here (each request gets a new deliver subject); its name is
+    // taken from its first message when that comes before the answer (nats-server does the same).
+    if (this.cname === "") this.cname = t[b + 1]!;
+    else if (t[b + 1] !== this.cname) return;
     const dc = Number(t[b + 2]);
     const sseq = Number(t[b + 3]);
     const dseq = Number(t[b + 4]);
