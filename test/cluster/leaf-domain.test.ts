@@ -11,6 +11,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { leafsUp, remoteTo, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
+import { startServer } from "../../server/index.js";
+
+// nats-server 2.10 validateJetStreamOptions: the same words, as a start-up error.
+describe("jetstream { domain } is checked as nats-server checks it", () => {
+  it.each([
+    ["a.b", "invalid domain name: may not contain ., * or >"],
+    ["a*", "invalid domain name: may not contain ., * or >"],
+    ["a b", 'invalid domain name: derived "$JS.a b.API.>" is not a valid subject'],
+  ])("%j", async (domain, text) => {
+    await expect(startServer({ port: 0, noLog: true, jetstream: true, jetStreamDomain: domain })).rejects.toThrow(text);
+  });
+});
 
 const NO_NATS = NATS_SERVER === null;
 const MIXES: [LeafKind, LeafKind][] = [["nats", "gnat"], ["gnat", "nats"], ["gnat", "gnat"]];
