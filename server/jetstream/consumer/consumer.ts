@@ -40,6 +40,13 @@ export class Consumer {
   /** replay_policy original. */
   private readonly replay = new ReplayPacer(() => this.kick());
   private awaitingDrain = false;
+  /**
+   * A `direct` consumer (another server's mirror or source of this stream) gets only what the
+   * store has made durable, as a local mirror copies only that: after a kill -9 the stream never
+   * lacks a message a copy elsewhere holds. Durable up to this sequence, as last asked.
+   */
+  private durableTo = 0;
+  private awaitingDurable = false;
   private closed = false;
 
   /** Closed or deleted: it takes no more acks or requests. */
@@ -329,6 +336,11 @@ export class Consumer {
         return;
       }
       const dc = st.nextDc;
+      if (this.config.direct && sm.seq > this.durableTo) {
+        st.unget(sm.seq, dc, this.config);
+        this.awaitDurable();
+        return;
+      }
       if (dc === 1 && this.config.replay_policy === "original" && this.replay.hold(sm)) {
         st.unget(sm.seq, dc, this.config);
         return;
@@ -371,6 +383,20 @@ export class Consumer {
         this.pull.delivered(wr, now);
       }
     }
+  }
+
+  /** Deliver again once what the stream holds now is durable (see durableTo). */
+  private awaitDurable(): void {
+    if (this.awaitingDurable) return;
+    this.awaitingDurable = true;
+    const upto = this.stream.store.fastState().last_seq;
+    const done = (): void => {
+      this.awaitingDurable = false;
+      if (upto > this.durableTo) this.durableTo = upto;
+      this.kick();
+    };
+    // A failed write takes its messages out of the stream: they are not delivered (nextMsg skips them).
+    this.stream.store.whenDurable(upto).then(done, done);
   }
 
   private ackPrefixWire = "";
