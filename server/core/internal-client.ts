@@ -111,6 +111,14 @@ export class InternalClient implements Client {
     return this.router.publish(this, wire, opts.reply ? toWire(opts.reply) : "", hdr === null ? -1 : hdr.length, msg, 0, msg.length, shown);
   }
 
+  /**
+   * `subject` after the account's subject mappings ("": a weighted mapping dropped it), for a
+   * publish that should be mapped as a client's is (nats-server maps its internal clients' too).
+   */
+  mapped(subject: string): string {
+    return fromWire(this.router.mapped(toWire(subject)));
+  }
+
   /** See Router.matchUncachedUnder. */
   matchUncachedUnder(prefix: string): void {
     this.router.matchUncachedUnder(toWire(prefix));

@@ -148,9 +148,14 @@ export class RemoteLink {
     if (this.cfg.subject_transforms.length > 0) config.filter_subjects = this.cfg.subject_transforms.map((t) => t.src);
     this.dseq = 0;
     this.sub = this.host.ic.subscribeRaw(deliverSubject, this.onMsg);
-    const subject = `${ext.api}.CONSUMER.CREATE.${this.cfg.name}`.replaceAll("..", ".");
-    this.requesting = true;
     this.lastRequest = Date.now();
+    // Mapped as nats-server maps it: a prefix of this server's own domain reaches its own API.
+    const subject = this.host.ic.mapped(`${ext.api}.CONSUMER.CREATE.${this.cfg.name}`.replaceAll("..", "."));
+    if (subject === "") {
+      this.retry();
+      return;
+    }
+    this.requesting = true;
     const req = JSON.stringify({ stream_name: this.cfg.name, config });
     // The answer is handled as it is routed (not a promise's turn later): the consumer's first
     // messages may come in the same read, right behind it.

@@ -12,6 +12,33 @@ import { NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { until } from "../kit/wait.js";
 import { nameHash } from "../../server/jetstream/source-config.js";
 import { leafsUp, remoteTo, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
+import { startServer } from "../../server/index.js";
+
+describe("external through the server's own domain (no link: the request is mapped as nats-server maps it)", () => {
+  it("a mirror and a source by $JS.solo.API copy a stream of the same server", async () => {
+    const store = mkdtempSync(join(tmpdir(), "gnat-solo-"));
+    const s = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, jetStreamDomain: "solo", storeDir: store });
+    const nc = await connect({ servers: s.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: "O", subjects: ["o.*"], storage: "memory" });
+      const js = jetstream(nc);
+      for (let i = 1; i <= 5; i++) await js.publish(`o.${i}`, `v${i}`);
+      await jsm.streams.add({ name: "M", storage: "memory", mirror: { name: "O", external: { api: "$JS.solo.API", deliver: "" } } });
+      await jsm.streams.add({ name: "S", storage: "memory", sources: [{ name: "O", external: { api: "$JS.solo.API", deliver: "" } }] });
+      await infoWhen(jsm, "M", (i) => i.state.messages === 5 && i.mirror?.lag === 0, "the mirror");
+      await infoWhen(jsm, "S", (i) => i.state.messages === 5 && i.sources?.[0]?.lag === 0, "the source");
+      await js.publish("o.6", "v6");
+      await infoWhen(jsm, "M", (i) => i.state.messages === 6, "the mirror's sixth");
+      expect((await contents(nc, "M", 6)).map(([seq, subj, d]) => [seq, subj, d])).toEqual(Array.from({ length: 6 }, (_, i) => [i + 1, `o.${i + 1}`, `v${i + 1}`]));
+      await infoWhen(jsm, "S", (i) => i.state.messages === 6, "the source's sixth");
+    } finally {
+      await nc.close();
+      await s.close();
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
+});
 
 const NO_NATS = NATS_SERVER === null;
 
