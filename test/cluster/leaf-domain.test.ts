@@ -5,7 +5,7 @@
 // nats-server hub, and nats-server leaf of a gnat hub; gnat leaf of a gnat hub too.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,9 +100,15 @@ for (const [hubKind, leafKind] of MIXES) {
       await jsm.streams.delete("EDGE");
     });
 
-    it("the leaf's own clients reach it by domain too (the account's mapping)", async () => {
+    it("the leaf's own clients reach it by domain too (the account's mapping); advisories name the domain", async () => {
       const jsm = await jetstreamManager(onLeaf, { domain: "edge" });
       expect((await jsm.getAccountInfo()).domain).toBe("edge");
+      const adv = onLeaf.subscribe("$JS.EVENT.ADVISORY.STREAM.CREATED.ADV", { max: 1 });
+      await onLeaf.flush();
+      await jsm.streams.add({ name: "ADV", subjects: ["adv"], storage: StorageType.Memory });
+      for await (const m of adv) expect(m.json<{ domain?: string }>().domain).toBe("edge");
+      expect(adv.getProcessed()).toBe(1);
+      await jsm.streams.delete("ADV");
     });
   });
 }
