@@ -82,15 +82,13 @@ export interface LeafUrl {
 }
 
 /**
- * A remote's URL, as nats-server takes it: nats-leaf://, nats://, tls://, ws://, wss:// (or
- * none) with an optional user:pass@ (a WebSocket URL's default port is 80 or 443).
+ * A remote's URL, as nats-server takes it: tls:// and wss:// mean TLS, ws:// and wss:// a
+ * WebSocket; any other scheme (nats-leaf://, nats://, leaf:// as nats.js's test harness writes
+ * it…) or none is plain TCP. An optional user:pass@ (a WebSocket URL's default port is 80 or 443).
  */
 export function parseLeafUrl(s: string): LeafUrl {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(s)?.[1]?.toLowerCase() ?? "";
   const ws = scheme === "ws" || scheme === "wss";
-  if (scheme !== "" && scheme !== "nats-leaf" && scheme !== "nats" && scheme !== "tls" && !ws) {
-    throw new Error(`error parsing leafnode url [${JSON.stringify(redact(s))}]: unsupported scheme ${JSON.stringify(scheme)}`);
-  }
   const dflt = scheme === "ws" ? 80 : scheme === "wss" ? 443 : DEFAULT_LEAFNODE_PORT;
   const { scheme: _scheme, ...url } = parseLinkUrl(s, "leafnode", "nats-leaf", dflt, redact(s));
   return { ...url, tls: scheme === "tls" || scheme === "wss", ws };

@@ -84,7 +84,11 @@ describe("leafnodes {} block", () => {
   });
 
   test("an embedder's leafnodes options are checked the same way", async () => {
-    await expect(startServer({ port: 0, noLog: true, leafnodes: { host: "127.0.0.1", port: 0, advertise: "", noAdvertise: false, reconnect: 1, remotes: [{ urls: ["gopher://h:1"], account: "" }] } }))
-      .rejects.toThrow(/unsupported scheme "gopher"/);
+    await expect(startServer({ port: 0, noLog: true, leafnodes: { host: "127.0.0.1", port: 0, advertise: "", noAdvertise: false, reconnect: 1, remotes: [{ urls: ["nats-leaf://h:1"], account: "NOPE" }] } }))
+      .rejects.toThrow(/cannot find local account "NOPE" specified in leafnode remote/);
+  });
+
+  test("any other scheme is a plain leafnode URL, as nats-server takes it (nats.js's harness writes leaf://)", () => {
+    for (const u of ["leaf://h:1", "gopher://h:1"]) expect(parseLeafUrl(u)).toMatchObject({ host: "h", port: 1, tls: false, ws: false });
   });
 });
