@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { LinkParser, type LinkParserHandler, type LinkParserOptions } from "../../protocol/route-parser.js";
 import { digits, writeUint } from "../../protocol/bytes.js";
 import { BufferPool, ProducerStall, stallMark, stallTtl } from "../core/outbound.js";
-import type { Client, Link, Router, Subscription } from "../core/router.js";
+import { ANY_QUEUE_GROUP, type Client, type Link, type Router, type Subscription } from "../core/router.js";
 import type { ClientSocket } from "../core/connection-types.js";
 
 /** What every link needs of the room that holds it (the cluster, the leafnodes). */
@@ -175,6 +175,7 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
         reply = reply.slice(0, at);
       }
     }
+    let mappedHere = false;
     if (this.mapsSubjects && router.mappings !== null) {
       // The account's subject mappings apply to what a leafnode sends, as to a client's publish
       // (what a route brings was mapped where it was published).
@@ -183,9 +184,12 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
         if (shown === subject) shown = mapped;
         subject = mapped;
         if (subject === "") return;
+        mappedHere = true;
       }
     }
-    router.publishFromLink(this, subject, reply, queues.length === 0 ? null : queues, hdrLen, buf, start, end, shown);
+    // Mapped here, a message could not name our queue groups: any may take it (nats-server).
+    const qf = queues.length !== 0 ? queues : mappedHere ? ANY_QUEUE_GROUP : null;
+    router.publishFromLink(this, subject, reply, qf, hdrLen, buf, start, end, shown);
   }
 
   /** The rest of an RMSG/LMSG/HMSG line after its subject: reply, queues, header length. */

@@ -273,7 +273,7 @@ export class Router {
 
   /**
    * Route a message that came over a link. `queues` (RMSG's list) names the queue groups this
-   * server is to deliver it to; null: none.
+   * server is to deliver it to; null: none; ANY_QUEUE_GROUP: any, as for a client's publish.
    */
   publishFromLink(from: Client, subject: string, reply: string, queues: readonly string[] | null, hdrLen: number,
     buf: Buffer, start: number, end: number, shown: string = subject): boolean {
@@ -385,9 +385,9 @@ export class Router {
       }
       if (this.deliverTo(from, sub, shown, reply, hdrLen, buf, start, end)) delivered = true;
     }
-    const qf = this.queueFilter;
-    // A message from a link serves only the queue groups it names.
-    const qsubs = fromLink !== undefined && qf === null ? NO_GROUPS : r.qsubs;
+    const qf = this.queueFilter === ANY_QUEUE_GROUP ? null : this.queueFilter;
+    // A message from a link serves only the queue groups it names (or, mapped here, any).
+    const qsubs = fromLink !== undefined && qf === null && this.queueFilter !== ANY_QUEUE_GROUP ? NO_GROUPS : r.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
       const group = qsubs[g]!;
       const n = group.length;
@@ -510,6 +510,12 @@ export class Router {
   }
 }
 
+/**
+ * publishFromLink's `queues` for a leafnode message whose subject a mapping changed here: the
+ * other side could not name our queue groups for it, so each may take it (nats-server's
+ * pmrIgnoreEmptyQueueFilter for mapped leafnode messages).
+ */
+export const ANY_QUEUE_GROUP: readonly string[] = Object.freeze([]);
 const NO_GROUPS: readonly (readonly Subscription[])[] = [];
 const NO_QUEUES: readonly string[] = [];
 

@@ -71,7 +71,7 @@ for (const [hubKind, leafKind] of MIXES) {
       const jsm = await jetstreamManager(onHub, { domain: "edge" });
       const ai = await jsm.getAccountInfo();
       expect(ai.domain).toBe("edge");
-      await jsm.streams.add({ name: "EDGE", subjects: ["edge.>"] });
+      await jsm.streams.add({ name: "EDGE", subjects: ["edge.>"], allow_direct: true });
       // The stream is the leaf's: its own API sees it, the hub's does not.
       const local = await jetstreamManager(onLeaf);
       expect((await local.streams.info("EDGE")).config.subjects).toEqual(["edge.>"]);
@@ -87,6 +87,11 @@ for (const [hubKind, leafKind] of MIXES) {
       const si = await jsm.streams.info("EDGE");
       expect(si.state.messages).toBe(5);
       expect((si as unknown as { domain?: string }).domain).toBe("edge");
+
+      // A direct get is served by a queue group: mapped on arrival, the request names none, and
+      // any group may take it (nats-server's pmrIgnoreEmptyQueueFilter).
+      expect((await jsm.direct.getMessage("EDGE", { seq: 2 }))?.string()).toBe("m2");
+      expect((await jsm.direct.getMessage("EDGE", { last_by_subj: "edge.5" }))?.seq).toBe(5);
 
       await jsm.consumers.add("EDGE", { durable_name: "C", ack_policy: AckPolicy.Explicit });
       const c = await js.consumers.get("EDGE", "C");
