@@ -130,7 +130,7 @@ describe.skipIf(SKIP)("edge to cluster: a gnat leaf's stream mirrored R3 on nats
         const i = await jsm.streams.info("RESTORED");
         return i.state.messages === N && i.sources?.[0]?.lag === 0 ? i : null;
       }, { timeout: 20_000, what: `the restored stream holding ${N} messages` });
-      expect(si.sources?.[0]?.external?.api).toBe("$JS.hub.API");
+      expect((si.sources?.[0] as { external?: { api: string } } | undefined)?.external?.api).toBe("$JS.hub.API");
       const c = await jetstream(onEdge).consumers.get("RESTORED");
       const got: string[] = [];
       const msgs = await c.fetch({ max_messages: N, expires: 5000 });

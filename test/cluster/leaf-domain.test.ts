@@ -60,7 +60,7 @@ for (const [hubKind, leafKind] of MIXES) {
     });
 
     it("the leaf reports its domain: client INFO, /jsz, account info", async () => {
-      expect(onLeaf.info?.domain).toBe("edge");
+      expect((onLeaf.info as { domain?: string } | undefined)?.domain).toBe("edge");
       const jsz = await leaf.monitor("/jsz");
       expect((jsz.config as Record<string, unknown>).domain).toBe("edge");
       const info = JSON.parse((await onLeaf.request("$JS.API.INFO", "")).string()) as Record<string, unknown>;
