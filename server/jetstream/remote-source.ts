@@ -29,7 +29,10 @@ const CREATE_TIMEOUT_MS = 5000;
 /** nats-server's consumer AckWait for these consumers (they never ack). */
 const ACK_WAIT_NS = 22 * 3600 * 1_000_000_000;
 
-const token = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 22);
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/** nats-server syncSubject's suffix: 8 base-62 characters (`$JS.M.<suffix>`, `<deliver>.S.<suffix>`). */
+const syncSuffix = customAlphabet(BASE62, 8);
+const token = customAlphabet(BASE62, 22);
 
 export interface RemoteLinkHost {
   readonly ic: InternalClient;
@@ -128,7 +131,7 @@ export class RemoteLink {
     this.cname = "";
     const ext = this.cfg.external!;
     const kind = this.mirror ? "M" : "S";
-    const deliverSubject = ext.deliver !== "" ? `${ext.deliver}.${kind}.${token()}`.replaceAll("..", ".") : `$JS.${kind}.${token()}`;
+    const deliverSubject = ext.deliver !== "" ? `${ext.deliver}.${kind}.${syncSuffix()}`.replaceAll("..", ".") : `$JS.${kind}.${syncSuffix()}`;
     const config: JsonObject = {
       deliver_subject: deliverSubject, deliver_policy: "all", ack_policy: "none", ack_wait: ACK_WAIT_NS,
       max_deliver: 1, idle_heartbeat: HEARTBEAT_NS, flow_control: true, direct: true,
