@@ -116,6 +116,9 @@ export class RemoteLink {
   /** Ask for a new consumer from where the link is, no sooner than RETRY_MS after the last ask. */
   private retry(): void {
     if (this.stopped || this.retryTimer !== null) return;
+    // The old consumer's messages are not taken while waiting: the next one delivers anew.
+    this.sub?.unsubscribe();
+    this.sub = null;
     this.cname = "";
     const wait = Math.max(0, this.lastRequest + RETRY_MS - Date.now());
     this.retryTimer = setTimeout(() => {
