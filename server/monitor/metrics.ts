@@ -10,8 +10,10 @@ import type { Router } from "../core/router.js";
 import { accountRouters } from "./accounts.js";
 import type { MonitoredServer } from "./source.js";
 
-// prom-client (and the OpenTelemetry API it loads) is a hundred files: read when a monitor is
-// first built, not at every start (clients' test harnesses give a new server seconds to start).
+// prom-client (and the OpenTelemetry API it loads) is a hundred files: read at the first scrape,
+// not at every start (clients' test harnesses give a new server seconds to start, and start one
+// with monitoring per test). The latency histograms are ours (LatencyHistogram), observed from
+// the monitor's start and handed to prom-client's registry when it is built.
 let promClient: typeof PromClient | null = null;
 const prom = (): typeof PromClient => (promClient ??= createRequire(import.meta.url)("prom-client") as typeof PromClient);
 
@@ -63,13 +65,81 @@ const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 /** Delivery-to-ack is application time: from a millisecond to minutes. */
 const ACK_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
+/**
+ * A Prometheus histogram kept without prom-client: cumulative per bucket at export, one series
+ * per label set. prom-client's registry takes it as a metric (it asks only for name and get()).
+ */
+export class LatencyHistogram {
+  readonly type = "histogram";
+  private readonly series = new Map<string, { labels: Record<string, string>; counts: number[]; sum: number; count: number }>();
+
+  constructor(readonly name: string, readonly help: string, private readonly buckets: readonly number[], private readonly labelNames: readonly string[] = []) {}
+
+  observe(seconds: number, labels: Record<string, string> = {}): void {
+    const key = this.labelNames.length === 0 ? "" : this.labelNames.map((n) => labels[n] ?? "").join("\u0000");
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { labels: { ...labels }, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
+      this.series.set(key, s);
+    }
+    // The first bucket whose bound holds the value (le: less than or equal).
+    let i = 0;
+    while (i < this.buckets.length && seconds > this.buckets[i]!) i++;
+    if (i < this.buckets.length) s.counts[i]!++;
+    s.sum += seconds;
+    s.count++;
+  }
+
+  /** prom-client's metric shape: _bucket (cumulative, then +Inf), _sum and _count per series. */
+  get(): { name: string; help: string; type: string; values: { metricName: string; labels: Record<string, string | number>; sharedLabels: Record<string, string>; value: number }[]; aggregator: string } {
+    const values: ReturnType<LatencyHistogram["get"]>["values"] = [];
+    // Without observations and labels, prom-client exports zeros: so do we.
+    const all = this.series.size === 0 && this.labelNames.length === 0
+      ? [{ labels: {}, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 }]
+      : [...this.series.values()];
+    for (const s of all) {
+      let acc = 0;
+      for (let i = 0; i < this.buckets.length; i++) {
+        acc += s.counts[i]!;
+        values.push({ metricName: `${this.name}_bucket`, labels: { le: this.buckets[i]! }, sharedLabels: s.labels, value: acc });
+      }
+      values.push({ metricName: `${this.name}_bucket`, labels: { le: "+Inf" }, sharedLabels: s.labels, value: s.count });
+      values.push({ metricName: `${this.name}_sum`, labels: {}, sharedLabels: s.labels, value: s.sum });
+      values.push({ metricName: `${this.name}_count`, labels: {}, sharedLabels: s.labels, value: s.count });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: "sum" };
+  }
+}
+
 export class Metrics {
-  readonly registry = new (prom().Registry)();
-  private readonly latency: PromClient.Histogram;
+  private registryBuilt: PromClient.Registry | null = null;
+  private readonly latency = new LatencyHistogram(METRICS.storeLatency[0], METRICS.storeLatency[1], LATENCY_BUCKETS);
+  private readonly acks = new LatencyHistogram(METRICS.ackLatency[0], METRICS.ackLatency[1], ACK_BUCKETS, ["stream", "consumer"]);
   private detach: (() => void) | null = null;
 
-  constructor(s: MonitoredServer) {
-    const registers = [this.registry];
+  constructor(private readonly s: MonitoredServer) {
+    const js = s.jetstream;
+    if (js !== null) {
+      const h = this.latency;
+      const acks = this.acks;
+      const stopStore = js.observeStoreLatency((seconds) => h.observe(seconds));
+      js.ackLatency = (stream, consumer, seconds) => acks.observe(seconds, { stream, consumer });
+      this.detach = () => {
+        stopStore();
+        js.ackLatency = null;
+      };
+    }
+  }
+
+  /** prom-client's registry over the server's figures, built (and prom-client read) at the first scrape. */
+  get registry(): PromClient.Registry {
+    return (this.registryBuilt ??= this.build());
+  }
+
+  private build(): PromClient.Registry {
+    const s = this.s;
+    const registry = new (prom().Registry)();
+    const registers = [registry];
     // A counter's value is the server's own counter: reset, then add it, at each scrape.
     const counter = (m: readonly [string, string], read: () => number): void => {
       new (prom().Counter)({ name: m[0], help: m[1], registers, collect() { this.reset(); this.inc(read()); } });
@@ -185,22 +255,12 @@ export class Metrics {
       },
     });
 
-    this.latency = new (prom().Histogram)({ name: METRICS.storeLatency[0], help: METRICS.storeLatency[1], buckets: LATENCY_BUCKETS, registers });
-    const js = s.jetstream;
-    const acks = new (prom().Histogram)({ name: METRICS.ackLatency[0], help: METRICS.ackLatency[1], buckets: ACK_BUCKETS, registers,
-      labelNames: ["stream", "consumer"] as const });
-    if (js !== null) {
-      const h = this.latency;
-      const stopStore = js.observeStoreLatency((seconds) => h.observe(seconds));
-      js.ackLatency = (stream, consumer, seconds) => acks.observe({ stream, consumer }, seconds);
-      this.detach = () => {
-        stopStore();
-        js.ackLatency = null;
-      };
-    }
+    registry.registerMetric(this.latency as unknown as PromClient.Metric);
+    registry.registerMetric(this.acks as unknown as PromClient.Metric);
     // prom-client's collectDefaultMetrics is left out on purpose: it starts an event-loop delay
     // monitor and a GC observer per registry that nothing stops, and gnat runs several servers
     // per process in tests and embeddings. /varz has mem and cpu.
+    return registry;
   }
 
   get contentType(): string {
@@ -214,6 +274,6 @@ export class Metrics {
   close(): void {
     this.detach?.();
     this.detach = null;
-    this.registry.clear();
+    this.registryBuilt?.clear();
   }
 }
