@@ -3,7 +3,7 @@
 // ones are compared in constant time; nkey users sign the INFO nonce (ed25519).
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import bcrypt from "bcryptjs";
-import { fromPublic } from "@nats-io/nkeys";
+import { fromPublic } from "./nkeys.js";
 import type { ConnectOptions } from "../../protocol/connect.js";
 import type { Permissions } from "./permissions.js";
 import type { AuthThrottleOptions } from "./throttle.js";

@@ -4,8 +4,8 @@
 // window (exp / nbf), and what a user JWT says about its permissions, limits, source networks
 // and connect times. No sockets, no timers: facts about claims.
 import { BlockList, isIPv4, isIPv6 } from "node:net";
-import { decode, type ClaimsData } from "@nats-io/jwt";
-import { fromPublic } from "@nats-io/nkeys";
+import type { ClaimsData } from "@nats-io/jwt";
+import { decodeClaims, fromPublic } from "./nkeys.js";
 import type { Permissions, SubjectPermission } from "./permissions.js";
 import { DEFAULT_RESPONSE_PERMISSION } from "./permissions.js";
 
@@ -18,7 +18,7 @@ export function decodeJwt(token: string): Claims {
   if (typeof token !== "string" || token.split(".").length !== 3) throw new Error("expected 3 chunks");
   let c: Claims;
   try {
-    c = decode<Nats>(token.trim());
+    c = decodeClaims<Nats>(token.trim());
   } catch (e) {
     // nats-server's wording for a signature that does not hold (V2 for claims of version 2).
     const m = (e as Error).message;

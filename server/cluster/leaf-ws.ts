@@ -5,9 +5,15 @@
 // WebSocket the byte stream (ClientSocket) a LeafConn reads and writes, as transport/websocket.ts
 // does for the server side.
 import { EventEmitter } from "node:events";
+import { createRequire } from "node:module";
 import type { SecureContext } from "node:tls";
-import { WebSocket } from "ws";
+import type { WebSocket } from "ws";
 import type { ClientSocket } from "../core/connection-types.js";
+
+// `ws` is read at the first dial: only a remote with a ws:// URL needs it, and every file read
+// at start-up delays the server's readiness.
+let wsClass: typeof WebSocket | null = null;
+const webSocketClass = (): typeof WebSocket => (wsClass ??= (createRequire(import.meta.url)("ws") as { WebSocket: typeof WebSocket }).WebSocket);
 
 /** nats-server's leafNodeWSPath: the upgrade path that makes a leafnode connection, not a client's. */
 export const LEAF_WS_PATH = "/leafnode";
@@ -101,7 +107,7 @@ export interface WsDialOptions {
 export function dialLeafWs(o: WsDialOptions, done: (err: Error | null, socket: WsLeafSocket | null) => void): WebSocket {
   const host = o.host.includes(":") ? `[${o.host}]` : o.host;
   const url = `${o.secure ? "wss" : "ws"}://${host}:${o.port}${LEAF_WS_PATH}`;
-  const ws = new WebSocket(url, {
+  const ws = new (webSocketClass())(url, {
     handshakeTimeout: o.timeoutMs,
     perMessageDeflate: false,
     ...(o.secure ? {
