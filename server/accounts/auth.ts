@@ -1,7 +1,8 @@
 // `no_auth_user`: a client whose CONNECT carries no credentials at all is that user (and so in
 // that user's account), as nats-server does. Credentials that are given are checked as usual.
 import { sendsNoCredentials, type ConnectOptions } from "../../protocol/connect.js";
-import { Authenticator, type AuthenticatedUser, type AuthorizationOptions, type BcryptCache } from "../auth/auth.js";
+import { Authenticator, authRequired, type AuthenticatedUser, type AuthorizationOptions, type BcryptCache } from "../auth/auth.js";
+import { mergedAuthorization, type AccountsOptions } from "./options.js";
 
 export class NoAuthUserAuthenticator extends Authenticator {
   private readonly fallback: AuthenticatedUser;
@@ -23,4 +24,15 @@ export class NoAuthUserAuthenticator extends Authenticator {
     if (sendsNoCredentials(opts)) return this.fallback;
     return super.authenticate(opts, nonce, cache);
   }
+}
+
+/**
+ * The authenticator for a config's authorization: users of every account authenticate through
+ * one, as in nats-server; null when anyone may connect.
+ */
+export function authenticatorFor(auth: AuthorizationOptions | null, accounts: AccountsOptions | null, noAuthUser: string, tlsMap: boolean): Authenticator | null {
+  const merged = mergedAuthorization(auth, accounts);
+  if (merged === null || !authRequired(merged)) return null;
+  const opts = { tlsMap };
+  return noAuthUser !== "" ? new NoAuthUserAuthenticator(merged, noAuthUser, opts) : new Authenticator(merged, opts);
 }

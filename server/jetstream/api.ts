@@ -16,19 +16,8 @@ import { tsToRFC3339, type PurgeRequest } from "./store.js";
 
 export const API_PREFIX = "$JS.API";
 
-/**
- * nats-server generateJSMappingTable: what an account with JetStream in domain `d` maps, so
- * `$JS.<d>.API.…` (from its own clients, or from across a leafnode) reaches its `$JS.API.…`.
- */
-export function domainMappings(d: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [suffix, to] of [["INFO", "$JS.API.INFO"], ["STREAM.>", "$JS.API.STREAM.>"], ["CONSUMER.>", "$JS.API.CONSUMER.>"],
-    ["DIRECT.>", "$JS.API.DIRECT.>"], ["META.>", "$JS.API.META.>"], ["SERVER.>", "$JS.API.SERVER.>"],
-    ["ACCOUNT.>", "$JS.API.ACCOUNT.>"], ["$KV.>", "$KV.>"], ["$OBJ.>", "$OBJ.>"]]) {
-    out[`$JS.${d}.API.${suffix}`] = to!;
-  }
-  return out;
-}
+// domainMappings lives in protocol/js-domain.ts (the server maps with it before JetStream is read).
+export { domainMappings } from "../../protocol/js-domain.js";
 
 const T = {
   AccountInfo: "io.nats.jetstream.api.v1.account_info_response",

@@ -10,8 +10,8 @@ import type { Router } from "../core/router.js";
 import { accountRouters } from "./accounts.js";
 import type { MonitoredServer } from "./source.js";
 
-// prom-client (and the OpenTelemetry API it loads) is a hundred files: read at the first scrape,
-// not at every start (clients' test harnesses give a new server seconds to start, and start one
+// prom-client (and the OpenTelemetry API it loads) is a hundred files: read once the server is
+// ready (Metrics.warm) or at the first scrape, not before the listeners are up (clients' test harnesses give a new server seconds to start, and start one
 // with monitoring per test). The latency histograms are ours (LatencyHistogram), observed from
 // the monitor's start and handed to prom-client's registry when it is built.
 let promClient: typeof PromClient | null = null;
@@ -116,6 +116,7 @@ export class Metrics {
   private readonly latency = new LatencyHistogram(METRICS.storeLatency[0], METRICS.storeLatency[1], LATENCY_BUCKETS);
   private readonly acks = new LatencyHistogram(METRICS.ackLatency[0], METRICS.ackLatency[1], ACK_BUCKETS, ["stream", "consumer"]);
   private detach: (() => void) | null = null;
+  private closed = false;
 
   constructor(private readonly s: MonitoredServer) {
     const js = s.jetstream;
@@ -134,6 +135,17 @@ export class Metrics {
   /** prom-client's registry over the server's figures, built (and prom-client read) at the first scrape. */
   get registry(): PromClient.Registry {
     return (this.registryBuilt ??= this.build());
+  }
+
+  /**
+   * Build the registry on the next turn of the event loop: the server calls it once it is ready
+   * (its ports file written), so the first scrape is as quick as the next ones without prom-client
+   * being read before the listeners are up.
+   */
+  warm(): void {
+    setImmediate(() => {
+      if (!this.closed) void this.registry;
+    });
   }
 
   private build(): PromClient.Registry {
@@ -272,6 +284,7 @@ export class Metrics {
   }
 
   close(): void {
+    this.closed = true;
     this.detach?.();
     this.detach = null;
     this.registryBuilt?.clear();

@@ -63,3 +63,26 @@ export async function runLameDuck(host: LameDuckHost): Promise<void> {
   }
   return host.close();
 }
+
+/** Waits that a shutdown cuts short (LameDuckHost.sleep). */
+export class Sleepers {
+  private readonly waiting = new Set<() => void>();
+
+  /** Wait `ms`, or until wakeAll(); resolves with what `closed()` says then. */
+  sleep(ms: number, closed: () => boolean): Promise<boolean> {
+    if (closed()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(t);
+        this.waiting.delete(wake);
+        resolve(closed());
+      };
+      const t = setTimeout(wake, ms);
+      this.waiting.add(wake);
+    });
+  }
+
+  wakeAll(): void {
+    for (const wake of [...this.waiting]) wake();
+  }
+}

@@ -8,10 +8,59 @@ import type { ClientConnection } from "../core/connection.js";
 import { goDuration } from "../duration.js";
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "../options.js";
 import type { TlsOptions } from "../tls-options.js";
-import { mergedAuthorization } from "../accounts/options.js";
+import { mergedAuthorization, userAccounts, type AccountsOptions } from "../accounts/options.js";
 
 /** A reload that was refused; the running configuration is unchanged. */
 export class ReloadError extends Error {}
+
+/**
+ * ReloadHost.prepareAccountsReload for a server whose accounts, their exports, imports and
+ * JetStream stay as they started: only which account a user is in may change (`setUsers`
+ * applies it).
+ */
+export function prepareAccountsReload(next: ServerOptions, prev: ServerOptions, setUsers: (users: Map<string, string>) => void): () => void {
+  const refuse = (why: string): never => {
+    throw new ReloadError(`config reload not supported for accounts: ${why}`);
+  };
+  if (next.accounts === null || prev.accounts === null) return refuse("adding or removing accounts {} needs a restart");
+  const was = prev.accounts;
+  const now = next.accounts;
+  const names = (a: AccountsOptions): string => Object.keys(a).sort().join(",");
+  if (names(was) !== names(now)) refuse("accounts can only be added or removed with a restart");
+  for (const [name, a] of Object.entries(now)) {
+    const b = was[name]!;
+    for (const k of ["exports", "imports", "jetstream"] as const) {
+      if (JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)) refuse(`the ${k} of account ${name} can only change with a restart`);
+    }
+  }
+  const before = userAccounts(prev.authorization, was);
+  const after = userAccounts(next.authorization, now);
+  for (const [user, acc] of after) {
+    const old = before.get(user);
+    if (old !== undefined && old !== acc) refuse(`user ${user} can only move from account ${old} to ${acc} with a restart`);
+  }
+  return () => setUsers(after);
+}
+
+/**
+ * ReloadHost.prepareClusterReload for a server whose cluster (null: none) can change its routes,
+ * authorization, name and advertising, not whether it runs, nor its host and port.
+ */
+export function prepareClusterReload(
+  c: { readonly port: number; prepareReload(next: NonNullable<ServerOptions["cluster"]>): () => string[] } | null,
+  next: ServerOptions,
+  prev: ServerOptions,
+): () => string[] {
+  if (c === null || next.cluster === null || prev.cluster === null) {
+    const port = (o: ServerOptions): number => (o.cluster === null ? 0 : o === prev ? c?.port ?? o.cluster.port : o.cluster.port);
+    throw new ReloadError(`config reload not supported for cluster port: old=${port(prev)}, new=${port(next)}`);
+  }
+  try {
+    return c.prepareReload(next.cluster);
+  } catch (e) {
+    throw new ReloadError((e as Error).message);
+  }
+}
 
 /** nats-server's Reload() without a config file. */
 export const NO_CONFIG_FILE = "can only reload config when a file is provided using -c or --config";

@@ -12,6 +12,25 @@ export interface Ports {
   websocket?: string[];
 }
 
+/** What a ports file lists: the bound listeners. */
+export interface Listeners {
+  host: string;
+  port: number;
+  monitorUrl?: string;
+  cluster?: { host: string; port: number };
+  websocketUrl?: string;
+}
+
+/** The ports file's content: URLs per listener, as nats-server writes them. */
+export function portsOf(l: Listeners): Ports {
+  const local = (h: string): string => (h === "0.0.0.0" || h === "" || h === "::" ? "127.0.0.1" : h.includes(":") ? `[${h}]` : h);
+  const out: Ports = { nats: [`nats://${local(l.host)}:${l.port}`] };
+  if (l.monitorUrl !== undefined) out.monitoring = [l.monitorUrl];
+  if (l.cluster !== undefined) out.cluster = [`nats://${local(l.cluster.host)}:${l.cluster.port}`];
+  if (l.websocketUrl !== undefined) out.websocket = [l.websocketUrl];
+  return out;
+}
+
 /** Where the side files go, from the options in force. */
 export interface SideFileOptions {
   pidFile: string;

@@ -1,0 +1,57 @@
+// Tested by test/jetstream/*.test.ts and test/server/startup.test.ts.
+// JetStream's start and stop for every account: its modules are read only when JetStream is
+// configured (forty files a server without it never needs), the store dir is locked before
+// anything is read from it, each account's JetStream is started (or its "not enabled" answer),
+// and at shutdown they are stopped before the lock is let go. Part of the composition root.
+import type { Account, AccountRegistry } from "../accounts/accounts.js";
+import type { JetStreamHost } from "../accounts/jetstream.js";
+import type { StoreLock } from "../jetstream/store-lock.js";
+
+type AccountJetStreamModule = typeof import("../accounts/jetstream.js");
+
+export class JetStreamBoot {
+  private module: AccountJetStreamModule | null = null;
+  private lock: StoreLock | null = null;
+  private stopped: Promise<void> | null = null;
+
+  constructor(private readonly host: JetStreamHost) {}
+
+  /**
+   * Read JetStream's modules and lock `storeDir`: one server per store dir, before anything is
+   * read from it (store-lock.ts). A second server gets StoreLockedError here.
+   */
+  async open(storeDir: string): Promise<void> {
+    const [lock, js] = await Promise.all([import("../jetstream/store-lock.js"), import("../accounts/jetstream.js")]);
+    this.lock = await lock.lockStoreDir(storeDir);
+    this.module = js;
+  }
+
+  /** Every account's JetStream (after open(); nothing without it). */
+  startAll(registry: AccountRegistry): void {
+    this.module?.startAccountJetStreams(this.host, registry);
+  }
+
+  /** One account's, resolved after start-up (operator mode). Before open(), startAll covers it. */
+  startAccount(acc: Account): void {
+    this.module?.startAccountJetStream(this.host, acc);
+  }
+
+  /** Stop every account's JetStream; once (lame duck mode does it before the clients go, close() after). */
+  stop(registry: AccountRegistry): Promise<void> {
+    this.stopped ??= (async () => {
+      for (const a of registry.accounts.values()) {
+        const js = a.jetstream;
+        if (js === null) continue;
+        await js.close();
+        js.ic.close();
+      }
+    })();
+    return this.stopped;
+  }
+
+  /** Let the store dir go (after stop()): another server may open it from now on. */
+  async release(): Promise<void> {
+    await this.lock?.release();
+    this.lock = null;
+  }
+}
