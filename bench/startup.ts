@@ -2,7 +2,8 @@
 // INFO on the client port, with the config the nats.js test harness writes (client, monitoring,
 // leafnode and websocket ports, JetStream on a fresh store dir). Each start is a fresh process;
 // the servers take turns. `--load` runs two busy loops (one per core here) for the length of the
-// run, as a loaded CI machine would.
+// run, as a loaded CI machine would. On a shared machine the wall times follow the other tenants;
+// the CPU time the server had used when its ports file appeared does much less so.
 //   npm run bench:startup -- [--runs 10] [--servers gnat,nats] [--node /path/to/node,...]
 //                            [--load] [--config harness|bare] [--cli dist/server/process/cli.js]
 //   GNAT_BASE_CLI=/path/to/other/dist/server/process/cli.js and --servers gnat,gnat-base,nats:
@@ -10,9 +11,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { which } from "./procs.js";
+import { cpuTicks, which } from "./procs.js";
 
 interface Args {
   runs: number;
@@ -69,7 +70,12 @@ function configText(kind: Args["config"], portsDir: string, storeDir: string): s
 interface Sample {
   ports: number;
   info: number;
+  /** CPU time (user + system) the server had used when its ports file appeared, ms. */
+  cpu: number;
 }
+
+/** Clock ticks per second for /proc's CPU times (USER_HZ, 100 on Linux). */
+const TICK_MS = 10;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -86,6 +92,7 @@ async function startOnce(cmd: string, args: string[], kind: Args["config"]): Pro
   try {
     let port = 0;
     let ports = 0;
+    let cpu = 0;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${cmd} exited ${child.exitCode}: ${stderr}`);
       const f = readdirSync(dir).find((n) => n.endsWith(`_${child.pid}.ports`));
@@ -93,6 +100,7 @@ async function startOnce(cmd: string, args: string[], kind: Args["config"]): Pro
         try {
           const p = JSON.parse(readFileSync(join(dir, f), "utf8")) as { nats: string[] };
           ports = performance.now() - t0;
+          cpu = cpuTicks(child.pid!) * TICK_MS;
           port = Number(new URL(p.nats[0]!).port);
           break;
         } catch {
@@ -103,7 +111,7 @@ async function startOnce(cmd: string, args: string[], kind: Args["config"]): Pro
       await sleep(2);
     }
     const info = await firstInfo(port);
-    return { ports, info: info - t0 };
+    return { ports, info: info - t0, cpu };
   } finally {
     await stop(child);
     rmSync(dir, { recursive: true, force: true });
@@ -176,6 +184,7 @@ async function main(): Promise<void> {
       targets.push({ name: "nats-server", cmd: ns, args: [] });
     } else throw new Error(`unknown server ${s}`);
   }
+  const loadBefore = loadavg();
   const stopLoad = a.load ? startLoad() : () => {};
   const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
   try {
@@ -188,13 +197,14 @@ async function main(): Promise<void> {
     stopLoad();
   }
   const fmt = (x: number): string => `${Math.round(x)} ms`;
-  console.log(`start-up, ${a.config} config, ${a.runs} starts each${a.load ? ", two busy loops running" : ", idle"}`);
-  console.log("| server | ports file (median) | first INFO (median) | ports file min–max |");
-  console.log("|---|---|---|---|");
+  console.log(`start-up, ${a.config} config, ${a.runs} starts each${a.load ? ", two busy loops running" : ", no busy loops added"}`);
+  console.log(`load average before: ${loadBefore.map((x) => x.toFixed(1)).join(", ")}; after: ${loadavg().map((x) => x.toFixed(1)).join(", ")}`);
+  console.log("| server | ports file (median) | first INFO (median) | ports file min–max | CPU used by then (median) |");
+  console.log("|---|---|---|---|---|");
   for (const t of targets) {
     const xs = samples.get(t.name)!;
     const p = xs.map((x) => x.ports);
-    console.log(`| ${t.name} | ${fmt(median(p))} | ${fmt(median(xs.map((x) => x.info)))} | ${fmt(Math.min(...p))}–${fmt(Math.max(...p))} |`);
+    console.log(`| ${t.name} | ${fmt(median(p))} | ${fmt(median(xs.map((x) => x.info)))} | ${fmt(Math.min(...p))}–${fmt(Math.max(...p))} | ${fmt(median(xs.map((x) => x.cpu)))} |`);
   }
 }
 

@@ -4,8 +4,6 @@
 // the connection registry, reload and lame duck live here; the client INFO, TLS clients and
 // what routes and leafnodes see of the server are in root/. The public API is re-exported by
 // index.ts.
-import { join } from "node:path";
-import { tmpdir } from "node:os";
 import { createCurve, createServer, type KeyPair } from "@nats-io/nkeys";
 import type { Logger } from "pino";
 import { errorLine, Errors } from "../protocol/errors.js";
@@ -26,7 +24,7 @@ import { runLameDuck, Sleepers, type LameDuckHost } from "./process/lameduck.js"
 import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
 import { Router, type Subscription } from "./core/router.js";
 import { internalClient, InternalClient } from "./core/internal-client.js";
-import type { JetStream, JetStreamOptions } from "./jetstream/jetstream.js";
+import type { JetStream } from "./jetstream/jetstream.js";
 import { domainMappings } from "../protocol/js-domain.js";
 import type { MonitorServer } from "./monitor/http.js";
 import { Alerts } from "./monitor/alerts.js";
@@ -44,7 +42,7 @@ import { TlsClients } from "./root/tls-clients.js";
 import { linkHost } from "./root/links.js";
 import { FlushList, type Flushable } from "./root/flush.js";
 import { closeClients } from "./root/shutdown.js";
-import { JetStreamBoot } from "./root/jetstream.js";
+import { JetStreamBoot, storeDirOf } from "./root/jetstream.js";
 import { serveAccountUserInfo, serveSystemRequests } from "./root/system.js";
 
 export { GNAT_VERSION, PROTO_VERSION, SERVER_VERSION } from "./root/info.js";
@@ -109,7 +107,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   /** Every account's JetStream, and the store dir's lock, when JetStream is configured. */
   private readonly js = new JetStreamBoot(this);
   /** Connections with bytes queued, flushed once each a microtask later. */
-  private readonly dirty = new FlushList();
+  private readonly dirty = new FlushList(() => this.flushDirty());
   /** Routes to the other servers of the cluster, when `cluster` is configured. */
   cluster: Cluster | null = null;
   /** Leafnode connections (a listener for leafs, remotes to hubs), when `leafnodes` is configured. */
@@ -250,7 +248,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     // files it uses (clients' test harnesses start one per test and wait seconds at most).
     const none = Promise.resolve(null);
     const [, monitor, websocket, clusterModule, leafModule] = await Promise.all([
-      o.jetstream ? this.js.open(this.jetStreamStoreDir) : none,
+      o.jetstream ? this.js.open(storeDirOf(o)) : none,
       o.httpPort !== null ? import("./monitor/http.js") : none,
       o.websocket !== null ? import("./transport/websocket.js") : none,
       o.cluster !== null ? import("./cluster/cluster.js") : none,
@@ -326,31 +324,6 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       this.log.warn("Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance");
     }
     this.log.info("Server is ready");
-  }
-
-  /** Where JetStream keeps its files: <storeDir>/jetstream/<account>/streams/<stream>. */
-  get jetStreamStoreDir(): string {
-    return this.options.storeDir || join(tmpdir(), "nats");
-  }
-
-  /** JetStream settings every account's JetStream starts from. */
-  jetStreamOptions(): JetStreamOptions {
-    const o = this.options;
-    return {
-      storeDir: this.jetStreamStoreDir,
-      maxMemory: o.maxMemoryStore,
-      maxStore: o.maxFileStore,
-      syncIntervalMs: o.syncInterval,
-      syncAlways: o.syncAlways,
-      serverName: this.serverName,
-      ...(o.jetStreamDomain !== "" ? { domain: o.jetStreamDomain } : {}),
-      flushOutbound: this.dirty.flushAll,
-      log: this.log,
-      clientInfo: (cid) => {
-        const c = this.clients.get(cid);
-        return c === undefined ? null : clientInfo(c, null, this.serverName);
-      },
-    };
   }
 
   /** MonitoredServer.clusterStats: the routes, for /routez and /varz. */
@@ -443,6 +416,17 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     this.totalConnections++;
     this.log.debug({ cid, ip: c.remoteAddress, port: c.remotePort }, "client connection created");
     c.begin();
+  }
+
+  /** JetStreamSource.clientInfo: a client as JetStream's advisories describe it. */
+  clientInfo(cid: number): Record<string, unknown> | null {
+    const c = this.clients.get(cid);
+    return c === undefined ? null : clientInfo(c, null, this.serverName);
+  }
+
+  /** JetStreamSource.flushOutbound: a consumer's early flush of a big batch. */
+  flushOutbound(): void {
+    this.flushDirty();
   }
 
   markDirty(c: Flushable): void {

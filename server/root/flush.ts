@@ -10,8 +10,9 @@ export interface Flushable {
 export class FlushList {
   private list: Flushable[] = [];
   private scheduled = false;
-  /** Flush now (JetStream calls it after writing from outside a read). */
-  readonly flushAll = (): void => this.flush();
+
+  /** `flushAll`: what the microtask runs, the server's flush (which calls flush()). */
+  constructor(private readonly flushAll: () => void) {}
 
   add(c: Flushable): void {
     this.list.push(c);

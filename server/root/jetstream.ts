@@ -3,18 +3,61 @@
 // configured (forty files a server without it never needs), the store dir is locked before
 // anything is read from it, each account's JetStream is started (or its "not enabled" answer),
 // and at shutdown they are stopped before the lock is let go. Part of the composition root.
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "pino";
 import type { Account, AccountRegistry } from "../accounts/accounts.js";
 import type { JetStreamHost } from "../accounts/jetstream.js";
+import type { JetStreamOptions } from "../jetstream/jetstream.js";
 import type { StoreLock } from "../jetstream/store-lock.js";
+import type { ServerOptions } from "../options.js";
+
+/** What every account's JetStream is started from. */
+export interface JetStreamSource {
+  readonly options: ServerOptions;
+  readonly serverName: string;
+  readonly log: Logger;
+  /** Write what connections have queued now (a consumer's early flush). */
+  flushOutbound(): void;
+  /** The client a JetStream API request came from, as advisories describe it. */
+  clientInfo(cid: number): Record<string, unknown> | null;
+}
+
+/** Where JetStream keeps its files: <storeDir>/jetstream/<account>/streams/<stream>. */
+export function storeDirOf(o: ServerOptions): string {
+  return o.storeDir || join(tmpdir(), "nats");
+}
 
 type AccountJetStreamModule = typeof import("../accounts/jetstream.js");
 
-export class JetStreamBoot {
+export class JetStreamBoot implements JetStreamHost {
   private module: AccountJetStreamModule | null = null;
   private lock: StoreLock | null = null;
   private stopped: Promise<void> | null = null;
 
-  constructor(private readonly host: JetStreamHost) {}
+  constructor(private readonly s: JetStreamSource) {}
+
+  get log(): Logger {
+    return this.s.log;
+  }
+
+  /** JetStreamHost.jetStreamOptions: the settings every account's JetStream starts from. */
+  jetStreamOptions(): JetStreamOptions {
+    const s = this.s;
+    const o = s.options;
+    return {
+      storeDir: storeDirOf(o),
+      maxMemory: o.maxMemoryStore,
+      maxStore: o.maxFileStore,
+      syncIntervalMs: o.syncInterval,
+      syncAlways: o.syncAlways,
+      serverName: s.serverName,
+      ...(o.jetStreamDomain !== "" ? { domain: o.jetStreamDomain } : {}),
+      flushOutbound: () => s.flushOutbound(),
+      log: s.log,
+      clientInfo: (cid) => s.clientInfo(cid) as ReturnType<NonNullable<JetStreamOptions["clientInfo"]>>,
+    };
+  }
 
   /**
    * Read JetStream's modules and lock `storeDir`: one server per store dir, before anything is
@@ -28,12 +71,12 @@ export class JetStreamBoot {
 
   /** Every account's JetStream (after open(); nothing without it). */
   startAll(registry: AccountRegistry): void {
-    this.module?.startAccountJetStreams(this.host, registry);
+    this.module?.startAccountJetStreams(this, registry);
   }
 
   /** One account's, resolved after start-up (operator mode). Before open(), startAll covers it. */
   startAccount(acc: Account): void {
-    this.module?.startAccountJetStream(this.host, acc);
+    this.module?.startAccountJetStream(this, acc);
   }
 
   /** Stop every account's JetStream; once (lame duck mode does it before the clients go, close() after). */
