@@ -19,7 +19,7 @@ import type { TlsOptions } from "./transport/tls.js";
 import { portsOf, SideFiles, type Ports } from "./process/side-files.js";
 import type { WebSocketListener } from "./transport/websocket.js";
 import { logLevel, openLog, type LogSink } from "./process/log.js";
-import { applyReload, diffOptions, NO_CONFIG_FILE, prepareAccountsReload, prepareClusterReload, resolveReloaded, ReloadError, type ReloadHost } from "./process/reload.js";
+import { prepareAccountsReload, prepareClusterReload, reloadFrom, type ReloadHost } from "./process/reload.js";
 import { runLameDuck, Sleepers, type LameDuckHost } from "./process/lameduck.js";
 import { MAX_PAYLOAD_WARN, resolveOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
 import { Router, type Subscription } from "./core/router.js";
@@ -31,8 +31,8 @@ import { Alerts } from "./monitor/alerts.js";
 import { resolveAlerts } from "./alerts-options.js";
 import { clientInfo, SystemEvents } from "./events.js";
 import { authenticatorFor } from "./accounts/auth.js";
-import { buildMappings, GLOBAL_ACCOUNT, userAccounts, type MappingsOptions } from "./accounts/options.js";
-import { accountStat, AccountRegistry, type Account } from "./accounts/accounts.js";
+import { applyAccountMappings, userAccounts } from "./accounts/options.js";
+import { accountStat, AccountRegistry } from "./accounts/accounts.js";
 import { operatorMode, type OperatorMode } from "./accounts/operator-mode.js";
 import { AuthCallout, type CalloutHost } from "./accounts/auth-callout.js";
 import type { Cluster } from "./cluster/cluster.js";
@@ -177,18 +177,12 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
    */
   applyMappings(): void {
     const o = this.options;
-    const cluster = (): string => this.cluster?.name ?? o.cluster?.name ?? "";
     // With a JetStream domain, each account with JetStream also maps `$JS.<domain>.API.…` onto its
     // API (nats-server's enableAllJetStreamServiceImportsAndMappings); configured mappings win.
     const domain = o.jetstream && o.jetStreamDomain !== "" ? domainMappings(o.jetStreamDomain) : null;
     const sys = this.accounts.system;
-    const withDomain = (a: Account, m: MappingsOptions | undefined): MappingsOptions | undefined =>
-      domain === null || a === sys || a.jetstreamLimits === null ? m : { ...domain, ...(m ?? {}) };
-    const global = { ...(o.accounts?.[GLOBAL_ACCOUNT]?.mappings ?? {}), ...(o.mappings ?? {}) };
-    this.router.mappings = buildMappings(withDomain(this.accounts.global, global), cluster);
-    for (const a of this.accounts.accounts.values()) {
-      if (a.router !== this.router) a.router.mappings = buildMappings(withDomain(a, o.accounts?.[a.name]?.mappings), cluster);
-    }
+    applyAccountMappings(o, this.accounts.global, this.accounts.accounts.values(), () => this.cluster?.name ?? o.cluster?.name ?? "",
+      (a) => (domain === null || a === sys || a.jetstreamLimits === null ? null : domain));
     this.leafnodes?.mappingsChanged();
   }
 
@@ -492,15 +486,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
    * (ReloadError: "config reload not supported for Port: old=4222, new=4333").
    */
   reload(input?: ServerOptionsInput): void {
-    let src = input;
-    if (src === undefined) {
-      if (this.configLoader === null) throw new ReloadError(NO_CONFIG_FILE);
-      src = this.configLoader();
-    }
-    const cur = { ...this.options, port: this.boundPort || this.options.port };
-    const next = resolveReloaded(src, cur);
-    const changed = diffOptions(cur, next, { tls: true, accounts: true });
-    applyReload(this, next, changed);
+    reloadFrom(this, input, this.configLoader);
     this.configLoadedAt = new Date();
   }
 

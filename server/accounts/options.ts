@@ -80,6 +80,23 @@ export function mappingError(src: string, dests: string | MapDestination[]): str
   }
 }
 
+/**
+ * Each account's subject mappings from the options in force: the top-level `mappings` are the
+ * global account's. `extra`: mappings an account has beside its configured ones, which win
+ * over them (a JetStream domain's).
+ */
+export function applyAccountMappings<A extends { readonly name: string; readonly router: { mappings: SubjectMappings | null } }>(
+  o: { accounts: AccountsOptions | null; mappings?: MappingsOptions | null | undefined },
+  global: A,
+  accounts: Iterable<A>,
+  cluster: () => string,
+  extra: (a: A) => MappingsOptions | null = () => null,
+): void {
+  const own = (a: A, m: MappingsOptions | null | undefined): MappingsOptions => ({ ...(extra(a) ?? {}), ...(m ?? {}) });
+  global.router.mappings = buildMappings(own(global, { ...(o.accounts?.[GLOBAL_ACCOUNT]?.mappings ?? {}), ...(o.mappings ?? {}) }), cluster);
+  for (const a of accounts) if (a.router !== global.router) a.router.mappings = buildMappings(own(a, o.accounts?.[a.name]?.mappings), cluster);
+}
+
 /** The mappings as the router applies them (subjects in wire form); null when there are none. */
 export function buildMappings(m: MappingsOptions | null | undefined, cluster?: () => string): SubjectMappings | null {
   if (m === null || m === undefined || Object.keys(m).length === 0) return null;

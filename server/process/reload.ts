@@ -62,6 +62,22 @@ export function prepareClusterReload(
   }
 }
 
+/**
+ * A reload as Server.reload runs it: `input` (or, without it, what `loader` reads: the CLI's -c
+ * file) resolved over the running options, compared and applied. Throws a ReloadError, changing
+ * nothing, when `loader` is null or a key that cannot change did.
+ */
+export function reloadFrom(host: ReloadHost, input: ServerOptionsInput | undefined, loader: (() => ServerOptionsInput) | null): void {
+  let src = input;
+  if (src === undefined) {
+    if (loader === null) throw new ReloadError(NO_CONFIG_FILE);
+    src = loader();
+  }
+  const cur = { ...host.options, port: host.port || host.options.port };
+  const next = resolveReloaded(src, cur);
+  applyReload(host, next, diffOptions(cur, next, { tls: true, accounts: true }));
+}
+
 /** nats-server's Reload() without a config file. */
 export const NO_CONFIG_FILE = "can only reload config when a file is provided using -c or --config";
 
