@@ -4,7 +4,7 @@
 // the connection registry, reload and lame duck live here; the client INFO, TLS clients and
 // what routes and leafnodes see of the server are in root/. The public API is re-exported by
 // index.ts.
-import { createCurve, createServer, type KeyPair } from "@nats-io/nkeys";
+import { createServer, type KeyPair } from "@nats-io/nkeys";
 import type { Logger } from "pino";
 import { errorLine, Errors } from "../protocol/errors.js";
 import { InternTable } from "../protocol/intern.js";
@@ -34,7 +34,6 @@ import { authenticatorFor } from "./accounts/auth.js";
 import { applyAccountMappings, userAccounts } from "./accounts/options.js";
 import { accountStat, AccountRegistry } from "./accounts/accounts.js";
 import { operatorMode, type OperatorMode } from "./accounts/operator-mode.js";
-import { AuthCallout, type CalloutHost } from "./accounts/auth-callout.js";
 import type { Cluster } from "./cluster/cluster.js";
 import type { LeafNodes } from "./cluster/leafnodes.js";
 import { ClientInfo, dialHost, GNAT_VERSION, infoFor, SERVER_VERSION } from "./root/info.js";
@@ -44,6 +43,7 @@ import { FlushList, type Flushable } from "./root/flush.js";
 import { closeClients } from "./root/shutdown.js";
 import { JetStreamBoot, storeDirOf } from "./root/jetstream.js";
 import { serveAccountUserInfo, serveSystemRequests } from "./root/system.js";
+import { Callouts } from "./root/callout.js";
 
 export { GNAT_VERSION, PROTO_VERSION, SERVER_VERSION } from "./root/info.js";
 
@@ -65,12 +65,10 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   /** The server's nkey, as in nats-server 2.10: its public key is the server's id, and it signs auth callout requests. */
   private readonly identity: KeyPair = createServer();
   readonly serverId = this.identity.getPublicKey();
-  /** The server's curve key (auth callout xkey encryption), made when first needed. */
-  private curve: KeyPair | null = null;
   /** The claims requests' timer (the directory resolver's sync), in operator mode. */
   private claims: { close(): void } | null = null;
-  /** The auth callout in force, when `auth_callout` is configured. */
-  private callout: AuthCallout | null = null;
+  /** The auth callout in force, when `auth_callout` is configured (or operator mode). */
+  private readonly callouts: Callouts;
   readonly clients = new Map<number, ClientConnection>();
   readonly startedAt = new Date();
   /** When the options in force were loaded: start-up, then each reload (/varz config_load_time). */
@@ -148,6 +146,16 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     });
     this.accounts = this.operator?.registry
       ?? new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);
+    this.callouts = new Callouts({
+      log: this.log,
+      identity: this.identity,
+      serverId: () => ({
+        name: s.serverName, host: s.options.host, id: s.serverId, version: s.version,
+        ...(s.cluster?.name !== undefined ? { cluster: s.cluster.name } : {}),
+      }),
+      account: (name) => s.accounts.get(name),
+      timeoutMs: () => authTimeoutMs(s.options.authorization, s.options.tls === null ? null : tlsTimeoutMs(s.options.tls)),
+    });
     this.setAuthorization(o.authorization);
     this.info = new ClientInfo(this);
     // Certificates are read now, so a bad one fails startServer, as nats-server fails to start.
@@ -503,33 +511,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   setAuthorization(auth: ServerOptions["authorization"]): void {
     const o = this.options;
     this.authenticator = this.operator?.authenticator ?? authenticatorFor(auth, o.accounts, o.noAuthUser, o.tls?.verifyAndMap === true);
-    this.callout?.close();
-    this.callout = null;
-    if (this.operator !== null) {
-      // Operator mode: an account's JWT may name auth users; its users are then called out in it.
-      this.callout = new AuthCallout(null, this.calloutHost(), this.operator.accounts);
-      this.operator.authenticator.external = this.callout;
-    } else if (this.authenticator !== null && auth?.callout !== undefined) {
-      this.callout = new AuthCallout(auth.callout, this.calloutHost());
-      this.authenticator.external = this.callout;
-    }
+    this.callouts.install(this.authenticator, this.operator, auth?.callout);
     if (this.authenticator === null || auth?.throttle === false) this.authThrottle = null;
     else this.authThrottle ??= new AuthThrottle(auth?.throttle ?? {});
-  }
-
-  private calloutHost(): CalloutHost {
-    const s = this;
-    return {
-      log: this.log,
-      identity: this.identity,
-      curveKey: () => (s.curve ??= createCurve()),
-      serverId: () => ({
-        name: s.serverName, host: s.options.host, id: s.serverId, version: s.version,
-        ...(s.cluster?.name !== undefined ? { cluster: s.cluster.name } : {}),
-      }),
-      account: (name) => s.accounts.get(name),
-      timeoutMs: () => authTimeoutMs(s.options.authorization, s.options.tls === null ? null : tlsTimeoutMs(s.options.tls)),
-    };
   }
 
   applyLogging(o: ServerOptions): void {
