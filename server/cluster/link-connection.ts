@@ -1,26 +1,23 @@
 // Tested by test/cluster/routes.test.ts (routes) and test/cluster/leafnodes.test.ts (leafnode connections).
 // What a connection to another server is, whatever protocol it speaks (a route, a leafnode
-// connection): a router Client with a Link, a socket with pooled outbound buffers flushed once
-// per turn, flow control both ways (a congested link stalls the producers feeding it; a
-// congested receiver pauses the link's reads), PING/PONG with a stale check, and one way to
-// close. route.ts and leaf.ts add their protocol's lines on top.
+// connection): a router Client with a Link, over the outbound side a client's connection has too
+// (core/socket-connection.ts: pooled buffers flushed once per turn, flow control both ways),
+// PING/PONG with a stale check, and one way to close. route.ts and leaf.ts add their protocol's
+// lines on top.
 import type { Logger } from "pino";
 import { LinkParser, type LinkParserHandler, type LinkParserOptions } from "../../protocol/route-parser.js";
 import { digits, writeUint } from "../../protocol/bytes.js";
-import { BufferPool, ProducerStall, stallMark, stallTtl } from "../core/outbound.js";
-import { ANY_QUEUE_GROUP, type Client, type Link, type Router, type Subscription } from "../core/router.js";
+import { ANY_QUEUE_GROUP, type Link, type Router, type Subscription } from "../core/router.js";
 import type { ClientSocket } from "../core/connection-types.js";
+import { SocketConnection, type OutboundHost } from "../core/socket-connection.js";
 
 /** What every link needs of the room that holds it (the cluster, the leafnodes). */
-export interface LinkConnectionHost {
+export interface LinkConnectionHost extends OutboundHost {
   readonly log: Logger;
-  readonly buffers: BufferPool;
   readonly maxPayload: number;
   readonly maxControlLine: number;
   readonly pingInterval: number;
   readonly pingMax: number;
-  /** Queue `c` for a flush once the current work is done. */
-  markDirty(c: { dirty: boolean; flush(): void }): void;
 }
 
 /** What the server gives a room of links (the cluster, the leafnodes): its identity and limits. */
@@ -38,16 +35,14 @@ export interface LinkRoomHost extends LinkConnectionHost {
 
 const PING = Buffer.from("PING\r\n");
 const PONG = Buffer.from("PONG\r\n");
-const EMPTY = Buffer.alloc(0);
 /** nats-server pings a new route or leafnode connection after about a second, then every ping_interval. */
 export const FIRST_PING_MS = 1000;
 
-export abstract class LinkConnection implements Client, Link, LinkParserHandler {
+export abstract class LinkConnection extends SocketConnection implements Link, LinkParserHandler {
   abstract readonly kind: "route" | "leaf";
   readonly link: Link = this;
   echo = true;
   noResponders = false;
-  closed = false;
   closeReason = "";
   /** The handshake is done: subscriptions and messages count from now on. */
   registered = false;
@@ -57,21 +52,10 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
   /** Counters, for /routez, /leafz and /metrics. */
   inMsgs = 0;
   inBytes = 0;
-  outMsgs = 0;
-  outBytes = 0;
-  dirty = false;
-  congested = false;
   rtt = 0;
   lastActivity = Date.now();
 
   protected readonly parser: LinkParser;
-  private outBuf: Buffer = EMPTY;
-  private outLen = 0;
-  private readonly stallMarkBytes: number;
-  private held: Client[] | null = null;
-  private readonly stall = new ProducerStall<Client>(() => this.socket.pause(), () => {
-    if (!this.closed) this.socket.resume();
-  });
   private pingTimer: NodeJS.Timeout | null = null;
   private pingsOut = 0;
   private pingSent = 0;
@@ -80,13 +64,12 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
    * @param solicited this server dialled it (`url` is where to); else it was accepted.
    * @param logKey the field that names it in log lines ("rid" for routes, "lid" for leafs).
    */
-  constructor(readonly cid: number, readonly socket: ClientSocket, private readonly linkHost: LinkConnectionHost,
-    readonly solicited: boolean, readonly url: string, private readonly maxPending: number,
+  constructor(cid: number, socket: ClientSocket, private readonly linkHost: LinkConnectionHost,
+    readonly solicited: boolean, readonly url: string, maxPending: number,
     parser: Pick<LinkParserOptions, "accounts">, protected readonly logKey: "rid" | "lid") {
-    this.stallMarkBytes = stallMark(maxPending);
+    super(cid, socket, linkHost, maxPending);
     this.parser = new LinkParser(this, { accounts: parser.accounts, maxControlLine: Math.max(linkHost.maxControlLine, 64 * 1024), maxPayload: linkHost.maxPayload });
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("drain", () => this.onDrain());
     socket.on("error", () => this.close("Read Error", false));
     socket.on("close", () => this.close("Client Closed", false));
     socket.on("end", () => this.close("Client Closed", true));
@@ -99,10 +82,6 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
 
   get remotePort(): number {
     return this.socket.remotePort ?? 0;
-  }
-
-  get pendingBytes(): number {
-    return this.outLen + this.socket.writableLength;
   }
 
   // ---- the protocol's lines (LinkParserHandler), in route.ts and leaf.ts ---------------------
@@ -236,72 +215,7 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
     this.markDirty();
   }
 
-  /** Queue protocol bytes (INFO, CONNECT, RS+/LS+, PING …). */
-  queue(bytes: Buffer | string): void {
-    if (this.closed) return;
-    const b = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
-    if (this.outLen + b.length > this.outBuf.length) this.makeRoom(b.length);
-    this.outBuf.set(b, this.outLen);
-    this.outLen += b.length;
-    this.markDirty();
-  }
-
-  private markDirty(): void {
-    if (!this.dirty) {
-      this.dirty = true;
-      this.linkHost.markDirty(this);
-    }
-  }
-
-  private makeRoom(need: number): void {
-    if (this.outLen > 0) this.flush();
-    this.outBuf = this.linkHost.buffers.take(need);
-  }
-
-  flush(): void {
-    this.dirty = false;
-    const len = this.outLen;
-    if (len === 0 || this.socket.destroyed) return;
-    const buf = this.outBuf;
-    this.outLen = 0;
-    this.outBuf = EMPTY;
-    // The socket keeps the buffer until written: a fresh one is taken for what comes next.
-    this.socket.write(len === buf.length ? buf : buf.subarray(0, len));
-    const pending = this.socket.writableLength;
-    if (pending === 0) this.linkHost.buffers.give(buf);
-    else if (pending > this.stallMarkBytes && this.socket.writableNeedDrain) this.congested = true;
-  }
-
-  private onDrain(): void {
-    if (this.socket.writableLength !== 0) return;
-    this.congested = false;
-    this.releaseProducers();
-  }
-
-  private releaseProducers(): void {
-    const held = this.held;
-    if (held === null) return;
-    this.held = null;
-    for (let i = 0; i < held.length; i++) held[i]!.release(this);
-  }
-
-  // ---- flow control (see Client in router.ts) ---------------------------------------------
-
-  holdProducer(producer: Client): void {
-    (this.held ??= []).push(producer);
-  }
-
-  stallTtl(): number {
-    return stallTtl(this.pendingBytes, this.stallMarkBytes, this.maxPending);
-  }
-
-  stallOn(receiver: Client): void {
-    if (!this.closed && this.stall.add(receiver)) receiver.holdProducer(this);
-  }
-
-  release(receiver: Client): void {
-    this.stall.release(receiver);
-  }
+  // ---- the router's side (Client) -----------------------------------------------------------
 
   deliver(_sub: Subscription): boolean {
     // Never called: the router hands a link's messages to forward().
@@ -344,21 +258,8 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
     if (this.pingTimer !== null) clearTimeout(this.pingTimer);
     this.pingTimer = null;
     this.dropInterest();
-    // Producers this link held go on at once; those it waited on forget it when they drain.
-    this.congested = false;
-    this.releaseProducers();
-    this.stall.clear();
-    this.outBuf = EMPTY;
-    this.outLen = 0;
-    if (flush && !this.socket.destroyed) {
-      this.socket.end();
-      // A peer that never reads must not hold the socket open forever.
-      const t = setTimeout(() => this.socket.destroy(), 1000);
-      t.unref();
-      this.socket.once("close", () => clearTimeout(t));
-    } else {
-      this.socket.destroy();
-    }
+    this.stopOutbound();
+    this.endSocket(flush, 1000);
     this.closedFor(reason);
   }
 }
