@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import { LinkParser, type LinkParserHandler, type LinkParserOptions } from "../../protocol/route-parser.js";
 import { digits, writeUint } from "../../protocol/bytes.js";
-import { ANY_QUEUE_GROUP, type Link, type Router, type Subscription } from "../core/router.js";
+import { ANY_QUEUE_GROUP, Subscription, type Link, type Router } from "../core/router.js";
 import type { ClientSocket } from "../core/connection-types.js";
 import { SocketConnection, type OutboundHost } from "../core/socket-connection.js";
 
@@ -37,6 +37,8 @@ const PING = Buffer.from("PING\r\n");
 const PONG = Buffer.from("PONG\r\n");
 /** nats-server pings a new route or leafnode connection after about a second, then every ping_interval. */
 export const FIRST_PING_MS = 1000;
+/** Subjects whose RMSG/LMSG line start a link keeps (a bounded cache, cleared when full). */
+const PREFIX_CACHE = 4096;
 
 export abstract class LinkConnection extends SocketConnection implements Link, LinkParserHandler {
   abstract readonly kind: "route" | "leaf";
@@ -56,6 +58,8 @@ export abstract class LinkConnection extends SocketConnection implements Link, L
   lastActivity = Date.now();
 
   protected readonly parser: LinkParser;
+  /** "RMSG <account> <subject> " or "LMSG <subject> " by subject. */
+  private readonly prefixes = new Map<string, Buffer>();
   private pingTimer: NodeJS.Timeout | null = null;
   private pingsOut = 0;
   private pingSent = 0;
@@ -89,13 +93,10 @@ export abstract class LinkConnection extends SocketConnection implements Link, L
   abstract onInfo(json: string): void;
   abstract onConnect(json: string): void;
   abstract onErr(text: string): void;
-  abstract onParseError(detail: string): void;
   abstract onSub(account: string, subject: string, queue: string, weight: number, origin: string): void;
   abstract onUnsub(account: string, subject: string, queue: string): void;
   abstract onMsg(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
     buf: Buffer, start: number, end: number, origin: string): void;
-  abstract forward(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
-    buf: Buffer, start: number, end: number, shown: string): boolean;
   /** The other side's subscriptions leave the router (the link closed). */
   protected abstract dropInterest(): void;
   /** Tell the room the link closed, for `reason`. */
@@ -131,16 +132,54 @@ export abstract class LinkConnection extends SocketConnection implements Link, L
 
   onOk(): void {}
 
-  // ---- outbound ---------------------------------------------------------------------------
+  onParseError(detail: string): void {
+    this.protocolError(detail);
+  }
+
+  protected protocolError(detail: string): void {
+    this.linkHost.log.error({ [this.logKey]: this.cid, detail }, `${this.kind === "route" ? "route" : "leafnode"} protocol error`);
+    this.close("Protocol Violation", true);
+  }
+
+  /** An INFO's or CONNECT's JSON object; null, after a protocol error, when it is none. */
+  protected jsonObject<T>(json: string, verb: "INFO" | "CONNECT"): T | null {
+    let v: unknown;
+    try {
+      v = JSON.parse(json);
+    } catch {
+      this.protocolError(`bad ${verb}: ${json.slice(0, 64)}`);
+      return null;
+    }
+    if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as T;
+    this.protocolError(`${verb} is not a JSON object`);
+    return null;
+  }
+
+  /**
+   * RS+/LS+: the other side's interest in `subject` (with `queue`, its member count). Null when
+   * it is known already (`had`, reweighed); else a new subscription, keyed `key`, for the caller
+   * to keep and subscribe.
+   */
+  protected newInterest(router: Router, had: Subscription | undefined, subject: string, queue: string, weight: number,
+    key: string): Subscription | null {
+    const w = Math.max(1, weight);
+    if (had !== undefined) {
+      if (queue !== "" && had.weight !== w) router.reweigh(had, w);
+      return null;
+    }
+    const sub = new Subscription(this, subject, queue, key);
+    if (queue !== "") sub.weight = w;
+    return sub;
+  }
+
+  /** What comes in is mapped by the account's subject mappings (leafnode connections, not routes). */
+  protected readonly mapsSubjects: boolean = false;
 
   /**
    * A message that came across the link: counted, then published into `router` (null: not
    * registered, or no such account here). A JetStream delivery's stream subject rides after '@'
    * on its ack reply; it is split off and shown as the message's subject.
    */
-  /** What comes in is mapped by the account's subject mappings (leafnode connections, not routes). */
-  protected readonly mapsSubjects: boolean = false;
-
   protected publishIn(router: Router | null, subject: string, reply: string, queues: readonly string[],
     hdrLen: number, buf: Buffer, start: number, end: number): void {
     this.inMsgs++;
@@ -171,8 +210,49 @@ export abstract class LinkConnection extends SocketConnection implements Link, L
     router.publishFromLink(this, subject, reply, qf, hdrLen, buf, start, end, shown);
   }
 
+  // ---- outbound ---------------------------------------------------------------------------
+
+  /**
+   * Link.forward: one message across as RMSG (a route's; LMSG on a leafnode connection, which
+   * names no account), HMSG with headers.
+   */
+  forward(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
+    buf: Buffer, start: number, end: number, shown: string): boolean {
+    if (this.closed || !this.registered) return false;
+    let size = end - start - 2;
+    if (hdrLen >= 0 && !this.headers) {
+      start += hdrLen;
+      size -= hdrLen;
+      hdrLen = -1;
+    }
+    // nats-server carries a JetStream delivery's shown subject after '@' on the reply.
+    if (shown !== subject && reply.length !== 0) reply = `${reply}@${shown}`;
+    if (hdrLen < 0 && reply.length === 0 && queues.length === 0) {
+      // The common line, "RMSG <account> <subject> <size>": its start is kept per subject.
+      this.writeMsg(this.prefixOf(account, subject), size, buf, start, end);
+      return true;
+    }
+    const verb = hdrLen >= 0 ? "HMSG" : this.kind === "route" ? "RMSG" : "LMSG";
+    const head = this.kind === "route" ? `${verb} ${account} ${subject} ` : `${verb} ${subject} `;
+    this.writeMsg(head + LinkConnection.headTail(reply, queues, hdrLen), size, buf, start, end);
+    return true;
+  }
+
+  /** "RMSG <account> <subject> " (or "LMSG <subject> ") as bytes, built once per subject. */
+  private prefixOf(account: string, subject: string): Buffer {
+    const route = this.kind === "route";
+    const key = !route || account === "$G" ? subject : `${account} ${subject}`;
+    let p = this.prefixes.get(key);
+    if (p === undefined) {
+      if (this.prefixes.size >= PREFIX_CACHE) this.prefixes.clear();
+      p = Buffer.from(route ? `RMSG ${account} ${subject} ` : `LMSG ${subject} `, "latin1");
+      this.prefixes.set(key, p);
+    }
+    return p;
+  }
+
   /** The rest of an RMSG/LMSG/HMSG line after its subject: reply, queues, header length. */
-  protected static headTail(reply: string, queues: readonly string[], hdrLen: number): string {
+  private static headTail(reply: string, queues: readonly string[], hdrLen: number): string {
     let tail = "";
     if (queues.length !== 0) {
       tail += reply.length !== 0 ? `+ ${reply} ` : "| ";
