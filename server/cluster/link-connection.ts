@@ -45,7 +45,6 @@ export abstract class LinkConnection extends SocketConnection implements Link, L
   readonly link: Link = this;
   echo = true;
   noResponders = false;
-  closeReason = "";
   /** The handshake is done: subscriptions and messages count from now on. */
   registered = false;
   /** The other side sends and takes HMSG. */
@@ -99,8 +98,6 @@ export abstract class LinkConnection extends SocketConnection implements Link, L
     buf: Buffer, start: number, end: number, origin: string): void;
   /** The other side's subscriptions leave the router (the link closed). */
   protected abstract dropInterest(): void;
-  /** Tell the room the link closed, for `reason`. */
-  protected abstract closedFor(reason: string): void;
 
   // ---- inbound ----------------------------------------------------------------------------
 
@@ -325,21 +322,9 @@ export abstract class LinkConnection extends SocketConnection implements Link, L
     this.armPing(this.linkHost.pingInterval);
   }
 
-  /**
-   * Close the link once. With `flush`, what is queued (an -ERR, say) is written first and the
-   * socket ended gracefully; without, it is destroyed.
-   */
-  close(reason: string, flush: boolean): void {
-    if (this.closed) return;
-    this.parser.close();
-    if (flush && this.outLen > 0 && !this.socket.destroyed) this.flush();
-    this.closed = true;
-    this.closeReason = reason;
+  protected closing(): void {
     if (this.pingTimer !== null) clearTimeout(this.pingTimer);
     this.pingTimer = null;
     this.dropInterest();
-    this.stopOutbound();
-    this.endSocket(flush, 1000);
-    this.closedFor(reason);
   }
 }

@@ -47,7 +47,6 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
   readonly start = Date.now();
   readonly remoteAddress: string;
   readonly remotePort: number;
-  closeReason = "";
 
   // Ping state.
   private pingTimer: NodeJS.Timeout | null = null;
@@ -519,27 +518,23 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
 
   // ---- closing ----------------------------------------------------------------------------
 
-  /**
-   * Close the connection once. With `flush`, what is queued (an -ERR, say) is written first and
-   * the socket is ended gracefully; without, it is destroyed.
-   */
-  close(reason: string, flush: boolean): void {
-    if (this.closed) return;
-    this.parser.close();
-    if (flush && this.outLen > 0 && !this.socket.destroyed) this.flush();
-    this.closed = true;
-    this.closeReason = reason;
+  protected closing(): void {
     if (this.pingTimer !== null) clearTimeout(this.pingTimer);
     this.pingTimer = null;
     this.clearAuthTimer();
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     for (const sub of this.subs.values()) this.routerOf(sub).unsubscribe(sub);
-    this.stopOutbound();
+  }
+
+  protected closedFor(reason: string): void {
     // Subscriptions are forgotten after the host is told, so monitoring can list a closed client's.
     this.host.removeClient(this, reason);
     this.subs.clear();
-    this.endSocket(flush, Math.max(1000, this.host.options.writeDeadline));
+  }
+
+  protected override closeGraceMs(): number {
+    return Math.max(1000, this.host.options.writeDeadline);
   }
 
   private clearAuthTimer(): void {

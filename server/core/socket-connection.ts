@@ -23,6 +23,7 @@ export abstract class SocketConnection implements Client {
   abstract echo: boolean;
   abstract noResponders: boolean;
   closed = false;
+  closeReason = "";
   /** Already in the server's dirty list. */
   dirty = false;
   /** Pending outbound bytes are past the stall mark (see Client in router.ts). */
@@ -56,7 +57,12 @@ export abstract class SocketConnection implements Client {
   }
 
   abstract deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean;
-  abstract close(reason: string, flush: boolean): void;
+  /** What reads the socket's bytes; closed first, so nothing more is read. */
+  protected abstract readonly parser: { close(): void };
+  /** Closing: the timers stop and the subscriptions leave the router (the buffers go after). */
+  protected abstract closing(): void;
+  /** Closed, for `reason`: the owner is told (the socket is ended after). */
+  protected abstract closedFor(reason: string): void;
 
   /** Bytes queued for this connection: not yet handed to the socket, plus what the socket holds. */
   get pendingBytes(): number {
@@ -230,8 +236,37 @@ export abstract class SocketConnection implements Client {
 
   // ---- closing ----------------------------------------------------------------------------
 
-  /** Closing: producers this connection held go on at once; those it waited on forget it when they drain. */
-  protected stopOutbound(): void {
+  /**
+   * Close the connection once. With `flush`, what is queued (an -ERR, say) is written first and
+   * the socket is ended gracefully (destroyed after `graceMs` anyway: a peer that never reads
+   * must not hold it open forever); without, it is destroyed.
+   */
+  close(reason: string, flush: boolean): void {
+    if (this.closed) return;
+    this.parser.close();
+    if (flush && this.outLen > 0 && !this.socket.destroyed) this.flush();
+    this.closed = true;
+    this.closeReason = reason;
+    this.closing();
+    this.stopOutbound();
+    this.closedFor(reason);
+    if (flush && !this.socket.destroyed) {
+      this.socket.end();
+      const t = setTimeout(() => this.socket.destroy(), this.closeGraceMs());
+      t.unref();
+      this.socket.once("close", () => clearTimeout(t));
+    } else {
+      this.socket.destroy();
+    }
+  }
+
+  /** How long a gracefully ended socket may take to close. */
+  protected closeGraceMs(): number {
+    return 1000;
+  }
+
+  /** Producers this connection held go on at once; those it waited on forget it when they drain. */
+  private stopOutbound(): void {
     if (this.writeTimer !== null) clearTimeout(this.writeTimer);
     this.writeTimer = null;
     this.congested = false;
@@ -241,20 +276,5 @@ export abstract class SocketConnection implements Client {
     this.outBuf = EMPTY;
     this.outView = EMPTY_VIEW;
     this.outLen = 0;
-  }
-
-  /**
-   * The socket's end: with `flush`, ended gracefully after what it holds (destroyed after
-   * `graceMs` anyway: a peer that never reads must not hold it open forever); else destroyed.
-   */
-  protected endSocket(flush: boolean, graceMs: number): void {
-    if (flush && !this.socket.destroyed) {
-      this.socket.end();
-      const t = setTimeout(() => this.socket.destroy(), graceMs);
-      t.unref();
-      this.socket.once("close", () => clearTimeout(t));
-    } else {
-      this.socket.destroy();
-    }
   }
 }
