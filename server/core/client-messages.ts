@@ -1,13 +1,15 @@
 // Tested by test/clients/clients.test.ts, test/server/robustness.test.ts and test/differential/transcripts.test.ts.
 // A client's message path, between its parser and the router: PUB/HPUB in (mapped, checked
 // against the user's permissions, published), SUB and UNSUB (permissions, limits, the
-// subscription table) and MSG/HMSG out (deliver). connection.ts adds the client's life around
-// it: greeting, CONNECT and authentication, pings, reload and closing.
+// subscription table), the parser's errors, and MSG/HMSG out (deliver, with the slow consumer
+// rules: max_pending, the write deadline). connection.ts adds the client's life around it:
+// greeting, CONNECT and authentication, pings, reload and closing.
 import type { Logger } from "pino";
 import { copyWords, digits, writeUint, type ViewCache } from "../../protocol/bytes.js";
 import { defaultConnectOptions, type ConnectOptions } from "../../protocol/connect.js";
 import { msgHeaderLength, OK, writeMsgHeader } from "../../protocol/encode.js";
 import { errorLine, Errors, publishViolation, subscribeViolation, type ProtocolErrorDef } from "../../protocol/errors.js";
+import { ParseError, type ParseErrorKind } from "../../protocol/parser.js";
 import { isValidSubject } from "../../protocol/subject.js";
 import type { AuthenticatedUser } from "../auth/auth.js";
 import type { PermissionChecker } from "../auth/permissions.js";
@@ -127,6 +129,38 @@ export abstract class ClientMessages extends SocketConnection {
     if (this.opts.verbose) this.queue(OK);
   }
 
+  onInfo(arg: Buffer): void {
+    try {
+      JSON.parse(arg.toString("utf8"));
+    } catch {
+      this.close("Protocol Violation", true);
+    }
+  }
+
+  onErr(arg: Buffer): void {
+    this.log.error({ cid: this.cid, err: arg.toString("utf8") }, "client sent -ERR");
+    this.close("Parse Error", true);
+  }
+
+  onParseError(kind: ParseErrorKind, detail: string): void {
+    switch (kind) {
+      case ParseError.UnknownOp:
+        this.log.error({ cid: this.cid, detail }, "client parser error");
+        return this.sendErrClose(Errors.UnknownProtocol);
+      case ParseError.MaxControlLine:
+        return this.sendErrClose(Errors.MaxControlLine);
+      case ParseError.MaxPayload:
+        this.log.error({ cid: this.cid, detail }, "maximum payload exceeded");
+        return this.sendErrClose(Errors.MaxPayload);
+      case ParseError.ConnectRequired:
+        this.log.error({ cid: this.cid }, "authorization violation: op before CONNECT");
+        return this.sendErrClose(Errors.AuthorizationViolation);
+      default:
+        this.log.error({ cid: this.cid, detail }, "client protocol error");
+        this.close("Protocol Violation", true);
+    }
+  }
+
   /** The router a subscription lives in. */
   protected routerOf(sub: Subscription): Router {
     if (this.leftBehind === null) return this.router;
@@ -191,6 +225,19 @@ export abstract class ClientMessages extends SocketConnection {
   private slowConsumer(): void {
     this.log.info({ cid: this.cid, maxPending: this.maxPending }, "slow consumer detected: max pending exceeded");
     this.close("Slow Consumer (Pending Bytes)", false);
+  }
+
+  protected override writeDeadline(): number {
+    return this.msgHost.options.writeDeadline;
+  }
+
+  protected override writeDeadlineExceeded(): void {
+    this.log.info({ cid: this.cid }, "slow consumer detected: write deadline exceeded");
+    super.writeDeadlineExceeded();
+  }
+
+  protected override stallEnded(timedOut: boolean): void {
+    if (timedOut) this.log.debug({ cid: this.cid }, "timed out of fast producer stall");
   }
 
   sendErr(def: ProtocolErrorDef): void {

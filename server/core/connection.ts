@@ -8,7 +8,7 @@ import { applyConnect, sendsNoCredentials } from "../../protocol/connect.js";
 import { OK, PING, PONG } from "../../protocol/encode.js";
 import { errorLine, Errors, subscriptionRemoved } from "../../protocol/errors.js";
 import { PermissionChecker } from "../auth/permissions.js";
-import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../../protocol/parser.js";
+import { Parser, type ParserHandler } from "../../protocol/parser.js";
 import type { ServerOptions } from "../options.js";
 import type { AuthThrottle } from "../auth/throttle.js";
 import { authTimeoutMs, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache, type ExternalAuthorizer, type PeerInfo } from "../auth/auth.js";
@@ -353,14 +353,6 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
     }
   }
 
-  onInfo(arg: Buffer): void {
-    try {
-      JSON.parse(arg.toString("utf8"));
-    } catch {
-      this.close("Protocol Violation", true);
-    }
-  }
-
   onPing(): void {
     if (this.trace) this.traceIn("PING");
     const first = this.lastRemotePing === 0;
@@ -378,30 +370,6 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
     this.sawOp = true;
     this.pingsOut = 0;
     if (this.rttStart > 0) this.rtt = Math.max(1, Date.now() - this.rttStart);
-  }
-
-  onErr(arg: Buffer): void {
-    this.log.error({ cid: this.cid, err: arg.toString("utf8") }, "client sent -ERR");
-    this.close("Parse Error", true);
-  }
-
-  onParseError(kind: ParseErrorKind, detail: string): void {
-    switch (kind) {
-      case ParseError.UnknownOp:
-        this.log.error({ cid: this.cid, detail }, "client parser error");
-        return this.sendErrClose(Errors.UnknownProtocol);
-      case ParseError.MaxControlLine:
-        return this.sendErrClose(Errors.MaxControlLine);
-      case ParseError.MaxPayload:
-        this.log.error({ cid: this.cid, detail }, "maximum payload exceeded");
-        return this.sendErrClose(Errors.MaxPayload);
-      case ParseError.ConnectRequired:
-        this.log.error({ cid: this.cid }, "authorization violation: op before CONNECT");
-        return this.sendErrClose(Errors.AuthorizationViolation);
-      default:
-        this.log.error({ cid: this.cid, detail }, "client protocol error");
-        this.close("Protocol Violation", true);
-    }
   }
 
   // ---- config reload (server/reload.ts) -----------------------------------------------------
@@ -494,21 +462,8 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
 
   // ---- the outbound side's hooks (socket-connection.ts) -------------------------------------
 
-  protected override writeDeadline(): number {
-    return this.host.options.writeDeadline;
-  }
-
-  protected override writeDeadlineExceeded(): void {
-    this.log.info({ cid: this.cid }, "slow consumer detected: write deadline exceeded");
-    super.writeDeadlineExceeded();
-  }
-
   protected override stallBegan(): void {
     this.host.noteStall(this);
-  }
-
-  protected override stallEnded(timedOut: boolean): void {
-    if (timedOut) this.log.debug({ cid: this.cid }, "timed out of fast producer stall");
   }
 
   /** Not while an auth callout holds the client's input. */
