@@ -7,6 +7,16 @@ const GT = 62;
 
 /** A subscription subject: no empty tokens; `*` and `>` only as whole tokens; `>` only last. */
 export function isValidSubject(subject: string): boolean {
+  return validTokens(subject, false);
+}
+
+/** A publish subject: a valid subject with no wildcard tokens. */
+export function isValidLiteralSubject(subject: string): boolean {
+  return validTokens(subject, true);
+}
+
+/** No empty tokens, no whitespace; `>` only last, and with `literal` no `*` or `>` token at all. */
+function validTokens(subject: string, literal: boolean): boolean {
   const n = subject.length;
   if (n === 0) return false;
   let start = 0;
@@ -14,28 +24,10 @@ export function isValidSubject(subject: string): boolean {
   for (let i = 0; i <= n; i++) {
     if (i === n || subject.charCodeAt(i) === DOT) {
       if (i === start || sawFwc) return false;
-      if (i - start === 1 && subject.charCodeAt(start) === GT) sawFwc = true;
-      start = i + 1;
-    } else {
-      const c = subject.charCodeAt(i);
-      if (c === 32 || c === 9 || c === 13 || c === 10) return false;
-    }
-  }
-  return true;
-}
-
-/** A publish subject: a valid subject with no wildcard tokens. */
-export function isValidLiteralSubject(subject: string): boolean {
-  const n = subject.length;
-  if (n === 0) return false;
-  let start = 0;
-  for (let i = 0; i <= n; i++) {
-    if (i === n || subject.charCodeAt(i) === DOT) {
-      const len = i - start;
-      if (len === 0) return false;
-      if (len === 1) {
+      if (i - start === 1) {
         const c = subject.charCodeAt(start);
-        if (c === STAR || c === GT) return false;
+        if (literal && (c === STAR || c === GT)) return false;
+        if (c === GT) sawFwc = true;
       }
       start = i + 1;
     } else {

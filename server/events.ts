@@ -51,30 +51,12 @@ export class SystemEvents {
 
   connected(c: ClientConnection): void {
     if (c.account === GLOBAL) return;
-    const subject = `$SYS.ACCOUNT.${c.account}.CONNECT`;
-    if (!this.ic.hasInterest(subject)) return;
-    const now = new Date();
-    this.ic.publish(subject, JSON.stringify({
-      type: CONNECT_EVENT_TYPE, id: eventId(), timestamp: now.toISOString(),
-      server: this.serverInfo(now),
-      client: clientInfo(c, null),
-    }));
+    this.publish(`$SYS.ACCOUNT.${c.account}.CONNECT`, CONNECT_EVENT_TYPE, () => ({ client: clientInfo(c, null) }));
   }
 
   disconnected(c: ClientConnection, reason: string): void {
     if (c.account === GLOBAL) return;
-    const subject = `$SYS.ACCOUNT.${c.account}.DISCONNECT`;
-    if (!this.ic.hasInterest(subject)) return;
-    const now = new Date();
-    this.ic.publish(subject, JSON.stringify({
-      type: DISCONNECT_EVENT_TYPE, id: eventId(), timestamp: now.toISOString(),
-      server: this.serverInfo(now),
-      client: clientInfo(c, now),
-      // As nats-server: "sent" is what the client sent, "received" what it was delivered.
-      sent: { msgs: c.inMsgs, bytes: c.inBytes },
-      received: { msgs: c.outMsgs, bytes: c.outBytes },
-      reason,
-    }));
+    this.publish(`$SYS.ACCOUNT.${c.account}.DISCONNECT`, DISCONNECT_EVENT_TYPE, (now) => disconnect(c, clientInfo(c, now), reason));
   }
 
   /**
@@ -83,18 +65,21 @@ export class SystemEvents {
    * system account.
    */
   authError(c: ClientConnection): void {
-    const subject = `$SYS.SERVER.${this.s.serverId}.CLIENT.AUTH.ERR`;
+    this.publish(`$SYS.SERVER.${this.s.serverId}.CLIENT.AUTH.ERR`, DISCONNECT_EVENT_TYPE, (now) => {
+      const client = clientInfo(c, now);
+      if (c.opts.jwt !== "") client.jwt = c.opts.jwt;
+      return disconnect(c, client, "Authentication Failure");
+    });
+  }
+
+  /** An event on `subject`, built only when heard: type, id, timestamp and server, then `body`. */
+  private publish(subject: string, type: string, body: (now: Date) => Record<string, unknown>): void {
     if (!this.ic.hasInterest(subject)) return;
     const now = new Date();
-    const client = clientInfo(c, now);
-    if (c.opts.jwt !== "") client.jwt = c.opts.jwt;
     this.ic.publish(subject, JSON.stringify({
-      type: DISCONNECT_EVENT_TYPE, id: eventId(), timestamp: now.toISOString(),
+      type, id: eventId(), timestamp: now.toISOString(),
       server: this.serverInfo(now),
-      client,
-      sent: { msgs: c.inMsgs, bytes: c.inBytes },
-      received: { msgs: c.outMsgs, bytes: c.outBytes },
-      reason: "Authentication Failure",
+      ...body(now),
     }));
   }
 
@@ -107,6 +92,16 @@ export class SystemEvents {
     };
   }
 
+}
+
+/** A client_disconnect advisory's body. As nats-server: "sent" is what the client sent, "received" what it was delivered. */
+function disconnect(c: ClientConnection, client: Record<string, unknown>, reason: string): Record<string, unknown> {
+  return {
+    client,
+    sent: { msgs: c.inMsgs, bytes: c.inBytes },
+    received: { msgs: c.outMsgs, bytes: c.outBytes },
+    reason,
+  };
 }
 
 /**

@@ -3,7 +3,7 @@
 // has): a listener for leafnode connections (this server as a hub) and remotes to solicit (this
 // server as a leaf of another's hub), with leafnode URLs, and TLS on either side.
 import type { TlsOptions } from "../tls-options.js";
-import { parseLinkUrl } from "./options.js";
+import { parseLinkUrl, type RouteUrl } from "./options.js";
 
 /** A remote's `tls {}`: this server's certificate (optional), the CA that signs the hub's, `insecure`. */
 export type LeafRemoteTls = TlsOptions & { insecure?: boolean };
@@ -66,15 +66,8 @@ export function leafDefaults(): LeafNodeOptions {
   return { host: "0.0.0.0", port: 0, advertise: "", noAdvertise: false, reconnect: DEFAULT_LEAF_RECONNECT_S, remotes: [] };
 }
 
-export interface LeafUrl {
-  host: string;
-  port: number;
-  /** host:port. */
-  hostPort: string;
-  user: string;
-  pass: string;
-  /** The URL without credentials, for logs and monitoring. */
-  display: string;
+/** A remote's URL: a route's parts (the URL without credentials is for monitoring too), and how to dial it. */
+export interface LeafUrl extends RouteUrl {
   /** tls:// or wss://: the connection goes over TLS. */
   tls: boolean;
   /** ws:// or wss://: over WebSocket (nats-server's websocket port, path /leafnode). */

@@ -7,7 +7,7 @@
 // HMSG) is routed here like a client's publish. The handshake, the interest we send and
 // reconnecting are the leafnodes manager's (leafnodes.ts).
 import { subjectMatches } from "../../protocol/subject.js";
-import { Subscription, type Router } from "../core/router.js";
+import type { Router, Subscription } from "../core/router.js";
 import type { ClientSocket } from "../core/connection-types.js";
 import { FIRST_PING_MS, LinkConnection, type LinkConnectionHost } from "./link-connection.js";
 
@@ -94,8 +94,6 @@ export class LeafConn extends LinkConnection {
   readonly subs = new Map<string, Subscription>();
   /** The connection runs over TLS. */
   secure = false;
-  /** "LMSG <subject> " by subject (a bounded cache). */
-  private readonly prefixes = new Map<string, Buffer>();
 
   /**
    * @param solicited this server dialled it (a remote; `url` is where to); else it was accepted.
@@ -128,39 +126,19 @@ export class LeafConn extends LinkConnection {
   // ---- inbound ----------------------------------------------------------------------------
 
   onInfo(json: string): void {
-    let info: LeafInfo;
-    try {
-      info = JSON.parse(json) as LeafInfo;
-    } catch {
-      return this.protocolError(`bad INFO: ${json.slice(0, 64)}`);
-    }
-    if (typeof info !== "object" || info === null || typeof info.server_id !== "string") return this.protocolError("INFO without server_id");
+    const info = this.jsonObject<LeafInfo>(json, "INFO");
+    if (info === null) return;
+    if (typeof info.server_id !== "string") return this.protocolError("INFO without server_id");
     this.host.onLeafInfo(this, info);
   }
 
   onConnect(json: string): void {
-    let c: LeafConnect;
-    try {
-      c = JSON.parse(json) as LeafConnect;
-    } catch {
-      return this.protocolError(`bad CONNECT: ${json.slice(0, 64)}`);
-    }
-    if (typeof c !== "object" || c === null || Array.isArray(c)) return this.protocolError("CONNECT is not a JSON object");
-    this.host.onLeafConnect(this, c);
+    const c = this.jsonObject<LeafConnect>(json, "CONNECT");
+    if (c !== null) this.host.onLeafConnect(this, c);
   }
-
 
   onErr(text: string): void {
     this.host.onLeafError(this, text);
-  }
-
-  onParseError(detail: string): void {
-    this.protocolError(detail);
-  }
-
-  private protocolError(detail: string): void {
-    this.host.log.error({ lid: this.cid, detail }, "leafnode protocol error");
-    this.close("Protocol Violation", true);
   }
 
   onSub(_account: string, subject: string, queue: string, weight: number): void {
@@ -168,13 +146,8 @@ export class LeafConn extends LinkConnection {
     if (!this.registered || router === null || this.closed) return;
     if (!this.host.acceptSub(this, subject)) return;
     const key = queue === "" ? subject : `${subject} ${queue}`;
-    const had = this.subs.get(key);
-    if (had !== undefined) {
-      if (queue !== "" && had.weight !== Math.max(1, weight)) router.reweigh(had, Math.max(1, weight));
-      return;
-    }
-    const sub = new Subscription(this, subject, queue, key);
-    if (queue !== "") sub.weight = Math.max(1, weight);
+    const sub = this.newInterest(router, this.subs.get(key), subject, queue, weight, key);
+    if (sub === null) return;
     this.subs.set(key, sub);
     router.subscribe(sub);
   }
@@ -194,32 +167,10 @@ export class LeafConn extends LinkConnection {
 
   // ---- outbound ---------------------------------------------------------------------------
 
-  /** Link.forward: one message across as LMSG (HMSG with headers). */
-  forward(_account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
+  override forward(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
     buf: Buffer, start: number, end: number, shown: string): boolean {
-    if (this.closed || !this.registered) return false;
     if (this.pubDeny.length !== 0 && !this.canPublish(subject)) return false;
-    let size = end - start - 2;
-    if (hdrLen >= 0 && !this.headers) {
-      start += hdrLen;
-      size -= hdrLen;
-      hdrLen = -1;
-    }
-    if (shown !== subject && reply.length !== 0) reply = `${reply}@${shown}`;
-    if (hdrLen < 0 && reply.length === 0 && queues.length === 0) {
-      // The common line, "LMSG <subject> <size>": its start is kept per subject (as a route's).
-      let p = this.prefixes.get(subject);
-      if (p === undefined) {
-        if (this.prefixes.size >= PREFIX_CACHE) this.prefixes.clear();
-        p = Buffer.from(`LMSG ${subject} `, "latin1");
-        this.prefixes.set(subject, p);
-      }
-      this.writeMsg(p, size, buf, start, end);
-      return true;
-    }
-    const head = `${hdrLen >= 0 ? "HMSG" : "LMSG"} ${subject} ${LinkConnection.headTail(reply, queues, hdrLen)}`;
-    this.writeMsg(head, size, buf, start, end);
-    return true;
+    return super.forward(account, subject, reply, queues, hdrLen, buf, start, end, shown);
   }
 
   protected override stale(): void {
@@ -249,9 +200,6 @@ export class LeafConn extends LinkConnection {
     this.host.onLeafClosed(this, reason);
   }
 }
-
-/** Subjects whose LMSG line start is kept (a bounded cache, cleared when full). */
-const PREFIX_CACHE = 1024;
 
 /** Whether `subject` (a subscription's, wildcards taken as they are) falls under one of `deny`. */
 function denied(deny: readonly string[], subject: string): boolean {

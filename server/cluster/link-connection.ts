@@ -1,26 +1,23 @@
 // Tested by test/cluster/routes.test.ts (routes) and test/cluster/leafnodes.test.ts (leafnode connections).
 // What a connection to another server is, whatever protocol it speaks (a route, a leafnode
-// connection): a router Client with a Link, a socket with pooled outbound buffers flushed once
-// per turn, flow control both ways (a congested link stalls the producers feeding it; a
-// congested receiver pauses the link's reads), PING/PONG with a stale check, and one way to
-// close. route.ts and leaf.ts add their protocol's lines on top.
+// connection): a router Client with a Link, over the outbound side a client's connection has too
+// (core/socket-connection.ts: pooled buffers flushed once per turn, flow control both ways),
+// PING/PONG with a stale check, and one way to close. route.ts and leaf.ts add their protocol's
+// lines on top.
 import type { Logger } from "pino";
 import { LinkParser, type LinkParserHandler, type LinkParserOptions } from "../../protocol/route-parser.js";
 import { digits, writeUint } from "../../protocol/bytes.js";
-import { BufferPool, ProducerStall, stallMark, stallTtl } from "../core/outbound.js";
-import { ANY_QUEUE_GROUP, type Client, type Link, type Router, type Subscription } from "../core/router.js";
+import { ANY_QUEUE_GROUP, Subscription, type Link, type Router } from "../core/router.js";
 import type { ClientSocket } from "../core/connection-types.js";
+import { SocketConnection, type OutboundHost } from "../core/socket-connection.js";
 
 /** What every link needs of the room that holds it (the cluster, the leafnodes). */
-export interface LinkConnectionHost {
+export interface LinkConnectionHost extends OutboundHost {
   readonly log: Logger;
-  readonly buffers: BufferPool;
   readonly maxPayload: number;
   readonly maxControlLine: number;
   readonly pingInterval: number;
   readonly pingMax: number;
-  /** Queue `c` for a flush once the current work is done. */
-  markDirty(c: { dirty: boolean; flush(): void }): void;
 }
 
 /** What the server gives a room of links (the cluster, the leafnodes): its identity and limits. */
@@ -38,17 +35,16 @@ export interface LinkRoomHost extends LinkConnectionHost {
 
 const PING = Buffer.from("PING\r\n");
 const PONG = Buffer.from("PONG\r\n");
-const EMPTY = Buffer.alloc(0);
 /** nats-server pings a new route or leafnode connection after about a second, then every ping_interval. */
 export const FIRST_PING_MS = 1000;
+/** Subjects whose RMSG/LMSG line start a link keeps (a bounded cache, cleared when full). */
+const PREFIX_CACHE = 4096;
 
-export abstract class LinkConnection implements Client, Link, LinkParserHandler {
+export abstract class LinkConnection extends SocketConnection implements Link, LinkParserHandler {
   abstract readonly kind: "route" | "leaf";
   readonly link: Link = this;
   echo = true;
   noResponders = false;
-  closed = false;
-  closeReason = "";
   /** The handshake is done: subscriptions and messages count from now on. */
   registered = false;
   /** The other side sends and takes HMSG. */
@@ -57,21 +53,12 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
   /** Counters, for /routez, /leafz and /metrics. */
   inMsgs = 0;
   inBytes = 0;
-  outMsgs = 0;
-  outBytes = 0;
-  dirty = false;
-  congested = false;
   rtt = 0;
   lastActivity = Date.now();
 
   protected readonly parser: LinkParser;
-  private outBuf: Buffer = EMPTY;
-  private outLen = 0;
-  private readonly stallMarkBytes: number;
-  private held: Client[] | null = null;
-  private readonly stall = new ProducerStall<Client>(() => this.socket.pause(), () => {
-    if (!this.closed) this.socket.resume();
-  });
+  /** "RMSG <account> <subject> " or "LMSG <subject> " by subject. */
+  private readonly prefixes = new Map<string, Buffer>();
   private pingTimer: NodeJS.Timeout | null = null;
   private pingsOut = 0;
   private pingSent = 0;
@@ -80,13 +67,12 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
    * @param solicited this server dialled it (`url` is where to); else it was accepted.
    * @param logKey the field that names it in log lines ("rid" for routes, "lid" for leafs).
    */
-  constructor(readonly cid: number, readonly socket: ClientSocket, private readonly linkHost: LinkConnectionHost,
-    readonly solicited: boolean, readonly url: string, private readonly maxPending: number,
+  constructor(cid: number, socket: ClientSocket, private readonly linkHost: LinkConnectionHost,
+    readonly solicited: boolean, readonly url: string, maxPending: number,
     parser: Pick<LinkParserOptions, "accounts">, protected readonly logKey: "rid" | "lid") {
-    this.stallMarkBytes = stallMark(maxPending);
+    super(cid, socket, linkHost, maxPending);
     this.parser = new LinkParser(this, { accounts: parser.accounts, maxControlLine: Math.max(linkHost.maxControlLine, 64 * 1024), maxPayload: linkHost.maxPayload });
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("drain", () => this.onDrain());
     socket.on("error", () => this.close("Read Error", false));
     socket.on("close", () => this.close("Client Closed", false));
     socket.on("end", () => this.close("Client Closed", true));
@@ -101,26 +87,17 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
     return this.socket.remotePort ?? 0;
   }
 
-  get pendingBytes(): number {
-    return this.outLen + this.socket.writableLength;
-  }
-
   // ---- the protocol's lines (LinkParserHandler), in route.ts and leaf.ts ---------------------
 
   abstract onInfo(json: string): void;
   abstract onConnect(json: string): void;
   abstract onErr(text: string): void;
-  abstract onParseError(detail: string): void;
   abstract onSub(account: string, subject: string, queue: string, weight: number, origin: string): void;
   abstract onUnsub(account: string, subject: string, queue: string): void;
   abstract onMsg(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
     buf: Buffer, start: number, end: number, origin: string): void;
-  abstract forward(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
-    buf: Buffer, start: number, end: number, shown: string): boolean;
   /** The other side's subscriptions leave the router (the link closed). */
   protected abstract dropInterest(): void;
-  /** Tell the room the link closed, for `reason`. */
-  protected abstract closedFor(reason: string): void;
 
   // ---- inbound ----------------------------------------------------------------------------
 
@@ -152,16 +129,54 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
 
   onOk(): void {}
 
-  // ---- outbound ---------------------------------------------------------------------------
+  onParseError(detail: string): void {
+    this.protocolError(detail);
+  }
+
+  protected protocolError(detail: string): void {
+    this.linkHost.log.error({ [this.logKey]: this.cid, detail }, `${this.kind === "route" ? "route" : "leafnode"} protocol error`);
+    this.close("Protocol Violation", true);
+  }
+
+  /** An INFO's or CONNECT's JSON object; null, after a protocol error, when it is none. */
+  protected jsonObject<T>(json: string, verb: "INFO" | "CONNECT"): T | null {
+    let v: unknown;
+    try {
+      v = JSON.parse(json);
+    } catch {
+      this.protocolError(`bad ${verb}: ${json.slice(0, 64)}`);
+      return null;
+    }
+    if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as T;
+    this.protocolError(`${verb} is not a JSON object`);
+    return null;
+  }
+
+  /**
+   * RS+/LS+: the other side's interest in `subject` (with `queue`, its member count). Null when
+   * it is known already (`had`, reweighed); else a new subscription, keyed `key`, for the caller
+   * to keep and subscribe.
+   */
+  protected newInterest(router: Router, had: Subscription | undefined, subject: string, queue: string, weight: number,
+    key: string): Subscription | null {
+    const w = Math.max(1, weight);
+    if (had !== undefined) {
+      if (queue !== "" && had.weight !== w) router.reweigh(had, w);
+      return null;
+    }
+    const sub = new Subscription(this, subject, queue, key);
+    if (queue !== "") sub.weight = w;
+    return sub;
+  }
+
+  /** What comes in is mapped by the account's subject mappings (leafnode connections, not routes). */
+  protected readonly mapsSubjects: boolean = false;
 
   /**
    * A message that came across the link: counted, then published into `router` (null: not
    * registered, or no such account here). A JetStream delivery's stream subject rides after '@'
    * on its ack reply; it is split off and shown as the message's subject.
    */
-  /** What comes in is mapped by the account's subject mappings (leafnode connections, not routes). */
-  protected readonly mapsSubjects: boolean = false;
-
   protected publishIn(router: Router | null, subject: string, reply: string, queues: readonly string[],
     hdrLen: number, buf: Buffer, start: number, end: number): void {
     this.inMsgs++;
@@ -192,8 +207,49 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
     router.publishFromLink(this, subject, reply, qf, hdrLen, buf, start, end, shown);
   }
 
+  // ---- outbound ---------------------------------------------------------------------------
+
+  /**
+   * Link.forward: one message across as RMSG (a route's; LMSG on a leafnode connection, which
+   * names no account), HMSG with headers.
+   */
+  forward(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
+    buf: Buffer, start: number, end: number, shown: string): boolean {
+    if (this.closed || !this.registered) return false;
+    let size = end - start - 2;
+    if (hdrLen >= 0 && !this.headers) {
+      start += hdrLen;
+      size -= hdrLen;
+      hdrLen = -1;
+    }
+    // nats-server carries a JetStream delivery's shown subject after '@' on the reply.
+    if (shown !== subject && reply.length !== 0) reply = `${reply}@${shown}`;
+    if (hdrLen < 0 && reply.length === 0 && queues.length === 0) {
+      // The common line, "RMSG <account> <subject> <size>": its start is kept per subject.
+      this.writeMsg(this.prefixOf(account, subject), size, buf, start, end);
+      return true;
+    }
+    const verb = hdrLen >= 0 ? "HMSG" : this.kind === "route" ? "RMSG" : "LMSG";
+    const head = this.kind === "route" ? `${verb} ${account} ${subject} ` : `${verb} ${subject} `;
+    this.writeMsg(head + LinkConnection.headTail(reply, queues, hdrLen), size, buf, start, end);
+    return true;
+  }
+
+  /** "RMSG <account> <subject> " (or "LMSG <subject> ") as bytes, built once per subject. */
+  private prefixOf(account: string, subject: string): Buffer {
+    const route = this.kind === "route";
+    const key = !route || account === "$G" ? subject : `${account} ${subject}`;
+    let p = this.prefixes.get(key);
+    if (p === undefined) {
+      if (this.prefixes.size >= PREFIX_CACHE) this.prefixes.clear();
+      p = Buffer.from(route ? `RMSG ${account} ${subject} ` : `LMSG ${subject} `, "latin1");
+      this.prefixes.set(key, p);
+    }
+    return p;
+  }
+
   /** The rest of an RMSG/LMSG/HMSG line after its subject: reply, queues, header length. */
-  protected static headTail(reply: string, queues: readonly string[], hdrLen: number): string {
+  private static headTail(reply: string, queues: readonly string[], hdrLen: number): string {
     let tail = "";
     if (queues.length !== 0) {
       tail += reply.length !== 0 ? `+ ${reply} ` : "| ";
@@ -236,72 +292,7 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
     this.markDirty();
   }
 
-  /** Queue protocol bytes (INFO, CONNECT, RS+/LS+, PING …). */
-  queue(bytes: Buffer | string): void {
-    if (this.closed) return;
-    const b = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
-    if (this.outLen + b.length > this.outBuf.length) this.makeRoom(b.length);
-    this.outBuf.set(b, this.outLen);
-    this.outLen += b.length;
-    this.markDirty();
-  }
-
-  private markDirty(): void {
-    if (!this.dirty) {
-      this.dirty = true;
-      this.linkHost.markDirty(this);
-    }
-  }
-
-  private makeRoom(need: number): void {
-    if (this.outLen > 0) this.flush();
-    this.outBuf = this.linkHost.buffers.take(need);
-  }
-
-  flush(): void {
-    this.dirty = false;
-    const len = this.outLen;
-    if (len === 0 || this.socket.destroyed) return;
-    const buf = this.outBuf;
-    this.outLen = 0;
-    this.outBuf = EMPTY;
-    // The socket keeps the buffer until written: a fresh one is taken for what comes next.
-    this.socket.write(len === buf.length ? buf : buf.subarray(0, len));
-    const pending = this.socket.writableLength;
-    if (pending === 0) this.linkHost.buffers.give(buf);
-    else if (pending > this.stallMarkBytes && this.socket.writableNeedDrain) this.congested = true;
-  }
-
-  private onDrain(): void {
-    if (this.socket.writableLength !== 0) return;
-    this.congested = false;
-    this.releaseProducers();
-  }
-
-  private releaseProducers(): void {
-    const held = this.held;
-    if (held === null) return;
-    this.held = null;
-    for (let i = 0; i < held.length; i++) held[i]!.release(this);
-  }
-
-  // ---- flow control (see Client in router.ts) ---------------------------------------------
-
-  holdProducer(producer: Client): void {
-    (this.held ??= []).push(producer);
-  }
-
-  stallTtl(): number {
-    return stallTtl(this.pendingBytes, this.stallMarkBytes, this.maxPending);
-  }
-
-  stallOn(receiver: Client): void {
-    if (!this.closed && this.stall.add(receiver)) receiver.holdProducer(this);
-  }
-
-  release(receiver: Client): void {
-    this.stall.release(receiver);
-  }
+  // ---- the router's side (Client) -----------------------------------------------------------
 
   deliver(_sub: Subscription): boolean {
     // Never called: the router hands a link's messages to forward().
@@ -331,34 +322,9 @@ export abstract class LinkConnection implements Client, Link, LinkParserHandler 
     this.armPing(this.linkHost.pingInterval);
   }
 
-  /**
-   * Close the link once. With `flush`, what is queued (an -ERR, say) is written first and the
-   * socket ended gracefully; without, it is destroyed.
-   */
-  close(reason: string, flush: boolean): void {
-    if (this.closed) return;
-    this.parser.close();
-    if (flush && this.outLen > 0 && !this.socket.destroyed) this.flush();
-    this.closed = true;
-    this.closeReason = reason;
+  protected closing(): void {
     if (this.pingTimer !== null) clearTimeout(this.pingTimer);
     this.pingTimer = null;
     this.dropInterest();
-    // Producers this link held go on at once; those it waited on forget it when they drain.
-    this.congested = false;
-    this.releaseProducers();
-    this.stall.clear();
-    this.outBuf = EMPTY;
-    this.outLen = 0;
-    if (flush && !this.socket.destroyed) {
-      this.socket.end();
-      // A peer that never reads must not hold the socket open forever.
-      const t = setTimeout(() => this.socket.destroy(), 1000);
-      t.unref();
-      this.socket.once("close", () => clearTimeout(t));
-    } else {
-      this.socket.destroy();
-    }
-    this.closedFor(reason);
   }
 }

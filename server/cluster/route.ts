@@ -4,7 +4,7 @@
 // interest (RS+/RS-), and what they match goes across once as RMSG/HMSG. What comes from the
 // other server (RMSG/HMSG) is routed here like a client's publish. Registering, gossip and
 // reconnecting are the cluster's (cluster.ts).
-import { Subscription, type Router } from "../core/router.js";
+import type { Router, Subscription } from "../core/router.js";
 import type { ClientSocket } from "../core/connection-types.js";
 import { FIRST_PING_MS, LinkConnection, type LinkConnectionHost } from "./link-connection.js";
 
@@ -52,9 +52,6 @@ export interface RouteConnect {
   tls_required?: boolean;
 }
 
-/** Subjects whose RMSG line start a route keeps. */
-const PREFIX_CACHE = 4096;
-
 export class Route extends LinkConnection {
   readonly kind = "route";
   /** What the other side's INFO said (null before it came). */
@@ -62,7 +59,6 @@ export class Route extends LinkConnection {
   /** The other side's interest: "account subject[ queue]" → its subscription here. */
   readonly subs = new Map<string, { sub: Subscription; router: Router }>();
   private unknownAccounts: Set<string> | null = null;
-  private readonly prefixes = new Map<string, Buffer>();
 
   /**
    * @param solicited this server dialled it (`url` is where to); else it was accepted.
@@ -81,38 +77,20 @@ export class Route extends LinkConnection {
   // ---- inbound ----------------------------------------------------------------------------
 
   onInfo(json: string): void {
-    let info: RouteInfo;
-    try {
-      info = JSON.parse(json) as RouteInfo;
-    } catch {
-      return this.protocolError(`bad INFO: ${json.slice(0, 64)}`);
-    }
+    const info = this.jsonObject<RouteInfo>(json, "INFO");
+    if (info === null) return;
     if (typeof info.server_id !== "string" || info.server_id === "") return this.protocolError("INFO without server_id");
     this.host.onRouteInfo(this, info);
   }
 
   onConnect(json: string): void {
-    let c: RouteConnect;
-    try {
-      c = JSON.parse(json) as RouteConnect;
-    } catch {
-      return this.protocolError(`bad CONNECT: ${json.slice(0, 64)}`);
-    }
-    this.host.onRouteConnect(this, c);
+    const c = this.jsonObject<RouteConnect>(json, "CONNECT");
+    if (c !== null) this.host.onRouteConnect(this, c);
   }
 
   onErr(text: string): void {
     this.host.log.error({ rid: this.cid, remote: this.remoteName() }, `Route Error '${text}'`);
     this.close("Parse Error", true);
-  }
-
-  onParseError(detail: string): void {
-    this.protocolError(detail);
-  }
-
-  private protocolError(detail: string): void {
-    this.host.log.error({ rid: this.cid, detail }, "route protocol error");
-    this.close("Protocol Violation", true);
   }
 
   onSub(account: string, subject: string, queue: string, weight: number): void {
@@ -127,13 +105,8 @@ export class Route extends LinkConnection {
       return;
     }
     const key = queue === "" ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
-    const had = this.subs.get(key);
-    if (had !== undefined) {
-      if (queue !== "" && had.sub.weight !== weight) router.reweigh(had.sub, weight);
-      return;
-    }
-    const sub = new Subscription(this, subject, queue, key);
-    if (queue !== "") sub.weight = Math.max(1, weight);
+    const sub = this.newInterest(router, this.subs.get(key)?.sub, subject, queue, weight, key);
+    if (sub === null) return;
     this.subs.set(key, { sub, router });
     router.subscribe(sub);
   }
@@ -150,42 +123,6 @@ export class Route extends LinkConnection {
     buf: Buffer, start: number, end: number): void {
     this.publishIn(this.registered ? this.host.routerFor(account) : null, subject, reply, queues, hdrLen, buf,
       start, end);
-  }
-
-  // ---- outbound ---------------------------------------------------------------------------
-
-  /** Link.forward: one message across as RMSG (HMSG with headers). */
-  forward(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
-    buf: Buffer, start: number, end: number, shown: string): boolean {
-    if (this.closed || !this.registered) return false;
-    let size = end - start - 2;
-    if (hdrLen >= 0 && !this.headers) {
-      start += hdrLen;
-      size -= hdrLen;
-      hdrLen = -1;
-    }
-    // nats-server carries a JetStream delivery's shown subject after '@' on the reply.
-    if (shown !== subject && reply.length !== 0) reply = `${reply}@${shown}`;
-    if (hdrLen < 0 && reply.length === 0 && queues.length === 0) {
-      // The common line, "RMSG <account> <subject> <size>": its start is kept per subject.
-      this.writeMsg(this.prefixOf(account, subject), size, buf, start, end);
-      return true;
-    }
-    const head = `${hdrLen >= 0 ? "HMSG" : "RMSG"} ${account} ${subject} ${LinkConnection.headTail(reply, queues, hdrLen)}`;
-    this.writeMsg(head, size, buf, start, end);
-    return true;
-  }
-
-  /** "RMSG <account> <subject> " as bytes, built once per subject (a bounded cache). */
-  private prefixOf(account: string, subject: string): Buffer {
-    const key = account === "$G" ? subject : `${account} ${subject}`;
-    let p = this.prefixes.get(key);
-    if (p === undefined) {
-      if (this.prefixes.size >= PREFIX_CACHE) this.prefixes.clear();
-      p = Buffer.from(`RMSG ${account} ${subject} `, "latin1");
-      this.prefixes.set(key, p);
-    }
-    return p;
   }
 
   protected override stale(): void {

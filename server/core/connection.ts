@@ -1,42 +1,33 @@
 // Tested by test/clients/clients.test.ts, test/server/robustness.test.ts and test/differential/transcripts.test.ts.
-// One client connection: socket bytes → parser → router, and router deliveries → one outbound
-// buffer that is written once per read (the server flushes every dirty connection in a
-// microtask after the read that dirtied it).
-import type { Logger } from "pino";
-import { copyWords, digits, viewOf, writeUint, type ViewCache } from "../../protocol/bytes.js";
+// One client connection's life: the greeting (INFO, or a wait for an IP that keeps failing to
+// authenticate), CONNECT and authentication, the account it joins, pings, config reload and
+// closing. Its message path (PUB, SUB, UNSUB in; MSG out) is client-messages.ts, and its
+// outbound buffer and flow control socket-connection.ts, which a link to another server shares.
 import type { InternTable } from "../../protocol/intern.js";
-import { POOLED_SIZE, ProducerStall, stallMark, stallTtl, type BufferPool } from "./outbound.js";
-import { applyConnect, defaultConnectOptions, sendsNoCredentials, type ConnectOptions } from "../../protocol/connect.js";
-import { msgHeaderLength, OK, PING, PONG, writeMsgHeader } from "../../protocol/encode.js";
-import { errorLine, Errors, publishViolation, subscribeViolation, subscriptionRemoved, type ProtocolErrorDef } from "../../protocol/errors.js";
+import { applyConnect, sendsNoCredentials } from "../../protocol/connect.js";
+import { OK, PING, PONG } from "../../protocol/encode.js";
+import { errorLine, Errors, subscriptionRemoved } from "../../protocol/errors.js";
 import { PermissionChecker } from "../auth/permissions.js";
-import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from "../../protocol/parser.js";
-import { isValidSubject } from "../../protocol/subject.js";
+import { Parser, type ParserHandler } from "../../protocol/parser.js";
 import type { ServerOptions } from "../options.js";
 import type { AuthThrottle } from "../auth/throttle.js";
 import { authTimeoutMs, newNonce, type AuthenticatedUser, type Authenticator, type BcryptCache, type ExternalAuthorizer, type PeerInfo } from "../auth/auth.js";
-import { Subscription, type Client, type Router } from "./router.js";
+import { Subscription } from "./router.js";
 import type { CertIdentity } from "../auth/cert-identity.js";
 import { tlsTimeoutMs } from "../tls-options.js";
+import { ClientMessages, type ClientMessagesHost } from "./client-messages.js";
 import type { ClientSocket, ConnectionAccount, ConnectionInit, ConnectionTls } from "./connection-types.js";
 
 export type { ClientSocket, ConnectionAccount, ConnectionInit, ConnectionTls } from "./connection-types.js";
 
 /** What a connection needs from the server that owns it. */
-export interface ConnectionHost {
-  readonly router: Router;
-  readonly options: ServerOptions;
-  readonly log: Logger;
+export interface ConnectionHost extends ClientMessagesHost {
   readonly intern: InternTable;
-  readonly buffers: BufferPool;
   /** null when anyone may connect. */
   readonly authenticator: Authenticator | null;
   /** Backoff for repeated failed CONNECTs per IP; null: none. */
   readonly authThrottle?: AuthThrottle | null;
-  /** DataViews of read chunks, shared: a fan-out copies from the same chunk many times. */
-  readonly views: ViewCache;
   infoLine(c: ClientConnection): Buffer;
-  markDirty(c: ClientConnection): void;
   removeClient(c: ClientConnection, reason: string): void;
   /** The client's first CONNECT was accepted (for connect events). */
   clientConnected(c: ClientConnection): void;
@@ -49,56 +40,13 @@ export interface ConnectionHost {
 const FIRST_CLIENT_PING_MS = 2000;
 /** Bytes kept from a client that is waiting out an auth backoff before its INFO. */
 const HELD_IN_MAX = 64 * 1024;
-/** nats-server's internal queue group, refused to clients. */
-const SYS_GROUP = "_sys_";
 const RTT_MEASUREMENT_INTERVAL_MS = 60 * 60 * 1000;
-const EMPTY = Buffer.alloc(0);
-const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 
-export class ClientConnection implements Client, ParserHandler {
+export class ClientConnection extends ClientMessages implements ParserHandler {
   readonly parser: Parser;
-  readonly opts: ConnectOptions = defaultConnectOptions();
-  readonly subs = new Map<string, Subscription>();
   readonly start = Date.now();
   readonly remoteAddress: string;
   readonly remotePort: number;
-
-  echo = true;
-  noResponders = false;
-  /** CONNECT asked for headers. */
-  headers = false;
-  closed = false;
-  closeReason = "";
-  /** The account this client is in; "$G" unless accounts are configured. */
-  account = "$G";
-
-  // Statistics, for monitoring.
-  inMsgs = 0;
-  inBytes = 0;
-  outMsgs = 0;
-  outBytes = 0;
-
-  // Outbound: bytes not yet handed to the socket, plus what the socket still holds.
-  private outBuf: Buffer = EMPTY;
-  private outView: DataView = EMPTY_VIEW;
-  private outLen = 0;
-  private socketPending = 0;
-  /** Pooled buffers the socket still holds; all free again once it drains. */
-  private inFlight: Buffer[] | null = null;
-  /** Already in the server's dirty list. */
-  dirty = false;
-
-  // Flow control (see Client in router.ts).
-  /** Pending outbound bytes are past the stall mark. */
-  congested = false;
-  /** Producers stalled on this connection, released when it drains or closes. */
-  private held: Client[] | null = null;
-  /** Receivers this connection waits on while its socket is paused. */
-  private readonly stall = new ProducerStall<Client>(() => this.startStall(), (timedOut) => this.endStall(timedOut));
-  private stallStart = 0;
-  /** Times this connection was stalled as a producer, and for how long in all (ms). */
-  stalls = 0;
-  stalledMs = 0;
 
   // Ping state.
   private pingTimer: NodeJS.Timeout | null = null;
@@ -108,21 +56,11 @@ export class ClientConnection implements Client, ParserHandler {
   private rtt = 0;
   private rttStart = 0;
   private connectReceived = false;
-  /** Subscriptions left in an earlier CONNECT's account, and that account's router. */
-  private leftBehind: Map<Subscription, Router> | null = null;
-  /** A SUB, UNSUB or PONG arrived (PUBs and PINGs are counted anyway); see opsBeforeConnect. */
-  private sawOp = false;
-  /** Who the client authenticated as (null while authentication is off or pending). */
-  user: AuthenticatedUser | null = null;
-  /** The user's own subscription limit (JWT); -1: the server's. */
-  private maxSubs = -1;
   /** Closes the client when its credentials expire (user JWT exp, connect times). */
   private expiryTimer: NodeJS.Timeout | null = null;
   /** Until a CONNECT is accepted: close the client if it does not send one in time. */
   private authTimer: NodeJS.Timeout | null = null;
   private bcryptCache: BcryptCache | null = null;
-  /** The user's publish/subscribe permissions; null: no limits. */
-  private perms: PermissionChecker | null = null;
   /** While a backed-off connection waits for its INFO: what it sent meanwhile. */
   private heldIn: Buffer[] | null = null;
   /** What this client's INFO asked it to sign (nkey users); "" when none was sent. */
@@ -132,22 +70,10 @@ export class ClientConnection implements Client, ParserHandler {
   private readonly cert: CertIdentity | null;
   private readonly peerCerts: (() => { verified: boolean; certs: string[] }) | null;
   private readonly infoSent: boolean;
-  private writeTimer: NodeJS.Timeout | null = null;
 
-  /** The router of this client's account (set again when its CONNECT puts it in another). */
-  private router: Router;
-  private readonly maxPending: number;
-  private readonly stallMark: number;
-  private trace: boolean;
-  private readonly log: Logger;
-
-  constructor(readonly cid: number, readonly socket: ClientSocket, private readonly host: ConnectionHost, init: ConnectionInit = {}) {
+  constructor(cid: number, socket: ClientSocket, private readonly host: ConnectionHost, init: ConnectionInit = {}) {
+    super(cid, socket, host);
     const o = host.options;
-    this.router = host.router;
-    this.maxPending = o.maxPending;
-    this.stallMark = stallMark(o.maxPending);
-    this.log = host.log;
-    this.trace = o.trace && this.log.isLevelEnabled("trace");
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
     this.nonce = init.nonce ?? (host.authenticator?.nonceRequired === true ? newNonce() : "");
@@ -159,7 +85,6 @@ export class ClientConnection implements Client, ParserHandler {
     // Before CONNECT a client is pedantic, as in nats-server.
     this.parser.checkPublishSubjects = this.opts.pedantic;
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("drain", () => this.onDrain());
     socket.on("error", (err) => this.onSocketError(err));
     socket.on("close", () => this.close("Client Closed", false));
     socket.on("end", () => this.close("Client Closed", true));
@@ -180,11 +105,6 @@ export class ClientConnection implements Client, ParserHandler {
   /** Round-trip time of the last PING/PONG (or the CONNECT), ms; 0 before any. */
   get roundTripMs(): number {
     return this.rtt;
-  }
-
-  /** Bytes queued for this client: not yet handed to the socket, plus what the socket holds. */
-  get pendingBytes(): number {
-    return this.outLen + this.socket.writableLength;
   }
 
   /** Send INFO and start the ping timer (later, for an IP that keeps failing to authenticate). */
@@ -433,88 +353,6 @@ export class ClientConnection implements Client, ParserHandler {
     }
   }
 
-  onInvalidPublishSubject(): void {
-    this.sendErr(Errors.InvalidPublishSubject);
-  }
-
-  onInfo(arg: Buffer): void {
-    try {
-      JSON.parse(arg.toString("utf8"));
-    } catch {
-      this.close("Protocol Violation", true);
-    }
-  }
-
-  onPub(subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): void {
-    if (this.trace) this.tracePub(subject, reply, hdrLen, buf.subarray(start, end));
-    this.inMsgs++;
-    this.inBytes += end - start - 2;
-    // The account's subject mappings come first: permissions and routing see the mapped subject
-    // (nats-server maps in its parser, before processInboundClientMsg checks permissions).
-    if (this.router.mappings !== null) subject = this.router.mapped(subject);
-    // Dropped with an -ERR (and no +OK); the connection stays, as in nats-server.
-    if (this.perms !== null && !this.perms.canPublish(subject)) return this.sendViolation(publishViolation(subject));
-    if (this.opts.verbose) this.queue(OK);
-    this.router.publish(this, subject, reply, hdrLen, buf, start, end);
-  }
-
-  onSub(subject: string, queue: string, sid: string): void {
-    if (this.trace) this.traceIn(queue ? `SUB ${subject} ${queue} ${sid}` : `SUB ${subject} ${sid}`);
-    this.sawOp = true;
-    // nats-server's order: permissions first (also against a sid already in use), then limits.
-    // It refuses the queue group `_sys_` to every client, with or without permissions.
-    if ((this.perms !== null && !this.perms.canSubscribe(subject, queue)) || queue === SYS_GROUP) {
-      return this.sendViolation(subscribeViolation(subject, queue));
-    }
-    const server = this.host.options.maxSubscriptions;
-    const max = this.maxSubs >= 0 && (server <= 0 || this.maxSubs < server) ? this.maxSubs : server;
-    if ((max > 0 || this.maxSubs === 0) && this.subs.size >= max) {
-      this.log.error({ cid: this.cid }, "maximum subscriptions exceeded");
-      return this.sendErr(Errors.MaxSubscriptions);
-    }
-    if (this.subs.has(sid)) {
-      if (this.opts.verbose) this.queue(OK);
-      return;
-    }
-    if (!isValidSubject(subject) || (queue !== "" && !isValidQueue(queue))) {
-      return this.sendErr(Errors.InvalidSubject);
-    }
-    const sub = new Subscription(this, subject, queue, sid);
-    this.subs.set(sid, sub);
-    this.router.subscribe(sub);
-    if (this.opts.verbose) this.queue(OK);
-  }
-
-  onUnsub(sid: string, max: number): void {
-    if (this.trace) this.traceIn(max >= 0 ? `UNSUB ${sid} ${max}` : `UNSUB ${sid}`);
-    this.sawOp = true;
-    const sub = this.subs.get(sid);
-    if (sub !== undefined) {
-      if (max > 0 && max > sub.delivered) {
-        sub.max = max;
-      } else {
-        sub.max = 0;
-        this.subs.delete(sid);
-        this.routerOf(sub).unsubscribe(sub);
-      }
-    }
-    if (this.opts.verbose) this.queue(OK);
-  }
-
-  /** The router a subscription lives in. */
-  private routerOf(sub: Subscription): Router {
-    if (this.leftBehind === null) return this.router;
-    const r = this.leftBehind.get(sub);
-    if (r !== undefined) this.leftBehind.delete(sub);
-    return r ?? this.router;
-  }
-
-  /** The router ended a subscription that reached its max. */
-  forget(sub: Subscription): void {
-    this.leftBehind?.delete(sub);
-    if (this.subs.get(sub.sid) === sub) this.subs.delete(sub.sid);
-  }
-
   onPing(): void {
     if (this.trace) this.traceIn("PING");
     const first = this.lastRemotePing === 0;
@@ -532,242 +370,6 @@ export class ClientConnection implements Client, ParserHandler {
     this.sawOp = true;
     this.pingsOut = 0;
     if (this.rttStart > 0) this.rtt = Math.max(1, Date.now() - this.rttStart);
-  }
-
-  onErr(arg: Buffer): void {
-    this.log.error({ cid: this.cid, err: arg.toString("utf8") }, "client sent -ERR");
-    this.close("Parse Error", true);
-  }
-
-  onParseError(kind: ParseErrorKind, detail: string): void {
-    switch (kind) {
-      case ParseError.UnknownOp:
-        this.log.error({ cid: this.cid, detail }, "client parser error");
-        return this.sendErrClose(Errors.UnknownProtocol);
-      case ParseError.MaxControlLine:
-        return this.sendErrClose(Errors.MaxControlLine);
-      case ParseError.MaxPayload:
-        this.log.error({ cid: this.cid, detail }, "maximum payload exceeded");
-        return this.sendErrClose(Errors.MaxPayload);
-      case ParseError.ConnectRequired:
-        this.log.error({ cid: this.cid }, "authorization violation: op before CONNECT");
-        return this.sendErrClose(Errors.AuthorizationViolation);
-      default:
-        this.log.error({ cid: this.cid, detail }, "client protocol error");
-        this.close("Protocol Violation", true);
-    }
-  }
-
-  // ---- outbound ---------------------------------------------------------------------------
-
-  deliver(sub: Subscription, subject: string, reply: string, hdrLen: number, buf: Buffer, start: number, end: number): boolean {
-    if (this.closed) return false;
-    // A wildcard subscription may cover a subject the subscribe deny list names: not delivered.
-    if (this.perms !== null) {
-      if (this.perms.filtersDeliveries && !this.perms.canDeliver(subject)) return false;
-      // allow_responses: this delivery's reply subject becomes publishable for a while.
-      if (this.perms.tracksReplies && reply.length > 0) this.perms.noteReply(reply);
-    }
-    let size = end - start - 2;
-    if (hdrLen >= 0 && !this.headers) {
-      // A client that did not ask for headers gets the payload alone.
-      start += hdrLen;
-      size -= hdrLen;
-      hdrLen = -1;
-    }
-    const sid = sub.sid;
-    // Most deliveries are plain MSGs to literal subscriptions: their "MSG subject sid " prefix
-    // never changes, so it is built once per subscription and copied after that.
-    const usePrefix = hdrLen < 0 && reply.length === 0 && subject === sub.subject;
-    const need = (usePrefix ? sub.msgPrefix().length + digits(size) + 2 : msgHeaderLength(subject, sid, reply, hdrLen, size)) + size + 2;
-    if (this.outLen + need + this.socketPending > this.maxPending) {
-      this.slowConsumer();
-      return true;
-    }
-    if (this.outLen + need > this.outBuf.length) this.makeRoom(need);
-    const out = this.outBuf;
-    const dv = this.outView;
-    let off: number;
-    if (usePrefix) {
-      const prefix = sub.msgPrefix();
-      off = copyWords(out, dv, this.outLen, prefix, sub.msgPrefixView(), 0, prefix.length);
-      off = writeUint(out, off, size);
-      out[off++] = 13;
-      out[off++] = 10;
-    } else {
-      off = writeMsgHeader(out, this.outLen, subject, sid, reply, hdrLen, size);
-    }
-    this.outLen = copyWords(out, dv, off, buf, this.host.views.of(buf), start, end);
-    this.outMsgs++;
-    this.outBytes += size;
-    if (this.trace) this.traceOut(hdrLen >= 0 ? `HMSG ${subject} ${sid} ${reply ? reply + " " : ""}${hdrLen} ${size}` : `MSG ${subject} ${sid} ${reply ? reply + " " : ""}${size}`);
-    if (!this.dirty) {
-      this.dirty = true;
-      this.host.markDirty(this);
-    }
-    return true;
-  }
-
-  /** Queue protocol bytes (INFO, +OK, PONG, -ERR …). */
-  queue(bytes: Buffer): void {
-    if (this.closed) return;
-    const n = bytes.length;
-    if (this.outLen + n > this.outBuf.length) this.makeRoom(n);
-    this.outBuf.set(bytes, this.outLen);
-    this.outLen += n;
-    if (!this.dirty) {
-      this.dirty = true;
-      this.host.markDirty(this);
-    }
-  }
-
-  /**
-   * Make room for `need` more bytes. A full buffer is written out rather than grown (as
-   * nats-server does), so busy connections write in buffer-sized pieces and copy nothing twice.
-   */
-  private makeRoom(need: number): void {
-    if (this.outLen > 0) this.flush();
-    this.outBuf = this.host.buffers.take(need);
-    this.outView = viewOf(this.outBuf);
-  }
-
-  /** Hand everything queued to the socket in one write. */
-  flush(): void {
-    this.dirty = false;
-    const len = this.outLen;
-    if (len === 0 || this.socket.destroyed) return;
-    const buf = this.outBuf;
-    this.outLen = 0;
-    this.socket.write(len === buf.length ? buf : buf.subarray(0, len));
-    this.outBuf = EMPTY;
-    this.outView = EMPTY_VIEW;
-    const pending = this.socket.writableLength;
-    if (pending !== 0) {
-      // The socket still holds the buffer: it goes back to the pool when the socket drains.
-      this.socketPending = pending;
-      if (buf.length >= POOLED_SIZE) (this.inFlight ??= []).push(buf);
-      // Congested only while a "drain" is to come, which is what releases the producers.
-      if (pending > this.stallMark && this.socket.writableNeedDrain) this.congested = true;
-      this.armWriteDeadline();
-    } else {
-      // Written through to the kernel already: the buffer is free for the next connection.
-      this.socketPending = 0;
-      this.host.buffers.give(buf);
-    }
-  }
-
-  private onDrain(): void {
-    this.socketPending = this.socket.writableLength;
-    if (this.socketPending === 0) {
-      // Every write has completed: the buffers are ours again. Recycling them keeps a busy
-      // connection from allocating (and the GC from collecting) a buffer per flush.
-      const held = this.inFlight;
-      if (held !== null) {
-        this.inFlight = null;
-        for (let i = 0; i < held.length; i++) this.host.buffers.give(held[i]!);
-      }
-      if (this.writeTimer !== null) {
-        clearTimeout(this.writeTimer);
-        this.writeTimer = null;
-      }
-      // The kernel's socket buffer still holds what it took, so the reader stays busy while the
-      // producers come back.
-      this.congested = false;
-      this.releaseProducers();
-    }
-  }
-
-  // ---- flow control -----------------------------------------------------------------------
-
-  holdProducer(producer: Client): void {
-    (this.held ??= []).push(producer);
-  }
-
-  private releaseProducers(): void {
-    const held = this.held;
-    if (held === null) return;
-    this.held = null;
-    for (let i = 0; i < held.length; i++) held[i]!.release(this);
-  }
-
-  stallTtl(): number {
-    return stallTtl(this.socketPending + this.outLen, this.stallMark, this.maxPending);
-  }
-
-  /**
-   * A receiver this connection just fed is congested: stop reading this socket (after the
-   * chunk in hand) until every such receiver drains or is closed, or the stall times out (as
-   * nats-server's does: 100 ms to 1 s, longer the fuller the receiver). The kernel then pushes
-   * back on the producer, as nats-server's stalled read loop does.
-   */
-  stallOn(receiver: Client): void {
-    if (!this.closed && this.stall.add(receiver)) receiver.holdProducer(this);
-  }
-
-  release(receiver: Client): void {
-    this.stall.release(receiver);
-  }
-
-  private startStall(): void {
-    this.socket.pause();
-    this.stallStart = Date.now();
-    this.stalls++;
-    this.host.noteStall(this);
-  }
-
-  /** Read again: the receivers drained, or one is still behind and the wait ran out (delivering to it again stalls anew). */
-  private endStall(timedOut: boolean): void {
-    if (timedOut) this.log.debug({ cid: this.cid }, "timed out of fast producer stall");
-    this.stalledMs += Date.now() - this.stallStart;
-    // Not while an auth callout holds the client's input.
-    if (!this.closed && !this.parser.suspended) this.socket.resume();
-  }
-
-  /**
-   * The write deadline is for writes that make no progress: a consumer that is behind but
-   * reading keeps its connection (the byte budget, max_pending, bounds how far behind).
-   */
-  private armWriteDeadline(): void {
-    const d = this.host.options.writeDeadline;
-    if (d <= 0 || this.writeTimer !== null) return;
-    const sent = this.bytesToKernel();
-    const armedAt = Date.now();
-    this.writeTimer = setTimeout(() => {
-      this.writeTimer = null;
-      if (this.closed || this.socket.writableLength === 0) return;
-      if (this.bytesToKernel() > sent) return this.armWriteDeadline();
-      // A timer this late means our own event loop stalled (nothing could be written): judge
-      // the client over a window in which we were running.
-      if (Date.now() - armedAt > d * 1.5) return this.armWriteDeadline();
-      this.log.info({ cid: this.cid }, "slow consumer detected: write deadline exceeded");
-      this.close("Slow Consumer (Write Deadline)", false);
-    }, d);
-    this.writeTimer.unref();
-  }
-
-  /** Bytes the socket has handed to the kernel (bytesWritten counts queued bytes too). */
-  private bytesToKernel(): number {
-    return this.socket.bytesWritten - this.socket.writableLength;
-  }
-
-  private slowConsumer(): void {
-    this.log.info({ cid: this.cid, maxPending: this.maxPending }, "slow consumer detected: max pending exceeded");
-    this.close("Slow Consumer (Pending Bytes)", false);
-  }
-
-  sendErr(def: ProtocolErrorDef): void {
-    if (this.trace) this.traceOut(`-ERR '${def.text}'`);
-    this.queue(errorLine(def.text));
-  }
-
-  private sendViolation(text: string): void {
-    this.log.error({ cid: this.cid, user: this.user?.name }, text);
-    this.queue(errorLine(text));
-  }
-
-  sendErrClose(def: ProtocolErrorDef): void {
-    this.sendErr(def);
-    this.close(def.text, true);
   }
 
   // ---- config reload (server/reload.ts) -----------------------------------------------------
@@ -858,46 +460,36 @@ export class ClientConnection implements Client, ParserHandler {
     this.armPing(o.pingInterval);
   }
 
+  // ---- the outbound side's hooks (socket-connection.ts) -------------------------------------
+
+  protected override stallBegan(): void {
+    this.host.noteStall(this);
+  }
+
+  /** Not while an auth callout holds the client's input. */
+  protected override readingHeld(): boolean {
+    return this.parser.suspended;
+  }
+
   // ---- closing ----------------------------------------------------------------------------
 
-  /**
-   * Close the connection once. With `flush`, what is queued (an -ERR, say) is written first and
-   * the socket is ended gracefully; without, it is destroyed.
-   */
-  close(reason: string, flush: boolean): void {
-    if (this.closed) return;
-    this.parser.close();
-    if (flush && this.outLen > 0 && !this.socket.destroyed) this.flush();
-    this.closed = true;
-    this.closeReason = reason;
+  protected closing(): void {
     if (this.pingTimer !== null) clearTimeout(this.pingTimer);
-    if (this.writeTimer !== null) clearTimeout(this.writeTimer);
+    this.pingTimer = null;
     this.clearAuthTimer();
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
-    this.pingTimer = null;
-    this.writeTimer = null;
     for (const sub of this.subs.values()) this.routerOf(sub).unsubscribe(sub);
-    // Producers this connection held go on at once; those it waited on forget it when they drain.
-    this.congested = false;
-    this.releaseProducers();
-    this.stall.clear();
-    this.inFlight = null;
-    this.outBuf = EMPTY;
-    this.outView = EMPTY_VIEW;
-    this.outLen = 0;
+  }
+
+  protected closedFor(reason: string): void {
     // Subscriptions are forgotten after the host is told, so monitoring can list a closed client's.
     this.host.removeClient(this, reason);
     this.subs.clear();
-    if (flush && !this.socket.destroyed) {
-      this.socket.end();
-      // A peer that never reads must not hold the socket open forever.
-      const t = setTimeout(() => this.socket.destroy(), Math.max(1000, this.host.options.writeDeadline));
-      t.unref();
-      this.socket.once("close", () => clearTimeout(t));
-    } else {
-      this.socket.destroy();
-    }
+  }
+
+  protected override closeGraceMs(): number {
+    return Math.max(1000, this.host.options.writeDeadline);
   }
 
   private clearAuthTimer(): void {
@@ -909,30 +501,5 @@ export class ClientConnection implements Client, ParserHandler {
     this.log.debug({ cid: this.cid, err: err.message }, "socket error");
     this.close("Read Error", false);
   }
-
-  // ---- tracing (only when -V) -------------------------------------------------------------
-
-  private traceIn(line: string): void {
-    this.log.trace({ cid: this.cid }, `<<- [${line}]`);
-  }
-
-  private traceOut(line: string): void {
-    this.log.trace({ cid: this.cid }, `->> [${line}]`);
-  }
-
-  private tracePub(subject: string, reply: string, hdrLen: number, msg: Buffer): void {
-    const size = msg.length - 2;
-    const r = reply ? `${reply} ` : "";
-    this.traceIn(hdrLen >= 0 ? `HPUB ${subject} ${r}${hdrLen} ${size}` : `PUB ${subject} ${r}${size}`);
-    this.log.trace({ cid: this.cid }, `<<- MSG_PAYLOAD: [${JSON.stringify(msg.toString("latin1", 0, Math.min(size, 256)))}]`);
-  }
 }
 
-/** A queue name is one token of printable bytes. */
-function isValidQueue(queue: string): boolean {
-  for (let i = 0; i < queue.length; i++) {
-    const c = queue.charCodeAt(i);
-    if (c === 32 || c === 9 || c === 13 || c === 10) return false;
-  }
-  return true;
-}

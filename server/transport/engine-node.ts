@@ -7,11 +7,12 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import { WebSocketServer, type WebSocket } from "ws";
+import { WebSocketServer } from "ws";
 import {
   STATUS_TEXT, TEXT_PLAIN, listenError, notAnUpgrade,
-  type HttpEngine, type HttpHandler, type HttpReply, type HttpResponder, type Listener, type WsListenOptions, type WsPeer, type WsSink,
+  type HttpEngine, type HttpHandler, type HttpReply, type HttpResponder, type Listener, type WsListenOptions,
 } from "./engine-api.js";
+import { WsLibPeer } from "./ws-lib-peer.js";
 
 export function nodeEngine(): HttpEngine {
   return { name: "node", listenHttp, listenWebSocket };
@@ -110,73 +111,6 @@ function httpServer(log: Logger, onRequest: (req: IncomingMessage, res: ServerRe
 function listenHttp(host: string, port: number, handler: HttpHandler, log: Logger): Promise<Listener> {
   const server = httpServer(log, (req, res) => serve(req, res, handler, log));
   return listenOn(server, "can't listen to the monitor port", host, port, new Set());
-}
-
-/**
- * Past this many bytes queued, send() says the peer is congested, as a TCP socket's write()
- * does past its high-water mark.
- */
-const HIGH_WATER = 64 * 1024;
-
-/**
- * A `ws` WebSocket as a WsPeer. ws holds the bytes it is given until the socket has written
- * them, so what is queued is counted from each send until its callback, and the sink hears
- * "drain" when that count is back to 0: only then is the caller's buffer free again.
- */
-class WsLibPeer implements WsPeer {
-  bufferedAmount = 0;
-  sink: WsSink | null = null;
-  private closed = false;
-  private ending = false;
-
-  constructor(private readonly ws: WebSocket, private readonly socket: Duplex) {}
-
-  send(bytes: Uint8Array): boolean {
-    if (this.closed) return false;
-    const n = bytes.length;
-    this.bufferedAmount += n;
-    this.ws.send(bytes, { binary: true }, () => this.written(n));
-    return this.bufferedAmount < HIGH_WATER;
-  }
-
-  private written(n: number): void {
-    this.bufferedAmount -= n;
-    if (this.bufferedAmount !== 0) return;
-    if (this.ending) this.socket.end();
-    else if (!this.closed) this.sink?.drain();
-  }
-
-  end(code: number): void {
-    if (this.closed) return;
-    this.closeNow();
-    // The close frame goes out behind what is queued; then, as nats-server does, the TCP
-    // connection is closed without waiting for the client's close frame.
-    this.ws.close(code);
-    this.ending = true;
-    if (this.bufferedAmount === 0) this.socket.end();
-  }
-
-  terminate(): void {
-    if (this.closed) return;
-    this.closeNow();
-    this.ws.terminate();
-  }
-
-  pause(): boolean {
-    this.ws.pause();
-    return true;
-  }
-
-  resume(): void {
-    this.ws.resume();
-  }
-
-  /** The sink hears "close" once, when the server or the client ends it, whichever is first. */
-  closeNow(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.sink?.close();
-  }
 }
 
 function listenWebSocket(o: WsListenOptions, log: Logger): Promise<Listener> {

@@ -40,8 +40,6 @@ const FRAME_MARGIN = 64 * 1024;
  */
 export class WsClientSocket extends EventEmitter implements ClientSocket, WsSink {
   readonly connectionType = "WEBSOCKET";
-  readonly remoteAddress: string;
-  readonly remotePort = 0;
   bytesWritten = 0;
   destroyed = false;
   writableNeedDrain = false;
@@ -50,9 +48,9 @@ export class WsClientSocket extends EventEmitter implements ClientSocket, WsSink
   private held: Buffer[] = [];
   private replaying = false;
 
-  constructor(private readonly peer: WsPeer, remoteAddress: string) {
+  /** `remotePort`: 0 on an accepted WebSocket (the engines do not say), the port dialled on a leafnode remote's. */
+  constructor(private readonly peer: WsPeer, readonly remoteAddress: string, readonly remotePort = 0) {
     super();
-    this.remoteAddress = remoteAddress;
   }
 
   /** Bytes the engine holds for a client that is not reading fast enough. */

@@ -1,6 +1,7 @@
 // Who may route, and what stays apart across routes: cluster authorization (good and bad
 // credentials, both ways with nats-server), cluster name conflicts, and accounts whose interest
 // and messages stay in their account on every node.
+import { connect as netConnect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { connectTo, interestArrived, meshed, startNode, until, type Kind, type Node } from "./kit.js";
@@ -95,4 +96,34 @@ describe.skipIf(skip)(`accounts across routes${why}`, () => {
       }
     });
   }
+});
+
+describe("a route's CONNECT", () => {
+  it("that is JSON but no object closes the route as a protocol violation, and the node meshes on", async () => {
+    const seed = await startNode({ name: "seed", kind: "gnat" });
+    nodes.push(seed);
+    const got = await new Promise<string>((resolve, reject) => {
+      const s = netConnect(seed.clusterPort, "127.0.0.1");
+      let text = "";
+      const t = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`still open; got ${JSON.stringify(text)}`));
+      }, 5000);
+      s.on("data", (b) => {
+        // Taken as a CONNECT, it would let the INFO after it register a route.
+        if (text === "") s.write(`CONNECT [1,2]\r\nINFO {"server_id":"NFAKE","name":"fake","cluster":"c1"}\r\n`);
+        text += b.toString("latin1");
+      });
+      s.on("error", () => {});
+      s.on("close", () => {
+        clearTimeout(t);
+        resolve(text);
+      });
+    });
+    expect(got).toMatch(/^INFO /);
+    expect(await seed.routeCount()).toBe(0);
+    const other = await startNode({ name: "other", kind: "gnat", routes: [`nats-route://127.0.0.1:${seed.clusterPort}`] });
+    nodes.push(other);
+    await meshed([seed, other]);
+  });
 });
