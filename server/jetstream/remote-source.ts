@@ -10,13 +10,12 @@
 // nothing has come for three heartbeats.
 import { customAlphabet } from "nanoid";
 import { decodeHeaders } from "../../protocol/headers.js";
-import { toWire } from "../../protocol/subject.js";
 import type { InternalClient, InternalSubscription } from "../core/internal-client.js";
 import type { JsonObject } from "./decode.js";
 import type { ApiError } from "./errors.js";
-import { sourceIndexName, type StreamSource } from "./source-config.js";
+import { sourceFilters, sourceIndexName, type StreamSource } from "./source-config.js";
 import { rfc3339ToNs, type NsClock } from "./store.js";
-import { compileTransform, filterMatches, type SubjectTransform } from "./transform.js";
+import { filterMatches, type SubjectTransform } from "./transform.js";
 
 /** nats-server sourceHealthCheckInterval: the consumer's heartbeat, and the health check's tick. */
 const HEARTBEAT_NS = 1_000_000_000;
@@ -78,13 +77,7 @@ export class RemoteLink {
   constructor(readonly cfg: StreamSource, private readonly mirror: boolean, private readonly host: RemoteLinkHost,
     private readonly target: RemoteStart, private readonly deliver: RemoteDeliver) {
     this.iname = sourceIndexName(cfg);
-    if (cfg.subject_transforms.length > 0) {
-      this.filters = cfg.subject_transforms.map((t) => toWire(t.src === "" ? ">" : t.src));
-      this.trs = cfg.subject_transforms.map((t) => (t.dest === "" ? null : compileTransform(toWire(t.src === "" ? ">" : t.src), toWire(t.dest))));
-    } else {
-      this.filters = cfg.filter_subject === "" ? [] : [toWire(cfg.filter_subject)];
-      this.trs = [];
-    }
+    ({ filters: this.filters, trs: this.trs } = sourceFilters(cfg));
   }
 
   /** The last origin sequence this stream holds a copy of; 0: start per the options. */

@@ -7,7 +7,7 @@
 import { bool, DecodeError, I64, int, obj, str, type JsonObject } from "./decode.js";
 import { invalidConfig, JsApiError, JsErrors } from "./errors.js";
 import { rfc3339ToNs } from "./store.js";
-import { compileTransform, isValidFilter, TransformError } from "./transform.js";
+import { compileTransform, isValidFilter, TransformError, type SubjectTransform } from "./transform.js";
 import { createHash } from "node:crypto";
 import { isValidLiteralSubject, subjectIsSubsetMatch, toWire } from "../../protocol/subject.js";
 
@@ -344,4 +344,16 @@ function checkExternalPrefixes(cfg: SourcingConfig, lookup: (name: string) => Ot
     if (!isValidLiteralSubject(toWire(pfx))) throw invalidConfig(`stream external api prefix ${JSON.stringify(pfx)} must be a valid subject without wildcards`);
     if (collide(pfx, "$JS.API")) throw JsApiError.of(JsErrors.StreamExternalApiOverlap, { prefix: pfx, subject: "$JS.API" });
   }
+}
+
+/**
+ * What a mirror or source takes from its origin, in wire form: the filters (none: everything) and,
+ * beside each, its subject transform (null: the subject is kept). Local and remote copies alike.
+ */
+export function sourceFilters(cfg: StreamSource): { filters: string[]; trs: Array<SubjectTransform | null> } {
+  if (cfg.subject_transforms.length === 0) return { filters: cfg.filter_subject === "" ? [] : [toWire(cfg.filter_subject)], trs: [] };
+  return {
+    filters: cfg.subject_transforms.map((t) => toWire(t.src === "" ? ">" : t.src)),
+    trs: cfg.subject_transforms.map((t) => compileTransform(toWire(t.src), toWire(t.dest))),
+  };
 }

@@ -8,14 +8,13 @@
 // again by scanning back from the newest message after a restart.
 
 import { decodeHeaders } from "../../protocol/headers.js";
-import { toWire } from "../../protocol/subject.js";
 import { apiError, JsErrors, type ApiError } from "./errors.js";
 import type { JsonObject } from "./decode.js";
-import { sourceIndexName, sourceName, type StreamSource } from "./source-config.js";
+import { sourceFilters, sourceIndexName, sourceName, type StreamSource } from "./source-config.js";
 import { RemoteLink } from "./remote-source.js";
 import type { InternalClient } from "../core/internal-client.js";
 import { rfc3339ToNs, type NsClock, type StoredMsg } from "./store.js";
-import { compileTransform, filterMatches, type SubjectTransform } from "./transform.js";
+import { filterMatches, type SubjectTransform } from "./transform.js";
 
 export const SOURCE_HEADER = "Nats-Stream-Source";
 
@@ -80,13 +79,7 @@ class Link {
     this.iname = sourceIndexName(cfg);
     const parts = this.iname.split(" ");
     this.header = [parts[1]!, parts[2]!];
-    if (cfg.subject_transforms.length > 0) {
-      this.filters = cfg.subject_transforms.map((t) => toWire(t.src === "" ? ">" : t.src));
-      this.trs = cfg.subject_transforms.map((t) => compileTransform(toWire(t.src), toWire(t.dest)));
-    } else {
-      this.filters = cfg.filter_subject === "" ? [] : [toWire(cfg.filter_subject)];
-      this.trs = [];
-    }
+    ({ filters: this.filters, trs: this.trs } = sourceFilters(cfg));
   }
 
   /** The last origin sequence this stream already holds a copy of; 0: start per the options. */
