@@ -1,6 +1,6 @@
 // Byte writer and reader for the file store's index snapshot (file-store-snapshot.ts) and the
-// columns that copy themselves into it (column-index.ts). Apart from the snapshot, so that the
-// columns do not import the file that imports them.
+// block summaries that copy themselves into it (column-index.ts). Apart from the snapshot, so that
+// the index does not import the file that imports them.
 // Tested by test/jetstream/store-index-paths.test.ts and test/jetstream/snapshot-restart.test.ts.
 
 import { readSync } from "node:fs";

@@ -1,7 +1,7 @@
 // Tested by test/jetstream/store-contract.test.ts.
 // In-memory index: per-subject sorted sequence lists (both stores), and the memory store's
 // sequence → entry table (an object per message, holding its payload). The file store's table is
-// column-index.ts: the same EntryTable contract, in typed-array columns.
+// column-index.ts: the same EntryTable contract, per block, in typed-array columns loaded lazily.
 
 export class MsgEntry {
   constructor(
@@ -208,6 +208,10 @@ export interface EntryTable {
   /** Everything below first is a hole: memory for it may go. */
   trim(first: number): void;
   clear(nextSeq: number): void;
+  /** First live sequence in [from, to] with headers, 0 when none (optional: else hasHeaders per sequence). */
+  nextWithHeaders?(from: number, to: number): number;
+  /** First live sequence in [from, to] stored at or after ts, 0 when none (optional: else a binary search over tsOf). */
+  seqFromTime?(ts: bigint, from: number, to: number): number;
 }
 
 /**

@@ -1,9 +1,10 @@
-// The file store's column index and the compact per-subject lists, against the object table
-// they replace: the same random appends, holes and removals (across chunk boundaries and block
-// runs) must answer every query the same way.
+// The file store's per-block lazy index and the compact per-subject lists, against the object
+// table they replace: the same random appends, holes and removals (across blocks, with the
+// columns loaded, evicted and reloaded) must answer every query the same way.
 
 import { describe, expect, it } from "vitest";
-import { ColumnTable } from "../../server/jetstream/column-index.js";
+import { BlockTable } from "../../server/jetstream/column-index.js";
+import { IndexBuilder, RecordKind } from "../../server/jetstream/file-store-block.js";
 import { MsgEntry, SeqList, SeqTable } from "../../server/jetstream/msg-index.js";
 import { fileStoreMsgSize } from "../../server/jetstream/store.js";
 
@@ -15,19 +16,35 @@ function rng(seed: number): () => number {
 
 const size = (len: number, hdr: boolean): number => len - 32 + 30 + (hdr ? 4 : 0);
 
-describe("ColumnTable", () => {
-  it("answers like SeqTable through appends, holes, removals, trims across chunks", () => {
+/** A BlockTable whose loader builds each block's index buffer from the entries put in it. */
+function blockTable(cacheBytes: number) {
+  const records = new Map<number, IndexBuilder>();
+  const col = new BlockTable(size, cacheBytes);
+  col.loader = (block) => records.get(block)?.view() ?? null;
+  const put = (seq: number, e: MsgEntry | undefined): void => {
+    if (e !== undefined) {
+      let b = records.get(e.block);
+      if (b === undefined) { b = new IndexBuilder(); records.set(e.block, b); }
+      b.add(RecordKind.Msg, seq, e.ts, e.off, e.len, e.subject, e.hdrLen, e.len - 32 - e.subject.length - e.hdrLen);
+    }
+    col.put(seq, e);
+  };
+  return { col, put };
+}
+
+describe("BlockTable", () => {
+  it.each([["default cache", 8 << 20], ["a cache of one block", 1]])("answers like SeqTable through appends, holes, removals, trims across blocks (%s)", (_name, cacheBytes) => {
     const r = rng(7);
-    const col = new ColumnTable(size);
+    const { col, put } = blockTable(cacheBytes);
     const obj = new SeqTable();
-    let seq = 40_000; // not at a chunk start
+    let seq = 40_000;
     col.clear(seq); obj.clear(seq);
     let first = seq;
     let block = 3;
     const live: number[] = [];
     for (let i = 0; i < 60_000; i++) {
       const x = r();
-      if (x < 0.05) { col.put(seq, undefined); obj.put(seq, undefined); seq++; continue; }
+      if (x < 0.05) { put(seq, undefined); obj.put(seq, undefined); seq++; continue; }
       if (x < 0.25 && live.length > 0) {
         const k = Math.floor(r() * live.length);
         const s = live[k]!;
@@ -39,8 +56,8 @@ describe("ColumnTable", () => {
       const hdr = r() < 0.3;
       const subject = `s.${Math.floor(r() * 50)}`;
       const len = 32 + subject.length + (hdr ? 12 : 0) + Math.floor(r() * 100);
-      const e = new MsgEntry(seq, subject, BigInt(seq) * 1000n + 7n, size(len, hdr), hdr ? 1 : 0, null, null, block, seq * 3, len);
-      col.put(seq, e); obj.put(seq, e);
+      const e = new MsgEntry(seq, subject, BigInt(seq) * 1000n + 7n, size(len, hdr), hdr ? 12 : 0, null, null, block, seq * 3, len);
+      put(seq, e); obj.put(seq, e);
       live.push(seq);
       seq++;
       if (x > 0.999 && live.length > 0) {
@@ -52,7 +69,9 @@ describe("ColumnTable", () => {
         col.trim(first); obj.trim(first);
       }
     }
+    if (cacheBytes === 1) col.dropAll();
     let checked = 0;
+    let withHdr = 0;
     for (let s = first - 5; s <= seq + 5; s++) {
       const a = col.get(s);
       const b = obj.get(s);
@@ -62,16 +81,33 @@ describe("ColumnTable", () => {
       expect(col.tsOf(s)).toBe(b?.ts ?? 0n);
       expect(col.hasHeaders(s)).toBe((b?.hdrLen ?? 0) > 0);
       if (a !== undefined && b !== undefined) {
-        expect([a.seq, a.size, a.block, a.off, a.len]).toEqual([b.seq, b.size, b.block, b.off, b.len]);
+        expect([a.seq, a.size, a.block, a.off, a.len, a.hdrLen > 0]).toEqual([b.seq, b.size, b.block, b.off, b.len, b.hdrLen > 0]);
         checked++;
+        if (b.hdrLen > 0) withHdr++;
       }
       if (s % 97 === 0) {
         expect(col.nextLive(s, s + 500)).toBe(obj.nextLive(s, s + 500));
         expect(col.prevLive(s - 500, s)).toBe(obj.prevLive(s - 500, s));
+        let h = 0;
+        for (let q = s; q <= s + 300; q++) if ((obj.get(q)?.hdrLen ?? 0) > 0) { h = q; break; }
+        expect(col.nextWithHeaders(s, s + 300)).toBe(h);
+        const t = BigInt(s) * 1000n;
+        expect(col.seqFromTime(t, first, seq)).toBe(obj.nextLive(s, seq));
       }
     }
     expect(checked).toBe(live.length);
-    expect(col.subjectCount).toBe(new Set(live.map((s) => obj.get(s)!.subject)).size);
+    expect(withHdr).toBeGreaterThan(50);
+    // Loads happen only on demand, and a tiny cache keeps at most one sealed block loaded.
+    if (cacheBytes === 1) {
+      expect(col.blocks).toBeGreaterThan(3);
+      expect(col.loads).toBeGreaterThanOrEqual(col.blocks - 1);
+      const loads = col.loads;
+      const oldest = col.nextLive(first, seq);
+      const pick = (e: MsgEntry | undefined) => e && [e.seq, e.subject, e.ts, e.block, e.off, e.len];
+      expect(pick(col.get(oldest))).toEqual(pick(obj.get(oldest))); // evicted since: loaded again
+      expect(col.loads).toBe(loads + 1);
+      expect(col.cachedBytes).toBeLessThan(60_000 * 21);
+    }
   });
 
   it("derives the file store's reported size from the record length", () => {
@@ -81,14 +117,21 @@ describe("ColumnTable", () => {
     expect(size(32 + 3 + hdr.length + data.length, true)).toBe(fileStoreMsgSize("foo", hdr, data));
   });
 
-  it("frees a subject id with the subject's last message", () => {
-    const col = new ColumnTable(size);
-    for (let s = 1; s <= 1000; s++) col.put(s, new MsgEntry(s, `k.${s}`, 1n, 0, 0, null, null, 1, 0, 40));
-    for (let s = 1; s <= 999; s++) col.delete(s);
-    expect(col.subjectCount).toBe(1);
-    col.put(1001, new MsgEntry(1001, "k.new", 1n, 0, 0, null, null, 1, 0, 40));
-    expect(col.subjectOf(1001)).toBe("k.new");
-    expect(col.subjectOf(1000)).toBe("k.1000");
+  it("drops a block whose messages are all removed, and loads nothing to count or walk", () => {
+    const { col, put } = blockTable(1);
+    for (let s = 1; s <= 1000; s++) put(s, new MsgEntry(s, `k.${s}`, BigInt(s), 0, 0, null, null, 1 + Math.floor(s / 100), 0, 40));
+    const before = col.blocks;
+    for (let s = 1; s <= 250; s++) col.delete(s);
+    expect(col.blocks).toBe(before - 2);
+    col.dropAll();
+    const loads = col.loads;
+    expect(col.nextLive(1, 1000)).toBe(251);
+    expect(col.prevLive(1, 999)).toBe(999);
+    expect(col.has(600)).toBe(true);
+    expect(col.nextWithHeaders(1, 1000)).toBe(0);
+    expect(col.loads).toBe(loads);
+    expect(col.subjectOf(600)).toBe("k.600");
+    expect(col.loads).toBe(loads + 1);
   });
 });
 
