@@ -5,7 +5,7 @@
 // traffic goes to 127.0.0.1; every step is bounded by a count and a timeout, and the counts are
 // checked (stream info) before a number is printed.
 //
-//   npm run bench:scale -- [--msgs 2000000] [--subjects 1000] [--size 16] [--rate-msgs 30000] [--only gnat,nats]
+//   npm run bench:scale -- [--msgs 2000000] [--subjects 1000] [--size 16] [--rate-msgs 30000] [--only gnat,nats] [--keep]
 //   GNAT_BASE_CLI=/other/dist/server/process/cli.js …   # also that build of gnat, as "gnat-base"
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -30,6 +30,8 @@ const SUBJECTS = Number(value("subjects", "1000"));
 const SIZE = Number(value("size", "16"));
 const RATE_N = Number(value("rate-msgs", "30000"));
 const ONLY = value("only", "gnat,gnat-base,nats").split(",");
+/** Keep each server's store directory (printed) for a look afterwards, e.g. a profiled start. */
+const KEEP = argv.includes("--keep");
 const PAYLOAD = new Uint8Array(SIZE).fill(120);
 
 type Kind = "gnat" | "gnat-base" | "nats";
@@ -189,7 +191,8 @@ async function run(kind: Kind, natsServer: string): Promise<Row> {
     await stop(p);
     return { kind, emptyFirstAckMs, fullFirstAckMs, idleKb, fullKb, restartKb, pubEmpty, pubFull, pullEmpty, pullFull, fillSecs };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (KEEP) console.log(`${kind}: store kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -19,7 +19,7 @@ import { SeqList } from "./msg-index.js";
 import { ByteReader, ByteWriter } from "./byte-io.js";
 
 const MAGIC = 0x4e534e47; // "GNSN"
-const VERSION = 2;
+const VERSION = 3;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export const SNAPSHOT_FILE = "index.snap";
@@ -58,13 +58,10 @@ export function writeSnapshot(dir: string, st: SnapState, table: BlockTable, sub
     for (const t of b.tombs) w.f64(t);
   }
   table.exportTo(w);
+  // Names and counts first, then every list's sequences back to back: read as one array.
   w.u32(subjects.size);
-  for (const [subject, list] of subjects) {
-    w.str(subject);
-    const seqs = list.toFloat64();
-    w.u32(seqs.length);
-    w.raw(seqs);
-  }
+  for (const [subject, list] of subjects) { w.str(subject); w.f64(list.count); }
+  for (const list of subjects.values()) w.raw(list.toFloat64());
   const parts = w.finish();
   let crc = 0;
   for (const p of parts) crc = crc32(p, crc);
@@ -120,13 +117,22 @@ export function readSnapshot(
     // Read as it streams in; trusted (returned) only once the CRC over all of it holds.
     table.importFrom(r);
     const ns = r.u32();
+    const names: string[] = [];
+    const counts: number[] = [];
+    let total = 0;
     for (let i = 0; i < ns; i++) {
       const subject = r.str();
-      const n = r.u32();
-      if (subject === null || n === 0 || n > size) throw new RangeError("snapshot: bad subject list");
-      const seqs = new Float64Array(n);
-      r.into(seqs);
-      subjects.set(subject, SeqList.fromSorted(seqs));
+      const n = r.f64();
+      if (subject === null || !(n > 0) || n > size) throw new RangeError("snapshot: bad subject list");
+      names.push(subject); counts.push(n); total += n;
+    }
+    if (total * 8 > size) throw new RangeError("snapshot: bad subject lists");
+    const all = new Float64Array(total);
+    r.into(all);
+    let at = 0;
+    for (let i = 0; i < ns; i++) {
+      subjects.set(names[i]!, SeqList.fromSorted(all.subarray(at, at + counts[i]!)));
+      at += counts[i]!;
     }
     return r.verify() ? st : null;
   } finally {

@@ -67,8 +67,8 @@ export class SeqList {
     let p = this.pages[k]!;
     const e = this.ends[k]!;
     if (e === p.length) {
-      if (p.length < PAGE && this.starts[k] === 0) {
-        // The first page grows until it is a full page.
+      if (p.length < PAGE && (this.starts[k] === 0 || k > 0)) {
+        // The first page (and a short last one from fromSorted) grows until it is a full page.
         const bigger = new Float64Array(Math.min(PAGE, p.length * 2));
         bigger.set(p);
         this.pages[k] = p = bigger;
@@ -164,7 +164,12 @@ export class SeqList {
     return out;
   }
 
-  /** A list of these ascending sequences (full pages copied, no push per sequence). */
+  /**
+   * A list of these ascending sequences whose pages are views of `seqs`, not copies (the
+   * snapshot reads every list into one array: no allocation or copy per page at start-up). The
+   * array lives as long as one of its pages does; a full page is never written to again, the
+   * last one is copied before it grows.
+   */
   static fromSorted(seqs: Float64Array): SeqList {
     const l = new SeqList();
     if (seqs.length === 1) { l.one = seqs[0]!; return l; }
@@ -172,9 +177,7 @@ export class SeqList {
     l.pages = []; l.starts = []; l.ends = [];
     for (let at = 0; at < seqs.length; at += PAGE) {
       const end = Math.min(seqs.length, at + PAGE);
-      const p = new Float64Array(l.pages.length === 0 && end === seqs.length ? Math.max(4, end - at) : PAGE);
-      p.set(seqs.subarray(at, end));
-      l.pages.push(p); l.starts.push(0); l.ends.push(end - at);
+      l.pages.push(seqs.subarray(at, end)); l.starts.push(0); l.ends.push(end - at);
     }
     l.n = seqs.length;
     return l;

@@ -163,4 +163,19 @@ describe("SeqList", () => {
     list.remove(12345678); // not there: no change
     expect(list.count).toBe(ref.length);
   });
+
+  it("fromSorted: lists made as views of one array grow, shrink and remove without touching each other", () => {
+    const a = Array.from({ length: 1300 }, (_, i) => 10 + i * 2);
+    const b = Array.from({ length: 700 }, (_, i) => 11 + i * 2);
+    const all = new Float64Array([...a, ...b]);
+    const la = SeqList.fromSorted(all.subarray(0, a.length));
+    const lb = SeqList.fromSorted(all.subarray(a.length));
+    for (let i = 0; i < 600; i++) { const s = 5000 + i; la.push(s); a.push(s); }
+    for (const s of [10, 12, 400, 2000, 2600]) { la.remove(s); a.splice(a.indexOf(s), 1); }
+    for (const s of [11, 13, 501]) { lb.remove(s); b.splice(b.indexOf(s), 1); }
+    lb.push(9000); b.push(9000);
+    expect(la.toArray()).toEqual(a);
+    expect(lb.toArray()).toEqual(b);
+    expect([la.count, la.first, la.last, la.countFrom(2001), la.nextFrom(2599)]).toEqual([a.length, a[0], a[a.length - 1], a.filter((s) => s >= 2001).length, 2602]);
+  });
 });
