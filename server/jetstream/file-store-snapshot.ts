@@ -2,7 +2,7 @@
 // A file stream's in-memory index written at a clean close as one checksummed file,
 // <dir>/index.snap, and read back at the next open instead of every block's index file: the
 // per-block summaries (ranges, counts, liveness bitmaps: column-index.ts) and the subjects'
-// sequence lists are copied in as they were (memcpy, no work per message), ~8 bytes a message;
+// sequence lists are copied in as they were (memcpy, no work per message), ~4 bytes a message;
 // the blocks' columns are not in it (they load from the index files when asked).
 //
 // Never trusted beyond what it can prove: its CRC-32 must hold, it must have been written on a
@@ -19,7 +19,7 @@ import { SeqList } from "./msg-index.js";
 import { ByteReader, ByteWriter } from "./byte-io.js";
 
 const MAGIC = 0x4e534e47; // "GNSN"
-const VERSION = 3;
+const VERSION = 4;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export const SNAPSHOT_FILE = "index.snap";
@@ -58,10 +58,18 @@ export function writeSnapshot(dir: string, st: SnapState, table: BlockTable, sub
     for (const t of b.tombs) w.f64(t);
   }
   table.exportTo(w);
-  // Names and counts first, then every list's sequences back to back: read as one array.
+  // Names and page counts first, then every page's base and length, then all pages' offsets
+  // back to back: read as one array whose slices become the pages.
   w.u32(subjects.size);
-  for (const [subject, list] of subjects) { w.str(subject); w.f64(list.count); }
-  for (const list of subjects.values()) w.raw(list.toFloat64());
+  const heads: number[] = [];
+  const pages: Uint32Array[] = [];
+  for (const [subject, list] of subjects) {
+    const ps = list.exportPages(heads);
+    w.str(subject); w.u32(ps.length);
+    for (const p of ps) pages.push(p);
+  }
+  for (const h of heads) w.f64(h);
+  for (const p of pages) w.raw(p);
   const parts = w.finish();
   let crc = 0;
   for (const p of parts) crc = crc32(p, crc);
@@ -118,21 +126,35 @@ export function readSnapshot(
     table.importFrom(r);
     const ns = r.u32();
     const names: string[] = [];
-    const counts: number[] = [];
-    let total = 0;
+    const npages: number[] = [];
+    let np = 0;
     for (let i = 0; i < ns; i++) {
       const subject = r.str();
-      const n = r.f64();
-      if (subject === null || !(n > 0) || n > size) throw new RangeError("snapshot: bad subject list");
-      names.push(subject); counts.push(n); total += n;
+      const k = r.u32();
+      if (subject === null || k === 0 || k > size) throw new RangeError("snapshot: bad subject list");
+      names.push(subject); npages.push(k); np += k;
     }
-    if (total * 8 > size) throw new RangeError("snapshot: bad subject lists");
-    const all = new Float64Array(total);
+    if (np * 16 > size) throw new RangeError("snapshot: bad subject lists");
+    const heads = new Float64Array(np * 2);
+    r.into(heads);
+    let total = 0;
+    for (let k = 0; k < np; k++) total += heads[k * 2 + 1]!;
+    if (total * 4 > size) throw new RangeError("snapshot: bad subject lists");
+    const all = new Uint32Array(total);
     r.into(all);
+    let page = 0;
     let at = 0;
     for (let i = 0; i < ns; i++) {
-      subjects.set(names[i]!, SeqList.fromSorted(all.subarray(at, at + counts[i]!)));
-      at += counts[i]!;
+      const bases: number[] = [];
+      const views: Uint32Array[] = [];
+      for (let k = 0; k < npages[i]!; k++, page++) {
+        const len = heads[page * 2 + 1]!;
+        if (!(len > 0)) throw new RangeError("snapshot: bad page");
+        bases.push(heads[page * 2]!);
+        views.push(all.subarray(at, at + len));
+        at += len;
+      }
+      subjects.set(names[i]!, SeqList.fromPages(bases, views));
     }
     return r.verify() ? st : null;
   } finally {

@@ -164,18 +164,35 @@ describe("SeqList", () => {
     expect(list.count).toBe(ref.length);
   });
 
-  it("fromSorted: lists made as views of one array grow, shrink and remove without touching each other", () => {
-    const a = Array.from({ length: 1300 }, (_, i) => 10 + i * 2);
+  it("lists read from one array of pages (the snapshot's) grow, shrink and remove without touching each other", () => {
+    const a = Array.from({ length: 2600 }, (_, i) => 10 + i * 2);
     const b = Array.from({ length: 700 }, (_, i) => 11 + i * 2);
-    const all = new Float64Array([...a, ...b]);
-    const la = SeqList.fromSorted(all.subarray(0, a.length));
-    const lb = SeqList.fromSorted(all.subarray(a.length));
-    for (let i = 0; i < 600; i++) { const s = 5000 + i; la.push(s); a.push(s); }
-    for (const s of [10, 12, 400, 2000, 2600]) { la.remove(s); a.splice(a.indexOf(s), 1); }
+    const la0 = SeqList.fromSorted(a);
+    la0.remove(10); la0.remove(12); a.splice(0, 2); // a moving head: the first page is rebased on export
+    const heads: number[] = [];
+    const pages = [...la0.exportPages(heads), ...SeqList.fromSorted(b).exportPages(heads)];
+    const all = new Uint32Array(pages.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    const views = pages.map((p) => { all.set(p, at); at += p.length; return all.subarray(at - p.length, at); });
+    const na = la0.pageCount;
+    const la = SeqList.fromPages(heads.filter((_, i) => i % 2 === 0).slice(0, na), views.slice(0, na));
+    const lb = SeqList.fromPages(heads.filter((_, i) => i % 2 === 0).slice(na), views.slice(na));
+    expect(la.toArray()).toEqual(a);
+    for (let i = 0; i < 600; i++) { const s = 9000 + i; la.push(s); a.push(s); }
+    for (const s of [14, 16, 400, 2000, 5200]) { la.remove(s); a.splice(a.indexOf(s), 1); }
     for (const s of [11, 13, 501]) { lb.remove(s); b.splice(b.indexOf(s), 1); }
     lb.push(9000); b.push(9000);
     expect(la.toArray()).toEqual(a);
     expect(lb.toArray()).toEqual(b);
-    expect([la.count, la.first, la.last, la.countFrom(2001), la.nextFrom(2599)]).toEqual([a.length, a[0], a[a.length - 1], a.filter((s) => s >= 2001).length, 2602]);
+    expect([la.count, la.first, la.last, la.countFrom(2001), la.nextFrom(2599)]).toEqual([a.length, a[0], a[a.length - 1], a.filter((s) => s >= 2001).length, 2600]);
+  });
+
+  it("starts a page when a sequence is more than 2^32 - 1 past its page's base", () => {
+    const seqs = [5, 6, 5 + 2 ** 32, 2 ** 40, 2 ** 40 + 1, 2 ** 52];
+    const l = SeqList.fromSorted(seqs);
+    expect(l.toArray()).toEqual(seqs);
+    expect([l.first, l.last, l.nextFrom(7), l.countFrom(2 ** 40)]).toEqual([5, 2 ** 52, 5 + 2 ** 32, 3]);
+    l.remove(2 ** 40);
+    expect(l.toArray()).toEqual([5, 6, 5 + 2 ** 32, 2 ** 40 + 1, 2 ** 52]);
   });
 });
