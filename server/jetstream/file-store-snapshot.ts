@@ -145,6 +145,11 @@ export function readSnapshot(
     let page = 0;
     let at = 0;
     for (let i = 0; i < ns; i++) {
+      if (npages[i] === 1 && heads[page * 2 + 1] === 1) {
+        subjects.set(names[i]!, SeqList.single(heads[page * 2]! + all[at]!));
+        page++; at++;
+        continue;
+      }
       const bases: number[] = [];
       const views: Uint32Array[] = [];
       for (let k = 0; k < npages[i]!; k++, page++) {

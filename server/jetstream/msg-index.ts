@@ -28,6 +28,8 @@ const PAGE = 1024;
 const MAX_OFF = 0xffffffff;
 const NO_PAGES: Uint32Array[] = [];
 const NO_NUMS: number[] = [];
+/** exportPages of a one-sequence list: one page, offset 0 (shared: a KV bucket has a million). */
+const ONE_PAGE: Uint32Array[] = [Uint32Array.of(0)];
 
 /**
  * Ascending sequences of one subject, in pages of Uint32Array holding each sequence's offset from
@@ -174,7 +176,7 @@ export class SeqList {
    * page) and its used offsets (the views returned, ready to write as they are).
    */
   exportPages(heads: number[]): Uint32Array[] {
-    if (this.pages.length === 0) { heads.push(this.one, 1); return [Uint32Array.of(0)]; }
+    if (this.pages.length === 0) { heads.push(this.one, 1); return ONE_PAGE; }
     const out: Uint32Array[] = [];
     for (let k = 0; k < this.pages.length; k++) {
       const s = this.starts[k]!;
@@ -201,6 +203,13 @@ export class SeqList {
     l.pages = pages; l.bases = bases;
     l.starts = pages.map(() => 0); l.ends = pages.map((p) => p.length);
     l.n = n;
+    return l;
+  }
+
+  /** A list of one sequence (a KV key's, mostly). */
+  static single(seq: number): SeqList {
+    const l = new SeqList();
+    l.one = seq;
     return l;
   }
 

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { BlockTable } from "../../server/jetstream/column-index.js";
 import { IndexBuilder, RecordKind } from "../../server/jetstream/file-store-block.js";
+import { ByteWriter } from "../../server/jetstream/byte-io.js";
 import { MsgEntry, SeqList, SeqTable } from "../../server/jetstream/msg-index.js";
 import { fileStoreMsgSize } from "../../server/jetstream/store.js";
 
@@ -194,5 +195,21 @@ describe("SeqList", () => {
     expect([l.first, l.last, l.nextFrom(7), l.countFrom(2 ** 40)]).toEqual([5, 2 ** 52, 5 + 2 ** 32, 3]);
     l.remove(2 ** 40);
     expect(l.toArray()).toEqual([5, 6, 5 + 2 ** 32, 2 ** 40 + 1, 2 ** 52]);
+  });
+});
+
+describe("ByteWriter (the index snapshot's)", () => {
+  it("copies small arrays into its buffer instead of a part (and a fresh 64 KiB buffer) each", () => {
+    const w = new ByteWriter();
+    const one = Uint32Array.of(7);
+    for (let i = 0; i < 100_000; i++) { w.u32(i); w.raw(one); }
+    const big = new Uint32Array(10_000).fill(9);
+    w.raw(big);
+    w.u32(1);
+    const parts = w.finish();
+    expect(parts.length).toBeLessThan(20);
+    const all = Buffer.concat(parts);
+    expect(all.length).toBe(100_000 * 8 + 40_000 + 4);
+    expect([all.readUInt32LE(8 * 99_999), all.readUInt32LE(8 * 99_999 + 4), all.readUInt32LE(800_000), all.readUInt32LE(840_000)]).toEqual([99_999, 7, 9, 1]);
   });
 });
