@@ -1,7 +1,7 @@
 // File store: a stream as numbered, append-only block files of checksummed records
 // (file-store-block.ts). The index (column-index.ts) keeps a summary per block in memory (range,
 // live count, a liveness bit per sequence) and loads a block's columns from its index file when
-// asked, caching a bounded number; base-store.ts keeps each subject's sequence list (8 bytes a
+// asked, caching a bounded number; base-store.ts keeps each subject's sequence list (4 bytes a
 // message).
 //
 // Layout of <dir>:
