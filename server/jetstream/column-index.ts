@@ -16,8 +16,10 @@
 //   (liveness is in the bitmap), so a loaded block is dropped without writing anything back.
 // - The columns of sealed blocks are an LRU cache bounded by `cacheBytes` (default 8 MiB, about
 //   400,000 messages' columns); the last block (the one appended to) is kept loaded and not
-//   counted. So memory per stored message is the bitmap's bit, plus whatever the per-subject index
-//   above this table keeps (base-store.ts).
+//   counted. Columns used within the last `holdMs` (1 s) are not evicted even over the bound, so
+//   readers at more places than the cache holds do not load a block per message; the cache is
+//   trimmed back to its bound once they are older. So memory per stored message is the bitmap's
+//   bit, plus whatever the per-subject index above this table keeps (base-store.ts).
 // - Time and header summaries let the start-up scans (the duplicate window: seqFromTime, then the
 //   messages with headers) skip blocks without loading them.
 // Get() builds a transient MsgEntry for the callers that need one.
@@ -34,6 +36,8 @@ const FIRST_CAP = 64;
 export const COLUMN_BYTES_PER_MSG = 4 + 8 + 4 + 4 + 1;
 /** Default bound on the loaded columns of sealed blocks. */
 export const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
+/** Columns used this recently are kept over the bound (see BlockTable). */
+export const DEFAULT_HOLD_MS = 1000;
 
 /** One block's message columns, indexed by seq − base. */
 class Cols {
@@ -92,6 +96,8 @@ class Seg {
   /** Bit (seq − first) set: live. */
   bits: Uint8Array = new Uint8Array(8);
   cols: Cols | null = null;
+  /** When its columns were last in use (performance.now(), ms; kept on a switch to another block). */
+  usedAt = 0;
 
   constructor(readonly id: number, readonly first: number) {}
 
@@ -170,8 +176,19 @@ export class BlockTable implements EntryTable {
   loads = 0;
   loader: BlockLoader = () => null;
 
-  /** sizeOf(recordLength, hasHeaders): a message's contribution to state bytes. */
-  constructor(private readonly sizeOf: (len: number, hdr: boolean) => number, private readonly cacheBytes = DEFAULT_CACHE_BYTES) {}
+  private sweep: NodeJS.Timeout | null = null;
+
+  /**
+   * sizeOf(recordLength, hasHeaders): a message's contribution to state bytes. holdMs: a block's
+   * columns used within this long are not evicted, even over cacheBytes (readers at more places
+   * than the cache holds would otherwise load a block per message); a timer trims the cache back
+   * once they are older.
+   */
+  constructor(
+    private readonly sizeOf: (len: number, hdr: boolean) => number,
+    private readonly cacheBytes = DEFAULT_CACHE_BYTES,
+    private readonly holdMs = DEFAULT_HOLD_MS,
+  ) {}
 
   // ---- finding ---------------------------------------------------------------------------
 
@@ -219,20 +236,37 @@ export class BlockTable implements EntryTable {
       if (g !== this.lastSeg) {
         this.lru.add(g);
         this.lruBytes += c.bytes;
-        this.touched = g;
+        this.touch(g);
         this.evict();
       }
     } else if (g !== this.touched && this.lru.has(g)) {
       this.lru.delete(g);
       this.lru.add(g);
-      this.touched = g;
+      this.touch(g);
     }
     return c;
   }
 
+  /** g is the block in use now; the one in use until now was used until now. */
+  private touch(g: Seg): void {
+    const now = performance.now();
+    if (this.touched !== null) this.touched.usedAt = now;
+    g.usedAt = now;
+    this.touched = g;
+  }
+
   private evict(): void {
+    const now = performance.now();
     while (this.lruBytes > this.cacheBytes && this.lru.size > 1) {
       const victim = this.lru.values().next().value as Seg;
+      if (victim === this.touched || now - victim.usedAt < this.holdMs) {
+        // Still in use: over the bound for now; trimmed once it is older.
+        if (this.sweep === null) {
+          this.sweep = setTimeout(() => { this.sweep = null; this.evict(); }, this.holdMs + 10);
+          this.sweep.unref();
+        }
+        return;
+      }
       this.dropCols(victim);
     }
   }
@@ -487,6 +521,7 @@ export class BlockTable implements EntryTable {
   }
 
   clear(nextSeq: number): void {
+    if (this.sweep !== null) { clearTimeout(this.sweep); this.sweep = null; }
     this.pendingSeg = null;
     this.pendingSrc = null;
     for (const g of this.segs) g.cols = null;

@@ -57,6 +57,8 @@ export interface FileStoreOptions {
   onWarning?: (message: string) => void;
   /** Bytes of sealed blocks' index columns kept loaded (LRU); default 8 MiB (column-index.ts). */
   cacheBytes?: number;
+  /** Columns used this recently (ms) stay loaded over cacheBytes; default 1000 (column-index.ts). */
+  cacheHoldMs?: number;
   /** Test hook: called before each write(2) of buffered records; an Error fails that write. */
   writeFault?: (bytes: number) => Error | null;
 }
@@ -146,7 +148,7 @@ export class FileStore extends BaseStore {
   private constructor(opts: FileStoreOptions) {
     // fileStoreMsgSize from the record length: the record is REC_OVERHEAD (32) + subject +
     // header + payload, the reported size 30 + the same (+ 4 when there are headers).
-    const cols = new BlockTable((len, hdr) => len - REC_OVERHEAD + 30 + (hdr ? 4 : 0), opts.cacheBytes);
+    const cols = new BlockTable((len, hdr) => len - REC_OVERHEAD + 30 + (hdr ? 4 : 0), opts.cacheBytes, opts.cacheHoldMs);
     super(cols);
     this.cols = cols;
     cols.loader = (id) => this.blockRecords(id);

@@ -18,9 +18,9 @@ function rng(seed: number): () => number {
 const size = (len: number, hdr: boolean): number => len - 32 + 30 + (hdr ? 4 : 0);
 
 /** A BlockTable whose loader builds each block's index buffer from the entries put in it. */
-function blockTable(cacheBytes: number) {
+function blockTable(cacheBytes: number, holdMs = 0) {
   const records = new Map<number, IndexBuilder>();
-  const col = new BlockTable(size, cacheBytes);
+  const col = new BlockTable(size, cacheBytes, holdMs);
   col.loader = (block) => records.get(block)?.view() ?? null;
   const put = (seq: number, e: MsgEntry | undefined): void => {
     if (e !== undefined) {
@@ -116,6 +116,18 @@ describe("BlockTable", () => {
     const data = Buffer.from("payload");
     expect(size(32 + 3 + data.length, false)).toBe(fileStoreMsgSize("foo", null, data));
     expect(size(32 + 3 + hdr.length + data.length, true)).toBe(fileStoreMsgSize("foo", hdr, data));
+  });
+
+  it("keeps blocks used within holdMs over the bound: readers at more places than it holds do not load a block per message", () => {
+    for (const [holdMs, maxLoads] of [[60_000, 4], [0, 300]] as const) {
+      const { col, put } = blockTable(1, holdMs);
+      for (let s = 1; s <= 500; s++) put(s, new MsgEntry(s, `k.${s % 7}`, BigInt(s), 0, 0, null, null, 1 + Math.floor(s / 100), 0, 40));
+      col.dropAll();
+      // Three readers, each in its own sealed block, taking turns.
+      for (let i = 0; i < 100; i++) for (const at of [10, 150, 250]) expect(col.subjectOf(at + (i % 50))).toBe(`k.${(at + (i % 50)) % 7}`);
+      expect(col.loads).toBeLessThanOrEqual(maxLoads);
+      if (holdMs === 0) expect(col.loads).toBeGreaterThan(250);
+    }
   });
 
   it("drops a block whose messages are all removed, and loads nothing to count or walk", () => {
