@@ -501,6 +501,8 @@ export class BlockTable implements EntryTable {
       const g = this.segs[k]!;
       if (g.first > to) break;
       if (g.live === 0 || g.tsLast < ts) continue;
+      // Its first message is new enough: no need to load the block to search it.
+      if (g.first >= from && g.tsFirst >= ts && g.isLive(g.first)) return g.first;
       let lo = Math.max(from, g.first);
       let hi = Math.min(to, g.top);
       let found = 0;

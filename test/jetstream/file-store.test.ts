@@ -340,6 +340,7 @@ describe("file store lazy index (column-index.ts)", () => {
       expect(s.numPending("k.5", 0)).toBe(Math.ceil((n - 5) / 37));
       expect(s.lastSeqForSubject("k.36")).toBe(last36);
       expect(s.nextSeqWithHeaders(0)).toBe(0);
+      expect(s.seqFromTime(0n)).toBe(1); // the duplicate window's start, on a block's first time
       expect(s.ioStats().loads).toBe(0);
       // A read through every block pages columns in and out: never more than the bound (plus the
       // block being loaded), each sealed block loaded once.
