@@ -5,7 +5,7 @@
 // traffic goes to 127.0.0.1; every step is bounded by a count and a timeout, and the counts are
 // checked (stream info) before a number is printed.
 //
-//   npm run bench:scale -- [--msgs 2000000] [--subjects 1000] [--size 16] [--rate-msgs 30000] [--only gnat,nats]
+//   npm run bench:scale -- [--msgs 2000000] [--subjects 1000] [--size 16] [--rate-msgs 30000] [--only gnat,nats] [--keep]
 //   GNAT_BASE_CLI=/other/dist/server/process/cli.js …   # also that build of gnat, as "gnat-base"
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect as tcpConnect } from "node:net";
-import { freePort, rssKb, sleep, which } from "./procs.js";
+import { cpuMs, freePort, rssKb, sleep, which } from "./procs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GNAT_CLI = process.env["GNAT_CLI"] ?? join(here, "../server/process/cli.js");
@@ -30,6 +30,8 @@ const SUBJECTS = Number(value("subjects", "1000"));
 const SIZE = Number(value("size", "16"));
 const RATE_N = Number(value("rate-msgs", "30000"));
 const ONLY = value("only", "gnat,gnat-base,nats").split(",");
+/** Keep each server's store directory (printed) for a look afterwards, e.g. a profiled start. */
+const KEEP = argv.includes("--keep");
 const PAYLOAD = new Uint8Array(SIZE).fill(120);
 
 type Kind = "gnat" | "gnat-base" | "nats";
@@ -76,15 +78,18 @@ async function stop(p: Proc): Promise<void> {
   children.delete(p.child);
 }
 
-/** Milliseconds from spawn to the first acknowledged publish into stream S. */
-async function firstAck(p: Proc): Promise<{ ms: number; nc: NatsConnection }> {
+/**
+ * Milliseconds from spawn to the first acknowledged publish into stream S, and the server's CPU
+ * time by then (steadier than wall time on a busy machine; clock ticks of 10 ms).
+ */
+async function firstAck(p: Proc): Promise<{ ms: number; cpu: number; nc: NatsConnection }> {
   const nc = await connect({ servers: `127.0.0.1:${p.port}` });
   const js = jetstream(nc);
   const deadline = Date.now() + 120_000;
   for (;;) {
     try {
       await js.publish("s.first", PAYLOAD, { timeout: 2_000 });
-      return { ms: performance.now() - p.t0, nc };
+      return { ms: performance.now() - p.t0, cpu: cpuMs(p.child.pid!), nc };
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await sleep(5);
@@ -132,7 +137,7 @@ async function pullRate(nc: NatsConnection, name: string, from: number, n: numbe
 }
 
 interface Row {
-  kind: Kind; emptyFirstAckMs: number; fullFirstAckMs: number; idleKb: number; fullKb: number; restartKb: number;
+  kind: Kind; emptyFirstAckMs: number; fullFirstAckMs: number; emptyCpuMs: number; fullCpuMs: number; idleKb: number; fullKb: number; restartKb: number;
   pubEmpty: number; pubFull: number; pullEmpty: number; pullFull: number; fillSecs: number;
 }
 
@@ -149,6 +154,7 @@ async function run(kind: Kind, natsServer: string): Promise<Row> {
     p = await start(kind, dir, natsServer);
     let fa = await firstAck(p);
     const emptyFirstAckMs = fa.ms;
+    const emptyCpuMs = fa.cpu;
     nc = fa.nc;
     await sleep(1_000);
     const idleKb = rssKb(p.child.pid!);
@@ -181,15 +187,17 @@ async function run(kind: Kind, natsServer: string): Promise<Row> {
     p = await start(kind, dir, natsServer);
     fa = await firstAck(p);
     const fullFirstAckMs = fa.ms;
+    const fullCpuMs = fa.cpu;
     const have = await count(fa.nc);
     if (have !== base + N + RATE_N + 1) throw new Error(`${kind}: ${have} messages after restart, expected ${base + N + RATE_N + 1}`);
     await sleep(2_000);
     const restartKb = rssKb(p.child.pid!);
     await fa.nc.close();
     await stop(p);
-    return { kind, emptyFirstAckMs, fullFirstAckMs, idleKb, fullKb, restartKb, pubEmpty, pubFull, pullEmpty, pullFull, fillSecs };
+    return { kind, emptyFirstAckMs, fullFirstAckMs, emptyCpuMs, fullCpuMs, idleKb, fullKb, restartKb, pubEmpty, pubFull, pullEmpty, pullFull, fillSecs };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (KEEP) console.log(`${kind}: store kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -210,6 +218,7 @@ async function main(): Promise<void> {
       `RSS idle ${(r.idleKb / 1024).toFixed(0)} MB → full ${(r.fullKb / 1024).toFixed(0)} MB (${per(r.fullKb)} B/msg)`,
       `→ restarted ${(r.restartKb / 1024).toFixed(0)} MB (${per(r.restartKb)} B/msg)`,
       `| first ack: empty ${r.emptyFirstAckMs.toFixed(0)} ms, full ${r.fullFirstAckMs.toFixed(0)} ms (+${(r.fullFirstAckMs - r.emptyFirstAckMs).toFixed(0)})`,
+      `CPU by then ${r.emptyCpuMs.toFixed(0)} / ${r.fullCpuMs.toFixed(0)} ms (+${(r.fullCpuMs - r.emptyCpuMs).toFixed(0)})`,
       `| publish ${r.pubEmpty.toFixed(0)} → ${r.pubFull.toFixed(0)} msgs/s (${(r.pubFull / r.pubEmpty).toFixed(2)}×)`,
       `| pull ${r.pullEmpty.toFixed(0)} → ${r.pullFull.toFixed(0)} msgs/s (${(r.pullFull / r.pullEmpty).toFixed(2)}×)`,
       `| fill ${r.fillSecs.toFixed(1)} s`,

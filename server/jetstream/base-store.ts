@@ -390,6 +390,9 @@ export abstract class BaseStore implements StreamStore {
 
   nextSeqWithHeaders(fromSeq: number): number {
     this.checkOpen();
+    if (this.table.nextWithHeaders !== undefined) {
+      return this.msgs === 0 ? 0 : this.table.nextWithHeaders(Math.max(fromSeq, this.first), this.last);
+    }
     for (let seq = Math.max(fromSeq, this.first); seq <= this.last; seq++) {
       if (this.table.hasHeaders(seq)) return seq;
     }
@@ -398,6 +401,9 @@ export abstract class BaseStore implements StreamStore {
 
   seqFromTime(ts: bigint): number {
     this.checkOpen();
+    if (this.table.seqFromTime !== undefined) {
+      return (this.msgs === 0 ? 0 : this.table.seqFromTime(ts, this.first, this.last)) || this.last + 1;
+    }
     // Binary search over [first, last]; a probe in a run of deleted sequences moves to the
     // next live one, and everything it skipped is known to be empty.
     let lo = this.first;

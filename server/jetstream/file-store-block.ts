@@ -365,6 +365,16 @@ export class IndexBuilder {
     }
   }
 
+  /** The records so far, readable by IndexReader (no header or CRC: not for a file); valid until the next add. */
+  view(): Buffer {
+    if (this.end + 4 > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.end + 4);
+      this.buf.copy(bigger, 0, 0, this.end);
+      this.buf = bigger;
+    }
+    return this.buf.subarray(0, this.end + 4);
+  }
+
   /** Empty again, for the next block, keeping the buffer (grown once, not once per block). */
   reset(): void { this.end = IDX_HEAD; }
 

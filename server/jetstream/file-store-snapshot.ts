@@ -1,8 +1,9 @@
 // Tested by test/jetstream/store-index-paths.test.ts and test/jetstream/snapshot-restart.test.ts.
-// A file stream's whole in-memory index written at a clean close as one checksummed file,
+// A file stream's in-memory index written at a clean close as one checksummed file,
 // <dir>/index.snap, and read back at the next open instead of every block's index file: the
-// columns and sequence lists are copied in as they were (memcpy, no work per message), so a
-// clean restart costs about a read of ~30 bytes a message rather than rebuilding the index.
+// per-block summaries (ranges, counts, liveness bitmaps: column-index.ts) and the subjects'
+// sequence lists are copied in as they were (memcpy, no work per message), ~4 bytes a message;
+// the blocks' columns are not in it (they load from the index files when asked).
 //
 // Never trusted beyond what it can prove: its CRC-32 must hold, it must have been written on a
 // machine of the same byte order, and the block files must be exactly the ones it lists, each
@@ -12,13 +13,13 @@
 // index files (and those to scanning their block), as after a crash.
 
 import { closeSync, fstatSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import type { ColumnTable } from "./column-index.js";
+import type { BlockTable } from "./column-index.js";
 import { crc32 } from "./crc.js";
 import { SeqList } from "./msg-index.js";
 import { ByteReader, ByteWriter } from "./byte-io.js";
 
 const MAGIC = 0x4e534e47; // "GNSN"
-const VERSION = 1;
+const VERSION = 4;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export const SNAPSHOT_FILE = "index.snap";
@@ -44,7 +45,7 @@ export interface SnapState {
   blocks: SnapBlock[];
 }
 
-export function writeSnapshot(dir: string, st: SnapState, table: ColumnTable, subjects: Map<string, SeqList>): void {
+export function writeSnapshot(dir: string, st: SnapState, table: BlockTable, subjects: Map<string, SeqList>): void {
   const w = new ByteWriter();
   w.u32(MAGIC);
   w.u32(VERSION);
@@ -57,13 +58,18 @@ export function writeSnapshot(dir: string, st: SnapState, table: ColumnTable, su
     for (const t of b.tombs) w.f64(t);
   }
   table.exportTo(w);
+  // Names and page counts first, then every page's base and length, then all pages' offsets
+  // back to back: read as one array whose slices become the pages.
   w.u32(subjects.size);
+  const heads: number[] = [];
+  const pages: Uint32Array[] = [];
   for (const [subject, list] of subjects) {
-    w.str(subject);
-    const seqs = list.toFloat64();
-    w.u32(seqs.length);
-    w.raw(seqs);
+    const ps = list.exportPages(heads);
+    w.str(subject); w.u32(ps.length);
+    for (const p of ps) pages.push(p);
   }
+  for (const h of heads) w.f64(h);
+  for (const p of pages) w.raw(p);
   const parts = w.finish();
   let crc = 0;
   for (const p of parts) crc = crc32(p, crc);
@@ -94,7 +100,7 @@ export function writeSnapshot(dir: string, st: SnapState, table: ColumnTable, su
  * and recover. `matches` checks the block list against the files on disk.
  */
 export function readSnapshot(
-  dir: string, table: ColumnTable, subjects: Map<string, SeqList>, matches: (blocks: SnapBlock[]) => boolean,
+  dir: string, table: BlockTable, subjects: Map<string, SeqList>, matches: (blocks: SnapBlock[]) => boolean,
 ): SnapState | null {
   const path = `${dir}/${SNAPSHOT_FILE}`;
   let fd: number;
@@ -119,13 +125,41 @@ export function readSnapshot(
     // Read as it streams in; trusted (returned) only once the CRC over all of it holds.
     table.importFrom(r);
     const ns = r.u32();
+    const names: string[] = [];
+    const npages: number[] = [];
+    let np = 0;
     for (let i = 0; i < ns; i++) {
       const subject = r.str();
-      const n = r.u32();
-      if (subject === null || n === 0 || n > size) throw new RangeError("snapshot: bad subject list");
-      const seqs = new Float64Array(n);
-      r.into(seqs);
-      subjects.set(subject, SeqList.fromSorted(seqs));
+      const k = r.u32();
+      if (subject === null || k === 0 || k > size) throw new RangeError("snapshot: bad subject list");
+      names.push(subject); npages.push(k); np += k;
+    }
+    if (np * 16 > size) throw new RangeError("snapshot: bad subject lists");
+    const heads = new Float64Array(np * 2);
+    r.into(heads);
+    let total = 0;
+    for (let k = 0; k < np; k++) total += heads[k * 2 + 1]!;
+    if (total * 4 > size) throw new RangeError("snapshot: bad subject lists");
+    const all = new Uint32Array(total);
+    r.into(all);
+    let page = 0;
+    let at = 0;
+    for (let i = 0; i < ns; i++) {
+      if (npages[i] === 1 && heads[page * 2 + 1] === 1) {
+        subjects.set(names[i]!, SeqList.single(heads[page * 2]! + all[at]!));
+        page++; at++;
+        continue;
+      }
+      const bases: number[] = [];
+      const views: Uint32Array[] = [];
+      for (let k = 0; k < npages[i]!; k++, page++) {
+        const len = heads[page * 2 + 1]!;
+        if (!(len > 0)) throw new RangeError("snapshot: bad page");
+        bases.push(heads[page * 2]!);
+        views.push(all.subarray(at, at + len));
+        at += len;
+      }
+      subjects.set(names[i]!, SeqList.fromPages(bases, views));
     }
     return r.verify() ? st : null;
   } finally {

@@ -1,6 +1,8 @@
 // File store: a stream as numbered, append-only block files of checksummed records
-// (file-store-block.ts), with the whole index in memory (base-store.ts) as typed-array columns
-// (column-index.ts): ~21 bytes a message plus 8 in its subject's sequence list.
+// (file-store-block.ts). The index (column-index.ts) keeps a summary per block in memory (range,
+// live count, a liveness bit per sequence) and loads a block's columns from its index file when
+// asked, caching a bounded number; base-store.ts keeps each subject's sequence list (4 bytes a
+// message).
 //
 // Layout of <dir>:
 //   meta.json        limits and the stream layer's config, written atomically
@@ -28,7 +30,7 @@ import {
   REC_OVERHEAD, RecordKind, recordLength, scanBlock, writeFileAtomic,
   writeIndexBuffer,
 } from "./file-store-block.js";
-import { ColumnTable } from "./column-index.js";
+import { BlockTable } from "./column-index.js";
 import { Block, recoverBlocks } from "./file-store-recover.js";
 import { ReadAhead, storedAt } from "./file-store-read.js";
 import { readSnapshot, writeSnapshot, type SnapBlock } from "./file-store-snapshot.js";
@@ -53,6 +55,10 @@ export interface FileStoreOptions {
   syncIntervalMs?: number;
   /** Recovery and I/O warnings (corrupt records, torn tails, failed writes). */
   onWarning?: (message: string) => void;
+  /** Bytes of sealed blocks' index columns kept loaded (LRU); default 8 MiB (column-index.ts). */
+  cacheBytes?: number;
+  /** Columns used this recently (ms) stay loaded over cacheBytes; default 1000 (column-index.ts). */
+  cacheHoldMs?: number;
   /** Test hook: called before each write(2) of buffered records; an Error fails that write. */
   writeFault?: (bytes: number) => Error | null;
 }
@@ -68,6 +74,10 @@ export interface IoStats {
   /** The last start-up took the index from a clean close's snapshot (file-store-snapshot.ts). */
   snapshot: boolean;
   blocks: number;
+  /** Blocks' index columns loaded since open (start-up loads none but the last block's). */
+  loads: number;
+  /** Bytes of sealed blocks' columns loaded now (bounded by cacheBytes). */
+  cachedBytes: number;
 }
 
 interface Deferred { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void; }
@@ -100,7 +110,7 @@ export class FileStore extends BaseStore {
   private config: unknown;
 
   /** The index (the same object as this.table), for recovery's bulk path. */
-  private readonly cols: ColumnTable;
+  private readonly cols: BlockTable;
   private readonly blocks = new Map<number, Block>();
   private active!: Block;
   /** Records of the active block, for its index file when it is sealed. */
@@ -138,9 +148,10 @@ export class FileStore extends BaseStore {
   private constructor(opts: FileStoreOptions) {
     // fileStoreMsgSize from the record length: the record is REC_OVERHEAD (32) + subject +
     // header + payload, the reported size 30 + the same (+ 4 when there are headers).
-    const cols = new ColumnTable((len, hdr) => len - REC_OVERHEAD + 30 + (hdr ? 4 : 0));
+    const cols = new BlockTable((len, hdr) => len - REC_OVERHEAD + 30 + (hdr ? 4 : 0), opts.cacheBytes, opts.cacheHoldMs);
     super(cols);
     this.cols = cols;
+    cols.loader = (id) => this.blockRecords(id);
     this.dir = opts.dir;
     this.msgDir = join(opts.dir, "msgs");
     this.blockSize = opts.blockSize ?? 8 * 1024 * 1024;
@@ -219,15 +230,16 @@ export class FileStore extends BaseStore {
         return r;
       },
       warn: (m) => this.warn(`file store ${this.dir}: ${m}`),
-      place: (seq, subject, idx, tsAt, off, len, hasHdr, b, size) => {
-        // Straight into the columns: no entry object, no BigInt for the time.
-        this.cols.putPlaced(seq, subject, idx, tsAt, off, len, hasHdr, b.id);
+      place: (seq, subject, idx, tsAt, _off, _len, hasHdr, b, size) => {
+        // Only the block's summary: its columns load from its index file when asked.
+        this.cols.placeSummary(seq, b.id, idx, tsAt, hasHdr);
         this.indexPlaced(seq, subject, size);
       },
     });
     for (const b of got.blocks) this.blocks.set(b.id, b);
     const last = Math.max(got.lastSeen, got.floor - 1, this.last);
     if (last > this.last) { this.last = last; this.lastTs = got.lastSeenTs || this.lastTs; }
+    this.cols.endPlacing(this.last);
     if (this.msgs === 0 && this.last > 0) {
       this.first = this.last + 1;
       this.table.clear(this.first);
@@ -336,6 +348,21 @@ export class FileStore extends BaseStore {
     this.newBlock(old.id + 1);
     this.trackReadFd(old);
     if (old.live === 0 && !this.removing) this.removeBlock(old);
+  }
+
+  /** A block's records as an index buffer, for its columns (column-index.ts); null: unreadable. */
+  private blockRecords(id: number): Buffer | null {
+    const b = this.blocks.get(id);
+    if (b === undefined) return null;
+    if (b === this.active) return this.activeIndex.view();
+    try {
+      const r = readBlockIndex(b.path, b.idxPath, false, this.blockSize, (m) => this.warn(`file store ${this.dir}: block ${b.id}: ${m}`));
+      if (r.scanned) this.nScanned++;
+      return r.idx;
+    } catch (err) {
+      this.warn(`file store ${this.dir}: block ${b.id}: index unreadable: ${String(err)}`);
+      return null;
+    }
   }
 
   // ---- appends -------------------------------------------------------------------------------
@@ -499,7 +526,7 @@ export class FileStore extends BaseStore {
   ioStats(): IoStats {
     return {
       writes: this.nWrites, fsyncs: this.nFsyncs, reads: this.ra.reads, scanned: this.nScanned, snapshot: this.fromSnapshot,
-      blocks: this.blocks.size,
+      blocks: this.blocks.size, loads: this.cols.loads, cachedBytes: this.cols.cachedBytes,
     };
   }
 

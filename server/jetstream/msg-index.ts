@@ -1,7 +1,7 @@
 // Tested by test/jetstream/store-contract.test.ts.
 // In-memory index: per-subject sorted sequence lists (both stores), and the memory store's
 // sequence → entry table (an object per message, holding its payload). The file store's table is
-// column-index.ts: the same EntryTable contract, in typed-array columns.
+// column-index.ts: the same EntryTable contract, per block, in typed-array columns loaded lazily.
 
 export class MsgEntry {
   constructor(
@@ -23,23 +23,31 @@ export class MsgEntry {
 }
 
 /** Sequences a page of a SeqList holds (4 KiB). */
-const PAGE = 512;
-const NO_PAGES: Float64Array[] = [];
+const PAGE = 1024;
+/** Largest offset from its page's base a sequence may have in a page. */
+const MAX_OFF = 0xffffffff;
+const NO_PAGES: Uint32Array[] = [];
 const NO_NUMS: number[] = [];
+/** exportPages of a one-sequence list: one page, offset 0 (shared: a KV bucket has a million). */
+const ONE_PAGE: Uint32Array[] = [Uint32Array.of(0)];
 
 /**
- * Ascending sequences of one subject, in pages of Float64Array (8 bytes a message, where a JS
- * array of numbers costs that plus its growth slack). Pages never grow once full, so a long list
- * costs no reallocation, and the malloc heap is not left full of the holes that one array per
- * subject, reallocated as it grows, made (that roughly doubled RSS over live memory). Only the
- * first page of a list grows (from 4), so a short list stays small; a subject with one message
- * (KV keys, mostly) keeps it in a field and has no page at all. Removal is almost always from
- * the front (limits, age, per-subject max): a moving head, and whole pages dropped.
+ * Ascending sequences of one subject, in pages of Uint32Array holding each sequence's offset from
+ * its page's base (the page's first sequence): 4 bytes a message, where a JS array of numbers
+ * costs 8 plus its growth slack. A sequence more than 2^32 − 1 past its page's base starts a new
+ * page. Pages never grow once full, so a long list costs no reallocation, and the malloc heap is
+ * not left full of the holes that one array per subject, reallocated as it grows, made (that
+ * roughly doubled RSS over live memory). Only the first page of a list grows (from 4), so a short
+ * list stays small; a subject with one message (KV keys, mostly) keeps it in a field and has no
+ * page at all. Removal is almost always from the front (limits, age, per-subject max): a moving
+ * head, and whole pages dropped.
  */
 export class SeqList {
   // Empty arrays shared by every list without pages: a KV bucket has a list per key, mostly of
-  // one message, and three arrays each were ~100 bytes a key. Replaced, never mutated, while empty.
-  private pages: Float64Array[] = NO_PAGES;
+  // one message, and four arrays each were ~100 bytes a key. Replaced, never mutated, while empty.
+  private pages: Uint32Array[] = NO_PAGES;
+  /** pages[i][j] is the sequence bases[i] + pages[i][j]. */
+  private bases: number[] = NO_NUMS;
   /** Used range [starts[i], ends[i]) of pages[i]; never empty. */
   private starts: number[] = NO_NUMS;
   private ends: number[] = NO_NUMS;
@@ -48,40 +56,46 @@ export class SeqList {
   private one = 0;
 
   get count(): number { return this.pages.length === 0 ? (this.one === 0 ? 0 : 1) : this.n; }
-  get first(): number { return this.pages.length === 0 ? this.one : this.pages[0]![this.starts[0]!]!; }
+  get first(): number { return this.pages.length === 0 ? this.one : this.bases[0]! + this.pages[0]![this.starts[0]!]!; }
   get last(): number {
     const k = this.pages.length - 1;
-    return k < 0 ? this.one : this.pages[k]![this.ends[k]! - 1]!;
+    return k < 0 ? this.one : this.bases[k]! + this.pages[k]![this.ends[k]! - 1]!;
+  }
+
+  private at(k: number, i: number): number { return this.bases[k]! + this.pages[k]![i]!; }
+
+  /** Append a page holding seq alone (capacity cap). */
+  private newPage(seq: number, cap: number): void {
+    const p = new Uint32Array(cap);
+    this.pages.push(p); this.bases.push(seq); this.starts.push(0); this.ends.push(1);
+    this.n++;
   }
 
   push(seq: number): void {
     if (this.pages.length === 0) {
       if (this.one === 0) { this.one = seq; return; }
-      const p = new Float64Array(4);
-      p[0] = this.one;
-      this.pages = [p]; this.starts = [0]; this.ends = [1];
-      this.n = 1;
+      this.pages = []; this.bases = []; this.starts = []; this.ends = [];
+      this.n = 0;
+      this.newPage(this.one, 4);
       this.one = 0;
     }
     const k = this.pages.length - 1;
+    const base = this.bases[k]!;
+    if (seq - base > MAX_OFF) { this.newPage(seq, PAGE); return; }
     let p = this.pages[k]!;
     const e = this.ends[k]!;
     if (e === p.length) {
-      if (p.length < PAGE && this.starts[k] === 0) {
-        // The first page grows until it is a full page.
-        const bigger = new Float64Array(Math.min(PAGE, p.length * 2));
+      if (p.length < PAGE && (this.starts[k] === 0 || k > 0)) {
+        // The first page (and a short last one from fromSnapshot) grows until it is a full page.
+        const bigger = new Uint32Array(Math.min(PAGE, p.length * 2));
         bigger.set(p);
         this.pages[k] = p = bigger;
       } else {
-        p = new Float64Array(PAGE);
-        this.pages.push(p); this.starts.push(0); this.ends.push(0);
-        p[0] = seq;
-        this.ends[k + 1] = 1;
-        this.n++;
+        this.newPage(seq, PAGE);
         return;
       }
     }
-    p[e] = seq;
+    p[e] = seq - base;
     this.ends[k] = e + 1;
     this.n++;
   }
@@ -89,22 +103,23 @@ export class SeqList {
   remove(seq: number): void {
     if (this.pages.length === 0) { if (this.one === seq) this.one = 0; return; }
     let k: number;
-    let i: number;
-    if (this.pages[0]![this.starts[0]!] === seq) { k = 0; i = this.starts[0]!; this.starts[0] = i + 1; }
+    if (this.first === seq) { k = 0; this.starts[0]!++; }
     else {
       k = this.pageFor(seq);
       if (k >= this.pages.length) return;
-      i = this.lowerBoundIn(k, seq);
+      const i = this.lowerBoundIn(k, seq);
       const p = this.pages[k]!;
-      if (i >= this.ends[k]! || p[i] !== seq) return;
+      if (i >= this.ends[k]! || this.bases[k]! + p[i]! !== seq) return;
       p.copyWithin(i, i + 1, this.ends[k]!);
       this.ends[k]!--;
     }
     this.n--;
-    if (this.starts[k] === this.ends[k]) { this.pages.splice(k, 1); this.starts.splice(k, 1); this.ends.splice(k, 1); }
+    if (this.starts[k] === this.ends[k]) {
+      this.pages.splice(k, 1); this.bases.splice(k, 1); this.starts.splice(k, 1); this.ends.splice(k, 1);
+    }
     if (this.n <= 1) {
-      this.one = this.n === 1 ? this.pages[0]![this.starts[0]!]! : 0;
-      this.pages = NO_PAGES; this.starts = NO_NUMS; this.ends = NO_NUMS;
+      this.one = this.n === 1 ? this.at(0, this.starts[0]!) : 0;
+      this.pages = NO_PAGES; this.bases = NO_NUMS; this.starts = NO_NUMS; this.ends = NO_NUMS;
       this.n = 0;
     }
   }
@@ -115,7 +130,7 @@ export class SeqList {
     let hi = this.pages.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.pages[mid]![this.ends[mid]! - 1]! < seq) lo = mid + 1; else hi = mid;
+      if (this.at(mid, this.ends[mid]! - 1) < seq) lo = mid + 1; else hi = mid;
     }
     return lo;
   }
@@ -123,11 +138,12 @@ export class SeqList {
   /** Index in page k of its first sequence ≥ seq. */
   private lowerBoundIn(k: number, seq: number): number {
     const p = this.pages[k]!;
+    const off = seq - this.bases[k]!;
     let lo = this.starts[k]!;
     let hi = this.ends[k]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (p[mid]! < seq) lo = mid + 1; else hi = mid;
+      if (p[mid]! < off) lo = mid + 1; else hi = mid;
     }
     return lo;
   }
@@ -136,7 +152,7 @@ export class SeqList {
   nextFrom(seq: number): number {
     if (this.pages.length === 0) return this.one >= seq ? this.one : 0;
     const k = this.pageFor(seq);
-    return k < this.pages.length ? this.pages[k]![this.lowerBoundIn(k, seq)]! : 0;
+    return k < this.pages.length ? this.at(k, this.lowerBoundIn(k, seq)) : 0;
   }
 
   countFrom(seq: number): number {
@@ -152,31 +168,55 @@ export class SeqList {
     return this.n - n - (this.ends[k]! - this.starts[k]!) + inPage;
   }
 
-  /** The sequences in one array (for the file store's snapshot). */
-  toFloat64(): Float64Array {
-    if (this.pages.length === 0) return this.one === 0 ? new Float64Array(0) : Float64Array.of(this.one);
-    const out = new Float64Array(this.n);
-    let at = 0;
+  /** Pages in use (for the snapshot's layout). */
+  get pageCount(): number { return this.pages.length; }
+
+  /**
+   * For the file store's snapshot: each page's base and used length (into `heads`, two numbers a
+   * page) and its used offsets (the views returned, ready to write as they are).
+   */
+  exportPages(heads: number[]): Uint32Array[] {
+    if (this.pages.length === 0) { heads.push(this.one, 1); return ONE_PAGE; }
+    const out: Uint32Array[] = [];
     for (let k = 0; k < this.pages.length; k++) {
-      out.set(this.pages[k]!.subarray(this.starts[k]!, this.ends[k]!), at);
-      at += this.ends[k]! - this.starts[k]!;
+      const s = this.starts[k]!;
+      heads.push(this.bases[k]! + this.pages[k]![s]!, this.ends[k]! - s);
+      const first = this.pages[k]![s]!;
+      if (first === 0) out.push(this.pages[k]!.subarray(s, this.ends[k]!));
+      else out.push(this.pages[k]!.slice(s, this.ends[k]!).map((o) => o - first)); // rebased on its first
     }
     return out;
   }
 
-  /** A list of these ascending sequences (full pages copied, no push per sequence). */
-  static fromSorted(seqs: Float64Array): SeqList {
+  /**
+   * A list whose pages are the given views (offsets from their bases, ascending, as exportPages
+   * wrote them): the snapshot reads every list into one array, so start-up allocates and copies
+   * nothing per page. The array lives as long as one of its pages does; a full page is never
+   * written again, a short last one is copied before it grows.
+   */
+  static fromPages(bases: number[], pages: Uint32Array[]): SeqList {
     const l = new SeqList();
-    if (seqs.length === 1) { l.one = seqs[0]!; return l; }
-    if (seqs.length === 0) return l;
-    l.pages = []; l.starts = []; l.ends = [];
-    for (let at = 0; at < seqs.length; at += PAGE) {
-      const end = Math.min(seqs.length, at + PAGE);
-      const p = new Float64Array(l.pages.length === 0 && end === seqs.length ? Math.max(4, end - at) : PAGE);
-      p.set(seqs.subarray(at, end));
-      l.pages.push(p); l.starts.push(0); l.ends.push(end - at);
-    }
-    l.n = seqs.length;
+    let n = 0;
+    for (const p of pages) n += p.length;
+    if (n === 0) return l;
+    if (n === 1) { l.one = bases[0]! + pages[0]![0]!; return l; }
+    l.pages = pages; l.bases = bases;
+    l.starts = pages.map(() => 0); l.ends = pages.map((p) => p.length);
+    l.n = n;
+    return l;
+  }
+
+  /** A list of one sequence (a KV key's, mostly). */
+  static single(seq: number): SeqList {
+    const l = new SeqList();
+    l.one = seq;
+    return l;
+  }
+
+  /** A list of these ascending sequences (tests). */
+  static fromSorted(seqs: ArrayLike<number>): SeqList {
+    const l = new SeqList();
+    for (let i = 0; i < seqs.length; i++) l.push(seqs[i]!);
     return l;
   }
 
@@ -184,7 +224,7 @@ export class SeqList {
   toArray(): number[] {
     if (this.pages.length === 0) return this.one === 0 ? [] : [this.one];
     const out: number[] = [];
-    for (let k = 0; k < this.pages.length; k++) for (let i = this.starts[k]!; i < this.ends[k]!; i++) out.push(this.pages[k]![i]!);
+    for (let k = 0; k < this.pages.length; k++) for (let i = this.starts[k]!; i < this.ends[k]!; i++) out.push(this.at(k, i));
     return out;
   }
 }
@@ -208,6 +248,10 @@ export interface EntryTable {
   /** Everything below first is a hole: memory for it may go. */
   trim(first: number): void;
   clear(nextSeq: number): void;
+  /** First live sequence in [from, to] with headers, 0 when none (optional: else hasHeaders per sequence). */
+  nextWithHeaders?(from: number, to: number): number;
+  /** First live sequence in [from, to] stored at or after ts, 0 when none (optional: else a binary search over tsOf). */
+  seqFromTime?(ts: bigint, from: number, to: number): number;
 }
 
 /**

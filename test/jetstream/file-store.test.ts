@@ -319,6 +319,46 @@ describe("file store blocks", () => {
   });
 });
 
+describe("file store lazy index (column-index.ts)", () => {
+  it("starts from its snapshot or index files without loading a block's columns, and reads a cold stream within the cache bound", async () => {
+    const cacheBytes = 64 * 1024;
+    const { open, msgDir } = setup({ blockSize: 32 * 1024, cacheBytes, cacheHoldMs: 0 });
+    let s = open();
+    const n = 12_000;
+    for (let i = 0; i < n; i++) s.storeMsg(`k.${i % 37}`, null, Buffer.from(`m${i}`));
+    await s.close();
+    const nBlocks = blocks(msgDir).length;
+    expect(nBlocks).toBeGreaterThan(10);
+    let last36 = 0;
+    for (let i = 0; i < n; i++) if (i % 37 === 36) last36 = i + 1;
+    for (const fromSnapshot of [true, false]) {
+      if (!fromSnapshot) rmSync(join(msgDir, "..", "index.snap"), { force: true });
+      s = open();
+      expect(s.ioStats()).toMatchObject({ snapshot: fromSnapshot, loads: 0, cachedBytes: 0 });
+      // Counts, ranges, per-subject state and the deleted set come from the summaries.
+      expect(s.fastState().msgs).toBe(n);
+      expect(s.numPending("k.5", 0)).toBe(Math.ceil((n - 5) / 37));
+      expect(s.lastSeqForSubject("k.36")).toBe(last36);
+      expect(s.nextSeqWithHeaders(0)).toBe(0);
+      expect(s.seqFromTime(0n)).toBe(1); // the duplicate window's start, on a block's first time
+      expect(s.ioStats().loads).toBe(0);
+      // A read through every block pages columns in and out: never more than the bound (plus the
+      // block being loaded), each sealed block loaded once.
+      let seen = 0;
+      let maxCached = 0;
+      for (let m = s.loadNextMsg(">", 0); m !== null; m = s.loadNextMsg(">", m.seq + 1)) {
+        expect(m.data.toString()).toBe(`m${m.seq - 1}`);
+        seen++;
+        maxCached = Math.max(maxCached, s.ioStats().cachedBytes);
+      }
+      expect(seen).toBe(n);
+      expect(maxCached).toBeLessThanOrEqual(cacheBytes + 32 * 1024);
+      expect(s.ioStats().loads).toBe(nBlocks);
+      await s.close();
+    }
+  });
+});
+
 describe("file store durability", () => {
   it("whenDurable resolves once the batch is written to the OS", async () => {
     const { msgDir, open } = setup();

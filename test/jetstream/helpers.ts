@@ -44,6 +44,8 @@ export const factories: StoreFactory[] = [
   memoryFactory,
   fileFactory("file"),
   fileFactory("file (small blocks, syncAlways)", { blockSize: 4096, syncAlways: true }),
+  // Every read of a sealed block but the last one loaded reloads its columns (column-index.ts).
+  fileFactory("file (small blocks, one block's columns cached)", { blockSize: 4096, cacheBytes: 1, cacheHoldMs: 0 }),
 ];
 
 export const buf = (s: string): Buffer => Buffer.from(s);

@@ -48,7 +48,8 @@ function snapshot(s: StreamStore) {
 
 /** A stream over many small blocks with every kind of record: interior deletes, an erase, skips, headers. */
 async function build(d: string): Promise<FileStore> {
-  const s = FileStore.open({ dir: d, blockSize: 2048 });
+  // cacheBytes 1: the state it is compared with is read through column loads and evictions.
+  const s = FileStore.open({ dir: d, blockSize: 2048, cacheBytes: 1, cacheHoldMs: 0 });
   for (let i = 0; i < 400; i++) {
     const subject = i % 10 === 0 ? "c" : i % 3 === 0 ? `b.x.y` : `a.${i % 4}`;
     s.storeMsg(subject, i % 5 === 0 ? HDR : null, Buffer.from(`payload-${i}`));
