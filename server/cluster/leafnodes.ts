@@ -18,7 +18,7 @@ import type { Router, Subscription } from "../core/router.js";
 import { LeafConn, type LeafConnect, type LeafConnHost, type LeafInfo } from "./leaf.js";
 import { parseLeafUrl, type LeafNodeOptions, type LeafRemoteOptions, type LeafUrl } from "./leaf-options.js";
 import type { LeafStats } from "../monitor/source.js";
-import { comparePasswords } from "../auth/auth.js";
+import { authorizeLeaf, leafJsDeny } from "./leaf-auth.js";
 import { dialSecureContext, linkSecureContext } from "../transport/tls.js";
 import type { ClientSocket } from "../core/connection-types.js";
 import { dialLeafWs } from "./leaf-ws.js";
@@ -49,10 +49,6 @@ const INFO_WAIT_MS = 1000;
 /** How long it waits for the hub's answer to its CONNECT (connectProcessTimeout). */
 const CONNECT_PROCESS_MS = 2000;
 const LDS_PREFIX = "$LDS.";
-/** What a leafnode connection of an account other than the system's never carries (nats-server's denyAllClientJs). */
-const DENY_CLIENT_JS = ["$JS.API.>", "$KV.>", "$OBJ.>"];
-/** The same for the system account when JetStream is not extended across (denyAllJs). */
-const DENY_ALL_JS = ["$JSC.>", "$NRG.>", "$JS.API.>", "$KV.>", "$OBJ.>"];
 
 const ldsToken = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 22);
 
@@ -215,7 +211,7 @@ export class LeafNodes implements LeafConnHost {
 
   onLeafConnect(l: LeafConn, c: LeafConnect): void {
     if (l.solicited || l.registered || l.closed) return;
-    const bound = this.authorize(l, c);
+    const bound = authorizeLeaf(this.host, this.options, this.log, l, c);
     if (bound === null) return;
     if (typeof c.lang === "string" && c.lang !== "") {
       this.log.error({ lid: l.cid }, "attempted to connect to leaf node port");
@@ -255,46 +251,6 @@ export class LeafNodes implements LeafConnHost {
     this.register(l, bound.account, bound.router, denyPub, [], typeof c.domain === "string" ? c.domain : "");
     l.queue(this.infoLine({ client_id: l.cid, info_on_connect: true, connect_info: true, remote_account: bound.account }));
     this.sendInitialInterest(l);
-  }
-
-  /** The account an accepted leaf's CONNECT binds, or null (refused: the connection is closed). */
-  private authorize(l: LeafConn, c: LeafConnect): { account: string; router: Router } | null {
-    const user = typeof c.user === "string" ? c.user : "";
-    const pass = typeof c.pass === "string" ? c.pass : "";
-    const a = this.options.authorization;
-    let account: string | null = null;
-    let permissions = false;
-    // Passwords may be bcrypt hashes, as the client users' (nats-server's comparePasswords).
-    if (a?.user !== undefined) {
-      if (user === a.user && comparePasswords(a.password ?? "", pass, new Map())) account = a.account ?? "";
-    } else if (a?.users !== undefined && a.users.length > 0) {
-      const u = a.users.find((x) => x.user === user);
-      if (u !== undefined && comparePasswords(u.password, pass, new Map())) account = u.account ?? "";
-    } else {
-      const r = this.host.authenticate(user, pass);
-      if (r !== null) {
-        account = r.account;
-        permissions = r.permissions;
-      }
-    }
-    if (account === null) {
-      this.log.error({ lid: l.cid, user }, "authentication error");
-      l.sendErrAndClose("Authorization Violation", "Authentication Failure");
-      return null;
-    }
-    if (permissions) {
-      this.log.error({ lid: l.cid, user }, `leafnode user ${JSON.stringify(user)} has permissions, which gnat does not apply to leafnode connections yet: refused`);
-      l.sendErrAndClose("Authorization Violation", "Authentication Failure");
-      return null;
-    }
-    if (account === "") account = "$G";
-    const router = this.host.routerFor(account);
-    if (router === null) {
-      this.log.error({ lid: l.cid, account }, `Unable to lookup account ${account} for leafnode connection`);
-      l.sendErrAndClose("Authorization Violation", "Missing Account");
-      return null;
-    }
-    return { account, router };
   }
 
   // ---- the leaf side: soliciting ----------------------------------------------------------
@@ -501,7 +457,8 @@ export class LeafNodes implements LeafConnHost {
   // ---- both sides -------------------------------------------------------------------------
 
   private register(l: LeafConn, account: string, router: Router, pubDeny: string[], subDeny: string[], remoteDomain: string): void {
-    const { both, out } = this.jsDeny(account, remoteDomain);
+    const { both, out, domains } = leafJsDeny(this.host, account, remoteDomain);
+    if (domains) this.log.info(`JetStream using domains: local ${JSON.stringify(this.host.jetStreamDomain)}, remote ${JSON.stringify(remoteDomain)}`);
     l.pubDeny = [...both, ...out, ...pubDeny];
     l.subDeny = [...both, ...subDeny];
     l.bind(account, router);
@@ -510,23 +467,6 @@ export class LeafNodes implements LeafConnHost {
     set.add(l);
     const who = l.remoteCluster !== "" ? `${l.remoteServer}/${l.remoteCluster}` : l.remoteServer;
     this.log.info({ lid: l.cid, account, remote: who, hub: !l.spoke }, `Leafnode connection registered for account ${account} (${l.spoke ? "to hub" : "from leaf"} ${who})`);
-  }
-
-  /**
-   * What of JetStream may not cross (nats-server's addLeafNodeConnection): `$JS.API.>` never does in
-   * a client account (so a request is answered once, by the side it names); the system account
-   * carries JetStream's own traffic only when both sides are one domain (the same name, JetStream
-   * on). Across two domains, requests for ours (`$JS.<domain>.API.>`, which each JetStream
-   * account maps onto its API) are not sent out: they are answered here.
-   */
-  private jsDeny(account: string, remoteDomain: string): { both: string[]; out: string[] } {
-    const ours = this.host.jetStreamDomain;
-    const sys = account === (this.host.systemAccount || "$SYS");
-    const differ = ours !== remoteDomain || (!this.host.jetstream && ours === "");
-    if (!differ) return { both: sys ? [] : DENY_CLIENT_JS, out: [] };
-    const out = ours !== "" && this.host.jetstream && !sys ? [`$JS.${ours}.API.>`] : [];
-    if (!sys) this.log.info(`JetStream using domains: local ${JSON.stringify(ours)}, remote ${JSON.stringify(remoteDomain)}`);
-    return { both: sys ? DENY_ALL_JS : DENY_CLIENT_JS, out };
   }
 
   onLeafError(l: LeafConn, text: string): void {

@@ -1,0 +1,80 @@
+// Tested by test/cluster/leafnodes.test.ts (authorization), test/cluster/leaf-domain.test.ts (the
+// JetStream deny rules). What a hub lets an accepted leaf bind, and what of JetStream a leafnode
+// connection may not carry: decisions of the leafnodes room (leafnodes.ts) that need no socket.
+import type { Logger } from "pino";
+import { comparePasswords } from "../auth/auth.js";
+import type { Router } from "../core/router.js";
+import type { LeafConn, LeafConnect } from "./leaf.js";
+import type { LeafNodeOptions } from "./leaf-options.js";
+
+/** What these decisions read of the server (LeafNodesHost has it all). */
+export interface LeafAuthHost {
+  readonly systemAccount: string;
+  /** The JetStream domain ("" none). */
+  readonly jetStreamDomain: string;
+  readonly jetstream: boolean;
+  authenticate(user: string, pass: string): { account: string; permissions: boolean } | null;
+  routerFor(account: string): Router | null;
+}
+
+/** What a leafnode connection of an account other than the system's never carries (nats-server's denyAllClientJs). */
+const DENY_CLIENT_JS = ["$JS.API.>", "$KV.>", "$OBJ.>"];
+/** The same for the system account when JetStream is not extended across (denyAllJs). */
+const DENY_ALL_JS = ["$JSC.>", "$NRG.>", "$JS.API.>", "$KV.>", "$OBJ.>"];
+
+/** The account an accepted leaf's CONNECT binds, or null (refused: the connection is closed). */
+export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log: Logger, l: LeafConn, c: LeafConnect): { account: string; router: Router } | null {
+  const user = typeof c.user === "string" ? c.user : "";
+  const pass = typeof c.pass === "string" ? c.pass : "";
+  const a = options.authorization;
+  let account: string | null = null;
+  let permissions = false;
+  // Passwords may be bcrypt hashes, as the client users' (nats-server's comparePasswords).
+  if (a?.user !== undefined) {
+    if (user === a.user && comparePasswords(a.password ?? "", pass, new Map())) account = a.account ?? "";
+  } else if (a?.users !== undefined && a.users.length > 0) {
+    const u = a.users.find((x) => x.user === user);
+    if (u !== undefined && comparePasswords(u.password, pass, new Map())) account = u.account ?? "";
+  } else {
+    const r = host.authenticate(user, pass);
+    if (r !== null) {
+      account = r.account;
+      permissions = r.permissions;
+    }
+  }
+  if (account === null) {
+    log.error({ lid: l.cid, user }, "authentication error");
+    l.sendErrAndClose("Authorization Violation", "Authentication Failure");
+    return null;
+  }
+  if (permissions) {
+    log.error({ lid: l.cid, user }, `leafnode user ${JSON.stringify(user)} has permissions, which gnat does not apply to leafnode connections yet: refused`);
+    l.sendErrAndClose("Authorization Violation", "Authentication Failure");
+    return null;
+  }
+  if (account === "") account = "$G";
+  const router = host.routerFor(account);
+  if (router === null) {
+    log.error({ lid: l.cid, account }, `Unable to lookup account ${account} for leafnode connection`);
+    l.sendErrAndClose("Authorization Violation", "Missing Account");
+    return null;
+  }
+  return { account, router };
+}
+
+/**
+ * What of JetStream may not cross (nats-server's addLeafNodeConnection): `$JS.API.>` never does in
+ * a client account (so a request is answered once, by the side it names); the system account
+ * carries JetStream's own traffic only when both sides are one domain (the same name, JetStream
+ * on). Across two domains, requests for ours (`$JS.<domain>.API.>`, which each JetStream
+ * account maps onto its API) are not sent out: they are answered here. `domains`: a client
+ * account's link joins two domains (nats-server logs it).
+ */
+export function leafJsDeny(host: LeafAuthHost, account: string, remoteDomain: string): { both: string[]; out: string[]; domains: boolean } {
+  const ours = host.jetStreamDomain;
+  const sys = account === (host.systemAccount || "$SYS");
+  const differ = ours !== remoteDomain || (!host.jetstream && ours === "");
+  if (!differ) return { both: sys ? [] : DENY_CLIENT_JS, out: [], domains: false };
+  const out = ours !== "" && host.jetstream && !sys ? [`$JS.${ours}.API.>`] : [];
+  return { both: sys ? DENY_ALL_JS : DENY_CLIENT_JS, out, domains: !sys };
+}
