@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { until } from "../kit/wait.js";
 import { nameHash } from "../../server/jetstream/source-config.js";
-import { leafsUp, remoteTo, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
+import { closeLeafSuite, leafsUp, remoteTo, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
 
 const NO_NATS = NATS_SERVER === null;
 
@@ -64,13 +64,7 @@ export function describeExternal(hubKind: LeafKind): void {
       await connectLeaf();
     }, 30_000);
 
-    afterAll(async () => {
-      await onHub?.close().catch(() => {});
-      await onLeaf?.close().catch(() => {});
-      await leaf?.stop();
-      await hub?.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => closeLeafSuite([onHub, onLeaf], [leaf, hub], dir));
 
     it("the hub mirrors and sources a stream of the edge (api $JS.edge.API)", async () => {
       await leafJsm.streams.add({ name: "ORIG", subjects: ["orig.>"] });

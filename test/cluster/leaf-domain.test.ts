@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
-import { leafsUp, remoteTo, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
+import { closeLeafSuite, leafsUp, remoteTo, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
 import { startServer } from "../../server/index.js";
 
 // nats-server 2.10 validateJetStreamOptions: the same words, as a start-up error.
@@ -51,13 +51,7 @@ for (const [hubKind, leafKind] of MIXES) {
       onLeaf = await connect({ servers: leaf.url });
     }, 30_000);
 
-    afterAll(async () => {
-      await onHub?.close().catch(() => {});
-      await onLeaf?.close().catch(() => {});
-      await leaf?.stop();
-      await hub?.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => closeLeafSuite([onHub, onLeaf], [leaf, hub], dir));
 
     it("the leaf reports its domain: client INFO, /jsz, account info", async () => {
       expect((onLeaf.info as { domain?: string } | undefined)?.domain).toBe("edge");

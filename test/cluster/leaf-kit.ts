@@ -3,6 +3,7 @@
 // Each has a client port, a monitoring port and, when asked, a leafnode port; a restart keeps
 // the ports. Waits are on what the servers report (/leafz, the in-process leafnodes), never on time.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -128,4 +129,14 @@ export async function leafsUp(servers: LeafServer[], n = 1): Promise<void> {
 export function remoteTo(hub: LeafServer, o: { user?: string; pass?: string; account?: string } = {}): string {
   const cred = o.user !== undefined ? `${o.user}:${o.pass ?? ""}@` : "";
   return `  remotes [ { url: "nats-leaf://${cred}127.0.0.1:${hub.leafPort}"${o.account !== undefined ? `, account: ${o.account}` : ""} } ]`;
+}
+
+/**
+ * A suite's end: its clients closed, then its servers stopped, leaf before hub (listed so), and its
+ * store folder removed. Whatever a failed start left undefined is passed over.
+ */
+export async function closeLeafSuite(conns: (NatsConnection | undefined)[], servers: (LeafServer | undefined)[], dir?: string): Promise<void> {
+  for (const nc of conns) await nc?.close().catch(() => {});
+  for (const s of servers) await s?.stop();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { until } from "./kit.js";
-import { leafsUp, remoteTo, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
+import { closeLeafSuite, leafsUp, remoteTo, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
 
 const NO_NATS = NATS_SERVER === null;
 const MIXES: [LeafKind, LeafKind][] = [["gnat", "gnat"], ["nats", "gnat"], ["gnat", "nats"], ["nats", "nats"]];
@@ -34,12 +34,7 @@ for (const [hubKind, leafKind] of MIXES) {
       onLeaf = await connect({ servers: leaf.url });
     }, 30_000);
 
-    afterAll(async () => {
-      await onHub?.close().catch(() => {});
-      await onLeaf?.close().catch(() => {});
-      await leaf?.stop();
-      await hub?.stop();
-    });
+    afterAll(() => closeLeafSuite([onHub, onLeaf], [leaf, hub]));
 
     it("a leaf's publish on a hub mapping's source is mapped at the hub, nobody on the leaf listening", async () => {
       const got: string[] = [];

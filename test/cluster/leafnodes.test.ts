@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { freePort, NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { connectTo, interestArrived, meshed, startNode, until } from "./kit.js";
-import { leafsUp, remoteTo, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
+import { closeLeafSuite, leafsUp, remoteTo, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
 
 const NO_NATS = NATS_SERVER === null;
 const MIXES: [LeafKind, LeafKind][] = [["gnat", "gnat"], ["nats", "gnat"], ["gnat", "nats"]];
@@ -35,12 +35,7 @@ for (const [hubKind, leafKind] of MIXES) {
       onLeaf = await connect({ servers: leaf.url });
     }, 30_000);
 
-    afterAll(async () => {
-      await onHub?.close().catch(() => {});
-      await onLeaf?.close().catch(() => {});
-      await leaf?.stop();
-      await hub?.stop();
-    });
+    afterAll(() => closeLeafSuite([onHub, onLeaf], [leaf, hub]));
 
     it("carries messages both ways, headers and all", async () => {
       const got: string[] = [];
