@@ -9,8 +9,17 @@ import { expect, test } from "vitest";
 import { NsClock, rfc3339ToNs } from "../../server/jetstream/store.js";
 import { jetStreamSuite } from "../jetstream/helpers.js";
 
-/** The wall clock in ns from performance's µs-resolution clock (a Go client's time.Now()). */
-const fineNowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+/**
+ * The wall clock in ns (a Go client's time.Now()): performance's µs-resolution clock, kept within
+ * the ms Date.now() gives. performance's clock runs from the wall time the process started at,
+ * so once the system clock is stepped it is off by the step (a CI run on Node 24 saw it 9 ms
+ * ahead, and the store clock, which follows the wall clock, looked 9 ms behind).
+ */
+const fineNowNs = (): bigint => {
+  const ms = Date.now();
+  const fine = Math.min(Math.max(performance.timeOrigin + performance.now(), ms), ms + 0.999);
+  return BigInt(Math.round(fine * 1000)) * 1000n;
+};
 
 /** RFC3339 with 9 fractional digits, as Go marshals a time.Time. */
 function rfc3339(ns: bigint): string {
