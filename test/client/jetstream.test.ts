@@ -2,11 +2,8 @@
 // JetStream on: the same output and exit codes from both; destructive commands do nothing
 // unless confirmed (-f, or "y" on stdin); server errors in the server's words, exit 1; usage
 // errors exit 2.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { clientSuite, gnat, HAS_NATS_SERVER, KINDS, startTarget, type Run, type Target } from "./kit.js";
+import { clientSuite, gnat, HAS_NATS_SERVER, KINDS, startJetStreamTarget, startTarget, type Run, type Target } from "./kit.js";
 
 const { env } = clientSuite();
 
@@ -27,19 +24,16 @@ function ok(r: Run): Run {
 describe.each(KINDS)("against %s with JetStream", (kind) => {
   const skip = kind === "nats-server" && !HAS_NATS_SERVER;
   let target: Target;
-  let dir: string;
   let s: string[];
   const run = (args: string[], input?: string): Promise<Run> => gnat([...args, ...s], env, input);
   beforeAll(async () => {
     if (skip) return;
-    dir = mkdtempSync(join(tmpdir(), "gnat-client-jsm-"));
-    target = await startTarget(kind, `jetstream { store_dir: "${dir}" }\n`);
+    target = await startJetStreamTarget(kind, "gnat-client-jsm-");
     s = ["-s", target.url];
   });
   afterAll(async () => {
     if (skip) return;
     await target.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test.skipIf(skip)("stream add --defaults creates the stream and shows it as natscli does", async () => {

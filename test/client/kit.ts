@@ -39,6 +39,19 @@ export async function startTarget(kind: TargetKind, config = ""): Promise<Target
   };
 }
 
+/** A target with JetStream on a store in a new temporary folder, which close() removes. */
+export async function startJetStreamTarget(kind: TargetKind, prefix: string): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const target = await startTarget(kind, `jetstream { store_dir: "${dir}" }\n`);
+  return {
+    url: target.url,
+    close: async () => {
+      await target.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export interface Run {
   code: number | null;
   stdout: string;

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { clientSuite, gnat, HAS_NATS_SERVER, KINDS, start, startTarget, type Run, type Target } from "./kit.js";
+import { clientSuite, gnat, HAS_NATS_SERVER, KINDS, start, startJetStreamTarget, type Run, type Target } from "./kit.js";
 
 const { env, running } = clientSuite();
 
@@ -23,21 +23,18 @@ function ok(r: Run): Run {
 describe.each(KINDS)("against %s with JetStream", (kind) => {
   const skip = kind === "nats-server" && !HAS_NATS_SERVER;
   let target: Target;
-  let dir: string;
   let work: string;
   let s: string[];
   const run = (args: string[], input?: string): Promise<Run> => gnat([...args, ...s], env, input);
   beforeAll(async () => {
     if (skip) return;
-    dir = mkdtempSync(join(tmpdir(), "gnat-client-kv-"));
     work = mkdtempSync(join(tmpdir(), "gnat-client-files-"));
-    target = await startTarget(kind, `jetstream { store_dir: "${dir}" }\n`);
+    target = await startJetStreamTarget(kind, "gnat-client-kv-");
     s = ["-s", target.url];
   });
   afterAll(async () => {
     if (skip) return;
     await target.close();
-    rmSync(dir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   });
 
