@@ -154,6 +154,14 @@ export function rttMs(text: string | undefined): number {
 export function buildView(cur: Poll, prev: Poll | null): View {
   const secs = prev === null ? 0 : Math.max(0.001, (cur.at - prev.at) / 1000);
   const rate = (now: number | undefined, before: number | undefined): number => (secs === 0 || before === undefined ? 0 : Math.max(0, (n(now) - n(before)) / secs));
+  type Counts = { in_msgs?: number; out_msgs?: number; in_bytes?: number; out_bytes?: number };
+  /** Messages and bytes a second, in and out, between two readings of the same counters. */
+  const rates = (now: Counts, then: Counts | undefined): { inRate: number; outRate: number; inBytesRate: number; outBytesRate: number } => ({
+    inRate: rate(now.in_msgs, then?.in_msgs),
+    outRate: rate(now.out_msgs, then?.out_msgs),
+    inBytesRate: rate(now.in_bytes, then?.in_bytes),
+    outBytesRate: rate(now.out_bytes, then?.out_bytes),
+  });
   const v = cur.varz;
   const pv = prev?.varz;
   const before = new Map((prev?.connz.connections ?? []).map((c) => [c.cid, c]));
@@ -166,10 +174,7 @@ export function buildView(cur: Poll, prev: Poll | null): View {
       lang: `${c.lang ?? ""}${c.version === undefined ? "" : ` ${c.version}`}`.trim(),
       subs: n(c.subscriptions),
       pending: n(c.pending_bytes),
-      inRate: rate(c.in_msgs, p?.in_msgs),
-      outRate: rate(c.out_msgs, p?.out_msgs),
-      inBytesRate: rate(c.in_bytes, p?.in_bytes),
-      outBytesRate: rate(c.out_bytes, p?.out_bytes),
+      ...rates(c, p),
       msgsFrom: n(c.in_msgs),
       msgsTo: n(c.out_msgs),
       rttMs: rttMs(c.rtt),
@@ -222,10 +227,7 @@ export function buildView(cur: Poll, prev: Poll | null): View {
     totalConnections: n(cur.connz.total ?? cur.connz.num_connections),
     subscriptions: n(v.subscriptions),
     slowConsumers: n(v.slow_consumers),
-    inRate: rate(v.in_msgs, pv?.in_msgs),
-    outRate: rate(v.out_msgs, pv?.out_msgs),
-    inBytesRate: rate(v.in_bytes, pv?.in_bytes),
-    outBytesRate: rate(v.out_bytes, pv?.out_bytes),
+    ...rates(v, pv),
     pending: conns.reduce((sum, c) => sum + c.pending, 0),
     rttP50: rtts.length === 0 ? Number.NaN : rtts[Math.ceil(rtts.length / 2) - 1]!,
     rttMax: rtts.length === 0 ? Number.NaN : rtts[rtts.length - 1]!,
