@@ -98,7 +98,9 @@ async function scenario(url: string): Promise<Seen> {
         const { active, filter_subject: _f, ...rest } = x as Record<string, Json>;
         return { ...rest, active: typeof active === "number" ? (active >= 0 ? "≥0" : active) : "missing" };
       };
-      info.push({ mirror: r.mirror === undefined ? null : strip(r.mirror), sources: r.sources === undefined ? null : r.sources.map(strip) });
+      // nats-server 2.9 lists sources from a map, in no fixed order: they are compared by name.
+      const byName = (x: Json, y: Json): number => String((x as Record<string, Json>)["name"]).localeCompare(String((y as Record<string, Json>)["name"]));
+      info.push({ mirror: r.mirror === undefined ? null : strip(r.mirror), sources: r.sources === undefined ? null : r.sources.map(strip).sort(byName) });
     }
 
     const republished: Array<Record<string, string>> = [];
