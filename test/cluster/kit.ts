@@ -150,6 +150,9 @@ async function startNodeOnce(o: NodeOptions): Promise<Node> {
       p = launch(process.execPath, [CLI, "-c", conf]);
       await waitForPort(port, { timeout: 15_000, child: p.child, stderr: p.log, name: "gnat" });
     }
+    // nats-server opens its route port only after its client port (StartRouting waits for the
+    // client listener), so a test dialling the route port straight away could be refused.
+    await waitForPort(clusterPort, { timeout: 15_000, child: p.child, stderr: p.log, name: `${o.kind} route port` });
   } catch (e) {
     // spawnNatsServer stops its process itself when it fails; a gnat process is stopped here.
     await p?.stop();
