@@ -4,7 +4,6 @@
 // the connection registry, reload and lame duck live here; the client INFO, TLS clients and
 // what routes and leafnodes see of the server are in root/. The public API is re-exported by
 // index.ts.
-import { createServer, type KeyPair } from "@nats-io/nkeys";
 import type { Logger } from "pino";
 import { errorLine, Errors } from "../protocol/errors.js";
 import { InternTable } from "../protocol/intern.js";
@@ -13,6 +12,7 @@ import { BufferPool } from "./core/outbound.js";
 import { ClientConnection, type ClientSocket, type ConnectionAccount, type ConnectionHost, type ConnectionInit } from "./core/connection.js";
 import { authTimeoutMs, type Authenticator, type AuthenticatedUser } from "./auth/auth.js";
 import { tlsTimeoutMs } from "./tls-options.js";
+import { ServerIdentity } from "./auth/server-identity.js";
 import { AuthThrottle } from "./auth/throttle.js";
 import { listenTcp, type TcpListener } from "./transport/tcp.js";
 import type { TlsOptions } from "./transport/tls.js";
@@ -63,8 +63,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
   readonly views = new ViewCache();
   readonly log: Logger;
   /** The server's nkey, as in nats-server 2.10: its public key is the server's id, and it signs auth callout requests. */
-  private readonly identity: KeyPair = createServer();
-  readonly serverId = this.identity.getPublicKey();
+  private readonly identity = new ServerIdentity();
+  readonly serverId = this.identity.publicKey;
   /** The claims requests' timer (the directory resolver's sync), in operator mode. */
   private claims: { close(): void } | null = null;
   /** The auth callout in force, when `auth_callout` is configured (or operator mode). */
@@ -148,7 +148,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       ?? new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);
     this.callouts = new Callouts({
       log: this.log,
-      identity: this.identity,
+      identity: () => this.identity.keyPair(),
       serverId: () => ({
         name: s.serverName, host: s.options.host, id: s.serverId, version: s.version,
         ...(s.cluster?.name !== undefined ? { cluster: s.cluster.name } : {}),

@@ -12,8 +12,9 @@
 // expiry. Anything else, and no answer within the auth timeout, is a refusal; the connection
 // answers it with 'Authorization Violation'.
 import type { Logger } from "pino";
-import { Algorithms, encode, type ClaimsData } from "@nats-io/jwt";
-import { createUser, type KeyPair } from "@nats-io/nkeys";
+import type { ClaimsData } from "@nats-io/jwt";
+import type { KeyPair } from "@nats-io/nkeys";
+import { jwtLib, nkeysLib } from "../auth/nkeys.js";
 import type { AuthCalloutOptions, AuthenticatedUser, CalloutClient, ExternalAuthorizer } from "../auth/auth.js";
 import type { ConnectOptions } from "../../protocol/connect.js";
 import { claimType, connectTimes, connectionTypeAllowed, decodeJwt, decodeTyped, jwtPermissions, timeIssue, type Claims, type Nats } from "../auth/jwt.js";
@@ -45,7 +46,7 @@ export interface CalloutServerId {
 export interface CalloutHost {
   readonly log: Logger;
   /** The server's nkey: it signs the requests, and its public key is the server's id. */
-  readonly identity: KeyPair;
+  identity(): KeyPair;
   /** The server's curve key, for sealed requests and responses. */
   curveKey(): KeyPair;
   serverId(): CalloutServerId;
@@ -164,12 +165,13 @@ export class AuthCallout implements ExternalAuthorizer {
     const t = this.target(client);
     const acc = t.account;
     // A fresh user key per request: the response must name it, so an old one cannot be replayed.
-    const user = createUser();
+    const user = nkeysLib().createUser();
     const userKey = user.getPublicKey();
     const server = h.serverId();
     const curve = t.xkey === undefined ? null : h.curveKey();
     const timeout = h.timeoutMs();
-    const request = await encode(Algorithms.v2, this.requestClaims(client, t.subject, userKey, server, curve, timeout), h.identity);
+    const jwt = jwtLib();
+    const request = await jwt.encode(jwt.Algorithms.v2, this.requestClaims(client, t.subject, userKey, server, curve, timeout), h.identity());
     let data = Buffer.from(request);
     const headers: [string, string][] = [];
     if (curve !== null) {

@@ -10,14 +10,22 @@ const load = createRequire(import.meta.url);
 let nkeys: typeof NKeys | null = null;
 let jwt: typeof Jwt | null = null;
 
+/** @nats-io/nkeys, read the first time it is asked for. */
+export function nkeysLib(): typeof NKeys {
+  return (nkeys ??= load("@nats-io/nkeys") as typeof NKeys);
+}
+
+/** @nats-io/jwt, read the first time it is asked for. */
+export function jwtLib(): typeof Jwt {
+  return (jwt ??= load("@nats-io/jwt") as typeof Jwt);
+}
+
 /** @nats-io/nkeys's fromPublic: a public key (throws when it is not one). */
 export function fromPublic(key: string): ReturnType<typeof NKeys.fromPublic> {
-  nkeys ??= load("@nats-io/nkeys") as typeof NKeys;
-  return nkeys.fromPublic(key);
+  return nkeysLib().fromPublic(key);
 }
 
 /** @nats-io/jwt's decode: the claims, with the signature checked against the issuer's key. */
 export function decodeClaims<T>(token: string): Jwt.ClaimsData<T> {
-  jwt ??= load("@nats-io/jwt") as typeof Jwt;
-  return jwt.decode<T>(token);
+  return jwtLib().decode<T>(token);
 }

@@ -2,7 +2,8 @@
 // The auth callout in force (nats-server 2.10's `auth_callout`, or in operator mode the account
 // JWTs' authorization claims): made again by each setAuthorization, and attached to the
 // authenticator, which hands it every CONNECT but the auth users'. Part of the composition root.
-import { createCurve, type KeyPair } from "@nats-io/nkeys";
+import type { KeyPair } from "@nats-io/nkeys";
+import { nkeysLib } from "../auth/nkeys.js";
 import { AuthCallout, type CalloutHost } from "../accounts/auth-callout.js";
 import type { OperatorMode } from "../accounts/operator-mode.js";
 import type { AuthCalloutOptions, Authenticator } from "../auth/auth.js";
@@ -20,7 +21,7 @@ export class Callouts {
   /** The callout for a new authorization (the previous one is closed); null without one. */
   install(authenticator: Authenticator | null, operator: OperatorMode | null, config: AuthCalloutOptions | undefined): void {
     this.close();
-    const host: CalloutHost = { ...this.s, curveKey: () => (this.curve ??= createCurve()) };
+    const host: CalloutHost = { ...this.s, curveKey: () => (this.curve ??= nkeysLib().createCurve()) };
     if (operator !== null) {
       // Operator mode: an account's JWT may name auth users; its users are then called out in it.
       this.current = new AuthCallout(null, host, operator.accounts);
