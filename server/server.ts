@@ -342,14 +342,21 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     return this.info.ownClientUrls();
   }
 
-  /** The cluster's client URLs changed: every client that takes async INFO gets a new one. */
+  /** ConnectionHost.infoGeneration: bumped by each change of the cluster's client URLs. */
+  infoGeneration = 0;
+
+  /**
+   * The cluster's client URLs changed: every client that takes async INFO gets a new one. As
+   * nats-server's, only clients past their first PONG; the others get it then (ClientConnection).
+   */
   connectUrlsChanged(): void {
     if (this.listener === null) return;
     const before = this.info.tlsPrefix;
     this.info.build();
     if (this.info.tlsPrefix === before || this.closing !== null) return;
+    this.infoGeneration++;
     for (const c of this.clients.values()) {
-      if (c.connected && !c.closed && c.opts.protocol >= 1) c.queue(this.infoLine(c));
+      if (c.takesInfoUpdates && !c.closed) c.queue(this.infoLine(c));
     }
   }
 

@@ -28,6 +28,11 @@ export interface ConnectionHost extends ClientMessagesHost {
   /** Backoff for repeated failed CONNECTs per IP; null: none. */
   readonly authThrottle?: AuthThrottle | null;
   infoLine(c: ClientConnection): Buffer;
+  /**
+   * Bumped each time the cluster's client URLs change (new INFO for the clients): a client whose
+   * INFO is older than the last change gets a new one after its first PONG.
+   */
+  readonly infoGeneration: number;
   removeClient(c: ClientConnection, reason: string): void;
   /** The client's first CONNECT was accepted (for connect events). */
   clientConnected(c: ClientConnection): void;
@@ -56,6 +61,13 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
   private rtt = 0;
   private rttStart = 0;
   private connectReceived = false;
+  /**
+   * The PONG to the first PING after CONNECT went out (nats-server's firstPongSent): from then on
+   * the client gets INFO updates as the cluster changes; before, it gets one then if it missed any.
+   */
+  private firstPong = false;
+  /** The server's infoGeneration when this client's INFO was made. */
+  private readonly infoGen: number;
   /** Closes the client when its credentials expire (user JWT exp, connect times). */
   private expiryTimer: NodeJS.Timeout | null = null;
   /** Until a CONNECT is accepted: close the client if it does not send one in time. */
@@ -73,6 +85,7 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
 
   constructor(cid: number, socket: ClientSocket, private readonly host: ConnectionHost, init: ConnectionInit = {}) {
     super(cid, socket, host);
+    this.infoGen = host.infoGeneration;
     const o = host.options;
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
@@ -353,16 +366,26 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
     }
   }
 
+  /** Whether the client takes INFO updates now (see firstPong). */
+  get takesInfoUpdates(): boolean {
+    return this.firstPong && this.opts.protocol >= 1;
+  }
+
   onPing(): void {
     if (this.trace) this.traceIn("PING");
-    const first = this.lastRemotePing === 0;
     this.lastRemotePing = Date.now();
     this.queue(PONG);
-    // As nats-server 2.9: the first PONG is followed by an INFO with the client's own max_payload
-    // when its user's limit (a JWT's) is not the server's.
-    if (first && this.connectReceived && this.parser.maxPayload !== this.host.options.maxPayload && this.opts.protocol >= 1) {
-      this.queue(Buffer.from(this.host.infoLine(this).toString("latin1").replace(/"max_payload":\d+/, `"max_payload":${this.parser.maxPayload}`), "latin1"));
-    }
+    if (!this.connectReceived || this.firstPong) return;
+    this.firstPong = true;
+    // As nats-server 2.9, the first PONG after CONNECT is followed by a new INFO when the
+    // cluster's client URLs changed since the client's INFO was made (an update sent meanwhile
+    // went only to clients past this point), or when its user's max_payload (a JWT's) is not the
+    // server's, which the INFO then carries.
+    if (this.opts.protocol < 1) return;
+    const ownPayload = this.parser.maxPayload !== this.host.options.maxPayload;
+    if (this.host.infoGeneration === this.infoGen && !ownPayload) return;
+    const info = this.host.infoLine(this);
+    this.queue(ownPayload ? Buffer.from(info.toString("latin1").replace(/"max_payload":\d+/, `"max_payload":${this.parser.maxPayload}`), "latin1") : info);
   }
 
   onPong(): void {

@@ -10,12 +10,16 @@ import type { Router } from "../core/router.js";
 import { accountRouters } from "./accounts.js";
 import type { MonitoredServer } from "./source.js";
 
-// prom-client (and the OpenTelemetry API it loads) is a hundred files: read once the server is
-// ready (Metrics.warm) or at the first scrape, not before the listeners are up (clients' test harnesses give a new server seconds to start, and start one
+// prom-client (and the OpenTelemetry API it loads) is a hundred files: read a few seconds after
+// the server is ready (Metrics.warm) or at the first scrape, not before the listeners are up
+// (clients' test harnesses give a new server seconds to start, and start one
 // with monitoring per test). The latency histograms are ours (LatencyHistogram), observed from
 // the monitor's start and handed to prom-client's registry when it is built.
 let promClient: typeof PromClient | null = null;
 const prom = (): typeof PromClient => (promClient ??= createRequire(import.meta.url)("prom-client") as typeof PromClient);
+
+/** How long after the server is ready prom-client is read (Metrics.warm). */
+const WARM_AFTER_MS = 3000;
 
 /** What the link metrics read of a route or a leafnode connection. */
 interface LinkFigures {
@@ -138,14 +142,15 @@ export class Metrics {
   }
 
   /**
-   * Build the registry on the next turn of the event loop: the server calls it once it is ready
-   * (its ports file written), so the first scrape is as quick as the next ones without prom-client
-   * being read before the listeners are up.
+   * Build the registry a few seconds after the server is ready, so a first scrape is as quick as
+   * the next ones. Not at once: reading prom-client takes ~80 ms of CPU, and a server that has
+   * just written its ports file is being dialled (a test harness connects, a route registers and
+   * clients get their connect_urls) — nats.js's "events - disreconnect" lost that race.
    */
   warm(): void {
-    setImmediate(() => {
+    setTimeout(() => {
       if (!this.closed) void this.registry;
-    });
+    }, WARM_AFTER_MS).unref();
   }
 
   private build(): PromClient.Registry {

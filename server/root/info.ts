@@ -39,6 +39,9 @@ export class ClientInfo {
   /** INFO for clients of a plain transport (WebSocket) while the client port has TLS. */
   private plainPrefix = "";
   private wssPrefix = "";
+  /** Whether a route ever brought other servers' client (websocket) URLs: see clusterInfo. */
+  private peerUrlsSeen = false;
+  private peerWsUrlsSeen = false;
   /** The sockets that came over wss:// (their INFO says tls_required). */
   private readonly wssSockets = new WeakSet<ClientSocket>();
 
@@ -101,12 +104,16 @@ export class ClientInfo {
     const out: { cluster?: string; connect_urls?: string[]; ws_connect_urls?: string[] } = { cluster: c.name };
     if (c.options.noAdvertise) return out;
     const peers = c.peerClientUrls();
+    // As nats-server's, the list starts with the first route that brings another server's
+    // URLs: a lone node's INFO has none, and one whose routes all went keeps its own.
+    if (peers.nats.length > 0) this.peerUrlsSeen = true;
+    if (peers.ws.length > 0) this.peerWsUrlsSeen = true;
     // In lame duck mode clients are sent elsewhere: only the other servers' URLs.
     const ldm = this.host.inLameDuckMode;
-    const urls = ldm ? [] : [...this.ownClientUrls()];
+    const urls = ldm || !this.peerUrlsSeen ? [] : [...this.ownClientUrls()];
     for (const u of peers.nats) if (!urls.includes(u)) urls.push(u);
     if (urls.length > 0) out.connect_urls = urls;
-    const ws = ldm ? [] : [...this.ownWebSocketUrls()];
+    const ws = ldm || !this.peerWsUrlsSeen ? [] : [...this.ownWebSocketUrls()];
     for (const u of peers.ws) if (!ws.includes(u)) ws.push(u);
     if (ws.length > 0) out.ws_connect_urls = ws;
     return out;
