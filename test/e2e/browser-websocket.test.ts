@@ -1,5 +1,8 @@
 // A real browser page (Debian's headless Chromium, driven by playwright-core) connects to gnat
-// with nats.ws, subscribes, and receives a message that a TCP client publishes.
+// with nats.ws, subscribes, and receives a message that a TCP client publishes: over ws://, and
+// over wss:// with the server's certificate trusted by the browser (by its key's hash, the way
+// Chromium is told to trust one certificate) and an untrusted one refused.
+import { createHash, X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server as HttpServer } from "node:http";
 import { createRequire } from "node:module";
@@ -9,6 +12,7 @@ import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Server } from "../../server/index.js";
 import { startGnat } from "../kit/gnat.js";
+import { makeTestCerts, type TestCerts } from "../helpers/certs.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -27,7 +31,12 @@ const PAGE = `<!doctype html>
   import { connect, StringCodec } from "/nats.js";
   const sc = StringCodec();
   window.natsTest = async (url) => {
-    const nc = await connect({ servers: url });
+    let nc;
+    try {
+      nc = await connect({ servers: url, reconnect: false, timeout: 5000 });
+    } catch (e) {
+      return { error: String(e && e.message || e) };
+    }
     const sub = nc.subscribe("browser.greet", { max: 1 });
     await nc.flush();
     window.subscribed = true;
@@ -46,6 +55,45 @@ describe.skipIf(!haveChromium)("a browser page with nats.ws", () => {
   let http: HttpServer;
   let pageUrl = "";
   let browser: Browser;
+  /** One that trusts no test certificate. */
+  let strictBrowser: Browser;
+  let tlsServer: Server;
+  let certs: TestCerts;
+
+  /** Headless Chromium; the flags keep it off the network it would otherwise reach for (updates, sync, …). Playwright gives it a new empty profile of its own (it refuses --user-data-dir here). */
+  const launch = (extra: string[]): Promise<Browser> => chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync", ...extra,
+    ],
+  });
+
+  /** The page's test against `url` in browser `b`, with a TCP client of `natsUrl` publishing. */
+  async function inPage(b: Browser, url: string, natsUrl: string): Promise<{ result: unknown; errors: string[] }> {
+    const page = await b.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(pageUrl);
+    await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+    const result = page.evaluate(
+      (u) => (window as unknown as { natsTest: (u: string) => Promise<unknown> }).natsTest(u),
+      url,
+    );
+    // Once the page has subscribed (or has given up: its result then says why), a TCP client
+    // publishes the greeting.
+    const tcp = await tcpConnect({ servers: natsUrl });
+    const subscribed = page.waitForFunction(() => (window as unknown as { subscribed?: boolean }).subscribed === true, undefined, { timeout: 15_000 })
+      .then(() => true, () => false);
+    if (await Promise.race([subscribed, result.then(() => false, () => false)])) {
+      tcp.publish("browser.greet", "hello, browser");
+      await tcp.flush();
+    }
+    const out = await result;
+    await tcp.close();
+    await page.close();
+    return { result: out, errors };
+  }
 
   beforeAll(async () => {
     server = await startGnat({ websocket: { host: "127.0.0.1", port: 0, noTls: true } });
@@ -64,38 +112,45 @@ describe.skipIf(!haveChromium)("a browser page with nats.ws", () => {
     pageUrl = `http://127.0.0.1:${typeof addr === "object" && addr !== null ? addr.port : 0}/`;
     // The flags keep Chromium off the network it would otherwise reach for (updates, sync, …).
     // Playwright gives it a new empty profile of its own (it refuses --user-data-dir here).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      ],
+    certs = makeTestCerts();
+    tlsServer = await startGnat({
+      websocket: { host: "127.0.0.1", port: 0, tls: { certFile: certs.server.cert, keyFile: certs.server.key } },
     });
+    // The browser trusts the server's certificate, as a user who installed it would: Chromium
+    // takes the SHA-256 of a certificate's public key (its SPKI) to accept it.
+    const spki = new X509Certificate(readFileSync(certs.server.cert)).publicKey.export({ type: "spki", format: "der" });
+    const trusted = createHash("sha256").update(spki).digest("base64");
+    browser = await launch([`--ignore-certificate-errors-spki-list=${trusted}`]);
+    strictBrowser = await launch([]);
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
+    await strictBrowser?.close();
+    await tlsServer?.close();
+    certs?.cleanup();
     await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
     await server?.close();
   });
 
   test("subscribes from the page and receives what a TCP client publishes", async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(pageUrl);
-    await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
-    const result = page.evaluate(
-      (url) => (window as unknown as { natsTest: (u: string) => Promise<unknown> }).natsTest(url),
-      server.websocketUrl,
-    );
-    await page.waitForFunction(() => (window as unknown as { subscribed?: boolean }).subscribed === true, undefined, { timeout: 10_000 });
-    const tcp = await tcpConnect({ servers: server.url });
-    tcp.publish("browser.greet", "hello, browser");
-    await tcp.flush();
-    await tcp.close();
-    expect(await result).toEqual({ subject: "browser.greet", data: "hello, browser", version: "2.10.0" });
+    const { result, errors } = await inPage(browser, server.websocketUrl, server.url);
+    expect(result).toEqual({ subject: "browser.greet", data: "hello, browser", version: "2.10.0" });
     expect(errors).toEqual([]);
-    await page.close();
+  }, 60_000);
+
+  test("over wss:// with the server's certificate trusted", async () => {
+    const url = tlsServer.websocketUrl.replace("127.0.0.1", "localhost");
+    expect(url).toMatch(/^wss:\/\/localhost:\d+$/);
+    const { result, errors } = await inPage(browser, url, tlsServer.url);
+    expect(result).toEqual({ subject: "browser.greet", data: "hello, browser", version: "2.10.0" });
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  test("over wss:// a browser that does not trust the certificate does not connect", async () => {
+    const { result } = await inPage(strictBrowser, tlsServer.websocketUrl.replace("127.0.0.1", "localhost"), tlsServer.url);
+    expect(result).toMatchObject({ error: expect.any(String) });
+    // The handshake failed: no client was ever made.
+    expect(tlsServer.clients.size).toBe(0);
   }, 60_000);
 });
