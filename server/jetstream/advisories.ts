@@ -39,7 +39,7 @@ export type ActionType = "create" | "delete" | "modify";
 const NUID_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /** A unique id of nats-server's nuid shape: 22 characters of [0-9A-Za-z]. */
-function nuid(): string {
+export function nuid(): string {
   let s = "";
   for (let i = 0; i < 22; i++) s += NUID_DIGITS[randomInt(NUID_DIGITS.length)];
   return s;

@@ -11,6 +11,7 @@ import { apiError, JsApiError, JsErrors, type ApiError, type ErrorDef } from "./
 import type { JetStream } from "./jetstream.js";
 import { goJSON } from "./json.js";
 import { parseMsgGetRequest } from "./direct-get.js";
+import { streamRestore, streamSnapshot } from "./backup.js";
 import { consumerCreate, consumerDelete, consumerInfo, consumerList, consumerNames } from "./consumer/api.js";
 import { tsToRFC3339, type PurgeRequest } from "./store.js";
 
@@ -49,6 +50,8 @@ const ROUTES: Array<[string[], Handler]> = [
   [["STREAM", "PURGE", "*"], streamPurge],
   [["STREAM", "MSG", "GET", "*"], msgGet],
   [["STREAM", "MSG", "DELETE", "*"], msgDelete],
+  [["STREAM", "SNAPSHOT", "*"], streamSnapshot],
+  [["STREAM", "RESTORE", "*"], streamRestore],
   [["CONSUMER", "CREATE", "*"], consumerCreate],
   [["CONSUMER", "CREATE", "*", "*"], consumerCreate],
   [["CONSUMER", "CREATE", "*", "*", ">"], consumerCreate],

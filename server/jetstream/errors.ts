@@ -124,6 +124,10 @@ export const JsErrors = {
   SourceInvalidSubjectFilter: { constant: "JSSourceInvalidSubjectFilter", code: 400, err_code: 10145, description: "source subject filter is invalid" },
   SourceOverlappingSubjectFilters: { constant: "JSSourceOverlappingSubjectFilters", code: 400, err_code: 10147, description: "source filters can not overlap" },
   SourceMaxMessageSizeTooBig: { constant: "JSSourceMaxMessageSizeTooBigErr", code: 400, err_code: 10046, description: "stream source must have max message size >= target" },
+  StreamSnapshot: { constant: "JSStreamSnapshotErrF", code: 500, err_code: 10064, description: "snapshot failed: {err}" },
+  SnapshotDeliverSubjectInvalid: { constant: "JSSnapshotDeliverSubjectInvalidErr", code: 400, err_code: 10015, description: "deliver subject not valid" },
+  StreamRestore: { constant: "JSStreamRestoreErrF", code: 500, err_code: 10062, description: "restore failed: {err}" },
+  StreamNameExistRestoreFailed: { constant: "JSStreamNameExistRestoreFailedErr", code: 400, err_code: 10130, description: "stream name already in use, cannot restore" },
 } as const satisfies Record<string, ErrorDef>;
 
 export type JsErrorName = keyof typeof JsErrors;

@@ -2,7 +2,7 @@
 // account ("$G") today; each account will get its own JetStream when accounts arrive, which is why
 // nothing here is global. It reaches the router only through its internal client.
 
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { InternalClient, InternalSubscription } from "../core/internal-client.js";
@@ -17,6 +17,8 @@ import {
 import { JS_MAX_NAME_LEN, isValidName } from "./config.js";
 import { JsApiError, JsErrors } from "./errors.js";
 import { FileStore } from "./file-store.js";
+import { fsyncDir } from "./file-store-block.js";
+import { ConsumerPersistence, type PersistedConsumer } from "./consumer/persistence.js";
 import { MemoryStore } from "./memory-store.js";
 import { NsClock, type StoreLimits, type StreamStore } from "./store.js";
 import { checkAgainstStreams, subjectTransformError, type OtherStream } from "./source-config.js";
@@ -52,6 +54,12 @@ export interface JetStreamOptions {
   flushOutbound?: () => void;
   /** Test hook handed to every file store: fail a write(2) as a full disk would. */
   writeFault?: (bytes: number) => Error | null;
+}
+
+/** A durable as a snapshot carries it: its name and its persisted state. */
+export interface RestoredConsumer {
+  name: string;
+  state: PersistedConsumer;
 }
 
 /** What the stream keeps beside its config in the file store's meta (FileStore `config`). */
@@ -203,31 +211,93 @@ export class JetStream implements StreamHost, ConsumerHost {
 
   /** Recreate the file streams found under the store dir (memory streams do not survive). */
   recover(): void {
+    // A restore that was under way when the server stopped is abandoned (backup.ts stages there).
+    rmSync(this.restoreStagingDir, { recursive: true, force: true });
     const dir = this.streamsDir;
     if (!existsSync(dir)) return;
     for (const name of readdirSync(dir).sort()) {
       const sdir = join(dir, name);
-      let store: FileStore | null = null;
       try {
-        store = this.openFileStore(sdir);
-        const meta = store.streamConfig as PersistedMeta | null | undefined;
-        if (meta === null || meta === undefined || typeof meta !== "object" || !("config" in meta)) {
-          throw new Error("no stream configuration in its meta file");
-        }
-        const cfg = checkStreamConfig(decodeStreamConfig(JSON.stringify(meta.config)));
-        const created = /^\d+$/.test(meta.created) ? BigInt(meta.created) : this.clock.now();
-        const stream = new Stream(this, cfg, store, created);
-        this.streams.set(cfg.name, stream);
-        stream.start();
-        this.recoverConsumers(stream, sdir);
-        this.opts.log.info(`  Restored ${stream.store.fastState().msgs} messages for stream '${this.account} > ${cfg.name}'`);
+        const stream = this.openStreamDir(sdir);
+        this.opts.log.info(`  Restored ${stream.store.fastState().msgs} messages for stream '${this.account} > ${stream.name}'`);
       } catch (e) {
         this.opts.log.warn(`JetStream could not restore stream in ${sdir}: ${(e as Error).message}`);
-        void store?.close();
       }
     }
     // Origins restored after the streams that read them.
     this.originsChanged();
+  }
+
+  /** The file stream kept in `sdir` (meta, messages, durables), running. */
+  private openStreamDir(sdir: string): Stream {
+    let store: FileStore | null = null;
+    try {
+      store = this.openFileStore(sdir);
+      const meta = store.streamConfig as PersistedMeta | null | undefined;
+      if (meta === null || meta === undefined || typeof meta !== "object" || !("config" in meta)) {
+        throw new Error("no stream configuration in its meta file");
+      }
+      const cfg = checkStreamConfig(decodeStreamConfig(JSON.stringify(meta.config)));
+      const created = /^\d+$/.test(meta.created) ? BigInt(meta.created) : this.clock.now();
+      const stream = new Stream(this, cfg, store, created);
+      this.streams.set(cfg.name, stream);
+      stream.start();
+      this.recoverConsumers(stream, sdir);
+      return stream;
+    } catch (e) {
+      void store?.close();
+      throw e;
+    }
+  }
+
+  /** Where restores stage a stream before it is moved into the streams directory. */
+  get restoreStagingDir(): string {
+    return join(this.opts.storeDir, "jetstream", this.account, "__restore__");
+  }
+
+  /** A file store for a stream being restored, in `dir` (under restoreStagingDir). */
+  openStagingStore(dir: string, cfg: StreamConfig, created: bigint): FileStore {
+    mkdirSync(dir, { recursive: true });
+    return this.openFileStore(dir, { config: configJSON(cfg), created: created.toString() }, storeLimits(cfg));
+  }
+
+  /**
+   * Put a restored stream in place and start it (nats-server RestoreStream's end): a file
+   * stream's staged directory is closed (flushed, fsynced), its durables' states written beside
+   * it, and the directory moved into the streams directory, then opened as at start-up; a
+   * memory stream starts from the store it was filled into.
+   */
+  async installRestored(cfg: StreamConfig, created: bigint, store: StreamStore, consumers: RestoredConsumer[], staged: string | null): Promise<Stream> {
+    this.checkNewStream(cfg);
+    let stream: Stream;
+    if (staged !== null) {
+      await store.close();
+      for (const { name, state } of consumers) ConsumerPersistence.writeTo(join(staged, "obj", name), state);
+      this.checkNewStream(cfg);
+      mkdirSync(this.streamsDir, { recursive: true });
+      const final = join(this.streamsDir, cfg.name);
+      rmSync(final, { recursive: true, force: true });
+      renameSync(staged, final);
+      fsyncDir(this.streamsDir);
+      try {
+        stream = this.openStreamDir(final);
+      } catch (e) {
+        rmSync(final, { recursive: true, force: true });
+        throw e;
+      }
+    } else {
+      stream = new Stream(this, cfg, store, created);
+      this.streams.set(cfg.name, stream);
+      stream.start();
+      for (const { name, state } of consumers) {
+        const c = new Consumer(this, stream, name, decodeConsumerConfig(state.config), BigInt(state.created), null);
+        stream.consumers.set(name, c);
+        c.start(state);
+      }
+    }
+    this.originsChanged();
+    this.advisories.stream("create", cfg.name);
+    return stream;
   }
 
   private recoverConsumers(stream: Stream, sdir: string): void {
@@ -349,10 +419,7 @@ export class JetStream implements StreamHost, ConsumerHost {
       if (sameConfig(existing.config, cfg)) return existing;
       throw JsApiError.of(JsErrors.StreamNameExist);
     }
-    const maxStreams = this.opts.accountLimits?.maxStreams ?? 0;
-    if (maxStreams > 0 && this.streams.size >= maxStreams) throw JsApiError.of(JsErrors.MaximumStreamsLimit);
-    if (this.overlaps(cfg.subjects, null)) throw JsApiError.of(JsErrors.StreamSubjectOverlap);
-    this.checkReservation(cfg, null);
+    this.checkNewStream(cfg);
 
     const created = this.clock.now();
     let store: StreamStore;
@@ -398,6 +465,19 @@ export class JetStream implements StreamHost, ConsumerHost {
     // As nats-server: the consumers' advisories, then the stream's.
     for (const c of consumers) this.advisories.consumer("delete", name, c);
     this.advisories.stream("delete", name);
+  }
+
+  /**
+   * What a new stream of this config needs from the account (a restore asks too, at its request
+   * and again before it puts the stream in place): a free name, room under max streams, subjects
+   * no other stream has, and its storage reservation.
+   */
+  checkNewStream(cfg: StreamConfig): void {
+    if (this.streams.has(cfg.name)) throw JsApiError.of(JsErrors.StreamNameExistRestoreFailed);
+    const maxStreams = this.opts.accountLimits?.maxStreams ?? 0;
+    if (maxStreams > 0 && this.streams.size >= maxStreams) throw JsApiError.of(JsErrors.MaximumStreamsLimit);
+    if (this.overlaps(cfg.subjects, null)) throw JsApiError.of(JsErrors.StreamSubjectOverlap);
+    this.checkReservation(cfg, null);
   }
 
   private overlaps(subjects: string[], self: Stream | null): boolean {

@@ -183,6 +183,11 @@ export class Consumer {
     this.kick();
   }
 
+  /** The state as it would be persisted now (a stream snapshot carries it). */
+  persistedState(): PersistedConsumer {
+    return this.st.toPersisted(consumerConfigJSON(this.config), this.created);
+  }
+
   /** Read a durable's persisted state from its directory. */
   static readState(dir: string): PersistedConsumer {
     return ConsumerPersistence.read(dir);

@@ -102,6 +102,12 @@ export class ConsumerPersistence {
     if (this.dir !== null) rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** Write a durable's state into `dir` as its own persistence would, fsynced (a restore). */
+  static writeTo(dir: string, st: PersistedConsumer): void {
+    mkdirSync(dir, { recursive: true });
+    new StateFile(dir, LEGACY_STATE).write(JSON.stringify(st), true);
+  }
+
   /** Read a durable's persisted state from its directory. */
   static read(dir: string): PersistedConsumer {
     const text = StateFile.read(dir, LEGACY_STATE);
