@@ -216,9 +216,10 @@ export function streamRestore(js: JetStream, tokens: string[], m: InternalMsg): 
   let cfg: StreamConfig;
   try {
     cfg = checkStreamConfig(decodeStreamConfig(JSON.stringify(rawCfg)));
-    if (cfg.num_replicas > 1) throw JsApiError.of(JsErrors.StreamReplicasNotSupported);
+    // nats-server's request checks: the config, the account's limits, the name (the subject's) in
+    // use. Overlapping subjects and replicas are found when the stream is added, at the end.
+    js.checkNewStream(cfg, false);
     if (js.streams.has(name)) throw JsApiError.of(JsErrors.StreamNameExistRestoreFailed);
-    js.checkNewStream(cfg);
   } catch (e) {
     return fail(e instanceof JsApiError ? e.api : apiError(JsErrors.StreamRestore, { err: (e as Error).message }));
   }

@@ -268,6 +268,9 @@ export class JetStream implements StreamHost, ConsumerHost {
    * memory stream starts from the store it was filled into.
    */
   async installRestored(cfg: StreamConfig, created: bigint, store: StreamStore, consumers: RestoredConsumer[], staged: string | null): Promise<Stream> {
+    // What nats-server's addStream checks at the end of its restore.
+    this.checkWithOthers(cfg, false);
+    if (cfg.num_replicas > 1) throw JsApiError.of(JsErrors.StreamReplicasNotSupported);
     this.checkNewStream(cfg);
     let stream: Stream;
     if (staged !== null) {
@@ -468,15 +471,15 @@ export class JetStream implements StreamHost, ConsumerHost {
   }
 
   /**
-   * What a new stream of this config needs from the account (a restore asks too, at its request
-   * and again before it puts the stream in place): a free name, room under max streams, subjects
-   * no other stream has, and its storage reservation.
+   * What a new stream of this config needs from the account: a free name, room under max
+   * streams, subjects no other stream has (unless `subjects` is false: a restore's request, as
+   * nats-server checks them only when the restored stream is added), its storage reservation.
    */
-  checkNewStream(cfg: StreamConfig): void {
+  checkNewStream(cfg: StreamConfig, subjects = true): void {
     if (this.streams.has(cfg.name)) throw JsApiError.of(JsErrors.StreamNameExistRestoreFailed);
     const maxStreams = this.opts.accountLimits?.maxStreams ?? 0;
     if (maxStreams > 0 && this.streams.size >= maxStreams) throw JsApiError.of(JsErrors.MaximumStreamsLimit);
-    if (this.overlaps(cfg.subjects, null)) throw JsApiError.of(JsErrors.StreamSubjectOverlap);
+    if (subjects && this.overlaps(cfg.subjects, null)) throw JsApiError.of(JsErrors.StreamSubjectOverlap);
     this.checkReservation(cfg, null);
   }
 
