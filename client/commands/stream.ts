@@ -1,5 +1,5 @@
 // Tested by test/client/jetstream.test.ts (and test/client/terminal.test.ts).
-// gnat stream ls|report|info|add|edit|rm|purge|get|view: natscli's `nats stream`, on the JetStream
+// gnat stream ls|report|info|add|edit|rm|purge|get|view (backup|restore: stream-backup.ts): natscli's `nats stream`, on the JetStream
 // manager of @nats-io/jetstream. Readable output by default, --json for scripts; rm, purge and
 // edit ask first unless -f; add asks for what its flags leave out, on a terminal, unless --defaults.
 import type { Command } from "commander";
@@ -13,6 +13,7 @@ import {
 } from "../ui.js";
 import { collect } from "./common.js";
 import { api, cap, parseAge, splitList, withJetStream } from "./js.js";
+import { streamBackupCommands } from "./stream-backup.js";
 
 /** The flags that set a stream's configuration, shared by add and edit; unset means "not given". */
 interface StreamConfigFlags {
@@ -182,7 +183,8 @@ interface Common extends ConnectionFlags {
 }
 
 export function streamCommand(program: Command): void {
-  const stream = program.command("stream").alias("str").description("JetStream stream management: ls, info, add, edit, rm, purge, get, view");
+  const stream = program.command("stream").alias("str").description("JetStream stream management: ls, info, add, edit, rm, purge, get, view, backup, restore");
+  streamBackupCommands(stream);
 
   connectionOptions(stream.command("ls").alias("list")
     .description("list the streams")
