@@ -20,6 +20,10 @@ export const Advisory = {
   MsgNaked: "$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED",
   MsgTerminated: "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED",
   Api: "$JS.EVENT.ADVISORY.API",
+  SnapshotCreate: "$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_CREATE",
+  SnapshotComplete: "$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_COMPLETE",
+  RestoreCreate: "$JS.EVENT.ADVISORY.STREAM.RESTORE_CREATE",
+  RestoreComplete: "$JS.EVENT.ADVISORY.STREAM.RESTORE_COMPLETE",
   /** sample_freq's ack metrics (a metric, not an advisory, in nats-server's naming). */
   ConsumerAck: "$JS.EVENT.METRIC.CONSUMER.ACK",
 } as const;
@@ -31,6 +35,10 @@ const Type = {
   Nak: "io.nats.jetstream.advisory.v1.nak",
   Terminated: "io.nats.jetstream.advisory.v1.terminated",
   ApiAudit: "io.nats.jetstream.advisory.v1.api_audit",
+  SnapshotCreate: "io.nats.jetstream.advisory.v1.snapshot_create",
+  SnapshotComplete: "io.nats.jetstream.advisory.v1.snapshot_complete",
+  RestoreCreate: "io.nats.jetstream.advisory.v1.restore_create",
+  RestoreComplete: "io.nats.jetstream.advisory.v1.restore_complete",
   ConsumerAck: "io.nats.jetstream.metric.v1.consumer_ack",
 } as const;
 
@@ -85,6 +93,29 @@ export class Advisories {
   consumer(action: "create" | "delete", stream: string, consumer: string): void {
     const pre = action === "create" ? Advisory.ConsumerCreated : Advisory.ConsumerDeleted;
     this.send(`${pre}.${stream}.${consumer}`, () => ({ ...this.head(Type.ConsumerAction), stream, consumer, action }));
+  }
+
+  /** A snapshot's response was sent (its state: the stream's as the response gave it). */
+  snapshotCreate(stream: string, state: unknown, client: Record<string, unknown> | null): void {
+    this.send(`${Advisory.SnapshotCreate}.${stream}`, () => ({ ...this.head(Type.SnapshotCreate), stream, state, client }));
+  }
+
+  /** A snapshot's last chunk was sent; start and end are ns times. */
+  snapshotComplete(stream: string, start: bigint, end: bigint, client: Record<string, unknown> | null): void {
+    this.send(`${Advisory.SnapshotComplete}.${stream}`, () => ({
+      ...this.head(Type.SnapshotComplete), stream, start: tsToRFC3339(start), end: tsToRFC3339(end), client,
+    }));
+  }
+
+  restoreCreate(stream: string, client: Record<string, unknown> | null): void {
+    this.send(`${Advisory.RestoreCreate}.${stream}`, () => ({ ...this.head(Type.RestoreCreate), stream, client }));
+  }
+
+  /** A restore ended (restored or failed: nats-server sends it either way); bytes received. */
+  restoreComplete(stream: string, start: bigint, end: bigint, bytes: number, client: Record<string, unknown> | null): void {
+    this.send(`${Advisory.RestoreComplete}.${stream}`, () => ({
+      ...this.head(Type.RestoreComplete), stream, start: tsToRFC3339(start), end: tsToRFC3339(end), bytes, client,
+    }));
   }
 
   /** A message was delivered max_deliver times without an ack (a dead-letter candidate). */

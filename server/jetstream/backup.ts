@@ -74,8 +74,15 @@ export function streamSnapshot(js: JetStream, tokens: string[], m: InternalMsg):
   if (stream.config.storage === "memory") return err(T.Snapshot, apiError(JsErrors.StreamSnapshot, { err: "no impl" }));
   const sender = new SnapshotSender(js, stream, deliver, chunkSize > 0 ? Math.min(chunkSize, WINDOW) : DEFAULT_CHUNK, !noConsumers);
   const info = stream.infoJSON();
-  // The chunks follow the response (the API sends it as this returns).
-  setImmediate(() => void sender.run().catch((e: unknown) => js.warn(`Snapshot of stream '${js.account} > ${name}' failed: ${(e as Error).message}`)));
+  const client = js.opts.clientInfo?.(m.fromCid) ?? null;
+  const start = js.clock.now();
+  // The advisory and the chunks follow the response (the API sends it as this returns).
+  setImmediate(() => {
+    js.advisories.snapshotCreate(name, info.state, client);
+    void sender.run()
+      .catch((e: unknown) => js.warn(`Snapshot of stream '${js.account} > ${name}' failed: ${(e as Error).message}`))
+      .then(() => js.advisories.snapshotComplete(name, start, js.clock.now(), client));
+  });
   return ok({ type: T.Snapshot, config: info.config, state: info.state });
 }
 
@@ -223,7 +230,9 @@ export function streamRestore(js: JetStream, tokens: string[], m: InternalMsg): 
   } catch (e) {
     return fail(e instanceof JsApiError ? e.api : apiError(JsErrors.StreamRestore, { err: (e as Error).message }));
   }
-  const receiver = new RestoreReceiver(js, cfg);
+  const client = js.opts.clientInfo?.(m.fromCid) ?? null;
+  js.advisories.restoreCreate(cfg.name, client);
+  const receiver = new RestoreReceiver(js, cfg, client);
   return ok({ type: T.Restore, deliver_subject: receiver.subject });
 }
 
@@ -250,7 +259,10 @@ class RestoreReceiver {
   private stall: NodeJS.Timeout;
   private finished = false;
 
-  constructor(private readonly js: JetStream, private readonly cfg: StreamConfig) {
+  private readonly start: bigint;
+
+  constructor(private readonly js: JetStream, private readonly cfg: StreamConfig, private readonly client: Record<string, unknown> | null) {
+    this.start = js.clock.now();
     this.subject = `$JS.SNAPSHOT.RESTORE.${cfg.name}.${nuid()}`;
     this.tar = new TarReader((entry, content) => this.onEntry(entry, content));
     this.gunzip = createGunzip();
@@ -392,6 +404,7 @@ class RestoreReceiver {
       response = { type: T.Create, error: api };
       this.js.warn(`Restore failed for stream '${this.js.account} > ${this.cfg.name}': ${api.description}`);
     }
+    this.js.advisories.restoreComplete(this.cfg.name, this.start, this.js.clock.now(), this.total, this.client);
     this.js.ic.publish(reply, goJSON(response));
   }
 

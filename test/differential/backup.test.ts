@@ -7,6 +7,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { until } from "../kit/wait.js";
 import { restoreSnapshot, takeSnapshot, type Json } from "../jetstream/backup-kit.js";
 import { type JetStreamPair, NATS_SERVER, SKIP_REASON, startJetStreamPair } from "./harness.js";
 
@@ -133,6 +134,43 @@ describe.skipIf(NATS_SERVER === null)(`differential stream snapshot and restore 
     }));
     expect(finals[0]).toEqual(finals[1]);
     expect(finals[0]!.error).toEqual({ code: 500, err_code: 10062, description: "restore failed: stream names do not match" });
+  });
+
+  test("a snapshot and a restore send nats-server's advisories: subjects, fields in order, their values' kinds", async () => {
+    const seen = await Promise.all([gnat, nats].map(async (nc) => {
+      const out: string[] = [];
+      const sub = nc.subscribe("$JS.EVENT.ADVISORY.STREAM.>");
+      void (async () => {
+        for await (const m of sub) {
+          if (!/SNAPSHOT|RESTORE/.test(m.subject)) continue;
+          const body = m.json<Json>();
+          const kinds = Object.entries(body).map(([k, v]) => {
+            if (k === "type" || k === "stream") return `${k}=${String(v)}`;
+            if (k === "bytes") return `${k}:${typeof v === "number" && v > 0 ? "positive" : String(v)}`;
+            if (typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v)) return `${k}:time`;
+            return `${k}:${v === null ? "null" : Array.isArray(v) ? "array" : typeof v}`;
+          });
+          out.push(`${m.subject} ${kinds.join(" ")}`);
+        }
+      })();
+      await nc.flush();
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: "V", subjects: ["v.>"], storage: "file" as never });
+      await jetstream(nc).publish("v.1", "one");
+      const snap = await takeSnapshot(nc, "V");
+      await jsm.streams.delete("V");
+      const { final } = await restoreSnapshot(nc, "V", { config: snap.response.config, state: snap.response.state }, snap.data);
+      expect(final!.error).toBeUndefined();
+      await until(() => out.length >= 4, { what: "four snapshot and restore advisories" });
+      sub.unsubscribe();
+      await jsm.streams.delete("V");
+      return out;
+    }));
+    expect(seen[0]).toEqual(seen[1]);
+    expect(seen[0]!.map((l) => l.split(" ")[0])).toEqual([
+      "$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_CREATE.V", "$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_COMPLETE.V",
+      "$JS.EVENT.ADVISORY.STREAM.RESTORE_CREATE.V", "$JS.EVENT.ADVISORY.STREAM.RESTORE_COMPLETE.V",
+    ]);
   });
 
   test("a nats-server snapshot sent to gnat fails the restore with nats-server's restore error, and gnat goes on", async () => {
