@@ -72,7 +72,8 @@ export function streamSnapshot(js: JetStream, tokens: string[], m: InternalMsg):
   if (!isValidSubject(deliver)) return err(T.Snapshot, apiError(JsErrors.SnapshotDeliverSubjectInvalid));
   // nats-server's memory store has no snapshot ("no impl"): the same answer here.
   if (stream.config.storage === "memory") return err(T.Snapshot, apiError(JsErrors.StreamSnapshot, { err: "no impl" }));
-  const sender = new SnapshotSender(js, stream, deliver, chunkSize > 0 ? Math.min(chunkSize, WINDOW) : DEFAULT_CHUNK, !noConsumers);
+  // The stream's state, its durables' and the response's are of one moment (single-threaded here).
+  const sender = new SnapshotSender(js, stream, deliver, chunkSize > 0 ? Math.min(chunkSize, WINDOW) : DEFAULT_CHUNK, snapshotStart(stream, !noConsumers));
   const info = stream.infoJSON();
   const client = js.opts.clientInfo?.(m.fromCid) ?? null;
   const start = js.clock.now();
@@ -86,8 +87,18 @@ export function streamSnapshot(js: JetStream, tokens: string[], m: InternalMsg):
   return ok({ type: T.Snapshot, config: info.config, state: info.state });
 }
 
-/** The snapshot's tar, in pieces: the stream, its durables, then its messages as of now. */
-function* snapshotPieces(stream: Stream, withConsumers: boolean): Generator<Buffer> {
+/**
+ * The snapshot as of now, as the response states it: the tar's first piece (the stream and its
+ * durables), taken at once, and the range of sequences its messages come from.
+ */
+interface SnapshotStart {
+  head: Buffer;
+  first: number;
+  last: number;
+  msgs: number;
+}
+
+function snapshotStart(stream: Stream, withConsumers: boolean): SnapshotStart {
   const mtime = Math.floor(Date.now() / 1000);
   const st = stream.store.fastState();
   const header = { config: stream.infoJSON().config, created: stream.created.toString(), first_seq: st.first_seq, last_seq: st.last_seq, msgs: st.msgs };
@@ -99,7 +110,14 @@ function* snapshotPieces(stream: Stream, withConsumers: boolean): Generator<Buff
       parts.push(tarEntry(consumerEntry(++n), Buffer.from(JSON.stringify({ name: c.name, state: c.persistedState() })), mtime));
     }
   }
-  yield Buffer.concat(parts);
+  return { head: Buffer.concat(parts), first: st.first_seq, last: st.last_seq, msgs: st.msgs };
+}
+
+/** The snapshot's tar, in pieces: the start, then the messages read as the chunks go. */
+function* snapshotPieces(stream: Stream, start: SnapshotStart): Generator<Buffer> {
+  const mtime = Math.floor(Date.now() / 1000);
+  const st = { first_seq: start.first, last_seq: start.last, msgs: start.msgs };
+  yield start.head;
   // Messages up to the last one when the snapshot began; one removed meanwhile is left out.
   const recs = new MsgRecords();
   let entries = 0;
@@ -125,7 +143,7 @@ class SnapshotSender {
     private readonly stream: Stream,
     private readonly deliver: string,
     private readonly chunkSize: number,
-    private readonly withConsumers: boolean,
+    private readonly start: SnapshotStart,
   ) {
     this.ackPrefix = `$JS.SNAPSHOT.ACK.${stream.name}.${nuid()}`;
   }
@@ -149,7 +167,7 @@ class SnapshotSender {
         this.outstanding += chunk.length;
         return true;
       };
-      for (const piece of snapshotPieces(this.stream, this.withConsumers)) {
+      for (const piece of snapshotPieces(this.stream, this.start)) {
         const z = await gzipAsync(piece);
         pending.push(z);
         pendingBytes += z.length;

@@ -5,6 +5,8 @@
 // process right after the restore answered. The API's errors are compared with nats-server's in
 // test/differential/backup.test.ts.
 import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager, StorageType, type JetStreamManager } from "@nats-io/jetstream";
@@ -23,6 +25,7 @@ let nca: NatsConnection;
 let ncb: NatsConnection;
 let jsma: JetStreamManager;
 let jsmb: JetStreamManager;
+let storeB: string;
 
 beforeAll(async () => {
   ensureBuilt();
@@ -31,6 +34,7 @@ beforeAll(async () => {
   cleanups.push(da.remove, db.remove);
   a = await startGnat({ jetstream: true, storeDir: da.dir });
   b = await startGnat({ jetstream: true, storeDir: db.dir });
+  storeB = db.dir;
   nca = await connect({ servers: a.url });
   ncb = await connect({ servers: b.url });
   jsma = await jetstreamManager(nca);
@@ -231,6 +235,71 @@ describe("stream backup and restore, gnat to gnat", () => {
       await nc.close();
     }
   }, 60_000);
+
+  test("kill -9 in the middle of a restore leaves no stream, and the restart clears what was staged", async () => {
+    await fillOrders(nca, jsma);
+    const snap = await takeSnapshot(nca, "ORDERS");
+    const store = tempDir("gnat-backup-midkill-");
+    const ports = tempDir("gnat-backup-midkill-ports-");
+    cleanups.push(store.remove, ports.remove);
+    const args = ["-js", "-sd", store.dir];
+    let child = await spawnGnat(args, ports.dir);
+    let nc = await connect({ servers: child.url, reconnect: false });
+    const r = (await nc.request("$JS.API.STREAM.RESTORE.ORDERS", JSON.stringify({ config: snap.response.config }))).json<Json>();
+    await nc.request(r.deliver_subject as string, snap.data.subarray(0, snap.data.length - 30), { timeout: 5000 });
+    const staging = join(store.dir, "jetstream", "$G", "__restore__");
+    await until(() => existsSync(staging) && readdirSync(staging).length === 1, { what: "the restore staged" });
+    child.child.kill("SIGKILL");
+    await child.exited();
+    await nc.close().catch(() => undefined);
+
+    child = await spawnGnat(args, ports.dir);
+    nc = await connect({ servers: child.url, reconnect: false });
+    try {
+      await expect((await jetstreamManager(nc)).streams.info("ORDERS")).rejects.toThrow(/stream not found/);
+      expect(existsSync(staging)).toBe(false);
+    } finally {
+      await nc.close();
+    }
+  }, 60_000);
+
+  test("a snapshot taken while messages are published holds exactly what its response stated", async () => {
+    await jsma.streams.add({ name: "BUSY", subjects: ["busy.>"], storage: StorageType.File });
+    const js = jetstream(nca);
+    let acked = 0;
+    const publishing = (async () => {
+      for (let i = 0; i < 40; i++) {
+        await Promise.all(Array.from({ length: 50 }, (_, k) => js.publish(`busy.${k % 4}`, `m ${i}.${k}`)));
+        acked += 50;
+      }
+    })();
+    await until(() => acked >= 500, { what: "500 publishes acked" });
+    const snap = await takeSnapshot(nca, "BUSY");
+    await publishing;
+    const stated = snap.response.state as Json;
+    expect(stated.messages).toBeLessThan(2000);
+    const { final } = await restoreSnapshot(ncb, "BUSY", { config: snap.response.config, state: stated }, snap.data);
+    expect(final?.error).toBeUndefined();
+    const si = await jsmb.streams.info("BUSY");
+    expect(si.state.messages).toBe(stated.messages);
+    expect(si.state.last_seq).toBe(stated.last_seq);
+  });
+
+  test("a restore that stops sending is abandoned after 5 s: its subject goes and nothing is left staged", async () => {
+    const r = (await ncb.request("$JS.API.STREAM.RESTORE.STALL", JSON.stringify({ config: { name: "STALL", subjects: ["stall"] } }))).json<Json>();
+    const deliver = r.deliver_subject as string;
+    await fillOrders(nca, jsma);
+    const snap = await takeSnapshot(nca, "ORDERS");
+    // All but the end: the stream is staged by then.
+    await ncb.request(deliver, snap.data.subarray(0, snap.data.length - 30), { timeout: 5000 });
+    const staging = join(storeB, "jetstream", "$G", "__restore__");
+    const staged = (): number => (existsSync(staging) ? readdirSync(staging).length : 0);
+    await until(() => staged() === 1, { what: "the restore staged" });
+    // Nothing more is sent (a probe would keep it alive): the staging goes, then so has the subject.
+    await until(() => staged() === 0, { timeout: 20_000, what: "the stalled restore abandoned" });
+    await expect(ncb.request(deliver, snap.data.subarray(snap.data.length - 30), { timeout: 5000 })).rejects.toThrow(/no responders/i);
+    await expect(jsmb.streams.info("STALL")).rejects.toThrow(/stream not found/);
+  }, 30_000);
 
   test("restoring a stream that exists is refused; the existing one is left alone", async () => {
     await fillOrders(nca, jsma);
