@@ -27,7 +27,7 @@ import {
   consumerEntry, MSGS_ENTRY_BYTES, MsgRecords, msgsEntry, readMsgRecords, SnapshotFormatError, STREAM_ENTRY,
   TAR_END, TarReader, tarEntry,
 } from "./backup-format.js";
-import { checkStreamConfig, decodeStreamConfig, type StreamConfig } from "./config.js";
+import { checkStreamConfig, decodeStreamConfig, isValidName, type StreamConfig } from "./config.js";
 import { isDurable } from "./consumer/config.js";
 import type { PersistedConsumer } from "./consumer/persistence.js";
 import { boolField, decodeObject, intField, isObject, strField } from "./decode.js";
@@ -241,6 +241,8 @@ export function streamRestore(js: JetStream, tokens: string[], m: InternalMsg): 
   let cfg: StreamConfig;
   try {
     cfg = checkStreamConfig(decodeStreamConfig(JSON.stringify(rawCfg)));
+    // The name becomes a directory: nats-server 2.9/2.10 do not check it here, gnat does (as its create does).
+    if (/[\\/]/.test(cfg.name)) throw JsApiError.of(JsErrors.StreamNameContainsPathSeparators);
     // nats-server's request checks: the config, the account's limits, the name (the subject's) in
     // use. Overlapping subjects and replicas are found when the stream is added, at the end.
     js.checkNewStream(cfg, false);
@@ -352,7 +354,8 @@ class RestoreReceiver {
     if (this.header === null || this.store === null) throw new SnapshotFormatError("unexpected content");
     if (name.startsWith("consumers/")) {
       const c = JSON.parse(content.toString("utf8")) as { name?: unknown; state?: unknown };
-      if (typeof c.name !== "string" || !isObject(c.state)) throw new SnapshotFormatError("unexpected content");
+      // The name becomes a directory: only a name a consumer can have.
+      if (typeof c.name !== "string" || !isValidName(c.name) || /[\\/]/.test(c.name) || !isObject(c.state)) throw new SnapshotFormatError("unexpected content");
       this.consumers.push({ name: c.name, state: c.state as unknown as PersistedConsumer });
       return;
     }

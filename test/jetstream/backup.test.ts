@@ -7,11 +7,12 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager, StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { Server } from "../../server/index.js";
+import { TAR_END, tarEntry } from "../../server/jetstream/backup-format.js";
 import { startGnat, tempDir } from "../kit/gnat.js";
 import { ensureBuilt, spawnGnat, stopAll } from "../kit/processes.js";
 import { settle, until } from "../kit/wait.js";
@@ -324,6 +325,21 @@ describe("stream backup and restore, gnat to gnat", () => {
     const { final } = await restoreSnapshot(ncb, "ORDERS", { config: snap.response.config }, snap.data.subarray(0, snap.data.length - 20));
     expect((final?.error as Json).err_code).toBe(10062);
     await expect(jsmb.streams.info("ORDERS")).rejects.toThrow(/stream not found/);
+  });
+
+  test("a name that would be a path is refused: the stream's at the request, a consumer's in the snapshot", async () => {
+    const r = (await ncb.request("$JS.API.STREAM.RESTORE.X", JSON.stringify({ config: { name: "a/b", subjects: ["ab"] } }))).json<Json>();
+    expect(r.error).toEqual({ code: 400, err_code: 10128, description: "Stream name can not contain path separators" });
+    const header = { config: { name: "EVIL", subjects: ["evil"], storage: "file" }, created: "1", first_seq: 1, last_seq: 0, msgs: 0 };
+    const tar = Buffer.concat([
+      tarEntry("stream.json", Buffer.from(JSON.stringify(header)), 0),
+      tarEntry("consumers/000001.json", Buffer.from(JSON.stringify({ name: "x/../../../escape", state: {} })), 0),
+      TAR_END,
+    ]);
+    const { final } = await restoreSnapshot(ncb, "EVIL", { config: { name: "EVIL", subjects: ["evil"] } }, gzipSync(tar));
+    expect(final?.error).toEqual({ code: 500, err_code: 10062, description: "restore failed: unexpected content" });
+    expect(existsSync(join(storeB, "jetstream", "$G", "escape"))).toBe(false);
+    await expect(jsmb.streams.info("EVIL")).rejects.toThrow(/stream not found/);
   });
 
   test("a restore under another name than the snapshot's is refused as nats-server does", async () => {
