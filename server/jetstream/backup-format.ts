@@ -60,7 +60,9 @@ export class SnapshotFormatError extends Error {}
  * what tarEntry writes is accepted: anything else is unexpected content.
  */
 export class TarReader {
-  private buf: Buffer = Buffer.alloc(0);
+  /** Bytes received and not used yet, as they came (joined only when a whole piece is there). */
+  private parts: Buffer[] = [];
+  private size = 0;
   private entry: { name: string; size: number } | null = null;
   private ended = false;
 
@@ -70,18 +72,29 @@ export class TarReader {
     return this.ended;
   }
 
+  /** The next n bytes (n ≤ size), taken out. */
+  private take(n: number): Buffer {
+    const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.parts = rest.length > 0 ? [rest] : [];
+    this.size -= n;
+    return out;
+  }
+
   push(chunk: Buffer): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (chunk.length === 0) return;
+    this.parts.push(chunk);
+    this.size += chunk.length;
     for (;;) {
       if (this.ended) {
-        if (this.buf.some((x) => x !== 0)) throw new SnapshotFormatError("data after the end of the archive");
-        this.buf = Buffer.alloc(0);
+        const rest = this.take(this.size);
+        if (rest.some((x) => x !== 0)) throw new SnapshotFormatError("data after the end of the archive");
         return;
       }
       if (this.entry === null) {
-        if (this.buf.length < BLOCK) return;
-        const h = this.buf.subarray(0, BLOCK);
-        this.buf = this.buf.subarray(BLOCK);
+        if (this.size < BLOCK) return;
+        const h = this.take(BLOCK);
         if (h.every((x) => x === 0)) {
           this.ended = true;
           continue;
@@ -90,9 +103,8 @@ export class TarReader {
         continue;
       }
       const padded = this.entry.size + ((BLOCK - (this.entry.size % BLOCK)) % BLOCK);
-      if (this.buf.length < padded) return;
-      const content = Buffer.from(this.buf.subarray(0, this.entry.size));
-      this.buf = this.buf.subarray(padded);
+      if (this.size < padded) return;
+      const content = Buffer.from(this.take(padded).subarray(0, this.entry.size));
       const name = this.entry.name;
       this.entry = null;
       this.onEntry(name, content);
