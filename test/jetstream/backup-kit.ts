@@ -19,14 +19,14 @@ export interface Snapshot {
  */
 export async function takeSnapshot(
   nc: NatsConnection, stream: string,
-  opts: { noConsumers?: boolean; chunkSize?: number; onChunk?: (n: number) => Promise<void> | void; timeout?: number } = {},
+  opts: { noConsumers?: boolean; chunkSize?: number; onChunk?: (n: number) => Promise<void> | void; timeout?: number; api?: string } = {},
 ): Promise<Snapshot> {
   const inbox = createInbox();
   const sub = nc.subscribe(inbox);
   const req: Json = { deliver_subject: inbox };
   if (opts.noConsumers === true) req.no_consumers = true;
   if (opts.chunkSize !== undefined) req.chunk_size = opts.chunkSize;
-  const response = (await nc.request(`$JS.API.STREAM.SNAPSHOT.${stream}`, JSON.stringify(req), { timeout: 5000 })).json<Json>();
+  const response = (await nc.request(`${opts.api ?? "$JS.API"}.STREAM.SNAPSHOT.${stream}`, JSON.stringify(req), { timeout: 5000 })).json<Json>();
   if (response.error !== undefined) {
     sub.unsubscribe();
     return { response, data: Buffer.alloc(0), chunks: 0 };
@@ -44,11 +44,11 @@ export async function takeSnapshot(
   return { response, data: Buffer.concat(parts), chunks: parts.length };
 }
 
-/** Restore `data` as stream `stream`: the request, every chunk as a request, then the end. */
+/** Restore `data` as stream `stream`: the request, every chunk as a request, then the end (`api`: a domain's prefix). */
 export async function restoreSnapshot(
-  nc: NatsConnection, stream: string, body: Json, data: Buffer, chunkSize = 128 * 1024,
+  nc: NatsConnection, stream: string, body: Json, data: Buffer, chunkSize = 128 * 1024, api = "$JS.API",
 ): Promise<{ response: Json; final: Json | null }> {
-  const response = (await nc.request(`$JS.API.STREAM.RESTORE.${stream}`, JSON.stringify(body), { timeout: 5000 })).json<Json>();
+  const response = (await nc.request(`${api}.STREAM.RESTORE.${stream}`, JSON.stringify(body), { timeout: 5000 })).json<Json>();
   if (response.error !== undefined) return { response, final: null };
   const deliver = response.deliver_subject as string;
   for (let o = 0; o < data.length; o += chunkSize) {
