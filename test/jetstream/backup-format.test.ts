@@ -1,12 +1,15 @@
 // gnat's snapshot bytes (server/jetstream/backup-format.ts): the tar it writes read back whole
 // whatever the pieces it arrives in, message records read back as written, and what is not its
-// own tar refused.
+// own tar refused; and the snapshot's jsck count (backup.ts badMessages).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { MsgRecords, readMsgRecords, SnapshotFormatError, TAR_END, tarEntry, TarReader } from "../../server/jetstream/backup-format.js";
 import { tempDir } from "../kit/gnat.js";
+import { badMessages } from "../../server/jetstream/backup.js";
+import { MemoryStore } from "../../server/jetstream/memory-store.js";
+import type { StoredMsg } from "../../server/jetstream/store.js";
 
 function archive(): Buffer {
   return Buffer.concat([
@@ -64,5 +67,19 @@ describe("snapshot format", () => {
     recs.add({ seq: 1, ts: 1n, subject: "a", hdr: null, data: Buffer.from("payload") });
     const b = recs.take();
     expect(() => [...readMsgRecords(b.subarray(0, b.length - 1))]).toThrow(SnapshotFormatError);
+  });
+
+  test("jsck counts the messages the index holds but the store cannot read back intact", async () => {
+    // A store whose record 3 and 7 fail their checksum, as a file store's read reports it (null).
+    class Damaged extends MemoryStore {
+      override loadMsg(seq: number): StoredMsg | null {
+        return seq === 3 || seq === 7 ? null : super.loadMsg(seq);
+      }
+    }
+    const store = new Damaged();
+    for (let i = 0; i < 12; i++) store.storeMsg("a", null, Buffer.from(String(i)));
+    store.removeMsg(5);
+    expect(await badMessages(store)).toBe(2);
+    expect(await badMessages(new MemoryStore())).toBe(0);
   });
 });

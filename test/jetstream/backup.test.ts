@@ -132,6 +132,22 @@ describe("stream backup and restore, gnat to gnat", () => {
     for await (const m of next) expect(m.seq).toBe(26);
   });
 
+  test("jsck on a sound stream checks it and snapshots it", async () => {
+    await fillOrders(nca, jsma);
+    const inbox = `_INBOX.jsck.${Date.now()}`;
+    const sub = nca.subscribe(inbox);
+    const r = (await nca.request("$JS.API.STREAM.SNAPSHOT.ORDERS", JSON.stringify({ deliver_subject: inbox, jsck: true }))).json<Json>();
+    expect(r.error).toBeUndefined();
+    expect((r.state as Json).messages).toBe(45);
+    let chunks = 0;
+    for await (const m of sub) {
+      if (m.data.length === 0) break;
+      chunks++;
+      m.respond();
+    }
+    expect(chunks).toBeGreaterThan(0);
+  });
+
   test("no_consumers leaves the durables out", async () => {
     await fillOrders(nca, jsma);
     await jsma.consumers.add("ORDERS", { durable_name: "SHIP", ack_policy: AckPolicy.Explicit });
