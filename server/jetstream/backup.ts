@@ -35,7 +35,7 @@ import { apiError, JsApiError, JsErrors, type ApiError } from "./errors.js";
 import type { JetStream, RestoredConsumer } from "./jetstream.js";
 import { goJSON } from "./json.js";
 import { MemoryStore } from "./memory-store.js";
-import { tsToRFC3339, type StreamStore } from "./store.js";
+import { rfc3339ToNs, tsToRFC3339, type StreamStore } from "./store.js";
 import { storeLimits, type Stream } from "./stream.js";
 
 const T = {
@@ -273,7 +273,7 @@ export function streamRestore(js: JetStream, tokens: string[], m: InternalMsg): 
   } catch {
     return fail(INVALID_JSON());
   }
-  if (!isObject(raw)) return fail(INVALID_JSON());
+  if (!isObject(raw) || (raw.config !== undefined && raw.config !== null && !isObject(raw.config)) || !stateDecodes(raw.state)) return fail(INVALID_JSON());
   const rawCfg = isObject(raw.config) ? { ...raw.config } : {};
   if (rawCfg.name === undefined || rawCfg.name === "") rawCfg.name = name;
   let cfg: StreamConfig;
@@ -292,6 +292,20 @@ export function streamRestore(js: JetStream, tokens: string[], m: InternalMsg): 
   js.advisories.restoreCreate(cfg.name, client);
   const receiver = new RestoreReceiver(js, cfg, client);
   return ok({ type: T.Restore, deliver_subject: receiver.subject });
+}
+
+/** Whether Go would unmarshal `v` into nats-server's StreamState (the restore request's `state`). */
+function stateDecodes(v: unknown): boolean {
+  if (v === undefined || v === null) return true;
+  if (!isObject(v)) return false;
+  const uint = (x: unknown): boolean => x === undefined || x === null || (typeof x === "number" && Number.isInteger(x) && x >= 0);
+  const int = (x: unknown): boolean => x === undefined || x === null || (typeof x === "number" && Number.isInteger(x));
+  const time = (x: unknown): boolean => x === undefined || x === null || (typeof x === "string" && rfc3339ToNs(x) !== null);
+  const uints = (x: unknown): boolean => x === undefined || x === null || (Array.isArray(x) && x.every((y) => typeof y === "number" && uint(y)));
+  const counts = (x: unknown): boolean => x === undefined || x === null || (isObject(x) && Object.values(x).every(uint));
+  return ["messages", "bytes", "first_seq", "last_seq"].every((k) => uint(v[k]))
+    && ["num_subjects", "num_deleted", "consumer_count"].every((k) => int(v[k]))
+    && time(v.first_ts) && time(v.last_ts) && uints(v.deleted) && counts(v.subjects);
 }
 
 interface SnapshotHeader {
