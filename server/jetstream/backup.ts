@@ -354,6 +354,8 @@ class RestoreReceiver {
     });
     this.sub = js.ic.subscribe(this.subject, (msg) => this.onChunk(msg));
     this.stall = setTimeout(() => this.abandon(), RESTORE_STALL_MS);
+    // A server shutting down does not wait for a restore its clients left.
+    this.stall.unref();
     js.opts.log.info(`Starting restore for stream '${js.account} > ${cfg.name}'`);
   }
 
