@@ -18,7 +18,10 @@ import type { Router, Subscription } from "../core/router.js";
 import { LeafConn, type LeafConnect, type LeafConnHost, type LeafInfo } from "./leaf.js";
 import { parseLeafUrl, type LeafNodeOptions, type LeafRemoteOptions, type LeafUrl } from "./leaf-options.js";
 import type { LeafStats } from "../monitor/source.js";
-import { authorizeLeaf, leafJsDeny } from "./leaf-auth.js";
+import { LeafPerms, permFromInfo, permJson, userSides } from "./leaf-perms.js";
+import type { SubjectPermission } from "../auth/permissions.js";
+import { checkCredentialsFile, connectCredentials } from "./leaf-creds.js";
+import { authorizeLeaf, leafJsDeny, type LeafCredentials, type LeafIdentity } from "./leaf-auth.js";
 import { dialSecureContext, linkSecureContext } from "../transport/tls.js";
 import type { ClientSocket } from "../core/connection-types.js";
 import { dialLeafWs } from "./leaf-ws.js";
@@ -33,13 +36,21 @@ export interface LeafNodesHost extends LinkRoomHost {
   clusterName(): string;
   /**
    * A leaf's CONNECT credentials checked as a client's (no leafnode authorization configured):
-   * the account they bind, or null when refused. `permissions`: the user has permissions.
+   * the account they bind and the user's permissions, or null when refused.
    */
-  authenticate(user: string, pass: string): { account: string; permissions: boolean } | null;
+  authenticate(c: LeafCredentials): LeafIdentity | null;
   /** The JetStream domain ("" none). */
   readonly jetStreamDomain: string;
   /** Whether `account` has JetStream (a leaf's CONNECT says so). */
   accountJetStream(account: string): boolean;
+}
+
+/** What a connection may carry before JetStream's rules: permissions (either side may be open) and deny lists. */
+interface LeafSide {
+  pub: SubjectPermission | undefined;
+  sub: SubjectPermission | undefined;
+  pubDeny: readonly string[];
+  subDeny: readonly string[];
 }
 
 /** nats-server's delays before a solicited leafnode tries again after a loop or a cluster name clash. */
@@ -145,7 +156,12 @@ export class LeafNodes implements LeafConnHost {
       this.log.info(`Listening for leafnode connections on ${hostPort(o.host, this.boundPort)}`);
       if (o.advertise !== "") this.log.info(`Advertise address for leafnode is set to ${this.ownUrl()}`);
     }
-    for (const r of this.remotes) this.connect(r);
+    const sys = this.host.systemAccount || "$SYS";
+    for (const r of this.remotes) {
+      const c = r.opts.credentials;
+      if (c !== undefined) checkCredentialsFile(c, r.opts.account === "" ? "$G" : r.opts.account, r.opts.account === sys, this.log);
+      this.connect(r);
+    }
   }
 
   private follow(router: Router): void {
@@ -161,15 +177,16 @@ export class LeafNodes implements LeafConnHost {
       return;
     }
     const cid = this.host.nextCid();
-    const info = this.infoLine({ client_id: cid, nonce: nonce(), info_on_connect: true });
+    const n = nonce();
+    const info = this.infoLine({ client_id: cid, nonce: n, info_on_connect: true });
     const tls = this.tls;
     if (tls === null) {
-      this.accepted(socket, cid, info);
+      this.accepted(socket, cid, info, n);
       return;
     }
     // As nats-server: INFO in plain text (it says tls_required), then the leaf starts the handshake.
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    acceptLeafTls(socket, info, tls, (ts) => this.accepted(ts, cid, null, true), (why) => {
+    acceptLeafTls(socket, info, tls, (ts) => this.accepted(ts, cid, null, n, true), (why) => {
       if (why === "timeout") this.log.error({ remote }, "TLS leafnode handshake timeout");
       else this.log.error({ remote, err: why }, `TLS leafnode handshake error: ${why}`);
     });
@@ -185,17 +202,23 @@ export class LeafNodes implements LeafConnHost {
       return;
     }
     const cid = this.host.nextCid();
-    this.accepted(socket, cid, this.infoLine({ client_id: cid, nonce: nonce(), info_on_connect: true }));
+    const n = nonce();
+    this.accepted(socket, cid, this.infoLine({ client_id: cid, nonce: n, info_on_connect: true }), n, false, true);
   }
 
-  /** A leafnode connection accepted (over TLS: handshake done; `info` already sent then, null). */
-  private accepted(socket: ClientSocket, cid: number, info: string | null, secure = false): void {
+  /**
+   * A leafnode connection accepted (over TLS: handshake done; `info` already sent then, null);
+   * `n` is the nonce its INFO carried.
+   */
+  private accepted(socket: ClientSocket, cid: number, info: string | null, n: string, secure = false, ws = false): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
     const l = new LeafConn(cid, socket, this, false, "", this.host.maxPending);
     l.secure = secure;
+    l.nonce = n;
+    l.ws = ws;
     this.conns.add(l);
     this.log.info({ lid: l.cid, remote: `${l.remoteAddress}:${l.remotePort}`, tls: secure }, "Leafnode connection created");
     if (info !== null) {
@@ -211,7 +234,7 @@ export class LeafNodes implements LeafConnHost {
 
   onLeafConnect(l: LeafConn, c: LeafConnect): void {
     if (l.solicited || l.registered || l.closed) return;
-    const bound = authorizeLeaf(this.host, this.options, this.log, l, c);
+    const bound = authorizeLeaf(this.host, this.options, this.log, l, c, l.ws ? "LEAFNODE_WS" : "LEAFNODE");
     if (bound === null) return;
     if (typeof c.lang === "string" && c.lang !== "") {
       this.log.error({ lid: l.cid }, "attempted to connect to leaf node port");
@@ -248,8 +271,13 @@ export class LeafNodes implements LeafConnHost {
         }
       }
     }
-    this.register(l, bound.account, bound.router, denyPub, [], typeof c.domain === "string" ? c.domain : "");
-    l.queue(this.infoLine({ client_id: l.cid, info_on_connect: true, connect_info: true, remote_account: bound.account }));
+    // The user's permissions, the other way round (what it may subscribe to is what we send it),
+    // and told to the leaf in the INFO (import, export) for it to apply on its side.
+    const { pub, sub } = userSides(bound.permissions);
+    this.register(l, bound.account, bound.router, { pub: sub, sub: pub, pubDeny: denyPub, subDeny: [] }, typeof c.domain === "string" ? c.domain : "");
+    const perms = bound.permissions === null ? {} : { import: permJson(sub), export: permJson(pub) };
+    l.queue(this.infoLine({ client_id: l.cid, ...perms, info_on_connect: true, connect_info: true, remote_account: bound.account }));
+    if (bound.expiresAt !== undefined) l.expireAt(bound.expiresAt);
     this.sendInitialInterest(l);
   }
 
@@ -387,7 +415,7 @@ export class LeafNodes implements LeafConnHost {
     // A WebSocket remote keeps its URLs: the hub's leafnode_urls are of its leafnode port.
     if (Array.isArray(info.leafnode_urls) && info.leafnode_urls.length > 0 && !r.configured.some((u) => u.ws)) this.learnUrls(r, info.leafnode_urls);
     if (first) {
-      this.sendConnect(l, r);
+      if (!this.sendConnect(l, r)) return;
       if (info.info_on_connect === true) {
         // A 2.9 hub answers the CONNECT with a second INFO (connect_info): then we are bound.
         this.handshakeTimer(l, CONNECT_PROCESS_MS, () => {
@@ -401,7 +429,16 @@ export class LeafNodes implements LeafConnHost {
     this.finishSolicited(l, r);
   }
 
-  private sendConnect(l: LeafConn, r: Remote): void {
+  /** Our CONNECT to the hub; false when it could not be made (the credentials file: logged, closed). */
+  private sendConnect(l: LeafConn, r: Remote): boolean {
+    // A creds file or an nkey signs the hub's nonce; user:pass@ of the URL goes too.
+    const creds = connectCredentials(r.opts, typeof l.info?.nonce === "string" ? l.info.nonce : "");
+    if ("error" in creds) {
+      this.log.error({ lid: l.cid }, creds.error);
+      l.close("Write Error", false);
+      return false;
+    }
+    if (r.opts.credentials !== undefined) this.log.debug({ lid: l.cid }, `Authenticating with credentials file ${JSON.stringify(r.opts.credentials)}`);
     const url = r.current;
     const user = url !== null && url.user !== "" ? url.user : r.user;
     const pass = url !== null && url.user !== "" ? url.pass : r.pass;
@@ -409,6 +446,7 @@ export class LeafNodes implements LeafConnHost {
     const account = r.opts.account === "" ? "$G" : r.opts.account;
     const connect: Record<string, unknown> = {
       version: this.host.version,
+      ...creds.fields,
       ...(user !== "" ? { user, pass } : {}),
       tls_required: l.secure,
       server_id: this.host.serverId,
@@ -422,6 +460,7 @@ export class LeafNodes implements LeafConnHost {
     };
     l.queue(`CONNECT ${JSON.stringify(connect)}\r\n`);
     l.flush();
+    return true;
   }
 
   private finishSolicited(l: LeafConn, r: Remote): void {
@@ -434,7 +473,9 @@ export class LeafNodes implements LeafConnHost {
       return;
     }
     r.attempts = 0;
-    this.register(l, account, router, r.opts.denyExports ?? [], r.opts.denyImports ?? [], typeof l.info?.domain === "string" ? l.info.domain : "");
+    // What the hub's INFO says of our user's permissions, with our own deny lists.
+    const side = { pub: permFromInfo(l.info?.export), sub: permFromInfo(l.info?.import), pubDeny: r.opts.denyExports ?? [], subDeny: r.opts.denyImports ?? [] };
+    this.register(l, account, router, side, typeof l.info?.domain === "string" ? l.info.domain : "");
     this.sendInitialInterest(l);
   }
 
@@ -456,11 +497,11 @@ export class LeafNodes implements LeafConnHost {
 
   // ---- both sides -------------------------------------------------------------------------
 
-  private register(l: LeafConn, account: string, router: Router, pubDeny: string[], subDeny: string[], remoteDomain: string): void {
+  /** Bind `l` to an account with what it may carry (`side`: permissions and deny lists, before JetStream's). */
+  private register(l: LeafConn, account: string, router: Router, side: LeafSide, remoteDomain: string): void {
     const { both, out, domains } = leafJsDeny(this.host, account, remoteDomain);
     if (domains) this.log.info(`JetStream using domains: local ${JSON.stringify(this.host.jetStreamDomain)}, remote ${JSON.stringify(remoteDomain)}`);
-    l.pubDeny = [...both, ...out, ...pubDeny];
-    l.subDeny = [...both, ...subDeny];
+    l.perms = new LeafPerms(side.pub, side.sub, { pubDeny: [...both, ...out, ...side.pubDeny], subDeny: [...both, ...side.subDeny] });
     l.bind(account, router);
     let set = this.byRouter.get(router);
     if (set === undefined) this.byRouter.set(router, (set = new Set()));

@@ -58,14 +58,18 @@ export function linkHost(s: LinkSource): ClusterHost & LeafNodesHost {
     ownClientUrls: () => s.ownClientUrls(),
     ownWebSocketUrls: () => s.ownWebSocketUrls(),
     connectUrlsChanged: () => s.connectUrlsChanged(),
-    authenticate: (user, pass) => {
+    authenticate: (c) => {
       const auth = s.authenticator;
-      if (auth === null) return { account: "$G", permissions: false };
+      if (auth === null) return { account: "$G", permissions: null };
       const o = defaultConnectOptions();
-      o.user = user;
-      o.pass = pass;
-      const u = auth.authenticate(o, "", new Map());
-      return u === null ? null : { account: s.accountNameFor(u), permissions: u.permissions !== null };
+      o.user = c.user;
+      o.pass = c.pass;
+      o.jwt = c.jwt;
+      o.nkey = c.nkey;
+      o.sig = c.sig;
+      const u = auth.authenticate(o, c.nonce, new Map(), null, { host: c.host, type: c.type });
+      if (u === null) return null;
+      return { account: s.accountNameFor(u), permissions: u.permissions, ...(u.expiresAt !== undefined ? { expiresAt: u.expiresAt } : {}) };
     },
     accountJetStream: (name) => (s.account(name)?.jetstream ?? null) !== null,
     nextCid: () => s.nextCid(),

@@ -1,0 +1,126 @@
+// Leafnode credentials against nats-server, both ways: a leaf whose remote has a creds file (user
+// JWT, the seed signing the hub's nonce) dials a hub in operator mode and is bound to the user's
+// account; a leaf whose creds the hub does not trust is refused; a leaf whose user JWT expires is
+// cut off at its expiry. A remote with an nkey seed dials a hub with nkey users.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { createUser } from "@nats-io/nkeys";
+import { NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
+import { interestArrived, until } from "./kit.js";
+import { closeLeafSuite, leafsUp, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
+import { createOperator, makeAccount, makeOperator, makeUser, now, operatorConfig, type TestAccount, type TestOperator } from "../helpers/operator.js";
+
+const NO_NATS = NATS_SERVER === null;
+const MIXES: [LeafKind, LeafKind][] = [["gnat", "gnat"], ["nats", "gnat"], ["gnat", "nats"]];
+
+/** A remotes block dialling `hub` with these extra keys. */
+function remote(hub: LeafServer, extra: string): string {
+  return `  remotes [ { url: "nats-leaf://127.0.0.1:${hub.leafPort}", ${extra} } ]`;
+}
+
+/** Leafnode connections of a hub as /leafz lists them. */
+async function leafz(hub: LeafServer): Promise<{ account: string }[]> {
+  return ((await hub.monitor("/leafz")) as { leafs?: { account: string }[] }).leafs ?? [];
+}
+
+for (const [hubKind, leafKind] of MIXES) {
+  const needsNats = hubKind === "nats" || leafKind === "nats";
+  describe.skipIf(needsNats && NO_NATS)(`${leafKind} leaf with a creds file, ${hubKind} hub in operator mode${needsNats && NO_NATS ? ` (${SKIP_REASON})` : ""}`, () => {
+    const tag = `${hubKind}-${leafKind}`;
+    const dir = mkdtempSync(join(tmpdir(), "gnat-leafcreds-"));
+    let op: TestOperator;
+    let acc: TestAccount;
+    let hub: LeafServer;
+    let leaf: LeafServer;
+    let onHub: NatsConnection;
+    let onLeaf: NatsConnection;
+    const extra: (LeafServer | undefined)[] = [];
+
+    beforeAll(async () => {
+      op = await makeOperator();
+      acc = await makeAccount(op.okp, "A");
+      const leafUser = await makeUser(acc.akp);
+      const clientUser = await makeUser(acc.akp);
+      writeFileSync(join(dir, "leaf.creds"), leafUser.creds);
+      hub = await startLeafServer({ kind: hubKind, name: `hub-${tag}`, hub: true, config: operatorConfig(op, [acc]) });
+      leaf = await startLeafServer({ kind: leafKind, name: `leaf-${tag}`, leafnodes: remote(hub, `credentials: "${join(dir, "leaf.creds")}"`) });
+      await leafsUp([hub, leaf]);
+      onHub = await connect({ servers: hub.url, authenticator: credsAuthenticator(clientUser.creds) });
+      onLeaf = await connect({ servers: leaf.url });
+    }, 30_000);
+
+    afterAll(() => closeLeafSuite([onHub, onLeaf], [...extra, leaf, hub], dir));
+
+    it("binds the leaf to its user's account, and messages cross both ways", async () => {
+      expect((await leafz(hub)).map((l) => l.account)).toEqual([acc.id]);
+      const got: string[] = [];
+      const a = onLeaf.subscribe(`down.${tag}`, { callback: (_e, m) => got.push(`leaf:${m.string()}`) });
+      const b = onHub.subscribe(`up.${tag}`, { callback: (_e, m) => got.push(`hub:${m.string()}`) });
+      await interestArrived(onLeaf, onHub);
+      await interestArrived(onHub, onLeaf);
+      onHub.publish(`down.${tag}`, "to the leaf");
+      onLeaf.publish(`up.${tag}`, "to the hub");
+      await until(() => got.length >= 2, "a message each way");
+      expect(got.sort()).toEqual(["hub:to the hub", "leaf:to the leaf"]);
+      a.unsubscribe();
+      b.unsubscribe();
+    });
+
+    it("refuses a leaf whose user is of an account the operator did not sign", async () => {
+      const stranger = await makeAccount(createOperator(), "X");
+      writeFileSync(join(dir, "stranger.creds"), (await makeUser(stranger.akp)).creds);
+      const bad = await startLeafServer({ kind: leafKind, name: `bad-${tag}`, leafnodes: remote(hub, `credentials: "${join(dir, "stranger.creds")}"`) });
+      extra.push(bad);
+      await until(() => bad.log().includes("Authorization Violation"), "the hub's refusal in the leaf's log", 15_000);
+      expect((await leafz(hub)).map((l) => l.account)).toEqual([acc.id]);
+      expect(await bad.leafCount()).toBe(0);
+    }, 30_000);
+
+    it("cuts off a leaf when its user JWT expires", async () => {
+      writeFileSync(join(dir, "short.creds"), (await makeUser(acc.akp, {}, { exp: now() + 6 })).creds);
+      const short = await startLeafServer({ kind: leafKind, name: `short-${tag}`, leafnodes: remote(hub, `credentials: "${join(dir, "short.creds")}"`) });
+      extra.push(short);
+      await until(async () => (await short.leafCount()) === 1, "the short-lived leaf bound", 15_000);
+      await until(async () => (await short.leafCount()) === 0, "the short-lived leaf cut off at its expiry", 20_000);
+      // It dials again, and its expired JWT is refused: the hub keeps only the first leaf.
+      await until(async () => (await leafz(hub)).length === 1, "one leaf left on the hub", 15_000);
+    }, 45_000);
+  });
+}
+
+// nats-server 2.9 has no `nkey` on remotes (newer ones do): gnat leafs only, to either hub.
+for (const hubKind of ["gnat", "nats"] as const) {
+  describe.skipIf(hubKind === "nats" && NO_NATS)(`gnat leaf with an nkey seed, ${hubKind} hub with nkey users`, () => {
+    let hub: LeafServer;
+    let leaf: LeafServer;
+    let bad: LeafServer | undefined;
+    const ukp = createUser();
+
+    beforeAll(async () => {
+      const client = createUser();
+      hub = await startLeafServer({
+        kind: hubKind, name: `nkhub-${hubKind}`, hub: true,
+        config: `authorization { users [ { nkey: ${ukp.getPublicKey()} }, { nkey: ${client.getPublicKey()} } ] }`,
+      });
+      leaf = await startLeafServer({ kind: "gnat", name: `nkleaf-${hubKind}`, leafnodes: remote(hub, `nkey: "${new TextDecoder().decode(ukp.getSeed())}"`) });
+      await leafsUp([hub, leaf]);
+    }, 30_000);
+
+    afterAll(() => closeLeafSuite([], [bad, leaf, hub]));
+
+    it("signs the hub's nonce with the seed and is bound", async () => {
+      expect(await hub.leafCount()).toBe(1);
+      expect(await leaf.leafCount()).toBe(1);
+    });
+
+    it("is refused with a seed the hub does not know", async () => {
+      bad = await startLeafServer({ kind: "gnat", name: `nkbad-${hubKind}`, leafnodes: remote(hub, `nkey: "${new TextDecoder().decode(createUser().getSeed())}"`) });
+      await until(() => bad!.log().includes("Authorization Violation"), "the hub's refusal in the leaf's log", 15_000);
+      expect(await hub.leafCount()).toBe(1);
+      expect(await bad!.leafCount()).toBe(0);
+    }, 30_000);
+  });
+}
