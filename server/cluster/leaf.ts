@@ -10,6 +10,7 @@ import type { Router, Subscription } from "../core/router.js";
 import type { ClientSocket } from "../core/connection-types.js";
 import { FIRST_PING_MS, LinkConnection, type LinkConnectionHost } from "./link-connection.js";
 import { LeafPerms } from "./leaf-perms.js";
+import type { SubjectPermission } from "../auth/permissions.js";
 
 /** What a leafnode connection needs of the leafnodes manager. */
 export interface LeafConnHost extends LinkConnectionHost {
@@ -89,6 +90,10 @@ export class LeafConn extends LinkConnection {
    * deny_pub, JetStream's, the user's permissions). Set when bound.
    */
   perms = new LeafPerms(undefined, undefined);
+  /** The other side's JetStream domain ("" none), as the handshake told it. */
+  remoteDomain = "";
+  /** What a hub's INFO said of our user's permissions (import: what we may tell it of; export: send it). */
+  hubPerms: { import: SubjectPermission | undefined; export: SubjectPermission | undefined } | null = null;
   /** The nonce our INFO carried (an accepted connection's user signs it). */
   nonce = "";
   /** Accepted over WebSocket (its connection type is LEAFNODE_WS). */

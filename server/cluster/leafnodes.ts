@@ -412,6 +412,11 @@ export class LeafNodes implements LeafConnHost {
       l.remoteId = info.server_id;
       l.remoteCluster = typeof info.cluster === "string" ? info.cluster : "";
     }
+    // Our user's permissions, as the hub tells them (with the CONNECT's answer, or later).
+    if (info.import !== undefined || info.export !== undefined) {
+      l.hubPerms = { import: permFromInfo(info.import), export: permFromInfo(info.export) };
+      if (l.registered) l.perms = this.permsOf(l.account, this.spokeSide(l, r), l.remoteDomain);
+    }
     // A WebSocket remote keeps its URLs: the hub's leafnode_urls are of its leafnode port.
     if (Array.isArray(info.leafnode_urls) && info.leafnode_urls.length > 0 && !r.configured.some((u) => u.ws)) this.learnUrls(r, info.leafnode_urls);
     if (first) {
@@ -473,10 +478,13 @@ export class LeafNodes implements LeafConnHost {
       return;
     }
     r.attempts = 0;
-    // What the hub's INFO says of our user's permissions, with our own deny lists.
-    const side = { pub: permFromInfo(l.info?.export), sub: permFromInfo(l.info?.import), pubDeny: r.opts.denyExports ?? [], subDeny: r.opts.denyImports ?? [] };
-    this.register(l, account, router, side, typeof l.info?.domain === "string" ? l.info.domain : "");
+    this.register(l, account, router, this.spokeSide(l, r), typeof l.info?.domain === "string" ? l.info.domain : "");
     this.sendInitialInterest(l);
+  }
+
+  /** What the hub's INFO says of our user's permissions, with the remote's own deny lists. */
+  private spokeSide(l: LeafConn, r: Remote): LeafSide {
+    return { pub: l.hubPerms?.export, sub: l.hubPerms?.import, pubDeny: r.opts.denyExports ?? [], subDeny: r.opts.denyImports ?? [] };
   }
 
   /** The hub's leafnode URLs, then the configured ones (nats-server's doUpdateLNURLs). */
@@ -499,15 +507,23 @@ export class LeafNodes implements LeafConnHost {
 
   /** Bind `l` to an account with what it may carry (`side`: permissions and deny lists, before JetStream's). */
   private register(l: LeafConn, account: string, router: Router, side: LeafSide, remoteDomain: string): void {
-    const { both, out, domains } = leafJsDeny(this.host, account, remoteDomain);
-    if (domains) this.log.info(`JetStream using domains: local ${JSON.stringify(this.host.jetStreamDomain)}, remote ${JSON.stringify(remoteDomain)}`);
-    l.perms = new LeafPerms(side.pub, side.sub, { pubDeny: [...both, ...out, ...side.pubDeny], subDeny: [...both, ...side.subDeny] });
+    if (leafJsDeny(this.host, account, remoteDomain).domains) {
+      this.log.info(`JetStream using domains: local ${JSON.stringify(this.host.jetStreamDomain)}, remote ${JSON.stringify(remoteDomain)}`);
+    }
+    l.remoteDomain = remoteDomain;
+    l.perms = this.permsOf(account, side, remoteDomain);
     l.bind(account, router);
     let set = this.byRouter.get(router);
     if (set === undefined) this.byRouter.set(router, (set = new Set()));
     set.add(l);
     const who = l.remoteCluster !== "" ? `${l.remoteServer}/${l.remoteCluster}` : l.remoteServer;
     this.log.info({ lid: l.cid, account, remote: who, hub: !l.spoke }, `Leafnode connection registered for account ${account} (${l.spoke ? "to hub" : "from leaf"} ${who})`);
+  }
+
+  /** `side` with what of JetStream may not cross the link (leaf-auth.ts). */
+  private permsOf(account: string, side: LeafSide, remoteDomain: string): LeafPerms {
+    const { both, out } = leafJsDeny(this.host, account, remoteDomain);
+    return new LeafPerms(side.pub, side.sub, { pubDeny: [...both, ...out, ...side.pubDeny], subDeny: [...both, ...side.subDeny] });
   }
 
   onLeafError(l: LeafConn, text: string): void {
