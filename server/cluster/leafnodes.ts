@@ -41,6 +41,8 @@ export interface LeafNodesHost extends LinkRoomHost {
   authenticate(c: LeafCredentials): LeafIdentity | null;
   /** The JetStream domain ("" none). */
   readonly jetStreamDomain: string;
+  /** The leafnode URLs of the other servers of our cluster. */
+  peerLeafUrls(): string[];
   /** Whether `account` has JetStream (a leaf's CONNECT says so). */
   accountJetStream(account: string): boolean;
 }
@@ -146,6 +148,7 @@ export class LeafNodes implements LeafConnHost {
     return this.boundPort;
   }
 
+  /** Follow the accounts' interest and listen for leafs; the remotes are dialled by startRemotes(). */
   async start(): Promise<void> {
     for (const router of this.host.routers()) this.follow(router);
     const o = this.options;
@@ -156,6 +159,10 @@ export class LeafNodes implements LeafConnHost {
       this.log.info(`Listening for leafnode connections on ${hostPort(o.host, this.boundPort)}`);
       if (o.advertise !== "") this.log.info(`Advertise address for leafnode is set to ${this.ownUrl()}`);
     }
+  }
+
+  /** Dial the remotes (after the cluster is up: the CONNECT names it). */
+  startRemotes(): void {
     const sys = this.host.systemAccount || "$SYS";
     for (const r of this.remotes) {
       const c = r.opts.credentials;
@@ -694,7 +701,25 @@ export class LeafNodes implements LeafConnHost {
   }
 
   private infoLine(extra: Record<string, unknown>): string {
-    return leafInfoLine(this.host, this.options, this.ownUrl(), this.boundPort, this.tls, extra);
+    return leafInfoLine(this.host, this.options, this.ownUrl(), this.boundPort, this.tls, extra, this.leafUrls());
+  }
+
+  /** The leafnode URLs of the whole cluster, ours first: where our leafs may reconnect to. */
+  private leafUrls(): string[] {
+    const urls = [this.ownUrl()];
+    for (const u of this.host.peerLeafUrls()) if (!urls.includes(u)) urls.push(u);
+    return urls;
+  }
+
+  /** A route with a leafnode URL came or went: our leafs get the cluster's URLs again (an async INFO). */
+  leafUrlsChanged(): void {
+    if (this.closing || this.boundPort === 0) return;
+    const line = this.infoLine({ info_on_connect: true });
+    for (const l of this.conns) {
+      if (l.solicited || !l.registered || l.closed) continue;
+      l.queue(line);
+      l.flush();
+    }
   }
 
   // ---- monitoring and closing -------------------------------------------------------------

@@ -31,6 +31,9 @@ export interface LinkSource {
   ownClientUrls(): string[];
   ownWebSocketUrls(): string[];
   connectUrlsChanged(): void;
+  ownLeafUrls(): string[];
+  peerLeafUrls(): string[];
+  leafUrlsChanged(): void;
   nextCid(): number;
   markDirty(r: { dirty: boolean; flush(): void }): void;
 }
@@ -58,6 +61,9 @@ export function linkHost(s: LinkSource): ClusterHost & LeafNodesHost {
     ownClientUrls: () => s.ownClientUrls(),
     ownWebSocketUrls: () => s.ownWebSocketUrls(),
     connectUrlsChanged: () => s.connectUrlsChanged(),
+    ownLeafUrls: () => s.ownLeafUrls(),
+    peerLeafUrls: () => s.peerLeafUrls(),
+    leafUrlsChanged: () => s.leafUrlsChanged(),
     authenticate: (c) => {
       const auth = s.authenticator;
       if (auth === null) return { account: "$G", permissions: null };
