@@ -79,6 +79,14 @@ for (const [hubKind, leafKind] of MIXES) {
       expect(await bad.leafCount()).toBe(0);
     }, 30_000);
 
+    it("refuses a leaf whose user JWT allows only client connections (a leaf is LEAFNODE)", async () => {
+      writeFileSync(join(dir, "std.creds"), (await makeUser(acc.akp, { allowed_connection_types: ["STANDARD"] })).creds);
+      const std = await startLeafServer({ kind: leafKind, name: `std-${tag}`, leafnodes: remote(hub, `credentials: "${join(dir, "std.creds")}"`) });
+      extra.push(std);
+      await until(() => std.log().includes("Authorization Violation"), "the hub's refusal in the leaf's log", 15_000);
+      expect(await std.leafCount()).toBe(0);
+    }, 30_000);
+
     it("cuts off a leaf when its user JWT expires", async () => {
       writeFileSync(join(dir, "short.creds"), (await makeUser(acc.akp, {}, { exp: now() + 6 })).creds);
       const short = await startLeafServer({ kind: leafKind, name: `short-${tag}`, leafnodes: remote(hub, `credentials: "${join(dir, "short.creds")}"`) });
