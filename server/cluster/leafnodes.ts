@@ -16,7 +16,7 @@ import type { BufferPool } from "../core/outbound.js";
 import type { LinkRoomHost } from "./link-connection.js";
 import type { Router, Subscription } from "../core/router.js";
 import { LeafConn, type LeafConnect, type LeafConnHost, type LeafInfo } from "./leaf.js";
-import { parseLeafUrl, type LeafNodeOptions, type LeafRemoteOptions, type LeafUrl } from "./leaf-options.js";
+import type { LeafNodeOptions, LeafUrl } from "./leaf-options.js";
 import type { LeafStats } from "../monitor/source.js";
 import { LeafPerms, permFromInfo, permJson, userSides } from "./leaf-perms.js";
 import type { SubjectPermission } from "../auth/permissions.js";
@@ -25,9 +25,10 @@ import { authorizeLeaf, leafJsDeny, type LeafCredentials, type LeafIdentity } fr
 import { dialSecureContext, linkSecureContext } from "../transport/tls.js";
 import type { ClientSocket } from "../core/connection-types.js";
 import { dialLeafWs } from "./leaf-ws.js";
+import { connectLine, learnUrls, newRemote, pickUrl, type Remote } from "./leaf-remote.js";
 import { acceptLeafTls, dialLeaf } from "./leaf-dial.js";
 import { tlsTimeoutMs, tlsVerify } from "../tls-options.js";
-import { DEFAULT_AUTH_TIMEOUT_S, hostPort, leafInfoLine, leafStats, nonce, publicHost, shuffle, subLine } from "./leaf-info.js";
+import { DEFAULT_AUTH_TIMEOUT_S, hostPort, leafInfoLine, leafStats, nonce, publicHost, subLine } from "./leaf-info.js";
 
 /** What the leafnodes need of the server. */
 export interface LeafNodesHost extends LinkRoomHost {
@@ -68,33 +69,6 @@ const ldsToken = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijk
 /** nats-server's DEFAULT_LEAF_TLS_TIMEOUT. */
 const LEAF_TLS_TIMEOUT_MS = 2000;
 
-/** A configured remote: the hub this server dials as a leaf, and the connection while it is up. */
-interface Remote {
-  readonly opts: LeafRemoteOptions;
-  /**
-   * TLS to this hub: the remote's tls block, or (a tls:// URL, a hub whose INFO asked for it)
-   * the system's CAs. null: plain until a hub asks.
-   */
-  tls: SecureContext | null;
-  /** A configured URL is tls://, or the remote has a tls block: always TLS. */
-  readonly wantsTls: boolean;
-  /** The configured URLs, then those the hub's INFO told of; tried in turn. */
-  urls: LeafUrl[];
-  readonly configured: LeafUrl[];
-  /** The URL being tried, or the connected one. */
-  current: LeafUrl | null;
-  /** Credentials of the configured URLs, for URLs learnt from INFO (which carry none). */
-  user: string;
-  pass: string;
-  timer: NodeJS.Timeout | null;
-  /** A dial under way (a TCP socket, or a WebSocket's), destroyed on close. */
-  socket: { destroy(): unknown } | null;
-  conn: LeafConn | null;
-  attempts: number;
-  /** Wait this long before the next attempt (a loop was detected, …); 0: the reconnect interval. */
-  delayMs: number;
-}
-
 export class LeafNodes implements LeafConnHost {
   private listener: TcpListener | null = null;
   private boundPort = 0;
@@ -120,19 +94,7 @@ export class LeafNodes implements LeafConnHost {
     const t = options.tls;
     // Certificates are read now, so a bad one fails the start.
     this.tls = t === undefined ? null : { context: linkSecureContext(t).context, verify: tlsVerify(t), timeout: tlsTimeoutMs(t) };
-    for (const r of options.remotes) {
-      const configured = r.urls.map(parseLeafUrl);
-      const urls = [...configured];
-      if (r.noRandomize !== true) shuffle(urls);
-      const withCreds = configured.find((u) => u.user !== "");
-      // wss:// brings its own TLS (the WebSocket's): the tls block then only configures it.
-      const wantsTls = configured.some((u) => u.tls && !u.ws) || (r.tls !== undefined && configured.some((u) => !u.ws));
-      this.remotes.push({
-        opts: r, urls, configured, current: null, user: withCreds?.user ?? "", pass: withCreds?.pass ?? "",
-        timer: null, socket: null, conn: null, attempts: 0, delayMs: 0,
-        tls: wantsTls ? dialSecureContext(r.tls ?? {}) : null, wantsTls,
-      });
-    }
+    for (const r of options.remotes) this.remotes.push(newRemote(r));
   }
 
   // LeafConnHost
@@ -292,7 +254,7 @@ export class LeafNodes implements LeafConnHost {
 
   private connect(r: Remote): void {
     if (this.closing) return;
-    const url = this.pickUrl(r);
+    const url = pickUrl(r);
     r.attempts++;
     if (url.ws) {
       this.connectWs(r, url);
@@ -381,13 +343,6 @@ export class LeafNodes implements LeafConnHost {
     socket.resume();
   }
 
-  /** The next URL to try: the one after the last tried. */
-  private pickUrl(r: Remote): LeafUrl {
-    if (r.current !== null && r.urls.length > 1 && r.urls[0]!.hostPort === r.current.hostPort) r.urls.push(r.urls.shift()!);
-    r.current = r.urls[0]!;
-    return r.current;
-  }
-
   private retry(r: Remote): void {
     if (this.closing || r.timer !== null) return;
     const delay = r.delayMs > 0 ? r.delayMs : this.options.reconnect * 1000;
@@ -425,7 +380,7 @@ export class LeafNodes implements LeafConnHost {
       if (l.registered) l.perms = this.permsOf(l.account, this.spokeSide(l, r), l.remoteDomain);
     }
     // A WebSocket remote keeps its URLs: the hub's leafnode_urls are of its leafnode port.
-    if (Array.isArray(info.leafnode_urls) && info.leafnode_urls.length > 0 && !r.configured.some((u) => u.ws)) this.learnUrls(r, info.leafnode_urls);
+    if (Array.isArray(info.leafnode_urls) && info.leafnode_urls.length > 0 && !r.configured.some((u) => u.ws)) learnUrls(r, info.leafnode_urls);
     if (first) {
       if (!this.sendConnect(l, r)) return;
       if (info.info_on_connect === true) {
@@ -451,26 +406,8 @@ export class LeafNodes implements LeafConnHost {
       return false;
     }
     if (r.opts.credentials !== undefined) this.log.debug({ lid: l.cid }, `Authenticating with credentials file ${JSON.stringify(r.opts.credentials)}`);
-    const url = r.current;
-    const user = url !== null && url.user !== "" ? url.user : r.user;
-    const pass = url !== null && url.user !== "" ? url.pass : r.pass;
-    const cluster = this.host.clusterName();
     const account = r.opts.account === "" ? "$G" : r.opts.account;
-    const connect: Record<string, unknown> = {
-      version: this.host.version,
-      ...creds.fields,
-      ...(user !== "" ? { user, pass } : {}),
-      tls_required: l.secure,
-      server_id: this.host.serverId,
-      ...(this.host.jetStreamDomain !== "" ? { domain: this.host.jetStreamDomain } : {}),
-      name: this.host.serverName,
-      ...(r.opts.hub === true ? { is_hub: true } : {}),
-      ...(cluster !== "" ? { cluster } : {}),
-      headers: true,
-      ...(this.host.accountJetStream(account) ? { jetstream: true } : {}),
-      ...(r.opts.denyImports !== undefined && r.opts.denyImports.length > 0 ? { deny_pub: r.opts.denyImports } : {}),
-    };
-    l.queue(`CONNECT ${JSON.stringify(connect)}\r\n`);
+    l.queue(connectLine(this.host, r, creds.fields, { secure: l.secure, cluster: this.host.clusterName(), jetstream: this.host.accountJetStream(account) }));
     l.flush();
     return true;
   }
@@ -492,22 +429,6 @@ export class LeafNodes implements LeafConnHost {
   /** What the hub's INFO says of our user's permissions, with the remote's own deny lists. */
   private spokeSide(l: LeafConn, r: Remote): LeafSide {
     return { pub: l.hubPerms?.export, sub: l.hubPerms?.import, pubDeny: r.opts.denyExports ?? [], subDeny: r.opts.denyImports ?? [] };
-  }
-
-  /** The hub's leafnode URLs, then the configured ones (nats-server's doUpdateLNURLs). */
-  private learnUrls(r: Remote, urls: string[]): void {
-    const next: LeafUrl[] = [];
-    for (const s of urls) {
-      let u: LeafUrl;
-      try {
-        u = parseLeafUrl(`nats-leaf://${s}`);
-      } catch {
-        continue;
-      }
-      if (r.configured.some((c) => c.hostPort === u.hostPort) || next.some((c) => c.hostPort === u.hostPort)) continue;
-      next.push(u);
-    }
-    r.urls = [...next, ...r.configured];
   }
 
   // ---- both sides -------------------------------------------------------------------------
