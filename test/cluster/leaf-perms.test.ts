@@ -6,6 +6,7 @@
 // operator mode. Denied messages are sent before an allowed one: once that one is in, the
 // denied ones would have been too.
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -114,3 +115,74 @@ for (const auth of ["users", "jwt"] as const) {
     });
   }
 }
+
+/**
+ * A raw leaf on a hub's leafnode port: its INFO, then CONNECT as `leaf`, then `after` (LS+ lines);
+ * everything the hub sends until it closes the connection or 3 s pass.
+ */
+function rawLeaf(port: number, after: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect({ host: "127.0.0.1", port });
+    let out = "";
+    let sent = false;
+    const done = (): void => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(out);
+    };
+    const timer = setTimeout(done, 3000);
+    s.on("data", (d) => {
+      out += d.toString("latin1");
+      if (!sent && out.includes("\r\n")) {
+        sent = true;
+        s.write(`CONNECT {"user":"leaf","pass":"pw","tls_required":false,"server_id":"NRAWLEAF","name":"raw","headers":true}\r\n`);
+        s.write(after);
+      }
+    });
+    s.on("close", done);
+    s.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+describe.skipIf(NO_NATS)(`a hub's answer to a leaf whose user has permissions, gnat and nats-server side by side${NO_NATS ? ` (${SKIP_REASON})` : ""}`, () => {
+  const hubs: Record<LeafKind, LeafServer | undefined> = { gnat: undefined, nats: undefined };
+  const config = `authorization { users [ { user: leaf, password: pw, permissions: { publish: ${JSON.stringify(PUB)}, subscribe: ${JSON.stringify(SUB)} } } ] }`;
+
+  beforeAll(async () => {
+    hubs.gnat = await startLeafServer({ kind: "gnat", name: "rawhub-gnat", hub: true, config });
+    hubs.nats = await startLeafServer({ kind: "nats", name: "rawhub-nats", hub: true, config });
+  }, 30_000);
+
+  afterAll(() => closeLeafSuite([], [hubs.gnat, hubs.nats]));
+
+  /** The INFO that answers the CONNECT (connect_info), as JSON. */
+  const connectInfo = (out: string): Record<string, unknown> => {
+    const line = out.split("\r\n").find((l) => l.startsWith("INFO ") && l.includes('"connect_info":true'));
+    return JSON.parse(line?.slice(5) ?? "{}") as Record<string, unknown>;
+  };
+
+  it("tells the leaf its user's permissions in the INFO answering its CONNECT (import: subscribe, export: publish)", async () => {
+    const [g, n] = await Promise.all([rawLeaf(hubs.gnat!.leafPort, ""), rawLeaf(hubs.nats!.leafPort, "")]);
+    const pick = (i: Record<string, unknown>): unknown => ({ import: i.import, export: i.export, remote_account: i.remote_account });
+    expect(pick(connectInfo(g))).toEqual(pick(connectInfo(n)));
+    expect(connectInfo(g).import).toEqual(SUB);
+  });
+
+  it("cuts off a leaf that tells interest in a subject its user may not subscribe to, with nats-server's error", async () => {
+    const [g, n] = await Promise.all([rawLeaf(hubs.gnat!.leafPort, "LS+ other.x\r\n"), rawLeaf(hubs.nats!.leafPort, "LS+ other.x\r\n")]);
+    const err = (out: string): string | undefined => out.split("\r\n").find((l) => l.startsWith("-ERR"));
+    expect(err(n)).toBe(`-ERR 'Permissions Violation for Subscription to "other.x"'`);
+    expect(err(g)).toBe(err(n));
+  });
+
+  it("keeps a leaf whose interest its user may subscribe to", async () => {
+    const [g, n] = await Promise.all([rawLeaf(hubs.gnat!.leafPort, "LS+ down.x\r\nPING\r\n"), rawLeaf(hubs.nats!.leafPort, "LS+ down.x\r\nPING\r\n")]);
+    for (const out of [g, n]) {
+      expect(out).toContain("PONG");
+      expect(out).not.toContain("-ERR");
+    }
+  });
+});
