@@ -8,6 +8,9 @@ import type { LeafConn, LeafConnect } from "./leaf.js";
 import type { LeafNodeOptions } from "./leaf-options.js";
 import type { Permissions } from "../auth/permissions.js";
 
+/** nats-server's error past an account's connection (here: leafnode) limit. */
+const MAX_ACCOUNT_CONNECTIONS = "maximum account active connections exceeded";
+
 /** The credentials of a leaf's CONNECT, checked as a client's. */
 export interface LeafCredentials {
   user: string;
@@ -28,6 +31,8 @@ export interface LeafIdentity {
   permissions: Permissions | null;
   /** ms since the epoch (a user JWT's expiry): the connection is closed then. */
   expiresAt?: number;
+  /** The account's limit on leafnode connections (its JWT's `leaf`); absent: none. */
+  maxLeafnodes?: number;
 }
 
 /** What these decisions read of the server (LeafNodesHost has it all). */
@@ -54,7 +59,7 @@ const DENY_ALL_JS = ["$JSC.>", "$NRG.>", "$JS.API.>", "$KV.>", "$OBJ.>"];
  * (refused: the connection is closed).
  */
 export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log: Logger, l: LeafConn, c: LeafConnect,
-  type: string): { account: string; router: Router; permissions: Permissions | null; expiresAt?: number } | null {
+  type: string, leafCount: (account: string) => number): { account: string; router: Router; permissions: Permissions | null; expiresAt?: number } | null {
   const str = (v: unknown): string => (typeof v === "string" ? v : "");
   const user = str(c.user);
   const pass = str(c.pass);
@@ -62,6 +67,7 @@ export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log:
   let account: string | null = null;
   let permissions: Permissions | null = null;
   let expiresAt: number | undefined;
+  let maxLeafnodes: number | undefined;
   // Passwords may be bcrypt hashes, as the client users' (nats-server's comparePasswords).
   if (a?.user !== undefined) {
     if (user === a.user && comparePasswords(a.password ?? "", pass, new Map())) account = a.account ?? "";
@@ -74,6 +80,7 @@ export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log:
       account = r.account;
       permissions = r.permissions;
       expiresAt = r.expiresAt;
+      maxLeafnodes = r.maxLeafnodes;
     }
   }
   if (account === null) {
@@ -86,6 +93,12 @@ export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log:
   if (router === null) {
     log.error({ lid: l.cid, account }, `Unable to lookup account ${account} for leafnode connection`);
     l.sendErrAndClose("Authorization Violation", "Missing Account");
+    return null;
+  }
+  // nats-server counts the account's leafnode connections either way (its own remotes too).
+  if (maxLeafnodes !== undefined && leafCount(account) >= maxLeafnodes) {
+    log.error({ lid: l.cid, account }, MAX_ACCOUNT_CONNECTIONS);
+    l.sendErrAndClose(MAX_ACCOUNT_CONNECTIONS, "Max Account Connections Exceeded");
     return null;
   }
   return { account, router, permissions, ...(expiresAt !== undefined ? { expiresAt } : {}) };

@@ -203,7 +203,11 @@ export class LeafNodes implements LeafConnHost {
 
   onLeafConnect(l: LeafConn, c: LeafConnect): void {
     if (l.solicited || l.registered || l.closed) return;
-    const bound = authorizeLeaf(this.host, this.options, this.log, l, c, l.ws ? "LEAFNODE_WS" : "LEAFNODE");
+    const bound = authorizeLeaf(this.host, this.options, this.log, l, c, l.ws ? "LEAFNODE_WS" : "LEAFNODE", (account) => {
+      let n = 0;
+      for (const o of this.conns) if (o.registered && !o.closed && o.account === account) n++;
+      return n;
+    });
     if (bound === null) return;
     if (typeof c.lang === "string" && c.lang !== "") {
       this.log.error({ lid: l.cid }, "attempted to connect to leaf node port");

@@ -75,7 +75,11 @@ export function linkHost(s: LinkSource): ClusterHost & LeafNodesHost {
       o.sig = c.sig;
       const u = auth.authenticate(o, c.nonce, new Map(), null, { host: c.host, type: c.type });
       if (u === null) return null;
-      return { account: s.accountNameFor(u), permissions: u.permissions, ...(u.expiresAt !== undefined ? { expiresAt: u.expiresAt } : {}) };
+      return {
+        account: s.accountNameFor(u), permissions: u.permissions,
+        ...(u.expiresAt !== undefined ? { expiresAt: u.expiresAt } : {}),
+        ...(u.maxLeafnodes !== undefined && u.maxLeafnodes >= 0 ? { maxLeafnodes: u.maxLeafnodes } : {}),
+      };
     },
     accountJetStream: (name) => (s.account(name)?.jetstream ?? null) !== null,
     nextCid: () => s.nextCid(),

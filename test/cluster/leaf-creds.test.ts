@@ -11,7 +11,7 @@ import { createUser } from "@nats-io/nkeys";
 import { NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { interestArrived, until } from "./kit.js";
 import { closeLeafSuite, leafsUp, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
-import { createOperator, makeAccount, makeOperator, makeUser, now, operatorConfig, type TestAccount, type TestOperator } from "../helpers/operator.js";
+import { createOperator, makeAccount, makeOperator, makeUser, now, OPEN_LIMITS, operatorConfig, type TestAccount, type TestOperator } from "../helpers/operator.js";
 
 const NO_NATS = NATS_SERVER === null;
 const MIXES: [LeafKind, LeafKind][] = [["gnat", "gnat"], ["nats", "gnat"], ["gnat", "nats"]];
@@ -130,5 +130,32 @@ for (const hubKind of ["gnat", "nats"] as const) {
       expect(await hub.leafCount()).toBe(1);
       expect(await bad!.leafCount()).toBe(0);
     }, 30_000);
+  });
+}
+
+// An account JWT's `leaf` limit: past it a leaf is refused with nats-server's error.
+for (const hubKind of ["gnat", "nats"] as const) {
+  describe.skipIf(hubKind === "nats" && NO_NATS)(`an account's leafnode limit on a ${hubKind} hub`, () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-leaflimit-"));
+    const servers: (LeafServer | undefined)[] = [];
+
+    afterAll(() => closeLeafSuite([], servers.reverse(), dir));
+
+    it("binds one leaf of an account limited to one, and refuses the next with 'maximum account active connections exceeded'", async () => {
+      const op = await makeOperator();
+      const acc = await makeAccount(op.okp, "L", { limits: { ...OPEN_LIMITS, leaf: 1 } });
+      writeFileSync(join(dir, "l.creds"), (await makeUser(acc.akp)).creds);
+      const hub = await startLeafServer({ kind: hubKind, name: `limhub-${hubKind}`, hub: true, config: operatorConfig(op, [acc]) });
+      servers.push(hub);
+      const first = await startLeafServer({ kind: "gnat", name: `lim1-${hubKind}`, leafnodes: remote(hub, `credentials: "${join(dir, "l.creds")}"`) });
+      servers.push(first);
+      await leafsUp([hub, first]);
+      const second = await startLeafServer({ kind: "gnat", name: `lim2-${hubKind}`, leafnodes: remote(hub, `credentials: "${join(dir, "l.creds")}"`) });
+      servers.push(second);
+      await until(() => second.log().includes("maximum account active connections exceeded"), "the hub's refusal in the second leaf's log", 15_000);
+      expect(await hub.leafCount()).toBe(1);
+      expect(await first.leafCount()).toBe(1);
+      expect(await second.leafCount()).toBe(0);
+    }, 45_000);
   });
 }
