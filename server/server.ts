@@ -138,6 +138,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       log: this.log,
       clients: this.clients,
       get options() { return s.options; },
+      accountLeafs: (id) => s.leafnodes?.accountLeafs(id) ?? [],
       startAccountJetStream: (acc) => {
         // Before listen() has read JetStream, listen() starts every account's.
         if (s.options.jetstream) s.js.startAccount(acc);

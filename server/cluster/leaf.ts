@@ -96,6 +96,8 @@ export class LeafConn extends LinkConnection {
   hubPerms: { import: SubjectPermission | undefined; export: SubjectPermission | undefined } | null = null;
   /** The nonce our INFO carried (an accepted connection's user signs it). */
   nonce = "";
+  /** The user JWT an accepted leaf logged in with ("" none). */
+  userJwt = "";
   /** Accepted over WebSocket (its connection type is LEAFNODE_WS). */
   ws = false;
   private expiry: NodeJS.Timeout | null = null;

@@ -251,6 +251,7 @@ export class LeafNodes implements LeafConnHost {
     const perms = bound.permissions === null ? {} : { import: permJson(sub), export: permJson(pub) };
     l.queue(this.infoLine({ client_id: l.cid, ...perms, info_on_connect: true, connect_info: true, remote_account: bound.account }));
     if (bound.expiresAt !== undefined) l.expireAt(bound.expiresAt);
+    if (typeof c.jwt === "string") l.userJwt = c.jwt;
     this.sendInitialInterest(l);
   }
 
@@ -634,6 +635,11 @@ export class LeafNodes implements LeafConnHost {
     const urls = [this.ownUrl()];
     for (const u of this.host.peerLeafUrls()) if (!urls.includes(u)) urls.push(u);
     return urls;
+  }
+
+  /** The leafnode connections accepted into `account` with a user JWT (operator mode's expiry and revocations). */
+  accountLeafs(account: string): LeafConn[] {
+    return [...this.conns].filter((l) => !l.solicited && l.registered && !l.closed && l.account === account && l.userJwt !== "");
   }
 
   /** A route with a leafnode URL came or went: our leafs get the cluster's URLs again (an async INFO). */

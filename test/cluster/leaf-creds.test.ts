@@ -11,7 +11,7 @@ import { createUser } from "@nats-io/nkeys";
 import { NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { interestArrived, until } from "./kit.js";
 import { closeLeafSuite, leafsUp, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
-import { createOperator, makeAccount, makeOperator, makeUser, now, OPEN_LIMITS, operatorConfig, type TestAccount, type TestOperator } from "../helpers/operator.js";
+import { createAccount, createOperator, makeAccount, makeOperator, makeUser, now, OPEN_LIMITS, operatorConfig, type TestAccount, type TestOperator } from "../helpers/operator.js";
 
 const NO_NATS = NATS_SERVER === null;
 const MIXES: [LeafKind, LeafKind][] = [["gnat", "gnat"], ["nats", "gnat"], ["gnat", "nats"]];
@@ -156,6 +156,37 @@ for (const hubKind of ["gnat", "nats"] as const) {
       expect(await hub.leafCount()).toBe(1);
       expect(await first.leafCount()).toBe(1);
       expect(await second.leafCount()).toBe(0);
+    }, 45_000);
+  });
+}
+
+// A revocation pushed while the leaf is connected: the hub cuts it off, as it does a client.
+for (const hubKind of ["gnat", "nats"] as const) {
+  describe.skipIf(hubKind === "nats" && NO_NATS)(`a revocation of a connected leaf's user on a ${hubKind} hub`, () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-leafrevoke-"));
+    const servers: (LeafServer | undefined)[] = [];
+    let sys: NatsConnection | undefined;
+
+    afterAll(() => closeLeafSuite([sys], servers.reverse(), dir));
+
+    it("closes the leaf with 'User Authentication Revoked' and refuses it when it dials again", async () => {
+      const op = await makeOperator();
+      const akp = createAccount();
+      const acc = await makeAccount(op.okp, "R", {}, { akp });
+      const ukp = createUser();
+      writeFileSync(join(dir, "r.creds"), (await makeUser(akp, {}, { ukp })).creds);
+      const hub = await startLeafServer({ kind: hubKind, name: `revhub-${hubKind}`, hub: true, config: operatorConfig(op, [acc]) });
+      servers.push(hub);
+      const leaf = await startLeafServer({ kind: "gnat", name: `revleaf-${hubKind}`, leafnodes: remote(hub, `credentials: "${join(dir, "r.creds")}"`) });
+      servers.push(leaf);
+      await leafsUp([hub, leaf]);
+      sys = await connect({ servers: hub.url, authenticator: credsAuthenticator((await makeUser(op.sys)).creds) });
+      const revoking = await makeAccount(op.okp, "R", { revocations: { [ukp.getPublicKey()]: now() + 5 } }, { akp });
+      await sys.request(`$SYS.REQ.ACCOUNT.${acc.id}.CLAIMS.UPDATE`, revoking.jwt, { timeout: 5000 });
+      await until(() => leaf.log().includes("User Authentication Revoked"), "the revocation in the leaf's log", 15_000);
+      await until(async () => (await hub.leafCount()) === 0, "no leaf on the hub", 15_000);
+      await until(() => leaf.log().includes("Authorization Violation"), "the revoked leaf refused when it dials again", 15_000);
+      expect(await hub.leafCount()).toBe(0);
     }, 45_000);
   });
 }
