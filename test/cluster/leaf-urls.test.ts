@@ -137,3 +137,32 @@ for (const [aKind, bKind, leafKind] of LATE) {
     }, 60_000);
   });
 }
+
+// A node whose leafnodes block says no_advertise keeps its URL out of its routes' INFO: the
+// other nodes do not list it to their leafs (its own INFO still lists its own URL).
+for (const [aKind, bKind] of [["gnat", "nats"], ["nats", "gnat"]] as [Kind, Kind][]) {
+  describe.skipIf(NO_NATS)(`a ${bKind} node with leafnodes no_advertise, routed to a ${aKind} node${NO_NATS ? ` (${SKIP_REASON})` : ""}`, () => {
+    let a: Node;
+    let b: Node;
+    const lp = { a: 0, b: 0 };
+
+    beforeAll(async () => {
+      lp.a = await freePort();
+      lp.b = await freePort();
+      b = await startNode({ name: `nb-${aKind}-${bKind}`, kind: bKind, config: `leafnodes { listen: 127.0.0.1:${lp.b}, no_advertise: true }` });
+      a = await startNode({ name: `na-${aKind}-${bKind}`, kind: aKind, routes: [`nats-route://127.0.0.1:${b.clusterPort}`], config: `leafnodes { listen: 127.0.0.1:${lp.a} }` });
+      await meshed([a, b]);
+    }, 45_000);
+
+    afterAll(async () => {
+      await a?.stop();
+      await b?.stop();
+    });
+
+    it("is not in the other node's leafnode_urls; the other node's URL is in its own", async () => {
+      await until(async () => (await leafInfo(lp.b)).leafnode_urls?.includes(`127.0.0.1:${lp.a}`) === true, "A's URL in B's INFO");
+      expect((await leafInfo(lp.a)).leafnode_urls).toEqual([`127.0.0.1:${lp.a}`]);
+      expect([...(await leafInfo(lp.b)).leafnode_urls ?? []].sort()).toEqual([`127.0.0.1:${lp.a}`, `127.0.0.1:${lp.b}`].sort());
+    });
+  });
+}
