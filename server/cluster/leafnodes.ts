@@ -20,7 +20,7 @@ import type { LeafNodeOptions, LeafUrl } from "./leaf-options.js";
 import type { LeafStats } from "../monitor/source.js";
 import { LeafPerms, permFromInfo, permJson, userSides } from "./leaf-perms.js";
 import type { SubjectPermission } from "../auth/permissions.js";
-import { checkCredentialsFile, connectCredentials } from "./leaf-creds.js";
+import { checkCredentialsFile, connectCredentials, isUserSeed } from "./leaf-creds.js";
 import { authorizeLeaf, leafJsDeny, type LeafCredentials, type LeafIdentity } from "./leaf-auth.js";
 import { dialSecureContext, linkSecureContext } from "../transport/tls.js";
 import type { ClientSocket } from "../core/connection-types.js";
@@ -94,7 +94,11 @@ export class LeafNodes implements LeafConnHost {
     const t = options.tls;
     // Certificates are read now, so a bad one fails the start.
     this.tls = t === undefined ? null : { context: linkSecureContext(t).context, verify: tlsVerify(t), timeout: tlsTimeoutMs(t) };
-    for (const r of options.remotes) this.remotes.push(newRemote(r));
+    for (const r of options.remotes) {
+      // An embedder's seed is checked as the config's is (nats-server's words).
+      if (r.nkey !== undefined && !isUserSeed(r.nkey)) throw new Error(`Remote leafnode nkey is not a valid seed: ${JSON.stringify(r.nkey)}`);
+      this.remotes.push(newRemote(r));
+    }
   }
 
   // LeafConnHost

@@ -109,6 +109,11 @@ describe("leafnodes {} block", () => {
       .rejects.toThrow(/cannot find local account "NOPE" specified in leafnode remote/);
   });
 
+  test("an embedder's remote nkey must be a user seed", async () => {
+    await expect(startServer({ port: 0, noLog: true, leafnodes: { host: "127.0.0.1", port: 0, advertise: "", noAdvertise: false, reconnect: 1, remotes: [{ urls: ["nats-leaf://127.0.0.1:1"], account: "", nkey: "SUnope" }] } }))
+      .rejects.toThrow(/Remote leafnode nkey is not a valid seed: "SUnope"/);
+  });
+
   test("any other scheme is a plain leafnode URL, as nats-server takes it (nats.js's harness writes leaf://)", () => {
     for (const u of ["leaf://h:1", "gopher://h:1"]) expect(parseLeafUrl(u)).toMatchObject({ host: "h", port: 1, tls: false, ws: false });
   });

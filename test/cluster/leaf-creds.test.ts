@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { createUser } from "@nats-io/nkeys";
-import { NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
+import { freePort, NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { interestArrived, until } from "./kit.js";
 import { closeLeafSuite, leafsUp, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
 import { createAccount, createOperator, makeAccount, makeOperator, makeUser, now, OPEN_LIMITS, operatorConfig, type TestAccount, type TestOperator } from "../helpers/operator.js";
@@ -187,6 +187,38 @@ for (const hubKind of ["gnat", "nats"] as const) {
       await until(async () => (await hub.leafCount()) === 0, "no leaf on the hub", 15_000);
       await until(() => leaf.log().includes("Authorization Violation"), "the revoked leaf refused when it dials again", 15_000);
       expect(await hub.leafCount()).toBe(0);
+    }, 45_000);
+  });
+}
+
+// Over WebSocket a leaf's connection type is LEAFNODE_WS: a user JWT that allows it is bound, one
+// that allows LEAFNODE only is refused.
+for (const [hubKind, leafKind] of MIXES) {
+  const needsNats = hubKind === "nats" || leafKind === "nats";
+  describe.skipIf(needsNats && NO_NATS)(`${leafKind} leaf with a creds file over WebSocket, ${hubKind} hub in operator mode${needsNats && NO_NATS ? ` (${SKIP_REASON})` : ""}`, () => {
+    const tag = `ws-${hubKind}-${leafKind}`;
+    const dir = mkdtempSync(join(tmpdir(), "gnat-leafcredsws-"));
+    const servers: (LeafServer | undefined)[] = [];
+
+    afterAll(() => closeLeafSuite([], servers.reverse(), dir));
+
+    it("binds a user allowed LEAFNODE_WS and refuses one allowed LEAFNODE only", async () => {
+      const op = await makeOperator();
+      const acc = await makeAccount(op.okp, "W");
+      writeFileSync(join(dir, "ws.creds"), (await makeUser(acc.akp, { allowed_connection_types: ["LEAFNODE_WS"] })).creds);
+      writeFileSync(join(dir, "tcp.creds"), (await makeUser(acc.akp, { allowed_connection_types: ["LEAFNODE"] })).creds);
+      const wsPort = await freePort();
+      const hub = await startLeafServer({ kind: hubKind, name: `wshub-${tag}`, hub: true, config: `${operatorConfig(op, [acc])}\nwebsocket { listen: "127.0.0.1:${wsPort}", no_tls: true }` });
+      servers.push(hub);
+      const wsRemote = (creds: string): string => `  remotes [ { url: "ws://127.0.0.1:${wsPort}", credentials: "${join(dir, creds)}" } ]`;
+      const good = await startLeafServer({ kind: leafKind, name: `wsgood-${tag}`, leafnodes: wsRemote("ws.creds") });
+      servers.push(good);
+      await leafsUp([hub, good]);
+      const bad = await startLeafServer({ kind: leafKind, name: `wsbad-${tag}`, leafnodes: wsRemote("tcp.creds") });
+      servers.push(bad);
+      await until(() => bad.log().includes("Authorization Violation"), "the hub's refusal in the leaf's log", 15_000);
+      expect(await hub.leafCount()).toBe(1);
+      expect(await bad.leafCount()).toBe(0);
     }, 45_000);
   });
 }
