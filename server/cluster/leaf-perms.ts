@@ -5,10 +5,11 @@
 // permissions, the other way round: what the user may subscribe to is what the hub may send it;
 // what it may publish is the interest the hub tells it) and sends them to the leaf in its INFO
 // (`import`, `export`), which the leaf applies on its side with its own deny_imports/deny_exports.
+import { subjectMatches } from "../../protocol/subject.js";
 import { patternCovers, splitSubjectQueue, type Permissions, type SubjectPermission } from "../auth/permissions.js";
 
-/** nats-server bounds its publish permission cache (maxPermCacheSize). */
-const CACHE_MAX = 128;
+/** Subjects whose publish check is kept (a bounded cache, cleared when full): it runs per message. */
+const CACHE_MAX = 1024;
 
 const hasWildcard = (s: string): boolean => s.split(".").some((t) => t === "*" || t === ">");
 
@@ -49,9 +50,10 @@ export class LeafPerms {
     if (this.openPublish) return true;
     const hit = this.pubCache.get(subject);
     if (hit !== undefined) return hit;
+    // A message's subject is literal and valid: the allocation-free match will do.
     const p = this.pub;
-    let ok = p.allow === null || p.allow.some((x) => patternCovers(x, subject));
-    if (ok) ok = !p.deny.some((x) => patternCovers(x, subject));
+    let ok = p.allow === null || p.allow.some((x) => subjectMatches(x, subject));
+    if (ok) ok = !p.deny.some((x) => subjectMatches(x, subject));
     if (this.pubCache.size >= CACHE_MAX) this.pubCache.clear();
     this.pubCache.set(subject, ok);
     return ok;
