@@ -222,3 +222,34 @@ for (const [hubKind, leafKind] of MIXES) {
     }, 45_000);
   });
 }
+
+// A creds file that cannot be used: logged at start in nats-server's words (the remote still
+// dials, and is refused).
+for (const leafKind of ["gnat", "nats"] as const) {
+  describe.skipIf(leafKind === "nats" && NO_NATS)(`a ${leafKind} leaf whose creds file is missing or malformed`, () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-leafbadcreds-"));
+    const servers: (LeafServer | undefined)[] = [];
+
+    afterAll(() => closeLeafSuite([], servers.reverse(), dir));
+
+    it("logs nats-server's lines for each, and is not bound", async () => {
+      const op = await makeOperator();
+      const acc = await makeAccount(op.okp, "A");
+      const hub = await startLeafServer({ kind: "gnat", name: `badhub-${leafKind}`, hub: true, config: operatorConfig(op, [acc]) });
+      servers.push(hub);
+      writeFileSync(join(dir, "junk.creds"), "not a creds file\n");
+      const missing = join(dir, "missing.creds");
+      const junk = join(dir, "junk.creds");
+      const leaf = await startLeafServer({
+        kind: leafKind, name: `badleaf-${leafKind}`,
+        leafnodes: `  remotes [ { url: "nats-leaf://127.0.0.1:${hub.leafPort}", credentials: "${missing}" }, { url: "nats-leaf://127.0.0.1:${hub.leafPort}", credentials: "${junk}" } ]`,
+      });
+      servers.push(leaf);
+      // (gnat's log is JSON: its quotes are escaped there.)
+      const logged = (text: string): boolean => leaf.log().includes(text) || leaf.log().includes(JSON.stringify(text).slice(1, -1));
+      await until(() => logged(`Error reading LeafNode Remote Credentials file "${missing}"`)
+        && logged(`LeafNode Remote Credentials file "${junk}" malformed`), "both lines in the leaf's log", 15_000);
+      expect(await hub.leafCount()).toBe(0);
+    }, 30_000);
+  });
+}
