@@ -88,7 +88,7 @@ for (const [hubKind, leafKind] of MIXES) {
     }, 30_000);
 
     it("cuts off a leaf when its user JWT expires", async () => {
-      writeFileSync(join(dir, "short.creds"), (await makeUser(acc.akp, {}, { exp: now() + 6 })).creds);
+      writeFileSync(join(dir, "short.creds"), (await makeUser(acc.akp, {}, { exp: now() + 10 })).creds);
       const short = await startLeafServer({ kind: leafKind, name: `short-${tag}`, leafnodes: remote(hub, `credentials: "${join(dir, "short.creds")}"`) });
       extra.push(short);
       await until(async () => (await short.leafCount()) === 1, "the short-lived leaf bound", 15_000);

@@ -118,9 +118,9 @@ for (const auth of ["users", "jwt"] as const) {
 
 /**
  * A raw leaf on a hub's leafnode port: its INFO, then CONNECT as `leaf`, then `after` (LS+ lines);
- * everything the hub sends until it closes the connection or 3 s pass.
+ * everything the hub sends until `enough` says so, it closes the connection, or 10 s pass.
  */
-function rawLeaf(port: number, after: string): Promise<string> {
+function rawLeaf(port: number, after: string, enough: (out: string) => boolean = () => false): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = netConnect({ host: "127.0.0.1", port });
     let out = "";
@@ -130,9 +130,10 @@ function rawLeaf(port: number, after: string): Promise<string> {
       s.destroy();
       resolve(out);
     };
-    const timer = setTimeout(done, 3000);
+    const timer = setTimeout(done, 10_000);
     s.on("data", (d) => {
       out += d.toString("latin1");
+      if (sent && enough(out)) return done();
       if (!sent && out.includes("\r\n")) {
         sent = true;
         s.write(`CONNECT {"user":"leaf","pass":"pw","tls_required":false,"server_id":"NRAWLEAF","name":"raw","headers":true}\r\n`);
@@ -165,7 +166,8 @@ describe.skipIf(NO_NATS)(`a hub's answer to a leaf whose user has permissions, g
   };
 
   it("tells the leaf its user's permissions in the INFO answering its CONNECT (import: subscribe, export: publish)", async () => {
-    const [g, n] = await Promise.all([rawLeaf(hubs.gnat!.leafPort, ""), rawLeaf(hubs.nats!.leafPort, "")]);
+    const answered = (out: string): boolean => /INFO [^\r]*"connect_info":true[^\r]*\r\n/.test(out);
+    const [g, n] = await Promise.all([rawLeaf(hubs.gnat!.leafPort, "", answered), rawLeaf(hubs.nats!.leafPort, "", answered)]);
     const pick = (i: Record<string, unknown>): unknown => ({ import: i.import, export: i.export, remote_account: i.remote_account });
     expect(pick(connectInfo(g))).toEqual(pick(connectInfo(n)));
     expect(connectInfo(g).import).toEqual(SUB);
@@ -179,7 +181,8 @@ describe.skipIf(NO_NATS)(`a hub's answer to a leaf whose user has permissions, g
   });
 
   it("keeps a leaf whose interest its user may subscribe to", async () => {
-    const [g, n] = await Promise.all([rawLeaf(hubs.gnat!.leafPort, "LS+ down.x\r\nPING\r\n"), rawLeaf(hubs.nats!.leafPort, "LS+ down.x\r\nPING\r\n")]);
+    const ponged = (out: string): boolean => out.includes("PONG\r\n");
+    const [g, n] = await Promise.all([rawLeaf(hubs.gnat!.leafPort, "LS+ down.x\r\nPING\r\n", ponged), rawLeaf(hubs.nats!.leafPort, "LS+ down.x\r\nPING\r\n", ponged)]);
     for (const out of [g, n]) {
       expect(out).toContain("PONG");
       expect(out).not.toContain("-ERR");
