@@ -33,6 +33,8 @@ export interface LeafIdentity {
   expiresAt?: number;
   /** The account's limit on leafnode connections (its JWT's `leaf`); absent: none. */
   maxLeafnodes?: number;
+  /** The user's (and its account's) subscription limit (JWT `subs`); absent: none. */
+  maxSubscriptions?: number;
 }
 
 /** What these decisions read of the server (LeafNodesHost has it all). */
@@ -59,7 +61,7 @@ const DENY_ALL_JS = ["$JSC.>", "$NRG.>", "$JS.API.>", "$KV.>", "$OBJ.>"];
  * (refused: the connection is closed).
  */
 export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log: Logger, l: LeafConn, c: LeafConnect,
-  type: string, leafCount: (account: string) => number): { account: string; router: Router; permissions: Permissions | null; expiresAt?: number } | null {
+  type: string, leafCount: (account: string) => number): { account: string; router: Router; permissions: Permissions | null; expiresAt?: number; maxSubscriptions?: number } | null {
   const str = (v: unknown): string => (typeof v === "string" ? v : "");
   const user = str(c.user);
   const pass = str(c.pass);
@@ -68,6 +70,7 @@ export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log:
   let permissions: Permissions | null = null;
   let expiresAt: number | undefined;
   let maxLeafnodes: number | undefined;
+  let maxSubscriptions: number | undefined;
   // Passwords may be bcrypt hashes, as the client users' (nats-server's comparePasswords).
   if (a?.user !== undefined) {
     if (user === a.user && comparePasswords(a.password ?? "", pass, new Map())) account = a.account ?? "";
@@ -81,6 +84,7 @@ export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log:
       permissions = r.permissions;
       expiresAt = r.expiresAt;
       maxLeafnodes = r.maxLeafnodes;
+      maxSubscriptions = r.maxSubscriptions;
     }
   }
   if (account === null) {
@@ -101,7 +105,7 @@ export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log:
     l.sendErrAndClose(MAX_ACCOUNT_CONNECTIONS, "Max Account Connections Exceeded");
     return null;
   }
-  return { account, router, permissions, ...(expiresAt !== undefined ? { expiresAt } : {}) };
+  return { account, router, permissions, ...(expiresAt !== undefined ? { expiresAt } : {}), ...(maxSubscriptions !== undefined ? { maxSubscriptions } : {}) };
 }
 
 /**

@@ -96,6 +96,8 @@ export class LeafConn extends LinkConnection {
   hubPerms: { import: SubjectPermission | undefined; export: SubjectPermission | undefined } | null = null;
   /** The nonce our INFO carried (an accepted connection's user signs it). */
   nonce = "";
+  /** How many subscriptions (the other side's interests) it may hold: its user's JWT limit; -1 none. */
+  maxSubs = -1;
   /** The user JWT an accepted leaf logged in with ("" none). */
   userJwt = "";
   /** Accepted over WebSocket (its connection type is LEAFNODE_WS). */
@@ -176,7 +178,14 @@ export class LeafConn extends LinkConnection {
     if (!this.registered || router === null || this.closed) return;
     if (!this.host.acceptSub(this, subject)) return;
     const key = queue === "" ? subject : `${subject} ${queue}`;
-    const sub = this.newInterest(router, this.subs.get(key), subject, queue, weight, key);
+    const had = this.subs.get(key);
+    if (had === undefined && this.maxSubs >= 0 && this.subs.size >= this.maxSubs) {
+      // nats-server's maxSubsExceeded: told and logged, the interest not taken, the link kept.
+      this.host.log.error({ lid: this.cid }, "maximum subscriptions exceeded");
+      this.queue("-ERR 'maximum subscriptions exceeded'\r\n");
+      return;
+    }
+    const sub = this.newInterest(router, had, subject, queue, weight, key);
     if (sub === null) return;
     this.subs.set(key, sub);
     router.subscribe(sub);

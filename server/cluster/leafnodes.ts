@@ -256,6 +256,7 @@ export class LeafNodes implements LeafConnHost {
     l.queue(this.infoLine({ client_id: l.cid, ...perms, info_on_connect: true, connect_info: true, remote_account: bound.account }));
     if (bound.expiresAt !== undefined) l.expireAt(bound.expiresAt);
     if (typeof c.jwt === "string") l.userJwt = c.jwt;
+    if (bound.maxSubscriptions !== undefined) l.maxSubs = bound.maxSubscriptions;
     this.sendInitialInterest(l);
   }
 

@@ -79,6 +79,7 @@ export function linkHost(s: LinkSource): ClusterHost & LeafNodesHost {
         account: s.accountNameFor(u), permissions: u.permissions,
         ...(u.expiresAt !== undefined ? { expiresAt: u.expiresAt } : {}),
         ...(u.maxLeafnodes !== undefined && u.maxLeafnodes >= 0 ? { maxLeafnodes: u.maxLeafnodes } : {}),
+        ...(u.maxSubscriptions !== undefined && u.maxSubscriptions >= 0 ? { maxSubscriptions: u.maxSubscriptions } : {}),
       };
     },
     accountJetStream: (name) => (s.account(name)?.jetstream ?? null) !== null,

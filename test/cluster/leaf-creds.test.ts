@@ -253,3 +253,31 @@ for (const leafKind of ["gnat", "nats"] as const) {
     }, 30_000);
   });
 }
+
+// A user JWT's `subs` limit holds a leaf's interest on the hub, as a client's subscriptions.
+for (const hubKind of ["gnat", "nats"] as const) {
+  describe.skipIf(hubKind === "nats" && NO_NATS)(`a leaf user's subscription limit on a ${hubKind} hub`, () => {
+    const dir = mkdtempSync(join(tmpdir(), "gnat-leafsubs-"));
+    const servers: (LeafServer | undefined)[] = [];
+    let onLeaf: NatsConnection | undefined;
+
+    afterAll(() => closeLeafSuite([onLeaf], servers.reverse(), dir));
+
+    it("takes the leaf's interest up to the limit, answering the rest with 'maximum subscriptions exceeded'", async () => {
+      const op = await makeOperator();
+      const acc = await makeAccount(op.okp, "S");
+      writeFileSync(join(dir, "s.creds"), (await makeUser(acc.akp, { subs: 3 })).creds);
+      const hub = await startLeafServer({ kind: hubKind, name: `subshub-${hubKind}`, hub: true, config: operatorConfig(op, [acc]) });
+      servers.push(hub);
+      const leaf = await startLeafServer({ kind: "gnat", name: `subsleaf-${hubKind}`, leafnodes: remote(hub, `credentials: "${join(dir, "s.creds")}"`) });
+      servers.push(leaf);
+      await leafsUp([hub, leaf]);
+      onLeaf = await connect({ servers: leaf.url });
+      for (const s of ["a", "b", "c", "d"]) onLeaf.subscribe(`lim.${s}`);
+      await onLeaf.flush();
+      await until(() => leaf.log().includes("maximum subscriptions exceeded"), "the hub's answer in the leaf's log", 15_000);
+      const lz = (await hub.monitor("/leafz?subs=1")) as { leafs: { subscriptions: number }[] };
+      expect(lz.leafs.map((l) => l.subscriptions)).toEqual([3]);
+    }, 30_000);
+  });
+}
