@@ -252,7 +252,7 @@ export function validateOptions(o: ServerOptions): void {
     if (err !== null) throw new Error(err);
   }
   if (o.leafnodes !== null) {
-    const err = leafConfigError(o.leafnodes, o.accounts === null ? null : Object.keys(o.accounts), o.systemAccount);
+    const err = leafConfigError(o.leafnodes, o.accounts === null ? null : Object.keys(o.accounts), o.systemAccount, o.operators.length > 0);
     if (err !== null) throw new Error(err);
   }
   const ws = o.websocket;

@@ -138,6 +138,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       log: this.log,
       clients: this.clients,
       get options() { return s.options; },
+      accountLeafs: (id) => s.leafnodes?.accountLeafs(id) ?? [],
       startAccountJetStream: (acc) => {
         // Before listen() has read JetStream, listen() starts every account's.
         if (s.options.jetstream) s.js.startAccount(acc);
@@ -293,9 +294,11 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         ? await listenTcp(o.host, o.port, (socket) => this.accept(socket), this.log)
         : await listenTcp(o.host, o.port, (socket) => tls.accept(socket), this.log, { plainReads: false });
       this.boundPort = this.listener.port;
+      // As nats-server: the leafnode port first (the routes' INFO carries its URL, and peers take
+      // it only from a route's first INFO), then the routes, then the remotes (their CONNECT names
+      // the cluster).
       if (o.cluster !== null && clusterModule !== null) {
         cluster = new clusterModule.Cluster(this.linkHost(), o.cluster);
-        await cluster.listen();
         this.cluster = cluster;
       }
       if (o.leafnodes !== null && leafModule !== null) {
@@ -303,6 +306,8 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         await leafnodes.start();
         this.leafnodes = leafnodes;
       }
+      await cluster?.listen();
+      leafnodes?.startRemotes();
     } catch (e) {
       // Nothing half started: what did start stops, and the store dir is let go.
       await leafnodes?.close();
@@ -382,6 +387,14 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       ownClientUrls: () => s.info.ownClientUrls(),
       ownWebSocketUrls: () => s.info.ownWebSocketUrls(),
       connectUrlsChanged: () => s.connectUrlsChanged(),
+      // This server's leafnode URL for its routes (nats-server: unless leafnodes' no_advertise),
+      // and the cluster's, for its leafs.
+      ownLeafUrls: () => {
+        const ln = s.leafnodes;
+        return ln === null || ln.port === 0 || ln.options.noAdvertise ? [] : [ln.ownUrl()];
+      },
+      peerLeafUrls: () => s.cluster?.peerLeafUrls() ?? [],
+      leafUrlsChanged: () => s.leafnodes?.leafUrlsChanged(),
       nextCid: () => s.nextCid++,
       markDirty: (r) => s.markDirty(r),
     });

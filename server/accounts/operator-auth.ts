@@ -91,6 +91,7 @@ export class OperatorAuthenticator extends Authenticator {
       ...(expiresAt !== undefined ? { expiresAt } : {}),
       maxSubscriptions: minLimit(limit(n, "subs", uv), limit(accLimits, "subs", av)),
       maxPayload: minLimit(limit(n, "payload", uv), limit(accLimits, "payload", av)),
+      maxLeafnodes: limit(accLimits, "leaf", av),
     };
     const maxConns = limit(accLimits, "conn", av);
     if (maxConns >= 0 && this.connections(acc.id) >= maxConns) return { ...user, refused: MAX_ACCOUNT_CONNECTIONS };

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { ServerOptions } from "../options.js";
 import type { ClientConnection } from "../core/connection.js";
 import { Errors } from "../../protocol/errors.js";
+import { defaultConnectOptions } from "../../protocol/connect.js";
 import { AccountRegistry, type Account } from "./accounts.js";
 import { DEFAULT_SYSTEM_ACCOUNT } from "./options.js";
 import { operatorTrust } from "./operator-options.js";
@@ -19,8 +20,16 @@ export interface OperatorModeHost {
   readonly log: Logger;
   readonly clients: Map<number, ClientConnection>;
   readonly options: ServerOptions;
+  /** The leafnode connections a hub accepted into an account with a user JWT. */
+  accountLeafs(id: string): Iterable<OperatorLeaf>;
   /** Start an account's JetStream (or its "not enabled" answer), when the server has JetStream. */
   startAccountJetStream(acc: Account): void;
+}
+
+/** A leafnode connection as operator mode sees it: its user JWT, and how to cut it off. */
+export interface OperatorLeaf {
+  readonly userJwt: string;
+  sendErrAndClose(text: string, reason: string): void;
 }
 
 export interface OperatorMode {
@@ -49,6 +58,8 @@ export function operatorMode(o: ServerOptions, globalRouter: Router, host: Opera
       for (const c of [...host.clients.values()]) {
         if (c.account === id && c.connected && !c.closed) c.sendErrClose(Errors.AccountAuthenticationExpired);
       }
+      // Its leafnode connections too, as nats-server expires every client of the account.
+      for (const l of [...host.accountLeafs(id)]) l.sendErrAndClose(Errors.AccountAuthenticationExpired.text, "Authentication Expired");
     },
     accountUpdated: (id) => {
       // As nats-server: each client of the account is checked against the new JWT (a revoked
@@ -72,6 +83,12 @@ export function operatorMode(o: ServerOptions, globalRouter: Router, host: Opera
         } else {
           c.reauthorize(authenticator, false);
         }
+      }
+      // A leaf whose user the new JWT revokes is closed as a client is.
+      for (const l of [...host.accountLeafs(id)]) {
+        if (l.userJwt === "" || !authenticator.revoked({ ...defaultConnectOptions(), jwt: l.userJwt })) continue;
+        host.log.debug("user authentication revoked (leafnode)");
+        l.sendErrAndClose(Errors.UserAuthenticationRevoked.text, "Authentication Revoked");
       }
     },
   });

@@ -105,6 +105,8 @@ export interface AuthenticatedUser {
   /** The user's own limits (JWT); -1 or absent: the server's. */
   readonly maxSubscriptions?: number;
   readonly maxPayload?: number;
+  /** The account's limit on leafnode connections (JWT `leaf`); -1 or absent: none. */
+  readonly maxLeafnodes?: number;
   /** Refused with this error rather than 'Authorization Violation' (an account's connection limit). */
   readonly refused?: string;
 }

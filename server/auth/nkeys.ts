@@ -29,3 +29,9 @@ export function fromPublic(key: string): ReturnType<typeof NKeys.fromPublic> {
 export function decodeClaims<T>(token: string): Jwt.ClaimsData<T> {
   return jwtLib().decode<T>(token);
 }
+
+/** @nats-io/nkeys's fromSeed: a key pair from a seed (throws when it is not one). */
+export function fromSeed(seed: string): ReturnType<typeof NKeys.fromSeed> {
+  nkeys ??= load("@nats-io/nkeys") as typeof NKeys;
+  return nkeys.fromSeed(new TextEncoder().encode(seed));
+}

@@ -25,6 +25,10 @@ export interface ClusterHost extends LinkRoomHost {
   ownWebSocketUrls(): string[];
   /** The cluster's client URLs changed: tell the clients (an async INFO). */
   connectUrlsChanged(): void;
+  /** This server's leafnode URL ("host:port"; none without a leafnode port or with no_advertise). */
+  ownLeafUrls(): string[];
+  /** The cluster's leafnode URLs changed (a route with one came or went): tell the leafs. */
+  leafUrlsChanged(): void;
   /** A route closed (for /routez's history and the alerts). */
   routeClosed?(r: Route, reason: string): void;
 }
@@ -292,6 +296,7 @@ export class Cluster implements RouteHost {
       return;
     }
     r.info = info;
+    if (Array.isArray(info.leafnode_urls) && info.leafnode_urls.length === 1 && typeof info.leafnode_urls[0] === "string") r.firstLeafUrl = info.leafnode_urls[0];
     r.headers = info.headers === true;
     if (r.solicited) {
       const d = this.dialers.get(r.url);
@@ -325,6 +330,7 @@ export class Cluster implements RouteHost {
       for (const o of this.remotes.values()) if (o !== r) o.queue(line);
     }
     if (!this.options.noAdvertise) this.host.connectUrlsChanged();
+    if (leafUrlOf(r) !== null) this.host.leafUrlsChanged();
   }
 
   /** An INFO on a registered route: a server it tells us of (gossip), or its own news. */
@@ -375,6 +381,7 @@ export class Cluster implements RouteHost {
     }
     this.host.routeClosed?.(r, reason);
     if (wasRegistered && !this.options.noAdvertise) this.host.connectUrlsChanged();
+    if (wasRegistered && leafUrlOf(r) !== null && !this.closing) this.host.leafUrlsChanged();
     if (r.solicited) {
       const d = this.dialers.get(r.url);
       if (d !== undefined && d.route === r) {
@@ -475,6 +482,8 @@ export class Cluster implements RouteHost {
       if (ws.length > 0) info.ws_connect_urls = ws;
     }
     if (this.lameDuck) info.ldm = true;
+    const leafUrls = this.host.ownLeafUrls();
+    if (leafUrls.length > 0) info.leafnode_urls = leafUrls;
     return `INFO ${JSON.stringify(info)}\r\n`;
   }
 
@@ -489,6 +498,19 @@ export class Cluster implements RouteHost {
       for (const u of r.info.ws_connect_urls ?? []) if (!ws.includes(u)) ws.push(u);
     }
     return { nats, ws };
+  }
+
+  /**
+   * The other servers' leafnode URLs, for the INFO our leafs get (nats-server takes the one a
+   * route's first INFO carries, and drops it when the route goes).
+   */
+  peerLeafUrls(): string[] {
+    const urls: string[] = [];
+    for (const r of this.remotes.values()) {
+      const u = leafUrlOf(r);
+      if (u !== null && !urls.includes(u)) urls.push(u);
+    }
+    return urls;
   }
 
   /** Our own client URLs changed (a reload): tell the routes. */
@@ -647,4 +669,10 @@ function nonce(): string {
   let s = "";
   for (let i = 0; i < 15; i++) s += NONCE_CHARS[(Math.random() * 64) | 0];
   return s;
+}
+
+/** The leafnode URL a route's first INFO carried, or null (nats-server takes a list of one only). */
+function leafUrlOf(r: Route): string | null {
+  const u = r.firstLeafUrl;
+  return u !== undefined && u !== "" ? u : null;
 }

@@ -6,6 +6,36 @@ import { comparePasswords } from "../auth/auth.js";
 import type { Router } from "../core/router.js";
 import type { LeafConn, LeafConnect } from "./leaf.js";
 import type { LeafNodeOptions } from "./leaf-options.js";
+import type { Permissions } from "../auth/permissions.js";
+
+/** nats-server's error past an account's connection (here: leafnode) limit. */
+const MAX_ACCOUNT_CONNECTIONS = "maximum account active connections exceeded";
+
+/** The credentials of a leaf's CONNECT, checked as a client's. */
+export interface LeafCredentials {
+  user: string;
+  pass: string;
+  jwt: string;
+  nkey: string;
+  sig: string;
+  /** The nonce our INFO carried (an nkey or a user JWT signs it). */
+  nonce: string;
+  /** The leaf's address (a JWT's `src`), and its connection type (LEAFNODE, LEAFNODE_WS). */
+  host: string;
+  type: string;
+}
+
+/** Who a leaf's credentials make it: the account it binds, its user's permissions, when they expire. */
+export interface LeafIdentity {
+  account: string;
+  permissions: Permissions | null;
+  /** ms since the epoch (a user JWT's expiry): the connection is closed then. */
+  expiresAt?: number;
+  /** The account's limit on leafnode connections (its JWT's `leaf`); absent: none. */
+  maxLeafnodes?: number;
+  /** The user's (and its account's) subscription limit (JWT `subs`); absent: none. */
+  maxSubscriptions?: number;
+}
 
 /** What these decisions read of the server (LeafNodesHost has it all). */
 export interface LeafAuthHost {
@@ -13,7 +43,11 @@ export interface LeafAuthHost {
   /** The JetStream domain ("" none). */
   readonly jetStreamDomain: string;
   readonly jetstream: boolean;
-  authenticate(user: string, pass: string): { account: string; permissions: boolean } | null;
+  /**
+   * A leaf's CONNECT checked as a client's, when the leafnodes block has no authorization of its
+   * own (users and nkeys of the server's authorization, or user JWTs in operator mode).
+   */
+  authenticate(c: LeafCredentials): LeafIdentity | null;
   routerFor(account: string): Router | null;
 }
 
@@ -22,13 +56,21 @@ const DENY_CLIENT_JS = ["$JS.API.>", "$KV.>", "$OBJ.>"];
 /** The same for the system account when JetStream is not extended across (denyAllJs). */
 const DENY_ALL_JS = ["$JSC.>", "$NRG.>", "$JS.API.>", "$KV.>", "$OBJ.>"];
 
-/** The account an accepted leaf's CONNECT binds, or null (refused: the connection is closed). */
-export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log: Logger, l: LeafConn, c: LeafConnect): { account: string; router: Router } | null {
-  const user = typeof c.user === "string" ? c.user : "";
-  const pass = typeof c.pass === "string" ? c.pass : "";
+/**
+ * The account an accepted leaf's CONNECT binds, with its user's permissions and expiry, or null
+ * (refused: the connection is closed).
+ */
+export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log: Logger, l: LeafConn, c: LeafConnect,
+  type: string, leafCount: (account: string) => number): { account: string; router: Router; permissions: Permissions | null; expiresAt?: number; maxSubscriptions?: number } | null {
+  const str = (v: unknown): string => (typeof v === "string" ? v : "");
+  const user = str(c.user);
+  const pass = str(c.pass);
   const a = options.authorization;
   let account: string | null = null;
-  let permissions = false;
+  let permissions: Permissions | null = null;
+  let expiresAt: number | undefined;
+  let maxLeafnodes: number | undefined;
+  let maxSubscriptions: number | undefined;
   // Passwords may be bcrypt hashes, as the client users' (nats-server's comparePasswords).
   if (a?.user !== undefined) {
     if (user === a.user && comparePasswords(a.password ?? "", pass, new Map())) account = a.account ?? "";
@@ -36,19 +78,17 @@ export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log:
     const u = a.users.find((x) => x.user === user);
     if (u !== undefined && comparePasswords(u.password, pass, new Map())) account = u.account ?? "";
   } else {
-    const r = host.authenticate(user, pass);
+    const r = host.authenticate({ user, pass, jwt: str(c.jwt), nkey: str(c.nkey), sig: str(c.sig), nonce: l.nonce, host: l.remoteAddress, type });
     if (r !== null) {
       account = r.account;
       permissions = r.permissions;
+      expiresAt = r.expiresAt;
+      maxLeafnodes = r.maxLeafnodes;
+      maxSubscriptions = r.maxSubscriptions;
     }
   }
   if (account === null) {
     log.error({ lid: l.cid, user }, "authentication error");
-    l.sendErrAndClose("Authorization Violation", "Authentication Failure");
-    return null;
-  }
-  if (permissions) {
-    log.error({ lid: l.cid, user }, `leafnode user ${JSON.stringify(user)} has permissions, which gnat does not apply to leafnode connections yet: refused`);
     l.sendErrAndClose("Authorization Violation", "Authentication Failure");
     return null;
   }
@@ -59,7 +99,13 @@ export function authorizeLeaf(host: LeafAuthHost, options: LeafNodeOptions, log:
     l.sendErrAndClose("Authorization Violation", "Missing Account");
     return null;
   }
-  return { account, router };
+  // nats-server counts the account's leafnode connections either way (its own remotes too).
+  if (maxLeafnodes !== undefined && leafCount(account) >= maxLeafnodes) {
+    log.error({ lid: l.cid, account }, MAX_ACCOUNT_CONNECTIONS);
+    l.sendErrAndClose(MAX_ACCOUNT_CONNECTIONS, "Max Account Connections Exceeded");
+    return null;
+  }
+  return { account, router, permissions, ...(expiresAt !== undefined ? { expiresAt } : {}), ...(maxSubscriptions !== undefined ? { maxSubscriptions } : {}) };
 }
 
 /**

@@ -31,7 +31,7 @@ export interface InfoSource {
 
 /** The INFO line a leafnode connection gets: nats-server's fields, in its order. */
 export function leafInfoLine(host: InfoSource, o: LeafNodeOptions, own: string, boundPort: number,
-  tls: { verify: boolean } | null, extra: Record<string, unknown>): string {
+  tls: { verify: boolean } | null, extra: Record<string, unknown>, urls: string[]): string {
   const colon = own.lastIndexOf(":");
   const cluster = host.clusterName();
   const { client_id, nonce: n, ...rest } = extra;
@@ -54,7 +54,7 @@ export function leafInfoLine(host: InfoSource, o: LeafNodeOptions, own: string, 
     ...(cluster !== "" ? { cluster } : {}),
     ...(host.jetStreamDomain !== "" ? { domain: host.jetStreamDomain } : {}),
     ...rest,
-    leafnode_urls: [own],
+    leafnode_urls: urls,
   };
   if (info.remote_account !== undefined) {
     // nats-server puts it last.

@@ -18,6 +18,13 @@ export interface LeafRemoteOptions {
   noRandomize?: boolean;
   /** This side acts as the hub on this connection (nats-server's `hub: true`). */
   hub?: boolean;
+  /**
+   * A creds file (user JWT and nkey seed) for a hub in operator mode: the JWT goes in the CONNECT,
+   * the seed signs the hub's nonce. Read at each connection.
+   */
+  credentials?: string;
+  /** A user nkey seed (SU…): its public key goes in the CONNECT, it signs the hub's nonce. */
+  nkey?: string;
   /** Subjects not sent to the other side (`deny_exports`). */
   denyExports?: string[];
   /** Subjects not taken from the other side (`deny_imports`). */
@@ -87,6 +94,11 @@ export function parseLeafUrl(s: string): LeafUrl {
   return { ...url, tls: scheme === "tls" || scheme === "wss", ws };
 }
 
+/** An account's public key: A…, 56 characters (the checksum is the resolver's to check). */
+function isAccountKey(s: string): boolean {
+  return /^A[A-Z2-7]{55}$/.test(s);
+}
+
 /** A URL with its password hidden, for errors. */
 function redact(s: string): string {
   return s.replace(/(\/\/[^:@/]*):[^@/]*@/, "$1:xxxxx@");
@@ -96,15 +108,28 @@ function redact(s: string): string {
  * Check leafnode options against the accounts there are (null: only $G and $SYS); returns the
  * first problem, in nats-server's words where it has some.
  */
-export function leafConfigError(l: LeafNodeOptions, accounts: readonly string[] | null, systemAccount: string): string | null {
+export function leafConfigError(l: LeafNodeOptions, accounts: readonly string[] | null, systemAccount: string, operatorMode = false): string | null {
   if (!Number.isInteger(l.port) || l.port < -1 || l.port > 65535) return `invalid leafnode port: ${l.port}`;
   if (!Number.isFinite(l.reconnect) || l.reconnect <= 0) return `invalid leafnode reconnect interval: ${l.reconnect}`;
+  if (l.authorization?.users !== undefined && l.authorization.users.length > 0 && l.authorization.user !== undefined) return "can not have a single user/pass and a users array";
+  for (const r of l.remotes) if (r.credentials !== undefined && r.nkey !== undefined) return "Remote leafnode can not have both creds and nkey defined";
+  if (operatorMode) {
+    // nats-server's validateLeafNode: accounts are public keys, no leafnode users.
+    if ((l.authorization?.users?.length ?? 0) !== 0) return "operator mode does not allow specifying user in leafnode config";
+    for (const r of l.remotes) {
+      if (!isAccountKey(r.account)) {
+        return "operator mode requires account nkeys in remotes. Please add an `account` key to each remote in your `leafnodes` section, to assign it to an account. Each account value should be a 56 character public key, starting with the letter 'A'";
+      }
+    }
+    const acc = l.authorization?.account;
+    if (l.port !== 0 && acc !== undefined && acc !== "" && !isAccountKey(acc)) return "operator mode and non account nkeys are incompatible";
+  }
   const names = new Set(["", "$G", systemAccount || "$SYS", ...(accounts ?? [])]);
+  // In operator mode the accounts are resolved when needed, not configured.
   const exists = (acc: string | undefined, where: string): string | null =>
-    acc === undefined || names.has(acc) ? null : `cannot find local account ${JSON.stringify(acc)} specified in leafnode ${where}`;
+    acc === undefined || names.has(acc) || operatorMode ? null : `cannot find local account ${JSON.stringify(acc)} specified in leafnode ${where}`;
   const a = l.authorization;
   if (a !== undefined) {
-    if (a.users !== undefined && a.users.length > 0 && a.user !== undefined) return "can not have a single user/pass and a users array";
     const seen = new Set<string>();
     for (const u of a.users ?? []) {
       if (seen.has(u.user)) return `duplicate user ${JSON.stringify(u.user)} detected in leafnode authorization`;

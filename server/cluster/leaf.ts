@@ -6,10 +6,11 @@
 // and what they match goes across once as LMSG (HMSG with headers). What comes across (LMSG,
 // HMSG) is routed here like a client's publish. The handshake, the interest we send and
 // reconnecting are the leafnodes manager's (leafnodes.ts).
-import { subjectMatches } from "../../protocol/subject.js";
 import type { Router, Subscription } from "../core/router.js";
 import type { ClientSocket } from "../core/connection-types.js";
 import { FIRST_PING_MS, LinkConnection, type LinkConnectionHost } from "./link-connection.js";
+import { LeafPerms } from "./leaf-perms.js";
+import type { SubjectPermission } from "../auth/permissions.js";
 
 /** What a leafnode connection needs of the leafnodes manager. */
 export interface LeafConnHost extends LinkConnectionHost {
@@ -39,7 +40,9 @@ export interface LeafInfo {
   leafnode_urls?: string[];
   remote_account?: string;
   domain?: string;
+  /** A hub's permissions for us (its user's subscribe side): what it lets us tell it of. */
   import?: unknown;
+  /** What it lets us send it (its user's publish side). */
   export?: unknown;
 }
 
@@ -49,6 +52,7 @@ export interface LeafConnect {
   user?: string;
   pass?: string;
   jwt?: string;
+  nkey?: string;
   sig?: string;
   tls_required?: boolean;
   server_id?: string;
@@ -81,10 +85,24 @@ export class LeafConn extends LinkConnection {
   router: Router | null = null;
   /** The other side's INFO (solicited) or CONNECT (accepted). */
   info: LeafInfo | null = null;
-  /** Subjects not sent across (messages: deny_exports, the hub's deny_pub, JetStream's). */
-  pubDeny: string[] = [];
-  /** Subjects whose interest is not sent across (deny_imports, JetStream's). */
-  subDeny: string[] = [];
+  /**
+   * What may go across: messages and the interest we tell (deny_exports/deny_imports, the hub's
+   * deny_pub, JetStream's, the user's permissions). Set when bound.
+   */
+  perms = new LeafPerms(undefined, undefined);
+  /** The other side's JetStream domain ("" none), as the handshake told it. */
+  remoteDomain = "";
+  /** What a hub's INFO said of our user's permissions (import: what we may tell it of; export: send it). */
+  hubPerms: { import: SubjectPermission | undefined; export: SubjectPermission | undefined } | null = null;
+  /** The nonce our INFO carried (an accepted connection's user signs it). */
+  nonce = "";
+  /** How many subscriptions (the other side's interests) it may hold: its user's JWT limit; -1 none. */
+  maxSubs = -1;
+  /** The user JWT an accepted leaf logged in with ("" none). */
+  userJwt = "";
+  /** Accepted over WebSocket (its connection type is LEAFNODE_WS). */
+  ws = false;
+  private expiry: NodeJS.Timeout | null = null;
   /**
    * Our interest as last told to the other side: "subject[ queue]" → count (nats-server's smap).
    * null until the connection is bound.
@@ -113,14 +131,28 @@ export class LeafConn extends LinkConnection {
     this.armPing(FIRST_PING_MS);
   }
 
+  /**
+   * Its user's credentials expire at `at` (ms since the epoch): then it is told and closed, as
+   * nats-server closes an expired leaf.
+   */
+  expireAt(at: number): void {
+    if (this.expiry !== null) clearTimeout(this.expiry);
+    this.expiry = setTimeout(() => {
+      this.expiry = null;
+      this.host.log.debug({ lid: this.cid }, "User JWT expired");
+      this.sendErrAndClose("User Authentication Expired", "Authentication Expired");
+    }, Math.max(0, at - Date.now()));
+    this.expiry.unref();
+  }
+
   /** Whether interest in `subject` may be told to the other side. */
   canSubscribe(subject: string): boolean {
-    return !denied(this.subDeny, subject);
+    return this.perms.canSubscribe(subject);
   }
 
   /** Whether a message on `subject` may go across. */
   canPublish(subject: string): boolean {
-    return !denied(this.pubDeny, subject);
+    return this.perms.canPublish(subject);
   }
 
   // ---- inbound ----------------------------------------------------------------------------
@@ -146,7 +178,14 @@ export class LeafConn extends LinkConnection {
     if (!this.registered || router === null || this.closed) return;
     if (!this.host.acceptSub(this, subject)) return;
     const key = queue === "" ? subject : `${subject} ${queue}`;
-    const sub = this.newInterest(router, this.subs.get(key), subject, queue, weight, key);
+    const had = this.subs.get(key);
+    if (had === undefined && this.maxSubs >= 0 && this.subs.size >= this.maxSubs) {
+      // nats-server's maxSubsExceeded: told and logged, the interest not taken, the link kept.
+      this.host.log.error({ lid: this.cid }, "maximum subscriptions exceeded");
+      this.queue("-ERR 'maximum subscriptions exceeded'\r\n");
+      return;
+    }
+    const sub = this.newInterest(router, had, subject, queue, weight, key);
     if (sub === null) return;
     this.subs.set(key, sub);
     router.subscribe(sub);
@@ -169,7 +208,7 @@ export class LeafConn extends LinkConnection {
 
   override forward(account: string, subject: string, reply: string, queues: readonly string[], hdrLen: number,
     buf: Buffer, start: number, end: number, shown: string): boolean {
-    if (this.pubDeny.length !== 0 && !this.canPublish(subject)) return false;
+    if (!this.perms.openPublish && !this.perms.canPublish(subject)) return false;
     return super.forward(account, subject, reply, queues, hdrLen, buf, start, end, shown);
   }
 
@@ -197,12 +236,8 @@ export class LeafConn extends LinkConnection {
   }
 
   protected closedFor(reason: string): void {
+    if (this.expiry !== null) clearTimeout(this.expiry);
+    this.expiry = null;
     this.host.onLeafClosed(this, reason);
   }
-}
-
-/** Whether `subject` (a subscription's, wildcards taken as they are) falls under one of `deny`. */
-function denied(deny: readonly string[], subject: string): boolean {
-  for (let i = 0; i < deny.length; i++) if (subjectMatches(deny[i]!, subject)) return true;
-  return false;
 }

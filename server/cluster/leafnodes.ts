@@ -16,15 +16,19 @@ import type { BufferPool } from "../core/outbound.js";
 import type { LinkRoomHost } from "./link-connection.js";
 import type { Router, Subscription } from "../core/router.js";
 import { LeafConn, type LeafConnect, type LeafConnHost, type LeafInfo } from "./leaf.js";
-import { parseLeafUrl, type LeafNodeOptions, type LeafRemoteOptions, type LeafUrl } from "./leaf-options.js";
+import type { LeafNodeOptions, LeafUrl } from "./leaf-options.js";
 import type { LeafStats } from "../monitor/source.js";
-import { authorizeLeaf, leafJsDeny } from "./leaf-auth.js";
+import { LeafPerms, permFromInfo, permJson, userSides } from "./leaf-perms.js";
+import type { SubjectPermission } from "../auth/permissions.js";
+import { checkCredentialsFile, connectCredentials, isUserSeed } from "./leaf-creds.js";
+import { authorizeLeaf, leafJsDeny, type LeafCredentials, type LeafIdentity } from "./leaf-auth.js";
 import { dialSecureContext, linkSecureContext } from "../transport/tls.js";
 import type { ClientSocket } from "../core/connection-types.js";
 import { dialLeafWs } from "./leaf-ws.js";
+import { connectLine, learnUrls, newRemote, pickUrl, type Remote } from "./leaf-remote.js";
 import { acceptLeafTls, dialLeaf } from "./leaf-dial.js";
 import { tlsTimeoutMs, tlsVerify } from "../tls-options.js";
-import { DEFAULT_AUTH_TIMEOUT_S, hostPort, leafInfoLine, leafStats, nonce, publicHost, shuffle, subLine } from "./leaf-info.js";
+import { DEFAULT_AUTH_TIMEOUT_S, hostPort, leafInfoLine, leafStats, nonce, publicHost, subLine } from "./leaf-info.js";
 
 /** What the leafnodes need of the server. */
 export interface LeafNodesHost extends LinkRoomHost {
@@ -33,13 +37,23 @@ export interface LeafNodesHost extends LinkRoomHost {
   clusterName(): string;
   /**
    * A leaf's CONNECT credentials checked as a client's (no leafnode authorization configured):
-   * the account they bind, or null when refused. `permissions`: the user has permissions.
+   * the account they bind and the user's permissions, or null when refused.
    */
-  authenticate(user: string, pass: string): { account: string; permissions: boolean } | null;
+  authenticate(c: LeafCredentials): LeafIdentity | null;
   /** The JetStream domain ("" none). */
   readonly jetStreamDomain: string;
+  /** The leafnode URLs of the other servers of our cluster. */
+  peerLeafUrls(): string[];
   /** Whether `account` has JetStream (a leaf's CONNECT says so). */
   accountJetStream(account: string): boolean;
+}
+
+/** What a connection may carry before JetStream's rules: permissions (either side may be open) and deny lists. */
+interface LeafSide {
+  pub: SubjectPermission | undefined;
+  sub: SubjectPermission | undefined;
+  pubDeny: readonly string[];
+  subDeny: readonly string[];
 }
 
 /** nats-server's delays before a solicited leafnode tries again after a loop or a cluster name clash. */
@@ -54,33 +68,6 @@ const ldsToken = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijk
 
 /** nats-server's DEFAULT_LEAF_TLS_TIMEOUT. */
 const LEAF_TLS_TIMEOUT_MS = 2000;
-
-/** A configured remote: the hub this server dials as a leaf, and the connection while it is up. */
-interface Remote {
-  readonly opts: LeafRemoteOptions;
-  /**
-   * TLS to this hub: the remote's tls block, or (a tls:// URL, a hub whose INFO asked for it)
-   * the system's CAs. null: plain until a hub asks.
-   */
-  tls: SecureContext | null;
-  /** A configured URL is tls://, or the remote has a tls block: always TLS. */
-  readonly wantsTls: boolean;
-  /** The configured URLs, then those the hub's INFO told of; tried in turn. */
-  urls: LeafUrl[];
-  readonly configured: LeafUrl[];
-  /** The URL being tried, or the connected one. */
-  current: LeafUrl | null;
-  /** Credentials of the configured URLs, for URLs learnt from INFO (which carry none). */
-  user: string;
-  pass: string;
-  timer: NodeJS.Timeout | null;
-  /** A dial under way (a TCP socket, or a WebSocket's), destroyed on close. */
-  socket: { destroy(): unknown } | null;
-  conn: LeafConn | null;
-  attempts: number;
-  /** Wait this long before the next attempt (a loop was detected, …); 0: the reconnect interval. */
-  delayMs: number;
-}
 
 export class LeafNodes implements LeafConnHost {
   private listener: TcpListener | null = null;
@@ -108,17 +95,9 @@ export class LeafNodes implements LeafConnHost {
     // Certificates are read now, so a bad one fails the start.
     this.tls = t === undefined ? null : { context: linkSecureContext(t).context, verify: tlsVerify(t), timeout: tlsTimeoutMs(t) };
     for (const r of options.remotes) {
-      const configured = r.urls.map(parseLeafUrl);
-      const urls = [...configured];
-      if (r.noRandomize !== true) shuffle(urls);
-      const withCreds = configured.find((u) => u.user !== "");
-      // wss:// brings its own TLS (the WebSocket's): the tls block then only configures it.
-      const wantsTls = configured.some((u) => u.tls && !u.ws) || (r.tls !== undefined && configured.some((u) => !u.ws));
-      this.remotes.push({
-        opts: r, urls, configured, current: null, user: withCreds?.user ?? "", pass: withCreds?.pass ?? "",
-        timer: null, socket: null, conn: null, attempts: 0, delayMs: 0,
-        tls: wantsTls ? dialSecureContext(r.tls ?? {}) : null, wantsTls,
-      });
+      // An embedder's seed is checked as the config's is (nats-server's words).
+      if (r.nkey !== undefined && !isUserSeed(r.nkey)) throw new Error(`Remote leafnode nkey is not a valid seed: ${JSON.stringify(r.nkey)}`);
+      this.remotes.push(newRemote(r));
     }
   }
 
@@ -135,6 +114,7 @@ export class LeafNodes implements LeafConnHost {
     return this.boundPort;
   }
 
+  /** Follow the accounts' interest and listen for leafs; the remotes are dialled by startRemotes(). */
   async start(): Promise<void> {
     for (const router of this.host.routers()) this.follow(router);
     const o = this.options;
@@ -145,7 +125,16 @@ export class LeafNodes implements LeafConnHost {
       this.log.info(`Listening for leafnode connections on ${hostPort(o.host, this.boundPort)}`);
       if (o.advertise !== "") this.log.info(`Advertise address for leafnode is set to ${this.ownUrl()}`);
     }
-    for (const r of this.remotes) this.connect(r);
+  }
+
+  /** Dial the remotes (after the cluster is up: the CONNECT names it). */
+  startRemotes(): void {
+    const sys = this.host.systemAccount || "$SYS";
+    for (const r of this.remotes) {
+      const c = r.opts.credentials;
+      if (c !== undefined) checkCredentialsFile(c, r.opts.account === "" ? "$G" : r.opts.account, r.opts.account === sys, this.log);
+      this.connect(r);
+    }
   }
 
   private follow(router: Router): void {
@@ -161,15 +150,16 @@ export class LeafNodes implements LeafConnHost {
       return;
     }
     const cid = this.host.nextCid();
-    const info = this.infoLine({ client_id: cid, nonce: nonce(), info_on_connect: true });
+    const n = nonce();
+    const info = this.infoLine({ client_id: cid, nonce: n, info_on_connect: true });
     const tls = this.tls;
     if (tls === null) {
-      this.accepted(socket, cid, info);
+      this.accepted(socket, cid, info, n);
       return;
     }
     // As nats-server: INFO in plain text (it says tls_required), then the leaf starts the handshake.
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    acceptLeafTls(socket, info, tls, (ts) => this.accepted(ts, cid, null, true), (why) => {
+    acceptLeafTls(socket, info, tls, (ts) => this.accepted(ts, cid, null, n, true), (why) => {
       if (why === "timeout") this.log.error({ remote }, "TLS leafnode handshake timeout");
       else this.log.error({ remote, err: why }, `TLS leafnode handshake error: ${why}`);
     });
@@ -185,17 +175,23 @@ export class LeafNodes implements LeafConnHost {
       return;
     }
     const cid = this.host.nextCid();
-    this.accepted(socket, cid, this.infoLine({ client_id: cid, nonce: nonce(), info_on_connect: true }));
+    const n = nonce();
+    this.accepted(socket, cid, this.infoLine({ client_id: cid, nonce: n, info_on_connect: true }), n, false, true);
   }
 
-  /** A leafnode connection accepted (over TLS: handshake done; `info` already sent then, null). */
-  private accepted(socket: ClientSocket, cid: number, info: string | null, secure = false): void {
+  /**
+   * A leafnode connection accepted (over TLS: handshake done; `info` already sent then, null);
+   * `n` is the nonce its INFO carried.
+   */
+  private accepted(socket: ClientSocket, cid: number, info: string | null, n: string, secure = false, ws = false): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
     const l = new LeafConn(cid, socket, this, false, "", this.host.maxPending);
     l.secure = secure;
+    l.nonce = n;
+    l.ws = ws;
     this.conns.add(l);
     this.log.info({ lid: l.cid, remote: `${l.remoteAddress}:${l.remotePort}`, tls: secure }, "Leafnode connection created");
     if (info !== null) {
@@ -211,7 +207,11 @@ export class LeafNodes implements LeafConnHost {
 
   onLeafConnect(l: LeafConn, c: LeafConnect): void {
     if (l.solicited || l.registered || l.closed) return;
-    const bound = authorizeLeaf(this.host, this.options, this.log, l, c);
+    const bound = authorizeLeaf(this.host, this.options, this.log, l, c, l.ws ? "LEAFNODE_WS" : "LEAFNODE", (account) => {
+      let n = 0;
+      for (const o of this.conns) if (o.registered && !o.closed && o.account === account) n++;
+      return n;
+    });
     if (bound === null) return;
     if (typeof c.lang === "string" && c.lang !== "") {
       this.log.error({ lid: l.cid }, "attempted to connect to leaf node port");
@@ -248,8 +248,15 @@ export class LeafNodes implements LeafConnHost {
         }
       }
     }
-    this.register(l, bound.account, bound.router, denyPub, [], typeof c.domain === "string" ? c.domain : "");
-    l.queue(this.infoLine({ client_id: l.cid, info_on_connect: true, connect_info: true, remote_account: bound.account }));
+    // The user's permissions, the other way round (what it may subscribe to is what we send it),
+    // and told to the leaf in the INFO (import, export) for it to apply on its side.
+    const { pub, sub } = userSides(bound.permissions);
+    this.register(l, bound.account, bound.router, { pub: sub, sub: pub, pubDeny: denyPub, subDeny: [] }, typeof c.domain === "string" ? c.domain : "");
+    const perms = bound.permissions === null ? {} : { import: permJson(sub), export: permJson(pub) };
+    l.queue(this.infoLine({ client_id: l.cid, ...perms, info_on_connect: true, connect_info: true, remote_account: bound.account }));
+    if (bound.expiresAt !== undefined) l.expireAt(bound.expiresAt);
+    if (typeof c.jwt === "string") l.userJwt = c.jwt;
+    if (bound.maxSubscriptions !== undefined) l.maxSubs = bound.maxSubscriptions;
     this.sendInitialInterest(l);
   }
 
@@ -257,7 +264,7 @@ export class LeafNodes implements LeafConnHost {
 
   private connect(r: Remote): void {
     if (this.closing) return;
-    const url = this.pickUrl(r);
+    const url = pickUrl(r);
     r.attempts++;
     if (url.ws) {
       this.connectWs(r, url);
@@ -346,13 +353,6 @@ export class LeafNodes implements LeafConnHost {
     socket.resume();
   }
 
-  /** The next URL to try: the one after the last tried. */
-  private pickUrl(r: Remote): LeafUrl {
-    if (r.current !== null && r.urls.length > 1 && r.urls[0]!.hostPort === r.current.hostPort) r.urls.push(r.urls.shift()!);
-    r.current = r.urls[0]!;
-    return r.current;
-  }
-
   private retry(r: Remote): void {
     if (this.closing || r.timer !== null) return;
     const delay = r.delayMs > 0 ? r.delayMs : this.options.reconnect * 1000;
@@ -384,10 +384,15 @@ export class LeafNodes implements LeafConnHost {
       l.remoteId = info.server_id;
       l.remoteCluster = typeof info.cluster === "string" ? info.cluster : "";
     }
+    // Our user's permissions, as the hub tells them (with the CONNECT's answer, or later).
+    if (info.import !== undefined || info.export !== undefined) {
+      l.hubPerms = { import: permFromInfo(info.import), export: permFromInfo(info.export) };
+      if (l.registered) l.perms = this.permsOf(l.account, this.spokeSide(l, r), l.remoteDomain);
+    }
     // A WebSocket remote keeps its URLs: the hub's leafnode_urls are of its leafnode port.
-    if (Array.isArray(info.leafnode_urls) && info.leafnode_urls.length > 0 && !r.configured.some((u) => u.ws)) this.learnUrls(r, info.leafnode_urls);
+    if (Array.isArray(info.leafnode_urls) && info.leafnode_urls.length > 0 && !r.configured.some((u) => u.ws)) learnUrls(r, info.leafnode_urls);
     if (first) {
-      this.sendConnect(l, r);
+      if (!this.sendConnect(l, r)) return;
       if (info.info_on_connect === true) {
         // A 2.9 hub answers the CONNECT with a second INFO (connect_info): then we are bound.
         this.handshakeTimer(l, CONNECT_PROCESS_MS, () => {
@@ -401,27 +406,20 @@ export class LeafNodes implements LeafConnHost {
     this.finishSolicited(l, r);
   }
 
-  private sendConnect(l: LeafConn, r: Remote): void {
-    const url = r.current;
-    const user = url !== null && url.user !== "" ? url.user : r.user;
-    const pass = url !== null && url.user !== "" ? url.pass : r.pass;
-    const cluster = this.host.clusterName();
+  /** Our CONNECT to the hub; false when it could not be made (the credentials file: logged, closed). */
+  private sendConnect(l: LeafConn, r: Remote): boolean {
+    // A creds file or an nkey signs the hub's nonce; user:pass@ of the URL goes too.
+    const creds = connectCredentials(r.opts, typeof l.info?.nonce === "string" ? l.info.nonce : "");
+    if ("error" in creds) {
+      this.log.error({ lid: l.cid }, creds.error);
+      l.close("Write Error", false);
+      return false;
+    }
+    if (r.opts.credentials !== undefined) this.log.debug({ lid: l.cid }, `Authenticating with credentials file ${JSON.stringify(r.opts.credentials)}`);
     const account = r.opts.account === "" ? "$G" : r.opts.account;
-    const connect: Record<string, unknown> = {
-      version: this.host.version,
-      ...(user !== "" ? { user, pass } : {}),
-      tls_required: l.secure,
-      server_id: this.host.serverId,
-      ...(this.host.jetStreamDomain !== "" ? { domain: this.host.jetStreamDomain } : {}),
-      name: this.host.serverName,
-      ...(r.opts.hub === true ? { is_hub: true } : {}),
-      ...(cluster !== "" ? { cluster } : {}),
-      headers: true,
-      ...(this.host.accountJetStream(account) ? { jetstream: true } : {}),
-      ...(r.opts.denyImports !== undefined && r.opts.denyImports.length > 0 ? { deny_pub: r.opts.denyImports } : {}),
-    };
-    l.queue(`CONNECT ${JSON.stringify(connect)}\r\n`);
+    l.queue(connectLine(this.host, r, creds.fields, { secure: l.secure, cluster: this.host.clusterName(), jetstream: this.host.accountJetStream(account) }));
     l.flush();
+    return true;
   }
 
   private finishSolicited(l: LeafConn, r: Remote): void {
@@ -434,39 +432,36 @@ export class LeafNodes implements LeafConnHost {
       return;
     }
     r.attempts = 0;
-    this.register(l, account, router, r.opts.denyExports ?? [], r.opts.denyImports ?? [], typeof l.info?.domain === "string" ? l.info.domain : "");
+    this.register(l, account, router, this.spokeSide(l, r), typeof l.info?.domain === "string" ? l.info.domain : "");
     this.sendInitialInterest(l);
   }
 
-  /** The hub's leafnode URLs, then the configured ones (nats-server's doUpdateLNURLs). */
-  private learnUrls(r: Remote, urls: string[]): void {
-    const next: LeafUrl[] = [];
-    for (const s of urls) {
-      let u: LeafUrl;
-      try {
-        u = parseLeafUrl(`nats-leaf://${s}`);
-      } catch {
-        continue;
-      }
-      if (r.configured.some((c) => c.hostPort === u.hostPort) || next.some((c) => c.hostPort === u.hostPort)) continue;
-      next.push(u);
-    }
-    r.urls = [...next, ...r.configured];
+  /** What the hub's INFO says of our user's permissions, with the remote's own deny lists. */
+  private spokeSide(l: LeafConn, r: Remote): LeafSide {
+    return { pub: l.hubPerms?.export, sub: l.hubPerms?.import, pubDeny: r.opts.denyExports ?? [], subDeny: r.opts.denyImports ?? [] };
   }
 
   // ---- both sides -------------------------------------------------------------------------
 
-  private register(l: LeafConn, account: string, router: Router, pubDeny: string[], subDeny: string[], remoteDomain: string): void {
-    const { both, out, domains } = leafJsDeny(this.host, account, remoteDomain);
-    if (domains) this.log.info(`JetStream using domains: local ${JSON.stringify(this.host.jetStreamDomain)}, remote ${JSON.stringify(remoteDomain)}`);
-    l.pubDeny = [...both, ...out, ...pubDeny];
-    l.subDeny = [...both, ...subDeny];
+  /** Bind `l` to an account with what it may carry (`side`: permissions and deny lists, before JetStream's). */
+  private register(l: LeafConn, account: string, router: Router, side: LeafSide, remoteDomain: string): void {
+    if (leafJsDeny(this.host, account, remoteDomain).domains) {
+      this.log.info(`JetStream using domains: local ${JSON.stringify(this.host.jetStreamDomain)}, remote ${JSON.stringify(remoteDomain)}`);
+    }
+    l.remoteDomain = remoteDomain;
+    l.perms = this.permsOf(account, side, remoteDomain);
     l.bind(account, router);
     let set = this.byRouter.get(router);
     if (set === undefined) this.byRouter.set(router, (set = new Set()));
     set.add(l);
     const who = l.remoteCluster !== "" ? `${l.remoteServer}/${l.remoteCluster}` : l.remoteServer;
     this.log.info({ lid: l.cid, account, remote: who, hub: !l.spoke }, `Leafnode connection registered for account ${account} (${l.spoke ? "to hub" : "from leaf"} ${who})`);
+  }
+
+  /** `side` with what of JetStream may not cross the link (leaf-auth.ts). */
+  private permsOf(account: string, side: LeafSide, remoteDomain: string): LeafPerms {
+    const { both, out } = leafJsDeny(this.host, account, remoteDomain);
+    return new LeafPerms(side.pub, side.sub, { pubDeny: [...both, ...out, ...side.pubDeny], subDeny: [...both, ...side.subDeny] });
   }
 
   onLeafError(l: LeafConn, text: string): void {
@@ -637,7 +632,30 @@ export class LeafNodes implements LeafConnHost {
   }
 
   private infoLine(extra: Record<string, unknown>): string {
-    return leafInfoLine(this.host, this.options, this.ownUrl(), this.boundPort, this.tls, extra);
+    return leafInfoLine(this.host, this.options, this.ownUrl(), this.boundPort, this.tls, extra, this.leafUrls());
+  }
+
+  /** The leafnode URLs of the whole cluster, ours first: where our leafs may reconnect to. */
+  private leafUrls(): string[] {
+    const urls = [this.ownUrl()];
+    for (const u of this.host.peerLeafUrls()) if (!urls.includes(u)) urls.push(u);
+    return urls;
+  }
+
+  /** The leafnode connections accepted into `account` with a user JWT (operator mode's expiry and revocations). */
+  accountLeafs(account: string): LeafConn[] {
+    return [...this.conns].filter((l) => !l.solicited && l.registered && !l.closed && l.account === account && l.userJwt !== "");
+  }
+
+  /** A route with a leafnode URL came or went: our leafs get the cluster's URLs again (an async INFO). */
+  leafUrlsChanged(): void {
+    if (this.closing || this.boundPort === 0) return;
+    const line = this.infoLine({ info_on_connect: true });
+    for (const l of this.conns) {
+      if (l.solicited || !l.registered || l.closed) continue;
+      l.queue(line);
+      l.flush();
+    }
   }
 
   // ---- monitoring and closing -------------------------------------------------------------

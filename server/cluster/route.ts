@@ -35,6 +35,8 @@ export interface RouteInfo {
   cluster_dynamic?: boolean;
   connect_urls?: string[];
   ws_connect_urls?: string[];
+  /** The server's leafnode URL (one at most), for the cluster's leafs. */
+  leafnode_urls?: string[];
   ip?: string;
   lnoc?: boolean;
   ldm?: boolean;
@@ -56,6 +58,8 @@ export class Route extends LinkConnection {
   readonly kind = "route";
   /** What the other side's INFO said (null before it came). */
   info: RouteInfo | null = null;
+  /** The leafnode URL of the route's first INFO (nats-server keeps that one until the route goes). */
+  firstLeafUrl: string | undefined;
   /** The other side's interest: "account subject[ queue]" → its subscription here. */
   readonly subs = new Map<string, { sub: Subscription; router: Router }>();
   private unknownAccounts: Set<string> | null = null;

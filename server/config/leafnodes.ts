@@ -1,6 +1,7 @@
 // nats-server's `leafnodes {}` block (alias `leaf`) → LeafNodeOptions, with TLS on the hub side
 // (`tls {}`) and on each remote (`tls {}`, tls:// URLs), remotes over WebSocket (ws://, wss://).
-// Keys gnat does not build (credentials, WebSocket compression and no-masking, min_version) are refused, never accepted and ignored: a leafnode that
+// A remote's `credentials` (a creds file) or `nkey` (a user seed) authenticate it to its hub.
+// Keys gnat does not build (WebSocket compression and no-masking, min_version) are refused, never accepted and ignored: a leafnode that
 // silently runs otherwise than configured is worse than a server that does not start.
 import type { ServerOptions } from "../options.js";
 import { leafDefaults, type LeafNodeOptions, type LeafRemoteOptions, type LeafUser } from "../cluster/leaf-options.js";
@@ -9,6 +10,8 @@ import { isMap, parseListen, REFUSE_REASON, type Readers } from "./readers.js";
 import { mapTls } from "./tls.js";
 import { parseDuration } from "./parse.js";
 import { dialSecureContext } from "../transport/tls.js";
+import { isUserSeed } from "../cluster/leaf-creds.js";
+import { homedir } from "node:os";
 
 const NOT_BUILT = "is not supported by gnat yet: refusing to start rather than run a leafnode otherwise than configured";
 
@@ -154,7 +157,15 @@ function leafRemote(key: string, mk: string, v: ConfigValue, r: Readers): LeafRe
         break;
       case "creds":
       case "credentials":
-        throw r.fail(key, `'${key}.${mk}.${rk}': leafnode credentials (user JWT and nkey seed, for a hub in operator mode) are not supported by gnat yet: refusing to start rather than connect otherwise than configured`);
+        remote.credentials = expandHome(r.str(rk, rv));
+        break;
+      case "nkey":
+      case "seed": {
+        const seed = r.str(rk, rv);
+        if (!isUserSeed(seed)) throw r.fail(rk, `Remote leafnode nkey is not a valid seed: ${JSON.stringify(seed)}`);
+        remote.nkey = seed;
+        break;
+      }
       case "tls": {
         const insecure = isMap(rv) ? Object.entries(rv).find(([tk]) => tk.toLowerCase() === "insecure")?.[1] : undefined;
         remote.tls = mapTls(rk, rv, { fail: r.fail, parseDuration }, (t) => {
@@ -175,4 +186,9 @@ function leafRemote(key: string, mk: string, v: ConfigValue, r: Readers): LeafRe
     }
   }
   return remote;
+}
+
+/** nats-server's expandPath: a leading ~ is the home directory. */
+function expandHome(p: string): string {
+  return p === "~" || p.startsWith("~/") ? homedir() + p.slice(1) : p;
 }

@@ -31,6 +31,9 @@ export interface LinkSource {
   ownClientUrls(): string[];
   ownWebSocketUrls(): string[];
   connectUrlsChanged(): void;
+  ownLeafUrls(): string[];
+  peerLeafUrls(): string[];
+  leafUrlsChanged(): void;
   nextCid(): number;
   markDirty(r: { dirty: boolean; flush(): void }): void;
 }
@@ -58,14 +61,26 @@ export function linkHost(s: LinkSource): ClusterHost & LeafNodesHost {
     ownClientUrls: () => s.ownClientUrls(),
     ownWebSocketUrls: () => s.ownWebSocketUrls(),
     connectUrlsChanged: () => s.connectUrlsChanged(),
-    authenticate: (user, pass) => {
+    ownLeafUrls: () => s.ownLeafUrls(),
+    peerLeafUrls: () => s.peerLeafUrls(),
+    leafUrlsChanged: () => s.leafUrlsChanged(),
+    authenticate: (c) => {
       const auth = s.authenticator;
-      if (auth === null) return { account: "$G", permissions: false };
+      if (auth === null) return { account: "$G", permissions: null };
       const o = defaultConnectOptions();
-      o.user = user;
-      o.pass = pass;
-      const u = auth.authenticate(o, "", new Map());
-      return u === null ? null : { account: s.accountNameFor(u), permissions: u.permissions !== null };
+      o.user = c.user;
+      o.pass = c.pass;
+      o.jwt = c.jwt;
+      o.nkey = c.nkey;
+      o.sig = c.sig;
+      const u = auth.authenticate(o, c.nonce, new Map(), null, { host: c.host, type: c.type });
+      if (u === null) return null;
+      return {
+        account: s.accountNameFor(u), permissions: u.permissions,
+        ...(u.expiresAt !== undefined ? { expiresAt: u.expiresAt } : {}),
+        ...(u.maxLeafnodes !== undefined && u.maxLeafnodes >= 0 ? { maxLeafnodes: u.maxLeafnodes } : {}),
+        ...(u.maxSubscriptions !== undefined && u.maxSubscriptions >= 0 ? { maxSubscriptions: u.maxSubscriptions } : {}),
+      };
     },
     accountJetStream: (name) => (s.account(name)?.jetstream ?? null) !== null,
     nextCid: () => s.nextCid(),

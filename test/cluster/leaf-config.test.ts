@@ -1,13 +1,16 @@
 // The leafnodes block, as nats-server reads it, and what gnat refuses rather than ignores: TLS,
-// credentials (operator/JWT hubs), WebSocket remotes, min_version, keys it does not know.
+// credentials and nkeys of remotes (and operator mode's rules), WebSocket remotes, min_version,
+// keys it does not know.
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { loadConfigFile } from "../../server/config/index.js";
 import { resolveOptions } from "../../server/options.js";
 import { parseLeafUrl } from "../../server/cluster/leaf-options.js";
 import { startServer } from "../../server/index.js";
+import { createUser } from "@nats-io/nkeys";
+import { makeAccount, makeOperator, operatorConfig } from "../helpers/operator.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gnat-leaf-conf-"));
 let n = 0;
@@ -16,6 +19,7 @@ function file(text: string): string {
   writeFileSync(f, text);
   return f;
 }
+const seed = new TextDecoder().decode(createUser().getSeed());
 const load = (text: string): ReturnType<typeof resolveOptions> => resolveOptions(loadConfigFile(file(text), {}).options);
 
 describe("leafnodes {} block", () => {
@@ -50,6 +54,22 @@ describe("leafnodes {} block", () => {
     expect(o.leafnodes?.authorization?.users).toEqual([{ user: "x", password: "y", account: "A" }, { user: "z", password: "w" }]);
   });
 
+  test("reads a remote's credentials file (~ is the home directory) and nkey seed", () => {
+    const o = load(`leafnodes { remotes [ { url: "nats-leaf://h:1", credentials: "~/x.creds" }, { url: "nats-leaf://h:2", seed: "${seed}" } ] }`);
+    expect(o.leafnodes?.remotes[0]?.credentials).toBe(join(homedir(), "x.creds"));
+    expect(o.leafnodes?.remotes[1]?.nkey).toBe(seed);
+  });
+
+  test("operator mode: remotes bind accounts by public key, leafnode users are refused (nats-server's errors)", async () => {
+    const op = await makeOperator();
+    const a = await makeAccount(op.okp, "A");
+    const conf = (leaf: string): string => `${operatorConfig(op, [a])}\nleafnodes { ${leaf} }`;
+    expect(load(conf(`remotes [ { url: "nats-leaf://h:1", account: ${a.id}, credentials: /x.creds } ]`)).leafnodes?.remotes[0]?.account).toBe(a.id);
+    expect(() => load(conf(`remotes [ { url: "nats-leaf://h:1" } ]`))).toThrow(/operator mode requires account nkeys in remotes/);
+    expect(() => load(conf(`port: 7422, authorization { users [ { user: a, password: b } ] }`))).toThrow(/operator mode does not allow specifying user in leafnode config/);
+    expect(() => load(conf(`port: 7422, authorization { user: a, password: b, account: A }`))).toThrow(/operator mode and non account nkeys are incompatible/);
+  });
+
   test("a block with neither a port nor remotes is no leafnodes, as in nats-server", () => {
     expect(load("leafnodes { host: 127.0.0.1 }").leafnodes).toBeNull();
   });
@@ -67,7 +87,8 @@ describe("leafnodes {} block", () => {
     ["leafnodes { port: 7422, tls { cert_file: x } }", /missing 'key_file' in TLS configuration/],
     ["leafnodes { remotes [ { url: 'nats-leaf://h:1', tls { ca_file: /nonexist } } ] }", /open \/nonexist: no such file or directory/],
     ["leafnodes { remotes [ { url: 'nats-leaf://h:1', tls { cert_file: /nonexist } } ] }", /missing 'key_file' in TLS configuration/],
-    ["leafnodes { remotes [ { url: 'nats-leaf://h:1', credentials: '/x.creds' } ] }", /leafnode credentials \(user JWT and nkey seed, for a hub in operator mode\) are not supported by gnat yet/],
+    ["leafnodes { remotes [ { url: 'nats-leaf://h:1', nkey: 'SUnope' } ] }", /Remote leafnode nkey is not a valid seed: "SUnope"/],
+    [`leafnodes { remotes [ { url: 'nats-leaf://h:1', credentials: /x.creds, nkey: ${seed} } ] }`, /Remote leafnode can not have both creds and nkey defined/],
     ["leafnodes { remotes [ { url: 'ws://h:1', ws_compression: true } ] }", /WebSocket compression and unmasked frames on leafnode connections are not supported by gnat yet/],
     ["leafnodes { port: 7422, min_version: 2.8.0 }", /'leafnodes\.min_version' is not supported by gnat yet/],
     ["leafnodes { port: 7422, authorization { user: a, password: b, users: [ { user: c, password: d } ] } }", /can not have a single user\/pass and a users array/],
@@ -86,6 +107,11 @@ describe("leafnodes {} block", () => {
   test("an embedder's leafnodes options are checked the same way", async () => {
     await expect(startServer({ port: 0, noLog: true, leafnodes: { host: "127.0.0.1", port: 0, advertise: "", noAdvertise: false, reconnect: 1, remotes: [{ urls: ["nats-leaf://h:1"], account: "NOPE" }] } }))
       .rejects.toThrow(/cannot find local account "NOPE" specified in leafnode remote/);
+  });
+
+  test("an embedder's remote nkey must be a user seed", async () => {
+    await expect(startServer({ port: 0, noLog: true, leafnodes: { host: "127.0.0.1", port: 0, advertise: "", noAdvertise: false, reconnect: 1, remotes: [{ urls: ["nats-leaf://127.0.0.1:1"], account: "", nkey: "SUnope" }] } }))
+      .rejects.toThrow(/Remote leafnode nkey is not a valid seed: "SUnope"/);
   });
 
   test("any other scheme is a plain leafnode URL, as nats-server takes it (nats.js's harness writes leaf://)", () => {
