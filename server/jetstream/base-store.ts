@@ -11,6 +11,9 @@ import {
   type StoreResult, type StreamState, type StreamStore, type SubjectState,
 } from "./store.js";
 
+/** Sequences a wildcard loadNextMsg walks before it asks the subjects' lists. */
+const NEAR_WALK = 64;
+
 export abstract class BaseStore implements StreamStore {
   abstract readonly type: StorageType;
   onRemove: RemoveCallback | null = null;
@@ -25,6 +28,8 @@ export abstract class BaseStore implements StreamStore {
   protected msgs = 0;
   protected bytes = 0;
   protected closed = false;
+  /** See StreamStore.generation. */
+  private gen = 0;
   protected readonly clock = new NsClock();
   private ageTimer: NodeJS.Timeout | null = null;
 
@@ -324,6 +329,15 @@ export abstract class BaseStore implements StreamStore {
     if (filter === "" || filter === ">") return this.table.nextLive(from, this.last);
     if (!hasWildcard(filter)) return this.subjects.get(filter)?.nextFrom(from) ?? 0;
     const match = subjectMatcher(filter);
+    // A consumer reading in order mostly finds its next message close by: look a few sequences
+    // ahead first (asking every subject's list was a walk of all subjects per delivery).
+    const near = Math.min(this.last, from + NEAR_WALK - 1);
+    for (let s = from; s <= near; s++) {
+      const subject = this.table.subjectOf(s);
+      if (subject !== undefined && match(subject)) return s;
+    }
+    from = near + 1;
+    if (from > this.last) return 0;
     // Few subjects: ask each list; many: walk the sequence range.
     if (this.subjects.size < this.last - from + 1) {
       let best = 0;
@@ -382,6 +396,9 @@ export abstract class BaseStore implements StreamStore {
     }
     return n;
   }
+
+  get lastSeq(): number { return this.last; }
+  get generation(): number { return this.gen; }
 
   lastSeqForSubject(subject: string): number {
     this.checkOpen();
@@ -480,6 +497,7 @@ export abstract class BaseStore implements StreamStore {
 
   /** Reset the index (file store recovery after a failed write). */
   protected resetIndex(): void {
+    this.gen++;
     this.table.clear(1);
     this.subjects.clear();
     this.first = this.last = this.msgs = this.bytes = 0;

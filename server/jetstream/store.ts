@@ -166,8 +166,18 @@ export interface StreamStore {
   fastState(): StreamState;
   /** Per matching subject: count, first and last sequence. */
   subjectsState(filter: string): Map<string, SubjectState>;
-  /** Messages with seq ≥ fromSeq matching filter (valid through state().last_seq). */
+  /**
+   * Messages with seq ≥ fromSeq matching filter (valid through state().last_seq). May walk every
+   * subject or sequence: a consumer counts once and then keeps its own count (see generation).
+   */
   numPending(filter: string, fromSeq: number): number;
+  /** state().last_seq without building a state. */
+  readonly lastSeq: number;
+  /**
+   * Changes whenever messages leave the store without onRemove (the index rebuilt after a failed
+   * write): a count kept from onRemove and lastSeq must then be recounted.
+   */
+  readonly generation: number;
   /** Highest sequence stored for this literal subject, 0 when none. */
   lastSeqForSubject(subject: string): number;
   /**

@@ -113,6 +113,10 @@ export class Stream implements ConsumerStream, SourcingTarget {
     readonly created: bigint,
   ) {
     this.rebuildDedupe();
+    // Consumers keep their num_pending themselves: they hear of every message that leaves.
+    store.onRemove = (seq, subject) => {
+      for (const c of this.consumers.values()) c.removed(seq, subject);
+    };
   }
 
   get name(): string {

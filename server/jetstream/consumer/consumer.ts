@@ -8,7 +8,7 @@
 // requests), push.ts (heartbeats, flow control), persistence.ts (a durable's state on disk),
 // replay.ts (replay_policy original), rate-limit.ts (rate_limit_bps).
 
-import { subjectMatches, toWire } from "../../../protocol/subject.js";
+import { subjectMatcher, toWire } from "../../../protocol/subject.js";
 import type { InternalSubscription } from "../../core/internal-client.js";
 import type { JsonObject } from "../decode.js";
 import { tsToRFC3339, type StoredMsg } from "../store.js";
@@ -78,9 +78,17 @@ export class Consumer {
     this.applyConfig();
   }
 
+  /** Whether a subject (wire form) is one this consumer takes: its filters, compiled. */
+  private matches: (subject: string) => boolean = () => true;
+
   /** The parts of the config that are kept in a ready form. */
   private applyConfig(): void {
     const c = this.config;
+    const filters = filtersOf(c).map(subjectMatcher);
+    this.matches = filters.length === 0 ? () => true
+      : filters.length === 1 ? filters[0]!
+      : (s) => filters.some((m) => m(s));
+    this.st.recountPending();
     const bps = c.rate_limit_bps;
     if (bps > 0 && !this.isPull) {
       // As nats-server: the burst is the stream's max_msg_size, else the largest payload.
@@ -249,8 +257,12 @@ export class Consumer {
 
   /** Whether this consumer will ever take a message on `subject` (wire form). */
   wants(subject: string): boolean {
-    const filters = filtersOf(this.config);
-    return filters.length === 0 || filters.some((f) => subjectMatches(f, subject));
+    return this.matches(subject);
+  }
+
+  /** Message seq left the stream (removed, purged, expired, over a limit): num_pending follows. */
+  removed(seq: number, subject: string): void {
+    this.st.removed(seq, subject, this.matches);
   }
 
   /** Whether this consumer still has to see (or have acked) message seq on subject. */

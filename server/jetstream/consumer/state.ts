@@ -33,6 +33,16 @@ export class ConsumerState {
   readonly rdq = new RedeliveryQueue();
   /** last_per_subject: the last seqs still to deliver before resuming at sseq. */
   lss: number[] | null = null;
+  /**
+   * num_pending kept rather than asked of the store per delivery (with a wildcard filter on a
+   * stream of many subjects that walks every subject): the messages matching the filters in
+   * [sseq, npTo], counted once, then kept up as sseq moves and messages leave (removed()); what
+   * the stream stored past npTo is counted when next asked. -1: count again (a new start, a
+   * restore, a config change, or the store's generation moved).
+   */
+  private np = -1;
+  private npTo = 0;
+  private npGen = 0;
   /** Delivery count of the message nextMsg returned last. */
   nextDc = 1;
   /**
@@ -81,6 +91,7 @@ export class ConsumerState {
       }
     }
     if (this.sseq < 1) this.sseq = 1;
+    this.np = -1;
     this.dseq = 1;
     this.adflr = 0;
     this.asflr = (this.lss !== null ? this.lss[0]! : this.sseq) - 1;
@@ -88,12 +99,27 @@ export class ConsumerState {
 
   /** Stream messages matching the filters from sseq on, plus last-per-subject ones still due. */
   numPending(store: StreamStore, config: ConsumerConfig): number {
-    const filters = filtersOf(config);
-    let n = 0;
-    if (filters.length === 0) n = store.numPending("", this.sseq);
-    else for (const f of filters) n += store.numPending(f, this.sseq);
-    if (this.lss !== null) n += this.lss.length;
-    return n;
+    const last = store.lastSeq;
+    if (this.np < 0 || this.npGen !== store.generation || last < this.npTo) {
+      this.np = countFrom(store, config, this.sseq);
+      this.npTo = last;
+      this.npGen = store.generation;
+    } else if (last > this.npTo) {
+      // What was stored since: a short range of the newest sequences, walked not the subjects.
+      this.np += countFrom(store, config, Math.max(this.npTo + 1, this.sseq));
+      this.npTo = last;
+    }
+    return this.lss !== null ? this.np + this.lss.length : this.np;
+  }
+
+  /** Count again when next asked (the filters changed). */
+  recountPending(): void {
+    this.np = -1;
+  }
+
+  /** Message seq left the stream; `matches` says whether its subject is one of ours. */
+  removed(seq: number, subject: string, matches: (subject: string) => boolean): void {
+    if (this.np >= 0 && seq >= this.sseq && seq <= this.npTo && matches(subject)) this.np--;
   }
 
   /** Nothing left pending: the ack floor moves up to what was delivered. */
@@ -158,6 +184,8 @@ export class ConsumerState {
       }
     }
     if (sm === null) return null;
+    // Nothing between sseq and sm matched: only sm leaves the count (if counted yet).
+    if (this.np >= 0 && sm.seq <= this.npTo) this.np--;
     this.sseq = sm.seq + 1;
     this.nextDc = 1;
     return sm;
@@ -173,6 +201,7 @@ export class ConsumerState {
     } else if (this.lss !== null || (config.deliver_policy === "last_per_subject" && seq < this.sseq - 1)) {
       (this.lss ??= []).unshift(seq);
     } else {
+      if (this.np >= 0 && seq <= this.npTo) this.np++;
       this.sseq = seq;
     }
   }
@@ -196,7 +225,17 @@ export class ConsumerState {
     this.adflr = st.ack_floor.consumer_seq;
     this.asflr = st.ack_floor.stream_seq;
     this.lss = st.lss !== null && st.lss.length > 0 ? st.lss : null;
+    this.np = -1;
     for (const [s, d, deadline] of st.pending) this.pending.set(s, { dseq: d, deadline, at: Date.now() });
     for (const [s, n] of st.redelivered) this.rdc.set(s, n);
   }
+}
+
+/** Messages with seq ≥ from matching the consumer's filters (the store's count, per filter). */
+function countFrom(store: StreamStore, config: ConsumerConfig, from: number): number {
+  const filters = filtersOf(config);
+  if (filters.length === 0) return store.numPending("", from);
+  let n = 0;
+  for (const f of filters) n += store.numPending(f, from);
+  return n;
 }
