@@ -1,0 +1,74 @@
+// A pull consumer's delivery rate on a stream of many subjects, with a wildcard filter and with
+// none: every delivery's ack subject carries the consumer's num_pending, so what it costs to know
+// that count is paid per message. gnat in-process (file store in a temp dir), N messages of 16 B
+// on S subjects published first, then one pull consumer (ack none) fetching batches of 1000 until
+// it has them all; each run checks it got exactly N messages and that the last ack subject said 0
+// pending before its rate counts.
+//
+//   npm run build && node dist/bench/pending.js [--msgs 200000] [--subjects 10000] [--rounds 3]
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { startServer } from "../server/index.js";
+
+const argv = process.argv.slice(2);
+const num = (name: string, def: number): number => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : def;
+};
+const N = num("msgs", 200_000);
+const SUBJECTS = num("subjects", 10_000);
+const ROUNDS = num("rounds", 3);
+const payload = new Uint8Array(16).fill(120);
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "gnat-bench-pending-"));
+  const server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir });
+  const nc = await connect({ port: server.port });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "P", subjects: ["p.>"] });
+    for (let i = 0; i < N; i++) {
+      nc.publish(`p.${i % SUBJECTS}`, payload);
+      if (i % 10_000 === 9_999) await nc.flush();
+    }
+    await nc.flush();
+    for (let t = 0; (await jsm.streams.info("P")).state.messages < N; t++) {
+      if (t > 600) throw new Error("stream did not fill");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const js = jetstream(nc);
+    for (const filter of ["p.*", ""]) {
+      const rates: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const name = `c${r}${filter === "" ? "all" : "wc"}`;
+        await jsm.consumers.add("P", { durable_name: name, ack_policy: AckPolicy.None, ...(filter === "" ? {} : { filter_subject: filter }) });
+        const c = await js.consumers.get("P", name);
+        let got = 0;
+        let lastPending = -1;
+        const t0 = performance.now();
+        while (got < N) {
+          const it = await c.fetch({ max_messages: 1000, expires: 5000 });
+          for await (const m of it) { got++; lastPending = m.info.pending; }
+        }
+        const secs = (performance.now() - t0) / 1000;
+        if (got !== N || lastPending !== 0) throw new Error(`got ${got} of ${N}, last pending ${lastPending}`);
+        const info = await jsm.consumers.info("P", name);
+        if (info.num_pending !== 0) throw new Error(`num_pending ${info.num_pending} after the run`);
+        await jsm.consumers.delete("P", name);
+        rates.push(N / secs);
+      }
+      rates.sort((a, b) => a - b);
+      const med = rates[Math.floor(rates.length / 2)]!;
+      console.log(`filter ${filter === "" ? "(none)" : filter}: ${N} msgs on ${SUBJECTS} subjects, median ${Math.round(med).toLocaleString("en")} deliveries/s (rounds: ${rates.map((x) => Math.round(x)).join(", ")})`);
+    }
+  } finally {
+    await nc.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
