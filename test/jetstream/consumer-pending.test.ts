@@ -5,7 +5,7 @@
 // where the old one is (by_start_sequence at its delivered stream_seq + 1), which counts from
 // the store. Seeded, so a failing run is repeatable.
 import { AckPolicy, DeliverPolicy, jetstream, type JetStreamClient, type JetStreamManager, type ConsumerConfig } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { createInbox, type NatsConnection } from "@nats-io/transport-node";
 import { describe, expect, test } from "vitest";
 import { jetStreamSuite } from "./helpers.js";
 
@@ -153,4 +153,33 @@ describe("a consumer's own num_pending", () => {
     await expect.poll(async () => (await jsm.streams.info("MANY")).state.messages, { timeout: 10_000 }).toBe(N + 8);
     expect((await jsm.consumers.info("MANY", "w")).num_pending).toBe(7);
   }, 120_000);
+
+  test("a message put back (too large for the pull's max_bytes) is pending again", async () => {
+    await jsm.streams.add({ name: "BACK", subjects: ["k.*"] });
+    for (let i = 0; i < 5; i++) await js.publish(`k.${i}`, "x".repeat(100));
+    await jsm.consumers.add("BACK", { durable_name: "c", ack_policy: AckPolicy.Explicit, filter_subject: "k.*" });
+    const inbox = createInbox();
+    const sub = nc.subscribe(inbox, { max: 1 });
+    nc.publish("$JS.API.CONSUMER.MSG.NEXT.BACK.c", JSON.stringify({ batch: 1, max_bytes: 20 }), { reply: inbox });
+    for await (const m of sub) expect(m.headers?.code).toBe(409);
+    const info = await jsm.consumers.info("BACK", "c");
+    expect(info.delivered.stream_seq).toBe(0);
+    expect(info.num_pending).toBe(5);
+    expect(await take("BACK", "c", 2, () => 0)).toBe(2);
+    expect((await jsm.consumers.info("BACK", "c")).num_pending).toBe(3);
+  }, 60_000);
+
+  test("work-queue acks remove delivered messages without touching what is still pending", async () => {
+    await jsm.streams.add({ name: "WQ", subjects: ["w.*"], retention: "workqueue" as never });
+    for (let i = 0; i < 30; i++) await js.publish(`w.${i % 4}`, `m${i}`);
+    await jsm.consumers.add("WQ", { durable_name: "c", ack_policy: AckPolicy.Explicit, filter_subject: "w.*" });
+    // rand() always 0: every message taken is acked, so the stream removes it.
+    expect(await take("WQ", "c", 12, () => 0)).toBe(12);
+    await expect.poll(async () => (await jsm.streams.info("WQ")).state.messages, { timeout: 10_000 }).toBe(18);
+    expect((await jsm.consumers.info("WQ", "c")).num_pending).toBe(18);
+    await jsm.streams.deleteMessage("WQ", 20);
+    await jsm.streams.purge("WQ", { filter: "w.1" });
+    const st = (await jsm.streams.info("WQ")).state;
+    expect((await jsm.consumers.info("WQ", "c")).num_pending).toBe(st.messages);
+  }, 60_000);
 });
