@@ -5,13 +5,17 @@
 // it has them all; each run checks it got exactly N messages and that the last ack subject said 0
 // pending before its rate counts.
 //
-//   npm run build && node dist/bench/pending.js [--msgs 200000] [--subjects 10000] [--rounds 3]
+// With --nats the same run goes to a nats-server (-js, its own temp store) instead, for its figure.
+//
+//   npm run build && node dist/bench/pending.js [--msgs 200000] [--subjects 10000] [--rounds 3] [--nats]
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { startServer } from "../server/index.js";
+import { freePort, waitListening } from "./procs.js";
 
 const argv = process.argv.slice(2);
 const num = (name: string, def: number): number => {
@@ -21,11 +25,24 @@ const num = (name: string, def: number): number => {
 const N = num("msgs", 200_000);
 const SUBJECTS = num("subjects", 10_000);
 const ROUNDS = num("rounds", 3);
+const NATS = argv.includes("--nats");
 const payload = new Uint8Array(16).fill(120);
+
+/** The server under test: gnat in-process, or a nats-server child. */
+async function serve(dir: string): Promise<{ port: number; close: () => Promise<void> }> {
+  if (!NATS) {
+    const server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir });
+    return { port: server.port, close: () => server.close() };
+  }
+  const port = await freePort();
+  const child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
+  await waitListening(port, child);
+  return { port, close: () => new Promise<void>((r) => { child.once("exit", () => r()); child.kill("SIGTERM"); }) };
+}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "gnat-bench-pending-"));
-  const server = await startServer({ host: "127.0.0.1", port: 0, noLog: true, jetstream: true, storeDir: dir });
+  const server = await serve(dir);
   const nc = await connect({ port: server.port });
   try {
     const jsm = await jetstreamManager(nc);
@@ -62,7 +79,7 @@ async function main(): Promise<void> {
       }
       rates.sort((a, b) => a - b);
       const med = rates[Math.floor(rates.length / 2)]!;
-      console.log(`filter ${filter === "" ? "(none)" : filter}: ${N} msgs on ${SUBJECTS} subjects, median ${Math.round(med).toLocaleString("en")} deliveries/s (rounds: ${rates.map((x) => Math.round(x)).join(", ")})`);
+      console.log(`${NATS ? "nats-server" : "gnat"} filter ${filter === "" ? "(none)" : filter}: ${N} msgs on ${SUBJECTS} subjects, median ${Math.round(med).toLocaleString("en")} deliveries/s (rounds: ${rates.map((x) => Math.round(x)).join(", ")})`);
     }
   } finally {
     await nc.close();
