@@ -305,9 +305,10 @@ export abstract class BaseStore implements StreamStore {
     return this.table.subjectOf(seq) ?? null;
   }
 
-  loadNextMsg(filter: string, fromSeq: number): StoredMsg | null {
+  loadNextMsg(filter: string, fromSeq: number, toSeq?: number): StoredMsg | null {
     this.checkOpen();
-    const seq = this.nextSeq(filter, Math.max(fromSeq, this.first, 1));
+    const to = toSeq === undefined ? this.last : Math.min(toSeq, this.last);
+    const seq = this.nextSeq(filter, Math.max(fromSeq, this.first, 1), to);
     return seq === 0 ? null : this.loadMsg(seq);
   }
 
@@ -324,35 +325,51 @@ export abstract class BaseStore implements StreamStore {
     return seq === 0 ? null : this.loadMsg(seq);
   }
 
-  private nextSeq(filter: string, from: number): number {
-    if (this.msgs === 0 || from > this.last) return 0;
-    if (filter === "" || filter === ">") return this.table.nextLive(from, this.last);
-    if (!hasWildcard(filter)) return this.subjects.get(filter)?.nextFrom(from) ?? 0;
-    const match = subjectMatcher(filter);
+  /** First live sequence in [from, to] whose subject matches filter, 0 when none. */
+  private nextSeq(filter: string, from: number, to: number): number {
+    if (this.msgs === 0 || from > to) return 0;
+    if (filter === "" || filter === ">") return this.table.nextLive(from, to);
+    if (!hasWildcard(filter)) {
+      const s = this.subjects.get(filter)?.nextFrom(from) ?? 0;
+      return s <= to ? s : 0;
+    }
+    const match = this.matcher(filter);
     // A consumer reading in order mostly finds its next message close by: look a few sequences
     // ahead first (asking every subject's list was a walk of all subjects per delivery).
-    const near = Math.min(this.last, from + NEAR_WALK - 1);
+    const near = Math.min(to, from + NEAR_WALK - 1);
     for (let s = from; s <= near; s++) {
       const subject = this.table.subjectOf(s);
       if (subject !== undefined && match(subject)) return s;
     }
     from = near + 1;
-    if (from > this.last) return 0;
+    if (from > to) return 0;
     // Few subjects: ask each list; many: walk the sequence range.
-    if (this.subjects.size < this.last - from + 1) {
+    if (this.subjects.size < to - from + 1) {
       let best = 0;
       for (const [subject, list] of this.subjects) {
-        if (list.last < from || (best !== 0 && list.first >= best) || !match(subject)) continue;
+        if (list.last < from || list.first > to || (best !== 0 && list.first >= best) || !match(subject)) continue;
         const s = list.nextFrom(from);
-        if (s !== 0 && (best === 0 || s < best)) best = s;
+        if (s !== 0 && s <= to && (best === 0 || s < best)) best = s;
       }
       return best;
     }
-    for (let s = from; s <= this.last; s++) {
+    for (let s = from; s <= to; s++) {
       const subject = this.table.subjectOf(s);
       if (subject !== undefined && match(subject)) return s;
     }
     return 0;
+  }
+
+  private lastFilter = "";
+  private lastMatch: (subject: string) => boolean = () => true;
+
+  /** subjectMatcher, the last one kept: a consumer asks with the same filter per delivery. */
+  private matcher(filter: string): (subject: string) => boolean {
+    if (filter !== this.lastFilter) {
+      this.lastMatch = subjectMatcher(filter);
+      this.lastFilter = filter;
+    }
+    return this.lastMatch;
   }
 
   /** Live sequences in [from, to] whose subject matches, ascending. */
@@ -382,7 +399,7 @@ export abstract class BaseStore implements StreamStore {
     // this for every message they deliver (the pending count in the ack subject).
     if (all && this.msgs === this.last - this.first + 1) return this.last - from + 1;
     if (!all && !hasWildcard(filter)) return this.subjects.get(filter)?.countFrom(from) ?? 0;
-    const match = all ? null : subjectMatcher(filter);
+    const match = all ? null : this.matcher(filter);
     let n = 0;
     if (this.subjects.size < this.last - from + 1) {
       for (const [subject, list] of this.subjects) {

@@ -149,8 +149,8 @@ export interface StreamStore {
   subjectOf(seq: number): string | null;
   /** The message with the highest sequence whose subject matches filter. */
   loadLastMsg(filter: string): StoredMsg | null;
-  /** The first message with seq ≥ fromSeq whose subject matches filter. */
-  loadNextMsg(filter: string, fromSeq: number): StoredMsg | null;
+  /** The first message with seq ≥ fromSeq (and ≤ toSeq when given) whose subject matches filter. */
+  loadNextMsg(filter: string, fromSeq: number, toSeq?: number): StoredMsg | null;
 
   /** Remove one message; false when there was none. Fires onRemove. */
   removeMsg(seq: number): boolean;

@@ -202,6 +202,22 @@ describe.each(factories)("StreamStore contract: $name", (factory: StoreFactory) 
     expect(store.loadNextMsg("nope.>", 0)).toBeNull();
   });
 
+  it("loads the next matching message only up to toSeq when given, far past the 64 looked at first", async () => {
+    await open();
+    for (let i = 0; i < 200; i++) store.storeMsg(`noise.${i % 50}`, null, buf("n"));
+    store.storeMsg("orders.eu.new", null, buf("201"));
+    store.storeMsg("orders.us.new", null, buf("202"));
+    expect(store.loadNextMsg("orders.*.new", 1)!.seq).toBe(201);
+    expect(store.loadNextMsg("orders.*.new", 1, 200)).toBeNull();
+    expect(store.loadNextMsg("orders.*.new", 1, 201)!.seq).toBe(201);
+    expect(store.loadNextMsg("orders.us.new", 1, 201)).toBeNull();
+    expect(store.loadNextMsg("orders.us.new", 1, 202)!.seq).toBe(202);
+    expect(store.loadNextMsg("", 150, 149)).toBeNull();
+    expect(store.loadNextMsg(">", 150, 150)!.seq).toBe(150);
+    expect(store.loadNextMsg("noise.*", 190, 500)!.seq).toBe(190);
+    expect(store.loadNextMsg("orders.>", 1, 10_000)!.seq).toBe(201);
+  });
+
   it("loads the last message for a subject or filter", async () => {
     await open();
     store.storeMsg("kv.a", null, buf("1"));

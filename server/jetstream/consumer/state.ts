@@ -178,8 +178,9 @@ export class ConsumerState {
     let sm: StoredMsg | null = null;
     if (filters.length <= 1) sm = store.loadNextMsg(filters[0] ?? "", this.sseq);
     else {
+      // Each filter looks only before the best found so far: a rare filter's search stops there.
       for (const f of filters) {
-        const m = store.loadNextMsg(f, this.sseq);
+        const m = store.loadNextMsg(f, this.sseq, sm === null ? undefined : sm.seq - 1);
         if (m !== null && (sm === null || m.seq < sm.seq)) sm = m;
       }
     }
