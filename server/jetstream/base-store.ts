@@ -13,6 +13,8 @@ import {
 
 /** Sequences a wildcard loadNextMsg walks before it asks the subjects' lists. */
 const NEAR_WALK = 64;
+/** The most subject lists matchingLists keeps for one filter. */
+const MAX_MATCHED = 4096;
 
 export abstract class BaseStore implements StreamStore {
   abstract readonly type: StorageType;
@@ -30,6 +32,10 @@ export abstract class BaseStore implements StreamStore {
   protected closed = false;
   /** See StreamStore.generation. */
   private gen = 0;
+  /** Moves whenever a subject is added to or leaves `subjects` (a list object is replaced). */
+  protected subjectsChanged = 0;
+  /** The lists of the subjects one wildcard filter matches, while no subject came or went. */
+  private matched: { filter: string; at: number; lists: SeqList[] } | null = null;
   protected readonly clock = new NsClock();
   private ageTimer: NodeJS.Timeout | null = null;
 
@@ -83,7 +89,7 @@ export abstract class BaseStore implements StreamStore {
     this.bytes += e.size;
     if (e.seq > this.last) { this.last = e.seq; this.lastTs = e.ts; }
     let list = this.subjects.get(e.subject);
-    if (list === undefined) { list = new SeqList(); this.subjects.set(e.subject, list); }
+    if (list === undefined) { list = new SeqList(); this.subjects.set(e.subject, list); this.subjectsChanged++; }
     list.push(e.seq);
   }
 
@@ -96,7 +102,7 @@ export abstract class BaseStore implements StreamStore {
     this.msgs++;
     this.bytes += size;
     let list = this.subjects.get(subject);
-    if (list === undefined) { list = new SeqList(); this.subjects.set(subject, list); }
+    if (list === undefined) { list = new SeqList(); this.subjects.set(subject, list); this.subjectsChanged++; }
     list.push(seq);
   }
 
@@ -139,7 +145,7 @@ export abstract class BaseStore implements StreamStore {
     const list = this.subjects.get(e.subject);
     if (list !== undefined) {
       list.remove(seq);
-      if (list.count === 0) this.subjects.delete(e.subject);
+      if (list.count === 0) { this.subjects.delete(e.subject); this.subjectsChanged++; }
     }
     const wasFirst = seq === this.first;
     if (wasFirst && !bulk) this.advanceFirst();
@@ -346,8 +352,8 @@ export abstract class BaseStore implements StreamStore {
     // Few subjects: ask each list; many: walk the sequence range.
     if (this.subjects.size < to - from + 1) {
       let best = 0;
-      for (const [subject, list] of this.subjects) {
-        if (list.last < from || list.first > to || (best !== 0 && list.first >= best) || !match(subject)) continue;
+      for (const list of this.matchingLists(filter)) {
+        if (list.last < from || list.first > to || (best !== 0 && list.first >= best)) continue;
         const s = list.nextFrom(from);
         if (s !== 0 && s <= to && (best === 0 || s < best)) best = s;
       }
@@ -358,6 +364,22 @@ export abstract class BaseStore implements StreamStore {
       if (subject !== undefined && match(subject)) return s;
     }
     return 0;
+  }
+
+  /**
+   * The lists of the subjects matching a wildcard filter, kept while no subject comes or goes: a
+   * consumer whose filter matches few of many subjects asks per delivery, and matching every
+   * subject's name each time was the cost.
+   */
+  private matchingLists(filter: string): SeqList[] {
+    const m = this.matched;
+    if (m !== null && m.filter === filter && m.at === this.subjectsChanged) return m.lists;
+    const match = this.matcher(filter);
+    const lists: SeqList[] = [];
+    for (const [subject, list] of this.subjects) if (match(subject)) lists.push(list);
+    // Kept only while small: a filter matching most of a million subjects is not held on to.
+    this.matched = lists.length <= MAX_MATCHED ? { filter, at: this.subjectsChanged, lists } : null;
+    return lists;
   }
 
   private lastFilter = "";
@@ -517,6 +539,7 @@ export abstract class BaseStore implements StreamStore {
     this.gen++;
     this.table.clear(1);
     this.subjects.clear();
+    this.subjectsChanged++;
     this.first = this.last = this.msgs = this.bytes = 0;
     this.firstTs = this.lastTs = 0n;
   }

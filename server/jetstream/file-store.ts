@@ -234,6 +234,7 @@ export class FileStore extends BaseStore {
     let st;
     try {
       st = readSnapshot(this.dir, this.cols, this.subjects, matches);
+      this.subjectsChanged++;
     } catch (err) {
       this.warn(`file store ${this.dir}: index snapshot unreadable, rebuilding from the blocks: ${String(err)}`);
       st = null;

@@ -218,6 +218,45 @@ describe.each(factories)("StreamStore contract: $name", (factory: StoreFactory) 
     expect(store.loadNextMsg("orders.>", 1, 10_000)!.seq).toBe(201);
   });
 
+  it("finds a sparse wildcard match across many subjects as subjects come and go", async () => {
+    await open();
+    for (let i = 0; i < 300; i++) store.storeMsg(i % 100 === 50 ? `rare.${i}` : `noise.${i % 120}`, null, buf("n"));
+    expect(store.loadNextMsg("rare.*", 1)!.subject).toBe("rare.50");
+    expect(store.loadNextMsg("rare.*", 52)!.subject).toBe("rare.150");
+    expect(store.loadNextMsg("rare.*", 252)).toBeNull();
+    // A new matching subject after the filter was asked once.
+    store.storeMsg("rare.new", null, buf("n"));
+    for (let i = 0; i < 100; i++) store.storeMsg(`noise.${i}`, null, buf("n"));
+    expect(store.loadNextMsg("rare.*", 252)!.subject).toBe("rare.new");
+    // A matching subject gone, then back (a new list for the same subject).
+    expect(store.removeMsg(151)).toBe(true);
+    expect(store.loadNextMsg("rare.*", 52)!.subject).toBe("rare.250");
+    store.storeMsg("rare.150", null, buf("again"));
+    expect(store.loadNextMsg("rare.*", 301)!.subject).toBe("rare.new");
+    expect(store.loadNextMsg("rare.*", 302)!.subject).toBe("rare.150");
+    expect(store.loadNextMsg("rare.150", 1)!.seq).toBe(402);
+    expect(store.loadNextMsg("rare.*", 303)!.seq).toBe(402);
+    expect(store.numPending("rare.*", 1)).toBe(4);
+  });
+
+  it("a sparse wildcard search sees subjects that came or came back after it last looked", async () => {
+    await open();
+    const noise = (n: number): void => { for (let i = 0; i < n; i++) store.storeMsg(`noise.${i % 50}`, null, buf("n")); };
+    noise(500);
+    store.storeMsg("rare.a", null, buf("r")); // 501
+    noise(500);
+    expect(store.loadNextMsg("rare.*", 1)!.seq).toBe(501);
+    store.storeMsg("rare.b", null, buf("r")); // 1002
+    noise(500);
+    expect(store.loadNextMsg("rare.*", 502)!.seq).toBe(1002);
+    expect(store.removeMsg(501)).toBe(true);
+    store.storeMsg("rare.a", null, buf("r")); // 1503
+    noise(500);
+    expect(store.loadNextMsg("rare.*", 1)!.seq).toBe(1002);
+    expect(store.loadNextMsg("rare.*", 1003)!.seq).toBe(1503);
+    expect(store.loadNextMsg("rare.*", 1504)).toBeNull();
+  });
+
   it("loads the last message for a subject or filter", async () => {
     await open();
     store.storeMsg("kv.a", null, buf("1"));
