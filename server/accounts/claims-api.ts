@@ -24,7 +24,12 @@ export interface ClaimsSync {
   interval: number;
   /** The server's id, to name its reply inbox. */
   serverId: string;
+  /** How many other servers (routes, leafnodes in the system account) may answer a lookup now. */
+  peers(): number;
 }
+
+/** nats-server's DEFAULT_ACCOUNT_FETCH_TIMEOUT: how long a lookup of an unknown account waits for the others. */
+export const ACCOUNT_FETCH_TIMEOUT_MS = 1900;
 
 export function serveClaims(ic: InternalClient, accounts: OperatorAccounts, serverInfo: () => Record<string, unknown>, log: Logger,
   systemAccount = "", sync: ClaimsSync | null = null): { close(): void } {
@@ -104,6 +109,7 @@ export function serveClaims(ic: InternalClient, accounts: OperatorAccounts, serv
   };
   if (dir !== null) ic.subscribe("$SYS.REQ.CLAIMS.DELETE", (m) => deleteRequest(m, dir));
   const timer = dir !== null && sync !== null ? serveSync(dir, accounts, sync, log) : null;
+  if (dir !== null && sync !== null) accounts.fetcher = lookupFromPeers(sync, log);
   ic.subscribe("$SYS.REQ.CLAIMS.LIST", (m) => {
     if (m.reply === "") return;
     ic.publish(m.reply, JSON.stringify({ server: serverInfo(), data: accounts.resolver.list() }));
@@ -111,7 +117,46 @@ export function serveClaims(ic: InternalClient, accounts: OperatorAccounts, serv
   return {
     close: () => {
       if (timer !== null) clearInterval(timer);
+      accounts.fetcher = null;
     },
+  };
+}
+
+/**
+ * nats-server's fetch (DirAccResolver.Fetch for a JWT it does not hold): ask the other servers
+ * on `$SYS.REQ.ACCOUNT.<id>.CLAIMS.LOOKUP` and take the first JWT one answers. A server that
+ * does not hold it answers with nothing (2.10; a 2.9 server stays silent): once every peer has,
+ * or after ACCOUNT_FETCH_TIMEOUT_MS, the account is not found. Alone, there is no one to ask.
+ */
+function lookupFromPeers(sync: ClaimsSync, log: Logger): (account: string) => Promise<string | null> {
+  const ic = sync.client;
+  const prefix = `$SYS._INBOX.${sync.serverId.slice(0, 8)}.lookup`;
+  const waiting = new Map<string, { empties: number; done: (jwt: string | null) => void }>();
+  ic.subscribe(`${prefix}.*`, (m) => {
+    const w = waiting.get(m.subject);
+    if (w === undefined) return;
+    if (m.data.length > 0) return w.done(m.data.toString("utf8").trim());
+    if (--w.empties <= 0) w.done(null);
+  });
+  let seq = 0;
+  return (account) => {
+    // The server's own responder (another internal client) answers too: one empty more.
+    const peers = sync.peers();
+    if (peers === 0) return Promise.resolve(null);
+    const inbox = `${prefix}.${++seq}`;
+    return new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => {
+        log.debug({ account: account }, "fetching jwt timed out");
+        done(null);
+      }, ACCOUNT_FETCH_TIMEOUT_MS);
+      const done = (jwt: string | null): void => {
+        if (!waiting.delete(inbox)) return;
+        clearTimeout(timer);
+        resolve(jwt);
+      };
+      waiting.set(inbox, { empties: peers + 1, done });
+      ic.publish(`$SYS.REQ.ACCOUNT.${account}.CLAIMS.LOOKUP`, "", { reply: inbox });
+    });
   };
 }
 

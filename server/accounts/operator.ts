@@ -52,6 +52,14 @@ export class OperatorAccounts {
   /** Accounts deleted from the resolver (allow_delete): as expired until a new JWT comes. */
   private readonly deleted = new Set<string>();
 
+  /**
+   * Asks the other servers for an account JWT this server does not hold (the full resolver, over
+   * the system account: claims-api.ts); null when there is no one to ask.
+   */
+  fetcher: ((account: string) => Promise<string | null>) | null = null;
+  /** Lookups under way, one per account whatever the number of clients waiting on it. */
+  private readonly fetching = new Map<string, Promise<void>>();
+
   constructor(readonly trust: OperatorTrust, readonly resolver: AccountResolver, private readonly host: OperatorHost) {}
 
   /**
@@ -88,6 +96,30 @@ export class OperatorAccounts {
       return null;
     }
     return this.register(id, c, jwt, depth);
+  }
+
+  /**
+   * When the account is neither known nor held by the resolver and the other servers can be
+   * asked: the lookup, which stores what they answer (checked as a claims update is); lookup()
+   * then finds it. Null when there is nothing to wait for.
+   */
+  fetch(id: string): Promise<void> | null {
+    if (this.fetcher === null || this.known.has(id) || !isPublicKey(id, "A") || this.resolver.fetch(id) !== null) return null;
+    const under = this.fetching.get(id);
+    if (under !== undefined) return under;
+    const p = this.fetcher(id).then((jwt) => {
+      if (jwt === null || jwt === "") {
+        this.host.log.debug({ account: id }, "account JWT lookup error: account jwt not found");
+        return;
+      }
+      const err = this.update(jwt, id);
+      if (err !== null) this.host.log.error({ account: id, error: err }, "account JWT fetched from another server not valid");
+      else this.host.log.debug({ account: id }, "account JWT fetched from another server");
+    }, (e: unknown) => {
+      this.host.log.error({ account: id, err: e }, "account JWT lookup failed");
+    }).finally(() => this.fetching.delete(id));
+    this.fetching.set(id, p);
+    return p;
   }
 
   private register(id: string, c: Claims, jwt: string, depth: number): JwtAccount {

@@ -202,6 +202,15 @@ export class Authenticator {
   }
 
   /**
+   * Something this CONNECT's authentication needs that is still to come (operator mode: its
+   * account's JWT, asked of the other servers); the connection holds the client's input until it
+   * settles, then authenticates. Null: nothing to wait for.
+   */
+  pending(_opts: ConnectOptions): Promise<void> | null {
+    return null;
+  }
+
+  /**
    * The user the CONNECT proves to be, or null. `nonce` is the one this connection's INFO
    * carried (nkey users sign it). The order is nats-server's: an nkey in the CONNECT is looked
    * up among the nkey users only; otherwise the users list, then a token, then a single user.

@@ -213,19 +213,62 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
         this.log.error({ cid: this.cid }, "authorization violation: no credentials after other ops");
         return this.sendErrClose(Errors.AuthorizationViolation);
       }
+      const wait = auth.pending(o);
+      if (wait !== null) return this.awaitPending(wait, auth);
+    }
+    if (this.authenticate(auth)) this.connectAccepted();
+  }
+
+  /**
+   * Authentication needs something still to come (auth/auth.ts Authenticator.pending): as for the
+   * auth callout, nothing the client sent after this CONNECT is read until it has come (the auth
+   * timer runs on meanwhile, as nats-server's does while it fetches an account); then it is.
+   */
+  private awaitPending(wait: Promise<void>, auth: Authenticator): void {
+    this.parser.suspend();
+    this.socket.pause();
+    void wait.then(() => {
+      if (this.closed) return;
+      if (!this.authenticate(auth)) {
+        // Refused: read again (and drop) so the peer's FIN is seen. (The callout or a back-off resumes on its own.)
+        if (this.closed) this.socket.resume();
+        return;
+      }
+      this.connectAccepted();
+      if (!this.stall.active) this.socket.resume();
+      try {
+        this.parser.resume();
+      } catch (err) {
+        this.log.error({ cid: this.cid, err }, "internal error while processing client data");
+        this.close("Internal Error", true);
+      }
+    });
+  }
+
+  /** The CONNECT's credentials checked: true when the client is in now (false: refused, or the auth callout asked). */
+  private authenticate(auth: Authenticator | null): boolean {
+    const o = this.opts;
+    if (auth !== null) {
       this.bcryptCache ??= new Map();
       const user = auth.authenticate(o, this.nonce, this.bcryptCache, this.cert, this.peer());
       // An auth callout decides for everyone but its auth users, whatever the rest says of them.
       const external = auth.external;
-      if (external !== null && external.decides(o, user)) return this.awaitCallout(external, user);
+      if (external !== null && external.decides(o, user)) {
+        this.awaitCallout(external, user);
+        return false;
+      }
       if (user?.refused !== undefined) {
         this.log.error({ cid: this.cid, user: user.name }, user.refused);
-        return this.sendErrClose({ text: user.refused, close: true });
+        this.sendErrClose({ text: user.refused, close: true });
+        return false;
       }
       if (user === null) {
         const delay = this.host.authThrottle?.failed(this.remoteAddress) ?? 0;
         this.log.error({ cid: this.cid, user: o.user, ...(delay > 0 ? { ip: this.remoteAddress, backoffMs: delay } : {}) }, "authorization violation");
-        if (delay === 0) return this.sendErrClose(Errors.AuthorizationViolation);
+        if (delay === 0) {
+          this.sendErrClose(Errors.AuthorizationViolation);
+          return false;
+        }
         // Backing off: nothing more is read or answered, and the -ERR comes after the delay.
         this.parser.close();
         this.socket.pause();
@@ -236,11 +279,11 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
           this.socket.resume();
           this.sendErrClose(Errors.AuthorizationViolation);
         }, delay);
-        return;
+        return false;
       }
-      if (!this.admit(user)) return;
+      if (!this.admit(user)) return false;
     }
-    this.connectAccepted();
+    return true;
   }
 
   /** The authenticated user takes the connection: its account, permissions and limits. False when closed for them. */

@@ -43,8 +43,11 @@ export function serveSystemRequests(s: SystemRequestsHost, ev: SystemEvents): { 
   });
   if (s.operator === null) return null;
   const r = s.options.resolver;
+  // Who may answer a lookup: the other servers of the cluster, and leafnodes bound to the system account.
+  const sysName = s.accounts.system.name;
+  const peers = (): number => (s.clusterStats?.()?.routes.length ?? 0) + (s.leafStats?.()?.leafs.filter((l) => l.account === sysName).length ?? 0);
   const sync = r?.type === "full"
-    ? { client: internalClient(s.accounts.system.router, { echo: false }), interval: r.interval !== undefined && r.interval > 0 ? r.interval : DEFAULT_RESOLVER_INTERVAL_MS, serverId: s.serverId }
+    ? { client: internalClient(s.accounts.system.router, { echo: false }), interval: r.interval !== undefined && r.interval > 0 ? r.interval : DEFAULT_RESOLVER_INTERVAL_MS, serverId: s.serverId, peers }
     : null;
   return serveClaims(sys, s.operator.accounts, () => ev.serverInfo(), s.log, s.accounts.system.name, sync);
 }
