@@ -144,6 +144,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         if (s.options.jetstream) s.js.startAccount(acc);
         if (s.sysEvents !== null) serveAccountUserInfo(s, s.sysEvents, acc.router);
       },
+      restartAccountJetStream: (acc, deleted) => {
+        if (s.options.jetstream) void s.js.restartAccount(acc, deleted);
+      },
     });
     this.accounts = this.operator?.registry
       ?? new AccountRegistry(this.router, o.accounts, o.systemAccount, [...userAccounts(o.authorization, null).keys()]);

@@ -26,16 +26,44 @@ export function startAccountJetStreams(host: JetStreamHost, registry: AccountReg
   for (const acc of registry.accounts.values()) startAccountJetStream(host, acc);
 }
 
+/** The "not enabled" answers in force, by account (stopped when the account's JetStream starts). */
+const notEnabled = new WeakMap<Account, InternalClient>();
+
 /** One account's JetStream, or its "not enabled" answer (operator mode: an account resolved later). */
 export function startAccountJetStream(host: JetStreamHost, acc: Account): void {
   const limits = acc.jetstreamLimits;
   if (limits === null) {
     // An account that imports another's JetStream API is answered by that account instead.
     const importsApi = (acc.config.imports ?? []).some((i) => i.service !== undefined && subjectsCollide(localSubject(i), `${API_PREFIX}.>`));
-    if (!importsApi) serveNotEnabled(internalClient(acc.router));
+    if (!importsApi) {
+      const ic = internalClient(acc.router);
+      serveNotEnabled(ic);
+      notEnabled.set(acc, ic);
+    }
     return;
   }
   startJetStream(host, acc, limits);
+}
+
+/**
+ * Stop one account's JetStream (its streams closed, what they hold kept on disk) or its "not
+ * enabled" answer: operator mode, when the account's JWT changes its JetStream or the account is
+ * deleted (nats-server's disableJetStream). `disabled`: answer "not enabled" from now on.
+ */
+export async function stopAccountJetStream(acc: Account, disabled: boolean): Promise<void> {
+  notEnabled.get(acc)?.close();
+  notEnabled.delete(acc);
+  const js = acc.jetstream;
+  acc.jetstream = null;
+  if (js !== null) {
+    js.ic.close();
+    await js.close();
+  }
+  if (disabled) {
+    const ic = internalClient(acc.router);
+    serveNotEnabled(ic);
+    notEnabled.set(acc, ic);
+  }
 }
 
 function startJetStream(host: JetStreamHost, acc: Account, limits: NonNullable<Account["jetstreamLimits"]>): void {

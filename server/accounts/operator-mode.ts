@@ -24,6 +24,8 @@ export interface OperatorModeHost {
   accountLeafs(id: string): Iterable<OperatorLeaf>;
   /** Start an account's JetStream (or its "not enabled" answer), when the server has JetStream. */
   startAccountJetStream(acc: Account): void;
+  /** Stop an account's JetStream and start it again as its config now says; `deleted`: stop it only. */
+  restartAccountJetStream(acc: Account, deleted: boolean): void;
 }
 
 /** A leafnode connection as operator mode sees it: its user JWT, and how to cut it off. */
@@ -53,6 +55,9 @@ export function operatorMode(o: ServerOptions, globalRouter: Router, host: Opera
     registry,
     accountStarted: (acc) => {
       if (started) host.startAccountJetStream(acc);
+    },
+    jetStreamChanged: (acc, deleted) => {
+      if (started) host.restartAccountJetStream(acc, deleted);
     },
     accountExpired: (id) => {
       for (const c of [...host.clients.values()]) {

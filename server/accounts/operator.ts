@@ -21,6 +21,11 @@ export interface OperatorHost {
   accountExpired(account: string): void;
   /** An account's JWT changed: its clients are checked again (revocations, signing keys). */
   accountUpdated(account: string): void;
+  /**
+   * An account's JetStream is to follow its JWT again (its JetStream limits changed, or the
+   * account came back after a delete); `deleted`: the account was deleted, its JetStream stops.
+   */
+  jetStreamChanged(acc: Account, deleted: boolean): void;
 }
 
 /** A scoped signing key's template (nats-server's UserScope). */
@@ -200,13 +205,21 @@ export class OperatorAccounts {
     const have = this.known.get(c.sub);
     if (have !== undefined && c.iat < have.claims.iat) return "jwt is older than the one held";
     if (!this.resolver.store(c.sub, jwt)) return "resolver is read only";
-    this.deleted.delete(c.sub);
+    const wasDeleted = this.deleted.delete(c.sub);
     if (have === undefined) return null;
     have.claims = c;
     have.jwt = jwt;
     have.signingKeys = signingKeys(c);
     this.armExpiry(have);
     this.host.accountUpdated(c.sub);
+    // JetStream follows the new JWT (nats-server's updateAccountClaims): enabled, disabled or new limits.
+    const js = accountOptions(c).jetstream;
+    const config = have.account.config;
+    if (wasDeleted || JSON.stringify(js) !== JSON.stringify(config.jetstream)) {
+      if (js === undefined) delete config.jetstream;
+      else config.jetstream = js;
+      this.host.jetStreamChanged(have.account, false);
+    }
     return null;
   }
 
@@ -237,6 +250,8 @@ export class OperatorAccounts {
     if (a !== undefined) {
       this.host.log.debug({ account: id }, `Disable account ${id} due to remove`);
       this.host.accountExpired(id);
+      // Its JetStream too (nats-server's removeCb: disableJetStream); what it stored stays on disk.
+      this.host.jetStreamChanged(a.account, true);
     }
     return null;
   }

@@ -79,9 +79,34 @@ export class JetStreamBoot implements JetStreamHost {
     this.module?.startAccountJetStream(this, acc);
   }
 
+  /** Restarts under way, by account: one after another. */
+  private readonly restarts = new Map<Account, Promise<void>>();
+
+  /**
+   * Operator mode: an account's JetStream stopped and started again as its JWT now says (its
+   * limits changed, it was enabled or disabled); `deleted`: stopped, answering "not enabled".
+   * Resolves when done.
+   */
+  restartAccount(acc: Account, deleted = false): Promise<void> {
+    const mod = this.module;
+    if (mod === null || this.stopped !== null) return Promise.resolve();
+    const prev = this.restarts.get(acc) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      if (this.stopped !== null) return;
+      await mod.stopAccountJetStream(acc, deleted);
+      if (!deleted && this.stopped === null) mod.startAccountJetStream(this, acc);
+    }).catch((err: unknown) => this.s.log.error({ account: acc.name, err }, "account JetStream restart failed"));
+    this.restarts.set(acc, next);
+    void next.finally(() => {
+      if (this.restarts.get(acc) === next) this.restarts.delete(acc);
+    });
+    return next;
+  }
+
   /** Stop every account's JetStream; once (lame duck mode does it before the clients go, close() after). */
   stop(registry: AccountRegistry): Promise<void> {
     this.stopped ??= (async () => {
+      await Promise.all(this.restarts.values());
       for (const a of registry.accounts.values()) {
         const js = a.jetstream;
         if (js === null) continue;

@@ -1,6 +1,7 @@
 // JetStream in operator mode: an account has JetStream when its JWT's limits grant storage, within
 // the JWT's streams / consumer / storage limits; an account without gets "JetStream not enabled
-// for account". The same accounts on nats-server (when installed) answer with the same codes.
+// for account". The same accounts on nats-server (when installed) answer with the same codes. A
+// claims update or delete changes an account's JetStream as nats-server's does.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,8 @@ import { connectNode } from "../kit/clients.js";
 import { NATS_SERVER, freePort, spawnNatsServer, type Listening } from "../kit/processes.js";
 import { configToOptions, parseConfig } from "../../server/config/index.js";
 import type { Server } from "../../server/server.js";
+import { encodeGeneric } from "@nats-io/jwt";
+import { until } from "../kit/wait.js";
 import { makeAccount, makeOperator, makeUser, operatorConfig, OPEN_LIMITS, type TestUser } from "../helpers/operator.js";
 
 describe("JetStream from account JWTs", () => {
@@ -117,4 +120,84 @@ describe("JetStream from account JWTs", () => {
       expect(String(code), s).toMatch(/10039|not enabled/i);
     }
   });
+});
+
+describe("JetStream follows the account JWT: claims updates and deletes (full resolver)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gnat-opjs-del-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const JS_LIMITS = { ...OPEN_LIMITS, mem_storage: 1024 * 1024, disk_storage: 1024 * 1024, streams: -1, consumer: -1 };
+  type Api = { error?: { code: number; err_code: number }; state?: { messages: number }; limits?: Record<string, number> };
+  const api = async (nc: NatsConnection, subject: string, body = ""): Promise<Api> =>
+    (await nc.request(subject, body, { timeout: 3000 })).json<Api>();
+
+  test("deleted, the account's JetStream stops; back without JetStream it has none; back with it, its streams are there; new limits apply (as nats-server)", async () => {
+    const op = await makeOperator();
+    const conf = (name: string): string => {
+      const d = join(dir, name);
+      return `operator: ${op.jwt}\nsystem_account: ${op.sys.getPublicKey()}\n` +
+        `resolver { type: full, dir: "${join(d, "jwt")}", allow_delete: true }\n` +
+        `resolver_preload: {\n  ${op.sys.getPublicKey()}: ${op.sysJwt}\n}\njetstream { store_dir: "${join(d, "js")}" }\n`;
+    };
+    const servers: [string, string, () => Promise<void>][] = [];
+    const g = await startGnat(configToOptions(parseConfig(conf("gnat"))).options);
+    servers.push(["gnat", g.url, () => g.close()]);
+    if (NATS_SERVER !== null) {
+      const port = await freePort();
+      writeFileSync(join(dir, "n.conf"), `listen: 127.0.0.1:${port}\n${conf("nats")}`);
+      const ns = await spawnNatsServer(["-c", join(dir, "n.conf")], port);
+      servers.push(["nats", ns.url, () => ns.stop()]);
+    }
+    const got: Record<string, unknown[]> = {};
+    try {
+      for (const [name, url] of servers) {
+        const akp = (await makeAccount(op.okp, "B")).akp;
+        const withJs = await makeAccount(op.okp, "B", { limits: JS_LIMITS }, { akp });
+        const u = await makeUser(akp);
+        const sys = await connectNode(url, { authenticator: credsAuthenticator((await makeUser(op.sys)).creds) });
+        const push = async (jwt: string): Promise<void> => {
+          const r = (await sys.request(`$SYS.REQ.ACCOUNT.${withJs.id}.CLAIMS.UPDATE`, jwt, { timeout: 3000 })).json<{ data?: { code: number } }>();
+          expect(r.data?.code, name).toBe(200);
+        };
+        await push(withJs.jwt);
+        const user = () => connectNode(url, { authenticator: credsAuthenticator(u.creds), reconnect: false });
+        let nc = await user();
+        const made = await api(nc, "$JS.API.STREAM.CREATE.S", JSON.stringify({ name: "S", subjects: ["s"], storage: "file", num_replicas: 1 }));
+        expect(made.error, name).toBeUndefined();
+        await nc.request("s", "one", { timeout: 3000 });
+        const closed = nc.closed();
+        const del = await encodeGeneric("delete", op.okp, "generic", { accounts: [withJs.id] });
+        const d = (await sys.request("$SYS.REQ.CLAIMS.DELETE", del, { timeout: 3000 })).json<{ data?: { message: string } }>();
+        expect(d.data?.message, name).toBe("deleted 1 accounts");
+        await closed;
+        // Back without JetStream: none.
+        await push((await makeAccount(op.okp, "B", {}, { akp })).jwt);
+        nc = await user();
+        const without = await api(nc, "$JS.API.INFO");
+        await nc.close();
+        // Back with JetStream: the stream and its message, from the store.
+        await push((await makeAccount(op.okp, "B", { limits: JS_LIMITS }, { akp })).jwt);
+        nc = await user();
+        let info: Api = {};
+        await until(async () => {
+          info = await api(nc, "$JS.API.STREAM.INFO.S");
+          return info.error === undefined;
+        }, { what: `${name}: stream S back`, timeout: 10_000 });
+        // New limits in an update apply to the running account.
+        await push((await makeAccount(op.okp, "B", { limits: { ...JS_LIMITS, streams: 2 } }, { akp })).jwt);
+        let limits: Record<string, number> | undefined;
+        await until(async () => {
+          limits = (await api(nc, "$JS.API.INFO")).limits;
+          return limits?.max_streams === 2;
+        }, { what: `${name}: the new stream limit`, timeout: 10_000 });
+        got[name] = [without.error?.err_code, info.state?.messages, limits?.max_streams];
+        await nc.close();
+        await sys.close();
+      }
+    } finally {
+      for (const [, , stop] of servers) await stop();
+    }
+    expect(got.gnat).toEqual([10039, 1, 2]);
+    if (got.nats !== undefined) expect(got.gnat).toEqual(got.nats);
+  }, 60_000);
 });
