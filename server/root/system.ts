@@ -1,7 +1,7 @@
 // Tested by test/monitor/sys-requests.test.ts and test/server/operator.test.ts.
 // What nats-server answers over NATS, wired at start-up: the monitoring requests ($SYS.REQ.SERVER…)
 // and, in operator mode, the claims requests in the system account; $SYS.REQ.USER.INFO in every
-// account but $G (and in each account resolved later). Part of the composition root.
+// account, $G included (and in each account resolved later). Part of the composition root.
 import type { Logger } from "pino";
 import type { AccountRegistry } from "../accounts/accounts.js";
 import { serveClaims } from "../accounts/claims-api.js";
@@ -32,8 +32,8 @@ export function serveAccountUserInfo(s: SystemRequestsHost, ev: SystemEvents, ro
 
 /** Everything above; in operator mode, what stops the claims requests' timer (the full resolver's sync). */
 export function serveSystemRequests(s: SystemRequestsHost, ev: SystemEvents): { close(): void } | null {
-  // Not in $G: its subject space stays the clients' own (counts of its subscriptions included).
-  for (const a of s.accounts.accounts.values()) if (a !== s.accounts.global) serveAccountUserInfo(s, ev, a.router);
+  // In $G too, as nats-server 2.10 imports it into every account but the system account's own.
+  for (const a of s.accounts.accounts.values()) serveAccountUserInfo(s, ev, a.router);
   const sys = internalClient(s.accounts.system.router);
   const noneClosed = new ClosedConnections(1);
   serveSysRequests(sys, s, {

@@ -149,4 +149,21 @@ system_account: SYS
       await gnat.close();
     }
   });
+
+  test("in the global account too (nats-server 2.10 imports it into $G): with users, and with no auth at all", async () => {
+    const users = await startGnat(configToOptions(parseConfig(`authorization { users: [ { user: u, password: p, permissions: { publish: ["$SYS.REQ.USER.INFO"], subscribe: "_INBOX.>" } } ] }\n`)).options);
+    const open = await startGnat();
+    try {
+      const nc = await connectNode(users.url, { user: "u", pass: "p" });
+      const r = (await nc.request("$SYS.REQ.USER.INFO", "", { timeout: 3000 })).json<Reply>();
+      expect(r.data).toEqual({ user: "u", account: "$G", permissions: { publish: { allow: ["$SYS.REQ.USER.INFO"] }, subscribe: { allow: ["_INBOX.>"] } } });
+      await nc.close();
+      const anon = await connectNode(open.url);
+      expect((await anon.request("$SYS.REQ.USER.INFO", "", { timeout: 3000 })).json<Reply>().data).toEqual({ user: "", account: "$G" });
+      await anon.close();
+    } finally {
+      await users.close();
+      await open.close();
+    }
+  });
 });
