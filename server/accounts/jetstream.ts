@@ -77,6 +77,7 @@ function startJetStream(host: JetStreamHost, acc: Account, limits: NonNullable<A
       maxStore: limits.maxStore ?? -1,
       maxStreams: limits.maxStreams ?? -1,
       maxConsumers: limits.maxConsumers ?? -1,
+      ...(limits.maxAckPending !== undefined && limits.maxAckPending > 0 ? { maxAckPending: limits.maxAckPending } : {}),
       ...(limits.tier !== undefined ? { tier: limits.tier } : {}),
     },
   };

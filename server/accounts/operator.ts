@@ -332,6 +332,8 @@ export function jetStreamLimits(n: Nats): AccountJetStreamLimits | null {
   const disk = typeof src.disk_storage === "number" ? src.disk_storage : 0;
   if (mem === 0 && disk === 0) return null;
   const out: AccountJetStreamLimits = { maxMemory: mem, maxStore: disk, maxStreams: limit(src, "streams"), maxConsumers: limit(src, "consumer") };
+  const ackPending = limit(src, "max_ack_pending");
+  if (ackPending > 0) out.maxAckPending = ackPending;
   if (tiered && tier !== undefined) out.tier = tier;
   return out;
 }

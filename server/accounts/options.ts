@@ -47,6 +47,8 @@ export interface AccountJetStreamLimits {
   maxStore?: number;
   maxStreams?: number;
   maxConsumers?: number;
+  /** Operator mode: the JWT's `max_ack_pending`, the most a consumer may have (and its default when less than 1000). */
+  maxAckPending?: number;
   /** Operator mode: the limits are this tier's of the account JWT ("R1"), reported as a tier. */
   tier?: string;
 }

@@ -45,7 +45,7 @@ export interface JetStreamOptions {
    * The account's own JetStream limits (accounts config); ≤ 0 is unlimited. Absent: the global
    * account, which has none (reported as -1). maxMemory / maxStore above already include them.
    */
-  accountLimits?: { maxMemory: number; maxStore: number; maxStreams: number; maxConsumers: number; tier?: string };
+  accountLimits?: { maxMemory: number; maxStore: number; maxStreams: number; maxConsumers: number; maxAckPending?: number; tier?: string };
   /**
    * Hand what connections have queued to their sockets now (the server's end-of-read flush, run
    * early). A consumer calls it a few messages into a long delivery run so the receiver starts
@@ -329,8 +329,9 @@ export class JetStream implements StreamHost, ConsumerHost {
    */
   addConsumer(stream: Stream, requested: ConsumerConfig, action: ConsumerAction): Consumer {
     const scfg = stream.config;
-    const cfg = setConsumerDefaults(requested, scfg);
-    checkConsumerConfig(cfg, scfg);
+    const accountMaxAckPending = this.opts.accountLimits?.maxAckPending ?? 0;
+    const cfg = setConsumerDefaults(requested, scfg, accountMaxAckPending);
+    checkConsumerConfig(cfg, scfg, accountMaxAckPending);
     const cname = isDurable(cfg) ? cfg.durable_name : cfg.name;
     const filters = filtersOf(cfg);
     if (cname !== "") {
@@ -559,7 +560,7 @@ export class JetStream implements StreamHost, ConsumerHost {
       // The global account has no JetStream limits of its own; nats-server reports -1 for each.
       limits: {
         max_memory: lim(al?.maxMemory), max_storage: lim(al?.maxStore), max_streams: lim(al?.maxStreams),
-        max_consumers: lim(al?.maxConsumers), max_ack_pending: -1,
+        max_consumers: lim(al?.maxConsumers), max_ack_pending: lim(al?.maxAckPending),
         memory_max_stream_bytes: -1, storage_max_stream_bytes: -1, max_bytes_required: false,
       },
       ...(this.domain !== "" ? { domain: this.domain } : {}),
@@ -585,7 +586,8 @@ export class JetStream implements StreamHost, ConsumerHost {
           memory: this.usage("memory"), storage: this.usage("file"), streams: this.streams.size, consumers: this.consumerCount(),
           limits: {
             max_memory: al.maxMemory, max_storage: al.maxStore, max_streams: al.maxStreams, max_consumers: al.maxConsumers,
-            max_ack_pending: -1, memory_max_stream_bytes: -1, storage_max_stream_bytes: -1, max_bytes_required: false,
+            max_ack_pending: al.maxAckPending !== undefined && al.maxAckPending > 0 ? al.maxAckPending : -1,
+            memory_max_stream_bytes: -1, storage_max_stream_bytes: -1, max_bytes_required: false,
           },
         },
       },

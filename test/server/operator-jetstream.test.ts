@@ -34,10 +34,12 @@ describe("JetStream from account JWTs", () => {
       limits: { ...OPEN_LIMITS, tiered_limits: { R1: { mem_storage: 1024 * 1024, disk_storage: -1, streams: 2, consumer: -1 } } },
     });
     const none = await makeAccount(op.okp, "NONE");
+    const ackLimited = await makeAccount(op.okp, "MAP", { limits: { ...OPEN_LIMITS, mem_storage: 1024 * 1024, disk_storage: 0, streams: -1, consumer: -1, max_ack_pending: 10 } });
+    users.map = await makeUser(ackLimited.akp);
     users.js = await makeUser(js.akp);
     users.tiered = await makeUser(tiered.akp);
     users.none = await makeUser(none.akp);
-    const conf = (store: string): string => operatorConfig(op, [js, tiered, none]) + `jetstream { store_dir: "${store}" }\n`;
+    const conf = (store: string): string => operatorConfig(op, [js, tiered, none, ackLimited]) + `jetstream { store_dir: "${store}" }\n`;
     gnat = await startGnat(configToOptions(parseConfig(conf(join(dir, "gnat")))).options);
     urls.gnat = gnat.url;
     if (NATS_SERVER !== null) {
@@ -111,6 +113,24 @@ describe("JetStream from account JWTs", () => {
       const n = await jsm("nats", "tiered");
       expect(await codeOf(n.streams.add({ name: "T1", subjects: ["t1"], storage: "memory" as never, max_bytes: 1024 }))).toBe("no JetStream default or applicable tiered limit present");
     }
+  });
+
+  test("the JWT's max_ack_pending: a consumer's default when under 1000, and the most one may ask for (nats-server's 10121)", async () => {
+    const got: Record<string, unknown[]> = {};
+    for (const s of servers()) {
+      const nc = await connectNode(urls[s]!, { authenticator: credsAuthenticator(users.map!.creds) });
+      conns.push(nc);
+      type Api = { error?: { err_code: number; description: string }; config?: { max_ack_pending?: number }; limits?: { max_ack_pending?: number } };
+      const req = async (subject: string, body: unknown): Promise<Api> => (await nc.request(subject, JSON.stringify(body), { timeout: 3000 })).json<Api>();
+      await req("$JS.API.STREAM.CREATE.M", { name: "M", subjects: ["m"], storage: "memory", num_replicas: 1 });
+      const byDefault = await req("$JS.API.CONSUMER.DURABLE.CREATE.M.d", { stream_name: "M", config: { durable_name: "d", ack_policy: "explicit" } });
+      const under = await req("$JS.API.CONSUMER.DURABLE.CREATE.M.u", { stream_name: "M", config: { durable_name: "u", ack_policy: "explicit", max_ack_pending: 5 } });
+      const over = await req("$JS.API.CONSUMER.DURABLE.CREATE.M.o", { stream_name: "M", config: { durable_name: "o", ack_policy: "explicit", max_ack_pending: 20 } });
+      const info = await req("$JS.API.INFO", "");
+      got[s] = [byDefault.config?.max_ack_pending, under.config?.max_ack_pending, over.error, info.limits?.max_ack_pending];
+    }
+    expect(got.gnat).toEqual([10, 5, { code: 400, err_code: 10121, description: "consumer max ack pending exceeds system limit of 10" }, 10]);
+    if (got.nats !== undefined) expect(got.gnat).toEqual(got.nats);
   });
 
   test("an account whose JWT grants no storage is answered 'JetStream not enabled for account'", async () => {

@@ -152,8 +152,11 @@ export function filtersOf(c: ConsumerConfig): string[] {
   return c.filter_subject !== "" ? [c.filter_subject] : [];
 }
 
-/** nats-server setConsumerConfigDefaults for a standalone server without account limits. */
-export function setConsumerDefaults(input: ConsumerConfig, stream: StreamConfig): ConsumerConfig {
+/**
+ * nats-server setConsumerConfigDefaults for a standalone server; `accountMaxAckPending` is the
+ * account's JetStream `max_ack_pending` limit (operator mode; 0 or less: none).
+ */
+export function setConsumerDefaults(input: ConsumerConfig, stream: StreamConfig, accountMaxAckPending = 0): ConsumerConfig {
   const c: ConsumerConfig = { ...input, backoff: [...input.backoff], filter_subjects: [...input.filter_subjects] };
   if (c.deliver_subject === "" && c.max_waiting === 0) c.max_waiting = WAIT_QUEUE_DEFAULT_MAX;
   if (c.ack_wait === 0 && (c.ack_policy === "explicit" || c.ack_policy === "all")) c.ack_wait = ACK_WAIT_DEFAULT_NS;
@@ -161,7 +164,9 @@ export function setConsumerDefaults(input: ConsumerConfig, stream: StreamConfig)
   if (c.backoff.length > 0) c.ack_wait = c.backoff[0]!;
   if (c.max_ack_pending === 0) c.max_ack_pending = stream.consumer_limits.max_ack_pending ?? 0;
   if (c.inactive_threshold === 0) c.inactive_threshold = stream.consumer_limits.inactive_threshold ?? 0;
-  if ((c.ack_policy === "explicit" || c.ack_policy === "all") && c.max_ack_pending === 0) c.max_ack_pending = MAX_ACK_PENDING_DEFAULT;
+  if ((c.ack_policy === "explicit" || c.ack_policy === "all") && c.max_ack_pending === 0) {
+    c.max_ack_pending = accountMaxAckPending > 0 && accountMaxAckPending < MAX_ACK_PENDING_DEFAULT ? accountMaxAckPending : MAX_ACK_PENDING_DEFAULT;
+  }
   // Ephemerals show the threshold they are deleted after (nats-server's updateInactiveThreshold).
   if (c.durable_name === "" && c.inactive_threshold === 0) c.inactive_threshold = DELETE_WAIT_DEFAULT_NS;
   return c;
@@ -171,8 +176,8 @@ function invalidPolicy(text: string): JsApiError {
   return JsApiError.of(JsErrors.ConsumerInvalidPolicy, { err: text });
 }
 
-/** nats-server checkConsumerCfg (standalone, no server or account limits). */
-export function checkConsumerConfig(c: ConsumerConfig, stream: StreamConfig): void {
+/** nats-server checkConsumerCfg (standalone, no server limits; the account's max_ack_pending, when it has one). */
+export function checkConsumerConfig(c: ConsumerConfig, stream: StreamConfig, accountMaxAckPending = 0): void {
   const replicas = Math.max(stream.num_replicas, 1);
   if (c.num_replicas > 0 && c.num_replicas > replicas) throw JsApiError.of(JsErrors.ConsumerReplicasExceedsStream);
   if (c.num_replicas < 0) throw JsApiError.of(JsErrors.ReplicasCountCannotBeNegative);
@@ -199,6 +204,9 @@ export function checkConsumerConfig(c: ConsumerConfig, stream: StreamConfig): vo
     if (c.flow_control) throw JsApiError.of(JsErrors.ConsumerFCRequiresPush);
     if (c.max_batch < 0) throw JsApiError.of(JsErrors.ConsumerMaxRequestBatchNegative);
     if (c.max_expires !== 0 && c.max_expires < 1_000_000) throw JsApiError.of(JsErrors.ConsumerMaxRequestExpiresToSmall);
+  }
+  if (accountMaxAckPending > 0 && c.max_ack_pending > accountMaxAckPending) {
+    throw JsApiError.of(JsErrors.ConsumerMaxPendingAckExcess, { limit: accountMaxAckPending });
   }
   const limits = stream.consumer_limits;
   if ((limits.max_ack_pending ?? 0) > 0 && c.max_ack_pending > limits.max_ack_pending!) {
