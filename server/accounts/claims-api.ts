@@ -56,7 +56,7 @@ export function serveClaims(ic: InternalClient, accounts: OperatorAccounts, serv
     if (expected !== "" && subject !== expected) return respond(m.reply, expected, "jwt update resulted in error", "subject does not match jwt content");
     const err = accounts.update(jwt);
     if (err === null) return respond(m.reply, subject, "jwt updated", null);
-    const validation = err === "account not trusted" || err.startsWith("claim ");
+    const validation = err === "account not trusted" || err.startsWith("claim ") || err.startsWith("validation errors");
     respond(m.reply, subject, validation ? "jwt validation failed" : "jwt update resulted in error", err);
   };
   ic.subscribe("$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE", (m) => update(m, m.subject.split(".")[3] ?? ""));

@@ -4,7 +4,7 @@
 // JetStream limits, signing keys (plain and scoped), revocations and expiry come from the JWT.
 // The accounts are ordinary accounts of the AccountRegistry, added when first needed.
 import type { Logger } from "pino";
-import { decodeTyped, isPublicKey, isRevoked, limit, timeIssue, type Claims, type Nats } from "../auth/jwt.js";
+import { decodeTyped, isPublicKey, isRevoked, jwtVersion, limit, timeIssue, type Claims, type Nats } from "../auth/jwt.js";
 import { patternCovers } from "../auth/permissions.js";
 import type { Account, AccountRegistry } from "./accounts.js";
 import type { AccountResolver } from "./resolver.js";
@@ -80,6 +80,8 @@ export class OperatorAccounts {
     }
     if (!isPublicKey(c.sub, "A")) return "not a valid public account key";
     if (!this.trust.keys.has(c.iss)) return "account not trusted";
+    const invalid = limitsViolated(c);
+    if (invalid !== null) return invalid;
     const issue = timeIssue(c);
     if (issue !== null) return issue;
     return c;
@@ -267,6 +269,26 @@ export class OperatorAccounts {
   close(): void {
     for (const a of this.known.values()) if (a.expiryTimer !== null) clearTimeout(a.expiryTimer);
   }
+}
+
+const MORE_IMPORTS = "the account contains more imports than allowed by the operator";
+const MORE_EXPORTS = "the account contains more exports than allowed by the operator";
+
+/**
+ * The account JWT's own limits on its imports and exports, as nats-server's claim validation
+ * checks them (a limit left out is 0 in a version 2 JWT; the imports error is given twice, as
+ * nats-server's validation adds it twice). Null when within them.
+ */
+export function limitsViolated(c: Claims): string | null {
+  const lim = (typeof c.nats.limits === "object" && c.nats.limits !== null ? c.nats.limits : {}) as Nats;
+  const v = jwtVersion(c);
+  const count = (x: unknown): number => (Array.isArray(x) ? x.length : 0);
+  const errs: string[] = [];
+  const imports = limit(lim, "imports", v);
+  if (imports >= 0 && count(c.nats.imports) > imports) errs.push(MORE_IMPORTS, MORE_IMPORTS);
+  const exports = limit(lim, "exports", v);
+  if (exports >= 0 && count(c.nats.exports) > exports) errs.push(MORE_EXPORTS);
+  return errs.length === 0 ? null : `validation errors: [${errs.join(" ")}]`;
 }
 
 /** The account's own key and its signing keys (nats-server's Account.signingKeys). */
