@@ -365,9 +365,7 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
     this.user = user;
     this.perms = user.permissions === null ? null : new PermissionChecker(user.permissions);
     this.maxSubs = user.maxSubscriptions ?? -1;
-    const pay = user.maxPayload ?? -1;
-    const server = this.host.options.maxPayload;
-    this.parser.maxPayload = pay >= 0 && (server <= 0 || pay < server) ? pay : server;
+    this.parser.maxPayload = this.payloadLimit(this.host.options.maxPayload);
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     if (user.expiresAt !== undefined) {
@@ -440,9 +438,18 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
 
   // ---- config reload (server/reload.ts) -----------------------------------------------------
 
-  /** Limits and tracing from reloaded options (the rest is read from host.options when used). */
+  /** The most a PUB may carry: the server's max_payload, or the user's own (a JWT's) when smaller. */
+  private payloadLimit(server: number): number {
+    const pay = this.user?.maxPayload ?? -1;
+    return pay >= 0 && (server <= 0 || pay < server) ? pay : server;
+  }
+
+  /**
+   * Limits and tracing from reloaded options (the rest is read from host.options when used). A
+   * JWT user's payload limit stays (nats-server 2.9 sets every client's to the new max_payload).
+   */
   applyReloadedOptions(o: ServerOptions): void {
-    this.parser.maxPayload = o.maxPayload;
+    this.parser.maxPayload = this.payloadLimit(o.maxPayload);
     this.parser.maxControlLine = o.maxControlLine;
     this.trace = o.trace && this.log.isLevelEnabled("trace");
   }

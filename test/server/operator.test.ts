@@ -8,7 +8,7 @@ import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { credsAuthenticator, jwtAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { startGnat, tempDir } from "../kit/gnat.js";
-import { connectNode } from "../kit/clients.js";
+import { connectNode, RawClient } from "../kit/clients.js";
 import { until } from "../kit/wait.js";
 import { loadConfigFile } from "../../server/config/index.js";
 import { connectTimes, sourceAllowed, isRevoked, jwtPermissions } from "../../server/auth/jwt.js";
@@ -146,10 +146,49 @@ describe("config reload in operator mode", () => {
   });
 });
 
+describe("a JWT user's payload limit across a reload", () => {
+  test("kept through a reload of other settings and of max_payload (nats-server 2.9 resets it to the server's at a max_payload reload)", async () => {
+    const op = await makeOperator();
+    const a = await makeAccount(op.okp, "A");
+    const base = { ...opts(op, [a]), host: "127.0.0.1", port: 0, noLog: true };
+    const server = await startGnat(base);
+    try {
+      const u = await makeUser(a.akp, { payload: 16 });
+      // A raw client: nats.js would refuse the big publish itself, from the INFO's max_payload.
+      const sendBig = async (): Promise<RawClient> => {
+        const c = new RawClient(server.port);
+        await c.until((o) => o.includes("\r\n"));
+        const info = JSON.parse(c.out.slice(5, c.out.indexOf("\r\n"))) as Record<string, unknown>;
+        c.send(connectAs(u)(info) + "PING\r\n");
+        await c.waitFor(/PONG\r\n/);
+        return c;
+      };
+      const before = await sendBig();
+      server.reload({ ...base, debug: true, pingInterval: 60_000 });
+      before.send(`PUB x 17\r\n${"y".repeat(17)}\r\n`);
+      await before.waitClosed();
+      expect(before.out).toContain("-ERR 'Maximum Payload Violation'");
+      const again = await sendBig();
+      server.reload({ ...base, maxPayload: 2048 });
+      again.send(`PUB x 17\r\n${"y".repeat(17)}\r\n`);
+      await again.waitClosed();
+      expect(again.out).toContain("-ERR 'Maximum Payload Violation'");
+      // A server limit below the user's is the one in force.
+      const small = await sendBig();
+      server.reload({ ...base, maxPayload: 8 });
+      small.send(`PUB x 9\r\n${"y".repeat(9)}\r\n`);
+      await small.waitClosed();
+      expect(small.out).toContain("-ERR 'Maximum Payload Violation'");
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("account expiry", () => {
   test("clients of an account whose JWT expires are told and closed", async () => {
     const op = await makeOperator();
-    const a = await makeAccount(op.okp, "A", {}, { exp: now() + 2 });
+    const a = await makeAccount(op.okp, "A", {}, { exp: now() + 4 });
     const server = await startGnat(opts(op, [a]));
     try {
       const u = await makeUser(a.akp);
