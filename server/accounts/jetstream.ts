@@ -78,6 +78,9 @@ function startJetStream(host: JetStreamHost, acc: Account, limits: NonNullable<A
       maxStreams: limits.maxStreams ?? -1,
       maxConsumers: limits.maxConsumers ?? -1,
       ...(limits.maxAckPending !== undefined && limits.maxAckPending > 0 ? { maxAckPending: limits.maxAckPending } : {}),
+      ...(limits.memoryMaxStreamBytes !== undefined && limits.memoryMaxStreamBytes > 0 ? { memoryMaxStreamBytes: limits.memoryMaxStreamBytes } : {}),
+      ...(limits.storageMaxStreamBytes !== undefined && limits.storageMaxStreamBytes > 0 ? { storageMaxStreamBytes: limits.storageMaxStreamBytes } : {}),
+      ...(limits.maxBytesRequired === true ? { maxBytesRequired: true } : {}),
       ...(limits.tier !== undefined ? { tier: limits.tier } : {}),
     },
   };

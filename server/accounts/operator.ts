@@ -356,6 +356,11 @@ export function jetStreamLimits(n: Nats): AccountJetStreamLimits | null {
   const out: AccountJetStreamLimits = { maxMemory: mem, maxStore: disk, maxStreams: limit(src, "streams"), maxConsumers: limit(src, "consumer") };
   const ackPending = limit(src, "max_ack_pending");
   if (ackPending > 0) out.maxAckPending = ackPending;
+  const memStream = limit(src, "mem_max_stream_bytes");
+  if (memStream > 0) out.memoryMaxStreamBytes = memStream;
+  const diskStream = limit(src, "disk_max_stream_bytes");
+  if (diskStream > 0) out.storageMaxStreamBytes = diskStream;
+  if (src.max_bytes_required === true) out.maxBytesRequired = true;
   if (tiered && tier !== undefined) out.tier = tier;
   return out;
 }

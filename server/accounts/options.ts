@@ -49,6 +49,10 @@ export interface AccountJetStreamLimits {
   maxConsumers?: number;
   /** Operator mode: the JWT's `max_ack_pending`, the most a consumer may have (and its default when less than 1000). */
   maxAckPending?: number;
+  /** Operator mode: the JWT's `mem_max_stream_bytes` / `disk_max_stream_bytes` (the most max_bytes a stream may have) and `max_bytes_required`. */
+  memoryMaxStreamBytes?: number;
+  storageMaxStreamBytes?: number;
+  maxBytesRequired?: boolean;
   /** Operator mode: the limits are this tier's of the account JWT ("R1"), reported as a tier. */
   tier?: string;
 }

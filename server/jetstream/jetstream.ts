@@ -45,7 +45,12 @@ export interface JetStreamOptions {
    * The account's own JetStream limits (accounts config); ≤ 0 is unlimited. Absent: the global
    * account, which has none (reported as -1). maxMemory / maxStore above already include them.
    */
-  accountLimits?: { maxMemory: number; maxStore: number; maxStreams: number; maxConsumers: number; maxAckPending?: number; tier?: string };
+  accountLimits?: {
+    maxMemory: number; maxStore: number; maxStreams: number; maxConsumers: number; maxAckPending?: number;
+    /** The most max_bytes one stream may have, by storage (> 0), and whether a stream must set max_bytes. */
+    memoryMaxStreamBytes?: number; storageMaxStreamBytes?: number; maxBytesRequired?: boolean;
+    tier?: string;
+  };
   /**
    * Hand what connections have queued to their sockets now (the server's end-of-read flush, run
    * early). A consumer calls it a few messages into a long delivery run so the receiver starts
@@ -199,6 +204,13 @@ export class JetStream implements StreamHost, ConsumerHost {
    * cycles, the mirror taking its origin's allow_direct) and of its own subject transform.
    */
   private checkWithOthers(cfg: StreamConfig, update: boolean): StreamConfig {
+    // nats-server checkStreamCfg: the account's max_bytes_required and max stream bytes.
+    const al = this.opts.accountLimits;
+    if (al !== undefined) {
+      const most = (cfg.storage === "memory" ? al.memoryMaxStreamBytes : al.storageMaxStreamBytes) ?? 0;
+      if (al.maxBytesRequired === true && cfg.max_bytes <= 0) throw JsApiError.of(JsErrors.StreamMaxBytesRequired);
+      if (most > 0 && cfg.max_bytes > most) throw JsApiError.of(JsErrors.StreamMaxStreamBytesExceeded);
+    }
     const lookup = (name: string): OtherStream | null => {
       const s = name === cfg.name ? undefined : this.streams.get(name);
       return s === undefined ? null : s.config;
@@ -561,7 +573,8 @@ export class JetStream implements StreamHost, ConsumerHost {
       limits: {
         max_memory: lim(al?.maxMemory), max_storage: lim(al?.maxStore), max_streams: lim(al?.maxStreams),
         max_consumers: lim(al?.maxConsumers), max_ack_pending: lim(al?.maxAckPending),
-        memory_max_stream_bytes: -1, storage_max_stream_bytes: -1, max_bytes_required: false,
+        memory_max_stream_bytes: lim(al?.memoryMaxStreamBytes), storage_max_stream_bytes: lim(al?.storageMaxStreamBytes),
+        max_bytes_required: al?.maxBytesRequired === true,
       },
       ...(this.domain !== "" ? { domain: this.domain } : {}),
       api: { total: this.apiTotal, errors: this.apiErrors },
@@ -576,6 +589,7 @@ export class JetStream implements StreamHost, ConsumerHost {
   private tiersJSON(): Record<string, unknown> {
     const al = this.opts.accountLimits;
     if (al?.tier === undefined) return {};
+    const lim = (n: number | undefined): number => (n === undefined || n <= 0 ? -1 : n);
     return {
       limits: {
         max_memory: 0, max_storage: 0, max_streams: 0, max_consumers: 0, max_ack_pending: 0,
@@ -586,8 +600,8 @@ export class JetStream implements StreamHost, ConsumerHost {
           memory: this.usage("memory"), storage: this.usage("file"), streams: this.streams.size, consumers: this.consumerCount(),
           limits: {
             max_memory: al.maxMemory, max_storage: al.maxStore, max_streams: al.maxStreams, max_consumers: al.maxConsumers,
-            max_ack_pending: al.maxAckPending !== undefined && al.maxAckPending > 0 ? al.maxAckPending : -1,
-            memory_max_stream_bytes: -1, storage_max_stream_bytes: -1, max_bytes_required: false,
+            max_ack_pending: lim(al.maxAckPending), memory_max_stream_bytes: lim(al.memoryMaxStreamBytes),
+            storage_max_stream_bytes: lim(al.storageMaxStreamBytes), max_bytes_required: al.maxBytesRequired === true,
           },
         },
       },

@@ -36,10 +36,14 @@ describe("JetStream from account JWTs", () => {
     const none = await makeAccount(op.okp, "NONE");
     const ackLimited = await makeAccount(op.okp, "MAP", { limits: { ...OPEN_LIMITS, mem_storage: 1024 * 1024, disk_storage: 0, streams: -1, consumer: -1, max_ack_pending: 10 } });
     users.map = await makeUser(ackLimited.akp);
+    const bytesLimited = await makeAccount(op.okp, "MB", {
+      limits: { ...OPEN_LIMITS, mem_storage: 1024 * 1024, disk_storage: 1024 * 1024, streams: -1, consumer: -1, mem_max_stream_bytes: 1000, disk_max_stream_bytes: 2000, max_bytes_required: true },
+    });
+    users.mb = await makeUser(bytesLimited.akp);
     users.js = await makeUser(js.akp);
     users.tiered = await makeUser(tiered.akp);
     users.none = await makeUser(none.akp);
-    const conf = (store: string): string => operatorConfig(op, [js, tiered, none, ackLimited]) + `jetstream { store_dir: "${store}" }\n`;
+    const conf = (store: string): string => operatorConfig(op, [js, tiered, none, ackLimited, bytesLimited]) + `jetstream { store_dir: "${store}" }\n`;
     gnat = await startGnat(configToOptions(parseConfig(conf(join(dir, "gnat")))).options);
     urls.gnat = gnat.url;
     if (NATS_SERVER !== null) {
@@ -130,6 +134,30 @@ describe("JetStream from account JWTs", () => {
       got[s] = [byDefault.config?.max_ack_pending, under.config?.max_ack_pending, over.error, info.limits?.max_ack_pending];
     }
     expect(got.gnat).toEqual([10, 5, { code: 400, err_code: 10121, description: "consumer max ack pending exceeds system limit of 10" }, 10]);
+    if (got.nats !== undefined) expect(got.gnat).toEqual(got.nats);
+  });
+
+  test("the JWT's max_bytes_required and max stream bytes: streams without max_bytes or above the limit are refused (10113, 10122)", async () => {
+    const got: Record<string, unknown[]> = {};
+    for (const s of servers()) {
+      const nc = await connectNode(urls[s]!, { authenticator: credsAuthenticator(users.mb!.creds) });
+      conns.push(nc);
+      type Api = { error?: { err_code: number }; config?: { max_bytes: number }; limits?: Record<string, unknown> };
+      const req = async (subject: string, body: unknown): Promise<Api> => (await nc.request(subject, JSON.stringify(body), { timeout: 3000 })).json<Api>();
+      const stream = (name: string, storage: string, extra: Record<string, unknown> = {}) => ({ name, subjects: [name.toLowerCase()], storage, num_replicas: 1, ...extra });
+      const out = (r: Api): unknown => r.error?.err_code ?? r.config?.max_bytes;
+      got[s] = [
+        out(await req("$JS.API.STREAM.CREATE.M0", stream("M0", "memory"))),
+        out(await req("$JS.API.STREAM.CREATE.M1", stream("M1", "memory", { max_bytes: 1001 }))),
+        out(await req("$JS.API.STREAM.CREATE.M2", stream("M2", "memory", { max_bytes: 1000 }))),
+        out(await req("$JS.API.STREAM.CREATE.F1", stream("F1", "file", { max_bytes: 2001 }))),
+        out(await req("$JS.API.STREAM.CREATE.F2", stream("F2", "file", { max_bytes: 2000 }))),
+        out(await req("$JS.API.STREAM.UPDATE.M2", stream("M2", "memory", { max_bytes: 5000 }))),
+        (await req("$JS.API.INFO", "")).limits,
+      ];
+    }
+    expect(got.gnat!.slice(0, 6)).toEqual([10113, 10122, 1000, 10122, 2000, 10122]);
+    expect(got.gnat![6]).toMatchObject({ memory_max_stream_bytes: 1000, storage_max_stream_bytes: 2000, max_bytes_required: true });
     if (got.nats !== undefined) expect(got.gnat).toEqual(got.nats);
   });
 
