@@ -30,13 +30,13 @@ export class OperatorAuthenticator extends Authenticator {
     return true;
   }
 
-  /** A user of an account this server does not hold: its JWT is asked of the other servers first (nats-server's fetch). */
+  /** A user of an account this server does not hold (or of one importing from such): the JWTs are asked of the other servers first (nats-server's fetch). */
   override pending(opts: ConnectOptions): Promise<void> | null {
     if (opts.jwt === "" || this.accounts.fetcher === null) return null;
     try {
       const uc = decodeTyped(opts.jwt, "user");
       const id = typeof uc.nats.issuer_account === "string" && uc.nats.issuer_account !== "" ? uc.nats.issuer_account : uc.iss;
-      return this.accounts.fetch(id);
+      return this.accounts.prepare(id);
     } catch {
       return null;
     }

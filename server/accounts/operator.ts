@@ -106,15 +106,45 @@ export class OperatorAccounts {
   }
 
   /**
-   * When the account is neither known nor held by the resolver and the other servers can be
-   * asked: the lookup, which stores what they answer (checked as a claims update is); lookup()
-   * then finds it. Null when there is nothing to wait for.
+   * Before an account is first used, when the other servers can be asked: its JWT if the resolver
+   * does not hold it, then those of the accounts it imports from that it does not hold either
+   * (nats-server looks each exporter up as it resolves the imports), so that lookup() finds them
+   * all. What they answer is stored, checked as a claims update is. Null: nothing to wait for.
    */
-  fetch(id: string): Promise<void> | null {
-    if (this.fetcher === null || this.known.has(id) || !isPublicKey(id, "A") || this.resolver.fetch(id) !== null) return null;
+  prepare(id: string, seen: Set<string> = new Set()): Promise<void> | null {
+    if (this.fetcher === null || this.known.has(id) || seen.has(id) || seen.size > MAX_DEPTH || !isPublicKey(id, "A")) return null;
+    seen.add(id);
+    if (this.resolver.fetch(id) !== null) return this.prepareImports(id, seen);
+    return this.fetch(id).then(() => this.prepareImports(id, seen) ?? undefined);
+  }
+
+  /** The exporters an account held by the resolver imports from, fetched when not held. */
+  private prepareImports(id: string, seen: Set<string>): Promise<void> | null {
+    const jwt = this.resolver.fetch(id);
+    if (jwt === null) return null;
+    let imports: unknown;
+    try {
+      imports = decodeTyped(jwt, "account").nats.imports;
+    } catch {
+      return null;
+    }
+    const waits: Promise<void>[] = [];
+    for (const raw of Array.isArray(imports) ? imports : []) {
+      const from = (raw as Record<string, unknown>).account;
+      if (typeof from !== "string") continue;
+      const w = this.prepare(from, seen);
+      if (w !== null) waits.push(w);
+    }
+    return waits.length === 0 ? null : Promise.all(waits).then(() => undefined);
+  }
+
+  /** nats-server's fetch: the account's JWT asked of the other servers (one lookup per account at a time). */
+  private fetch(id: string): Promise<void> {
     const under = this.fetching.get(id);
     if (under !== undefined) return under;
-    const p = this.fetcher(id).then((jwt) => {
+    const fetcher = this.fetcher;
+    if (fetcher === null) return Promise.resolve();
+    const p = fetcher(id).then((jwt) => {
       if (jwt === null || jwt === "") {
         this.host.log.debug({ account: id }, "account JWT lookup error: account jwt not found");
         return;

@@ -92,6 +92,40 @@ describe.each(kinds)("an account held by %s only", (_name, holder, asker) => {
   }, 60_000);
 });
 
+describe.each(kinds.filter(([, , asker]) => asker === "gnat"))("an importing account and its exporter held by %s only", (_name, holder, asker) => {
+  test("a user of the importer connecting to gnat: both JWTs are looked up, and the import works", async () => {
+    const op = await makeOperator();
+    const a = await makeAccount(op.okp, "A", { exports: [{ name: "feed", subject: "feed.>", type: "stream" }] });
+    const b = await makeAccount(op.okp, "B", { imports: [{ name: "feed", account: a.id, subject: "feed.>", type: "stream" }] });
+    const { a: h, b: g, dirs } = await pair(op, holder, asker, { [a.id]: a.jwt, [b.id]: b.jwt });
+    try {
+      const sys = await sysConnection(g.url, op);
+      const heard: string[] = [];
+      sys.subscribe("_INBOX.probe.>", { callback: (_e, m) => void heard.push(m.string()) });
+      await until(async () => {
+        sys.publish(`$SYS.REQ.ACCOUNT.${a.id}.CLAIMS.LOOKUP`, "", { reply: "_INBOX.probe.1" });
+        await sys.flush();
+        return heard.includes(a.jwt);
+      }, { what: "the holder to answer lookups over the route", timeout: 15_000 });
+      const ub = await makeUser(b.akp);
+      const nb = await connectNode(g.url, { authenticator: credsAuthenticator(ub.creds), reconnect: false });
+      expect(readFileSync(join(dirs[1]!, `${a.id}.jwt`), "utf8")).toBe(a.jwt);
+      const sub = nb.subscribe("feed.>", { max: 1 });
+      await nb.flush();
+      const ua = await makeUser(a.akp);
+      const na = await connectNode(g.url, { authenticator: credsAuthenticator(ua.creds), reconnect: false });
+      na.publish("feed.one", "hello");
+      for await (const m of sub) expect(m.string()).toBe("hello");
+      await na.close();
+      await nb.close();
+      await sys.close();
+    } finally {
+      await g.stop();
+      await h.stop();
+    }
+  }, 60_000);
+});
+
 const updateKinds: [string, Kind][] = [["gnat", "gnat"]];
 if (NATS_SERVER !== null) updateKinds.push(["nats-server", "nats"]);
 
