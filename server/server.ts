@@ -143,6 +143,9 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
         // Before listen() has read JetStream, listen() starts every account's.
         if (s.options.jetstream) s.js.startAccount(acc);
         if (s.sysEvents !== null) serveAccountUserInfo(s, s.sysEvents, acc.router);
+        // Its interest is told to the routes and leafnodes, as every account's is.
+        s.cluster?.follow(acc.router);
+        s.leafnodes?.follow(acc.router);
       },
       restartAccountJetStream: (acc, deleted) => {
         if (s.options.jetstream) void s.js.restartAccount(acc, deleted);
@@ -385,6 +388,7 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
       clusterName: () => s.cluster?.name ?? null,
       routers: () => [...s.accounts.accounts.values()].map((a) => a.router),
       account: (name) => s.accounts.accounts.get(name),
+      resolveAccount: (name) => s.operator?.accounts.lookup(name)?.account.router ?? null,
       get systemAccountName() { return s.accounts.system.name; },
       accountNameFor: (u) => s.accountFor(u).name,
       ownClientUrls: () => s.info.ownClientUrls(),

@@ -81,6 +81,7 @@ export class LeafNodes implements LeafConnHost {
   /** Each account's loop detection subject ($LDS.<random>). */
   private readonly lds = new Map<Router, string>();
   private readonly unfollow: (() => void)[] = [];
+  private readonly followed = new WeakSet<Router>();
   /** Timers of connections in their handshake (auth timeout, INFO wait, CONNECT answer). */
   private readonly handshakeTimers = new Map<LeafConn, NodeJS.Timeout>();
   private readonly infoReceived = new WeakSet<LeafConn>();
@@ -137,7 +138,10 @@ export class LeafNodes implements LeafConnHost {
     }
   }
 
-  private follow(router: Router): void {
+  /** Follow an account's interest (every router, including one that appears later: operator mode). */
+  follow(router: Router): void {
+    if (this.followed.has(router)) return;
+    this.followed.add(router);
     if (!this.lds.has(router)) this.lds.set(router, LDS_PREFIX + ldsToken());
     this.unfollow.push(router.addInterestListener((sub, delta) => this.interestChanged(router, sub, delta)));
   }

@@ -26,6 +26,11 @@ export interface LinkSource {
   routers(): Router[];
   /** An account by name: its router, and its JetStream or null. */
   account(name: string): { readonly router: Router; readonly jetstream: unknown } | undefined;
+  /**
+   * Operator mode: an account not in use yet that the resolver holds, registered now (nats-server
+   * looks up the account a route's RS+ or RMSG names); null when none.
+   */
+  resolveAccount?(name: string): Router | null;
   readonly systemAccountName: string;
   accountNameFor(user: AuthenticatedUser): string;
   ownClientUrls(): string[];
@@ -57,7 +62,7 @@ export function linkHost(s: LinkSource): ClusterHost & LeafNodesHost {
     clusterName: () => s.clusterName()
       ?? ((s.options.leafnodes?.remotes.length ?? 0) > 0 ? s.options.serverName : ""),
     routers: () => s.routers(),
-    routerFor: (name) => s.account(name)?.router ?? null,
+    routerFor: (name) => s.account(name)?.router ?? s.resolveAccount?.(name) ?? null,
     ownClientUrls: () => s.ownClientUrls(),
     ownWebSocketUrls: () => s.ownWebSocketUrls(),
     connectUrlsChanged: () => s.connectUrlsChanged(),

@@ -129,6 +129,56 @@ describe.each(kinds.filter(([, , asker]) => asker === "gnat"))("an importing acc
 const updateKinds: [string, Kind][] = [["gnat", "gnat"]];
 if (NATS_SERVER !== null) updateKinds.push(["nats-server", "nats"]);
 
+describe.each(updateKinds)("an account resolved at run time, between gnat and %s", (_name, other) => {
+  test("its messages cross the route both ways (each server tells the other of its interest in it)", async () => {
+    const op = await makeOperator();
+    const b = await makeAccount(op.okp, "B");
+    const c = await makeAccount(op.okp, "C");
+    const { a: o, b: g, dirs } = await pair(op, other, "gnat", { [b.id]: b.jwt, [c.id]: c.jwt });
+    try {
+      // C: interest from the other server arrives before any client of C has come to gnat,
+      // which holds C's JWT: gnat takes C into use then (as nats-server looks an RS+'s account up).
+      const sysG = await sysConnection(g.url, op);
+      await until(async () => {
+        await sysG.request(`$SYS.REQ.ACCOUNT.${c.id}.CLAIMS.UPDATE`, c.jwt, { timeout: 2000 }).catch(() => null);
+        return existsSync(join(dirs[1]!, `${c.id}.jwt`));
+      }, { what: "gnat to hold C", timeout: 15_000 });
+      const uc = await makeUser(c.akp);
+      const subOther = await connectNode(o.url, { authenticator: credsAuthenticator(uc.creds) });
+      subOther.subscribe("early", { callback: (_e, m) => m.respond("seen") });
+      await subOther.flush();
+      // (Its RS+ has crossed once a system-account probe subscribed after it has: interest travels in order.)
+      const probe = await sysConnection(o.url, op);
+      probe.subscribe("probe.c", { callback: (_e, m) => m.respond("") });
+      await probe.flush();
+      await until(async () => (await sysG.request("probe.c", "", { timeout: 500 }).catch(() => null)) !== null, { what: "the probe across the route", timeout: 15_000 });
+      const pubGnat = await connectNode(g.url, { authenticator: credsAuthenticator(uc.creds) });
+      expect((await pubGnat.request("early", "", { timeout: 3000 })).string()).toBe("seen");
+      await pubGnat.close();
+      await subOther.close();
+      await probe.close();
+      await sysG.close();
+      const u = await makeUser(b.akp);
+      const onOther = await connectNode(o.url, { authenticator: credsAuthenticator(u.creds) });
+      const onGnat = await connectNode(g.url, { authenticator: credsAuthenticator(u.creds) });
+      for (const [sub, pub] of [[onGnat, onOther], [onOther, onGnat]] as const) {
+        const s = sub.subscribe("q", { callback: (_e, m) => m.respond("here") });
+        await sub.flush();
+        await until(async () => (await pub.request("q", "", { timeout: 500 }).catch(() => null))?.string() === "here",
+          { what: "a request across the route in account B", timeout: 15_000 });
+        s.unsubscribe();
+        await sub.flush();
+      }
+      await onOther.close();
+      await onGnat.close();
+    } finally {
+      await g.stop();
+      await o.stop();
+    }
+  }, 60_000);
+});
+
+
 describe.each(updateKinds)("claims updates between gnat and %s", (_name, other) => {
   test("an update pushed to either server is taken by the other at once, and changes its connected users", async () => {
     const op = await makeOperator();

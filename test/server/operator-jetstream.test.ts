@@ -179,7 +179,7 @@ describe("JetStream follows the account JWT: claims updates and deletes (full re
   const api = async (nc: NatsConnection, subject: string, body = ""): Promise<Api> =>
     (await nc.request(subject, body, { timeout: 3000 })).json<Api>();
 
-  test("deleted, the account's JetStream stops; back without JetStream it has none; back with it, its streams are there; new limits apply (as nats-server)", async () => {
+  test("deleted, the account's JetStream stops; back without JetStream it has none; back with it, its streams are there; new limits apply; an update without it turns it off (as nats-server)", async () => {
     const op = await makeOperator();
     const conf = (name: string): string => {
       const d = join(dir, name);
@@ -238,14 +238,21 @@ describe("JetStream follows the account JWT: claims updates and deletes (full re
           limits = (await api(nc, "$JS.API.INFO")).limits;
           return limits?.max_streams === 2;
         }, { what: `${name}: the new stream limit`, timeout: 10_000 });
-        got[name] = [without.error?.err_code, info.state?.messages, limits?.max_streams];
+        // And an update without JetStream turns it off for the connected user.
+        await push((await makeAccount(op.okp, "B", {}, { akp })).jwt);
+        let off: Api = {};
+        await until(async () => {
+          off = await api(nc, "$JS.API.INFO");
+          return off.error !== undefined;
+        }, { what: `${name}: JetStream off`, timeout: 10_000 });
+        got[name] = [without.error?.err_code, info.state?.messages, limits?.max_streams, off.error?.err_code];
         await nc.close();
         await sys.close();
       }
     } finally {
       for (const [, , stop] of servers) await stop();
     }
-    expect(got.gnat).toEqual([10039, 1, 2]);
+    expect(got.gnat).toEqual([10039, 1, 2, 10039]);
     if (got.nats !== undefined) expect(got.gnat).toEqual(got.nats);
   }, 60_000);
 });
