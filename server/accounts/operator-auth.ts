@@ -11,7 +11,7 @@ import type { ConnectOptions } from "../../protocol/connect.js";
 import { Authenticator, verifyNonce, type AuthenticatedUser, type BcryptCache, type PeerInfo } from "../auth/auth.js";
 import type { CertIdentity } from "../auth/cert-identity.js";
 import {
-  connectionTypeAllowed, connectTimes, decodeTyped, isPublicKey, isRevoked, jwtPermissions, jwtVersion, limit, sourceAllowed, timeIssue,
+  connectionTypeAllowed, connectTimes, decodeTyped, isPublicKey, isRevoked, jwtPermissions, jwtVersion, limit, peekClaims, sourceAllowed, timeIssue,
   type Claims, type Nats,
 } from "../auth/jwt.js";
 import type { OperatorAccounts, JwtAccount, SigningScope } from "./operator.js";
@@ -33,13 +33,12 @@ export class OperatorAuthenticator extends Authenticator {
   /** A user of an account this server does not hold (or of one importing from such): the JWTs are asked of the other servers first (nats-server's fetch). */
   override pending(opts: ConnectOptions): Promise<void> | null {
     if (opts.jwt === "" || this.accounts.fetcher === null) return null;
-    try {
-      const uc = decodeTyped(opts.jwt, "user");
-      const id = typeof uc.nats.issuer_account === "string" && uc.nats.issuer_account !== "" ? uc.nats.issuer_account : uc.iss;
-      return this.accounts.prepare(id);
-    } catch {
-      return null;
-    }
+    // Unchecked here: authenticate() checks the signature once the accounts are in.
+    const uc = peekClaims(opts.jwt);
+    if (uc === null) return null;
+    const ia = uc.nats?.issuer_account;
+    const id = typeof ia === "string" && ia !== "" ? ia : uc.iss;
+    return typeof id === "string" ? this.accounts.prepare(id) : null;
   }
 
   override authenticate(opts: ConnectOptions, nonce: string, _cache: BcryptCache, _cert: CertIdentity | null = null,

@@ -37,6 +37,21 @@ export function decodeJwt(token: string): Claims {
   return c;
 }
 
+/**
+ * A JWT's claims read WITHOUT its signature checked, or null: only to decide what to look up
+ * before the real check (decodeJwt) — never to trust. Saves a second ed25519 verification.
+ */
+export function peekClaims(token: string): { iss?: unknown; nats?: Nats } | null {
+  const parts = typeof token === "string" ? token.split(".") : [];
+  if (parts.length !== 3) return null;
+  try {
+    const body = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8")) as unknown;
+    return typeof body === "object" && body !== null ? body as { iss?: unknown; nats?: Nats } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The claim's type: `nats.type` (v2) or the top-level `type` (v1). */
 export function claimType(c: Claims): string {
   const t = c.nats.type ?? c.type;
