@@ -149,6 +149,8 @@ function lookupFromPeers(sync: ClaimsSync, log: Logger): (account: string) => Pr
         log.debug({ account: account }, "fetching jwt timed out");
         done(null);
       }, ACCOUNT_FETCH_TIMEOUT_MS);
+      // The client waiting keeps the server busy; this timer alone does not hold a closing process.
+      timer.unref();
       const done = (jwt: string | null): void => {
         if (!waiting.delete(inbox)) return;
         clearTimeout(timer);
