@@ -39,6 +39,8 @@ export class Account {
   readonly responses = new Map<string, ResponseRoute>();
   private responseSub: Subscription | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** What wires this account's imports (undone when they change: operator mode's claims updates). */
+  readonly importWiring: (() => void)[] = [];
 
   constructor(
     readonly name: string,
@@ -138,6 +140,17 @@ export class AccountRegistry {
     return acc;
   }
 
+  /**
+   * Operator mode, a claims update: the account's exports and imports are now `exports` and
+   * `imports` (already checked against their exporters); the old imports are unwired first.
+   */
+  rewire(acc: Account, exports: AccountOptions["exports"], imports: ImportOption[]): void {
+    for (const undo of acc.importWiring.splice(0)) undo();
+    acc.config.exports = exports ?? [];
+    acc.config.imports = imports;
+    for (const imp of imports) this.addImport(acc, imp);
+  }
+
   /** A config reload: who is in which account now (user name or nkey → account name). */
   setUsers(users: Map<string, string>): void {
     this.users.clear();
@@ -182,18 +195,25 @@ export class AccountRegistry {
       const prefix = imp.prefix !== undefined && imp.prefix !== "" ? `${toWire(imp.prefix)}.` : "";
       const map = local !== null ? (s: string) => prefix + local(s) : prefix === "" ? null : (s: string) => prefix + s;
       const bridge = new StreamImportBridge(exporter.router, importer.router, map, this);
-      exporter.router.subscribe(new Subscription(bridge, subject, "", `import:${importer.name}`));
+      const sub = new Subscription(bridge, subject, "", `import:${importer.name}`);
+      exporter.router.subscribe(sub);
       // A subscriber appearing in the importer is interest in the exporter (bridge.wants): a
       // push consumer there waiting for one is told to look again.
-      importer.router.addInterestListener((sub, delta) => {
+      const stop = importer.router.addInterestListener((sub, delta) => {
         if (delta > 0 && !(sub.client instanceof StreamImportBridge)) exporter.router.pokeWatchers(subject);
+      });
+      importer.importWiring.push(() => {
+        exporter.router.unsubscribe(sub);
+        stop();
       });
     } else {
       const local = toWire(imp.to ?? ref.subject);
       const exp = findExport(exporter.config, "service", ref.subject, importer.name);
       const bridge = new ServiceImportBridge(importer, exporter, subjectMapper(local, subject), exp?.responseType ?? "singleton",
         exp?.responseThreshold ?? RESPONSE_THRESHOLD_MS, this);
-      importer.router.subscribe(new Subscription(bridge, local, "", `import:${exporter.name}`));
+      const sub = new Subscription(bridge, local, "", `import:${exporter.name}`);
+      importer.router.subscribe(sub);
+      importer.importWiring.push(() => importer.router.unsubscribe(sub));
     }
   }
 

@@ -159,6 +159,21 @@ export class OperatorAccounts {
     return p;
   }
 
+  /** An account's exports and imports wired again from its JWT. */
+  private rewire(a: JwtAccount): void {
+    this.host.registry.rewire(a.account, accountOptions(a.claims).exports, this.allowedImports(a.id, a.claims, 0));
+    this.host.log.debug({ account: a.id }, "account exports and imports rewired from its JWT");
+  }
+
+  /** Every known account whose JWT imports from `exporter`, wired again. */
+  private rewireImportersOf(exporter: string): void {
+    for (const other of [...this.known.values()]) {
+      if (other.id === exporter) continue;
+      const imports = Array.isArray(other.claims.nats.imports) ? other.claims.nats.imports : [];
+      if (imports.some((i) => (i as Record<string, unknown>).account === exporter)) this.rewire(other);
+    }
+  }
+
   private register(id: string, c: Claims, jwt: string, depth: number): JwtAccount {
     const reg = this.host.registry;
     const config = accountOptions(c);
@@ -170,6 +185,8 @@ export class OperatorAccounts {
     this.known.set(id, entry);
     this.armExpiry(entry);
     if (existing === undefined) this.host.accountStarted(account);
+    // Accounts already in use that import from this one skipped those imports: wired now (nats-server's incomplete imports).
+    this.rewireImportersOf(id);
     this.host.log.debug({ account: id, name: c.name }, "account registered from its JWT");
     return entry;
   }
@@ -239,10 +256,16 @@ export class OperatorAccounts {
     if (!this.resolver.store(c.sub, jwt)) return "resolver is read only";
     const wasDeleted = this.deleted.delete(c.sub);
     if (have === undefined) return null;
+    const exportsChanged = JSON.stringify(have.claims.nats.exports ?? null) !== JSON.stringify(c.nats.exports ?? null);
+    const importsChanged = JSON.stringify(have.claims.nats.imports ?? null) !== JSON.stringify(c.nats.imports ?? null);
     have.claims = c;
     have.jwt = jwt;
     have.signingKeys = signingKeys(c);
     this.armExpiry(have);
+    // Exports and imports as the new JWT has them (nats-server's updateAccountClaims), and the
+    // imports of accounts importing from this one checked again against its new exports.
+    if (exportsChanged || importsChanged) this.rewire(have);
+    if (exportsChanged) this.rewireImportersOf(c.sub);
     this.host.accountUpdated(c.sub);
     // JetStream follows the new JWT (nats-server's updateAccountClaims): enabled, disabled or new limits.
     const js = accountOptions(c).jetstream;
