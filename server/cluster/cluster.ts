@@ -125,6 +125,8 @@ export class Cluster implements RouteHost {
     router.onInterest = (sub, delta) => this.localInterest(router, sub, delta);
     // Subscriptions made before the cluster started (JetStream's, system services').
     for (const sub of router.sublist.all()) this.localInterest(router, sub, sub.queue !== "" && sub.client.link !== undefined ? sub.weight : 1);
+    // An account taken into use now (operator mode): the interest the routes told of it before.
+    for (const r of this.remotes.values()) r.adoptHeld(router.account);
   }
 
   // ---- accepting and dialling ---------------------------------------------------------------

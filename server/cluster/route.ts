@@ -54,6 +54,9 @@ export interface RouteConnect {
   tls_required?: boolean;
 }
 
+/** The most RS+ a route holds for accounts this server does not know (past it, they are dropped). */
+const MAX_HELD = 10_000;
+
 export class Route extends LinkConnection {
   readonly kind = "route";
   /** What the other side's INFO said (null before it came). */
@@ -63,6 +66,13 @@ export class Route extends LinkConnection {
   /** The other side's interest: "account subject[ queue]" → its subscription here. */
   readonly subs = new Map<string, { sub: Subscription; router: Router }>();
   private unknownAccounts: Set<string> | null = null;
+  /**
+   * The other side's interest in accounts this server does not know (yet): operator mode takes
+   * accounts into use as their clients come, and this interest is theirs then (adoptHeld).
+   * "account" → "subject[ queue]" → the RS+; at most MAX_HELD in all.
+   */
+  private heldInterest: Map<string, Map<string, { subject: string; queue: string; weight: number }>> | null = null;
+  private heldCount = 0;
 
   /**
    * @param solicited this server dialled it (`url` is where to); else it was accepted.
@@ -106,6 +116,14 @@ export class Route extends LinkConnection {
         this.unknownAccounts.add(account);
         this.host.log.debug({ rid: this.cid, account, subject }, "Unknown account for remote subject");
       }
+      const forAccount = (this.heldInterest ??= new Map()).get(account) ?? new Map<string, { subject: string; queue: string; weight: number }>();
+      const k = queue === "" ? subject : `${subject} ${queue}`;
+      if (!forAccount.has(k)) {
+        if (this.heldCount >= MAX_HELD) return;
+        this.heldCount++;
+      }
+      forAccount.set(k, { subject, queue, weight });
+      this.heldInterest.set(account, forAccount);
       return;
     }
     const key = queue === "" ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
@@ -115,10 +133,24 @@ export class Route extends LinkConnection {
     router.subscribe(sub);
   }
 
+  /** An account this server knows now: the interest the other side told of it before is applied. */
+  adoptHeld(account: string): void {
+    const forAccount = this.heldInterest?.get(account);
+    if (forAccount === undefined) return;
+    this.heldInterest!.delete(account);
+    this.heldCount -= forAccount.size;
+    this.unknownAccounts?.delete(account);
+    for (const h of forAccount.values()) this.onSub(account, h.subject, h.queue, h.weight);
+  }
+
   onUnsub(account: string, subject: string, queue: string): void {
     const key = queue === "" ? `${account} ${subject}` : `${account} ${subject} ${queue}`;
     const had = this.subs.get(key);
-    if (had === undefined) return;
+    if (had === undefined) {
+      const forAccount = this.heldInterest?.get(account);
+      if (forAccount?.delete(queue === "" ? subject : `${subject} ${queue}`) === true) this.heldCount--;
+      return;
+    }
     this.subs.delete(key);
     had.router.unsubscribe(had.sub);
   }

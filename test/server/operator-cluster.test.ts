@@ -134,7 +134,9 @@ describe.each(updateKinds)("an account resolved at run time, between gnat and %s
     const op = await makeOperator();
     const b = await makeAccount(op.okp, "B");
     const c = await makeAccount(op.okp, "C");
-    const { a: o, b: g, dirs } = await pair(op, other, "gnat", { [b.id]: b.jwt, [c.id]: c.jwt });
+    const d = await makeAccount(op.okp, "D");
+    const e = await makeAccount(op.okp, "E");
+    const { a: o, b: g, dirs } = await pair(op, other, "gnat", { [b.id]: b.jwt, [c.id]: c.jwt, [d.id]: d.jwt, [e.id]: e.jwt });
     try {
       // C: interest from the other server arrives before any client of C has come to gnat,
       // which holds C's JWT: gnat takes C into use then (as nats-server looks an RS+'s account up).
@@ -156,6 +158,33 @@ describe.each(updateKinds)("an account resolved at run time, between gnat and %s
       expect((await pubGnat.request("early", "", { timeout: 3000 })).string()).toBe("seen");
       await pubGnat.close();
       await subOther.close();
+      // D: the same, for an account gnat does not even hold: the route's interest in it is kept
+      // until a client's CONNECT has it looked up on the other server.
+      const ud = await makeUser(d.akp);
+      const subD = await connectNode(o.url, { authenticator: credsAuthenticator(ud.creds) });
+      subD.subscribe("early.d", { callback: (_e, m) => m.respond("seen d") });
+      await subD.flush();
+      probe.subscribe("probe.d", { callback: (_e, m) => m.respond("") });
+      await probe.flush();
+      await until(async () => (await sysG.request("probe.d", "", { timeout: 500 }).catch(() => null)) !== null, { what: "the probe across the route", timeout: 15_000 });
+      const pubD = await connectNode(g.url, { authenticator: credsAuthenticator(ud.creds) });
+      expect((await pubD.request("early.d", "", { timeout: 3000 })).string()).toBe("seen d");
+      await pubD.close();
+      await subD.close();
+      // E: interest taken back (RS-) before gnat knew E is not applied when it does.
+      const ue = await makeUser(e.akp);
+      const subE = await connectNode(o.url, { authenticator: credsAuthenticator(ue.creds) });
+      const gone = subE.subscribe("gone", { callback: (_e, m) => m.respond("stale") });
+      await subE.flush();
+      gone.unsubscribe();
+      await subE.flush();
+      probe.subscribe("probe.e", { callback: (_e, m) => m.respond("") });
+      await probe.flush();
+      await until(async () => (await sysG.request("probe.e", "", { timeout: 500 }).catch(() => null)) !== null, { what: "the probe across the route", timeout: 15_000 });
+      const pubE = await connectNode(g.url, { authenticator: credsAuthenticator(ue.creds) });
+      await expect(pubE.request("gone", "", { timeout: 3000 })).rejects.toThrow(/no responders/);
+      await pubE.close();
+      await subE.close();
       await probe.close();
       await sysG.close();
       const u = await makeUser(b.akp);
