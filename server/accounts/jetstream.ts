@@ -66,9 +66,35 @@ export async function stopAccountJetStream(acc: Account, disabled: boolean): Pro
   }
 }
 
+/**
+ * Operator mode: a running account's JetStream takes the limits its JWT now grants, in place, as
+ * nats-server updates them (streams, consumers and waiting pull requests go on). False when the
+ * account has no JetStream running or its JWT no longer grants one: then it is stopped or started.
+ */
+export function updateAccountJetStreamLimits(host: JetStreamHost, acc: Account): boolean {
+  const js = acc.jetstream;
+  const limits = acc.jetstreamLimits;
+  if (js === null || limits === null) return false;
+  const next = accountOptions(host, limits);
+  js.opts.maxMemory = next.maxMemory;
+  js.opts.maxStore = next.maxStore;
+  if (next.accountLimits !== undefined) js.opts.accountLimits = next.accountLimits;
+  return true;
+}
+
 function startJetStream(host: JetStreamHost, acc: Account, limits: NonNullable<Account["jetstreamLimits"]>): void {
+  const opts = accountOptions(host, limits);
+  host.log.info({ account: acc.name, storeDir: opts.storeDir }, "Starting JetStream for account");
+  const js = new JetStream(acc.name, internalClient(acc.router), opts);
+  js.recover();
+  serveApi(js);
+  acc.jetstream = js;
+}
+
+/** The server's JetStream options with an account's limits. */
+function accountOptions(host: JetStreamHost, limits: NonNullable<Account["jetstreamLimits"]>): JetStreamOptions {
   const base = host.jetStreamOptions();
-  const opts: JetStreamOptions = {
+  return {
     ...base,
     maxMemory: minLimit(base.maxMemory, limits.maxMemory),
     maxStore: minLimit(base.maxStore, limits.maxStore),
@@ -84,11 +110,6 @@ function startJetStream(host: JetStreamHost, acc: Account, limits: NonNullable<A
       ...(limits.tier !== undefined ? { tier: limits.tier } : {}),
     },
   };
-  host.log.info({ account: acc.name, storeDir: opts.storeDir }, "Starting JetStream for account");
-  const js = new JetStream(acc.name, internalClient(acc.router), opts);
-  js.recover();
-  serveApi(js);
-  acc.jetstream = js;
 }
 
 const V1 = "io.nats.jetstream.api.v1.";

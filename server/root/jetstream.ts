@@ -83,8 +83,8 @@ export class JetStreamBoot implements JetStreamHost {
   private readonly restarts = new Map<Account, Promise<void>>();
 
   /**
-   * Operator mode: an account's JetStream stopped and started again as its JWT now says (its
-   * limits changed, it was enabled or disabled); `deleted`: stopped, answering "not enabled".
+   * Operator mode: an account's JetStream as its JWT now says: new limits taken in place, or
+   * stopped and started (it was enabled or disabled); `deleted`: stopped, answering "not enabled".
    * Resolves when done.
    */
   restartAccount(acc: Account, deleted = false): Promise<void> {
@@ -93,6 +93,8 @@ export class JetStreamBoot implements JetStreamHost {
     const prev = this.restarts.get(acc) ?? Promise.resolve();
     const next = prev.then(async () => {
       if (this.stopped !== null) return;
+      // Still granted, only other limits: taken in place.
+      if (!deleted && mod.updateAccountJetStreamLimits(this, acc)) return;
       await mod.stopAccountJetStream(acc, deleted);
       if (!deleted && this.stopped === null) mod.startAccountJetStream(this, acc);
     }).catch((err: unknown) => this.s.log.error({ account: acc.name, err }, "account JetStream restart failed"));

@@ -179,7 +179,7 @@ describe("JetStream follows the account JWT: claims updates and deletes (full re
   const api = async (nc: NatsConnection, subject: string, body = ""): Promise<Api> =>
     (await nc.request(subject, body, { timeout: 3000 })).json<Api>();
 
-  test("deleted, the account's JetStream stops; back without JetStream it has none; back with it, its streams are there; new limits apply; an update without it turns it off (as nats-server)", async () => {
+  test("deleted, the account's JetStream stops; back without JetStream it has none; back with it, its streams are there; new limits apply in place (a waiting pull is served); an update without it turns it off (as nats-server)", async () => {
     const op = await makeOperator();
     const conf = (name: string): string => {
       const d = join(dir, name);
@@ -231,13 +231,27 @@ describe("JetStream follows the account JWT: claims updates and deletes (full re
           info = await api(nc, "$JS.API.STREAM.INFO.S");
           return info.error === undefined;
         }, { what: `${name}: stream S back`, timeout: 10_000 });
-        // New limits in an update apply to the running account.
+        // New limits in an update apply to the running account, in place: a pull request waiting
+        // on a consumer is still served after it (nats-server updates the limits; it does not
+        // restart the account's JetStream).
+        const consumer = await api(nc, "$JS.API.CONSUMER.CREATE.S.C", JSON.stringify({ stream_name: "S", config: { durable_name: "C", ack_policy: "explicit", deliver_policy: "new" } }));
+        expect(consumer.error, name).toBeUndefined();
+        const inbox = `_INBOX.pull.${name}`;
+        const pull = nc.subscribe(inbox, { max: 1, timeout: 25_000 });
+        const waiting = (async () => {
+          for await (const m of pull) return m.string();
+          return "nothing";
+        })().catch((e: unknown) => `${name}: ${String(e)}`);
+        nc.publish("$JS.API.CONSUMER.MSG.NEXT.S.C", JSON.stringify({ batch: 1, expires: 20_000_000_000 }), { reply: inbox });
+        await nc.flush();
         await push((await makeAccount(op.okp, "B", { limits: { ...JS_LIMITS, streams: 2 } }, { akp })).jwt);
         let limits: Record<string, number> | undefined;
         await until(async () => {
           limits = (await api(nc, "$JS.API.INFO")).limits;
           return limits?.max_streams === 2;
         }, { what: `${name}: the new stream limit`, timeout: 10_000 });
+        await nc.request("s", "two", { timeout: 3000 });
+        const pulled = await waiting;
         // And an update without JetStream turns it off for the connected user.
         await push((await makeAccount(op.okp, "B", {}, { akp })).jwt);
         let off: Api = {};
@@ -245,14 +259,14 @@ describe("JetStream follows the account JWT: claims updates and deletes (full re
           off = await api(nc, "$JS.API.INFO");
           return off.error !== undefined;
         }, { what: `${name}: JetStream off`, timeout: 10_000 });
-        got[name] = [without.error?.err_code, info.state?.messages, limits?.max_streams, off.error?.err_code];
+        got[name] = [without.error?.err_code, info.state?.messages, limits?.max_streams, pulled, off.error?.err_code];
         await nc.close();
         await sys.close();
       }
     } finally {
       for (const [, , stop] of servers) await stop();
     }
-    expect(got.gnat).toEqual([10039, 1, 2, 10039]);
+    expect(got.gnat).toEqual([10039, 1, 2, "two", 10039]);
     if (got.nats !== undefined) expect(got.gnat).toEqual(got.nats);
   }, 60_000);
 });
