@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { clientSuite, gnat, HAS_NATS_SERVER, KINDS, start, startJetStreamTarget, type Run, type Target } from "./kit.js";
+import { clientSuite, gnat, HAS_NATS_SERVER, KINDS, startJetStreamTarget, startProcess, type Run, type Target } from "./kit.js";
 
 const { env, running } = clientSuite();
 
@@ -103,7 +103,8 @@ describe.each(KINDS)("against %s with JetStream", (kind) => {
     });
 
     test.skipIf(skip)("watch prints the current values, then changes as they come, until interrupted", async () => {
-      const w = start(["kv", "watch", "CONFIG", ...s], env);
+      // A process: SIGINT is a real signal here.
+      const w = startProcess(["kv", "watch", "CONFIG", ...s], env);
       running.push(w);
       await w.wait(/Watching CONFIG > >/);
       await w.wait(/PUT CONFIG > size: large/);
