@@ -1,4 +1,4 @@
-// gnat kv … and gnat obj … as child processes, against gnat and nats-server with JetStream on.
+// gnat kv … and gnat obj … in-process (test/client/kit.ts), against gnat and nats-server with JetStream on.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
