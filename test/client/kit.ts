@@ -157,6 +157,8 @@ export function startInProcess(args: string[], env: NodeJS.ProcessEnv, input?: s
     },
   });
   const interrupts = new Set<() => void>();
+  // A signal sent before the command listens still stops it (as it would end a process).
+  let interrupted = false;
   const cio: ClientIO = {
     stdout: sink(w.out),
     stderr: sink(w.err),
@@ -164,6 +166,7 @@ export function startInProcess(args: string[], env: NodeJS.ProcessEnv, input?: s
     env: { ...env },
     exitCode: undefined,
     onInterrupt(stop) {
+      if (interrupted) queueMicrotask(stop);
       interrupts.add(stop);
       return () => void interrupts.delete(stop);
     },
@@ -180,6 +183,7 @@ export function startInProcess(args: string[], env: NodeJS.ProcessEnv, input?: s
     wait: w.wait,
     exited: () => exit,
     kill: () => {
+      interrupted = true;
       for (const stop of [...interrupts]) stop();
     },
     done: () => ended,
