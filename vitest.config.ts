@@ -12,9 +12,10 @@ const HTTP_AND_WEBSOCKET = [
   "test/transport/http-engine.test.ts",
   "test/clients/nats-ws.test.ts",
   "test/e2e/**/*.test.ts",
-  "test/flow/**/*.test.ts",
   "test/differential/monitor.test.ts",
 ];
+// (test/flow/ is not among them: its servers listen on TCP only and never load an HTTP engine, so
+// a second run on node:http ran the same code again, 12 s of the serial phase.)
 
 function uwsLoads(): boolean {
   const require = createRequire(import.meta.url);
@@ -51,7 +52,7 @@ const SERIAL = [
   "test/regressions/write-deadline-progress.test.ts",
 ];
 // The serial files that HTTP or WebSocket serve (run again on node:http, as above).
-const SERIAL_HTTP = ["test/flow/**/*.test.ts", "test/transport/ws-producer-stall.test.ts"];
+const SERIAL_HTTP = ["test/transport/ws-producer-stall.test.ts"];
 
 const shared = {
   testTimeout: 20_000,

@@ -8,6 +8,7 @@ import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-n
 import { loadContext, selectedContext, type Context } from "./context.js";
 import { parseDuration } from "./duration.js";
 import { ClientError, describeError } from "./errors.js";
+import { io } from "./io.js";
 
 export const DEFAULT_URL = "nats://127.0.0.1:4222";
 
@@ -46,7 +47,7 @@ export function resolveSettings(flags: ConnectionFlags): Context & { url: string
   const ctxName = flags.context ?? selectedContext();
   const ctx: Context = ctxName === "" ? {} : loadContext(ctxName);
   const pick = <K extends keyof Context>(flag: string | undefined, key: K): Context[K] => flag ?? ctx[key];
-  const env = process.env.NATS_URL;
+  const env = io().env.NATS_URL;
   const settings: Context & { url: string } = { url: flags.server ?? (env !== undefined && env !== "" ? env : undefined) ?? ctx.url ?? DEFAULT_URL };
   const fields: [string | undefined, keyof Context][] = [
     [flags.user, "user"], [flags.password, "password"], [flags.token, "token"], [flags.creds, "creds"],

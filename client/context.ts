@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ClientError, UsageError } from "./errors.js";
+import { io } from "./io.js";
 
 /** A context as stored; the keys are natscli's. */
 export interface Context {
@@ -23,7 +24,7 @@ export interface Context {
 
 export const CONTEXT_KEYS = ["description", "url", "user", "password", "token", "creds", "nkey", "cert", "key", "ca"] as const;
 
-export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+export function configDir(env: NodeJS.ProcessEnv = io().env): string {
   const base = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== "" ? env.XDG_CONFIG_HOME : join(homedir(), ".config");
   return join(base, "gnat");
 }

@@ -16,12 +16,18 @@ import { streamCommand } from "./commands/stream.js";
 import { subCommand } from "./commands/sub.js";
 import { topCommand } from "./commands/top.js";
 import { ClientError, describeError, UsageError } from "./errors.js";
+import { io, withIO, type ClientIO } from "./io.js";
 
 function program(): Command {
   const p = new Command("gnat")
     .description("gnat as a NATS client (natscli's commands); without a command, gnat is the server")
     .exitOverride()
     .configureOutput({
+      writeOut: (str) => io().stdout.write(str),
+      writeErr: (str) => io().stderr.write(str),
+      // commander's own choice (a terminal's width, else 80), made on the command's streams.
+      getOutHelpWidth: () => (io().stdout.isTTY === true ? io().stdout.columns : undefined) ?? 80,
+      getErrHelpWidth: () => (io().stderr.isTTY === true ? io().stderr.columns : undefined) ?? 80,
       // commander's errors ("error: unknown option '--x'\n(Did you mean --y?)") become one line.
       outputError: (str, write) => write(`gnat: ${str.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`),
     })
@@ -59,11 +65,18 @@ function commandPath(cmd: Command): string {
   return names.join(" ");
 }
 
-/** Run a client command; resolves to the exit code (0 OK, 1 failure, 2 usage; check: Nagios's). */
-export async function runClient(argv: string[]): Promise<number> {
+/**
+ * Run a client command; resolves to the exit code (0 OK, 1 failure, 2 usage; check: Nagios's).
+ * On the process's stdout, stderr, stdin, environment and signals unless `cio` gives others.
+ */
+export function runClient(argv: string[], cio?: ClientIO): Promise<number> {
+  return cio === undefined ? run(argv) : withIO(cio, () => run(argv));
+}
+
+async function run(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv, { from: "user" });
-    return typeof process.exitCode === "number" ? process.exitCode : 0;
+    return io().exitCode ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version are not errors; everything else commander refuses is a usage error
@@ -71,10 +84,10 @@ export async function runClient(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`gnat: ${err.message}\n`);
+      io().stderr.write(`gnat: ${err.message}\n`);
       return 2;
     }
-    process.stderr.write(`gnat: ${describeError(err)}\n`);
+    io().stderr.write(`gnat: ${describeError(err)}\n`);
     return err instanceof ClientError ? err.exitCode : 1;
   }
 }

@@ -6,6 +6,7 @@
 // pub` never loads them.
 import { createInterface } from "node:readline";
 import { ClientError, UsageError } from "./errors.js";
+import { io } from "./io.js";
 
 export type Cell = string | number | boolean;
 
@@ -169,11 +170,11 @@ export function parseChoice<T extends string>(text: string, flag: string, choice
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  io().stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Prompts run only when both ends are a terminal: a pipe or a script gets the defaults. */
-export const interactive = (): boolean => process.stdin.isTTY === true && process.stdout.isTTY === true;
+export const interactive = (): boolean => io().stdin.isTTY === true && io().stdout.isTTY === true;
 
 /**
  * Ask before a destructive act. -f skips the question; on a terminal it is a y/N prompt; from a
@@ -183,10 +184,10 @@ export const interactive = (): boolean => process.stdin.isTTY === true && proces
 export async function confirm(question: string, force: boolean | undefined): Promise<void> {
   if (force === true) return;
   let yes: boolean;
-  if (process.stdin.isTTY === true) {
+  if (io().stdin.isTTY === true) {
     const ask = (await import("@inquirer/confirm")).default;
     try {
-      yes = await ask({ message: question, default: false }, { output: process.stderr });
+      yes = await ask({ message: question, default: false }, { input: io().stdin, output: io().stderr });
     } catch {
       yes = false;
     }
@@ -200,7 +201,7 @@ export async function confirm(question: string, force: boolean | undefined): Pro
 }
 
 async function firstLine(): Promise<string | undefined> {
-  const rl = createInterface({ input: process.stdin });
+  const rl = createInterface({ input: io().stdin });
   for await (const line of rl) {
     rl.close();
     return line;
@@ -224,10 +225,10 @@ export async function askChoice<T extends string>(defaults: boolean, message: st
 
 /** A progress bar on stderr for a large transfer, when stderr is a terminal. */
 export async function progressBar(total: number, label: string, enabled: boolean): Promise<{ update(n: number): void; stop(): void }> {
-  if (!enabled || process.stderr.isTTY !== true) return { update: () => {}, stop: () => {} };
+  if (!enabled || io().stderr.isTTY !== true) return { update: () => {}, stop: () => {} };
   const { SingleBar, Presets } = (await import("cli-progress")).default;
   const bar = new SingleBar({
-    stream: process.stderr,
+    stream: io().stderr,
     format: `${label} [{bar}] {percentage}% | {done} / {size} | {speed}/s`,
     hideCursor: true,
     clearOnComplete: false,

@@ -11,6 +11,7 @@ import { connect as netConnect } from "node:net";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startInProcess } from "./client/kit.js";
 import { makeTestCerts } from "./helpers/certs.js";
 import { gnatSuite, tempDir } from "./kit/gnat.js";
 import { CLI, ensureBuilt, freePort, launch, type Launched } from "./kit/processes.js";
@@ -264,6 +265,56 @@ describe("TypeScript blocks", () => {
   });
 });
 
+/**
+ * A command line's words as sh splits them ('…', "…" and backslashes), or null when sh would do
+ * more than split it (a pipe, a list, a redirection, an expansion).
+ */
+function shellWords(line: string): string[] | null {
+  const words: string[] = [];
+  let word: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === " " || c === "\t") {
+      if (word !== null) words.push(word);
+      word = null;
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) return null;
+      word = (word ?? "") + line.slice(i + 1, end);
+      i = end;
+    } else if (c === '"') {
+      word ??= "";
+      for (i++; i < line.length && line[i] !== '"'; i++) {
+        if (line[i] === "$" || line[i] === "`") return null;
+        if (line[i] === "\\" && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!)) i++;
+        word += line[i];
+      }
+      if (i >= line.length) return null;
+    } else if (c === "\\" && i + 1 < line.length) {
+      word = (word ?? "") + line[++i];
+    } else if ("|&;<>()$`*?[~#{}".includes(c)) {
+      return null;
+    } else {
+      word = (word ?? "") + c;
+    }
+  }
+  if (word !== null) words.push(word);
+  return words;
+}
+
+/** `sh -c line` as a process, `input` on its stdin. */
+function shProcess(line: string, env: NodeJS.ProcessEnv, input: string): { kill(signal: NodeJS.Signals): void; exited(): Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn("sh", ["-c", line], { env, stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  let stdout = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  child.stdin.on("error", () => {});
+  child.stdin.end(input);
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((r) => child.on("close", (code) => r({ code, stdout, stderr })));
+  return { kill: (s) => void child.kill(s), exited: () => done };
+}
+
 describe("shell samples of the gnat client", () => {
   const shell = all.filter((b) => kindOf(b) === "shell");
   test("there are client samples", () => expect(shell.some((b) => b.text.includes("npx gnat pub"))).toBe(true));
@@ -278,17 +329,19 @@ describe("shell samples of the gnat client", () => {
       .replace(/\s*&$/, "").replace(/; echo \$\?$/, "")
       // gnat top draws on a terminal; here, one snapshot instead.
       + (cmd.startsWith("npx gnat top ") ? " -o -" : "");
-    const child = spawn("sh", ["-c", sh], { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stderr = "";
-    let stdout = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end("s3cret\n");
+    // A plain command line (no pipe, no expansion) runs in this process, its words split as sh
+    // would (test/client/kit.ts: the same code as the bin, without a Node start per line); the
+    // rest through sh, as a process, and so does bench (it loads the CPU: a process of its own
+    // shares the load with the server here, where in this process it would wait on it).
+    const words = sh.startsWith("exec ") && !cmd.startsWith("npx gnat bench ") ? shellWords(sh.slice("exec ".length)) : null;
+    const proc = words !== null && words[0] === process.execPath && words[1] === CLI
+      ? startInProcess(words.slice(2), env, "s3cret\n")
+      : shProcess(sh, env, "s3cret\n");
     // Commands that run until stopped (sub, reply, kv watch) are given a second, then stopped; the others
     // run to their end (a busy machine may take seconds just to start Node).
     const longRunning = /^npx gnat (sub|reply|kv watch) /.test(cmd);
-    const timer = setTimeout(() => child.kill("SIGINT"), longRunning ? 1000 : 20_000);
-    const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+    const timer = setTimeout(() => proc.kill("SIGINT"), longRunning ? 1000 : 20_000);
+    const { code, stdout, stderr } = await proc.exited();
     clearTimeout(timer);
     expect(stderr, `${cmd}\n${stderr}`).not.toMatch(/unknown option|error: |usage/i);
     if (longRunning) {

@@ -13,6 +13,7 @@ import { corePublisher, coreSubscriber, jsPublisher, jsPuller, replier, requeste
 import { csv, ibytes, report, type Group, type Sample } from "../bench/stats.js";
 import { parseBytes, parseChoice } from "../ui.js";
 import { jsText } from "./js.js";
+import { io } from "../io.js";
 
 interface BenchFlags extends ConnectionFlags {
   pub?: string;
@@ -121,22 +122,22 @@ async function runBench(subject: string, flags: BenchFlags): Promise<void> {
     // Said once every client is connected and every subscriber is ready: a requester run elsewhere
     // can start when it sees this.
     const groups = await run(() => {
-      process.stderr.write(`Starting ${MODE_TITLE[p.mode]} benchmark [subject=${subject}, msgs=${p.msgs.toLocaleString("en-US")}, size=${ibytes(p.size)}, pubs=${p.pubs}, subs=${p.subs}${p.mode === "js" ? `, stream=${flags.stream}, storage=${flags.storage}` : ""}]\n`);
+      io().stderr.write(`Starting ${MODE_TITLE[p.mode]} benchmark [subject=${subject}, msgs=${p.msgs.toLocaleString("en-US")}, size=${ibytes(p.size)}, pubs=${p.pubs}, subs=${p.subs}${p.mode === "js" ? `, stream=${flags.stream}, storage=${flags.storage}` : ""}]\n`);
       if (flags.progress) bar = progressBars(p, progress);
     });
     bar?.stop();
     bar = undefined;
-    process.stdout.write(`\n${report(`NATS ${p.mode === "js" ? "JetStream" : p.mode === "core" ? "Pub/Sub" : "Request/Reply"}`, groups)}`);
+    io().stdout.write(`\n${report(`NATS ${p.mode === "js" ? "JetStream" : p.mode === "core" ? "Pub/Sub" : "Request/Reply"}`, groups)}`);
     if (flags.csv !== undefined) {
       const text = csv(new Date().toISOString(), groups);
-      if (flags.csv === "-") process.stdout.write(`\n${text}`);
+      if (flags.csv === "-") io().stdout.write(`\n${text}`);
       else {
         try {
           writeFileSync(flags.csv, text);
         } catch (err) {
           throw new ClientError(`cannot write ${flags.csv}: ${(err as NodeJS.ErrnoException).code ?? describeError(err)}`);
         }
-        process.stderr.write(`Saved metric data in csv file ${flags.csv}\n`);
+        io().stderr.write(`Saved metric data in csv file ${flags.csv}\n`);
       }
     }
   } finally {
@@ -219,7 +220,7 @@ async function runJetStream(subject: string, p: Plan, flags: BenchFlags, setup: 
   } catch {
     try {
       await jsm.streams.add({ name: stream, subjects: [subject], storage: flags.storage === "file" ? StorageType.File : StorageType.Memory, num_replicas: Number(flags.replicas) });
-      process.stderr.write(`Created stream "${stream}" on ${subject} (${flags.storage}); 'gnat stream rm ${stream}' removes it\n`);
+      io().stderr.write(`Created stream "${stream}" on ${subject} (${flags.storage}); 'gnat stream rm ${stream}' removes it\n`);
     } catch (err) {
       const text = jsText(err);
       // The subject is another stream's already: name that one.
@@ -275,13 +276,13 @@ async function runJetStream(subject: string, p: Plan, flags: BenchFlags, setup: 
 
 /** cli-progress bars on stderr, when it is a terminal, updated from the counters every 100 ms. */
 function progressBars(p: Plan, progress: Progress): { stop(): void } {
-  if (process.stderr.isTTY !== true) return { stop: () => {} };
+  if (io().stderr.isTTY !== true) return { stop: () => {} };
   let stopped = false;
   let bars: { stop(): void } | undefined;
   void import("cli-progress").then(({ default: cp }) => {
     if (stopped) return;
     const multi = new cp.MultiBar({
-      stream: process.stderr,
+      stream: io().stderr,
       format: "{label} [{bar}] {percentage}% | {value}/{total} | {rate} msgs/s",
       hideCursor: true,
       clearOnComplete: false,

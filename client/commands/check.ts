@@ -8,6 +8,7 @@ import { connectionOptions, type ConnectionFlags } from "../connect.js";
 import { parseDuration } from "../duration.js";
 import { parseChoice, parseInteger } from "../ui.js";
 import { jsText, withJetStream } from "./js.js";
+import { io } from "../io.js";
 
 interface Perf {
   name: string;
@@ -93,7 +94,7 @@ async function runCheck(result: CheckResult, flags: CheckFlags, body: (r: CheckR
   } catch (err) {
     result.critical(`could not load info: ${jsText(err)}`);
   }
-  process.stdout.write(`${format === "json" ? result.json() : result.nagios()}\n`);
+  io().stdout.write(`${format === "json" ? result.json() : result.nagios()}\n`);
   return result.exitCode;
 }
 
@@ -361,7 +362,7 @@ export function jetstreamChecks(check: Command): void {
         minSources: num(f.minSources, "--min-sources"), maxSources: num(f.maxSources, "--max-sources"),
         peerExpect: num(f.peerExpect, "--peer-expect"), peerLagCrit: num(f.peerLagCritical, "--peer-lag-critical"), peerSeenCrit: secs(f.peerSeenCritical, "--peer-seen-critical"),
       };
-      process.exitCode = await runCheck(new CheckResult(f.stream, "stream"), f, (r) => withJetStream(f, async ({ jsm }) => {
+      io().exitCode = await runCheck(new CheckResult(f.stream, "stream"), f, (r) => withJetStream(f, async ({ jsm }) => {
         checkStreamInfo(await jsm.streams.info(f.stream), r, o);
       }));
     });
@@ -382,7 +383,7 @@ export function jetstreamChecks(check: Command): void {
         unprocessedCrit: num(f.unprocessedCritical, "--unprocessed-critical", -1), redeliveryCrit: num(f.redeliveryCritical, "--redelivery-critical", -1),
         lastDeliveryCrit: secs(f.lastDeliveryCritical, "--last-delivery-critical"), lastAckCrit: secs(f.lastAckCritical, "--last-ack-critical"),
       };
-      process.exitCode = await runCheck(new CheckResult(`${f.stream}_${f.consumer}`, "consumer"), f, (r) => withJetStream(f, async ({ jsm }) => {
+      io().exitCode = await runCheck(new CheckResult(`${f.stream}_${f.consumer}`, "consumer"), f, (r) => withJetStream(f, async ({ jsm }) => {
         checkConsumerInfo(await jsm.consumers.info(f.stream, f.consumer), r, o);
       }));
     });
@@ -411,7 +412,7 @@ export function jetstreamChecks(check: Command): void {
       };
       const seen = parseDuration(f.replicaSeenCritical, "--replica-seen-critical") / 1000;
       const lag = parseInteger(f.replicaLagCritical, "--replica-lag-critical", 0);
-      process.exitCode = await runCheck(new CheckResult("JetStream", "jetstream"), f, (r) => withJetStream(f, async ({ jsm }) => {
+      io().exitCode = await runCheck(new CheckResult("JetStream", "jetstream"), f, (r) => withJetStream(f, async ({ jsm }) => {
         checkAccountInfo(await jsm.getAccountInfo(), r, o);
         if (f.replicas !== false) {
           const infos: StreamInfo[] = [];

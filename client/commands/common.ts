@@ -3,6 +3,7 @@
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { UsageError } from "../errors.js";
 import { render } from "../template.js";
+import { io } from "../io.js";
 
 /** commander's accumulator for a repeatable flag (no default, so --help shows none). */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -27,9 +28,9 @@ export async function buildHeaders(pairs: string[], count: number): Promise<MsgH
 /** The body given, or stdin when none is and stdin is not a terminal, or "". */
 export async function bodyOrStdin(body: string | undefined): Promise<string> {
   if (body !== undefined) return body;
-  if (process.stdin.isTTY === true) return "";
+  if (io().stdin.isTTY === true) return "";
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  for await (const c of io().stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString();
 }
 

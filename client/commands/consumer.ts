@@ -13,6 +13,7 @@ import {
 } from "../ui.js";
 import { collect } from "./common.js";
 import { api, cap, parseAge, splitList, withJetStream } from "./js.js";
+import { io } from "../io.js";
 
 interface AddFlags extends ConnectionFlags {
   pull?: boolean;
@@ -165,10 +166,10 @@ export function consumerCommand(program: Command): void {
       });
       const names = infos.map((ci) => ci.name).sort();
       if (f.json === true) return printJson(names);
-      if (f.names === true) return void process.stdout.write(names.map((n) => `${n}\n`).join(""));
-      if (infos.length === 0) return void process.stdout.write("No Consumers defined\n");
+      if (f.names === true) return void io().stdout.write(names.map((n) => `${n}\n`).join(""));
+      if (infos.length === 0) return void io().stdout.write("No Consumers defined\n");
       infos.sort((a, b) => a.name.localeCompare(b.name));
-      process.stdout.write(await renderTable(`Consumers for Stream ${stream}`,
+      io().stdout.write(await renderTable(`Consumers for Stream ${stream}`,
         ["Name", "Description", "Created", "Ack Pending", "Unprocessed", "Last Delivery"],
         infos.map((ci) => [ci.name, ci.config.description ?? "", when(ci.created), count(ci.num_ack_pending), count(ci.num_pending),
           ci.delivered.stream_seq === 0 ? "never" : ci.delivered.last_active === undefined ? "" : `${ago(ci.delivered.last_active as unknown as string)}`])));
@@ -196,8 +197,8 @@ export function consumerCommand(program: Command): void {
         ack_floor: ci.ack_floor.stream_seq,
       }));
       if (f.json === true) return printJson(rows);
-      if (rows.length === 0) return void process.stdout.write(`No Consumers defined on stream ${stream}\n`);
-      process.stdout.write(await renderTable(`Consumer report for ${stream} with ${rows.length} consumer${rows.length === 1 ? "" : "s"}`,
+      if (rows.length === 0) return void io().stdout.write(`No Consumers defined on stream ${stream}\n`);
+      io().stdout.write(await renderTable(`Consumer report for ${stream} with ${rows.length} consumer${rows.length === 1 ? "" : "s"}`,
         ["Consumer", "Mode", "Ack Policy", "Ack Wait", "Ack Pending", "Redelivered", "Unprocessed", "Ack Floor"],
         rows.map((r) => [r.consumer, r.mode, r.ack_policy, r.ack_wait, count(r.ack_pending), count(r.redelivered), count(r.unprocessed), count(r.ack_floor)])));
     }));
@@ -210,7 +211,7 @@ export function consumerCommand(program: Command): void {
     .action(async (stream: string, name: string, f: Common) => withJetStream(f, async ({ jsm }) => {
       const ci = await api(`could not load consumer ${stream} > ${name}`, () => jsm.consumers.info(stream, name));
       if (f.json === true) return printJson(ci);
-      process.stdout.write(consumerInfoText(ci));
+      io().stdout.write(consumerInfoText(ci));
     }));
 
   connectionOptions(consumer.command("add").alias("create")
@@ -249,7 +250,7 @@ export function consumerCommand(program: Command): void {
       await withJetStream(f, async ({ jsm }) => {
         const ci = await api(`could not create consumer${name === undefined ? "" : ` ${name}`}`, () => jsm.consumers.add(stream, cfg));
         if (f.json === true) return printJson(ci);
-        process.stdout.write(consumerInfoText(ci));
+        io().stdout.write(consumerInfoText(ci));
       });
     });
 
@@ -286,14 +287,14 @@ export function consumerCommand(program: Command): void {
         for (let i = 0; i < n; i++) {
           const m = await api(`could not pull from ${stream} > ${name}`, () => c.next({ expires: wait }));
           if (m === null) throw new ClientError(`no message received from ${stream} > ${name} in ${goDuration(wait * 1e6)}${i > 0 ? ` (after ${i})` : ""}`);
-          if (f.raw === true) process.stdout.write(`${dec.decode(m.data)}\n`);
+          if (f.raw === true) io().stdout.write(`${dec.decode(m.data)}\n`);
           else {
             const t = m.time;
             const hh = `${String(t.getHours()).padStart(2, "0")}:${String(t.getMinutes()).padStart(2, "0")}:${String(t.getSeconds()).padStart(2, "0")}`;
             let out = `[${hh}] subj: ${m.subject} / tries: ${m.info.deliveryCount} / cons seq: ${m.info.deliverySequence} / str seq: ${m.seq} / pending: ${m.info.pending}\n\n`;
             const keys = m.headers?.keys() ?? [];
             if (keys.length > 0) out += `Headers:\n${keys.flatMap((k) => m.headers!.values(k).map((v) => `  ${k}: ${v}\n`)).join("")}\n`;
-            process.stdout.write(`${out}${dec.decode(m.data)}\n\n`);
+            io().stdout.write(`${out}${dec.decode(m.data)}\n\n`);
           }
           if (f.term === true) m.term();
           else if (f.nak === true) m.nak();
@@ -301,7 +302,7 @@ export function consumerCommand(program: Command): void {
           await nc.flush();
           if (f.raw !== true) {
             const what = f.term === true ? "Terminated message" : f.nak === true ? "NaK'd message" : f.ack ? "Acknowledged message" : "";
-            if (what !== "") process.stdout.write(`${what}\n\n`);
+            if (what !== "") io().stdout.write(`${what}\n\n`);
           }
         }
       });

@@ -2,6 +2,7 @@
 // gnat context add | select | ls | rm | show: natscli's named connection settings.
 import type { Command } from "commander";
 import { CONTEXT_KEYS, contextPath, listContexts, loadContext, removeContext, saveContext, selectContext, selectedContext, type Context } from "../context.js";
+import { io } from "../io.js";
 
 interface AddFlags {
   server?: string;
@@ -43,7 +44,7 @@ export function contextCommand(program: Command): void {
       set("token", f.token); set("creds", f.creds); set("nkey", f.nkey); set("cert", f.tlscert); set("key", f.tlskey); set("ca", f.tlsca);
       const path = saveContext(name, c);
       if (f.select === true) selectContext(name);
-      process.stderr.write(`Saved context "${name}" in ${path}\n`);
+      io().stderr.write(`Saved context "${name}" in ${path}\n`);
     });
 
   ctx.command("select")
@@ -51,7 +52,7 @@ export function contextCommand(program: Command): void {
     .argument("<name>", "context name")
     .action((name: string) => {
       selectContext(name);
-      process.stderr.write(`Selected context "${name}"\n`);
+      io().stderr.write(`Selected context "${name}"\n`);
     });
 
   ctx.command("ls").alias("list")
@@ -60,13 +61,13 @@ export function contextCommand(program: Command): void {
       const selected = selectedContext();
       const names = listContexts();
       if (names.length === 0) {
-        process.stderr.write("No contexts defined\n");
+        io().stderr.write("No contexts defined\n");
         return;
       }
       for (const name of names) {
         const c = loadContext(name);
         const line = `${name}${name === selected ? "*" : ""}`;
-        process.stdout.write(`${c.description ? `${line.padEnd(20)} ${c.description}` : line}\n`);
+        io().stdout.write(`${c.description ? `${line.padEnd(20)} ${c.description}` : line}\n`);
       }
     });
 
@@ -76,7 +77,7 @@ export function contextCommand(program: Command): void {
     .option("-f, --force", "accepted for natscli compatibility; gnat does not ask")
     .action((name: string) => {
       removeContext(name);
-      process.stderr.write(`Removed context "${name}"\n`);
+      io().stderr.write(`Removed context "${name}"\n`);
     });
 
   ctx.command("show").alias("info")
@@ -85,10 +86,10 @@ export function contextCommand(program: Command): void {
     .action((name: string | undefined) => {
       const n = name ?? selectedContext();
       const c = loadContext(n === "" ? "default" : n);
-      process.stdout.write(`Context "${n}" (${contextPath(n)})\n`);
+      io().stdout.write(`Context "${n}" (${contextPath(n)})\n`);
       for (const k of CONTEXT_KEYS) {
         const v = c[k];
-        if (v !== undefined && v !== "") process.stdout.write(`  ${`${k}:`.padEnd(13)} ${k === "password" || k === "token" ? "*****" : v}\n`);
+        if (v !== undefined && v !== "") io().stdout.write(`  ${`${k}:`.padEnd(13)} ${k === "password" || k === "token" ? "*****" : v}\n`);
       }
     });
 }

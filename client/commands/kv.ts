@@ -9,6 +9,7 @@ import { ClientError, UsageError } from "../errors.js";
 import { ago, bytes, Columns, confirm, count, goDuration, parseBytes, parseChoice, printJson, renderTable, when } from "../ui.js";
 import { bodyOrStdin } from "./common.js";
 import { api, cap, parseAge, withJetStream, type JsContext } from "./js.js";
+import { io } from "../io.js";
 
 interface Common extends ConnectionFlags {
   json?: boolean;
@@ -103,7 +104,7 @@ export function kvCommand(program: Command): void {
         const b = await api(`could not create bucket ${bucket}`, () => new Kvm(js).create(bucket, opts));
         const st = await api("", () => b.status());
         if (f.json === true) return printJson(st.streamInfo);
-        process.stdout.write(statusText(st));
+        io().stdout.write(statusText(st));
       });
     });
 
@@ -115,7 +116,7 @@ export function kvCommand(program: Command): void {
       const b = await openBucket(c, bucket);
       const st = await api("", () => b.status());
       if (f.json === true) return printJson(st.streamInfo);
-      process.stdout.write(statusText(st));
+      io().stdout.write(statusText(st));
     }));
 
   // put and create: a value into a key (create only if the key is new or was deleted).
@@ -131,7 +132,7 @@ export function kvCommand(program: Command): void {
         await withJetStream(f, async (c) => {
           const b = await openBucket(c, bucket);
           await api(`could not ${verb} ${bucket} > ${key}`, () => verb === "put" ? b.put(key, v) : b.create(key, v));
-          process.stdout.write(`${v}\n`);
+          io().stdout.write(`${v}\n`);
         });
       });
   }
@@ -148,7 +149,7 @@ export function kvCommand(program: Command): void {
       await withJetStream(f, async (c) => {
         const b = await openBucket(c, bucket);
         await api(`could not update ${bucket} > ${key}`, () => b.update(key, v, rev));
-        process.stdout.write(`${v}\n`);
+        io().stdout.write(`${v}\n`);
       });
     });
 
@@ -176,12 +177,12 @@ export function kvCommand(program: Command): void {
         const b = await openBucket(c, bucket);
         const e = await api(`could not get ${bucket} > ${key}`, () => b.get(key, revision === undefined ? undefined : { revision }));
         if (e === null || (revision === undefined && e.operation !== "PUT")) throw new ClientError(`could not get ${bucket} > ${key}: key not found`);
-        if (f.raw === true) return void process.stdout.write(e.value);
+        if (f.raw === true) return void io().stdout.write(e.value);
         if (f.json === true) return printJson(entryJson(e));
         const pv = printable(e.value);
         let out = `${bucket} > ${key} revision: ${e.revision} created @ ${when(e.created)}\n\n`;
         out += pv.length > 120 ? `Showing first 120 bytes of ${count(pv.length)}, use --raw for full data\n\n${pv.slice(0, 120)}\n` : `${pv}\n`;
-        process.stdout.write(`${out}\n`);
+        io().stdout.write(`${out}\n`);
       });
     });
 
@@ -220,14 +221,13 @@ export function kvCommand(program: Command): void {
         const b = await openBucket(c, bucket);
         const w = await api(`could not watch ${bucket}`, () => b.watch(opts));
         // Once the watcher is in place (a script can wait for this line before writing).
-        process.stderr.write(`Watching ${bucket} > ${key}\n`);
+        io().stderr.write(`Watching ${bucket} > ${key}\n`);
         const stop = (): void => w.stop();
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
+        io().onInterrupt(stop);
         for await (const e of w) {
-          if (f.json === true) process.stdout.write(`${JSON.stringify(entryJson(e))}\n`);
-          else if (e.operation === "PUT") process.stdout.write(`[${when(e.created)}] PUT ${bucket} > ${e.key}: ${printable(e.value)}\n`);
-          else process.stdout.write(`[${when(e.created)}] ${opName(e.operation)} ${bucket} > ${e.key}\n`);
+          if (f.json === true) io().stdout.write(`${JSON.stringify(entryJson(e))}\n`);
+          else if (e.operation === "PUT") io().stdout.write(`[${when(e.created)}] PUT ${bucket} > ${e.key}: ${printable(e.value)}\n`);
+          else io().stdout.write(`[${when(e.created)}] ${opName(e.operation)} ${bucket} > ${e.key}\n`);
         }
       });
     });
@@ -246,8 +246,8 @@ export function kvCommand(program: Command): void {
         });
         keys.sort();
         if (f.json === true) return printJson(keys);
-        if (keys.length === 0) return void process.stdout.write(`No keys found in bucket ${bucket}\n`);
-        process.stdout.write(keys.map((k) => `${k}\n`).join(""));
+        if (keys.length === 0) return void io().stdout.write(`No keys found in bucket ${bucket}\n`);
+        io().stdout.write(keys.map((k) => `${k}\n`).join(""));
         return;
       }
       const { Kvm } = await import("@nats-io/kv");
@@ -257,9 +257,9 @@ export function kvCommand(program: Command): void {
       });
       all.sort((a, b) => a.size - b.size || a.bucket.localeCompare(b.bucket));
       if (f.json === true) return printJson(all.map((s) => s.bucket));
-      if (f.names === true) return void process.stdout.write(all.map((s) => `${s.bucket}\n`).join(""));
-      if (all.length === 0) return void process.stdout.write("No Key-Value buckets found\n");
-      process.stdout.write(await renderTable("Key-Value Buckets", ["Bucket", "Description", "Created", "Size", "Values", "Last Update"],
+      if (f.names === true) return void io().stdout.write(all.map((s) => `${s.bucket}\n`).join(""));
+      if (all.length === 0) return void io().stdout.write("No Key-Value buckets found\n");
+      io().stdout.write(await renderTable("Key-Value Buckets", ["Bucket", "Description", "Created", "Size", "Values", "Last Update"],
         all.map((s) => [s.bucket, s.streamInfo.config.description ?? "", when(s.streamInfo.created), bytes(s.size), count(s.values),
           s.values === 0 ? "never" : ago(s.streamInfo.state.last_ts)])));
     }));
@@ -277,7 +277,7 @@ export function kvCommand(program: Command): void {
       });
       if (f.json === true) return printJson(entries.map(entryJson));
       if (entries.length === 0) throw new ClientError(`could not read the history of ${bucket} > ${key}: key not found`);
-      process.stdout.write(await renderTable(`History for ${bucket} > ${key}`, ["Key", "Revision", "Op", "Created", "Length", "Value"],
+      io().stdout.write(await renderTable(`History for ${bucket} > ${key}`, ["Key", "Revision", "Op", "Created", "Length", "Value"],
         entries.map((e) => [e.key, e.revision, opName(e.operation), when(e.created), count(e.length), short(printable(e.value))])));
     }));
 }

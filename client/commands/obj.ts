@@ -14,6 +14,7 @@ import { ClientError, UsageError } from "../errors.js";
 import { ago, bytes, Columns, confirm, goDuration, parseBytes, parseChoice, printJson, progressBar, renderTable, span, when } from "../ui.js";
 import { buildHeaders, collect } from "./common.js";
 import { api, cap, parseAge, withJetStream, type JsContext } from "./js.js";
+import { io } from "../io.js";
 
 const LARGE = 1024 * 1024;
 
@@ -114,7 +115,7 @@ export function objCommand(program: Command): void {
         const os = await api(`could not create bucket ${bucket}`, () => new Objm(js).create(bucket, opts));
         const st = await api("", () => os.status());
         if (f.json === true) return printJson(st.streamInfo);
-        process.stdout.write(statusText(st));
+        io().stdout.write(statusText(st));
       });
     });
 
@@ -148,7 +149,7 @@ export function objCommand(program: Command): void {
         const existing = await api(`could not put ${name}`, () => os.info(name));
         if (existing !== null && !existing.deleted) await confirm(`Replace existing file ${name} in ${bucket}?`, f.force);
         const bar = await progressBar(size, name, f.progress && size >= LARGE);
-        const source = file === undefined ? process.stdin : createReadStream(file);
+        const source = file === undefined ? io().stdin : createReadStream(file);
         try {
           const info = await api(`could not put ${name}`, () => os.put({
             name,
@@ -157,7 +158,7 @@ export function objCommand(program: Command): void {
           }, counted(source, (n) => bar.update(n))));
           bar.stop();
           if (f.json === true) return printJson(objectJson(info));
-          process.stdout.write(objectText(bucket, info));
+          io().stdout.write(objectText(bucket, info));
         } finally {
           bar.stop();
         }
@@ -182,7 +183,7 @@ export function objCommand(program: Command): void {
         const bar = await progressBar(r.info.size, name, f.progress && r.info.size >= LARGE && out !== "-");
         let n = 0;
         try {
-          const sink: Writable = out === "-" ? process.stdout : createWriteStream(out);
+          const sink: Writable = out === "-" ? io().stdout : createWriteStream(out);
           const body = Readable.fromWeb(r.data as import("node:stream/web").ReadableStream<Uint8Array>);
           body.on("data", (d: Buffer) => bar.update((n += d.length)));
           await api(`could not write ${out}`, () => pipeline(body, sink, { end: out !== "-" }));
@@ -193,7 +194,7 @@ export function objCommand(program: Command): void {
         }
         if (out !== "-") {
           const secs = Math.max(0.001, (Date.now() - started) / 1000);
-          process.stderr.write(`Wrote: ${bytes(n)} to ${out} in ${span(Date.now() - started)} average ${bytes(Math.round(n / secs))}/s\n`);
+          io().stderr.write(`Wrote: ${bytes(n)} to ${out} in ${span(Date.now() - started)} average ${bytes(Math.round(n / secs))}/s\n`);
         }
       });
     });
@@ -208,9 +209,9 @@ export function objCommand(program: Command): void {
         const os = await openStore(c, bucket);
         const list = (await api(`could not list ${bucket}`, () => os.list())).filter((o) => !o.deleted).sort((a, b) => a.name.localeCompare(b.name));
         if (f.json === true) return printJson(list.map(objectJson));
-        if (f.names === true) return void process.stdout.write(list.map((o) => `${o.name}\n`).join(""));
-        if (list.length === 0) return void process.stdout.write(`No entries found in bucket ${bucket}\n`);
-        process.stdout.write(await renderTable("Bucket Contents", ["Name", "Size", "Time"], list.map((o) => [o.name, bytes(o.size), when(o.mtime)])));
+        if (f.names === true) return void io().stdout.write(list.map((o) => `${o.name}\n`).join(""));
+        if (list.length === 0) return void io().stdout.write(`No entries found in bucket ${bucket}\n`);
+        io().stdout.write(await renderTable("Bucket Contents", ["Name", "Size", "Time"], list.map((o) => [o.name, bytes(o.size), when(o.mtime)])));
         return;
       }
       const { Objm } = await import("@nats-io/obj");
@@ -220,9 +221,9 @@ export function objCommand(program: Command): void {
       });
       all.sort((a, b) => a.size - b.size || a.bucket.localeCompare(b.bucket));
       if (f.json === true) return printJson(all.map((s) => s.bucket));
-      if (f.names === true) return void process.stdout.write(all.map((s) => `${s.bucket}\n`).join(""));
-      if (all.length === 0) return void process.stdout.write("No Object Store buckets found\n");
-      process.stdout.write(await renderTable("Object Store Buckets", ["Bucket", "Description", "Created", "Size", "Last Update"],
+      if (f.names === true) return void io().stdout.write(all.map((s) => `${s.bucket}\n`).join(""));
+      if (all.length === 0) return void io().stdout.write("No Object Store buckets found\n");
+      io().stdout.write(await renderTable("Object Store Buckets", ["Bucket", "Description", "Created", "Size", "Last Update"],
         all.map((s) => [s.bucket, s.description ?? "", when(s.streamInfo.created), bytes(s.size), s.streamInfo.state.messages === 0 ? "never" : ago(s.streamInfo.state.last_ts)])));
     }));
 
@@ -236,13 +237,13 @@ export function objCommand(program: Command): void {
       if (name === undefined) {
         const st = await api("", () => os.status());
         if (f.json === true) return printJson(st.streamInfo);
-        process.stdout.write(statusText(st));
+        io().stdout.write(statusText(st));
         return;
       }
       const o = await api(`could not load ${bucket} > ${name}`, () => os.info(name));
       if (o === null || o.deleted) throw new ClientError(`could not load ${bucket} > ${name}: object not found`);
       if (f.json === true) return printJson(objectJson(o));
-      process.stdout.write(objectText(bucket, o));
+      io().stdout.write(objectText(bucket, o));
     }));
 
   connectionOptions(obj.command("rm").alias("del")

@@ -5,6 +5,7 @@ import { connectionOptions, connectWith, type ConnectionFlags } from "../connect
 import { parseCount, parseDuration } from "../duration.js";
 import { hasTemplate, render } from "../template.js";
 import { buildHeaders, bodyOrStdin, collect, sleep } from "./common.js";
+import { io } from "../io.js";
 
 interface PubFlags extends ConnectionFlags {
   count: string;
@@ -38,7 +39,7 @@ export function pubCommand(program: Command): void {
             ...(headers === undefined ? {} : { headers }),
             ...(flags.reply === undefined ? {} : { reply: flags.reply }),
           });
-          if (flags.quiet !== true) process.stderr.write(`Published ${Buffer.byteLength(payload)} bytes to "${subject}"\n`);
+          if (flags.quiet !== true) io().stderr.write(`Published ${Buffer.byteLength(payload)} bytes to "${subject}"\n`);
           if (pause > 0 && i < count) {
             await nc.flush();
             await sleep(pause);

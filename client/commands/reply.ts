@@ -10,6 +10,7 @@ import { parseCount, parseDuration } from "../duration.js";
 import { UsageError } from "../errors.js";
 import { render } from "../template.js";
 import { buildHeaders, collect, sleep } from "./common.js";
+import { io } from "../io.js";
 
 interface ReplyFlags extends ConnectionFlags {
   queue: string;
@@ -22,12 +23,14 @@ interface ReplyFlags extends ConnectionFlags {
 
 function runCommand(command: string, input: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "pipe", "inherit"] });
+    // Its stderr is gnat's (passed on, so it goes wherever the command's own stderr goes).
+    const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"], env: io().env });
     const out: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => io().stderr.write(d));
     child.on("error", reject);
     child.on("close", (code) => {
-      if (code !== 0) process.stderr.write(`gnat: command exited with status ${code}\n`);
+      if (code !== 0) io().stderr.write(`gnat: command exited with status ${code}\n`);
       resolve(Buffer.concat(out));
     });
     child.stdin.on("error", () => { /* the command need not read its input */ });
@@ -53,14 +56,13 @@ export function replyCommand(program: Command): void {
       const { nc } = await connectWith(flags);
       const sub = nc.subscribe(subject, { queue: flags.queue, ...(count === 0 ? {} : { max: count }) });
       await nc.flush();
-      process.stderr.write(`Listening on "${subject}" in group "${flags.queue}"\n`);
+      io().stderr.write(`Listening on "${subject}" in group "${flags.queue}"\n`);
       const stop = (): void => void nc.close();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      io().onInterrupt(stop);
       let n = 0;
       for await (const m of sub) {
         n++;
-        process.stderr.write(`[#${n}] Received on subject "${m.subject}"\n`);
+        io().stderr.write(`[#${n}] Received on subject "${m.subject}"\n`);
         if (pause > 0) await sleep(pause);
         let data: Uint8Array | string;
         if (flags.command !== undefined) data = await runCommand(render(flags.command, { count: n, request: m.string() }), Buffer.from(m.data));

@@ -7,6 +7,7 @@ import { formatDuration, parseCount } from "../duration.js";
 import { ClientError } from "../errors.js";
 import { hasTemplate, render } from "../template.js";
 import { bodyOrStdin, buildHeaders, collect, formatMsg } from "./common.js";
+import { io } from "../io.js";
 
 interface ReqFlags extends ConnectionFlags {
   header?: string[];
@@ -32,8 +33,8 @@ export function reqCommand(program: Command): void {
       const nats = await import("@nats-io/transport-node");
       const started = performance.now();
       const show = (m: import("@nats-io/transport-node").Msg, n: number): void => {
-        process.stderr.write(`Received with rtt ${formatDuration(performance.now() - started)}\n`);
-        process.stdout.write(flags.raw === true ? `${m.string()}\n` : formatMsg(m, n, { raw: !m.headers }));
+        io().stderr.write(`Received with rtt ${formatDuration(performance.now() - started)}\n`);
+        io().stdout.write(flags.raw === true ? `${m.string()}\n` : formatMsg(m, n, { raw: !m.headers }));
       };
       try {
         if (replies === 1) {

@@ -8,6 +8,7 @@ import { connectionOptions, connectWith, natsOptions, type ConnectionFlags } fro
 import { formatDuration, parseCount, parseDuration } from "../duration.js";
 import { ClientError, describeError, UsageError } from "../errors.js";
 import { jetstreamChecks } from "./check.js";
+import { io } from "../io.js";
 
 export function serverCommand(program: Command): void {
   const server = program.command("server").description("server information, ping, password hashing and health checks");
@@ -21,7 +22,7 @@ export function serverCommand(program: Command): void {
       await nc.close();
       if (info === undefined) throw new ClientError("the server sent no INFO");
       if (flags.json === true) {
-        process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+        io().stdout.write(`${JSON.stringify(info, null, 2)}\n`);
         return;
       }
       const i = info as unknown as Record<string, unknown>;
@@ -38,7 +39,7 @@ export function serverCommand(program: Command): void {
       for (const [k, v] of rows) if (v !== undefined && v !== "") lines.push(`  ${`${k}:`.padEnd(15)} ${String(v)}`);
       const urls = i.connect_urls;
       if (Array.isArray(urls) && urls.length > 0) lines.push(`  ${"Connect URLs:".padEnd(15)} ${urls.join(", ")}`);
-      process.stdout.write(`${lines.join("\n")}\n`);
+      io().stdout.write(`${lines.join("\n")}\n`);
     });
 
   connectionOptions(server.command("ping")
@@ -54,14 +55,14 @@ export function serverCommand(program: Command): void {
           await nc.flush();
           const ms = performance.now() - t0;
           times.push(ms);
-          process.stdout.write(`${url}: rtt ${formatDuration(ms)}\n`);
+          io().stdout.write(`${url}: rtt ${formatDuration(ms)}\n`);
         }
       } finally {
         await nc.close();
       }
       if (count > 1) {
         const avg = times.reduce((a, b) => a + b, 0) / times.length;
-        process.stdout.write(`--- ${count} pings: min ${formatDuration(Math.min(...times))} avg ${formatDuration(avg)} max ${formatDuration(Math.max(...times))}\n`);
+        io().stdout.write(`--- ${count} pings: min ${formatDuration(Math.min(...times))} avg ${formatDuration(avg)} max ${formatDuration(Math.max(...times))}\n`);
       }
     });
 
@@ -76,14 +77,14 @@ export function serverCommand(program: Command): void {
       let pass = flags.pass;
       if (flags.generate === true) {
         pass = randomBytes(24).toString("base64url");
-        process.stderr.write(`Generated password: ${pass}\n`);
+        io().stderr.write(`Generated password: ${pass}\n`);
       }
       if (pass === undefined) pass = await readPassword();
       if (pass === "") throw new ClientError("the password is empty");
       const bcrypt = (await import("bcryptjs")).default;
       // Go's bcrypt (nats-server's) writes $2a$; bcryptjs writes $2b$. Same algorithm for any
       // password under 256 bytes, and either is accepted: print what nats-server users expect.
-      process.stdout.write(`${bcrypt.hashSync(pass, cost).replace(/^\$2b\$/, "$2a$")}\n`);
+      io().stdout.write(`${bcrypt.hashSync(pass, cost).replace(/^\$2b\$/, "$2a$")}\n`);
     });
 
   const check = server.command("check").description("Nagios-style health checks (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)");
@@ -103,7 +104,7 @@ export function serverCommand(program: Command): void {
       flags.connectWarning = flags.connectWarn ?? flags.connectWarning;
       flags.rttWarning = flags.rttWarn ?? flags.rttWarning;
       flags.reqWarning = flags.reqWarn ?? flags.reqWarning;
-      process.exitCode = await checkConnection(flags);
+      io().exitCode = await checkConnection(flags);
     });
   jetstreamChecks(check);
 }
@@ -143,7 +144,7 @@ async function checkConnection(flags: CheckFlags): Promise<number> {
   try {
     nc = await nats.connect(options);
   } catch (err) {
-    process.stdout.write(`CRITICAL Connection CRIT:connection to ${url} failed: ${describeError(err).replace(/\|/g, "/")}\n`);
+    io().stdout.write(`CRITICAL Connection CRIT:connection to ${url} failed: ${describeError(err).replace(/\|/g, "/")}\n`);
     return 2;
   }
   try {
@@ -173,14 +174,14 @@ async function checkConnection(flags: CheckFlags): Promise<number> {
   const status = crit.length > 0 ? "CRITICAL" : warn.length > 0 ? "WARNING" : "OK";
   const parts = [...crit.map((s) => `CRIT:${s}`), ...warn.map((s) => `WARN:${s}`), ...ok.map((s) => `OK:${s}`)];
   // Nagios: "STATUS SERVICE text | perfdata", no "|" in the text.
-  process.stdout.write(`${status} Connection ${parts.join(", ").replace(/\|/g, "/")} | ${perf.join(" ")}\n`);
+  io().stdout.write(`${status} Connection ${parts.join(", ").replace(/\|/g, "/")} | ${perf.join(" ")}\n`);
   return crit.length > 0 ? 2 : warn.length > 0 ? 1 : 0;
 }
 
 /** Read the password twice from the terminal without echo; from stdin's first line otherwise. */
 async function readPassword(): Promise<string> {
-  if (process.stdin.isTTY !== true) {
-    const rl = createInterface({ input: process.stdin });
+  if (io().stdin.isTTY !== true) {
+    const rl = createInterface({ input: io().stdin });
     for await (const line of rl) {
       rl.close();
       return line;
@@ -188,16 +189,16 @@ async function readPassword(): Promise<string> {
     throw new ClientError("no password given: use --pass, or run on a terminal");
   }
   const ask = (prompt: string): Promise<string> => new Promise((resolve, reject) => {
-    process.stderr.write(prompt);
-    const stdin = process.stdin;
-    stdin.setRawMode(true);
+    io().stderr.write(prompt);
+    const stdin = io().stdin;
+    stdin.setRawMode?.(true);
     stdin.resume();
     let s = "";
     const onData = (d: Buffer): void => {
       for (const ch of d.toString()) {
         if (ch === "\r" || ch === "\n") {
           done();
-          process.stderr.write("\n");
+          io().stderr.write("\n");
           resolve(s);
           return;
         }
@@ -212,7 +213,7 @@ async function readPassword(): Promise<string> {
     };
     const done = (): void => {
       stdin.off("data", onData);
-      stdin.setRawMode(false);
+      stdin.setRawMode?.(false);
       stdin.pause();
     };
     stdin.on("data", onData);

@@ -12,6 +12,7 @@ import { connectionOptions, type ConnectionFlags } from "../connect.js";
 import { ClientError, UsageError } from "../errors.js";
 import { bytes, count, parseBytes, printJson } from "../ui.js";
 import { withJetStream } from "./js.js";
+import { io } from "../io.js";
 
 const META = "backup.json";
 const GZIP_DATA = "stream.tar.gz";
@@ -118,7 +119,7 @@ export function streamBackupCommands(stream: Command): void {
         const r = await backup(nc, name, target, { consumers: f.consumers !== false, check: f.check === true, chunkSize });
         if (f.json === true) return printJson(r.response);
         const st = (r.response.state ?? {}) as { messages?: number; bytes?: number };
-        process.stdout.write(`Backed up stream ${name} (${count(st.messages ?? 0)} messages, ${bytes(st.bytes ?? 0)}) in ${count(r.chunks)} chunks: ${bytes(r.size)} written to ${join(target, r.file)}\n`);
+        io().stdout.write(`Backed up stream ${name} (${count(st.messages ?? 0)} messages, ${bytes(st.bytes ?? 0)}) in ${count(r.chunks)} chunks: ${bytes(r.size)} written to ${join(target, r.file)}\n`);
       });
     });
 
@@ -135,7 +136,7 @@ export function streamBackupCommands(stream: Command): void {
         const r = await restore(nc, dir, f.config, 10_000);
         if (f.json === true) return printJson(r.final);
         const st = (r.final.state ?? {}) as { messages?: number; bytes?: number; consumer_count?: number };
-        process.stdout.write(`Restored stream ${r.name} from ${bytes(r.size)}: ${count(st.messages ?? 0)} messages, ${bytes(st.bytes ?? 0)}, ${count(st.consumer_count ?? 0)} consumers\n`);
+        io().stdout.write(`Restored stream ${r.name} from ${bytes(r.size)}: ${count(st.messages ?? 0)} messages, ${bytes(st.bytes ?? 0)}, ${count(st.consumer_count ?? 0)} consumers\n`);
       });
     });
 }

@@ -13,6 +13,7 @@ import {
 } from "../ui.js";
 import { collect } from "./common.js";
 import { api, cap, parseAge, splitList, withJetStream } from "./js.js";
+import { io } from "../io.js";
 import { streamBackupCommands } from "./stream-backup.js";
 
 /** The flags that set a stream's configuration, shared by add and edit; unset means "not given". */
@@ -200,13 +201,13 @@ export function streamCommand(program: Command): void {
       const shown = infos.filter((si) => f.all === true || !/^(KV|OBJ)_/.test(si.config.name));
       const names = shown.map((si) => si.config.name).sort();
       if (f.json === true) return printJson(names);
-      if (f.names === true) return void process.stdout.write(names.map((n) => `${n}\n`).join(""));
+      if (f.names === true) return void io().stdout.write(names.map((n) => `${n}\n`).join(""));
       if (shown.length === 0) {
-        process.stdout.write(infos.length > 0 ? "No Streams defined, pass -a to include system streams\n" : "No Streams defined\n");
+        io().stdout.write(infos.length > 0 ? "No Streams defined, pass -a to include system streams\n" : "No Streams defined\n");
         return;
       }
       shown.sort((a, b) => a.state.bytes - b.state.bytes || a.config.name.localeCompare(b.config.name));
-      process.stdout.write(await renderTable(f.subject === undefined ? "Streams" : `Streams matching ${f.subject}`,
+      io().stdout.write(await renderTable(f.subject === undefined ? "Streams" : `Streams matching ${f.subject}`,
         ["Name", "Description", "Created", "Messages", "Size", "Last Message"],
         shown.map((si) => [si.config.name, si.config.description ?? "", when(si.created), count(si.state.messages), bytes(si.state.bytes), si.state.messages === 0 ? "never" : ago(si.state.last_ts)])));
     }));
@@ -217,7 +218,7 @@ export function streamCommand(program: Command): void {
     .option("-j, --json", "the rows as JSON"))
     .action(async (f: Common & { all?: boolean }) => withJetStream(f, async ({ jsm }) => {
       const infos: StreamInfo[] = [];
-      if (f.json !== true) process.stderr.write("Obtaining Stream stats\n");
+      if (f.json !== true) io().stderr.write("Obtaining Stream stats\n");
       await api("could not list streams", async () => {
         for await (const si of jsm.streams.list()) infos.push(si);
       });
@@ -234,8 +235,8 @@ export function streamCommand(program: Command): void {
         replicas: si.config.num_replicas,
       }));
       if (f.json === true) return printJson(rows);
-      if (rows.length === 0) return void process.stdout.write("No Streams defined\n");
-      process.stdout.write(await renderTable("Stream Report", ["Stream", "Storage", "Consumers", "Messages", "Bytes", "Lost", "Deleted", "Replicas"],
+      if (rows.length === 0) return void io().stdout.write("No Streams defined\n");
+      io().stdout.write(await renderTable("Stream Report", ["Stream", "Storage", "Consumers", "Messages", "Bytes", "Lost", "Deleted", "Replicas"],
         rows.map((r) => [r.stream, r.storage, count(r.consumers), count(r.messages), bytes(r.bytes), count(r.lost), count(r.deleted), r.replicas])));
     }));
 
@@ -247,7 +248,7 @@ export function streamCommand(program: Command): void {
     .action(async (name: string, f: Common & { state?: boolean }) => withJetStream(f, async ({ jsm }) => {
       const info = await api(`could not load stream ${name}`, () => jsm.streams.info(name));
       if (f.json === true) return printJson(info);
-      process.stdout.write(streamInfoText(info, f.state === true));
+      io().stdout.write(streamInfoText(info, f.state === true));
     }));
 
   connectionOptions(configFlags(stream.command("add").alias("create")
@@ -266,7 +267,7 @@ export function streamCommand(program: Command): void {
       await withJetStream(f, async ({ jsm }) => {
         const info = await api(`could not create stream ${name}`, () => jsm.streams.add({ ...cfg, name }));
         if (f.json === true) return printJson(info);
-        process.stdout.write(`Stream ${name} was created\n\n${streamInfoText(info)}`);
+        io().stdout.write(`Stream ${name} was created\n\n${streamInfoText(info)}`);
       });
     });
 
@@ -286,16 +287,16 @@ export function streamCommand(program: Command): void {
           .filter(([k, v]) => JSON.stringify((before.config as unknown as Record<string, unknown>)[k]) !== JSON.stringify(v))
           .map(([k, v]) => `  ${k}: ${JSON.stringify((before.config as unknown as Record<string, unknown>)[k] ?? null)} → ${JSON.stringify(v)}`);
         if (diff.length === 0) {
-          process.stdout.write(`Stream ${name} already has that configuration\n`);
+          io().stdout.write(`Stream ${name} already has that configuration\n`);
           return;
         }
-        process.stderr.write(`Differences (old → new):\n${diff.join("\n")}\n\n`);
+        io().stderr.write(`Differences (old → new):\n${diff.join("\n")}\n\n`);
         if (f.dryRun === true) return;
         await confirm(`Really edit Stream ${name}?`, f.force);
         const { name: _n, ...update } = cfg;
         const info = await api(`could not edit stream ${name}`, () => jsm.streams.update(name, update as Partial<StreamUpdateConfig>));
         if (f.json === true) return printJson(info);
-        process.stdout.write(`Stream ${name} was updated\n\n${streamInfoText(info)}`);
+        io().stdout.write(`Stream ${name} was updated\n\n${streamInfoText(info)}`);
       });
     });
 
@@ -330,7 +331,7 @@ export function streamCommand(program: Command): void {
         const r = await api(`could not purge stream ${name}`, () => jsm.streams.purge(name, opts as never));
         const info = await api(`could not load stream ${name}`, () => jsm.streams.info(name));
         if (f.json === true) return printJson(info);
-        process.stdout.write(`Purged ${count(r.purged)} messages from ${name}\n\n${streamInfoText(info, true)}`);
+        io().stdout.write(`Purged ${count(r.purged)} messages from ${name}\n\n${streamInfoText(info, true)}`);
       });
     });
 
@@ -355,7 +356,7 @@ export function streamCommand(program: Command): void {
         let out = `Item: ${name}#${m.seq} received ${when(m.time)} (${ago(m.time)} ago) on Subject ${m.subject}\n\n`;
         const keys = m.header?.keys() ?? [];
         if (keys.length > 0) out += `Headers:\n${keys.flatMap((k) => m.header.values(k).map((v) => `  ${k}: ${v}\n`)).join("")}\n`;
-        process.stdout.write(`${out}${new TextDecoder().decode(m.data)}\n`);
+        io().stdout.write(`${out}${new TextDecoder().decode(m.data)}\n`);
       });
     });
 
@@ -370,7 +371,7 @@ export function streamCommand(program: Command): void {
     .action(async (name: string, sizeArg: string, f: Common & { id?: string; since?: string; subject?: string; raw?: boolean }) => {
       let size = parseCount(sizeArg, "page size");
       if (size > 25) {
-        process.stderr.write("Page size is limited to 25, setting to 25...\n");
+        io().stderr.write("Page size is limited to 25, setting to 25...\n");
         size = 25;
       }
       if (f.id !== undefined && f.since !== undefined) throw new UsageError("stream view: --id and --since cannot be combined");
@@ -391,18 +392,18 @@ export function streamCommand(program: Command): void {
               got++;
               pending = m.info.pending;
               if (f.raw === true) {
-                process.stdout.write(`${dec.decode(m.data)}\n`);
+                io().stdout.write(`${dec.decode(m.data)}\n`);
                 continue;
               }
               let out = `[${m.seq}] Subject: ${m.subject} Received: ${when(m.time)}\n`;
               const keys = m.headers?.keys() ?? [];
               if (keys.length > 0) out += `\n${keys.flatMap((k) => m.headers!.values(k).map((v) => `  ${k}: ${v}\n`)).join("")}`;
-              process.stdout.write(`${out}\n${dec.decode(m.data)}\n\n`);
+              io().stdout.write(`${out}\n${dec.decode(m.data)}\n\n`);
             }
             if (got === 0) break;
             if (pending === 0) break;
             if (!interactive()) {
-              process.stderr.write(`${count(pending)} more: see them with --id or on a terminal\n`);
+              io().stderr.write(`${count(pending)} more: see them with --id or on a terminal\n`);
               return false;
             }
             try {
@@ -415,7 +416,7 @@ export function streamCommand(program: Command): void {
         };
         // The ordered consumer goes when done rather than idling on the server for minutes.
         try {
-          if (await page(consumer)) process.stderr.write("Reached apparent end of data\n");
+          if (await page(consumer)) io().stderr.write("Reached apparent end of data\n");
         } finally {
           await consumer.delete().catch(() => {});
         }

@@ -7,6 +7,7 @@ import { connectionOptions, connectWith, type ConnectionFlags } from "../connect
 import { parseCount, parseDuration } from "../duration.js";
 import { ClientError, UsageError } from "../errors.js";
 import { formatMsg } from "./common.js";
+import { io } from "../io.js";
 
 interface SubFlags extends ConnectionFlags {
   queue?: string;
@@ -49,14 +50,13 @@ export function subCommand(program: Command): void {
         ...(count === 0 ? {} : { max: count }),
       });
       await nc.flush();
-      process.stderr.write(`Subscribing on ${subject}${flags.queue === undefined ? "" : ` in group ${flags.queue}`}\n`);
+      io().stderr.write(`Subscribing on ${subject}${flags.queue === undefined ? "" : ` in group ${flags.queue}`}\n`);
       const stop = (): void => void nc.close();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      io().onInterrupt(stop);
       let n = 0;
       for await (const m of sub) {
         n++;
-        process.stdout.write(formatMsg(m, n, { raw: flags.raw === true, headersOnly: flags.headersOnly === true }));
+        io().stdout.write(formatMsg(m, n, { raw: flags.raw === true, headersOnly: flags.headersOnly === true }));
       }
       await nc.close();
     });
@@ -93,15 +93,14 @@ async function subStream(subject: string, stream: string, count: number, flags: 
       throw new ClientError(`cannot read stream "${stream}": ${describe(err)}`);
     }
     const messages = await consumer.consume();
-    process.stderr.write(`Subscribing to JetStream stream "${stream}" on ${subject}\n`);
+    io().stderr.write(`Subscribing to JetStream stream "${stream}" on ${subject}\n`);
     const stop = (): void => void messages.stop();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    io().onInterrupt(stop);
     let n = 0;
     for await (const m of messages) {
       n++;
       const title = `[#${n}] Received JetStream message: stream: ${m.info.stream} seq ${m.seq} / subject: ${m.subject} / time: ${m.time.toISOString()}`;
-      process.stdout.write(formatMsg(m, n, { raw: flags.raw === true, headersOnly: flags.headersOnly === true, title }));
+      io().stdout.write(formatMsg(m, n, { raw: flags.raw === true, headersOnly: flags.headersOnly === true, title }));
       if (count > 0 && n >= count) break;
     }
   } finally {

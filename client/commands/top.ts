@@ -12,6 +12,7 @@ import { ClientError, describeError, UsageError } from "../errors.js";
 import { buildView, monitorBase, poll, SORT_KEYS, type Poll } from "../top/model.js";
 import { renderScreen } from "../top/screen.js";
 import { parseChoice } from "../ui.js";
+import { io } from "../io.js";
 
 interface TopFlags {
   interval: string;
@@ -61,7 +62,7 @@ async function runTop(monitor: string, flags: TopFlags): Promise<void> {
     prev = cur;
     cur = await poll(base, sort, limit, timeout);
     const text = `${renderScreen(buildView(cur, prev), opts(100, 1000)).join("\n").replace(/\n+[^\n]*$/, "").trimEnd()}\n`;
-    if (flags.output === "-") process.stdout.write(text);
+    if (flags.output === "-") io().stdout.write(text);
     else {
       try {
         writeFileSync(flags.output, text);
@@ -71,13 +72,13 @@ async function runTop(monitor: string, flags: TopFlags): Promise<void> {
     }
     return;
   }
-  if (process.stdout.isTTY !== true) throw new ClientError("gnat top draws on a terminal; -o FILE (or -o -) writes a snapshot instead");
+  if (io().stdout.isTTY !== true) throw new ClientError("gnat top draws on a terminal; -o FILE (or -o -) writes a snapshot instead");
 
   const esc = await import("ansi-escapes");
-  const out = process.stdout;
+  const out = io().stdout;
   let error: string | undefined;
   const draw = (): void => {
-    const lines = renderScreen(buildView(cur, prev), opts(out.columns, out.rows, error));
+    const lines = renderScreen(buildView(cur, prev), opts(out.columns ?? 80, out.rows ?? 24, error));
     out.write(`${esc.cursorTo(0, 0)}${lines.map((l) => `${l}${esc.eraseEndLine}`).join("\n")}${esc.eraseDown}`);
   };
 
@@ -93,11 +94,11 @@ async function runTop(monitor: string, flags: TopFlags): Promise<void> {
     }
   };
   const onResize = (): void => draw();
-  const stdin = process.stdin;
+  const stdin = io().stdin;
   out.write(`${esc.enterAlternativeScreen}${esc.cursorHide}`);
   if (stdin.isTTY === true) {
     emitKeypressEvents(stdin);
-    stdin.setRawMode(true);
+    stdin.setRawMode?.(true);
     stdin.on("keypress", onKey);
     stdin.resume();
   }
@@ -106,7 +107,7 @@ async function runTop(monitor: string, flags: TopFlags): Promise<void> {
     out.off("resize", onResize);
     if (stdin.isTTY === true) {
       stdin.off("keypress", onKey);
-      stdin.setRawMode(false);
+      stdin.setRawMode?.(false);
       stdin.pause();
     }
     out.write(`${esc.cursorShow}${esc.exitAlternativeScreen}`);
@@ -115,8 +116,7 @@ async function runTop(monitor: string, flags: TopFlags): Promise<void> {
     quit = true;
     wake();
   };
-  process.once("SIGTERM", stopOnSignal);
-  process.once("SIGINT", stopOnSignal);
+  const offSignals = io().onInterrupt(stopOnSignal);
   try {
     draw();
     for (let refreshes = 1; !quit && refreshes < maxRefresh; refreshes++) {
@@ -140,8 +140,7 @@ async function runTop(monitor: string, flags: TopFlags): Promise<void> {
       draw();
     }
   } finally {
-    process.off("SIGTERM", stopOnSignal);
-    process.off("SIGINT", stopOnSignal);
+    offSignals();
     restore();
   }
 }

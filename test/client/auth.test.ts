@@ -1,5 +1,5 @@
 // The connection flags that prove who the client is — --token, --nkey, --creds (operator mode),
-// --tlsca/--tlscert/--tlskey (and a token or user:password in the URL) — as a child process against gnat and nats-server
+// --tlsca/--tlscert/--tlskey (and a token or user:password in the URL) — run in-process (test/client/kit.ts) against gnat and nats-server
 // configured to require them: accepted with the right credentials, one line and exit 1 without.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";

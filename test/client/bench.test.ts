@@ -1,4 +1,4 @@
-// gnat bench as a child process against gnat and nats-server: each mode runs to the end with
+// gnat bench (in-process, test/client/kit.ts) against gnat and nats-server: each mode runs to the end with
 // small, bounded counts on loopback, prints a summary with rates and latency percentiles, and
 // bad input is one line with exit 2 (usage) or 1.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

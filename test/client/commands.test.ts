@@ -1,14 +1,14 @@
-// Each client command as a child process, against gnat and against nats-server: the same
+// Each client command (in-process, the first test as processes of the bin), against gnat and against nats-server: the same
 // output and exit codes from both.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SKIP_REASON } from "../differential/harness.js";
 import { until } from "../kit/wait.js";
-import { clientSuite, gnat, HAS_NATS_SERVER, KINDS, start, startTarget, type Target } from "./kit.js";
+import { clientSuite, gnat, gnatProcess, HAS_NATS_SERVER, KINDS, start, startProcess, startTarget, type Running, type Target } from "./kit.js";
 
 const { env, running } = clientSuite();
 
-const track = <T extends { child: unknown }>(r: T): T => {
-  running.push(r as never);
+const track = <T extends Running>(r: T): T => {
+  running.push(r);
   return r;
 };
 
@@ -26,10 +26,11 @@ describe.each(KINDS)("against %s", (kind) => {
     if (!skip) await target.close();
   });
 
+  // As processes of the bin, as users run them (the rest run in-process).
   test.skipIf(skip)("pub --count with a header reaches sub --count, which exits after that many", async () => {
-    const sub = track(start(["sub", "rt.>", "--count", "2", ...s], env));
+    const sub = track(startProcess(["sub", "rt.>", "--count", "2", ...s], env));
     await sub.wait(/Subscribing on rt\.>/);
-    const pub = await gnat(["pub", "rt.one", "hello", "--count", "2", "-H", "X-Trace:abc", ...s], env);
+    const pub = await gnatProcess(["pub", "rt.one", "hello", "--count", "2", "-H", "X-Trace:abc", ...s], env);
     expect(pub.code).toBe(0);
     expect(pub.stderr).toContain('Published 5 bytes to "rt.one"');
     const done = await sub.exited();

@@ -1,4 +1,4 @@
-// gnat stream … and gnat consumer … as child processes, against gnat and nats-server with
+// gnat stream … and gnat consumer … in-process (test/client/kit.ts), against gnat and nats-server with
 // JetStream on: the same output and exit codes from both; destructive commands do nothing
 // unless confirmed (-f, or "y" on stdin); server errors in the server's words, exit 1; usage
 // errors exit 2.

@@ -1,10 +1,10 @@
-// gnat kv … and gnat obj … as child processes, against gnat and nats-server with JetStream on.
+// gnat kv … and gnat obj … in-process (test/client/kit.ts), against gnat and nats-server with JetStream on.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { clientSuite, gnat, HAS_NATS_SERVER, KINDS, start, startJetStreamTarget, type Run, type Target } from "./kit.js";
+import { clientSuite, gnat, HAS_NATS_SERVER, KINDS, startJetStreamTarget, startProcess, type Run, type Target } from "./kit.js";
 
 const { env, running } = clientSuite();
 
@@ -103,7 +103,8 @@ describe.each(KINDS)("against %s with JetStream", (kind) => {
     });
 
     test.skipIf(skip)("watch prints the current values, then changes as they come, until interrupted", async () => {
-      const w = start(["kv", "watch", "CONFIG", ...s], env);
+      // A process: SIGINT is a real signal here.
+      const w = startProcess(["kv", "watch", "CONFIG", ...s], env);
       running.push(w);
       await w.wait(/Watching CONFIG > >/);
       await w.wait(/PUT CONFIG > size: large/);

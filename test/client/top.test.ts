@@ -1,5 +1,5 @@
 // gnat top: the view built from two polls of the monitoring endpoints (rates, RTTs, queues), the
-// screen cut to a terminal's size, and `-o -` snapshots as a child process against gnat and
+// screen cut to a terminal's size, and `-o -` snapshots (in-process, test/client/kit.ts) against gnat and
 // nats-server with traffic flowing. The live screen is driven in tmux in terminal.test.ts.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -6,7 +6,7 @@ import bcrypt from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { freePort } from "../kit/processes.js";
 import { CLIENT_COMMANDS, clientEntry } from "../../server/process/client-commands.js";
-import { clientSuite, gnat, start, startTarget, type Target } from "./kit.js";
+import { clientSuite, gnat, gnatProcess, start, startTarget, type Target } from "./kit.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const { env, running } = clientSuite();
@@ -73,8 +73,10 @@ describe("server passwd", () => {
 });
 
 describe("bad input", () => {
+  // This one, the unreachable server and the CRITICAL check run the bin as a process: its exit
+  // code is the command's.
   test("an unknown option is a usage error, exit 2", async () => {
-    expectOneLineError(await gnat(["pub", "x", "--cout", "3"], env), 2, /unknown option '--cout'.*--count/);
+    expectOneLineError(await gnatProcess(["pub", "x", "--cout", "3"], env), 2, /unknown option '--cout'.*--count/);
   });
 
   test("a missing subject is a usage error, exit 2", async () => {
@@ -101,12 +103,12 @@ describe("bad input", () => {
 
   test("an unreachable server is one line and exit 1", async () => {
     const port = await freePort();
-    expectOneLineError(await gnat(["pub", "x", "y", "-s", `nats://127.0.0.1:${port}`], env), 1, new RegExp(`cannot connect to nats://127\\.0\\.0\\.1:${port}: .*refused`));
+    expectOneLineError(await gnatProcess(["pub", "x", "y", "-s", `nats://127.0.0.1:${port}`], env), 1, new RegExp(`cannot connect to nats://127\\.0\\.0\\.1:${port}: .*refused`));
   });
 
   test("check connection to an unreachable server is CRITICAL, exit 2", async () => {
     const port = await freePort();
-    const r = await gnat(["server", "check", "connection", "-s", `nats://127.0.0.1:${port}`], env);
+    const r = await gnatProcess(["server", "check", "connection", "-s", `nats://127.0.0.1:${port}`], env);
     expect(r.stdout).toMatch(/^CRITICAL Connection CRIT:connection to nats:\/\/127\.0\.0\.1:\d+ failed: [^|\n]+\n$/);
     expect(r.code).toBe(2);
   });

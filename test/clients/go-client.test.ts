@@ -61,7 +61,9 @@ describe.skipIf(why !== "")("nats.go publishing as fast as it can", () => {
   test.each([
     { name: "1 → 1, 1 KiB, 300,000 messages", args: ["-mode", "pubsub", "-msgs", "300000", "-size", "1024", "-subs", "1"] },
     { name: "1 → 1, 64 KiB, 5,000 messages", args: ["-mode", "pubsub", "-msgs", "5000", "-size", "65536", "-subs", "1"] },
-    { name: "1 → 8, 16 B, 1,000,000 messages", args: ["-mode", "pubsub", "-msgs", "1000000", "-size", "16", "-subs", "8"] },
+    // 400,000 (1,000,000 until CI time mattered): 8 subscribers' backlog still passes the 2 MiB
+    // budget many times over, which is what the run is for; more only added time.
+    { name: "1 → 8, 16 B, 400,000 messages", args: ["-mode", "pubsub", "-msgs", "400000", "-size", "16", "-subs", "8"] },
     { name: "queue group of 4, 1 KiB, 200,000 messages", args: ["-mode", "pubsub", "-msgs", "200000", "-size", "1024", "-subs", "4", "-queue", "q"] },
   ])("$name: every subscriber gets every message exactly once, in order", async ({ args }) => {
     const before = server.slowConsumers;

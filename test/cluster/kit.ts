@@ -152,7 +152,8 @@ async function startNodeOnce(o: NodeOptions): Promise<Node> {
     }
     // nats-server opens its route port only after its client port (StartRouting waits for the
     // client listener), so a test dialling the route port straight away could be refused.
-    await waitForPort(clusterPort, { timeout: 15_000, child: p.child, stderr: p.log, name: `${o.kind} route port` });
+    // Accepted is enough: with route TLS, nats-server waits for a handshake before its INFO.
+    await waitForPort(clusterPort, { timeout: 15_000, child: p.child, stderr: p.log, name: `${o.kind} route port`, accepted: true });
   } catch (e) {
     // spawnNatsServer stops its process itself when it fails; a gnat process is stopped here.
     await p?.stop();

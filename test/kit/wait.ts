@@ -46,20 +46,23 @@ export async function settle(cond: () => unknown, opts: Omit<UntilOptions, "what
 
 /**
  * Until something on 127.0.0.1:`port` accepts a connection and sends its first bytes (a NATS
- * server's INFO). With `child`, fails early (with `stderr()`) if that process exits.
+ * server's INFO), or with `accepted` only accepts it (a TLS route port says nothing before a
+ * handshake). With `child`, fails early (with `stderr()`) if that process exits.
  */
-export async function waitForPort(port: number, opts: { timeout?: number; child?: ChildProcess; stderr?: () => string; name?: string } = {}): Promise<void> {
-  const { timeout = 5000, child, stderr = () => "", name = "server" } = opts;
+export async function waitForPort(port: number, opts: { timeout?: number; child?: ChildProcess; stderr?: () => string; name?: string; accepted?: boolean } = {}): Promise<void> {
+  const { timeout = 5000, child, stderr = () => "", name = "server", accepted = false } = opts;
   const deadline = Date.now() + timeout;
   for (;;) {
     if (child !== undefined && child.exitCode !== null) throw new Error(`${name} exited: ${stderr()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, "127.0.0.1");
-      s.once("data", () => {
+      s.once(accepted ? "connect" : "data", () => {
         s.destroy();
         resolve(true);
       });
       s.once("error", () => resolve(false));
+      // Closed without a word (a TLS port that wanted a handshake first): not ready, try again.
+      s.once("close", () => resolve(false));
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`${name} did not listen on ${port}: ${stderr()}`);

@@ -1,6 +1,7 @@
 // Hostile input, fuzzed: seeded valid, mutated and random client frames from many connections,
-// split at random places (bench/fuzz/engine.ts). Bounded: a million frames or 40 s; `npm run fuzz`
-// runs a long campaign.
+// split at random places (bench/fuzz/engine.ts). Bounded: half a million frames or 40 s; `npm run
+// fuzz` runs a long campaign. (A million until CI time mattered: the seed is fixed, so the second
+// half was the same frames every run, confidence rather than a property; the asserts are the same.)
 import { connect } from "node:net";
 import { expect, test } from "vitest";
 import { fuzz } from "../../bench/fuzz/engine.js";
@@ -11,7 +12,7 @@ const server = gnatSuite({ maxPayload: 64 * 1024 });
 
 test("fuzzed frames: no crash, only nats-server's -ERR texts, still serving, memory bounded", async () => {
   const rssBefore = process.memoryUsage().rss;
-  const r = await fuzz(server().port, { seed: 20261125, frames: 1_000_000, maxMs: 40_000 });
+  const r = await fuzz(server().port, { seed: 20261125, frames: 500_000, maxMs: 40_000 });
   expect(r.frames).toBeGreaterThan(10_000);
   expect(r.unexpected).toEqual([]);
   // The fuzz hit the error paths, not just the happy ones.
@@ -37,7 +38,7 @@ test("fuzzed frames: no crash, only nats-server's -ERR texts, still serving, mem
 test("fuzzed frames with token auth on: the same, and unauthenticated input is refused", async () => {
   const authed = await startGnat({ maxPayload: 64 * 1024, authorization: { token: "s3cret" } });
   try {
-    const r = await fuzz(authed.port, { seed: 7, frames: 300_000, maxMs: 20_000, token: "s3cret" });
+    const r = await fuzz(authed.port, { seed: 7, frames: 150_000, maxMs: 20_000, token: "s3cret" });
     expect(r.unexpected).toEqual([]);
     expect(r.errors.get("Authorization Violation") ?? 0).toBeGreaterThan(0);
     // Authenticated connections got far enough to hit the parser's own errors too.
