@@ -2,8 +2,8 @@
 // upgrades at /leafnode on the hub's websocket port and speaks the leafnode protocol in binary
 // frames. gnat as the leaf of a nats-server hub and as the hub of gnat and nats-server leafs
 // (nats-server on both ends as the reference): messages both ways, a request across, wss:// with
-// the hub's certificate checked (nats-server hubs: gnat's websocket port has no TLS yet), and a
-// hub with no leafnodes block refusing with nats-server's log line.
+// the hub's certificate checked (into nats-server and gnat hubs, gnat's `websocket { tls }` on
+// either HTTP engine), and a hub with no leafnodes block refusing with nats-server's log line.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { freePort, NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
@@ -94,6 +94,23 @@ for (const leafKind of ["gnat", "nats"] as LeafKind[]) {
       await leafsUp([hub, leaf]);
       await crosses(hub, leaf, `gws${leafKind}`);
     });
+
+    it("takes the leaf over wss:// (websocket { tls }), its certificate checked against the CA", async () => {
+      const { hub, wsPort } = await hubWithWebSocket("gnat", `gh2-${leafKind}`, true);
+      const leaf = await startLeafServer({ kind: leafKind, name: `gl2-${leafKind}`, leafnodes: `  remotes [ { url: "wss://127.0.0.1:${wsPort}", tls { ca_file: "${certs.ca}" } } ]` });
+      servers.push(leaf);
+      await leafsUp([hub, leaf]);
+      await crosses(hub, leaf, `gwss${leafKind}`);
+    });
+
+    it("a leaf that does not trust the hub's wss:// certificate gets no link", async () => {
+      const { hub, wsPort } = await hubWithWebSocket("gnat", `gh3-${leafKind}`, true);
+      const leaf = await startLeafServer({ kind: leafKind, name: `gl3-${leafKind}`, leafnodes: `  remotes [ { url: "wss://127.0.0.1:${wsPort}", tls { ca_file: "${certs.otherCa}" } } ]` });
+      servers.push(leaf);
+      await until(() => /Error trying to connect as leafnode to remote server|certificate/i.test(leaf.log()), "the leaf's failed attempt");
+      expect(await leaf.leafCount()).toBe(0);
+      expect(await hub.leafCount()).toBe(0);
+    });
   });
 }
 
@@ -115,11 +132,14 @@ describe.skipIf(NO_NATS)("a hub without a leafnode port", () => {
 });
 
 describe("a gnat hub takes WebSocket leafs on either HTTP engine", () => {
-  for (const engine of ["node", "uws"] as const) {
-    it.skipIf(engine === "uws" && !loadUws().ok)(`${engine}`, async () => {
-      const hub = await startGnat({ httpEngine: engine, websocket: { host: "127.0.0.1", port: 0, noTls: true },
+  for (const [engine, secure] of [["node", false], ["uws", false], ["node", true], ["uws", true]] as const) {
+    it.skipIf(engine === "uws" && !loadUws().ok)(`${engine}${secure ? " over wss://" : ""}`, async () => {
+      const ws = secure ? { tls: { certFile: pair.cert, keyFile: pair.key } } : { noTls: true };
+      const hub = await startGnat({ httpEngine: engine, websocket: { host: "127.0.0.1", port: 0, ...ws },
         leafnodes: { ...leafDefaults(), host: "127.0.0.1", port: -1 } });
-      const leaf = await startGnat({ leafnodes: { ...leafDefaults(), remotes: [{ urls: [hub.websocketUrl], account: "" }] } });
+      expect(hub.websocketUrl.startsWith(secure ? "wss://" : "ws://")).toBe(true);
+      const remote = { urls: [hub.websocketUrl], account: "", ...(secure ? { tls: { caFile: certs.ca } } : {}) };
+      const leaf = await startGnat({ leafnodes: { ...leafDefaults(), remotes: [remote] } });
       try {
         const onHub = await connect({ servers: hub.url });
         const onLeaf = await connect({ servers: leaf.url });
