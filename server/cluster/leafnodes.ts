@@ -318,6 +318,7 @@ export class LeafNodes implements LeafConnHost {
       host: url.host, port: url.port, secure: url.tls, rejectUnauthorized: tlsOpts?.insecure !== true,
       ...(r.tls !== null ? { secureContext: r.tls } : {}),
       timeoutMs: tlsOpts?.timeout !== undefined && tlsOpts.timeout > 0 ? tlsOpts.timeout : LEAF_TLS_TIMEOUT_MS,
+      compression: r.opts.wsCompression === true, log: this.log,
     }, (err, socket) => {
       r.socket = null;
       if (err !== null || socket === null) {

@@ -31,10 +31,10 @@ afterEach(async () => {
   servers = [];
 });
 
-async function hubWithWebSocket(kind: LeafKind, name: string, tls: boolean): Promise<{ hub: LeafServer; wsPort: number }> {
+async function hubWithWebSocket(kind: LeafKind, name: string, tls: boolean, compression = false): Promise<{ hub: LeafServer; wsPort: number }> {
   const wsPort = await freePort();
   const wsTls = tls ? `tls { cert_file: "${pair.cert}", key_file: "${pair.key}" }` : "no_tls: true";
-  const hub = await startLeafServer({ kind, name, hub: true, config: `websocket { listen: "127.0.0.1:${wsPort}", ${wsTls} }` });
+  const hub = await startLeafServer({ kind, name, hub: true, config: `websocket { listen: "127.0.0.1:${wsPort}", ${wsTls}, compression: ${compression} }` });
   servers.push(hub);
   return { hub, wsPort };
 }
@@ -113,6 +113,41 @@ for (const leafKind of ["gnat", "nats"] as LeafKind[]) {
     });
   });
 }
+
+describe.skipIf(NO_NATS)(`ws_compression: a leafnode link over WebSocket, deflated${NO_NATS ? ` (${SKIP_REASON})` : ""}`, () => {
+  const pairs: [LeafKind, LeafKind][] = [["gnat", "nats"], ["nats", "gnat"], ["gnat", "gnat"]];
+  for (const [hubKind, leafKind] of pairs) {
+    it(`${leafKind} leaf of a ${hubKind} hub (websocket { compression: true }): negotiated, and big and small messages cross`, async () => {
+      const { hub, wsPort } = await hubWithWebSocket(hubKind, `ch-${hubKind}-${leafKind}`, false, true);
+      const leaf = await startLeafServer({ kind: leafKind, name: `cl-${hubKind}-${leafKind}`, config: leafKind === "nats" ? "debug: true" : "",
+        leafnodes: `  remotes [ { url: "ws://127.0.0.1:${wsPort}", ws_compression: true } ]` });
+      servers.push(leaf);
+      await leafsUp([hub, leaf]);
+      // Both sides' solicit log says what was negotiated (nats-server's debug line, gnat's too).
+      await until(() => /Leafnode compression=true/.test(leaf.log()), "the leaf's 'Leafnode compression=true'");
+      await crosses(hub, leaf, `cz${hubKind}${leafKind}`);
+      const onHub = await connect({ servers: hub.url });
+      const onLeaf = await connect({ servers: leaf.url });
+      conns.push(onHub, onLeaf);
+      const got: number[] = [];
+      onHub.subscribe("big.up", { callback: (_e, m) => got.push(m.data.length) });
+      await interestArrived(onHub, onLeaf);
+      const sizes = [1, 64, 65, 5000, 200_000];
+      for (const n of sizes) onLeaf.publish("big.up", new Uint8Array(n).fill(97));
+      await until(() => got.length === sizes.length, "every size across the deflated link");
+      expect(got).toEqual(sizes);
+    });
+  }
+
+  it("a leaf offering compression to a hub without it links uncompressed", async () => {
+    const { hub, wsPort } = await hubWithWebSocket("nats", "ch-off", false, false);
+    const leaf = await startLeafServer({ kind: "gnat", name: "cl-off", leafnodes: `  remotes [ { url: "ws://127.0.0.1:${wsPort}", ws_compression: true } ]` });
+    servers.push(leaf);
+    await leafsUp([hub, leaf]);
+    await until(() => /Leafnode compression=false/.test(leaf.log()), "the leaf's 'Leafnode compression=false'");
+    await crosses(hub, leaf, "czoff");
+  });
+});
 
 describe.skipIf(NO_NATS)("a hub without a leafnode port", () => {
   it("refuses a leaf on its websocket port with nats-server's log line", async () => {

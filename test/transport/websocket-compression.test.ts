@@ -15,6 +15,7 @@ import { ENGINES } from "../helpers/engines.js";
 import { startGnat } from "../kit/gnat.js";
 import { freePort, NATS_SERVER, spawnNatsServer, type Listening } from "../kit/processes.js";
 import { until } from "../kit/wait.js";
+import { acceptedExtensions, checkAnswer, offersDeflate } from "../../server/transport/ws-compression.js";
 
 const SKIP_REASON = "nats-server is not installed: differential tests SKIPPED";
 const NO_NATS = NATS_SERVER === null;
@@ -273,4 +274,20 @@ describe("nats.ws through a compressing listener", () => {
       }
     });
   }
+});
+
+describe("the negotiation's rules (nats-server's wsPMCExtensionSupport)", () => {
+  test("an offer is permessage-deflate anywhere among its ';' tokens, in any case, in any header value", () => {
+    expect(offersDeflate(undefined)).toBe(false);
+    expect(offersDeflate("x-webkit-deflate-frame")).toBe(false);
+    expect(offersDeflate(["foo", " PERMESSAGE-DEFLATE ; bar"])).toBe(true);
+    expect(acceptedExtensions(false, "permessage-deflate")).toBe("");
+    expect(acceptedExtensions(true, "a, permessage-deflate; client_max_window_bits=9")).toBe("permessage-deflate; server_no_context_takeover; client_no_context_takeover");
+  });
+
+  test("a leaf remote takes a hub's answer only with no context takeover both ways", () => {
+    expect(checkAnswer("")).toEqual({ compress: false, error: null });
+    expect(checkAnswer("permessage-deflate; client_no_context_takeover; server_no_context_takeover")).toEqual({ compress: true, error: null });
+    expect(checkAnswer("permessage-deflate; server_no_context_takeover")).toEqual({ compress: false, error: "compression negotiation error" });
+  });
 });
