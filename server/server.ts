@@ -530,6 +530,11 @@ export class Server implements ConnectionHost, ReloadHost, LameDuckHost {
     return prepareAccountsReload(next, prev, (users) => this.accounts.setUsers(users));
   }
 
+  /** See ReloadHost.prepareLeafTlsReload. */
+  prepareLeafTlsReload(next: NonNullable<ServerOptions["leafnodes"]>): () => void {
+    return this.leafnodes?.prepareTlsReload(next) ?? (() => {});
+  }
+
   /** See ReloadHost.prepareClusterReload. */
   prepareClusterReload(next: ServerOptions, prev: ServerOptions): () => string[] {
     return prepareClusterReload(this.cluster, next, prev);

@@ -5,6 +5,9 @@
 // text and then taking the leaf's handshake.
 import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect, TLSSocket, type SecureContext } from "node:tls";
+import { linkSecureContext } from "../transport/tls.js";
+import { tlsTimeoutMs, tlsVerify } from "../tls-options.js";
+import type { LeafNodeOptions } from "./leaf-options.js";
 
 /** Why a dial failed: the TCP connect, the hub's INFO, or the TLS handshake (their log lines differ). */
 export type DialStage = "connect" | "info" | "tls";
@@ -135,4 +138,10 @@ function readInfoLine(socket: Socket, ms: number, done: (err: Error | null, line
   socket.on("data", onData);
   socket.once("error", onErr);
   socket.once("close", onClose);
+}
+
+/** A hub's leafnode TLS from its block (null: none); the certificates are read now, so a bad one fails the start or the reload. */
+export function hubTls(o: LeafNodeOptions): { context: SecureContext; verify: boolean; timeout: number } | null {
+  const t = o.tls;
+  return t === undefined ? null : { context: linkSecureContext(t).context, verify: tlsVerify(t), timeout: tlsTimeoutMs(t) };
 }

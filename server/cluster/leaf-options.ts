@@ -34,6 +34,8 @@ export interface LeafRemoteOptions {
    * when the hub's INFO asks for TLS.
    */
   tls?: LeafRemoteTls;
+  /** ws:// and wss:// URLs: offer permessage-deflate (nats-server's `ws_compression`). */
+  wsCompression?: boolean;
 }
 
 /** One entry of the hub's `authorization { users: [...] }`. */

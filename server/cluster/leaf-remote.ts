@@ -10,14 +10,15 @@ import { shuffle } from "./leaf-info.js";
 
 /** A configured remote: the hub this server dials as a leaf, and the connection while it is up. */
 export interface Remote {
-  readonly opts: LeafRemoteOptions;
+  /** Replaced by a reload that changes its TLS (nothing else of it may change: process/reload.ts). */
+  opts: LeafRemoteOptions;
   /**
    * TLS to this hub: the remote's tls block, or (a tls:// URL, a hub whose INFO asked for it)
    * the system's CAs. null: plain until a hub asks.
    */
   tls: SecureContext | null;
   /** A configured URL is tls://, or the remote has a tls block: always TLS. */
-  readonly wantsTls: boolean;
+  wantsTls: boolean;
   /** The URLs the hub's INFO told of, then the configured ones; tried in turn. */
   urls: LeafUrl[];
   readonly configured: LeafUrl[];
@@ -41,13 +42,17 @@ export function newRemote(r: LeafRemoteOptions): Remote {
   const urls = [...configured];
   if (r.noRandomize !== true) shuffle(urls);
   const withCreds = configured.find((u) => u.user !== "");
-  // wss:// brings its own TLS (the WebSocket's): the tls block then only configures it.
-  const wantsTls = configured.some((u) => u.tls && !u.ws) || (r.tls !== undefined && configured.some((u) => !u.ws));
+  const wantsTls = remoteWantsTls(r, configured);
   return {
     opts: r, urls, configured, current: null, user: withCreds?.user ?? "", pass: withCreds?.pass ?? "",
     timer: null, socket: null, conn: null, attempts: 0, delayMs: 0,
     tls: wantsTls ? dialSecureContext(r.tls ?? {}) : null, wantsTls,
   };
+}
+
+/** A configured URL is tls://, or the remote has a tls block (wss:// brings its own TLS, the WebSocket's: the block then only configures it). */
+export function remoteWantsTls(r: LeafRemoteOptions, configured: LeafUrl[]): boolean {
+  return configured.some((u) => u.tls && !u.ws) || (r.tls !== undefined && configured.some((u) => !u.ws));
 }
 
 /** The next URL to try: the one after the last tried. */

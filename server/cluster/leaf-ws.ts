@@ -6,9 +6,11 @@
 // writes, as an accepted WebSocket is an HTTP engine's peer.
 import type { SecureContext } from "node:tls";
 import { createRequire } from "node:module";
+import type { Logger } from "pino";
 import type { WebSocket } from "ws";
 import { LEAF_WS_PATH, WsClientSocket } from "../transport/websocket.js";
 import { WsLibPeer } from "../transport/ws-lib-peer.js";
+import { WS_COMPRESS_THRESHOLD, checkAnswer } from "../transport/ws-compression.js";
 
 // `ws` is read at the first dial: only a remote with a ws:// URL needs it, and every file read
 // at start-up delays the server's readiness.
@@ -24,6 +26,9 @@ export interface WsDialOptions {
   secureContext?: SecureContext;
   rejectUnauthorized?: boolean;
   timeoutMs: number;
+  /** Offer permessage-deflate (`ws_compression`), as nats-server's remotes offer it. */
+  compression: boolean;
+  log: Logger;
 }
 
 /**
@@ -35,7 +40,11 @@ export function dialLeafWs(o: WsDialOptions, done: (err: Error | null, socket: W
   const url = `${o.secure ? "wss" : "ws"}://${host}:${o.port}${LEAF_WS_PATH}`;
   const ws = new (webSocketClass())(url, {
     handshakeTimeout: o.timeoutMs,
-    perMessageDeflate: false,
+    // nats-server's offer (no context takeover either way, no window parameter) and its deflate:
+    // fastest level, nothing of 64 bytes or less.
+    perMessageDeflate: o.compression
+      ? { serverNoContextTakeover: true, clientNoContextTakeover: true, clientMaxWindowBits: false as unknown as number, threshold: WS_COMPRESS_THRESHOLD + 1, zlibDeflateOptions: { level: 1 } }
+      : false,
     ...(o.secure ? {
       ...(o.secureContext !== undefined ? { secureContext: o.secureContext } : {}),
       rejectUnauthorized: o.rejectUnauthorized !== false,
@@ -52,10 +61,22 @@ export function dialLeafWs(o: WsDialOptions, done: (err: Error | null, socket: W
     fail(new Error(`websocket handshake error: ${res.statusCode ?? 0} ${res.statusMessage ?? ""}`.trimEnd()));
     ws.terminate();
   });
+  // The hub's answer as it wrote it (ws's `extensions` names the extensions only).
+  let answered = "";
+  ws.once("upgrade", (res) => { answered = String(res.headers["sec-websocket-extensions"] ?? ""); });
   ws.once("open", () => {
     if (settled) return;
+    // A hub that answers permessage-deflate must have taken no context takeover both ways (else
+    // nats-server's error); one that does not answer it runs uncompressed.
+    const answer = checkAnswer(answered);
+    if (answer.error !== null) {
+      fail(new Error(answer.error));
+      ws.terminate();
+      return;
+    }
     settled = true;
     ws.off("error", fail);
+    o.log.debug(`Leafnode compression=${answer.compress} masking=true`);
     const peer = new WsLibPeer(ws, null);
     const s = new WsClientSocket(peer, o.host, o.port);
     peer.sink = s;

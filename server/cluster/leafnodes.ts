@@ -22,12 +22,11 @@ import { LeafPerms, permFromInfo, permJson, userSides } from "./leaf-perms.js";
 import type { SubjectPermission } from "../auth/permissions.js";
 import { checkCredentialsFile, connectCredentials, isUserSeed } from "./leaf-creds.js";
 import { authorizeLeaf, leafJsDeny, type LeafCredentials, type LeafIdentity } from "./leaf-auth.js";
-import { dialSecureContext, linkSecureContext } from "../transport/tls.js";
+import { dialSecureContext } from "../transport/tls.js";
 import type { ClientSocket } from "../core/connection-types.js";
 import { dialLeafWs } from "./leaf-ws.js";
-import { connectLine, learnUrls, newRemote, pickUrl, type Remote } from "./leaf-remote.js";
-import { acceptLeafTls, dialLeaf } from "./leaf-dial.js";
-import { tlsTimeoutMs, tlsVerify } from "../tls-options.js";
+import { connectLine, learnUrls, newRemote, pickUrl, remoteWantsTls, type Remote } from "./leaf-remote.js";
+import { acceptLeafTls, dialLeaf, hubTls } from "./leaf-dial.js";
 import { DEFAULT_AUTH_TIMEOUT_S, hostPort, leafInfoLine, leafStats, nonce, publicHost, subLine } from "./leaf-info.js";
 
 /** What the leafnodes need of the server. */
@@ -88,18 +87,36 @@ export class LeafNodes implements LeafConnHost {
   private closing = false;
   readonly log: Logger;
   /** TLS on accepted connections (the hub side), when the block has tls. */
-  private readonly tls: { context: SecureContext; verify: boolean; timeout: number } | null;
+  private tls: { context: SecureContext; verify: boolean; timeout: number } | null;
 
-  constructor(private readonly host: LeafNodesHost, readonly options: LeafNodeOptions) {
+  constructor(private readonly host: LeafNodesHost, public options: LeafNodeOptions) {
     this.log = host.log;
-    const t = options.tls;
     // Certificates are read now, so a bad one fails the start.
-    this.tls = t === undefined ? null : { context: linkSecureContext(t).context, verify: tlsVerify(t), timeout: tlsTimeoutMs(t) };
+    this.tls = hubTls(options);
     for (const r of options.remotes) {
       // An embedder's seed is checked as the config's is (nats-server's words).
       if (r.nkey !== undefined && !isUserSeed(r.nkey)) throw new Error(`Remote leafnode nkey is not a valid seed: ${JSON.stringify(r.nkey)}`);
       this.remotes.push(newRemote(r));
     }
+  }
+
+  /**
+   * A reload that changed TLS only (process/reload.ts checked): returns what makes connections
+   * from then on, accepted and dialled, use the new certificates and CAs (those up keep theirs,
+   * as in nats-server). Throws, changing nothing, when a certificate does not load.
+   */
+  prepareTlsReload(next: LeafNodeOptions): () => void {
+    const tls = hubTls(next);
+    const remotes = this.remotes.map((r, i) => {
+      const opts = next.remotes[i] ?? r.opts;
+      const wantsTls = remoteWantsTls(opts, r.configured);
+      return { opts, wantsTls, tls: wantsTls ? dialSecureContext(opts.tls ?? {}) : null };
+    });
+    return () => {
+      this.tls = tls;
+      this.options = next;
+      for (const [i, r] of this.remotes.entries()) Object.assign(r, remotes[i]);
+    };
   }
 
   // LeafConnHost
@@ -318,6 +335,7 @@ export class LeafNodes implements LeafConnHost {
       host: url.host, port: url.port, secure: url.tls, rejectUnauthorized: tlsOpts?.insecure !== true,
       ...(r.tls !== null ? { secureContext: r.tls } : {}),
       timeoutMs: tlsOpts?.timeout !== undefined && tlsOpts.timeout > 0 ? tlsOpts.timeout : LEAF_TLS_TIMEOUT_MS,
+      compression: r.opts.wsCompression === true, log: this.log,
     }, (err, socket) => {
       r.socket = null;
       if (err !== null || socket === null) {

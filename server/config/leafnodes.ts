@@ -1,7 +1,7 @@
 // nats-server's `leafnodes {}` block (alias `leaf`) → LeafNodeOptions, with TLS on the hub side
 // (`tls {}`) and on each remote (`tls {}`, tls:// URLs), remotes over WebSocket (ws://, wss://).
 // A remote's `credentials` (a creds file) or `nkey` (a user seed) authenticate it to its hub.
-// Keys gnat does not build (WebSocket compression and no-masking, min_version) are refused, never accepted and ignored: a leafnode that
+// Keys gnat does not build (WebSocket no-masking, min_version) are refused, never accepted and ignored: a leafnode that
 // silently runs otherwise than configured is worse than a server that does not start.
 import type { ServerOptions } from "../options.js";
 import { leafDefaults, type LeafNodeOptions, type LeafRemoteOptions, type LeafUser } from "../cluster/leaf-options.js";
@@ -178,9 +178,11 @@ function leafRemote(key: string, mk: string, v: ConfigValue, r: Readers): LeafRe
       case "ws_compression":
       case "websocket_compress":
       case "websocket_compression":
+        remote.wsCompression = r.bool(rk, rv);
+        break;
       case "ws_no_masking":
       case "websocket_no_masking":
-        throw r.fail(key, `'${key}.${mk}.${rk}': WebSocket compression and unmasked frames on leafnode connections are not supported by gnat yet`);
+        throw r.fail(key, `'${key}.${mk}.${rk}': unmasked WebSocket frames on leafnode connections are not supported by gnat yet`);
       default:
         throw r.fail(key, `'${key}.${mk}.${rk}' ${NOT_BUILT}`);
     }

@@ -8,6 +8,7 @@ import type { ClientConnection } from "../core/connection.js";
 import { goDuration } from "../duration.js";
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "../options.js";
 import type { TlsOptions } from "../tls-options.js";
+import type { LeafNodeOptions, LeafRemoteOptions } from "../cluster/leaf-options.js";
 import { mergedAuthorization, userAccounts, type AccountsOptions } from "../accounts/options.js";
 
 /** A reload that was refused; the running configuration is unchanged. */
@@ -117,12 +118,17 @@ export interface ReloadHost {
    * added and removed, authorization, name, advertising).
    */
   prepareClusterReload?: ((next: ServerOptions, prev: ServerOptions) => () => string[]) | undefined;
+  /**
+   * A `leafnodes {}` change that is TLS only (checked here first): returns what applies it to
+   * connections from then on; throws when a certificate does not load.
+   */
+  prepareLeafTlsReload?: ((next: LeafNodeOptions) => () => void) | undefined;
   /** Each account's subject mappings from the options now in force. */
   applyMappings?: (() => void) | undefined;
 }
 
 type Key = keyof ServerOptions;
-type Group = "logging" | "auth" | "limits" | "connections" | "files" | "alerts" | "tls" | "accounts" | "cluster" | "mappings";
+type Group = "logging" | "auth" | "limits" | "connections" | "files" | "alerts" | "tls" | "accounts" | "cluster" | "mappings" | "leafnodes";
 
 interface Refused {
   reload: false;
@@ -199,7 +205,33 @@ export const RELOAD_RULES: Readonly<Record<string, Rule>> = {
   mappings: { reload: true, group: "mappings", notes: (n, p) => (same(n.accounts, p.accounts) ? ["Reloaded: accounts"] : []) },
   // Its lines come from applying it (which parts changed).
   cluster: { reload: true, group: "cluster", notes: () => [] },
+  // Its TLS only (leafReloadRefusal); nats-server logs no line of its own for it.
+  leafnodes: { reload: true, group: "leafnodes", notes: () => [] },
 };
+
+/** The leafnodes block as nats-server compares it on a reload: without its TLS (hub and remotes), a remote's account "" as the $G it binds. */
+function leafComparable(o: LeafNodeOptions | null): unknown {
+  if (o === null) return null;
+  const { tls: _hubTls, remotes, ...rest } = o;
+  return {
+    ...rest,
+    remotes: remotes.map((r: LeafRemoteOptions) => {
+      const { tls: _tls, ...r2 } = r;
+      return { ...r2, account: r.account === "" ? "$G" : r.account };
+    }),
+  };
+}
+
+/**
+ * nats-server 2.9 reloads a leafnodes block's TLS only (the hub's `tls {}` and each remote's), so
+ * certificates rotate in place; anything else is its "config reload not supported for LeafNode".
+ * null: reloadable.
+ */
+export function leafReloadRefusal(prev: LeafNodeOptions | null, next: LeafNodeOptions | null): string | null {
+  const a = leafComparable(prev);
+  const b = leafComparable(next);
+  return same(a, b) ? null : `config reload not supported for LeafNode: old=${JSON.stringify(a)}, new=${JSON.stringify(b)}`;
+}
 
 /** nats-server's lines for an authorization change, one per part that changed. */
 function authNotes(n: ServerOptions, p: ServerOptions): string[] {
@@ -289,6 +321,18 @@ export function applyReload(host: ReloadHost, next: ServerOptions, changed: Key[
     if (host.prepareClusterReload === undefined) throw new ReloadError("config reload not supported for cluster: turning clustering on needs a restart");
     applyCluster = host.prepareClusterReload(next, prev);
   }
+  let applyLeafTls: (() => void) | undefined;
+  if (groups.has("leafnodes")) {
+    const why = leafReloadRefusal(prev.leafnodes, next.leafnodes);
+    if (why !== null) throw new ReloadError(why);
+  }
+  // Every reload reads the leafnode certificates again, changed paths or not, as nats-server's
+  // does: a certificate rotated in place (new file, same name) takes effect.
+  try {
+    if (next.leafnodes !== null) applyLeafTls = host.prepareLeafTlsReload?.(next.leafnodes);
+  } catch (e) {
+    throw new ReloadError((e as Error).message);
+  }
   if (groups.has("tls")) {
     if (next.tls === null || prev.tls === null) throw new ReloadError("config reload not supported for TLS: turning TLS on or off needs a restart");
     try {
@@ -298,6 +342,7 @@ export function applyReload(host: ReloadHost, next: ServerOptions, changed: Key[
     }
   }
   host.options = next;
+  applyLeafTls?.();
   if (groups.has("logging")) host.applyLogging(next);
   const notes: string[] = [];
   for (const k of changed) {

@@ -13,6 +13,7 @@ import {
   type HttpEngine, type HttpHandler, type HttpReply, type HttpResponder, type Listener, type WsListenOptions,
 } from "./engine-api.js";
 import { WsLibPeer } from "./ws-lib-peer.js";
+import { WS_COMPRESS_THRESHOLD, acceptedExtensions } from "./ws-compression.js";
 
 export function nodeEngine(): HttpEngine {
   return { name: "node", listenHttp, listenWebSocket };
@@ -120,7 +121,10 @@ function listenWebSocket(o: WsListenOptions, log: Logger): Promise<Listener> {
     maxPayload: o.maxPayload,
     // NATS travels in binary frames; a text frame's bytes go to the parser all the same.
     skipUTF8Validation: true,
-    perMessageDeflate: o.compression ? { serverNoContextTakeover: true, clientNoContextTakeover: true } : false,
+    // nats-server's deflate: no context takeover, fastest level, nothing of 64 bytes or less.
+    perMessageDeflate: o.compression
+      ? { serverNoContextTakeover: true, clientNoContextTakeover: true, threshold: WS_COMPRESS_THRESHOLD + 1, zlibDeflateOptions: { level: 1 } }
+      : false,
   });
   const sockets = new Set<Duplex>();
   const server = httpServer(log, (req, res) => reply(res, notAnUpgrade((req.method ?? "GET").toLowerCase())), o.tls);
@@ -143,6 +147,11 @@ function listenWebSocket(o: WsListenOptions, log: Logger): Promise<Listener> {
     }
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
+    // The offer as nats-server reads it (any permessage-deflate, its parameters ignored), so ws
+    // answers nats-server's value, and an offer ws would refuse is no reason to fail.
+    const ext = acceptedExtensions(o.compression, req.headers["sec-websocket-extensions"]);
+    if (ext === "") delete req.headers["sec-websocket-extensions"];
+    else req.headers["sec-websocket-extensions"] = ext;
     wss.handleUpgrade(req, socket, head, (ws) => {
       const peer = new WsLibPeer(ws, socket);
       try {

@@ -13,6 +13,7 @@ import {
   STATUS_TEXT, listenError, notAnUpgrade,
   type HttpEngine, type HttpHandler, type HttpReply, type HttpResponder, type Listener, type WsListenOptions, type WsPeer, type WsSink,
 } from "./engine-api.js";
+import { WS_COMPRESS_THRESHOLD, acceptedExtensions } from "./ws-compression.js";
 
 type Uws = typeof import("uWebSockets.js");
 type UwsResponse = import("uWebSockets.js").HttpResponse;
@@ -151,7 +152,7 @@ interface UserData {
 
 /** A uWS WebSocket as a WsPeer. Its reads cannot be paused: this build has no pause on a WebSocket. */
 class UwsPeer implements WsPeer {
-  constructor(private readonly ws: UwsSocket) {}
+  constructor(private readonly ws: UwsSocket, private readonly compress: boolean) {}
 
   get bufferedAmount(): number {
     return this.ws.getBufferedAmount();
@@ -159,7 +160,8 @@ class UwsPeer implements WsPeer {
 
   send(bytes: Uint8Array): boolean {
     // uWS copies the bytes into the frame it builds (or its backpressure buffer).
-    const status = this.ws.send(bytes, true);
+    // Deflated (when negotiated: uWS ignores the flag otherwise) past nats-server's threshold.
+    const status = this.ws.send(bytes, true, this.compress && bytes.length > WS_COMPRESS_THRESHOLD);
     if (status === 2) {
       // Dropped: only past maxBackpressure, which is off; never lose bytes silently.
       this.ws.close();
@@ -238,12 +240,13 @@ async function listenWs(uws: Uws, o: WsListenOptions, log: Logger): Promise<List
         reply(res, { status: 403, body: "Forbidden\n", contentType: "text/plain; charset=utf-8" });
         return;
       }
-      res.upgrade<UserData>({ remoteAddress, path, sink: null }, key, protocol, extensions, context);
+      // The offer as nats-server reads it, so uWS answers nats-server's value.
+      res.upgrade<UserData>({ remoteAddress, path, sink: null }, key, protocol, acceptedExtensions(o.compression, extensions), context);
     },
     open: (ws) => {
       const data = ws.getUserData();
       try {
-        data.sink = o.open(new UwsPeer(ws), data.remoteAddress, data.path);
+        data.sink = o.open(new UwsPeer(ws, o.compression), data.remoteAddress, data.path);
       } catch (e) {
         log.error({ err: e }, "websocket open failed");
         ws.close();

@@ -89,7 +89,7 @@ describe("leafnodes {} block", () => {
     ["leafnodes { remotes [ { url: 'nats-leaf://h:1', tls { cert_file: /nonexist } } ] }", /missing 'key_file' in TLS configuration/],
     ["leafnodes { remotes [ { url: 'nats-leaf://h:1', nkey: 'SUnope' } ] }", /Remote leafnode nkey is not a valid seed: "SUnope"/],
     [`leafnodes { remotes [ { url: 'nats-leaf://h:1', credentials: /x.creds, nkey: ${seed} } ] }`, /Remote leafnode can not have both creds and nkey defined/],
-    ["leafnodes { remotes [ { url: 'ws://h:1', ws_compression: true } ] }", /WebSocket compression and unmasked frames on leafnode connections are not supported by gnat yet/],
+    ["leafnodes { remotes [ { url: 'ws://h:1', ws_no_masking: true } ] }", /unmasked WebSocket frames on leafnode connections are not supported by gnat yet/],
     ["leafnodes { port: 7422, min_version: 2.8.0 }", /'leafnodes\.min_version' is not supported by gnat yet/],
     ["leafnodes { port: 7422, authorization { user: a, password: b, users: [ { user: c, password: d } ] } }", /can not have a single user\/pass and a users array/],
     ["leafnodes { port: 7422, authorization { users: [ { user: c, password: d }, { user: c, password: e } ] } }", /duplicate user "c" detected in leafnode authorization/],

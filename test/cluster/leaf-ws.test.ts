@@ -2,8 +2,8 @@
 // upgrades at /leafnode on the hub's websocket port and speaks the leafnode protocol in binary
 // frames. gnat as the leaf of a nats-server hub and as the hub of gnat and nats-server leafs
 // (nats-server on both ends as the reference): messages both ways, a request across, wss:// with
-// the hub's certificate checked (nats-server hubs: gnat's websocket port has no TLS yet), and a
-// hub with no leafnodes block refusing with nats-server's log line.
+// the hub's certificate checked (into nats-server and gnat hubs, gnat's `websocket { tls }` on
+// either HTTP engine), and a hub with no leafnodes block refusing with nats-server's log line.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { freePort, NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
@@ -31,10 +31,10 @@ afterEach(async () => {
   servers = [];
 });
 
-async function hubWithWebSocket(kind: LeafKind, name: string, tls: boolean): Promise<{ hub: LeafServer; wsPort: number }> {
+async function hubWithWebSocket(kind: LeafKind, name: string, tls: boolean, compression = false): Promise<{ hub: LeafServer; wsPort: number }> {
   const wsPort = await freePort();
   const wsTls = tls ? `tls { cert_file: "${pair.cert}", key_file: "${pair.key}" }` : "no_tls: true";
-  const hub = await startLeafServer({ kind, name, hub: true, config: `websocket { listen: "127.0.0.1:${wsPort}", ${wsTls} }` });
+  const hub = await startLeafServer({ kind, name, hub: true, config: `websocket { listen: "127.0.0.1:${wsPort}", ${wsTls}, compression: ${compression} }` });
   servers.push(hub);
   return { hub, wsPort };
 }
@@ -94,8 +94,60 @@ for (const leafKind of ["gnat", "nats"] as LeafKind[]) {
       await leafsUp([hub, leaf]);
       await crosses(hub, leaf, `gws${leafKind}`);
     });
+
+    it("takes the leaf over wss:// (websocket { tls }), its certificate checked against the CA", async () => {
+      const { hub, wsPort } = await hubWithWebSocket("gnat", `gh2-${leafKind}`, true);
+      const leaf = await startLeafServer({ kind: leafKind, name: `gl2-${leafKind}`, leafnodes: `  remotes [ { url: "wss://127.0.0.1:${wsPort}", tls { ca_file: "${certs.ca}" } } ]` });
+      servers.push(leaf);
+      await leafsUp([hub, leaf]);
+      await crosses(hub, leaf, `gwss${leafKind}`);
+    });
+
+    it("a leaf that does not trust the hub's wss:// certificate gets no link", async () => {
+      const { hub, wsPort } = await hubWithWebSocket("gnat", `gh3-${leafKind}`, true);
+      const leaf = await startLeafServer({ kind: leafKind, name: `gl3-${leafKind}`, leafnodes: `  remotes [ { url: "wss://127.0.0.1:${wsPort}", tls { ca_file: "${certs.otherCa}" } } ]` });
+      servers.push(leaf);
+      await until(() => /Error trying to connect as leafnode to remote server|certificate/i.test(leaf.log()), "the leaf's failed attempt");
+      expect(await leaf.leafCount()).toBe(0);
+      expect(await hub.leafCount()).toBe(0);
+    });
   });
 }
+
+describe.skipIf(NO_NATS)(`ws_compression: a leafnode link over WebSocket, deflated${NO_NATS ? ` (${SKIP_REASON})` : ""}`, () => {
+  const pairs: [LeafKind, LeafKind][] = [["gnat", "nats"], ["nats", "gnat"], ["gnat", "gnat"]];
+  for (const [hubKind, leafKind] of pairs) {
+    it(`${leafKind} leaf of a ${hubKind} hub (websocket { compression: true }): negotiated, and big and small messages cross`, async () => {
+      const { hub, wsPort } = await hubWithWebSocket(hubKind, `ch-${hubKind}-${leafKind}`, false, true);
+      const leaf = await startLeafServer({ kind: leafKind, name: `cl-${hubKind}-${leafKind}`, config: leafKind === "nats" ? "debug: true" : "",
+        leafnodes: `  remotes [ { url: "ws://127.0.0.1:${wsPort}", ws_compression: true } ]` });
+      servers.push(leaf);
+      await leafsUp([hub, leaf]);
+      // Both sides' solicit log says what was negotiated (nats-server's debug line, gnat's too).
+      await until(() => /Leafnode compression=true/.test(leaf.log()), "the leaf's 'Leafnode compression=true'");
+      await crosses(hub, leaf, `cz${hubKind}${leafKind}`);
+      const onHub = await connect({ servers: hub.url });
+      const onLeaf = await connect({ servers: leaf.url });
+      conns.push(onHub, onLeaf);
+      const got: number[] = [];
+      onHub.subscribe("big.up", { callback: (_e, m) => got.push(m.data.length) });
+      await interestArrived(onHub, onLeaf);
+      const sizes = [1, 64, 65, 5000, 200_000];
+      for (const n of sizes) onLeaf.publish("big.up", new Uint8Array(n).fill(97));
+      await until(() => got.length === sizes.length, "every size across the deflated link");
+      expect(got).toEqual(sizes);
+    });
+  }
+
+  it("a leaf offering compression to a hub without it links uncompressed", async () => {
+    const { hub, wsPort } = await hubWithWebSocket("nats", "ch-off", false, false);
+    const leaf = await startLeafServer({ kind: "gnat", name: "cl-off", leafnodes: `  remotes [ { url: "ws://127.0.0.1:${wsPort}", ws_compression: true } ]` });
+    servers.push(leaf);
+    await leafsUp([hub, leaf]);
+    await until(() => /Leafnode compression=false/.test(leaf.log()), "the leaf's 'Leafnode compression=false'");
+    await crosses(hub, leaf, "czoff");
+  });
+});
 
 describe.skipIf(NO_NATS)("a hub without a leafnode port", () => {
   it("refuses a leaf on its websocket port with nats-server's log line", async () => {
@@ -115,11 +167,14 @@ describe.skipIf(NO_NATS)("a hub without a leafnode port", () => {
 });
 
 describe("a gnat hub takes WebSocket leafs on either HTTP engine", () => {
-  for (const engine of ["node", "uws"] as const) {
-    it.skipIf(engine === "uws" && !loadUws().ok)(`${engine}`, async () => {
-      const hub = await startGnat({ httpEngine: engine, websocket: { host: "127.0.0.1", port: 0, noTls: true },
+  for (const [engine, secure] of [["node", false], ["uws", false], ["node", true], ["uws", true]] as const) {
+    it.skipIf(engine === "uws" && !loadUws().ok)(`${engine}${secure ? " over wss://" : ""}`, async () => {
+      const ws = secure ? { tls: { certFile: pair.cert, keyFile: pair.key } } : { noTls: true };
+      const hub = await startGnat({ httpEngine: engine, websocket: { host: "127.0.0.1", port: 0, ...ws },
         leafnodes: { ...leafDefaults(), host: "127.0.0.1", port: -1 } });
-      const leaf = await startGnat({ leafnodes: { ...leafDefaults(), remotes: [{ urls: [hub.websocketUrl], account: "" }] } });
+      expect(hub.websocketUrl.startsWith(secure ? "wss://" : "ws://")).toBe(true);
+      const remote = { urls: [hub.websocketUrl], account: "", ...(secure ? { tls: { caFile: certs.ca } } : {}) };
+      const leaf = await startGnat({ leafnodes: { ...leafDefaults(), remotes: [remote] } });
       try {
         const onHub = await connect({ servers: hub.url });
         const onLeaf = await connect({ servers: leaf.url });
