@@ -1,21 +1,22 @@
 // Mirrors across a leafnode link under faults (issue #19): a gnat leaf (domain edge) and a hub
 // (domain hub, gnat or nats-server) whose leafnode link passes through the fault proxy
-// (fault-proxy.ts). Each side has an origin stream and a mirror of the other side's
-// (`external: { api: "$JS.<domain>.API" }`): the hub mirrors the edge's stream, the edge mirrors
-// the hub's. Both origins take acked publishes all along while the proxy delays, black-holes,
+// (fault-proxy.ts). Each side has an origin stream, a mirror of the other side's and a stream
+// sourcing it (`external: { api: "$JS.<domain>.API" }`): the hub copies the edge's stream, the
+// edge the hub's. Both origins take acked publishes all along while the proxy delays, black-holes,
 // cuts and partitions the link on a schedule drawn from a seed, and heals it. Checked:
-//   - at every sample (during faults and after heals), read origin, then mirror, then origin
-//     again: the mirror never holds more than the origin (last_seq), and its `lag` never says
-//     more than there is (mirror last_seq + lag <= the origin's last_seq read after it), lag >= 0;
-//   - while the link is black-holed or partitioned, each mirror's `active` grows past 1.5 s;
-//   - after the last heal and the publishers' end, each mirror converges to lag 0 and holds
+//   - at every sample (during faults and after heals), read origin, then copy, then origin
+//     again: the copy never holds more than the origin (last_seq), and its `lag` never says
+//     more than there is (copy last_seq + lag <= the origin's last_seq read after it), lag >= 0;
+//   - while the link is black-holed or partitioned, each copy's `active` grows past 1.5 s;
+//   - after each heal each copy hears from its origin again and copies on;
+//   - after the last heal and the publishers' end, each copy converges to lag 0 and holds
 //     exactly its origin's messages (sequences, subjects, payloads): no gap, no duplicate.
-// A mirror cannot see messages published while it is cut off, so its lag then under-reports;
+// A copy cannot see messages published while it is cut off, so its lag then under-reports;
 // how much (origin last_seq read first − mirror last_seq − lag) is printed, not asserted.
 // The seed is printed; FAULT_SEED=<n> replays one; a seed that failed once goes in REGRESSION_SEEDS.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,9 +27,9 @@ import { FaultNet, pairKey, type Fault } from "./fault-proxy.js";
 import { closeLeafSuite, leafsUp, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
 
 const REGRESSION_SEEDS: { seed: number; hub: LeafKind }[] = [];
-const STEPS = 4;
+const STEPS = 3;
 /** Publishes per origin at most (bounded traffic); paced so a run stays small. */
-const MAX_MSGS = 3000;
+const MAX_MSGS = 5000;
 const PACE_MS = 3;
 const LINK = pairKey("hub", "edge");
 
@@ -76,9 +77,10 @@ const CASES: { seed: number; hub: LeafKind; note: string }[] = [
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** One origin and its mirror on the other side. */
+/** One origin and its copy on the other side: a mirror, or a stream with it as its one source. */
 interface Pair {
   label: string;
+  source: boolean;
   origin: string;
   mirror: string;
   originJsm: () => JetStreamManager;
@@ -93,7 +95,7 @@ interface Pair {
 
 for (const c of CASES) {
   const needsNats = c.hub === "nats";
-  describe.skipIf(needsNats && NATS_SERVER === null)(`mirrors over a faulty leaf link: gnat edge, ${c.hub} hub, seed ${c.seed} (${c.note})${needsNats && NATS_SERVER === null ? ` (${SKIP_REASON})` : ""}`, () => {
+  describe.skipIf(needsNats && NATS_SERVER === null)(`mirrors and sources over a faulty leaf link: gnat edge, ${c.hub} hub, seed ${c.seed} (${c.note})${needsNats && NATS_SERVER === null ? ` (${SKIP_REASON})` : ""}`, () => {
     let hub: LeafServer;
     let edge: LeafServer;
     let onHub: NatsConnection;
@@ -127,7 +129,7 @@ for (const c of CASES) {
       await closeLeafSuite([onHub, onEdge], [edge, hub], dir);
     });
 
-    it("each mirror converges to exactly its origin, its lag never overstates, its active grows while cut off", async () => {
+    it("each mirror and source converges to exactly its origin, its lag never overstates, its active grows while cut off", async () => {
       const steps = schedule(c.seed);
       console.log(`mirror faults: seed ${c.seed} (${c.note}), ${c.hub} hub: ${steps.map((s) => `${s.fault}${s.ms > 0 ? ` ${s.ms} ms` : ""}${s.holdMs > 0 ? ` for ${s.holdMs} ms` : ""}`).join(", ")}; replay with FAULT_SEED=${c.seed} -t "${c.hub} hub"`);
       const hubJsm = await jetstreamManager(onHub);
@@ -136,10 +138,19 @@ for (const c of CASES) {
       await hubJsm.streams.add({ name: "HO", subjects: ["ho.>"] });
       await hubJsm.streams.add({ name: "HM", mirror: { name: "EO", external: { api: "$JS.edge.API", deliver: "" } } });
       await edgeJsm.streams.add({ name: "EM", mirror: { name: "HO", external: { api: "$JS.hub.API", deliver: "dlv.edge" } } });
+      await hubJsm.streams.add({ name: "HS", sources: [{ name: "EO", external: { api: "$JS.edge.API", deliver: "dlv.hub" } }] });
+      await edgeJsm.streams.add({ name: "ES", sources: [{ name: "HO", external: { api: "$JS.hub.API", deliver: "" } }] });
+      const pair = (label: string, source: boolean, origin: string, mirror: string, originJsm: JetStreamManager, mirrorJsm: JetStreamManager): Pair =>
+        ({ label, source, origin, mirror, originJsm: () => originJsm, mirrorJsm: () => mirrorJsm, under: { fault: 0, healed: 0 }, samples: 0 });
       const pairs: Pair[] = [
-        { label: "hub mirror of the edge", origin: "EO", mirror: "HM", originJsm: () => edgeJsm, mirrorJsm: () => hubJsm, under: { fault: 0, healed: 0 }, samples: 0 },
-        { label: "edge mirror of the hub", origin: "HO", mirror: "EM", originJsm: () => hubJsm, mirrorJsm: () => edgeJsm, under: { fault: 0, healed: 0 }, samples: 0 },
+        pair("hub mirror of the edge", false, "EO", "HM", edgeJsm, hubJsm),
+        pair("edge mirror of the hub", false, "HO", "EM", hubJsm, edgeJsm),
+        pair("hub source of the edge", true, "EO", "HS", edgeJsm, hubJsm),
+        pair("edge source of the hub", true, "HO", "ES", hubJsm, edgeJsm),
       ];
+      // The copy's info (a source's sequences are its own, but with one unfiltered origin they
+      // are the origin's: the same invariants hold).
+      const copyOf = (p: Pair, i: StreamInfo): { lag: number; active: number } | undefined => (p.source ? i.sources?.[0] : i.mirror);
 
       // The publishers: acked, on each origin's own server (the link is not in their way).
       let stop = false;
@@ -161,14 +172,14 @@ for (const c of CASES) {
         const mi = await p.mirrorJsm().streams.info(p.mirror);
         const after = (await p.originJsm().streams.info(p.origin)).state.last_seq;
         const m = mi.state.last_seq;
-        const lag = mi.mirror?.lag ?? -1;
+        const lag = copyOf(p, mi)?.lag ?? -1;
         const what = `${p.label}: origin last_seq ${before}..${after}, mirror last_seq ${m}, lag ${lag}`;
         expect(lag, what).toBeGreaterThanOrEqual(0);
         expect(m, what).toBeLessThanOrEqual(after);
         expect(m + lag, what).toBeLessThanOrEqual(after);
         p.under[phase] = Math.max(p.under[phase], before - m - lag);
         p.samples++;
-        return { active: mi.mirror?.active ?? -1, last: m };
+        return { active: copyOf(p, mi)?.active ?? -1, last: m };
       };
       const sampleAll = async (): Promise<void> => {
         for (const p of pairs) await sample(p);
@@ -214,7 +225,7 @@ for (const c of CASES) {
         const done = await until(async () => {
           const mi = await p.mirrorJsm().streams.info(p.mirror);
           await sample(p);
-          return mi.state.last_seq === n && mi.mirror?.lag === 0 ? mi : null;
+          return mi.state.last_seq === n && copyOf(p, mi)?.lag === 0 ? mi : null;
         }, { timeout: 20_000, interval: 50, what: `${p.label} at lag 0 with ${n} messages` });
         expect(done.state.messages, p.label).toBe(n);
         expect(done.state.first_seq, p.label).toBe(1);
