@@ -39,6 +39,7 @@ const SERIAL = [
   "test/server/hostile.test.ts",
   "test/cluster/soak.test.ts",
   "test/cluster/faults.test.ts",
+  "test/cluster/mirror-faults.test.ts",
   "test/cluster/edge-to-cluster.test.ts",
   "test/jetstream/crash.test.ts",
   "test/jetstream/consumer-crash.test.ts",

@@ -3,7 +3,9 @@
 // (the node advertises the proxy's port, so gossip leads the others there too); every route
 // connection a node accepts passes through its proxy. A connection is known by its pair of nodes:
 // the proxy's own node, and the dialling node, whose name it reads from the INFO the dialler
-// sends (CONNECT then INFO, in gnat and nats-server alike). Faults are set per pair.
+// sends (CONNECT then INFO, in gnat and nats-server alike), or, for a leafnode link (whose
+// CONNECT carries no INFO), from the proxy itself: `proxy(owner, port, dialer)`. Faults are set
+// per pair.
 //
 // What passes is TCP-faithful: bytes are never lost or reordered inside a connection. A delay
 // holds each chunk for its time; a black hole holds everything (a close included) until healed,
@@ -40,9 +42,12 @@ export class FaultNet {
     this.stopTimer.unref();
   }
 
-  /** A proxy in front of `owner`'s route port `target`, listening on a free loopback port. */
-  async proxy(owner: string, target: number): Promise<FaultProxy> {
-    const p = new FaultProxy(this, owner, target);
+  /**
+   * A proxy in front of `owner`'s route port `target`, listening on a free loopback port; with
+   * `dialer`, every connection through it is that node's (a leafnode remote's).
+   */
+  async proxy(owner: string, target: number, dialer?: string): Promise<FaultProxy> {
+    const p = new FaultProxy(this, owner, target, dialer);
     await p.listen();
     this.proxies.push(p);
     return p;
@@ -134,6 +139,10 @@ class Pipe {
       d.src.on("close", () => this.take(d, END));
       d.src.on("error", () => {});
     }
+    if (proxy.dialer !== undefined) {
+      this.dialer = proxy.dialer;
+      this.known();
+    }
   }
 
   get pair(): string {
@@ -161,6 +170,11 @@ class Pipe {
     else if (this.sniffed.length > SNIFF_MAX) this.dialer = "?";
     if (this.dialer === "") return;
     this.sniffed = "";
+    this.known();
+  }
+
+  /** The dialler is known: count the connection, and let it pass unless its pair is partitioned. */
+  private known(): void {
     this.proxy.net.accepted.set(this.pair || "?", (this.proxy.net.accepted.get(this.pair || "?") ?? 0) + 1);
     if (this.pair !== "" && this.proxy.net.faultOf(this.pair)?.kind === "partition") this.reset();
     else this.pump(this.down);
@@ -232,7 +246,7 @@ export class FaultProxy {
   readonly pipes = new Set<Pipe>();
   port = 0;
 
-  constructor(readonly net: FaultNet, readonly owner: string, readonly target: number) {}
+  constructor(readonly net: FaultNet, readonly owner: string, readonly target: number, readonly dialer?: string) {}
 
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
