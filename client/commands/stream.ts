@@ -185,7 +185,6 @@ interface Common extends ConnectionFlags {
 
 export function streamCommand(program: Command): void {
   const stream = program.command("stream").alias("str").description("JetStream stream management: ls, info, add, edit, rm, purge, get, view, backup, restore");
-  streamBackupCommands(stream);
 
   connectionOptions(stream.command("ls").alias("list")
     .description("list the streams")
@@ -422,4 +421,5 @@ export function streamCommand(program: Command): void {
         }
       });
     });
+  streamBackupCommands(stream);
 }

@@ -227,7 +227,7 @@ describe("without JetStream, and bad input", () => {
   });
 
   test("unknown and missing subcommands, missing arguments: usage errors, exit 2", async () => {
-    expectError(await gnat(["stream", "frob"], env), 2, /stream: unknown subcommand 'frob' \(ls, report, info, add, edit, rm, purge, get, view\)/);
+    expectError(await gnat(["stream", "frob"], env), 2, /stream: unknown subcommand 'frob' \(ls, report, info, add, edit, rm, purge, get, view, backup, restore\)/);
     expectError(await gnat(["consumer"], env), 2, /consumer: missing subcommand/);
     expectError(await gnat(["stream", "info"], env), 2, /missing required argument 'stream'/);
     expectError(await gnat(["consumer", "next", "S"], env), 2, /missing required argument 'consumer'/);
