@@ -223,18 +223,24 @@ export function fileStoreMsgSize(subject: string, hdr: Buffer | null, data: Buff
 /**
  * Wall-clock nanoseconds. Date.now() alone has ms resolution; adding hrtime's progress since an
  * anchor gives ns resolution and never goes backwards within a process. Re-anchored every
- * minute so a drifting monotonic clock cannot move far from wall time.
+ * minute so a drifting monotonic clock cannot move far from wall time, when the wall clock went
+ * back, and when it has got ahead of where the monotonic clock puts it (a system clock stepped
+ * forward: a stamp behind the wall clock could come before a client's "now" taken earlier).
  */
 export class NsClock {
   private wallNs = 0n;
   private hrAnchor = 0n;
   private anchoredAt = 0;
+  /** performance.now() at the anchor: the monotonic progress since, cheaply, as a number. */
+  private perfAnchor = 0;
   private last = 0n;
 
   now(): bigint {
     const ms = Date.now();
-    if (ms - this.anchoredAt > 60_000 || ms < this.anchoredAt) {
+    const since = ms - this.anchoredAt;
+    if (since > 60_000 || since < 0 || since > performance.now() - this.perfAnchor + 1) {
       this.anchoredAt = ms;
+      this.perfAnchor = performance.now();
       this.hrAnchor = process.hrtime.bigint();
       // Date.now() is truncated to the ms, which left every timestamp up to 1 ms behind the
       // wall clock: a client's "now" (a by_start_time consumer's start, say) could come after

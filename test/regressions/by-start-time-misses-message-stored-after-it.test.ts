@@ -5,7 +5,7 @@
 // go/jsconform's push check (nats.go: StartTime(time.Now()), publish, nothing delivered).
 import { type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
-import { expect, test } from "vitest";
+import { expect, test, vi } from "vitest";
 import { NsClock, rfc3339ToNs } from "../../server/jetstream/store.js";
 import { jetStreamSuite } from "../jetstream/helpers.js";
 
@@ -33,6 +33,20 @@ test("the store clock is never behind a wall-clock reading taken before it", () 
   for (let i = 0; i < 1000; i++) {
     const before = fineNowNs();
     expect(clock.now()).toBeGreaterThanOrEqual(before);
+  }
+});
+
+// Regression: after the system clock was stepped forward, the store clock went on from its
+// anchor for up to a minute, behind the wall clock by the step (CI runs on this VM saw 9-11 ms).
+test("the store clock follows a wall clock stepped forward at once", () => {
+  const clock = new NsClock();
+  clock.now();
+  vi.useFakeTimers({ toFake: ["Date"] });
+  try {
+    vi.setSystemTime(Date.now() + 5_000);
+    expect(clock.now()).toBeGreaterThanOrEqual(BigInt(Date.now()) * 1_000_000n);
+  } finally {
+    vi.useRealTimers();
   }
 });
 
