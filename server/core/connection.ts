@@ -234,15 +234,20 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
         if (this.closed) this.socket.resume();
         return;
       }
-      this.connectAccepted();
-      if (!this.stall.active) this.socket.resume();
-      try {
-        this.parser.resume();
-      } catch (err) {
-        this.log.error({ cid: this.cid, err }, "internal error while processing client data");
-        this.close("Internal Error", true);
-      }
+      this.acceptedAfterWait();
     });
+  }
+
+  /** A CONNECT held while something was awaited is in: reading and parsing go on. */
+  private acceptedAfterWait(): void {
+    this.connectAccepted();
+    if (!this.stall.active) this.socket.resume();
+    try {
+      this.parser.resume();
+    } catch (err) {
+      this.log.error({ cid: this.cid, err }, "internal error while processing client data");
+      this.close("Internal Error", true);
+    }
   }
 
   /** The CONNECT's credentials checked: true when the client is in now (false: refused, or the auth callout asked). */
@@ -342,14 +347,7 @@ export class ClientConnection extends ClientMessages implements ParserHandler {
       return this.sendErrClose(Errors.AuthorizationViolation);
     }
     if (!this.admit(user)) return;
-    this.connectAccepted();
-    if (!this.stall.active) this.socket.resume();
-    try {
-      this.parser.resume();
-    } catch (err) {
-      this.log.error({ cid: this.cid, err }, "internal error while processing client data");
-      this.close("Internal Error", true);
-    }
+    this.acceptedAfterWait();
   }
 
   /** Who the client is, to authentication: its IP and connection type. */

@@ -15,6 +15,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { freePort, NATS_SERVER, SKIP_REASON } from "../differential/harness.js";
 import { FaultNet, pairKey, type Fault } from "./fault-proxy.js";
 import { connectTo, startNode, until, type Kind, type Node, type Routez } from "./kit.js";
+import { prng as rng } from "../../bench/fuzz/engine.js";
 
 /**
  * How the nodes find each other: "seed", the others dial the first and learn the rest by gossip
@@ -41,18 +42,6 @@ const PING_MAX = 2;
 const HEAL_BOUND_MS = 15_000;
 
 type Step = { fault: "delay" | "blackhole" | "cut" | "partition"; pair: [number, number] | null; node: number; ms: number; holdMs: number; churnOn: number; unchurn: boolean };
-
-/** mulberry32: a small seeded PRNG (the schedule is a function of the seed). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function schedule(seed: number, steps = STEPS): Step[] {
   const r = rng(seed);

@@ -25,6 +25,7 @@ import { until } from "../kit/wait.js";
 import { contents } from "./external-kit.js";
 import { FaultNet, pairKey, type Fault } from "./fault-proxy.js";
 import { closeLeafSuite, leafsUp, startLeafServer, type LeafKind, type LeafServer } from "./leaf-kit.js";
+import { prng as rng } from "../../bench/fuzz/engine.js";
 
 const REGRESSION_SEEDS: { seed: number; hub: LeafKind }[] = [];
 const STEPS = 3;
@@ -35,18 +36,6 @@ const LINK = pairKey("hub", "edge");
 
 type StepKind = "delay" | "blackhole" | "cut" | "partition";
 interface Step { fault: StepKind; ms: number; holdMs: number }
-
-/** mulberry32 (as faults.test.ts): the schedule is a function of the seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function schedule(seed: number): Step[] {
   const r = rng(seed);

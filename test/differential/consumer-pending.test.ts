@@ -15,17 +15,7 @@ import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetS
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { settle } from "../kit/wait.js";
 import { type JetStreamPair, NATS_SERVER, startJetStreamPair } from "./harness.js";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from "../../bench/fuzz/engine.js";
 
 interface Side { name: string; nc: NatsConnection; jsm: JetStreamManager; js: JetStreamClient }
 

@@ -8,6 +8,7 @@ import { AckPolicy, DeliverPolicy, jetstream, type JetStreamClient, type JetStre
 import { createInbox, type NatsConnection } from "@nats-io/transport-node";
 import { describe, expect, test } from "vitest";
 import { jetStreamSuite } from "./helpers.js";
+import { prng as rng } from "../../bench/fuzz/engine.js";
 
 let nc: NatsConnection;
 let jsm: JetStreamManager;
@@ -15,18 +16,6 @@ let js: JetStreamClient;
 jetStreamSuite("gnat-jspending-", (t) => {
   ({ nc, jsm } = t); js = jetstream(t.nc);
 });
-
-/** mulberry32: a small seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FILTERS: Record<string, Partial<ConsumerConfig>> = {
   all: {},
