@@ -6,18 +6,12 @@
 // Everything goes to 127.0.0.1, every run is bounded by its message count and a timeout.
 //
 //   npm run bench:backup -- [--quick] [--rounds N] [--messages N] [--size BYTES]
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { cpuTicks, freePort, waitListening } from "./procs.js";
+import { createInbox } from "@nats-io/transport-node";
+import { cpuTicks } from "./procs.js";
+import { startJs, stopJs, type Kind, type Running } from "./js-server.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const GNAT_CLI = process.env["GNAT_CLI"] ?? join(here, "../..", "dist/server/process/cli.js");
 const argv = process.argv.slice(2);
 const flag = (n: string): boolean => argv.includes(`--${n}`);
 const value = (n: string): string | undefined => {
@@ -30,32 +24,7 @@ const N = Number(value("messages") ?? (QUICK ? 20_000 : 100_000));
 const SIZE = Number(value("size") ?? 1024);
 const TIMEOUT_MS = 300_000;
 
-type Kind = "gnat" | "nats";
-interface Running { kind: Kind; pid: number; child: ChildProcess; dir: string; nc: NatsConnection; jsm: JetStreamManager }
 interface Result { snapshotMs: number; restoreMs: number; bytes: number; snapshotCpuMs: number; restoreCpuMs: number }
-
-const children = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-});
-
-async function start(kind: Kind, natsServer: string): Promise<Running> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), `bench-backup-${kind}-`));
-  const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir];
-  const child = kind === "nats" ? spawn(natsServer, args, { stdio: "ignore" }) : spawn(process.execPath, [GNAT_CLI, ...args], { stdio: "ignore" });
-  children.add(child);
-  await waitListening(port, child);
-  const nc = await connect({ servers: `nats://127.0.0.1:${port}` });
-  return { kind, pid: child.pid!, child, dir, nc, jsm: await jetstreamManager(nc) };
-}
-
-async function stop(s: Running): Promise<void> {
-  await s.nc.close();
-  if (s.child.exitCode === null) s.child.kill("SIGKILL");
-  children.delete(s.child);
-  rmSync(s.dir, { recursive: true, force: true });
-}
 
 async function fill(s: Running): Promise<void> {
   await s.jsm.streams.add({ name: "B", subjects: ["b.>"], storage: "file" as never });
@@ -132,11 +101,11 @@ async function main(): Promise<void> {
   for (let r = 0; r < ROUNDS; r++) {
     const order: Kind[] = r % 2 === 0 ? ["gnat", "nats"] : ["nats", "gnat"];
     for (const kind of order) {
-      const s = await start(kind, natsServer);
+      const s = await startJs(kind, natsServer, "bench-backup");
       try {
         got[kind].push(await run(s));
       } finally {
-        await stop(s);
+        await stopJs(s);
       }
     }
   }

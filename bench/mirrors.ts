@@ -8,17 +8,10 @@
 // Everything goes to 127.0.0.1, every run is bounded by its message count and a timeout.
 //
 //   npm run bench:mirrors -- [--quick] [--rounds N] [--messages N]
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { cpuTicks, freePort, waitListening } from "./procs.js";
+import { spawnSync } from "node:child_process";
+import { cpuTicks } from "./procs.js";
+import { startJs, stopJs, type Kind, type Running } from "./js-server.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const GNAT_CLI = process.env["GNAT_CLI"] ?? join(here, "../..", "dist/server/process/cli.js");
 const argv = process.argv.slice(2);
 const flag = (n: string): boolean => argv.includes(`--${n}`);
 const value = (n: string): string | undefined => {
@@ -31,32 +24,7 @@ const N = Number(value("messages") ?? (QUICK ? 20_000 : 100_000));
 const PAYLOAD = new Uint8Array(128).fill(120);
 const TIMEOUT_MS = 120_000;
 
-type Kind = "gnat" | "nats";
-interface Running { kind: Kind; pid: number; child: ChildProcess; dir: string; nc: NatsConnection; jsm: JetStreamManager }
 interface Result { rate: number; cpuMs: number }
-
-const children = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-});
-
-async function start(kind: Kind, natsServer: string): Promise<Running> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), `bench-mirrors-${kind}-`));
-  const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir];
-  const child = kind === "nats" ? spawn(natsServer, args, { stdio: "ignore" }) : spawn(process.execPath, [GNAT_CLI, ...args], { stdio: "ignore" });
-  children.add(child);
-  await waitListening(port, child);
-  const nc = await connect({ servers: `nats://127.0.0.1:${port}` });
-  return { kind, pid: child.pid!, child, dir, nc, jsm: await jetstreamManager(nc) };
-}
-
-async function stop(s: Running): Promise<void> {
-  await s.nc.close();
-  if (s.child.exitCode === null) s.child.kill("SIGKILL");
-  children.delete(s.child);
-  rmSync(s.dir, { recursive: true, force: true });
-}
 
 /** N publishes (no reply: stored all the same), flushed every 1,000; then until the origin holds N. */
 async function publishAll(s: Running): Promise<void> {
@@ -141,11 +109,11 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       const order: Kind[] = r % 2 === 0 ? ["gnat", "nats"] : ["nats", "gnat"];
       for (const kind of order) {
-        const s = await start(kind, natsServer);
+        const s = await startJs(kind, natsServer, "bench-mirrors");
         try {
           got[kind].push(await run(s));
         } finally {
-          await stop(s);
+          await stopJs(s);
         }
       }
     }
