@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
-import { cpuTicks, freePort, rssKb, waitListening } from "./procs.js";
+import { cpuTicks, freePort, rssKb, waitListening, flag, value } from "./procs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
@@ -23,12 +23,6 @@ const root = join(here, "../..");
 const GNAT_CLI = process.env["GNAT_CLI"] ?? join(root, "dist/server/process/cli.js");
 /** A second build run alongside, as "gnat-base": a before/after in one interleaved session. */
 const GNAT_BASE_CLI = process.env["GNAT_BASE_CLI"] ?? "";
-const argv = process.argv.slice(2);
-const flag = (n: string): boolean => argv.includes(`--${n}`);
-const value = (n: string): string | undefined => {
-  const i = argv.indexOf(`--${n}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const QUICK = flag("quick");
 const ROUNDS = Number(value("rounds") ?? (QUICK ? 1 : 3));
 const WARMUP = !flag("no-warmup");

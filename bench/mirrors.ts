@@ -9,15 +9,9 @@
 //
 //   npm run bench:mirrors -- [--quick] [--rounds N] [--messages N]
 import { spawnSync } from "node:child_process";
-import { cpuTicks } from "./procs.js";
+import { cpuTicks, flag, value } from "./procs.js";
 import { startJs, stopJs, type Kind, type Running } from "./js-server.js";
 
-const argv = process.argv.slice(2);
-const flag = (n: string): boolean => argv.includes(`--${n}`);
-const value = (n: string): string | undefined => {
-  const i = argv.indexOf(`--${n}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const QUICK = flag("quick");
 const ROUNDS = Number(value("rounds") ?? (QUICK ? 1 : 3));
 const N = Number(value("messages") ?? (QUICK ? 20_000 : 100_000));

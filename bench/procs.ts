@@ -4,6 +4,16 @@ import { spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 
+/** The bench's command-line arguments. */
+const benchArgv = process.argv.slice(2);
+/** Whether `--name` was given. */
+export const flag = (n: string): boolean => benchArgv.includes(`--${n}`);
+/** The word after `--name`, or undefined. */
+export const value = (n: string): string | undefined => {
+  const i = benchArgv.indexOf(`--${n}`);
+  return i >= 0 ? benchArgv[i + 1] : undefined;
+};
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A port free on 127.0.0.1 right now. */
